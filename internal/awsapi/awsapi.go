@@ -115,6 +115,20 @@ type Caller struct {
 	Operation string
 }
 
+// Key is what wharf knows of an access key.
+type Key struct {
+	Secret       string
+	Account      string
+	ARN          string // the principal: arn:aws:iam::<account>:root, a user, or an assumed role
+	SessionToken string // set for temporary credentials; requests must present it
+}
+
+// Keys resolves access keys. IAM (users' keys) and STS (temporary credentials)
+// implement it; the server consults it for every signed request.
+type Keys interface {
+	LookupKey(ctx context.Context, accessKey string) (Key, bool)
+}
+
 type callerKey struct{}
 
 // WithCaller returns ctx carrying c.

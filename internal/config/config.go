@@ -1,0 +1,125 @@
+// Package config holds wharf's settings: one flag per setting, each also an
+// environment variable (--listen / WHARF_LISTEN), with `wharf serve --help` as the
+// single place they are documented.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	Listen    string
+	DataDir   string
+	Ephemeral bool
+	Region    string
+	Account   string
+	Auth      string // "any" or "strict"
+	S3Domain  string // virtual-host style buckets: <bucket>.<S3Domain>
+	LogLevel  string
+	LogFormat string
+	// AccessKey and SecretKey are the root credentials of Account that --auth strict
+	// accepts before any IAM user exists (the pair tooling uses locally: test/test).
+	AccessKey string
+	SecretKey string
+}
+
+// Auth modes.
+const (
+	AuthAny    = "any"    // any access key is accepted; signatures are not checked
+	AuthStrict = "strict" // signatures verified, unknown keys rejected
+)
+
+var accountRE = regexp.MustCompile(`^\d{12}$`)
+
+// Parse reads args (without the program and subcommand names) and the environment.
+// Flags win over environment variables, which win over defaults.
+func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("wharf serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	str := func(p *string, name, def, usage string) {
+		if v := getenv(EnvName(name)); v != "" {
+			def = v
+		}
+		fs.StringVar(p, name, def, usage+" (env "+EnvName(name)+")")
+	}
+	boolean := func(p *bool, name string, def bool, usage string) {
+		if v := getenv(EnvName(name)); v != "" {
+			if b, err := strconv.ParseBool(v); err == nil {
+				def = b
+			}
+		}
+		fs.BoolVar(p, name, def, usage+" (env "+EnvName(name)+")")
+	}
+	str(&c.Listen, "listen", "127.0.0.1:4566", "address and port to serve every service on")
+	str(&c.DataDir, "data-dir", defaultDataDir(getenv), "directory holding wharf's durable state")
+	boolean(&c.Ephemeral, "ephemeral", false, "keep all state in memory; nothing is written to disk")
+	str(&c.Region, "region", "us-east-1", "default region for requests that do not name one")
+	str(&c.Account, "account", "000000000000", "default 12-digit account id")
+	str(&c.Auth, "auth", AuthAny, "authentication: any (accept any access key) or strict (verify SigV4, reject unknown keys)")
+	str(&c.S3Domain, "s3-domain", "s3.localhost", "domain under which <bucket>.<domain> addresses a bucket (virtual-host style)")
+	str(&c.AccessKey, "access-key", "test", "root access key id of the default account")
+	str(&c.SecretKey, "secret-key", "test", "root secret access key of the default account")
+	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	str(&c.LogFormat, "log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	if !accountRE.MatchString(c.Account) {
+		return fmt.Errorf("--account %q: want 12 digits", c.Account)
+	}
+	if c.Auth != AuthAny && c.Auth != AuthStrict {
+		return fmt.Errorf("--auth %q: want any or strict", c.Auth)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
+	}
+	if _, err := c.Level(); err != nil {
+		return err
+	}
+	if c.Region == "" {
+		return fmt.Errorf("--region must not be empty")
+	}
+	return nil
+}
+
+// Level returns the slog level named by LogLevel.
+func (c *Config) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// EnvName is the environment variable of flag name: listen → WHARF_LISTEN.
+func EnvName(flagName string) string {
+	return "WHARF_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// defaultDataDir is $XDG_DATA_HOME/wharf, else ~/.local/share/wharf.
+func defaultDataDir(getenv func(string) string) string {
+	if d := getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "wharf")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "wharf")
+	}
+	return "wharf-data"
+}
