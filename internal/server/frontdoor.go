@@ -1,0 +1,121 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
+)
+
+// router picks the service a request is for. It is built once from the registered
+// services; lookups are map reads.
+type router struct {
+	bySigningName  map[string]*service // "sqs", "monitoring", "s3"
+	byTargetPrefix map[string]*service // "AmazonSQS", "DynamoDB_20120810"
+	byAction       map[string]*service // query Action → the first query service that has it
+	s3             *service
+	s3Domain       string
+}
+
+func newRouter(services []*service, s3Domain string) *router {
+	rt := &router{
+		bySigningName:  map[string]*service{},
+		byTargetPrefix: map[string]*service{},
+		byAction:       map[string]*service{},
+		s3Domain:       strings.ToLower(strings.TrimPrefix(s3Domain, ".")),
+	}
+	for _, s := range services {
+		d := s.desc
+		rt.bySigningName[d.SigningName] = s
+		rt.bySigningName[d.EndpointPrefix] = s
+		if d.TargetPrefix != "" {
+			rt.byTargetPrefix[d.TargetPrefix] = s
+		}
+		if d.Speaks(awsapi.ProtocolQuery) {
+			for name := range d.Operations {
+				if _, taken := rt.byAction[name]; !taken {
+					rt.byAction[name] = s
+				}
+			}
+		}
+		if d.ID == "s3" {
+			rt.s3 = s
+		}
+	}
+	return rt
+}
+
+// route returns the service r calls, in the order DESIGN.md gives: the SigV4
+// credential scope, the X-Amz-Target prefix, the CBOR operation path, the query
+// Action, and finally S3. It returns nil when the request names a service wharf
+// does not have.
+func (rt *router) route(r *http.Request, scopeService string) *service {
+	if scopeService != "" {
+		if s, ok := rt.bySigningName[scopeService]; ok {
+			return s
+		}
+		return nil
+	}
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		prefix, _, _ := strings.Cut(t, ".")
+		if s, ok := rt.byTargetPrefix[prefix]; ok {
+			return s
+		}
+		return nil
+	}
+	// smithy-rpc-v2-cbor: POST /service/<ServiceShape>/operation/<Op>; the service shape
+	// name is the JSON target prefix.
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/service/"); ok {
+		name, _, _ := strings.Cut(rest, "/")
+		if s, ok := rt.byTargetPrefix[name]; ok {
+			return s
+		}
+	}
+	if action := queryAction(r); action != "" {
+		if s, ok := rt.byAction[action]; ok {
+			return s
+		}
+	}
+	return rt.s3
+}
+
+// queryAction returns the Action parameter of a query-protocol request, reading a
+// form body when there is one (ParseForm caches it for the codec).
+func queryAction(r *http.Request) string {
+	if a := r.URL.Query().Get("Action"); a != "" {
+		return a
+	}
+	if r.Method == http.MethodPost && strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "application/x-www-form-urlencoded") {
+		if err := r.ParseForm(); err == nil {
+			return r.PostForm.Get("Action")
+		}
+	}
+	return ""
+}
+
+// virtualHostBucket returns the bucket named by a virtual-host style Host
+// (<bucket>.s3.localhost:4566), or "".
+func (rt *router) virtualHostBucket(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
+	if rt.s3Domain == "" {
+		return ""
+	}
+	bucket, ok := strings.CutSuffix(host, "."+rt.s3Domain)
+	if !ok || bucket == "" {
+		return ""
+	}
+	return bucket
+}
+
+// rewriteVirtualHost turns a virtual-host style S3 request into path style, so the
+// rest-xml codec sees one form.
+func rewriteVirtualHost(r *http.Request, bucket string) {
+	r.URL.Path = "/" + bucket + r.URL.Path
+	if r.URL.RawPath != "" {
+		r.URL.RawPath = "/" + bucket + r.URL.RawPath
+	}
+}

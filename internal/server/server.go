@@ -1,0 +1,267 @@
+// Package server is wharf's HTTP front: one listener for every service, the front
+// door that picks the service, authentication, and the dispatch of each request
+// through its protocol's codec to the service's typed operation.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/protocol"
+)
+
+// Registration is one service as the server needs it: its model and the handlers of
+// the operations wharf implements. Operations of the model without a handler answer
+// with NotImplemented, so a client always gets an AWS error, never a 404 page.
+type Registration struct {
+	Desc     *awsapi.Service
+	Handlers map[string]awsapi.Handler
+}
+
+type service struct {
+	desc     *awsapi.Service
+	handlers map[string]awsapi.Handler
+}
+
+// Options configure a Server.
+type Options struct {
+	Config   *config.Config
+	Logger   *slog.Logger
+	Services []Registration
+	// Codecs by protocol name (awsapi.ProtocolJSON, ...).
+	Codecs map[string]protocol.Codec
+	// Keys resolves access keys to their account and secret; nil knows only the
+	// configured root key.
+	Keys awsapi.Keys
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Version is reported by the health endpoint.
+	Version string
+}
+
+// Server serves every registered service on one listener.
+type Server struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	codecs   map[string]protocol.Codec
+	services []*service
+	router   *router
+	keys     awsapi.Keys
+	now      func() time.Time
+	version  string
+
+	mu   sync.Mutex
+	http *http.Server
+}
+
+// New returns a server for opts.
+func New(opts Options) *Server {
+	s := &Server{
+		cfg:     opts.Config,
+		log:     opts.Logger,
+		codecs:  opts.Codecs,
+		keys:    opts.Keys,
+		now:     opts.Now,
+		version: opts.Version,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.keys == nil {
+		s.keys = rootKey{cfg: s.cfg}
+	}
+	for _, r := range opts.Services {
+		s.services = append(s.services, &service{desc: r.Desc, handlers: r.Handlers})
+	}
+	s.router = newRouter(s.services, s.cfg.S3Domain)
+	return s
+}
+
+// Serve accepts connections on ln until ctx is cancelled, then shuts down
+// gracefully: in-flight requests finish (up to a deadline) before it returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	s.mu.Lock()
+	s.http = hs
+	s.mu.Unlock()
+
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	err := hs.Shutdown(shutdownCtx)
+	<-done
+	return err
+}
+
+// ServeHTTP is the request path: front door, auth, decode, operation, encode.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/_wharf/health" && r.Method == http.MethodGet {
+		s.health(w)
+		return
+	}
+	requestID := newRequestID()
+	if bucket := s.router.virtualHostBucket(r.Host); bucket != "" {
+		rewriteVirtualHost(r, bucket)
+	}
+
+	cred, authErr := parseCredential(r)
+	scope := ""
+	if cred != nil {
+		scope = cred.Service
+	}
+	svc := s.router.route(r, scope)
+	if svc == nil {
+		s.writeError(w, r, nil, apierr.New("UnknownService", 400, "wharf does not serve the service this request is for (%s).", scopeOrTarget(r, scope)), requestID)
+		return
+	}
+	codec := s.codecs[protocol.Detect(svc.desc, r)]
+	if codec == nil {
+		s.writeError(w, r, nil, apierr.New("UnsupportedProtocol", 400, "wharf cannot read this request's protocol for %s.", svc.desc.ServiceID), requestID)
+		return
+	}
+	fail := func(err error) {
+		e := apierr.As(err)
+		if e == nil {
+			s.log.Error("request failed", "service", svc.desc.ID, "request_id", requestID, "err", err)
+			e = apierr.Internal()
+		}
+		codec.EncodeError(w, r, svc.desc, e, requestID)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving request", "service", svc.desc.ID, "request_id", requestID, "panic", p, "stack", string(debug.Stack()))
+			codec.EncodeError(w, r, svc.desc, apierr.Internal(), requestID)
+		}
+	}()
+
+	op, err := codec.Operation(svc.desc, r)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if authErr != nil {
+		fail(authErr)
+		return
+	}
+	caller, err := s.authenticate(r, svc.desc, cred)
+	if err != nil {
+		fail(err)
+		return
+	}
+	caller.RequestID = requestID
+	caller.Service = svc.desc.ID
+	caller.Operation = op.Name
+
+	in := op.NewInput()
+	if err := codec.Decode(svc.desc, op, r, in); err != nil {
+		fail(err)
+		return
+	}
+	h := svc.handlers[op.Name]
+	if h == nil {
+		fail(apierr.NotImplemented(svc.desc.ServiceID, op.Name))
+		return
+	}
+	ctx := awsapi.WithCaller(r.Context(), caller)
+	out, err := h(ctx, in)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if err := codec.Encode(w, r, svc.desc, op, out, requestID); err != nil {
+		// Headers may be gone already; all we can do is log it once here.
+		s.log.Warn("response not fully written", "service", svc.desc.ID, "op", op.Name, "request_id", requestID, "err", err)
+	}
+	s.log.Debug("request", "service", svc.desc.ID, "op", op.Name, "request_id", requestID, "account", caller.Account)
+}
+
+// writeError renders an error for a request whose service is unknown: JSON for
+// JSON-looking requests, else the query protocol's XML.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, e *apierr.Error, requestID string) {
+	p := awsapi.ProtocolQuery
+	if r.Header.Get("X-Amz-Target") != "" {
+		p = awsapi.ProtocolJSON
+	}
+	if c := s.codecs[p]; c != nil {
+		c.EncodeError(w, r, svc, e, requestID)
+		return
+	}
+	http.Error(w, e.Error(), http.StatusBadRequest)
+}
+
+func scopeOrTarget(r *http.Request, scope string) string {
+	if scope != "" {
+		return scope
+	}
+	return r.Header.Get("X-Amz-Target")
+}
+
+// health answers GET /_wharf/health: each service and whether wharf implements it.
+func (s *Server) health(w http.ResponseWriter) {
+	type svcHealth struct {
+		State       string `json:"state"`
+		Operations  int    `json:"operations"`
+		Implemented int    `json:"implemented"`
+	}
+	services := map[string]svcHealth{}
+	for _, sv := range s.services {
+		state := "running"
+		if len(sv.handlers) == 0 {
+			state = "not_implemented"
+		}
+		services[sv.desc.ID] = svcHealth{State: state, Operations: len(sv.desc.Operations), Implemented: len(sv.handlers)}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"status":   "running",
+		"version":  s.version,
+		"services": services,
+	})
+}
+
+// ServiceIDs returns the registered services' ids, sorted.
+func (s *Server) ServiceIDs() []string {
+	var ids []string
+	for _, sv := range s.services {
+		ids = append(ids, sv.desc.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// newRequestID returns a random UUID (version 4), the form most AWS protocols use.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	h := hex.EncodeToString(b[:])
+	return fmt.Sprintf("%s-%s-%s-%s-%s", h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
+}
