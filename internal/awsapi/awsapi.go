@@ -113,6 +113,7 @@ type Caller struct {
 	RequestID string
 	Service   string
 	Operation string
+	Host      string // the Host header the client used, for URLs in responses (SQS queue URLs)
 }
 
 // Key is what wharf knows of an access key.

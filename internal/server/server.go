@@ -178,6 +178,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	caller.RequestID = requestID
 	caller.Service = svc.desc.ID
 	caller.Operation = op.Name
+	caller.Host = r.Host
 
 	in := op.NewInput()
 	if err := codec.Decode(svc.desc, op, r, in); err != nil {
