@@ -1,0 +1,56 @@
+package config
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse(nil, env(map[string]string{"XDG_DATA_HOME": "/data"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:4566" || c.Region != "us-east-1" || c.Account != "000000000000" ||
+		c.Auth != AuthAny || c.DataDir != "/data/wharf" || c.Ephemeral || c.LogFormat != "text" {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestFlagsWinOverEnvironmentWhichWinsOverDefaults(t *testing.T) {
+	e := env(map[string]string{"WHARF_LISTEN": "127.0.0.1:9999", "WHARF_REGION": "eu-west-1", "WHARF_EPHEMERAL": "true"})
+	c, err := Parse([]string{"--region", "ap-south-1"}, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:9999" || c.Region != "ap-south-1" || !c.Ephemeral {
+		t.Errorf("got listen=%s region=%s ephemeral=%v", c.Listen, c.Region, c.Ephemeral)
+	}
+}
+
+func TestRejectsBadValues(t *testing.T) {
+	for _, args := range [][]string{
+		{"--account", "123"},
+		{"--auth", "maybe"},
+		{"--log-format", "xml"},
+		{"--log-level", "loud"},
+		{"--region", ""},
+		{"stray"},
+	} {
+		if _, err := Parse(args, env(nil), io.Discard); err == nil {
+			t.Errorf("Parse(%v) accepted", args)
+		}
+	}
+}
+
+func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
+	var out strings.Builder
+	Parse([]string{"--help"}, env(nil), &out)
+	for _, name := range []string{"listen", "data-dir", "ephemeral", "region", "account", "auth", "log-level", "log-format", "s3-domain"} {
+		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), EnvName(name)) {
+			t.Errorf("help lacks %s / %s", name, EnvName(name))
+		}
+	}
+}
