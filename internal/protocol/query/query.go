@@ -1,0 +1,202 @@
+// Package query implements the awsQuery protocol (STS, IAM, SNS, CloudWatch, and
+// SQS as older SDKs and the aws CLI v1 call it): parameters as a form or URL query
+// selecting an operation with Action, responses and errors as XML.
+package query
+
+import (
+	"bytes"
+	"net/http"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/protocol/restxml/xmlshape"
+)
+
+var timeZero time.Time
+
+// maxForm bounds a form body. SQS's largest request (a 1 MiB message, form-encoded)
+// fits well within it.
+const maxForm = 16 << 20
+
+// Codec is the awsQuery codec. The zero value is ready to use.
+type Codec struct{}
+
+// Operation returns the operation named by the Action parameter.
+func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation, error) {
+	form, err := parseForm(r)
+	if err != nil {
+		return nil, err
+	}
+	action := form.Get("Action")
+	if action == "" {
+		return nil, &apierr.Error{Code: "MissingAction", Status: 400, Message: "Missing Action"}
+	}
+	op, ok := svc.Operations[action]
+	if !ok {
+		return nil, &apierr.Error{Code: "InvalidAction", Status: 400,
+			Message: "Could not find operation " + action + " for version " + form.Get("Version")}
+	}
+	return op, nil
+}
+
+// parseForm reads the form body (once; net/http caches it on r) merged with the
+// URL query, the body's values first.
+func parseForm(r *http.Request) (formValues, error) {
+	if r.Form == nil {
+		if r.Body != nil && r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(nil, r.Body, maxForm)
+		}
+		if err := r.ParseForm(); err != nil {
+			return nil, &apierr.Error{Code: "MalformedQueryString", Status: 400, Message: "The query string contains a syntax error."}
+		}
+	}
+	return formValues(r.Form), nil
+}
+
+type formValues map[string][]string
+
+func (f formValues) Get(k string) string {
+	if v := f[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// Decode fills in from the request's parameters.
+func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, in any) error {
+	form, err := parseForm(r)
+	if err != nil {
+		return err
+	}
+	v := reflect.ValueOf(in)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return apierr.Internal()
+	}
+	d := &decoder{p: newParams(form), opts: options(svc, op), rename: renamer(svc, op)}
+	return d.decodeStruct("", v.Elem())
+}
+
+func renamer(svc *awsapi.Service, op *awsapi.Operation) func(*awsapi.Field) *awsapi.Field {
+	if svc != nil && svc.ID == "sqs" && op != nil {
+		return sqsRename(op.Name)
+	}
+	return func(f *awsapi.Field) *awsapi.Field { return f }
+}
+
+func options(svc *awsapi.Service, op *awsapi.Operation) *xmlshape.Options {
+	return &xmlshape.Options{TimeLayout: timeLayout, Rename: renamer(svc, op)}
+}
+
+// timeLayout is how query services write timestamps: IAM, STS and CloudWatch send
+// whole seconds ("2019-11-09T13:34:41Z"), with milliseconds only when they exist.
+const timeLayout = "2006-01-02T15:04:05.999Z"
+
+func namespace(svc *awsapi.Service) string {
+	if svc == nil {
+		return ""
+	}
+	if svc.XMLNamespace != "" {
+		return svc.XMLNamespace
+	}
+	if svc.ID == "sqs" {
+		return sqsNamespace
+	}
+	return ""
+}
+
+// Encode writes <OpResponse><OpResult>…</OpResult><ResponseMetadata>…</OpResponse>.
+func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, op *awsapi.Operation, out any, requestID string) error {
+	var buf bytes.Buffer
+	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	buf.WriteString("<" + op.Name + "Response" + xmlshape.NamespaceAttr("", namespace(svc)) + ">")
+	v := reflect.ValueOf(out)
+	if out != nil && !(v.Kind() == reflect.Pointer && v.IsNil()) {
+		wrapper := op.ResultWrapper
+		if wrapper == "" {
+			// Models that are not query models (SQS's JSON model) carry no
+			// resultWrapper; AWS's query responses use OpResult.
+			wrapper = op.Name + "Result"
+		}
+		var body bytes.Buffer
+		options(svc, op).WriteMembers(&body, v)
+		if body.Len() > 0 || op.ResultWrapper != "" {
+			buf.WriteString("<" + wrapper + ">")
+			buf.Write(body.Bytes())
+			buf.WriteString("</" + wrapper + ">")
+		}
+	}
+	buf.WriteString("<ResponseMetadata><RequestId>")
+	xmlEscape(&buf, requestID)
+	buf.WriteString("</RequestId></ResponseMetadata></" + op.Name + "Response>")
+	h := w.Header()
+	h.Set("Content-Type", "text/xml")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("x-amzn-RequestId", requestID)
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// queryCodes are the query protocol's names for the common errors apierr names
+// after the JSON protocols ("Common Errors" of IAM, STS, SNS).
+var queryCodes = map[string]string{
+	"ValidationException":       "ValidationError",
+	"AccessDeniedException":     "AccessDenied",
+	"UnknownOperationException": "InvalidAction",
+	"SerializationException":    "MalformedQueryString",
+	"ThrottlingException":       "Throttling",
+}
+
+// EncodeError writes <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>.
+func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, e *apierr.Error, requestID string) {
+	code, status, receiver := e.Code, e.Status, e.Receiver
+	if svc != nil {
+		if es, ok := svc.Errors[e.Code]; ok {
+			if es.Code != "" {
+				code = es.Code
+			}
+			if status == 0 {
+				status = es.Status
+			}
+			receiver = receiver || es.Receiver
+		}
+	}
+	if q, ok := queryCodes[code]; ok {
+		code = q
+	}
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	fault := "Sender"
+	if receiver {
+		fault = "Receiver"
+	}
+	var buf bytes.Buffer
+	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	buf.WriteString("<ErrorResponse" + xmlshape.NamespaceAttr("", namespace(svc)) + "><Error><Type>" + fault + "</Type><Code>")
+	xmlEscape(&buf, code)
+	buf.WriteString("</Code>")
+	if e.Message != "" {
+		buf.WriteString("<Message>")
+		xmlEscape(&buf, e.Message)
+		buf.WriteString("</Message>")
+	}
+	writeFields(&buf, e.Fields)
+	buf.WriteString("</Error><RequestId>")
+	xmlEscape(&buf, requestID)
+	buf.WriteString("</RequestId></ErrorResponse>")
+	h := w.Header()
+	for k, vs := range e.Header {
+		h[k] = vs
+	}
+	h.Set("Content-Type", "text/xml")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("x-amzn-RequestId", requestID)
+	w.WriteHeader(status)
+	if r == nil || r.Method != http.MethodHead {
+		_, _ = w.Write(buf.Bytes())
+	}
+}
