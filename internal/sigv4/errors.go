@@ -31,3 +31,37 @@ func MissingAuthenticationToken() *apierr.Error {
 func incomplete(format string, args ...any) *apierr.Error {
 	return apierr.New("IncompleteSignature", 400, format, args...)
 }
+
+func queryParamsError(format string, args ...any) *apierr.Error {
+	return apierr.New("AuthorizationQueryParametersError", 400, format, args...)
+}
+
+// signatureMismatch carries what the server signed, as AWS does, so a client's
+// author can diff it against their own canonical request.
+func signatureMismatch(c *Credential, canonicalRequest, sts string) *apierr.Error {
+	if c.Service == "s3" {
+		e := apierr.New("SignatureDoesNotMatch", 403, msgS3SignatureMismatch)
+		e.Fields = map[string]any{
+			"AWSAccessKeyId":        c.AccessKey,
+			"StringToSign":          sts,
+			"SignatureProvided":     c.Signature,
+			"StringToSignBytes":     spacedHex(sts),
+			"CanonicalRequest":      canonicalRequest,
+			"CanonicalRequestBytes": spacedHex(canonicalRequest),
+		}
+		return e
+	}
+	return apierr.New("SignatureDoesNotMatch", 403, "%s\n\nThe Canonical String for this request should have been\n'%s'\n\nThe String-to-Sign should have been\n'%s'\n", msgSignatureMismatch, canonicalRequest, sts)
+}
+
+func spacedHex(s string) string {
+	const hexDigits = "0123456789abcdef"
+	b := make([]byte, 0, len(s)*3)
+	for i := 0; i < len(s); i++ {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, hexDigits[s[i]>>4], hexDigits[s[i]&15])
+	}
+	return string(b)
+}

@@ -5,19 +5,27 @@
 // The server calls Parse to learn who a request claims to be (and which service and
 // region its credential scope names), looks up the secret for the access key, calls
 // Verify, and reads the payload through Body. Every error returned is an
-// *apierr.Error carrying AWS's code and status.
+// *apierr.Error carrying AWS's code and status, except transport errors from the
+// underlying request body, which Body's reader passes through.
 package sigv4
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
 )
 
 // Algorithm is the only signing algorithm wharf accepts.
 const Algorithm = "AWS4-HMAC-SHA256"
 
-// Special x-amz-content-sha256 values ("Signature Calculations for the
+// Special x-amz-content-sha256 values ("Authenticating Requests: Using the
 // Authorization Header" and "Transferring Payload in Multiple Chunks" docs).
 const (
 	UnsignedPayload          = "UNSIGNED-PAYLOAD"
@@ -31,6 +39,9 @@ const MaxPresignExpires = 7 * 24 * time.Hour
 
 // MaxSkew is how far a header-signed request's time may be from the server's clock.
 const MaxSkew = 15 * time.Minute
+
+// timeFormat is the ISO 8601 basic format of X-Amz-Date.
+const timeFormat = "20060102T150405Z"
 
 // Credential is what a request claims: from the Authorization header, or the
 // X-Amz-Credential query parameters of a presigned URL.
@@ -47,24 +58,239 @@ type Credential struct {
 	SecurityToken string        // X-Amz-Security-Token, header or query
 }
 
+// scope is the credential scope: date/region/service/aws4_request.
+func (c *Credential) scope() string {
+	return c.Date + "/" + c.Region + "/" + c.Service + "/aws4_request"
+}
+
 // Parse returns the credential r claims, or (nil, nil) when r is not signed.
+// An Authorization header of another scheme (a bearer token, say) is not a
+// signature and yields (nil, nil); an AWS scheme wharf does not speak (SigV2,
+// SigV4a) is an error.
 func Parse(r *http.Request) (*Credential, error) {
-	panic("not yet")
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		alg, rest, _ := strings.Cut(strings.TrimSpace(auth), " ")
+		switch {
+		case alg == Algorithm:
+			return parseHeader(r, rest)
+		case alg == "AWS" || strings.HasPrefix(alg, "AWS4-"):
+			return nil, apierr.New("IncompleteSignature", 400, "Unsupported AWS 'algorithm': '%s'. Use %s.", alg, Algorithm)
+		}
+	}
+	q := r.URL.Query()
+	if q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Credential") || q.Has("X-Amz-Signature") {
+		return parsePresigned(r, q)
+	}
+	return nil, nil
+}
+
+func parseHeader(r *http.Request, params string) (*Credential, error) {
+	c := &Credential{}
+	var have struct{ cred, signed, sig bool }
+	for _, p := range strings.Split(params, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "Credential":
+			have.cred = true
+			if err := c.parseScope(v); err != nil {
+				return nil, err
+			}
+		case "SignedHeaders":
+			have.signed = true
+			c.SignedHeaders = splitSignedHeaders(v)
+		case "Signature":
+			have.sig = true
+			c.Signature = strings.ToLower(strings.TrimSpace(v))
+		}
+	}
+	var missing []string
+	if !have.cred {
+		missing = append(missing, "Authorization header requires 'Credential' parameter.")
+	}
+	if !have.sig {
+		missing = append(missing, "Authorization header requires 'Signature' parameter.")
+	}
+	if !have.signed {
+		missing = append(missing, "Authorization header requires 'SignedHeaders' parameter.")
+	}
+	if d := r.Header.Get("X-Amz-Date"); d != "" {
+		t, err := time.Parse(timeFormat, d)
+		if err != nil {
+			return nil, incomplete("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", d)
+		}
+		c.Time = t
+	} else if d := r.Header.Get("Date"); d != "" {
+		t, err := http.ParseTime(d)
+		if err != nil {
+			return nil, incomplete("Date must be in RFC 1123 format. Got '%s'.", d)
+		}
+		c.Time = t.UTC()
+	} else {
+		missing = append(missing, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+	}
+	if len(missing) > 0 {
+		return nil, incomplete("%s Authorization=%s", strings.Join(missing, " "), Algorithm+" "+params)
+	}
+	c.SecurityToken = r.Header.Get("X-Amz-Security-Token")
+	return c, nil
+}
+
+func parsePresigned(r *http.Request, q map[string][]string) (*Credential, error) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	for _, k := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders"} {
+		if get(k) == "" {
+			return nil, queryParamsError("Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
+		}
+	}
+	if alg := get("X-Amz-Algorithm"); alg != Algorithm {
+		return nil, queryParamsError("X-Amz-Algorithm only supports \"%s\"", Algorithm)
+	}
+	c := &Credential{Presigned: true}
+	if err := c.parseScope(get("X-Amz-Credential")); err != nil {
+		return nil, err
+	}
+	t, err := time.Parse(timeFormat, get("X-Amz-Date"))
+	if err != nil {
+		return nil, queryParamsError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+	}
+	c.Time = t
+	// Presigned URLs of services other than S3 may omit X-Amz-Expires; Verify then
+	// applies the header rule (MaxSkew) instead.
+	if e := get("X-Amz-Expires"); e != "" {
+		n, err := strconv.ParseInt(e, 10, 64)
+		if err != nil || n < 0 {
+			return nil, queryParamsError("X-Amz-Expires should be a number")
+		}
+		if n > int64(MaxPresignExpires/time.Second) {
+			return nil, queryParamsError("X-Amz-Expires must be less than a week (in seconds) that is; 604800 seconds")
+		}
+		c.Expires = time.Duration(n) * time.Second
+	}
+	c.SignedHeaders = splitSignedHeaders(get("X-Amz-SignedHeaders"))
+	c.Signature = strings.ToLower(get("X-Amz-Signature"))
+	c.SecurityToken = get("X-Amz-Security-Token")
+	if c.SecurityToken == "" {
+		c.SecurityToken = r.Header.Get("X-Amz-Security-Token")
+	}
+	return c, nil
+}
+
+// parseScope reads "AKID/YYYYMMDD/region/service/aws4_request".
+func (c *Credential) parseScope(v string) error {
+	parts := strings.Split(strings.TrimSpace(v), "/")
+	if len(parts) != 5 || parts[0] == "" || len(parts[1]) != 8 || parts[2] == "" || parts[3] == "" || parts[4] != "aws4_request" {
+		return incomplete("Credential should be scoped to a valid region, service and date, as in <AccessKey>/YYYYMMDD/<region>/<service>/aws4_request. Got '%s'.", v)
+	}
+	if _, err := time.Parse("20060102", parts[1]); err != nil {
+		return incomplete("Credential should be scoped to a valid date (YYYYMMDD). Got '%s'.", parts[1])
+	}
+	c.AccessKey, c.Date, c.Region, c.Service = parts[0], parts[1], parts[2], parts[3]
+	return nil
+}
+
+func splitSignedHeaders(v string) []string {
+	var out []string
+	for _, h := range strings.Split(v, ";") {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // Verify checks that c's signature is r's signature under secret, and that r's
-// time is acceptable at now. When the payload hash is the body's own sha256
-// (no x-amz-content-sha256 header), Verify reads the body and restores r.Body.
+// time is acceptable at now: within MaxSkew for header auth, before expiry for a
+// presigned URL. When the payload hash is the body's own sha256 (no
+// x-amz-content-sha256 header), Verify reads the body and restores r.Body.
 func Verify(r *http.Request, c *Credential, secret string, now time.Time) error {
-	panic("not yet")
+	if c == nil {
+		return MissingAuthenticationToken()
+	}
+	if err := checkTime(c, now); err != nil {
+		return err
+	}
+	if c.Date != c.Time.UTC().Format("20060102") {
+		return apierr.New("SignatureDoesNotMatch", 403, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.", c.Date, c.Time.UTC().Format("20060102"), c.Time.UTC().Format(timeFormat))
+	}
+	hashes, err := payloadHashes(r, c)
+	if err != nil {
+		return err
+	}
+	key := signingKey(secret, c.Date, c.Region, c.Service)
+	first := ""
+	for _, uri := range canonicalURIs(r, c.Service) {
+		for _, h := range hashes {
+			ph, err := h()
+			if err != nil {
+				return err
+			}
+			cr := buildCanonical(r, c, uri, ph)
+			if first == "" {
+				first = cr
+			}
+			sts := stringToSign(c, cr)
+			if hmac.Equal([]byte(hex.EncodeToString(hmacSHA256(key, sts))), []byte(c.Signature)) {
+				return nil
+			}
+		}
+	}
+	return signatureMismatch(c, first, stringToSign(c, first))
 }
 
-// Body returns r's payload decoded. For aws-chunked payloads (x-amz-content-sha256 of
-// STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER] or STREAMING-UNSIGNED-PAYLOAD-TRAILER)
-// the reader yields the decoded bytes, checks each chunk signature when c is
-// non-nil and secret is not empty, and checks the trailing x-amz-checksum-* at EOF.
-// For a hex x-amz-content-sha256 it checks the digest at EOF. A mismatch is an
-// *apierr.Error returned from Read. Other payloads are returned as they are.
-func Body(r *http.Request, c *Credential, secret string) (io.ReadCloser, error) {
-	panic("not yet")
+func checkTime(c *Credential, now time.Time) error {
+	if c.Presigned && c.Expires > 0 {
+		if now.After(c.Time.Add(c.Expires)) {
+			e := apierr.New("AccessDenied", 403, "Request has expired")
+			e.Fields = map[string]any{
+				"X-Amz-Expires": strconv.Itoa(int(c.Expires / time.Second)),
+				"Expires":       c.Time.Add(c.Expires).UTC().Format(time.RFC3339),
+				"ServerTime":    now.UTC().Format(time.RFC3339),
+			}
+			return e
+		}
+		if c.Time.After(now.Add(MaxSkew)) {
+			return apierr.New("AccessDenied", 403, "Request is not yet valid")
+		}
+		return nil
+	}
+	if d := now.Sub(c.Time); d > MaxSkew || d < -MaxSkew {
+		e := apierr.New("RequestTimeTooSkewed", 403, "The difference between the request time and the current time is too large.")
+		e.Fields = map[string]any{
+			"RequestTime":                c.Time.UTC().Format(timeFormat),
+			"ServerTime":                 now.UTC().Format(time.RFC3339),
+			"MaxAllowedSkewMilliseconds": strconv.Itoa(int(MaxSkew / time.Millisecond)),
+		}
+		return e
+	}
+	return nil
+}
+
+func signingKey(secret, date, region, service string) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), date)
+	k = hmacSHA256(k, region)
+	k = hmacSHA256(k, service)
+	return hmacSHA256(k, "aws4_request")
+}
+
+func hmacSHA256(key []byte, msg string) []byte {
+	m := hmac.New(sha256.New, key)
+	io.WriteString(m, msg)
+	return m.Sum(nil)
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func stringToSign(c *Credential, canonicalRequest string) string {
+	return Algorithm + "\n" + c.Time.UTC().Format(timeFormat) + "\n" + c.scope() + "\n" + sha256Hex([]byte(canonicalRequest))
 }
