@@ -65,10 +65,21 @@ func (g *pkgGen) isStruct(n string) bool {
 // nameTypes gives every structure shape a Go type name, and every operation its
 // input and output type names (aliases where the shape's name differs).
 func (g *pkgGen) nameTypes() {
+	// Shapes whose names are free keep them; only then are the clashing ones
+	// (ECS's Service, against the package's Service) renamed, so a rename never
+	// steals the name of another shape.
+	var clashed []string
 	for _, n := range sortedKeys(g.m.Shapes) {
 		if !g.isStruct(n) {
 			continue
 		}
+		if name := exported(n); !g.taken[name] {
+			g.types[n] = g.claim(name, "")
+		} else {
+			clashed = append(clashed, n)
+		}
+	}
+	for _, n := range clashed {
 		g.types[n] = g.claim(exported(n), "Shape")
 	}
 	for _, op := range sortedKeys(g.m.Operations) {
