@@ -1,0 +1,91 @@
+// Package app assembles wharf: the store, every service, the codecs and the server.
+// The binary and the integration tests start wharf the same way, through Start.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/server"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// Wharf is a running wharf.
+type Wharf struct {
+	addr    string
+	storage string
+	srv     *server.Server
+	st      store.Store
+	done    chan error
+}
+
+// Start opens the store, builds every service and starts serving on cfg.Listen.
+// It returns once the listener accepts connections. Cancelling ctx shuts wharf
+// down; Wait returns when it has.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version string) (*Wharf, error) {
+	st, storage, err := openStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	deps := Deps{Config: cfg, Store: st, Logger: log}
+	regs, keys := services(deps)
+	srv := server.New(server.Options{
+		Config:   cfg,
+		Logger:   log,
+		Services: regs,
+		Codecs:   codecs(),
+		Keys:     keys,
+		Version:  version,
+	})
+	w := &Wharf{addr: ln.Addr().String(), storage: storage, srv: srv, st: st, done: make(chan error, 1)}
+	go func() {
+		err := srv.Serve(ctx, ln)
+		if cerr := st.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close store: %w", cerr)
+		}
+		w.done <- err
+	}()
+	return w, nil
+}
+
+func openStore(cfg *config.Config) (store.Store, string, error) {
+	if cfg.Ephemeral {
+		return store.OpenMemory(), "memory (ephemeral)", nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, "", fmt.Errorf("data dir: %w", err)
+	}
+	st, err := store.Open(cfg.DataDir)
+	if err != nil {
+		return nil, "", fmt.Errorf("open store: %w", err)
+	}
+	return st, cfg.DataDir, nil
+}
+
+// Addr is the address wharf listens on (host:port).
+func (w *Wharf) Addr() string { return w.addr }
+
+// StorageDescription says where state is kept.
+func (w *Wharf) StorageDescription() string { return w.storage }
+
+// ServiceIDs lists the registered services.
+func (w *Wharf) ServiceIDs() []string { return w.srv.ServiceIDs() }
+
+// Wait blocks until wharf has shut down and returns the first shutdown error.
+func (w *Wharf) Wait() error { return <-w.done }
+
+// Deps are what services are built from.
+type Deps struct {
+	Config *config.Config
+	Store  store.Store
+	Logger *slog.Logger
+}
