@@ -228,10 +228,10 @@ func (g *pkgGen) fieldTag(name string, ref *shapeRef, required bool) string {
 	t.flag("flattened", ref.Flattened || s.Flattened)
 	switch s.Type {
 	case "list":
-		t.add("memberName", s.Member.LocationName)
+		t.add("memberName", g.refName(s.Member))
 	case "map":
-		t.add("keyName", s.Key.LocationName)
-		t.add("valueName", s.Value.LocationName)
+		t.add("keyName", g.refName(s.Key))
+		t.add("valueName", g.refName(s.Value))
 	}
 	t.flag("xmlAttribute", ref.XMLAttribute)
 	ns := ref.XMLNamespace
@@ -248,6 +248,18 @@ func (g *pkgGen) fieldTag(name string, ref *shapeRef, required bool) string {
 	t.flag("required", required)
 	t.flag("hostLabel", ref.HostLabel)
 	return strings.Join(t, " ")
+}
+
+// refName is the XML name of a list member, map key or map value: its own
+// locationName, else that of the shape it refers to.
+func (g *pkgGen) refName(ref *shapeRef) string {
+	if ref.LocationName != "" {
+		return ref.LocationName
+	}
+	if s := g.m.Shapes[ref.Shape]; s != nil {
+		return s.LocationName
+	}
+	return ""
 }
 
 func or(a, b string) string {

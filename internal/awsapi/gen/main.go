@@ -6,6 +6,12 @@
 // installed botocore package lives. Output is deterministic: the same botocore
 // version gives byte-identical files, and models.txt records which model versions
 // (and their SHA-256) produced them.
+//
+// overlays/<service>.json holds traits botocore's model lacks, in botocore's own
+// format, merged into the model before generation. SQS needs one: its model moved to
+// the JSON protocol and lost the query protocol's error codes, result wrappers and
+// XML names, which older SDKs still rely on. An overlay naming a shape, member or
+// operation the model no longer has is an error, so a stale overlay is noticed.
 package main
 
 import (
