@@ -41,16 +41,15 @@ func newParams(form map[string][]string) *params {
 func (p *params) has(prefix string) bool { return p.prefixes[prefix] }
 
 type decoder struct {
-	p      *params
-	opts   *xmlshape.Options
-	rename func(*awsapi.Field) *awsapi.Field
+	p    *params
+	opts *xmlshape.Options
 }
 
 // decodeStruct fills the struct v (settable, struct kind) from parameters under prefix.
 func (d *decoder) decodeStruct(prefix string, v reflect.Value) error {
 	shape := awsapi.ShapeOf(v.Type())
 	for i := range shape.Fields {
-		f := d.rename(&shape.Fields[i])
+		f := &shape.Fields[i]
 		name := f.WireName()
 		if prefix != "" {
 			name = prefix + "." + name

@@ -75,20 +75,15 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
 		return apierr.Internal()
 	}
-	d := &decoder{p: newParams(form), opts: options(svc, op), rename: renamer(svc, op)}
+	d := &decoder{p: newParams(form), opts: options()}
 	return d.decodeStruct("", v.Elem())
 }
 
-func renamer(svc *awsapi.Service, op *awsapi.Operation) func(*awsapi.Field) *awsapi.Field {
-	if svc != nil && svc.ID == "sqs" && op != nil {
-		return sqsRename(op.Name)
-	}
-	return func(f *awsapi.Field) *awsapi.Field { return f }
-}
+func options() *xmlshape.Options { return &xmlshape.Options{TimeLayout: timeLayout} }
 
-func options(svc *awsapi.Service, op *awsapi.Operation) *xmlshape.Options {
-	return &xmlshape.Options{TimeLayout: timeLayout, Rename: renamer(svc, op)}
-}
+// sqsNamespace is the XML namespace of SQS's query responses, for descriptors
+// generated from SQS's JSON model without the query overlay.
+const sqsNamespace = "http://queue.amazonaws.com/doc/2012-11-05/"
 
 // timeLayout is how query services write timestamps: IAM, STS and CloudWatch send
 // whole seconds ("2019-11-09T13:34:41Z"), with milliseconds only when they exist.
@@ -121,7 +116,7 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 			wrapper = op.Name + "Result"
 		}
 		var body bytes.Buffer
-		options(svc, op).WriteMembers(&body, v)
+		options().WriteMembers(&body, v)
 		if body.Len() > 0 || op.ResultWrapper != "" {
 			buf.WriteString("<" + wrapper + ">")
 			buf.Write(body.Bytes())

@@ -103,7 +103,7 @@ func (o *Options) Fill(n *Node, v reflect.Value) error {
 	}
 	shape := awsapi.ShapeOf(v.Type())
 	for i := range shape.Fields {
-		f := o.field(&shape.Fields[i])
+		f := &shape.Fields[i]
 		if f.Location != "" {
 			continue
 		}

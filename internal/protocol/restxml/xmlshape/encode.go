@@ -24,10 +24,6 @@ import (
 type Options struct {
 	// TimeLayout formats iso8601 timestamps; empty means "2006-01-02T15:04:05Z".
 	TimeLayout string
-	// Rename, when set, may return a field with different wire names. The query
-	// codec uses it for SQS, whose current model lost the XML names older clients
-	// still expect.
-	Rename func(f *awsapi.Field) *awsapi.Field
 }
 
 var (
@@ -40,13 +36,6 @@ var (
 // values of a map: nested collections carry no tags, so they take the defaults.
 func ElemField(t reflect.Type) *awsapi.Field {
 	return &awsapi.Field{Type: t, MemberName: "member", KeyName: "key", ValueName: "value"}
-}
-
-func (o *Options) field(f *awsapi.Field) *awsapi.Field {
-	if o != nil && o.Rename != nil {
-		return o.Rename(f)
-	}
-	return f
 }
 
 // FlatName is the element name of a flattened list's items: the list member's
@@ -138,8 +127,13 @@ func (o *Options) writeStruct(buf *bytes.Buffer, name, attrs string, v reflect.V
 	shape := awsapi.ShapeOf(v.Type())
 	var ab bytes.Buffer
 	ab.WriteString(attrs)
+	if attrs == "" {
+		// A shape's own namespace (S3's Grantee declares xsi for its xsi:type
+		// attribute) goes on its element when the member did not declare one.
+		ab.WriteString(NamespaceAttr(shape.XMLPrefix, shape.XMLNamespace))
+	}
 	for i := range shape.Fields {
-		f := o.field(&shape.Fields[i])
+		f := &shape.Fields[i]
 		if !f.XMLAttribute || f.Location != "" {
 			continue
 		}
@@ -172,7 +166,7 @@ func (o *Options) WriteMembers(buf *bytes.Buffer, v reflect.Value) {
 	}
 	shape := awsapi.ShapeOf(v.Type())
 	for i := range shape.Fields {
-		f := o.field(&shape.Fields[i])
+		f := &shape.Fields[i]
 		if f.Location != "" || f.XMLAttribute {
 			continue
 		}

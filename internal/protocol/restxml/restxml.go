@@ -1,0 +1,576 @@
+// Package restxml implements the rest-xml protocol (S3): operations chosen by
+// method and URI template, members bound to the URI, query string, headers and an
+// XML or raw body, responses and errors in S3's XML.
+package restxml
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/protocol/restxml/xmlshape"
+)
+
+// S3Namespace is the namespace S3 puts on its response documents' root element.
+const S3Namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+// maxXMLBody bounds an XML request body; S3's largest (DeleteObjects with 1000 keys
+// of 1024 bytes, or a lifecycle configuration) is far smaller.
+const maxXMLBody = 8 << 20
+
+// Codec is the rest-xml codec. The zero value is ready to use.
+type Codec struct{}
+
+var opts = &xmlshape.Options{TimeLayout: "2006-01-02T15:04:05.000Z"}
+
+var (
+	timeType   = reflect.TypeOf(time.Time{})
+	bytesType  = reflect.TypeOf([]byte(nil))
+	readerType = reflect.TypeOf((*io.Reader)(nil)).Elem()
+)
+
+// Operation matches r against the service's URI templates.
+func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation, error) {
+	rt, _, err := find(svc, r)
+	if err != nil {
+		return nil, err
+	}
+	return rt.op, nil
+}
+
+func malformedXML() *apierr.Error {
+	return &apierr.Error{Code: "MalformedXML", Status: 400,
+		Message: "The XML you provided was not well-formed or did not validate against our published schema"}
+}
+
+func invalidArgument(msg, name, value string) *apierr.Error {
+	return &apierr.Error{Code: "InvalidArgument", Status: 400, Message: msg,
+		Fields: map[string]any{"ArgumentName": name, "ArgumentValue": value}}
+}
+
+// Decode fills in from r's URI labels, query, headers and body.
+func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, in any) error {
+	v := reflect.ValueOf(in)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return apierr.Internal()
+	}
+	v = v.Elem()
+	rt := compile(op)
+	labels, ok := rt.match(r.URL.EscapedPath())
+	if !ok {
+		labels = map[string]string{}
+	}
+	q := r.URL.Query()
+	shape := awsapi.ShapeOf(v.Type())
+	bound := map[string]bool{}
+	for i := range shape.Fields {
+		f := &shape.Fields[i]
+		if f.Location == "querystring" && f.Type.Kind() != reflect.Map {
+			bound[f.WireName()] = true
+		}
+	}
+	hasBody := false
+	for i := range shape.Fields {
+		f := &shape.Fields[i]
+		fv := v.Field(f.Index)
+		var err error
+		switch f.Location {
+		case "uri":
+			if s, ok := labels[f.WireName()]; ok {
+				err = setText(f, fv, s, "iso8601", "uri")
+			}
+		case "querystring":
+			err = decodeQuery(f, fv, q, bound)
+		case "header":
+			if vals := r.Header.Values(f.WireName()); len(vals) > 0 {
+				err = decodeHeader(f, fv, vals)
+			}
+		case "headers":
+			err = decodePrefixHeaders(f, fv, r.Header)
+		case "statusCode":
+		default:
+			hasBody = true
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if shape.Payload != "" {
+		f := shape.Field(shape.Payload)
+		if f == nil {
+			return nil
+		}
+		return decodePayload(f, v.Field(f.Index), r)
+	}
+	if !hasBody || r.Body == nil {
+		return nil
+	}
+	root, empty, err := parseBody(r)
+	if err != nil || empty {
+		return err
+	}
+	return fill(root, v)
+}
+
+func parseBody(r *http.Request) (*xmlshape.Node, bool, error) {
+	br := &peekReader{r: io.LimitReader(r.Body, maxXMLBody)}
+	if br.empty() {
+		return nil, true, nil
+	}
+	root, err := xmlshape.Parse(br)
+	if err != nil {
+		return nil, false, malformedXML()
+	}
+	return root, false, nil
+}
+
+// peekReader lets the decoder tell an absent body (no payload) from a malformed one.
+type peekReader struct {
+	r    io.Reader
+	buf  []byte
+	read bool
+}
+
+func (p *peekReader) empty() bool {
+	b := make([]byte, 512)
+	for {
+		n, err := p.r.Read(b)
+		if n > 0 {
+			p.buf = append(p.buf, b[:n]...)
+			if strings.TrimSpace(string(p.buf)) != "" {
+				return false
+			}
+		}
+		if err != nil {
+			return true
+		}
+	}
+}
+
+func (p *peekReader) Read(b []byte) (int, error) {
+	if len(p.buf) > 0 {
+		n := copy(b, p.buf)
+		p.buf = p.buf[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
+}
+
+func fill(root *xmlshape.Node, v reflect.Value) error {
+	err := opts.Fill(root, v)
+	if err == nil {
+		return nil
+	}
+	var ve *xmlshape.ValueError
+	if errors.As(err, &ve) {
+		return malformedXML()
+	}
+	return malformedXML()
+}
+
+func decodePayload(f *awsapi.Field, v reflect.Value, r *http.Request) error {
+	t := v.Type()
+	switch {
+	case t == readerType || t.Kind() == reflect.Interface && reflect.TypeOf(r.Body) != nil && reflect.TypeOf(r.Body).Implements(t):
+		// Streaming bodies are handed over unread: objects must not be buffered.
+		if r.Body != nil {
+			v.Set(reflect.ValueOf(r.Body))
+		} else {
+			v.Set(reflect.ValueOf(io.Reader(http.NoBody)))
+		}
+		return nil
+	case t == bytesType:
+		if r.Body == nil {
+			return nil
+		}
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
+		if err != nil || len(b) > maxXMLBody {
+			return &apierr.Error{Code: "IncompleteBody", Status: 400, Message: "The request body could not be read."}
+		}
+		v.SetBytes(b)
+		return nil
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.String, t.Kind() == reflect.String:
+		if r.Body == nil {
+			return nil
+		}
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
+		if err != nil || len(b) > maxXMLBody {
+			return &apierr.Error{Code: "IncompleteBody", Status: 400, Message: "The request body could not be read."}
+		}
+		if len(b) == 0 {
+			return nil
+		}
+		return setText(f, v, string(b), "iso8601", "body")
+	}
+	if r.Body == nil {
+		return nil
+	}
+	root, empty, err := parseBody(r)
+	if err != nil || empty {
+		return err
+	}
+	return fill(root, v)
+}
+
+func setText(f *awsapi.Field, v reflect.Value, text, defaultTime, where string) error {
+	if f.JSONValue && where == "header" {
+		b, err := base64.StdEncoding.DecodeString(text)
+		if err != nil {
+			return invalidArgument("Header "+f.WireName()+" is not valid base64-encoded JSON.", f.WireName(), text)
+		}
+		text = string(b)
+	}
+	err := opts.SetScalar(f, v, text, defaultTime)
+	if err != nil {
+		return invalidArgument(err.Error(), f.WireName(), text)
+	}
+	return nil
+}
+
+func decodeQuery(f *awsapi.Field, v reflect.Value, q map[string][]string, bound map[string]bool) error {
+	t := v.Type()
+	if t.Kind() == reflect.Map {
+		// A querystring map takes every parameter no other member binds.
+		m := reflect.MakeMap(t)
+		for k, vals := range q {
+			if bound[k] || len(vals) == 0 {
+				continue
+			}
+			if t.Elem().Kind() == reflect.Slice {
+				m.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(vals))
+			} else if t.Elem().Kind() == reflect.String {
+				m.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(vals[0]))
+			}
+		}
+		if m.Len() > 0 && t.Key().Kind() == reflect.String {
+			v.Set(m)
+		}
+		return nil
+	}
+	vals, ok := q[f.WireName()]
+	if !ok || len(vals) == 0 {
+		return nil
+	}
+	if t.Kind() == reflect.Slice && t != bytesType {
+		s := reflect.MakeSlice(t, len(vals), len(vals))
+		for i, x := range vals {
+			if err := setText(f, s.Index(i), x, "iso8601", "query"); err != nil {
+				return err
+			}
+		}
+		v.Set(s)
+		return nil
+	}
+	return setText(f, v, vals[0], "iso8601", "query")
+}
+
+func decodeHeader(f *awsapi.Field, v reflect.Value, vals []string) error {
+	t := v.Type()
+	if t.Kind() == reflect.Slice && t != bytesType {
+		var parts []string
+		for _, x := range vals {
+			for _, p := range strings.Split(x, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					parts = append(parts, p)
+				}
+			}
+		}
+		s := reflect.MakeSlice(t, len(parts), len(parts))
+		for i, p := range parts {
+			if err := setText(f, s.Index(i), p, "rfc822", "header"); err != nil {
+				return err
+			}
+		}
+		v.Set(s)
+		return nil
+	}
+	return setText(f, v, strings.Join(vals, ","), "rfc822", "header")
+}
+
+func decodePrefixHeaders(f *awsapi.Field, v reflect.Value, h http.Header) error {
+	t := v.Type()
+	if t.Kind() != reflect.Map || t.Key().Kind() != reflect.String || t.Elem().Kind() != reflect.String {
+		return nil
+	}
+	prefix := strings.ToLower(f.LocationName)
+	m := reflect.MakeMap(t)
+	for k, vals := range h {
+		lk := strings.ToLower(k)
+		if !strings.HasPrefix(lk, prefix) || len(vals) == 0 {
+			continue
+		}
+		// S3 stores user metadata names in lower case (UsingMetadata docs).
+		m.SetMapIndex(reflect.ValueOf(lk[len(prefix):]).Convert(t.Key()), reflect.ValueOf(strings.Join(vals, ",")).Convert(t.Elem()))
+	}
+	if m.Len() > 0 {
+		v.Set(m)
+	}
+	return nil
+}
+
+// Encode writes out's headers, status and body.
+func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, op *awsapi.Operation, out any, requestID string) error {
+	h := w.Header()
+	setRequestID(h, requestID)
+	status := op.SuccessCode
+	if status == 0 {
+		status = http.StatusOK
+	}
+	v := reflect.ValueOf(out)
+	if out == nil || v.Kind() == reflect.Pointer && v.IsNil() {
+		w.WriteHeader(status)
+		return nil
+	}
+	v = reflect.Indirect(v)
+	shape := awsapi.ShapeOf(v.Type())
+	hasBody := false
+	for i := range shape.Fields {
+		f := &shape.Fields[i]
+		fv := v.Field(f.Index)
+		switch f.Location {
+		case "header":
+			encodeHeader(h, f, fv)
+		case "headers":
+			if fv.Kind() == reflect.Map {
+				for _, k := range fv.MapKeys() {
+					h.Set(f.LocationName+k.String(), fmtValue(fv.MapIndex(k)))
+				}
+			}
+		case "statusCode":
+			if fv.Kind() == reflect.Pointer && !fv.IsNil() {
+				fv = fv.Elem()
+			}
+			if fv.CanInt() && fv.Int() >= 100 && fv.Int() <= 999 {
+				status = int(fv.Int())
+			}
+		case "":
+			if f.Name != shape.Payload {
+				hasBody = true
+			}
+		}
+	}
+	head := r != nil && r.Method == http.MethodHead
+	if shape.Payload != "" {
+		f := shape.Field(shape.Payload)
+		if f != nil {
+			return writePayload(w, h, f, v.Field(f.Index), status, head)
+		}
+	}
+	if !hasBody {
+		w.WriteHeader(status)
+		return nil
+	}
+	var buf bytes.Buffer
+	name := shape.XMLName
+	if name == "" {
+		name = s3Roots[op.Name]
+	}
+	if name == "" {
+		name = op.Name + "Result"
+	}
+	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	if member, ok := textRoots[op.Name]; ok {
+		if f := shape.Field(member); f != nil {
+			text, _ := opts.Scalar(f, v.Field(f.Index), "iso8601")
+			buf.WriteString("<" + name + xmlshape.NamespaceAttr("", namespace(shape.XMLNamespace, svc)) + ">")
+			escape(&buf, text)
+			buf.WriteString("</" + name + ">")
+			return writeXML(w, h, status, buf.Bytes(), head)
+		}
+	}
+	opts.WriteElement(&buf, name, xmlshape.NamespaceAttr(shape.XMLPrefix, namespace(shape.XMLNamespace, svc)), xmlshape.ElemField(v.Type()), v)
+	return writeXML(w, h, status, buf.Bytes(), head)
+}
+
+func namespace(ns string, svc *awsapi.Service) string {
+	if ns != "" {
+		return ns
+	}
+	if svc != nil && svc.XMLNamespace != "" {
+		return svc.XMLNamespace
+	}
+	return S3Namespace
+}
+
+func writeXML(w http.ResponseWriter, h http.Header, status int, body []byte, head bool) error {
+	h.Set("Content-Type", "application/xml")
+	if head {
+		w.WriteHeader(status)
+		return nil
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, err := w.Write(body)
+	return err
+}
+
+func writePayload(w http.ResponseWriter, h http.Header, f *awsapi.Field, v reflect.Value, status int, head bool) error {
+	if v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			w.WriteHeader(status)
+			return nil
+		}
+		rd, ok := v.Interface().(io.Reader)
+		if !ok {
+			w.WriteHeader(status)
+			return nil
+		}
+		if c, ok := rd.(io.Closer); ok {
+			defer c.Close()
+		}
+		w.WriteHeader(status)
+		if head {
+			return nil
+		}
+		_, err := io.Copy(w, rd)
+		return err
+	}
+	if v.Type() == bytesType {
+		w.WriteHeader(status)
+		if head {
+			return nil
+		}
+		_, err := w.Write(v.Bytes())
+		return err
+	}
+	if v.Kind() == reflect.Pointer && v.IsNil() {
+		w.WriteHeader(status)
+		return nil
+	}
+	ev := reflect.Indirect(v)
+	if ev.Kind() != reflect.Struct {
+		// A string payload (GetBucketPolicy's Policy) is the body itself.
+		text, _ := opts.Scalar(f, v, "iso8601")
+		w.WriteHeader(status)
+		if head {
+			return nil
+		}
+		_, err := io.WriteString(w, text)
+		return err
+	}
+	ps := awsapi.ShapeOf(ev.Type())
+	name := ps.XMLName
+	if name == "" || f.LocationName != "" {
+		name = f.WireName()
+	}
+	ns := f.XMLNamespace
+	prefix := f.XMLPrefix
+	if ns == "" {
+		ns, prefix = namespace(ps.XMLNamespace, nil), ps.XMLPrefix
+	}
+	var buf bytes.Buffer
+	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	opts.WriteElement(&buf, name, xmlshape.NamespaceAttr(prefix, ns), xmlshape.ElemField(ev.Type()), ev)
+	return writeXML(w, h, status, buf.Bytes(), head)
+}
+
+func encodeHeader(h http.Header, f *awsapi.Field, v reflect.Value) {
+	if v.Kind() == reflect.Slice && v.Type() != bytesType {
+		if v.Len() == 0 {
+			return
+		}
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i], _ = opts.Scalar(f, v.Index(i), "rfc822")
+		}
+		h.Set(f.WireName(), strings.Join(parts, ","))
+		return
+	}
+	text, ok := opts.Scalar(f, v, "rfc822")
+	if !ok {
+		return
+	}
+	if f.JSONValue {
+		text = base64.StdEncoding.EncodeToString([]byte(text))
+	}
+	h.Set(f.WireName(), text)
+}
+
+func fmtValue(v reflect.Value) string {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return ""
+		}
+		v = v.Elem()
+	}
+	if v.Kind() == reflect.String {
+		return v.String()
+	}
+	return ""
+}
+
+func setRequestID(h http.Header, requestID string) {
+	h.Set("x-amz-request-id", requestID)
+	// S3 sends an opaque extended request id beside the request id; SDKs surface
+	// it as HostId. It is derived from the request id so that logs can join them.
+	h.Set("x-amz-id-2", hostID(requestID))
+}
+
+func hostID(requestID string) string {
+	return base64.StdEncoding.EncodeToString([]byte("wharf/" + requestID))
+}
+
+// EncodeError writes <Error><Code/><Message/>(Fields)<RequestId/><HostId/></Error>.
+func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, e *apierr.Error, requestID string) {
+	code, status := e.Code, e.Status
+	if svc != nil {
+		if es, ok := svc.Errors[e.Code]; ok {
+			if es.Code != "" {
+				code = es.Code
+			}
+			if status == 0 {
+				status = es.Status
+			}
+		}
+	}
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	h := w.Header()
+	for k, vs := range e.Header {
+		h[k] = vs
+	}
+	setRequestID(h, requestID)
+	var buf bytes.Buffer
+	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Error><Code>")
+	escape(&buf, code)
+	buf.WriteString("</Code>")
+	if e.Message != "" {
+		buf.WriteString("<Message>")
+		escape(&buf, e.Message)
+		buf.WriteString("</Message>")
+	}
+	names := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if e.Fields[k] == nil {
+			continue
+		}
+		opts.WriteElement(&buf, k, "", xmlshape.ElemField(reflect.TypeOf(e.Fields[k])), reflect.ValueOf(e.Fields[k]))
+	}
+	buf.WriteString("<RequestId>")
+	escape(&buf, requestID)
+	buf.WriteString("</RequestId><HostId>")
+	escape(&buf, hostID(requestID))
+	buf.WriteString("</HostId></Error>")
+	// HEAD responses carry no body, so S3 clients read the error from the status.
+	_ = writeXML(w, h, status, buf.Bytes(), r != nil && r.Method == http.MethodHead)
+}
+
+func escape(buf *bytes.Buffer, s string) {
+	var b bytes.Buffer
+	_ = xmlEscape(&b, s)
+	buf.Write(b.Bytes())
+}
