@@ -1,0 +1,135 @@
+// Package jsonrpc is the codec of AWS's JSON RPC protocols, awsJson1_0 and
+// awsJson1_1 (DynamoDB, SQS, ECS, EventBridge, CloudWatch Logs, ...): every request
+// is a POST naming its operation in X-Amz-Target, with the input as a JSON object
+// body. It also holds the JSON value encoding restjson shares.
+package jsonrpc
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/protocol"
+)
+
+// MaxBodySize bounds a request body the codec reads into memory. DynamoDB's largest
+// requests (BatchWriteItem, 16 MB) fit well within it.
+const MaxBodySize = 32 << 20
+
+// RequestIDHeader is where the JSON protocols put the request id.
+const RequestIDHeader = "X-Amzn-RequestId"
+
+// Codec reads and writes awsJson1_0 and awsJson1_1; the service's JSONVersion
+// picks the content type.
+type Codec struct{}
+
+var _ protocol.Codec = Codec{}
+
+// New returns the awsJson codec.
+func New() Codec { return Codec{} }
+
+// Operation reads X-Amz-Target: "<TargetPrefix>.<Operation>".
+func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation, error) {
+	target := r.Header.Get("X-Amz-Target")
+	if target == "" {
+		return nil, apierr.New("UnknownOperationException", 400, "The request is missing the X-Amz-Target header naming its operation.")
+	}
+	prefix, name, ok := strings.Cut(target, ".")
+	if !ok || prefix != svc.TargetPrefix {
+		return nil, apierr.UnknownOperation(target)
+	}
+	op := svc.Operations[name]
+	if op == nil {
+		return nil, apierr.UnknownOperation(name)
+	}
+	return op, nil
+}
+
+// Decode reads the JSON object body into in. An empty body is an empty input.
+func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, in any) (err error) {
+	defer guard(&err)
+	data, err := ReadBody(r)
+	if err != nil {
+		return err
+	}
+	return Unmarshal(data, in, Options{})
+}
+
+// ReadBody reads r's body, up to MaxBodySize, as an *apierr.Error on failure.
+func ReadBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, MaxBodySize+1))
+	if err != nil {
+		return nil, apierr.Serialization("The request body could not be read.")
+	}
+	if len(data) > MaxBodySize {
+		return nil, apierr.New("RequestEntityTooLargeException", http.StatusRequestEntityTooLarge, "The request body is larger than %d bytes.", MaxBodySize)
+	}
+	return data, nil
+}
+
+// guard turns a panic while decoding into a SerializationException. It is the last
+// line of defence, not the first: decoders check their input.
+func guard(err *error) {
+	if p := recover(); p != nil {
+		*err = apierr.Serialization("The request could not be deserialized (%v).", p)
+	}
+}
+
+// ContentType is the response content type for svc's JSON version.
+func ContentType(svc *awsapi.Service) string {
+	v := "1.0"
+	if svc != nil && svc.JSONVersion != "" {
+		v = svc.JSONVersion
+	}
+	return "application/x-amz-json-" + v
+}
+
+// Encode writes out as a JSON object; an operation without output answers "{}".
+func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, op *awsapi.Operation, out any, requestID string) error {
+	body := []byte("{}")
+	if out != nil && !(reflect.ValueOf(out).Kind() == reflect.Pointer && reflect.ValueOf(out).IsNil()) {
+		var err error
+		body, err = Marshal(out, Options{})
+		if err != nil {
+			e := apierr.Internal()
+			Codec{}.EncodeError(w, r, svc, e, requestID)
+			return fmt.Errorf("encode %s output: %w", op.Name, err)
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", ContentType(svc))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set(RequestIDHeader, requestID)
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(body)
+	return err
+}
+
+// EncodeError writes e as awsJson does: {"__type": ..., "message": ...} with the
+// type repeated in x-amzn-ErrorType, and for awsQueryCompatible services the query
+// error code in x-amzn-query-error.
+func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, e *apierr.Error, requestID string) {
+	info := ResolveError(svc, e)
+	body := ErrorBody(info, e, true)
+	h := w.Header()
+	for k, vs := range e.Header {
+		h[k] = vs
+	}
+	h.Set("Content-Type", ContentType(svc))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set(RequestIDHeader, requestID)
+	h.Set("X-Amzn-ErrorType", info.Name)
+	if info.QueryError != "" {
+		h.Set("X-Amzn-Query-Error", info.QueryError)
+	}
+	w.WriteHeader(info.Status)
+	_, _ = w.Write(body)
+}

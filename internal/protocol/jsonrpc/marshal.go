@@ -1,0 +1,604 @@
+package jsonrpc
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+)
+
+// Options say which dialect of AWS's JSON document encoding to use. awsJson and
+// restJson share the encoding of values; they differ in which members live in the
+// body and in the jsonName trait, which only restJson honours (Smithy's jsonName
+// trait docs: "only used by protocols that opt in").
+type Options struct {
+	// JSONName uses a member's jsonName, when it has one, as its key.
+	JSONName bool
+	// BodyOnly skips members bound elsewhere (uri, querystring, header, headers,
+	// statusCode), as restJson requires.
+	BodyOnly bool
+}
+
+// Timestamp formats, as the model's timestampFormat trait spells them.
+const (
+	FormatEpoch   = "unixTimestamp"
+	FormatISO8601 = "iso8601"
+	FormatRFC822  = "rfc822"
+)
+
+var (
+	timeType   = reflect.TypeFor[time.Time]()
+	bytesType  = reflect.TypeFor[[]byte]()
+	readerType = reflect.TypeFor[io.Reader]()
+)
+
+// Marshal returns v (a pointer to a generated struct, or any value made of the
+// generated types) as a JSON document. Nil pointers, slices and maps are omitted
+// from structures; empty non-nil ones are written.
+func Marshal(v any, opt Options) ([]byte, error) {
+	var b bytes.Buffer
+	if err := encodeValue(&b, reflect.ValueOf(v), "", opt); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func encodeValue(b *bytes.Buffer, v reflect.Value, tsFormat string, opt Options) error {
+	if !v.IsValid() {
+		b.WriteString("null")
+		return nil
+	}
+	if v.Type() == timeType {
+		writeTime(b, v.Interface().(time.Time), tsFormat)
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			b.WriteString("null")
+			return nil
+		}
+		if v.Kind() == reflect.Interface && v.NumMethod() == 0 {
+			// A document: any JSON value, written as encoding/json would.
+			raw, err := json.Marshal(v.Interface())
+			if err != nil {
+				return fmt.Errorf("marshal document: %w", err)
+			}
+			b.Write(raw)
+			return nil
+		}
+		return encodeValue(b, v.Elem(), tsFormat, opt)
+	case reflect.Struct:
+		return encodeStruct(b, v, opt)
+	case reflect.Slice:
+		if v.Type() == bytesType {
+			b.WriteByte('"')
+			b.WriteString(base64.StdEncoding.EncodeToString(v.Bytes()))
+			b.WriteByte('"')
+			return nil
+		}
+		b.WriteByte('[')
+		for i := 0; i < v.Len(); i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := encodeValue(b, v.Index(i), tsFormat, opt); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			return fmt.Errorf("map key %s is not a string", v.Type().Key())
+		}
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeString(b, k.String())
+			b.WriteByte(':')
+			if err := encodeValue(b, v.MapIndex(k), tsFormat, opt); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	case reflect.String:
+		writeString(b, v.String())
+	case reflect.Bool:
+		b.WriteString(strconv.FormatBool(v.Bool()))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		b.WriteString(strconv.FormatInt(v.Int(), 10))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		b.WriteString(strconv.FormatUint(v.Uint(), 10))
+	case reflect.Float32, reflect.Float64:
+		writeFloat(b, v.Float(), v.Type().Bits())
+	default:
+		return fmt.Errorf("cannot encode %s as JSON", v.Type())
+	}
+	return nil
+}
+
+func encodeStruct(b *bytes.Buffer, v reflect.Value, opt Options) error {
+	sh := awsapi.ShapeOf(v.Type())
+	b.WriteByte('{')
+	first := true
+	for i := range sh.Fields {
+		f := &sh.Fields[i]
+		if opt.BodyOnly && (f.Location != "" || f.Name == sh.Payload) {
+			continue
+		}
+		fv := v.Field(f.Index)
+		if isAbsent(fv) || fv.Type() == readerType {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		writeString(b, jsonKey(f, opt))
+		b.WriteByte(':')
+		if err := encodeValue(b, fv, f.TimestampFormat, opt); err != nil {
+			return fmt.Errorf("%s: %w", f.Name, err)
+		}
+	}
+	b.WriteByte('}')
+	return nil
+}
+
+// isAbsent reports whether a member is left out of the wire form: nil pointers,
+// slices, maps and interfaces are absent; empty non-nil ones are present.
+func isAbsent(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
+func jsonKey(f *awsapi.Field, opt Options) string {
+	if opt.JSONName && f.JSONName != "" {
+		return f.JSONName
+	}
+	return f.Name
+}
+
+// writeFloat writes f as a JSON number, or as the strings Smithy's JSON protocols
+// use for the values JSON cannot express ("NaN", "Infinity", "-Infinity").
+func writeFloat(b *bytes.Buffer, f float64, bits int) {
+	switch {
+	case math.IsNaN(f):
+		b.WriteString(`"NaN"`)
+	case math.IsInf(f, 1):
+		b.WriteString(`"Infinity"`)
+	case math.IsInf(f, -1):
+		b.WriteString(`"-Infinity"`)
+	default:
+		b.WriteString(strconv.FormatFloat(f, 'g', -1, bits))
+	}
+}
+
+func writeTime(b *bytes.Buffer, t time.Time, format string) {
+	switch format {
+	case FormatISO8601, FormatRFC822:
+		writeString(b, FormatTime(t, format))
+	default:
+		b.WriteString(FormatTime(t, FormatEpoch))
+	}
+}
+
+// FormatTime renders t in one of the model's timestamp formats; an empty or
+// unknown format means epoch seconds (with milliseconds when there are any).
+func FormatTime(t time.Time, format string) string {
+	switch format {
+	case FormatISO8601:
+		return t.UTC().Format("2006-01-02T15:04:05.999Z07:00")
+	case FormatRFC822:
+		return t.UTC().Format(http.TimeFormat)
+	}
+	ms := t.UnixMilli()
+	if ms%1000 == 0 {
+		return strconv.FormatInt(ms/1000, 10)
+	}
+	return strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)
+}
+
+// ParseTime reads a timestamp in any of the model's formats. SDKs differ in what
+// they send (epoch numbers in query strings, fractional or not, dates with or
+// without zones), and AWS accepts them all, so the format is not enforced.
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return EpochTime(f)
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", http.TimeFormat, time.RFC1123Z, time.RFC850, time.ANSIC} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a timestamp", s)
+}
+
+// EpochTime converts fractional epoch seconds to a time, at millisecond precision
+// (AWS's), refusing values no timestamp can have.
+func EpochTime(f float64) (time.Time, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 253402300799 { // 9999-12-31T23:59:59Z
+		return time.Time{}, fmt.Errorf("%v is not a timestamp", f)
+	}
+	return time.UnixMilli(int64(math.Round(f * 1000))).UTC(), nil
+}
+
+func writeString(b *bytes.Buffer, s string) {
+	const hex = "0123456789abcdef"
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case c == '\n':
+				b.WriteString(`\n`)
+			case c == '\r':
+				b.WriteString(`\r`)
+			case c == '\t':
+				b.WriteString(`\t`)
+			case c < 0x20:
+				b.WriteString(`\u00`)
+				b.WriteByte(hex[c>>4])
+				b.WriteByte(hex[c&0xf])
+			default:
+				b.WriteByte(c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteString(`\ufffd`)
+		case r == '\u2028' || r == '\u2029':
+			// Valid JSON, but not valid JavaScript: escape as encoding/json does.
+			b.WriteString(`\u202`)
+			b.WriteByte(hex[r&0xf])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteByte('"')
+}
+
+// Unmarshal fills v (a pointer to a generated struct) from the JSON document data.
+// Unknown members are ignored, as AWS ignores them. A document that is not JSON, or
+// a member of the wrong type, yields a SerializationException naming the member.
+func Unmarshal(data []byte, v any, opt Options) error {
+	tree, err := parseDocument(data)
+	if err != nil {
+		return err
+	}
+	if tree == nil {
+		return nil
+	}
+	if _, ok := tree.(map[string]any); !ok {
+		return apierr.Serialization("The request body must be a JSON object, not %s.", kindOf(tree))
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("jsonrpc: Unmarshal into non-pointer %T", v)
+	}
+	return assign(rv.Elem(), tree, "", "", opt)
+}
+
+func parseDocument(data []byte) (any, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, apierr.Serialization("The request body is not valid JSON: %s.", cleanJSONError(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, apierr.Serialization("The request body is not valid JSON: unexpected data after the top-level value.")
+	}
+	return tree, nil
+}
+
+func cleanJSONError(err error) string {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "unexpected end of input"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// fieldIndex maps wire keys to fields, per struct type and dialect.
+type fieldIndexKey struct {
+	t   reflect.Type
+	opt Options
+}
+
+var fieldIndexes sync.Map // fieldIndexKey → map[string]*awsapi.Field
+
+func fieldsByKey(t reflect.Type, opt Options) map[string]*awsapi.Field {
+	k := fieldIndexKey{t, opt}
+	if m, ok := fieldIndexes.Load(k); ok {
+		return m.(map[string]*awsapi.Field)
+	}
+	sh := awsapi.ShapeOf(t)
+	m := map[string]*awsapi.Field{}
+	for i := range sh.Fields {
+		f := &sh.Fields[i]
+		if opt.BodyOnly && (f.Location != "" || f.Name == sh.Payload) {
+			continue
+		}
+		m[jsonKey(f, opt)] = f
+	}
+	actual, _ := fieldIndexes.LoadOrStore(k, m)
+	return actual.(map[string]*awsapi.Field)
+}
+
+func memberPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func mismatch(path string, want string, got any) error {
+	if path == "" {
+		path = "the request body"
+	}
+	return apierr.Serialization("Cannot deserialize %s: expected %s, got %s.", path, want, kindOf(got))
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case json.Number:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// assign stores the parsed JSON value tree into v, checking its type against v's.
+func assign(v reflect.Value, tree any, tsFormat, path string, opt Options) error {
+	t := v.Type()
+	if t == timeType {
+		var (
+			tm  time.Time
+			err error
+		)
+		switch x := tree.(type) {
+		case json.Number:
+			var f float64
+			f, err = strconv.ParseFloat(string(x), 64)
+			if err == nil {
+				tm, err = EpochTime(f)
+			}
+		case string:
+			tm, err = ParseTime(x)
+		default:
+			return mismatch(path, "a timestamp", tree)
+		}
+		if err != nil {
+			return apierr.Serialization("Cannot deserialize %s: %s.", path, err)
+		}
+		v.Set(reflect.ValueOf(tm))
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		if tree == nil {
+			v.SetZero()
+			return nil
+		}
+		p := reflect.New(t.Elem())
+		if err := assign(p.Elem(), tree, tsFormat, path, opt); err != nil {
+			return err
+		}
+		v.Set(p)
+		return nil
+	case reflect.Interface:
+		if tree == nil {
+			v.SetZero()
+			return nil
+		}
+		if t.NumMethod() == 0 {
+			v.Set(reflect.ValueOf(documentValue(tree)))
+			return nil
+		}
+		if t == readerType {
+			s, ok := tree.(string)
+			if !ok {
+				return mismatch(path, "a string", tree)
+			}
+			v.Set(reflect.ValueOf(io.Reader(strings.NewReader(s))))
+			return nil
+		}
+		return fmt.Errorf("jsonrpc: cannot decode into %s", t)
+	case reflect.Struct:
+		obj, ok := tree.(map[string]any)
+		if !ok {
+			if tree == nil {
+				return nil
+			}
+			return mismatch(path, "an object", tree)
+		}
+		idx := fieldsByKey(t, opt)
+		for k, val := range obj {
+			f := idx[k]
+			if f == nil {
+				continue // AWS ignores members it does not know.
+			}
+			if err := assign(v.Field(f.Index), val, f.TimestampFormat, memberPath(path, f.Name), opt); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Slice:
+		if tree == nil {
+			v.SetZero()
+			return nil
+		}
+		if t == bytesType {
+			s, ok := tree.(string)
+			if !ok {
+				return mismatch(path, "a base64-encoded string", tree)
+			}
+			raw, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return apierr.Serialization("Cannot deserialize %s: the value is not valid base64.", path)
+			}
+			v.SetBytes(raw)
+			return nil
+		}
+		arr, ok := tree.([]any)
+		if !ok {
+			return mismatch(path, "an array", tree)
+		}
+		s := reflect.MakeSlice(t, len(arr), len(arr))
+		for i, el := range arr {
+			if err := assign(s.Index(i), el, tsFormat, fmt.Sprintf("%s[%d]", path, i), opt); err != nil {
+				return err
+			}
+		}
+		v.Set(s)
+		return nil
+	case reflect.Map:
+		if tree == nil {
+			v.SetZero()
+			return nil
+		}
+		obj, ok := tree.(map[string]any)
+		if !ok {
+			return mismatch(path, "an object", tree)
+		}
+		if t.Key().Kind() != reflect.String {
+			return fmt.Errorf("jsonrpc: map key %s is not a string", t.Key())
+		}
+		m := reflect.MakeMapWithSize(t, len(obj))
+		for k, val := range obj {
+			ev := reflect.New(t.Elem()).Elem()
+			if err := assign(ev, val, tsFormat, memberPath(path, k), opt); err != nil {
+				return err
+			}
+			m.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), ev)
+		}
+		v.Set(m)
+		return nil
+	case reflect.String:
+		s, ok := tree.(string)
+		if !ok {
+			return mismatch(path, "a string", tree)
+		}
+		v.SetString(s)
+		return nil
+	case reflect.Bool:
+		bv, ok := tree.(bool)
+		if !ok {
+			return mismatch(path, "a boolean", tree)
+		}
+		v.SetBool(bv)
+		return nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := tree.(json.Number)
+		if !ok {
+			return mismatch(path, "an integer", tree)
+		}
+		i, err := strconv.ParseInt(string(n), 10, t.Bits())
+		if err != nil {
+			return apierr.Serialization("Cannot deserialize %s: %s is not an integer in range.", path, n)
+		}
+		v.SetInt(i)
+		return nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, ok := tree.(json.Number)
+		if !ok {
+			return mismatch(path, "an integer", tree)
+		}
+		u, err := strconv.ParseUint(string(n), 10, t.Bits())
+		if err != nil {
+			return apierr.Serialization("Cannot deserialize %s: %s is not an integer in range.", path, n)
+		}
+		v.SetUint(u)
+		return nil
+	case reflect.Float32, reflect.Float64:
+		var f float64
+		switch x := tree.(type) {
+		case json.Number:
+			var err error
+			f, err = strconv.ParseFloat(string(x), t.Bits())
+			if err != nil {
+				return apierr.Serialization("Cannot deserialize %s: %s is not a number in range.", path, x)
+			}
+		case string:
+			switch x {
+			case "NaN":
+				f = math.NaN()
+			case "Infinity":
+				f = math.Inf(1)
+			case "-Infinity":
+				f = math.Inf(-1)
+			default:
+				return mismatch(path, "a number", tree)
+			}
+		default:
+			return mismatch(path, "a number", tree)
+		}
+		v.SetFloat(f)
+		return nil
+	}
+	return fmt.Errorf("jsonrpc: cannot decode into %s", t)
+}
+
+// documentValue turns a parsed tree into the values encoding/json produces for
+// any, so services see float64 numbers in documents.
+func documentValue(tree any) any {
+	switch x := tree.(type) {
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil {
+			return string(x)
+		}
+		return f
+	case []any:
+		for i := range x {
+			x[i] = documentValue(x[i])
+		}
+		return x
+	case map[string]any:
+		for k := range x {
+			x[k] = documentValue(x[k])
+		}
+		return x
+	}
+	return tree
+}
