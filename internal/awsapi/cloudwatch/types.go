@@ -669,16 +669,16 @@ type MetricAlarm struct {
 	MetricName                         *string             `aws:"MetricName"`
 	Namespace                          *string             `aws:"Namespace"`
 	Statistic                          *string             `aws:"Statistic"`
-	ExtendedStatistic                  *string             `aws:"ExtendedStatistic"`
 	Dimensions                         []Dimension         `aws:"Dimensions"`
 	Period                             *int32              `aws:"Period"`
 	Unit                               *string             `aws:"Unit"`
 	EvaluationPeriods                  *int32              `aws:"EvaluationPeriods"`
-	DatapointsToAlarm                  *int32              `aws:"DatapointsToAlarm"`
 	Threshold                          *float64            `aws:"Threshold"`
 	ComparisonOperator                 *string             `aws:"ComparisonOperator"`
+	ExtendedStatistic                  *string             `aws:"ExtendedStatistic"`
 	TreatMissingData                   *string             `aws:"TreatMissingData"`
 	EvaluateLowSampleCountPercentile   *string             `aws:"EvaluateLowSampleCountPercentile"`
+	DatapointsToAlarm                  *int32              `aws:"DatapointsToAlarm"`
 	Metrics                            []MetricDataQuery   `aws:"Metrics"`
 	ThresholdMetricId                  *string             `aws:"ThresholdMetricId"`
 	EvaluationState                    *string             `aws:"EvaluationState"`

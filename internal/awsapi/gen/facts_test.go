@@ -170,6 +170,11 @@ func TestCloudWatchSpeaksCBORJSONAndQuery(t *testing.T) {
 	if got := cloudwatch.Service.Operations["GetMetricData"].ResultWrapper; got != "GetMetricDataResult" {
 		t.Errorf("GetMetricData result wrapper %q", got)
 	}
+	// MetricAlarm's xmlOrder differs from its member order; fields follow xmlOrder.
+	alarm := awsapi.ShapeOf(reflect.TypeFor[cloudwatch.MetricAlarm]())
+	if alarm.Field("ExtendedStatistic").Index < alarm.Field("ComparisonOperator").Index {
+		t.Error("MetricAlarm fields do not follow the model's xmlOrder")
+	}
 }
 
 func TestJSONServicesDescribeTheirTarget(t *testing.T) {

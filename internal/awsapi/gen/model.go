@@ -100,7 +100,8 @@ type shape struct {
 		HTTPStatusCode int    `json:"httpStatusCode"`
 		SenderFault    *bool  `json:"senderFault"`
 	} `json:"error"`
-	Documentation string `json:"documentation"`
+	Documentation string   `json:"documentation"`
+	XMLOrder      []string `json:"xmlOrder"`
 
 	order []string // member names in model order
 }
@@ -159,6 +160,11 @@ func loadModel(path, id string) (*model, []byte, error) {
 	}
 	for name, s := range m.Shapes {
 		s.order = order[name]
+		// xmlOrder, where present, is the order XML encoders must follow
+		// (CloudWatch's MetricAlarm); struct fields follow it too.
+		if sameSet(s.XMLOrder, s.order) {
+			s.order = s.XMLOrder
+		}
 		if len(s.order) != len(s.Members) {
 			return nil, nil, fmt.Errorf("%s: shape %s: member order mismatch", path, name)
 		}
@@ -248,4 +254,21 @@ func (o *orderedKeys) UnmarshalJSON(b []byte) error {
 func sha256Hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// sameSet reports whether a and b hold the same names.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := make(map[string]bool, len(a))
+	for _, n := range a {
+		seen[n] = true
+	}
+	for _, n := range b {
+		if !seen[n] {
+			return false
+		}
+	}
+	return true
 }
