@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -36,7 +37,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		st.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	deps := Deps{Config: cfg, Store: st, Logger: log}
+	deps := Deps{Config: cfg, Store: st, Logger: log, Bus: eventbus.New()}
 	regs, keys := services(deps)
 	srv := server.New(server.Options{
 		Config:   cfg,
@@ -88,4 +89,7 @@ type Deps struct {
 	Config *config.Config
 	Store  store.Store
 	Logger *slog.Logger
+	// Bus carries service events (S3 object events, ECS task state changes) to
+	// EventBridge, which attaches itself when it is built.
+	Bus *eventbus.Bus
 }
