@@ -1,0 +1,313 @@
+package iam
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// STS serves the Security Token Service: who is calling, and temporary
+// credentials for roles and sessions. It shares the IAM service's state.
+type STS struct{ s *Service }
+
+// Session duration limits ("AssumeRole" and "GetSessionToken" API references).
+const (
+	minSession         = 900
+	defaultRoleSession = 3600
+	chainedMaxSession  = 3600
+	maxTokenSession    = 129600
+	defaultTokenSess   = 43200
+	rootTokenSession   = 3600
+)
+
+// identity is a principal as GetCallerIdentity reports it.
+type identity struct {
+	Account string
+	ARN     string
+	UserID  string
+	Session bool // temporary credentials
+	Role    bool // an assumed role
+}
+
+// whoami resolves the request's principal from its access key: an STS
+// session, an IAM user's key, or else the account's root.
+func (s *Service) whoami(ctx context.Context) (identity, error) {
+	c := awsapi.CallerFrom(ctx)
+	acct := s.account(ctx)
+	id := identity{Account: acct, ARN: rootARN(acct), UserID: acct}
+	if c.AccessKey == "" {
+		return id, nil
+	}
+	err := s.st.View(func(tx store.Tx) error {
+		var sess session
+		found, err := get(tx, sessionKey(c.AccessKey), &sess)
+		if err != nil {
+			return err
+		}
+		if found {
+			id = identity{Account: sess.Account, ARN: sess.ARN, UserID: sess.UserID, Session: true, Role: sess.RoleChain}
+			return nil
+		}
+		var k accessKey
+		found, err = get(tx, accessKeyKey(c.AccessKey), &k)
+		if err != nil || !found || k.User == "" {
+			if found {
+				id = identity{Account: k.Account, ARN: rootARN(k.Account), UserID: k.Account}
+			}
+			return err
+		}
+		u, err := loadUser(tx, k.Account, k.User)
+		if err != nil {
+			return err
+		}
+		id = identity{Account: k.Account, ARN: userARN(k.Account, u.Path, u.Name), UserID: u.ID}
+		return nil
+	})
+	return id, err
+}
+
+// GetCallerIdentity returns the account, ARN and unique id of the caller.
+func (t *STS) GetCallerIdentity(ctx context.Context, _ *stsapi.GetCallerIdentityInput) (*stsapi.GetCallerIdentityOutput, error) {
+	id, err := t.s.whoami(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &stsapi.GetCallerIdentityOutput{Account: awsapi.String(id.Account), Arn: awsapi.String(id.ARN), UserId: awsapi.String(id.UserID)}, nil
+}
+
+var (
+	roleARNPattern     = regexp.MustCompile(`^arn:aws:iam::(\d{12}):role(/|/[\x21-\x7E]*/)([\w+=,.@-]+)$`)
+	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]*$`)
+)
+
+func stsValidation(format string, args ...any) error {
+	return apierr.New("ValidationError", 400, format, args...)
+}
+
+func checkDuration(v *int32, def, max int32) (int32, error) {
+	if v == nil {
+		return def, nil
+	}
+	switch {
+	case *v < minSession:
+		return 0, validationError("durationSeconds", fmt.Sprint(*v), fmt.Sprintf("Member must have value greater than or equal to %d", minSession))
+	case *v > max:
+		return 0, validationError("durationSeconds", fmt.Sprint(*v), fmt.Sprintf("Member must have value less than or equal to %d", max))
+	}
+	return *v, nil
+}
+
+// issue creates and stores temporary credentials for principal, valid for d.
+func (s *Service) issue(principal identity, d time.Duration) (*session, error) {
+	akid, err := s.ids.accessKeyID(prefixTempKey)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := s.ids.secret()
+	if err != nil {
+		return nil, err
+	}
+	token, err := s.ids.sessionToken()
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	sess := &session{ID: akid, Secret: secret, Token: token, Account: principal.Account, ARN: principal.ARN,
+		UserID: principal.UserID, Expires: now.Add(d), RoleChain: principal.Role}
+	err = s.st.Update(func(tx store.Tx) error {
+		if err := pruneSessions(tx, now); err != nil {
+			return err
+		}
+		return put(tx, sessionKey(akid), sess)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// pruneSessions deletes expired sessions, so that the store holds about as
+// many sessions as are live.
+func pruneSessions(tx store.Tx, now time.Time) error {
+	var expired [][]byte
+	err := tx.Scan([]byte("sts/session/"), nil, func(k, v []byte) (bool, error) {
+		var sess struct{ Expires time.Time }
+		if err := jsonUnmarshal(v, &sess); err == nil && !now.Before(sess.Expires) {
+			expired = append(expired, append([]byte(nil), k...))
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range expired {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (sess *session) credentials() *stsapi.Credentials {
+	exp := sess.Expires
+	return &stsapi.Credentials{
+		AccessKeyId:     awsapi.String(sess.ID),
+		SecretAccessKey: awsapi.String(sess.Secret),
+		SessionToken:    awsapi.String(sess.Token),
+		Expiration:      &exp,
+	}
+}
+
+// AssumeRole issues temporary credentials that act as a role. Trust policies
+// are not evaluated: any caller may assume any existing role.
+func (t *STS) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*stsapi.AssumeRoleOutput, error) {
+	s := t.s
+	caller, err := s.whoami(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name := awsapi.ToString(in.RoleSessionName)
+	switch {
+	case len(name) < 2:
+		return nil, validationError("roleSessionName", name, "Member must have length greater than or equal to 2")
+	case len(name) > 64:
+		return nil, validationError("roleSessionName", name, "Member must have length less than or equal to 64")
+	case !sessionNamePattern.MatchString(name):
+		return nil, validationError("roleSessionName", name, `Member must satisfy regular expression pattern: [\w+=,.@-]*`)
+	}
+	arn := awsapi.ToString(in.RoleArn)
+	m := roleARNPattern.FindStringSubmatch(arn)
+	if m == nil {
+		return nil, stsValidation("%s is invalid", arn)
+	}
+	if in.Policy != nil {
+		if _, err := checkPolicyDocument("policy", in.Policy); err != nil {
+			return nil, err
+		}
+	}
+	if len(in.Tags) > maxTags {
+		return nil, validationError("tags", fmt.Sprint(len(in.Tags)), "Member must have length less than or equal to 50")
+	}
+	d, err := checkDuration(in.DurationSeconds, defaultRoleSession, maxMaxSession)
+	if err != nil {
+		return nil, err
+	}
+	acct := m[1]
+	var r *role
+	err = s.st.View(func(tx store.Tx) (err error) {
+		r, err = loadRole(tx, acct, m[3])
+		return err
+	})
+	if err != nil || r.Path != m[2] {
+		if err == nil || asNoSuchEntity(err) {
+			// STS does not say whether the role exists (AssumeRole docs, errors).
+			return nil, apierr.New("AccessDenied", 403, "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller.ARN, arn)
+		}
+		return nil, err
+	}
+	if d > r.MaxSession {
+		return nil, stsValidation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	if caller.Role && d > chainedMaxSession {
+		return nil, stsValidation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+	}
+	principal := identity{
+		Account: acct,
+		ARN:     "arn:aws:sts::" + acct + ":assumed-role/" + r.Name + "/" + name,
+		UserID:  r.ID + ":" + name,
+		Role:    true,
+	}
+	sess, err := s.issue(principal, time.Duration(d)*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &stsapi.AssumeRoleOutput{
+		Credentials:     sess.credentials(),
+		AssumedRoleUser: &stsapi.AssumedRoleUser{AssumedRoleId: awsapi.String(principal.UserID), Arn: awsapi.String(principal.ARN)},
+		SourceIdentity:  in.SourceIdentity,
+	}, nil
+}
+
+// GetSessionToken issues temporary credentials that act as the calling user
+// (or root).
+func (t *STS) GetSessionToken(ctx context.Context, in *stsapi.GetSessionTokenInput) (*stsapi.GetSessionTokenOutput, error) {
+	s := t.s
+	caller, err := s.whoami(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if caller.Session {
+		return nil, apierr.New("AccessDenied", 403, "Cannot call GetSessionToken with session credentials")
+	}
+	root := strings.HasSuffix(caller.ARN, ":root")
+	def := int32(defaultTokenSess)
+	if root {
+		def = rootTokenSession
+	}
+	d, err := checkDuration(in.DurationSeconds, def, maxTokenSession)
+	if err != nil {
+		return nil, err
+	}
+	// Sessions of the root user last at most an hour (GetSessionToken docs).
+	if root && d > rootTokenSession {
+		d = rootTokenSession
+	}
+	sess, err := s.issue(caller, time.Duration(d)*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &stsapi.GetSessionTokenOutput{Credentials: sess.credentials()}, nil
+}
+
+// LookupKey resolves an access key for the server's authentication: the
+// default account's root key, an active IAM access key, or unexpired STS
+// credentials.
+func (s *Service) LookupKey(ctx context.Context, akid string) (awsapi.Key, bool) {
+	if akid == "" {
+		return awsapi.Key{}, false
+	}
+	if akid == s.ak {
+		return awsapi.Key{Secret: s.sk, Account: s.acct, ARN: rootARN(s.acct)}, true
+	}
+	var key awsapi.Key
+	var ok bool
+	err := s.st.View(func(tx store.Tx) error {
+		var sess session
+		found, err := get(tx, sessionKey(akid), &sess)
+		if err != nil {
+			return err
+		}
+		if found {
+			if s.now().Before(sess.Expires) {
+				key, ok = awsapi.Key{Secret: sess.Secret, Account: sess.Account, ARN: sess.ARN, SessionToken: sess.Token}, true
+			}
+			return nil
+		}
+		var k accessKey
+		found, err = get(tx, accessKeyKey(akid), &k)
+		if err != nil || !found || k.Status != "Active" {
+			return err
+		}
+		arn := rootARN(k.Account)
+		if k.User != "" {
+			u, err := loadUser(tx, k.Account, k.User)
+			if err != nil {
+				return err
+			}
+			arn = userARN(k.Account, u.Path, u.Name)
+		}
+		key, ok = awsapi.Key{Secret: k.Secret, Account: k.Account, ARN: arn}, true
+		return nil
+	})
+	if err != nil {
+		return awsapi.Key{}, false
+	}
+	return key, ok
+}
