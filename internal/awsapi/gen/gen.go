@@ -422,9 +422,9 @@ func (g *pkgGen) serviceFile() ([]byte, error) {
 	var f bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&f, format, args...) }
 	w("%s", g.header())
-	w("// Package %s holds the types and operations of %s (API %s), generated from\n", g.svc.Pkg, md.ServiceFullName, md.APIVersion)
-	w("// botocore's %q model. A service implements any subset of the operations as\n", g.svc.ID)
-	w("// methods and exposes them with Bind.\n")
+	w("// Package %s holds the types and operations of %s\n", g.svc.Pkg, md.ServiceFullName)
+	w("// (API %s), generated from botocore's %q model. A service implements\n", md.APIVersion, g.svc.ID)
+	w("// any subset of the operations as methods and exposes them with Bind.\n")
 	w("package %s\n\nimport (\n\"context\"\n\"fmt\"\n\n\"github.com/wharf-dev/wharf/internal/awsapi\"\n)\n\n", g.svc.Pkg)
 
 	ops := sortedKeys(g.m.Operations)
