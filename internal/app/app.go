@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/eventbus"
@@ -37,7 +38,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		st.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	deps := Deps{Config: cfg, Store: st, Logger: log, Bus: eventbus.New()}
+	loops := &Loops{}
+	deps := Deps{Config: cfg, Store: st, Logger: log, Bus: eventbus.New(), Loops: loops}
 	regs, keys := services(deps)
 	srv := server.New(server.Options{
 		Config:   cfg,
@@ -48,8 +50,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		Version:  version,
 	})
 	w := &Wharf{addr: ln.Addr().String(), storage: storage, srv: srv, st: st, done: make(chan error, 1)}
+	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	loops.start(loopCtx)
 	go func() {
 		err := srv.Serve(ctx, ln)
+		// Requests have finished; now stop the background loops, then the store.
+		stopLoops()
+		loops.wait()
 		if cerr := st.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close store: %w", cerr)
 		}
@@ -89,7 +96,34 @@ type Deps struct {
 	Config *config.Config
 	Store  store.Store
 	Logger *slog.Logger
+	// Loops starts the service's long-running loops (visibility timers, schedules,
+	// controllers): each runs until its context is cancelled at shutdown, and is
+	// waited for before the store closes.
+	Loops *Loops
 	// Bus carries service events (S3 object events, ECS task state changes) to
 	// EventBridge, which attaches itself when it is built.
 	Bus *eventbus.Bus
 }
+
+// Loops are the long-running loops of every service. Each has one owner (the
+// service that added it) and one way to stop (its context).
+type Loops struct {
+	fns []func(ctx context.Context)
+	wg  sync.WaitGroup
+}
+
+// Go registers fn to run from startup until shutdown. fn must return promptly once
+// ctx is cancelled. Call it while building a service, before wharf starts.
+func (l *Loops) Go(fn func(ctx context.Context)) { l.fns = append(l.fns, fn) }
+
+func (l *Loops) start(ctx context.Context) {
+	for _, fn := range l.fns {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			fn(ctx)
+		}()
+	}
+}
+
+func (l *Loops) wait() { l.wg.Wait() }
