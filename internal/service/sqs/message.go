@@ -1,0 +1,770 @@
+package sqs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// message is a message as stored.
+type message struct {
+	ID           string
+	Seq          uint64
+	Body         string
+	Attrs        map[string]msgAttr `json:",omitempty"`
+	SysAttrs     map[string]msgAttr `json:",omitempty"`
+	MD5Body      string
+	Sent         int64  // unix ms
+	VisibleAt    int64  // unix ms; in the future while delayed or in flight
+	Received     int64  // receive count
+	FirstReceive int64  `json:",omitempty"` // unix ms
+	Token        string `json:",omitempty"` // of the latest receipt handle
+	SenderID     string
+	GroupID      string `json:",omitempty"`
+	DedupID      string `json:",omitempty"`
+	SourceArn    string `json:",omitempty"` // the queue a dead-letter queue got it from
+}
+
+// Visibility index values: whether a message not visible now is delayed
+// (never received) or in flight.
+const (
+	visFresh    = 0
+	visReceived = 1
+)
+
+func putMessage(tx store.Tx, qid string, m *message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if err := tx.Put(msgKey(qid, m.Seq), b); err != nil {
+		return err
+	}
+	flag := byte(visFresh)
+	if m.Received > 0 {
+		flag = visReceived
+	}
+	return tx.Put(visKey(qid, m.VisibleAt, m.Seq), []byte{flag})
+}
+
+func getMessage(tx store.Tx, qid string, seq uint64) (*message, error) {
+	v, err := tx.Get(msgKey(qid, seq))
+	if err != nil || v == nil {
+		return nil, err
+	}
+	m := &message{}
+	if err := json.Unmarshal(v, m); err != nil {
+		return nil, fmt.Errorf("decode message: %w", err)
+	}
+	return m, nil
+}
+
+// removeMessage deletes m and its index entry.
+func removeMessage(tx store.Tx, qid string, m *message) error {
+	if err := tx.Delete(msgKey(qid, m.Seq)); err != nil {
+		return err
+	}
+	if err := tx.Delete(visKey(qid, m.VisibleAt, m.Seq)); err != nil {
+		return err
+	}
+	return addCount(tx, qid, -1)
+}
+
+// setVisibleAt moves m in the visibility index and stores it.
+func setVisibleAt(tx store.Tx, qid string, m *message, at int64) error {
+	if err := tx.Delete(visKey(qid, m.VisibleAt, m.Seq)); err != nil {
+		return err
+	}
+	m.VisibleAt = at
+	return putMessage(tx, qid, m)
+}
+
+// Receipt handles name the queue instance, the message and its latest receive.
+
+func receiptHandle(qid string, m *message) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(qid + ":" + strconv.FormatUint(m.Seq, 16) + ":" + m.Token))
+}
+
+func parseReceiptHandle(h string) (qid string, seq uint64, token string, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return "", 0, "", false
+	}
+	parts := strings.Split(string(b), ":")
+	if len(parts) != 3 {
+		return "", 0, "", false
+	}
+	seq, err = strconv.ParseUint(parts[1], 16, 64)
+	if err != nil {
+		return "", 0, "", false
+	}
+	return parts[0], seq, parts[2], true
+}
+
+// sendEntry is one message to send.
+type sendEntry struct {
+	ID       string // batch entry id
+	Body     *string
+	Delay    *int32
+	Attrs    map[string]msgAttr
+	SysAttrs map[string]msgAttr
+	GroupID  string
+	DedupID  string
+}
+
+// sendResult is one sent message, or the error of its entry.
+type sendResult struct {
+	ID        string
+	MessageID string
+	MD5Body   string
+	MD5Attrs  string
+	MD5Sys    string
+	SeqNumber string
+	Err       error
+}
+
+var attrNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,256}$`)
+
+// validBody reports whether body has only the characters SQS allows:
+// #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
+func validBody(body string) bool {
+	for i := 0; i < len(body); {
+		r, size := utf8.DecodeRuneInString(body[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return false
+		}
+		switch {
+		case r == 0x9 || r == 0xA || r == 0xD:
+		case r >= 0x20 && r <= 0xD7FF:
+		case r >= 0xE000 && r <= 0xFFFD:
+		case r >= 0x10000 && r <= 0x10FFFF:
+		default:
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+func validateAttrs(attrs map[string]msgAttr, system bool) (int, error) {
+	if len(attrs) > 10 {
+		return 0, errInvalidParameter("Number of message attributes [%d] exceeds the allowed maximum [10].", len(attrs))
+	}
+	size := 0
+	for name, a := range attrs {
+		if system {
+			if name != "AWSTraceHeader" {
+				return 0, errInvalidParameter("Message system attribute name '%s' is invalid.", name)
+			}
+		} else if !attrNameRE.MatchString(name) || strings.HasPrefix(strings.ToLower(name), "aws.") ||
+			strings.HasPrefix(strings.ToLower(name), "amazon.") || strings.HasPrefix(name, ".") ||
+			strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
+			return 0, errInvalidParameter("Message (user) attribute name '%s' is invalid.", name)
+		}
+		base, _, _ := strings.Cut(a.DataType, ".")
+		if a.DataType == "" {
+			return 0, errInvalidParameter("The message attribute '%s' must contain a non-empty attribute type.", name)
+		}
+		if base != "String" && base != "Number" && base != "Binary" {
+			return 0, errInvalidParameter("The type of message (user) attribute '%s' is invalid. You must use only the following supported type prefixes: Binary, Number, String.", name)
+		}
+		switch base {
+		case "String", "Number":
+			if a.StringValue == nil || *a.StringValue == "" {
+				return 0, errInvalidParameter("The message attribute '%s' must contain a non-empty message attribute value for message attribute type '%s'.", name, base)
+			}
+			if base == "Number" {
+				if _, err := strconv.ParseFloat(*a.StringValue, 64); err != nil {
+					return 0, errInvalidParameter("Can't cast the value of message (user) attribute '%s' to a number.", name)
+				}
+			}
+			if !validBody(*a.StringValue) {
+				return 0, &apierr.Error{Code: "InvalidMessageContents", Message: "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"}
+			}
+			size += len(*a.StringValue)
+		case "Binary":
+			if len(a.BinaryValue) == 0 {
+				return 0, errInvalidParameter("The message attribute '%s' must contain a non-empty message attribute value for message attribute type '%s'.", name, base)
+			}
+			size += len(a.BinaryValue)
+		}
+		size += len(name) + len(a.DataType)
+	}
+	return size, nil
+}
+
+// prepare validates e for q and builds its message (without Seq and times).
+func (s *Service) prepare(q *queue, e *sendEntry, sender string) (*message, error) {
+	body := awsapi.ToString(e.Body)
+	if e.Body == nil || body == "" {
+		return nil, errMissingParameter("MessageBody")
+	}
+	if !validBody(body) {
+		return nil, &apierr.Error{Code: "InvalidMessageContents", Message: "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"}
+	}
+	size, err := validateAttrs(e.Attrs, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := validateAttrs(e.SysAttrs, true); err != nil {
+		return nil, err
+	}
+	max := q.intAttr("MaximumMessageSize")
+	if int64(len(body)+size) > max {
+		return nil, errInvalidParameter("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", max)
+	}
+	if e.Delay != nil {
+		if *e.Delay < 0 || *e.Delay > 900 {
+			return nil, errInvalidParameter("Value %d for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.", *e.Delay)
+		}
+		if q.fifo() {
+			return nil, errInvalidParameter("Value %d for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.", *e.Delay)
+		}
+	}
+	m := &message{Body: body, Attrs: e.Attrs, SysAttrs: e.SysAttrs, MD5Body: md5Hex([]byte(body)), SenderID: sender, GroupID: e.GroupID}
+	if q.fifo() {
+		if e.GroupID == "" {
+			return nil, errMissingParameter("MessageGroupId")
+		}
+		m.DedupID = e.DedupID
+		if m.DedupID == "" {
+			if q.Attrs["ContentBasedDeduplication"] != "true" {
+				return nil, errInvalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+			}
+			sum := sha256.Sum256([]byte(body))
+			m.DedupID = hex.EncodeToString(sum[:])
+		}
+	} else if e.DedupID != "" {
+		return nil, errInvalidParameter("Value %s for parameter MessageDeduplicationId is invalid. Reason: The request includes a parameter that is not valid for this queue type.", e.DedupID)
+	}
+	return m, nil
+}
+
+// dedupRecord remembers a FIFO message for the 5-minute deduplication interval.
+type dedupRecord struct {
+	Expires   int64 // unix ms
+	MessageID string
+	Seq       uint64
+}
+
+const dedupInterval = 5 * time.Minute
+
+// send stores the entries' messages in one transaction; an entry that fails
+// validation gets its error in its result and does not stop the others.
+func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([]sendResult, error) {
+	c := awsapi.CallerFrom(ctx)
+	// SQS reports the sender's account id for root credentials (SenderId).
+	sender := c.Account
+	q, err := s.viewQueue(r)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]sendResult, len(entries))
+	msgs := make([]*message, len(entries))
+	for i, e := range entries {
+		results[i].ID = e.ID
+		m, err := s.prepare(q, e, sender)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		m.ID = s.newID()
+		m.Seq = s.nextSeq()
+		msgs[i] = m
+		results[i].MessageID = m.ID
+		results[i].MD5Body = m.MD5Body
+		results[i].MD5Attrs = md5OfAttributes(m.Attrs)
+		results[i].MD5Sys = md5OfAttributes(m.SysAttrs)
+		if q.fifo() {
+			results[i].SeqNumber = padSeq(m.Seq)
+		}
+	}
+	now := s.clock.Now().UnixMilli()
+	sent := false
+	err = s.st.Update(func(tx store.Tx) error {
+		cur, err := getQueue(tx, r.account, r.region, r.name)
+		if err != nil {
+			return err
+		}
+		if cur.ID != q.ID {
+			return errQueueDoesNotExist()
+		}
+		delay := q.intAttr("DelaySeconds")
+		added := int64(0)
+		for i, m := range msgs {
+			if m == nil {
+				continue
+			}
+			if q.fifo() {
+				dk := m.DedupID
+				if q.Attrs["DeduplicationScope"] == "messageGroup" {
+					dk = m.GroupID + "\x00" + dk
+				}
+				v, err := tx.Get(dedupKey(q.ID, dk))
+				if err != nil {
+					return err
+				}
+				var rec dedupRecord
+				if v != nil && json.Unmarshal(v, &rec) == nil && rec.Expires > now {
+					// A duplicate is accepted but not delivered again (FIFO
+					// exactly-once processing): the original's id comes back.
+					results[i].MessageID = rec.MessageID
+					results[i].SeqNumber = padSeq(rec.Seq)
+					continue
+				}
+				rb, _ := json.Marshal(dedupRecord{Expires: now + dedupInterval.Milliseconds(), MessageID: m.ID, Seq: m.Seq})
+				if err := tx.Put(dedupKey(q.ID, dk), rb); err != nil {
+					return err
+				}
+			}
+			d := delay
+			if entries[i].Delay != nil {
+				d = int64(*entries[i].Delay)
+			}
+			mm := *m
+			mm.Sent = now
+			mm.VisibleAt = now + d*1000
+			if err := putMessage(tx, q.ID, &mm); err != nil {
+				return err
+			}
+			added++
+		}
+		sent = added > 0
+		return addCount(tx, q.ID, added)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if sent {
+		s.notify(r.key())
+	}
+	return results, nil
+}
+
+// received is a message handed to a consumer.
+type received struct {
+	msg    *message
+	handle string
+	fifo   bool
+}
+
+// receive returns up to n visible messages, making them invisible for vt
+// seconds (the queue's VisibilityTimeout when nil). With wait > 0 it long
+// polls: it returns as soon as a message is available, or after wait.
+func (s *Service) receive(ctx context.Context, r queueRef, n int, vt *int32, wait *int32) ([]received, error) {
+	q, err := s.viewQueue(r)
+	if err != nil {
+		return nil, err
+	}
+	w := q.intAttr("ReceiveMessageWaitTimeSeconds")
+	if wait != nil {
+		w = int64(*wait)
+	}
+	deadline := s.clock.Now().Add(time.Duration(w) * time.Second)
+	for {
+		ch := s.waitChan(r.key()) // before looking, so a send in between wakes us
+		got, next, err := s.receiveOnce(r, n, vt)
+		if err != nil || len(got) > 0 || w <= 0 {
+			return got, err
+		}
+		now := s.clock.Now()
+		left := deadline.Sub(now)
+		if left <= 0 {
+			return nil, nil
+		}
+		if next > 0 {
+			if d := time.UnixMilli(next).Sub(now); d < left {
+				left = max(d, time.Millisecond)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-ch:
+		case <-s.clock.After(left):
+		}
+	}
+}
+
+// receiveOnce receives without waiting. next is the earliest time (unix ms)
+// at which another message becomes visible, 0 when unknown.
+func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, next int64, err error) {
+	now := s.clock.Now().UnixMilli()
+	var notifyKeys []string
+	err = s.st.Update(func(tx store.Tx) error {
+		out, next, notifyKeys = nil, 0, nil
+		q, err := getQueue(tx, r.account, r.region, r.name)
+		if err != nil {
+			return err
+		}
+		timeout := q.intAttr("VisibilityTimeout")
+		if vt != nil {
+			timeout = int64(*vt)
+		}
+		retention := q.intAttr("MessageRetentionPeriod") * 1000
+		rp := q.redrive()
+		var dlq *queue
+		if rp != nil {
+			if region, account, name, ok := parseQueueARN(rp.DeadLetterTargetArn); ok {
+				dlq, err = getQueue(tx, account, region, name)
+				if err != nil && apierr.As(err) == nil {
+					return err
+				}
+			}
+		}
+		var after []byte // resume point of the next scan round
+		seen := map[uint64]bool{}
+		for len(out) < max {
+			var cands []*message
+			if q.fifo() {
+				cands, after, err = fifoCandidates(tx, q.ID, now, max-len(out), after)
+			} else {
+				cands, after, next, err = standardCandidates(tx, q.ID, now, max-len(out), after)
+			}
+			if err != nil {
+				return err
+			}
+			if len(cands) == 0 {
+				break
+			}
+			for _, m := range cands {
+				if seen[m.Seq] {
+					continue // received with a zero timeout earlier in this call
+				}
+				seen[m.Seq] = true
+				switch {
+				case now-m.Sent > retention:
+					if err := removeMessage(tx, q.ID, m); err != nil {
+						return err
+					}
+				case dlq != nil && m.Received >= rp.MaxReceiveCount:
+					// The receive that would exceed maxReceiveCount moves the
+					// message to the dead-letter queue instead.
+					if err := removeMessage(tx, q.ID, m); err != nil {
+						return err
+					}
+					m.Seq = s.nextSeq()
+					m.VisibleAt = now
+					m.SourceArn = q.arn()
+					if err := putMessage(tx, dlq.ID, m); err != nil {
+						return err
+					}
+					if err := addCount(tx, dlq.ID, 1); err != nil {
+						return err
+					}
+					notifyKeys = append(notifyKeys, string(queueKey(dlq.Account, dlq.Region, dlq.Name)))
+				default:
+					m.Received++
+					if m.FirstReceive == 0 {
+						m.FirstReceive = now
+					}
+					m.Token = s.randomToken(12)
+					if err := setVisibleAt(tx, q.ID, m, now+timeout*1000); err != nil {
+						return err
+					}
+					out = append(out, received{msg: m, handle: receiptHandle(q.ID, m), fifo: q.fifo()})
+				}
+			}
+			if after == nil {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, k := range notifyKeys {
+		s.notify(k)
+	}
+	return out, next, nil
+}
+
+// standardCandidates scans the visibility index from after for up to n
+// messages visible at now. It returns where the next round should resume (nil
+// when the scan reached invisible messages or the end) and the earliest time
+// an invisible message becomes visible.
+func standardCandidates(tx store.Tx, qid string, now int64, n int, after []byte) (cands []*message, resume []byte, next int64, err error) {
+	p := visPrefix(qid)
+	var seqs []uint64
+	var last []byte
+	err = tx.Scan(p, after, func(k, _ []byte) (bool, error) {
+		at := int64(binary.BigEndian.Uint64(k[len(p):]))
+		if at > now {
+			next = at
+			return false, nil
+		}
+		if len(seqs) == n {
+			resume = last
+			return false, nil
+		}
+		seqs = append(seqs, binary.BigEndian.Uint64(k[len(p)+8:]))
+		last = append(bytes.Clone(k), 0)
+		return true, nil
+	})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	for _, seq := range seqs {
+		m, err := getMessage(tx, qid, seq)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		if m != nil {
+			cands = append(cands, m)
+		}
+	}
+	if resume == nil && len(seqs) == n {
+		resume = last
+	}
+	return cands, resume, next, nil
+}
+
+// fifoCandidates scans messages in send order for up to n that are visible and
+// whose message group has no earlier message in flight or delayed.
+func fifoCandidates(tx store.Tx, qid string, now int64, n int, after []byte) (cands []*message, resume []byte, err error) {
+	blocked := map[string]bool{}
+	// A resumed scan must know the groups blocked before its start: rescan
+	// from the front, skipping what earlier rounds already took.
+	err = tx.Scan(msgPrefix(qid), nil, func(k, v []byte) (bool, error) {
+		m := &message{}
+		if err := json.Unmarshal(v, m); err != nil {
+			return false, err
+		}
+		if m.VisibleAt > now {
+			blocked[m.GroupID] = true
+			return true, nil
+		}
+		if blocked[m.GroupID] {
+			return true, nil
+		}
+		if after != nil && bytes.Compare(k, after) < 0 {
+			return true, nil
+		}
+		if len(cands) == n {
+			resume = append(bytes.Clone(k), 0)
+			return false, nil
+		}
+		cands = append(cands, m)
+		return true, nil
+	})
+	return cands, resume, err
+}
+
+// resolveHandle finds the message a receipt handle names.
+func resolveHandle(tx store.Tx, q *queue, h string) (*message, string, error) {
+	qid, seq, token, ok := parseReceiptHandle(h)
+	if !ok || qid != q.ID {
+		return nil, "", errReceiptHandleInvalid(h)
+	}
+	m, err := getMessage(tx, q.ID, seq)
+	return m, token, err
+}
+
+// deleteMessages deletes the messages of handles; errs[i] is the error of handles[i].
+func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) {
+	now := s.clock.Now().UnixMilli()
+	errs := make([]error, len(handles))
+	err := s.st.Update(func(tx store.Tx) error {
+		clear(errs)
+		q, err := getQueue(tx, r.account, r.region, r.name)
+		if err != nil {
+			return err
+		}
+		for i, h := range handles {
+			m, token, err := resolveHandle(tx, q, h)
+			if err != nil {
+				if apierr.As(err) == nil {
+					return err
+				}
+				errs[i] = err
+				continue
+			}
+			if m == nil {
+				continue // already deleted: SQS succeeds
+			}
+			if m.Token != token {
+				if q.fifo() {
+					errs[i] = &apierr.Error{Code: "ReceiptHandleIsInvalid", Message: "The receipt handle has expired."}
+				}
+				// Standard queues: "the request succeeds, but the message will
+				// not be deleted" unless the latest handle is used (DeleteMessage docs).
+				continue
+			}
+			if q.fifo() && m.VisibleAt <= now {
+				errs[i] = &apierr.Error{Code: "ReceiptHandleIsInvalid", Message: "The receipt handle has expired."}
+				continue
+			}
+			if err := removeMessage(tx, q.ID, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return errs, err
+}
+
+type visibilityChange struct {
+	Handle  string
+	Timeout *int32
+}
+
+// changeVisibility sets the visibility timeouts of in-flight messages.
+func (s *Service) changeVisibility(r queueRef, changes []visibilityChange) ([]error, error) {
+	now := s.clock.Now().UnixMilli()
+	errs := make([]error, len(changes))
+	woke := false
+	err := s.st.Update(func(tx store.Tx) error {
+		clear(errs)
+		woke = false
+		q, err := getQueue(tx, r.account, r.region, r.name)
+		if err != nil {
+			return err
+		}
+		for i, c := range changes {
+			if c.Timeout == nil {
+				errs[i] = errMissingParameter("VisibilityTimeout")
+				continue
+			}
+			if *c.Timeout < 0 || *c.Timeout > 43200 {
+				errs[i] = errInvalidParameter("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.", *c.Timeout)
+				continue
+			}
+			m, token, err := resolveHandle(tx, q, c.Handle)
+			if err != nil {
+				if apierr.As(err) == nil {
+					return err
+				}
+				errs[i] = err
+				continue
+			}
+			if m == nil || m.Token != token {
+				errs[i] = errInvalidParameter("Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.", c.Handle)
+				continue
+			}
+			if m.VisibleAt <= now {
+				errs[i] = &apierr.Error{Code: "MessageNotInflight", Message: "Message not inflight."}
+				continue
+			}
+			at := now + int64(*c.Timeout)*1000
+			if err := setVisibleAt(tx, q.ID, m, at); err != nil {
+				return err
+			}
+			if at <= now {
+				woke = true
+			}
+		}
+		return nil
+	})
+	if woke {
+		s.notify(r.key())
+	}
+	return errs, err
+}
+
+// purge deletes every message of a queue; SQS allows one purge a minute.
+func (s *Service) purge(r queueRef) error {
+	now := s.clock.Now().UnixMilli()
+	return s.st.Update(func(tx store.Tx) error {
+		q, err := getQueue(tx, r.account, r.region, r.name)
+		if err != nil {
+			return err
+		}
+		if q.LastPurge != 0 && now-q.LastPurge < 60_000 {
+			return &apierr.Error{Code: "PurgeQueueInProgress", Message: "Only one PurgeQueue operation on " + q.Name + " is allowed every 60 seconds."}
+		}
+		for _, p := range [][]byte{msgPrefix(q.ID), visPrefix(q.ID)} {
+			if err := deletePrefix(tx, p); err != nil {
+				return err
+			}
+		}
+		if err := tx.Delete(countKey(q.ID)); err != nil {
+			return err
+		}
+		q.LastPurge = now
+		return putQueue(tx, q)
+	})
+}
+
+// Sweep deletes the messages past their queue's retention period and the
+// expired FIFO deduplication records of every queue.
+func (s *Service) Sweep() error {
+	var queues []*queue
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte("sqs/q/"), nil, func(_, v []byte) (bool, error) {
+			q := &queue{}
+			if err := json.Unmarshal(v, q); err != nil {
+				return false, err
+			}
+			queues = append(queues, q)
+			return true, nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, q := range queues {
+		if err := s.sweepQueue(q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) sweepQueue(q *queue) error {
+	now := s.clock.Now().UnixMilli()
+	retention := q.intAttr("MessageRetentionPeriod") * 1000
+	return s.st.Update(func(tx store.Tx) error {
+		var expired []*message
+		err := tx.Scan(msgPrefix(q.ID), nil, func(_, v []byte) (bool, error) {
+			m := &message{}
+			if err := json.Unmarshal(v, m); err != nil {
+				return false, err
+			}
+			if now-m.Sent <= retention {
+				return false, nil // seq order is send order: the rest are younger
+			}
+			expired = append(expired, m)
+			return len(expired) < 10000, nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, m := range expired {
+			if err := removeMessage(tx, q.ID, m); err != nil {
+				return err
+			}
+		}
+		var stale [][]byte
+		err = tx.Scan(dedupPrefix(q.ID), nil, func(k, v []byte) (bool, error) {
+			var rec dedupRecord
+			if json.Unmarshal(v, &rec) != nil || rec.Expires <= now {
+				stale = append(stale, bytes.Clone(k))
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range stale {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,297 @@
+// Package sqs is wharf's Amazon SQS: queues, messages, visibility timeouts,
+// delays, long polling, dead-letter queues and FIFO queues, kept in the durable
+// store so that an acknowledged message survives a restart.
+//
+// # Key layout
+//
+// Queue metadata lives under the caller's account and region; a queue's
+// messages live under the queue's unique id, so a queue deleted and created
+// again under the same name never sees its predecessor's messages:
+//
+//	sqs/q/<account>/<region>/<name>        queue metadata (JSON)
+//	sqs/d/<qid>/n                          number of messages (8 bytes)
+//	sqs/d/<qid>/m/<seq>                    a message (JSON), seq is 8 bytes big-endian
+//	sqs/d/<qid>/v/<visibleAt><seq>         visibility index: one key per message
+//	sqs/d/<qid>/dd/<deduplication id>      FIFO deduplication record
+//
+// seq grows with time, so the m/ keys are in send order (FIFO order, and the
+// order in which retention expires messages). The v/ keys are ordered by the
+// time a message becomes visible, so a standard queue's receive is an ordered
+// scan from the front that stops at the first key in the future, and the
+// not-visible counts are a reverse scan over only the messages not visible.
+package sqs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// Clock is the time source of the service. Tests inject a fake one so that
+// visibility timeouts, delays and long polls run without sleeping.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Options configure a Service.
+type Options struct {
+	Store store.Store
+	// Clock defaults to the wall clock.
+	Clock Clock
+	// Random fills ids and receipt handles; defaults to crypto/rand.
+	Random func(b []byte)
+	// Logger defaults to slog.Default.
+	Logger *slog.Logger
+	// DefaultHost is used in queue URLs when the request carries no Host.
+	DefaultHost string
+}
+
+// Service implements the SQS operations.
+type Service struct {
+	st     store.Store
+	clock  Clock
+	random func([]byte)
+	log    *slog.Logger
+	host   string
+
+	mu      sync.Mutex
+	lastSeq uint64
+	waiters map[string]chan struct{} // queue key → closed and replaced when messages arrive
+}
+
+// New returns a Service over opts.Store.
+func New(opts Options) *Service {
+	s := &Service{
+		st:      opts.Store,
+		clock:   opts.Clock,
+		random:  opts.Random,
+		log:     opts.Logger,
+		host:    opts.DefaultHost,
+		waiters: map[string]chan struct{}{},
+	}
+	if s.clock == nil {
+		s.clock = realClock{}
+	}
+	if s.random == nil {
+		s.random = func(b []byte) { _, _ = rand.Read(b) }
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.host == "" {
+		s.host = "localhost:4566"
+	}
+	return s
+}
+
+// Run deletes messages past their retention period and expired FIFO
+// deduplication records once a minute, until ctx is cancelled. Receives also
+// skip expired messages, so the loop only bounds the space they use.
+func (s *Service) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.clock.After(time.Minute):
+		}
+		if err := s.Sweep(); err != nil && !errors.Is(err, store.ErrClosed) {
+			s.log.Error("sqs sweep", "service", "sqs", "err", err)
+		}
+	}
+}
+
+// nextSeq returns a number larger than any returned before, close to the
+// current time in nanoseconds, so it also orders messages across restarts.
+func (s *Service) nextSeq() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := uint64(s.clock.Now().UnixNano())
+	if n <= s.lastSeq {
+		n = s.lastSeq + 1
+	}
+	s.lastSeq = n
+	return n
+}
+
+// newID returns a random UUID (version 4), the format of SQS message ids.
+func (s *Service) newID() string {
+	var b [16]byte
+	s.random(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func (s *Service) randomToken(n int) string {
+	b := make([]byte, n)
+	s.random(b)
+	return hex.EncodeToString(b)
+}
+
+// notify wakes the long polls waiting on the queue whose key is qk.
+func (s *Service) notify(qk string) {
+	s.mu.Lock()
+	if ch, ok := s.waiters[qk]; ok {
+		close(ch)
+		delete(s.waiters, qk)
+	}
+	s.mu.Unlock()
+}
+
+// waitChan returns a channel closed at the next notify of the queue key qk.
+func (s *Service) waitChan(qk string) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.waiters[qk]
+	if !ok {
+		ch = make(chan struct{})
+		s.waiters[qk] = ch
+	}
+	return ch
+}
+
+// Keys.
+
+func queueKey(account, region, name string) []byte {
+	return []byte("sqs/q/" + account + "/" + region + "/" + name)
+}
+
+func queuePrefix(account, region string) []byte {
+	return []byte("sqs/q/" + account + "/" + region + "/")
+}
+
+func dataPrefix(qid string) []byte { return []byte("sqs/d/" + qid + "/") }
+func countKey(qid string) []byte   { return []byte("sqs/d/" + qid + "/n") }
+func msgPrefix(qid string) []byte  { return []byte("sqs/d/" + qid + "/m/") }
+func visPrefix(qid string) []byte  { return []byte("sqs/d/" + qid + "/v/") }
+func dedupPrefix(qid string) []byte {
+	return []byte("sqs/d/" + qid + "/dd/")
+}
+
+func msgKey(qid string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(msgPrefix(qid), seq)
+}
+
+func visKey(qid string, visibleAt int64, seq uint64) []byte {
+	k := binary.BigEndian.AppendUint64(visPrefix(qid), uint64(visibleAt))
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+func dedupKey(qid, id string) []byte { return append(dedupPrefix(qid), id...) }
+
+func getCount(tx store.Tx, qid string) (uint64, error) {
+	v, err := tx.Get(countKey(qid))
+	if err != nil || len(v) != 8 {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func addCount(tx store.Tx, qid string, delta int64) error {
+	n, err := getCount(tx, qid)
+	if err != nil {
+		return err
+	}
+	m := int64(n) + delta
+	if m < 0 {
+		m = 0
+	}
+	return tx.Put(countKey(qid), binary.BigEndian.AppendUint64(nil, uint64(m)))
+}
+
+// URLs and ARNs.
+
+// queueURL is the URL clients use for a queue: http://<host>/<account>/<name>.
+func (s *Service) queueURL(ctx context.Context, account, name string) string {
+	host := awsapi.CallerFrom(ctx).Host
+	if host == "" {
+		host = s.host
+	}
+	return "http://" + host + "/" + account + "/" + name
+}
+
+func queueARN(region, account, name string) string {
+	return "arn:aws:sqs:" + region + ":" + account + ":" + name
+}
+
+// parseQueueURL returns the account and queue name of a QueueUrl, which may be
+// a full URL or only its path ("/000000000000/name"). The account defaults to
+// the caller's.
+func parseQueueURL(raw, callerAccount string) (account, name string, err error) {
+	p := raw
+	if strings.Contains(raw, "://") {
+		u, perr := url.Parse(raw)
+		if perr != nil {
+			return "", "", errQueueDoesNotExist()
+		}
+		p = u.Path
+	}
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	switch {
+	case len(parts) == 2 && parts[0] != "" && parts[1] != "":
+		return parts[0], parts[1], nil
+	case len(parts) == 1 && parts[0] != "" && !strings.Contains(raw, "://"):
+		// A bare queue name: some clients (and moto) accept it.
+		return callerAccount, parts[0], nil
+	}
+	return "", "", errQueueDoesNotExist()
+}
+
+// parseQueueARN returns the region, account and name of an SQS queue ARN.
+func parseQueueARN(arn string) (region, account, name string, ok bool) {
+	parts := strings.Split(arn, ":")
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sqs" || parts[5] == "" {
+		return "", "", "", false
+	}
+	return parts[3], parts[4], parts[5], true
+}
+
+// Errors, with AWS's messages.
+
+func errQueueDoesNotExist() error {
+	return &apierr.Error{Code: "QueueDoesNotExist", Message: "The specified queue does not exist."}
+}
+
+func errInvalidParameter(format string, args ...any) error {
+	return &apierr.Error{Code: "InvalidParameterValue", Status: 400, Message: fmt.Sprintf(format, args...)}
+}
+
+func errMissingParameter(name string) error {
+	return &apierr.Error{Code: "MissingParameter", Status: 400, Message: "The request must contain the parameter " + name + "."}
+}
+
+func errInvalidAttributeName(name string) error {
+	return &apierr.Error{Code: "InvalidAttributeName", Message: "Unknown Attribute " + name + "."}
+}
+
+func errInvalidAttributeValue(name, reason string) error {
+	msg := "Invalid value for the parameter " + name + "."
+	if reason != "" {
+		msg += " Reason: " + reason
+	}
+	return &apierr.Error{Code: "InvalidAttributeValue", Message: msg}
+}
+
+func errReceiptHandleInvalid(h string) error {
+	return &apierr.Error{Code: "ReceiptHandleIsInvalid", Message: fmt.Sprintf("The input receipt handle \"%s\" is not a valid receipt handle.", h)}
+}
