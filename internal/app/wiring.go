@@ -19,6 +19,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/protocol/query"
 	"github.com/wharf-dev/wharf/internal/protocol/restxml"
 	"github.com/wharf-dev/wharf/internal/server"
+	iamsvc "github.com/wharf-dev/wharf/internal/service/iam"
 )
 
 // models are every service wharf serves. A service whose behaviour is not built yet
@@ -44,6 +45,11 @@ var keySources []func(d Deps) awsapi.Keys
 // authenticates against.
 func services(d Deps) ([]server.Registration, awsapi.Keys) {
 	built := map[string]server.Registration{}
+	// IAM and STS share one state (roles, access keys, sessions), which is also
+	// what the server authenticates against.
+	idm := iamsvc.New(iamsvc.Options{Store: d.Store, Account: d.Config.Account, AccessKey: d.Config.AccessKey, SecretKey: d.Config.SecretKey})
+	built[iam.Service.ID] = server.Registration{Desc: iam.Service, Handlers: iam.Bind(idm)}
+	built[sts.Service.ID] = server.Registration{Desc: sts.Service, Handlers: sts.Bind(idm.STS())}
 	for _, b := range builders {
 		r := b(d)
 		built[r.Desc.ID] = r
@@ -56,7 +62,7 @@ func services(d Deps) ([]server.Registration, awsapi.Keys) {
 		}
 		regs = append(regs, r)
 	}
-	var keys awsapi.Keys
+	var keys awsapi.Keys = idm
 	for _, k := range keySources {
 		keys = k(d) // one key source today (IAM/STS)
 	}
