@@ -30,8 +30,20 @@ type outcome struct {
 // and reports each outcome on the returned channel.
 func verifier(t *testing.T, now func() time.Time, secret string) (string, <-chan outcome) {
 	t.Helper()
+	srv, ch := startVerifier(t, now, secret, false)
+	return srv.URL, ch
+}
+
+// tlsVerifier is verifier over TLS, which aws-sdk-go-v2 requires before it
+// streams a payload with a trailing checksum; use the returned server's Client.
+func tlsVerifier(t *testing.T, now func() time.Time, secret string) (*httptest.Server, <-chan outcome) {
+	t.Helper()
+	return startVerifier(t, now, secret, true)
+}
+
+func startVerifier(t *testing.T, now func() time.Time, secret string, useTLS bool) (*httptest.Server, <-chan outcome) {
 	ch := make(chan outcome, 16)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o := outcome{mode: r.Header.Get("X-Amz-Content-Sha256")}
 		o.cred, o.err = Parse(r)
 		if o.err == nil && o.cred != nil {
@@ -57,8 +69,13 @@ func verifier(t *testing.T, now func() time.Time, secret string) (string, <-chan
 		}
 		w.Header().Set("ETag", `"etag"`)
 	}))
+	if useTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
-	return srv.URL, ch
+	return srv, ch
 }
 
 func receive(t *testing.T, ch <-chan outcome) outcome {
