@@ -1,0 +1,51 @@
+package query
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
+)
+
+// Seeds are bodies recorded from the aws CLI v1 (`aws --debug`) and, for SQS, from
+// aws-sdk-go v1.44 (the last SDK release that called SQS with the query protocol).
+var seedBodies = []string{
+	"Action=GetCallerIdentity&Version=2011-06-15",
+	"Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&RoleSessionName=s&DurationSeconds=900&Tags.member.1.Key=k&Tags.member.1.Value=v&PolicyArns.member.1.arn=arn%3Ap",
+	"Action=SendMessage&MessageAttribute.1.Name=color&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=red&MessageBody=hello&QueueUrl=http%3A%2F%2F127.0.0.1%2F000000000000%2Fq&Version=2012-11-05",
+	"Action=ReceiveMessage&AttributeName.1=All&MaxNumberOfMessages=10&MessageAttributeName.1=All&QueueUrl=http%3A%2F%2F127.0.0.1%2F000000000000%2Fq&Version=2012-11-05&WaitTimeSeconds=1",
+	"Action=CreateQueue&Attribute.1.Name=VisibilityTimeout&Attribute.1.Value=30&QueueName=q&Tag.1.Key=a&Tag.1.Value=b&Version=2012-11-05",
+	"Action=SendMessageBatch&QueueUrl=q&SendMessageBatchRequestEntry.1.Id=1&SendMessageBatchRequestEntry.1.MessageBody=x&SendMessageBatchRequestEntry.1.MessageAttribute.1.Name=b&SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.DataType=Binary&SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.BinaryValue=aGk%3D&Version=2012-11-05",
+}
+
+func FuzzQueryDecode(f *testing.F) {
+	for _, s := range seedBodies {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, svc := range []*struct {
+			name string
+		}{{"sts"}, {"sqs"}} {
+			s := stsapi.Service
+			if svc.name == "sqs" {
+				s = sqsapi.Service
+			}
+			r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			var c Codec
+			op, err := c.Operation(s, r)
+			if err != nil {
+				if apierr.As(err) == nil {
+					t.Fatalf("Operation error %T %v", err, err)
+				}
+				continue
+			}
+			if err := c.Decode(s, op, r, op.NewInput()); err != nil && apierr.As(err) == nil {
+				t.Fatalf("Decode error %T %v", err, err)
+			}
+		}
+	})
+}
