@@ -5,6 +5,7 @@
 package jsonrpc
 
 import (
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
@@ -60,13 +61,27 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 	return Unmarshal(data, in, Options{})
 }
 
-// ReadBody reads r's body, up to MaxBodySize, as an *apierr.Error on failure.
+// ReadBody reads r's body, up to MaxBodySize, as an *apierr.Error on failure. A
+// gzip Content-Encoding is undone: SDKs compress operations with the model's
+// requestCompression trait (CloudWatch PutMetricData) in every protocol.
 func ReadBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, MaxBodySize+1))
+	var body io.Reader = r.Body
+	if enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, apierr.Serialization("The request body is not valid gzip.")
+		}
+		defer zr.Close()
+		body = zr
+	}
+	data, err := io.ReadAll(io.LimitReader(body, MaxBodySize+1))
 	if err != nil {
+		if r.Header.Get("Content-Encoding") != "" {
+			return nil, apierr.Serialization("The request body is not valid gzip.")
+		}
 		return nil, apierr.Serialization("The request body could not be read.")
 	}
 	if len(data) > MaxBodySize {
