@@ -66,7 +66,7 @@ func testCtx() context.Context {
 }
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	svc   *Service
 	clock *fakeClock
 	ctx   context.Context
@@ -76,7 +76,7 @@ func newFixture(t *testing.T) *fixture {
 	return newFixtureOn(t, store.OpenMemory(), newFakeClock())
 }
 
-func newFixtureOn(t *testing.T, st store.Store, clock *fakeClock) *fixture {
+func newFixtureOn(t testing.TB, st store.Store, clock *fakeClock) *fixture {
 	t.Helper()
 	return &fixture{t: t, svc: New(Options{Store: st, Clock: clock}), clock: clock, ctx: testCtx()}
 }
@@ -853,4 +853,29 @@ func FuzzParseQueueURL(f *testing.F) {
 			t.Fatalf("%q parsed to empty account or name", raw)
 		}
 	})
+}
+
+// BenchmarkSendReceiveDelete measures the hot path on the in-memory store with a
+// backlog, so a receive that scanned every message would show.
+func BenchmarkSendReceiveDelete(b *testing.B) {
+	f := newFixtureOn(b, store.OpenMemory(), newFakeClock())
+	f.svc.clock = realClock{}
+	url := f.createQueue("bench", nil)
+	for range 10000 {
+		f.send(url, "backlog")
+	}
+	body := "payload"
+	b.ResetTimer()
+	for range b.N {
+		if _, err := f.svc.SendMessage(f.ctx, &sqsapi.SendMessageInput{QueueUrl: &url, MessageBody: &body}); err != nil {
+			b.Fatal(err)
+		}
+		out, err := f.svc.ReceiveMessage(f.ctx, &sqsapi.ReceiveMessageInput{QueueUrl: &url})
+		if err != nil || len(out.Messages) != 1 {
+			b.Fatal(err)
+		}
+		if _, err := f.svc.DeleteMessage(f.ctx, &sqsapi.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: out.Messages[0].ReceiptHandle}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
