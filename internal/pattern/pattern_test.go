@@ -1,0 +1,199 @@
+package pattern
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// A matchCase is one row of testdata/<operator>.json: a pattern, an event and
+// whether the pattern matches it. Rows in invalid.json carry the error instead.
+type matchCase struct {
+	Name    string          `json:"name"`
+	Pattern json.RawMessage `json:"pattern"`
+	Event   json.RawMessage `json:"event"`
+	Match   bool            `json:"match"`
+	Error   string          `json:"error"`
+}
+
+func loadCases(t testing.TB) map[string][]matchCase {
+	t.Helper()
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata: %v", err)
+	}
+	out := map[string][]matchCase{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cs []matchCase
+		if err := json.Unmarshal(b, &cs); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out[strings.TrimSuffix(filepath.Base(f), ".json")] = cs
+	}
+	return out
+}
+
+func TestPatternsMatchDocumentedExamples(t *testing.T) {
+	for file, cases := range loadCases(t) {
+		if file == "invalid" {
+			continue
+		}
+		for _, c := range cases {
+			t.Run(file+"/"+c.Name, func(t *testing.T) {
+				p, err := Compile(c.Pattern)
+				if err != nil {
+					t.Fatalf("compile %s: %v", c.Pattern, err)
+				}
+				got, err := p.Match(c.Event)
+				if err != nil {
+					t.Fatalf("match: %v", err)
+				}
+				if got != c.Match {
+					t.Errorf("pattern %s\nevent %s\nmatch = %v, want %v", c.Pattern, c.Event, got, c.Match)
+				}
+			})
+		}
+	}
+}
+
+func TestInvalidPatternsNameTheProblem(t *testing.T) {
+	for _, c := range loadCases(t)["invalid"] {
+		t.Run(c.Name, func(t *testing.T) {
+			_, err := Compile(c.Pattern)
+			if err == nil {
+				t.Fatalf("Compile(%s) succeeded", c.Pattern)
+			}
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Errorf("error %T is not a *pattern.Error", err)
+			}
+			if !strings.Contains(err.Error(), c.Error) {
+				t.Errorf("error %q does not contain %q", err, c.Error)
+			}
+		})
+	}
+}
+
+func TestCompileRejectsMalformedJSON(t *testing.T) {
+	for _, src := range []string{``, `{`, `{"a":["x"]} {}`, `{"a":["x"],}`, `null`, `"x"`} {
+		if _, err := Compile([]byte(src)); err == nil {
+			t.Errorf("Compile(%q) succeeded", src)
+		}
+	}
+}
+
+// TestSetAgreesWithEachPattern puts every pattern of a testdata file in one Set and
+// checks that, for every event of the file, the Set returns exactly the patterns
+// that match it one by one: the index must never lose a match nor invent one.
+func TestSetAgreesWithEachPattern(t *testing.T) {
+	all := loadCases(t)
+	var pats []*Pattern
+	var names []string
+	var events [][]byte
+	set := &Set{}
+	for file, cases := range all {
+		if file == "invalid" {
+			continue
+		}
+		for i, c := range cases {
+			p, err := Compile(c.Pattern)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := fmt.Sprintf("%s/%03d", file, i)
+			pats = append(pats, p)
+			names = append(names, name)
+			set.Put(name, p)
+			events = append(events, c.Event)
+		}
+	}
+	for _, e := range events {
+		checkSetAgrees(t, set, names, pats, e)
+	}
+	set.Delete(names[0])
+	if set.Len() != len(names)-1 {
+		t.Errorf("Len after Delete = %d", set.Len())
+	}
+	ev, _ := ParseEvent(events[0])
+	for _, n := range set.Match(ev) {
+		if n == names[0] {
+			t.Errorf("deleted pattern %s still matches", n)
+		}
+	}
+}
+
+func checkSetAgrees(t testing.TB, set *Set, names []string, pats []*Pattern, event []byte) {
+	t.Helper()
+	ev, err := ParseEvent(event)
+	if err != nil {
+		return
+	}
+	var want []string
+	for i, p := range pats {
+		if p.MatchEvent(ev) {
+			want = append(want, names[i])
+		}
+	}
+	sort.Strings(want)
+	got := set.Match(ev)
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("event %s\nset matched %v\npatterns matched %v", event, got, want)
+	}
+}
+
+func TestSetAnchorsOnTheMostSelectiveField(t *testing.T) {
+	set := &Set{}
+	for i := 0; i < 50; i++ {
+		set.Put(fmt.Sprintf("r%02d", i), MustCompile(fmt.Sprintf(`{"source":["aws.s3"],"detail":{"bucket":{"name":["b%d"]}}}`, i)))
+	}
+	set.Put("prefix", MustCompile(`{"source":[{"prefix":"aws."}]}`))
+	ix := build(set.pats)
+	if len(ix.always) != 1 {
+		t.Errorf("%d conjunctions evaluated for every event, want 1 (the prefix rule)", len(ix.always))
+	}
+	if n := len(ix.byValue["detail\x00bucket\x00name\x00sb7"]); n != 1 {
+		t.Errorf("bucket b7 anchors %d rules, want 1", n)
+	}
+	ev, _ := ParseEvent([]byte(`{"source":"aws.s3","detail":{"bucket":{"name":"b7"}}}`))
+	if got := set.Match(ev); !reflect.DeepEqual(got, []string{"prefix", "r07"}) {
+		t.Errorf("matched %v", got)
+	}
+}
+
+func TestMatchRejectsNonObjectEvents(t *testing.T) {
+	p := MustCompile(`{"a":["x"]}`)
+	for _, e := range []string{`[]`, `"x"`, `{`, ``} {
+		if _, err := p.Match([]byte(e)); err == nil {
+			t.Errorf("Match(%q) succeeded", e)
+		}
+	}
+}
+
+func TestOrExpansionIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < 12; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"f%d":{"$or":[{"a":["1"]},{"b":["2"]}]}`, i)
+	}
+	b.WriteString("}")
+	_, err := Compile([]byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "Too many $or combinations") {
+		t.Errorf("2^12 alternatives: err = %v", err)
+	}
+}
