@@ -58,6 +58,11 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 			err = apierr.Serialization("The request could not be deserialized (%v).", p)
 		}
 	}()
+	return decode(svc, op, r, in)
+}
+
+// decode is Decode without its last-line recover, so fuzzing sees any panic.
+func decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, in any) error {
 	rv := reflect.ValueOf(in)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("restjson: Decode into %T", in)
@@ -186,20 +191,38 @@ func decodePayload(v reflect.Value, f *awsapi.Field, r *http.Request) error {
 	return nil
 }
 
-// splitHeaderList splits comma-separated header list values. HTTP dates contain a
-// comma themselves, so those are not split (the SDKs do not send timestamp lists
-// in headers).
+// splitHeaderList splits comma-separated header list values, honouring quoted
+// items (which may hold commas). Lists of HTTP dates, whose items contain a comma
+// themselves, are not supported; no model we serve has one.
 func splitHeaderList(vs []string) []string {
 	var out []string
 	for _, v := range vs {
-		for _, p := range strings.Split(v, ",") {
-			p = strings.TrimSpace(p)
-			if len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"' {
-				if u, err := strconv.Unquote(p); err == nil {
-					p = u
+		for len(v) > 0 {
+			v = strings.TrimLeft(v, " \t")
+			var item string
+			if strings.HasPrefix(v, `"`) {
+				// A quoted item may hold commas; \" and \\ are its escapes.
+				var b strings.Builder
+				i := 1
+				for ; i < len(v) && v[i] != '"'; i++ {
+					if v[i] == '\\' && i+1 < len(v) {
+						i++
+					}
+					b.WriteByte(v[i])
 				}
+				item = b.String()
+				v = v[min(i+1, len(v)):]
+				if j := strings.IndexByte(v, ','); j >= 0 {
+					v = v[j+1:]
+				} else {
+					v = ""
+				}
+			} else if j := strings.IndexByte(v, ','); j >= 0 {
+				item, v = strings.TrimSpace(v[:j]), v[j+1:]
+			} else {
+				item, v = strings.TrimSpace(v), ""
 			}
-			out = append(out, p)
+			out = append(out, item)
 		}
 	}
 	return out

@@ -1,0 +1,4 @@
+package restjson
+
+// DecodeNoRecover exposes decode to the fuzz target.
+var DecodeNoRecover = decode
