@@ -7,6 +7,17 @@
 // Verify, and reads the payload through Body. Every error returned is an
 // *apierr.Error carrying AWS's code and status, except transport errors from the
 // underlying request body, which Body's reader passes through.
+//
+// The front door's sequence:
+//
+//	c, err := sigv4.Parse(r) // c == nil: unsigned (MissingAuthenticationToken when auth is enforced)
+//	secret, ok := keys[c.AccessKey] // unknown: InvalidAccessKeyID (S3) or InvalidClientTokenID
+//	err = sigv4.Verify(r, c, secret, now)
+//	body, err := sigv4.Body(r, c, secret) // for every request: it also decodes unsigned aws-chunked bodies
+//
+// Body leaves headers alone: whoever stores an object's Content-Encoding drops
+// "aws-chunked" from it, and takes the object's length from
+// x-amz-decoded-content-length, as S3 does.
 package sigv4
 
 import (
