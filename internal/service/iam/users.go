@@ -99,10 +99,9 @@ func (s *Service) GetUser(ctx context.Context, in *api.GetUserInput) (*api.GetUs
 		name = callerUserName(ctx)
 	}
 	if name == "" {
-		// GetUser with root credentials describes the root user: its id is the account.
-		return &api.GetUserOutput{User: &api.User{
-			UserId: awsapi.String(acct), Arn: awsapi.String(rootARN(acct)), Path: awsapi.String("/"), UserName: awsapi.String(""),
-		}}, nil
+		// GetUser with root credentials describes the root user: its id is the
+		// account, and AWS returns no name or path for it.
+		return &api.GetUserOutput{User: &api.User{UserId: awsapi.String(acct), Arn: awsapi.String(rootARN(acct))}}, nil
 	}
 	var u *user
 	err := s.st.View(func(tx store.Tx) (err error) {

@@ -247,3 +247,26 @@ func TestUserTags(t *testing.T) {
 	_, err := f.TagUser(ctx, &api.TagUserInput{UserName: awsapi.String("ghost"), Tags: out.Tags})
 	wantCode(t, err, "NoSuchEntity")
 }
+
+func TestGetUserWithoutNameDescribesTheCaller(t *testing.T) {
+	f := newFixture(t)
+	root := f.root(t)
+	must[*api.CreateUserOutput](t)(f.CreateUser(root, &api.CreateUserInput{UserName: awsapi.String("me")}))
+	key := must[*api.CreateAccessKeyOutput](t)(f.CreateAccessKey(root, &api.CreateAccessKeyInput{UserName: awsapi.String("me")})).AccessKey
+	tests := []struct {
+		name    string
+		as      string
+		wantARN string
+	}{
+		{"root", "test", "arn:aws:iam::123456789012:root"},
+		{"user", *key.AccessKeyId, "arn:aws:iam::123456789012:user/me"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := must[*api.GetUserOutput](t)(f.GetUser(f.as(t, tt.as), &api.GetUserInput{}))
+			if *out.User.Arn != tt.wantARN {
+				t.Fatalf("Arn = %s, want %s", *out.User.Arn, tt.wantARN)
+			}
+		})
+	}
+}
