@@ -18,7 +18,8 @@ import "errors"
 type Store interface {
 	// View runs fn in a read-only transaction that sees a consistent snapshot
 	// of the store. Put and Delete inside fn return ErrReadOnly. View returns
-	// fn's error.
+	// fn's error. fn must not wait for an Update to finish: on disk, a
+	// commit that grows the file waits for open Views.
 	View(fn func(Tx) error) error
 
 	// Update runs fn in a read-write transaction. If fn returns nil, its
@@ -26,10 +27,11 @@ type Store interface {
 	// nil. If fn returns an error (or panics), nothing it wrote is applied and
 	// Update returns that error.
 	//
-	// fn may be called more than once when concurrent Updates are committed
-	// together and one of them fails, so fn must have no side effects outside
-	// the transaction (or ones that tolerate repetition), and must not retain
-	// the Tx after it returns.
+	// fn is called exactly once, possibly on another goroutine: concurrent
+	// Updates are run one after another, each seeing the writes of those
+	// before it, and committed together (group commit), so they are
+	// serializable. fn must not retain the Tx after it returns, and must not
+	// call View or Update itself.
 	Update(fn func(Tx) error) error
 
 	// Close waits for running transactions to finish, flushes, and releases
@@ -91,3 +93,29 @@ var (
 	// ErrValueTooLarge is returned by Put for a value longer than MaxValueSize.
 	ErrValueTooLarge = errors.New("store: value too large")
 )
+
+// checkPut enforces the key and value limits every implementation shares.
+func checkPut(key, value []byte) error {
+	switch {
+	case len(key) == 0:
+		return ErrKeyEmpty
+	case len(key) > MaxKeySize:
+		return ErrKeyTooLarge
+	case len(value) > MaxValueSize:
+		return ErrValueTooLarge
+	}
+	return nil
+}
+
+// prefixEnd returns the smallest key greater than every key that has the
+// prefix, or nil when there is none (an empty prefix, or one of only 0xff).
+func prefixEnd(prefix []byte) []byte {
+	for i := len(prefix) - 1; i >= 0; i-- {
+		if prefix[i] != 0xff {
+			end := append([]byte(nil), prefix[:i+1]...)
+			end[i]++
+			return end
+		}
+	}
+	return nil
+}

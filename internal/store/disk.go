@@ -1,0 +1,320 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// fileName is the store's file inside the directory given to Open.
+const fileName = "wharf.db"
+
+// bucket holds every key: services namespace their keys themselves, so one
+// flat, ordered key space is all the store needs.
+var bucket = []byte("kv")
+
+// diskStore is a bbolt file plus group commit: concurrent Updates queue, and
+// whichever finds no commit running becomes the leader, runs every queued fn
+// in one bbolt transaction and commits it with one fsync. bbolt's own Batch
+// waits a fixed delay (10ms by default) before committing and re-runs fns when
+// one fails; this needs neither: a lone writer commits at once, and a failing
+// fn is undone by its own undo log while the others in its group commit.
+// docs/decisions/0001-store-engine.md has the measurements.
+type diskStore struct {
+	db *bolt.DB
+
+	mu      sync.Mutex
+	queue   []*request
+	leading bool
+
+	// live counts running transactions; Close takes it exclusively to wait
+	// for them.
+	live   sync.RWMutex
+	closed bool // guarded by live
+}
+
+// request is one Update waiting for its group's commit.
+type request struct {
+	fn    func(Tx) error
+	err   error
+	panic any // fn's panic, re-raised in the caller's goroutine
+	done  chan struct{}
+}
+
+// Open opens (creating if needed) the store kept in dir. Only one process may
+// have it open at a time: Open fails if another holds it.
+func Open(dir string) (Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	path := filepath.Join(dir, fileName)
+	_, statErr := os.Stat(path)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		// Another wharf holding the file's lock is an error, not a hang.
+		Timeout:      time.Second,
+		FreelistType: bolt.FreelistMapType,
+		// bbolt remaps the file when it outgrows the mapping, and a remap
+		// waits for every open View. Mapping 1 GiB up front (address space
+		// only: neither the file nor RSS grows) makes that wait rare.
+		InitialMmapSize: 1 << 30,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if os.IsNotExist(statErr) {
+		// bbolt fsyncs the new file but not its directory entry.
+		if err := syncDir(dir); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucket)
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return &diskStore{db: db}, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func (s *diskStore) begin() error {
+	s.live.RLock()
+	if s.closed {
+		s.live.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (s *diskStore) View(fn func(Tx) error) error {
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.live.RUnlock()
+	return s.db.View(func(tx *bolt.Tx) error {
+		return fn(&diskTx{b: tx.Bucket(bucket)})
+	})
+}
+
+func (s *diskStore) Update(fn func(Tx) error) error {
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.live.RUnlock()
+	r := &request{fn: fn, done: make(chan struct{})}
+	s.mu.Lock()
+	s.queue = append(s.queue, r)
+	if !s.leading {
+		s.lead() // returns with s.mu unlocked, after committing r among others
+	} else {
+		s.mu.Unlock()
+	}
+	<-r.done
+	if r.panic != nil {
+		panic(r.panic)
+	}
+	return r.err
+}
+
+// lead commits queued groups until the queue is empty. Called with s.mu held;
+// returns with it released.
+func (s *diskStore) lead() {
+	s.leading = true
+	for len(s.queue) > 0 {
+		group := s.queue
+		s.queue = nil
+		s.mu.Unlock()
+		s.commit(group)
+		s.mu.Lock()
+	}
+	s.leading = false
+	s.mu.Unlock()
+}
+
+// commit runs the group's fns in one bbolt transaction, in order, each seeing
+// the writes of those before it, and commits them with one fsync. A fn that
+// fails has its writes undone and does not affect the others.
+func (s *diskStore) commit(group []*request) {
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		b := btx.Bucket(bucket)
+		for _, r := range group {
+			tx := &diskTx{b: b, writable: true}
+			r.err, r.panic = run(r.fn, tx)
+			tx.writable = false // a Tx leaked out of fn must not write
+			if r.err != nil || r.panic != nil {
+				if err := tx.rollback(); err != nil {
+					return err // cannot undo: fail the whole group
+				}
+			}
+		}
+		return nil
+	})
+	for _, r := range group {
+		if err != nil && r.err == nil && r.panic == nil {
+			r.err = fmt.Errorf("store commit: %w", err)
+		}
+		close(r.done)
+	}
+}
+
+func run(fn func(Tx) error, tx Tx) (err error, panicked any) {
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = p
+		}
+	}()
+	return fn(tx), nil
+}
+
+func (s *diskStore) Close() error {
+	s.live.Lock()
+	defer s.live.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.db.Close()
+}
+
+type diskTx struct {
+	b        *bolt.Bucket
+	writable bool
+	undo     []undo
+}
+
+// undo restores one key to what it was before a write.
+type undo struct {
+	key, old []byte
+	existed  bool
+}
+
+func (t *diskTx) Get(key []byte) ([]byte, error) {
+	if len(key) == 0 {
+		return nil, nil // bbolt has no empty key; neither does the store
+	}
+	v := t.b.Get(key)
+	if v == nil {
+		return nil, nil
+	}
+	if len(v) == 0 {
+		// bbolt may hand back nil-backed empty values; present keys must
+		// read non-nil.
+		return []byte{}, nil
+	}
+	return v, nil
+}
+
+// remember records key's current value so that rollback can restore it.
+// Values are copied: the page bbolt returns them from may be rewritten by the
+// writes that follow.
+func (t *diskTx) remember(key []byte) {
+	old := t.b.Get(key)
+	t.undo = append(t.undo, undo{key: bytes.Clone(key), old: bytes.Clone(old), existed: old != nil})
+}
+
+func (t *diskTx) Put(key, value []byte) error {
+	if !t.writable {
+		return ErrReadOnly
+	}
+	if err := checkPut(key, value); err != nil {
+		return err
+	}
+	t.remember(key)
+	if value == nil {
+		value = []byte{}
+	}
+	return t.b.Put(key, value)
+}
+
+func (t *diskTx) Delete(key []byte) error {
+	if !t.writable {
+		return ErrReadOnly
+	}
+	if len(key) == 0 {
+		return nil
+	}
+	t.remember(key)
+	return t.b.Delete(key)
+}
+
+func (t *diskTx) rollback() error {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		u := t.undo[i]
+		var err error
+		if u.existed {
+			err = t.b.Put(u.key, u.old)
+		} else {
+			err = t.b.Delete(u.key)
+		}
+		if err != nil {
+			return fmt.Errorf("undo: %w", err)
+		}
+	}
+	return nil
+}
+
+func (t *diskTx) Scan(prefix, start []byte, fn func(k, v []byte) (bool, error)) error {
+	from := prefix
+	if bytes.Compare(start, prefix) > 0 {
+		from = start
+	}
+	c := t.b.Cursor()
+	var k, v []byte
+	if len(from) == 0 {
+		k, v = c.First()
+	} else {
+		k, v = c.Seek(from)
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if more, err := fn(k, nonNil(v)); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *diskTx) ScanReverse(prefix, start []byte, fn func(k, v []byte) (bool, error)) error {
+	// Start at the last key < end, or <= start when start is below end.
+	end, inclusive := prefixEnd(prefix), false
+	if start != nil && (end == nil || bytes.Compare(start, end) < 0) {
+		end, inclusive = start, true
+	}
+	c := t.b.Cursor()
+	var k, v []byte
+	if end == nil {
+		k, v = c.Last()
+	} else if k, v = c.Seek(end); k == nil {
+		k, v = c.Last()
+	} else if !inclusive || !bytes.Equal(k, end) {
+		k, v = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+		if more, err := fn(k, nonNil(v)); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+func nonNil(v []byte) []byte {
+	if v == nil {
+		return []byte{}
+	}
+	return v
+}
