@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -44,7 +46,7 @@ func (s *Server) authenticate(r *http.Request, svc *awsapi.Service, cred *sigv4.
 			return nil, missingAuth(svc)
 		}
 		c.ARN = rootARN(c.Account)
-		return c, nil
+		return c, decodeBody(r, nil, "")
 	}
 	if cred.Region != "" {
 		c.Region = cred.Region
@@ -55,7 +57,7 @@ func (s *Server) authenticate(r *http.Request, svc *awsapi.Service, cred *sigv4.
 	case known:
 		c.Account, c.ARN = key.Account, key.ARN
 	case s.cfg.Auth == config.AuthStrict:
-		return nil, unknownKey(svc)
+		return nil, unknownKey(svc, cred.AccessKey)
 	case twelveDigits.MatchString(cred.AccessKey):
 		c.Account, c.ARN = cred.AccessKey, rootARN(cred.AccessKey)
 	default:
@@ -71,26 +73,51 @@ func (s *Server) authenticate(r *http.Request, svc *awsapi.Service, cred *sigv4.
 			return nil, err
 		}
 	}
+	return c, decodeBody(r, cred, secret)
+}
+
+// decodeBody replaces r's body with its decoded payload: aws-chunked bodies (sent
+// signed or unsigned by current SDKs) become their plain bytes, so codecs and
+// services see one form. As S3 does, "aws-chunked" is dropped from
+// Content-Encoding and the length becomes x-amz-decoded-content-length.
+func decodeBody(r *http.Request, cred *sigv4.Credential, secret string) error {
 	body, err := sigv4.Body(r, cred, secret)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.Body = body
-	return c, nil
+	if ce := r.Header.Get("Content-Encoding"); strings.Contains(ce, "aws-chunked") {
+		var kept []string
+		for _, enc := range strings.Split(ce, ",") {
+			if enc = strings.TrimSpace(enc); enc != "" && enc != "aws-chunked" {
+				kept = append(kept, enc)
+			}
+		}
+		if len(kept) == 0 {
+			r.Header.Del("Content-Encoding")
+		} else {
+			r.Header.Set("Content-Encoding", strings.Join(kept, ","))
+		}
+		if n, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64); err == nil {
+			r.ContentLength = n
+			r.Header.Set("Content-Length", strconv.FormatInt(n, 10))
+		}
+	}
+	return nil
 }
 
 // unknownKey is the error for an access key wharf does not know: S3 names it
 // InvalidAccessKeyId, the other services InvalidClientTokenId.
-func unknownKey(svc *awsapi.Service) error {
+func unknownKey(svc *awsapi.Service, accessKey string) error {
 	if svc != nil && svc.ID == "s3" {
-		return apierr.New("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records.")
+		return sigv4.InvalidAccessKeyID(accessKey)
 	}
-	return apierr.New("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+	return sigv4.InvalidClientTokenID()
 }
 
 func missingAuth(svc *awsapi.Service) error {
 	if svc != nil && svc.ID == "s3" {
 		return apierr.New("AccessDenied", 403, "Access Denied")
 	}
-	return apierr.New("MissingAuthenticationToken", 403, "Request is missing Authentication Token")
+	return sigv4.MissingAuthenticationToken()
 }

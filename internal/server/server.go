@@ -161,16 +161,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	op, err := codec.Operation(svc.desc, r)
-	if err != nil {
-		fail(err)
-		return
-	}
+	// Authenticate before the codec looks for the operation: a query codec reads
+	// the form body to find Action, and the signature covers that body.
 	if authErr != nil {
 		fail(authErr)
 		return
 	}
 	caller, err := s.authenticate(r, svc.desc, cred)
+	if err != nil {
+		fail(err)
+		return
+	}
+	op, err := codec.Operation(svc.desc, r)
 	if err != nil {
 		fail(err)
 		return
