@@ -296,7 +296,7 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 	now := s.clock.Now().UnixMilli()
 	sent := false
 	err = s.st.Update(func(tx store.Tx) error {
-		cur, err := getQueue(tx, r.account, r.region, r.name)
+		cur, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
 		}
@@ -407,7 +407,7 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 	var notifyKeys []string
 	err = s.st.Update(func(tx store.Tx) error {
 		out, next, notifyKeys = nil, 0, nil
-		q, err := getQueue(tx, r.account, r.region, r.name)
+		q, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
 		}
@@ -420,7 +420,7 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 		var dlq *queue
 		if rp != nil {
 			if region, account, name, ok := parseQueueARN(rp.DeadLetterTargetArn); ok {
-				dlq, err = getQueue(tx, account, region, name)
+				dlq, err = s.getQueue(tx, account, region, name)
 				if err != nil && apierr.As(err) == nil {
 					return err
 				}
@@ -581,7 +581,7 @@ func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) 
 	errs := make([]error, len(handles))
 	err := s.st.Update(func(tx store.Tx) error {
 		clear(errs)
-		q, err := getQueue(tx, r.account, r.region, r.name)
+		q, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
 		}
@@ -631,7 +631,7 @@ func (s *Service) changeVisibility(r queueRef, changes []visibilityChange) ([]er
 	err := s.st.Update(func(tx store.Tx) error {
 		clear(errs)
 		woke = false
-		q, err := getQueue(tx, r.account, r.region, r.name)
+		q, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
 		}
@@ -680,7 +680,7 @@ func (s *Service) changeVisibility(r queueRef, changes []visibilityChange) ([]er
 func (s *Service) purge(r queueRef) error {
 	now := s.clock.Now().UnixMilli()
 	return s.st.Update(func(tx store.Tx) error {
-		q, err := getQueue(tx, r.account, r.region, r.name)
+		q, err := s.getQueueForUpdate(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
 		}

@@ -262,8 +262,37 @@ func validQueueName(name string, fifo bool) bool {
 	return queueNameRE.MatchString(name)
 }
 
-// getQueue loads a queue's metadata.
-func getQueue(tx store.Tx, account, region, name string) (*queue, error) {
+// getQueue loads a queue's metadata. The decoded queue is cached beside the
+// bytes it came from and reused while the stored bytes are unchanged, since
+// decoding it dominated SendMessage; callers must not modify the result (see
+// getQueueForUpdate).
+func (s *Service) getQueue(tx store.Tx, account, region, name string) (*queue, error) {
+	k := queueKey(account, region, name)
+	v, err := tx.Get(k)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, errQueueDoesNotExist()
+	}
+	if c, ok := s.queues.Load(string(k)); ok && bytes.Equal(c.(*cachedQueue).raw, v) {
+		return c.(*cachedQueue).q, nil
+	}
+	q := &queue{}
+	if err := json.Unmarshal(v, q); err != nil {
+		return nil, fmt.Errorf("decode queue %s: %w", name, err)
+	}
+	s.queues.Store(string(k), &cachedQueue{raw: bytes.Clone(v), q: q})
+	return q, nil
+}
+
+type cachedQueue struct {
+	raw []byte
+	q   *queue
+}
+
+// getQueueForUpdate returns a private copy of a queue's metadata to modify.
+func (s *Service) getQueueForUpdate(tx store.Tx, account, region, name string) (*queue, error) {
 	v, err := tx.Get(queueKey(account, region, name))
 	if err != nil {
 		return nil, err
@@ -308,7 +337,7 @@ func (s *Service) viewQueue(r queueRef) (*queue, error) {
 	var q *queue
 	err := s.st.View(func(tx store.Tx) error {
 		var err error
-		q, err = getQueue(tx, r.account, r.region, r.name)
+		q, err = s.getQueue(tx, r.account, r.region, r.name)
 		return err
 	})
 	return q, err
@@ -344,7 +373,7 @@ func (s *Service) createQueue(ctx context.Context, name string, attrs, tags map[
 	}
 	now := s.clock.Now()
 	err := s.st.Update(func(tx store.Tx) error {
-		old, err := getQueue(tx, c.Account, c.Region, name)
+		old, err := s.getQueue(tx, c.Account, c.Region, name)
 		if err == nil {
 			for k, v := range want {
 				if old.Attrs[k] != v && !(k == "FifoQueue" && v == "false" && !old.fifo()) {
@@ -403,7 +432,7 @@ func (s *Service) checkRedriveTarget(tx store.Tx, q *queue) error {
 	if !ok {
 		return errInvalidAttributeValue("RedrivePolicy", "Dead-letter target ARN is not a valid queue ARN.")
 	}
-	dlq, err := getQueue(tx, account, region, name)
+	dlq, err := s.getQueue(tx, account, region, name)
 	if err != nil {
 		if apierr.As(err) != nil {
 			return errInvalidAttributeValue("RedrivePolicy", "Dead letter target does not exist.")
@@ -421,7 +450,7 @@ func (s *Service) checkRedriveTarget(tx store.Tx, q *queue) error {
 
 func (s *Service) deleteQueue(r queueRef) error {
 	err := s.st.Update(func(tx store.Tx) error {
-		q, err := getQueue(tx, r.account, r.region, r.name)
+		q, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
 		}
@@ -431,6 +460,7 @@ func (s *Service) deleteQueue(r queueRef) error {
 		return tx.Delete(queueKey(r.account, r.region, r.name))
 	})
 	if err == nil {
+		s.queues.Delete(r.key())
 		s.notify(r.key()) // long polls on a deleted queue return
 	}
 	return err
@@ -511,7 +541,7 @@ func (s *Service) getAttributes(r queueRef, names []string) (map[string]string, 
 	}
 	var out map[string]string
 	err := s.st.View(func(tx store.Tx) error {
-		q, err := getQueue(tx, r.account, r.region, r.name)
+		q, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
 		}
@@ -604,7 +634,7 @@ func counts(tx store.Tx, qid string, nowMs int64) (visible, notVisible, delayed 
 func (s *Service) setAttributes(r queueRef, attrs map[string]string) error {
 	now := s.clock.Now()
 	return s.st.Update(func(tx store.Tx) error {
-		q, err := getQueue(tx, r.account, r.region, r.name)
+		q, err := s.getQueueForUpdate(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
 		}
@@ -631,7 +661,7 @@ func (s *Service) setAttributes(r queueRef, attrs map[string]string) error {
 
 func (s *Service) tagQueue(r queueRef, set map[string]string, remove []string) error {
 	return s.st.Update(func(tx store.Tx) error {
-		q, err := getQueue(tx, r.account, r.region, r.name)
+		q, err := s.getQueueForUpdate(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
 		}
@@ -670,7 +700,7 @@ func (s *Service) deadLetterSources(r queueRef, token string, max int32) (names 
 	}
 	more := false
 	err = s.st.View(func(tx store.Tx) error {
-		target, err := getQueue(tx, r.account, r.region, r.name)
+		target, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
 		}

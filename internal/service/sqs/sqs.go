@@ -76,6 +76,8 @@ type Service struct {
 	mu      sync.Mutex
 	lastSeq uint64
 	waiters map[string]chan struct{} // queue key → closed and replaced when messages arrive
+
+	queues sync.Map // queue key → *cachedQueue
 }
 
 // New returns a Service over opts.Store.
