@@ -5,8 +5,8 @@
 # then boto3 calls STS with the temporary credentials it got.
 #
 # A missing client fails the test when CI=true and is skipped otherwise.
-# STS_E2E_AUTH=strict runs wharf with signature verification (default: any, where
-# known keys, including the temporary ones, still act as their principal).
+# wharf runs with --auth strict, so every client's SigV4 signature is verified;
+# STS_E2E_AUTH=any runs it in the default mode instead.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,7 +29,7 @@ go build -o "$tmp/wharf" ./cmd/wharf
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 endpoint="http://127.0.0.1:$port"
-"$tmp/wharf" serve --listen "127.0.0.1:$port" --ephemeral --account "$ACCOUNT" --auth "${STS_E2E_AUTH:-any}" >"$tmp/wharf.log" 2>&1 &
+"$tmp/wharf" serve --listen "127.0.0.1:$port" --ephemeral --account "$ACCOUNT" --auth "${STS_E2E_AUTH:-strict}" >"$tmp/wharf.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
   if python3 -c "import urllib.request,sys; urllib.request.urlopen('$endpoint/_wharf/health', timeout=1)" 2>/dev/null; then break; fi
