@@ -1,0 +1,121 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+	"testing"
+)
+
+// benchKey is a key under one of 20 prefixes, like a service's per-queue keys.
+func benchKey(i int) []byte {
+	k := fmt.Appendf(nil, "bench/p%02d/", i%20)
+	return binary.BigEndian.AppendUint64(k, uint64(i))
+}
+
+var benchValue = make([]byte, 200)
+
+func forEachBench(b *testing.B, bench func(b *testing.B, s Store)) {
+	for _, im := range impls() {
+		b.Run(im.name, func(b *testing.B) { bench(b, im.open(b)) })
+	}
+}
+
+// BenchmarkPut is the latency of one durable single-key Update.
+func BenchmarkPut(b *testing.B) {
+	forEachBench(b, func(b *testing.B, s Store) {
+		for i := 0; b.Loop(); i++ {
+			if err := s.Update(func(tx Tx) error { return tx.Put(benchKey(i), benchValue) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkPutParallel is durable single-key Updates from 16 goroutines (on
+// 2 cores): the group commit's throughput.
+func BenchmarkPutParallel(b *testing.B) {
+	forEachBench(b, func(b *testing.B, s Store) {
+		var n atomic.Int64
+		b.SetParallelism(8) // 8 goroutines per GOMAXPROCS: 16 writers on 2 cores
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := int(n.Add(1))
+				if err := s.Update(func(tx Tx) error { return tx.Put(benchKey(i), benchValue) }); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+func loadBench(b *testing.B, s Store, n int) {
+	b.Helper()
+	err := s.Update(func(tx Tx) error {
+		for i := 0; i < n; i++ {
+			if err := tx.Put(benchKey(i), benchValue); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkGet is one point read in its own View, over 20,000 keys.
+func BenchmarkGet(b *testing.B) {
+	forEachBench(b, func(b *testing.B, s Store) {
+		const n = 20000
+		loadBench(b, s, n)
+		for i := 0; b.Loop(); i++ {
+			s.View(func(tx Tx) error {
+				v, err := tx.Get(benchKey(i * 7919 % n))
+				if v == nil {
+					b.Fatal("missing key", err)
+				}
+				return err
+			})
+		}
+	})
+}
+
+// BenchmarkScan1000 is a prefix scan visiting 1000 keys.
+func BenchmarkScan1000(b *testing.B) {
+	forEachBench(b, func(b *testing.B, s Store) {
+		loadBench(b, s, 20000)
+		for i := 0; b.Loop(); i++ {
+			count := 0
+			s.View(func(tx Tx) error {
+				return tx.Scan(fmt.Appendf(nil, "bench/p%02d/", i%20), nil, func(k, v []byte) (bool, error) {
+					count++
+					return true, nil
+				})
+			})
+			if count != 1000 {
+				b.Fatalf("scan visited %d keys", count)
+			}
+		}
+	})
+}
+
+// BenchmarkOpen is opening an existing store of 20,000 keys and reading one.
+func BenchmarkOpen(b *testing.B) {
+	dir := b.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	loadBench(b, s, 20000)
+	s.Close()
+	for b.Loop() {
+		s, err := Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.View(func(tx Tx) error { _, err := tx.Get(benchKey(0)); return err })
+		s.Close()
+	}
+}
