@@ -15,8 +15,10 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/awsapi/sts"
 	"github.com/wharf-dev/wharf/internal/protocol"
+	"github.com/wharf-dev/wharf/internal/protocol/cbor"
 	"github.com/wharf-dev/wharf/internal/protocol/jsonrpc"
 	"github.com/wharf-dev/wharf/internal/protocol/query"
+	"github.com/wharf-dev/wharf/internal/protocol/restjson"
 	"github.com/wharf-dev/wharf/internal/protocol/restxml"
 	"github.com/wharf-dev/wharf/internal/server"
 	iamsvc "github.com/wharf-dev/wharf/internal/service/iam"
@@ -72,8 +74,10 @@ func services(d Deps) ([]server.Registration, awsapi.Keys) {
 // codecs returns one codec per protocol.
 func codecs() map[string]protocol.Codec {
 	return map[string]protocol.Codec{
-		awsapi.ProtocolJSON:    jsonrpc.New(),
-		awsapi.ProtocolQuery:   query.Codec{},
-		awsapi.ProtocolRestXML: restxml.Codec{},
+		awsapi.ProtocolJSON:     jsonrpc.New(),
+		awsapi.ProtocolRestJSON: restjson.New(),
+		awsapi.ProtocolCBOR:     cbor.New(),
+		awsapi.ProtocolQuery:    query.Codec{},
+		awsapi.ProtocolRestXML:  restxml.Codec{},
 	}
 }
