@@ -1,0 +1,175 @@
+package s3
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// blobs keeps object bytes in immutable files named by random ids, under
+// <dir>/blobs/<first two hex digits>/<id>. Writes go to <dir>/tmp first and
+// are renamed into place once complete and synced, so a blob that exists is
+// whole. Keys never name files, so no key can escape the directory.
+type blobs struct {
+	dir  string
+	sync bool
+}
+
+func openBlobs(dir string, sync bool) (*blobs, error) {
+	if dir == "" {
+		return nil, errors.New("s3: no data directory")
+	}
+	b := &blobs{dir: dir, sync: sync}
+	// Temporary files left by a crash are never referenced: drop them.
+	if err := os.RemoveAll(filepath.Join(dir, "tmp")); err != nil {
+		return nil, fmt.Errorf("s3: clean tmp: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+		return nil, fmt.Errorf("s3: data dir: %w", err)
+	}
+	for i := 0; i < 256; i++ {
+		if err := os.MkdirAll(filepath.Join(dir, "blobs", fmt.Sprintf("%02x", i)), 0o755); err != nil {
+			return nil, fmt.Errorf("s3: data dir: %w", err)
+		}
+	}
+	if sync {
+		syncDir(filepath.Join(dir, "blobs"))
+		syncDir(dir)
+	}
+	return b, nil
+}
+
+func newBlobID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (b *blobs) path(id string) string {
+	if len(id) < 2 {
+		id = "00" + id
+	}
+	return filepath.Join(b.dir, "blobs", id[:2], id)
+}
+
+// blobWriter writes one new blob.
+type blobWriter struct {
+	b  *blobs
+	f  *os.File
+	id string
+}
+
+// create starts a new blob in the temporary directory.
+func (b *blobs) create() (*blobWriter, error) {
+	id := newBlobID()
+	f, err := os.OpenFile(filepath.Join(b.dir, "tmp", id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("s3: create blob: %w", err)
+	}
+	return &blobWriter{b: b, f: f, id: id}, nil
+}
+
+func (w *blobWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+
+// commit syncs the blob and moves it into place; it returns the blob's id.
+func (w *blobWriter) commit() (string, error) {
+	tmp := w.f.Name()
+	if w.b.sync {
+		if err := w.f.Sync(); err != nil {
+			w.abort()
+			return "", fmt.Errorf("s3: sync blob: %w", err)
+		}
+	}
+	if err := w.f.Close(); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("s3: close blob: %w", err)
+	}
+	dst := w.b.path(w.id)
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("s3: place blob: %w", err)
+	}
+	if w.b.sync {
+		syncDir(filepath.Dir(dst))
+	}
+	return w.id, nil
+}
+
+// abort drops the unfinished blob.
+func (w *blobWriter) abort() {
+	w.f.Close()
+	os.Remove(w.f.Name())
+}
+
+// open opens blob id for reading.
+func (b *blobs) open(id string) (*os.File, error) { return os.Open(b.path(id)) }
+
+// link makes a new blob with the same bytes as id. Blobs never change, so a
+// hard link is a copy; where links are not supported the bytes are copied.
+func (b *blobs) link(id string) (string, error) {
+	nid := newBlobID()
+	dst := b.path(nid)
+	if err := os.Link(b.path(id), dst); err == nil {
+		if b.sync {
+			syncDir(filepath.Dir(dst))
+		}
+		return nid, nil
+	}
+	src, err := b.open(id)
+	if err != nil {
+		return "", err
+	}
+	defer src.Close()
+	w, err := b.create()
+	if err != nil {
+		return "", err
+	}
+	if _, err := copyBuffered(w, src); err != nil {
+		w.abort()
+		return "", err
+	}
+	return w.commit()
+}
+
+// remove deletes blobs no longer referenced. A failure leaves an orphan file,
+// which costs space but never correctness, so it is only logged by callers.
+func (b *blobs) remove(ids ...string) error {
+	var first error
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		if err := os.Remove(b.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// copyBuffers are reused across requests: the body of every PUT passes
+// through one, so memory per request is one buffer whatever the object size.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+func copyBuffered(dst io.Writer, src io.Reader) (int64, error) {
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	return io.CopyBuffer(dst, src, *bp)
+}
+
+// readCloser joins a reader (a section of a file) with the file's Close.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}

@@ -1,0 +1,185 @@
+package s3
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"hash"
+	"hash/crc32"
+	"hash/crc64"
+	"strings"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+)
+
+// Checksum algorithms S3 supports for object integrity ("Checking object
+// integrity" in the S3 user guide), by the names the API uses.
+const (
+	algCRC32     = "CRC32"
+	algCRC32C    = "CRC32C"
+	algCRC64NVME = "CRC64NVME"
+	algSHA1      = "SHA1"
+	algSHA256    = "SHA256"
+)
+
+// crc64NVME is CRC-64/NVME: the reflected polynomial 0x9a6c9329ac4bc9b5.
+var crc64NVME = crc64.MakeTable(0x9a6c9329ac4bc9b5)
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+func newHash(alg string) hash.Hash {
+	switch alg {
+	case algCRC32:
+		return crc32.NewIEEE()
+	case algCRC32C:
+		return crc32.New(crc32c)
+	case algCRC64NVME:
+		return crc64.New(crc64NVME)
+	case algSHA1:
+		return sha1.New()
+	case algSHA256:
+		return sha256.New()
+	}
+	return nil
+}
+
+// validAlgorithm normalises a checksum algorithm name, or reports it unknown.
+func validAlgorithm(alg string) (string, error) {
+	a := strings.ToUpper(alg)
+	if newHash(a) == nil {
+		return "", invalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+	}
+	return a, nil
+}
+
+// digests hashes a body as it streams: always MD5 (the ETag), and the
+// checksum algorithms the request names.
+type digests struct {
+	md5  hash.Hash
+	sums map[string]hash.Hash
+}
+
+func newDigests(algs ...string) *digests {
+	d := &digests{md5: md5.New(), sums: map[string]hash.Hash{}}
+	for _, a := range algs {
+		if h := newHash(a); h != nil {
+			d.sums[a] = h
+		}
+	}
+	return d
+}
+
+func (d *digests) Write(p []byte) (int, error) {
+	d.md5.Write(p)
+	for _, h := range d.sums {
+		h.Write(p)
+	}
+	return len(p), nil
+}
+
+func (d *digests) etag() string { return `"` + hex.EncodeToString(d.md5.Sum(nil)) + `"` }
+
+func (d *digests) checksums() map[string]string {
+	if len(d.sums) == 0 {
+		return nil
+	}
+	m := map[string]string{}
+	for a, h := range d.sums {
+		m[a] = base64.StdEncoding.EncodeToString(h.Sum(nil))
+	}
+	return m
+}
+
+// checksumInput is the checksum part of a request: the algorithm the SDK
+// names and the values it sends in headers (a value sent in a trailer is
+// checked by the server's aws-chunked decoder).
+type checksumInput struct {
+	algorithm string
+	values    map[string]string
+}
+
+func (c checksumInput) algorithms() ([]string, error) {
+	var algs []string
+	if c.algorithm != "" {
+		a, err := validAlgorithm(c.algorithm)
+		if err != nil {
+			return nil, err
+		}
+		algs = append(algs, a)
+	}
+	for a, v := range c.values {
+		if v != "" && (len(algs) == 0 || algs[0] != a) {
+			algs = append(algs, a)
+		}
+	}
+	if len(algs) > 1 {
+		return nil, invalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+	}
+	return algs, nil
+}
+
+// verify checks the values the client sent against what was computed, and
+// the Content-MD5 header.
+func (c checksumInput) verify(d *digests, contentMD5 string) error {
+	if contentMD5 != "" {
+		want, err := base64.StdEncoding.DecodeString(contentMD5)
+		if err != nil || len(want) != md5.Size {
+			return &apierr.Error{Code: "InvalidDigest", Status: 400, Message: "The Content-MD5 you specified was invalid.",
+				Fields: map[string]any{"Content-MD5": contentMD5}}
+		}
+		if string(want) != string(d.md5.Sum(nil)) {
+			return &apierr.Error{Code: "BadDigest", Status: 400, Message: "The Content-MD5 you specified did not match what we received.",
+				Fields: map[string]any{"ExpectedDigest": contentMD5, "CalculatedDigest": base64.StdEncoding.EncodeToString(d.md5.Sum(nil))}}
+		}
+	}
+	got := d.checksums()
+	for a, v := range c.values {
+		if v == "" {
+			continue
+		}
+		if got[a] != v {
+			return &apierr.Error{Code: "BadDigest", Status: 400, Message: "The " + a + " you specified did not match the calculated checksum."}
+		}
+	}
+	return nil
+}
+
+func checksumValues(crc32, crc32c, crc64, sha1, sha256 *string) map[string]string {
+	m := map[string]string{}
+	add := func(a string, p *string) {
+		if p != nil && *p != "" {
+			m[a] = *p
+		}
+	}
+	add(algCRC32, crc32)
+	add(algCRC32C, crc32c)
+	add(algCRC64NVME, crc64)
+	add(algSHA1, sha1)
+	add(algSHA256, sha256)
+	return m
+}
+
+// checksumFields points the output's checksum members at the stored values.
+type checksumFields struct {
+	CRC32, CRC32C, CRC64NVME, SHA1, SHA256 **string
+}
+
+func (f checksumFields) set(sums map[string]string) {
+	for a, v := range sums {
+		v := v
+		switch a {
+		case algCRC32:
+			*f.CRC32 = &v
+		case algCRC32C:
+			*f.CRC32C = &v
+		case algCRC64NVME:
+			*f.CRC64NVME = &v
+		case algSHA1:
+			*f.SHA1 = &v
+		case algSHA256:
+			*f.SHA256 = &v
+		}
+	}
+}
