@@ -14,6 +14,7 @@ type router struct {
 	bySigningName  map[string]*service // "sqs", "monitoring", "s3"
 	byTargetPrefix map[string]*service // "AmazonSQS", "DynamoDB_20120810"
 	byAction       map[string]*service // query Action → the first query service that has it
+	byVersion      map[string]*service // query Version (API version) → its service
 	s3             *service
 	s3Domain       string
 }
@@ -23,6 +24,7 @@ func newRouter(services []*service, s3Domain string) *router {
 		bySigningName:  map[string]*service{},
 		byTargetPrefix: map[string]*service{},
 		byAction:       map[string]*service{},
+		byVersion:      map[string]*service{},
 		s3Domain:       strings.ToLower(strings.TrimPrefix(s3Domain, ".")),
 	}
 	for _, s := range services {
@@ -33,6 +35,7 @@ func newRouter(services []*service, s3Domain string) *router {
 			rt.byTargetPrefix[d.TargetPrefix] = s
 		}
 		if d.Speaks(awsapi.ProtocolQuery) {
+			rt.byVersion[d.APIVersion] = s
 			for name := range d.Operations {
 				if _, taken := rt.byAction[name]; !taken {
 					rt.byAction[name] = s
@@ -72,26 +75,32 @@ func (rt *router) route(r *http.Request, scopeService string) *service {
 			return s
 		}
 	}
-	if action := queryAction(r); action != "" {
+	if action, version := queryAction(r); action != "" {
+		// An unknown Action still names its service by Version, so the client
+		// hears InvalidAction from it rather than an S3 error.
 		if s, ok := rt.byAction[action]; ok {
 			return s
 		}
+		if s, ok := rt.byVersion[version]; ok {
+			return s
+		}
+		return nil
 	}
 	return rt.s3
 }
 
-// queryAction returns the Action parameter of a query-protocol request, reading a
-// form body when there is one (ParseForm caches it for the codec).
-func queryAction(r *http.Request) string {
-	if a := r.URL.Query().Get("Action"); a != "" {
-		return a
+// queryAction returns the Action and Version parameters of a query-protocol
+// request, reading a form body when there is one (ParseForm caches it for the codec).
+func queryAction(r *http.Request) (action, version string) {
+	if q := r.URL.Query(); q.Has("Action") {
+		return q.Get("Action"), q.Get("Version")
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "application/x-www-form-urlencoded") {
 		if err := r.ParseForm(); err == nil {
-			return r.PostForm.Get("Action")
+			return r.PostForm.Get("Action"), r.PostForm.Get("Version")
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // virtualHostBucket returns the bucket named by a virtual-host style Host

@@ -18,10 +18,14 @@ func testServices() []*service {
 		}
 		return &service{desc: d}
 	}
+	mkv := func(_, version string, s *service) *service {
+		s.desc.APIVersion = version
+		return s
+	}
 	return []*service{
 		mk("s3", "s3", "", []string{"rest-xml"}, "GetObject"),
 		mk("sqs", "sqs", "AmazonSQS", []string{"json", "query"}, "SendMessage", "CreateQueue"),
-		mk("sts", "sts", "", []string{"query"}, "GetCallerIdentity"),
+		mkv("sts", "2011-06-15", mk("sts", "sts", "", []string{"query"}, "GetCallerIdentity")),
 		mk("sns", "sns", "", []string{"query"}, "CreateTopic"),
 		mk("cloudwatch", "monitoring", "GraniteServiceVersion20100801", []string{"smithy-rpc-v2-cbor", "json", "query"}, "PutMetricData"),
 		mk("dynamodb", "dynamodb", "DynamoDB_20120810", []string{"json"}, "PutItem"),
@@ -46,6 +50,8 @@ func TestRouteFollowsDesignOrder(t *testing.T) {
 		{"target prefix", withHeader(httptest.NewRequest("POST", "/", nil), "X-Amz-Target", "DynamoDB_20120810.PutItem"), "", "dynamodb"},
 		{"cbor path", httptest.NewRequest("POST", "/service/GraniteServiceVersion20100801/operation/PutMetricData", nil), "", "cloudwatch"},
 		{"query action in form", form("Action=GetCallerIdentity&Version=2011-06-15"), "", "sts"},
+		{"unknown action goes to the service its version names", form("Action=Nope&Version=2011-06-15"), "", "sts"},
+		{"unknown action and version", form("Action=Nope&Version=1999-01-01"), "", ""},
 		{"query action in url", httptest.NewRequest("GET", "/?Action=CreateTopic", nil), "", "sns"},
 		{"anything else is s3", httptest.NewRequest("GET", "/bucket/key", nil), "", "s3"},
 		{"unknown scope", httptest.NewRequest("GET", "/", nil), "ec2", ""},
