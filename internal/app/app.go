@@ -39,8 +39,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	loops := &Loops{}
-	deps := Deps{Config: cfg, Store: st, Logger: log, Bus: eventbus.New(), Loops: loops}
+	deps := Deps{Config: cfg, Store: st, Logger: log, Bus: eventbus.New(), Loops: loops, Registry: &Registry{}}
 	regs, keys := services(deps)
+	deps.Registry.connect()
 	srv := server.New(server.Options{
 		Config:   cfg,
 		Logger:   log,
@@ -100,6 +101,9 @@ type Deps struct {
 	// controllers): each runs until its context is cancelled at shutdown, and is
 	// waited for before the store closes.
 	Loops *Loops
+	// Registry is where services find each other's narrow interfaces once all
+	// are built (S3 notifications → SQS/SNS, EventBridge targets → SQS/SNS/ECS).
+	Registry *Registry
 	// Bus carries service events (S3 object events, ECS task state changes) to
 	// EventBridge, which attaches itself when it is built.
 	Bus *eventbus.Bus
@@ -127,3 +131,31 @@ func (l *Loops) start(ctx context.Context) {
 }
 
 func (l *Loops) wait() { l.wg.Wait() }
+
+// Registry lets services meet without construction order mattering: a builder
+// Provides its service under its id, and registers AfterBuild hooks that Lookup the
+// services it delivers to and hand them over as the consumer's own interface.
+type Registry struct {
+	items map[string]any
+	after []func()
+}
+
+// Provide publishes v (a built service) under name ("sqs", "sns", "ecs", ...).
+func (r *Registry) Provide(name string, v any) {
+	if r.items == nil {
+		r.items = map[string]any{}
+	}
+	r.items[name] = v
+}
+
+// Lookup returns what was provided under name, or nil.
+func (r *Registry) Lookup(name string) any { return r.items[name] }
+
+// AfterBuild runs fn once every service is built, before wharf serves.
+func (r *Registry) AfterBuild(fn func()) { r.after = append(r.after, fn) }
+
+func (r *Registry) connect() {
+	for _, fn := range r.after {
+		fn()
+	}
+}
