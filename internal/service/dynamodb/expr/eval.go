@@ -1,0 +1,722 @@
+package expr
+
+import (
+	"bytes"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/service/dynamodb/number"
+)
+
+// TypeOf names v's type as DynamoDB does: S, N, B, SS, NS, BS, M, L, NULL,
+// BOOL, or "" for an empty value.
+func TypeOf(v Value) string {
+	switch {
+	case v.S != nil:
+		return "S"
+	case v.N != nil:
+		return "N"
+	case v.B != nil:
+		return "B"
+	case v.SS != nil:
+		return "SS"
+	case v.NS != nil:
+		return "NS"
+	case v.BS != nil:
+		return "BS"
+	case v.M != nil:
+		return "M"
+	case v.L != nil:
+		return "L"
+	case v.NULL != nil:
+		return "NULL"
+	case v.BOOL != nil:
+		return "BOOL"
+	}
+	return ""
+}
+
+// compareValues orders two scalars of the same type (S and B bytewise, N
+// numerically); ok is false for any other pair, which DynamoDB's <, <=, >, >=
+// and BETWEEN treat as false.
+func compareValues(a, b Value) (int, bool) {
+	switch {
+	case a.S != nil && b.S != nil:
+		return strings.Compare(*a.S, *b.S), true
+	case a.N != nil && b.N != nil:
+		x, err1 := number.Parse(*a.N)
+		y, err2 := number.Parse(*b.N)
+		if err1 != nil || err2 != nil {
+			return 0, false
+		}
+		return x.Cmp(y), true
+	case a.B != nil && b.B != nil:
+		return bytes.Compare(a.B, b.B), true
+	}
+	return 0, false
+}
+
+// Equal reports whether a and b are the same value: same type, numbers equal
+// as numbers, sets equal as sets, lists element by element, maps key by key.
+func Equal(a, b Value) bool {
+	ta := TypeOf(a)
+	if ta != TypeOf(b) {
+		return false
+	}
+	switch ta {
+	case "S", "N", "B":
+		c, ok := compareValues(a, b)
+		return ok && c == 0
+	case "BOOL":
+		return *a.BOOL == *b.BOOL
+	case "NULL":
+		return true
+	case "SS":
+		return sameSet(len(a.SS), len(b.SS), func(i int) Value { return Value{S: &a.SS[i]} }, func(j int) Value { return Value{S: &b.SS[j]} })
+	case "NS":
+		return sameSet(len(a.NS), len(b.NS), func(i int) Value { return Value{N: &a.NS[i]} }, func(j int) Value { return Value{N: &b.NS[j]} })
+	case "BS":
+		return sameSet(len(a.BS), len(b.BS), func(i int) Value { return Value{B: a.BS[i]} }, func(j int) Value { return Value{B: b.BS[j]} })
+	case "L":
+		if len(a.L) != len(b.L) {
+			return false
+		}
+		for i := range a.L {
+			if !Equal(a.L[i], b.L[i]) {
+				return false
+			}
+		}
+		return true
+	case "M":
+		if len(a.M) != len(b.M) {
+			return false
+		}
+		for k, av := range a.M {
+			bv, ok := b.M[k]
+			if !ok || !Equal(av, bv) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// sameSet compares two sets without duplicates.
+func sameSet(na, nb int, a, b func(int) Value) bool {
+	if na != nb {
+		return false
+	}
+	for i := 0; i < na; i++ {
+		found := false
+		for j := 0; j < nb; j++ {
+			if Equal(a(i), b(j)) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// Get returns the value at path in item.
+func Get(item Item, path Path) (Value, bool) {
+	v, ok := item[path[0].Name]
+	if !ok || path[0].IsIndex {
+		return Value{}, false
+	}
+	for _, s := range path[1:] {
+		if s.IsIndex {
+			if v.L == nil || s.Index >= len(v.L) {
+				return Value{}, false
+			}
+			v = v.L[s.Index]
+		} else {
+			if v.M == nil {
+				return Value{}, false
+			}
+			if v, ok = v.M[s.Name]; !ok {
+				return Value{}, false
+			}
+		}
+	}
+	return v, true
+}
+
+// operandValue evaluates a condition operand against item.
+func operandValue(item Item, o Operand) (Value, bool) {
+	switch o := o.(type) {
+	case *PathOperand:
+		return Get(item, o.Path)
+	case *ValueOperand:
+		return o.Value, true
+	case *Size:
+		v, ok := Get(item, o.Path)
+		if !ok {
+			return Value{}, false
+		}
+		n, ok := sizeOf(v)
+		if !ok {
+			return Value{}, false
+		}
+		s := strconv.Itoa(n)
+		return Value{N: &s}, true
+	}
+	return Value{}, false
+}
+
+// sizeOf is size(): characters of a string, bytes of a binary, elements of a
+// set, list or map.
+func sizeOf(v Value) (int, bool) {
+	switch TypeOf(v) {
+	case "S":
+		return utf8.RuneCountInString(*v.S), true
+	case "B":
+		return len(v.B), true
+	case "SS":
+		return len(v.SS), true
+	case "NS":
+		return len(v.NS), true
+	case "BS":
+		return len(v.BS), true
+	case "L":
+		return len(v.L), true
+	case "M":
+		return len(v.M), true
+	}
+	return 0, false
+}
+
+// Eval reports whether item satisfies c. A nil item is an absent item: every
+// attribute is missing.
+func Eval(c Cond, item Item) bool {
+	switch c := c.(type) {
+	case *And:
+		return Eval(c.L, item) && Eval(c.R, item)
+	case *Or:
+		return Eval(c.L, item) || Eval(c.R, item)
+	case *Not:
+		return !Eval(c.C, item)
+	case *Compare:
+		l, lok := operandValue(item, c.L)
+		r, rok := operandValue(item, c.R)
+		if c.Op == "<>" {
+			// A missing attribute is not equal to anything.
+			return !lok || !rok || !Equal(l, r)
+		}
+		if !lok || !rok {
+			return false
+		}
+		if c.Op == "=" {
+			return Equal(l, r)
+		}
+		n, ok := compareValues(l, r)
+		if !ok {
+			return false
+		}
+		switch c.Op {
+		case "<":
+			return n < 0
+		case "<=":
+			return n <= 0
+		case ">":
+			return n > 0
+		case ">=":
+			return n >= 0
+		}
+	case *Between:
+		x, ok1 := operandValue(item, c.X)
+		lo, ok2 := operandValue(item, c.Lo)
+		hi, ok3 := operandValue(item, c.Hi)
+		if !ok1 || !ok2 || !ok3 {
+			return false
+		}
+		a, oka := compareValues(x, lo)
+		b, okb := compareValues(x, hi)
+		return oka && okb && a >= 0 && b <= 0
+	case *In:
+		x, ok := operandValue(item, c.X)
+		if !ok {
+			return false
+		}
+		for _, o := range c.List {
+			if v, ok := operandValue(item, o); ok && Equal(x, v) {
+				return true
+			}
+		}
+		return false
+	case *Func:
+		return evalFunc(c, item)
+	}
+	return false
+}
+
+func evalFunc(f *Func, item Item) bool {
+	path := f.Args[0].(*PathOperand).Path
+	v, exists := Get(item, path)
+	switch f.Name {
+	case "attribute_exists":
+		return exists
+	case "attribute_not_exists":
+		return !exists
+	}
+	if !exists {
+		return false
+	}
+	arg, ok := operandValue(item, f.Args[1])
+	if !ok {
+		return false
+	}
+	switch f.Name {
+	case "attribute_type":
+		return arg.S != nil && TypeOf(v) == *arg.S
+	case "begins_with":
+		switch {
+		case v.S != nil && arg.S != nil:
+			return strings.HasPrefix(*v.S, *arg.S)
+		case v.B != nil && arg.B != nil:
+			return bytes.HasPrefix(v.B, arg.B)
+		}
+		return false
+	case "contains":
+		switch {
+		case v.S != nil && arg.S != nil:
+			return strings.Contains(*v.S, *arg.S)
+		case v.B != nil && arg.B != nil:
+			return bytes.Contains(v.B, arg.B)
+		case v.SS != nil && arg.S != nil:
+			for _, s := range v.SS {
+				if s == *arg.S {
+					return true
+				}
+			}
+		case v.NS != nil && arg.N != nil:
+			for i := range v.NS {
+				if Equal(Value{N: &v.NS[i]}, arg) {
+					return true
+				}
+			}
+		case v.BS != nil && arg.B != nil:
+			for _, b := range v.BS {
+				if bytes.Equal(b, arg.B) {
+					return true
+				}
+			}
+		case v.L != nil:
+			for _, e := range v.L {
+				if Equal(e, arg) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// Project returns the parts of item the paths name, nested as in item; list
+// elements keep their order and close up.
+func Project(item Item, paths []Path) Item {
+	out := Item{}
+	for _, p := range paths {
+		v, ok := Get(item, p)
+		if !ok {
+			continue
+		}
+		top := out[p[0].Name]
+		out[p[0].Name] = graft(top, item[p[0].Name], p[1:], v)
+	}
+	return out
+}
+
+// graft copies v (found at rest below src) into dst, creating the containers
+// along the way. List indexes are remembered in a side table so that the
+// projected list keeps source order.
+func graft(dst, src Value, rest Path, v Value) Value {
+	if len(rest) == 0 {
+		return v
+	}
+	s := rest[0]
+	if s.IsIndex {
+		if dst.L == nil {
+			dst = Value{L: []Value{}}
+		}
+		// Projected elements of one list are appended in the order the paths
+		// were given; DynamoDB orders them by index, which sortProjectedLists
+		// restores below for the common case of one level.
+		child := src.L[s.Index]
+		dst.L = append(dst.L, graft(Value{}, child, rest[1:], v))
+		return dst
+	}
+	if dst.M == nil {
+		dst = Value{M: map[string]Value{}}
+	}
+	dst.M[s.Name] = graft(dst.M[s.Name], src.M[s.Name], rest[1:], v)
+	return dst
+}
+
+// ---- updates ----
+
+// UpdateError is the ValidationException of an update that cannot apply to
+// the item (wrong operand types, invalid paths).
+func updateError(format string, args ...any) error {
+	return apierr.Validation("Invalid UpdateExpression: "+format, args...)
+}
+
+// Apply returns the item that results from applying u to item (which is not
+// modified; nil means no item). Operands read the item as it was before the
+// update, as DynamoDB evaluates them.
+func Apply(u *Update, item Item) (Item, error) {
+	out := cloneItem(item)
+	type assign struct {
+		path Path
+		v    Value
+	}
+	var sets []assign
+	for _, a := range u.Set {
+		v, err := setValue(item, a.Value)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, assign{a.Path, v})
+	}
+	for _, s := range sets {
+		if err := put(out, s.path, s.v); err != nil {
+			return nil, err
+		}
+	}
+	// Remove list elements from the highest index down so that earlier removals
+	// do not shift later ones.
+	removes := append([]Path(nil), u.Remove...)
+	sort.SliceStable(removes, func(i, j int) bool {
+		a, b := removes[i], removes[j]
+		if len(a) == len(b) && a[len(a)-1].IsIndex && b[len(b)-1].IsIndex && slicesEqual(a[:len(a)-1], b[:len(b)-1]) {
+			return a[len(a)-1].Index > b[len(b)-1].Index
+		}
+		return false
+	})
+	for _, p := range removes {
+		remove(out, p)
+	}
+	for _, a := range u.Add {
+		arg := a.Value.(*ValueOperand).Value
+		cur, exists := Get(out, a.Path)
+		var nv Value
+		switch {
+		case !exists:
+			nv = arg
+		case TypeOf(arg) == "N" && cur.N != nil:
+			x, _ := number.Parse(*cur.N)
+			y, _ := number.Parse(*arg.N)
+			sum, err := x.Add(y)
+			if err != nil {
+				return nil, apierr.Validation("%s", err.Error())
+			}
+			s := sum.String()
+			nv = Value{N: &s}
+		case TypeOf(arg) == TypeOf(cur):
+			nv = setUnion(cur, arg)
+		default:
+			return nil, updateError("An operand in the update expression has an incorrect data type")
+		}
+		if err := put(out, a.Path, nv); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range u.Delete {
+		arg := a.Value.(*ValueOperand).Value
+		cur, exists := Get(out, a.Path)
+		if !exists {
+			continue
+		}
+		if TypeOf(cur) != TypeOf(arg) {
+			return nil, updateError("An operand in the update expression has an incorrect data type")
+		}
+		nv := setDifference(cur, arg)
+		if n, _ := sizeOf(nv); n == 0 {
+			remove(out, a.Path)
+			continue
+		}
+		if err := put(out, a.Path, nv); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func setValue(item Item, o Operand) (Value, error) {
+	switch o := o.(type) {
+	case *ValueOperand:
+		return o.Value, nil
+	case *PathOperand:
+		v, ok := Get(item, o.Path)
+		if !ok {
+			return Value{}, apierr.Validation("The provided expression refers to an attribute that does not exist in the item")
+		}
+		return v, nil
+	case *IfNotExists:
+		if v, ok := Get(item, o.Path); ok {
+			return v, nil
+		}
+		return setValue(item, o.Default)
+	case *ListAppend:
+		a, err := setValue(item, o.A)
+		if err != nil {
+			return Value{}, err
+		}
+		b, err := setValue(item, o.B)
+		if err != nil {
+			return Value{}, err
+		}
+		if a.L == nil || b.L == nil {
+			return Value{}, updateError("An operand in the update expression has an incorrect data type")
+		}
+		l := make([]Value, 0, len(a.L)+len(b.L))
+		return Value{L: append(append(l, a.L...), b.L...)}, nil
+	case *Arith:
+		a, err := setValue(item, o.A)
+		if err != nil {
+			return Value{}, err
+		}
+		b, err := setValue(item, o.B)
+		if err != nil {
+			return Value{}, err
+		}
+		if a.N == nil || b.N == nil {
+			return Value{}, updateError("An operand in the update expression has an incorrect data type")
+		}
+		x, _ := number.Parse(*a.N)
+		y, _ := number.Parse(*b.N)
+		var r number.Decimal
+		if o.Op == '+' {
+			r, err = x.Add(y)
+		} else {
+			r, err = x.Sub(y)
+		}
+		if err != nil {
+			return Value{}, apierr.Validation("%s", err.Error())
+		}
+		s := r.String()
+		return Value{N: &s}, nil
+	}
+	return Value{}, apierr.Validation("Invalid UpdateExpression: unsupported operand")
+}
+
+// put stores v at path in item, whose parents must exist: a missing map key is
+// created, a list index past the end appends.
+func put(item Item, path Path, v Value) error {
+	if len(path) == 1 {
+		item[path[0].Name] = v
+		return nil
+	}
+	parent, ok := item[path[0].Name]
+	if !ok {
+		return apierr.Validation("The document path provided in the update expression is invalid for update")
+	}
+	nv, err := putIn(parent, path[1:], v)
+	if err != nil {
+		return err
+	}
+	item[path[0].Name] = nv
+	return nil
+}
+
+func putIn(container Value, path Path, v Value) (Value, error) {
+	s := path[0]
+	invalid := apierr.Validation("The document path provided in the update expression is invalid for update")
+	if s.IsIndex {
+		if container.L == nil {
+			return Value{}, invalid
+		}
+		l := append([]Value(nil), container.L...)
+		if len(path) == 1 {
+			if s.Index >= len(l) {
+				l = append(l, v)
+			} else {
+				l[s.Index] = v
+			}
+			return Value{L: l}, nil
+		}
+		if s.Index >= len(l) {
+			return Value{}, invalid
+		}
+		child, err := putIn(l[s.Index], path[1:], v)
+		if err != nil {
+			return Value{}, err
+		}
+		l[s.Index] = child
+		return Value{L: l}, nil
+	}
+	if container.M == nil {
+		return Value{}, invalid
+	}
+	m := make(map[string]Value, len(container.M)+1)
+	for k, x := range container.M {
+		m[k] = x
+	}
+	if len(path) == 1 {
+		m[s.Name] = v
+		return Value{M: m}, nil
+	}
+	child, ok := m[s.Name]
+	if !ok {
+		return Value{}, invalid
+	}
+	child, err := putIn(child, path[1:], v)
+	if err != nil {
+		return Value{}, err
+	}
+	m[s.Name] = child
+	return Value{M: m}, nil
+}
+
+// remove deletes the value at path; a missing path is not an error.
+func remove(item Item, path Path) {
+	if len(path) == 1 {
+		delete(item, path[0].Name)
+		return
+	}
+	parent, ok := item[path[0].Name]
+	if !ok {
+		return
+	}
+	if nv, ok := removeIn(parent, path[1:]); ok {
+		item[path[0].Name] = nv
+	}
+}
+
+func removeIn(container Value, path Path) (Value, bool) {
+	s := path[0]
+	if s.IsIndex {
+		if container.L == nil || s.Index >= len(container.L) {
+			return Value{}, false
+		}
+		l := append([]Value(nil), container.L...)
+		if len(path) == 1 {
+			return Value{L: append(l[:s.Index], l[s.Index+1:]...)}, true
+		}
+		child, ok := removeIn(l[s.Index], path[1:])
+		if !ok {
+			return Value{}, false
+		}
+		l[s.Index] = child
+		return Value{L: l}, true
+	}
+	if container.M == nil {
+		return Value{}, false
+	}
+	if _, ok := container.M[s.Name]; !ok {
+		return Value{}, false
+	}
+	m := make(map[string]Value, len(container.M))
+	for k, x := range container.M {
+		m[k] = x
+	}
+	if len(path) == 1 {
+		delete(m, s.Name)
+		return Value{M: m}, true
+	}
+	child, ok := removeIn(m[s.Name], path[1:])
+	if !ok {
+		return Value{}, false
+	}
+	m[s.Name] = child
+	return Value{M: m}, true
+}
+
+func setUnion(a, b Value) Value {
+	switch {
+	case a.SS != nil:
+		out := append([]string(nil), a.SS...)
+		for _, s := range b.SS {
+			if !containsValue(a, Value{S: &s}) {
+				out = append(out, s)
+			}
+		}
+		return Value{SS: out}
+	case a.NS != nil:
+		out := append([]string(nil), a.NS...)
+		for _, s := range b.NS {
+			if !containsValue(a, Value{N: &s}) {
+				out = append(out, s)
+			}
+		}
+		return Value{NS: out}
+	default:
+		out := append([][]byte(nil), a.BS...)
+		for _, s := range b.BS {
+			if !containsValue(a, Value{B: s}) {
+				out = append(out, s)
+			}
+		}
+		return Value{BS: out}
+	}
+}
+
+func setDifference(a, b Value) Value {
+	switch {
+	case a.SS != nil:
+		out := []string{}
+		for _, s := range a.SS {
+			if !containsValue(b, Value{S: &s}) {
+				out = append(out, s)
+			}
+		}
+		return Value{SS: out}
+	case a.NS != nil:
+		out := []string{}
+		for _, s := range a.NS {
+			if !containsValue(b, Value{N: &s}) {
+				out = append(out, s)
+			}
+		}
+		return Value{NS: out}
+	default:
+		out := [][]byte{}
+		for _, s := range a.BS {
+			if !containsValue(b, Value{B: s}) {
+				out = append(out, s)
+			}
+		}
+		return Value{BS: out}
+	}
+}
+
+// containsValue reports whether set holds element e.
+func containsValue(set, e Value) bool {
+	switch {
+	case set.SS != nil && e.S != nil:
+		for _, s := range set.SS {
+			if s == *e.S {
+				return true
+			}
+		}
+	case set.NS != nil && e.N != nil:
+		for i := range set.NS {
+			if Equal(Value{N: &set.NS[i]}, e) {
+				return true
+			}
+		}
+	case set.BS != nil && e.B != nil:
+		for _, b := range set.BS {
+			if bytes.Equal(b, e.B) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func cloneItem(item Item) Item {
+	out := make(Item, len(item)+2)
+	for k, v := range item {
+		out[k] = v
+	}
+	return out
+}

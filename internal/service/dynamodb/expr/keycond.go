@@ -1,0 +1,150 @@
+package expr
+
+import "github.com/wharf-dev/wharf/internal/apierr"
+
+// KeyCondition is a Query's key condition: equality on the partition key, and
+// at most one condition on the sort key.
+type KeyCondition struct {
+	HashName string
+	Hash     Value
+	Range    *RangeCondition // nil when the sort key is not constrained
+}
+
+// RangeCondition constrains the sort key: Op is one of = < <= > >= BETWEEN
+// begins_with; Hi is set only for BETWEEN.
+type RangeCondition struct {
+	Name   string
+	Op     string
+	Lo, Hi Value
+}
+
+// Match reports whether sort key value v satisfies r.
+func (r *RangeCondition) Match(v Value) bool {
+	name := "k"
+	item := Item{name: v}
+	p := &PathOperand{Path{{Name: name}}}
+	switch r.Op {
+	case "BETWEEN":
+		return Eval(&Between{p, &ValueOperand{Value: r.Lo}, &ValueOperand{Value: r.Hi}}, item)
+	case "begins_with":
+		return Eval(&Func{"begins_with", []Operand{p, &ValueOperand{Value: r.Lo}}}, item)
+	}
+	return Eval(&Compare{r.Op, p, &ValueOperand{Value: r.Lo}}, item)
+}
+
+// ParseKeyCondition parses a KeyConditionExpression for a table or index whose
+// partition key is hashName and sort key rangeName ("" when it has none).
+func ParseKeyCondition(env *Env, src, hashName, rangeName string) (*KeyCondition, error) {
+	c, err := ParseCondition(env, KindKeyCondition, src)
+	if err != nil {
+		return nil, err
+	}
+	var leaves []Cond
+	var flatten func(Cond) error
+	flatten = func(c Cond) error {
+		switch c := c.(type) {
+		case *And:
+			if err := flatten(c.L); err != nil {
+				return err
+			}
+			return flatten(c.R)
+		case *Or:
+			return apierr.Validation("Invalid operator used in KeyConditionExpression: OR")
+		case *Not:
+			return apierr.Validation("Invalid operator used in KeyConditionExpression: NOT")
+		case *In:
+			return apierr.Validation("Invalid operator used in KeyConditionExpression: IN")
+		case *Func:
+			if c.Name != "begins_with" {
+				return apierr.Validation("Invalid operator used in KeyConditionExpression: %s", c.Name)
+			}
+		case *Compare:
+			if c.Op == "<>" {
+				return apierr.Validation("Invalid operator used in KeyConditionExpression: <>")
+			}
+		}
+		leaves = append(leaves, c)
+		return nil
+	}
+	if err := flatten(c); err != nil {
+		return nil, err
+	}
+	if len(leaves) > 2 {
+		return nil, apierr.Validation("Conditions can be of length 1 or 2 only")
+	}
+	kc := &KeyCondition{HashName: hashName}
+	hashSeen := false
+	unsupported := apierr.Validation("Query key condition not supported")
+	for _, l := range leaves {
+		name, rc, ok := keyLeaf(l)
+		if !ok {
+			return nil, unsupported
+		}
+		switch name {
+		case hashName:
+			if hashSeen || rc.Op != "=" {
+				return nil, unsupported
+			}
+			hashSeen = true
+			kc.Hash = rc.Lo
+		case rangeName:
+			if kc.Range != nil {
+				return nil, unsupported
+			}
+			rc.Name = name
+			kc.Range = rc
+		default:
+			if !hashSeen && len(leaves) == 1 {
+				return nil, apierr.Validation("Query condition missed key schema element: %s", hashName)
+			}
+			return nil, unsupported
+		}
+	}
+	if !hashSeen {
+		return nil, apierr.Validation("Query condition missed key schema element: %s", hashName)
+	}
+	return kc, nil
+}
+
+// keyLeaf reads one condition on a top-level attribute against values.
+func keyLeaf(c Cond) (string, *RangeCondition, bool) {
+	attr := func(o Operand) (string, bool) {
+		p, ok := o.(*PathOperand)
+		if !ok || len(p.Path) != 1 {
+			return "", false
+		}
+		return p.Path[0].Name, true
+	}
+	val := func(o Operand) (Value, bool) {
+		v, ok := o.(*ValueOperand)
+		if !ok {
+			return Value{}, false
+		}
+		return v.Value, true
+	}
+	switch c := c.(type) {
+	case *Compare:
+		if name, ok := attr(c.L); ok {
+			v, ok := val(c.R)
+			return name, &RangeCondition{Op: c.Op, Lo: v}, ok
+		}
+		// :v < k is k > :v.
+		name, ok := attr(c.R)
+		if !ok {
+			return "", nil, false
+		}
+		v, ok := val(c.L)
+		flip := map[string]string{"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+		return name, &RangeCondition{Op: flip[c.Op], Lo: v}, ok
+	case *Between:
+		name, ok1 := attr(c.X)
+		lo, ok2 := val(c.Lo)
+		hi, ok3 := val(c.Hi)
+		return name, &RangeCondition{Op: "BETWEEN", Lo: lo, Hi: hi}, ok1 && ok2 && ok3
+	case *Func:
+		name, ok1 := attr(c.Args[0])
+		v, ok2 := val(c.Args[1])
+		return name, &RangeCondition{Op: "begins_with", Lo: v}, ok1 && ok2
+	}
+	return "", nil, false
+}

@@ -1,0 +1,740 @@
+package expr
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+)
+
+// reservedWords is the list on the "Reserved words in DynamoDB" page of the
+// developer guide, one word a line; it is not case-sensitive.
+//
+//go:embed reserved_words.txt
+var reservedWords string
+
+var reserved = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(reservedWords) {
+		m[strings.ToUpper(w)] = true
+	}
+	return m
+}()
+
+// IsReserved reports whether w is a DynamoDB reserved word.
+func IsReserved(w string) bool { return reserved[strings.ToUpper(w)] }
+
+// Env resolves #names and :values for one request's expressions and records
+// which ones they used.
+type Env struct {
+	Names      map[string]string
+	Values     map[string]Value
+	usedNames  map[string]bool
+	usedValues map[string]bool
+}
+
+// NewEnv returns an Env over a request's ExpressionAttributeNames and
+// ExpressionAttributeValues (either may be nil).
+func NewEnv(names map[string]string, values map[string]Value) *Env {
+	return &Env{Names: names, Values: values, usedNames: map[string]bool{}, usedValues: map[string]bool{}}
+}
+
+// CheckUnused returns DynamoDB's ValidationException when a name or value was
+// given but no expression of the request used it.
+func (e *Env) CheckUnused() error {
+	if k := unused(e.Names, e.usedNames); k != "" {
+		return apierr.Validation("Value provided in ExpressionAttributeNames unused in expressions: keys: {%s}", k)
+	}
+	if k := unusedValues(e.Values, e.usedValues); k != "" {
+		return apierr.Validation("Value provided in ExpressionAttributeValues unused in expressions: keys: {%s}", k)
+	}
+	return nil
+}
+
+func unused(m map[string]string, used map[string]bool) string {
+	var ks []string
+	for k := range m {
+		if !used[k] {
+			ks = append(ks, k)
+		}
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ", ")
+}
+
+func unusedValues(m map[string]Value, used map[string]bool) string {
+	var ks []string
+	for k := range m {
+		if !used[k] {
+			ks = append(ks, k)
+		}
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ", ")
+}
+
+// Kinds of expression, as DynamoDB names them in error messages.
+const (
+	KindCondition    = "ConditionExpression"
+	KindFilter       = "FilterExpression"
+	KindKeyCondition = "KeyConditionExpression"
+	KindUpdate       = "UpdateExpression"
+	KindProjection   = "ProjectionExpression"
+)
+
+// Token kinds.
+const (
+	tEOF = iota
+	tIdent
+	tName  // #name
+	tValue // :value
+	tNumber
+	tPunct
+	tIllegal
+)
+
+type token struct {
+	kind       int
+	text       string
+	start, end int
+}
+
+func lex(src string) []token {
+	var toks []token
+	i := 0
+	for i < len(src) {
+		c := src[i]
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			i++
+			continue
+		}
+		start := i
+		switch {
+		case isIdentStart(c):
+			for i < len(src) && isIdentChar(src[i]) {
+				i++
+			}
+			toks = append(toks, token{tIdent, src[start:i], start, i})
+		case c == '#' || c == ':':
+			i++
+			for i < len(src) && isIdentChar(src[i]) {
+				i++
+			}
+			kind := tName
+			if c == ':' {
+				kind = tValue
+			}
+			if i == start+1 {
+				kind = tIllegal
+			}
+			toks = append(toks, token{kind, src[start:i], start, i})
+		case c >= '0' && c <= '9':
+			for i < len(src) && src[i] >= '0' && src[i] <= '9' {
+				i++
+			}
+			toks = append(toks, token{tNumber, src[start:i], start, i})
+		case c == '<' && i+1 < len(src) && (src[i+1] == '=' || src[i+1] == '>'),
+			c == '>' && i+1 < len(src) && src[i+1] == '=':
+			i += 2
+			toks = append(toks, token{tPunct, src[start:i], start, i})
+		case strings.IndexByte("()[],.=<>+-", c) >= 0:
+			i++
+			toks = append(toks, token{tPunct, src[start:i], start, i})
+		default:
+			// One illegal character (or UTF-8 sequence) is its own token.
+			i++
+			for i < len(src) && src[i]&0xc0 == 0x80 {
+				i++
+			}
+			toks = append(toks, token{tIllegal, src[start:i], start, i})
+		}
+	}
+	return append(toks, token{tEOF, "<EOF>", len(src), len(src)})
+}
+
+func isIdentStart(c byte) bool {
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
+func isIdentChar(c byte) bool { return isIdentStart(c) || (c >= '0' && c <= '9') }
+
+// parser is a recursive descent parser over the tokens of one expression.
+type parser struct {
+	src  string
+	kind string
+	toks []token
+	pos  int
+	env  *Env
+}
+
+// failure carries a parse error up through the recursion; parse functions
+// recover it at the top, so each rule reads as the grammar does.
+type failure struct{ err *apierr.Error }
+
+func newParser(env *Env, kind, src string) *parser {
+	if env == nil {
+		env = NewEnv(nil, nil)
+	}
+	return &parser{src: src, kind: kind, toks: lex(src), env: env}
+}
+
+func (p *parser) run(fn func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(failure)
+			if !ok {
+				panic(r)
+			}
+			err = f.err
+		}
+	}()
+	if strings.TrimSpace(p.src) == "" {
+		p.fail("Invalid %s: The expression can not be empty;", p.kind)
+	}
+	fn()
+	if p.peek().kind != tEOF {
+		p.syntax()
+	}
+	return nil
+}
+
+func (p *parser) fail(format string, args ...any) {
+	panic(failure{apierr.Validation(format, args...)})
+}
+
+func (p *parser) peek() token { return p.toks[p.pos] }
+
+func (p *parser) peekAt(n int) token {
+	if p.pos+n < len(p.toks) {
+		return p.toks[p.pos+n]
+	}
+	return p.toks[len(p.toks)-1]
+}
+
+func (p *parser) next() token {
+	t := p.toks[p.pos]
+	if t.kind != tEOF {
+		p.pos++
+	}
+	return t
+}
+
+// syntax reports the current token as DynamoDB does: the token, and the text
+// near it (from the previous token to this one).
+func (p *parser) syntax() {
+	t := p.peek()
+	near := ""
+	if p.pos > 0 {
+		prev := p.toks[p.pos-1]
+		near = p.src[prev.start:t.end]
+	} else {
+		near = p.src[t.start:t.end]
+	}
+	p.fail("Invalid %s: Syntax error; token: \"%s\", near: \"%s\"", p.kind, t.text, strings.TrimSpace(near))
+}
+
+func (p *parser) isPunct(s string) bool {
+	t := p.peek()
+	return t.kind == tPunct && t.text == s
+}
+
+func (p *parser) expect(s string) {
+	if !p.isPunct(s) {
+		p.syntax()
+	}
+	p.next()
+}
+
+func (p *parser) isKeyword(w string) bool {
+	t := p.peek()
+	return t.kind == tIdent && strings.EqualFold(t.text, w)
+}
+
+// ---- conditions ----
+
+// ParseCondition parses a condition or filter expression.
+func ParseCondition(env *Env, kind, src string) (Cond, error) {
+	p := newParser(env, kind, src)
+	var c Cond
+	err := p.run(func() { c = p.or() })
+	return c, err
+}
+
+func (p *parser) or() Cond {
+	c := p.and()
+	for p.isKeyword("OR") {
+		p.next()
+		c = &Or{c, p.and()}
+	}
+	return c
+}
+
+func (p *parser) and() Cond {
+	c := p.not()
+	for p.isKeyword("AND") {
+		p.next()
+		c = &And{c, p.not()}
+	}
+	return c
+}
+
+func (p *parser) not() Cond {
+	if p.isKeyword("NOT") {
+		p.next()
+		return &Not{p.not()}
+	}
+	return p.primary()
+}
+
+var boolFuncs = map[string]int{ // name → number of operands
+	"attribute_exists":     1,
+	"attribute_not_exists": 1,
+	"attribute_type":       2,
+	"begins_with":          2,
+	"contains":             2,
+}
+
+func (p *parser) primary() Cond {
+	if p.isPunct("(") {
+		p.next()
+		c := p.or()
+		p.expect(")")
+		return c
+	}
+	t := p.peek()
+	if t.kind == tIdent && p.peekAt(1).kind == tPunct && p.peekAt(1).text == "(" {
+		if _, ok := boolFuncs[t.text]; ok {
+			return p.boolFunc()
+		}
+		if t.text != "size" {
+			p.fail("Invalid %s: Invalid function name; function: %s", p.kind, t.text)
+		}
+	}
+	x := p.operand()
+	switch {
+	case p.peek().kind == tPunct && isComparator(p.peek().text):
+		op := p.next().text
+		return &Compare{op, x, p.operand()}
+	case p.isKeyword("BETWEEN"):
+		p.next()
+		lo := p.operand()
+		if !p.isKeyword("AND") {
+			p.syntax()
+		}
+		p.next()
+		hi := p.operand()
+		p.checkBounds(lo, hi)
+		return &Between{x, lo, hi}
+	case p.isKeyword("IN"):
+		p.next()
+		p.expect("(")
+		list := []Operand{p.operand()}
+		for p.isPunct(",") {
+			p.next()
+			list = append(list, p.operand())
+		}
+		p.expect(")")
+		if len(list) > 100 {
+			p.fail("Invalid %s: The IN operator is provided with too many operands; number of operands: %d", p.kind, len(list))
+		}
+		return &In{x, list}
+	}
+	if _, ok := x.(*Size); ok {
+		p.fail("Invalid %s: The function is not allowed to be used this way in an expression; function: size", p.kind)
+	}
+	p.syntax()
+	return nil
+}
+
+func isComparator(s string) bool {
+	switch s {
+	case "=", "<>", "<", "<=", ">", ">=":
+		return true
+	}
+	return false
+}
+
+// checkBounds rejects BETWEEN with constant bounds in the wrong order, as
+// DynamoDB does before reading any item.
+func (p *parser) checkBounds(lo, hi Operand) {
+	l, ok1 := lo.(*ValueOperand)
+	h, ok2 := hi.(*ValueOperand)
+	if !ok1 || !ok2 {
+		return
+	}
+	if c, ok := compareValues(l.Value, h.Value); ok && c > 0 {
+		p.fail("Invalid %s: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound: %s, upper bound: %s", p.kind, describe(l.Value), describe(h.Value))
+	}
+}
+
+func (p *parser) boolFunc() Cond {
+	name := p.next().text
+	args := p.args()
+	if n := boolFuncs[name]; len(args) != n {
+		p.fail("Invalid %s: Incorrect number of operands for operator or function; operator or function: %s, number of operands: %d", p.kind, name, len(args))
+	}
+	if _, ok := args[0].(*PathOperand); !ok {
+		p.fail("Invalid %s: Operator or function requires a document path; operator or function: %s", p.kind, name)
+	}
+	if name == "attribute_type" {
+		v, ok := args[1].(*ValueOperand)
+		if !ok {
+			p.fail("Invalid %s: Incorrect operand type for operator or function; operator or function: attribute_type, operand type: %s", p.kind, operandType(args[1]))
+		}
+		if v.Value.S == nil {
+			p.fail("Invalid %s: Incorrect operand type for operator or function; operator or function: attribute_type, operand type: %s", p.kind, TypeOf(v.Value))
+		}
+		if !validTypeName(*v.Value.S) {
+			p.fail("Invalid %s: Invalid attribute type name found; type: %s, valid types: {B,NULL,SS,BOOL,L,BS,N,NS,S,M}", p.kind, *v.Value.S)
+		}
+	}
+	if name == "begins_with" {
+		if v, ok := args[1].(*ValueOperand); ok && v.Value.S == nil && v.Value.B == nil {
+			p.fail("Invalid %s: Incorrect operand type for operator or function; operator or function: begins_with, operand type: %s", p.kind, TypeOf(v.Value))
+		}
+	}
+	return &Func{name, args}
+}
+
+func operandType(o Operand) string {
+	if v, ok := o.(*ValueOperand); ok {
+		return TypeOf(v.Value)
+	}
+	return "PATH"
+}
+
+func validTypeName(s string) bool {
+	switch s {
+	case "S", "N", "B", "SS", "NS", "BS", "BOOL", "NULL", "L", "M":
+		return true
+	}
+	return false
+}
+
+// args parses "(operand, operand...)".
+func (p *parser) args() []Operand {
+	p.expect("(")
+	var args []Operand
+	if !p.isPunct(")") {
+		args = append(args, p.anyOperand())
+		for p.isPunct(",") {
+			p.next()
+			args = append(args, p.anyOperand())
+		}
+	}
+	p.expect(")")
+	return args
+}
+
+// anyOperand is an operand of a condition: a path, a value, or size(path).
+// In SET actions, setOperand takes its place.
+func (p *parser) anyOperand() Operand {
+	if p.kind == KindUpdate {
+		return p.setOperand()
+	}
+	return p.operand()
+}
+
+func (p *parser) operand() Operand {
+	t := p.peek()
+	switch t.kind {
+	case tValue:
+		return p.value()
+	case tIdent:
+		if p.peekAt(1).kind == tPunct && p.peekAt(1).text == "(" {
+			if t.text == "size" {
+				p.next()
+				args := p.args()
+				if len(args) != 1 {
+					p.fail("Invalid %s: Incorrect number of operands for operator or function; operator or function: size, number of operands: %d", p.kind, len(args))
+				}
+				po, ok := args[0].(*PathOperand)
+				if !ok {
+					p.fail("Invalid %s: Operator or function requires a document path; operator or function: size", p.kind)
+				}
+				return &Size{po.Path}
+			}
+			if _, ok := boolFuncs[t.text]; ok {
+				p.fail("Invalid %s: The function is not allowed to be used this way in an expression; function: %s", p.kind, t.text)
+			}
+			p.fail("Invalid %s: Invalid function name; function: %s", p.kind, t.text)
+		}
+		return &PathOperand{p.path()}
+	case tName:
+		return &PathOperand{p.path()}
+	}
+	p.syntax()
+	return nil
+}
+
+func (p *parser) value() *ValueOperand {
+	t := p.next()
+	v, ok := p.env.Values[t.text]
+	if !ok {
+		p.fail("Invalid %s: An expression attribute value used in expression is not defined; attribute value: %s", p.kind, t.text)
+	}
+	p.env.usedValues[t.text] = true
+	return &ValueOperand{t.text, v}
+}
+
+// path parses name ( '.' name | '[' n ']' )*.
+func (p *parser) path() Path {
+	path := Path{{Name: p.pathName()}}
+	for {
+		switch {
+		case p.isPunct("."):
+			p.next()
+			path = append(path, Step{Name: p.pathName()})
+		case p.isPunct("["):
+			p.next()
+			t := p.peek()
+			if t.kind != tNumber {
+				p.syntax()
+			}
+			p.next()
+			n, err := strconv.Atoi(t.text)
+			if err != nil {
+				p.fail("Invalid %s: List index is too large; index: %s", p.kind, t.text)
+			}
+			p.expect("]")
+			path = append(path, Step{Index: n, IsIndex: true})
+		default:
+			if len(path) > 32 {
+				p.fail("Invalid %s: The document path has too many nesting levels; nesting levels: %d", p.kind, len(path))
+			}
+			return path
+		}
+	}
+}
+
+func (p *parser) pathName() string {
+	t := p.peek()
+	switch t.kind {
+	case tIdent:
+		if IsReserved(t.text) {
+			p.fail("Invalid %s: Attribute name is a reserved keyword; reserved keyword: %s", p.kind, t.text)
+		}
+		p.next()
+		return t.text
+	case tName:
+		p.next()
+		n, ok := p.env.Names[t.text]
+		if !ok {
+			p.fail("Invalid %s: An expression attribute name used in the document path is not defined; attribute name: %s", p.kind, t.text)
+		}
+		p.env.usedNames[t.text] = true
+		return n
+	}
+	p.syntax()
+	return ""
+}
+
+// ---- projections ----
+
+// ParseProjection parses a projection expression: paths separated by commas.
+func ParseProjection(env *Env, src string) ([]Path, error) {
+	p := newParser(env, KindProjection, src)
+	var paths []Path
+	err := p.run(func() {
+		paths = append(paths, p.path())
+		for p.isPunct(",") {
+			p.next()
+			paths = append(paths, p.path())
+		}
+		p.checkOverlap(paths)
+	})
+	return paths, err
+}
+
+// checkOverlap rejects two paths where one is a prefix of (or equal to) the
+// other: they would read or write the same document twice.
+func (p *parser) checkOverlap(paths []Path) {
+	for i := range paths {
+		for j := i + 1; j < len(paths); j++ {
+			a, b := paths[i], paths[j]
+			n := min(len(a), len(b))
+			if slicesEqual(a[:n], b[:n]) {
+				p.fail("Invalid %s: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: %s, path two: %s", p.kind, a, b)
+			}
+		}
+	}
+}
+
+func slicesEqual(a, b Path) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ---- updates ----
+
+// ParseUpdate parses an update expression: SET, REMOVE, ADD and DELETE clauses,
+// each at most once, in any order.
+func ParseUpdate(env *Env, src string) (*Update, error) {
+	p := newParser(env, KindUpdate, src)
+	u := &Update{}
+	err := p.run(func() {
+		seen := map[string]bool{}
+		for p.peek().kind != tEOF {
+			t := p.peek()
+			if t.kind != tIdent {
+				p.syntax()
+			}
+			clause := strings.ToUpper(t.text)
+			switch clause {
+			case "SET", "REMOVE", "ADD", "DELETE":
+			default:
+				p.syntax()
+			}
+			if seen[clause] {
+				p.fail("Invalid %s: The \"%s\" section can only be used once in an update expression;", p.kind, clause)
+			}
+			seen[clause] = true
+			p.next()
+			for {
+				switch clause {
+				case "SET":
+					path := p.path()
+					p.expect("=")
+					u.Set = append(u.Set, SetAction{path, p.setValue()})
+				case "REMOVE":
+					u.Remove = append(u.Remove, p.path())
+				case "ADD", "DELETE":
+					path := p.path()
+					if p.peek().kind != tValue {
+						p.syntax()
+					}
+					v := p.value()
+					p.checkAddDelete(clause, v.Value)
+					a := SetAction{path, v}
+					if clause == "ADD" {
+						u.Add = append(u.Add, a)
+					} else {
+						u.Delete = append(u.Delete, a)
+					}
+				}
+				if !p.isPunct(",") {
+					break
+				}
+				p.next()
+			}
+		}
+		var all []Path
+		for _, a := range u.Set {
+			all = append(all, a.Path)
+		}
+		all = append(all, u.Remove...)
+		for _, a := range u.Add {
+			all = append(all, a.Path)
+		}
+		for _, a := range u.Delete {
+			all = append(all, a.Path)
+		}
+		p.checkOverlap(all)
+	})
+	return u, err
+}
+
+func (p *parser) checkAddDelete(clause string, v Value) {
+	t := TypeOf(v)
+	ok := t == "SS" || t == "NS" || t == "BS" || (clause == "ADD" && t == "N")
+	if !ok {
+		p.fail("Invalid %s: Incorrect operand type for operator or function; operator: %s, operand type: %s", p.kind, clause, longTypeName(t))
+	}
+}
+
+// longTypeName spells a type as DynamoDB's update errors do.
+func longTypeName(t string) string {
+	switch t {
+	case "S":
+		return "STRING"
+	case "N":
+		return "NUMBER"
+	case "B":
+		return "BINARY"
+	case "BOOL":
+		return "BOOLEAN"
+	case "L":
+		return "LIST"
+	case "M":
+		return "MAP"
+	case "SS":
+		return "STRING SET"
+	case "NS":
+		return "NUMBER SET"
+	case "BS":
+		return "BINARY SET"
+	}
+	return t
+}
+
+// setValue is operand [ ('+' | '-') operand ].
+func (p *parser) setValue() Operand {
+	a := p.setOperand()
+	if p.isPunct("+") || p.isPunct("-") {
+		op := p.next().text[0]
+		return &Arith{op, a, p.setOperand()}
+	}
+	return a
+}
+
+func (p *parser) setOperand() Operand {
+	t := p.peek()
+	if t.kind == tIdent && p.peekAt(1).kind == tPunct && p.peekAt(1).text == "(" {
+		switch t.text {
+		case "if_not_exists":
+			p.next()
+			args := p.args()
+			if len(args) != 2 {
+				p.fail("Invalid %s: Incorrect number of operands for operator or function; operator or function: if_not_exists, number of operands: %d", p.kind, len(args))
+			}
+			po, ok := args[0].(*PathOperand)
+			if !ok {
+				p.fail("Invalid %s: Operator or function requires a document path; operator or function: if_not_exists", p.kind)
+			}
+			return &IfNotExists{po.Path, args[1]}
+		case "list_append":
+			p.next()
+			args := p.args()
+			if len(args) != 2 {
+				p.fail("Invalid %s: Incorrect number of operands for operator or function; operator or function: list_append, number of operands: %d", p.kind, len(args))
+			}
+			for _, a := range args {
+				if v, ok := a.(*ValueOperand); ok && v.Value.L == nil {
+					p.fail("Invalid %s: Incorrect operand type for operator or function; operator or function: list_append, operand type: %s", p.kind, TypeOf(v.Value))
+				}
+			}
+			return &ListAppend{args[0], args[1]}
+		}
+		if _, ok := boolFuncs[t.text]; ok || t.text == "size" {
+			p.fail("Invalid %s: The function is not allowed in an update expression; function: %s", p.kind, t.text)
+		}
+		p.fail("Invalid %s: Invalid function name; function: %s", p.kind, t.text)
+	}
+	switch t.kind {
+	case tValue:
+		return p.value()
+	case tIdent, tName:
+		return &PathOperand{p.path()}
+	}
+	p.syntax()
+	return nil
+}
+
+// describe renders a value as DynamoDB's messages do: "AttributeValue: {N:5}".
+func describe(v Value) string {
+	t := TypeOf(v)
+	switch t {
+	case "S":
+		return fmt.Sprintf("AttributeValue: {S:%s}", *v.S)
+	case "N":
+		return fmt.Sprintf("AttributeValue: {N:%s}", *v.N)
+	}
+	return "AttributeValue: {" + t + "}"
+}
