@@ -18,19 +18,21 @@ const fileName = "wharf.db"
 // flat, ordered key space is all the store needs.
 var bucket = []byte("kv")
 
-// diskStore is a bbolt file plus group commit: concurrent Updates queue, and
-// whichever finds no commit running becomes the leader, runs every queued fn
-// in one bbolt transaction and commits it with one fsync. bbolt's own Batch
-// waits a fixed delay (10ms by default) before committing and re-runs fns when
-// one fails; this needs neither: a lone writer commits at once, and a failing
-// fn is undone by its own undo log while the others in its group commit.
-// docs/decisions/0001-store-engine.md has the measurements.
+// diskStore is a bbolt file plus group commit. One committer goroutine,
+// owned by the store and stopped by Close, takes every Update queued while
+// the previous commit ran, opens one bbolt write transaction for them, hands
+// it to each Update's fn in turn (each fn runs on its caller's goroutine, so
+// panics and runtime.Goexit stay the caller's), and commits the group with
+// one fsync. bbolt's own Batch waits a fixed delay (10ms by default) before
+// committing and re-runs every fn when one fails; this needs neither: a lone
+// writer commits at once, and a failing fn is undone by its own undo log while
+// the rest of its group commits. docs/decisions/0001-store-engine.md has the
+// measurements.
 type diskStore struct {
-	db *bolt.DB
-
-	mu      sync.Mutex
-	queue   []*request
-	leading bool
+	db       *bolt.DB
+	requests chan *request
+	stop     chan struct{} // closed by Close to end the committer
+	stopped  chan struct{} // closed by the committer when it returns
 
 	// live counts running transactions; Close takes it exclusively to wait
 	// for them.
@@ -38,12 +40,13 @@ type diskStore struct {
 	closed bool // guarded by live
 }
 
-// request is one Update waiting for its group's commit.
+// request is one Update in a group: the committer sends the transaction on
+// turn, the caller answers on finished once its fn is done (an error there
+// fails the whole group), and learns the commit's outcome on committed.
 type request struct {
-	fn    func(Tx) error
-	err   error
-	panic any // fn's panic, re-raised in the caller's goroutine
-	done  chan struct{}
+	turn      chan *diskTx
+	finished  chan error
+	committed chan error
 }
 
 // Open opens (creating if needed) the store kept in dir. Only one process may
@@ -81,7 +84,14 @@ func Open(dir string) (Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &diskStore{db: db}, nil
+	s := &diskStore{
+		db:       db,
+		requests: make(chan *request, 1024),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+	}
+	go s.commitLoop()
+	return s, nil
 }
 
 func syncDir(dir string) error {
@@ -117,69 +127,81 @@ func (s *diskStore) Update(fn func(Tx) error) error {
 		return err
 	}
 	defer s.live.RUnlock()
-	r := &request{fn: fn, done: make(chan struct{})}
-	s.mu.Lock()
-	s.queue = append(s.queue, r)
-	if !s.leading {
-		s.lead() // returns with s.mu unlocked, after committing r among others
-	} else {
-		s.mu.Unlock()
+	r := &request{turn: make(chan *diskTx), finished: make(chan error, 1), committed: make(chan error, 1)}
+	s.requests <- r
+	tx := <-r.turn
+	if tx == nil {
+		return <-r.committed // the group failed before fn's turn
 	}
-	<-r.done
-	if r.panic != nil {
-		panic(r.panic)
+	ok := false
+	defer func() {
+		tx.writable = false // a Tx leaked out of fn must not write
+		if !ok {
+			// fn panicked or called runtime.Goexit: undo its writes and let
+			// the group go on while this goroutine unwinds.
+			r.finished <- tx.rollback()
+		}
+	}()
+	err := fn(tx)
+	ok = true
+	if err != nil {
+		r.finished <- tx.rollback()
+		return err
 	}
-	return r.err
+	r.finished <- nil
+	return <-r.committed
 }
 
-// lead commits queued groups until the queue is empty. Called with s.mu held;
-// returns with it released.
-func (s *diskStore) lead() {
-	s.leading = true
-	for len(s.queue) > 0 {
-		group := s.queue
-		s.queue = nil
-		s.mu.Unlock()
+// commitLoop is the committer: it commits groups of queued Updates until
+// Close stops it.
+func (s *diskStore) commitLoop() {
+	defer close(s.stopped)
+	for {
+		var group []*request
+		select {
+		case r := <-s.requests:
+			group = append(group, r)
+		case <-s.stop:
+			return
+		}
+	drain:
+		for {
+			select {
+			case r := <-s.requests:
+				group = append(group, r)
+			default:
+				break drain
+			}
+		}
 		s.commit(group)
-		s.mu.Lock()
 	}
-	s.leading = false
-	s.mu.Unlock()
 }
 
 // commit runs the group's fns in one bbolt transaction, in order, each seeing
-// the writes of those before it, and commits them with one fsync. A fn that
-// fails has its writes undone and does not affect the others.
+// the writes of those before it, and commits them with one fsync.
 func (s *diskStore) commit(group []*request) {
+	i := 0 // requests handed the transaction so far
 	err := s.db.Update(func(btx *bolt.Tx) error {
 		b := btx.Bucket(bucket)
-		for _, r := range group {
-			tx := &diskTx{b: b, writable: true}
-			r.err, r.panic = run(r.fn, tx)
-			tx.writable = false // a Tx leaked out of fn must not write
-			if r.err != nil || r.panic != nil {
-				if err := tx.rollback(); err != nil {
-					return err // cannot undo: fail the whole group
-				}
+		for ; i < len(group); i++ {
+			r := group[i]
+			r.turn <- &diskTx{b: b, writable: true}
+			if err := <-r.finished; err != nil {
+				i++
+				return err // its writes could not be undone: fail the group
 			}
 		}
 		return nil
 	})
-	for _, r := range group {
-		if err != nil && r.err == nil && r.panic == nil {
-			r.err = fmt.Errorf("store commit: %w", err)
-		}
-		close(r.done)
+	if err != nil {
+		err = fmt.Errorf("store commit: %w", err)
 	}
-}
-
-func run(fn func(Tx) error, tx Tx) (err error, panicked any) {
-	defer func() {
-		if p := recover(); p != nil {
-			panicked = p
+	for j, r := range group {
+		if j >= i {
+			r.turn <- nil // never ran: the group failed first
 		}
-	}()
-	return fn(tx), nil
+		r.committed <- err // buffered; unread by fns that failed or panicked
+	}
 }
 
 func (s *diskStore) Close() error {
@@ -189,6 +211,8 @@ func (s *diskStore) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.stop)
+	<-s.stopped
 	return s.db.Close()
 }
 

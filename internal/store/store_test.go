@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -500,4 +501,28 @@ func TestMemoryMatchesAModel(t *testing.T) {
 			t.Errorf("store %d: reverse scan differs from the model", i)
 		}
 	}
+}
+
+// TestGoexitInUpdateRollsBackAndKeepsTheStoreUsable checks what t.Fatal (or
+// runtime.Goexit) inside an Update's fn does: the caller's goroutine exits,
+// its writes are undone, and other writers are not stuck behind it.
+func TestGoexitInUpdateRollsBackAndKeepsTheStoreUsable(t *testing.T) {
+	forEach(t, func(t *testing.T, im impl) {
+		s := im.open(t)
+		exited := make(chan struct{})
+		go func() {
+			defer close(exited)
+			s.Update(func(tx Tx) error {
+				tx.Put([]byte("k"), []byte("from an exited goroutine"))
+				runtime.Goexit()
+				return nil
+			})
+			t.Error("Update returned after its fn called runtime.Goexit")
+		}()
+		<-exited
+		put(t, s, "after", "ok")
+		if _, ok := get(t, s, "k"); ok {
+			t.Error("the exited Update's write was committed")
+		}
+	})
 }
