@@ -15,7 +15,7 @@ type boltMode int
 const (
 	modeUpdate boltMode = iota // one db.Update (two fsyncs) per put
 	modeBatch                  // bbolt's db.Batch (timer-based coalescing)
-	modeGroup                  // leader-based group commit, no timer (what internal/store does)
+	modeGroup                  // group commit with no timer (internal/store's algorithm, minus its per-fn handoff)
 )
 
 var bucket = []byte("kv")

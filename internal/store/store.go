@@ -27,10 +27,10 @@ type Store interface {
 	// nil. If fn returns an error (or panics), nothing it wrote is applied and
 	// Update returns that error.
 	//
-	// fn is called exactly once, possibly on another goroutine: concurrent
-	// Updates are run one after another, each seeing the writes of those
-	// before it, and committed together (group commit), so they are
-	// serializable. fn must not retain the Tx after it returns, and must not
+	// fn is called exactly once, on the caller's goroutine. Concurrent
+	// Updates run their fns one after another, each seeing the writes of
+	// those before it, and are committed together (group commit), so they
+	// are serializable. fn must not retain the Tx after it returns, and must not
 	// call View or Update itself.
 	Update(fn func(Tx) error) error
 
