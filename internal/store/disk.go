@@ -135,15 +135,16 @@ func (s *diskStore) Update(fn func(Tx) error) error {
 	}
 	ok := false
 	defer func() {
-		tx.writable = false // a Tx leaked out of fn must not write
 		if !ok {
 			// fn panicked or called runtime.Goexit: undo its writes and let
 			// the group go on while this goroutine unwinds.
+			tx.writable = false
 			r.finished <- tx.rollback()
 		}
 	}()
 	err := fn(tx)
 	ok = true
+	tx.writable = false // a Tx leaked out of fn must not write
 	if err != nil {
 		r.finished <- tx.rollback()
 		return err
