@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -154,17 +153,18 @@ type change struct {
 	reason       string // the API: "PutObject", "CopyObject", ...
 	deletionType string // for Object Deleted
 	obj          *object
+	seq          uint64 // orders the changes of a key: the event's sequencer
 }
 
 func (s *Service) objectCreated(ctx context.Context, b *bucket, o *object, reason, eventName string) {
-	s.announce(ctx, b, change{eventName: eventName, detailType: "Object Created", reason: reason, obj: o})
+	s.announce(ctx, b, change{eventName: eventName, detailType: "Object Created", reason: reason, obj: o, seq: o.Seq})
 }
 
 func (s *Service) objectDeleted(ctx context.Context, b *bucket, d deletion, reason string) {
 	if d.removed == nil {
 		return
 	}
-	c := change{detailType: "Object Deleted", reason: reason, obj: d.removed,
+	c := change{detailType: "Object Deleted", reason: reason, obj: d.removed, seq: d.seq,
 		eventName: "ObjectRemoved:Delete", deletionType: "Permanently Deleted"}
 	if d.markerCreated {
 		c.eventName, c.deletionType = "ObjectRemoved:DeleteMarkerCreated", "Delete Marker Created"
@@ -183,7 +183,7 @@ func (s *Service) announce(ctx context.Context, b *bucket, c change) {
 	}
 	dctx := context.WithoutCancel(ctx)
 	cl := caller(ctx)
-	seq := fmt.Sprintf("%016X", c.obj.Seq)
+	seq := fmt.Sprintf("%016X", c.seq)
 	now := s.now().UTC()
 	if n.EventBridgeConfiguration != nil && s.bus != nil {
 		obj := map[string]any{"key": c.obj.Key, "sequencer": seq}
@@ -266,7 +266,7 @@ func matchesConfig(events []string, f *s3api.NotificationConfigurationFilter, c 
 // the S3 user guide), as SQS and SNS receive it.
 func (s *Service) record(ctx context.Context, b *bucket, c change, configID string, now time.Time) string {
 	cl := caller(ctx)
-	obj := map[string]any{"key": url.QueryEscape(c.obj.Key), "sequencer": fmt.Sprintf("%016X", c.obj.Seq)}
+	obj := map[string]any{"key": urlEncode(true, c.obj.Key), "sequencer": fmt.Sprintf("%016X", c.seq)}
 	if c.detailType == "Object Created" {
 		obj["size"] = c.obj.Size
 		obj["eTag"] = strings.Trim(c.obj.ETag, `"`)

@@ -753,12 +753,13 @@ type deletion struct {
 	removed *object
 	// markerCreated is set when the delete created a delete marker.
 	markerCreated bool
+	seq           uint64 // when the delete happened, in write order
 }
 
 // deleteOne deletes key (or one version of it) inside tx, returning the
 // blobs no longer referenced.
 func (s *Service) deleteOne(tx store.Tx, b *bucket, key, versionID string, ifMatch *string) (deletion, []string, error) {
-	d := deletion{key: key}
+	d := deletion{key: key, seq: s.nextSeq()}
 	if err := validKey(key); err != nil {
 		return d, nil, err
 	}
@@ -783,7 +784,7 @@ func (s *Service) deleteOne(tx store.Tx, b *bucket, key, versionID string, ifMat
 			d.removed = cur
 			return d, []string{cur.Blob}, tx.Delete(objectKey(b.Name, key))
 		}
-		m := &object{Key: key, Seq: s.nextSeq(), LastModified: s.nowMillis(), DeleteMarker: true}
+		m := &object{Key: key, Seq: d.seq, LastModified: s.nowMillis(), DeleteMarker: true}
 		garbage, err := s.commitObject(tx, b, m)
 		if err != nil {
 			return d, nil, err
