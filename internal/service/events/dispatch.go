@@ -1,0 +1,561 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
+	"github.com/wharf-dev/wharf/internal/eventbus"
+	"github.com/wharf-dev/wharf/internal/pattern"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+const (
+	outboxPrefix = "events/outbox/"
+	retryPrefix  = "events/retry/"
+	// maxEntrySize is PutEvents' limit on the entries of one request.
+	maxEntrySize = 256 * 1024
+	// maxHops stops bus-to-bus loops.
+	maxHops = 5
+	// Default RetryPolicy: 185 attempts within 24 hours (PutTargets docs).
+	defaultAttempts = 185
+	defaultMaxAge   = 24 * time.Hour
+)
+
+// envelope is an event as EventBridge delivers it, members in AWS's order.
+type envelope struct {
+	Version    string          `json:"version"`
+	ID         string          `json:"id"`
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Account    string          `json:"account"`
+	Time       string          `json:"time"`
+	Region     string          `json:"region"`
+	Resources  []string        `json:"resources"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+// pending is an accepted event in the outbox.
+type pending struct {
+	Account, Region, Bus string
+	Event                json.RawMessage
+	Rule                 string `json:",omitempty"` // a scheduled event goes to this rule only
+	Hops                 int    `json:",omitempty"`
+	Ingested             time.Time
+}
+
+// retry is a delivery that failed and waits for its next attempt.
+type retry struct {
+	Delivery  Delivery
+	Attempts  int
+	First     time.Time
+	Due       time.Time
+	LastError string
+}
+
+func (s *Service) nextKey(prefix string) []byte {
+	return fmt.Appendf(nil, "%s%020d", prefix, s.seq.Add(1))
+}
+
+func (s *Service) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// PutEvents accepts up to 10 events, reporting each one's id or error; accepted
+// events are in the outbox when it returns.
+func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (*eventsapi.PutEventsOutput, error) {
+	if len(in.Entries) == 0 || len(in.Entries) > 10 {
+		return nil, apierr.Validation("1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10")
+	}
+	size := 0
+	for _, e := range in.Entries {
+		size += entrySize(&e)
+	}
+	if size > maxEntrySize {
+		return nil, apierr.Validation("Total size of the entries in the request is over the limit.")
+	}
+	account, reg := s.caller(ctx)
+	now := s.now().UTC()
+	out := &eventsapi.PutEventsOutput{Entries: make([]eventsapi.PutEventsResultEntry, len(in.Entries))}
+	var batch []pending
+	failed := int32(0)
+	for i, e := range in.Entries {
+		p, err := s.accept(ctx, &e, account, reg, now)
+		if err != nil {
+			failed++
+			out.Entries[i] = eventsapi.PutEventsResultEntry{ErrorCode: awsapi.String(err.Code), ErrorMessage: awsapi.String(err.Message)}
+			continue
+		}
+		batch = append(batch, p)
+		var env envelope
+		json.Unmarshal(p.Event, &env)
+		out.Entries[i] = eventsapi.PutEventsResultEntry{EventId: awsapi.String(env.ID)}
+	}
+	if err := s.enqueue(batch); err != nil {
+		return nil, err
+	}
+	out.FailedEntryCount = awsapi.Int32(failed)
+	return out, nil
+}
+
+// entrySize is an entry's size as "Calculating Amazon EventBridge PutEvents
+// event entry size" counts it.
+func entrySize(e *eventsapi.PutEventsRequestEntry) int {
+	n := 0
+	if e.Time != nil {
+		n += 14
+	}
+	n += len(awsapi.ToString(e.Source)) + len(awsapi.ToString(e.DetailType)) + len(awsapi.ToString(e.Detail))
+	for _, r := range e.Resources {
+		n += len(r)
+	}
+	return n
+}
+
+// accept validates one entry and builds its envelope.
+func (s *Service) accept(ctx context.Context, e *eventsapi.PutEventsRequestEntry, account, reg string, now time.Time) (pending, *apierr.Error) {
+	invalid := func(param, reason string) (pending, *apierr.Error) {
+		return pending{}, &apierr.Error{Code: "InvalidArgument", Message: "Parameter " + param + " is not valid. Reason: " + reason}
+	}
+	switch {
+	case e.Source == nil || *e.Source == "":
+		return invalid("Source", "Source is a required argument.")
+	case e.DetailType == nil || *e.DetailType == "":
+		return invalid("DetailType", "DetailType is a required argument.")
+	case e.Detail == nil || *e.Detail == "":
+		return invalid("Detail", "Detail is a required argument.")
+	}
+	if strings.HasPrefix(*e.Source, "aws.") {
+		return pending{}, &apierr.Error{Code: "NotAuthorizedForSourceException", Message: "Not authorized for the source."}
+	}
+	var detail map[string]any
+	if err := json.Unmarshal([]byte(*e.Detail), &detail); err != nil || detail == nil || !utf8.ValidString(*e.Detail) {
+		return pending{}, &apierr.Error{Code: "MalformedDetail", Message: "Detail is malformed."}
+	}
+	bAccount, bReg, busName := s.busName(ctx, e.EventBusName)
+	s.mu.Lock()
+	_, b, err := s.lookupLocked(bAccount, bReg, busName)
+	s.mu.Unlock()
+	if b == nil {
+		code, msg := "InternalFailure", "Internal failure."
+		if ae := apierr.As(err); ae != nil {
+			code, msg = ae.Code, ae.Message
+		}
+		return pending{}, &apierr.Error{Code: code, Message: msg}
+	}
+	t := now
+	if e.Time != nil {
+		t = e.Time.UTC()
+	}
+	res := e.Resources
+	if res == nil {
+		res = []string{}
+	}
+	env := envelope{Version: "0", ID: s.newID(), DetailType: *e.DetailType, Source: *e.Source, Account: account,
+		Time: t.Format("2006-01-02T15:04:05Z"), Region: reg, Resources: res, Detail: compactJSON(*e.Detail)}
+	raw, mErr := marshal(env)
+	if mErr != nil {
+		return pending{}, &apierr.Error{Code: "MalformedDetail", Message: "Detail is malformed."}
+	}
+	return pending{Account: bAccount, Region: bReg, Bus: busName, Event: raw, Ingested: now}, nil
+}
+
+func compactJSON(s string) json.RawMessage {
+	var buf bytes.Buffer
+	if json.Compact(&buf, []byte(s)) == nil {
+		return buf.Bytes()
+	}
+	return json.RawMessage(s)
+}
+
+// enqueue commits events to the outbox and wakes the dispatcher.
+func (s *Service) enqueue(batch []pending) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	err := s.st.Update(func(tx store.Tx) error {
+		for _, p := range batch {
+			if err := putJSON(tx, s.nextKey(outboxPrefix), p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.signal()
+	return nil
+}
+
+// Publish puts a service's event (S3, ECS) on a bus, by default the account's
+// default bus. It implements eventbus.Sink.
+func (s *Service) Publish(ctx context.Context, e eventbus.Event) error {
+	account, reg := e.Account, e.Region
+	if account == "" {
+		account = s.account
+	}
+	if reg == "" {
+		reg = s.region
+	}
+	id := e.ID
+	if id == "" {
+		id = s.newID()
+	}
+	t := e.Time
+	if t.IsZero() {
+		t = s.now()
+	}
+	detail := e.Detail
+	if len(detail) == 0 {
+		detail = json.RawMessage("{}")
+	}
+	res := e.Resources
+	if res == nil {
+		res = []string{}
+	}
+	raw, err := marshal(envelope{Version: "0", ID: id, DetailType: e.DetailType, Source: e.Source, Account: account,
+		Time: t.UTC().Format("2006-01-02T15:04:05Z"), Region: reg, Resources: res, Detail: detail})
+	if err != nil {
+		return fmt.Errorf("events: publish: %w", err)
+	}
+	busName := e.BusName
+	if busName == "" {
+		busName = defaultBus
+	}
+	return s.enqueue([]pending{{Account: account, Region: reg, Bus: busName, Event: raw, Ingested: s.now().UTC()}})
+}
+
+// Run delivers accepted events, retries failed deliveries and fires schedules
+// until ctx is cancelled.
+func (s *Service) Run(ctx context.Context) {
+	if err := s.loadAll(); err != nil {
+		s.log.Error("events: load", "err", err)
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		if err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("events: dispatch", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-tick.C:
+			s.FireSchedules(ctx)
+			if err := s.Retry(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("events: retry", "err", err)
+			}
+		}
+	}
+}
+
+// Dispatch delivers every event in the outbox now, and returns when it is empty.
+func (s *Service) Dispatch(ctx context.Context) error {
+	for ctx.Err() == nil {
+		type item struct {
+			key []byte
+			p   pending
+		}
+		var items []item
+		err := s.st.View(func(tx store.Tx) error {
+			return tx.Scan([]byte(outboxPrefix), nil, func(k, v []byte) (bool, error) {
+				var p pending
+				if err := json.Unmarshal(v, &p); err != nil {
+					s.log.Error("events: dropping unreadable outbox entry", "key", string(k), "err", err)
+				}
+				items = append(items, item{append([]byte(nil), k...), p})
+				return len(items) < 256, nil
+			})
+		})
+		if err != nil || len(items) == 0 {
+			return err
+		}
+		for _, it := range items {
+			if it.p.Event != nil {
+				s.route(ctx, it.p)
+			}
+			if err := s.st.Update(func(tx store.Tx) error { return tx.Delete(it.key) }); err != nil {
+				return err
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// match is one rule an event goes to, with its targets at that moment.
+type match struct {
+	arn, name string
+	targets   []eventsapi.Target
+	account   string
+	region    string
+}
+
+// route matches an event against its bus's rules and delivers it.
+func (s *Service) route(ctx context.Context, p pending) {
+	var ms []match
+	s.mu.Lock()
+	_, b, _ := s.lookupLocked(p.Account, p.Region, p.Bus)
+	if b != nil {
+		if p.Rule != "" {
+			if rr := b.rules[p.Rule]; rr != nil {
+				ms = append(ms, match{ruleArn(p.Account, p.Region, p.Bus, rr.Name), rr.Name, rr.Targets, p.Account, p.Region})
+			}
+		} else if ev, err := pattern.ParseEvent(p.Event); err == nil {
+			for _, name := range b.set.Match(ev) {
+				rr := b.rules[name]
+				ms = append(ms, match{ruleArn(p.Account, p.Region, p.Bus, name), name, rr.Targets, p.Account, p.Region})
+			}
+		}
+	}
+	s.mu.Unlock()
+	ingested := p.Ingested.UTC().Format(time.RFC3339Nano)
+	var id string
+	var env struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(p.Event, &env) == nil {
+		id = env.ID
+	}
+	for _, m := range ms {
+		for _, t := range m.targets {
+			input, err := targetInput(&t, p.Event, m.arn, m.name, ingested)
+			if err != nil {
+				s.log.Warn("events: input transformation failed", "rule", m.arn, "target", awsapi.ToString(t.Id), "err", err)
+				continue
+			}
+			d := Delivery{Account: m.account, Region: m.region, RuleArn: m.arn, EventID: id, Target: t, Input: input}
+			if arnService(awsapi.ToString(t.Arn)) == "events" {
+				s.forward(d, p)
+				continue
+			}
+			if err := s.deliver(ctx, &d); err != nil {
+				s.scheduleRetry(d, err, p.Ingested)
+			}
+		}
+	}
+}
+
+func arnService(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[2]
+}
+
+// forward puts an event on another bus (an event bus target). The event keeps
+// its envelope; a hop count stops loops between buses.
+func (s *Service) forward(d Delivery, p pending) {
+	if p.Hops >= maxHops {
+		s.log.Warn("events: dropping event looping between buses", "rule", d.RuleArn)
+		return
+	}
+	parts := strings.SplitN(awsapi.ToString(d.Target.Arn), ":", 6)
+	if len(parts) != 6 || !strings.HasPrefix(parts[5], "event-bus/") {
+		s.log.Warn("events: target is not an event bus", "arn", awsapi.ToString(d.Target.Arn))
+		return
+	}
+	next := pending{Account: parts[4], Region: parts[3], Bus: strings.TrimPrefix(parts[5], "event-bus/"), Event: d.Input, Hops: p.Hops + 1, Ingested: s.now().UTC()}
+	if err := s.enqueue([]pending{next}); err != nil {
+		s.log.Error("events: forward to bus", "arn", awsapi.ToString(d.Target.Arn), "err", err)
+	}
+}
+
+// deliver hands d to the Target for its ARN's service.
+func (s *Service) deliver(ctx context.Context, d *Delivery) error {
+	svc := arnService(awsapi.ToString(d.Target.Arn))
+	t := s.targets(svc)
+	if t == nil {
+		return fmt.Errorf("wharf has no %q target", svc)
+	}
+	return t.Deliver(ctx, d)
+}
+
+// scheduleRetry records a failed delivery for its next attempt.
+func (s *Service) scheduleRetry(d Delivery, err error, first time.Time) {
+	r := retry{Delivery: d, Attempts: 1, First: first, LastError: err.Error()}
+	r.Due = s.now().Add(backoff(1))
+	if s.exhausted(&r) {
+		s.deadLetter(context.Background(), &r)
+		return
+	}
+	if uerr := s.st.Update(func(tx store.Tx) error { return putJSON(tx, s.nextKey(retryPrefix), r) }); uerr != nil {
+		s.log.Error("events: record retry", "err", uerr)
+	}
+}
+
+func backoff(attempt int) time.Duration {
+	d := time.Second << min(attempt-1, 8)
+	return min(d, 5*time.Minute)
+}
+
+func (s *Service) exhausted(r *retry) bool {
+	attempts, age := defaultAttempts, defaultMaxAge
+	if p := r.Delivery.Target.RetryPolicy; p != nil {
+		if p.MaximumRetryAttempts != nil {
+			attempts = int(*p.MaximumRetryAttempts)
+		}
+		if p.MaximumEventAgeInSeconds != nil {
+			age = time.Duration(*p.MaximumEventAgeInSeconds) * time.Second
+		}
+	}
+	// MaximumRetryAttempts counts retries after the first attempt.
+	return r.Attempts > attempts || s.now().Sub(r.First) >= age
+}
+
+// Retry makes the next attempt of every failed delivery that is due.
+func (s *Service) Retry(ctx context.Context) error {
+	now := s.now()
+	type item struct {
+		key []byte
+		r   retry
+	}
+	var due []item
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(retryPrefix), nil, func(k, v []byte) (bool, error) {
+			var r retry
+			if json.Unmarshal(v, &r) == nil && !r.Due.After(now) {
+				due = append(due, item{append([]byte(nil), k...), r})
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, it := range due {
+		r := it.r
+		err := s.deliver(ctx, &r.Delivery)
+		r.Attempts++
+		var done bool
+		if err == nil {
+			done = true
+		} else {
+			r.LastError = err.Error()
+			r.Due = s.now().Add(backoff(r.Attempts))
+			if s.exhausted(&r) {
+				s.deadLetter(ctx, &r)
+				done = true
+			}
+		}
+		err = s.st.Update(func(tx store.Tx) error {
+			if done {
+				return tx.Delete(it.key)
+			}
+			return putJSON(tx, it.key, r)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deadLetter sends an undeliverable event to the target's dead-letter queue with
+// the attributes AWS adds ("Using dead-letter queues to process undelivered
+// events in EventBridge"), or drops it when there is none.
+func (s *Service) deadLetter(ctx context.Context, r *retry) {
+	dlq := ""
+	if c := r.Delivery.Target.DeadLetterConfig; c != nil {
+		dlq = awsapi.ToString(c.Arn)
+	}
+	if dlq == "" {
+		s.log.Warn("events: dropping undeliverable event", "rule", r.Delivery.RuleArn, "target", awsapi.ToString(r.Delivery.Target.Arn), "err", r.LastError)
+		return
+	}
+	d := Delivery{
+		Account: r.Delivery.Account, Region: r.Delivery.Region, RuleArn: r.Delivery.RuleArn, EventID: r.Delivery.EventID,
+		Target: eventsapi.Target{Id: r.Delivery.Target.Id, Arn: awsapi.String(dlq)}, Input: r.Delivery.Input,
+		Attributes: map[string]string{
+			"RULE_ARN": r.Delivery.RuleArn, "TARGET_ARN": awsapi.ToString(r.Delivery.Target.Arn),
+			"ERROR_CODE": "SDK_CLIENT_ERROR", "ERROR_MESSAGE": r.LastError,
+		},
+	}
+	if err := s.deliver(ctx, &d); err != nil {
+		s.log.Warn("events: dead-letter delivery failed", "dlq", dlq, "err", err)
+	}
+}
+
+// FireSchedules fires every enabled schedule rule that is due at the clock's
+// now: one "Scheduled Event" per rule, even when several periods were missed.
+func (s *Service) FireSchedules(ctx context.Context) {
+	now := s.now()
+	var batch []pending
+	s.mu.Lock()
+	for _, r := range s.regions {
+		b := r.buses[defaultBus]
+		if b == nil {
+			continue
+		}
+		for _, rr := range b.rules {
+			if rr.compiledSchd == nil || rr.State != "ENABLED" {
+				continue
+			}
+			arn := ruleArn(r.account, r.name, defaultBus, rr.Name)
+			last, ok := s.lastFire[arn]
+			if !ok {
+				s.lastFire[arn] = now
+				continue
+			}
+			next, ok := rr.compiledSchd.Next(last)
+			if !ok || next.After(now) {
+				continue
+			}
+			s.lastFire[arn] = next
+			for {
+				n2, ok := rr.compiledSchd.Next(s.lastFire[arn])
+				if !ok || n2.After(now) {
+					break
+				}
+				s.lastFire[arn] = n2
+			}
+			raw, _ := marshal(envelope{Version: "0", ID: s.newID(), DetailType: "Scheduled Event", Source: "aws.events",
+				Account: r.account, Time: next.UTC().Format("2006-01-02T15:04:05Z"), Region: r.name,
+				Resources: []string{arn}, Detail: json.RawMessage("{}")})
+			batch = append(batch, pending{Account: r.account, Region: r.name, Bus: defaultBus, Event: raw, Rule: rr.Name, Ingested: now.UTC()})
+		}
+	}
+	s.mu.Unlock()
+	if err := s.enqueue(batch); err != nil {
+		s.log.Error("events: enqueue scheduled events", "err", err)
+	}
+}
+
+// loadAll loads every account and region that has state, so that their
+// schedules fire after a restart before anyone calls the API.
+func (s *Service) loadAll() error {
+	seen := map[string]bool{}
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte("events/r/"), nil, func(k, _ []byte) (bool, error) {
+			parts := strings.SplitN(strings.TrimPrefix(string(k), "events/r/"), "/", 3)
+			if len(parts) == 3 {
+				seen[parts[0]+"/"+parts[1]] = true
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range seen {
+		account, reg, _ := strings.Cut(k, "/")
+		if _, err := s.regionLocked(account, reg); err != nil {
+			return err
+		}
+	}
+	return nil
+}

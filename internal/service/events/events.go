@@ -1,0 +1,292 @@
+// Package events is wharf's Amazon EventBridge: event buses, rules with event
+// patterns or schedules, targets with input transformation, PutEvents, and the
+// sink through which other services' events (S3, ECS) reach the default bus.
+//
+// # Key layout
+//
+//	events/r/<account>/<region>/bus/<name>           bus (JSON)
+//	events/r/<account>/<region>/rule/<bus>/<name>    rule with its targets (JSON)
+//	events/outbox/<seq>                              an accepted event not yet delivered
+//
+// PutEvents (and Publish) commit accepted events to the outbox before they
+// return; the dispatcher (Run) matches each against its bus's rules, delivers to
+// the targets, and only then deletes it, so an accepted event is delivered even
+// across a restart (at least once).
+package events
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
+	"github.com/wharf-dev/wharf/internal/pattern"
+	"github.com/wharf-dev/wharf/internal/schedule"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// Delivery is one event on its way to one target.
+type Delivery struct {
+	Account string // the rule's account and region
+	Region  string
+	RuleArn string
+	EventID string
+	// Target is the target as configured with PutTargets: Arn, RoleArn,
+	// SqsParameters (MessageGroupId), EcsParameters, ...
+	Target eventsapi.Target
+	// Input is what the target receives: the event, or the result of the
+	// target's Input, InputPath or InputTransformer.
+	Input []byte
+	// Attributes are message attributes to attach where the target has them
+	// (SQS): a dead-letter delivery carries RULE_ARN, TARGET_ARN, ERROR_CODE
+	// and ERROR_MESSAGE, as AWS adds them.
+	Attributes map[string]string
+}
+
+// Target delivers events to one kind of AWS resource (SQS queues, SNS topics,
+// CloudWatch Logs log groups, ECS task definitions). The service owning the
+// resource implements it; EventBridge picks the Target by the service part of
+// the target's ARN. An error counts as a failed invocation and is retried.
+type Target interface {
+	Deliver(ctx context.Context, d *Delivery) error
+}
+
+// Targets resolves the Target for an ARN's service ("sqs", "sns", "logs",
+// "ecs"). It returns nil when wharf has no implementation; such deliveries fail.
+type Targets func(service string) Target
+
+// Options configure a Service.
+type Options struct {
+	Store  store.Store
+	Logger *slog.Logger
+	// Now is the clock; defaults to time.Now.
+	Now func() time.Time
+	// NewID returns event ids; defaults to random UUIDs.
+	NewID func() string
+	// Targets resolves target implementations; nil means none.
+	Targets Targets
+	// Account and Region are where events published without them (Publish) go.
+	Account, Region string
+}
+
+// Service is EventBridge.
+type Service struct {
+	st      store.Store
+	log     *slog.Logger
+	now     func() time.Time
+	newID   func() string
+	targets Targets
+	account string
+	region  string
+
+	mu      sync.Mutex
+	regions map[string]*region // "<account>/<region>"
+	seq     atomic.Uint64
+	wake    chan struct{}
+	// lastFire is when each schedule rule last fired (or was created or loaded),
+	// keyed by rule ARN.
+	lastFire map[string]time.Time
+}
+
+// region is one account's buses in one region, loaded from the store once.
+type region struct {
+	account, name string
+	buses         map[string]*bus
+}
+
+// bus is an event bus with its rules and their compiled patterns.
+type bus struct {
+	rec   busRecord
+	rules map[string]*ruleRecord
+	set   pattern.Set // enabled pattern rules, by rule name
+}
+
+type busRecord struct {
+	Name        string
+	Description string            `json:",omitempty"`
+	Created     time.Time
+	Modified    time.Time
+	Tags        map[string]string `json:",omitempty"`
+	Persisted   bool              `json:"-"`
+}
+
+type ruleRecord struct {
+	Name         string
+	Bus          string
+	Pattern      string             `json:",omitempty"`
+	Schedule     string             `json:",omitempty"`
+	State        string
+	Description  string             `json:",omitempty"`
+	RoleArn      string             `json:",omitempty"`
+	Tags         map[string]string  `json:",omitempty"`
+	Targets      []eventsapi.Target `json:",omitempty"`
+	Created      time.Time
+	compiled     *pattern.Pattern
+	compiledSchd schedule.Schedule
+}
+
+// New returns the service. Call Run (in a loop owned by the server) to deliver
+// events and fire schedules.
+func New(o Options) *Service {
+	s := &Service{
+		st: o.Store, log: o.Logger, now: o.Now, newID: o.NewID, targets: o.Targets,
+		account: o.Account, region: o.Region,
+		regions: map[string]*region{}, wake: make(chan struct{}, 1), lastFire: map[string]time.Time{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = uuid
+	}
+	if s.targets == nil {
+		s.targets = func(string) Target { return nil }
+	}
+	s.seq.Store(uint64(s.now().UnixNano()))
+	return s
+}
+
+func uuid() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+const defaultBus = "default"
+
+func regionPrefix(account, reg string) string { return "events/r/" + account + "/" + reg + "/" }
+func busKey(account, reg, name string) []byte {
+	return []byte(regionPrefix(account, reg) + "bus/" + name)
+}
+func ruleKey(account, reg, busName, name string) []byte {
+	return []byte(regionPrefix(account, reg) + "rule/" + busName + "/" + name)
+}
+
+func busArn(account, reg, name string) string {
+	return "arn:aws:events:" + reg + ":" + account + ":event-bus/" + name
+}
+
+func ruleArn(account, reg, busName, name string) string {
+	if busName == defaultBus {
+		return "arn:aws:events:" + reg + ":" + account + ":rule/" + name
+	}
+	return "arn:aws:events:" + reg + ":" + account + ":rule/" + busName + "/" + name
+}
+
+// regionLocked returns (loading once) the state of account in reg. s.mu is held.
+func (s *Service) regionLocked(account, reg string) (*region, error) {
+	k := account + "/" + reg
+	if r, ok := s.regions[k]; ok {
+		return r, nil
+	}
+	r := &region{account: account, name: reg, buses: map[string]*bus{}}
+	now := s.now().UTC()
+	r.buses[defaultBus] = &bus{rec: busRecord{Name: defaultBus, Created: now, Modified: now}, rules: map[string]*ruleRecord{}}
+	prefix := []byte(regionPrefix(account, reg))
+	var rules []*ruleRecord
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan(prefix, nil, func(key, v []byte) (bool, error) {
+			rest := string(key[len(prefix):])
+			switch {
+			case strings.HasPrefix(rest, "bus/"):
+				var b busRecord
+				if err := json.Unmarshal(v, &b); err != nil {
+					return false, fmt.Errorf("events: bus %s: %w", rest, err)
+				}
+				b.Persisted = true
+				r.buses[b.Name] = &bus{rec: b, rules: map[string]*ruleRecord{}}
+			case strings.HasPrefix(rest, "rule/"):
+				var rr ruleRecord
+				if err := json.Unmarshal(v, &rr); err != nil {
+					return false, fmt.Errorf("events: rule %s: %w", rest, err)
+				}
+				rules = append(rules, &rr)
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, rr := range rules {
+		b := r.buses[rr.Bus]
+		if b == nil {
+			continue
+		}
+		if err := rr.compile(); err != nil {
+			s.log.Warn("events: stored rule no longer compiles", "rule", rr.Name, "err", err)
+			continue
+		}
+		b.rules[rr.Name] = rr
+		b.index(rr)
+		if rr.compiledSchd != nil {
+			s.lastFire[ruleArn(account, reg, rr.Bus, rr.Name)] = now
+		}
+	}
+	s.regions[k] = r
+	return r, nil
+}
+
+// compile parses the rule's pattern and schedule.
+func (rr *ruleRecord) compile() error {
+	rr.compiled, rr.compiledSchd = nil, nil
+	if rr.Pattern != "" {
+		p, err := pattern.Compile([]byte(rr.Pattern))
+		if err != nil {
+			return invalidPattern(err)
+		}
+		rr.compiled = p
+	}
+	if rr.Schedule != "" {
+		sc, err := schedule.Parse(rr.Schedule)
+		if err != nil {
+			return apierr.Validation("Parameter ScheduleExpression is not valid.")
+		}
+		if _, ok := sc.(*schedule.At); ok {
+			return apierr.Validation("Parameter ScheduleExpression is not valid.")
+		}
+		rr.compiledSchd = sc
+	}
+	return nil
+}
+
+// index puts an enabled pattern rule in the bus's matcher, or takes it out.
+func (b *bus) index(rr *ruleRecord) {
+	if rr.compiled != nil && rr.State == "ENABLED" {
+		b.set.Put(rr.Name, rr.compiled)
+	} else {
+		b.set.Delete(rr.Name)
+	}
+}
+
+func invalidPattern(err error) *apierr.Error {
+	return &apierr.Error{Code: "InvalidEventPatternException", Status: 400, Message: "Event pattern is not valid. Reason: " + err.Error()}
+}
+
+func notFound(format string, a ...any) *apierr.Error {
+	return &apierr.Error{Code: "ResourceNotFoundException", Status: 400, Message: fmt.Sprintf(format, a...)}
+}
+
+// putJSON stores v as JSON, leaving <, > and & unescaped so that stored events
+// keep their exact text.
+func putJSON(tx store.Tx, key []byte, v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.Put(key, b)
+}

@@ -1,0 +1,246 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
+)
+
+// A path step is a member name or an array index.
+type step struct {
+	name  string
+	index int
+	isIdx bool
+}
+
+// parsePath parses the JSON paths of InputPath and InputPathsMap: $, $.a.b,
+// $.a[0], $['a b'].
+func parsePath(p string) ([]step, error) {
+	if !strings.HasPrefix(p, "$") {
+		return nil, errors.New("path must start with $")
+	}
+	var out []step
+	rest := p[1:]
+	for rest != "" {
+		switch {
+		case rest[0] == '.':
+			rest = rest[1:]
+			end := strings.IndexAny(rest, ".[")
+			if end < 0 {
+				end = len(rest)
+			}
+			if end == 0 {
+				return nil, errors.New("empty member name")
+			}
+			out = append(out, step{name: rest[:end]})
+			rest = rest[end:]
+		case strings.HasPrefix(rest, "['"):
+			end := strings.Index(rest, "']")
+			if end < 0 {
+				return nil, errors.New("unterminated ['")
+			}
+			out = append(out, step{name: rest[2:end]})
+			rest = rest[end+2:]
+		case rest[0] == '[':
+			end := strings.IndexByte(rest, ']')
+			if end < 0 {
+				return nil, errors.New("unterminated [")
+			}
+			n, err := strconv.Atoi(rest[1:end])
+			if err != nil || n < 0 {
+				return nil, errors.New("bad index")
+			}
+			out = append(out, step{index: n, isIdx: true})
+			rest = rest[end+1:]
+		default:
+			return nil, errors.New("unexpected " + rest[:1])
+		}
+	}
+	return out, nil
+}
+
+// extract returns the value at path in v, and whether it exists.
+func extract(v any, path []step) (any, bool) {
+	for _, s := range path {
+		switch t := v.(type) {
+		case map[string]any:
+			if s.isIdx {
+				return nil, false
+			}
+			x, ok := t[s.name]
+			if !ok {
+				return nil, false
+			}
+			v = x
+		case []any:
+			if !s.isIdx || s.index >= len(t) {
+				return nil, false
+			}
+			v = t[s.index]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+var reservedVars = map[string]bool{"aws.events.rule-arn": true, "aws.events.rule-name": true, "aws.events.event": true, "aws.events.event.ingestion-time": true, "aws.events.event.json": true}
+
+// checkTransformer returns why an InputTransformer is not valid, or "".
+func checkTransformer(t *eventsapi.InputTransformer) string {
+	if len(t.InputPathsMap) > 100 {
+		return "InputPathsMap has more than 100 entries."
+	}
+	for k, p := range t.InputPathsMap {
+		if reservedVars[k] || strings.HasPrefix(k, "aws.") {
+			return "Input transformer variable name " + k + " is reserved."
+		}
+		if _, err := parsePath(p); err != nil {
+			return "InputPathsMap has an invalid JSON path for " + k + ": " + p
+		}
+	}
+	if t.InputTemplate == nil {
+		return "InputTemplate is required."
+	}
+	if len(*t.InputTemplate) > 8192 {
+		return "InputTemplate is longer than 8192 characters."
+	}
+	return ""
+}
+
+// targetInput computes what a target receives for an event (Input, InputPath,
+// InputTransformer, or the event itself).
+func targetInput(t *eventsapi.Target, event []byte, ruleArnS, ruleName string, ingested string) ([]byte, error) {
+	switch {
+	case t.Input != nil:
+		return []byte(*t.Input), nil
+	case t.InputPath != nil:
+		var v any
+		if err := decodeJSON(event, &v); err != nil {
+			return nil, err
+		}
+		path, err := parsePath(*t.InputPath)
+		if err != nil {
+			return nil, err
+		}
+		x, ok := extract(v, path)
+		if !ok {
+			return []byte("null"), nil
+		}
+		return marshal(x)
+	case t.InputTransformer != nil:
+		return transform(t.InputTransformer, event, ruleArnS, ruleName, ingested)
+	}
+	return event, nil
+}
+
+// transform renders an InputTemplate ("Transforming Amazon EventBridge target
+// input"). A placeholder inside a JSON string is replaced by the value's text
+// (a string without its quotes, unescaped, as AWS does not escape extracted
+// values); outside a string, by the value's JSON. Undefined variables render as
+// nothing inside strings and null outside. When the result is JSON it is
+// minified, as AWS passes it on.
+func transform(t *eventsapi.InputTransformer, event []byte, ruleArnS, ruleName, ingested string) ([]byte, error) {
+	var ev any
+	if err := decodeJSON(event, &ev); err != nil {
+		return nil, err
+	}
+	vars := map[string]any{
+		"aws.events.rule-arn":             ruleArnS,
+		"aws.events.rule-name":            ruleName,
+		"aws.events.event":                json.RawMessage(event),
+		"aws.events.event.ingestion-time": ingested,
+		"aws.events.event.json":           string(event),
+	}
+	for k, p := range t.InputPathsMap {
+		path, err := parsePath(p)
+		if err != nil {
+			return nil, err
+		}
+		if x, ok := extract(ev, path); ok {
+			vars[k] = x
+		}
+	}
+	tpl := awsapi.ToString(t.InputTemplate)
+	var out bytes.Buffer
+	inString := false
+	for i := 0; i < len(tpl); i++ {
+		c := tpl[i]
+		switch {
+		case c == '\\' && inString && i+1 < len(tpl):
+			out.WriteByte(c)
+			out.WriteByte(tpl[i+1])
+			i++
+			continue
+		case c == '"':
+			inString = !inString
+		case c == '<':
+			end := strings.IndexByte(tpl[i+1:], '>')
+			if end >= 0 {
+				name := tpl[i+1 : i+1+end]
+				if v, ok := vars[name]; ok || isVarName(name, t.InputPathsMap) {
+					if err := render(&out, v, ok, inString); err != nil {
+						return nil, err
+					}
+					i += end + 1
+					continue
+				}
+			}
+		}
+		out.WriteByte(c)
+	}
+	res := out.Bytes()
+	var compact bytes.Buffer
+	if json.Compact(&compact, res) == nil {
+		return compact.Bytes(), nil
+	}
+	return res, nil
+}
+
+func isVarName(name string, m map[string]string) bool {
+	_, ok := m[name]
+	return ok
+}
+
+func render(out *bytes.Buffer, v any, ok, inString bool) error {
+	if !ok {
+		if !inString {
+			out.WriteString("null")
+		}
+		return nil
+	}
+	if inString {
+		if s, isStr := v.(string); isStr {
+			out.WriteString(s)
+			return nil
+		}
+	}
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	out.Write(b)
+	return nil
+}
+
+func decodeJSON(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+// marshal is json.Marshal without HTML escaping, as AWS leaves <, > and & alone.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}

@@ -1,0 +1,88 @@
+package events
+
+import (
+	"testing"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
+)
+
+const ec2Event = `{"version":"0","id":"7bf73129-1428-4cd3-a780-95db273d1602","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","account":"123456789012","time":"2015-11-11T21:29:54Z","region":"us-east-1","resources":["arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111"],"detail":{"instance-id":"i-0123456789","state":"RUNNING"}}`
+
+var ec2Paths = map[string]string{"timestamp": "$.time", "instance": "$.detail.instance-id", "state": "$.detail.state"}
+
+// TestInputTemplatesFromTheDocs renders the examples of "Transforming Amazon
+// EventBridge target input".
+func TestInputTemplatesFromTheDocs(t *testing.T) {
+	cases := []struct{ name, tpl, want string }{
+		{"simple string", `"instance <instance> is in <state>"`, `"instance i-0123456789 is in RUNNING"`},
+		{"string with escaped quotes", `"instance \"<instance>\" is in <state>"`, `"instance \"i-0123456789\" is in RUNNING"`},
+		{"simple JSON", `{ "instance" : <instance>, "state": <state> }`, `{"instance":"i-0123456789","state":"RUNNING"}`},
+		{"JSON with strings and variables", `{"instance" : <instance>, "state": "<state>", "instanceStatus": "instance \"<instance>\" is in <state>"}`,
+			`{"instance":"i-0123456789","state":"RUNNING","instanceStatus":"instance \"i-0123456789\" is in RUNNING"}`},
+		{"JSON with static information", `{"instance" : <instance>, "state": [ 9, <state>, true ], "Transformed" : "Yes"}`,
+			`{"instance":"i-0123456789","state":[9,"RUNNING",true],"Transformed":"Yes"}`},
+		{"reserved variables in JSON", `{"ruleArn" : <aws.events.rule-arn>, "ruleName" : <aws.events.rule-name>, "originalEvent" : <aws.events.event>}`,
+			`{"ruleArn":"arn:aws:events:us-east-2:123456789012:rule/example","ruleName":"example","originalEvent":` + ec2Event + `}`},
+		{"reserved variables in a string", `"<aws.events.rule-name> triggered"`, `"example triggered"`},
+		{"undefined variable", `{"a": <nope>, "b": "x<nope>y"}`, `{"a":null,"b":"xy"}`},
+		{"not a variable", `"a <b> c"`, `"a <b> c"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			paths := map[string]string{"nope": "$.detail.missing"}
+			for k, v := range ec2Paths {
+				paths[k] = v
+			}
+			got, err := transform(&eventsapi.InputTransformer{InputPathsMap: paths, InputTemplate: awsapi.String(c.tpl)},
+				[]byte(ec2Event), "arn:aws:events:us-east-2:123456789012:rule/example", "example", "2015-11-11T21:29:55Z")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != c.want {
+				t.Errorf("\n got %s\nwant %s", got, c.want)
+			}
+		})
+	}
+}
+
+func TestInputAndInputPath(t *testing.T) {
+	cases := []struct {
+		t    eventsapi.Target
+		want string
+	}{
+		{eventsapi.Target{}, ec2Event},
+		{eventsapi.Target{Input: awsapi.String(`{"fixed":true}`)}, `{"fixed":true}`},
+		{eventsapi.Target{InputPath: awsapi.String("$.detail")}, `{"instance-id":"i-0123456789","state":"RUNNING"}`},
+		{eventsapi.Target{InputPath: awsapi.String("$.resources[0]")}, `"arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111"`},
+		{eventsapi.Target{InputPath: awsapi.String("$.detail['state']")}, `"RUNNING"`},
+	}
+	for _, c := range cases {
+		got, err := targetInput(&c.t, []byte(ec2Event), "arn", "r", "")
+		if err != nil || string(got) != c.want {
+			t.Errorf("%+v: %s, %v; want %s", c.t, got, err, c.want)
+		}
+	}
+}
+
+func TestInvalidTransformersAreRejected(t *testing.T) {
+	for _, tr := range []eventsapi.InputTransformer{
+		{InputPathsMap: map[string]string{"aws.events.event": "$.x"}, InputTemplate: awsapi.String("x")},
+		{InputPathsMap: map[string]string{"a": "detail"}, InputTemplate: awsapi.String("x")},
+		{InputPathsMap: map[string]string{"a": "$.x"}},
+	} {
+		if checkTransformer(&tr) == "" {
+			t.Errorf("%+v accepted", tr)
+		}
+	}
+}
+
+// FuzzInputTemplate: any template renders or fails without panicking.
+func FuzzInputTemplate(f *testing.F) {
+	for _, s := range []string{`"instance <instance> is in <state>"`, `{"a": <instance>, "b": "<state>"}`, `<aws.events.event>`, `"\"<x>\""`, `<`, `"\`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tpl string) {
+		transform(&eventsapi.InputTransformer{InputPathsMap: ec2Paths, InputTemplate: &tpl}, []byte(ec2Event), "arn", "r", "now")
+	})
+}
