@@ -111,7 +111,7 @@ type bus struct {
 
 type busRecord struct {
 	Name        string
-	Description string            `json:",omitempty"`
+	Description string `json:",omitempty"`
 	Created     time.Time
 	Modified    time.Time
 	Tags        map[string]string `json:",omitempty"`
@@ -121,8 +121,8 @@ type busRecord struct {
 type ruleRecord struct {
 	Name         string
 	Bus          string
-	Pattern      string             `json:",omitempty"`
-	Schedule     string             `json:",omitempty"`
+	Pattern      string `json:",omitempty"`
+	Schedule     string `json:",omitempty"`
 	State        string
 	Description  string             `json:",omitempty"`
 	RoleArn      string             `json:",omitempty"`

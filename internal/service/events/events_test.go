@@ -411,7 +411,7 @@ func TestSQSTargetSendsToARealQueue(t *testing.T) {
 	}
 	f.putRule(t, "r", `{"source":["a"]}`)
 	f.putTarget(t, "r", eventsapi.Target{Id: awsapi.String("q"), Arn: awsapi.String("arn:aws:sqs:us-east-1:123456789012:jobs.fifo"),
-		SqsParameters: &eventsapi.SqsParameters{MessageGroupId: awsapi.String("g1")},
+		SqsParameters:    &eventsapi.SqsParameters{MessageGroupId: awsapi.String("g1")},
 		InputTransformer: &eventsapi.InputTransformer{InputPathsMap: map[string]string{"k": "$.detail.key"}, InputTemplate: awsapi.String(`{"key": <k>, "msg": "got <k>"}`)}})
 	f.putEvent(t, "a", "t", `{"key":"photo.png"}`)
 	out, err := q.ReceiveMessage(f.ctx, &sqsapi.ReceiveMessageInput{QueueUrl: awsapi.String("https://sqs.us-east-1.amazonaws.com/123456789012/jobs.fifo"),
