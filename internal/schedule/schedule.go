@@ -31,7 +31,9 @@ type Error struct {
 	Reason string
 }
 
-func (e *Error) Error() string { return "invalid schedule expression " + strconv.Quote(e.Expr) + ": " + e.Reason }
+func (e *Error) Error() string {
+	return "invalid schedule expression " + strconv.Quote(e.Expr) + ": " + e.Reason
+}
 
 // Parse parses a rate, cron or at expression evaluated in UTC, as EventBridge
 // rules are.
