@@ -67,7 +67,9 @@ func TestFrontDoorAnswersEveryMistakeWithAnAWSError(t *testing.T) {
 			}
 			var code string
 			if tt.jsonBody {
-				var e struct{ Type string `json:"__type"` }
+				var e struct {
+					Type string `json:"__type"`
+				}
 				if err := json.Unmarshal([]byte(body), &e); err != nil {
 					t.Fatalf("error body is not JSON: %q", body)
 				}
