@@ -1,0 +1,105 @@
+package logs_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+
+	"github.com/wharf-dev/wharf/internal/app"
+	"github.com/wharf-dev/wharf/internal/config"
+)
+
+func startWharf(t *testing.T) *cwl.Client {
+	t.Helper()
+	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := w.Wait(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return cwl.New(cwl.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String("http://" + w.Addr()),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+}
+
+func TestSDKv2LogsWriteReadFilter(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("/wharf/sdk"), Tags: map[string]string{"a": "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String("/wharf/sdk")})
+	var exists *types.ResourceAlreadyExistsException
+	if !errors.As(err, &exists) {
+		t.Fatalf("second create: %v", err)
+	}
+	if _, err := c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String("/wharf/sdk"), LogStreamName: aws.String("s1")}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixMilli()
+	put, err := c.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String("/wharf/sdk"), LogStreamName: aws.String("s1"), LogEvents: []types.InputLogEvent{
+		{Timestamp: aws.Int64(now - 2000), Message: aws.String("starting")},
+		{Timestamp: aws.Int64(now - 1000), Message: aws.String(`{"level":"error","msg":"boom"}`)},
+		{Timestamp: aws.Int64(now + 3*3600*1000), Message: aws.String("from the future")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if put.RejectedLogEventsInfo == nil || aws.ToInt32(put.RejectedLogEventsInfo.TooNewLogEventStartIndex) != 2 {
+		t.Fatalf("rejected = %+v", put.RejectedLogEventsInfo)
+	}
+	got, err := c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("/wharf/sdk"), LogStreamName: aws.String("s1"), StartFromHead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Events) != 2 || *got.Events[0].Message != "starting" {
+		t.Fatalf("events = %+v", got.Events)
+	}
+	f, err := c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("/wharf/sdk"), FilterPattern: aws.String(`{ $.level = "error" }`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Events) != 1 || *f.Events[0].LogStreamName != "s1" || f.Events[0].EventId == nil {
+		t.Fatalf("filtered = %+v", f.Events)
+	}
+	streams, err := c.DescribeLogStreams(ctx, &cwl.DescribeLogStreamsInput{LogGroupName: aws.String("/wharf/sdk"), OrderBy: types.OrderByLastEventTime, Descending: aws.Bool(true)})
+	if err != nil || len(streams.LogStreams) != 1 || aws.ToInt64(streams.LogStreams[0].LastEventTimestamp) != now-1000 {
+		t.Fatalf("streams = %+v %v", streams, err)
+	}
+	_, err = c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupName: aws.String("/wharf/sdk"), LogStreamName: aws.String("nope")})
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) {
+		t.Fatalf("missing stream: %v", err)
+	}
+	tags, err := c.ListTagsForResource(ctx, &cwl.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:logs:us-east-1:000000000000:log-group:/wharf/sdk")})
+	if err != nil || tags.Tags["a"] != "b" {
+		t.Fatalf("tags = %+v %v", tags, err)
+	}
+	if _, err := c.DeleteLogGroup(ctx, &cwl.DeleteLogGroupInput{LogGroupName: aws.String("/wharf/sdk")}); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{})
+	if err != nil || len(groups.LogGroups) != 0 {
+		t.Fatalf("after delete: %+v %v", groups, err)
+	}
+}
