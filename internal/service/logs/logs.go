@@ -43,11 +43,11 @@ type Options struct {
 
 // Service implements the CloudWatch Logs operations.
 type Service struct {
-	st    store.Store
-	now   Clock
-	log   *slog.Logger
-	mu    sync.Mutex
-	last  uint64
+	st   store.Store
+	now  Clock
+	log  *slog.Logger
+	mu   sync.Mutex
+	last uint64
 }
 
 // New returns a Service over opts.Store.

@@ -290,7 +290,7 @@ func TestFilterLogEventsInterleavesStreamsAndPages(t *testing.T) {
 	if m := messages(out.Events); !reflect.DeepEqual(m, []string{"job ERROR timeout"}) {
 		t.Fatalf("filtered = %v", m)
 	}
-	out, err = s.FilterLogEvents(ctx, &logsapi.FilterLogEventsInput{LogGroupName: awsapi.String("g"), StartTime: awsapi.Int64(ms(2*time.Millisecond)), EndTime: awsapi.Int64(ms(4*time.Millisecond))})
+	out, err = s.FilterLogEvents(ctx, &logsapi.FilterLogEventsInput{LogGroupName: awsapi.String("g"), StartTime: awsapi.Int64(ms(2 * time.Millisecond)), EndTime: awsapi.Int64(ms(4 * time.Millisecond))})
 	if err != nil {
 		t.Fatal(err)
 	}
