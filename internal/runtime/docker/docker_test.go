@@ -1,0 +1,160 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/runtime"
+	"github.com/wharf-dev/wharf/test/images"
+)
+
+// engine returns a Runner when a Docker engine answers. Without one the test
+// is skipped, except in CI (CI=true), where a missing engine is a failure.
+func engine(t *testing.T) *Runner {
+	t.Helper()
+	r, ok := Available(context.Background())
+	if !ok {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no Docker engine answers at DOCKER_HOST or " + DefaultSocket + " (CI requires one)")
+		}
+		t.Skip("no Docker engine answers at DOCKER_HOST or " + DefaultSocket + "; start dockerd to run this test")
+	}
+	return r
+}
+
+func taskImage(t *testing.T) string {
+	t.Helper()
+	ref, err := images.Docker("task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+func start(t *testing.T, r *Runner, spec runtime.Spec) string {
+	t.Helper()
+	spec.Name = "wharf-test-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + time.Now().Format("150405.000000")
+	spec.Labels = map[string]string{"wharf.test": t.Name()}
+	id, err := r.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Remove(context.Background(), id) })
+	return id
+}
+
+func TestContainerExitCodeAndLogs(t *testing.T) {
+	r := engine(t)
+	id := start(t, r, runtime.Spec{Image: taskImage(t), Command: []string{"exit", "7"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := r.Wait(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Running || st.ExitCode != 7 {
+		t.Errorf("state = %+v, want exited with 7", st)
+	}
+	var lines []runtime.Line
+	if err := r.Logs(ctx, id, func(l runtime.Line) { lines = append(lines, l) }); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, l := range lines {
+		got[l.Stream] = l.Text
+	}
+	if got["stdout"] != "exiting with 7" || got["stderr"] != "this is stderr" {
+		t.Errorf("logs = %+v", lines)
+	}
+	list, err := r.List(ctx, "wharf.test", t.Name())
+	if err != nil || len(list) != 1 || list[0].ID != id {
+		t.Errorf("List = %+v, %v", list, err)
+	}
+}
+
+func TestStopSendsSIGTERMThenSIGKILL(t *testing.T) {
+	r := engine(t)
+	img := taskImage(t)
+	for _, tc := range []struct {
+		cmd  string
+		code int
+	}{{"sleep", 0}, {"ignore-term", 137}} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			id := start(t, r, runtime.Spec{Image: img, Command: []string{tc.cmd}})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			// Wait until the program has installed its signal handling.
+			first := make(chan struct{})
+			go r.Logs(ctx, id, func(runtime.Line) {
+				select {
+				case <-first:
+				default:
+					close(first)
+				}
+			})
+			<-first
+			if err := r.Stop(ctx, id, time.Second); err != nil {
+				t.Fatal(err)
+			}
+			st, err := r.Wait(ctx, id)
+			if err != nil || st.ExitCode != tc.code {
+				t.Errorf("after stop: %+v, %v; want exit %d", st, err, tc.code)
+			}
+		})
+	}
+}
+
+func TestMissingImageThatCannotBePulledIsAPullError(t *testing.T) {
+	r := engine(t)
+	_, err := r.Start(context.Background(), runtime.Spec{Name: "wharf-test-nopull", Image: "127.0.0.1:1/wharf/absent:none"})
+	var pe *runtime.PullError
+	if !errors.As(err, &pe) {
+		t.Fatalf("err = %v, want a PullError", err)
+	}
+}
+
+func TestUnknownContainerIsNotFound(t *testing.T) {
+	r := engine(t)
+	if _, err := r.Inspect(context.Background(), "wharf-no-such-container"); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("Inspect = %v", err)
+	}
+}
+
+func frame(stream byte, s string) []byte {
+	b := make([]byte, 8, 8+len(s))
+	b[0] = stream
+	binary.BigEndian.PutUint32(b[4:], uint32(len(s)))
+	return append(b, s...)
+}
+
+func TestDemuxJoinsLinesAcrossFrames(t *testing.T) {
+	var in bytes.Buffer
+	in.Write(frame(1, "2024-01-02T03:04:05.000000006Z hel"))
+	in.Write(frame(1, "lo\n2024-01-02T03:04:05Z x\n"))
+	in.Write(frame(2, "2024-01-02T03:04:05Z err"))
+	var got []string
+	if err := demux(&in, func(l runtime.Line) { got = append(got, l.Stream+":"+l.Text+"@"+l.Time.Format(time.RFC3339)) }); err != nil {
+		t.Fatal(err)
+	}
+	want := "stdout:hello@2024-01-02T03:04:05Z stdout:x@2024-01-02T03:04:05Z stderr:err@2024-01-02T03:04:05Z"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %q", got)
+	}
+}
+
+func FuzzDemux(f *testing.F) {
+	f.Add(frame(1, "2024-01-02T03:04:05Z a\nb"))
+	f.Add([]byte{1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) >= 8 && binary.BigEndian.Uint32(b[4:8]) > 1<<20 {
+			return // the engine never sends frames this large; avoid huge allocations
+		}
+		demux(bytes.NewReader(b), func(runtime.Line) {})
+	})
+}

@@ -1,0 +1,324 @@
+// Package process runs a task's containers as host processes, for machines
+// without a container engine.
+//
+// The container definition's image names the executable: an absolute path, or
+// a name looked up on PATH ("python3"); a registry-style reference such as
+// "alpine:3" is looked up by its last path element without the tag. When the
+// definition has an entryPoint, it is run instead and the image is ignored.
+// command gives the arguments. The process gets exactly the container's
+// environment (plus PATH and HOME when the definition does not set them), its
+// working directory, and its own process group, so Stop signals every process
+// it started. There is no isolation: cpu, memory, user and
+// readonlyRootFilesystem are ignored.
+//
+// Processes belong to the wharf that started them: a later wharf cannot
+// re-adopt them (List returns nothing), so ECS marks their tasks STOPPED.
+package process
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/runtime"
+)
+
+// Runner is a runtime.Runner of host processes.
+type Runner struct {
+	mu    sync.Mutex
+	seq   int
+	procs map[string]*proc
+	now   func() time.Time
+}
+
+var _ runtime.Runner = (*Runner)(nil)
+
+// New returns a process Runner.
+func New() *Runner { return &Runner{procs: map[string]*proc{}, now: time.Now} }
+
+type proc struct {
+	cmd   *exec.Cmd
+	state runtime.State
+	done  chan struct{} // closed once the process has exited and its output is read
+
+	mu    sync.Mutex
+	lines []runtime.Line
+	more  chan struct{} // closed and replaced when lines grow
+}
+
+// Name is "process".
+func (r *Runner) Name() string { return "process" }
+
+// resolve finds the executable an image names.
+func resolve(image string) (string, error) {
+	if strings.HasPrefix(image, "/") {
+		return image, nil
+	}
+	name := image
+	if i := strings.IndexAny(name, "@"); i >= 0 {
+		name = name[:i]
+	}
+	name = path.Base(name)
+	if i := strings.LastIndex(name, ":"); i >= 0 {
+		name = name[:i]
+	}
+	return exec.LookPath(name)
+}
+
+// Start runs the container's command as a host process.
+func (r *Runner) Start(ctx context.Context, spec runtime.Spec) (string, error) {
+	var argv []string
+	if len(spec.EntryPoint) > 0 {
+		exe, err := resolve(spec.EntryPoint[0])
+		if err != nil {
+			return "", fmt.Errorf("entryPoint: %w", err)
+		}
+		argv = append([]string{exe}, spec.EntryPoint[1:]...)
+	} else {
+		exe, err := resolve(spec.Image)
+		if err != nil {
+			return "", &runtime.PullError{Image: spec.Image, Err: err}
+		}
+		argv = []string{exe}
+	}
+	argv = append(argv, spec.Command...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = withDefaults(spec.Env)
+	cmd.Dir = spec.WorkingDir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start process: %w", err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{}), more: make(chan struct{})}
+	r.mu.Lock()
+	r.seq++
+	id := "proc-" + strconv.Itoa(cmd.Process.Pid) + "-" + strconv.Itoa(r.seq)
+	p.state = runtime.State{ID: id, Name: spec.Name, Labels: spec.Labels, Running: true, StartedAt: r.now()}
+	r.procs[id] = p
+	r.mu.Unlock()
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); p.read("stdout", stdout, r.now) }()
+	go func() { defer wg.Done(); p.read("stderr", stderr, r.now) }()
+	go func() {
+		wg.Wait() // Wait closes the pipes: read them to the end first
+		err := cmd.Wait()
+		p.mu.Lock()
+		p.state.Running = false
+		p.state.FinishedAt = r.now()
+		p.state.ExitCode = exitCode(cmd, err)
+		p.mu.Unlock()
+		close(p.done)
+	}()
+	return id, nil
+}
+
+func withDefaults(env []string) []string {
+	out := append([]string(nil), env...)
+	for _, k := range []string{"PATH", "HOME"} {
+		set := false
+		for _, kv := range env {
+			if strings.HasPrefix(kv, k+"=") {
+				set = true
+			}
+		}
+		if !set {
+			out = append(out, k+"="+os.Getenv(k))
+		}
+	}
+	return out
+}
+
+// exitCode reports a signalled process as 128+signal, as a container's would be.
+func exitCode(cmd *exec.Cmd, err error) int {
+	if cmd.ProcessState == nil {
+		return -1
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	if err != nil && cmd.ProcessState.ExitCode() < 0 {
+		return -1
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+func (p *proc) read(stream string, rd io.Reader, now func() time.Time) {
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		p.mu.Lock()
+		p.lines = append(p.lines, runtime.Line{Stream: stream, Time: now(), Text: sc.Text()})
+		close(p.more)
+		p.more = make(chan struct{})
+		p.mu.Unlock()
+	}
+	io.Copy(io.Discard, rd) // a line over 1 MiB: drain so the process never blocks
+}
+
+func (r *Runner) get(id string) (*proc, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.procs[id]
+	if !ok {
+		return nil, runtime.ErrNotFound
+	}
+	return p, nil
+}
+
+// Stop sends SIGTERM to the process group, then SIGKILL after timeout.
+func (r *Runner) Stop(ctx context.Context, id string, timeout time.Duration) error {
+	p, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	pgid := -p.cmd.Process.Pid
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	syscall.Kill(pgid, syscall.SIGTERM)
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		return nil
+	case <-t.C:
+		syscall.Kill(pgid, syscall.SIGKILL)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Wait blocks until the process has exited.
+func (r *Runner) Wait(ctx context.Context, id string) (runtime.State, error) {
+	p, err := r.get(id)
+	if err != nil {
+		return runtime.State{}, err
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return runtime.State{}, ctx.Err()
+	}
+	return r.Inspect(ctx, id)
+}
+
+// Inspect returns the process's state.
+func (r *Runner) Inspect(_ context.Context, id string) (runtime.State, error) {
+	p, err := r.get(id)
+	if err != nil {
+		return runtime.State{}, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state, nil
+}
+
+// Logs calls fn for each line the process writes until it exits.
+func (r *Runner) Logs(ctx context.Context, id string, fn func(runtime.Line)) error {
+	p, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	next := 0
+	for {
+		p.mu.Lock()
+		lines, more := p.lines[next:], p.more
+		next = len(p.lines)
+		p.mu.Unlock()
+		for _, l := range lines {
+			fn(l)
+		}
+		select {
+		case <-p.done:
+			p.mu.Lock()
+			rest := p.lines[next:]
+			p.mu.Unlock()
+			for _, l := range rest {
+				fn(l)
+			}
+			return nil
+		default:
+		}
+		select {
+		case <-more:
+		case <-p.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// List returns the processes of this wharf labelled key=value.
+func (r *Runner) List(_ context.Context, key, value string) ([]runtime.State, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []runtime.State
+	for _, p := range r.procs {
+		p.mu.Lock()
+		if p.state.Labels[key] == value {
+			out = append(out, p.state)
+		}
+		p.mu.Unlock()
+	}
+	return out, nil
+}
+
+// Remove forgets an exited process; a running one is killed first.
+func (r *Runner) Remove(_ context.Context, id string) error {
+	p, err := r.get(id)
+	if errors.Is(err, runtime.ErrNotFound) {
+		return nil
+	}
+	select {
+	case <-p.done:
+	default:
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+	r.mu.Lock()
+	delete(r.procs, id)
+	r.mu.Unlock()
+	return nil
+}
+
+// Close kills every process still running: they cannot outlive the wharf that
+// watches them.
+func (r *Runner) Close() {
+	r.mu.Lock()
+	ps := make([]*proc, 0, len(r.procs))
+	for _, p := range r.procs {
+		ps = append(ps, p)
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}

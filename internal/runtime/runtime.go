@@ -1,0 +1,99 @@
+// Package runtime defines Runner, the narrow interface through which ECS runs a
+// task's containers, and the types it speaks. Implementations live beside it:
+// docker (the Docker Engine API, which Podman also serves) and process (host
+// processes, for machines without a container engine).
+//
+// A Runner works one container at a time: ordering containers (dependsOn),
+// deciding when a task stops (essential containers) and what AWS reports are
+// ECS's job, so every runtime behaves the same way.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned for a container the runtime does not know (removed,
+// or started by a previous wharf the runtime cannot re-adopt).
+var ErrNotFound = errors.New("container not found")
+
+// PullError means the image is neither present nor pullable. ECS reports it as
+// CannotPullContainerError.
+type PullError struct {
+	Image string
+	Err   error
+}
+
+func (e *PullError) Error() string { return "pull " + e.Image + ": " + e.Err.Error() }
+func (e *PullError) Unwrap() error  { return e.Err }
+
+// Spec is one container to start.
+type Spec struct {
+	// Name is a name unique in the runtime (wharf derives it from the task id
+	// and the container name), so a retried start does not run twice.
+	Name  string
+	Image string
+	// EntryPoint and Command follow Docker's meaning: when EntryPoint is empty
+	// the image's own entrypoint runs with Command as its arguments.
+	EntryPoint []string
+	Command    []string
+	Env        []string // KEY=value
+	WorkingDir string
+	User       string
+	// CPU is in ECS units (1024 = one vCPU); Memory and MemoryReservation in
+	// MiB. Zero means no limit.
+	CPU               int
+	Memory            int
+	MemoryReservation int
+	ReadonlyRootFS    bool
+	// Labels mark the container as wharf's and name its task, so that a later
+	// wharf can find and re-adopt it (List).
+	Labels map[string]string
+}
+
+// State is what the runtime knows of one container.
+type State struct {
+	ID       string
+	Name     string
+	Labels   map[string]string
+	Running  bool
+	ExitCode int
+	// Reason explains an abnormal end (OOM kill, start failure) in the words
+	// ECS puts in a container's reason.
+	Reason     string
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Line is one line a container wrote.
+type Line struct {
+	Stream string // "stdout" or "stderr"
+	Time   time.Time
+	Text   string // without the trailing newline
+}
+
+// Runner starts and watches containers.
+type Runner interface {
+	// Name is "docker" or "process", for logs and the ready line.
+	Name() string
+	// Start creates and starts the container and returns its runtime id. An
+	// image that is missing and cannot be pulled returns a *PullError.
+	Start(ctx context.Context, spec Spec) (string, error)
+	// Stop sends SIGTERM, then SIGKILL once timeout has passed. Stopping a
+	// container that has already exited is not an error.
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	// Wait blocks until the container has exited (or ctx ends) and returns its
+	// final state.
+	Wait(ctx context.Context, id string) (State, error)
+	// Logs calls fn for every line the container writes, from its start,
+	// until it exits (then Logs returns nil) or ctx ends.
+	Logs(ctx context.Context, id string, fn func(Line)) error
+	// Inspect returns the container's current state, or ErrNotFound.
+	Inspect(ctx context.Context, id string) (State, error)
+	// List returns the containers carrying label (key=value), running or not:
+	// how ECS re-adopts its containers after a restart.
+	List(ctx context.Context, key, value string) ([]State, error)
+	// Remove deletes an exited container (and its logs).
+	Remove(ctx context.Context, id string) error
+}
