@@ -30,6 +30,9 @@ type Config struct {
 	// accepts before any IAM user exists (the pair tooling uses locally: test/test).
 	AccessKey string
 	SecretKey string
+	// SMTPAddr is the host:port of the SMTP server SNS email subscriptions are
+	// delivered through; empty means email is logged, not sent.
+	SMTPAddr string
 }
 
 // Auth modes.
@@ -69,6 +72,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	str(&c.S3Domain, "s3-domain", "s3.localhost", "domain under which <bucket>.<domain> addresses a bucket (virtual-host style)")
 	str(&c.AccessKey, "access-key", "test", "root access key id of the default account")
 	str(&c.SecretKey, "secret-key", "test", "root secret access key of the default account")
+	str(&c.SMTPAddr, "smtp-addr", "", "host:port of the SMTP server SNS delivers email subscriptions through; empty: email is logged, not sent")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	if err := fs.Parse(args); err != nil {

@@ -48,7 +48,7 @@ func TestRejectsBadValues(t *testing.T) {
 func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
 	var out strings.Builder
 	Parse([]string{"--help"}, env(nil), &out)
-	for _, name := range []string{"listen", "data-dir", "ephemeral", "region", "account", "auth", "log-level", "log-format", "s3-domain"} {
+	for _, name := range []string{"listen", "data-dir", "ephemeral", "region", "account", "auth", "log-level", "log-format", "s3-domain", "smtp-addr"} {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), EnvName(name)) {
 			t.Errorf("help lacks %s / %s", name, EnvName(name))
 		}

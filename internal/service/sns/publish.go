@@ -1,0 +1,667 @@
+package sns
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// msgAttr is a message attribute of a published message.
+type msgAttr struct {
+	DataType    string
+	StringValue string `json:",omitempty"`
+	BinaryValue []byte `json:",omitempty"`
+}
+
+// maxMessageBytes is the limit on a message with its attributes (Publish API reference).
+const maxMessageBytes = 262144
+
+// entry is one message to publish, from Publish, PublishBatch or another service.
+type entry struct {
+	Message   string
+	Subject   string
+	Structure map[string]string // per-protocol messages of MessageStructure json
+	Attrs     map[string]msgAttr
+	GroupID   string
+	DedupID   string
+}
+
+// bodyFor is the message text a subscriber of protocol gets.
+func (e *entry) bodyFor(protocol string) string {
+	if e.Structure != nil {
+		if m, ok := e.Structure[protocol]; ok {
+			return m
+		}
+		return e.Structure["default"]
+	}
+	return e.Message
+}
+
+var attrNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,256}$`)
+
+func attrError(format string, args ...any) error {
+	return errInvalidParameter("MessageAttributes Reason: "+format, args...)
+}
+
+// checkAttrs validates message attributes as SNS does and returns their size.
+func checkAttrs(in map[string]snsapi.MessageAttributeValue) (map[string]msgAttr, int, error) {
+	if len(in) == 0 {
+		return nil, 0, nil
+	}
+	if len(in) > 10 {
+		return nil, 0, attrError("Number of message attributes [%d] exceeds the allowed maximum [10].", len(in))
+	}
+	out := make(map[string]msgAttr, len(in))
+	size := 0
+	for name, v := range in {
+		lower := strings.ToLower(name)
+		if !attrNameRE.MatchString(name) || strings.HasPrefix(lower, "aws.") || strings.HasPrefix(lower, "amazon.") ||
+			strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
+			return nil, 0, attrError("Invalid message attribute name '%s'", name)
+		}
+		dt := awsapi.ToString(v.DataType)
+		base, _, _ := strings.Cut(dt, ".")
+		if dt == "" {
+			return nil, 0, attrError("The message attribute '%s' must contain non-empty message attribute type.", name)
+		}
+		a := msgAttr{DataType: dt, StringValue: awsapi.ToString(v.StringValue), BinaryValue: v.BinaryValue}
+		switch base {
+		case "String", "Number":
+			if a.StringValue == "" {
+				return nil, 0, attrError("The message attribute '%s' must contain non-empty message attribute value for message attribute type '%s'.", name, base)
+			}
+			if base == "Number" {
+				f, err := strconv.ParseFloat(a.StringValue, 64)
+				if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+					return nil, 0, attrError("The message attribute '%s' has an invalid numeric value: '%s'.", name, a.StringValue)
+				}
+			}
+			if dt == "String.Array" {
+				var arr []any
+				if json.Unmarshal([]byte(a.StringValue), &arr) != nil {
+					return nil, 0, attrError("The message attribute '%s' with type 'String.Array' has an invalid value: %s.", name, a.StringValue)
+				}
+				for _, e := range arr {
+					switch e.(type) {
+					case map[string]any, []any:
+						return nil, 0, attrError("The message attribute '%s' with type 'String.Array' has an invalid value: %s.", name, a.StringValue)
+					}
+				}
+			}
+			size += len(a.StringValue)
+		case "Binary":
+			if len(a.BinaryValue) == 0 {
+				return nil, 0, attrError("The message attribute '%s' must contain non-empty message attribute value for message attribute type '%s'.", name, base)
+			}
+			size += len(a.BinaryValue)
+		default:
+			return nil, 0, attrError("The message attribute '%s' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.", name)
+		}
+		size += len(name) + len(dt)
+		out[name] = a
+	}
+	return out, size, nil
+}
+
+// checkSubject: ASCII text without line breaks, at most 100 characters.
+func checkSubject(p *string) (string, error) {
+	if p == nil {
+		return "", nil
+	}
+	s := *p
+	if s == "" || len(s) > 100 {
+		return "", errInvalidParameter("Subject")
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return "", errInvalidParameter("Subject")
+		}
+	}
+	return s, nil
+}
+
+// makeEntry validates the parts of one message common to Publish and PublishBatch.
+func makeEntry(message, subject, structure *string, attrs map[string]snsapi.MessageAttributeValue, group, dedup *string) (*entry, error) {
+	e := &entry{Message: awsapi.ToString(message), GroupID: awsapi.ToString(group), DedupID: awsapi.ToString(dedup)}
+	if e.Message == "" {
+		return nil, errInvalidParameter("Empty message")
+	}
+	var err error
+	if e.Subject, err = checkSubject(subject); err != nil {
+		return nil, err
+	}
+	var size int
+	if e.Attrs, size, err = checkAttrs(attrs); err != nil {
+		return nil, err
+	}
+	if len(e.Message)+size > maxMessageBytes {
+		return nil, errInvalidParameter("Message too long")
+	}
+	switch awsapi.ToString(structure) {
+	case "":
+	case "json":
+		var m map[string]any
+		if json.Unmarshal([]byte(e.Message), &m) != nil {
+			return nil, errInvalidParameter("Message Structure - JSON message body failed to parse")
+		}
+		e.Structure = make(map[string]string, len(m))
+		for k, v := range m {
+			str, ok := v.(string)
+			if !ok {
+				return nil, errInvalidParameter("Message Structure - JSON message body failed to parse")
+			}
+			e.Structure[k] = str
+		}
+		if _, ok := e.Structure["default"]; !ok {
+			return nil, errInvalidParameter("Message Structure - No default entry in JSON message body")
+		}
+	default:
+		return nil, errInvalidParameter("MessageStructure")
+	}
+	if len(e.GroupID) > 128 {
+		return nil, errInvalidParameter("MessageGroupId Reason: MessageGroupId can be up to 128 characters long.")
+	}
+	if len(e.DedupID) > 128 {
+		return nil, errInvalidParameter("MessageDeduplicationId Reason: MessageDeduplicationId can be up to 128 characters long.")
+	}
+	return e, nil
+}
+
+// forTopic applies the rules of the topic's type to e.
+func forTopic(t *topic, e *entry) error {
+	if !t.fifo() {
+		if e.DedupID != "" {
+			return errInvalidParameter("MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not valid for this topic type")
+		}
+		return nil
+	}
+	if e.GroupID == "" {
+		return errInvalidParameter("The MessageGroupId parameter is required for FIFO topics")
+	}
+	if e.DedupID == "" {
+		if t.Attrs["ContentBasedDeduplication"] != "true" {
+			return errInvalidParameter("The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+		}
+		sum := sha256.Sum256([]byte(e.Message))
+		e.DedupID = hex.EncodeToString(sum[:])
+	}
+	return nil
+}
+
+// Publish sends a message to a topic's subscribers (or records one sent to a
+// phone number). Deliveries to queues are done, and deliveries to HTTP and
+// email endpoints are in the durable outbox, when Publish returns.
+func (s *Service) Publish(ctx context.Context, in *snsapi.PublishInput) (*snsapi.PublishOutput, error) {
+	targets := 0
+	for _, p := range []*string{in.TopicArn, in.TargetArn, in.PhoneNumber} {
+		if awsapi.ToString(p) != "" {
+			targets++
+		}
+	}
+	if targets == 0 {
+		return nil, errInvalidParameter("TopicArn or TargetArn Reason: no value for required parameter")
+	}
+	if targets > 1 {
+		return nil, errInvalidParameter("TopicArn Reason: Only one of TopicArn, TargetArn or PhoneNumber may be specified")
+	}
+	e, err := makeEntry(in.Message, in.Subject, in.MessageStructure, in.MessageAttributes, in.MessageGroupId, in.MessageDeduplicationId)
+	if err != nil {
+		return nil, err
+	}
+	if phone := awsapi.ToString(in.PhoneNumber); phone != "" {
+		return s.publishSMS(ctx, phone, e)
+	}
+	arn := awsapi.ToString(in.TopicArn)
+	if arn == "" {
+		arn = awsapi.ToString(in.TargetArn)
+		if _, _, _, ok := parseTopicARN(arn); !ok {
+			// Mobile push endpoints (platform applications) are not built.
+			return nil, &apierr.Error{Code: "NotFoundException", Status: 404, Message: "Endpoint does not exist"}
+		}
+	} else if _, _, _, ok := parseTopicARN(arn); !ok {
+		return nil, errInvalidParameter("TopicArn")
+	}
+	id, seq, err := s.publish(ctx, arn, e)
+	if err != nil {
+		return nil, err
+	}
+	out := &snsapi.PublishOutput{MessageId: &id}
+	if seq != "" {
+		out.SequenceNumber = &seq
+	}
+	return out, nil
+}
+
+// smsRecord is a message published to a phone number: wharf sends no SMS,
+// but keeps what would have been sent.
+type smsRecord struct {
+	MessageID   string
+	PhoneNumber string
+	Message     string
+	Timestamp   string
+}
+
+var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+
+func (s *Service) publishSMS(ctx context.Context, phone string, e *entry) (*snsapi.PublishOutput, error) {
+	if !e164RE.MatchString(phone) {
+		return nil, errInvalidParameter("PhoneNumber Reason: %s is not valid to publish to", phone)
+	}
+	c := awsapi.CallerFrom(ctx)
+	id := s.newID()
+	b, _ := json.Marshal(smsRecord{MessageID: id, PhoneNumber: phone, Message: e.bodyFor("sms"), Timestamp: s.clock.Now().UTC().Format(timestampFormat)})
+	err := s.st.Update(func(tx store.Tx) error {
+		return tx.Put([]byte("sns/sms/"+c.Account+"/"+c.Region+"/"+id), b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("sns: SMS recorded, not sent", "service", "sns", "phone", phone, "message_id", id)
+	return &snsapi.PublishOutput{MessageId: &id}, nil
+}
+
+// PublishBatch publishes up to 10 messages to a topic; each entry succeeds or
+// fails on its own.
+func (s *Service) PublishBatch(ctx context.Context, in *snsapi.PublishBatchInput) (*snsapi.PublishBatchOutput, error) {
+	arn := awsapi.ToString(in.TopicArn)
+	if _, _, _, ok := parseTopicARN(arn); !ok {
+		return nil, errInvalidParameter("TopicArn")
+	}
+	entries := in.PublishBatchRequestEntries
+	switch {
+	case len(entries) == 0:
+		return nil, &apierr.Error{Code: "EmptyBatchRequestException", Status: 400, Message: "The batch request doesn't contain any entries."}
+	case len(entries) > 10:
+		return nil, &apierr.Error{Code: "TooManyEntriesInBatchRequestException", Status: 400, Message: "The batch request contains more entries than permissible."}
+	}
+	seen := map[string]bool{}
+	total := 0
+	for _, en := range entries {
+		id := awsapi.ToString(en.Id)
+		if !batchIDRE.MatchString(id) {
+			return nil, &apierr.Error{Code: "InvalidBatchEntryIdException", Status: 400, Message: "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long."}
+		}
+		if seen[id] {
+			return nil, &apierr.Error{Code: "BatchEntryIdsNotDistinctException", Status: 400, Message: "Two or more batch entries in the request have the same Id."}
+		}
+		seen[id] = true
+		total += len(awsapi.ToString(en.Message))
+	}
+	if total > maxMessageBytes {
+		return nil, &apierr.Error{Code: "BatchRequestTooLongException", Status: 400, Message: "The length of all the messages put together is more than the limit."}
+	}
+	if _, err := s.view(arn); err != nil {
+		return nil, err
+	}
+	out := &snsapi.PublishBatchOutput{Successful: []snsapi.PublishBatchResultEntry{}, Failed: []snsapi.BatchResultErrorEntry{}}
+	for _, en := range entries {
+		e, err := makeEntry(en.Message, en.Subject, en.MessageStructure, en.MessageAttributes, en.MessageGroupId, en.MessageDeduplicationId)
+		var msgID, seq string
+		if err == nil {
+			msgID, seq, err = s.publish(ctx, arn, e)
+		}
+		if err != nil {
+			ae := apierr.As(err)
+			if ae == nil {
+				return nil, err
+			}
+			code := ae.Code
+			if sh := snsapi.Service.Errors[code]; sh != nil {
+				code = sh.Code
+			}
+			out.Failed = append(out.Failed, snsapi.BatchResultErrorEntry{Id: en.Id, Code: awsapi.String(code), Message: awsapi.String(ae.Message), SenderFault: awsapi.Bool(!ae.Receiver)})
+			continue
+		}
+		r := snsapi.PublishBatchResultEntry{Id: en.Id, MessageId: awsapi.String(msgID)}
+		if seq != "" {
+			r.SequenceNumber = awsapi.String(seq)
+		}
+		out.Successful = append(out.Successful, r)
+	}
+	return out, nil
+}
+
+var batchIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+
+// PublishToTopic publishes message to the topic topicARN names, with string
+// message attributes, on behalf of another service (EventBridge targets, S3
+// notifications, CloudWatch alarms). It returns the message id.
+func (s *Service) PublishToTopic(ctx context.Context, topicARN, subject, message string, attrs map[string]string) (string, error) {
+	var in map[string]snsapi.MessageAttributeValue
+	if len(attrs) > 0 {
+		in = make(map[string]snsapi.MessageAttributeValue, len(attrs))
+		for k, v := range attrs {
+			in[k] = snsapi.MessageAttributeValue{DataType: awsapi.String("String"), StringValue: awsapi.String(v)}
+		}
+	}
+	var subj *string
+	if subject != "" {
+		subj = &subject
+	}
+	e, err := makeEntry(&message, subj, nil, in, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	if _, _, _, ok := parseTopicARN(topicARN); !ok {
+		return "", errInvalidParameter("TopicArn")
+	}
+	id, _, err := s.publish(ctx, topicARN, e)
+	return id, err
+}
+
+// topicView is a topic with its confirmed subscriptions' compiled filters,
+// cached for Publish until the next write.
+type topicView struct {
+	topic *topic
+	subs  []subView
+}
+
+type subView struct {
+	sub    *subscription
+	filter *filter // nil: every message
+}
+
+func (s *Service) view(arn string) (*topicView, error) {
+	s.cacheMu.Lock()
+	v, ok := s.views[arn]
+	gen := s.gen
+	s.cacheMu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v = &topicView{}
+	err := s.st.View(func(tx store.Tx) error {
+		t, err := getTopic(tx, arn)
+		if err != nil || t == nil {
+			return err
+		}
+		v.topic = t
+		return scanSubs(tx, subPrefix(arn), nil, func(sub *subscription) bool {
+			if sub.Pending {
+				return true
+			}
+			sv := subView{sub: sub}
+			if fp := sub.Attrs["FilterPolicy"]; fp != "" {
+				f, err := compileFilter(fp, sub.Attrs["FilterPolicyScope"])
+				if err != nil {
+					// Policies are checked when set; one that no longer
+					// compiles filters out everything rather than nothing.
+					s.log.Error("sns: stored filter policy", "service", "sns", "subscription", sub.ARN, "err", err)
+					return true
+				}
+				sv.filter = f
+			}
+			v.subs = append(v.subs, sv)
+			return true
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if v.topic == nil {
+		return nil, errTopicNotFound()
+	}
+	s.cacheMu.Lock()
+	if s.gen == gen {
+		s.views[arn] = v
+	}
+	s.cacheMu.Unlock()
+	return v, nil
+}
+
+// dedupRecord remembers a FIFO message for the 5-minute deduplication interval.
+type dedupRecord struct {
+	Expires   int64 // unix ms
+	MessageID string
+	Seq       string
+}
+
+const dedupInterval = 5 * time.Minute
+
+// topicLock serializes the publishes to one FIFO topic, so that subscribers
+// get each message group in publish order.
+func (s *Service) topicLock(arn string) *sync.Mutex {
+	s.fifoMu.Lock()
+	defer s.fifoMu.Unlock()
+	m, ok := s.fifoLock[arn]
+	if !ok {
+		m = &sync.Mutex{}
+		s.fifoLock[arn] = m
+	}
+	return m
+}
+
+// publish delivers e to the topic's subscribers and returns the message id and,
+// for a FIFO topic, its sequence number.
+func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, string, error) {
+	v, err := s.view(arn)
+	if err != nil {
+		return "", "", err
+	}
+	t := v.topic
+	if err := forTopic(t, e); err != nil {
+		return "", "", err
+	}
+	now := s.clock.Now()
+	id := s.newID()
+	var seq string
+	if t.fifo() {
+		l := s.topicLock(arn)
+		l.Lock()
+		defer l.Unlock()
+		var rec dedupRecord
+		err := s.st.View(func(tx store.Tx) error {
+			b, err := tx.Get(dedupKey(arn, e.DedupID))
+			if err != nil || b == nil {
+				return err
+			}
+			return json.Unmarshal(b, &rec)
+		})
+		if err != nil {
+			return "", "", err
+		}
+		if rec.Expires > now.UnixMilli() {
+			// A duplicate is accepted but not delivered again.
+			return rec.MessageID, rec.Seq, nil
+		}
+		seq = fmt.Sprintf("%020d", s.nextSeq())
+	}
+	n := &notification{entry: e, id: id, seq: seq, topic: t, time: now, host: s.hostOf(ctx)}
+	var outbox []*delivery
+	// Deliveries outlive the request: a client that hangs up after Publish
+	// was accepted must not cancel them half-way.
+	dctx := context.WithoutCancel(ctx)
+	for _, sv := range v.subs {
+		sub := sv.sub
+		if sv.filter != nil && !sv.filter.matches(e.bodyFor(sub.Protocol), e.Attrs) {
+			continue
+		}
+		switch sub.Protocol {
+		case "sqs":
+			if err := s.toQueue(dctx, n, sub); err != nil {
+				return "", "", err
+			}
+		case "http", "https", "email", "email-json":
+			outbox = append(outbox, s.notificationDelivery(n, sub))
+		default:
+			s.log.Info("sns: protocol not delivered by wharf", "service", "sns", "protocol", sub.Protocol, "subscription", sub.ARN, "message_id", id)
+		}
+	}
+	if len(outbox) > 0 || t.fifo() {
+		err := s.st.Update(func(tx store.Tx) error {
+			for _, d := range outbox {
+				if err := s.enqueue(tx, d); err != nil {
+					return err
+				}
+			}
+			if t.fifo() {
+				b, _ := json.Marshal(dedupRecord{Expires: now.Add(dedupInterval).UnixMilli(), MessageID: id, Seq: seq})
+				return tx.Put(dedupKey(arn, e.DedupID), b)
+			}
+			return nil
+		})
+		if err != nil {
+			return "", "", err
+		}
+		if len(outbox) > 0 {
+			s.kick()
+		}
+	}
+	return id, seq, nil
+}
+
+// toQueue delivers n to an SQS subscriber. A queue that is gone or refuses
+// the message loses it, as on AWS without a redrive policy; a failure of the
+// store fails the Publish.
+func (s *Service) toQueue(ctx context.Context, n *notification, sub *subscription) error {
+	if s.queues == nil {
+		s.log.Warn("sns: no SQS to deliver to", "service", "sns", "subscription", sub.ARN)
+		return nil
+	}
+	var body string
+	var attrs map[string]sqsapi.MessageAttributeValue
+	if sub.raw() {
+		body = n.entry.bodyFor("sqs")
+		if len(n.entry.Attrs) > 0 {
+			attrs = make(map[string]sqsapi.MessageAttributeValue, len(n.entry.Attrs))
+			for k, a := range n.entry.Attrs {
+				av := sqsapi.MessageAttributeValue{DataType: awsapi.String(a.DataType), BinaryValue: a.BinaryValue}
+				if a.StringValue != "" {
+					av.StringValue = awsapi.String(a.StringValue)
+				}
+				attrs[k] = av
+			}
+		}
+	} else {
+		body = n.envelope(sub, "sqs")
+	}
+	var group, dedup string
+	if strings.HasSuffix(sub.Endpoint, ".fifo") {
+		group, dedup = n.entry.GroupID, n.entry.DedupID
+	}
+	_, err := s.queues.DeliverToQueue(ctx, sub.Endpoint, body, attrs, group, dedup)
+	if err != nil {
+		if apierr.As(err) != nil {
+			s.log.Warn("sns: delivery to queue failed", "service", "sns", "subscription", sub.ARN, "queue", sub.Endpoint, "err", err)
+			return nil
+		}
+		return fmt.Errorf("deliver to %s: %w", sub.Endpoint, err)
+	}
+	return nil
+}
+
+// notification is one published message on its way to subscribers.
+type notification struct {
+	entry *entry
+	id    string
+	seq   string
+	topic *topic
+	time  time.Time
+	host  string
+}
+
+const timestampFormat = "2006-01-02T15:04:05.000Z"
+
+// envelope is the JSON document SNS delivers (HTTP/HTTPS message and
+// JSON formats, Amazon SNS Developer Guide); field order is AWS's.
+type envelope struct {
+	Type              string             `json:"Type"`
+	MessageID         string             `json:"MessageId"`
+	Token             string             `json:"Token,omitempty"`
+	SequenceNumber    string             `json:"SequenceNumber,omitempty"`
+	TopicArn          string             `json:"TopicArn"`
+	Subject           string             `json:"Subject,omitempty"`
+	Message           string             `json:"Message"`
+	SubscribeURL      string             `json:"SubscribeURL,omitempty"`
+	Timestamp         string             `json:"Timestamp"`
+	SignatureVersion  string             `json:"SignatureVersion"`
+	Signature         string             `json:"Signature"`
+	SigningCertURL    string             `json:"SigningCertURL"`
+	UnsubscribeURL    string             `json:"UnsubscribeURL,omitempty"`
+	MessageAttributes map[string]envAttr `json:"MessageAttributes,omitempty"`
+}
+
+type envAttr struct {
+	Type  string `json:"Type"`
+	Value string `json:"Value"`
+}
+
+// sign fills the signature fields. wharf has no AWS signing certificate: the
+// Signature is a digest of AWS's string to sign, present so that parsers find
+// every field, and not verifiable against SigningCertURL.
+func (en *envelope) sign(version, region string) {
+	if version == "" {
+		version = "1"
+	}
+	var b strings.Builder
+	add := func(k, v string) { b.WriteString(k + "\n" + v + "\n") }
+	add("Message", en.Message)
+	add("MessageId", en.MessageID)
+	if en.SubscribeURL != "" {
+		add("SubscribeURL", en.SubscribeURL)
+	}
+	if en.Subject != "" {
+		add("Subject", en.Subject)
+	}
+	add("Timestamp", en.Timestamp)
+	if en.Token != "" {
+		add("Token", en.Token)
+	}
+	add("TopicArn", en.TopicArn)
+	add("Type", en.Type)
+	sum := sha256.Sum256([]byte(b.String()))
+	en.SignatureVersion = version
+	en.Signature = base64.StdEncoding.EncodeToString(sum[:])
+	en.SigningCertURL = "https://sns." + region + ".amazonaws.com/SimpleNotificationService-wharf.pem"
+}
+
+// marshal encodes v without Go's HTML escaping, as AWS writes it.
+func marshal(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+func unsubscribeURL(host, subARN string) string {
+	return "http://" + host + "/?Action=Unsubscribe&SubscriptionArn=" + url.QueryEscape(subARN)
+}
+
+// envelope is n as the JSON document a subscriber of protocol gets.
+func (n *notification) envelope(sub *subscription, protocol string) string {
+	en := envelope{
+		Type: "Notification", MessageID: n.id, SequenceNumber: n.seq, TopicArn: n.topic.ARN,
+		Subject: n.entry.Subject, Message: n.entry.bodyFor(protocol), Timestamp: n.time.UTC().Format(timestampFormat),
+		UnsubscribeURL: unsubscribeURL(n.host, sub.ARN),
+	}
+	if len(n.entry.Attrs) > 0 {
+		en.MessageAttributes = make(map[string]envAttr, len(n.entry.Attrs))
+		for k, a := range n.entry.Attrs {
+			val := a.StringValue
+			if a.BinaryValue != nil {
+				val = base64.StdEncoding.EncodeToString(a.BinaryValue)
+			}
+			en.MessageAttributes[k] = envAttr{Type: a.DataType, Value: val}
+		}
+	}
+	en.sign(n.topic.Attrs["SignatureVersion"], n.topic.Region)
+	return marshal(en)
+}
