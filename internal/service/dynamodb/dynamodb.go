@@ -1,0 +1,301 @@
+// Package dynamodb is wharf's Amazon DynamoDB: tables with local and global
+// secondary indexes, items with condition, update and projection expressions,
+// queries and scans in DynamoDB's key order, batches, transactions and TTL,
+// kept in the durable store.
+//
+// # Key layout
+//
+//	ddb/t/<account>/<region>/<table>          table metadata (JSON)
+//	ddb/i/<tid>/<hash><range>                 an item (binary, see encodeItem)
+//	ddb/x/<tid>/<index>\x00<ihash><irange><hash><range>
+//	                                          an index entry; its value is <hash><range>
+//	ddb/k/<account>/<region>/<token>          a TransactWriteItems idempotency token
+//
+// <tid> is the table's unique id, so a table deleted and created again never
+// sees its predecessor's items. Key parts use appendKeyPart, an order-preserving
+// prefix-free encoding, so a Query is an ordered scan of one key prefix.
+package dynamodb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/service/dynamodb/number"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// Options configure a Service.
+type Options struct {
+	Store store.Store
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// Random fills ids; defaults to crypto/rand.
+	Random func(b []byte)
+	// Logger defaults to slog.Default.
+	Logger *slog.Logger
+	// After returns a channel that fires after d; the TTL loop waits on it.
+	// Defaults to time.After.
+	After func(d time.Duration) <-chan time.Time
+}
+
+// Service implements the DynamoDB operations.
+type Service struct {
+	st     store.Store
+	now    func() time.Time
+	random func([]byte)
+	log    *slog.Logger
+	after  func(time.Duration) <-chan time.Time
+}
+
+// New returns a Service over opts.Store.
+func New(opts Options) *Service {
+	s := &Service{st: opts.Store, now: opts.Now, random: opts.Random, log: opts.Logger, after: opts.After}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.random == nil {
+		s.random = func(b []byte) { _, _ = rand.Read(b) }
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.after == nil {
+		s.after = time.After
+	}
+	return s
+}
+
+// index is a secondary index's definition.
+type index struct {
+	Name       string
+	Global     bool
+	Hash       string
+	Range      string `json:",omitempty"`
+	Projection string // ALL, KEYS_ONLY, INCLUDE
+	NonKey     []string `json:",omitempty"`
+	RCU, WCU   int64    `json:",omitempty"`
+}
+
+// table is a table's metadata as stored.
+type table struct {
+	Name               string
+	ID                 string
+	Account, Region    string
+	Created            time.Time
+	Attrs              map[string]string // attribute name → S, N or B, for key attributes
+	Hash               string
+	Range              string `json:",omitempty"`
+	Billing            string
+	RCU, WCU           int64   `json:",omitempty"`
+	Indexes            []index `json:",omitempty"`
+	Tags               map[string]string `json:",omitempty"`
+	TTLAttr            string            `json:",omitempty"`
+	TTLEnabled         bool              `json:",omitempty"`
+	DeletionProtection bool              `json:",omitempty"`
+	TableClass         string            `json:",omitempty"`
+	StreamEnabled      bool              `json:",omitempty"`
+	StreamViewType     string            `json:",omitempty"`
+}
+
+func (t *table) arn() string {
+	return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", t.Region, t.Account, t.Name)
+}
+
+func (t *table) index(name string) *index {
+	for i := range t.Indexes {
+		if t.Indexes[i].Name == name {
+			return &t.Indexes[i]
+		}
+	}
+	return nil
+}
+
+func tableKey(account, region, name string) []byte {
+	return []byte("ddb/t/" + account + "/" + region + "/" + name)
+}
+
+func tablePrefix(account, region string) []byte {
+	return []byte("ddb/t/" + account + "/" + region + "/")
+}
+
+func (t *table) itemPrefix() []byte { return []byte("ddb/i/" + t.ID + "/") }
+
+func (t *table) indexPrefix(ix *index) []byte {
+	return []byte("ddb/x/" + t.ID + "/" + ix.Name + "\x00")
+}
+
+func caller(ctx context.Context) (account, region string) {
+	c := awsapi.CallerFrom(ctx)
+	account, region = c.Account, c.Region
+	if account == "" {
+		account = "000000000000"
+	}
+	if region == "" {
+		region = "us-east-1"
+	}
+	return account, region
+}
+
+func notFound() error {
+	return apierr.New("ResourceNotFoundException", 400, "Requested resource not found")
+}
+
+func tableNotFound(name string) error {
+	return apierr.New("ResourceNotFoundException", 400, "Requested resource not found: Table: %s not found", name)
+}
+
+// loadTable reads a table's metadata inside tx.
+func loadTable(tx store.Tx, account, region, name string) (*table, error) {
+	raw, err := tx.Get(tableKey(account, region, name))
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, tableNotFound(name)
+	}
+	t := &table{}
+	if err := json.Unmarshal(raw, t); err != nil {
+		return nil, fmt.Errorf("decode table %s: %w", name, err)
+	}
+	return t, nil
+}
+
+func saveTable(tx store.Tx, t *table) error {
+	raw, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return tx.Put(tableKey(t.Account, t.Region, t.Name), raw)
+}
+
+// getTable reads a table's metadata in its own read transaction.
+func (s *Service) getTable(ctx context.Context, name *string) (*table, error) {
+	if name == nil || *name == "" {
+		return nil, apierr.Validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+	}
+	account, region := caller(ctx)
+	var t *table
+	err := s.st.View(func(tx store.Tx) error {
+		var err error
+		t, err = loadTable(tx, account, region, *name)
+		return err
+	})
+	return t, err
+}
+
+func (s *Service) newID() string {
+	b := make([]byte, 16)
+	s.random(b)
+	return hex.EncodeToString(b)
+}
+
+// uuid formats 16 random bytes as a version 4 UUID (TableId).
+func (s *Service) uuid() string {
+	b := make([]byte, 16)
+	s.random(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// expired reports whether TTL has passed for item in t: its TTL attribute is a
+// number of epoch seconds not after now. DynamoDB deletes such items in the
+// background; wharf also hides them from reads until then.
+func (t *table) expired(item Item, now time.Time) bool {
+	if !t.TTLEnabled || t.TTLAttr == "" {
+		return false
+	}
+	v, ok := item[t.TTLAttr]
+	if !ok || v.N == nil {
+		return false
+	}
+	d, err := number.Parse(*v.N)
+	if err != nil {
+		return false
+	}
+	nowD, _ := number.Parse(fmt.Sprint(now.Unix()))
+	return d.Cmp(nowD) <= 0
+}
+
+// Run deletes expired TTL items every few seconds until ctx is cancelled.
+func (s *Service) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.after(5 * time.Second):
+		}
+		if _, err := s.SweepExpired(); err != nil && !errors.Is(err, store.ErrClosed) {
+			s.log.Error("dynamodb ttl sweep", "service", "dynamodb", "err", err)
+		}
+	}
+}
+
+// SweepExpired deletes every item whose TTL has passed, in every table with
+// TTL enabled, and returns how many it deleted.
+func (s *Service) SweepExpired() (int, error) {
+	var tables []*table
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte("ddb/t/"), nil, func(k, v []byte) (bool, error) {
+			t := &table{}
+			if err := json.Unmarshal(v, t); err == nil && t.TTLEnabled {
+				tables = append(tables, t)
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	deleted := 0
+	now := s.now()
+	for _, t := range tables {
+		var n int
+		err := s.st.Update(func(tx store.Tx) error {
+			n = 0
+			cur, err := loadTable(tx, t.Account, t.Region, t.Name)
+			if err != nil || cur.ID != t.ID {
+				return nil // deleted or replaced meanwhile
+			}
+			type victim struct {
+				key  []byte
+				item Item
+			}
+			var victims []victim
+			err = tx.Scan(cur.itemPrefix(), nil, func(k, v []byte) (bool, error) {
+				item, err := decodeItem(v)
+				if err != nil {
+					return false, err
+				}
+				if cur.expired(item, now) {
+					victims = append(victims, victim{append([]byte(nil), k...), item})
+				}
+				return len(victims) < 1000, nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, v := range victims {
+				if err := writeItem(tx, cur, v.key[len(cur.itemPrefix()):], v.item, nil); err != nil {
+					return err
+				}
+			}
+			n = len(victims)
+			return nil
+		})
+		if err != nil {
+			return deleted, err
+		}
+		deleted += n
+	}
+	return deleted, nil
+}

@@ -1,0 +1,480 @@
+package dynamodb
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	ddb "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
+	"github.com/wharf-dev/wharf/internal/service/dynamodb/expr"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// newEnv checks a request's ExpressionAttributeNames and Values and returns
+// the Env its expressions resolve against. hasExpr says whether the request
+// carries any expression at all.
+func newEnv(names map[string]string, values map[string]Value, hasExpr bool) (*expr.Env, error) {
+	if names != nil && len(names) == 0 {
+		return nil, apierr.Validation("ExpressionAttributeNames must not be empty")
+	}
+	if values != nil && len(values) == 0 {
+		return nil, apierr.Validation("ExpressionAttributeValues must not be empty")
+	}
+	if !hasExpr {
+		if names != nil {
+			return nil, apierr.Validation("ExpressionAttributeNames can only be specified when using expressions")
+		}
+		if values != nil {
+			return nil, apierr.Validation("ExpressionAttributeValues can only be specified when using expressions")
+		}
+	}
+	for k := range names {
+		if len(k) < 2 || k[0] != '#' {
+			return nil, apierr.Validation("ExpressionAttributeNames contains invalid key: Syntax error; key: \"%s\"", k)
+		}
+	}
+	norm := make(map[string]Value, len(values))
+	for k, v := range values {
+		if len(k) < 2 || k[0] != ':' {
+			return nil, apierr.Validation("ExpressionAttributeValues contains invalid key: Syntax error; key: \"%s\"", k)
+		}
+		n, err := normalizeValue(v, 0)
+		if err != nil {
+			if e := apierr.As(err); e != nil && e.Message == "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes" {
+				return nil, apierr.Validation("ExpressionAttributeValues contains invalid value: %s for key %s", e.Message, k)
+			}
+			return nil, err
+		}
+		norm[k] = n
+	}
+	return expr.NewEnv(names, norm), nil
+}
+
+// writeOp is one item write: a put, an update, a delete or (in transactions)
+// a condition check, with its condition.
+type writeOp struct {
+	t            *table
+	kind         string // put, update, delete, check
+	key          []byte
+	keyItem      Item
+	item         Item         // put: the new item
+	update       *expr.Update // update
+	legacy       map[string]ddb.AttributeValueUpdate
+	cond         expr.Cond
+	returnOnFail bool
+}
+
+// conditionFailed is the ConditionalCheckFailedException, with the item when
+// ReturnValuesOnConditionCheckFailure asked for it.
+func conditionFailed(old Item, withItem bool) *apierr.Error {
+	e := &apierr.Error{Code: "ConditionalCheckFailedException", Status: 400, Message: "The conditional request failed"}
+	if withItem && old != nil {
+		e.Fields = map[string]any{"Item": old}
+	}
+	return e
+}
+
+// apply runs op inside tx, returning the item before and after.
+func (op *writeOp) apply(tx store.Tx, now time.Time) (old, item Item, err error) {
+	old, err = readItem(tx, op.t, op.key, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if op.cond != nil && !expr.Eval(op.cond, old) {
+		return old, nil, conditionFailed(old, op.returnOnFail)
+	}
+	switch op.kind {
+	case "check":
+		return old, old, nil
+	case "delete":
+		if old == nil {
+			return nil, nil, nil
+		}
+	case "put":
+		item = op.item
+	case "update":
+		base := old
+		if base == nil {
+			base = op.keyItem
+		}
+		if op.update != nil {
+			item, err = expr.Apply(op.update, base)
+		} else {
+			item, err = applyLegacyUpdates(op.legacy, base)
+		}
+		if err != nil {
+			return old, nil, err
+		}
+		if item, err = normalizeItem(item); err != nil {
+			return old, nil, err
+		}
+		if err := checkItemSize(item); err != nil {
+			return old, nil, err
+		}
+		if err := op.t.checkIndexKeys(item); err != nil {
+			return old, nil, err
+		}
+	}
+	return old, item, writeItem(tx, op.t, op.key, old, item)
+}
+
+// consumed renders ConsumedCapacity for units of one table.
+func consumed(mode *string, table string, units float64, read bool) *ddb.ConsumedCapacity {
+	m := awsapi.ToString(mode)
+	if m != "TOTAL" && m != "INDEXES" {
+		return nil
+	}
+	c := &ddb.ConsumedCapacity{TableName: awsapi.String(table), CapacityUnits: f64(units)}
+	if read {
+		c.ReadCapacityUnits = f64(units)
+	} else {
+		c.WriteCapacityUnits = f64(units)
+	}
+	if m == "INDEXES" {
+		c.Table = &ddb.Capacity{CapacityUnits: f64(units)}
+	}
+	return c
+}
+
+// writeUnits: one unit per KB of the larger of the old and new item.
+func writeUnits(old, item Item) float64 {
+	size := max(itemSize(old), itemSize(item))
+	return math.Max(1, math.Ceil(float64(size)/1024))
+}
+
+// readUnits: one unit per 4 KB read, half for eventually consistent reads.
+func readUnits(size int, consistent bool) float64 {
+	u := math.Max(1, math.Ceil(float64(size)/4096))
+	if !consistent {
+		u /= 2
+	}
+	return u
+}
+
+func checkReturnValues(rv *string, allowed ...string) error {
+	if rv == nil {
+		return nil
+	}
+	for _, a := range allowed {
+		if *rv == a {
+			return nil
+		}
+	}
+	return apierr.Validation("Return values set to invalid value")
+}
+
+func checkReturnOnFail(rv *string) (bool, error) {
+	switch awsapi.ToString(rv) {
+	case "", "NONE":
+		return false, nil
+	case "ALL_OLD":
+		return true, nil
+	}
+	return false, apierr.Validation("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]", *rv)
+}
+
+// itemKey normalizes a Key parameter and returns its store key.
+func itemKey(t *table, key map[string]Value) (Item, []byte, error) {
+	k, err := normalizeItem(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := t.keyOf(k, true)
+	return k, b, err
+}
+
+// PutItem writes a whole item, replacing any item with its key.
+func (s *Service) PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutItemOutput, error) {
+	t, err := s.getTable(ctx, in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkReturnValues(in.ReturnValues, "NONE", "ALL_OLD"); err != nil {
+		return nil, err
+	}
+	op, err := s.putOp(t, in.Item, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure, in.Expected, in.ConditionalOperator)
+	if err != nil {
+		return nil, err
+	}
+	var old Item
+	err = s.st.Update(func(tx store.Tx) error {
+		var err error
+		old, _, err = op.apply(tx, s.now())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &ddb.PutItemOutput{ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.Name, writeUnits(old, op.item), false)}
+	if awsapi.ToString(in.ReturnValues) == "ALL_OLD" && old != nil {
+		out.Attributes = old
+	}
+	return out, nil
+}
+
+func (s *Service) putOp(t *table, raw map[string]Value, cond *string, names map[string]string, values map[string]Value, onFail *string, expected map[string]ddb.ExpectedAttributeValue, condOp *string) (*writeOp, error) {
+	if raw == nil {
+		return nil, apierr.Validation("1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null")
+	}
+	item, err := normalizeItem(raw)
+	if err != nil {
+		return nil, err
+	}
+	key, err := t.keyOf(item, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkItemSize(item); err != nil {
+		return nil, err
+	}
+	if err := t.checkIndexKeys(item); err != nil {
+		return nil, err
+	}
+	op := &writeOp{t: t, kind: "put", key: key, item: item}
+	if op.cond, err = condition(cond, names, values, expected, condOp); err != nil {
+		return nil, err
+	}
+	if op.returnOnFail, err = checkReturnOnFail(onFail); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+// condition parses a write's ConditionExpression (or legacy Expected) and
+// checks that every name and value was used.
+func condition(src *string, names map[string]string, values map[string]Value, expected map[string]ddb.ExpectedAttributeValue, condOp *string) (expr.Cond, error) {
+	if expected != nil {
+		if src != nil {
+			return nil, apierr.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}")
+		}
+		return legacyExpected(expected, condOp)
+	}
+	env, err := newEnv(names, values, src != nil)
+	if err != nil {
+		return nil, err
+	}
+	if src == nil {
+		return nil, nil
+	}
+	c, err := expr.ParseCondition(env, expr.KindCondition, *src)
+	if err != nil {
+		return nil, err
+	}
+	return c, env.CheckUnused()
+}
+
+// GetItem reads one item.
+func (s *Service) GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetItemOutput, error) {
+	t, err := s.getTable(ctx, in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	_, key, err := itemKey(t, in.Key)
+	if err != nil {
+		return nil, err
+	}
+	proj, err := projectionPaths(in.ProjectionExpression, in.ExpressionAttributeNames, in.AttributesToGet)
+	if err != nil {
+		return nil, err
+	}
+	var item Item
+	err = s.st.View(func(tx store.Tx) error {
+		item, err = readItem(tx, t, key, s.now())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &ddb.GetItemOutput{ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.Name, readUnits(itemSize(item), awsapi.ToBool(in.ConsistentRead)), true)}
+	if item != nil {
+		if proj != nil {
+			item = expr.Project(item, proj)
+		}
+		out.Item = item
+	}
+	return out, nil
+}
+
+// projectionPaths parses a ProjectionExpression (or legacy AttributesToGet);
+// nil means every attribute.
+func projectionPaths(src *string, names map[string]string, toGet []string) ([]expr.Path, error) {
+	if toGet != nil {
+		if src != nil {
+			return nil, apierr.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}")
+		}
+		paths := make([]expr.Path, len(toGet))
+		for i, n := range toGet {
+			paths[i] = expr.Path{{Name: n}}
+		}
+		return paths, nil
+	}
+	env, err := newEnv(names, nil, src != nil)
+	if err != nil || src == nil {
+		return nil, err
+	}
+	paths, err := expr.ParseProjection(env, *src)
+	if err != nil {
+		return nil, err
+	}
+	return paths, env.CheckUnused()
+}
+
+// UpdateItem edits an item's attributes, creating the item when it does not exist.
+func (s *Service) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
+	t, err := s.getTable(ctx, in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkReturnValues(in.ReturnValues, "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"); err != nil {
+		return nil, err
+	}
+	op, err := s.updateOp(t, in.Key, in.UpdateExpression, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure, in.AttributeUpdates, in.Expected, in.ConditionalOperator)
+	if err != nil {
+		return nil, err
+	}
+	var old, item Item
+	err = s.st.Update(func(tx store.Tx) error {
+		var err error
+		old, item, err = op.apply(tx, s.now())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &ddb.UpdateItemOutput{ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.Name, writeUnits(old, item), false)}
+	var attrs Item
+	switch awsapi.ToString(in.ReturnValues) {
+	case "ALL_OLD":
+		attrs = old
+	case "ALL_NEW":
+		attrs = item
+	case "UPDATED_OLD":
+		attrs = expr.Project(old, op.updatedPaths())
+	case "UPDATED_NEW":
+		attrs = expr.Project(item, op.updatedPaths())
+	}
+	if len(attrs) > 0 {
+		out.Attributes = attrs
+	}
+	return out, nil
+}
+
+// updatedPaths are the paths an update's actions name.
+func (op *writeOp) updatedPaths() []expr.Path {
+	var paths []expr.Path
+	if u := op.update; u != nil {
+		for _, a := range u.Set {
+			paths = append(paths, a.Path)
+		}
+		paths = append(paths, u.Remove...)
+		for _, a := range u.Add {
+			paths = append(paths, a.Path)
+		}
+		for _, a := range u.Delete {
+			paths = append(paths, a.Path)
+		}
+	}
+	for name := range op.legacy {
+		paths = append(paths, expr.Path{{Name: name}})
+	}
+	return paths
+}
+
+func (s *Service) updateOp(t *table, rawKey map[string]Value, update, cond *string, names map[string]string, values map[string]Value, onFail *string, legacy map[string]ddb.AttributeValueUpdate, expected map[string]ddb.ExpectedAttributeValue, condOp *string) (*writeOp, error) {
+	keyItem, key, err := itemKey(t, rawKey)
+	if err != nil {
+		return nil, err
+	}
+	op := &writeOp{t: t, kind: "update", key: key, keyItem: keyItem}
+	if op.returnOnFail, err = checkReturnOnFail(onFail); err != nil {
+		return nil, err
+	}
+	if legacy != nil || expected != nil {
+		if update != nil || cond != nil {
+			return nil, apierr.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributeUpdates, Expected} Expression parameters: {UpdateExpression, ConditionExpression}")
+		}
+		if op.cond, err = legacyExpected(expected, condOp); err != nil {
+			return nil, err
+		}
+		for name := range legacy {
+			if name == t.Hash || name == t.Range {
+				return nil, invalid("Cannot update attribute %s. This attribute is part of the key", name)
+			}
+		}
+		op.legacy = legacy
+		if op.legacy == nil {
+			op.legacy = map[string]ddb.AttributeValueUpdate{}
+		}
+		return op, nil
+	}
+	env, err := newEnv(names, values, update != nil || cond != nil)
+	if err != nil {
+		return nil, err
+	}
+	if update != nil {
+		if op.update, err = expr.ParseUpdate(env, *update); err != nil {
+			return nil, err
+		}
+		for _, p := range op.updatedPaths() {
+			if p[0].Name == t.Hash || p[0].Name == t.Range {
+				return nil, invalid("Cannot update attribute %s. This attribute is part of the key", p[0].Name)
+			}
+		}
+	} else {
+		op.update = &expr.Update{}
+	}
+	if cond != nil {
+		if op.cond, err = expr.ParseCondition(env, expr.KindCondition, *cond); err != nil {
+			return nil, err
+		}
+	}
+	return op, env.CheckUnused()
+}
+
+// DeleteItem deletes one item.
+func (s *Service) DeleteItem(ctx context.Context, in *ddb.DeleteItemInput) (*ddb.DeleteItemOutput, error) {
+	t, err := s.getTable(ctx, in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkReturnValues(in.ReturnValues, "NONE", "ALL_OLD"); err != nil {
+		return nil, err
+	}
+	op, err := s.deleteOp(t, in.Key, in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure, in.Expected, in.ConditionalOperator)
+	if err != nil {
+		return nil, err
+	}
+	var old Item
+	err = s.st.Update(func(tx store.Tx) error {
+		var err error
+		old, _, err = op.apply(tx, s.now())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &ddb.DeleteItemOutput{ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.Name, writeUnits(old, nil), false)}
+	if awsapi.ToString(in.ReturnValues) == "ALL_OLD" && old != nil {
+		out.Attributes = old
+	}
+	return out, nil
+}
+
+func (s *Service) deleteOp(t *table, rawKey map[string]Value, cond *string, names map[string]string, values map[string]Value, onFail *string, expected map[string]ddb.ExpectedAttributeValue, condOp *string) (*writeOp, error) {
+	keyItem, key, err := itemKey(t, rawKey)
+	if err != nil {
+		return nil, err
+	}
+	op := &writeOp{t: t, kind: "delete", key: key, keyItem: keyItem}
+	if op.cond, err = condition(cond, names, values, expected, condOp); err != nil {
+		return nil, err
+	}
+	if op.returnOnFail, err = checkReturnOnFail(onFail); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+func f64(v float64) *float64 { return &v }

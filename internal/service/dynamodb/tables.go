@@ -1,0 +1,716 @@
+package dynamodb
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	ddb "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+var tableNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
+
+func checkTableName(name *string) error {
+	if name == nil {
+		return apierr.Validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+	}
+	n := *name
+	switch {
+	case len(n) < 3:
+		return apierr.Validation("1 validation error detected: Value '%s' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 3", n)
+	case len(n) > 255:
+		return apierr.Validation("1 validation error detected: Value '%s' at 'tableName' failed to satisfy constraint: Member must have length less than or equal to 255", n)
+	case !tableNameRE.MatchString(n):
+		return apierr.Validation("1 validation error detected: Value '%s' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", n)
+	}
+	return nil
+}
+
+// keySchema reads a key schema: HASH first, then an optional RANGE.
+func keySchema(ks []ddb.KeySchemaElement, what string) (hash, rng string, err error) {
+	if len(ks) == 0 || len(ks) > 2 {
+		return "", "", apierr.Validation("1 validation error detected: Value '%d' at '%s' failed to satisfy constraint: Member must have length less than or equal to 2 and greater than or equal to 1", len(ks), what)
+	}
+	for i, k := range ks {
+		name, typ := awsapi.ToString(k.AttributeName), awsapi.ToString(k.KeyType)
+		if name == "" {
+			return "", "", apierr.Validation("1 validation error detected: Value null at '%s.%d.member.attributeName' failed to satisfy constraint: Member must not be null", what, i+1)
+		}
+		switch {
+		case i == 0 && typ != "HASH":
+			return "", "", apierr.Validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+		case i == 1 && typ != "RANGE":
+			return "", "", apierr.Validation("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
+		case i == 1 && name == awsapi.ToString(ks[0].AttributeName):
+			return "", "", apierr.Validation("Both the Hash Key and the Range Key element in the KeySchema have the same name")
+		}
+		if i == 0 {
+			hash = name
+		} else {
+			rng = name
+		}
+	}
+	return hash, rng, nil
+}
+
+func projection(p *ddb.Projection) (string, []string, error) {
+	if p == nil || p.ProjectionType == nil {
+		return "", nil, apierr.Validation("One or more parameter values were invalid: Unknown ProjectionType: null")
+	}
+	switch t := *p.ProjectionType; t {
+	case "ALL", "KEYS_ONLY":
+		if len(p.NonKeyAttributes) > 0 {
+			return "", nil, invalid("ProjectionType is %s, but NonKeyAttributes is specified", t)
+		}
+		return t, nil, nil
+	case "INCLUDE":
+		return t, append([]string(nil), p.NonKeyAttributes...), nil
+	default:
+		return "", nil, invalid("Unknown ProjectionType: %s", t)
+	}
+}
+
+func throughput(billing string, pt *ddb.ProvisionedThroughput) (rcu, wcu int64, err error) {
+	if billing == "PAY_PER_REQUEST" {
+		if pt != nil && (pt.ReadCapacityUnits != nil || pt.WriteCapacityUnits != nil) {
+			return 0, 0, invalid("Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST")
+		}
+		return 0, 0, nil
+	}
+	if pt == nil || pt.ReadCapacityUnits == nil || pt.WriteCapacityUnits == nil {
+		return 0, 0, invalid("ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+	}
+	if *pt.ReadCapacityUnits < 1 || *pt.WriteCapacityUnits < 1 {
+		return 0, 0, apierr.Validation("1 validation error detected: Value '0' at 'provisionedThroughput.readCapacityUnits' failed to satisfy constraint: Member must have value greater than or equal to 1")
+	}
+	return *pt.ReadCapacityUnits, *pt.WriteCapacityUnits, nil
+}
+
+// CreateTable creates a table, ACTIVE at once: wharf has nothing to provision.
+func (s *Service) CreateTable(ctx context.Context, in *ddb.CreateTableInput) (*ddb.CreateTableOutput, error) {
+	if err := checkTableName(in.TableName); err != nil {
+		return nil, err
+	}
+	account, region := caller(ctx)
+	t := &table{
+		Name: *in.TableName, ID: s.newID(), Account: account, Region: region, Created: s.now().UTC(),
+		Attrs: map[string]string{}, Tags: map[string]string{},
+		DeletionProtection: awsapi.ToBool(in.DeletionProtectionEnabled),
+		TableClass:         awsapi.ToString(in.TableClass),
+	}
+	var err error
+	if t.Hash, t.Range, err = keySchema(in.KeySchema, "keySchema"); err != nil {
+		return nil, err
+	}
+	defined := map[string]string{}
+	var definedNames []string
+	for _, a := range in.AttributeDefinitions {
+		name, typ := awsapi.ToString(a.AttributeName), awsapi.ToString(a.AttributeType)
+		if typ != "S" && typ != "N" && typ != "B" {
+			return nil, apierr.Validation("1 validation error detected: Value '%s' at 'attributeDefinitions.1.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]", typ)
+		}
+		if _, dup := defined[name]; dup {
+			return nil, invalid("Duplicate AttributeName in AttributeDefinitions: %s", name)
+		}
+		defined[name] = typ
+		definedNames = append(definedNames, name)
+	}
+	t.Billing = awsapi.ToString(in.BillingMode)
+	if t.Billing == "" {
+		t.Billing = "PROVISIONED"
+	}
+	if t.Billing != "PROVISIONED" && t.Billing != "PAY_PER_REQUEST" {
+		return nil, apierr.Validation("1 validation error detected: Value '%s' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]", t.Billing)
+	}
+	if t.RCU, t.WCU, err = throughput(t.Billing, in.ProvisionedThroughput); err != nil {
+		return nil, err
+	}
+	used := map[string]bool{t.Hash: true}
+	if t.Range != "" {
+		used[t.Range] = true
+	}
+	for _, l := range in.LocalSecondaryIndexes {
+		ix := index{Name: awsapi.ToString(l.IndexName)}
+		if ix.Hash, ix.Range, err = keySchema(l.KeySchema, "localSecondaryIndexes.member.keySchema"); err != nil {
+			return nil, err
+		}
+		if t.Range == "" {
+			return nil, invalid("Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex")
+		}
+		if ix.Hash != t.Hash || ix.Range == "" {
+			return nil, invalid("Index KeySchema does not have the same leading hash key as table KeySchema for index: %s. index hash key: %s, table hash key: %s", ix.Name, ix.Hash, t.Hash)
+		}
+		if ix.Projection, ix.NonKey, err = projection(l.Projection); err != nil {
+			return nil, err
+		}
+		used[ix.Range] = true
+		t.Indexes = append(t.Indexes, ix)
+	}
+	for _, g := range in.GlobalSecondaryIndexes {
+		ix := index{Name: awsapi.ToString(g.IndexName), Global: true}
+		if ix.Hash, ix.Range, err = keySchema(g.KeySchema, "globalSecondaryIndexes.member.keySchema"); err != nil {
+			return nil, err
+		}
+		if ix.Projection, ix.NonKey, err = projection(g.Projection); err != nil {
+			return nil, err
+		}
+		if t.Billing == "PROVISIONED" {
+			if ix.RCU, ix.WCU, err = throughput(t.Billing, g.ProvisionedThroughput); err != nil {
+				return nil, err
+			}
+		}
+		used[ix.Hash] = true
+		if ix.Range != "" {
+			used[ix.Range] = true
+		}
+		t.Indexes = append(t.Indexes, ix)
+	}
+	names := map[string]bool{}
+	for _, ix := range t.Indexes {
+		if ix.Name == "" || len(ix.Name) < 3 {
+			return nil, apierr.Validation("1 validation error detected: Value '%s' at 'indexName' failed to satisfy constraint: Member must have length greater than or equal to 3", ix.Name)
+		}
+		if names[ix.Name] {
+			return nil, invalid("Duplicate index name: %s", ix.Name)
+		}
+		names[ix.Name] = true
+	}
+	var missing []string
+	for name := range used {
+		if _, ok := defined[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, invalid("Some index key attributes are not defined in AttributeDefinitions. Keys: [%s], AttributeDefinitions: [%s]", strings.Join(missing, ", "), strings.Join(definedNames, ", "))
+	}
+	if len(defined) != len(used) {
+		return nil, invalid("Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
+	}
+	t.Attrs = defined
+	for _, tag := range in.Tags {
+		t.Tags[awsapi.ToString(tag.Key)] = awsapi.ToString(tag.Value)
+	}
+	if ss := in.StreamSpecification; ss != nil && awsapi.ToBool(ss.StreamEnabled) {
+		t.StreamEnabled, t.StreamViewType = true, awsapi.ToString(ss.StreamViewType)
+	}
+	err = s.st.Update(func(tx store.Tx) error {
+		if raw, err := tx.Get(tableKey(account, region, t.Name)); err != nil {
+			return err
+		} else if raw != nil {
+			return apierr.New("ResourceInUseException", 400, "Table already exists: %s", t.Name)
+		}
+		return saveTable(tx, t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ddb.CreateTableOutput{TableDescription: s.describe(nil, t, "ACTIVE")}, nil
+}
+
+// stats are a table's item count and size, and each index's.
+type stats struct {
+	count, size int64
+	ixCount     map[string]int64
+	ixSize      map[string]int64
+}
+
+func (s *Service) tableStats(tx store.Tx, t *table) (stats, error) {
+	st := stats{ixCount: map[string]int64{}, ixSize: map[string]int64{}}
+	now := s.now()
+	prefix := t.itemPrefix()
+	err := tx.Scan(prefix, nil, func(k, v []byte) (bool, error) {
+		item, err := decodeItem(v)
+		if err != nil {
+			return false, err
+		}
+		if t.expired(item, now) {
+			return true, nil
+		}
+		size := int64(itemSize(item))
+		st.count++
+		st.size += size
+		for i := range t.Indexes {
+			ix := &t.Indexes[i]
+			if t.indexKey(ix, item, k[len(prefix):]) != nil {
+				st.ixCount[ix.Name]++
+				st.ixSize[ix.Name] += int64(itemSize(t.project(ix, item)))
+			}
+		}
+		return true, nil
+	})
+	return st, err
+}
+
+// describe renders t's TableDescription; tx, when not nil, supplies the counts.
+func (s *Service) describe(tx store.Tx, t *table, status string) *ddb.TableDescription {
+	var st stats
+	if tx != nil {
+		var err error
+		if st, err = s.tableStats(tx, t); err != nil {
+			s.log.Error("dynamodb table stats", "service", "dynamodb", "table", t.Name, "err", err)
+		}
+	}
+	created := t.Created
+	d := &ddb.TableDescription{
+		TableName:        awsapi.String(t.Name),
+		TableId:          awsapi.String(uuidFromID(t.ID)),
+		TableArn:         awsapi.String(t.arn()),
+		TableStatus:      awsapi.String(status),
+		CreationDateTime: &created,
+		ItemCount:        awsapi.Int64(st.count),
+		TableSizeBytes:   awsapi.Int64(st.size),
+		KeySchema:        schema(t.Hash, t.Range),
+		ProvisionedThroughput: &ddb.ProvisionedThroughputDescription{
+			ReadCapacityUnits: awsapi.Int64(t.RCU), WriteCapacityUnits: awsapi.Int64(t.WCU), NumberOfDecreasesToday: awsapi.Int64(0),
+		},
+		BillingModeSummary:        &ddb.BillingModeSummary{BillingMode: awsapi.String(t.Billing)},
+		DeletionProtectionEnabled: awsapi.Bool(t.DeletionProtection),
+	}
+	if t.Billing == "PAY_PER_REQUEST" {
+		d.BillingModeSummary.LastUpdateToPayPerRequestDateTime = &created
+	}
+	names := make([]string, 0, len(t.Attrs))
+	for n := range t.Attrs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		d.AttributeDefinitions = append(d.AttributeDefinitions, ddb.AttributeDefinition{AttributeName: awsapi.String(n), AttributeType: awsapi.String(t.Attrs[n])})
+	}
+	if t.TableClass != "" {
+		d.TableClassSummary = &ddb.TableClassSummary{TableClass: awsapi.String(t.TableClass)}
+	}
+	if t.StreamEnabled {
+		d.StreamSpecification = &ddb.StreamSpecification{StreamEnabled: awsapi.Bool(true), StreamViewType: awsapi.String(t.StreamViewType)}
+	}
+	for _, ix := range t.Indexes {
+		p := &ddb.Projection{ProjectionType: awsapi.String(ix.Projection)}
+		if len(ix.NonKey) > 0 {
+			p.NonKeyAttributes = ix.NonKey
+		}
+		arn := t.arn() + "/index/" + ix.Name
+		if ix.Global {
+			d.GlobalSecondaryIndexes = append(d.GlobalSecondaryIndexes, ddb.GlobalSecondaryIndexDescription{
+				IndexName: awsapi.String(ix.Name), KeySchema: schema(ix.Hash, ix.Range), Projection: p,
+				IndexStatus: awsapi.String("ACTIVE"), IndexArn: awsapi.String(arn),
+				ItemCount: awsapi.Int64(st.ixCount[ix.Name]), IndexSizeBytes: awsapi.Int64(st.ixSize[ix.Name]),
+				ProvisionedThroughput: &ddb.ProvisionedThroughputDescription{
+					ReadCapacityUnits: awsapi.Int64(ix.RCU), WriteCapacityUnits: awsapi.Int64(ix.WCU), NumberOfDecreasesToday: awsapi.Int64(0),
+				},
+			})
+		} else {
+			d.LocalSecondaryIndexes = append(d.LocalSecondaryIndexes, ddb.LocalSecondaryIndexDescription{
+				IndexName: awsapi.String(ix.Name), KeySchema: schema(ix.Hash, ix.Range), Projection: p,
+				IndexArn:  awsapi.String(arn),
+				ItemCount: awsapi.Int64(st.ixCount[ix.Name]), IndexSizeBytes: awsapi.Int64(st.ixSize[ix.Name]),
+			})
+		}
+	}
+	return d
+}
+
+// uuidFromID formats the table's 32-hex-digit id as a UUID.
+func uuidFromID(id string) string {
+	if len(id) != 32 {
+		return id
+	}
+	return id[0:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
+}
+
+func schema(hash, rng string) []ddb.KeySchemaElement {
+	ks := []ddb.KeySchemaElement{{AttributeName: awsapi.String(hash), KeyType: awsapi.String("HASH")}}
+	if rng != "" {
+		ks = append(ks, ddb.KeySchemaElement{AttributeName: awsapi.String(rng), KeyType: awsapi.String("RANGE")})
+	}
+	return ks
+}
+
+// DescribeTable describes a table, with its current item count and size.
+func (s *Service) DescribeTable(ctx context.Context, in *ddb.DescribeTableInput) (*ddb.DescribeTableOutput, error) {
+	if err := checkTableName(in.TableName); err != nil {
+		return nil, err
+	}
+	account, region := caller(ctx)
+	var d *ddb.TableDescription
+	err := s.st.View(func(tx store.Tx) error {
+		t, err := loadTable(tx, account, region, *in.TableName)
+		if err != nil {
+			return err
+		}
+		d = s.describe(tx, t, "ACTIVE")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ddb.DescribeTableOutput{Table: d}, nil
+}
+
+// ListTables lists table names in order, 100 at most per page.
+func (s *Service) ListTables(ctx context.Context, in *ddb.ListTablesInput) (*ddb.ListTablesOutput, error) {
+	limit := int(awsapi.ToInt32(in.Limit))
+	if in.Limit != nil && (limit < 1 || limit > 100) {
+		return nil, apierr.Validation("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100", limit)
+	}
+	if limit == 0 {
+		limit = 100
+	}
+	account, region := caller(ctx)
+	prefix := tablePrefix(account, region)
+	var start []byte
+	if in.ExclusiveStartTableName != nil {
+		start = append(append(append([]byte(nil), prefix...), *in.ExclusiveStartTableName...), 0)
+	}
+	out := &ddb.ListTablesOutput{TableNames: []string{}}
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan(prefix, start, func(k, v []byte) (bool, error) {
+			if len(out.TableNames) == limit {
+				out.LastEvaluatedTableName = awsapi.String(out.TableNames[limit-1])
+				return false, nil
+			}
+			out.TableNames = append(out.TableNames, string(k[len(prefix):]))
+			return true, nil
+		})
+	})
+	return out, err
+}
+
+// DeleteTable deletes a table with its items and index entries.
+func (s *Service) DeleteTable(ctx context.Context, in *ddb.DeleteTableInput) (*ddb.DeleteTableOutput, error) {
+	if err := checkTableName(in.TableName); err != nil {
+		return nil, err
+	}
+	account, region := caller(ctx)
+	var d *ddb.TableDescription
+	err := s.st.Update(func(tx store.Tx) error {
+		t, err := loadTable(tx, account, region, *in.TableName)
+		if err != nil {
+			return err
+		}
+		if t.DeletionProtection {
+			return apierr.Validation("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
+		}
+		d = s.describe(tx, t, "DELETING")
+		for _, prefix := range [][]byte{t.itemPrefix(), []byte("ddb/x/" + t.ID + "/")} {
+			if err := deletePrefix(tx, prefix); err != nil {
+				return err
+			}
+		}
+		return tx.Delete(tableKey(account, region, t.Name))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ddb.DeleteTableOutput{TableDescription: d}, nil
+}
+
+func deletePrefix(tx store.Tx, prefix []byte) error {
+	var keys [][]byte
+	err := tx.Scan(prefix, nil, func(k, v []byte) (bool, error) {
+		keys = append(keys, append([]byte(nil), k...))
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateTable changes billing, throughput, deletion protection and streams,
+// and creates (backfilled at once) or deletes global secondary indexes.
+func (s *Service) UpdateTable(ctx context.Context, in *ddb.UpdateTableInput) (*ddb.UpdateTableOutput, error) {
+	if err := checkTableName(in.TableName); err != nil {
+		return nil, err
+	}
+	account, region := caller(ctx)
+	var d *ddb.TableDescription
+	err := s.st.Update(func(tx store.Tx) error {
+		t, err := loadTable(tx, account, region, *in.TableName)
+		if err != nil {
+			return err
+		}
+		for _, a := range in.AttributeDefinitions {
+			name, typ := awsapi.ToString(a.AttributeName), awsapi.ToString(a.AttributeType)
+			if old, ok := t.Attrs[name]; ok && old != typ {
+				return invalid("Cannot change the type of attribute %s", name)
+			}
+			t.Attrs[name] = typ
+		}
+		if in.BillingMode != nil {
+			t.Billing = *in.BillingMode
+			if t.Billing == "PAY_PER_REQUEST" {
+				t.RCU, t.WCU = 0, 0
+				for i := range t.Indexes {
+					t.Indexes[i].RCU, t.Indexes[i].WCU = 0, 0
+				}
+			}
+		}
+		if in.ProvisionedThroughput != nil {
+			if t.RCU, t.WCU, err = throughput(t.Billing, in.ProvisionedThroughput); err != nil {
+				return err
+			}
+		} else if t.Billing == "PROVISIONED" && t.RCU == 0 {
+			return invalid("ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+		}
+		if in.DeletionProtectionEnabled != nil {
+			t.DeletionProtection = *in.DeletionProtectionEnabled
+		}
+		if in.TableClass != nil {
+			t.TableClass = *in.TableClass
+		}
+		if ss := in.StreamSpecification; ss != nil {
+			t.StreamEnabled, t.StreamViewType = awsapi.ToBool(ss.StreamEnabled), awsapi.ToString(ss.StreamViewType)
+		}
+		for _, u := range in.GlobalSecondaryIndexUpdates {
+			switch {
+			case u.Create != nil:
+				if err := s.createGSI(tx, t, u.Create); err != nil {
+					return err
+				}
+			case u.Delete != nil:
+				name := awsapi.ToString(u.Delete.IndexName)
+				ix := t.index(name)
+				if ix == nil || !ix.Global {
+					return apierr.New("ResourceNotFoundException", 400, "Requested resource not found: Index: %s not found", name)
+				}
+				if err := deletePrefix(tx, t.indexPrefix(ix)); err != nil {
+					return err
+				}
+				kept := t.Indexes[:0]
+				for _, x := range t.Indexes {
+					if x.Name != name {
+						kept = append(kept, x)
+					}
+				}
+				t.Indexes = kept
+			case u.Update != nil:
+				ix := t.index(awsapi.ToString(u.Update.IndexName))
+				if ix == nil || !ix.Global {
+					return apierr.New("ResourceNotFoundException", 400, "Requested resource not found: Index: %s not found", awsapi.ToString(u.Update.IndexName))
+				}
+				if ix.RCU, ix.WCU, err = throughput(t.Billing, u.Update.ProvisionedThroughput); err != nil {
+					return err
+				}
+			}
+		}
+		if err := saveTable(tx, t); err != nil {
+			return err
+		}
+		d = s.describe(tx, t, "ACTIVE")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ddb.UpdateTableOutput{TableDescription: d}, nil
+}
+
+func (s *Service) createGSI(tx store.Tx, t *table, c *ddb.CreateGlobalSecondaryIndexAction) error {
+	ix := index{Name: awsapi.ToString(c.IndexName), Global: true}
+	if t.index(ix.Name) != nil {
+		return invalid("Attempting to create an index which already exists")
+	}
+	var err error
+	if ix.Hash, ix.Range, err = keySchema(c.KeySchema, "globalSecondaryIndexUpdates.member.create.keySchema"); err != nil {
+		return err
+	}
+	for _, k := range []string{ix.Hash, ix.Range} {
+		if _, ok := t.Attrs[k]; k != "" && !ok {
+			return invalid("Some index key attributes are not defined in AttributeDefinitions. Keys: [%s]", k)
+		}
+	}
+	if ix.Projection, ix.NonKey, err = projection(c.Projection); err != nil {
+		return err
+	}
+	if t.Billing == "PROVISIONED" {
+		if ix.RCU, ix.WCU, err = throughput(t.Billing, c.ProvisionedThroughput); err != nil {
+			return err
+		}
+	}
+	t.Indexes = append(t.Indexes, ix)
+	added := &t.Indexes[len(t.Indexes)-1]
+	prefix := t.itemPrefix()
+	type entry struct{ k, v []byte }
+	var entries []entry
+	err = tx.Scan(prefix, nil, func(k, v []byte) (bool, error) {
+		item, err := decodeItem(v)
+		if err != nil {
+			return false, err
+		}
+		key := append([]byte(nil), k[len(prefix):]...)
+		if ik := t.indexKey(added, item, key); ik != nil {
+			entries = append(entries, entry{ik, key})
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := tx.Put(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateTimeToLive enables or disables TTL on one attribute.
+func (s *Service) UpdateTimeToLive(ctx context.Context, in *ddb.UpdateTimeToLiveInput) (*ddb.UpdateTimeToLiveOutput, error) {
+	if err := checkTableName(in.TableName); err != nil {
+		return nil, err
+	}
+	spec := in.TimeToLiveSpecification
+	if spec == nil || spec.Enabled == nil || awsapi.ToString(spec.AttributeName) == "" {
+		return nil, apierr.Validation("1 validation error detected: Value null at 'timeToLiveSpecification' failed to satisfy constraint: Member must not be null")
+	}
+	account, region := caller(ctx)
+	err := s.st.Update(func(tx store.Tx) error {
+		t, err := loadTable(tx, account, region, *in.TableName)
+		if err != nil {
+			return err
+		}
+		switch {
+		case *spec.Enabled && t.TTLEnabled:
+			return apierr.Validation("TimeToLive is already enabled")
+		case !*spec.Enabled && !t.TTLEnabled:
+			return apierr.Validation("TimeToLive is already disabled")
+		case !*spec.Enabled && t.TTLAttr != *spec.AttributeName:
+			return apierr.Validation("TimeToLive is active on a different AttributeName: current AttributeName is %s", t.TTLAttr)
+		}
+		t.TTLEnabled = *spec.Enabled
+		t.TTLAttr = *spec.AttributeName
+		return saveTable(tx, t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ddb.UpdateTimeToLiveOutput{TimeToLiveSpecification: spec}, nil
+}
+
+// DescribeTimeToLive reports a table's TTL setting.
+func (s *Service) DescribeTimeToLive(ctx context.Context, in *ddb.DescribeTimeToLiveInput) (*ddb.DescribeTimeToLiveOutput, error) {
+	t, err := s.getTable(ctx, in.TableName)
+	if err != nil {
+		return nil, err
+	}
+	d := &ddb.TimeToLiveDescription{TimeToLiveStatus: awsapi.String("DISABLED")}
+	if t.TTLEnabled {
+		d.TimeToLiveStatus = awsapi.String("ENABLED")
+		d.AttributeName = awsapi.String(t.TTLAttr)
+	}
+	return &ddb.DescribeTimeToLiveOutput{TimeToLiveDescription: d}, nil
+}
+
+// tableFromARN finds the table an ARN names, in the caller's account and region.
+func (s *Service) updateTagged(ctx context.Context, arn *string, fn func(t *table) error) error {
+	a := awsapi.ToString(arn)
+	account, region := caller(ctx)
+	parts := strings.SplitN(a, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "dynamodb" || !strings.HasPrefix(parts[5], "table/") {
+		return apierr.Validation("Invalid TableArn: Invalid ResourceArn provided as input %s", a)
+	}
+	name := strings.TrimPrefix(parts[5], "table/")
+	if parts[3] != region || parts[4] != account || strings.Contains(name, "/") {
+		return apierr.New("ResourceNotFoundException", 400, "Requested resource not found: ResourcArn: %s not found", a)
+	}
+	return s.st.Update(func(tx store.Tx) error {
+		t, err := loadTable(tx, account, region, name)
+		if err != nil {
+			return apierr.New("ResourceNotFoundException", 400, "Requested resource not found: ResourcArn: %s not found", a)
+		}
+		if t.Tags == nil {
+			t.Tags = map[string]string{}
+		}
+		before, _ := json.Marshal(t.Tags)
+		if err := fn(t); err != nil {
+			return err
+		}
+		if after, _ := json.Marshal(t.Tags); string(before) == string(after) {
+			return nil
+		}
+		return saveTable(tx, t)
+	})
+}
+
+// TagResource adds or replaces tags on a table.
+func (s *Service) TagResource(ctx context.Context, in *ddb.TagResourceInput) (*ddb.TagResourceOutput, error) {
+	err := s.updateTagged(ctx, in.ResourceArn, func(t *table) error {
+		for _, tag := range in.Tags {
+			t.Tags[awsapi.ToString(tag.Key)] = awsapi.ToString(tag.Value)
+		}
+		if len(t.Tags) > 50 {
+			return apierr.Validation("The number of tags exceeds the limit of 50")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ddb.TagResourceOutput{}, nil
+}
+
+// UntagResource removes tags from a table.
+func (s *Service) UntagResource(ctx context.Context, in *ddb.UntagResourceInput) (*ddb.UntagResourceOutput, error) {
+	err := s.updateTagged(ctx, in.ResourceArn, func(t *table) error {
+		for _, k := range in.TagKeys {
+			delete(t.Tags, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ddb.UntagResourceOutput{}, nil
+}
+
+// ListTagsOfResource lists a table's tags, sorted by key.
+func (s *Service) ListTagsOfResource(ctx context.Context, in *ddb.ListTagsOfResourceInput) (*ddb.ListTagsOfResourceOutput, error) {
+	out := &ddb.ListTagsOfResourceOutput{Tags: []ddb.Tag{}}
+	err := s.updateTagged(ctx, in.ResourceArn, func(t *table) error {
+		keys := make([]string, 0, len(t.Tags))
+		for k := range t.Tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			out.Tags = append(out.Tags, ddb.Tag{Key: awsapi.String(k), Value: awsapi.String(t.Tags[k])})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DescribeEndpoints names the endpoint the caller already uses.
+func (s *Service) DescribeEndpoints(ctx context.Context, in *ddb.DescribeEndpointsInput) (*ddb.DescribeEndpointsOutput, error) {
+	host := awsapi.CallerFrom(ctx).Host
+	if host == "" {
+		_, region := caller(ctx)
+		host = "dynamodb." + region + ".amazonaws.com"
+	}
+	return &ddb.DescribeEndpointsOutput{Endpoints: []ddb.Endpoint{{Address: awsapi.String(host), CachePeriodInMinutes: awsapi.Int64(1440)}}}, nil
+}
+
+// DescribeLimits reports DynamoDB's default account and table quotas.
+func (s *Service) DescribeLimits(ctx context.Context, in *ddb.DescribeLimitsInput) (*ddb.DescribeLimitsOutput, error) {
+	return &ddb.DescribeLimitsOutput{
+		AccountMaxReadCapacityUnits:  awsapi.Int64(80000),
+		AccountMaxWriteCapacityUnits: awsapi.Int64(80000),
+		TableMaxReadCapacityUnits:    awsapi.Int64(40000),
+		TableMaxWriteCapacityUnits:   awsapi.Int64(40000),
+	}, nil
+}
