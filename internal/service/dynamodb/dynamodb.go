@@ -78,8 +78,8 @@ type index struct {
 	Name       string
 	Global     bool
 	Hash       string
-	Range      string `json:",omitempty"`
-	Projection string // ALL, KEYS_ONLY, INCLUDE
+	Range      string   `json:",omitempty"`
+	Projection string   // ALL, KEYS_ONLY, INCLUDE
 	NonKey     []string `json:",omitempty"`
 	RCU, WCU   int64    `json:",omitempty"`
 }
@@ -94,8 +94,8 @@ type table struct {
 	Hash               string
 	Range              string `json:",omitempty"`
 	Billing            string
-	RCU, WCU           int64   `json:",omitempty"`
-	Indexes            []index `json:",omitempty"`
+	RCU, WCU           int64             `json:",omitempty"`
+	Indexes            []index           `json:",omitempty"`
 	Tags               map[string]string `json:",omitempty"`
 	TTLAttr            string            `json:",omitempty"`
 	TTLEnabled         bool              `json:",omitempty"`

@@ -49,11 +49,11 @@ type readRequest struct {
 }
 
 type readResult struct {
-	items    []Item
-	count    int
-	scanned  int
-	size     int
-	lastKey  Item
+	items   []Item
+	count   int
+	scanned int
+	size    int
+	lastKey Item
 }
 
 // run scans req's prefix in order, applying the key condition, filter,
