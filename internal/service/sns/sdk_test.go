@@ -145,9 +145,9 @@ func (c clients) expectEmpty(t *testing.T, queueURL string) {
 
 type envelope struct {
 	Type, MessageId, TopicArn, Subject, Message, Timestamp, SequenceNumber string
-	SignatureVersion, Signature, SigningCertURL, UnsubscribeURL           string
-	Token, SubscribeURL                                                   string
-	MessageAttributes                                                     map[string]struct{ Type, Value string }
+	SignatureVersion, Signature, SigningCertURL, UnsubscribeURL            string
+	Token, SubscribeURL                                                    string
+	MessageAttributes                                                      map[string]struct{ Type, Value string }
 }
 
 func TestSDKTopicLifecycle(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/mail"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -528,14 +527,4 @@ func (s *Service) SetSubscriptionAttributes(ctx context.Context, in *snsapi.SetS
 		return nil, err
 	}
 	return &snsapi.SetSubscriptionAttributesOutput{}, nil
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
