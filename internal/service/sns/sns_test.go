@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -182,7 +183,8 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	second.deliverNow(t)
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 2 || !strings.HasPrefix(got[0], "SubscriptionConfirmation") || !strings.Contains(got[1], `"Message":"survivor"`) {
+	sort.Strings(got) // deliveries run concurrently
+	if len(got) != 2 || !strings.HasPrefix(got[1], "SubscriptionConfirmation") || !strings.Contains(got[0], `"Message":"survivor"`) {
 		t.Fatalf("delivered after restart: %q", got)
 	}
 }
