@@ -17,6 +17,7 @@
 package dynamodb
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
@@ -53,6 +55,17 @@ type Service struct {
 	random func([]byte)
 	log    *slog.Logger
 	after  func(time.Duration) <-chan time.Time
+
+	// tables caches decoded table metadata by store key. Every read still
+	// fetches the stored bytes, so a cached table is used only while its bytes
+	// are unchanged; decoding JSON on every item operation cost more than the
+	// operation itself.
+	tables sync.Map // string → cachedTable
+}
+
+type cachedTable struct {
+	raw []byte
+	t   *table
 }
 
 // New returns a Service over opts.Store.
@@ -103,6 +116,8 @@ type table struct {
 	TableClass         string            `json:",omitempty"`
 	StreamEnabled      bool              `json:",omitempty"`
 	StreamViewType     string            `json:",omitempty"`
+
+	raw []byte // the stored bytes this was decoded from (getTable)
 }
 
 func (t *table) arn() string {
@@ -176,17 +191,33 @@ func saveTable(tx store.Tx, t *table) error {
 	return tx.Put(tableKey(t.Account, t.Region, t.Name), raw)
 }
 
-// getTable reads a table's metadata in its own read transaction.
+// getTable reads a table's metadata in its own read transaction. The result
+// is shared: callers must not modify it.
 func (s *Service) getTable(ctx context.Context, name *string) (*table, error) {
 	if name == nil || *name == "" {
 		return nil, apierr.Validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
 	}
 	account, region := caller(ctx)
+	key := tableKey(account, region, *name)
 	var t *table
 	err := s.st.View(func(tx store.Tx) error {
-		var err error
-		t, err = loadTable(tx, account, region, *name)
-		return err
+		raw, err := tx.Get(key)
+		if err != nil {
+			return err
+		}
+		if raw == nil {
+			return tableNotFound(*name)
+		}
+		if c, ok := s.tables.Load(string(key)); ok && bytes.Equal(c.(cachedTable).raw, raw) {
+			t = c.(cachedTable).t
+			return nil
+		}
+		t = &table{raw: bytes.Clone(raw)}
+		if err := json.Unmarshal(raw, t); err != nil {
+			return fmt.Errorf("decode table %s: %w", *name, err)
+		}
+		s.tables.Store(string(key), cachedTable{bytes.Clone(raw), t})
+		return nil
 	})
 	return t, err
 }

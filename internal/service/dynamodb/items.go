@@ -1,7 +1,9 @@
 package dynamodb
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"math"
 	"time"
 
@@ -78,6 +80,25 @@ func conditionFailed(old Item, withItem bool) *apierr.Error {
 
 // apply runs op inside tx, returning the item before and after.
 func (op *writeOp) apply(tx store.Tx, now time.Time) (old, item Item, err error) {
+	// The table was read before this transaction: make sure it is still the
+	// same, so that an index added meanwhile is maintained too.
+	raw, err := tx.Get(tableKey(op.t.Account, op.t.Region, op.t.Name))
+	if err != nil {
+		return nil, nil, err
+	}
+	if raw == nil {
+		return nil, nil, tableNotFound(op.t.Name)
+	}
+	if !bytes.Equal(raw, op.t.raw) {
+		cur := &table{raw: bytes.Clone(raw)}
+		if err := json.Unmarshal(raw, cur); err != nil {
+			return nil, nil, err
+		}
+		if cur.ID != op.t.ID {
+			return nil, nil, tableNotFound(op.t.Name) // deleted and created again
+		}
+		op.t = cur
+	}
 	old, err = readItem(tx, op.t, op.key, now)
 	if err != nil {
 		return nil, nil, err

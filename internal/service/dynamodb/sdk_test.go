@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,8 +22,14 @@ import (
 	"github.com/wharf-dev/wharf/internal/config"
 )
 
+type atomicInt struct{ v atomic.Int64 }
+
+func (a *atomicInt) add() int64 { return a.v.Add(1) }
+
 // startWharf runs the real server, as the binary does, on a free loopback port.
-func startWharf(t *testing.T) *sdk.Client {
+func startWharf(t *testing.T) *sdk.Client { return startWharfB(t) }
+
+func startWharfB(t testing.TB) *sdk.Client {
 	t.Helper()
 	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
@@ -491,4 +498,26 @@ func TestSDKBatchGetAndTransactions(t *testing.T) {
 	if apiCode(err) != "ValidationException" {
 		t.Fatalf("two operations on one item: %v", err)
 	}
+}
+
+// BenchmarkSDKPutItem drives PutItem through the whole server (codec, service,
+// store) from 8 goroutines, for profiling; bench/dynamodb compares with moto.
+func BenchmarkSDKPutItem(b *testing.B) {
+	t := &testing.T{}
+	c := startWharfB(b)
+	createOrders(t, c)
+	var seq atomicInt
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := seq.add()
+			_, err := c.PutItem(context.Background(), &sdk.PutItemInput{TableName: aws.String("orders"), Item: map[string]types.AttributeValue{
+				"pk": s("p"), "sk": n(fmt.Sprint(i)), "payload": s("a modest item payload of about one hundred bytes, like a typical task result row"), "count": n("42"),
+			}})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
