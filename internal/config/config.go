@@ -33,6 +33,9 @@ type Config struct {
 	// SMTPAddr is the host:port of the SMTP server SNS email subscriptions are
 	// delivered through; empty means email is logged, not sent.
 	SMTPAddr string
+	// Runtime runs ECS tasks: "docker", "process", or "" for docker when an
+	// engine answers, else process.
+	Runtime string
 }
 
 // Auth modes.
@@ -73,6 +76,7 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	str(&c.AccessKey, "access-key", "test", "root access key id of the default account")
 	str(&c.SecretKey, "secret-key", "test", "root secret access key of the default account")
 	str(&c.SMTPAddr, "smtp-addr", "", "host:port of the SMTP server SNS delivers email subscriptions through; empty: email is logged, not sent")
+	str(&c.Runtime, "runtime", "", "ECS task runtime: docker or process (default: docker when an engine answers, else process)")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	if err := fs.Parse(args); err != nil {
@@ -93,6 +97,9 @@ func (c *Config) validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
+	}
+	if c.Runtime != "" && c.Runtime != "docker" && c.Runtime != "process" {
+		return fmt.Errorf("--runtime %q: want docker or process", c.Runtime)
 	}
 	if _, err := c.Level(); err != nil {
 		return err

@@ -26,7 +26,7 @@ type PullError struct {
 }
 
 func (e *PullError) Error() string { return "pull " + e.Image + ": " + e.Err.Error() }
-func (e *PullError) Unwrap() error  { return e.Err }
+func (e *PullError) Unwrap() error { return e.Err }
 
 // Spec is one container to start.
 type Spec struct {

@@ -1,0 +1,97 @@
+package app
+
+import (
+	"context"
+	"net"
+	"os"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
+	"github.com/wharf-dev/wharf/internal/runtime"
+	"github.com/wharf-dev/wharf/internal/runtime/docker"
+	"github.com/wharf-dev/wharf/internal/runtime/process"
+	"github.com/wharf-dev/wharf/internal/server"
+	"github.com/wharf-dev/wharf/internal/service/ecs"
+	iamsvc "github.com/wharf-dev/wharf/internal/service/iam"
+)
+
+// roleCredentials mints task role credentials through STS AssumeRole, acting
+// as the task's account root. IAM keeps all its state in the store, so this
+// second handle on it shares the sessions the server authenticates against.
+type roleCredentials struct{ sts *iamsvc.STS }
+
+func (c roleCredentials) CredentialsForRole(ctx context.Context, account, roleARN, session string) (ecs.Credentials, error) {
+	ctx = awsapi.WithCaller(ctx, &awsapi.Caller{Account: account, Service: "sts", Operation: "AssumeRole"})
+	out, err := c.sts.AssumeRole(ctx, &stsapi.AssumeRoleInput{RoleArn: &roleARN, RoleSessionName: &session})
+	if err != nil {
+		return ecs.Credentials{}, err
+	}
+	cr := out.Credentials
+	return ecs.Credentials{
+		AccessKeyID: awsapi.ToString(cr.AccessKeyId), SecretAccessKey: awsapi.ToString(cr.SecretAccessKey),
+		SessionToken: awsapi.ToString(cr.SessionToken), Expiration: *cr.Expiration,
+	}, nil
+}
+
+// chooseRuntime picks the task runtime --runtime names, or docker when an
+// engine answers and process otherwise.
+func chooseRuntime(d Deps) runtime.Runner {
+	switch d.Config.Runtime {
+	case "process":
+		return process.New()
+	case "docker":
+		r, err := docker.New(os.Getenv)
+		if err == nil {
+			return r
+		}
+		d.Logger.Error("ecs: docker runtime", "service", "ecs", "err", err)
+		return process.New()
+	}
+	if r, ok := docker.Available(context.Background()); ok {
+		return r
+	}
+	return process.New()
+}
+
+// containerEndpoint is wharf's address as a task's container (host network)
+// reaches it: a wildcard listen address becomes loopback.
+func containerEndpoint(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func init() {
+	builders = append(builders, func(d Deps) server.Registration {
+		runner := chooseRuntime(d)
+		idm := iamsvc.New(iamsvc.Options{Store: d.Store, Account: d.Config.Account, AccessKey: d.Config.AccessKey, SecretKey: d.Config.SecretKey})
+		svc, err := ecs.New(ecs.Options{
+			Store: d.Store, Logger: d.Logger, Runner: runner, Bus: d.Bus,
+			Account: d.Config.Account, Region: d.Config.Region, Endpoint: containerEndpoint(d.Config.Listen),
+			Credentials: roleCredentials{sts: idm.STS()},
+		})
+		if err != nil {
+			d.Logger.Error("ecs: not started", "service", "ecs", "err", err)
+			return server.Registration{Desc: ecsapi.Service}
+		}
+		d.Logger.Info("ecs: task runtime", "service", "ecs", "runtime", runner.Name(), "endpoint", svc.EndpointAddr())
+		d.Loops.Go(svc.Run)
+		if p, ok := runner.(*process.Runner); ok {
+			// Host processes cannot be re-adopted: end them with wharf.
+			d.Loops.Go(func(ctx context.Context) { <-ctx.Done(); p.Close() })
+		}
+		d.Registry.Provide("ecs", svc)
+		d.Registry.AfterBuild(func() {
+			if w, ok := d.Registry.Lookup("logs").(ecs.LogWriter); ok {
+				svc.SetLogWriter(w)
+			}
+		})
+		return server.Registration{Desc: ecsapi.Service, Handlers: ecsapi.Bind(svc)}
+	})
+}

@@ -1,0 +1,812 @@
+// Package ecs is wharf's Amazon ECS: clusters, task definitions, and tasks that
+// run as real containers through a runtime.Runner (Docker, or host processes).
+//
+// A task goes through the states AWS reports (PROVISIONING, PENDING, RUNNING,
+// STOPPING, DEPROVISIONING, STOPPED) with AWS's stop codes and reasons; each
+// change is persisted, then announced as an "ECS Task State Change" event on
+// the bus. Inside its containers, unmodified AWS SDK code finds wharf
+// (AWS_ENDPOINT_URL), its task role's credentials
+// (AWS_CONTAINER_CREDENTIALS_FULL_URI) and the task metadata endpoint
+// (ECS_CONTAINER_METADATA_URI_V4), served on a small loopback listener of its own.
+//
+// # Key layout
+//
+//	ecs/<account>/<region>/cluster/<name>                 cluster (JSON)
+//	ecs/<account>/<region>/taskdef/<family>/<revision:010> task definition (JSON)
+//	ecs/<account>/<region>/task/<cluster>/<task id>       task (JSON)
+//	ecs/<account>/<region>/setting/<principal>/<name>     account setting (JSON)
+//	ecs/endpoint                                          the endpoint listener's port
+package ecs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	"github.com/wharf-dev/wharf/internal/eventbus"
+	"github.com/wharf-dev/wharf/internal/runtime"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// Credentials are temporary credentials of a task role.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      time.Time
+}
+
+// RoleCredentials mints temporary credentials for a role (STS AssumeRole).
+type RoleCredentials interface {
+	CredentialsForRole(ctx context.Context, account, roleARN, sessionName string) (Credentials, error)
+}
+
+// LogLine is one line of a container's output.
+type LogLine struct {
+	Time    time.Time
+	Message string
+}
+
+// LogWriter delivers container output to CloudWatch Logs (the awslogs driver).
+type LogWriter interface {
+	PutLogLines(ctx context.Context, account, region, group, stream string, lines []LogLine) error
+}
+
+// Options configure a Service.
+type Options struct {
+	Store  store.Store
+	Logger *slog.Logger
+	Runner runtime.Runner
+	Bus    *eventbus.Bus
+	// Account and Region are where requests without a caller (events) act.
+	Account, Region string
+	// Endpoint is wharf's host:port as a container reaches it, used when a
+	// task is not started by a request whose Host says it (EventBridge).
+	Endpoint string
+	// Credentials mints task role credentials; nil means tasks get none.
+	Credentials RoleCredentials
+	// Listen is the address of the credentials and metadata listener;
+	// "" means 127.0.0.1 on the port used last time, else a free one.
+	Listen string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NewID returns 32 hex digits for task and container ids; nil means random.
+	NewID func() string
+}
+
+// Service serves ECS.
+type Service struct {
+	st      store.Store
+	log     *slog.Logger
+	runner  runtime.Runner
+	bus     *eventbus.Bus
+	account string
+	region  string
+	creds   RoleCredentials
+	now     func() time.Time
+	newID   func() string
+	logs    atomic.Pointer[LogWriter]
+
+	endpoint atomic.Pointer[string] // wharf's host:port last seen in a request
+	ln       net.Listener           // credentials and metadata
+
+	mu    sync.Mutex
+	sups  map[string]*supervisor // by task ARN
+	cache map[string]Credentials // by task ARN, cached until near expiry
+	base  context.Context        // supervisors' context, cancelled at shutdown
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+}
+
+// New returns the ECS service for o. It opens the credentials and metadata
+// listener; Run serves it.
+func New(o Options) (*Service, error) {
+	s := &Service{
+		st: o.Store, log: o.Logger, runner: o.Runner, bus: o.Bus, account: o.Account, region: o.Region,
+		creds: o.Credentials, now: o.Now, newID: o.NewID,
+		sups: map[string]*supervisor{}, cache: map[string]Credentials{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = randomID
+	}
+	ep := o.Endpoint
+	s.endpoint.Store(&ep)
+	s.base, s.stop = context.WithCancel(context.Background())
+	ln, err := s.listen(o.Listen)
+	if err != nil {
+		return nil, err
+	}
+	s.ln = ln
+	return s, nil
+}
+
+// SetLogWriter makes w receive the output of awslogs containers.
+func (s *Service) SetLogWriter(w LogWriter) { s.logs.Store(&w) }
+
+func (s *Service) logWriter() LogWriter {
+	if p := s.logs.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func randomID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// scope is the account and region a request acts in.
+type scope struct{ account, region string }
+
+func (s *Service) scope(ctx context.Context) scope {
+	c := awsapi.CallerFrom(ctx)
+	sc := scope{account: c.Account, region: c.Region}
+	if sc.account == "" {
+		sc.account = s.account
+	}
+	if sc.region == "" {
+		sc.region = s.region
+	}
+	if c.Host != "" {
+		h := c.Host
+		s.endpoint.Store(&h)
+	}
+	return sc
+}
+
+func (sc scope) prefix() string { return "ecs/" + sc.account + "/" + sc.region + "/" }
+func (sc scope) arn(resource string) string {
+	return "arn:aws:ecs:" + sc.region + ":" + sc.account + ":" + resource
+}
+
+// Errors in AWS's words.
+func clientErr(format string, args ...any) error {
+	return apierr.New("ClientException", 400, format, args...)
+}
+func invalidParam(format string, args ...any) error {
+	return apierr.New("InvalidParameterException", 400, format, args...)
+}
+func clusterNotFound() error {
+	return apierr.New("ClusterNotFoundException", 400, "Cluster not found.")
+}
+
+func getJSON(tx store.Tx, key string, v any) (bool, error) {
+	b, err := tx.Get([]byte(key))
+	if err != nil || b == nil {
+		return false, err
+	}
+	return true, json.Unmarshal(b, v)
+}
+
+func putJSON(tx store.Tx, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.Put([]byte(key), b)
+}
+
+func tagsOf(in []ecsapi.Tag) []ecsapi.Tag {
+	if len(in) == 0 {
+		return nil
+	}
+	return append([]ecsapi.Tag(nil), in...)
+}
+
+func checkTags(tags []ecsapi.Tag) error {
+	if len(tags) > 50 {
+		return invalidParam("Tags can not exceed 50.")
+	}
+	for _, t := range tags {
+		if k := awsapi.ToString(t.Key); k == "" || len(k) > 128 {
+			return invalidParam("Tag keys must be between 1 and 128 characters.")
+		}
+	}
+	return nil
+}
+
+// mergeTags sets add over tags, by key.
+func mergeTags(tags, add []ecsapi.Tag) []ecsapi.Tag {
+	out := append([]ecsapi.Tag(nil), tags...)
+	for _, a := range add {
+		found := false
+		for i := range out {
+			if awsapi.ToString(out[i].Key) == awsapi.ToString(a.Key) {
+				out[i].Value, found = a.Value, true
+			}
+		}
+		if !found {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// ---- clusters ----
+
+type clusterRecord struct {
+	Cluster ecsapi.Cluster
+}
+
+var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
+
+// clusterName resolves a cluster name or ARN; "" is the default cluster.
+func clusterName(sc scope, ref string) (string, error) {
+	if ref == "" {
+		return "default", nil
+	}
+	if strings.HasPrefix(ref, "arn:") {
+		p, ok := strings.CutPrefix(ref, sc.arn("cluster/"))
+		if !ok || !clusterNameRE.MatchString(p) {
+			return "", invalidParam("Invalid cluster ARN: %s", ref)
+		}
+		return p, nil
+	}
+	if !clusterNameRE.MatchString(ref) {
+		return "", invalidParam("Cluster name must be at most 255 letters (uppercase and lowercase), numbers, hyphens, and underscores.")
+	}
+	return ref, nil
+}
+
+func newCluster(sc scope, name string) *clusterRecord {
+	return &clusterRecord{Cluster: ecsapi.Cluster{
+		ClusterArn: awsapi.String(sc.arn("cluster/" + name)), ClusterName: awsapi.String(name),
+		Status: awsapi.String("ACTIVE"), Settings: []ecsapi.ClusterSetting{{Name: awsapi.String("containerInsights"), Value: awsapi.String("disabled")}},
+		CapacityProviders: []string{}, DefaultCapacityProviderStrategy: []ecsapi.CapacityProviderStrategyItem{},
+	}}
+}
+
+// activeCluster loads an ACTIVE cluster; the default cluster is created on
+// first use, as the console and the CLI's first run-task do for a new account.
+func (s *Service) activeCluster(tx store.Tx, sc scope, name string) (*clusterRecord, error) {
+	var c clusterRecord
+	found, err := getJSON(tx, sc.prefix()+"cluster/"+name, &c)
+	if err != nil {
+		return nil, err
+	}
+	if found && awsapi.ToString(c.Cluster.Status) == "ACTIVE" {
+		return &c, nil
+	}
+	if name == "default" {
+		nc := newCluster(sc, name)
+		return nc, putJSON(tx, sc.prefix()+"cluster/"+name, nc)
+	}
+	return nil, clusterNotFound()
+}
+
+// CreateCluster creates a cluster, or returns the existing one of that name.
+func (s *Service) CreateCluster(ctx context.Context, in *ecsapi.CreateClusterInput) (*ecsapi.CreateClusterOutput, error) {
+	sc := s.scope(ctx)
+	name, err := clusterName(sc, awsapi.ToString(in.ClusterName))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	for _, cp := range in.CapacityProviders {
+		if cp != "FARGATE" && cp != "FARGATE_SPOT" {
+			return nil, invalidParam("The specified capacity provider %s was not found.", cp)
+		}
+	}
+	var out *clusterRecord
+	err = s.st.Update(func(tx store.Tx) error {
+		var c clusterRecord
+		found, err := getJSON(tx, sc.prefix()+"cluster/"+name, &c)
+		if err != nil {
+			return err
+		}
+		if found && awsapi.ToString(c.Cluster.Status) == "ACTIVE" {
+			out = &c // CreateCluster is idempotent on the name (CreateCluster docs)
+			return nil
+		}
+		nc := newCluster(sc, name)
+		nc.Cluster.Tags = tagsOf(in.Tags)
+		if len(in.Settings) > 0 {
+			nc.Cluster.Settings = in.Settings
+		}
+		nc.Cluster.Configuration = in.Configuration
+		if in.CapacityProviders != nil {
+			nc.Cluster.CapacityProviders = in.CapacityProviders
+		}
+		if in.DefaultCapacityProviderStrategy != nil {
+			nc.Cluster.DefaultCapacityProviderStrategy = in.DefaultCapacityProviderStrategy
+		}
+		out = nc
+		return putJSON(tx, sc.prefix()+"cluster/"+name, nc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := s.withCounts(sc, out.Cluster)
+	return &ecsapi.CreateClusterOutput{Cluster: &c}, nil
+}
+
+// withCounts fills a cluster's task counts from its tasks.
+func (s *Service) withCounts(sc scope, c ecsapi.Cluster) ecsapi.Cluster {
+	var running, pending int32
+	s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(sc.prefix()+"task/"+awsapi.ToString(c.ClusterName)+"/"), nil, func(_, v []byte) (bool, error) {
+			var t taskRecord
+			if json.Unmarshal(v, &t) == nil {
+				switch awsapi.ToString(t.Task.LastStatus) {
+				case "RUNNING":
+					running++
+				case "PROVISIONING", "PENDING", "ACTIVATING":
+					pending++
+				}
+			}
+			return true, nil
+		})
+	})
+	c.RunningTasksCount, c.PendingTasksCount = awsapi.Int32(running), awsapi.Int32(pending)
+	c.RegisteredContainerInstancesCount, c.ActiveServicesCount = awsapi.Int32(0), awsapi.Int32(0)
+	if c.Statistics == nil {
+		c.Statistics = []ecsapi.KeyValuePair{}
+	}
+	return c
+}
+
+// DescribeClusters describes clusters by name or ARN (default: the default
+// cluster); unknown ones are failures with reason MISSING.
+func (s *Service) DescribeClusters(ctx context.Context, in *ecsapi.DescribeClustersInput) (*ecsapi.DescribeClustersOutput, error) {
+	sc := s.scope(ctx)
+	refs := in.Clusters
+	if len(refs) == 0 {
+		refs = []string{"default"}
+	}
+	out := &ecsapi.DescribeClustersOutput{Clusters: []ecsapi.Cluster{}, Failures: []ecsapi.Failure{}}
+	withTags := contains(in.Include, "TAGS")
+	for _, ref := range refs {
+		name, err := clusterName(sc, ref)
+		if err != nil {
+			return nil, err
+		}
+		var c clusterRecord
+		var found bool
+		err = s.st.View(func(tx store.Tx) (err error) {
+			found, err = getJSON(tx, sc.prefix()+"cluster/"+name, &c)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			out.Failures = append(out.Failures, ecsapi.Failure{Arn: awsapi.String(sc.arn("cluster/" + name)), Reason: awsapi.String("MISSING")})
+			continue
+		}
+		cl := s.withCounts(sc, c.Cluster)
+		if !withTags {
+			cl.Tags = nil
+		}
+		out.Clusters = append(out.Clusters, cl)
+	}
+	return out, nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// page returns items[from:from+max] and the next token.
+func page[T any](items []T, token *string, maxResults *int32, limit int32) ([]T, *string, error) {
+	from := 0
+	if t := awsapi.ToString(token); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 0 || n > len(items) {
+			return nil, nil, invalidParam("Invalid nextToken.")
+		}
+		from = n
+	}
+	max := int(limit)
+	if maxResults != nil {
+		if *maxResults < 1 || *maxResults > limit {
+			return nil, nil, invalidParam("maxResults must be between 1 and %d.", limit)
+		}
+		max = int(*maxResults)
+	}
+	to := min(from+max, len(items))
+	var next *string
+	if to < len(items) {
+		next = awsapi.String(strconv.Itoa(to))
+	}
+	return items[from:to], next, nil
+}
+
+// ListClusters lists the ARNs of the account's clusters in the region.
+func (s *Service) ListClusters(ctx context.Context, in *ecsapi.ListClustersInput) (*ecsapi.ListClustersOutput, error) {
+	sc := s.scope(ctx)
+	var arns []string
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(sc.prefix()+"cluster/"), nil, func(_, v []byte) (bool, error) {
+			var c clusterRecord
+			if err := json.Unmarshal(v, &c); err != nil {
+				return false, err
+			}
+			if awsapi.ToString(c.Cluster.Status) == "ACTIVE" {
+				arns = append(arns, awsapi.ToString(c.Cluster.ClusterArn))
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	items, next, err := page(arns, in.NextToken, in.MaxResults, 100)
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.ListClustersOutput{ClusterArns: nonNil(items), NextToken: next}, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// UpdateCluster changes a cluster's settings and configuration.
+func (s *Service) UpdateCluster(ctx context.Context, in *ecsapi.UpdateClusterInput) (*ecsapi.UpdateClusterOutput, error) {
+	sc := s.scope(ctx)
+	name, err := clusterName(sc, awsapi.ToString(in.Cluster))
+	if err != nil {
+		return nil, err
+	}
+	var out ecsapi.Cluster
+	err = s.st.Update(func(tx store.Tx) error {
+		c, err := s.activeCluster(tx, sc, name)
+		if err != nil {
+			return err
+		}
+		for _, set := range in.Settings {
+			found := false
+			for i := range c.Cluster.Settings {
+				if awsapi.ToString(c.Cluster.Settings[i].Name) == awsapi.ToString(set.Name) {
+					c.Cluster.Settings[i].Value, found = set.Value, true
+				}
+			}
+			if !found {
+				c.Cluster.Settings = append(c.Cluster.Settings, set)
+			}
+		}
+		if in.Configuration != nil {
+			c.Cluster.Configuration = in.Configuration
+		}
+		out = c.Cluster
+		return putJSON(tx, sc.prefix()+"cluster/"+name, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = s.withCounts(sc, out)
+	return &ecsapi.UpdateClusterOutput{Cluster: &out}, nil
+}
+
+// DeleteCluster makes a cluster INACTIVE; one with tasks that have not
+// stopped cannot be deleted.
+func (s *Service) DeleteCluster(ctx context.Context, in *ecsapi.DeleteClusterInput) (*ecsapi.DeleteClusterOutput, error) {
+	sc := s.scope(ctx)
+	name, err := clusterName(sc, awsapi.ToString(in.Cluster))
+	if err != nil {
+		return nil, err
+	}
+	var out ecsapi.Cluster
+	err = s.st.Update(func(tx store.Tx) error {
+		var c clusterRecord
+		found, err := getJSON(tx, sc.prefix()+"cluster/"+name, &c)
+		if err != nil {
+			return err
+		}
+		if !found || awsapi.ToString(c.Cluster.Status) != "ACTIVE" {
+			return clusterNotFound()
+		}
+		busy := false
+		err = tx.Scan([]byte(sc.prefix()+"task/"+name+"/"), nil, func(_, v []byte) (bool, error) {
+			var t taskRecord
+			if json.Unmarshal(v, &t) == nil && awsapi.ToString(t.Task.LastStatus) != "STOPPED" {
+				busy = true
+				return false, nil
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		if busy {
+			return apierr.New("ClusterContainsTasksException", 400, "The Cluster cannot be deleted while Tasks are active.")
+		}
+		c.Cluster.Status = awsapi.String("INACTIVE")
+		out = c.Cluster
+		return putJSON(tx, sc.prefix()+"cluster/"+name, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = s.withCounts(sc, out)
+	return &ecsapi.DeleteClusterOutput{Cluster: &out}, nil
+}
+
+// ---- account settings ----
+
+type settingRecord struct{ Name, Value, Principal string }
+
+// settingDefaults are the effective values of settings nobody has put
+// (ListAccountSettings docs: long ARN formats are on for every account now).
+var settingDefaults = map[string]string{
+	"serviceLongArnFormat": "enabled", "taskLongArnFormat": "enabled", "containerInstanceLongArnFormat": "enabled",
+	"awsvpcTrunking": "disabled", "containerInsights": "disabled", "fargateFIPSMode": "disabled",
+	"tagResourceAuthorization": "on", "fargateTaskRetirementWaitPeriod": "7", "guardDutyActivate": "off",
+	"defaultLogDriverMode": "non-blocking",
+}
+
+func (s *Service) principal(ctx context.Context, sc scope, p *string) string {
+	if v := awsapi.ToString(p); v != "" {
+		return v
+	}
+	if a := awsapi.CallerFrom(ctx).ARN; a != "" {
+		return a
+	}
+	return "arn:aws:iam::" + sc.account + ":root"
+}
+
+func checkSettingName(name string) error {
+	if _, ok := settingDefaults[name]; !ok {
+		return invalidParam("Invalid setting name: %s", name)
+	}
+	return nil
+}
+
+func (s *Service) putSetting(sc scope, principal, name, value string) (*ecsapi.Setting, error) {
+	if err := checkSettingName(name); err != nil {
+		return nil, err
+	}
+	if value == "" {
+		return nil, invalidParam("Setting value must not be empty.")
+	}
+	err := s.st.Update(func(tx store.Tx) error {
+		return putJSON(tx, sc.prefix()+"setting/"+principal+"/"+name, settingRecord{Name: name, Value: value, Principal: principal})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.Setting{Name: awsapi.String(name), Value: awsapi.String(value), PrincipalArn: awsapi.String(principal), Type: awsapi.String("user")}, nil
+}
+
+// PutAccountSetting sets an account setting for a principal (default: the caller).
+func (s *Service) PutAccountSetting(ctx context.Context, in *ecsapi.PutAccountSettingInput) (*ecsapi.PutAccountSettingOutput, error) {
+	sc := s.scope(ctx)
+	set, err := s.putSetting(sc, s.principal(ctx, sc, in.PrincipalArn), awsapi.ToString(in.Name), awsapi.ToString(in.Value))
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.PutAccountSettingOutput{Setting: set}, nil
+}
+
+// PutAccountSettingDefault sets an account setting for every principal of the account.
+func (s *Service) PutAccountSettingDefault(ctx context.Context, in *ecsapi.PutAccountSettingDefaultInput) (*ecsapi.PutAccountSettingDefaultOutput, error) {
+	sc := s.scope(ctx)
+	set, err := s.putSetting(sc, "arn:aws:iam::"+sc.account+":root", awsapi.ToString(in.Name), awsapi.ToString(in.Value))
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.PutAccountSettingDefaultOutput{Setting: set}, nil
+}
+
+// DeleteAccountSetting removes a principal's setting.
+func (s *Service) DeleteAccountSetting(ctx context.Context, in *ecsapi.DeleteAccountSettingInput) (*ecsapi.DeleteAccountSettingOutput, error) {
+	sc := s.scope(ctx)
+	name := awsapi.ToString(in.Name)
+	if err := checkSettingName(name); err != nil {
+		return nil, err
+	}
+	p := s.principal(ctx, sc, in.PrincipalArn)
+	var rec settingRecord
+	err := s.st.Update(func(tx store.Tx) error {
+		found, err := getJSON(tx, sc.prefix()+"setting/"+p+"/"+name, &rec)
+		if err != nil || !found {
+			rec = settingRecord{Name: name, Value: settingDefaults[name], Principal: p}
+			return err
+		}
+		return tx.Delete([]byte(sc.prefix() + "setting/" + p + "/" + name))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.DeleteAccountSettingOutput{Setting: &ecsapi.Setting{Name: &rec.Name, Value: &rec.Value, PrincipalArn: &rec.Principal, Type: awsapi.String("user")}}, nil
+}
+
+// ListAccountSettings lists the settings put for a principal (default: the
+// caller), with effectiveSettings the values in force, defaults included.
+func (s *Service) ListAccountSettings(ctx context.Context, in *ecsapi.ListAccountSettingsInput) (*ecsapi.ListAccountSettingsOutput, error) {
+	sc := s.scope(ctx)
+	p := s.principal(ctx, sc, in.PrincipalArn)
+	root := "arn:aws:iam::" + sc.account + ":root"
+	vals := map[string]settingRecord{}
+	if awsapi.ToBool(in.EffectiveSettings) {
+		for k, v := range settingDefaults {
+			vals[k] = settingRecord{Name: k, Value: v, Principal: p}
+		}
+	}
+	err := s.st.View(func(tx store.Tx) error {
+		for _, who := range []string{root, p} { // the principal's own override the account default
+			err := tx.Scan([]byte(sc.prefix()+"setting/"+who+"/"), nil, func(_, v []byte) (bool, error) {
+				var r settingRecord
+				if err := json.Unmarshal(v, &r); err != nil {
+					return false, err
+				}
+				if who == root && who != p && !awsapi.ToBool(in.EffectiveSettings) {
+					return true, nil
+				}
+				r.Principal = p
+				vals[r.Name] = r
+				return true, nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var list []ecsapi.Setting
+	for _, r := range vals {
+		if n := awsapi.ToString(in.Name); n != "" && r.Name != n {
+			continue
+		}
+		if v := awsapi.ToString(in.Value); v != "" && r.Value != v {
+			continue
+		}
+		list = append(list, ecsapi.Setting{Name: awsapi.String(r.Name), Value: awsapi.String(r.Value), PrincipalArn: awsapi.String(r.Principal), Type: awsapi.String("user")})
+	}
+	sort.Slice(list, func(i, j int) bool { return *list[i].Name < *list[j].Name })
+	items, next, err := page(list, in.NextToken, in.MaxResults, 10)
+	if err != nil {
+		return nil, err
+	}
+	if items == nil {
+		items = []ecsapi.Setting{}
+	}
+	return &ecsapi.ListAccountSettingsOutput{Settings: items, NextToken: next}, nil
+}
+
+// ---- tagging ----
+
+// resourceKey finds the store key of a taggable resource ARN.
+func (s *Service) resourceKey(tx store.Tx, sc scope, arn string) (string, error) {
+	rest, ok := strings.CutPrefix(arn, sc.arn(""))
+	if !ok {
+		return "", invalidParam("The ARN provided is invalid.")
+	}
+	kind, id, _ := strings.Cut(rest, "/")
+	switch kind {
+	case "cluster":
+		return sc.prefix() + "cluster/" + id, nil
+	case "task-definition":
+		fam, rev, ok := strings.Cut(id, ":")
+		n, err := strconv.Atoi(rev)
+		if !ok || err != nil {
+			return "", invalidParam("The ARN provided is invalid.")
+		}
+		return fmt.Sprintf("%staskdef/%s/%010d", sc.prefix(), fam, n), nil
+	case "task":
+		cl, tid, ok := strings.Cut(id, "/")
+		if !ok {
+			return "", invalidParam("The ARN provided is invalid.")
+		}
+		return sc.prefix() + "task/" + cl + "/" + tid, nil
+	}
+	return "", invalidParam("The ARN provided is invalid.")
+}
+
+// withTags reads the resource at key, lets fn change its tags, and stores it.
+func (s *Service) withTags(ctx context.Context, arn string, fn func(*[]ecsapi.Tag)) ([]ecsapi.Tag, error) {
+	sc := s.scope(ctx)
+	var tags []ecsapi.Tag
+	err := s.st.Update(func(tx store.Tx) error {
+		key, err := s.resourceKey(tx, sc, arn)
+		if err != nil {
+			return err
+		}
+		var tp *[]ecsapi.Tag
+		var v any
+		switch {
+		case strings.Contains(key, "/cluster/"):
+			c := &clusterRecord{}
+			v, tp = c, &c.Cluster.Tags
+		case strings.Contains(key, "/taskdef/"):
+			d := &taskDefRecord{}
+			v, tp = d, &d.Tags
+		default:
+			t := &taskRecord{}
+			v, tp = t, &t.Task.Tags
+		}
+		found, err := getJSON(tx, key, v)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return apierr.New("InvalidParameterException", 400, "The specified resource could not be found.")
+		}
+		if fn == nil {
+			tags = *tp
+			return nil
+		}
+		fn(tp)
+		tags = *tp
+		return putJSON(tx, key, v)
+	})
+	return tags, err
+}
+
+// TagResource adds tags to a cluster, task definition or task.
+func (s *Service) TagResource(ctx context.Context, in *ecsapi.TagResourceInput) (*ecsapi.TagResourceOutput, error) {
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	_, err := s.withTags(ctx, awsapi.ToString(in.ResourceArn), func(t *[]ecsapi.Tag) { *t = mergeTags(*t, in.Tags) })
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.TagResourceOutput{}, nil
+}
+
+// UntagResource removes tags by key.
+func (s *Service) UntagResource(ctx context.Context, in *ecsapi.UntagResourceInput) (*ecsapi.UntagResourceOutput, error) {
+	_, err := s.withTags(ctx, awsapi.ToString(in.ResourceArn), func(t *[]ecsapi.Tag) {
+		var keep []ecsapi.Tag
+		for _, tag := range *t {
+			if !contains(in.TagKeys, awsapi.ToString(tag.Key)) {
+				keep = append(keep, tag)
+			}
+		}
+		*t = keep
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.UntagResourceOutput{}, nil
+}
+
+// ListTagsForResource lists a resource's tags.
+func (s *Service) ListTagsForResource(ctx context.Context, in *ecsapi.ListTagsForResourceInput) (*ecsapi.ListTagsForResourceOutput, error) {
+	tags, err := s.withTags(ctx, awsapi.ToString(in.ResourceArn), nil)
+	if err != nil {
+		return nil, err
+	}
+	if tags == nil {
+		tags = []ecsapi.Tag{}
+	}
+	return &ecsapi.ListTagsForResourceOutput{Tags: tags}, nil
+}
+
+var errStopped = errors.New("task stopped")

@@ -1,0 +1,218 @@
+package ecs
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// The credentials and metadata endpoint is a listener of its own on loopback:
+// the SDKs' container credentials provider only trusts loopback (or ECS's
+// link-local) FULL_URIs, and wharf's main port routes AWS requests only.
+
+const endpointKey = "ecs/endpoint"
+
+// listen opens the endpoint on addr, or on the port the previous wharf used
+// (running containers have it in their environment), else on a free port.
+func (s *Service) listen(addr string) (net.Listener, error) {
+	if addr != "" {
+		return net.Listen("tcp", addr)
+	}
+	var prev string
+	s.st.View(func(tx store.Tx) error {
+		b, err := tx.Get([]byte(endpointKey))
+		prev = string(b)
+		return err
+	})
+	if prev != "" {
+		if ln, err := net.Listen("tcp", prev); err == nil {
+			return ln, nil
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("ecs endpoint: %w", err)
+	}
+	err = s.st.Update(func(tx store.Tx) error { return tx.Put([]byte(endpointKey), []byte(ln.Addr().String())) })
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+// EndpointAddr is the host:port of the credentials and metadata endpoint.
+func (s *Service) EndpointAddr() string { return s.ln.Addr().String() }
+
+func (s *Service) endpointURL() string { return "http://" + s.ln.Addr().String() }
+
+func (s *Service) serveEndpoint(ctx context.Context) <-chan struct{} {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v2/credentials/{task}", s.serveCredentials)
+	mux.HandleFunc("GET /v4/{task}/{container}", s.serveMetadata)
+	mux.HandleFunc("GET /v4/{task}/{container}/{doc}", s.serveMetadata)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("ecs: endpoint", "err", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	return done
+}
+
+// taskByID finds a live task by its id, in any account and cluster.
+func (s *Service) taskByID(id string) *taskRecord {
+	if id == "" || strings.ContainsAny(id, "/") {
+		return nil
+	}
+	var out *taskRecord
+	s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte("ecs/"), nil, func(k, v []byte) (bool, error) {
+			if !strings.HasSuffix(string(k), "/"+id) || !strings.Contains(string(k), "/task/") {
+				return true, nil
+			}
+			var r taskRecord
+			if json.Unmarshal(v, &r) == nil {
+				out = &r
+			}
+			return false, nil
+		})
+	})
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// serveCredentials answers the SDKs' container credentials provider with the
+// task role's temporary credentials, renewed before they expire.
+func (s *Service) serveCredentials(w http.ResponseWriter, req *http.Request) {
+	r := s.taskByID(req.PathValue("task"))
+	if r == nil || r.RoleArn == "" || s.creds == nil ||
+		subtle.ConstantTimeCompare([]byte(req.Header.Get("Authorization")), []byte(r.Token)) != 1 {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"code": "AccessDenied", "message": "Unable to authorize the request"})
+		return
+	}
+	arn := awsapi.ToString(r.Task.TaskArn)
+	s.mu.Lock()
+	c, ok := s.cache[arn]
+	s.mu.Unlock()
+	// Renew 15 minutes before expiry, as the ECS agent does, so the SDK's own
+	// refresh (5 minutes before) always gets fresh credentials.
+	if !ok || s.now().Add(15*time.Minute).After(c.Expiration) {
+		var err error
+		c, err = s.creds.CredentialsForRole(req.Context(), r.Account, r.RoleArn, r.id())
+		if err != nil {
+			s.log.Warn("ecs: task role credentials", "task", r.id(), "role", r.RoleArn, "err", err)
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"code": "CredentialsUnavailable", "message": err.Error()})
+			return
+		}
+		s.mu.Lock()
+		s.cache[arn] = c
+		s.mu.Unlock()
+	}
+	writeJSON(w, http.StatusOK, map[string]string{
+		"RoleArn": r.RoleArn, "AccessKeyId": c.AccessKeyID, "SecretAccessKey": c.SecretAccessKey,
+		"Token": c.SessionToken, "Expiration": c.Expiration.UTC().Format(time.RFC3339),
+	})
+}
+
+// serveMetadata serves task metadata endpoint v4: the container document at
+// the base, the task document at /task, and empty statistics at /stats.
+func (s *Service) serveMetadata(w http.ResponseWriter, req *http.Request) {
+	r := s.taskByID(req.PathValue("task"))
+	name := req.PathValue("container")
+	if r == nil || containerDef(&r.Def, name) == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "task or container not found"})
+		return
+	}
+	switch req.PathValue("doc") {
+	case "":
+		writeJSON(w, http.StatusOK, containerMetadata(r, name))
+	case "task":
+		writeJSON(w, http.StatusOK, taskMetadata(r))
+	case "stats":
+		writeJSON(w, http.StatusOK, map[string]any{})
+	case "taskWithTags":
+		m := taskMetadata(r)
+		tags := map[string]string{}
+		for _, t := range r.Task.Tags {
+			tags[awsapi.ToString(t.Key)] = awsapi.ToString(t.Value)
+		}
+		m["TaskTags"] = tags
+		writeJSON(w, http.StatusOK, m)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "unknown metadata path"})
+	}
+}
+
+func containerMetadata(r *taskRecord, name string) map[string]any {
+	cd := containerDef(&r.Def, name)
+	m := map[string]any{
+		"DockerId": r.Runtime[name], "Name": name, "DockerName": runtimeName(r, name),
+		"Image": awsapi.ToString(cd.Image), "ImageID": "",
+		"Labels": map[string]string{
+			labelCluster: awsapi.ToString(r.Task.ClusterArn), labelContainer: name, labelTaskArn: awsapi.ToString(r.Task.TaskArn),
+			labelFamily: awsapi.ToString(r.Def.Family), labelRevision: strconv.Itoa(int(awsapi.ToInt32(r.Def.Revision))),
+		},
+		"DesiredStatus": awsapi.ToString(r.Task.DesiredStatus), "KnownStatus": "RUNNING", "Type": "NORMAL",
+		"Limits":   map[string]any{"CPU": awsapi.ToInt32(cd.Cpu), "Memory": awsapi.ToInt32(cd.Memory)},
+		"Networks": []any{map[string]any{"NetworkMode": "host", "IPv4Addresses": []string{"127.0.0.1"}}},
+	}
+	for _, c := range r.Task.Containers {
+		if awsapi.ToString(c.Name) == name {
+			m["ContainerARN"] = awsapi.ToString(c.ContainerArn)
+			m["KnownStatus"] = awsapi.ToString(c.LastStatus)
+			if c.ExitCode != nil {
+				m["ExitCode"] = *c.ExitCode
+			}
+		}
+	}
+	if r.Task.StartedAt != nil {
+		m["StartedAt"] = r.Task.StartedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return m
+}
+
+func taskMetadata(r *taskRecord) map[string]any {
+	var containers []any
+	for _, cd := range r.Def.ContainerDefinitions {
+		containers = append(containers, containerMetadata(r, awsapi.ToString(cd.Name)))
+	}
+	m := map[string]any{
+		"Cluster": awsapi.ToString(r.Task.ClusterArn), "TaskARN": awsapi.ToString(r.Task.TaskArn),
+		"Family": awsapi.ToString(r.Def.Family), "Revision": strconv.Itoa(int(awsapi.ToInt32(r.Def.Revision))),
+		"DesiredStatus": awsapi.ToString(r.Task.DesiredStatus), "KnownStatus": awsapi.ToString(r.Task.LastStatus),
+		"Containers": containers, "AvailabilityZone": awsapi.ToString(r.Task.AvailabilityZone),
+		"LaunchType": awsapi.ToString(r.Task.LaunchType),
+		"Limits":     map[string]any{"CPU": r.Task.Cpu, "Memory": r.Task.Memory},
+	}
+	if t := r.Task.PullStartedAt; t != nil {
+		m["PullStartedAt"] = t.UTC().Format(time.RFC3339Nano)
+	}
+	if t := r.Task.PullStoppedAt; t != nil {
+		m["PullStoppedAt"] = t.UTC().Format(time.RFC3339Nano)
+	}
+	return m
+}

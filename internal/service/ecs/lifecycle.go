@@ -1,0 +1,618 @@
+package ecs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	"github.com/wharf-dev/wharf/internal/runtime"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// Labels wharf puts on every container it runs: the ECS agent's own labels
+// (so tooling that reads them works) and wharf's mark of ownership.
+const (
+	labelManaged   = "wharf.managed"
+	labelTaskArn   = "com.amazonaws.ecs.task-arn"
+	labelCluster   = "com.amazonaws.ecs.cluster"
+	labelContainer = "com.amazonaws.ecs.container-name"
+	labelFamily    = "com.amazonaws.ecs.task-definition-family"
+	labelRevision  = "com.amazonaws.ecs.task-definition-version"
+)
+
+// defaultStopTimeout is how long a container has between SIGTERM and SIGKILL
+// when its definition sets no stopTimeout (30 s on Fargate, stopTimeout docs).
+const defaultStopTimeout = 30 * time.Second
+
+// supervisor owns one task's containers from launch (or adoption) to STOPPED.
+type supervisor struct {
+	stop chan struct{} // closed by requestStop
+	once sync.Once
+	done chan struct{}
+}
+
+// exit is a container's end, as a watcher saw it.
+type exit struct {
+	name     string
+	state    runtime.State
+	vanished bool // the runtime no longer knows the container
+}
+
+// update applies fn to the stored task, bumps its version, stores it and
+// announces the change. It returns the task as stored.
+func (s *Service) update(key string, fn func(r *taskRecord)) (*taskRecord, error) {
+	var r taskRecord
+	err := s.st.Update(func(tx store.Tx) error {
+		found, err := getJSON(tx, key, &r)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("task %s vanished from the store", key)
+		}
+		fn(&r)
+		r.Task.Version = awsapi.Int64(awsapi.ToInt64(r.Task.Version) + 1)
+		return putJSON(tx, key, &r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.publish(&r)
+	return &r, nil
+}
+
+// launch starts supervising a new task.
+func (s *Service) launch(r *taskRecord) {
+	sup := &supervisor{stop: make(chan struct{}), done: make(chan struct{})}
+	s.mu.Lock()
+	s.sups[awsapi.ToString(r.Task.TaskArn)] = sup
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(sup.done)
+		s.supervise(s.base, sup, r, false)
+		s.mu.Lock()
+		delete(s.sups, awsapi.ToString(r.Task.TaskArn))
+		delete(s.cache, awsapi.ToString(r.Task.TaskArn))
+		s.mu.Unlock()
+	}()
+}
+
+// requestStop records the stop request and wakes the task's supervisor.
+func (s *Service) requestStop(r *taskRecord, code, reason string) (*ecsapi.Task, error) {
+	if awsapi.ToString(r.Task.LastStatus) == "STOPPED" || awsapi.ToString(r.Task.DesiredStatus) == "STOPPED" {
+		return &r.Task, nil
+	}
+	now := s.now().UTC()
+	nr, err := s.update(r.key(), func(r *taskRecord) {
+		if awsapi.ToString(r.Task.DesiredStatus) == "STOPPED" {
+			return
+		}
+		r.Task.DesiredStatus = awsapi.String("STOPPED")
+		r.Task.StopCode, r.Task.StoppedReason, r.Task.StoppingAt = awsapi.String(code), awsapi.String(reason), &now
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	sup := s.sups[awsapi.ToString(r.Task.TaskArn)]
+	s.mu.Unlock()
+	if sup != nil {
+		sup.once.Do(func() { close(sup.stop) })
+	}
+	return &nr.Task, nil
+}
+
+var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
+
+// runtimeName is the container's name in the runtime, after the ECS agent's
+// ecs-<family>-<revision>-<container>-<id> pattern.
+func runtimeName(r *taskRecord, container string) string {
+	return nameUnsafe.ReplaceAllString(fmt.Sprintf("ecs-%s-%d-%s-%s", awsapi.ToString(r.Def.Family), awsapi.ToInt32(r.Def.Revision), container, r.id()), "-")
+}
+
+// spec builds what the runtime runs for one container.
+func (s *Service) spec(r *taskRecord, cd *ecsapi.ContainerDefinition) runtime.Spec {
+	name := awsapi.ToString(cd.Name)
+	co := containerOverride(r.Task.Overrides, name)
+	env := map[string]string{
+		"AWS_REGION": r.Region, "AWS_DEFAULT_REGION": r.Region,
+		"AWS_ENDPOINT_URL":              "http://" + r.Endpoint,
+		"ECS_CONTAINER_METADATA_URI_V4": s.endpointURL() + "/v4/" + r.id() + "/" + name,
+		"ECS_CONTAINER_METADATA_URI":    s.endpointURL() + "/v4/" + r.id() + "/" + name,
+	}
+	if r.RoleArn != "" && s.creds != nil {
+		env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = s.endpointURL() + "/v2/credentials/" + r.id()
+		env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = r.Token
+	}
+	for _, kv := range cd.Environment {
+		env[awsapi.ToString(kv.Name)] = awsapi.ToString(kv.Value)
+	}
+	sp := runtime.Spec{
+		Name: runtimeName(r, name), Image: awsapi.ToString(cd.Image), EntryPoint: cd.EntryPoint, Command: cd.Command,
+		WorkingDir: awsapi.ToString(cd.WorkingDirectory), User: awsapi.ToString(cd.User),
+		CPU: int(awsapi.ToInt32(cd.Cpu)), Memory: int(awsapi.ToInt32(cd.Memory)), MemoryReservation: int(awsapi.ToInt32(cd.MemoryReservation)),
+		ReadonlyRootFS: awsapi.ToBool(cd.ReadonlyRootFilesystem),
+		Labels: map[string]string{
+			labelManaged: "true", labelTaskArn: awsapi.ToString(r.Task.TaskArn), labelCluster: awsapi.ToString(r.Task.ClusterArn),
+			labelContainer: name, labelFamily: awsapi.ToString(r.Def.Family), labelRevision: fmt.Sprint(awsapi.ToInt32(r.Def.Revision)),
+		},
+	}
+	for k, v := range cd.DockerLabels {
+		if _, ours := sp.Labels[k]; !ours {
+			sp.Labels[k] = v
+		}
+	}
+	if co != nil {
+		if co.Command != nil {
+			sp.Command = co.Command
+		}
+		for _, kv := range co.Environment {
+			env[awsapi.ToString(kv.Name)] = awsapi.ToString(kv.Value)
+		}
+		if co.Cpu != nil {
+			sp.CPU = int(*co.Cpu)
+		}
+		if co.Memory != nil {
+			sp.Memory = int(*co.Memory)
+		}
+		if co.MemoryReservation != nil {
+			sp.MemoryReservation = int(*co.MemoryReservation)
+		}
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		sp.Env = append(sp.Env, k+"="+env[k])
+	}
+	return sp
+}
+
+// startOrder returns the container definitions so that each comes after the
+// containers it depends on (the definition's order otherwise).
+func startOrder(def *ecsapi.TaskDefinition) []*ecsapi.ContainerDefinition {
+	var out []*ecsapi.ContainerDefinition
+	seen := map[string]int{} // 1 visiting, 2 done
+	var visit func(cd *ecsapi.ContainerDefinition)
+	visit = func(cd *ecsapi.ContainerDefinition) {
+		n := awsapi.ToString(cd.Name)
+		if seen[n] != 0 {
+			return // done, or a cycle: start in definition order
+		}
+		seen[n] = 1
+		for _, d := range cd.DependsOn {
+			if dep := containerDef(def, awsapi.ToString(d.ContainerName)); dep != nil {
+				visit(dep)
+			}
+		}
+		seen[n] = 2
+		out = append(out, cd)
+	}
+	for i := range def.ContainerDefinitions {
+		visit(&def.ContainerDefinitions[i])
+	}
+	return out
+}
+
+// ready reports whether cd's dependencies allow it to start, and whether they
+// never will (a SUCCESS dependency that failed).
+func ready(cd *ecsapi.ContainerDefinition, started map[string]bool, exited map[string]*exit) (ok bool, never string) {
+	for _, d := range cd.DependsOn {
+		n := awsapi.ToString(d.ContainerName)
+		switch awsapi.ToString(d.Condition) {
+		case "COMPLETE":
+			if exited[n] == nil {
+				return false, ""
+			}
+		case "SUCCESS":
+			e := exited[n]
+			if e == nil {
+				return false, ""
+			}
+			if e.vanished || e.state.ExitCode != 0 {
+				return false, fmt.Sprintf("dependency %s exited with code %d, not SUCCESS", n, e.state.ExitCode)
+			}
+		default: // START; HEALTHY is treated as START, health checks do not run
+			if !started[n] {
+				return false, ""
+			}
+		}
+	}
+	return true, ""
+}
+
+// supervise drives a task: start its containers in dependency order, mark it
+// RUNNING, watch for container exits and stop requests, then stop it. With
+// adopt it takes over a task a previous wharf started.
+func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord, adopt bool) {
+	key := r.key()
+	def := &r.Def
+	exits := make(chan exit, len(def.ContainerDefinitions))
+	started, exited := map[string]bool{}, map[string]*exit{}
+	var logs sync.WaitGroup
+	watch := func(name, id string, withLogs bool) {
+		started[name] = true
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			st, err := s.runner.Wait(ctx, id)
+			if ctx.Err() != nil {
+				return // shutdown: the next wharf re-adopts the task
+			}
+			exits <- exit{name: name, state: st, vanished: errors.Is(err, runtime.ErrNotFound) || (err != nil && st.ID == "")}
+		}()
+		if cd := containerDef(def, name); withLogs && cd != nil {
+			s.pumpLogs(ctx, &logs, r, cd, id)
+		}
+	}
+
+	var pending []*ecsapi.ContainerDefinition
+	running := adopt
+	if adopt {
+		for _, cd := range def.ContainerDefinitions {
+			name := awsapi.ToString(cd.Name)
+			if id := r.Runtime[name]; id != "" {
+				watch(name, id, false)
+			} else {
+				exits <- exit{name: name, vanished: true}
+			}
+		}
+	} else {
+		pending = startOrder(def)
+		now := s.now().UTC()
+		var err error
+		if r, err = s.update(key, func(r *taskRecord) { r.Task.LastStatus, r.Task.PullStartedAt = awsapi.String("PENDING"), &now }); err != nil {
+			s.log.Error("ecs: task state", "task", key, "err", err)
+			return
+		}
+	}
+
+	stopCode, stopReason := "", ""
+	stopped := func() bool { return stopCode != "" }
+	containerReason := map[string]string{}
+	fail := func(code, reason string) {
+		if !stopped() {
+			stopCode, stopReason = code, reason
+		}
+	}
+
+	for !stopped() {
+		// Start every container whose dependencies are met.
+		for i := 0; i < len(pending) && !stopped(); {
+			cd := pending[i]
+			name := awsapi.ToString(cd.Name)
+			ok, never := ready(cd, started, exited)
+			if never != "" {
+				containerReason[name] = never
+				fail("TaskFailedToStart", "Dependency condition not met: "+never)
+				break
+			}
+			if !ok {
+				i++
+				continue
+			}
+			id, err := s.runner.Start(ctx, s.spec(r, cd))
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				var pe *runtime.PullError
+				reason := "CannotStartContainerError: " + err.Error()
+				if errors.As(err, &pe) {
+					reason = "CannotPullContainerError: " + pe.Err.Error()
+				}
+				containerReason[name] = reason
+				fail("TaskFailedToStart", reason)
+				break
+			}
+			r.Runtime[name] = id
+			pending = append(pending[:i], pending[i+1:]...)
+			watch(name, id, true)
+			if _, err := s.update(key, func(t *taskRecord) {
+				t.Runtime[name] = id
+				for j := range t.Task.Containers {
+					if awsapi.ToString(t.Task.Containers[j].Name) == name {
+						t.Task.Containers[j].RuntimeId = awsapi.String(id)
+					}
+				}
+			}); err != nil {
+				s.log.Error("ecs: task state", "task", key, "err", err)
+			}
+			i = 0 // a start may unblock containers earlier in the list
+		}
+		if !stopped() && !running && len(pending) == 0 {
+			running = true
+			now := s.now().UTC()
+			var err error
+			r, err = s.update(key, func(t *taskRecord) {
+				t.Task.LastStatus, t.Task.PullStoppedAt, t.Task.StartedAt = awsapi.String("RUNNING"), &now, &now
+				for j := range t.Task.Containers {
+					c := &t.Task.Containers[j]
+					if exited[awsapi.ToString(c.Name)] == nil {
+						c.LastStatus = awsapi.String("RUNNING")
+					}
+				}
+			})
+			if err != nil {
+				s.log.Error("ecs: task state", "task", key, "err", err)
+				return
+			}
+		}
+		if stopped() {
+			break
+		}
+		select {
+		case e := <-exits:
+			exited[e.name] = &e
+			cd := containerDef(def, e.name)
+			if _, err := s.update(key, func(t *taskRecord) { markExited(t, &e) }); err != nil {
+				s.log.Error("ecs: task state", "task", key, "err", err)
+			}
+			if cd == nil || awsapi.ToBool(cd.Essential) {
+				fail("EssentialContainerExited", "Essential container in task exited")
+			}
+		case <-sup.stop:
+			var cur *taskRecord
+			s.st.View(func(tx store.Tx) error {
+				var t taskRecord
+				if found, _ := getJSON(tx, key, &t); found {
+					cur = &t
+				}
+				return nil
+			})
+			if cur != nil {
+				fail(awsapi.ToString(cur.Task.StopCode), awsapi.ToString(cur.Task.StoppedReason))
+			}
+			fail("UserInitiated", "Task stopped by user")
+		case <-ctx.Done():
+			return
+		}
+	}
+	s.finish(ctx, key, r, exits, exited, containerReason, stopCode, stopReason, &logs)
+}
+
+// markExited records a container's end in the task.
+func markExited(t *taskRecord, e *exit) {
+	for j := range t.Task.Containers {
+		c := &t.Task.Containers[j]
+		if awsapi.ToString(c.Name) != e.name {
+			continue
+		}
+		c.LastStatus = awsapi.String("STOPPED")
+		switch {
+		case e.vanished:
+			c.Reason = awsapi.String("Container no longer exists in the runtime (wharf was restarted while it ran)")
+		default:
+			c.ExitCode = awsapi.Int32(int32(e.state.ExitCode))
+			if e.state.Reason != "" {
+				c.Reason = awsapi.String(e.state.Reason)
+			}
+		}
+	}
+}
+
+// finish stops what still runs, waits for every container to exit, and
+// records the task STOPPED.
+func (s *Service) finish(ctx context.Context, key string, r *taskRecord, exits chan exit, exited map[string]*exit, containerReason map[string]string, code, reason string, logs *sync.WaitGroup) {
+	now := s.now().UTC()
+	if _, err := s.update(key, func(t *taskRecord) {
+		t.Task.DesiredStatus = awsapi.String("STOPPED")
+		if t.Task.StopCode == nil {
+			t.Task.StopCode, t.Task.StoppedReason = awsapi.String(code), awsapi.String(reason)
+		}
+		if t.Task.StoppingAt == nil {
+			t.Task.StoppingAt = &now
+		}
+		t.Task.LastStatus = awsapi.String("STOPPING")
+	}); err != nil {
+		s.log.Error("ecs: task state", "task", key, "err", err)
+	}
+	waiting := 0
+	for name, id := range r.Runtime {
+		if exited[name] != nil {
+			continue
+		}
+		waiting++
+		timeout := defaultStopTimeout
+		if cd := containerDef(&r.Def, name); cd != nil && cd.StopTimeout != nil {
+			timeout = time.Duration(*cd.StopTimeout) * time.Second
+		}
+		go func() {
+			if err := s.runner.Stop(ctx, id, timeout); err != nil && !errors.Is(err, runtime.ErrNotFound) && ctx.Err() == nil {
+				s.log.Warn("ecs: stop container", "task", key, "container", name, "err", err)
+			}
+		}()
+	}
+	for ; waiting > 0; waiting-- {
+		select {
+		case e := <-exits:
+			exited[e.name] = &e
+			if _, err := s.update(key, func(t *taskRecord) { markExited(t, &e) }); err != nil {
+				s.log.Error("ecs: task state", "task", key, "err", err)
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+	logs.Wait() // output is delivered before the task is reported STOPPED
+	now = s.now().UTC()
+	if _, err := s.update(key, func(t *taskRecord) {
+		t.Task.LastStatus, t.Task.ExecutionStoppedAt = awsapi.String("DEPROVISIONING"), &now
+	}); err != nil {
+		s.log.Error("ecs: task state", "task", key, "err", err)
+	}
+	now = s.now().UTC()
+	if _, err := s.update(key, func(t *taskRecord) {
+		t.Task.LastStatus, t.Task.StoppedAt = awsapi.String("STOPPED"), &now
+		for j := range t.Task.Containers {
+			c := &t.Task.Containers[j]
+			if why, ok := containerReason[awsapi.ToString(c.Name)]; ok && c.Reason == nil {
+				c.Reason = awsapi.String(why)
+			}
+			c.LastStatus = awsapi.String("STOPPED")
+		}
+	}); err != nil {
+		s.log.Error("ecs: task state", "task", key, "err", err)
+	}
+	for _, id := range r.Runtime {
+		if err := s.runner.Remove(context.WithoutCancel(ctx), id); err != nil {
+			s.log.Warn("ecs: remove container", "task", key, "err", err)
+		}
+	}
+}
+
+// pumpLogs ships an awslogs container's output to CloudWatch Logs, in
+// batches, until the container exits.
+func (s *Service) pumpLogs(ctx context.Context, wg *sync.WaitGroup, r *taskRecord, cd *ecsapi.ContainerDefinition, id string) {
+	lc := cd.LogConfiguration
+	w := s.logWriter()
+	if lc == nil || awsapi.ToString(lc.LogDriver) != "awslogs" || w == nil {
+		return
+	}
+	group := lc.Options["awslogs-group"]
+	if group == "" {
+		return
+	}
+	region := lc.Options["awslogs-region"]
+	if region == "" {
+		region = r.Region
+	}
+	stream := awsapi.ToString(cd.Name) + "/" + r.id()
+	if p := lc.Options["awslogs-stream-prefix"]; p != "" {
+		stream = p + "/" + stream // <prefix>/<container>/<task id> (awslogs docs)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		lines := make(chan LogLine, 1024)
+		go func() {
+			defer close(lines)
+			err := s.runner.Logs(ctx, id, func(l runtime.Line) {
+				select {
+				case lines <- LogLine{Time: l.Time, Message: l.Text}:
+				case <-ctx.Done():
+				}
+			})
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("ecs: container logs", "task", r.id(), "container", awsapi.ToString(cd.Name), "err", err)
+			}
+		}()
+		var batch []LogLine
+		flush := func() {
+			if len(batch) == 0 {
+				return
+			}
+			if err := w.PutLogLines(context.WithoutCancel(ctx), r.Account, region, group, stream, batch); err != nil {
+				s.log.Warn("ecs: awslogs", "group", group, "stream", stream, "err", err)
+			}
+			batch = nil
+		}
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					flush()
+					return
+				}
+				batch = append(batch, l)
+				if len(batch) >= 500 {
+					flush()
+				}
+			case <-tick.C:
+				flush()
+			}
+		}
+	}()
+}
+
+// Run serves the credentials and metadata endpoint and re-adopts the tasks a
+// previous wharf left running, until ctx is cancelled; then it waits for the
+// supervisors to return. Containers keep running across a restart.
+func (s *Service) Run(ctx context.Context) {
+	srvDone := s.serveEndpoint(ctx)
+	s.reconcile(ctx)
+	<-ctx.Done()
+	s.stop()
+	s.wg.Wait()
+	<-srvDone
+}
+
+// reconcile takes over every task not STOPPED: a task that was still starting
+// is stopped (its start cannot be resumed), a running one is supervised again;
+// containers that vanished meanwhile stop their task.
+func (s *Service) reconcile(ctx context.Context) {
+	var recs []*taskRecord
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte("ecs/"), nil, func(k, v []byte) (bool, error) {
+			if !strings.Contains(string(k), "/task/") {
+				return true, nil
+			}
+			var r taskRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return true, nil
+			}
+			if awsapi.ToString(r.Task.LastStatus) != "STOPPED" {
+				recs = append(recs, &r)
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		s.log.Error("ecs: reconcile", "err", err)
+		return
+	}
+	for _, r := range recs {
+		arn := awsapi.ToString(r.Task.TaskArn)
+		s.mu.Lock()
+		_, live := s.sups[arn]
+		s.mu.Unlock()
+		if live {
+			continue // started by this wharf before reconcile ran
+		}
+		sup := &supervisor{stop: make(chan struct{}), done: make(chan struct{})}
+		if awsapi.ToString(r.Task.DesiredStatus) == "STOPPED" {
+			close(sup.stop)
+			sup.once.Do(func() {})
+		}
+		adopt := awsapi.ToString(r.Task.LastStatus) != "PROVISIONING" && awsapi.ToString(r.Task.LastStatus) != "PENDING"
+		s.mu.Lock()
+		s.sups[arn] = sup
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer close(sup.done)
+			if !adopt {
+				// The start was interrupted: stop whatever it started.
+				exits := make(chan exit)
+				exited := map[string]*exit{}
+				for name, id := range r.Runtime {
+					s.runner.Remove(s.base, id)
+					exited[name] = &exit{name: name, vanished: true}
+				}
+				var none sync.WaitGroup
+				s.finish(s.base, r.key(), r, exits, exited, nil, "TaskFailedToStart", "Task was starting when wharf stopped", &none)
+			} else {
+				s.log.Info("ecs: re-adopting task", "task", r.id(), "runtime", s.runner.Name())
+				s.supervise(s.base, sup, r, true)
+			}
+			s.mu.Lock()
+			delete(s.sups, arn)
+			s.mu.Unlock()
+		}()
+	}
+}

@@ -1,0 +1,467 @@
+package ecs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// taskRecord is a task as stored: what AWS reports, plus what wharf needs to
+// run, watch and re-adopt it.
+type taskRecord struct {
+	Task            ecsapi.Task
+	Account, Region string
+	Cluster         string
+	Def             ecsapi.TaskDefinition // the revision it was started from
+	RoleArn         string                // task role after overrides
+	ExecRoleArn     string                // recorded, not used: images are never pulled with credentials
+	Endpoint        string                // wharf's host:port for AWS_ENDPOINT_URL
+	Token           string                // AWS_CONTAINER_AUTHORIZATION_TOKEN
+	Runtime         map[string]string     // container name → runtime id
+}
+
+func (t *taskRecord) id() string {
+	a := awsapi.ToString(t.Task.TaskArn)
+	return a[strings.LastIndexByte(a, '/')+1:]
+}
+
+func taskKey(sc scope, cluster, id string) string { return sc.prefix() + "task/" + cluster + "/" + id }
+
+func (t *taskRecord) key() string {
+	return taskKey(scope{t.Account, t.Region}, t.Cluster, t.id())
+}
+
+// runParams are RunTask's and StartTask's inputs, and EventBridge's.
+type runParams struct {
+	Cluster        string
+	TaskDefinition string
+	Count          int
+	Group          string
+	StartedBy      string
+	LaunchType     string
+	CapacityProv   []ecsapi.CapacityProviderStrategyItem
+	Platform       string
+	Overrides      *ecsapi.TaskOverride
+	Tags           []ecsapi.Tag
+	Network        *ecsapi.NetworkConfiguration
+	PropagateTags  string
+}
+
+// RunTask starts count tasks from a task definition. The response shows them
+// PROVISIONING; they move on in the background.
+func (s *Service) RunTask(ctx context.Context, in *ecsapi.RunTaskInput) (*ecsapi.RunTaskOutput, error) {
+	if in.LaunchType != nil && len(in.CapacityProviderStrategy) > 0 {
+		return nil, invalidParam("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
+	}
+	count := 1
+	if in.Count != nil {
+		count = int(*in.Count)
+	}
+	if count < 1 || count > 10 {
+		return nil, invalidParam("Count must be between 1 and 10.")
+	}
+	tasks, err := s.run(ctx, s.scope(ctx), runParams{
+		Cluster: awsapi.ToString(in.Cluster), TaskDefinition: awsapi.ToString(in.TaskDefinition), Count: count,
+		Group: awsapi.ToString(in.Group), StartedBy: awsapi.ToString(in.StartedBy), LaunchType: awsapi.ToString(in.LaunchType),
+		CapacityProv: in.CapacityProviderStrategy, Platform: awsapi.ToString(in.PlatformVersion), Overrides: in.Overrides,
+		Tags: in.Tags, Network: in.NetworkConfiguration, PropagateTags: awsapi.ToString(in.PropagateTags),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.RunTaskOutput{Tasks: tasks, Failures: []ecsapi.Failure{}}, nil
+}
+
+// StartTask starts a task "on container instances". wharf has one machine, so
+// it starts one task per instance named, with the EC2 launch type.
+func (s *Service) StartTask(ctx context.Context, in *ecsapi.StartTaskInput) (*ecsapi.StartTaskOutput, error) {
+	if n := len(in.ContainerInstances); n < 1 || n > 10 {
+		return nil, invalidParam("containerInstances must contain between 1 and 10 container instances.")
+	}
+	tasks, err := s.run(ctx, s.scope(ctx), runParams{
+		Cluster: awsapi.ToString(in.Cluster), TaskDefinition: awsapi.ToString(in.TaskDefinition), Count: len(in.ContainerInstances),
+		Group: awsapi.ToString(in.Group), StartedBy: awsapi.ToString(in.StartedBy), LaunchType: "EC2",
+		Overrides: in.Overrides, Tags: in.Tags, Network: in.NetworkConfiguration, PropagateTags: awsapi.ToString(in.PropagateTags),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.StartTaskOutput{Tasks: tasks, Failures: []ecsapi.Failure{}}, nil
+}
+
+func (s *Service) run(ctx context.Context, sc scope, p runParams) ([]ecsapi.Task, error) {
+	cluster, err := clusterName(sc, p.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTags(p.Tags); err != nil {
+		return nil, err
+	}
+	if len(p.StartedBy) > 128 {
+		return nil, invalidParam("startedBy must be at most 128 characters.")
+	}
+	var recs []*taskRecord
+	err = s.st.Update(func(tx store.Tx) error {
+		cl, err := s.activeCluster(tx, sc, cluster)
+		if err != nil {
+			return err
+		}
+		td, _, err := s.findTaskDef(tx, sc, p.TaskDefinition)
+		if err != nil {
+			return err
+		}
+		if awsapi.ToString(td.Def.Status) != "ACTIVE" {
+			return clientErr("TaskDefinition is inactive")
+		}
+		if err := checkOverrides(&td.Def, p.Overrides); err != nil {
+			return err
+		}
+		for range p.Count {
+			r := s.newTask(sc, cl, td, p)
+			if err := putJSON(tx, r.key(), r); err != nil {
+				return err
+			}
+			recs = append(recs, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	tasks := make([]ecsapi.Task, len(recs))
+	for i, r := range recs {
+		s.publish(r)
+		tasks[i] = r.Task
+		s.launch(r)
+	}
+	return tasks, nil
+}
+
+func checkOverrides(def *ecsapi.TaskDefinition, o *ecsapi.TaskOverride) error {
+	if o == nil {
+		return nil
+	}
+	for _, co := range o.ContainerOverrides {
+		if containerDef(def, awsapi.ToString(co.Name)) == nil {
+			return invalidParam("Override for container named %s is not a container in the TaskDefinition.", awsapi.ToString(co.Name))
+		}
+	}
+	return nil
+}
+
+func containerDef(def *ecsapi.TaskDefinition, name string) *ecsapi.ContainerDefinition {
+	for i := range def.ContainerDefinitions {
+		if awsapi.ToString(def.ContainerDefinitions[i].Name) == name {
+			return &def.ContainerDefinitions[i]
+		}
+	}
+	return nil
+}
+
+func containerOverride(o *ecsapi.TaskOverride, name string) *ecsapi.ContainerOverride {
+	if o == nil {
+		return nil
+	}
+	for i := range o.ContainerOverrides {
+		if awsapi.ToString(o.ContainerOverrides[i].Name) == name {
+			return &o.ContainerOverrides[i]
+		}
+	}
+	return nil
+}
+
+func (s *Service) newTask(sc scope, cl *clusterRecord, td *taskDefRecord, p runParams) *taskRecord {
+	id := s.newID()
+	clusterName := awsapi.ToString(cl.Cluster.ClusterName)
+	arn := sc.arn("task/" + clusterName + "/" + id)
+	def := td.Def
+	now := s.now().UTC()
+	launch := p.LaunchType
+	var capProvider *string
+	if len(p.CapacityProv) > 0 {
+		capProvider, launch = p.CapacityProv[0].CapacityProvider, "FARGATE"
+	} else if launch == "" {
+		launch = "FARGATE"
+	}
+	group := p.Group
+	if group == "" {
+		group = "family:" + awsapi.ToString(def.Family) // RunTask docs: the default group
+	}
+	// Overrides are echoed with an entry per container, as AWS shows them.
+	ov := ecsapi.TaskOverride{InferenceAcceleratorOverrides: []ecsapi.InferenceAcceleratorOverride{}}
+	if p.Overrides != nil {
+		ov = *p.Overrides
+		ov.ContainerOverrides = nil
+		if ov.InferenceAcceleratorOverrides == nil {
+			ov.InferenceAcceleratorOverrides = []ecsapi.InferenceAcceleratorOverride{}
+		}
+	}
+	var containers []ecsapi.Container
+	for _, cd := range def.ContainerDefinitions {
+		name := awsapi.ToString(cd.Name)
+		co := containerOverride(p.Overrides, name)
+		if co != nil {
+			ov.ContainerOverrides = append(ov.ContainerOverrides, *co)
+		} else {
+			ov.ContainerOverrides = append(ov.ContainerOverrides, ecsapi.ContainerOverride{Name: cd.Name})
+		}
+		c := ecsapi.Container{
+			ContainerArn: awsapi.String(sc.arn("container/" + clusterName + "/" + id + "/" + uuid(s.newID()))),
+			TaskArn:      awsapi.String(arn), Name: cd.Name, Image: cd.Image, LastStatus: awsapi.String("PENDING"),
+			NetworkBindings: []ecsapi.NetworkBinding{}, NetworkInterfaces: []ecsapi.NetworkInterface{},
+			Cpu: awsapi.String(fmt.Sprint(awsapi.ToInt32(cd.Cpu))),
+		}
+		if co != nil && co.Cpu != nil {
+			c.Cpu = awsapi.String(fmt.Sprint(*co.Cpu))
+		}
+		if m := cd.Memory; m != nil {
+			c.Memory = awsapi.String(fmt.Sprint(*m))
+		}
+		if co != nil && co.Memory != nil {
+			c.Memory = awsapi.String(fmt.Sprint(*co.Memory))
+		}
+		if m := cd.MemoryReservation; m != nil {
+			c.MemoryReservation = awsapi.String(fmt.Sprint(*m))
+		}
+		containers = append(containers, c)
+	}
+	t := ecsapi.Task{
+		TaskArn: awsapi.String(arn), ClusterArn: cl.Cluster.ClusterArn, TaskDefinitionArn: def.TaskDefinitionArn,
+		LastStatus: awsapi.String("PROVISIONING"), DesiredStatus: awsapi.String("RUNNING"),
+		CreatedAt: &now, Group: awsapi.String(group), LaunchType: awsapi.String(launch), CapacityProviderName: capProvider,
+		Containers: containers, Overrides: &ov, Cpu: def.Cpu, Memory: def.Memory, Version: awsapi.Int64(1),
+		AvailabilityZone: awsapi.String(sc.region + "a"), Connectivity: awsapi.String("CONNECTED"), ConnectivityAt: &now,
+		EnableExecuteCommand: awsapi.Bool(false), HealthStatus: awsapi.String("UNKNOWN"),
+		Attachments: []ecsapi.Attachment{}, Attributes: []ecsapi.Attribute{{Name: awsapi.String("ecs.cpu-architecture"), Value: awsapi.String("x86_64")}},
+		InferenceAccelerators: []ecsapi.InferenceAccelerator{},
+	}
+	if p.StartedBy != "" {
+		t.StartedBy = awsapi.String(p.StartedBy)
+	}
+	if p.Overrides != nil && p.Overrides.Cpu != nil {
+		t.Cpu = p.Overrides.Cpu
+	}
+	if p.Overrides != nil && p.Overrides.Memory != nil {
+		t.Memory = p.Overrides.Memory
+	}
+	if launch == "FARGATE" {
+		t.PlatformVersion, t.PlatformFamily = awsapi.String("1.4.0"), awsapi.String("Linux")
+		if p.Platform != "" && p.Platform != "LATEST" {
+			t.PlatformVersion = awsapi.String(p.Platform)
+		}
+		t.EphemeralStorage = &ecsapi.EphemeralStorage{SizeInGiB: awsapi.Int32(20)}
+	}
+	tags := tagsOf(p.Tags)
+	if p.PropagateTags == "TASK_DEFINITION" {
+		tags = mergeTags(td.Tags, tags)
+	}
+	t.Tags = tags
+	r := &taskRecord{
+		Task: t, Account: sc.account, Region: sc.region, Cluster: clusterName, Def: def,
+		RoleArn: awsapi.ToString(def.TaskRoleArn), ExecRoleArn: awsapi.ToString(def.ExecutionRoleArn),
+		Endpoint: *s.endpoint.Load(), Token: s.newID() + s.newID(), Runtime: map[string]string{},
+	}
+	if p.Overrides != nil && p.Overrides.TaskRoleArn != nil {
+		r.RoleArn = *p.Overrides.TaskRoleArn
+	}
+	if p.Overrides != nil && p.Overrides.ExecutionRoleArn != nil {
+		r.ExecRoleArn = *p.Overrides.ExecutionRoleArn
+	}
+	return r
+}
+
+// uuid formats 32 hex digits as a UUID, as container ARNs carry.
+func uuid(h string) string {
+	h = (h + strings.Repeat("0", 32))[:32]
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// findTask resolves a task ARN or id in a cluster.
+func (s *Service) findTask(tx store.Tx, sc scope, cluster, ref string) (*taskRecord, error) {
+	id := ref
+	if strings.HasPrefix(ref, "arn:") {
+		rest, ok := strings.CutPrefix(ref, sc.arn("task/"))
+		if !ok {
+			return nil, nil
+		}
+		cl, tid, ok := strings.Cut(rest, "/")
+		if !ok {
+			return nil, nil
+		}
+		cluster, id = cl, tid
+	}
+	if id == "" || strings.Contains(id, "/") {
+		return nil, nil
+	}
+	var r taskRecord
+	found, err := getJSON(tx, taskKey(sc, cluster, id), &r)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// DescribeTasks describes tasks by ARN or id; unknown ones are failures with
+// reason MISSING.
+func (s *Service) DescribeTasks(ctx context.Context, in *ecsapi.DescribeTasksInput) (*ecsapi.DescribeTasksOutput, error) {
+	sc := s.scope(ctx)
+	cluster, err := clusterName(sc, awsapi.ToString(in.Cluster))
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Tasks) == 0 || len(in.Tasks) > 100 {
+		return nil, invalidParam("Tasks cannot be empty.")
+	}
+	out := &ecsapi.DescribeTasksOutput{Tasks: []ecsapi.Task{}, Failures: []ecsapi.Failure{}}
+	err = s.st.View(func(tx store.Tx) error {
+		var c clusterRecord
+		if found, err := getJSON(tx, sc.prefix()+"cluster/"+cluster, &c); err != nil || (!found && cluster != "default") {
+			if err == nil {
+				err = clusterNotFound()
+			}
+			return err
+		}
+		for _, ref := range in.Tasks {
+			r, err := s.findTask(tx, sc, cluster, ref)
+			if err != nil {
+				return err
+			}
+			if r == nil {
+				arn := ref
+				if !strings.HasPrefix(ref, "arn:") {
+					arn = sc.arn("task/" + cluster + "/" + ref)
+				}
+				out.Failures = append(out.Failures, ecsapi.Failure{Arn: awsapi.String(arn), Reason: awsapi.String("MISSING")})
+				continue
+			}
+			t := r.Task
+			if !contains(in.Include, "TAGS") {
+				t.Tags = nil
+			}
+			out.Tasks = append(out.Tasks, t)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListTasks lists task ARNs of a cluster, filtered by family, startedBy,
+// launch type and desired status (RUNNING unless asked otherwise).
+func (s *Service) ListTasks(ctx context.Context, in *ecsapi.ListTasksInput) (*ecsapi.ListTasksOutput, error) {
+	sc := s.scope(ctx)
+	cluster, err := clusterName(sc, awsapi.ToString(in.Cluster))
+	if err != nil {
+		return nil, err
+	}
+	desired := awsapi.ToString(in.DesiredStatus)
+	switch desired {
+	case "":
+		desired = "RUNNING"
+	case "RUNNING", "PENDING", "STOPPED":
+	default:
+		return nil, invalidParam("Invalid desiredStatus: %s", desired)
+	}
+	type item struct {
+		arn     string
+		created int64
+	}
+	var items []item
+	err = s.st.View(func(tx store.Tx) error {
+		var c clusterRecord
+		if found, err := getJSON(tx, sc.prefix()+"cluster/"+cluster, &c); err != nil || (!found && cluster != "default") {
+			if err == nil {
+				err = clusterNotFound()
+			}
+			return err
+		}
+		return tx.Scan([]byte(sc.prefix()+"task/"+cluster+"/"), nil, func(_, v []byte) (bool, error) {
+			var r taskRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return false, err
+			}
+			t := &r.Task
+			switch {
+			case awsapi.ToString(t.DesiredStatus) != desired && !(desired == "PENDING" && awsapi.ToString(t.LastStatus) == "PENDING"):
+			case in.Family != nil && awsapi.ToString(r.Def.Family) != *in.Family:
+			case in.StartedBy != nil && awsapi.ToString(t.StartedBy) != *in.StartedBy:
+			case in.LaunchType != nil && awsapi.ToString(t.LaunchType) != *in.LaunchType:
+			case in.ServiceName != nil, in.ContainerInstance != nil:
+			default:
+				items = append(items, item{awsapi.ToString(t.TaskArn), t.CreatedAt.UnixNano()})
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].created < items[j].created })
+	arns := make([]string, len(items))
+	for i, it := range items {
+		arns[i] = it.arn
+	}
+	pg, next, err := page(arns, in.NextToken, in.MaxResults, 100)
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.ListTasksOutput{TaskArns: nonNil(pg), NextToken: next}, nil
+}
+
+// StopTask asks a task to stop: its containers get SIGTERM, then SIGKILL
+// after their stopTimeout. The response shows desiredStatus STOPPED.
+func (s *Service) StopTask(ctx context.Context, in *ecsapi.StopTaskInput) (*ecsapi.StopTaskOutput, error) {
+	sc := s.scope(ctx)
+	cluster, err := clusterName(sc, awsapi.ToString(in.Cluster))
+	if err != nil {
+		return nil, err
+	}
+	reason := awsapi.ToString(in.Reason)
+	if reason == "" {
+		reason = "Task stopped by user"
+	}
+	if len(reason) > 255 {
+		return nil, invalidParam("Reason must be at most 255 characters.")
+	}
+	var r *taskRecord
+	err = s.st.View(func(tx store.Tx) (err error) {
+		r, err = s.findTask(tx, sc, cluster, awsapi.ToString(in.Task))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return nil, invalidParam("The referenced task was not found.")
+	}
+	t, err := s.requestStop(r, "UserInitiated", reason)
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.StopTaskOutput{Task: t}, nil
+}
+
+// DescribeTask is DescribeTasks for one task ARN, for callers inside wharf.
+func (s *Service) describe(arn string) (*taskRecord, error) {
+	a := strings.TrimPrefix(arn, "arn:aws:ecs:")
+	parts := strings.SplitN(a, ":", 3)
+	if len(parts) != 3 {
+		return nil, apierr.New("InvalidParameterException", 400, "Invalid task ARN")
+	}
+	sc := scope{account: parts[1], region: parts[0]}
+	var r *taskRecord
+	err := s.st.View(func(tx store.Tx) (err error) {
+		r, err = s.findTask(tx, sc, "", arn)
+		return err
+	})
+	return r, err
+}

@@ -1,0 +1,320 @@
+package ecs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+type taskDefRecord struct {
+	Def  ecsapi.TaskDefinition
+	Tags []ecsapi.Tag
+}
+
+var familyRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
+
+func taskDefKey(sc scope, family string, rev int) string {
+	return fmt.Sprintf("%staskdef/%s/%010d", sc.prefix(), family, rev)
+}
+
+// RegisterTaskDefinition registers the next revision of a family.
+func (s *Service) RegisterTaskDefinition(ctx context.Context, in *ecsapi.RegisterTaskDefinitionInput) (*ecsapi.RegisterTaskDefinitionOutput, error) {
+	sc := s.scope(ctx)
+	family := awsapi.ToString(in.Family)
+	if !familyRE.MatchString(family) {
+		return nil, clientErr("Family must be between 1 and 255 characters: letters, numbers, hyphens and underscores.")
+	}
+	if len(in.ContainerDefinitions) == 0 {
+		return nil, clientErr("Container list cannot be empty.")
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	defs := make([]ecsapi.ContainerDefinition, len(in.ContainerDefinitions))
+	essential := false
+	for i, c := range in.ContainerDefinitions {
+		name := awsapi.ToString(c.Name)
+		if name == "" {
+			return nil, clientErr("Container.name should not be null or empty.")
+		}
+		if awsapi.ToString(c.Image) == "" {
+			return nil, clientErr("Container.image should not be null or empty.")
+		}
+		if names[name] {
+			return nil, clientErr("Duplicate container name: %s", name)
+		}
+		names[name] = true
+		if c.Essential == nil {
+			c.Essential = awsapi.Bool(true) // essential defaults to true (ContainerDefinition docs)
+		}
+		essential = essential || *c.Essential
+		defs[i] = c
+	}
+	if !essential {
+		return nil, clientErr("Task definition must have at least one essential container.")
+	}
+	for _, c := range defs {
+		for _, d := range c.DependsOn {
+			if !names[awsapi.ToString(d.ContainerName)] {
+				return nil, clientErr("Container %s depends on unknown container %s.", awsapi.ToString(c.Name), awsapi.ToString(d.ContainerName))
+			}
+			switch awsapi.ToString(d.Condition) {
+			case "START", "COMPLETE", "SUCCESS", "HEALTHY":
+			default:
+				return nil, clientErr("Invalid dependsOn condition: %s", awsapi.ToString(d.Condition))
+			}
+		}
+	}
+	caller := awsapi.CallerFrom(ctx).ARN
+	if caller == "" {
+		caller = "arn:aws:iam::" + sc.account + ":root"
+	}
+	var def ecsapi.TaskDefinition
+	err := s.st.Update(func(tx store.Tx) error {
+		rev := 0
+		err := tx.ScanReverse([]byte(sc.prefix()+"taskdef/"+family+"/"), nil, func(k, _ []byte) (bool, error) {
+			rev, _ = strconv.Atoi(string(k[strings.LastIndexByte(string(k), '/')+1:]))
+			return false, nil
+		})
+		if err != nil {
+			return err
+		}
+		rev++
+		now := s.now().UTC()
+		def = ecsapi.TaskDefinition{
+			TaskDefinitionArn:       awsapi.String(sc.arn(fmt.Sprintf("task-definition/%s:%d", family, rev))),
+			ContainerDefinitions:    defs,
+			Family:                  awsapi.String(family),
+			TaskRoleArn:             in.TaskRoleArn,
+			ExecutionRoleArn:        in.ExecutionRoleArn,
+			NetworkMode:             in.NetworkMode,
+			Revision:                awsapi.Int32(int32(rev)),
+			Volumes:                 in.Volumes,
+			Status:                  awsapi.String("ACTIVE"),
+			PlacementConstraints:    in.PlacementConstraints,
+			Compatibilities:         []string{"EC2", "FARGATE"},
+			RequiresCompatibilities: in.RequiresCompatibilities,
+			Cpu:                     in.Cpu,
+			Memory:                  in.Memory,
+			PidMode:                 in.PidMode,
+			IpcMode:                 in.IpcMode,
+			RuntimePlatform:         in.RuntimePlatform,
+			EphemeralStorage:        in.EphemeralStorage,
+			RegisteredAt:            &now,
+			RegisteredBy:            awsapi.String(caller),
+		}
+		if def.Volumes == nil {
+			def.Volumes = []ecsapi.Volume{}
+		}
+		if def.PlacementConstraints == nil {
+			def.PlacementConstraints = []ecsapi.TaskDefinitionPlacementConstraint{}
+		}
+		return putJSON(tx, taskDefKey(sc, family, rev), taskDefRecord{Def: def, Tags: tagsOf(in.Tags)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.RegisterTaskDefinitionOutput{TaskDefinition: &def, Tags: nonNilTags(in.Tags)}, nil
+}
+
+func nonNilTags(t []ecsapi.Tag) []ecsapi.Tag {
+	if t == nil {
+		return []ecsapi.Tag{}
+	}
+	return t
+}
+
+// findTaskDef resolves "family", "family:revision" or a task definition ARN;
+// a bare family means its latest ACTIVE revision.
+func (s *Service) findTaskDef(tx store.Tx, sc scope, ref string) (*taskDefRecord, string, error) {
+	id := ref
+	if strings.HasPrefix(ref, "arn:") {
+		var ok bool
+		if id, ok = strings.CutPrefix(ref, sc.arn("task-definition/")); !ok {
+			return nil, "", clientErr("Unable to describe task definition.")
+		}
+	}
+	family, revStr, hasRev := strings.Cut(id, ":")
+	if !familyRE.MatchString(family) {
+		return nil, "", clientErr("Unable to describe task definition.")
+	}
+	var rec taskDefRecord
+	if hasRev {
+		rev, err := strconv.Atoi(revStr)
+		if err != nil || rev < 1 {
+			return nil, "", clientErr("Invalid revision number. Number: %s", revStr)
+		}
+		key := taskDefKey(sc, family, rev)
+		found, err := getJSON(tx, key, &rec)
+		if err != nil {
+			return nil, "", err
+		}
+		if !found {
+			return nil, "", clientErr("Unable to describe task definition.")
+		}
+		return &rec, key, nil
+	}
+	var key string
+	err := tx.ScanReverse([]byte(sc.prefix()+"taskdef/"+family+"/"), nil, func(k, v []byte) (bool, error) {
+		var r taskDefRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return false, err
+		}
+		if awsapi.ToString(r.Def.Status) == "ACTIVE" {
+			rec, key = r, string(k)
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if key == "" {
+		return nil, "", clientErr("Unable to describe task definition.")
+	}
+	return &rec, key, nil
+}
+
+// DescribeTaskDefinition describes a task definition (with include TAGS, its tags).
+func (s *Service) DescribeTaskDefinition(ctx context.Context, in *ecsapi.DescribeTaskDefinitionInput) (*ecsapi.DescribeTaskDefinitionOutput, error) {
+	sc := s.scope(ctx)
+	var rec *taskDefRecord
+	err := s.st.View(func(tx store.Tx) (err error) {
+		rec, _, err = s.findTaskDef(tx, sc, awsapi.ToString(in.TaskDefinition))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &ecsapi.DescribeTaskDefinitionOutput{TaskDefinition: &rec.Def}
+	if contains(in.Include, "TAGS") {
+		out.Tags = nonNilTags(rec.Tags)
+	}
+	return out, nil
+}
+
+// DeregisterTaskDefinition makes a revision INACTIVE: running tasks go on, new
+// ones cannot start from it.
+func (s *Service) DeregisterTaskDefinition(ctx context.Context, in *ecsapi.DeregisterTaskDefinitionInput) (*ecsapi.DeregisterTaskDefinitionOutput, error) {
+	sc := s.scope(ctx)
+	ref := awsapi.ToString(in.TaskDefinition)
+	if id := strings.TrimPrefix(ref, sc.arn("task-definition/")); !strings.Contains(id, ":") {
+		return nil, clientErr("Invalid revision number. Number: %s", "")
+	}
+	var def ecsapi.TaskDefinition
+	err := s.st.Update(func(tx store.Tx) error {
+		rec, key, err := s.findTaskDef(tx, sc, ref)
+		if err != nil {
+			return err
+		}
+		if awsapi.ToString(rec.Def.Status) == "ACTIVE" {
+			now := s.now().UTC()
+			rec.Def.Status, rec.Def.DeregisteredAt = awsapi.String("INACTIVE"), &now
+		}
+		def = rec.Def
+		return putJSON(tx, key, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.DeregisterTaskDefinitionOutput{TaskDefinition: &def}, nil
+}
+
+func (s *Service) allTaskDefs(sc scope, prefix string) ([]taskDefRecord, error) {
+	var out []taskDefRecord
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(sc.prefix()+"taskdef/"+prefix), nil, func(_, v []byte) (bool, error) {
+			var r taskDefRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return false, err
+			}
+			out = append(out, r)
+			return true, nil
+		})
+	})
+	return out, err
+}
+
+func checkStatus(v *string) (string, error) {
+	switch st := awsapi.ToString(v); st {
+	case "":
+		return "ACTIVE", nil
+	case "ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS", "ALL":
+		return st, nil
+	default:
+		return "", invalidParam("Invalid status: %s", st)
+	}
+}
+
+// ListTaskDefinitions lists task definition ARNs by family and revision.
+func (s *Service) ListTaskDefinitions(ctx context.Context, in *ecsapi.ListTaskDefinitionsInput) (*ecsapi.ListTaskDefinitionsOutput, error) {
+	sc := s.scope(ctx)
+	status, err := checkStatus(in.Status)
+	if err != nil {
+		return nil, err
+	}
+	prefix := ""
+	if f := awsapi.ToString(in.FamilyPrefix); f != "" {
+		prefix = f + "/" // familyPrefix names a family exactly (ListTaskDefinitions docs)
+	}
+	recs, err := s.allTaskDefs(sc, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var arns []string
+	for _, r := range recs {
+		if status == "ALL" || awsapi.ToString(r.Def.Status) == status {
+			arns = append(arns, awsapi.ToString(r.Def.TaskDefinitionArn))
+		}
+	}
+	if awsapi.ToString(in.Sort) == "DESC" {
+		for i, j := 0, len(arns)-1; i < j; i, j = i+1, j-1 {
+			arns[i], arns[j] = arns[j], arns[i]
+		}
+	}
+	items, next, err := page(arns, in.NextToken, in.MaxResults, 100)
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.ListTaskDefinitionsOutput{TaskDefinitionArns: nonNil(items), NextToken: next}, nil
+}
+
+// ListTaskDefinitionFamilies lists families: ACTIVE ones have an ACTIVE
+// revision, INACTIVE ones have none.
+func (s *Service) ListTaskDefinitionFamilies(ctx context.Context, in *ecsapi.ListTaskDefinitionFamiliesInput) (*ecsapi.ListTaskDefinitionFamiliesOutput, error) {
+	sc := s.scope(ctx)
+	status, err := checkStatus(in.Status)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.allTaskDefs(sc, awsapi.ToString(in.FamilyPrefix))
+	if err != nil {
+		return nil, err
+	}
+	active := map[string]bool{}
+	for _, r := range recs {
+		f := awsapi.ToString(r.Def.Family)
+		active[f] = active[f] || awsapi.ToString(r.Def.Status) == "ACTIVE"
+	}
+	var fams []string
+	for f, a := range active {
+		if status == "ALL" || (status == "ACTIVE") == a {
+			fams = append(fams, f)
+		}
+	}
+	sort.Strings(fams)
+	items, next, err := page(fams, in.NextToken, in.MaxResults, 100)
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.ListTaskDefinitionFamiliesOutput{Families: nonNil(items), NextToken: next}, nil
+}
