@@ -25,6 +25,19 @@ func init() {
 		})
 		d.Bus.Attach(svc)
 		d.Loops.Go(svc.Run)
+		// Scheduler delivers through EventBridge's targets, retries and
+		// dead-letter queues (events.Service.Submit).
+		d.Registry.Provide("events", svc)
+		d.Registry.AfterBuild(func() {
+			// SNS's wiring does not register an EventBridge target; its
+			// exported Publish is all the SNS target needs.
+			if d.Registry.Lookup("events-target:sns") != nil {
+				return
+			}
+			if topics, ok := d.Registry.Lookup("sns").(events.SNSTopics); ok {
+				registerEventTarget(d, "sns", events.SNSTarget{Topics: topics})
+			}
+		})
 		return server.Registration{Desc: eventsapi.Service, Handlers: eventsapi.Bind(svc)}
 	})
 }

@@ -260,14 +260,27 @@ func (s *Service) PutRule(ctx context.Context, in *eventsapi.PutRuleInput) (*eve
 			rr.Tags = old.Tags
 		}
 	}
-	if err := s.st.Update(func(tx store.Tx) error { return putJSON(tx, ruleKey(account, reg, busName, name), rr) }); err != nil {
+	now := s.now()
+	err = s.st.Update(func(tx store.Tx) error {
+		if err := putJSON(tx, ruleKey(account, reg, busName, name), rr); err != nil {
+			return err
+		}
+		if busName != defaultBus {
+			return nil
+		}
+		if rr.compiledSchd != nil {
+			return putJSON(tx, firedKey(account, reg, name), now)
+		}
+		return tx.Delete(firedKey(account, reg, name))
+	})
+	if err != nil {
 		return nil, err
 	}
 	b.rules[name] = rr
 	b.index(rr)
 	arn := ruleArn(account, reg, busName, name)
 	if rr.compiledSchd != nil {
-		s.lastFire[arn] = s.now()
+		s.lastFire[arn] = now
 	} else {
 		delete(s.lastFire, arn)
 	}
@@ -356,7 +369,15 @@ func (s *Service) DeleteRule(ctx context.Context, in *eventsapi.DeleteRuleInput)
 	if len(rr.Targets) > 0 {
 		return nil, apierr.Validation("Rule can't be deleted since it has targets.")
 	}
-	if err := s.st.Update(func(tx store.Tx) error { return tx.Delete(ruleKey(account, reg, busName, name)) }); err != nil {
+	err = s.st.Update(func(tx store.Tx) error {
+		if busName == defaultBus {
+			if err := tx.Delete(firedKey(account, reg, name)); err != nil {
+				return err
+			}
+		}
+		return tx.Delete(ruleKey(account, reg, busName, name))
+	})
+	if err != nil {
 		return nil, err
 	}
 	delete(b.rules, name)
@@ -375,13 +396,24 @@ func (s *Service) setState(ctx context.Context, busP, nameP *string, state strin
 	}
 	next := *rr
 	next.State = state
-	if err := s.st.Update(func(tx store.Tx) error { return putJSON(tx, ruleKey(account, reg, busName, rr.Name), &next) }); err != nil {
+	now := s.now()
+	// A schedule rule that is enabled again counts its periods from now.
+	restart := state == "ENABLED" && rr.State != "ENABLED" && rr.compiledSchd != nil && busName == defaultBus
+	err = s.st.Update(func(tx store.Tx) error {
+		if restart {
+			if err := putJSON(tx, firedKey(account, reg, rr.Name), now); err != nil {
+				return err
+			}
+		}
+		return putJSON(tx, ruleKey(account, reg, busName, rr.Name), &next)
+	})
+	if err != nil {
 		return err
 	}
 	rr.State = state
 	b.index(rr)
-	if state == "ENABLED" && rr.compiledSchd != nil {
-		s.lastFire[ruleArn(account, reg, busName, rr.Name)] = s.now()
+	if restart {
+		s.lastFire[ruleArn(account, reg, busName, rr.Name)] = now
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,6 +51,12 @@ type pending struct {
 	Rule                 string `json:",omitempty"` // a scheduled event goes to this rule only
 	Hops                 int    `json:",omitempty"`
 	Ingested             time.Time
+	// Direct is a delivery to one target made outside any rule (Submit).
+	Direct *Delivery `json:",omitempty"`
+	// Replay names the replay that re-sent this archived event; ReplayRules,
+	// when set, are the only rules (by ARN) it goes to.
+	Replay      string   `json:",omitempty"`
+	ReplayRules []string `json:",omitempty"`
 }
 
 // retry is a delivery that failed and waits for its next attempt.
@@ -179,8 +187,12 @@ func compactJSON(s string) json.RawMessage {
 }
 
 // enqueue commits events to the outbox and wakes the dispatcher.
-func (s *Service) enqueue(batch []pending) error {
-	if len(batch) == 0 {
+func (s *Service) enqueue(batch []pending) error { return s.enqueueWith(batch, nil) }
+
+// enqueueWith commits events to the outbox, and runs also in the same
+// transaction, then wakes the dispatcher.
+func (s *Service) enqueueWith(batch []pending, also func(tx store.Tx) error) error {
+	if len(batch) == 0 && also == nil {
 		return nil
 	}
 	err := s.st.Update(func(tx store.Tx) error {
@@ -189,6 +201,9 @@ func (s *Service) enqueue(batch []pending) error {
 				return err
 			}
 		}
+		if also != nil {
+			return also(tx)
+		}
 		return nil
 	})
 	if err != nil {
@@ -196,6 +211,21 @@ func (s *Service) enqueue(batch []pending) error {
 	}
 	s.signal()
 	return nil
+}
+
+// Submit durably accepts one delivery to one target made outside any rule
+// (EventBridge Scheduler's firings). It is in the outbox when Submit returns;
+// the dispatcher then delivers it, retries it and dead-letters it exactly as it
+// does a rule's delivery, under d.Target's RetryPolicy and DeadLetterConfig, so
+// EventBridge and Scheduler share one delivery implementation.
+func (s *Service) Submit(ctx context.Context, d Delivery) error {
+	if d.Account == "" {
+		d.Account = s.account
+	}
+	if d.Region == "" {
+		d.Region = s.region
+	}
+	return s.enqueue([]pending{{Account: d.Account, Region: d.Region, Direct: &d, Ingested: s.now().UTC()}})
 }
 
 // Publish puts a service's event (S3, ECS) on a bus, by default the account's
@@ -252,8 +282,17 @@ func (s *Service) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
+			if err := s.RunReplays(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("events: replay", "err", err)
+			}
 		case <-tick.C:
 			s.FireSchedules(ctx)
+			if err := s.RunReplays(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("events: replay", "err", err)
+			}
+			if err := s.ExpireArchives(); err != nil && ctx.Err() == nil {
+				s.log.Error("events: archive retention", "err", err)
+			}
 			if err := s.Retry(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("events: retry", "err", err)
 			}
@@ -283,10 +322,20 @@ func (s *Service) Dispatch(ctx context.Context) error {
 			return err
 		}
 		for _, it := range items {
-			if it.p.Event != nil {
+			var archive map[string][]byte
+			if it.p.Event != nil || it.p.Direct != nil {
 				s.route(ctx, it.p)
+				archive = s.archiveWrites(it.p)
 			}
-			if err := s.st.Update(func(tx store.Tx) error { return tx.Delete(it.key) }); err != nil {
+			err := s.st.Update(func(tx store.Tx) error {
+				for k, v := range archive {
+					if err := tx.Put([]byte(k), v); err != nil {
+						return err
+					}
+				}
+				return tx.Delete(it.key)
+			})
+			if err != nil {
 				return err
 			}
 		}
@@ -302,8 +351,40 @@ type match struct {
 	region    string
 }
 
+// direct delivers a submitted delivery; an event-bus target gets the event
+// the delivery's Source, DetailType and Input make.
+func (s *Service) direct(ctx context.Context, p pending) {
+	d := *p.Direct
+	if arnService(awsapi.ToString(d.Target.Arn)) == "events" {
+		detail := compactJSON(string(d.Input))
+		if !json.Valid(detail) {
+			s.log.Warn("events: dropping a submitted event whose detail is not JSON", "target", awsapi.ToString(d.Target.Arn))
+			return
+		}
+		res := []string{}
+		if d.ScheduleArn != "" {
+			res = append(res, d.ScheduleArn)
+		}
+		raw, err := marshal(envelope{Version: "0", ID: s.newID(), DetailType: d.DetailType, Source: d.Source, Account: d.Account,
+			Time: s.now().UTC().Format("2006-01-02T15:04:05Z"), Region: d.Region, Resources: res, Detail: detail})
+		if err != nil {
+			return
+		}
+		d.Input = raw
+		s.forward(d, p)
+		return
+	}
+	if err := s.deliver(ctx, &d); err != nil {
+		s.scheduleRetry(d, err, p.Ingested)
+	}
+}
+
 // route matches an event against its bus's rules and delivers it.
 func (s *Service) route(ctx context.Context, p pending) {
+	if p.Direct != nil {
+		s.direct(ctx, p)
+		return
+	}
 	var ms []match
 	s.mu.Lock()
 	_, b, _ := s.lookupLocked(p.Account, p.Region, p.Bus)
@@ -315,7 +396,11 @@ func (s *Service) route(ctx context.Context, p pending) {
 		} else if ev, err := pattern.ParseEvent(p.Event); err == nil {
 			for _, name := range b.set.Match(ev) {
 				rr := b.rules[name]
-				ms = append(ms, match{ruleArn(p.Account, p.Region, p.Bus, name), name, rr.Targets, p.Account, p.Region})
+				arn := ruleArn(p.Account, p.Region, p.Bus, name)
+				if len(p.ReplayRules) > 0 && !slices.Contains(p.ReplayRules, arn) {
+					continue
+				}
+				ms = append(ms, match{arn, name, rr.Targets, p.Account, p.Region})
 			}
 		}
 	}
@@ -483,6 +568,20 @@ func (s *Service) deadLetter(ctx context.Context, r *retry) {
 			"ERROR_CODE": "SDK_CLIENT_ERROR", "ERROR_MESSAGE": r.LastError,
 		},
 	}
+	if r.Delivery.ScheduleArn != "" {
+		// Scheduler's dead-letter attributes ("Configuring a dead-letter queue
+		// for EventBridge Scheduler").
+		condition := "MaximumRetryAttempts"
+		if p := r.Delivery.Target.RetryPolicy; p != nil && p.MaximumEventAgeInSeconds != nil &&
+			s.now().Sub(r.First) >= time.Duration(*p.MaximumEventAgeInSeconds)*time.Second {
+			condition = "MaximumEventAgeInSeconds"
+		}
+		d.Attributes = map[string]string{
+			"SCHEDULE_ARN": r.Delivery.ScheduleArn, "TARGET_ARN": awsapi.ToString(r.Delivery.Target.Arn),
+			"ERROR_CODE": "SDK_CLIENT_ERROR", "ERROR_MESSAGE": r.LastError,
+			"EXHAUSTED_RETRY_CONDITION": condition, "RETRY_ATTEMPTS": strconv.Itoa(r.Attempts - 1),
+		}
+	}
 	if err := s.deliver(ctx, &d); err != nil {
 		s.log.Warn("events: dead-letter delivery failed", "dlq", dlq, "err", err)
 	}
@@ -493,6 +592,11 @@ func (s *Service) deadLetter(ctx context.Context, r *retry) {
 func (s *Service) FireSchedules(ctx context.Context) {
 	now := s.now()
 	var batch []pending
+	type firing struct {
+		key []byte
+		at  time.Time
+	}
+	var fired []firing
 	s.mu.Lock()
 	for _, r := range s.regions {
 		b := r.buses[defaultBus]
@@ -525,10 +629,24 @@ func (s *Service) FireSchedules(ctx context.Context) {
 				Account: r.account, Time: next.UTC().Format("2006-01-02T15:04:05Z"), Region: r.name,
 				Resources: []string{arn}, Detail: json.RawMessage("{}")})
 			batch = append(batch, pending{Account: r.account, Region: r.name, Bus: defaultBus, Event: raw, Rule: rr.Name, Ingested: now.UTC()})
+			fired = append(fired, firing{firedKey(r.account, r.name, rr.Name), s.lastFire[arn]})
 		}
 	}
 	s.mu.Unlock()
-	if err := s.enqueue(batch); err != nil {
+	if len(batch) == 0 {
+		return
+	}
+	// The firing times are committed with the events they produced, so a
+	// restart neither repeats nor loses a firing.
+	err := s.enqueueWith(batch, func(tx store.Tx) error {
+		for _, f := range fired {
+			if err := putJSON(tx, f.key, f.at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		s.log.Error("events: enqueue scheduled events", "err", err)
 	}
 }

@@ -6,7 +6,9 @@
 //
 //	events/r/<account>/<region>/bus/<name>           bus (JSON)
 //	events/r/<account>/<region>/rule/<bus>/<name>    rule with its targets (JSON)
+//	events/r/<account>/<region>/fired/<rule>         when a schedule rule last fired
 //	events/outbox/<seq>                              an accepted event not yet delivered
+//	events/retry/<seq>                               a failed delivery waiting for its next attempt
 //
 // PutEvents (and Publish) commit accepted events to the outbox before they
 // return; the dispatcher (Run) matches each against its bus's rules, delivers to
@@ -48,7 +50,15 @@ type Delivery struct {
 	// Attributes are message attributes to attach where the target has them
 	// (SQS): a dead-letter delivery carries RULE_ARN, TARGET_ARN, ERROR_CODE
 	// and ERROR_MESSAGE, as AWS adds them.
-	Attributes map[string]string
+	Attributes map[string]string `json:",omitempty"`
+	// ScheduleArn is set on EventBridge Scheduler's deliveries (Submit): a
+	// dead-letter message then carries Scheduler's attributes, not a rule's.
+	ScheduleArn string `json:",omitempty"`
+	// Source and DetailType are set when a Scheduler schedule targets an event
+	// bus (EventBridgeParameters): the event put on the bus has them as its
+	// source and detail-type, and Input as its detail.
+	Source     string `json:",omitempty"`
+	DetailType string `json:",omitempty"`
 }
 
 // Target delivers events to one kind of AWS resource (SQS queues, SNS topics,
@@ -100,6 +110,8 @@ type Service struct {
 type region struct {
 	account, name string
 	buses         map[string]*bus
+	archives      map[string]*archiveRecord
+	replays       map[string]*replayRecord
 }
 
 // bus is an event bus with its rules and their compiled patterns.
@@ -172,6 +184,10 @@ func regionPrefix(account, reg string) string { return "events/r/" + account + "
 func busKey(account, reg, name string) []byte {
 	return []byte(regionPrefix(account, reg) + "bus/" + name)
 }
+// firedKey holds when a schedule rule (always on the default bus) last fired.
+func firedKey(account, reg, name string) []byte {
+	return []byte(regionPrefix(account, reg) + "fired/" + name)
+}
 func ruleKey(account, reg, busName, name string) []byte {
 	return []byte(regionPrefix(account, reg) + "rule/" + busName + "/" + name)
 }
@@ -193,7 +209,8 @@ func (s *Service) regionLocked(account, reg string) (*region, error) {
 	if r, ok := s.regions[k]; ok {
 		return r, nil
 	}
-	r := &region{account: account, name: reg, buses: map[string]*bus{}}
+	r := &region{account: account, name: reg, buses: map[string]*bus{}, archives: map[string]*archiveRecord{}, replays: map[string]*replayRecord{}}
+	fired := map[string]time.Time{}
 	now := s.now().UTC()
 	r.buses[defaultBus] = &bus{rec: busRecord{Name: defaultBus, Created: now, Modified: now}, rules: map[string]*ruleRecord{}}
 	prefix := []byte(regionPrefix(account, reg))
@@ -215,6 +232,26 @@ func (s *Service) regionLocked(account, reg string) (*region, error) {
 					return false, fmt.Errorf("events: rule %s: %w", rest, err)
 				}
 				rules = append(rules, &rr)
+			case strings.HasPrefix(rest, "archive/"):
+				var a archiveRecord
+				if err := json.Unmarshal(v, &a); err != nil {
+					return false, fmt.Errorf("events: archive %s: %w", rest, err)
+				}
+				if err := a.compile(); err != nil {
+					s.log.Warn("events: stored archive pattern no longer compiles", "archive", a.Name, "err", err)
+				}
+				r.archives[a.Name] = &a
+			case strings.HasPrefix(rest, "replay/"):
+				var rp replayRecord
+				if err := json.Unmarshal(v, &rp); err != nil {
+					return false, fmt.Errorf("events: replay %s: %w", rest, err)
+				}
+				r.replays[rp.Name] = &rp
+			case strings.HasPrefix(rest, "fired/"):
+				var t time.Time
+				if err := json.Unmarshal(v, &t); err == nil {
+					fired[strings.TrimPrefix(rest, "fired/")] = t
+				}
 			}
 			return true, nil
 		})
@@ -234,7 +271,14 @@ func (s *Service) regionLocked(account, reg string) (*region, error) {
 		b.rules[rr.Name] = rr
 		b.index(rr)
 		if rr.compiledSchd != nil {
-			s.lastFire[ruleArn(account, reg, rr.Bus, rr.Name)] = now
+			// A schedule rule resumes from when it last fired, so a period that
+			// ended while wharf was down fires once on start (FireSchedules
+			// collapses several missed periods into one event).
+			last, ok := fired[rr.Name]
+			if !ok {
+				last = now
+			}
+			s.lastFire[ruleArn(account, reg, rr.Bus, rr.Name)] = last
 		}
 	}
 	s.regions[k] = r
