@@ -184,6 +184,7 @@ func regionPrefix(account, reg string) string { return "events/r/" + account + "
 func busKey(account, reg, name string) []byte {
 	return []byte(regionPrefix(account, reg) + "bus/" + name)
 }
+
 // firedKey holds when a schedule rule (always on the default bus) last fired.
 func firedKey(account, reg, name string) []byte {
 	return []byte(regionPrefix(account, reg) + "fired/" + name)
