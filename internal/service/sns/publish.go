@@ -236,7 +236,7 @@ func (s *Service) Publish(ctx context.Context, in *snsapi.PublishInput) (*snsapi
 			return nil, &apierr.Error{Code: "NotFoundException", Status: 404, Message: "Endpoint does not exist"}
 		}
 	} else if _, _, _, ok := parseTopicARN(arn); !ok {
-		return nil, errInvalidParameter("TopicArn")
+		return nil, errBadARN("TopicArn", arn)
 	}
 	id, seq, err := s.publish(ctx, arn, e)
 	if err != nil {
@@ -282,7 +282,7 @@ func (s *Service) publishSMS(ctx context.Context, phone string, e *entry) (*snsa
 func (s *Service) PublishBatch(ctx context.Context, in *snsapi.PublishBatchInput) (*snsapi.PublishBatchOutput, error) {
 	arn := awsapi.ToString(in.TopicArn)
 	if _, _, _, ok := parseTopicARN(arn); !ok {
-		return nil, errInvalidParameter("TopicArn")
+		return nil, errBadARN("TopicArn", arn)
 	}
 	entries := in.PublishBatchRequestEntries
 	switch {
@@ -360,7 +360,7 @@ func (s *Service) PublishToTopic(ctx context.Context, topicARN, subject, message
 		return "", err
 	}
 	if _, _, _, ok := parseTopicARN(topicARN); !ok {
-		return "", errInvalidParameter("TopicArn")
+		return "", errBadARN("TopicArn", topicARN)
 	}
 	id, _, err := s.publish(ctx, topicARN, e)
 	return id, err

@@ -248,6 +248,14 @@ func TestSDKErrors(t *testing.T) {
 			_, err := c.sns.Publish(ctx, &sdksns.PublishInput{TopicArn: &missing, Message: aws.String("m")})
 			return err
 		}, "NotFound", "Topic does not exist"},
+		{"malformed topic ARN", func() error {
+			_, err := c.sns.Publish(ctx, &sdksns.PublishInput{TopicArn: aws.String("nope"), Message: aws.String("m")})
+			return err
+		}, "InvalidParameter", "Invalid parameter: TopicArn Reason: An ARN must have at least 6 elements, not 1"},
+		{"unsubscribe twice is not an error", func() error {
+			_, err := c.sns.Unsubscribe(ctx, &sdksns.UnsubscribeInput{SubscriptionArn: aws.String(arn + ":00000000-0000-4000-8000-000000000000")})
+			return err
+		}, "", "<nil>"},
 		{"publish empty message", func() error {
 			_, err := c.sns.Publish(ctx, &sdksns.PublishInput{TopicArn: &arn, Message: aws.String("")})
 			return err

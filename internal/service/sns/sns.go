@@ -255,3 +255,11 @@ func errSubscriptionNotFound() error {
 func errResourceNotFound() error {
 	return &apierr.Error{Code: "ResourceNotFoundException", Status: 404, Message: "Resource does not exist"}
 }
+
+// errBadARN is AWS's answer to a malformed ARN in parameter param.
+func errBadARN(param, arn string) error {
+	if n := len(strings.Split(arn, ":")); n < 6 {
+		return errInvalidParameter("%s Reason: An ARN must have at least 6 elements, not %d", param, n)
+	}
+	return errInvalidParameter("%s", param)
+}

@@ -223,7 +223,7 @@ func (s *Service) Subscribe(ctx context.Context, in *snsapi.SubscribeInput) (*sn
 	c := awsapi.CallerFrom(ctx)
 	tarn := awsapi.ToString(in.TopicArn)
 	if _, _, _, ok := parseTopicARN(tarn); !ok {
-		return nil, errInvalidParameter("TopicArn")
+		return nil, errBadARN("TopicArn", tarn)
 	}
 	protocol := awsapi.ToString(in.Protocol)
 	if !protocols[protocol] {
@@ -311,7 +311,7 @@ func (s *Service) Subscribe(ctx context.Context, in *snsapi.SubscribeInput) (*sn
 func (s *Service) ConfirmSubscription(ctx context.Context, in *snsapi.ConfirmSubscriptionInput) (*snsapi.ConfirmSubscriptionOutput, error) {
 	tarn := awsapi.ToString(in.TopicArn)
 	if _, _, _, ok := parseTopicARN(tarn); !ok {
-		return nil, errInvalidParameter("TopicArn")
+		return nil, errBadARN("TopicArn", tarn)
 	}
 	token := awsapi.ToString(in.Token)
 	if token == "" {
@@ -364,7 +364,7 @@ func (s *Service) Unsubscribe(ctx context.Context, in *snsapi.UnsubscribeInput) 
 	arn := awsapi.ToString(in.SubscriptionArn)
 	tarn, _, ok := parseSubscriptionARN(arn)
 	if !ok {
-		return nil, errInvalidParameter("SubscriptionArn")
+		return nil, errBadARN("SubscriptionArn", arn)
 	}
 	err := s.update(func(tx store.Tx) error {
 		sub, err := getSub(tx, arn)
@@ -445,7 +445,7 @@ func (s *Service) ListSubscriptionsByTopic(ctx context.Context, in *snsapi.ListS
 
 func (s *Service) viewSub(arn string) (*subscription, error) {
 	if _, _, ok := parseSubscriptionARN(arn); !ok {
-		return nil, errInvalidParameter("SubscriptionArn")
+		return nil, errBadARN("SubscriptionArn", arn)
 	}
 	var sub *subscription
 	err := s.st.View(func(tx store.Tx) error {
@@ -492,7 +492,7 @@ func (s *Service) GetSubscriptionAttributes(ctx context.Context, in *snsapi.GetS
 func (s *Service) SetSubscriptionAttributes(ctx context.Context, in *snsapi.SetSubscriptionAttributesInput) (*snsapi.SetSubscriptionAttributesOutput, error) {
 	arn := awsapi.ToString(in.SubscriptionArn)
 	if _, _, ok := parseSubscriptionARN(arn); !ok {
-		return nil, errInvalidParameter("SubscriptionArn")
+		return nil, errBadARN("SubscriptionArn", arn)
 	}
 	name, value := awsapi.ToString(in.AttributeName), awsapi.ToString(in.AttributeValue)
 	err := s.update(func(tx store.Tx) error {

@@ -220,7 +220,7 @@ func (s *Service) DeleteTopic(ctx context.Context, in *snsapi.DeleteTopicInput) 
 	arn := awsapi.ToString(in.TopicArn)
 	k, ok := topicKeyOfARN(arn)
 	if !ok {
-		return nil, errInvalidParameter("TopicArn")
+		return nil, errBadARN("TopicArn", arn)
 	}
 	err := s.update(func(tx store.Tx) error {
 		var subs []*subscription
@@ -288,7 +288,7 @@ func decodeToken(tok *string, prefix []byte) ([]byte, error) {
 
 func (s *Service) viewTopic(arn string) (*topic, error) {
 	if _, _, _, ok := parseTopicARN(arn); !ok {
-		return nil, errInvalidParameter("TopicArn")
+		return nil, errBadARN("TopicArn", arn)
 	}
 	var t *topic
 	err := s.st.View(func(tx store.Tx) error {
@@ -316,7 +316,7 @@ const defaultDeliveryPolicy = `{"http":{"defaultHealthyRetryPolicy":{"minDelayTa
 func (s *Service) GetTopicAttributes(ctx context.Context, in *snsapi.GetTopicAttributesInput) (*snsapi.GetTopicAttributesOutput, error) {
 	arn := awsapi.ToString(in.TopicArn)
 	if _, _, _, ok := parseTopicARN(arn); !ok {
-		return nil, errInvalidParameter("TopicArn")
+		return nil, errBadARN("TopicArn", arn)
 	}
 	var t *topic
 	var pending, confirmed int
@@ -365,7 +365,7 @@ func (s *Service) GetTopicAttributes(ctx context.Context, in *snsapi.GetTopicAtt
 func (s *Service) SetTopicAttributes(ctx context.Context, in *snsapi.SetTopicAttributesInput) (*snsapi.SetTopicAttributesOutput, error) {
 	arn := awsapi.ToString(in.TopicArn)
 	if _, _, _, ok := parseTopicARN(arn); !ok {
-		return nil, errInvalidParameter("TopicArn")
+		return nil, errBadARN("TopicArn", arn)
 	}
 	name := awsapi.ToString(in.AttributeName)
 	value, err := checkTopicAttr(name, awsapi.ToString(in.AttributeValue), false)
