@@ -1,6 +1,7 @@
 package sns
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -205,7 +206,14 @@ func (s *Service) confirmation(t *topic, sub *subscription, host string, now tim
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	lastSweep := s.clock.Now()
 	for {
+		if now := s.clock.Now(); now.Sub(lastSweep) >= time.Minute {
+			lastSweep = now
+			if err := s.sweepDedup(now); err != nil && !errors.Is(err, store.ErrClosed) {
+				s.log.Error("sns: sweep deduplication records", "service", "sns", "err", err)
+			}
+		}
 		next := s.dispatch(ctx, &wg)
 		wait := time.Minute
 		if next > 0 {
@@ -218,6 +226,32 @@ func (s *Service) Run(ctx context.Context) {
 		case <-s.clock.After(wait):
 		}
 	}
+}
+
+// sweepDedup deletes the FIFO deduplication records past their interval.
+// Publish ignores expired records anyway; the sweep bounds their space.
+func (s *Service) sweepDedup(now time.Time) error {
+	var expired [][]byte
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte("sns/dd/"), nil, func(k, v []byte) (bool, error) {
+			var rec dedupRecord
+			if json.Unmarshal(v, &rec) != nil || rec.Expires <= now.UnixMilli() {
+				expired = append(expired, bytes.Clone(k))
+			}
+			return true, nil
+		})
+	})
+	if err != nil || len(expired) == 0 {
+		return err
+	}
+	return s.st.Update(func(tx store.Tx) error {
+		for _, k := range expired {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // dispatch starts the due deliveries that are not already running and

@@ -334,3 +334,32 @@ func FuzzSubscriptionARN(f *testing.F) {
 		}
 	})
 }
+
+func TestExpiredDeduplicationRecordsAreSwept(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	s := newTestService(store.OpenMemory(), clock, nil)
+	s.SetQueueSender(&fakeQueues{})
+	topic := must(s.CreateTopic(caller, &snsapi.CreateTopicInput{Name: awsapi.String("t.fifo"), Attributes: map[string]string{"FifoTopic": "true"}})).TopicArn
+	first := must(s.Publish(caller, &snsapi.PublishInput{TopicArn: topic, Message: awsapi.String("m"), MessageGroupId: awsapi.String("g"), MessageDeduplicationId: awsapi.String("d")}))
+	again := must(s.Publish(caller, &snsapi.PublishInput{TopicArn: topic, Message: awsapi.String("m"), MessageGroupId: awsapi.String("g"), MessageDeduplicationId: awsapi.String("d")}))
+	if *again.MessageId != *first.MessageId {
+		t.Fatalf("duplicate within 5 minutes got a new id")
+	}
+	count := func() (n int) {
+		s.st.View(func(tx store.Tx) error {
+			return tx.Scan([]byte("sns/dd/"), nil, func(k, v []byte) (bool, error) { n++; return true, nil })
+		})
+		return n
+	}
+	if err := s.sweepDedup(clock.Now()); err != nil || count() != 1 {
+		t.Fatalf("live record swept: %v, %d left", err, count())
+	}
+	clock.advance(dedupInterval)
+	if err := s.sweepDedup(clock.Now()); err != nil || count() != 0 {
+		t.Fatalf("expired record kept: %v, %d left", err, count())
+	}
+	later := must(s.Publish(caller, &snsapi.PublishInput{TopicArn: topic, Message: awsapi.String("m"), MessageGroupId: awsapi.String("g"), MessageDeduplicationId: awsapi.String("d")}))
+	if *later.MessageId == *first.MessageId {
+		t.Fatalf("publish after the interval was deduplicated")
+	}
+}
