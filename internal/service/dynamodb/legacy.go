@@ -204,7 +204,20 @@ func applyLegacyUpdates(updates map[string]ddb.AttributeValueUpdate, item Item) 
 			}
 			v = &expr.ValueOperand{Value: n}
 		}
-		switch action := awsapi.ToString(a.Action); action {
+		action := awsapi.ToString(a.Action)
+		if v != nil && (action == "ADD" || action == "DELETE") {
+			ok := false
+			switch expr.TypeOf(v.Value) {
+			case "SS", "NS", "BS":
+				ok = true
+			case "N", "L":
+				ok = action == "ADD"
+			}
+			if !ok {
+				return nil, invalid("Action %s is not supported for the type %s", action, expr.TypeOf(v.Value))
+			}
+		}
+		switch action {
 		case "", "PUT":
 			if v == nil {
 				return nil, invalid("Only DELETE action is allowed when no attribute value is specified")

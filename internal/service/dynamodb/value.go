@@ -1,10 +1,8 @@
 package dynamodb
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"sort"
 	"strings"
 
@@ -445,9 +443,3 @@ func beginsWithPrefix(b []byte, v Value) []byte {
 
 // keyValueSize is a key attribute's size for the key size limits.
 func keyValueSize(v Value) int { return valueSize(v) }
-
-func describeValue(v Value) string {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s", expr.TypeOf(v))
-	return b.String()
-}
