@@ -1,0 +1,45 @@
+package app
+
+import (
+	"context"
+
+	aasapi "github.com/wharf-dev/wharf/internal/awsapi/applicationautoscaling"
+	"github.com/wharf-dev/wharf/internal/server"
+	"github.com/wharf-dev/wharf/internal/service/autoscaling"
+	"github.com/wharf-dev/wharf/internal/service/cloudwatch"
+)
+
+// alarmActions lets CloudWatch's alarm actions run scaling policies: it is
+// CloudWatch's ScalingPolicyExecutor over ExecutePolicy's plain values.
+type alarmActions struct{ svc *autoscaling.Service }
+
+func (a alarmActions) ExecuteScalingPolicy(ctx context.Context, policyARN string, f cloudwatch.AlarmFiring) error {
+	return a.svc.ExecutePolicy(ctx, f.Account, f.Region, policyARN, f.AlarmName, f.State, f.Value, f.Threshold)
+}
+
+func init() {
+	builders = append(builders, func(d Deps) server.Registration {
+		svc := autoscaling.New(autoscaling.Options{Store: d.Store, Logger: d.Logger})
+		d.Loops.Go(svc.Run)
+		d.Registry.Provide("autoscaling", svc)
+		// CloudWatch looks up its alarm-action executor under the service id.
+		d.Registry.Provide("application-autoscaling", alarmActions{svc})
+		d.Registry.AfterBuild(func() {
+			// CloudWatch's own GetMetricData, PutMetricAlarm and DeleteAlarms
+			// are the interfaces: nothing CloudWatch-specific is needed.
+			cw := d.Registry.Lookup("cloudwatch")
+			if m, ok := cw.(autoscaling.Metrics); ok {
+				svc.SetMetrics(m)
+			}
+			if a, ok := cw.(autoscaling.Alarms); ok {
+				svc.SetAlarms(a)
+			}
+			// ECS services come later; until ECS implements Services, wharf
+			// keeps each target's capacity itself.
+			if e, ok := d.Registry.Lookup("ecs").(autoscaling.Services); ok {
+				svc.SetServices(e)
+			}
+		})
+		return server.Registration{Desc: aasapi.Service, Handlers: aasapi.Bind(svc)}
+	})
+}
