@@ -163,7 +163,7 @@ func (a *alarm) decide(vals []*float64, start time.Time, period time.Duration, n
 		Timestamp string  `json:"timestamp"`
 		Value     float64 `json:"value"`
 	}
-	var evs []evaluated
+	evs := []evaluated{}
 	for i := n - 1; i >= 0; i-- {
 		v := vals[i]
 		if v == nil {
