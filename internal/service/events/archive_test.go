@@ -367,3 +367,25 @@ func TestScheduleRuleMissedWhileDownFiresOnceOnStart(t *testing.T) {
 		t.Errorf("%d firings at the next period, want 3", n)
 	}
 }
+
+// FuzzWithReplayName: a JSON object stays a JSON object, gaining only
+// "replay-name"; anything else is left alone.
+func FuzzWithReplayName(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1}`, `{"a":{"b":[1,{}]}} `, `[]`, `"x"`, `{`, ``, `{"replay-name":"old"}`} {
+		f.Add(s, "r")
+	}
+	f.Fuzz(func(t *testing.T, event, name string) {
+		out := withReplayName([]byte(event), name)
+		var obj map[string]any
+		if json.Unmarshal([]byte(event), &obj) != nil || obj == nil {
+			return
+		}
+		var got map[string]any
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("withReplayName(%q) = %q: %v", event, out, err)
+		}
+		if _, had := obj["replay-name"]; !had && len(got) != len(obj)+1 {
+			t.Errorf("withReplayName(%q) = %q", event, out)
+		}
+	})
+}

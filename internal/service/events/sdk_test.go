@@ -11,12 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wharf-dev/wharf/internal/app"
 	"github.com/wharf-dev/wharf/internal/config"
 )
 
-func startWharf(t *testing.T) *eventbridge.Client {
+func startWharf(t *testing.T) (*eventbridge.Client, *sqs.Client) {
 	t.Helper()
 	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
@@ -34,15 +35,14 @@ func startWharf(t *testing.T) *eventbridge.Client {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return eventbridge.New(eventbridge.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String("http://" + w.Addr()),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	endpoint := aws.String("http://" + w.Addr())
+	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
+	return eventbridge.New(eventbridge.Options{Region: "us-east-1", BaseEndpoint: endpoint, Credentials: creds}),
+		sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: endpoint, Credentials: creds})
 }
 
 func TestSDKv2RulesTargetsAndEvents(t *testing.T) {
-	c := startWharf(t)
+	c, _ := startWharf(t)
 	ctx := context.Background()
 	if _, err := c.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("orders")}); err != nil {
 		t.Fatal(err)

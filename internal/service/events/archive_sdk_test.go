@@ -1,0 +1,124 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// TestSDKv2ArchiveAndReplayRedeliverToTheQueue: an event put on the default
+// bus reaches a queue and its archive; a replay of the archive delivers it to
+// the queue again, with "replay-name".
+func TestSDKv2ArchiveAndReplayRedeliverToTheQueue(t *testing.T) {
+	eb, q := startWharf(t)
+	ctx := context.Background()
+	qu, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := "arn:aws:events:us-east-1:000000000000:event-bus/default"
+	arc, err := eb.CreateArchive(ctx, &eventbridge.CreateArchiveInput{ArchiveName: aws.String("orders"), EventSourceArn: aws.String(bus),
+		EventPattern: aws.String(`{"source":["shop"]}`), RetentionDays: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *arc.ArchiveArn != "arn:aws:events:us-east-1:000000000000:archive/orders" || arc.State != types.ArchiveStateEnabled {
+		t.Errorf("CreateArchive %+v", arc)
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("orders"), EventPattern: aws.String(`{"source":["shop"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("orders"), Targets: []types.Target{
+		{Id: aws.String("q"), Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:orders")}}}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-time.Second)
+	if _, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{
+		{Source: aws.String("shop"), DetailType: aws.String("Order Placed"), Detail: aws.String(`{"id":7}`)},
+		{Source: aws.String("other"), DetailType: aws.String("Noise"), Detail: aws.String(`{}`)},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	receive := func() map[string]any {
+		t.Helper()
+		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: qu.QueueUrl, WaitTimeSeconds: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) != 1 {
+			t.Fatal("no message within 5 s")
+		}
+		q.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: qu.QueueUrl, ReceiptHandle: out.Messages[0].ReceiptHandle})
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(*out.Messages[0].Body), &ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	if ev := receive(); ev["replay-name"] != nil {
+		t.Errorf("a live event carries replay-name: %v", ev)
+	}
+	// The archive is written as the event leaves the outbox, just after delivery.
+	var count int64
+	for range 50 {
+		d, err := eb.DescribeArchive(ctx, &eventbridge.DescribeArchiveInput{ArchiveName: aws.String("orders")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if count = d.EventCount; count > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if count != 1 {
+		t.Fatalf("archive holds %d events, want 1 (the other source does not match)", count)
+	}
+	rp, err := eb.StartReplay(ctx, &eventbridge.StartReplayInput{ReplayName: aws.String("again"), EventSourceArn: arc.ArchiveArn,
+		EventStartTime: aws.Time(start), EventEndTime: aws.Time(time.Now()),
+		Destination: &types.ReplayDestination{Arn: aws.String(bus), FilterArns: []string{"arn:aws:events:us-east-1:000000000000:rule/orders"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *rp.ReplayArn != "arn:aws:events:us-east-1:000000000000:replay/again" || rp.State != types.ReplayStateStarting {
+		t.Errorf("StartReplay %+v", rp)
+	}
+	ev := receive()
+	if ev["replay-name"] != "again" || ev["source"] != "shop" {
+		t.Errorf("replayed event %v", ev)
+	}
+	var d *eventbridge.DescribeReplayOutput
+	for range 50 {
+		if d, err = eb.DescribeReplay(ctx, &eventbridge.DescribeReplayInput{ReplayName: aws.String("again")}); err != nil {
+			t.Fatal(err)
+		}
+		if d.State == types.ReplayStateCompleted {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d.State != types.ReplayStateCompleted || d.EventLastReplayedTime == nil || d.ReplayEndTime == nil {
+		t.Errorf("DescribeReplay %+v", d)
+	}
+	l, err := eb.ListReplays(ctx, &eventbridge.ListReplaysInput{})
+	if err != nil || len(l.Replays) != 1 {
+		t.Errorf("ListReplays %+v %v", l, err)
+	}
+	var exists *types.ResourceAlreadyExistsException
+	if _, err := eb.CreateArchive(ctx, &eventbridge.CreateArchiveInput{ArchiveName: aws.String("orders"), EventSourceArn: aws.String(bus)}); !errors.As(err, &exists) {
+		t.Errorf("duplicate archive: %v", err)
+	}
+	if _, err := eb.DeleteArchive(ctx, &eventbridge.DeleteArchiveInput{ArchiveName: aws.String("orders")}); err != nil {
+		t.Fatal(err)
+	}
+	var nf *types.ResourceNotFoundException
+	if _, err := eb.DescribeArchive(ctx, &eventbridge.DescribeArchiveInput{ArchiveName: aws.String("orders")}); !errors.As(err, &nf) {
+		t.Errorf("deleted archive: %v", err)
+	}
+}
