@@ -164,4 +164,3 @@ func (s *Service) Tick(ctx context.Context) {
 		}
 	}
 }
-
