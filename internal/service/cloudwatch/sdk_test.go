@@ -166,3 +166,41 @@ func TestQueryAndJSONProtocols(t *testing.T) {
 		t.Fatalf("json list: %d %s", status, body)
 	}
 }
+
+func TestSDKv2CBORAlarms(t *testing.T) {
+	c, _ := startWharf(t)
+	ctx := context.Background()
+	_, err := c.PutMetricAlarm(ctx, &cw.PutMetricAlarmInput{
+		AlarmName: aws.String("sdk-high"), Namespace: aws.String("Wharf/Test"), MetricName: aws.String("Backlog"),
+		Statistic: types.StatisticAverage, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(2), DatapointsToAlarm: aws.Int32(1),
+		Threshold: aws.Float64(5), ComparisonOperator: types.ComparisonOperatorGreaterThanThreshold, TreatMissingData: aws.String("notBreaching"),
+		Dimensions: []types.Dimension{{Name: aws.String("Queue"), Value: aws.String("jobs")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetAlarmState(ctx, &cw.SetAlarmStateInput{AlarmName: aws.String("sdk-high"), StateValue: types.StateValueAlarm, StateReason: aws.String("test")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.DescribeAlarms(ctx, &cw.DescribeAlarmsInput{AlarmNamePrefix: aws.String("sdk-")})
+	if err != nil || len(out.MetricAlarms) != 1 {
+		t.Fatalf("describe: %+v %v", out, err)
+	}
+	a := out.MetricAlarms[0]
+	if *a.AlarmArn != "arn:aws:cloudwatch:us-east-1:000000000000:alarm:sdk-high" || a.StateUpdatedTimestamp == nil || a.StateUpdatedTimestamp.IsZero() ||
+		aws.ToInt32(a.DatapointsToAlarm) != 1 || a.Dimensions[0].Value == nil {
+		t.Fatalf("alarm = %+v", a)
+	}
+	hist, err := c.DescribeAlarmHistory(ctx, &cw.DescribeAlarmHistoryInput{AlarmName: aws.String("sdk-high")})
+	if err != nil || len(hist.AlarmHistoryItems) < 2 {
+		t.Fatalf("history: %+v %v", hist, err)
+	}
+	_, err = c.DeleteAlarms(ctx, &cw.DeleteAlarmsInput{AlarmNames: []string{"missing"}})
+	var nf *types.ResourceNotFound
+	if !errors.As(err, &nf) {
+		t.Fatalf("delete missing: %v", err)
+	}
+	if _, err := c.DeleteAlarms(ctx, &cw.DeleteAlarmsInput{AlarmNames: []string{"sdk-high"}}); err != nil {
+		t.Fatal(err)
+	}
+}
