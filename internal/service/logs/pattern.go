@@ -424,7 +424,7 @@ func (p *jsonParser) value(op string) (func(any) bool, error) {
 	if op != "=" && op != "!=" {
 		return nil, invalidParam("Invalid filter pattern: %s needs a numeric value.", op)
 	}
-	re := wildcard(raw)
+	parts := strings.Split(raw, "*")
 	return func(v any) bool {
 		s, ok := v.(string)
 		if !ok {
@@ -432,7 +432,7 @@ func (p *jsonParser) value(op string) (func(any) bool, error) {
 				s, ok = strconv.FormatFloat(f, 'f', -1, 64), true
 			}
 		}
-		return ok && re.MatchString(s) == (op == "=")
+		return ok && glob(parts, s) == (op == "=")
 	}, nil
 }
 
@@ -453,11 +453,22 @@ func compareNum(op string, a, b float64) bool {
 	return a >= b
 }
 
-// wildcard turns a value with * wildcards into an anchored regular expression.
-func wildcard(s string) *regexp.Regexp {
-	parts := strings.Split(s, "*")
-	for i, part := range parts {
-		parts[i] = regexp.QuoteMeta(part)
+// glob reports whether s matches the pattern split at its * wildcards: the
+// first part is a prefix, the last a suffix, the others appear in order.
+func glob(parts []string, s string) bool {
+	if len(parts) == 1 {
+		return s == parts[0]
 	}
-	return regexp.MustCompile("^" + strings.Join(parts, ".*") + "$")
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
 }

@@ -30,7 +30,7 @@ func formatToken(dir string, raw []byte) string {
 func parseToken(t string) (dir string, raw []byte, err error) {
 	bad := invalidParam("The specified nextToken is invalid.")
 	parts := strings.Split(t, "/")
-	if len(parts) != 3 || (parts[0] != "f" && parts[0] != "b") || len(parts[1]) != 40 {
+	if len(parts) != 3 || (parts[0] != "f" && parts[0] != "b") || len(parts[1]) != 40 || parts[2] != "s" {
 		return "", nil, bad
 	}
 	hi, err1 := strconv.ParseUint(parts[1][:20], 10, 64)
