@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/wharf-dev/wharf/internal/store"
 )
 
 // blobs keeps object bytes in immutable files named by random ids, under
@@ -141,7 +144,7 @@ func (b *blobs) link(id string) (string, error) {
 func (b *blobs) remove(ids ...string) error {
 	var first error
 	for _, id := range ids {
-		if id == "" {
+		if id == "" || isInline(id) {
 			continue
 		}
 		if err := os.Remove(b.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
@@ -172,4 +175,61 @@ func copyBuffered(dst io.Writer, src io.Reader) (int64, error) {
 type readCloser struct {
 	io.Reader
 	io.Closer
+}
+
+// inlineMax is the largest object kept in the store rather than a file.
+const inlineMax = 64 << 10
+
+// inlinePrefix marks the ids of blobs kept in the store (s3/d/<id>).
+const inlinePrefix = "i"
+
+func isInline(id string) bool { return len(id) > 0 && id[:1] == inlinePrefix }
+
+// blobReader is an open blob: a file, or the bytes of an inline one.
+type blobReader interface {
+	io.Reader
+	io.ReaderAt
+	io.Closer
+}
+
+type memBlob struct{ *bytes.Reader }
+
+func (memBlob) Close() error { return nil }
+
+func readInline(tx store.Tx, id string) (blobReader, error) {
+	v, err := tx.Get(dataKey(id))
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, fmt.Errorf("s3: inline blob %s missing", id)
+	}
+	return memBlob{bytes.NewReader(bytes.Clone(v))}, nil
+}
+
+// openBlob opens blob id, inline or file, outside any transaction.
+func (s *Service) openBlob(id string) (blobReader, error) {
+	if !isInline(id) {
+		return s.blobs.open(id)
+	}
+	var r blobReader
+	err := s.st.View(func(tx store.Tx) error {
+		var err error
+		r, err = readInline(tx, id)
+		return err
+	})
+	return r, err
+}
+
+// dropInline deletes, inside the committing transaction, the inline blobs
+// among ids; files are removed after the commit by dropBlobs.
+func dropInline(tx store.Tx, ids []string) error {
+	for _, id := range ids {
+		if isInline(id) {
+			if err := tx.Delete(dataKey(id)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -250,6 +250,9 @@ func (s *Service) DeleteBucket(ctx context.Context, in *s3api.DeleteBucketInput)
 				return err
 			}
 		}
+		if err := dropInline(tx, garbage); err != nil {
+			return err
+		}
 		if err := tx.Delete(accountBucketKey(b.Account, name)); err != nil {
 			return err
 		}

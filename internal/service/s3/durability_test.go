@@ -1,8 +1,10 @@
 package s3_test
 
 import (
+	"bytes"
 	"crypto/md5"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -82,6 +84,13 @@ func TestObjectsSurviveRestartWithDiskStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	putKeys(t, e, b, "one")
+	// Objects over 64 KiB live in files: write one twice.
+	large := randomBytes(100<<10, 9)
+	for i := 0; i < 2; i++ {
+		if _, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("large"), Body: bytes.NewReader(large)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -97,14 +106,18 @@ func TestObjectsSurviveRestartWithDiskStore(t *testing.T) {
 			t.Errorf("after restart %s = %q", k, got)
 		}
 	}
+	if got, _ := get(t, e2, b, "large"); !bytes.Equal(got, large) {
+		t.Errorf("large object differs after restart")
+	}
 	list, err := e2.client.ListObjectsV2(ctx(), &awss3.ListObjectsV2Input{Bucket: aws.String(b)})
-	if err != nil || len(list.Contents) != 2 {
+	if err != nil || len(list.Contents) != 3 {
 		t.Errorf("list after restart = %+v, %v", list, err)
 	}
-	// The blob of the overwritten "one" was removed; only live blobs remain.
+	// The file of the overwritten large object was removed; small objects
+	// live in the store.
 	blobs, _ := filepath.Glob(filepath.Join(dir, "s3", "blobs", "*", "*"))
-	if len(blobs) != 2 {
-		t.Errorf("%d blob files, want 2: %v", len(blobs), blobs)
+	if len(blobs) != 1 {
+		t.Errorf("%d blob files, want 1: %v", len(blobs), blobs)
 	}
 }
 
@@ -164,5 +177,44 @@ func TestLargeObjectStreamsThroughWithoutBuffering(t *testing.T) {
 	// process) stay far below the object size: nothing held it whole.
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/2 {
 		t.Errorf("allocated %d MiB moving a %d MiB object through", alloc>>20, size>>20)
+	}
+}
+
+func TestObjectsEitherSideOfTheInlineLimitRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "inline-limit")
+	for _, n := range []int{0, 1, 64<<10 - 1, 64 << 10, 64<<10 + 1, 200 << 10} {
+		body := randomBytes(n, uint64(n))
+		key := fmt.Sprintf("obj-%d", n)
+		put, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(key), Body: bytes.NewReader(body)})
+		if err != nil {
+			t.Fatalf("%d: %v", n, err)
+		}
+		if aws.ToString(put.ETag) != md5hex(body) {
+			t.Errorf("%d: ETag %s", n, aws.ToString(put.ETag))
+		}
+		if got, _ := get(t, e, b, key); !bytes.Equal(got, body) {
+			t.Errorf("%d: body differs", n)
+		}
+		if _, err := e.client.CopyObject(ctx(), &awss3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String(key + "-copy"), CopySource: aws.String(b + "/" + key)}); err != nil {
+			t.Fatalf("%d copy: %v", n, err)
+		}
+		if _, err := e.client.DeleteObject(ctx(), &awss3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String(key)}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := get(t, e, b, key+"-copy"); !bytes.Equal(got, body) {
+			t.Errorf("%d: copy differs after the source is deleted", n)
+		}
+		if n > 10 {
+			out, err := e.client.GetObject(ctx(), &awss3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(key + "-copy"), Range: aws.String("bytes=5-9")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(out.Body)
+			out.Body.Close()
+			if !bytes.Equal(got, body[5:10]) {
+				t.Errorf("%d: range differs", n)
+			}
+		}
 	}
 }

@@ -63,7 +63,7 @@ func (n *recordingNotifier) next(t *testing.T) sent {
 	}
 }
 
-func newEnvWith(t *testing.T, st store.Store, dir string, args ...string) *env {
+func newEnvWith(t testing.TB, st store.Store, dir string, args ...string) *env {
 	t.Helper()
 	cfg, err := config.Parse(append([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, args...), func(string) string { return "" }, io.Discard)
 	if err != nil {
@@ -115,7 +115,7 @@ func newClient(addr string, opts ...func(*awss3.Options)) *awss3.Client {
 	}, opts...)
 }
 
-func (e *env) bucket(t *testing.T, name string) string {
+func (e *env) bucket(t testing.TB, name string) string {
 	t.Helper()
 	if _, err := e.client.CreateBucket(context.Background(), &awss3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("CreateBucket %s: %v", name, err)

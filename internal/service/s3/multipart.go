@@ -50,6 +50,8 @@ type part struct {
 	ETag         string
 	LastModified time.Time
 	Checksums    map[string]string `json:",omitempty"`
+
+	inline []byte // bytes of a small part, until its commit
 }
 
 func getUpload(tx store.Tx, bucket, key, id string) (*upload, error) {
@@ -192,7 +194,15 @@ func (s *Service) commitPart(ctx context.Context, name, key, id string, p *part)
 				garbage = append(garbage, old.Blob)
 			}
 		}
-		return putJSON(tx, partKey(id, p.Number), p)
+		if p.inline != nil {
+			if err := tx.Put(dataKey(p.Blob), p.inline); err != nil {
+				return err
+			}
+		}
+		if err := putJSON(tx, partKey(id, p.Number), p); err != nil {
+			return err
+		}
+		return dropInline(tx, garbage)
 	})
 	if err != nil {
 		s.dropBlobs([]string{p.Blob})
@@ -214,11 +224,11 @@ func (s *Service) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s
 	}
 	ck := checksumInput{algorithm: awsapi.ToString(in.ChecksumAlgorithm),
 		values: checksumValues(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256)}
-	blob, size, d, err := s.receive(in.Body, ck, awsapi.ToString(in.ContentMD5), maxPutSize, u.ChecksumAlgorithm)
+	blob, size, d, inline, err := s.receive(in.Body, ck, awsapi.ToString(in.ContentMD5), maxPutSize, u.ChecksumAlgorithm)
 	if err != nil {
 		return nil, err
 	}
-	p := &part{Number: *in.PartNumber, Blob: blob, Size: size, ETag: d.etag(), LastModified: s.nowMillis(), Checksums: d.checksums()}
+	p := &part{Number: *in.PartNumber, Blob: blob, Size: size, ETag: d.etag(), LastModified: s.nowMillis(), Checksums: d.checksums(), inline: inline}
 	if err := s.commitPart(ctx, name, key, id, p); err != nil {
 		return nil, err
 	}
@@ -280,7 +290,7 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyIn
 			return nil, err
 		}
 	}
-	f, err := s.blobs.open(src.Blob)
+	f, err := s.openBlob(src.Blob)
 	if err != nil {
 		return nil, err
 	}
@@ -289,11 +299,11 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyIn
 	if rng.end >= rng.start {
 		r = io.NewSectionReader(f, rng.start, rng.end-rng.start+1)
 	}
-	blob, size, d, err := s.receive(r, checksumInput{algorithm: u.ChecksumAlgorithm}, "", maxPutSize)
+	blob, size, d, inline, err := s.receive(r, checksumInput{algorithm: u.ChecksumAlgorithm}, "", maxPutSize)
 	if err != nil {
 		return nil, err
 	}
-	p := &part{Number: *in.PartNumber, Blob: blob, Size: size, ETag: d.etag(), LastModified: s.nowMillis(), Checksums: d.checksums()}
+	p := &part{Number: *in.PartNumber, Blob: blob, Size: size, ETag: d.etag(), LastModified: s.nowMillis(), Checksums: d.checksums(), inline: inline}
 	if err := s.commitPart(ctx, name, key, id, p); err != nil {
 		return nil, err
 	}
@@ -407,8 +417,11 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 			return err
 		}
 		g, err := s.commitObject(tx, b, o)
+		if err != nil {
+			return err
+		}
 		garbage = append(garbage, g...)
-		return err
+		return dropInline(tx, garbage)
 	})
 	if err != nil {
 		s.dropBlobs([]string{o.Blob})
@@ -454,7 +467,7 @@ func (s *Service) assemble(u *upload, parts []*part) (*object, error) {
 	var size int64
 	sizes := make([]int64, 0, len(parts))
 	for _, p := range parts {
-		f, err := s.blobs.open(p.Blob)
+		f, err := s.openBlob(p.Blob)
 		if err != nil {
 			w.abort()
 			return nil, fmt.Errorf("s3: open part %d: %w", p.Number, err)
@@ -522,6 +535,9 @@ func (s *Service) AbortMultipartUpload(ctx context.Context, in *s3api.AbortMulti
 			garbage = append(garbage, p.Blob)
 		}
 		if err := deletePrefix(tx, partPrefix(id)); err != nil {
+			return err
+		}
+		if err := dropInline(tx, garbage); err != nil {
 			return err
 		}
 		return tx.Delete(uploadKey(name, key, id))

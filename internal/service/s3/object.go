@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +51,10 @@ type object struct {
 	PartSizes    []int64     `json:",omitempty"`
 	Tags         []s3api.Tag `json:",omitempty"`
 	DeleteMarker bool        `json:",omitempty"`
+
+	// inline holds the bytes of a new small object until its commit writes
+	// them to the store beside the metadata.
+	inline []byte
 }
 
 func decodeObject(v []byte) (*object, error) {
@@ -406,6 +409,11 @@ func (s *Service) commitObject(tx store.Tx, b *bucket, o *object) ([]string, err
 		}
 		garbage = append(garbage, blob)
 	}
+	if o.inline != nil {
+		if err := tx.Put(dataKey(o.Blob), o.inline); err != nil {
+			return nil, err
+		}
+	}
 	if b.versioned() {
 		if err := putJSON(tx, versionKey(b.Name, o.Key, o.Seq), o); err != nil {
 			return nil, err
@@ -419,10 +427,10 @@ func (s *Service) commitObject(tx store.Tx, b *bucket, o *object) ([]string, err
 
 // receive streams body into a new blob, hashing it, and checks it against
 // the checksums the request carries. The caller commits or drops the blob.
-func (s *Service) receive(body io.Reader, ck checksumInput, contentMD5 string, limit int64, extra ...string) (blob string, size int64, d *digests, err error) {
+func (s *Service) receive(body io.Reader, ck checksumInput, contentMD5 string, limit int64, extra ...string) (blob string, size int64, d *digests, inline []byte, err error) {
 	algs, err := ck.algorithms()
 	if err != nil {
-		return "", 0, nil, err
+		return "", 0, nil, nil, err
 	}
 	for _, a := range extra {
 		if a != "" && !contains(algs, a) {
@@ -435,14 +443,37 @@ func (s *Service) receive(body io.Reader, ck checksumInput, contentMD5 string, l
 		algs = []string{algCRC64NVME}
 	}
 	d = newDigests(algs...)
-	w, err := s.blobs.create()
-	if err != nil {
-		return "", 0, nil, err
-	}
 	if body == nil {
 		body = http.NoBody
 	}
-	n, err := copyBuffered(io.MultiWriter(w, d), io.LimitReader(body, limit+1))
+	// A body of up to inlineMax bytes is kept in the store, committed with
+	// its metadata; a larger one spills to a file after its first bytes.
+	head := make([]byte, inlineMax+1)
+	hn, err := io.ReadFull(body, head)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		d.Write(head[:hn])
+		if err := ck.verify(d, contentMD5); err != nil {
+			return "", 0, nil, nil, err
+		}
+		return inlinePrefix + newBlobID(), int64(hn), d, head[:hn:hn], nil
+	}
+	if err != nil {
+		if apierr.As(err) == nil {
+			err = &apierr.Error{Code: "IncompleteBody", Status: 400, Message: "The request body terminated unexpectedly"}
+		}
+		return "", 0, nil, nil, err
+	}
+	w, err := s.blobs.create()
+	if err != nil {
+		return "", 0, nil, nil, err
+	}
+	d.Write(head)
+	if _, err := w.Write(head); err != nil {
+		w.abort()
+		return "", 0, nil, nil, err
+	}
+	n, err := copyBuffered(io.MultiWriter(w, d), io.LimitReader(body, limit+1-int64(len(head))))
+	n += int64(len(head))
 	if err == nil && n > limit {
 		err = &apierr.Error{Code: "EntityTooLarge", Status: 400, Message: "Your proposed upload exceeds the maximum allowed size",
 			Fields: map[string]any{"MaxSizeAllowed": strconv.FormatInt(limit, 10)}}
@@ -455,13 +486,13 @@ func (s *Service) receive(body io.Reader, ck checksumInput, contentMD5 string, l
 		if apierr.As(err) == nil {
 			err = &apierr.Error{Code: "IncompleteBody", Status: 400, Message: "The request body terminated unexpectedly"}
 		}
-		return "", 0, nil, err
+		return "", 0, nil, nil, err
 	}
 	id, err := w.commit()
 	if err != nil {
-		return "", 0, nil, err
+		return "", 0, nil, nil, err
 	}
-	return id, n, d, nil
+	return id, n, d, nil, nil
 }
 
 // PutObject stores an object: bytes to a synced file, then the metadata.
@@ -482,12 +513,13 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 	}
 	ck := checksumInput{algorithm: awsapi.ToString(in.ChecksumAlgorithm),
 		values: checksumValues(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256)}
-	blob, size, d, err := s.receive(in.Body, ck, awsapi.ToString(in.ContentMD5), maxPutSize)
+	blob, size, d, inline, err := s.receive(in.Body, ck, awsapi.ToString(in.ContentMD5), maxPutSize)
 	if err != nil {
 		return nil, err
 	}
 	o := &object{
-		Key: key, Seq: s.nextSeq(), Blob: blob, Size: size, ETag: d.etag(), LastModified: s.nowMillis(),
+		inline: inline,
+		Key:    key, Seq: s.nextSeq(), Blob: blob, Size: size, ETag: d.etag(), LastModified: s.nowMillis(),
 		ContentType: awsapi.ToString(in.ContentType), ContentEncoding: awsapi.ToString(in.ContentEncoding),
 		ContentDisposition: awsapi.ToString(in.ContentDisposition), ContentLanguage: awsapi.ToString(in.ContentLanguage),
 		CacheControl: awsapi.ToString(in.CacheControl), Expires: awsapi.ToString(in.Expires),
@@ -538,8 +570,10 @@ func (s *Service) commitPut(ctx context.Context, name string, o *object, ifMatch
 				return err
 			}
 		}
-		garbage, err = s.commitObject(tx, b, o)
-		return err
+		if garbage, err = s.commitObject(tx, b, o); err != nil {
+			return err
+		}
+		return dropInline(tx, garbage)
 	})
 	if err != nil {
 		s.dropBlobs([]string{o.Blob})
@@ -552,20 +586,27 @@ func (s *Service) commitPut(ctx context.Context, name string, o *object, ifMatch
 // openObject reads the object a GET or HEAD names and opens its bytes. An
 // overwrite may remove the blob between the lookup and the open; the lookup
 // is then repeated.
-func (s *Service) openObject(ctx context.Context, name, key, versionID string, open bool) (*bucket, *object, *os.File, error) {
+func (s *Service) openObject(ctx context.Context, name, key, versionID string, open bool) (*bucket, *object, blobReader, error) {
 	for attempt := 0; ; attempt++ {
 		var b *bucket
 		var o *object
+		var mem blobReader
 		err := s.st.View(func(tx store.Tx) error {
 			var err error
 			if b, err = ownBucket(ctx, tx, name); err != nil {
 				return err
 			}
-			o, err = lookup(tx, b, key, versionID)
+			if o, err = lookup(tx, b, key, versionID); err != nil || !open || !isInline(o.Blob) {
+				return err
+			}
+			mem, err = readInline(tx, o.Blob)
 			return err
 		})
 		if err != nil || !open {
 			return b, o, nil, err
+		}
+		if mem != nil {
+			return b, o, mem, nil
 		}
 		f, err := s.blobs.open(o.Blob)
 		if err == nil {
@@ -819,8 +860,10 @@ func (s *Service) DeleteObject(ctx context.Context, in *s3api.DeleteObjectInput)
 		if b, err = ownBucket(ctx, tx, name); err != nil {
 			return err
 		}
-		d, garbage, err = s.deleteOne(tx, b, key, awsapi.ToString(in.VersionId), in.IfMatch)
-		return err
+		if d, garbage, err = s.deleteOne(tx, b, key, awsapi.ToString(in.VersionId), in.IfMatch); err != nil {
+			return err
+		}
+		return dropInline(tx, garbage)
 	})
 	if err != nil {
 		return nil, err
@@ -881,7 +924,7 @@ func (s *Service) DeleteObjects(ctx context.Context, in *s3api.DeleteObjectsInpu
 			}
 			out.Deleted = append(out.Deleted, del)
 		}
-		return nil
+		return dropInline(tx, garbage)
 	})
 	if err != nil {
 		return nil, err
@@ -961,19 +1004,19 @@ func (s *Service) readSource(ctx context.Context, src string) (*bucket, *object,
 
 // copyBlob makes the destination's bytes: a link to the source's when its
 // ETag and checksums carry over, else a copy hashed on the way.
-func (s *Service) copyBlob(src *object, rng *byteRange, alg string) (blob string, size int64, d *digests, err error) {
+func (s *Service) copyBlob(src *object, rng *byteRange, alg string) (blob string, size int64, d *digests, inline []byte, err error) {
 	algs := src.checksumAlgorithms()
 	if alg != "" {
 		algs = []string{alg}
 	}
 	whole := rng == nil
-	if whole && len(src.PartSizes) == 0 && (alg == "" || src.Checksums[alg] != "") {
+	if whole && len(src.PartSizes) == 0 && (alg == "" || src.Checksums[alg] != "") && !isInline(src.Blob) {
 		id, err := s.blobs.link(src.Blob)
-		return id, src.Size, nil, err
+		return id, src.Size, nil, nil, err
 	}
-	f, err := s.blobs.open(src.Blob)
+	f, err := s.openBlob(src.Blob)
 	if err != nil {
-		return "", 0, nil, err
+		return "", 0, nil, nil, err
 	}
 	defer f.Close()
 	var r io.Reader = f
@@ -1047,11 +1090,11 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 			return nil, err
 		}
 	}
-	blob, size, d, err := s.copyBlob(src, nil, alg)
+	blob, size, d, inline, err := s.copyBlob(src, nil, alg)
 	if err != nil {
 		return nil, err
 	}
-	o.Blob, o.Size = blob, size
+	o.Blob, o.Size, o.inline = blob, size, inline
 	if d != nil {
 		o.ETag, o.Checksums, o.ChecksumType = d.etag(), d.checksums(), "FULL_OBJECT"
 	}

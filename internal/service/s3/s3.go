@@ -22,6 +22,13 @@
 //	                                       bucket has had versioning enabled
 //	s3/u/<bucket>/<key>\x00<upload id>     multipart upload in progress (JSON)
 //	s3/p/<upload id>/<part number>         uploaded part (JSON)
+//	s3/d/<blob id>                         the bytes of a small object or part
+//
+// Objects of up to 64 KiB keep their bytes in the store (s3/d/), written in
+// the same transaction as their metadata: one group-committed fsync per PUT
+// instead of a file's three (file, directory, store), which is what makes
+// small PUTs fast. Larger objects spill to files after their first 64 KiB,
+// so memory per request stays bounded whatever the object's size.
 package s3
 
 import (
@@ -170,6 +177,7 @@ func uploadPrefix(b string) []byte           { return []byte("s3/u/" + b + "/") 
 func uploadKey(b, k, id string) []byte       { return []byte("s3/u/" + b + "/" + k + "\x00" + id) }
 func partPrefix(id string) []byte            { return []byte("s3/p/" + id + "/") }
 func partKey(id string, n int32) []byte      { return fmt.Appendf(nil, "s3/p/%s/%05d", id, n) }
+func dataKey(blob string) []byte             { return []byte("s3/d/" + blob) }
 
 // versionKey sorts a key's versions newest first: seq is inverted.
 func versionKey(b, k string, seq uint64) []byte {
