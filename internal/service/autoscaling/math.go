@@ -55,7 +55,9 @@ func proportional(current int32, metric, targetValue float64) int32 {
 	return int32(v)
 }
 
-// cooldownState is what a target remembers of its last scaling in each direction.
+// cooldownState is what a target remembers of its last scaling in each
+// direction, with the cooldowns of the policy now being evaluated: as on AWS,
+// the policy that wants to scale decides how long the last activity holds it.
 type cooldownState struct {
 	LastOut     time.Time
 	OutBase     int32 // capacity before the scale-out that started the cooldown
@@ -89,7 +91,7 @@ type verdict struct {
 // asks for more; no scale-in happens during either cooldown.
 func trackingVerdict(cfg *aas.TargetTrackingScalingPolicyConfiguration, t *target, current int32, metric float64, now time.Time) verdict {
 	tv := *cfg.TargetValue
-	cd := t.cooldowns()
+	cd := t.cooldowns(trackingCooldowns(cfg))
 	switch {
 	case metric > tv:
 		if t.Suspended.Out {
@@ -203,7 +205,7 @@ func stepVerdict(cfg *aas.StepScalingPolicyConfiguration, t *target, current int
 	}
 	adj := derefInt32(st.ScalingAdjustment)
 	want := stepCapacity(cfg, current, adj)
-	cd := t.cooldowns()
+	cd := t.cooldowns(stepCooldowns(cfg))
 	switch {
 	case want > current:
 		if t.Suspended.Out {
@@ -296,6 +298,26 @@ func derefInt32(p *int32) int32 {
 	return *p
 }
 
-func (t *target) cooldowns() cooldownState {
-	return cooldownState{LastOut: t.LastOut, OutBase: t.OutBase, OutCooldown: t.OutCooldown, LastIn: t.LastIn, InCooldown: t.InCooldown}
+func (t *target) cooldowns(out, in int32) cooldownState {
+	return cooldownState{LastOut: t.LastOut, OutBase: t.OutBase, OutCooldown: out, LastIn: t.LastIn, InCooldown: in}
+}
+
+// trackingCooldowns are a target tracking policy's cooldowns, 300 s unless set.
+func trackingCooldowns(c *aas.TargetTrackingScalingPolicyConfiguration) (out, in int32) {
+	out, in = defaultCooldown, defaultCooldown
+	if c.ScaleOutCooldown != nil {
+		out = *c.ScaleOutCooldown
+	}
+	if c.ScaleInCooldown != nil {
+		in = *c.ScaleInCooldown
+	}
+	return out, in
+}
+
+// stepCooldowns are a step scaling policy's Cooldown in both directions, 300 s unless set.
+func stepCooldowns(c *aas.StepScalingPolicyConfiguration) (out, in int32) {
+	if c.Cooldown != nil {
+		return *c.Cooldown, *c.Cooldown
+	}
+	return defaultCooldown, defaultCooldown
 }

@@ -37,8 +37,9 @@ func TestProportionalIsCeilOfCurrentTimesMetricOverTarget(t *testing.T) {
 	}
 }
 
+// tracking is a target tracking configuration with one-minute cooldowns.
 func tracking(target float64) *aas.TargetTrackingScalingPolicyConfiguration {
-	return &aas.TargetTrackingScalingPolicyConfiguration{TargetValue: f64p(target)}
+	return &aas.TargetTrackingScalingPolicyConfiguration{TargetValue: f64p(target), ScaleOutCooldown: awsapi.Int32(60), ScaleInCooldown: awsapi.Int32(60)}
 }
 
 func TestTrackingVerdict(t *testing.T) {
@@ -67,34 +68,34 @@ func TestTrackingVerdict(t *testing.T) {
 		{"scale-in suspended", tracking(10), func() *target { t := base(); t.Suspended.In = true; return t }, 10, 1, verdict{}},
 		{"scale-in cooldown blocks scale in", tracking(10), func() *target {
 			t := base()
-			t.LastIn, t.InCooldown = now.Add(-10*time.Second), 60
+			t.LastIn = now.Add(-10 * time.Second)
 			return t
 		}, 10, 1, verdict{}},
 		{"expired scale-in cooldown allows scale in", tracking(10), func() *target {
 			t := base()
-			t.LastIn, t.InCooldown = now.Add(-61*time.Second), 60
+			t.LastIn = now.Add(-61 * time.Second)
 			return t
 		}, 10, 1, verdict{act: true, to: 1}},
 		{"scale-out cooldown blocks scale in", tracking(10), func() *target {
 			t := base()
-			t.LastOut, t.OutBase, t.OutCooldown = now.Add(-10*time.Second), 2, 60
+			t.LastOut, t.OutBase = now.Add(-10*time.Second), 2
 			return t
 		}, 10, 1, verdict{}},
 		// Scaled 2 → 10 on a stale reading of 50; the reading has not moved:
 		// the added capacity counts, so no second scale-out to 50.
 		{"scale-out cooldown counts the capacity already added", tracking(10), func() *target {
 			t := base()
-			t.LastOut, t.OutBase, t.OutCooldown = now.Add(-10*time.Second), 2, 60
+			t.LastOut, t.OutBase = now.Add(-10*time.Second), 2
 			return t
 		}, 10, 50, verdict{}},
 		{"scale-out cooldown allows a larger scale-out", tracking(10), func() *target {
 			t := base()
-			t.LastOut, t.OutBase, t.OutCooldown = now.Add(-10*time.Second), 2, 60
+			t.LastOut, t.OutBase = now.Add(-10*time.Second), 2
 			return t
 		}, 10, 70, verdict{act: true, to: 14, out: true}},
 		{"after the scale-out cooldown current capacity counts", tracking(10), func() *target {
 			t := base()
-			t.LastOut, t.OutBase, t.OutCooldown = now.Add(-61*time.Second), 2, 60
+			t.LastOut, t.OutBase = now.Add(-61*time.Second), 2
 			return t
 		}, 10, 15, verdict{act: true, to: 15, out: true}},
 	}
@@ -197,6 +198,8 @@ func TestStepVerdict(t *testing.T) {
 		StepAdjustments: []aas.StepAdjustment{step(f64p(0), f64p(100), 1), step(f64p(100), nil, 3)}}
 	in := &aas.StepScalingPolicyConfiguration{AdjustmentType: awsapi.String("ChangeInCapacity"),
 		StepAdjustments: []aas.StepAdjustment{step(nil, f64p(0), -1)}}
+	noCooldown := &aas.StepScalingPolicyConfiguration{AdjustmentType: awsapi.String("ChangeInCapacity"), Cooldown: awsapi.Int32(0),
+		StepAdjustments: []aas.StepAdjustment{step(f64p(0), nil, 1)}}
 	cases := []struct {
 		name      string
 		cfg       *aas.StepScalingPolicyConfiguration
@@ -214,10 +217,14 @@ func TestStepVerdict(t *testing.T) {
 		{"at min not scaled", in, target{Min: 3, Max: 4}, 3, 10, 20, verdict{notScaled: "AlreadyAtMinCapacity"}},
 		{"scale out suspended", out, target{Min: 1, Max: 10, Suspended: suspended{Out: true}}, 2, 250, 100, verdict{}},
 		{"scale in suspended", in, target{Min: 1, Max: 10, Suspended: suspended{In: true}}, 3, 10, 20, verdict{}},
-		{"scale in cooldown", in, target{Min: 1, Max: 10, LastIn: now.Add(-time.Second), InCooldown: 60}, 3, 10, 20, verdict{}},
+		{"scale in cooldown", in, target{Min: 1, Max: 10, LastIn: now.Add(-time.Second)}, 3, 10, 20, verdict{}},
 		{"scale out cooldown counts added capacity", out,
-			target{Min: 1, Max: 10, LastOut: now.Add(-time.Second), OutBase: 2, OutCooldown: 60}, 5, 250, 100, verdict{}},
+			target{Min: 1, Max: 10, LastOut: now.Add(-time.Second), OutBase: 2}, 5, 250, 100, verdict{}},
 		{"no step for the breach", in, target{Min: 1, Max: 10}, 3, 30, 20, verdict{}},
+		// Cooldowns are the evaluating policy's: one with none is not held
+		// back by another policy's recent scale-out.
+		{"own zero cooldown ignores a recent scale-out", noCooldown,
+			target{Min: 1, Max: 10, LastOut: now.Add(-time.Second), OutBase: 1}, 5, 250, 100, verdict{act: true, to: 6, out: true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

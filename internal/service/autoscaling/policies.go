@@ -33,21 +33,13 @@ type policy struct {
 }
 
 func (p *policy) cooldowns() (out, in int32) {
-	out, in = defaultCooldown, defaultCooldown
-	switch {
-	case p.Tracking != nil:
-		if p.Tracking.ScaleOutCooldown != nil {
-			out = *p.Tracking.ScaleOutCooldown
-		}
-		if p.Tracking.ScaleInCooldown != nil {
-			in = *p.Tracking.ScaleInCooldown
-		}
-	case p.Step != nil:
-		if p.Step.Cooldown != nil {
-			out, in = *p.Step.Cooldown, *p.Step.Cooldown
-		}
+	if p.Tracking != nil {
+		return trackingCooldowns(p.Tracking)
 	}
-	return out, in
+	if p.Step != nil {
+		return stepCooldowns(p.Step)
+	}
+	return defaultCooldown, defaultCooldown
 }
 
 func alarmARN(sc scope, name string) string {

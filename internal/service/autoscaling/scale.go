@@ -108,18 +108,23 @@ func (s *Service) scaleLocked(ctx context.Context, sc scope, id targetID, d deci
 			return err
 		}
 		if found {
-			if d.policy != nil {
+			switch {
+			case d.policy == nil:
+				// New capacity limits start afresh: the capacity a past
+				// scale-out added no longer counts.
+				t.LastOut, t.LastIn, t.OutBase = time.Time{}, time.Time{}, 0
+			case d.to > current:
 				out, in := d.policy.cooldowns()
-				if d.to > current {
-					if !t.cooldowns().inScaleOut(now) || t.OutBase >= current {
-						t.OutBase = current
-					}
-					t.LastOut, t.OutCooldown = now, out
-					// A scale-out ends a scale-in cooldown (User Guide).
-					t.LastIn = time.Time{}
-				} else {
-					t.LastIn, t.InCooldown = now, in
+				// Within a scale-out cooldown the base stays the capacity
+				// before the scale-out that started it.
+				if !t.cooldowns(out, in).inScaleOut(now) || t.OutBase >= current {
+					t.OutBase = current
 				}
+				t.LastOut = now
+				// A scale-out ends a scale-in cooldown (User Guide).
+				t.LastIn = time.Time{}
+			default:
+				t.LastIn = now
 			}
 			t.Capacity = d.to
 			if err := putJSON(tx, sc.targetKey(id), &t); err != nil {

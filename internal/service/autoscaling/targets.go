@@ -35,13 +35,11 @@ type target struct {
 	// Capacity is the desired count as last set or read; it is the capacity
 	// used when ECS is not connected.
 	Capacity int32 `json:"capacity"`
-	// Cooldown state: a scale-out at LastOut from OutBase tasks, with the
-	// cooldown that applies after it; a scale-in at LastIn likewise.
-	LastOut     time.Time `json:"lastOut,omitzero"`
-	OutBase     int32     `json:"outBase,omitempty"`
-	OutCooldown int32     `json:"outCooldown,omitempty"`
-	LastIn      time.Time `json:"lastIn,omitzero"`
-	InCooldown  int32     `json:"inCooldown,omitempty"`
+	// Cooldown state: the last scale-out at LastOut from OutBase tasks, and
+	// the last scale-in at LastIn. The cooldowns themselves are the policy's.
+	LastOut time.Time `json:"lastOut,omitzero"`
+	OutBase int32     `json:"outBase,omitempty"`
+	LastIn  time.Time `json:"lastIn,omitzero"`
 	// The last not-scaled reason recorded, to record each at most once a minute.
 	NotScaledCode string    `json:"nsCode,omitempty"`
 	NotScaledAt   time.Time `json:"nsAt,omitzero"`
