@@ -104,6 +104,7 @@ type Service struct {
 
 	endpoint atomic.Pointer[string] // wharf's host:port last seen in a request
 	ln       net.Listener           // credentials and metadata
+	orphans  []*taskRecord          // unfinished tasks of a previous wharf, for Run
 
 	mu    sync.Mutex
 	sups  map[string]*supervisor // by task ARN
@@ -133,6 +134,11 @@ func New(o Options) (*Service, error) {
 	ep := o.Endpoint
 	s.endpoint.Store(&ep)
 	s.base, s.stop = context.WithCancel(context.Background())
+	orphans, err := s.unfinished()
+	if err != nil {
+		return nil, fmt.Errorf("ecs: load tasks: %w", err)
+	}
+	s.orphans = orphans
 	ln, err := s.listen(o.Listen)
 	if err != nil {
 		return nil, err

@@ -64,6 +64,18 @@ func (f *fakeRunner) exit(name string, code int) {
 	close(c.done)
 }
 
+// exitTask ends the container of the task with code.
+func (f *fakeRunner) exitTask(arn string, code int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.ctrs {
+		if c.spec.Labels[labelTaskArn] == arn && c.state.Running {
+			c.state.Running, c.state.ExitCode = false, code
+			close(c.done)
+		}
+	}
+}
+
 func (f *fakeRunner) started(name string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -544,17 +544,17 @@ func (s *Service) pumpLogs(ctx context.Context, wg *sync.WaitGroup, r *taskRecor
 // supervisors to return. Containers keep running across a restart.
 func (s *Service) Run(ctx context.Context) {
 	srvDone := s.serveEndpoint(ctx)
-	s.reconcile(ctx)
+	s.reconcile(s.orphans)
+	s.orphans = nil
 	<-ctx.Done()
 	s.stop()
 	s.wg.Wait()
 	<-srvDone
 }
 
-// reconcile takes over every task not STOPPED: a task that was still starting
-// is stopped (its start cannot be resumed), a running one is supervised again;
-// containers that vanished meanwhile stop their task.
-func (s *Service) reconcile(ctx context.Context) {
+// unfinished returns the stored tasks not STOPPED. New calls it before any
+// request can start a task, so it finds only those of a previous wharf.
+func (s *Service) unfinished() ([]*taskRecord, error) {
 	var recs []*taskRecord
 	err := s.st.View(func(tx store.Tx) error {
 		return tx.Scan([]byte("ecs/"), nil, func(k, v []byte) (bool, error) {
@@ -571,10 +571,13 @@ func (s *Service) reconcile(ctx context.Context) {
 			return true, nil
 		})
 	})
-	if err != nil {
-		s.log.Error("ecs: reconcile", "err", err)
-		return
-	}
+	return recs, err
+}
+
+// reconcile takes over the tasks a previous wharf left unfinished: a task
+// that was still starting is stopped (its start cannot be resumed), a running
+// one is supervised again; containers that vanished meanwhile stop their task.
+func (s *Service) reconcile(recs []*taskRecord) {
 	for _, r := range recs {
 		arn := awsapi.ToString(r.Task.TaskArn)
 		s.mu.Lock()

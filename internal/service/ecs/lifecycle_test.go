@@ -207,7 +207,7 @@ func TestRestartReadoptsRunningContainersAndStopsVanishedOnes(t *testing.T) {
 	if got := h2.describe(*kept.TaskArn); *got.LastStatus != "RUNNING" {
 		t.Fatalf("re-adopted task is %s", *got.LastStatus)
 	}
-	f.exit("main", 0) // both fake containers share the name; only kept's is left
+	f.exitTask(*kept.TaskArn, 0)
 	d = h2.waitStatus(*kept.TaskArn, "STOPPED")
 	if d["stopCode"] != "EssentialContainerExited" {
 		t.Errorf("re-adopted task detail = %v", d)
