@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -50,6 +49,41 @@ var accountRE = regexp.MustCompile(`^\d{12}$`)
 // Flags win over environment variables, which win over defaults.
 func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
 	c := &Config{}
+	fs := flagSet(c, getenv, out)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, c.validate()
+}
+
+// Reference renders every setting as a Markdown table (flag, environment
+// variable, default, meaning): the README's configuration reference is this
+// output, so flags are documented in one place.
+func Reference() string {
+	fs := flagSet(&Config{}, func(k string) string {
+		if k == "HOME" {
+			return "~"
+		}
+		return ""
+	}, io.Discard)
+	var b strings.Builder
+	b.WriteString("| flag | environment | default | meaning |\n|---|---|---|---|\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		def := "`" + f.DefValue + "`"
+		if f.DefValue == "" {
+			def = "(none)"
+		}
+		usage, _, _ := strings.Cut(f.Usage, " (env ")
+		fmt.Fprintf(&b, "| `--%s` | `%s` | %s | %s |\n", f.Name, EnvName(f.Name), def, strings.ReplaceAll(usage, "|", "\\|"))
+	})
+	return b.String()
+}
+
+// flagSet defines every flag on c, with defaults taken from the environment.
+func flagSet(c *Config, getenv func(string) string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("wharf serve", flag.ContinueOnError)
 	fs.SetOutput(out)
 	str := func(p *string, name, def, usage string) {
@@ -72,20 +106,14 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, e
 	str(&c.Region, "region", "us-east-1", "default region for requests that do not name one")
 	str(&c.Account, "account", "000000000000", "default 12-digit account id")
 	str(&c.Auth, "auth", AuthAny, "authentication: any (accept any access key) or strict (verify SigV4, reject unknown keys)")
-	str(&c.S3Domain, "s3-domain", "s3.localhost", "domain under which <bucket>.<domain> addresses a bucket (virtual-host style)")
+	str(&c.S3Domain, "s3-domain", "s3.localhost", "domain under which BUCKET.DOMAIN addresses a bucket (virtual-host style)")
 	str(&c.AccessKey, "access-key", "test", "root access key id of the default account")
 	str(&c.SecretKey, "secret-key", "test", "root secret access key of the default account")
 	str(&c.SMTPAddr, "smtp-addr", "", "host:port of the SMTP server SNS delivers email subscriptions through; empty: email is logged, not sent")
 	str(&c.Runtime, "runtime", "", "ECS task runtime: docker or process (default: docker when an engine answers, else process)")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	return c, c.validate()
+	return fs
 }
 
 func (c *Config) validate() error {
@@ -124,12 +152,12 @@ func EnvName(flagName string) string {
 	return "WHARF_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// defaultDataDir is $XDG_DATA_HOME/wharf, else ~/.local/share/wharf.
+// defaultDataDir is $XDG_DATA_HOME/wharf, else $HOME/.local/share/wharf.
 func defaultDataDir(getenv func(string) string) string {
 	if d := getenv("XDG_DATA_HOME"); d != "" {
 		return filepath.Join(d, "wharf")
 	}
-	if home, err := os.UserHomeDir(); err == nil {
+	if home := getenv("HOME"); home != "" {
 		return filepath.Join(home, ".local", "share", "wharf")
 	}
 	return "wharf-data"
