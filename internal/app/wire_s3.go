@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 
@@ -9,6 +10,31 @@ import (
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/service/s3"
 )
+
+// s3Notifier delivers S3's queue and topic notifications to wharf's SQS and SNS,
+// looked up when a notification is sent, so build order does not matter.
+type s3Notifier struct{ reg *Registry }
+
+func (n s3Notifier) SendToQueue(ctx context.Context, queueARN, body string) error {
+	q, ok := n.reg.Lookup("sqs").(interface {
+		SendToQueue(ctx context.Context, queueARN, body string) error
+	})
+	if !ok {
+		return errors.New("sqs is not running")
+	}
+	return q.SendToQueue(ctx, queueARN, body)
+}
+
+func (n s3Notifier) PublishToTopic(ctx context.Context, topicARN, subject, body string) error {
+	t, ok := n.reg.Lookup("sns").(interface {
+		PublishToTopic(ctx context.Context, topicARN, subject, message string, attrs map[string]string) (string, error)
+	})
+	if !ok {
+		return errors.New("sns is not running")
+	}
+	_, err := t.PublishToTopic(ctx, topicARN, subject, body, nil)
+	return err
+}
 
 func init() {
 	builders = append(builders, func(d Deps) server.Registration {
@@ -27,8 +53,8 @@ func init() {
 				os.RemoveAll(tmp)
 			})
 		}
-		// SQS and SNS are wired as Notifier destinations when they implement it.
-		svc, err := s3.New(s3.Options{Store: d.Store, Dir: dir, NoSync: ephemeral, Bus: d.Bus, Logger: d.Logger, Region: d.Config.Region})
+		svc, err := s3.New(s3.Options{Store: d.Store, Dir: dir, NoSync: ephemeral, Bus: d.Bus, Logger: d.Logger, Region: d.Config.Region,
+			Notifier: s3Notifier{d.Registry}})
 		if err != nil {
 			d.Logger.Error("s3: not started", "service", "s3", "err", err)
 			return server.Registration{Desc: s3api.Service}

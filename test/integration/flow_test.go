@@ -146,3 +146,60 @@ func TestObjectCreatedFlowsFromS3ThroughEventBridgeToSQS(t *testing.T) {
 		t.Errorf("unexpected extra messages %v, %v", out, err)
 	}
 }
+
+// TestQueueConfigurationDeliversS3RecordsToSQS checks S3's own notification path:
+// a bucket's QueueConfiguration sends the s3:TestEvent, then an ObjectCreated
+// record in S3's Records format, to the queue.
+func TestQueueConfigurationDeliversS3RecordsToSQS(t *testing.T) {
+	ep := start(t)
+	cfg := awsConfig(ep, "test", "test", "")
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	q := sqs.NewFromConfig(cfg)
+	ctx := context.Background()
+	url, arn := queueWithARN(t, q, "s3-records")
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("photos")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
+		Bucket: aws.String("photos"),
+		NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{
+			QueueArn: aws.String(arn), Events: []s3types.Event{"s3:ObjectCreated:*"},
+		}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if body := receiveOne(t, q, url); !strings.Contains(body, `"s3:TestEvent"`) {
+		t.Fatalf("first message is not the test event: %s", body)
+	}
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("cat.jpg"), Body: strings.NewReader("meow")}); err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Records []struct {
+			EventSource string
+			EventName   string
+			S3          struct {
+				Bucket struct{ Name string }
+				Object struct {
+					Key  string
+					Size int
+				}
+			}
+		}
+	}
+	// The test event may still be in flight on a slow machine; skip past it.
+	for {
+		body := receiveOne(t, q, url)
+		if strings.Contains(body, "s3:TestEvent") {
+			continue
+		}
+		if err := json.Unmarshal([]byte(body), &rec); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	if len(rec.Records) != 1 || rec.Records[0].EventSource != "aws:s3" || rec.Records[0].EventName != "ObjectCreated:Put" ||
+		rec.Records[0].S3.Bucket.Name != "photos" || rec.Records[0].S3.Object.Key != "cat.jpg" || rec.Records[0].S3.Object.Size != 4 {
+		t.Errorf("record %+v", rec)
+	}
+}
