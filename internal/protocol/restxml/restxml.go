@@ -17,6 +17,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/protocol"
 	"github.com/wharf-dev/wharf/internal/protocol/restxml/xmlshape"
 )
 
@@ -342,7 +343,10 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 		case "headers":
 			if fv.Kind() == reflect.Map {
 				for _, k := range fv.MapKeys() {
-					h.Set(f.LocationName+k.String(), fmtValue(fv.MapIndex(k)))
+					// S3 sends user metadata names in lower case, and botocore
+					// hands them to users as sent: keep them out of Go's
+					// canonical Header-Case.
+					h[strings.ToLower(f.LocationName+k.String())] = []string{fmtValue(fv.MapIndex(k))}
 				}
 			}
 		case "statusCode":
@@ -357,6 +361,11 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 				hasBody = true
 			}
 		}
+	}
+	// A ranged GetObject answers 206 Partial Content; the model does not say so
+	// (GetObject docs: "Range").
+	if op.Name == "GetObject" && status == http.StatusOK && h.Get("Content-Range") != "" {
+		status = http.StatusPartialContent
 	}
 	head := r != nil && r.Method == http.MethodHead
 	if shape.Payload != "" {
@@ -521,20 +530,8 @@ func hostID(requestID string) string {
 
 // EncodeError writes <Error><Code/><Message/>(Fields)<RequestId/><HostId/></Error>.
 func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, e *apierr.Error, requestID string) {
-	code, status := e.Code, e.Status
-	if svc != nil {
-		if es, ok := svc.Errors[e.Code]; ok {
-			if es.Code != "" {
-				code = es.Code
-			}
-			if status == 0 {
-				status = es.Status
-			}
-		}
-	}
-	if status == 0 {
-		status = http.StatusBadRequest
-	}
+	res := protocol.Resolve(svc, e)
+	code, status := res.Code, res.Status
 	h := w.Header()
 	for k, vs := range e.Header {
 		h[k] = vs
