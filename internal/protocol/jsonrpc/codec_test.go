@@ -271,6 +271,8 @@ func TestEncodeError(t *testing.T) {
 			503, "com.amazonaws.widgets#WidgetBroken", "WidgetBroken", "WidgetBroken;Receiver", nil},
 		{"query compatible: common error", queryCompatible(), apierr.Internal(),
 			500, "com.amazon.coral.service#InternalFailure", "InternalFailure", "InternalFailure;Receiver", nil},
+		{"query compatible: any 5xx is the receiver's fault", queryCompatible(), apierr.NotImplemented("Widgets", "Make"),
+			501, "NotImplemented", "NotImplemented", "NotImplemented;Receiver", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := httptest.NewRecorder()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/protocol"
 )
 
 // ErrorInfo is an API error resolved against its service's model, as the JSON
@@ -51,37 +52,15 @@ var coralNamespaces = map[string]string{
 // exception shape's name; a query error code (AWS.SimpleQueueService.NonExistentQueue)
 // is accepted too and mapped back to its shape.
 func ResolveError(svc *awsapi.Service, e *apierr.Error) ErrorInfo {
-	info := ErrorInfo{Name: e.Code, MessageKey: "message"}
-	if svc != nil {
-		info.Shape = svc.Errors[e.Code]
-		if info.Shape == nil {
-			for _, s := range svc.Errors {
-				if s.Code == e.Code {
-					info.Shape = s
-					info.Name = s.Name
-					break
-				}
+	res := protocol.Resolve(svc, e)
+	info := ErrorInfo{Name: res.Name, Status: res.Status, Shape: res.Shape, MessageKey: "message"}
+	if s := res.Shape; s != nil && s.NewStruct != nil {
+		for _, f := range awsapi.ShapeOf(reflect.TypeOf(s.NewStruct())).Fields {
+			if strings.EqualFold(f.Name, "message") {
+				info.MessageKey = f.Name
+				break
 			}
 		}
-	}
-	receiver := e.Receiver
-	info.Status = e.Status
-	if s := info.Shape; s != nil {
-		receiver = receiver || s.Receiver
-		if info.Status == 0 {
-			info.Status = s.Status
-		}
-		if s.NewStruct != nil {
-			for _, f := range awsapi.ShapeOf(reflect.TypeOf(s.NewStruct())).Fields {
-				if strings.EqualFold(f.Name, "message") {
-					info.MessageKey = f.Name
-					break
-				}
-			}
-		}
-	}
-	if info.Status == 0 {
-		info.Status = 400
 	}
 	info.Type = info.Name
 	if svc != nil && svc.QueryCompatible {
@@ -91,15 +70,7 @@ func ResolveError(svc *awsapi.Service, e *apierr.Error) ErrorInfo {
 		case coralNamespaces[info.Name] != "":
 			info.Type = coralNamespaces[info.Name] + info.Name
 		}
-		code := info.Name
-		if info.Shape != nil && info.Shape.Code != "" {
-			code = info.Shape.Code
-		}
-		fault := "Sender"
-		if receiver {
-			fault = "Receiver"
-		}
-		info.QueryError = code + ";" + fault
+		info.QueryError = res.Code + ";" + res.Fault()
 	}
 	return info
 }

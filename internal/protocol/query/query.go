@@ -12,6 +12,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/protocol"
 	"github.com/wharf-dev/wharf/internal/protocol/restxml/xmlshape"
 )
 
@@ -147,31 +148,14 @@ var queryCodes = map[string]string{
 
 // EncodeError writes <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>.
 func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, e *apierr.Error, requestID string) {
-	code, status, receiver := e.Code, e.Status, e.Receiver
-	if svc != nil {
-		if es, ok := svc.Errors[e.Code]; ok {
-			if es.Code != "" {
-				code = es.Code
-			}
-			if status == 0 {
-				status = es.Status
-			}
-			receiver = receiver || es.Receiver
-		}
-	}
+	res := protocol.Resolve(svc, e)
+	code := res.Code
 	if q, ok := queryCodes[code]; ok {
 		code = q
 	}
-	if status == 0 {
-		status = http.StatusBadRequest
-	}
-	fault := "Sender"
-	if receiver {
-		fault = "Receiver"
-	}
 	var buf bytes.Buffer
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	buf.WriteString("<ErrorResponse" + xmlshape.NamespaceAttr("", namespace(svc)) + "><Error><Type>" + fault + "</Type><Code>")
+	buf.WriteString("<ErrorResponse" + xmlshape.NamespaceAttr("", namespace(svc)) + "><Error><Type>" + res.Fault() + "</Type><Code>")
 	xmlEscape(&buf, code)
 	buf.WriteString("</Code>")
 	if e.Message != "" {
@@ -190,7 +174,7 @@ func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Ser
 	h.Set("Content-Type", "text/xml")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	h.Set("x-amzn-RequestId", requestID)
-	w.WriteHeader(status)
+	w.WriteHeader(res.Status)
 	if r == nil || r.Method != http.MethodHead {
 		_, _ = w.Write(buf.Bytes())
 	}

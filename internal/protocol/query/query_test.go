@@ -292,3 +292,24 @@ func TestEncodeTimestampsAndLists(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestEncodeErrorFaultAndStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		err    *apierr.Error
+		status int
+		want   string
+	}{
+		{"a 5xx is the receiver's fault", apierr.NotImplemented("IAM", "X"), 501, `<Type>Receiver</Type><Code>NotImplemented</Code>`},
+		{"a query code takes its shape's status", &apierr.Error{Code: "NoSuchEntity"}, 404, `<Type>Sender</Type><Code>NoSuchEntity</Code>`},
+		{"a common error takes the query name", apierr.Validation("bad"), 400, `<Type>Sender</Type><Code>ValidationError</Code>`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			Codec{}.EncodeError(w, httptest.NewRequest("POST", "/", nil), iamService(), tc.err, "rid")
+			if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.want) || w.Header().Get("x-amzn-RequestId") != "rid" {
+				t.Fatalf("got %d %s, want %d and %s", w.Code, w.Body.String(), tc.status, tc.want)
+			}
+		})
+	}
+}
