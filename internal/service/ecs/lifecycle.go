@@ -453,6 +453,13 @@ func (s *Service) finish(ctx context.Context, key string, r *taskRecord, exits c
 	}); err != nil {
 		s.log.Error("ecs: task state", "task", key, "err", err)
 	}
+	// Containers go before the task is reported STOPPED, so whoever sees
+	// STOPPED sees the machine cleaned up.
+	for _, id := range r.Runtime {
+		if err := s.runner.Remove(context.WithoutCancel(ctx), id); err != nil {
+			s.log.Warn("ecs: remove container", "task", key, "err", err)
+		}
+	}
 	now = s.now().UTC()
 	if _, err := s.update(key, func(t *taskRecord) {
 		t.Task.LastStatus, t.Task.StoppedAt = awsapi.String("STOPPED"), &now
@@ -465,11 +472,6 @@ func (s *Service) finish(ctx context.Context, key string, r *taskRecord, exits c
 		}
 	}); err != nil {
 		s.log.Error("ecs: task state", "task", key, "err", err)
-	}
-	for _, id := range r.Runtime {
-		if err := s.runner.Remove(context.WithoutCancel(ctx), id); err != nil {
-			s.log.Warn("ecs: remove container", "task", key, "err", err)
-		}
 	}
 }
 
