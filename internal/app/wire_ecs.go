@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
@@ -13,6 +14,8 @@ import (
 	"github.com/wharf-dev/wharf/internal/runtime/process"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/service/ecs"
+	"github.com/wharf-dev/wharf/internal/service/events"
+	"github.com/wharf-dev/wharf/internal/service/logs"
 	iamsvc "github.com/wharf-dev/wharf/internal/service/iam"
 )
 
@@ -32,6 +35,49 @@ func (c roleCredentials) CredentialsForRole(ctx context.Context, account, roleAR
 		AccessKeyID: awsapi.ToString(cr.AccessKeyId), SecretAccessKey: awsapi.ToString(cr.SecretAccessKey),
 		SessionToken: awsapi.ToString(cr.SessionToken), Expiration: *cr.Expiration,
 	}, nil
+}
+
+// logLineWriter is CloudWatch Logs' exported PutLogLines.
+type logLineWriter interface {
+	PutLogLines(ctx context.Context, account, region, group, stream string, lines []logs.LogLine) error
+}
+
+// logsAdapter gives ECS's awslogs output to CloudWatch Logs.
+type logsAdapter struct{ w logLineWriter }
+
+func (a logsAdapter) PutLogLines(ctx context.Context, account, region, group, stream string, lines []ecs.LogLine) error {
+	out := make([]logs.LogLine, len(lines))
+	for i, l := range lines {
+		out[i] = logs.LogLine{Time: l.Time, Message: l.Message}
+	}
+	return a.w.PutLogLines(ctx, account, region, group, stream, out)
+}
+
+// ecsTarget is EventBridge's (and Scheduler's) ECS target: RunTask with the
+// target's EcsParameters, its Arn naming the cluster.
+type ecsTarget struct{ svc *ecs.Service }
+
+func (t ecsTarget) Deliver(ctx context.Context, d *events.Delivery) error {
+	p := ecs.EcsTargetParams{ClusterArn: awsapi.ToString(d.Target.Arn)}
+	if e := d.Target.EcsParameters; e != nil {
+		p.TaskDefinitionArn, p.TaskCount = awsapi.ToString(e.TaskDefinitionArn), int(awsapi.ToInt32(e.TaskCount))
+		p.LaunchType, p.PlatformVersion = awsapi.ToString(e.LaunchType), awsapi.ToString(e.PlatformVersion)
+		p.Group, p.PropagateTags = awsapi.ToString(e.Group), awsapi.ToString(e.PropagateTags)
+		for _, c := range e.CapacityProviderStrategy {
+			p.CapacityProviders = append(p.CapacityProviders, awsapi.ToString(c.CapacityProvider))
+		}
+		if len(e.Tags) > 0 {
+			p.Tags = map[string]string{}
+			for _, tag := range e.Tags {
+				p.Tags[awsapi.ToString(tag.Key)] = awsapi.ToString(tag.Value)
+			}
+		}
+	}
+	// Tasks a rule starts say so: startedBy "events-rule/<rule name>".
+	if i := strings.LastIndexByte(d.RuleArn, '/'); i >= 0 && strings.Contains(d.RuleArn, ":rule/") {
+		p.StartedBy = "events-rule/" + d.RuleArn[i+1:]
+	}
+	return t.svc.RunTaskFromEvent(ctx, d.Account, d.Region, p, d.Input)
 }
 
 // chooseRuntime picks the task runtime --runtime names, or docker when an
@@ -87,9 +133,13 @@ func init() {
 			d.Loops.Go(func(ctx context.Context) { <-ctx.Done(); p.Close() })
 		}
 		d.Registry.Provide("ecs", svc)
+		registerEventTarget(d, "ecs", ecsTarget{svc})
 		d.Registry.AfterBuild(func() {
-			if w, ok := d.Registry.Lookup("logs").(ecs.LogWriter); ok {
+			switch w := d.Registry.Lookup("logs").(type) {
+			case ecs.LogWriter:
 				svc.SetLogWriter(w)
+			case logLineWriter:
+				svc.SetLogWriter(logsAdapter{w})
 			}
 		})
 		return server.Registration{Desc: ecsapi.Service, Handlers: ecsapi.Bind(svc)}

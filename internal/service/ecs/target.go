@@ -21,13 +21,14 @@ type EcsTargetParams struct {
 	Tags              map[string]string
 	// CapacityProviders is the strategy's capacity provider names, in order.
 	CapacityProviders []string
+	// StartedBy is what the task's startedBy says; "" means "events-rule".
+	StartedBy string
 }
 
 // RunTaskFromEvent runs a task for an EventBridge or Scheduler target. The
 // target input, when it is a JSON object with task override members
 // (containerOverrides, taskRoleArn, cpu, memory ...), overrides the task, as
 // AWS applies a rule's input to an ECS target; any other input is ignored.
-// Tasks are started by "events-rule/..." unless Group says otherwise.
 func (s *Service) RunTaskFromEvent(ctx context.Context, account, region string, p EcsTargetParams, input []byte) error {
 	sc := scope{account: account, region: region}
 	if sc.account == "" {
@@ -45,7 +46,10 @@ func (s *Service) RunTaskFromEvent(ctx context.Context, account, region string, 
 	}
 	rp := runParams{
 		Cluster: p.ClusterArn, TaskDefinition: p.TaskDefinitionArn, Count: count, Group: p.Group,
-		LaunchType: p.LaunchType, Platform: p.PlatformVersion, PropagateTags: p.PropagateTags, StartedBy: "events-rule",
+		LaunchType: p.LaunchType, Platform: p.PlatformVersion, PropagateTags: p.PropagateTags, StartedBy: p.StartedBy,
+	}
+	if rp.StartedBy == "" {
+		rp.StartedBy = "events-rule"
 	}
 	for _, cp := range p.CapacityProviders {
 		rp.CapacityProv = append(rp.CapacityProv, ecsapi.CapacityProviderStrategyItem{CapacityProvider: awsapi.String(cp)})
