@@ -15,8 +15,8 @@ import (
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/service/ecs"
 	"github.com/wharf-dev/wharf/internal/service/events"
-	"github.com/wharf-dev/wharf/internal/service/logs"
 	iamsvc "github.com/wharf-dev/wharf/internal/service/iam"
+	"github.com/wharf-dev/wharf/internal/service/logs"
 )
 
 // roleCredentials mints task role credentials through STS AssumeRole, acting
