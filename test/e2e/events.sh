@@ -2,7 +2,10 @@
 # EventBridge end to end with clients nobody here wrote: boto3 runs every case of
 # internal/pattern/testdata through TestEventPattern and compares with the
 # expected answer; the aws CLI v2 (/usr/bin/aws) and v1 (aws on PATH) create a
-# bus, a rule, targets, put events and test patterns.
+# bus, a rule, targets, put events and test patterns; both create EventBridge
+# Scheduler schedules whose at() firing lands in an SQS queue; an archive is
+# replayed into a queue; and an at() schedule that comes due while wharf is
+# stopped fires once when it starts again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -12,7 +15,8 @@ go build -o "$bin" ./cmd/wharf
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 "$bin" serve --listen "127.0.0.1:$port" --ephemeral 2>"$tmp/log" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+pid2=
+trap 'kill $pid $pid2 2>/dev/null; wait $pid $pid2 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$port/_wharf/health" >/dev/null 2>&1 && break
   sleep 0.05
@@ -80,4 +84,103 @@ for aws in /usr/bin/aws aws; do
   cli "$aws" delete-event-bus --name "$bus" || fail "$aws delete-event-bus"
   [ "$(cli "$aws" list-rules --query 'length(Rules)' --output text)" = "0" ] || fail "$aws list-rules after delete"
 done
+
+# receive AWS QUEUE_URL: the body of one message (deleted), waiting up to 10 s.
+receive() {
+  local aws=$1 url=$2 out
+  out=$("$aws" --endpoint-url "$endpoint" sqs receive-message --queue-url "$url" --wait-time-seconds 10 --output json) || return 1
+  python3 - "$out" <<'PY'
+import json, sys
+o = json.loads(sys.argv[1] or "{}")
+assert len(o.get("Messages", [])) == 1, o
+print(o["Messages"][0]["Body"])
+PY
+}
+
+for aws in /usr/bin/aws aws; do
+  echo "$aws: scheduler"
+  q="sched-$RANDOM"
+  url=$("$aws" --endpoint-url "$endpoint" sqs create-queue --queue-name "$q" --query QueueUrl --output text) || fail "$aws create-queue"
+  sch() { "$aws" --endpoint-url "$endpoint" scheduler "$@"; }
+  sch create-schedule-group --name "batch-$q" >/dev/null || fail "$aws create-schedule-group"
+  # ActionAfterCompletion came after CLI v2 2.9.19's model.
+  aac=()
+  if sch create-schedule help 2>/dev/null | grep -q action-after-completion; then aac=(--action-after-completion DELETE); fi
+  when=$(date -u -d '+6 seconds' +%Y-%m-%dT%H:%M:%S)
+  arn=$(sch create-schedule --name once --group-name "batch-$q" --schedule-expression "at($when)" \
+    --flexible-time-window Mode=OFF "${aac[@]}" \
+    --target "{\"Arn\":\"arn:aws:sqs:us-east-1:000000000000:$q\",\"RoleArn\":\"arn:aws:iam::000000000000:role/s\",\"Input\":\"{\\\"job\\\":\\\"<aws.scheduler.schedule-arn>\\\"}\"}" \
+    --query ScheduleArn --output text) || fail "$aws create-schedule"
+  [ "$arn" = "arn:aws:scheduler:us-east-1:000000000000:schedule/batch-$q/once" ] || fail "$aws ScheduleArn $arn"
+  # A disabled schedule for the API checks: the one-time one may have fired
+  # (and deleted itself) by the time a slow CLI gets to it.
+  sch create-schedule --name paused --group-name "batch-$q" --schedule-expression 'cron(0 9 ? * MON-FRI *)' \
+    --schedule-expression-timezone Europe/Berlin --state DISABLED --flexible-time-window Mode=OFF \
+    --target "Arn=arn:aws:sqs:us-east-1:000000000000:$q,RoleArn=arn:aws:iam::000000000000:role/s" >/dev/null || fail "$aws create-schedule paused"
+  [ "$(sch get-schedule --name paused --group-name "batch-$q" --query '[State,ScheduleExpressionTimezone]' --output text)" = "DISABLED	Europe/Berlin" ] || fail "$aws get-schedule"
+  [ "$(sch list-schedules --group-name "batch-$q" --state DISABLED --query 'length(Schedules)' --output text)" = "1" ] || fail "$aws list-schedules"
+  if err=$(sch create-schedule --name paused --group-name "batch-$q" --schedule-expression 'rate(1 hour)' --flexible-time-window Mode=OFF \
+    --target "Arn=arn:aws:sqs:us-east-1:000000000000:$q,RoleArn=arn:aws:iam::000000000000:role/s" 2>&1); then fail "$aws duplicate schedule accepted"; fi
+  echo "$err" | grep -q ConflictException || fail "$aws duplicate schedule error: $err"
+  body=$(receive "$aws" "$url") || fail "$aws: no message from the schedule"
+  [ "$body" = "{\"job\":\"$arn\"}" ] || fail "$aws schedule body $body"
+  if [ ${#aac[@]} -gt 0 ]; then
+    if err=$(sch get-schedule --name once --group-name "batch-$q" 2>&1); then fail "$aws completed schedule not deleted"; fi
+    echo "$err" | grep -q ResourceNotFoundException || fail "$aws get-schedule error: $err"
+  fi
+  sch delete-schedule-group --name "batch-$q" || fail "$aws delete-schedule-group"
+done
+
+echo "/usr/bin/aws: archive and replay"
+ev() { /usr/bin/aws --endpoint-url "$endpoint" events "$@"; }
+url=$(/usr/bin/aws --endpoint-url "$endpoint" sqs create-queue --queue-name replayed --query QueueUrl --output text) || fail "create-queue replayed"
+archive=$(ev create-archive --archive-name shop --event-source-arn arn:aws:events:us-east-1:000000000000:event-bus/default \
+  --event-pattern '{"source":["shop"]}' --query ArchiveArn --output text) || fail "create-archive"
+ev put-rule --name shop --event-pattern '{"source":["shop"]}' >/dev/null || fail "put-rule shop"
+ev put-targets --rule shop --targets Id=q,Arn=arn:aws:sqs:us-east-1:000000000000:replayed >/dev/null || fail "put-targets shop"
+start=$(date -u -d '-2 seconds' +%Y-%m-%dT%H:%M:%SZ)
+ev put-events --entries '[{"Source":"shop","DetailType":"Order","Detail":"{\"id\":1}"}]' >/dev/null || fail "put-events shop"
+body=$(receive /usr/bin/aws "$url") || fail "no live event"
+case "$body" in *replay-name*) fail "live event has replay-name: $body" ;; esac
+for _ in $(seq 50); do
+  [ "$(ev describe-archive --archive-name shop --query EventCount --output text)" = "1" ] && break
+  sleep 0.1
+done
+[ "$(ev describe-archive --archive-name shop --query EventCount --output text)" = "1" ] || fail "archive count"
+sleep 1
+ev start-replay --replay-name again --event-source-arn "$archive" --event-start-time "$start" --event-end-time "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  --destination Arn=arn:aws:events:us-east-1:000000000000:event-bus/default >/dev/null || fail "start-replay"
+body=$(receive /usr/bin/aws "$url") || fail "no replayed event"
+case "$body" in *'"replay-name":"again"'*) ;; *) fail "replayed event $body" ;; esac
+for _ in $(seq 50); do
+  [ "$(ev describe-replay --replay-name again --query State --output text)" = "COMPLETED" ] && break
+  sleep 0.1
+done
+[ "$(ev describe-replay --replay-name again --query State --output text)" = "COMPLETED" ] || fail "replay state"
+
+echo "restart: a one-time schedule due while wharf is stopped fires once on start"
+data="$tmp/data"
+port2=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+start2() {
+  "$bin" serve --listen "127.0.0.1:$port2" --data-dir "$data" 2>>"$tmp/log2" &
+  pid2=$!
+  for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$port2/_wharf/health" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  fail "durable wharf did not start"
+}
+start2
+e2="http://127.0.0.1:$port2"
+url=$(/usr/bin/aws --endpoint-url "$e2" sqs create-queue --queue-name late --query QueueUrl --output text) || fail "create-queue late"
+when=$(date -u -d '+6 seconds' +%Y-%m-%dT%H:%M:%S)
+/usr/bin/aws --endpoint-url "$e2" scheduler create-schedule --name late --schedule-expression "at($when)" --flexible-time-window Mode=OFF \
+  --target 'Arn=arn:aws:sqs:us-east-1:000000000000:late,RoleArn=arn:aws:iam::000000000000:role/s' >/dev/null || fail "create-schedule late"
+kill "$pid2"; wait "$pid2" 2>/dev/null || true
+sleep 7
+start2
+endpoint=$e2 receive /usr/bin/aws "$url" >/dev/null || { cat "$tmp/log2"; fail "the missed schedule did not fire after the restart"; }
+out=$(/usr/bin/aws --endpoint-url "$e2" sqs receive-message --queue-url "$url" --wait-time-seconds 2 --output json) || fail "receive-message late"
+[ -z "$out" ] || python3 -c 'import json,sys; assert not json.loads(sys.argv[1]).get("Messages")' "$out" || fail "the missed schedule fired more than once: $out"
+
 echo "PASS events"
