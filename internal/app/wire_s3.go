@@ -59,6 +59,19 @@ func init() {
 			d.Logger.Error("s3: not started", "service", "s3", "err", err)
 			return server.Registration{Desc: s3api.Service}
 		}
+		if !ephemeral {
+			// Files a crash left unreferenced are removed in the background:
+			// only files present before this start are candidates, so the
+			// sweep never races the PUTs being served.
+			d.Loops.Go(func(ctx context.Context) {
+				n, err := svc.SweepOrphans(ctx)
+				if err != nil && ctx.Err() == nil {
+					d.Logger.Warn("s3: orphan sweep", "service", "s3", "err", err)
+				} else if n > 0 {
+					d.Logger.Info("s3: removed files left by a crash", "service", "s3", "files", n)
+				}
+			})
+		}
 		return server.Registration{Desc: s3api.Service, Handlers: s3api.Bind(svc)}
 	})
 }

@@ -2,7 +2,9 @@ package s3
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"encoding/json"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,6 +23,10 @@ import (
 type blobs struct {
 	dir  string
 	sync bool
+	// atOpen are the blob files present when the directory was opened,
+	// before this process wrote any: the only candidates for the orphan
+	// sweep, since a file written since may belong to a PUT not yet committed.
+	atOpen []string
 }
 
 func openBlobs(dir string, sync bool) (*blobs, error) {
@@ -36,9 +42,15 @@ func openBlobs(dir string, sync bool) (*blobs, error) {
 		return nil, fmt.Errorf("s3: data dir: %w", err)
 	}
 	for i := 0; i < 256; i++ {
-		if err := os.MkdirAll(filepath.Join(dir, "blobs", fmt.Sprintf("%02x", i)), 0o755); err != nil {
+		sub := filepath.Join(dir, "blobs", fmt.Sprintf("%02x", i))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
 			return nil, fmt.Errorf("s3: data dir: %w", err)
 		}
+		names, err := readNames(sub)
+		if err != nil {
+			return nil, fmt.Errorf("s3: data dir: %w", err)
+		}
+		b.atOpen = append(b.atOpen, names...)
 	}
 	if sync {
 		syncDir(filepath.Join(dir, "blobs"))
@@ -154,6 +166,15 @@ func (b *blobs) remove(ids ...string) error {
 	return first
 }
 
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
+}
+
 func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
@@ -232,4 +253,52 @@ func dropInline(tx store.Tx, ids []string) error {
 		}
 	}
 	return nil
+}
+
+// SweepOrphans removes the blob files no object, version or part refers to:
+// those a crash left between placing a file and committing its metadata, or
+// between committing an overwrite and removing the old file. Only files
+// present when the service was created are considered, so a PUT of this
+// process whose file is placed but not yet committed is never touched: a
+// file the snapshot below does not reference was unreferenced for good
+// (ids are random and never reused). It returns how many files it removed.
+func (s *Service) SweepOrphans(ctx context.Context) (int, error) {
+	candidates := make(map[string]bool, len(s.blobs.atOpen))
+	for _, id := range s.blobs.atOpen {
+		candidates[id] = true
+	}
+	s.blobs.atOpen = nil
+	if len(candidates) == 0 {
+		return 0, nil
+	}
+	// Only the blob id is needed from each record.
+	var ref struct{ Blob string }
+	keep := func(k, v []byte) (bool, error) {
+		ref.Blob = ""
+		if err := json.Unmarshal(v, &ref); err != nil {
+			return false, fmt.Errorf("s3: sweep %q: %w", k, err)
+		}
+		delete(candidates, ref.Blob)
+		return ctx.Err() == nil, nil
+	}
+	err := s.st.View(func(tx store.Tx) error {
+		for _, prefix := range []string{"s3/o/", "s3/v/", "s3/p/"} {
+			if err := tx.Scan([]byte(prefix), nil, keep); err != nil {
+				return err
+			}
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for id := range candidates {
+		if err := os.Remove(s.blobs.path(id)); err == nil {
+			n++
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return n, fmt.Errorf("s3: sweep: %w", err)
+		}
+	}
+	return n, nil
 }
