@@ -171,7 +171,8 @@ func (d *decoder) decodeMap(name string, f *awsapi.Field, v reflect.Value) error
 			}
 			key, ok := d.p.values[entry+"."+f.KeyName]
 			if !ok {
-				return &apierr.Error{Code: "InvalidParameterValue", Status: 400,
+				// SQS: "MissingParameter: The request must contain the parameter Attribute.1.Name."
+				return &apierr.Error{Code: "MissingParameter", Status: 400,
 					Message: "The request must contain the parameter " + entry + "." + f.KeyName + "."}
 			}
 			e := reflect.New(v.Type().Elem()).Elem()

@@ -313,3 +313,18 @@ func TestEncodeErrorFaultAndStatus(t *testing.T) {
 		})
 	}
 }
+
+type setAttributesInput struct {
+	Attributes map[string]string `aws:"Attributes" locationName:"Attribute" flattened:"true" keyName:"Name" valueName:"Value"`
+}
+
+func TestDecodeMapEntryWithoutKeyIsMissingParameter(t *testing.T) {
+	svc := stsService()
+	r := httptest.NewRequest("POST", "/", strings.NewReader("Action=AssumeRole&Attribute.1.Value=x"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	err := Codec{}.Decode(svc, svc.Operations["AssumeRole"], r, new(setAttributesInput))
+	// SQS: "MissingParameter: The request must contain the parameter Attribute.Name."
+	if e := apierr.As(err); e == nil || e.Code != "MissingParameter" || e.Message != "The request must contain the parameter Attribute.1.Name." {
+		t.Fatalf("got %#v", err)
+	}
+}
