@@ -20,7 +20,9 @@ type Codec interface {
 	Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation, error)
 	// Decode fills in (a pointer to the operation's input struct) from r. Malformed
 	// input yields an *apierr.Error (SerializationException, MalformedQueryString,
-	// InvalidRequest, ...), never a panic.
+	// InvalidRequest, ...), never a panic. The JSON, rest-json, CBOR and query codecs
+	// then reject an input missing a required member with the service's error
+	// (CheckRequired); rest-xml (S3) leaves that to its router and the service.
 	Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, in any) error
 	// Encode writes out (a pointer to the operation's output struct, or nil) as the
 	// operation's successful response, with the request id header the protocol uses.

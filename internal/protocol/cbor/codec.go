@@ -101,7 +101,10 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	return Unmarshal(data, in)
+	if err := Unmarshal(data, in); err != nil {
+		return err
+	}
+	return protocol.CheckRequired(svc, in)
 }
 
 // Unmarshal fills v (a pointer to a generated struct) from a CBOR map. Unknown

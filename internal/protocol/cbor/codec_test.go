@@ -237,3 +237,16 @@ func TestEncodeError(t *testing.T) {
 		t.Errorf("got %d %v %v", w.Code, m, w.Header())
 	}
 }
+
+type requiredDatum struct {
+	MetricName *string `aws:"MetricName" required:"true"`
+}
+
+func TestDecodeRejectsAMissingRequiredMember(t *testing.T) {
+	body, _ := fxcbor.Marshal(map[string]any{"Other": 1})
+	r := httptest.NewRequest("POST", "/service/MetricsService_2020/operation/Put", bytes.NewReader(body))
+	err := cbor.New().Decode(testService, testService.Operations["Put"], r, new(requiredDatum))
+	if e := apierr.As(err); e == nil || e.Code != "ValidationException" || !strings.Contains(e.Message, "Value null at 'metricName'") {
+		t.Fatalf("got %v", err)
+	}
+}

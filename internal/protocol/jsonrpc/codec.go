@@ -58,7 +58,10 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	return Unmarshal(data, in, Options{})
+	if err := Unmarshal(data, in, Options{}); err != nil {
+		return err
+	}
+	return protocol.CheckRequired(svc, in)
 }
 
 // ReadBody reads r's body, up to MaxBodySize, as an *apierr.Error on failure. A

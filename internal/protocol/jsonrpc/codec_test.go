@@ -304,3 +304,19 @@ func TestEncodeErrorCopiesExtraHeaders(t *testing.T) {
 		t.Errorf("headers = %v", w.Header())
 	}
 }
+
+type requiredInput struct {
+	QueueName *string `aws:"QueueName" required:"true"`
+}
+
+func TestDecodeRejectsAMissingOrNullRequiredMember(t *testing.T) {
+	for _, body := range []string{``, `{}`, `{"QueueName":null}`} {
+		err := jsonrpc.New().Decode(testService, testService.Operations["Make"], httptest.NewRequest("POST", "/", strings.NewReader(body)), new(requiredInput))
+		if e := apierr.As(err); e == nil || e.Code != "ValidationException" || !strings.Contains(e.Message, "Value null at 'queueName'") {
+			t.Errorf("%q: got %v", body, err)
+		}
+	}
+	if err := jsonrpc.New().Decode(testService, testService.Operations["Make"], httptest.NewRequest("POST", "/", strings.NewReader(`{"QueueName":""}`)), new(requiredInput)); err != nil {
+		t.Errorf("present but empty: %v", err)
+	}
+}

@@ -77,7 +77,10 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 		return apierr.Internal()
 	}
 	d := &decoder{p: newParams(form), opts: options()}
-	return d.decodeStruct("", v.Elem())
+	if err := d.decodeStruct("", v.Elem()); err != nil {
+		return err
+	}
+	return protocol.CheckRequired(svc, in)
 }
 
 func options() *xmlshape.Options { return &xmlshape.Options{TimeLayout: timeLayout} }

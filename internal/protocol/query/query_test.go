@@ -314,6 +314,23 @@ func TestEncodeErrorFaultAndStatus(t *testing.T) {
 	}
 }
 
+func TestDecodeRejectsAMissingRequiredMember(t *testing.T) {
+	svc := stsService()
+	r := httptest.NewRequest("POST", "/", strings.NewReader("Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	err := Codec{}.Decode(svc, svc.Operations["AssumeRole"], r, new(assumeRoleInput))
+	e := apierr.As(err)
+	if e == nil || e.Code != "ValidationException" ||
+		e.Message != "1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null" {
+		t.Fatalf("got %v", err)
+	}
+	w := httptest.NewRecorder()
+	Codec{}.EncodeError(w, r, svc, e, "rid")
+	if !strings.Contains(w.Body.String(), "<Code>ValidationError</Code>") {
+		t.Fatalf("rendered %s", w.Body.String())
+	}
+}
+
 type setAttributesInput struct {
 	Attributes map[string]string `aws:"Attributes" locationName:"Attribute" flattened:"true" keyName:"Name" valueName:"Value"`
 }

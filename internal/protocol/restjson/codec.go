@@ -58,7 +58,10 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 			err = apierr.Serialization("The request could not be deserialized (%v).", p)
 		}
 	}()
-	return decode(svc, op, r, in)
+	if err := decode(svc, op, r, in); err != nil {
+		return err
+	}
+	return protocol.CheckRequired(svc, in)
 }
 
 // decode is Decode without its last-line recover, so fuzzing sees any panic.

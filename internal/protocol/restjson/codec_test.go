@@ -294,3 +294,17 @@ func TestEncodeError(t *testing.T) {
 		t.Errorf("got %d %v %s", w.Code, w.Header(), w.Body)
 	}
 }
+
+type createInput struct {
+	Name   *string `aws:"Name" required:"true" jsonName:"name"`
+	Target *config `aws:"Target"`
+}
+
+func TestDecodeRejectsAMissingRequiredMember(t *testing.T) {
+	r := httptest.NewRequest("POST", "/things", strings.NewReader(`{"Target":{"size":1}}`))
+	err := restjson.New().Decode(testService, testService.Operations["Create"], r, new(createInput))
+	if e := apierr.As(err); e == nil || e.Code != "ValidationException" ||
+		e.Message != "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null" {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,212 @@
+package protocol
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+)
+
+// CheckRequired reports the required members in (a pointer to a decoded input
+// struct) leaves out, at any depth, as the error svc's front end returns before an
+// operation runs. Codecs call it at the end of Decode, so services see only inputs
+// their model's required members are present in. A member is missing when it is
+// absent or JSON null; an empty string or list is present (AWS checks those with
+// length constraints, which the services own).
+//
+// The error differs per service, not per protocol (SQS answers both its query
+// and its JSON clients alike):
+//   - SQS, SNS and CloudWatch: MissingParameter "The request must contain the
+//     parameter QueueName." for the first missing member ("Common Errors" of
+//     their API references);
+//   - the others (AWS's Coral front end): ValidationException, rendered
+//     ValidationError by the query codec, "1 validation error detected: Value null
+//     at 'queueName' failed to satisfy constraint: Member must not be null",
+//     listing every missing member; CloudWatch Logs names it
+//     InvalidParameterException.
+//
+// S3 (rest-xml) is not checked: its required members are URI labels and query
+// parameters the router already requires, and S3 reports a bad body as
+// MalformedXML, which its codec does.
+func CheckRequired(svc *awsapi.Service, in any) error {
+	v := reflect.ValueOf(in)
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct || !hasRequired(v.Type()) {
+		return nil
+	}
+	id := ""
+	if svc != nil {
+		id = svc.ID
+	}
+	if missingParameterServices[id] {
+		var w walker
+		w.query = true
+		w.first = true
+		w.walk(v, "")
+		if len(w.paths) == 0 {
+			return nil
+		}
+		return &apierr.Error{Code: "MissingParameter", Status: 400,
+			Message: "The request must contain the parameter " + w.paths[0] + "."}
+	}
+	var w walker
+	w.walk(v, "")
+	if len(w.paths) == 0 {
+		return nil
+	}
+	items := make([]string, len(w.paths))
+	for i, p := range w.paths {
+		items[i] = "Value null at '" + p + "' failed to satisfy constraint: Member must not be null"
+	}
+	plural := ""
+	if len(items) > 1 {
+		plural = "s"
+	}
+	code := "ValidationException"
+	if id == "logs" {
+		// CloudWatch Logs reports model validation as InvalidParameterException
+		// (PutLogEvents: "Value null at 'logEvents.1.member.timestamp'").
+		code = "InvalidParameterException"
+	}
+	return &apierr.Error{Code: code, Status: 400,
+		Message: fmt.Sprintf("%d validation error%s detected: %s", len(items), plural, strings.Join(items, "; "))}
+}
+
+// missingParameterServices answer a missing member with MissingParameter.
+var missingParameterServices = map[string]bool{"sqs": true, "sns": true, "cloudwatch": true}
+
+// walker collects the paths of missing required members, in model order.
+type walker struct {
+	query bool // name members as query parameters (QueueName, Entries.member.1.Id), else as Coral does (queueName, entries.1.member.id)
+	first bool // stop at the first
+	paths []string
+}
+
+func (w *walker) done() bool { return w.first && len(w.paths) > 0 }
+
+func (w *walker) walk(v reflect.Value, prefix string) {
+	sh := awsapi.ShapeOf(v.Type())
+	for i := range sh.Fields {
+		if w.done() {
+			return
+		}
+		f := &sh.Fields[i]
+		fv := v.Field(f.Index)
+		name := w.name(f)
+		if prefix != "" {
+			name = prefix + "." + name
+		}
+		if isNil(fv) {
+			// SDKs fill an absent idempotency token themselves; AWS does not reject it.
+			if f.Required && !f.IdempotencyToken {
+				w.paths = append(w.paths, name)
+			}
+			continue
+		}
+		w.value(fv, f, name)
+	}
+}
+
+// value descends into a present member's structures, list items and map values.
+func (w *walker) value(v reflect.Value, f *awsapi.Field, name string) {
+	if !hasRequired(v.Type()) {
+		return
+	}
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		w.walk(v, name)
+	case reflect.Slice:
+		for i := 0; i < v.Len() && !w.done(); i++ {
+			w.value(v.Index(i), nil, w.item(f, name, i+1))
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			if w.done() {
+				return
+			}
+			w.value(v.MapIndex(k), nil, name+"."+k.String())
+		}
+	}
+}
+
+func (w *walker) name(f *awsapi.Field) string {
+	if w.query {
+		if f.Flattened && f.Type.Kind() == reflect.Slice && f.MemberName != "" && f.MemberName != "member" {
+			return f.MemberName
+		}
+		return f.WireName()
+	}
+	if f.Name == "" {
+		return ""
+	}
+	return strings.ToLower(f.Name[:1]) + f.Name[1:]
+}
+
+// item names the n-th (1-based) item of list name.
+func (w *walker) item(f *awsapi.Field, name string, n int) string {
+	if w.query && f != nil && f.Flattened {
+		return name + "." + strconv.Itoa(n)
+	}
+	return name + "." + strconv.Itoa(n) + ".member"
+}
+
+func isNil(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
+var requiredTypes sync.Map // reflect.Type → bool
+
+// hasRequired reports whether t, or any shape it contains, has a required member,
+// so inputs without any (most, and DynamoDB's attribute values) are not walked.
+func hasRequired(t reflect.Type) bool {
+	if b, ok := requiredTypes.Load(t); ok {
+		return b.(bool)
+	}
+	return computeRequired(t, map[reflect.Type]bool{})
+}
+
+func computeRequired(t reflect.Type, visiting map[reflect.Type]bool) bool {
+	if b, ok := requiredTypes.Load(t); ok {
+		return b.(bool)
+	}
+	if visiting[t] {
+		return false // a recursive shape: the outer call decides
+	}
+	visiting[t] = true
+	found := false
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		found = computeRequired(t.Elem(), visiting)
+	case reflect.Struct:
+		for _, f := range awsapi.ShapeOf(t).Fields {
+			if (f.Required && !f.IdempotencyToken) || computeRequired(f.Type, visiting) {
+				found = true
+				break
+			}
+		}
+	}
+	delete(visiting, t)
+	if len(visiting) == 0 || found {
+		requiredTypes.Store(t, found)
+	}
+	return found
+}
