@@ -190,7 +190,7 @@ func (s *Service) CreateArchive(ctx context.Context, in *eventsapi.CreateArchive
 		return nil, err
 	}
 	r.archives[name] = a
-	return &eventsapi.CreateArchiveOutput{ArchiveArn: awsapi.String(archiveArn(account, reg, name)), State: awsapi.String(a.State), CreationTime: &a.Created}, nil
+	return &eventsapi.CreateArchiveOutput{ArchiveArn: awsapi.String(archiveArn(account, reg, name)), State: awsapi.String(a.State), CreationTime: optionalTime(a.Created)}, nil
 }
 
 // archiveLocked finds an archive; s.mu is held.
@@ -322,7 +322,7 @@ func (s *Service) UpdateArchive(ctx context.Context, in *eventsapi.UpdateArchive
 		return nil, err
 	}
 	*a = next
-	return &eventsapi.UpdateArchiveOutput{ArchiveArn: awsapi.String(archiveArn(account, reg, a.Name)), State: awsapi.String(a.State), CreationTime: &a.Created}, nil
+	return &eventsapi.UpdateArchiveOutput{ArchiveArn: awsapi.String(archiveArn(account, reg, a.Name)), State: awsapi.String(a.State), CreationTime: optionalTime(a.Created)}, nil
 }
 
 // DeleteArchive deletes an archive and the events in it.
@@ -420,7 +420,7 @@ func (s *Service) StartReplay(ctx context.Context, in *eventsapi.StartReplayInpu
 	}
 	r.replays[name] = rp
 	s.signal()
-	return &eventsapi.StartReplayOutput{ReplayArn: awsapi.String(replayArn(account, reg, name)), State: awsapi.String(rp.State), ReplayStartTime: &rp.Started}, nil
+	return &eventsapi.StartReplayOutput{ReplayArn: awsapi.String(replayArn(account, reg, name)), State: awsapi.String(rp.State), ReplayStartTime: optionalTime(rp.Started)}, nil
 }
 
 func (s *Service) replayLocked(account, reg, name string) (*replayRecord, error) {

@@ -254,7 +254,7 @@ func (s *Service) GetSchedule(ctx context.Context, in *schedapi.GetScheduleInput
 		Description: optional(sc.Description), ScheduleExpression: awsapi.String(sc.Expression),
 		ScheduleExpressionTimezone: optional(sc.Timezone), State: awsapi.String(sc.State), FlexibleTimeWindow: &fw,
 		ActionAfterCompletion: awsapi.String(sc.ActionAfterCompletion), KmsKeyArn: optional(sc.KmsKeyArn), Target: &tgt,
-		CreationDate: &sc.Created, LastModificationDate: &sc.Modified, StartDate: optionalTime(sc.Start), EndDate: optionalTime(sc.End),
+		CreationDate: optionalTime(sc.Created), LastModificationDate: optionalTime(sc.Modified), StartDate: optionalTime(sc.Start), EndDate: optionalTime(sc.End),
 	}
 	if sc.ActionAfterCompletion == "" {
 		out.ActionAfterCompletion = awsapi.String("NONE")
@@ -330,7 +330,7 @@ func (s *Service) ListSchedules(ctx context.Context, in *schedapi.ListSchedulesI
 		sc := r.schedules[k]
 		out.Schedules = append(out.Schedules, schedapi.ScheduleSummary{
 			Arn: awsapi.String(scheduleArn(account, reg, sc.Group, sc.Name)), Name: awsapi.String(sc.Name), GroupName: awsapi.String(sc.Group),
-			State: awsapi.String(sc.State), CreationDate: &sc.Created, LastModificationDate: &sc.Modified,
+			State: awsapi.String(sc.State), CreationDate: optionalTime(sc.Created), LastModificationDate: optionalTime(sc.Modified),
 			Target: &schedapi.TargetSummary{Arn: sc.Target.Arn},
 		})
 	}
@@ -375,7 +375,7 @@ func (s *Service) CreateScheduleGroup(ctx context.Context, in *schedapi.CreateSc
 
 func groupSummary(account, reg string, g *groupRecord) schedapi.ScheduleGroupSummary {
 	return schedapi.ScheduleGroupSummary{Arn: awsapi.String(groupArn(account, reg, g.Name)), Name: awsapi.String(g.Name),
-		State: awsapi.String("ACTIVE"), CreationDate: &g.Created, LastModificationDate: &g.Modified}
+		State: awsapi.String("ACTIVE"), CreationDate: optionalTime(g.Created), LastModificationDate: optionalTime(g.Modified)}
 }
 
 // GetScheduleGroup describes a schedule group.
