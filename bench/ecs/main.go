@@ -86,7 +86,9 @@ func main() {
 	stopAll(ctx, pc)
 
 	fmt.Printf("%-42s %10s %10s\n", "measurement (n="+fmt.Sprint(*n)+")", "median_ms", "p90_ms")
-	row := func(name string, d []time.Duration) { fmt.Printf("%-42s %10.1f %10.1f\n", name, ms(pct(d, 50)), ms(pct(d, 90))) }
+	row := func(name string, d []time.Duration) {
+		fmt.Printf("%-42s %10.1f %10.1f\n", name, ms(pct(d, 50)), ms(pct(d, 90)))
+	}
 	row("docker run -d (started)", dRun)
 	row("wharf docker: RunTask → RUNNING", wRun)
 	row("docker run --rm (exit 0, removed)", dExit)
@@ -243,4 +245,3 @@ func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench/ecs:", err)
 	os.Exit(1)
 }
-
