@@ -28,7 +28,8 @@
 // latest of its missed times, if that time is younger than the target's
 // RetryPolicy.MaximumEventAgeInSeconds (24 hours by default): it is treated as
 // an invocation delayed by an outage, which AWS would retry for that long.
-// Older missed firings are skipped.
+// Older missed firings are skipped. A one-time schedule created with an at()
+// time already past never fires (it is accepted, as AWS accepts it).
 package scheduler
 
 import (
