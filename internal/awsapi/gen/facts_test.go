@@ -317,3 +317,21 @@ func TestBindYieldsExactlyTheImplementedOperations(t *testing.T) {
 		t.Error("Bind of a type without methods gave handlers")
 	}
 }
+
+// S3's response roots come from overlays/s3.json: botocore does not name them.
+func TestS3OutputShapesNameTheRootElementS3Sends(t *testing.T) {
+	for _, tc := range []struct {
+		out  any
+		root string
+	}{
+		{&s3.ListBucketsOutput{}, "ListAllMyBucketsResult"},
+		{&s3.ListObjectsV2Output{}, "ListBucketResult"},
+		{&s3.CreateMultipartUploadOutput{}, "InitiateMultipartUploadResult"},
+		{&s3.DeleteObjectsOutput{}, "DeleteResult"},
+		{&s3.GetBucketLocationOutput{}, "LocationConstraint"},
+	} {
+		if got := awsapi.ShapeOf(reflect.TypeOf(tc.out)).XMLName; got != tc.root {
+			t.Errorf("%T root = %q, want %q", tc.out, got, tc.root)
+		}
+	}
+}

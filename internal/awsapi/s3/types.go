@@ -188,27 +188,28 @@ type CommonPrefix struct {
 
 // CompleteMultipartUploadOutput is the CompleteMultipartUploadOutput shape of the s3 model.
 type CompleteMultipartUploadOutput struct {
-	Location             *string `aws:"Location"`
-	Bucket               *string `aws:"Bucket"`
-	Key                  *string `aws:"Key"`
-	Expiration           *string `aws:"Expiration" location:"header" locationName:"x-amz-expiration"`
-	ETag                 *string `aws:"ETag"`
-	ChecksumCRC32        *string `aws:"ChecksumCRC32"`
-	ChecksumCRC32C       *string `aws:"ChecksumCRC32C"`
-	ChecksumCRC64NVME    *string `aws:"ChecksumCRC64NVME"`
-	ChecksumSHA1         *string `aws:"ChecksumSHA1"`
-	ChecksumSHA256       *string `aws:"ChecksumSHA256"`
-	ChecksumSHA512       *string `aws:"ChecksumSHA512"`
-	ChecksumMD5          *string `aws:"ChecksumMD5"`
-	ChecksumXXHASH64     *string `aws:"ChecksumXXHASH64"`
-	ChecksumXXHASH3      *string `aws:"ChecksumXXHASH3"`
-	ChecksumXXHASH128    *string `aws:"ChecksumXXHASH128"`
-	ChecksumType         *string `aws:"ChecksumType"`
-	ServerSideEncryption *string `aws:"ServerSideEncryption" location:"header" locationName:"x-amz-server-side-encryption"`
-	VersionId            *string `aws:"VersionId" location:"header" locationName:"x-amz-version-id"`
-	SSEKMSKeyId          *string `aws:"SSEKMSKeyId" location:"header" locationName:"x-amz-server-side-encryption-aws-kms-key-id"`
-	BucketKeyEnabled     *bool   `aws:"BucketKeyEnabled" location:"header" locationName:"x-amz-server-side-encryption-bucket-key-enabled"`
-	RequestCharged       *string `aws:"RequestCharged" location:"header" locationName:"x-amz-request-charged"`
+	_                    struct{} `locationName:"CompleteMultipartUploadResult"`
+	Location             *string  `aws:"Location"`
+	Bucket               *string  `aws:"Bucket"`
+	Key                  *string  `aws:"Key"`
+	Expiration           *string  `aws:"Expiration" location:"header" locationName:"x-amz-expiration"`
+	ETag                 *string  `aws:"ETag"`
+	ChecksumCRC32        *string  `aws:"ChecksumCRC32"`
+	ChecksumCRC32C       *string  `aws:"ChecksumCRC32C"`
+	ChecksumCRC64NVME    *string  `aws:"ChecksumCRC64NVME"`
+	ChecksumSHA1         *string  `aws:"ChecksumSHA1"`
+	ChecksumSHA256       *string  `aws:"ChecksumSHA256"`
+	ChecksumSHA512       *string  `aws:"ChecksumSHA512"`
+	ChecksumMD5          *string  `aws:"ChecksumMD5"`
+	ChecksumXXHASH64     *string  `aws:"ChecksumXXHASH64"`
+	ChecksumXXHASH3      *string  `aws:"ChecksumXXHASH3"`
+	ChecksumXXHASH128    *string  `aws:"ChecksumXXHASH128"`
+	ChecksumType         *string  `aws:"ChecksumType"`
+	ServerSideEncryption *string  `aws:"ServerSideEncryption" location:"header" locationName:"x-amz-server-side-encryption"`
+	VersionId            *string  `aws:"VersionId" location:"header" locationName:"x-amz-version-id"`
+	SSEKMSKeyId          *string  `aws:"SSEKMSKeyId" location:"header" locationName:"x-amz-server-side-encryption-aws-kms-key-id"`
+	BucketKeyEnabled     *bool    `aws:"BucketKeyEnabled" location:"header" locationName:"x-amz-server-side-encryption-bucket-key-enabled"`
+	RequestCharged       *string  `aws:"RequestCharged" location:"header" locationName:"x-amz-request-charged"`
 }
 
 // CompleteMultipartUploadRequest is the CompleteMultipartUploadRequest shape of the s3 model.
@@ -418,6 +419,7 @@ type CreateBucketRequest struct {
 
 // CreateMultipartUploadOutput is the CreateMultipartUploadOutput shape of the s3 model.
 type CreateMultipartUploadOutput struct {
+	_                       struct{}   `locationName:"InitiateMultipartUploadResult"`
 	AbortDate               *time.Time `aws:"AbortDate" location:"header" locationName:"x-amz-abort-date"`
 	AbortRuleId             *string    `aws:"AbortRuleId" location:"header" locationName:"x-amz-abort-rule-id"`
 	Bucket                  *string    `aws:"Bucket" locationName:"Bucket"`
@@ -645,6 +647,7 @@ type DeleteObjectTaggingRequest struct {
 
 // DeleteObjectsOutput is the DeleteObjectsOutput shape of the s3 model.
 type DeleteObjectsOutput struct {
+	_              struct{}        `locationName:"DeleteResult"`
 	Deleted        []DeletedObject `aws:"Deleted" flattened:"true"`
 	RequestCharged *string         `aws:"RequestCharged" location:"header" locationName:"x-amz-request-charged"`
 	Errors         []Error         `aws:"Errors" locationName:"Error" flattened:"true"`
@@ -762,8 +765,9 @@ type GetBucketAbacRequest struct {
 
 // GetBucketAccelerateConfigurationOutput is the GetBucketAccelerateConfigurationOutput shape of the s3 model.
 type GetBucketAccelerateConfigurationOutput struct {
-	Status         *string `aws:"Status"`
-	RequestCharged *string `aws:"RequestCharged" location:"header" locationName:"x-amz-request-charged"`
+	_              struct{} `locationName:"AccelerateConfiguration"`
+	Status         *string  `aws:"Status"`
+	RequestCharged *string  `aws:"RequestCharged" location:"header" locationName:"x-amz-request-charged"`
 }
 
 // GetBucketAccelerateConfigurationRequest is the GetBucketAccelerateConfigurationRequest shape of the s3 model.
@@ -775,8 +779,9 @@ type GetBucketAccelerateConfigurationRequest struct {
 
 // GetBucketAclOutput is the GetBucketAclOutput shape of the s3 model.
 type GetBucketAclOutput struct {
-	Owner  *Owner  `aws:"Owner"`
-	Grants []Grant `aws:"Grants" locationName:"AccessControlList" memberName:"Grant"`
+	_      struct{} `locationName:"AccessControlPolicy"`
+	Owner  *Owner   `aws:"Owner"`
+	Grants []Grant  `aws:"Grants" locationName:"AccessControlList" memberName:"Grant"`
 }
 
 // GetBucketAclRequest is the GetBucketAclRequest shape of the s3 model.
@@ -800,6 +805,7 @@ type GetBucketAnalyticsConfigurationRequest struct {
 
 // GetBucketCorsOutput is the GetBucketCorsOutput shape of the s3 model.
 type GetBucketCorsOutput struct {
+	_         struct{}   `locationName:"CORSConfiguration"`
 	CORSRules []CORSRule `aws:"CORSRules" locationName:"CORSRule" flattened:"true"`
 }
 
@@ -849,6 +855,7 @@ type GetBucketInventoryConfigurationRequest struct {
 
 // GetBucketLifecycleConfigurationOutput is the GetBucketLifecycleConfigurationOutput shape of the s3 model.
 type GetBucketLifecycleConfigurationOutput struct {
+	_                                  struct{}        `locationName:"LifecycleConfiguration"`
 	Rules                              []LifecycleRule `aws:"Rules" locationName:"Rule" flattened:"true"`
 	TransitionDefaultMinimumObjectSize *string         `aws:"TransitionDefaultMinimumObjectSize" location:"header" locationName:"x-amz-transition-default-minimum-object-size"`
 }
@@ -872,7 +879,8 @@ type GetBucketLifecycleRequest struct {
 
 // GetBucketLocationOutput is the GetBucketLocationOutput shape of the s3 model.
 type GetBucketLocationOutput struct {
-	LocationConstraint *string `aws:"LocationConstraint"`
+	_                  struct{} `locationName:"LocationConstraint"`
+	LocationConstraint *string  `aws:"LocationConstraint"`
 }
 
 // GetBucketLocationRequest is the GetBucketLocationRequest shape of the s3 model.
@@ -883,6 +891,7 @@ type GetBucketLocationRequest struct {
 
 // GetBucketLoggingOutput is the GetBucketLoggingOutput shape of the s3 model.
 type GetBucketLoggingOutput struct {
+	_              struct{}        `locationName:"BucketLoggingStatus"`
 	LoggingEnabled *LoggingEnabled `aws:"LoggingEnabled"`
 }
 
@@ -997,7 +1006,8 @@ type GetBucketReplicationRequest struct {
 
 // GetBucketRequestPaymentOutput is the GetBucketRequestPaymentOutput shape of the s3 model.
 type GetBucketRequestPaymentOutput struct {
-	Payer *string `aws:"Payer"`
+	_     struct{} `locationName:"RequestPaymentConfiguration"`
+	Payer *string  `aws:"Payer"`
 }
 
 // GetBucketRequestPaymentRequest is the GetBucketRequestPaymentRequest shape of the s3 model.
@@ -1008,7 +1018,8 @@ type GetBucketRequestPaymentRequest struct {
 
 // GetBucketTaggingOutput is the GetBucketTaggingOutput shape of the s3 model.
 type GetBucketTaggingOutput struct {
-	TagSet []Tag `aws:"TagSet" memberName:"Tag" required:"true"`
+	_      struct{} `locationName:"Tagging"`
+	TagSet []Tag    `aws:"TagSet" memberName:"Tag" required:"true"`
 }
 
 // GetBucketTaggingRequest is the GetBucketTaggingRequest shape of the s3 model.
@@ -1019,8 +1030,9 @@ type GetBucketTaggingRequest struct {
 
 // GetBucketVersioningOutput is the GetBucketVersioningOutput shape of the s3 model.
 type GetBucketVersioningOutput struct {
-	Status    *string `aws:"Status"`
-	MFADelete *string `aws:"MFADelete" locationName:"MfaDelete"`
+	_         struct{} `locationName:"VersioningConfiguration"`
+	Status    *string  `aws:"Status"`
+	MFADelete *string  `aws:"MFADelete" locationName:"MfaDelete"`
 }
 
 // GetBucketVersioningRequest is the GetBucketVersioningRequest shape of the s3 model.
@@ -1031,6 +1043,7 @@ type GetBucketVersioningRequest struct {
 
 // GetBucketWebsiteOutput is the GetBucketWebsiteOutput shape of the s3 model.
 type GetBucketWebsiteOutput struct {
+	_                     struct{}               `locationName:"WebsiteConfiguration"`
 	RedirectAllRequestsTo *RedirectAllRequestsTo `aws:"RedirectAllRequestsTo"`
 	IndexDocument         *IndexDocument         `aws:"IndexDocument"`
 	ErrorDocument         *ErrorDocument         `aws:"ErrorDocument"`
@@ -1045,9 +1058,10 @@ type GetBucketWebsiteRequest struct {
 
 // GetObjectAclOutput is the GetObjectAclOutput shape of the s3 model.
 type GetObjectAclOutput struct {
-	Owner          *Owner  `aws:"Owner"`
-	Grants         []Grant `aws:"Grants" locationName:"AccessControlList" memberName:"Grant"`
-	RequestCharged *string `aws:"RequestCharged" location:"header" locationName:"x-amz-request-charged"`
+	_              struct{} `locationName:"AccessControlPolicy"`
+	Owner          *Owner   `aws:"Owner"`
+	Grants         []Grant  `aws:"Grants" locationName:"AccessControlList" memberName:"Grant"`
+	RequestCharged *string  `aws:"RequestCharged" location:"header" locationName:"x-amz-request-charged"`
 }
 
 // GetObjectAclRequest is the GetObjectAclRequest shape of the s3 model.
@@ -1061,6 +1075,7 @@ type GetObjectAclRequest struct {
 
 // GetObjectAttributesOutput is the GetObjectAttributesOutput shape of the s3 model.
 type GetObjectAttributesOutput struct {
+	_              struct{}                  `locationName:"GetObjectAttributesResponse"`
 	DeleteMarker   *bool                     `aws:"DeleteMarker" location:"header" locationName:"x-amz-delete-marker"`
 	LastModified   *time.Time                `aws:"LastModified" location:"header" locationName:"Last-Modified"`
 	VersionId      *string                   `aws:"VersionId" location:"header" locationName:"x-amz-version-id"`
@@ -1214,8 +1229,9 @@ type GetObjectRetentionRequest struct {
 
 // GetObjectTaggingOutput is the GetObjectTaggingOutput shape of the s3 model.
 type GetObjectTaggingOutput struct {
-	VersionId *string `aws:"VersionId" location:"header" locationName:"x-amz-version-id"`
-	TagSet    []Tag   `aws:"TagSet" memberName:"Tag" required:"true"`
+	_         struct{} `locationName:"Tagging"`
+	VersionId *string  `aws:"VersionId" location:"header" locationName:"x-amz-version-id"`
+	TagSet    []Tag    `aws:"TagSet" memberName:"Tag" required:"true"`
 }
 
 // GetObjectTaggingRequest is the GetObjectTaggingRequest shape of the s3 model.
@@ -1564,6 +1580,7 @@ type LifecycleRuleFilter struct {
 
 // ListBucketAnalyticsConfigurationsOutput is the ListBucketAnalyticsConfigurationsOutput shape of the s3 model.
 type ListBucketAnalyticsConfigurationsOutput struct {
+	_                          struct{}                 `locationName:"ListBucketAnalyticsConfigurationResult"`
 	IsTruncated                *bool                    `aws:"IsTruncated"`
 	ContinuationToken          *string                  `aws:"ContinuationToken"`
 	NextContinuationToken      *string                  `aws:"NextContinuationToken"`
@@ -1579,6 +1596,7 @@ type ListBucketAnalyticsConfigurationsRequest struct {
 
 // ListBucketIntelligentTieringConfigurationsOutput is the ListBucketIntelligentTieringConfigurationsOutput shape of the s3 model.
 type ListBucketIntelligentTieringConfigurationsOutput struct {
+	_                                   struct{}                          `locationName:"ListBucketIntelligentTieringConfigurationsOutput"`
 	IsTruncated                         *bool                             `aws:"IsTruncated"`
 	ContinuationToken                   *string                           `aws:"ContinuationToken"`
 	NextContinuationToken               *string                           `aws:"NextContinuationToken"`
@@ -1594,6 +1612,7 @@ type ListBucketIntelligentTieringConfigurationsRequest struct {
 
 // ListBucketInventoryConfigurationsOutput is the ListBucketInventoryConfigurationsOutput shape of the s3 model.
 type ListBucketInventoryConfigurationsOutput struct {
+	_                          struct{}                 `locationName:"ListInventoryConfigurationsResult"`
 	ContinuationToken          *string                  `aws:"ContinuationToken"`
 	InventoryConfigurationList []InventoryConfiguration `aws:"InventoryConfigurationList" locationName:"InventoryConfiguration" flattened:"true"`
 	IsTruncated                *bool                    `aws:"IsTruncated"`
@@ -1609,6 +1628,7 @@ type ListBucketInventoryConfigurationsRequest struct {
 
 // ListBucketMetricsConfigurationsOutput is the ListBucketMetricsConfigurationsOutput shape of the s3 model.
 type ListBucketMetricsConfigurationsOutput struct {
+	_                        struct{}               `locationName:"ListMetricsConfigurationsResult"`
 	IsTruncated              *bool                  `aws:"IsTruncated"`
 	ContinuationToken        *string                `aws:"ContinuationToken"`
 	NextContinuationToken    *string                `aws:"NextContinuationToken"`
@@ -1624,6 +1644,7 @@ type ListBucketMetricsConfigurationsRequest struct {
 
 // ListBucketsOutput is the ListBucketsOutput shape of the s3 model.
 type ListBucketsOutput struct {
+	_                 struct{} `locationName:"ListAllMyBucketsResult"`
 	Buckets           []Bucket `aws:"Buckets" memberName:"Bucket"`
 	Owner             *Owner   `aws:"Owner"`
 	ContinuationToken *string  `aws:"ContinuationToken"`
@@ -1640,6 +1661,7 @@ type ListBucketsRequest struct {
 
 // ListDirectoryBucketsOutput is the ListDirectoryBucketsOutput shape of the s3 model.
 type ListDirectoryBucketsOutput struct {
+	_                 struct{} `locationName:"ListAllMyDirectoryBucketsResult"`
 	Buckets           []Bucket `aws:"Buckets" memberName:"Bucket"`
 	ContinuationToken *string  `aws:"ContinuationToken"`
 }
@@ -1652,6 +1674,7 @@ type ListDirectoryBucketsRequest struct {
 
 // ListMultipartUploadsOutput is the ListMultipartUploadsOutput shape of the s3 model.
 type ListMultipartUploadsOutput struct {
+	_                  struct{}          `locationName:"ListMultipartUploadsResult"`
 	Bucket             *string           `aws:"Bucket"`
 	KeyMarker          *string           `aws:"KeyMarker"`
 	UploadIdMarker     *string           `aws:"UploadIdMarker"`
@@ -1682,6 +1705,7 @@ type ListMultipartUploadsRequest struct {
 
 // ListObjectVersionsOutput is the ListObjectVersionsOutput shape of the s3 model.
 type ListObjectVersionsOutput struct {
+	_                   struct{}            `locationName:"ListVersionsResult"`
 	IsTruncated         *bool               `aws:"IsTruncated"`
 	KeyMarker           *string             `aws:"KeyMarker"`
 	VersionIdMarker     *string             `aws:"VersionIdMarker"`
@@ -1714,6 +1738,7 @@ type ListObjectVersionsRequest struct {
 
 // ListObjectsOutput is the ListObjectsOutput shape of the s3 model.
 type ListObjectsOutput struct {
+	_              struct{}       `locationName:"ListBucketResult"`
 	IsTruncated    *bool          `aws:"IsTruncated"`
 	Marker         *string        `aws:"Marker"`
 	NextMarker     *string        `aws:"NextMarker"`
@@ -1742,6 +1767,7 @@ type ListObjectsRequest struct {
 
 // ListObjectsV2Output is the ListObjectsV2Output shape of the s3 model.
 type ListObjectsV2Output struct {
+	_                     struct{}       `locationName:"ListBucketResult"`
 	IsTruncated           *bool          `aws:"IsTruncated"`
 	Contents              []Object       `aws:"Contents" flattened:"true"`
 	Name                  *string        `aws:"Name"`
@@ -1774,6 +1800,7 @@ type ListObjectsV2Request struct {
 
 // ListPartsOutput is the ListPartsOutput shape of the s3 model.
 type ListPartsOutput struct {
+	_                    struct{}   `locationName:"ListPartsResult"`
 	AbortDate            *time.Time `aws:"AbortDate" location:"header" locationName:"x-amz-abort-date"`
 	AbortRuleId          *string    `aws:"AbortRuleId" location:"header" locationName:"x-amz-abort-rule-id"`
 	Bucket               *string    `aws:"Bucket"`
@@ -1921,6 +1948,7 @@ type NoncurrentVersionTransition struct {
 
 // NotificationConfiguration is the NotificationConfiguration shape of the s3 model. A container for specifying the notification configuration of the bucket.
 type NotificationConfiguration struct {
+	_                            struct{}                      `locationName:"NotificationConfiguration"`
 	TopicConfigurations          []TopicConfiguration          `aws:"TopicConfigurations" locationName:"TopicConfiguration" flattened:"true"`
 	QueueConfigurations          []QueueConfiguration          `aws:"QueueConfigurations" locationName:"QueueConfiguration" flattened:"true"`
 	LambdaFunctionConfigurations []LambdaFunctionConfiguration `aws:"LambdaFunctionConfigurations" locationName:"CloudFunctionConfiguration" flattened:"true"`

@@ -373,9 +373,6 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 	var buf bytes.Buffer
 	name := shape.XMLName
 	if name == "" {
-		name = s3Roots[op.Name]
-	}
-	if name == "" {
 		name = op.Name + "Result"
 	}
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
