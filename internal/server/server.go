@@ -29,11 +29,21 @@ import (
 type Registration struct {
 	Desc     *awsapi.Service
 	Handlers map[string]awsapi.Handler
+	// CORS, when set, answers browsers' cross-origin checks, which no model
+	// operation describes (S3's OPTIONS preflight). The server calls it, before
+	// authentication (browsers never sign a preflight), for every OPTIONS
+	// request to the service and every request with an Origin header. It adds
+	// the response's CORS headers to h. For OPTIONS it is the whole answer:
+	// nil sends 200 with no body, an error is rendered by the codec. For other
+	// requests the headers ride on the normal response, and an error only
+	// means there are none.
+	CORS func(r *http.Request, h http.Header) error
 }
 
 type service struct {
 	desc     *awsapi.Service
 	handlers map[string]awsapi.Handler
+	cors     func(r *http.Request, h http.Header) error
 }
 
 // Options configure a Server.
@@ -87,7 +97,7 @@ func New(opts Options) *Server {
 		s.keys = rootKey{cfg: s.cfg}
 	}
 	for _, r := range opts.Services {
-		s.services = append(s.services, &service{desc: r.Desc, handlers: r.Handlers})
+		s.services = append(s.services, &service{desc: r.Desc, handlers: r.Handlers, cors: r.CORS})
 	}
 	s.router = newRouter(s.services, s.cfg.S3Domain)
 	return s
@@ -160,6 +170,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			codec.EncodeError(w, r, svc.desc, apierr.Internal(), requestID)
 		}
 	}()
+
+	if svc.cors != nil && (r.Method == http.MethodOptions || r.Header.Get("Origin") != "") {
+		err := svc.cors(r, w.Header())
+		if r.Method == http.MethodOptions {
+			if err != nil {
+				fail(err)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+	}
 
 	// Authenticate before the codec looks for the operation: a query codec reads
 	// the form body to find Action, and the signature covers that body.
