@@ -128,7 +128,7 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 		}
 	}
 	buf.WriteString("<ResponseMetadata><RequestId>")
-	xmlEscape(&buf, requestID)
+	xmlshape.Escape(&buf, requestID)
 	buf.WriteString("</RequestId></ResponseMetadata></" + op.Name + "Response>")
 	h := w.Header()
 	h.Set("Content-Type", "text/xml")
@@ -159,16 +159,16 @@ func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Ser
 	var buf bytes.Buffer
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 	buf.WriteString("<ErrorResponse" + xmlshape.NamespaceAttr("", namespace(svc)) + "><Error><Type>" + res.Fault() + "</Type><Code>")
-	xmlEscape(&buf, code)
+	xmlshape.Escape(&buf, code)
 	buf.WriteString("</Code>")
 	if e.Message != "" {
 		buf.WriteString("<Message>")
-		xmlEscape(&buf, e.Message)
+		xmlshape.Escape(&buf, e.Message)
 		buf.WriteString("</Message>")
 	}
-	writeFields(&buf, e.Fields)
+	options().WriteFields(&buf, e.Fields)
 	buf.WriteString("</Error><RequestId>")
-	xmlEscape(&buf, requestID)
+	xmlshape.Escape(&buf, requestID)
 	buf.WriteString("</RequestId></ErrorResponse>")
 	h := w.Header()
 	for k, vs := range e.Header {

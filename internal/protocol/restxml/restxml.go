@@ -6,11 +6,9 @@ package restxml
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"io"
 	"net/http"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -166,16 +164,13 @@ func (p *peekReader) Read(b []byte) (int, error) {
 	return p.r.Read(b)
 }
 
+// fill sets v from the body's XML. A body that does not fit the shape (a value
+// of the wrong type included) is MalformedXML to S3, like one that does not parse.
 func fill(root *xmlshape.Node, v reflect.Value) error {
-	err := opts.Fill(root, v)
-	if err == nil {
-		return nil
-	}
-	var ve *xmlshape.ValueError
-	if errors.As(err, &ve) {
+	if err := opts.Fill(root, v); err != nil {
 		return malformedXML()
 	}
-	return malformedXML()
+	return nil
 }
 
 func decodePayload(f *awsapi.Field, v reflect.Value, r *http.Request) error {
@@ -380,7 +375,7 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 		if f := shape.Field(member); f != nil {
 			text, _ := opts.Scalar(f, v.Field(f.Index), "iso8601")
 			buf.WriteString("<" + name + xmlshape.NamespaceAttr("", namespace(shape.XMLNamespace, svc)) + ">")
-			escape(&buf, text)
+			xmlshape.Escape(&buf, text)
 			buf.WriteString("</" + name + ">")
 			return writeXML(w, h, status, buf.Bytes(), head)
 		}
@@ -528,35 +523,19 @@ func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Ser
 	setRequestID(h, requestID)
 	var buf bytes.Buffer
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Error><Code>")
-	escape(&buf, code)
+	xmlshape.Escape(&buf, code)
 	buf.WriteString("</Code>")
 	if e.Message != "" {
 		buf.WriteString("<Message>")
-		escape(&buf, e.Message)
+		xmlshape.Escape(&buf, e.Message)
 		buf.WriteString("</Message>")
 	}
-	names := make([]string, 0, len(e.Fields))
-	for k := range e.Fields {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		if e.Fields[k] == nil {
-			continue
-		}
-		opts.WriteElement(&buf, k, "", xmlshape.ElemField(reflect.TypeOf(e.Fields[k])), reflect.ValueOf(e.Fields[k]))
-	}
+	opts.WriteFields(&buf, e.Fields)
 	buf.WriteString("<RequestId>")
-	escape(&buf, requestID)
+	xmlshape.Escape(&buf, requestID)
 	buf.WriteString("</RequestId><HostId>")
-	escape(&buf, hostID(requestID))
+	xmlshape.Escape(&buf, hostID(requestID))
 	buf.WriteString("</HostId></Error>")
 	// HEAD responses carry no body, so S3 clients read the error from the status.
 	_ = writeXML(w, h, status, buf.Bytes(), r != nil && r.Method == http.MethodHead)
-}
-
-func escape(buf *bytes.Buffer, s string) {
-	var b bytes.Buffer
-	_ = xmlEscape(&b, s)
-	buf.Write(b.Bytes())
 }

@@ -101,7 +101,7 @@ func (o *Options) WriteElement(buf *bytes.Buffer, name, attrs string, f *awsapi.
 			}
 			open(buf, entry, "")
 			open(buf, f.KeyName, "")
-			escape(buf, k.String())
+			Escape(buf, k.String())
 			closeTag(buf, f.KeyName)
 			o.WriteElement(buf, f.ValueName, "", ef, v.MapIndex(k))
 			closeTag(buf, entry)
@@ -119,7 +119,7 @@ func (o *Options) WriteElement(buf *bytes.Buffer, name, attrs string, f *awsapi.
 		return
 	}
 	open(buf, name, attrs)
-	escape(buf, text)
+	Escape(buf, text)
 	closeTag(buf, name)
 }
 
@@ -281,6 +281,23 @@ func closeTag(buf *bytes.Buffer, name string) {
 	buf.WriteByte('>')
 }
 
-func escape(buf *bytes.Buffer, s string) {
-	xml.EscapeText(buf, []byte(s))
+// Escape writes s as XML character data.
+func Escape(buf *bytes.Buffer, s string) {
+	_ = xml.EscapeText(buf, []byte(s)) // a bytes.Buffer does not fail
+}
+
+// WriteFields writes an error's extra members (apierr.Error.Fields) as elements,
+// in name order so responses are stable: inside <Error> for both query and
+// rest-xml errors.
+func (o *Options) WriteFields(buf *bytes.Buffer, fields map[string]any) {
+	names := make([]string, 0, len(fields))
+	for k, v := range fields {
+		if v != nil {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		o.WriteElement(buf, k, "", ElemField(reflect.TypeOf(fields[k])), reflect.ValueOf(fields[k]))
+	}
 }
