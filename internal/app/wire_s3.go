@@ -72,6 +72,6 @@ func init() {
 				}
 			})
 		}
-		return server.Registration{Desc: s3api.Service, Handlers: s3api.Bind(svc)}
+		return server.Registration{Desc: s3api.Service, Handlers: s3api.Bind(svc), CORS: svc.CORS}
 	})
 }

@@ -79,7 +79,7 @@ func newEnvWith(t testing.TB, st store.Store, dir string, args ...string) *env {
 	}
 	srv := server.New(server.Options{
 		Config:   cfg,
-		Services: []server.Registration{{Desc: s3api.Service, Handlers: s3api.Bind(svc)}},
+		Services: []server.Registration{{Desc: s3api.Service, Handlers: s3api.Bind(svc), CORS: svc.CORS}},
 		Codecs:   map[string]protocol.Codec{awsapi.ProtocolRestXML: restxml.Codec{}},
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
