@@ -160,4 +160,3 @@ func containsFold(list []string, s string) bool {
 	}
 	return false
 }
-
