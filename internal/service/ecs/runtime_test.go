@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -182,6 +183,57 @@ func TestRealTaskReadsItsMetadata(t *testing.T) {
 			got := strings.Join(sink.get("/ecs/test ecs/main/"+taskID(*task.TaskArn)), "\n")
 			if !strings.Contains(got, `"TaskARN":"`+*task.TaskArn+`"`) || !strings.Contains(got, `"Family":"meta"`) {
 				t.Errorf("metadata document = %s", got)
+			}
+		})
+	}
+}
+
+func TestRealContainersAreReadoptedAfterRestart(t *testing.T) {
+	for name, open := range realRuntimes(t) {
+		t.Run(name, func(t *testing.T) {
+			r, image := open(t)
+			h := newHarness(t, r, nil)
+			c := container("main", image, true)
+			c.Command = []string{"sleep"}
+			td := h.register("keeper", c)
+			kept, gone := h.run(td, nil), h.run(td, nil)
+			h.waitStatus(*kept.TaskArn, "RUNNING")
+			h.waitStatus(*gone.TaskArn, "RUNNING")
+			goneID := awsapi.ToString(h.describe(*gone.TaskArn).Containers[0].RuntimeId)
+			h.stop() // wharf stops; its containers go on
+			if name == "docker" {
+				// One container disappears while wharf is down.
+				if err := r.Remove(context.Background(), goneID); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			if name == "process" {
+				// A new wharf has a new process runtime, which cannot re-adopt
+				// the old one's processes: their tasks stop.
+				fresh := process.New()
+				t.Cleanup(fresh.Close)
+				h2 := newHarness(t, fresh, h.st)
+				d := h2.waitStatus(*kept.TaskArn, "STOPPED")
+				if ctr := d["containers"].([]any)[0].(map[string]any); !strings.Contains(fmt.Sprint(ctr["reason"]), "no longer exists") {
+					t.Errorf("container = %v", ctr)
+				}
+				return
+			}
+			h2 := newHarness(t, r, h.st)
+			d := h2.waitStatus(*gone.TaskArn, "STOPPED")
+			if d["stopCode"] != "EssentialContainerExited" {
+				t.Errorf("vanished task = %v", d)
+			}
+			if got := h2.describe(*kept.TaskArn); *got.LastStatus != "RUNNING" {
+				t.Fatalf("kept task is %s after restart", *got.LastStatus)
+			}
+			if _, err := h2.svc.StopTask(h2.ctx, &ecsapi.StopTaskInput{Task: kept.TaskArn}); err != nil {
+				t.Fatal(err)
+			}
+			d = h2.waitStatus(*kept.TaskArn, "STOPPED")
+			if ctr := d["containers"].([]any)[0].(map[string]any); d["stopCode"] != "UserInitiated" || ctr["exitCode"] != float64(0) {
+				t.Errorf("re-adopted task stopped as %v", d)
 			}
 		})
 	}
