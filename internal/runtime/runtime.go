@@ -47,9 +47,21 @@ type Spec struct {
 	Memory            int
 	MemoryReservation int
 	ReadonlyRootFS    bool
+	// Binds are host paths mounted into the container: "host:container" or
+	// "host:container:ro". The process runtime ignores them.
+	Binds []string
+	// Ulimits are resource limits by name ("nofile"); the process runtime
+	// ignores them.
+	Ulimits []Ulimit
 	// Labels mark the container as wharf's and name its task, so that a later
 	// wharf can find and re-adopt it (List).
 	Labels map[string]string
+}
+
+// Ulimit is one resource limit.
+type Ulimit struct {
+	Name       string
+	Soft, Hard int64
 }
 
 // State is what the runtime knows of one container.

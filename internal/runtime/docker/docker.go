@@ -143,6 +143,16 @@ func (r *Runner) Start(ctx context.Context, spec runtime.Spec) (string, error) {
 		"NetworkMode":    "host",
 		"ReadonlyRootfs": spec.ReadonlyRootFS,
 	}
+	if len(spec.Binds) > 0 {
+		hc["Binds"] = spec.Binds
+	}
+	if len(spec.Ulimits) > 0 {
+		var ul []map[string]any
+		for _, u := range spec.Ulimits {
+			ul = append(ul, map[string]any{"Name": u.Name, "Soft": u.Soft, "Hard": u.Hard})
+		}
+		hc["Ulimits"] = ul
+	}
 	if spec.Memory > 0 {
 		hc["Memory"] = int64(spec.Memory) << 20
 	}

@@ -147,6 +147,20 @@ func (s *Service) spec(r *taskRecord, cd *ecsapi.ContainerDefinition) runtime.Sp
 			labelContainer: name, labelFamily: awsapi.ToString(r.Def.Family), labelRevision: fmt.Sprint(awsapi.ToInt32(r.Def.Revision)),
 		},
 	}
+	for _, mp := range cd.MountPoints {
+		for _, v := range r.Def.Volumes {
+			if awsapi.ToString(v.Name) == awsapi.ToString(mp.SourceVolume) && v.Host != nil && awsapi.ToString(v.Host.SourcePath) != "" {
+				b := awsapi.ToString(v.Host.SourcePath) + ":" + awsapi.ToString(mp.ContainerPath)
+				if awsapi.ToBool(mp.ReadOnly) {
+					b += ":ro"
+				}
+				sp.Binds = append(sp.Binds, b)
+			}
+		}
+	}
+	for _, u := range cd.Ulimits {
+		sp.Ulimits = append(sp.Ulimits, runtime.Ulimit{Name: awsapi.ToString(u.Name), Soft: int64(awsapi.ToInt32(u.SoftLimit)), Hard: int64(awsapi.ToInt32(u.HardLimit))})
+	}
 	for k, v := range cd.DockerLabels {
 		if _, ours := sp.Labels[k]; !ours {
 			sp.Labels[k] = v
@@ -343,6 +357,7 @@ func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord,
 					if exited[awsapi.ToString(c.Name)] == nil {
 						c.LastStatus = awsapi.String("RUNNING")
 					}
+					c.NetworkBindings = hostBindings(containerDef(&t.Def, awsapi.ToString(c.Name)))
 				}
 			})
 			if err != nil {
@@ -381,6 +396,26 @@ func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord,
 		}
 	}
 	s.finish(ctx, key, r, exits, exited, containerReason, stopCode, stopReason, &logs)
+}
+
+// hostBindings are a container's port mappings as host networking makes
+// them: every container port is the same port on the host.
+func hostBindings(cd *ecsapi.ContainerDefinition) []ecsapi.NetworkBinding {
+	out := []ecsapi.NetworkBinding{}
+	if cd == nil {
+		return out
+	}
+	for _, pm := range cd.PortMappings {
+		if pm.ContainerPort == nil {
+			continue
+		}
+		proto := awsapi.ToString(pm.Protocol)
+		if proto == "" {
+			proto = "tcp"
+		}
+		out = append(out, ecsapi.NetworkBinding{BindIP: awsapi.String("0.0.0.0"), ContainerPort: pm.ContainerPort, HostPort: pm.ContainerPort, Protocol: awsapi.String(proto)})
+	}
+	return out
 }
 
 // markExited records a container's end in the task.

@@ -243,3 +243,40 @@ func TestEventDetailHasAWSShape(t *testing.T) {
 		t.Errorf("event = %+v", ev)
 	}
 }
+
+func TestMountsUlimitsAndHostPortBindings(t *testing.T) {
+	h := newHarness(t, newFakeRunner(), nil)
+	c := container("main", "img", true)
+	c.MountPoints = []ecsapi.MountPoint{{SourceVolume: awsapi.String("data"), ContainerPath: awsapi.String("/data"), ReadOnly: awsapi.Bool(true)}}
+	c.Ulimits = []ecsapi.Ulimit{{Name: awsapi.String("nofile"), SoftLimit: awsapi.Int32(1024), HardLimit: awsapi.Int32(2048)}}
+	c.PortMappings = []ecsapi.PortMapping{{ContainerPort: awsapi.Int32(8080)}}
+	family := "app"
+	out, err := h.svc.RegisterTaskDefinition(h.ctx, &ecsapi.RegisterTaskDefinitionInput{Family: &family, ContainerDefinitions: []ecsapi.ContainerDefinition{c},
+		Volumes: []ecsapi.Volume{{Name: awsapi.String("data"), Host: &ecsapi.HostVolumeProperties{SourcePath: awsapi.String("/srv/data")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := h.run(*out.TaskDefinition.TaskDefinitionArn, nil)
+	h.waitStatus(*task.TaskArn, "RUNNING")
+	sp := h.fake.spec("main")
+	if !slices.Equal(sp.Binds, []string{"/srv/data:/data:ro"}) || len(sp.Ulimits) != 1 || sp.Ulimits[0] != (runtime.Ulimit{Name: "nofile", Soft: 1024, Hard: 2048}) {
+		t.Errorf("binds %v ulimits %v", sp.Binds, sp.Ulimits)
+	}
+	nb := h.describe(*task.TaskArn).Containers[0].NetworkBindings
+	if len(nb) != 1 || *nb[0].HostPort != 8080 || *nb[0].Protocol != "tcp" {
+		t.Errorf("network bindings = %+v", nb)
+	}
+}
+
+func TestUnsupportedFieldsAreNamed(t *testing.T) {
+	c := container("main", "img", true)
+	c.HealthCheck = &ecsapi.HealthCheck{Command: []string{"CMD", "true"}}
+	c.Secrets = []ecsapi.Secret{{Name: awsapi.String("x")}}
+	got := unsupported([]ecsapi.ContainerDefinition{c, c}, []ecsapi.Volume{{Name: awsapi.String("scratch")}})
+	if !slices.Equal(got, []string{"healthCheck", "secrets", "volumes without host.sourcePath"}) {
+		t.Errorf("unsupported = %v", got)
+	}
+	if got := unsupported([]ecsapi.ContainerDefinition{container("a", "b", true)}, nil); len(got) != 0 {
+		t.Errorf("plain definition flagged: %v", got)
+	}
+}

@@ -74,6 +74,9 @@ func (s *Service) RegisterTaskDefinition(ctx context.Context, in *ecsapi.Registe
 			}
 		}
 	}
+	if ignored := unsupported(defs, in.Volumes); len(ignored) > 0 {
+		s.log.Warn("ecs: task definition fields accepted but not honoured", "service", "ecs", "family", family, "fields", strings.Join(ignored, ","))
+	}
 	caller := awsapi.CallerFrom(ctx).ARN
 	if caller == "" {
 		caller = "arn:aws:iam::" + sc.account + ":root"
@@ -317,4 +320,43 @@ func (s *Service) ListTaskDefinitionFamilies(ctx context.Context, in *ecsapi.Lis
 		return nil, err
 	}
 	return &ecsapi.ListTaskDefinitionFamiliesOutput{Families: nonNil(items), NextToken: next}, nil
+}
+
+// unsupported lists the fields of a task definition wharf accepts and stores
+// but does not act on, so that one log line says what will not happen.
+func unsupported(defs []ecsapi.ContainerDefinition, volumes []ecsapi.Volume) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(cond bool, name string) {
+		if cond && !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	for _, c := range defs {
+		add(c.HealthCheck != nil, "healthCheck")
+		add(len(c.Secrets) > 0, "secrets")
+		add(len(c.EnvironmentFiles) > 0, "environmentFiles")
+		add(len(c.Links) > 0, "links")
+		add(len(c.VolumesFrom) > 0, "volumesFrom")
+		add(c.LinuxParameters != nil, "linuxParameters")
+		add(c.FirelensConfiguration != nil, "firelensConfiguration")
+		add(c.RepositoryCredentials != nil, "repositoryCredentials")
+		add(len(c.DnsServers) > 0 || len(c.DnsSearchDomains) > 0 || len(c.ExtraHosts) > 0 || c.Hostname != nil, "dns/hosts (host networking)")
+		add(awsapi.ToBool(c.Privileged) || len(c.DockerSecurityOptions) > 0, "privileged/dockerSecurityOptions")
+		add(len(c.SystemControls) > 0, "systemControls")
+		add(len(c.ResourceRequirements) > 0, "resourceRequirements")
+		add(c.RestartPolicy != nil, "restartPolicy")
+		add(c.StartTimeout != nil, "startTimeout")
+		for _, d := range c.DependsOn {
+			add(awsapi.ToString(d.Condition) == "HEALTHY", "dependsOn HEALTHY (treated as START)")
+		}
+		if lc := c.LogConfiguration; lc != nil {
+			add(awsapi.ToString(lc.LogDriver) != "awslogs", "logConfiguration "+awsapi.ToString(lc.LogDriver))
+		}
+	}
+	for _, v := range volumes {
+		add(v.Host == nil || awsapi.ToString(v.Host.SourcePath) == "", "volumes without host.sourcePath")
+	}
+	return out
 }
