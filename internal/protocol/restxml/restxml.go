@@ -338,7 +338,10 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 		case "headers":
 			if fv.Kind() == reflect.Map {
 				for _, k := range fv.MapKeys() {
-					h.Set(f.LocationName+k.String(), fmtValue(fv.MapIndex(k)))
+					// S3 sends user metadata names in lower case, and botocore
+					// hands them to users as sent: keep them out of Go's
+					// canonical Header-Case.
+					h[strings.ToLower(f.LocationName+k.String())] = []string{fmtValue(fv.MapIndex(k))}
 				}
 			}
 		case "statusCode":
@@ -353,6 +356,11 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 				hasBody = true
 			}
 		}
+	}
+	// A ranged GetObject answers 206 Partial Content; the model does not say so
+	// (GetObject docs: "Range").
+	if op.Name == "GetObject" && status == http.StatusOK && h.Get("Content-Range") != "" {
+		status = http.StatusPartialContent
 	}
 	head := r != nil && r.Method == http.MethodHead
 	if shape.Payload != "" {
