@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -448,14 +450,18 @@ func (s *Service) receive(body io.Reader, ck checksumInput, contentMD5 string, l
 	}
 	// A body of up to inlineMax bytes is kept in the store, committed with
 	// its metadata; a larger one spills to a file after its first bytes.
-	head := make([]byte, inlineMax+1)
+	// The first bytes go to a pooled buffer: a fresh 64 KiB slice per PUT
+	// was most of a small PUT's allocation, and of its garbage collection.
+	hp := headBuffers.Get().(*[]byte)
+	defer headBuffers.Put(hp)
+	head := *hp
 	hn, err := io.ReadFull(body, head)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		d.Write(head[:hn])
 		if err := ck.verify(d, contentMD5); err != nil {
 			return "", 0, nil, nil, err
 		}
-		return inlinePrefix + newBlobID(), int64(hn), d, head[:hn:hn], nil
+		return inlinePrefix + newBlobID(), int64(hn), d, bytes.Clone(head[:hn]), nil
 	}
 	if err != nil {
 		if apierr.As(err) == nil {
@@ -494,6 +500,9 @@ func (s *Service) receive(body io.Reader, ck checksumInput, contentMD5 string, l
 	}
 	return id, n, d, nil, nil
 }
+
+// headBuffers hold the first inlineMax+1 bytes of a body being received.
+var headBuffers = sync.Pool{New: func() any { b := make([]byte, inlineMax+1); return &b }}
 
 // PutObject stores an object: bytes to a synced file, then the metadata.
 func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.PutObjectOutput, error) {
