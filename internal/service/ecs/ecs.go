@@ -103,8 +103,11 @@ type Service struct {
 	logs    atomic.Pointer[LogWriter]
 
 	endpoint atomic.Pointer[string] // wharf's host:port last seen in a request
-	ln       net.Listener           // credentials and metadata
-	orphans  []*taskRecord          // unfinished tasks of a previous wharf, for Run
+	lnAddr   string                 // Options.Listen
+	lnOnce   sync.Once
+	ln       net.Listener // credentials and metadata, opened on first use
+	lnErr    error
+	orphans  []*taskRecord // unfinished tasks of a previous wharf, for Run
 
 	mu    sync.Mutex
 	sups  map[string]*supervisor // by task ARN
@@ -114,8 +117,8 @@ type Service struct {
 	wg    sync.WaitGroup
 }
 
-// New returns the ECS service for o. It opens the credentials and metadata
-// listener; Run serves it.
+// New returns the ECS service for o. Run serves its credentials and metadata
+// endpoint and supervises tasks.
 func New(o Options) (*Service, error) {
 	s := &Service{
 		st: o.Store, log: o.Logger, runner: o.Runner, bus: o.Bus, account: o.Account, region: o.Region,
@@ -139,11 +142,7 @@ func New(o Options) (*Service, error) {
 		return nil, fmt.Errorf("ecs: load tasks: %w", err)
 	}
 	s.orphans = orphans
-	ln, err := s.listen(o.Listen)
-	if err != nil {
-		return nil, err
-	}
-	s.ln = ln
+	s.lnAddr = o.Listen
 	return s, nil
 }
 

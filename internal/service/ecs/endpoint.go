@@ -51,21 +51,41 @@ func (s *Service) listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// EndpointAddr is the host:port of the credentials and metadata endpoint.
-func (s *Service) EndpointAddr() string { return s.ln.Addr().String() }
+// listener opens the endpoint's listener on first use (Run, or a task
+// starting), so that a Service built but never run holds no socket.
+func (s *Service) listener() (net.Listener, error) {
+	s.lnOnce.Do(func() { s.ln, s.lnErr = s.listen(s.lnAddr) })
+	return s.ln, s.lnErr
+}
 
-func (s *Service) endpointURL() string { return "http://" + s.ln.Addr().String() }
+// EndpointAddr is the host:port of the credentials and metadata endpoint, or
+// "" when it could not be opened.
+func (s *Service) EndpointAddr() string {
+	ln, err := s.listener()
+	if err != nil {
+		return ""
+	}
+	return ln.Addr().String()
+}
+
+func (s *Service) endpointURL() string { return "http://" + s.EndpointAddr() }
 
 func (s *Service) serveEndpoint(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	ln, err := s.listener()
+	if err != nil {
+		s.log.Error("ecs: credentials and metadata endpoint not served", "service", "ecs", "err", err)
+		close(done)
+		return done
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v2/credentials/{task}", s.serveCredentials)
 	mux.HandleFunc("GET /v4/{task}/{container}", s.serveMetadata)
 	mux.HandleFunc("GET /v4/{task}/{container}/{doc}", s.serveMetadata)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("ecs: endpoint", "err", err)
 		}
 	}()
