@@ -6,7 +6,10 @@
 // PUT fsynced before it is acknowledged). It prints numbers and ratios and
 // asserts nothing (a benchmark, not a test).
 //
-//	go run ./bench/s3 [-duration 5s] [-clients 8] [-large 64] [-rounds 3]
+//	go run ./bench/s3 [-duration 5s] [-clients 8] [-large 64] [-rounds 3] [-baseline path/to/older/wharf]
+//
+// -baseline adds another wharf binary (an earlier build) on disk to the same
+// run, so that a change is measured before and after under the same load.
 package main
 
 import (
@@ -46,6 +49,7 @@ func main() {
 	clients := flag.Int("clients", 8, "concurrent clients")
 	largeMiB := flag.Int("large", 64, "size of the large object in MiB")
 	rounds := flag.Int("rounds", 3, "large-object PUT/GET rounds")
+	baseline := flag.String("baseline", "", "another wharf binary to measure on disk beside this tree's")
 	flag.Parse()
 
 	bin, err := buildWharf()
@@ -66,12 +70,19 @@ func main() {
 		fail(err)
 	}
 
-	var results []result
-	for _, s := range []struct {
+	type server struct {
 		name   string
 		cmd    func(port int) *exec.Cmd
 		health string
-	}{
+	}
+	var extra []server
+	if *baseline != "" {
+		extra = append(extra, server{"baseline", func(port int) *exec.Cmd {
+			return exec.Command(*baseline, "serve", "--data-dir", filepath.Join(data, "baseline"), "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "warn")
+		}, "/_wharf/health"})
+	}
+	var results []result
+	for _, s := range append([]server{
 		{"wharf-mem", func(port int) *exec.Cmd {
 			return exec.Command(bin, "serve", "--ephemeral", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "warn")
 		}, "/_wharf/health"},
@@ -81,7 +92,7 @@ func main() {
 		{"moto", func(port int) *exec.Cmd {
 			return exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 		}, "/moto-api/"},
-	} {
+	}, extra...) {
 		r, err := measure(s.name, s.cmd, s.health, *duration, *clients, large, *rounds)
 		if err != nil {
 			fail(err)
@@ -95,7 +106,7 @@ func main() {
 	}
 	fmt.Printf("%-10s %12s %12s %14.0f\n", "disk+fsync", "", "", diskMiBs)
 	m := results[2]
-	for _, w := range results[:2] {
+	for _, w := range append(results[:2:2], results[3:]...) {
 		fmt.Printf("\n%s vs moto: PUT %.1fx, GET %.1fx the ops/s; large PUT %.1fx, GET %.1fx the MiB/s",
 			w.name, w.putOps/m.putOps, w.getOps/m.getOps, w.putMiBs/m.putMiBs, w.getMiBs/m.getMiBs)
 	}
