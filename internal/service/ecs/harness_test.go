@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,6 +155,8 @@ type harness struct {
 	st     store.Store
 	ctx    context.Context
 	stop   func()
+	clock  *atomic.Pointer[time.Time]
+	creds  *countingCreds
 }
 
 func newHarness(t *testing.T, r runtime.Runner, st store.Store) *harness {
@@ -166,15 +169,19 @@ func newHarness(t *testing.T, r runtime.Runner, st store.Store) *harness {
 	bus.Attach(rec)
 	n := 0
 	var idMu sync.Mutex
+	clock := &atomic.Pointer[time.Time]{}
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock.Store(&t0)
+	creds := &countingCreds{}
 	svc, err := New(Options{Store: st, Runner: r, Bus: bus, Account: "000000000000", Region: "us-east-1", Endpoint: "127.0.0.1:4566",
-		Now: func() time.Time { return time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC) },
+		Now: func() time.Time { return *clock.Load() },
 		NewID: func() string {
 			idMu.Lock()
 			defer idMu.Unlock()
 			n++
 			return fmt.Sprintf("%032x", n)
 		},
-		Credentials: fakeCreds{},
+		Credentials: creds,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +189,7 @@ func newHarness(t *testing.T, r runtime.Runner, st store.Store) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { svc.Run(ctx); close(done) }()
-	h := &harness{t: t, svc: svc, runner: r, rec: rec, st: st, ctx: context.Background()}
+	h := &harness{t: t, svc: svc, runner: r, rec: rec, st: st, ctx: context.Background(), clock: clock, creds: creds}
 	h.fake, _ = r.(*fakeRunner)
 	h.stop = func() { cancel(); <-done }
 	t.Cleanup(func() {
@@ -195,10 +202,14 @@ func newHarness(t *testing.T, r runtime.Runner, st store.Store) *harness {
 	return h
 }
 
-type fakeCreds struct{}
+// countingCreds mints credentials valid for an hour from the harness clock's
+// start, numbered by how many it has minted.
+type countingCreds struct{ n atomic.Int32 }
 
-func (fakeCreds) CredentialsForRole(_ context.Context, account, role, session string) (Credentials, error) {
-	return Credentials{AccessKeyID: "ASIA" + session[:8], SecretAccessKey: "secret", SessionToken: "token", Expiration: time.Date(2025, 1, 2, 4, 4, 5, 0, time.UTC)}, nil
+func (c *countingCreds) CredentialsForRole(_ context.Context, account, role, session string) (Credentials, error) {
+	n := c.n.Add(1)
+	return Credentials{AccessKeyID: fmt.Sprintf("ASIA%d", n), SecretAccessKey: "secret", SessionToken: role + "@" + account + "/" + session,
+		Expiration: time.Date(2025, 1, 2, 4, 4, 5, 0, time.UTC).Add(time.Duration(n-1) * time.Hour)}, nil
 }
 
 func (h *harness) register(family string, defs ...ecsapi.ContainerDefinition) string {
