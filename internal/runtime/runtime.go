@@ -53,10 +53,31 @@ type Spec struct {
 	// Ulimits are resource limits by name ("nofile"); the process runtime
 	// ignores them.
 	Ulimits []Ulimit
+	// Health is the container's health check; nil means none.
+	Health *HealthCheck
 	// Labels mark the container as wharf's and name its task, so that a later
 	// wharf can find and re-adopt it (List).
 	Labels map[string]string
 }
+
+// HealthCheck is a command run periodically in the container (Docker's and
+// ECS's meaning): ["CMD", exe, args...] or ["CMD-SHELL", "shell command"].
+// Exit 0 is healthy; Retries consecutive failures after StartPeriod make the
+// container unhealthy.
+type HealthCheck struct {
+	Test        []string
+	Interval    time.Duration
+	Timeout     time.Duration
+	StartPeriod time.Duration
+	Retries     int
+}
+
+// Health states, as Docker names them.
+const (
+	HealthStarting  = "starting"
+	HealthHealthy   = "healthy"
+	HealthUnhealthy = "unhealthy"
+)
 
 // Ulimit is one resource limit.
 type Ulimit struct {
@@ -73,7 +94,9 @@ type State struct {
 	ExitCode int
 	// Reason explains an abnormal end (OOM kill, start failure) in the words
 	// ECS puts in a container's reason.
-	Reason     string
+	Reason string
+	// Health is the health check's verdict ("" without a health check).
+	Health     string
 	StartedAt  time.Time
 	FinishedAt time.Time
 }

@@ -172,6 +172,12 @@ func (r *Runner) Start(ctx context.Context, spec runtime.Spec) (string, error) {
 		"Labels":     spec.Labels,
 		"HostConfig": hc,
 	}
+	if h := spec.Health; h != nil && len(h.Test) > 0 {
+		body["Healthcheck"] = map[string]any{
+			"Test": h.Test, "Interval": int64(h.Interval), "Timeout": int64(h.Timeout),
+			"StartPeriod": int64(h.StartPeriod), "Retries": h.Retries,
+		}
+	}
 	if len(spec.EntryPoint) > 0 {
 		body["Entrypoint"] = spec.EntryPoint
 	}
@@ -262,6 +268,7 @@ type inspect struct {
 		OOMKilled  bool
 		ExitCode   int
 		Error      string
+		Health     *struct{ Status string }
 		StartedAt  time.Time
 		FinishedAt time.Time
 	}
@@ -272,6 +279,9 @@ func (c *inspect) state() runtime.State {
 		ID: c.Id, Name: strings.TrimPrefix(c.Name, "/"), Labels: c.Config.Labels,
 		Running: c.State.Running, ExitCode: c.State.ExitCode,
 		StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt,
+	}
+	if c.State.Health != nil {
+		s.Health = c.State.Health.Status
 	}
 	switch {
 	case c.State.OOMKilled:

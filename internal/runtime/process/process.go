@@ -115,6 +115,10 @@ func (r *Runner) Start(ctx context.Context, spec runtime.Spec) (string, error) {
 	r.procs[id] = p
 	r.mu.Unlock()
 
+	if h := spec.Health; h != nil && len(h.Test) > 1 {
+		p.state.Health = runtime.HealthStarting
+		go p.checkHealth(*h, cmd.Env, cmd.Dir, r.now)
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); p.read("stdout", stdout, r.now) }()
@@ -160,6 +164,58 @@ func exitCode(cmd *exec.Cmd, err error) int {
 		return -1
 	}
 	return cmd.ProcessState.ExitCode()
+}
+
+// checkHealth runs the health check command on the host every interval until
+// the process exits, as Docker runs it inside a container.
+func (p *proc) checkHealth(h runtime.HealthCheck, env []string, dir string, now func() time.Time) {
+	interval := h.Interval
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	retries := max(h.Retries, 1)
+	start, failures := now(), 0
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-tick.C:
+		}
+		var argv []string
+		switch h.Test[0] {
+		case "CMD":
+			argv = h.Test[1:]
+		case "CMD-SHELL":
+			argv = []string{"/bin/sh", "-c", strings.Join(h.Test[1:], " ")}
+		default:
+			return // NONE, or not a command
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		c := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		c.Env, c.Dir = env, dir
+		err := c.Run()
+		cancel()
+		p.mu.Lock()
+		switch {
+		case err == nil:
+			failures = 0
+			p.state.Health = runtime.HealthHealthy
+		case now().Sub(start) < h.StartPeriod:
+			// failures in the start period do not count
+		default:
+			failures++
+			if failures >= retries {
+				p.state.Health = runtime.HealthUnhealthy
+			}
+		}
+		p.mu.Unlock()
+	}
 }
 
 func (p *proc) read(stream string, rd io.Reader, now func() time.Time) {

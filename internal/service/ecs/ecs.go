@@ -87,6 +87,8 @@ type Options struct {
 	Now func() time.Time
 	// NewID returns 32 hex digits for task and container ids; nil means random.
 	NewID func() string
+	// HealthPoll is how often container health is read; 0 means every second.
+	HealthPoll time.Duration
 }
 
 // Service serves ECS.
@@ -101,6 +103,8 @@ type Service struct {
 	now     func() time.Time
 	newID   func() string
 	logs    atomic.Pointer[LogWriter]
+	// healthPoll is how often container health is read.
+	healthPoll time.Duration
 
 	endpoint atomic.Pointer[string] // wharf's host:port last seen in a request
 	lnAddr   string                 // Options.Listen
@@ -133,6 +137,10 @@ func New(o Options) (*Service, error) {
 	}
 	if s.newID == nil {
 		s.newID = randomID
+	}
+	s.healthPoll = o.HealthPoll
+	if s.healthPoll <= 0 {
+		s.healthPoll = time.Second
 	}
 	ep := o.Endpoint
 	s.endpoint.Store(&ep)

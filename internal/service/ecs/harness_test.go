@@ -181,7 +181,7 @@ func newHarness(t *testing.T, r runtime.Runner, st store.Store) *harness {
 			n++
 			return fmt.Sprintf("%032x", n)
 		},
-		Credentials: creds,
+		Credentials: creds, HealthPoll: 50 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -158,6 +158,21 @@ func (s *Service) spec(r *taskRecord, cd *ecsapi.ContainerDefinition) runtime.Sp
 			}
 		}
 	}
+	if hc := cd.HealthCheck; hc != nil && len(hc.Command) > 0 {
+		// ECS's defaults: interval 30 s, timeout 5 s, 3 retries, no start period (HealthCheck docs).
+		sec := func(v *int32, def int32) time.Duration {
+			if v == nil {
+				return time.Duration(def) * time.Second
+			}
+			return time.Duration(*v) * time.Second
+		}
+		retries := 3
+		if hc.Retries != nil {
+			retries = int(*hc.Retries)
+		}
+		sp.Health = &runtime.HealthCheck{Test: hc.Command, Interval: sec(hc.Interval, 30), Timeout: sec(hc.Timeout, 5),
+			StartPeriod: sec(hc.StartPeriod, 0), Retries: retries}
+	}
 	for _, u := range cd.Ulimits {
 		sp.Ulimits = append(sp.Ulimits, runtime.Ulimit{Name: awsapi.ToString(u.Name), Soft: int64(awsapi.ToInt32(u.SoftLimit)), Hard: int64(awsapi.ToInt32(u.HardLimit))})
 	}
@@ -222,7 +237,7 @@ func startOrder(def *ecsapi.TaskDefinition) []*ecsapi.ContainerDefinition {
 
 // ready reports whether cd's dependencies allow it to start, and whether they
 // never will (a SUCCESS dependency that failed).
-func ready(cd *ecsapi.ContainerDefinition, started map[string]bool, exited map[string]*exit) (ok bool, never string) {
+func ready(cd *ecsapi.ContainerDefinition, started map[string]bool, exited map[string]*exit, health map[string]string) (ok bool, never string) {
 	for _, d := range cd.DependsOn {
 		n := awsapi.ToString(d.ContainerName)
 		switch awsapi.ToString(d.Condition) {
@@ -238,7 +253,14 @@ func ready(cd *ecsapi.ContainerDefinition, started map[string]bool, exited map[s
 			if e.vanished || e.state.ExitCode != 0 {
 				return false, fmt.Sprintf("dependency %s exited with code %d, not SUCCESS", n, e.state.ExitCode)
 			}
-		default: // START; HEALTHY is treated as START, health checks do not run
+		case "HEALTHY":
+			if exited[n] != nil {
+				return false, fmt.Sprintf("dependency %s exited before it was HEALTHY", n)
+			}
+			if health[n] != "HEALTHY" {
+				return false, ""
+			}
+		default: // START
 			if !started[n] {
 				return false, ""
 			}
@@ -255,6 +277,16 @@ func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord,
 	def := &r.Def
 	exits := make(chan exit, len(def.ContainerDefinitions))
 	started, exited := map[string]bool{}, map[string]*exit{}
+	health := map[string]string{} // ECS health status of containers with a health check
+	var healthTick <-chan time.Time
+	for _, cd := range def.ContainerDefinitions {
+		if cd.HealthCheck != nil {
+			t := time.NewTicker(s.healthPoll)
+			defer t.Stop()
+			healthTick = t.C
+			break
+		}
+	}
 	var logs sync.WaitGroup
 	watch := func(name, id string, withLogs bool) {
 		started[name] = true
@@ -307,7 +339,7 @@ func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord,
 		for i := 0; i < len(pending) && !stopped(); {
 			cd := pending[i]
 			name := awsapi.ToString(cd.Name)
-			ok, never := ready(cd, started, exited)
+			ok, never := ready(cd, started, exited, health)
 			if never != "" {
 				containerReason[name] = never
 				fail("TaskFailedToStart", "Dependency condition not met: "+never)
@@ -378,6 +410,12 @@ func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord,
 			if cd == nil || awsapi.ToBool(cd.Essential) {
 				fail("EssentialContainerExited", "Essential container in task exited")
 			}
+		case <-healthTick:
+			if changed := s.pollHealth(ctx, r, exited, health); changed {
+				if _, err := s.update(key, func(t *taskRecord) { setHealth(t, health) }); err != nil {
+					s.log.Error("ecs: task state", "task", key, "err", err)
+				}
+			}
 		case <-sup.stop:
 			var cur *taskRecord
 			s.st.View(func(tx store.Tx) error {
@@ -416,6 +454,63 @@ func hostBindings(cd *ecsapi.ContainerDefinition) []ecsapi.NetworkBinding {
 		out = append(out, ecsapi.NetworkBinding{BindIP: awsapi.String("0.0.0.0"), ContainerPort: pm.ContainerPort, HostPort: pm.ContainerPort, Protocol: awsapi.String(proto)})
 	}
 	return out
+}
+
+// pollHealth reads the health of running containers that have a health
+// check into health (ECS's words) and reports whether any changed.
+func (s *Service) pollHealth(ctx context.Context, r *taskRecord, exited map[string]*exit, health map[string]string) bool {
+	changed := false
+	for _, cd := range r.Def.ContainerDefinitions {
+		name := awsapi.ToString(cd.Name)
+		id := r.Runtime[name]
+		if cd.HealthCheck == nil || id == "" || exited[name] != nil {
+			continue
+		}
+		st, err := s.runner.Inspect(ctx, id)
+		if err != nil {
+			continue
+		}
+		h := "UNKNOWN"
+		switch st.Health {
+		case runtime.HealthHealthy:
+			h = "HEALTHY"
+		case runtime.HealthUnhealthy:
+			h = "UNHEALTHY"
+		}
+		if health[name] != h {
+			health[name], changed = h, true
+		}
+	}
+	return changed
+}
+
+// setHealth records container health and derives the task's: UNHEALTHY when
+// an essential container is, HEALTHY when every essential container with a
+// health check is, else UNKNOWN (Task healthStatus docs).
+func setHealth(t *taskRecord, health map[string]string) {
+	task, checked := "HEALTHY", false
+	for j := range t.Task.Containers {
+		c := &t.Task.Containers[j]
+		name := awsapi.ToString(c.Name)
+		h, ok := health[name]
+		if !ok {
+			continue
+		}
+		c.HealthStatus = awsapi.String(h)
+		if cd := containerDef(&t.Def, name); cd != nil && awsapi.ToBool(cd.Essential) {
+			checked = true
+			switch {
+			case h == "UNHEALTHY":
+				task = "UNHEALTHY"
+			case h == "UNKNOWN" && task == "HEALTHY":
+				task = "UNKNOWN"
+			}
+		}
+	}
+	if !checked {
+		task = "UNKNOWN"
+	}
+	t.Task.HealthStatus = awsapi.String(task)
 }
 
 // markExited records a container's end in the task.

@@ -238,3 +238,37 @@ func TestRealContainersAreReadoptedAfterRestart(t *testing.T) {
 		})
 	}
 }
+
+func TestRealHealthCheckGatesHealthyDependency(t *testing.T) {
+	for name, open := range realRuntimes(t) {
+		t.Run(name, func(t *testing.T) {
+			r, image := open(t)
+			h := newHarness(t, r, nil)
+			exe := "/task" // the image's program
+			if name == "process" {
+				exe = image
+			}
+			db := container("db", image, false)
+			db.Command = []string{"sleep"}
+			db.HealthCheck = &ecsapi.HealthCheck{Command: []string{"CMD", exe, "exit", "0"}, Interval: awsapi.Int32(1), Retries: awsapi.Int32(1)}
+			app := container("app", image, true)
+			app.Command = []string{"exit", "0"}
+			app.DependsOn = []ecsapi.ContainerDependency{{ContainerName: awsapi.String("db"), Condition: awsapi.String("HEALTHY")}}
+			task := h.run(h.register("healthy", db, app), nil)
+			h.waitEvent(*task.TaskArn, "db HEALTHY", func(d map[string]any) bool {
+				for _, c := range d["containers"].([]any) {
+					if c := c.(map[string]any); c["name"] == "db" && c["healthStatus"] == "HEALTHY" {
+						return true
+					}
+				}
+				return false
+			})
+			d := h.waitStatus(*task.TaskArn, "STOPPED")
+			for _, c := range d["containers"].([]any) {
+				if c := c.(map[string]any); c["name"] == "app" && c["exitCode"] != float64(0) {
+					t.Errorf("app = %v (did it start once db was HEALTHY?)", c)
+				}
+			}
+		})
+	}
+}

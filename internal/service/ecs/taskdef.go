@@ -334,7 +334,6 @@ func unsupported(defs []ecsapi.ContainerDefinition, volumes []ecsapi.Volume) []s
 		}
 	}
 	for _, c := range defs {
-		add(c.HealthCheck != nil, "healthCheck")
 		add(len(c.Secrets) > 0, "secrets")
 		add(len(c.EnvironmentFiles) > 0, "environmentFiles")
 		add(len(c.Links) > 0, "links")
@@ -348,9 +347,6 @@ func unsupported(defs []ecsapi.ContainerDefinition, volumes []ecsapi.Volume) []s
 		add(len(c.ResourceRequirements) > 0, "resourceRequirements")
 		add(c.RestartPolicy != nil, "restartPolicy")
 		add(c.StartTimeout != nil, "startTimeout")
-		for _, d := range c.DependsOn {
-			add(awsapi.ToString(d.Condition) == "HEALTHY", "dependsOn HEALTHY (treated as START)")
-		}
 		if lc := c.LogConfiguration; lc != nil {
 			add(awsapi.ToString(lc.LogDriver) != "awslogs", "logConfiguration "+awsapi.ToString(lc.LogDriver))
 		}
