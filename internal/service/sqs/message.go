@@ -294,7 +294,7 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 		}
 	}
 	now := s.clock.Now().UnixMilli()
-	sent := false
+	added, addedBytes := int64(0), int64(0)
 	err = s.st.Update(func(tx store.Tx) error {
 		cur, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
@@ -304,7 +304,7 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 			return errQueueDoesNotExist()
 		}
 		delay := q.intAttr("DelaySeconds")
-		added := int64(0)
+		added, addedBytes = 0, 0
 		for i, m := range msgs {
 			if m == nil {
 				continue
@@ -342,15 +342,19 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 				return err
 			}
 			added++
+			addedBytes += int64(len(m.Body))
 		}
-		sent = added > 0
 		return addCount(tx, q.ID, added)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if sent {
-		s.notify(r.key())
+	if added > 0 {
+		qk := r.key()
+		s.notify(qk)
+		c := s.counters(qk)
+		c.sent.Add(added)
+		c.sentBytes.Add(addedBytes)
 	}
 	return results, nil
 }
@@ -365,7 +369,7 @@ type received struct {
 // receive returns up to n visible messages, making them invisible for vt
 // seconds (the queue's VisibilityTimeout when nil). With wait > 0 it long
 // polls: it returns as soon as a message is available, or after wait.
-func (s *Service) receive(ctx context.Context, r queueRef, n int, vt *int32, wait *int32) ([]received, error) {
+func (s *Service) receive(ctx context.Context, r queueRef, n int, vt *int32, wait *int32) (got []received, err error) {
 	q, err := s.viewQueue(r)
 	if err != nil {
 		return nil, err
@@ -375,9 +379,20 @@ func (s *Service) receive(ctx context.Context, r queueRef, n int, vt *int32, wai
 		w = int64(*wait)
 	}
 	deadline := s.clock.Now().Add(time.Duration(w) * time.Second)
+	defer func() {
+		if err == nil {
+			c := s.counters(r.key())
+			if len(got) == 0 {
+				c.emptyReceives.Add(1)
+			} else {
+				c.received.Add(int64(len(got)))
+			}
+		}
+	}()
 	for {
 		ch := s.waitChan(r.key()) // before looking, so a send in between wakes us
-		got, next, err := s.receiveOnce(r, n, vt)
+		var next int64
+		got, next, err = s.receiveOnce(r, n, vt)
 		if err != nil || len(got) > 0 || w <= 0 {
 			return got, err
 		}
@@ -579,8 +594,10 @@ func resolveHandle(tx store.Tx, q *queue, h string) (*message, string, error) {
 func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) {
 	now := s.clock.Now().UnixMilli()
 	errs := make([]error, len(handles))
+	deleted := int64(0)
 	err := s.st.Update(func(tx store.Tx) error {
 		clear(errs)
+		deleted = 0
 		q, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
@@ -612,9 +629,13 @@ func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) 
 			if err := removeMessage(tx, q.ID, m); err != nil {
 				return err
 			}
+			deleted++
 		}
 		return nil
 	})
+	if err == nil && deleted > 0 {
+		s.counters(r.key()).deleted.Add(deleted)
+	}
 	return errs, err
 }
 

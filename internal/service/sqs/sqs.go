@@ -63,6 +63,9 @@ type Options struct {
 	Logger *slog.Logger
 	// DefaultHost is used in queue URLs when the request carries no Host.
 	DefaultHost string
+	// MetricsInterval is how often RunMetrics publishes; defaults to
+	// DefaultMetricsInterval.
+	MetricsInterval time.Duration
 }
 
 // Service implements the SQS operations.
@@ -78,6 +81,10 @@ type Service struct {
 	waiters map[string]chan struct{} // queue key → closed and replaced when messages arrive
 
 	queues sync.Map // queue key → *cachedQueue
+
+	metrics         Metrics
+	metricsInterval time.Duration
+	stats           sync.Map // queue key → *queueCounters
 }
 
 // New returns a Service over opts.Store.
@@ -89,6 +96,11 @@ func New(opts Options) *Service {
 		log:     opts.Logger,
 		host:    opts.DefaultHost,
 		waiters: map[string]chan struct{}{},
+
+		metricsInterval: opts.MetricsInterval,
+	}
+	if s.metricsInterval <= 0 {
+		s.metricsInterval = DefaultMetricsInterval
 	}
 	if s.clock == nil {
 		s.clock = realClock{}
