@@ -828,3 +828,27 @@ func (s *Service) records() ([]*record, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
 	return out, err
 }
+
+// DesiredCount is an ACTIVE service's desired count, for Application Auto
+// Scaling (its Services interface), which reads it as DescribeServices would.
+func (s *Service) DesiredCount(ctx context.Context, account, region, cluster, service string) (int32, error) {
+	ctx = callerCtx(ctx, account, region, "DescribeServices")
+	out, err := s.DescribeServices(ctx, &ecsapi.DescribeServicesInput{Cluster: &cluster, Services: []string{service}})
+	if err != nil {
+		return 0, err
+	}
+	for _, sv := range out.Services {
+		if awsapi.ToString(sv.Status) == "ACTIVE" {
+			return awsapi.ToInt32(sv.DesiredCount), nil
+		}
+	}
+	return 0, serviceNotFound()
+}
+
+// SetDesiredCount sets a service's desired count as UpdateService does, for
+// Application Auto Scaling; the controller converges on its next pass.
+func (s *Service) SetDesiredCount(ctx context.Context, account, region, cluster, service string, count int32) error {
+	ctx = callerCtx(ctx, account, region, "UpdateService")
+	_, err := s.UpdateService(ctx, &ecsapi.UpdateServiceInput{Cluster: &cluster, Service: &service, DesiredCount: &count})
+	return err
+}
