@@ -97,6 +97,63 @@ print(o["Messages"][0]["Body"])
 PY
 }
 
+# Rules with SQS targets deliver through real clients: put-rule, put-targets
+# (an InputTransformer with a JSON template, one with a string template, and an
+# InputPath), put-events, then receive-message shows each body exactly.
+for aws in /usr/bin/aws aws; do
+  echo "$aws: put-events → rule → SQS (InputTransformer, InputPath)"
+  sqs() { "$aws" --endpoint-url "$endpoint" sqs "$@"; }
+  s=$RANDOM
+  for q in json text path whole; do
+    sqs create-queue --queue-name "$q-$s" >/dev/null || fail "$aws create-queue $q-$s"
+  done
+  rule="orders-$s"
+  cli "$aws" put-rule --name "$rule" --event-pattern '{"source":["e2e.shop"],"detail-type":["Order Placed"],"detail":{"total":[{"numeric":[">",10]}]}}' >/dev/null || fail "$aws put-rule $rule"
+  q="arn:aws:sqs:us-east-1:000000000000"
+  targets=$(S=$s Q=$q python3 -c '
+import json, os
+s, q = os.environ["S"], os.environ["Q"]
+paths = {"id": "$.detail.id", "name": "$.detail.customer.name", "total": "$.detail.total", "items": "$.detail.items", "missing": "$.detail.nope"}
+print(json.dumps([
+  {"Id": "json", "Arn": q + ":json-" + s, "InputTransformer": {"InputPathsMap": paths,
+   "InputTemplate": "{\"order\":<id>,\"who\":\"<name> via <aws.events.rule-name>\",\"total\":<total>,\"items\":<items>,\"gone\":<missing>}"}},
+  {"Id": "text", "Arn": q + ":text-" + s, "InputTransformer": {"InputPathsMap": paths,
+   "InputTemplate": "\"Order <id> for <name>: \\\"<total>\\\"\""}},
+  {"Id": "path", "Arn": q + ":path-" + s, "InputPath": "$.detail.customer"},
+  {"Id": "whole", "Arn": q + ":whole-" + s},
+]))')
+  [ "$(cli "$aws" put-targets --rule "$rule" --targets "$targets" --query FailedEntryCount --output text)" = "0" ] || fail "$aws put-targets $rule"
+  detail='{"id":"o-1","customer":{"name":"Ann","tier":"gold"},"total":42.5,"items":["a","b"]}'
+  entries=$(D=$detail python3 -c 'import json,os; d=os.environ["D"]; print(json.dumps([
+    {"Source":"e2e.shop","DetailType":"Order Placed","Detail":d,"Resources":["arn:aws:e2e:::order/o-1"]},
+    {"Source":"e2e.shop","DetailType":"Order Placed","Detail":d.replace("42.5","5")}]))')
+  id=$(cli "$aws" put-events --entries "$entries" --query 'Entries[0].EventId' --output text) || fail "$aws put-events orders"
+  body=$(receive "$aws" "$endpoint/000000000000/json-$s") || fail "$aws: nothing in json-$s"
+  [ "$body" = "{\"order\":\"o-1\",\"who\":\"Ann via $rule\",\"total\":42.5,\"items\":[\"a\",\"b\"],\"gone\":null}" ] || fail "$aws transformed JSON body $body"
+  body=$(receive "$aws" "$endpoint/000000000000/text-$s") || fail "$aws: nothing in text-$s"
+  [ "$body" = '"Order o-1 for Ann: \"42.5\""' ] || fail "$aws transformed string body $body"
+  body=$(receive "$aws" "$endpoint/000000000000/path-$s") || fail "$aws: nothing in path-$s"
+  [ "$body" = '{"name":"Ann","tier":"gold"}' ] || fail "$aws InputPath body $body"
+  body=$(receive "$aws" "$endpoint/000000000000/whole-$s") || fail "$aws: nothing in whole-$s"
+  python3 - "$body" "$id" "$detail" <<'PY' || fail "$aws whole event $body"
+import json, re, sys
+body, eid, detail = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+ev = json.loads(body)
+assert list(ev) == ["version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"], list(ev)
+assert ev["id"] == eid and ev["version"] == "0" and ev["account"] == "000000000000" and ev["region"] == "us-east-1", ev
+assert ev["source"] == "e2e.shop" and ev["detail-type"] == "Order Placed", ev
+assert ev["resources"] == ["arn:aws:e2e:::order/o-1"] and ev["detail"] == detail, ev
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ev["time"]), ev["time"]
+PY
+  # The second event (total 5) matched no rule: every queue is empty now.
+  for q in json text path whole; do
+    out=$(sqs receive-message --queue-url "$endpoint/000000000000/$q-$s" --wait-time-seconds 1 --output json) || fail "$aws receive $q-$s"
+    [ -z "$out" ] || python3 -c 'import json,sys; assert not json.loads(sys.argv[1]).get("Messages")' "$out" || fail "$aws unmatched event delivered to $q-$s: $out"
+  done
+  cli "$aws" remove-targets --rule "$rule" --ids json text path whole >/dev/null || fail "$aws remove-targets $rule"
+  cli "$aws" delete-rule --name "$rule" || fail "$aws delete-rule $rule"
+done
+
 for aws in /usr/bin/aws aws; do
   echo "$aws: scheduler"
   q="sched-$RANDOM"
