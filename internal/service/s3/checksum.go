@@ -9,6 +9,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"hash/crc64"
+	"io"
 	"strings"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
@@ -77,6 +78,37 @@ func (d *digests) Write(p []byte) (int, error) {
 		h.Write(p)
 	}
 	return len(p), nil
+}
+
+// teeWriter writes each chunk to w and hashes it, with MD5 (the slowest
+// hash, and always present) on another goroutine meanwhile: a large PUT's
+// file write and other checksums then overlap with it instead of adding to
+// it. Chunks are copy buffers (256 KiB), so the handoff costs little.
+func (d *digests) teeWriter(w io.Writer) io.Writer { return &teeWriter{d: d, w: w} }
+
+type teeWriter struct {
+	d    *digests
+	w    io.Writer
+	done chan struct{}
+}
+
+func (t *teeWriter) Write(p []byte) (int, error) {
+	if t.done == nil {
+		t.done = make(chan struct{}, 1)
+	}
+	go func() {
+		t.d.md5.Write(p)
+		t.done <- struct{}{}
+	}()
+	n, err := t.w.Write(p)
+	for _, h := range t.d.sums {
+		h.Write(p[:n])
+	}
+	<-t.done
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	return n, err
 }
 
 func (d *digests) etag() string { return `"` + hex.EncodeToString(d.md5.Sum(nil)) + `"` }

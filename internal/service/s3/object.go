@@ -478,7 +478,7 @@ func (s *Service) receive(body io.Reader, ck checksumInput, contentMD5 string, l
 		w.abort()
 		return "", 0, nil, nil, err
 	}
-	n, err := copyBuffered(io.MultiWriter(w, d), io.LimitReader(body, limit+1-int64(len(head))))
+	n, err := copyBuffered(d.teeWriter(w), io.LimitReader(body, limit+1-int64(len(head))))
 	n += int64(len(head))
 	if err == nil && n > limit {
 		err = &apierr.Error{Code: "EntityTooLarge", Status: 400, Message: "Your proposed upload exceeds the maximum allowed size",
