@@ -77,7 +77,18 @@ type blobWriter struct {
 	b  *blobs
 	f  *os.File
 	id string
+
+	// unsynced counts bytes written since the last early sync started;
+	// syncing is that sync's outcome, nil when none is running.
+	unsynced int64
+	syncing  chan error
 }
+
+// earlySync is how many bytes a large blob accumulates before a sync of
+// what is written so far starts beside the writing: the disk then works
+// while the body still arrives, and the sync before the rename only has
+// the last bytes left to flush.
+const earlySync = 16 << 20
 
 // create starts a new blob in the temporary directory.
 func (b *blobs) create() (*blobWriter, error) {
@@ -89,13 +100,35 @@ func (b *blobs) create() (*blobWriter, error) {
 	return &blobWriter{b: b, f: f, id: id}, nil
 }
 
-func (w *blobWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+func (w *blobWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if w.unsynced += int64(n); w.b.sync && w.unsynced >= earlySync && w.syncing == nil {
+		w.unsynced = 0
+		w.syncing = make(chan error, 1)
+		go func(f *os.File, done chan<- error) { done <- f.Sync() }(w.f, w.syncing)
+	}
+	return n, err
+}
+
+// waitSync waits for a running early sync and returns its error.
+func (w *blobWriter) waitSync() error {
+	if w.syncing == nil {
+		return nil
+	}
+	err := <-w.syncing
+	w.syncing = nil
+	return err
+}
 
 // commit syncs the blob and moves it into place; it returns the blob's id.
 func (w *blobWriter) commit() (string, error) {
 	tmp := w.f.Name()
 	if w.b.sync {
-		if err := w.f.Sync(); err != nil {
+		err := w.waitSync()
+		if err == nil {
+			err = w.f.Sync()
+		}
+		if err != nil {
 			w.abort()
 			return "", fmt.Errorf("s3: sync blob: %w", err)
 		}
@@ -117,6 +150,7 @@ func (w *blobWriter) commit() (string, error) {
 
 // abort drops the unfinished blob.
 func (w *blobWriter) abort() {
+	w.waitSync()
 	w.f.Close()
 	os.Remove(w.f.Name())
 }
