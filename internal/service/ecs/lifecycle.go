@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -158,6 +159,14 @@ func (s *Service) spec(r *taskRecord, cd *ecsapi.ContainerDefinition) runtime.Sp
 			}
 		}
 	}
+	// Task-level cpu and memory are the ceiling of every container that sets
+	// none of its own (Fargate's task size; TaskDefinition docs).
+	if sp.Memory == 0 && sp.MemoryReservation == 0 {
+		sp.Memory = atoi(awsapi.ToString(r.Task.Memory))
+	}
+	if sp.CPU == 0 {
+		sp.CPU = atoi(awsapi.ToString(r.Task.Cpu))
+	}
 	if hc := cd.HealthCheck; hc != nil && len(hc.Command) > 0 {
 		// ECS's defaults: interval 30 s, timeout 5 s, 3 retries, no start period (HealthCheck docs).
 		sec := func(v *int32, def int32) time.Duration {
@@ -207,6 +216,24 @@ func (s *Service) spec(r *taskRecord, cd *ecsapi.ContainerDefinition) runtime.Sp
 		sp.Env = append(sp.Env, k+"="+env[k])
 	}
 	return sp
+}
+
+// atoi reads a task size ("512"); vCPU and GB forms ("1 vCPU", "2 GB") are
+// converted to units and MiB, as ECS accepts both.
+func atoi(v string) int {
+	v = strings.TrimSpace(strings.ToLower(v))
+	mult := 1
+	switch {
+	case strings.HasSuffix(v, "vcpu"):
+		v, mult = strings.TrimSpace(strings.TrimSuffix(v, "vcpu")), 1024
+	case strings.HasSuffix(v, "gb"):
+		v, mult = strings.TrimSpace(strings.TrimSuffix(v, "gb")), 1024
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		return 0
+	}
+	return int(f * float64(mult))
 }
 
 // startOrder returns the container definitions so that each comes after the

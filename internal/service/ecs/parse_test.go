@@ -78,3 +78,11 @@ func FuzzReferences(f *testing.F) {
 		})
 	})
 }
+
+func TestTaskSizes(t *testing.T) {
+	for in, want := range map[string]int{"512": 512, "1 vCPU": 1024, "0.25 vcpu": 256, "2 GB": 2048, "": 0, "lots": 0, "-1": 0} {
+		if got := atoi(in); got != want {
+			t.Errorf("atoi(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
