@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 )
 
@@ -28,6 +29,35 @@ func (s *Service) publish(r *taskRecord) {
 	})
 	if err != nil {
 		s.log.Warn("ecs: publish task state change", "task", r.id(), "err", err)
+	}
+}
+
+// publishContainer announces a container's new lastStatus as an "ECS
+// Container State Change" event: the Container shape, with its task's
+// cluster and definition, updatedAt and the task's version.
+func (s *Service) publishContainer(r *taskRecord, c *ecsapi.Container) {
+	if s.bus == nil {
+		return
+	}
+	d, _ := plain(reflect.ValueOf(*c)).(map[string]any)
+	if d == nil {
+		return
+	}
+	d["clusterArn"] = awsapi.ToString(r.Task.ClusterArn)
+	d["taskDefinitionArn"] = awsapi.ToString(r.Task.TaskDefinitionArn)
+	d["desiredStatus"] = awsapi.ToString(r.Task.DesiredStatus)
+	d["updatedAt"] = stamp(s.now())
+	d["version"] = awsapi.ToInt64(r.Task.Version)
+	b, err := json.Marshal(d)
+	if err != nil {
+		return
+	}
+	err = s.bus.Publish(context.Background(), eventbus.Event{
+		Source: "aws.ecs", DetailType: "ECS Container State Change", Detail: b,
+		Resources: []string{awsapi.ToString(c.ContainerArn)}, Account: r.Account, Region: r.Region, Time: s.now().UTC(),
+	})
+	if err != nil {
+		s.log.Warn("ecs: publish container state change", "task", r.id(), "err", err)
 	}
 }
 

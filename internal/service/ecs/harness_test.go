@@ -248,6 +248,9 @@ func (h *harness) waitEvent(arn, status string, ok func(map[string]any) bool) ma
 			h.t.Fatalf("no %s event for %s: %v", status, arn, err)
 		}
 		e := evs[n-1]
+		if e.DetailType != "ECS Task State Change" {
+			continue
+		}
 		var d map[string]any
 		if err := json.Unmarshal(e.Detail, &d); err != nil {
 			h.t.Fatal(err)

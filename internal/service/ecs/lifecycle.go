@@ -51,6 +51,7 @@ type exit struct {
 // announces the change. It returns the task as stored.
 func (s *Service) update(key string, fn func(r *taskRecord)) (*taskRecord, error) {
 	var r taskRecord
+	before := map[string]string{}
 	err := s.st.Update(func(tx store.Tx) error {
 		found, err := getJSON(tx, key, &r)
 		if err != nil {
@@ -58,6 +59,9 @@ func (s *Service) update(key string, fn func(r *taskRecord)) (*taskRecord, error
 		}
 		if !found {
 			return fmt.Errorf("task %s vanished from the store", key)
+		}
+		for _, c := range r.Task.Containers {
+			before[awsapi.ToString(c.Name)] = awsapi.ToString(c.LastStatus)
 		}
 		fn(&r)
 		r.Task.Version = awsapi.Int64(awsapi.ToInt64(r.Task.Version) + 1)
@@ -67,6 +71,12 @@ func (s *Service) update(key string, fn func(r *taskRecord)) (*taskRecord, error
 		return nil, err
 	}
 	s.publish(&r)
+	for i := range r.Task.Containers {
+		c := &r.Task.Containers[i]
+		if st := awsapi.ToString(c.LastStatus); st != before[awsapi.ToString(c.Name)] {
+			s.publishContainer(&r, c)
+		}
+	}
 	return &r, nil
 }
 

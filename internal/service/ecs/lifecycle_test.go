@@ -1,7 +1,9 @@
 package ecs
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -278,5 +280,30 @@ func TestUnsupportedFieldsAreNamed(t *testing.T) {
 	}
 	if got := unsupported([]ecsapi.ContainerDefinition{container("a", "b", true)}, nil); len(got) != 0 {
 		t.Errorf("plain definition flagged: %v", got)
+	}
+}
+
+func TestContainerStateChangeEvents(t *testing.T) {
+	h := newHarness(t, newFakeRunner(), nil)
+	task := h.run(h.register("app", container("main", "img", true)), nil)
+	h.waitStatus(*task.TaskArn, "RUNNING")
+	h.fake.exit("main", 4)
+	h.waitStatus(*task.TaskArn, "STOPPED")
+	var got []string
+	for _, e := range h.rec.Events() {
+		if e.DetailType != "ECS Container State Change" {
+			continue
+		}
+		var d map[string]any
+		if err := json.Unmarshal(e.Detail, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d["taskArn"] != *task.TaskArn || d["clusterArn"] != "arn:aws:ecs:us-east-1:000000000000:cluster/default" || e.Resources[0] != d["containerArn"] {
+			t.Errorf("container event = %v", d)
+		}
+		got = append(got, fmt.Sprint(d["name"], " ", d["lastStatus"], " ", d["exitCode"]))
+	}
+	if !slices.Equal(got, []string{"main RUNNING <nil>", "main STOPPED 4"}) {
+		t.Errorf("container events = %q", got)
 	}
 }
