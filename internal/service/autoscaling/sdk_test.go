@@ -15,15 +15,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/wharf-dev/wharf/internal/app"
 	"github.com/wharf-dev/wharf/internal/config"
 )
 
-// startWharf runs the real server, as the binary does, on a free loopback port.
+// startWharf runs the real server, as the binary does, on a free loopback
+// port, with the ECS service the tests scale (service/workers/consumer, one
+// task of a host process).
 func startWharf(t *testing.T) (*aas.Client, *cloudwatch.Client) {
 	t.Helper()
-	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, func(string) string { return "" }, io.Discard)
+	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral", "--runtime", "process"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,8 +46,29 @@ func startWharf(t *testing.T) (*aas.Client, *cloudwatch.Client) {
 	})
 	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
 	endpoint := aws.String("http://" + w.Addr())
+	createService(t, ecs.New(ecs.Options{Region: "us-east-1", BaseEndpoint: endpoint, Credentials: creds}))
 	return aas.New(aas.Options{Region: "us-east-1", BaseEndpoint: endpoint, Credentials: creds}),
 		cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: endpoint, Credentials: creds})
+}
+
+// createService creates cluster workers and its service consumer with one
+// task, as Application Auto Scaling needs the service it scales to exist.
+func createService(t *testing.T, c *ecs.Client) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("workers")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("consumer"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("main"), Image: aws.String("sleep"), Command: []string{"300"}, Essential: aws.Bool(true)}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("workers"), ServiceName: aws.String("consumer"),
+		TaskDefinition: aws.String("consumer"), DesiredCount: aws.Int32(1)})
+	var ae smithy.APIError
+	if err != nil && !(errors.As(err, &ae) && ae.ErrorCode() == "NotImplemented") {
+		t.Fatal(err)
+	}
 }
 
 const (
