@@ -14,6 +14,7 @@ func init() {
 	builders = append(builders, func(d Deps) server.Registration {
 		svc := sqs.New(sqs.Options{Store: d.Store, Logger: d.Logger, DefaultHost: d.Config.Listen})
 		d.Loops.Go(svc.Run)
+		d.Loops.Go(svc.RunMoves) // message move tasks (DLQ redrive), resumed after a restart
 		d.Registry.Provide("sqs", svc)
 		registerEventTarget(d, "sqs", events.SQSTarget{Queues: svc})
 		// Queue metrics go to CloudWatch as AWS/SQS, where alarms and

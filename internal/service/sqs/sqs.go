@@ -85,6 +85,8 @@ type Service struct {
 	metrics         Metrics
 	metricsInterval time.Duration
 	stats           sync.Map // queue key → *queueCounters
+
+	moveKick chan struct{} // wakes RunMoves when a task starts
 }
 
 // New returns a Service over opts.Store.
@@ -98,6 +100,7 @@ func New(opts Options) *Service {
 		waiters: map[string]chan struct{}{},
 
 		metricsInterval: opts.MetricsInterval,
+		moveKick:        make(chan struct{}, 1),
 	}
 	if s.metricsInterval <= 0 {
 		s.metricsInterval = DefaultMetricsInterval
