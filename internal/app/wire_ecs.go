@@ -120,7 +120,7 @@ func init() {
 		svc, err := ecs.New(ecs.Options{
 			Store: d.Store, Logger: d.Logger, Runner: runner, Bus: d.Bus,
 			Account: d.Config.Account, Region: d.Config.Region, Endpoint: containerEndpoint(d.Config.Listen),
-			Credentials: roleCredentials{sts: idm.STS()},
+			Credentials: roleCredentials{sts: idm.STS()}, RemoveOnShutdown: d.Config.Ephemeral,
 		})
 		if err != nil {
 			d.Logger.Error("ecs: not started", "service", "ecs", "err", err)

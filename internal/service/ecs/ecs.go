@@ -89,6 +89,10 @@ type Options struct {
 	NewID func() string
 	// HealthPoll is how often container health is read; 0 means every second.
 	HealthPoll time.Duration
+	// RemoveOnShutdown removes running tasks' containers when Run returns,
+	// for a store that does not outlive wharf (--ephemeral): otherwise they
+	// keep running and the next wharf re-adopts them.
+	RemoveOnShutdown bool
 }
 
 // Service serves ECS.
@@ -104,7 +108,10 @@ type Service struct {
 	newID   func() string
 	logs    atomic.Pointer[LogWriter]
 	// healthPoll is how often container health is read.
-	healthPoll time.Duration
+	healthPoll       time.Duration
+	removeOnShutdown bool
+	// index maps task ids to their store keys, for the endpoint.
+	index sync.Map
 
 	endpoint atomic.Pointer[string] // wharf's host:port last seen in a request
 	lnAddr   string                 // Options.Listen
@@ -138,7 +145,7 @@ func New(o Options) (*Service, error) {
 	if s.newID == nil {
 		s.newID = randomID
 	}
-	s.healthPoll = o.HealthPoll
+	s.healthPoll, s.removeOnShutdown = o.HealthPoll, o.RemoveOnShutdown
 	if s.healthPoll <= 0 {
 		s.healthPoll = time.Second
 	}

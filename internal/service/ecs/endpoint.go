@@ -104,6 +104,16 @@ func (s *Service) taskByID(id string) *taskRecord {
 		return nil
 	}
 	var out *taskRecord
+	if key, ok := s.index.Load(id); ok {
+		s.st.View(func(tx store.Tx) error {
+			var r taskRecord
+			if found, _ := getJSON(tx, key.(string), &r); found {
+				out = &r
+			}
+			return nil
+		})
+		return out
+	}
 	s.st.View(func(tx store.Tx) error {
 		return tx.Scan([]byte("ecs/"), nil, func(k, v []byte) (bool, error) {
 			if !strings.HasSuffix(string(k), "/"+id) || !strings.Contains(string(k), "/task/") {
@@ -112,6 +122,7 @@ func (s *Service) taskByID(id string) *taskRecord {
 			var r taskRecord
 			if json.Unmarshal(v, &r) == nil {
 				out = &r
+				s.index.Store(id, string(k))
 			}
 			return false, nil
 		})

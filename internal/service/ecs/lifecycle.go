@@ -718,7 +718,35 @@ func (s *Service) Run(ctx context.Context) {
 	<-ctx.Done()
 	s.stop()
 	s.wg.Wait()
+	if s.removeOnShutdown {
+		s.removeAll()
+	}
 	<-srvDone
+}
+
+// removeAll removes the containers of every task not STOPPED: with an
+// ephemeral store no later wharf could re-adopt them.
+func (s *Service) removeAll() {
+	recs, err := s.unfinished()
+	if err != nil {
+		s.log.Error("ecs: containers left running", "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, r := range recs {
+		for _, id := range r.Runtime {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.runner.Remove(ctx, id); err != nil {
+					s.log.Warn("ecs: remove container at shutdown", "task", r.id(), "err", err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
 }
 
 // unfinished returns the stored tasks not STOPPED. New calls it before any

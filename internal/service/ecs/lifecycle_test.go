@@ -307,3 +307,20 @@ func TestContainerStateChangeEvents(t *testing.T) {
 		t.Errorf("container events = %q", got)
 	}
 }
+
+func TestEphemeralShutdownRemovesRunningContainers(t *testing.T) {
+	for _, remove := range []bool{false, true} {
+		f := newFakeRunner()
+		h := newHarness(t, f, nil)
+		h.svc.removeOnShutdown = remove
+		task := h.run(h.register("app", container("main", "img", true)), nil)
+		h.waitStatus(*task.TaskArn, "RUNNING")
+		h.stop()
+		f.mu.Lock()
+		left := len(f.ctrs)
+		f.mu.Unlock()
+		if want := map[bool]int{false: 1, true: 0}[remove]; left != want {
+			t.Errorf("removeOnShutdown=%v: %d containers left, want %d", remove, left, want)
+		}
+	}
+}

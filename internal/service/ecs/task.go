@@ -137,6 +137,7 @@ func (s *Service) run(ctx context.Context, sc scope, p runParams) ([]ecsapi.Task
 	}
 	tasks := make([]ecsapi.Task, len(recs))
 	for i, r := range recs {
+		s.index.Store(r.id(), r.key())
 		s.publish(r)
 		tasks[i] = r.Task
 		s.launch(r)
