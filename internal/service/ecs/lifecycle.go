@@ -371,9 +371,28 @@ func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord,
 		}
 	}
 
+	// userStop stops the task for StopTask, with the code and reason it stored.
+	userStop := func() {
+		var cur taskRecord
+		s.st.View(func(tx store.Tx) error {
+			found, _ := getJSON(tx, key, &cur)
+			if found {
+				fail(awsapi.ToString(cur.Task.StopCode), awsapi.ToString(cur.Task.StoppedReason))
+			}
+			return nil
+		})
+		fail("UserInitiated", "Task stopped by user")
+	}
+
 	for !stopped() {
 		// Start every container whose dependencies are met.
 		for i := 0; i < len(pending) && !stopped(); {
+			select {
+			case <-sup.stop: // StopTask while the task is starting
+				userStop()
+				continue
+			default:
+			}
 			cd := pending[i]
 			name := awsapi.ToString(cd.Name)
 			ok, never := ready(cd, started, exited, health)
@@ -454,18 +473,7 @@ func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord,
 				}
 			}
 		case <-sup.stop:
-			var cur *taskRecord
-			s.st.View(func(tx store.Tx) error {
-				var t taskRecord
-				if found, _ := getJSON(tx, key, &t); found {
-					cur = &t
-				}
-				return nil
-			})
-			if cur != nil {
-				fail(awsapi.ToString(cur.Task.StopCode), awsapi.ToString(cur.Task.StoppedReason))
-			}
-			fail("UserInitiated", "Task stopped by user")
+			userStop()
 		case <-ctx.Done():
 			return
 		}

@@ -324,3 +324,24 @@ func TestEphemeralShutdownRemovesRunningContainers(t *testing.T) {
 		}
 	}
 }
+
+func TestStopTaskWhileStartingStartsNothingMore(t *testing.T) {
+	h := newHarness(t, newFakeRunner(), nil)
+	app := container("app", "img", true)
+	app.DependsOn = []ecsapi.ContainerDependency{{ContainerName: awsapi.String("init"), Condition: awsapi.String("COMPLETE")}}
+	task := h.run(h.register("app", app, container("init", "img", false)), nil)
+	h.waitStatus(*task.TaskArn, "PENDING")
+	for !h.fake.started("init") {
+		h.rec.Wait(h.ctx, len(h.rec.Events())+1)
+	}
+	if _, err := h.svc.StopTask(h.ctx, &ecsapi.StopTaskInput{Task: task.TaskArn}); err != nil {
+		t.Fatal(err)
+	}
+	d := h.waitStatus(*task.TaskArn, "STOPPED")
+	if d["stopCode"] != "UserInitiated" || d["stoppedReason"] != "Task stopped by user" || h.fake.started("app") {
+		t.Errorf("detail = %v, app started %v", d, h.fake.started("app"))
+	}
+	if d["startedAt"] != nil {
+		t.Errorf("a task stopped while starting has startedAt %v", d["startedAt"])
+	}
+}
