@@ -8,6 +8,8 @@
 #   EXAMPLES_RUNTIME   docker or process: how wharf runs tasks (default: docker
 #                      when `docker info` answers, else process, as wharf chooses)
 #   EXAMPLES_WORK      scratch directory (default: a new one under $TMPDIR)
+#   TASK_IMAGE         an image of examples/task already built (run-all.sh builds
+#                      it once for every example)
 
 set -euo pipefail
 
@@ -19,7 +21,7 @@ export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test}
 export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 export AWS_REGION=${AWS_REGION:-us-east-1}
 export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-$AWS_REGION}
-export AWS_PAGER=""
+export AWS_PAGER="" AWS_EC2_METADATA_DISABLED=true
 if [ -z "${AWS_CLI:-}" ]; then
   if [ -x /usr/bin/aws ]; then AWS_CLI=/usr/bin/aws; else AWS_CLI=aws; fi
 fi
@@ -93,6 +95,10 @@ work_dir() {
 # (no registry needed), or, for wharf's process runtime, the binary's path.
 build_task_image() {
   work_dir
+  if [ -n "${TASK_IMAGE:-}" ]; then
+    ok "image $TASK_IMAGE (already built)"
+    return
+  fi
   local runtime=${EXAMPLES_RUNTIME:-}
   if [ -z "$runtime" ]; then
     if docker info >/dev/null 2>&1; then runtime=docker; else runtime=process; fi

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs the four architectures one after another against a wharf and prints a
+# summary; exits 0 when none failed (an example that cannot run on this wharf
+# yet says why and counts as skipped).
+#
+# Uses the wharf at AWS_ENDPOINT_URL (default http://127.0.0.1:4566) when one
+# answers there; otherwise builds ./cmd/wharf and starts one on a free port,
+# in memory (--ephemeral) or, with WHARF_DATA_DIR set, on disk in that
+# directory, with an SMTP sink for the alert emails. It stops what it started.
+source "$(dirname "$0")/lib.sh"
+
+step "wharf demo: the four architectures"
+work_dir
+started=no
+if ! curl -fsS "$AWS_ENDPOINT_URL/_wharf/health" >/dev/null 2>&1; then
+  info "no wharf at $AWS_ENDPOINT_URL: starting one"
+  free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+  port=$(free_port)
+  smtp=127.0.0.1:$(free_port)
+  (cd "$REPO_DIR" && go build -o "$EXAMPLES_WORK/wharf" ./cmd/wharf && go build -o "$EXAMPLES_WORK/smtpsink" ./examples/4-alerts/smtpsink)
+  export SMTP_SINK_DIR=$EXAMPLES_WORK/mail SMTP_SINK_ADDR=$smtp EXAMPLES_REQUIRE_EMAIL=1
+  "$EXAMPLES_WORK/smtpsink" -listen "$smtp" -dir "$SMTP_SINK_DIR" >"$EXAMPLES_WORK/smtpsink.log" 2>&1 &
+  on_exit "kill $!"
+  storage=(--ephemeral)
+  [ -n "${WHARF_DATA_DIR:-}" ] && storage=(--data-dir "$WHARF_DATA_DIR")
+  runtime=()
+  [ -n "${EXAMPLES_RUNTIME:-}" ] && runtime=(--runtime "$EXAMPLES_RUNTIME")
+  "$EXAMPLES_WORK/wharf" serve --listen "127.0.0.1:$port" --smtp-addr "$smtp" "${storage[@]}" "${runtime[@]}" \
+    >"$EXAMPLES_WORK/wharf.log" 2>&1 &
+  wharf_pid=$!
+  # Stop wharf gracefully (SIGTERM) and wait, so a data directory is closed cleanly.
+  on_exit "kill $wharf_pid; wait $wharf_pid"
+  export AWS_ENDPOINT_URL=http://127.0.0.1:$port
+  _up() { curl -fsS "$AWS_ENDPOINT_URL/_wharf/health" >/dev/null 2>&1 || ! kill -0 $wharf_pid 2>/dev/null; }
+  wait_for 30 "wharf to start" _up
+  kill -0 $wharf_pid 2>/dev/null || { cat "$EXAMPLES_WORK/wharf.log" >&2; die "wharf did not start"; }
+  started=yes
+  ok "wharf on $AWS_ENDPOINT_URL (${storage[*]}), alert email to the SMTP sink on $smtp"
+fi
+require_wharf
+build_task_image
+export TASK_IMAGE
+
+results=()
+failed=0
+for ex in 1-event-driven-task 2-scheduled-task 3-queue-workers 4-alerts; do
+  rc=0
+  t0=$SECONDS
+  bash "$EXAMPLES_DIR/$ex/run.sh" || rc=$?
+  took="$((SECONDS - t0)) s"
+  case $rc in
+  0) results+=("  passed   $ex ($took)") ;;
+  77) results+=("  skipped  $ex ($took)") ;;
+  *) results+=("  FAILED   $ex (exit $rc, $took)"); failed=$((failed + 1)) ;;
+  esac
+done
+
+step "summary"
+printf '%s\n' "${results[@]}"
+if [ $failed -gt 0 ]; then
+  if [ $started = yes ]; then
+    info "wharf's log (last 40 lines):"
+    tail -40 "$EXAMPLES_WORK/wharf.log" | sed 's/^/    | /'
+  fi
+  die "$failed example(s) failed"
+fi
+ok "demo finished"
