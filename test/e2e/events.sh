@@ -54,6 +54,74 @@ print("  botocore", botocore.__version__, n, "cases", bad, "wrong")
 assert bad == 0
 PY
 
+echo "aws CLI v2, v1 and boto3: TestEventPattern on a sample of internal/pattern/testdata"
+# Every operator's file contributes cases spread over it (invalid patterns
+# too); each goes through all three clients, which must all give the answer
+# the file records for the matcher (Result, or InvalidEventPatternException
+# whose reason holds the file's message, as the Go test checks).
+WHARF_ENDPOINT=$endpoint python3 - <<'PY' || fail "TestEventPattern across clients"
+import concurrent.futures, glob, json, os, subprocess, boto3
+endpoint = os.environ["WHARF_ENDPOINT"]
+envelope = {"id": "e2e", "account": "000000000000", "source": "wharf.e2e", "time": "2024-01-01T00:00:00Z",
+            "region": "us-east-1", "detail-type": "e2e"}
+sample = []
+for f in sorted(glob.glob("internal/pattern/testdata/*.json")):
+    cases = json.load(open(f))
+    k = 4 if f.endswith("invalid.json") else 3 if len(cases) >= 10 else 2
+    step = max(1, len(cases) // k)
+    for c in cases[::step][:k]:
+        sample.append((os.path.basename(f), c))
+
+def want(case):
+    return ("error", case["error"]) if "error" in case else ("result", case["match"])
+
+def agrees(got, want):
+    # The service words an invalid pattern "Event pattern is not valid.
+    # Reason: <the matcher's message>".
+    if want[0] == "error":
+        return got[0] == "error" and "Reason: " in got[1] and want[1] in got[1].split("Reason: ", 1)[1]
+    return got == want
+
+def args(case):
+    ev = dict(envelope); ev.update(case.get("event", {}))
+    return json.dumps(case["pattern"]), json.dumps(ev)
+
+b3 = boto3.client("events", endpoint_url=endpoint)
+def via_boto3(case):
+    pat, ev = args(case)
+    try:
+        return ("result", b3.test_event_pattern(EventPattern=pat, Event=ev)["Result"])
+    except b3.exceptions.InvalidEventPatternException as e:
+        return ("error", e.response["Error"]["Message"])
+
+def via_cli(aws):
+    def run(case):
+        pat, ev = args(case)
+        p = subprocess.run([aws, "--endpoint-url", endpoint, "events", "test-event-pattern", "--event-pattern", pat,
+                            "--event", ev, "--output", "json"], capture_output=True, text=True)
+        if p.returncode == 0:
+            return ("result", json.loads(p.stdout)["Result"])
+        if "InvalidEventPatternException" in p.stderr:
+            # "An error occurred (Code) when calling the Op operation: message"
+            return ("error", p.stderr.strip().split(" operation: ", 1)[-1])
+        return ("failed", p.stderr.strip())
+    return run
+
+clients = {"boto3": via_boto3, "aws v2": via_cli("/usr/bin/aws"), "aws v1": via_cli("aws")}
+bad = 0
+with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    for name, fn in clients.items():
+        got = list(pool.map(fn, [c for _, c in sample]))
+        wrong = [(f, c["name"], g) for (f, c), g in zip(sample, got) if not agrees(g, want(c))]
+        for w in wrong:
+            print("  ", name, "disagrees:", *w)
+        bad += len(wrong)
+        print(f"  {name}: {len(sample)} cases, {len(wrong)} disagree")
+ops = sorted({f for f, _ in sample})
+print(f"  {len(ops)} operator files, {sum('error' in c for _, c in sample)} invalid patterns")
+assert bad == 0
+PY
+
 cli() {
   local aws=$1; shift
   "$aws" --endpoint-url "$endpoint" events "$@"
