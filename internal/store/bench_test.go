@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 )
@@ -32,22 +33,27 @@ func BenchmarkPut(b *testing.B) {
 	})
 }
 
-// BenchmarkPutParallel is durable single-key Updates from 16 goroutines (on
-// 2 cores): the group commit's throughput.
+// BenchmarkPutParallel is durable single-key Updates from 8 and from 16
+// goroutines: the group commit's throughput.
 func BenchmarkPutParallel(b *testing.B) {
-	forEachBench(b, func(b *testing.B, s Store) {
-		var n atomic.Int64
-		b.SetParallelism(8) // 8 goroutines per GOMAXPROCS: 16 writers on 2 cores
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				i := int(n.Add(1))
-				if err := s.Update(func(tx Tx) error { return tx.Put(benchKey(i), benchValue) }); err != nil {
-					b.Error(err)
-					return
-				}
-			}
+	for _, writers := range []int{8, 16} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			forEachBench(b, func(b *testing.B, s Store) {
+				var n atomic.Int64
+				// RunParallel starts parallelism × GOMAXPROCS goroutines.
+				b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						i := int(n.Add(1))
+						if err := s.Update(func(tx Tx) error { return tx.Put(benchKey(i), benchValue) }); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
 		})
-	})
+	}
 }
 
 func loadBench(b *testing.B, s Store, n int) {

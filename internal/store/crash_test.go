@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
@@ -16,6 +17,13 @@ import (
 // crashDirEnv tells a re-executed test binary to act as the crash child,
 // writing to the store in the directory it names.
 const crashDirEnv = "WHARF_STORE_CRASH_DIR"
+
+// crashSegmentEnv sets the child's log segment size, and crashHookEnv makes
+// it print "ckpt <stage>" at each stage of a checkpoint and pause there.
+const (
+	crashSegmentEnv = "WHARF_STORE_CRASH_SEGMENT"
+	crashHookEnv    = "WHARF_STORE_CRASH_HOOK"
+)
 
 // crashValue is the value the child writes for key: it varies in length so
 // that the writes split and merge bbolt's pages.
@@ -32,12 +40,24 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("helper for TestAcknowledgedWritesSurviveSIGKILL")
 	}
 	round := os.Getenv("WHARF_STORE_CRASH_ROUND")
+	var out sync.Mutex
+	if n, err := strconv.ParseInt(os.Getenv(crashSegmentEnv), 10, 64); err == nil {
+		walSegmentSize = n // small segments: a checkpoint every few dozen Updates
+	}
+	if os.Getenv(crashHookEnv) != "" {
+		checkpointHook = func(stage string) {
+			out.Lock()
+			fmt.Printf("ckpt %s\n", stage)
+			out.Unlock()
+			// Give the parent time to kill us right here.
+			time.Sleep(30 * time.Millisecond)
+		}
+	}
 	s, err := Open(dir)
 	if err != nil {
 		fmt.Println("open:", err)
 		os.Exit(2)
 	}
-	var out sync.Mutex
 	var wg sync.WaitGroup
 	// Bounded, in case the parent dies and nobody kills us.
 	deadline := time.Now().Add(30 * time.Second)
@@ -80,10 +100,33 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 	type ack struct{ round, writer, seq int }
 	var acked []ack
 	// Kill after different numbers of acknowledgements, so the kill lands at
-	// different points of the file's growth and of a group commit.
-	for round, killAfter := range []int{1, 40, 150, 400, 1000} {
+	// different points of the file's growth and of a group commit; with
+	// small log segments, so that it also lands in and between checkpoints;
+	// and at each stage of a checkpoint.
+	type round struct {
+		killAfter int    // acknowledgements
+		segment   int64  // log segment size; 0: the default
+		killAt    string // checkpoint stage to kill at instead
+	}
+	rounds := []round{{killAfter: 1}, {killAfter: 40}, {killAfter: 150}, {killAfter: 400}, {killAfter: 1000}}
+	for _, stage := range []string{"begin", "applied", "recycled"} {
+		rounds = append(rounds, round{segment: 16 << 10, killAt: stage})
+	}
+	seed := time.Now().UnixNano()
+	t.Logf("random kill points from seed %d", seed)
+	rnd := rand.New(rand.NewPCG(uint64(seed), 0))
+	for range 6 {
+		rounds = append(rounds, round{killAfter: 1 + rnd.IntN(800), segment: 16 << 10})
+	}
+	for round, rd := range rounds {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, fmt.Sprintf("WHARF_STORE_CRASH_ROUND=%d", round))
+		if rd.segment > 0 {
+			cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", crashSegmentEnv, rd.segment))
+		}
+		if rd.killAt != "" {
+			cmd.Env = append(cmd.Env, crashHookEnv+"=1")
+		}
 		cmd.Stderr = os.Stderr
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
@@ -95,6 +138,17 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 		lines := bufio.NewScanner(stdout)
 		n, killed := 0, false
 		for lines.Scan() {
+			if stage, ok := strings.CutPrefix(lines.Text(), "ckpt "); ok {
+				// The second checkpoint, so that the first's segment is
+				// being recycled too.
+				if stage == rd.killAt && !killed {
+					if rd.killAfter++; rd.killAfter == 2 {
+						cmd.Process.Kill()
+						killed = true
+					}
+				}
+				continue
+			}
 			var a ack
 			if _, err := fmt.Sscanf(lines.Text(), "ack %d %d", &a.writer, &a.seq); err != nil {
 				t.Errorf("round %d: child said %q", round, lines.Text())
@@ -102,12 +156,13 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 			}
 			a.round = round
 			acked = append(acked, a)
-			if n++; n == killAfter {
+			if n++; n == rd.killAfter && rd.killAt == "" {
 				cmd.Process.Kill() // SIGKILL: no deferred code, no Close
 				killed = true
 			}
 			// Keep reading: lines already in the pipe were acknowledged too.
 		}
+		t.Logf("round %d %+v: %d acks", round, rd, n)
 		err = cmd.Wait()
 		if !killed {
 			t.Fatalf("round %d: child exited (%v) after %d acknowledgements, before the kill", round, err, n)
@@ -154,5 +209,5 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("%d acknowledged Updates over 5 SIGKILLs, all present after reopen", len(acked))
+	t.Logf("%d acknowledged Updates over %d SIGKILLs, all present after reopen", len(acked), len(rounds))
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"cmp"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,21 +20,49 @@ const fileName = "wharf.db"
 // flat, ordered key space is all the store needs.
 var bucket = []byte("kv")
 
-// diskStore is a bbolt file plus group commit. One committer goroutine,
-// owned by the store and stopped by Close, takes every Update queued while
-// the previous commit ran, opens one bbolt write transaction for them, hands
-// it to each Update's fn in turn (each fn runs on its caller's goroutine, so
-// panics and runtime.Goexit stay the caller's), and commits the group with
-// one fsync. bbolt's own Batch waits a fixed delay (10ms by default) before
-// committing and re-runs every fn when one fails; this needs neither: a lone
-// writer commits at once, and a failing fn is undone by its own undo log while
-// the rest of its group commits. docs/decisions/0001-store-engine.md has the
-// measurements.
+// diskStore is a bbolt file behind a write-ahead log and an in-memory
+// overlay. An Update group's writes go to one log record, made durable with
+// one fdatasync of a preallocated, rewritten-in-place log segment, and to a
+// persistent (path-copying) treap, the overlay, that reads consult before the
+// bbolt file. The bbolt file is only ever written by ordinary, fully synced
+// bbolt transactions: a checkpoint copies a frozen overlay into it, and only
+// then is the log segment that holds those writes recycled. So the bbolt file
+// is always a consistent B+tree, and the log holds everything after it.
+// docs/decisions/0002-store-commit-path.md has the measurements.
+//
+// Group commit is as before (docs/decisions/0001-store-engine.md): one
+// committer goroutine, owned by the store and stopped by Close, takes every
+// Update queued while the previous commit ran and hands each fn in turn a
+// transaction over the group's overlay. Each fn runs on its caller's
+// goroutine, so panics and runtime.Goexit stay the caller's; a failing fn is
+// dropped by restoring the overlay root from before it.
 type diskStore struct {
 	db       *bolt.DB
 	requests chan *request
 	stop     chan struct{} // closed by Close to end the committer
 	stopped  chan struct{} // closed by the committer when it returns
+
+	// checkpoints carries frozen overlays from the committer to the
+	// checkpointer goroutine; Close closes it once the committer is gone.
+	checkpoints chan checkpoint
+	ckptStopped chan struct{}
+
+	// snap makes "begin a bbolt read transaction, then take the overlay"
+	// atomic with respect to a checkpoint dropping the frozen overlay it has
+	// just copied into bbolt: without it a reader could pair the bbolt file
+	// from before the checkpoint with the overlay from after it, and miss
+	// the checkpointed writes.
+	snap    sync.RWMutex
+	layers  *layers  // guarded by snap; replaced, never changed
+	spare   *segment // guarded by snap: the next log segment, once recycled
+	ckptErr error    // guarded by snap: a checkpoint failed
+
+	// Owned by the committer.
+	seg    *segment // the log segment being appended to
+	limit  int64    // log bytes that start a checkpoint (walSegmentSize)
+	gen    uint64   // treap generation of the running fn
+	failed error    // a log write failed: refuse further Updates
+	buf    []byte
 
 	// live counts running transactions; Close takes it exclusively to wait
 	// for them.
@@ -40,17 +70,37 @@ type diskStore struct {
 	closed bool // guarded by live
 }
 
+// layers is the overlay as readers see it: active holds the writes since the
+// last freeze, frozen (nil unless a checkpoint is running) the writes being
+// copied into bbolt. A nil val in either is a tombstone.
+type layers struct {
+	active, frozen *node
+}
+
+// checkpoint is one frozen overlay and the segment holding its writes, to
+// be recycled under gen once they are in bbolt.
+type checkpoint struct {
+	frozen *node
+	seg    *segment
+	gen    uint64
+}
+
 // request is one Update in a group: the committer sends the transaction on
-// turn, the caller answers on finished once its fn is done (an error there
-// fails the whole group), and learns the commit's outcome on committed.
+// turn, the caller signals finished once its fn is done (the transaction
+// then holds what fn wrote, or nothing if fn failed), and learns the commit's
+// outcome on committed.
 type request struct {
 	turn      chan *diskTx
-	finished  chan error
+	finished  chan struct{}
 	committed chan error
 }
 
+// File names of the two log segments inside the store's directory.
+var walFiles = [2]string{"wharf.wal.0", "wharf.wal.1"}
+
 // Open opens (creating if needed) the store kept in dir. Only one process may
-// have it open at a time: Open fails if another holds it.
+// have it open at a time: Open fails if another holds it. Writes left in the
+// log by a crash are copied into the bbolt file before Open returns.
 func Open(dir string) (Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -69,29 +119,95 @@ func Open(dir string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if os.IsNotExist(statErr) {
-		// bbolt fsyncs the new file but not its directory entry.
-		if err := syncDir(dir); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open store: %w", err)
-		}
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucket)
-		return err
-	})
+	s, err := recoverLog(dir, db, os.IsNotExist(statErr))
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &diskStore{
-		db:       db,
-		requests: make(chan *request, 1024),
-		stop:     make(chan struct{}),
-		stopped:  make(chan struct{}),
-	}
 	go s.commitLoop()
+	go s.checkpointLoop()
 	return s, nil
+}
+
+// recoverLog opens the log segments, copies every record they hold into the
+// bbolt file in one synced transaction, and returns the store ready to
+// append.
+func recoverLog(dir string, db *bolt.DB, created bool) (*diskStore, error) {
+	var segs [2]*segment
+	for i, name := range walFiles {
+		seg, made, err := openSegment(filepath.Join(dir, name))
+		if err != nil {
+			if i == 1 {
+				segs[0].f.Close()
+			}
+			return nil, err
+		}
+		segs[i] = seg
+		created = created || made
+	}
+	closeSegs := func() { segs[0].f.Close(); segs[1].f.Close() }
+	if created {
+		// New files are fsync'd but not their directory entries.
+		if err := syncDir(dir); err != nil {
+			closeSegs()
+			return nil, err
+		}
+	}
+	if segs[0].gen > segs[1].gen {
+		segs[0], segs[1] = segs[1], segs[0] // replay the older first
+	}
+	btx, err := db.Begin(true)
+	if err != nil {
+		closeSegs()
+		return nil, err
+	}
+	b, err := btx.CreateBucketIfNotExists(bucket)
+	records := 0
+	for _, seg := range segs {
+		if err != nil {
+			break
+		}
+		var n int
+		n, err = seg.replay(func(kind byte, key, val []byte) error {
+			if kind == opDelete {
+				return b.Delete(key)
+			}
+			return b.Put(key, val)
+		})
+		records += n
+	}
+	if err == nil && (records > 0 || created) {
+		err = btx.Commit()
+	} else {
+		btx.Rollback()
+	}
+	if err != nil {
+		closeSegs()
+		return nil, err
+	}
+	if records > 0 || segs[0].gen == 0 {
+		// The records are in bbolt now: start both segments afresh.
+		top := segs[1].gen
+		if err := segs[0].reset(top + 1); err == nil {
+			err = segs[1].reset(top + 2)
+		}
+		if err != nil {
+			closeSegs()
+			return nil, err
+		}
+	}
+	return &diskStore{
+		db:          db,
+		requests:    make(chan *request, 1024),
+		stop:        make(chan struct{}),
+		stopped:     make(chan struct{}),
+		checkpoints: make(chan checkpoint, 1),
+		ckptStopped: make(chan struct{}),
+		layers:      &layers{},
+		seg:         segs[0],
+		spare:       segs[1],
+		limit:       walSegmentSize,
+	}, nil
 }
 
 func syncDir(dir string) error {
@@ -112,14 +228,26 @@ func (s *diskStore) begin() error {
 	return nil
 }
 
+// snapshot begins a bbolt read transaction and takes the overlay that goes
+// with it.
+func (s *diskStore) snapshot() (*bolt.Tx, *layers, error) {
+	s.snap.RLock()
+	defer s.snap.RUnlock()
+	btx, err := s.db.Begin(false)
+	return btx, s.layers, err
+}
+
 func (s *diskStore) View(fn func(Tx) error) error {
 	if err := s.begin(); err != nil {
 		return err
 	}
 	defer s.live.RUnlock()
-	return s.db.View(func(tx *bolt.Tx) error {
-		return fn(&diskTx{b: tx.Bucket(bucket)})
-	})
+	btx, lay, err := s.snapshot()
+	if err != nil {
+		return err
+	}
+	defer btx.Rollback()
+	return fn(&diskTx{b: btx.Bucket(bucket), active: lay.active, frozen: lay.frozen})
 }
 
 func (s *diskStore) Update(fn func(Tx) error) error {
@@ -127,7 +255,7 @@ func (s *diskStore) Update(fn func(Tx) error) error {
 		return err
 	}
 	defer s.live.RUnlock()
-	r := &request{turn: make(chan *diskTx), finished: make(chan error, 1), committed: make(chan error, 1)}
+	r := &request{turn: make(chan *diskTx), finished: make(chan struct{}, 1), committed: make(chan error, 1)}
 	s.requests <- r
 	tx := <-r.turn
 	if tx == nil {
@@ -136,20 +264,22 @@ func (s *diskStore) Update(fn func(Tx) error) error {
 	ok := false
 	defer func() {
 		if !ok {
-			// fn panicked or called runtime.Goexit: undo its writes and let
+			// fn panicked or called runtime.Goexit: drop its writes and let
 			// the group go on while this goroutine unwinds.
 			tx.writable = false
-			r.finished <- tx.rollback()
+			tx.rollback()
+			r.finished <- struct{}{}
 		}
 	}()
 	err := fn(tx)
 	ok = true
 	tx.writable = false // a Tx leaked out of fn must not write
 	if err != nil {
-		r.finished <- tx.rollback()
+		tx.rollback()
+		r.finished <- struct{}{}
 		return err
 	}
-	r.finished <- nil
+	r.finished <- struct{}{}
 	return <-r.committed
 }
 
@@ -178,31 +308,128 @@ func (s *diskStore) commitLoop() {
 	}
 }
 
-// commit runs the group's fns in one bbolt transaction, in order, each seeing
-// the writes of those before it, and commits them with one fsync.
+// commit runs the group's fns in order over one overlay, each seeing the
+// writes of those before it, writes what they wrote as one log record with
+// one fdatasync, and only then shows the new overlay to readers and
+// acknowledges the group.
 func (s *diskStore) commit(group []*request) {
-	i := 0 // requests handed the transaction so far
-	err := s.db.Update(func(btx *bolt.Tx) error {
-		b := btx.Bucket(bucket)
-		for ; i < len(group); i++ {
-			r := group[i]
-			r.turn <- &diskTx{b: b, writable: true}
-			if err := <-r.finished; err != nil {
-				i++
-				return err // its writes could not be undone: fail the group
-			}
+	fail := func(err error) {
+		for _, r := range group {
+			r.turn <- nil
+			r.committed <- err
 		}
-		return nil
-	})
+	}
+	s.snap.RLock()
+	err := cmp.Or(s.failed, s.ckptErr)
+	s.snap.RUnlock()
 	if err != nil {
-		err = fmt.Errorf("store commit: %w", err)
+		fail(err)
+		return
 	}
-	for j, r := range group {
-		if j >= i {
-			r.turn <- nil // never ran: the group failed first
+	btx, lay, err := s.snapshot()
+	if err != nil {
+		fail(fmt.Errorf("store commit: %w", err))
+		return
+	}
+	root, rec := lay.active, append(s.buf[:0], make([]byte, walRecordHead)...)
+	b := btx.Bucket(bucket)
+	for _, r := range group {
+		s.gen++
+		tx := &diskTx{b: b, active: root, frozen: lay.frozen, gen: s.gen, writable: true,
+			start: root, rec: rec, recStart: len(rec)}
+		r.turn <- tx
+		<-r.finished
+		root, rec = tx.active, tx.rec
+	}
+	btx.Rollback()
+	s.buf = rec
+	if len(rec) > walRecordHead {
+		if err := s.seg.appendRecord(rec); err != nil {
+			// What reached the disk is unknown: refuse every later write
+			// rather than log after a hole.
+			s.failed = fmt.Errorf("store commit: %w", err)
+			for _, r := range group {
+				r.committed <- s.failed
+			}
+			return
 		}
-		r.committed <- err // buffered; unread by fns that failed or panicked
+		s.snap.Lock()
+		s.layers = &layers{active: root, frozen: s.layers.frozen}
+		s.snap.Unlock()
 	}
+	for _, r := range group {
+		r.committed <- nil // buffered; unread by fns that failed or panicked
+	}
+	if len(s.buf) > 1<<20 {
+		s.buf = nil // do not keep one huge group's buffer forever
+	}
+	if s.seg.size >= s.limit {
+		s.freeze()
+	}
+}
+
+// freeze starts a checkpoint when the segment is full and the previous
+// checkpoint has finished: the overlay becomes frozen, and the log goes on
+// in the spare segment. If the previous checkpoint is still running, the
+// segment just grows past its preallocation until it is done.
+func (s *diskStore) freeze() {
+	s.snap.Lock()
+	defer s.snap.Unlock()
+	if s.layers.frozen != nil || s.spare == nil || s.ckptErr != nil {
+		return
+	}
+	full := s.seg
+	s.seg, s.spare = s.spare, nil
+	s.layers = &layers{frozen: s.layers.active}
+	s.checkpoints <- checkpoint{frozen: s.layers.frozen, seg: full, gen: s.seg.gen + 1}
+}
+
+// checkpointLoop copies each frozen overlay into bbolt with a synced
+// transaction, then recycles the log segment that held it and drops the
+// frozen overlay.
+func (s *diskStore) checkpointLoop() {
+	defer close(s.ckptStopped)
+	for c := range s.checkpoints {
+		checkpointHook("begin")
+		err := s.db.Update(func(btx *bolt.Tx) error {
+			return applyOverlay(btx.Bucket(bucket), c.frozen)
+		})
+		if err == nil {
+			checkpointHook("applied")
+			err = c.seg.reset(c.gen)
+		}
+		checkpointHook("recycled")
+		s.snap.Lock()
+		if err != nil {
+			// Keep the frozen overlay: reads stay right, and Close (or the
+			// next Open's replay) can still get the writes into bbolt.
+			s.ckptErr = fmt.Errorf("store checkpoint: %w", err)
+		} else {
+			s.layers = &layers{active: s.layers.active}
+			s.spare = c.seg
+		}
+		s.snap.Unlock()
+	}
+}
+
+// checkpointHook is called at each stage of a checkpoint; the crash test
+// sets it to kill the process there.
+var checkpointHook = func(stage string) {}
+
+// applyOverlay writes an overlay's puts and tombstones into b.
+func applyOverlay(b *bolt.Bucket, root *node) error {
+	for it := newTreapIter(root, nil, false, nil); it.key() != nil; it.next() {
+		var err error
+		if v := it.val(); v == nil {
+			err = b.Delete(it.key())
+		} else {
+			err = b.Put(it.key(), v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *diskStore) Close() error {
@@ -214,43 +441,71 @@ func (s *diskStore) Close() error {
 	s.closed = true
 	close(s.stop)
 	<-s.stopped
-	return s.db.Close()
+	close(s.checkpoints)
+	<-s.ckptStopped
+	// Everything into bbolt, then both segments afresh, so that the next
+	// Open has nothing to replay. On an error the log keeps the writes.
+	lay, spare := s.layers, s.spare
+	err := s.failed
+	if err == nil && lay.active == nil && lay.frozen == nil {
+		// Nothing since the last checkpoint, which recycled its segment.
+		s.seg.f.Close()
+		spare.f.Close()
+		return s.db.Close()
+	}
+	if err == nil {
+		err = s.db.Update(func(btx *bolt.Tx) error {
+			b := btx.Bucket(bucket)
+			if err := applyOverlay(b, lay.frozen); err != nil {
+				return err
+			}
+			return applyOverlay(b, lay.active)
+		})
+	}
+	if err == nil && spare != nil {
+		// With no spare, a failed checkpoint holds a segment: leave both.
+		if err = s.seg.reset(max(s.seg.gen, spare.gen) + 1); err == nil {
+			err = spare.reset(s.seg.gen + 1)
+		}
+	}
+	s.seg.f.Close()
+	if spare != nil {
+		spare.f.Close()
+	}
+	return errors.Join(err, s.db.Close())
 }
 
+// diskTx reads the overlay (active, then frozen) and then the bbolt file;
+// in an Update it writes to active and appends each write to the group's log
+// record.
 type diskTx struct {
-	b        *bolt.Bucket
-	writable bool
-	undo     []undo
-}
+	b              *bolt.Bucket
+	active, frozen *node
+	writable       bool
+	gen            uint64 // treap generation: nodes of this gen are fn's own
 
-// undo restores one key to what it was before a write.
-type undo struct {
-	key, old []byte
-	existed  bool
+	start    *node  // active before fn, for rollback
+	rec      []byte // the group's log record
+	recStart int    // len(rec) before fn
 }
 
 func (t *diskTx) Get(key []byte) ([]byte, error) {
 	if len(key) == 0 {
 		return nil, nil // bbolt has no empty key; neither does the store
 	}
+	if n := find(t.active, key); n != nil {
+		return n.val, nil // nil for a tombstone
+	}
+	if n := find(t.frozen, key); n != nil {
+		return n.val, nil
+	}
 	v := t.b.Get(key)
 	if v == nil {
 		return nil, nil
 	}
-	if len(v) == 0 {
-		// bbolt may hand back nil-backed empty values; present keys must
-		// read non-nil.
-		return []byte{}, nil
-	}
-	return v, nil
-}
-
-// remember records key's current value so that rollback can restore it.
-// Values are copied: the page bbolt returns them from may be rewritten by the
-// writes that follow.
-func (t *diskTx) remember(key []byte) {
-	old := t.b.Get(key)
-	t.undo = append(t.undo, undo{key: bytes.Clone(key), old: bytes.Clone(old), existed: old != nil})
+	// bbolt may hand back nil-backed empty values; present keys must read
+	// non-nil.
+	return nonNil(v), nil
 }
 
 func (t *diskTx) Put(key, value []byte) error {
@@ -260,11 +515,12 @@ func (t *diskTx) Put(key, value []byte) error {
 	if err := checkPut(key, value); err != nil {
 		return err
 	}
-	t.remember(key)
-	if value == nil {
-		value = []byte{}
-	}
-	return t.b.Put(key, value)
+	t.rec = appendOp(t.rec, opPut, key, value)
+	// Copied: the caller may reuse value, and an empty value must read back
+	// non-nil.
+	m := memTx{gen: t.gen}
+	t.active = m.insert(t.active, key, append(make([]byte, 0, len(value)), value...))
+	return nil
 }
 
 func (t *diskTx) Delete(key []byte) error {
@@ -274,24 +530,16 @@ func (t *diskTx) Delete(key []byte) error {
 	if len(key) == 0 {
 		return nil
 	}
-	t.remember(key)
-	return t.b.Delete(key)
+	t.rec = appendOp(t.rec, opDelete, key, nil)
+	m := memTx{gen: t.gen}
+	t.active = m.insert(t.active, key, nil) // a tombstone hides older values
+	return nil
 }
 
-func (t *diskTx) rollback() error {
-	for i := len(t.undo) - 1; i >= 0; i-- {
-		u := t.undo[i]
-		var err error
-		if u.existed {
-			err = t.b.Put(u.key, u.old)
-		} else {
-			err = t.b.Delete(u.key)
-		}
-		if err != nil {
-			return fmt.Errorf("undo: %w", err)
-		}
-	}
-	return nil
+// rollback drops everything fn wrote. Nodes fn made carry its own
+// generation, so the root from before fn is untouched.
+func (t *diskTx) rollback() {
+	t.active, t.rec = t.start, t.rec[:t.recStart]
 }
 
 func (t *diskTx) Scan(prefix, start []byte, fn func(k, v []byte) (bool, error)) error {
@@ -299,19 +547,7 @@ func (t *diskTx) Scan(prefix, start []byte, fn func(k, v []byte) (bool, error)) 
 	if bytes.Compare(start, prefix) > 0 {
 		from = start
 	}
-	c := t.b.Cursor()
-	var k, v []byte
-	if len(from) == 0 {
-		k, v = c.First()
-	} else {
-		k, v = c.Seek(from)
-	}
-	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		if more, err := fn(k, nonNil(v)); err != nil || !more {
-			return err
-		}
-	}
-	return nil
+	return t.scan(prefix, from, false, nil, fn)
 }
 
 func (t *diskTx) ScanReverse(prefix, start []byte, fn func(k, v []byte) (bool, error)) error {
@@ -320,18 +556,165 @@ func (t *diskTx) ScanReverse(prefix, start []byte, fn func(k, v []byte) (bool, e
 	if start != nil && (end == nil || bytes.Compare(start, end) < 0) {
 		end, inclusive = start, true
 	}
-	c := t.b.Cursor()
-	var k, v []byte
-	if end == nil {
-		k, v = c.Last()
-	} else if k, v = c.Seek(end); k == nil {
-		k, v = c.Last()
-	} else if !inclusive || !bytes.Equal(k, end) {
-		k, v = c.Prev()
+	below := func(k []byte) bool {
+		if end == nil {
+			return true
+		}
+		c := bytes.Compare(k, end)
+		return c < 0 || (inclusive && c == 0)
 	}
-	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
-		if more, err := fn(k, nonNil(v)); err != nil || !more {
+	return t.scan(prefix, end, true, below, fn)
+}
+
+// scan merges the overlay's layers and the bbolt file, newest layer first
+// where a key is in several, skipping tombstones. Forward, it starts at the
+// first key >= from; in reverse, at the last key for which below holds.
+func (t *diskTx) scan(prefix, from []byte, reverse bool, below func([]byte) bool, fn func(k, v []byte) (bool, error)) error {
+	its := make([]iter, 0, 3)
+	for _, root := range []*node{t.active, t.frozen} {
+		if root != nil {
+			its = append(its, newTreapIter(root, from, reverse, below))
+		}
+	}
+	its = append(its, newBoltIter(t.b.Cursor(), from, reverse, below))
+	for {
+		best := -1
+		var k []byte
+		for i, it := range its {
+			ik := it.key()
+			if ik == nil {
+				continue
+			}
+			if c := bytes.Compare(ik, k); best < 0 || (!reverse && c < 0) || (reverse && c > 0) {
+				best, k = i, ik
+			}
+		}
+		if best < 0 || !bytes.HasPrefix(k, prefix) {
+			return nil
+		}
+		v := its[best].val()
+		for i, it := range its {
+			if i != best && bytes.Equal(it.key(), k) {
+				it.next() // shadowed by a newer layer
+			}
+		}
+		its[best].next()
+		if v == nil {
+			continue // a tombstone
+		}
+		if more, err := fn(k, v); err != nil || !more {
 			return err
+		}
+	}
+}
+
+// iter walks one layer in key order; key is nil when it is done. val is nil
+// for a tombstone.
+type iter interface {
+	key() []byte
+	val() []byte
+	next()
+}
+
+// treapIter walks a treap with a stack of the nodes whose far subtree is
+// still unvisited, the next node on top.
+type treapIter struct {
+	stack   []*node
+	reverse bool
+}
+
+// newTreapIter starts at the first key >= from (nil: the first key), or in
+// reverse at the last key for which below holds (nil: the last key).
+func newTreapIter(root *node, from []byte, reverse bool, below func([]byte) bool) *treapIter {
+	it := &treapIter{reverse: reverse}
+	for n := root; n != nil; {
+		switch {
+		case !reverse && bytes.Compare(n.key, from) >= 0, reverse && (below == nil || below(n.key)):
+			it.stack = append(it.stack, n)
+			if reverse {
+				n = n.right
+			} else {
+				n = n.left
+			}
+		case reverse:
+			n = n.left
+		default:
+			n = n.right
+		}
+	}
+	return it
+}
+
+func (it *treapIter) key() []byte {
+	if len(it.stack) == 0 {
+		return nil
+	}
+	return it.stack[len(it.stack)-1].key
+}
+
+func (it *treapIter) val() []byte { return it.stack[len(it.stack)-1].val }
+
+func (it *treapIter) next() {
+	n := it.stack[len(it.stack)-1]
+	it.stack = it.stack[:len(it.stack)-1]
+	if it.reverse {
+		for m := n.left; m != nil; m = m.right {
+			it.stack = append(it.stack, m)
+		}
+	} else {
+		for m := n.right; m != nil; m = m.left {
+			it.stack = append(it.stack, m)
+		}
+	}
+}
+
+// boltIter walks the bbolt file.
+type boltIter struct {
+	c       *bolt.Cursor
+	k, v    []byte
+	reverse bool
+}
+
+func newBoltIter(c *bolt.Cursor, from []byte, reverse bool, below func([]byte) bool) *boltIter {
+	it := &boltIter{c: c, reverse: reverse}
+	switch {
+	case !reverse && len(from) == 0:
+		it.k, it.v = c.First()
+	case !reverse:
+		it.k, it.v = c.Seek(from)
+	case from == nil:
+		it.k, it.v = c.Last()
+	default:
+		if it.k, it.v = c.Seek(from); it.k == nil {
+			it.k, it.v = c.Last()
+		} else if !below(it.k) {
+			it.k, it.v = c.Prev()
+		}
+	}
+	return it
+}
+
+func (it *boltIter) key() []byte { return it.k }
+func (it *boltIter) val() []byte { return nonNil(it.v) }
+
+func (it *boltIter) next() {
+	if it.reverse {
+		it.k, it.v = it.c.Prev()
+	} else {
+		it.k, it.v = it.c.Next()
+	}
+}
+
+// find returns the node holding key in a treap, or nil.
+func find(n *node, key []byte) *node {
+	for n != nil {
+		switch c := bytes.Compare(key, n.key); {
+		case c < 0:
+			n = n.left
+		case c > 0:
+			n = n.right
+		default:
+			return n
 		}
 	}
 	return nil

@@ -436,15 +436,80 @@ func TestClosedStoreRefusesTransactions(t *testing.T) {
 	})
 }
 
+// scanPairs returns the first limit "key=value"s of a scan.
+func scanPairs(s Store, reverse bool, prefix, start string, limit int) (pairs []string) {
+	var startKey []byte
+	if start != "" {
+		startKey = []byte(start)
+	}
+	s.View(func(tx Tx) error {
+		scan := tx.Scan
+		if reverse {
+			scan = tx.ScanReverse
+		}
+		return scan([]byte(prefix), startKey, func(k, v []byte) (bool, error) {
+			pairs = append(pairs, string(k)+"="+string(v))
+			return len(pairs) < limit, nil
+		})
+	})
+	return pairs
+}
+
 // TestMemoryMatchesAModel drives random operations through memory and disk
 // stores and a sorted map, and compares full scans: the treap's rotations
-// and path copying are where ordering bugs would hide.
+// and path copying are where ordering bugs would hide. The third store has
+// tiny log segments, so that a checkpoint runs every few Updates and scans
+// merge the overlay's layers with the bbolt file in every state; it is also
+// reopened halfway.
 func TestMemoryMatchesAModel(t *testing.T) {
-	stores := []Store{OpenMemory(), openDisk(t)}
+	defer func(n int64) { walSegmentSize = n }(walSegmentSize)
+	walSegmentSize = 4096 + 512
+	stores := []Store{OpenMemory(), openDisk(t), openDisk(t)}
+	walSegmentSize = 4 << 20
 	model := map[string]string{}
+	compare := func(when string) {
+		t.Helper()
+		var want []string
+		for k, v := range model {
+			want = append(want, k+"="+v)
+		}
+		slices.Sort(want)
+		for i, s := range stores {
+			var got []string
+			s.View(func(tx Tx) error {
+				return tx.Scan(nil, nil, func(k, v []byte) (bool, error) { got = append(got, string(k)+"="+string(v)); return true, nil })
+			})
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: store %d: %d keys differ from the model's %d", when, i, len(got), len(want))
+			}
+			var rev []string
+			s.View(func(tx Tx) error {
+				return tx.ScanReverse(nil, nil, func(k, v []byte) (bool, error) { rev = append(rev, string(k)+"="+string(v)); return true, nil })
+			})
+			slices.Reverse(rev)
+			if !slices.Equal(rev, want) {
+				t.Errorf("%s: store %d: reverse scan differs from the model", when, i)
+			}
+			// Bounded scans, against the memory store's (tested above).
+			for _, prefix := range []string{"k0", "k1", "k05", "k199", "x"} {
+				for _, start := range []string{"", "k050", "k1", "k15", "k2"} {
+					for _, reverse := range []bool{false, true} {
+						got, want := scanPairs(s, reverse, prefix, start, 7), scanPairs(stores[0], reverse, prefix, start, 7)
+						if !slices.Equal(got, want) {
+							t.Errorf("%s: store %d: scan(%q, %q, reverse %v) = %v, want %v", when, i, prefix, start, reverse, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+
 	seed := uint32(1)
 	next := func(n int) int { seed = seed*1664525 + 1013904223; return int(seed>>8) % n }
 	for round := 0; round < 300; round++ {
+		if round == 150 {
+			stores[2] = reopenDisk(t, stores[2])
+		}
 		type op struct {
 			del  bool
 			k, v string
@@ -478,29 +543,13 @@ func TestMemoryMatchesAModel(t *testing.T) {
 				}
 			}
 		}
-	}
-	var want []string
-	for k, v := range model {
-		want = append(want, k+"="+v)
-	}
-	slices.Sort(want)
-	for i, s := range stores {
-		var got []string
-		s.View(func(tx Tx) error {
-			return tx.Scan(nil, nil, func(k, v []byte) (bool, error) { got = append(got, string(k)+"="+string(v)); return true, nil })
-		})
-		if !slices.Equal(got, want) {
-			t.Errorf("store %d: %d keys differ from the model's %d", i, len(got), len(want))
-		}
-		var rev []string
-		s.View(func(tx Tx) error {
-			return tx.ScanReverse(nil, nil, func(k, v []byte) (bool, error) { rev = append(rev, string(k)+"="+string(v)); return true, nil })
-		})
-		slices.Reverse(rev)
-		if !slices.Equal(rev, want) {
-			t.Errorf("store %d: reverse scan differs from the model", i)
+		if round%50 == 49 {
+			compare(fmt.Sprintf("round %d", round))
 		}
 	}
+	stores[1] = reopenDisk(t, stores[1])
+	stores[2] = reopenDisk(t, stores[2])
+	compare("after a reopen")
 }
 
 // TestGoexitInUpdateRollsBackAndKeepsTheStoreUsable checks what t.Fatal (or

@@ -1,0 +1,215 @@
+package store
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+)
+
+// The write-ahead log is two segment files used in turn. Each starts with a
+// header block naming its generation; every record carries the generation of
+// the segment it was written to, so records left over from a segment's
+// previous use (segments are recycled, never truncated, so that an append
+// overwrites blocks that already exist and fdatasync has no file size or
+// extent to journal) end the log instead of being replayed.
+//
+// Record: len u32 | crc u32 | gen u64 | payload (len bytes).
+// crc is CRC-32C over len, gen and payload. Payload: a sequence of ops, each
+// kind u8 (opPut, opDelete) | uvarint key length | key, and for opPut
+// uvarint value length | value.
+const (
+	walHeaderSize = 4096
+	walRecordHead = 16
+	walMagic      = "wharfwal"
+	opPut         = 1
+	opDelete      = 2
+)
+
+// walSegmentSize is how much log triggers a checkpoint. A variable so that
+// tests can checkpoint often.
+var walSegmentSize int64 = 4 << 20
+
+// walPrealloc is how much of a new segment is zero-filled when it is
+// created. Less than walSegmentSize so that creating a store stays cheap;
+// appends past it extend the file, and cost a journal commit each, only
+// until the segment has been filled once: segments are never truncated.
+const walPrealloc = 1 << 20
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// segment is one log file.
+type segment struct {
+	f    *os.File
+	gen  uint64 // 0: no valid header
+	size int64  // append offset
+}
+
+// openSegment opens or creates a segment file. A new file is zero-filled to
+// walPrealloc and synced, so that later appends overwrite allocated,
+// initialised blocks. Its generation is 0 until reset gives it one.
+func openSegment(path string) (*segment, bool, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, false, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, false, err
+	}
+	created := st.Size() == 0
+	if created {
+		if _, err := f.Write(make([]byte, walPrealloc)); err != nil {
+			f.Close()
+			return nil, false, err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, false, err
+		}
+	}
+	s := &segment{f: f, size: walHeaderSize}
+	var h [walHeaderSize]byte
+	if _, err := f.ReadAt(h[:], 0); err == nil && string(h[:8]) == walMagic &&
+		crc32.Checksum(h[:16], castagnoli) == binary.LittleEndian.Uint32(h[16:]) {
+		s.gen = binary.LittleEndian.Uint64(h[8:])
+	}
+	return s, created, nil
+}
+
+// reset makes the segment empty under a new generation: every record in it
+// is from an older generation from now on. The caller must have made those
+// records' writes durable elsewhere first.
+func (s *segment) reset(gen uint64) error {
+	var h [walHeaderSize]byte
+	copy(h[:], walMagic)
+	binary.LittleEndian.PutUint64(h[8:], gen)
+	binary.LittleEndian.PutUint32(h[16:], crc32.Checksum(h[:16], castagnoli))
+	if _, err := s.f.WriteAt(h[:], 0); err != nil {
+		return err
+	}
+	if err := fdatasync(s.f); err != nil {
+		return err
+	}
+	s.gen, s.size = gen, walHeaderSize
+	return nil
+}
+
+// appendRecord writes one record and waits until it is on disk. buf holds
+// the payload after walRecordHead reserved bytes.
+func (s *segment) appendRecord(buf []byte) error {
+	sealRecord(buf, s.gen)
+	if _, err := s.f.WriteAt(buf, s.size); err != nil {
+		return err
+	}
+	if err := fdatasync(s.f); err != nil {
+		return err
+	}
+	s.size += int64(len(buf))
+	return nil
+}
+
+// sealRecord fills in the head of the record in buf (payload after
+// walRecordHead reserved bytes) for a segment of generation gen.
+func sealRecord(buf []byte, gen uint64) {
+	binary.LittleEndian.PutUint32(buf[0:], uint32(len(buf)-walRecordHead))
+	binary.LittleEndian.PutUint64(buf[8:], gen)
+	crc := crc32.Update(crc32.Checksum(buf[0:4], castagnoli), castagnoli, buf[8:])
+	binary.LittleEndian.PutUint32(buf[4:], crc)
+}
+
+// replay calls apply for every op of every valid record, in order, and
+// stops at the first record that is torn, zero, or of another generation:
+// records are written one at a time, each after the one before is on disk,
+// so no acknowledged record follows an invalid one.
+func (s *segment) replay(apply func(kind byte, key, val []byte) error) (records int, err error) {
+	if s.gen == 0 {
+		return 0, nil
+	}
+	st, err := s.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	left := st.Size() - walHeaderSize // bytes not yet read
+	r := bufio.NewReaderSize(io.NewSectionReader(s.f, walHeaderSize, max(left, 0)), 64<<10)
+	var head [walRecordHead]byte
+	for {
+		if _, err := io.ReadFull(r, head[:]); err != nil {
+			return records, nil // end of file: a torn or absent tail
+		}
+		left -= walRecordHead
+		n := binary.LittleEndian.Uint32(head[0:])
+		// A torn length may be anything: never allocate past the file.
+		if n == 0 || int64(n) > left || binary.LittleEndian.Uint64(head[8:]) != s.gen {
+			return records, nil
+		}
+		left -= int64(n)
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(r, payload); err != nil {
+			return records, nil
+		}
+		crc := crc32.Update(crc32.Checksum(head[0:4], castagnoli), castagnoli, head[8:])
+		if crc32.Update(crc, castagnoli, payload) != binary.LittleEndian.Uint32(head[4:]) {
+			return records, nil
+		}
+		if err := decodeOps(payload, apply); err != nil {
+			// A record whose checksum matches but does not parse was
+			// written by a different format: refuse rather than guess.
+			return records, fmt.Errorf("wal record %d: %w", records, err)
+		}
+		records++
+	}
+}
+
+// appendOp encodes one op onto buf.
+func appendOp(buf []byte, kind byte, key, val []byte) []byte {
+	buf = append(buf, kind)
+	buf = binary.AppendUvarint(buf, uint64(len(key)))
+	buf = append(buf, key...)
+	if kind == opPut {
+		buf = binary.AppendUvarint(buf, uint64(len(val)))
+		buf = append(buf, val...)
+	}
+	return buf
+}
+
+var errBadOp = errors.New("malformed op")
+
+// decodeOps calls apply for each op in payload. key and val alias payload.
+func decodeOps(p []byte, apply func(kind byte, key, val []byte) error) error {
+	field := func() ([]byte, bool) {
+		n, w := binary.Uvarint(p)
+		if w <= 0 || n > uint64(len(p)-w) {
+			return nil, false
+		}
+		f := p[w : w+int(n)]
+		p = p[w+int(n):]
+		return f, true
+	}
+	for len(p) > 0 {
+		kind := p[0]
+		p = p[1:]
+		key, ok := field()
+		if !ok || len(key) == 0 {
+			return errBadOp
+		}
+		var val []byte
+		switch kind {
+		case opPut:
+			if val, ok = field(); !ok {
+				return errBadOp
+			}
+		case opDelete:
+		default:
+			return errBadOp
+		}
+		if err := apply(kind, key, val); err != nil {
+			return err
+		}
+	}
+	return nil
+}

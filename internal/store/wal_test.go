@@ -1,0 +1,250 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// copyStore copies the store's files as they are now, as a crash would
+// leave them for the next Open (SIGKILL keeps the page cache).
+func copyStore(t *testing.T, from string) string {
+	t.Helper()
+	to := t.TempDir()
+	for _, name := range append([]string{fileName}, walFiles[:]...) {
+		src, err := os.Open(filepath.Join(from, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst, err := os.Create(filepath.Join(to, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(dst, src); err != nil {
+			t.Fatal(err)
+		}
+		src.Close()
+		dst.Close()
+	}
+	return to
+}
+
+// TestTornLogTailIsDiscarded writes Updates, copies the store mid-life
+// (no Close: the log holds them), damages the last log record in the copy
+// the ways an interrupted write can, and opens the copy: every earlier
+// Update is there, and the last one is there whole or not at all.
+func TestTornLogTailIsDiscarded(t *testing.T) {
+	const n = 20
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ds := s.(*diskStore)
+	var last, end int64 // the last record's offsets
+	var gen uint64
+	for i := 0; i < n; i++ {
+		last = ds.seg.size
+		put(t, s, fmt.Sprintf("k%02d", i), fmt.Sprint(i), fmt.Sprintf("k%02d/pair", i), "p")
+		end, gen = ds.seg.size, ds.seg.gen
+	}
+	if last == end {
+		t.Fatal("the last Update wrote no log record")
+	}
+	seg := filepath.Base(ds.seg.f.Name()) // the segment being appended to
+	// stale is a well-formed record of the segment's previous generation,
+	// as a recycled segment holds after its tail.
+	stale := appendOp(make([]byte, walRecordHead), opPut, []byte("ghost"), []byte("boo"))
+	sealRecord(stale, gen-1)
+
+	cases := []struct {
+		name     string
+		damage   func(f *os.File)
+		lastKept bool
+	}{
+		{"intact", func(f *os.File) {}, true},
+		{"second half of the record never written", func(f *os.File) {
+			mid := last + (end-last)/2
+			f.WriteAt(make([]byte, end-mid), mid)
+		}, false},
+		{"only the head written", func(f *os.File) {
+			f.WriteAt(make([]byte, end-last-walRecordHead), last+walRecordHead)
+		}, false},
+		{"last byte corrupt", func(f *os.File) {
+			b := []byte{0}
+			f.ReadAt(b, end-1)
+			b[0] ^= 0x55
+			f.WriteAt(b, end-1)
+		}, false},
+		{"length beyond the file", func(f *os.File) {
+			f.WriteAt([]byte{0xff, 0xff, 0xff, 0x7f}, last)
+		}, false},
+		{"file cut inside the record", func(f *os.File) {
+			f.Truncate(end - 3)
+		}, false},
+		{"stale record of an older generation after the tail", func(f *os.File) {
+			f.WriteAt(stale, end)
+		}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			crashed := copyStore(t, dir)
+			f, err := os.OpenFile(filepath.Join(crashed, seg), os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.damage(f)
+			f.Close()
+			s, err := Open(crashed)
+			if err != nil {
+				t.Fatalf("open after a torn tail: %v", err)
+			}
+			diskDirs.Store(s, crashed)
+			t.Cleanup(func() { s.Close() })
+			for i := 0; i < n-1; i++ {
+				if v, _ := get(t, s, fmt.Sprintf("k%02d", i)); v != fmt.Sprint(i) {
+					t.Errorf("k%02d = %q, want %d", i, v, i)
+				}
+			}
+			v, ok := get(t, s, fmt.Sprintf("k%02d", n-1))
+			_, pairOK := get(t, s, fmt.Sprintf("k%02d/pair", n-1))
+			if ok != c.lastKept || pairOK != c.lastKept || (ok && v != fmt.Sprint(n-1)) {
+				t.Errorf("last Update: value %q %v, pair %v; want present=%v", v, ok, pairOK, c.lastKept)
+			}
+			if _, ok := get(t, s, "ghost"); ok {
+				t.Error("a record of an older generation was replayed")
+			}
+			// The store takes writes after recovery, and keeps them.
+			put(t, s, "after", "ok")
+			s = reopenDisk(t, s)
+			if v, _ := get(t, s, "after"); v != "ok" {
+				t.Errorf("after = %q following a reopen", v)
+			}
+			if v, _ := get(t, s, "k00"); v != "0" {
+				t.Errorf("k00 = %q following a second reopen", v)
+			}
+		})
+	}
+}
+
+// FuzzReplay feeds arbitrary bytes to the log reader as a segment's records:
+// it must stop or fail cleanly, never panic, and hand out only keys a Put
+// accepts.
+func FuzzReplay(f *testing.F) {
+	rec := appendOp(make([]byte, walRecordHead), opPut, []byte("k"), []byte("v"))
+	rec = appendOp(rec, opDelete, []byte("gone"), nil)
+	sealRecord(rec, 7)
+	f.Add(rec)
+	f.Add(append(bytes.Clone(rec), rec...))
+	f.Add(rec[:len(rec)-1])
+	f.Add([]byte{})
+	bad := appendOp(make([]byte, walRecordHead), 9, []byte("k"), nil)
+	sealRecord(bad, 7)
+	f.Add(bad)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "seg")
+		seg := &segment{}
+		fh, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		seg.f = fh
+		if err := seg.reset(7); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fh.WriteAt(data, walHeaderSize); err != nil {
+			t.Fatal(err)
+		}
+		seg.replay(func(kind byte, key, val []byte) error {
+			if len(key) == 0 || (kind == opDelete && val != nil) {
+				t.Errorf("replay handed out op %d with key %q, value %q", kind, key, val)
+			}
+			return nil
+		})
+	})
+}
+
+// TestReadsSeeEveryLayerDuringACheckpoint holds a checkpoint at its start,
+// so that the writes before it sit in the frozen overlay, not yet in bbolt,
+// and checks that Gets and scans see them, and see later writes and deletes
+// over them, then again once the checkpoint is done and after a reopen.
+func TestReadsSeeEveryLayerDuringACheckpoint(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	defer func(n int64, h func(string)) { walSegmentSize, checkpointHook = n, h }(walSegmentSize, checkpointHook)
+	walSegmentSize = walHeaderSize + 2048
+	checkpointHook = func(stage string) {
+		if stage == "begin" {
+			once.Do(func() { close(entered); <-release })
+		}
+	}
+	s := openDisk(t)
+	model := OpenMemory()
+	both := func(fn func(tx Tx) error) {
+		t.Helper()
+		for _, st := range []Store{s, model} {
+			if err := st.Update(fn); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Keys in bbolt already, then keys that will be frozen.
+	both(func(tx Tx) error { return tx.Put([]byte("base/1"), []byte("b")) })
+	s = reopenDisk(t, s)
+	for i := 0; ; i++ {
+		both(func(tx Tx) error { return tx.Put(fmt.Appendf(nil, "k%03d", i), []byte(strings.Repeat("v", 100))) })
+		select {
+		case <-entered:
+		default:
+			if i > 1000 {
+				t.Fatal("no checkpoint started")
+			}
+			continue
+		}
+		break
+	}
+	// Over the frozen layer: delete one frozen key and one bbolt key,
+	// overwrite another, add new ones.
+	both(func(tx Tx) error {
+		tx.Delete([]byte("k001"))
+		tx.Delete([]byte("base/1"))
+		tx.Put([]byte("k002"), []byte("new"))
+		return tx.Put([]byte("k0015"), []byte("between"))
+	})
+	check := func(when string) {
+		t.Helper()
+		for _, k := range []string{"base/1", "k000", "k001", "k0015", "k002", "k003", "nope"} {
+			want, wantOK := get(t, model, k)
+			if got, ok := get(t, s, k); got != want || ok != wantOK {
+				t.Errorf("%s: Get(%s) = %q %v, want %q %v", when, k, got, ok, want, wantOK)
+			}
+		}
+		for _, reverse := range []bool{false, true} {
+			for _, prefix := range []string{"", "k00", "base"} {
+				got, want := scanPairs(s, reverse, prefix, "", 1000), scanPairs(model, reverse, prefix, "", 1000)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s: scan(%q, reverse %v) has %d pairs, want %d", when, prefix, reverse, len(got), len(want))
+				}
+			}
+		}
+	}
+	ds := s.(*diskStore)
+	ds.snap.RLock()
+	frozen := ds.layers.frozen
+	ds.snap.RUnlock()
+	if frozen == nil {
+		t.Fatal("no frozen layer while the checkpoint is held")
+	}
+	check("checkpoint held")
+	close(release)
+	s = reopenDisk(t, s) // Close waits for the checkpoint
+	check("after the checkpoint and a reopen")
+}
