@@ -56,8 +56,8 @@ func TestCredentialsEndpointNeedsTheTokenAndRenewsBeforeExpiry(t *testing.T) {
 		t.Errorf("renewed too early: %v", c)
 	}
 	// Within 15 minutes of expiry they are renewed.
-	later = later.Add(6 * time.Minute)
-	h.clock.Store(&later)
+	renewal := later.Add(6 * time.Minute) // a new variable: the clock holds &later
+	h.clock.Store(&renewal)
 	if _, c := get(t, url, token); c["AccessKeyId"] != "ASIA2" || c["Expiration"] != "2025-01-02T05:04:05Z" {
 		t.Errorf("not renewed: %v", c)
 	}
