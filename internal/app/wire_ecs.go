@@ -142,6 +142,20 @@ func init() {
 				svc.SetLogWriter(logsAdapter{w})
 			}
 		})
-		return server.Registration{Desc: ecsapi.Service, Handlers: ecsapi.Bind(svc)}
+		// ECS services (CreateService ...) are another package's behaviour on
+		// the same AWS service: when it is provided as "ecs-services", its
+		// operations join this registration (the server reads the map after
+		// AfterBuild hooks ran).
+		handlers := ecsapi.Bind(svc)
+		d.Registry.AfterBuild(func() {
+			if other := d.Registry.Lookup("ecs-services"); other != nil {
+				for op, h := range ecsapi.Bind(other) {
+					if _, ours := handlers[op]; !ours {
+						handlers[op] = h
+					}
+				}
+			}
+		})
+		return server.Registration{Desc: ecsapi.Service, Handlers: handlers}
 	})
 }
