@@ -272,3 +272,22 @@ func TestRealHealthCheckGatesHealthyDependency(t *testing.T) {
 		})
 	}
 }
+
+func TestRealUnpullableImageStopsTaskWithCannotPullContainerError(t *testing.T) {
+	for name, open := range realRuntimes(t) {
+		t.Run(name, func(t *testing.T) {
+			r, _ := open(t)
+			h := newHarness(t, r, nil)
+			// Nothing listens on 127.0.0.1:1, so the pull fails at once.
+			task := h.run(h.register("nopull", container("main", "127.0.0.1:1/wharf/absent:none", true)), nil)
+			d := h.waitStatus(*task.TaskArn, "STOPPED")
+			if d["stopCode"] != "TaskFailedToStart" || !strings.HasPrefix(fmt.Sprint(d["stoppedReason"]), "CannotPullContainerError: ") {
+				t.Errorf("detail = %v", d)
+			}
+			c := h.describe(*task.TaskArn).Containers[0]
+			if !strings.HasPrefix(awsapi.ToString(c.Reason), "CannotPullContainerError") || c.ExitCode != nil || *c.LastStatus != "STOPPED" {
+				t.Errorf("container = %+v", c)
+			}
+		})
+	}
+}
