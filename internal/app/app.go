@@ -20,6 +20,7 @@ import (
 type Wharf struct {
 	addr    string
 	storage string
+	runtime string
 	srv     *server.Server
 	st      store.Store
 	done    chan error
@@ -51,6 +52,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		Version:  version,
 	})
 	w := &Wharf{addr: ln.Addr().String(), storage: storage, srv: srv, st: st, done: make(chan error, 1)}
+	w.runtime, _ = deps.Registry.Lookup("runtime").(string)
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	loops.start(loopCtx)
 	go func() {
@@ -82,6 +84,9 @@ func openStore(cfg *config.Config) (store.Store, string, error) {
 
 // Addr is the address wharf listens on (host:port).
 func (w *Wharf) Addr() string { return w.addr }
+
+// Runtime names the runtime ECS tasks run on ("docker", "process").
+func (w *Wharf) Runtime() string { return w.runtime }
 
 // StorageDescription says where state is kept.
 func (w *Wharf) StorageDescription() string { return w.storage }

@@ -33,6 +33,7 @@ func Operations() []ServiceOperations {
 	defer st.Close()
 	d := Deps{Config: cfg, Store: st, Logger: slog.New(slog.DiscardHandler), Bus: eventbus.New(), Loops: &Loops{}, Registry: &Registry{}}
 	regs, _ := services(d)
+	d.Registry.connect()
 	var out []ServiceOperations
 	for _, r := range regs {
 		so := ServiceOperations{ID: r.Desc.ID, Name: r.Desc.ServiceID, Protocols: r.Desc.Protocols}

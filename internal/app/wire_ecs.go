@@ -126,7 +126,7 @@ func init() {
 			d.Logger.Error("ecs: not started", "service", "ecs", "err", err)
 			return server.Registration{Desc: ecsapi.Service}
 		}
-		d.Logger.Info("ecs: task runtime", "service", "ecs", "runtime", runner.Name())
+		d.Registry.Provide("runtime", runner.Name()) // said in the ready line
 		d.Loops.Go(svc.Run)
 		if p, ok := runner.(*process.Runner); ok {
 			// Host processes cannot be re-adopted: end them with wharf.
