@@ -1,11 +1,20 @@
-// Command events measures EventBridge: PutEvents requests per second on wharf
-// and on moto's server side by side in the same run (one enabled rule on the
-// default bus, 8 concurrent clients), and the in-process cost of matching one
-// event against buses of 1, 10, 100, 1,000 and 10,000 rules (the ratio
-// 10,000/10 shows whether cost grows with the number of rules; target: under
-// 3x). It prints numbers and ratios and asserts nothing.
+// Command events measures EventBridge, on wharf and on moto's server side by
+// side in the same run:
 //
-//	go run ./bench/events [-duration 5s] [-clients 8]
+//   - PutEvents-to-SQS delivery latency, p50 and p99: a rule on the default bus
+//     targets an SQS queue; each sample is one PutEvents followed by a
+//     long-polling ReceiveMessage on the queue, timed from before PutEvents to
+//     the message's receipt (target: wharf's p50 under 5 ms and at least 50x
+//     moto's);
+//   - PutEvents requests per second (one enabled rule, 8 concurrent clients);
+//   - in process, events matched per second on one core against buses of 1, 10,
+//     100, 1,000 and 10,000 rules, and the ratio of the cost at 10,000 rules to
+//     the cost at 10 (whether cost grows with the number of rules; target:
+//     under 3x).
+//
+// It prints numbers and ratios and asserts nothing.
+//
+//	go run ./bench/events [-duration 5s] [-clients 8] [-samples 500]
 package main
 
 import (
@@ -17,6 +26,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,6 +39,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/wharf-dev/wharf/internal/pattern"
 )
@@ -35,10 +48,14 @@ import (
 func main() {
 	duration := flag.Duration("duration", 5*time.Second, "how long to drive each server")
 	clients := flag.Int("clients", 8, "concurrent clients")
+	samples := flag.Int("samples", 500, "PutEvents-to-SQS deliveries timed on each server")
 	flag.Parse()
+	// "On one core": the in-process matching runs on one P; the servers get
+	// the machine back below.
+	procs := runtime.GOMAXPROCS(1)
 
-	fmt.Println("matching one S3 Object Created event (parse + match), in process:")
-	var base float64
+	fmt.Println("matching one S3 Object Created event (parse + match), in process, one core:")
+	var base, at10k float64
 	for _, n := range []int{1, 10, 100, 1000, 10000} {
 		set := rules(n)
 		r := testing.Benchmark(func(b *testing.B) {
@@ -50,8 +67,11 @@ func main() {
 			}
 		})
 		ns := float64(r.T.Nanoseconds()) / float64(r.N)
-		if n == 10 {
+		switch n {
+		case 10:
 			base = ns
+		case 10000:
+			at10k = ns
 		}
 		fmt.Printf("  rules=%-6d %8.0f ns/event %10.0f events/s", n, ns, 1e9/ns)
 		if base > 0 {
@@ -59,21 +79,57 @@ func main() {
 		}
 		fmt.Println()
 	}
+	fmt.Printf("ratio: cost per event at 10,000 rules / at 10 rules = %.2fx (target < 3x)\n", at10k/base)
+	runtime.GOMAXPROCS(procs)
 
 	bin, err := buildWharf()
 	if err != nil {
 		fail(err)
 	}
 	defer os.RemoveAll(filepath.Dir(bin))
-	w, err := drive("wharf", func(port int) *exec.Cmd {
+	wharf := server{"wharf", func(port int) *exec.Cmd {
 		return exec.Command(bin, "serve", "--ephemeral", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "warn")
-	}, "/_wharf/health", *duration, *clients)
+	}, "/_wharf/health"}
+	dataDir, err := os.MkdirTemp("", "wharf-bench-data")
 	if err != nil {
 		fail(err)
 	}
-	m, err := drive("moto", func(port int) *exec.Cmd {
+	defer os.RemoveAll(dataDir)
+	// The same binary with a durable store: every acknowledged PutEvents and
+	// SendMessage is fsynced before its answer, which moto never does.
+	durable := server{"wharf --data-dir", func(port int) *exec.Cmd {
+		return exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "warn")
+	}, "/_wharf/health"}
+	moto := server{"moto", func(port int) *exec.Cmd {
 		return exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	}, "/moto-api/", *duration, *clients)
+	}, "/moto-api/"}
+
+	wl, err := latency(wharf, *samples)
+	if err != nil {
+		fail(err)
+	}
+	dl, err := latency(durable, *samples)
+	if err != nil {
+		fail(err)
+	}
+	ml, err := latency(moto, *samples)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Printf("\nPutEvents → rule → SQS target → ReceiveMessage (long poll), %d samples each:\n", *samples)
+	fmt.Printf("  wharf --ephemeral  p50 %8.2f ms  p99 %8.2f ms\n", ms(wl.p50), ms(wl.p99))
+	fmt.Printf("  wharf --data-dir   p50 %8.2f ms  p99 %8.2f ms   (fsynced)\n", ms(dl.p50), ms(dl.p99))
+	fmt.Printf("  moto               p50 %8.2f ms  p99 %8.2f ms\n", ms(ml.p50), ms(ml.p99))
+	fmt.Printf("ratio: wharf --ephemeral is %.1fx faster than moto at p50, %.1fx at p99 (targets: p50 < 5 ms, >= 50x)\n",
+		float64(ml.p50)/float64(wl.p50), float64(ml.p99)/float64(wl.p99))
+	fmt.Printf("ratio: wharf --data-dir  is %.1fx faster than moto at p50, %.1fx at p99\n",
+		float64(ml.p50)/float64(dl.p50), float64(ml.p99)/float64(dl.p99))
+
+	w, err := drive(wharf, *duration, *clients)
+	if err != nil {
+		fail(err)
+	}
+	m, err := drive(moto, *duration, *clients)
 	if err != nil {
 		fail(err)
 	}
@@ -103,17 +159,25 @@ type result struct {
 	errors int64
 }
 
-func drive(name string, command func(port int) *exec.Cmd, health string, d time.Duration, clients int) (result, error) {
-	var r result
+// server is a program serving AWS APIs on a port, and the path that answers
+// once it is ready.
+type server struct {
+	name    string
+	command func(port int) *exec.Cmd
+	health  string
+}
+
+// start runs srv on a free port and waits until it answers; stop ends it.
+func start(srv server) (base string, stop func(), err error) {
 	port, err := freePort()
 	if err != nil {
-		return r, err
+		return "", nil, err
 	}
-	cmd := command(port)
+	cmd := srv.command(port)
 	if err := cmd.Start(); err != nil {
-		return r, fmt.Errorf("%s: %w", name, err)
+		return "", nil, fmt.Errorf("%s: %w", srv.name, err)
 	}
-	defer func() {
+	stop = func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
@@ -123,22 +187,33 @@ func drive(name string, command func(port int) *exec.Cmd, health string, d time.
 			cmd.Process.Kill()
 			<-done
 		}
-	}()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	start := time.Now()
+	}
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	t0 := time.Now()
 	for {
-		resp, err := http.Get(base + health)
+		resp, err := http.Get(base + srv.health)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode < 500 {
-				break
+				return base, stop, nil
 			}
 		}
-		if time.Since(start) > 60*time.Second {
-			return r, fmt.Errorf("%s did not become ready", name)
+		if time.Since(t0) > 60*time.Second {
+			stop()
+			return "", nil, fmt.Errorf("%s did not become ready", srv.name)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+func drive(srv server, d time.Duration, clients int) (result, error) {
+	var r result
+	name := srv.name
+	base, stop, err := start(srv)
+	if err != nil {
+		return r, err
+	}
+	defer stop()
 	c := eventbridge.New(eventbridge.Options{
 		BaseEndpoint: aws.String(base), Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
@@ -198,4 +273,67 @@ func freePort() (int, error) {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
+}
+
+type quantiles struct{ p50, p99 time.Duration }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// latency times n deliveries through srv: PutEvents on the default bus, a rule
+// whose target is an SQS queue, and a long-polling ReceiveMessage on that
+// queue. Each sample runs from before PutEvents to the receipt of the message;
+// the message is then deleted outside the timing. A few unmeasured rounds warm
+// up connections first.
+func latency(srv server, n int) (quantiles, error) {
+	var q quantiles
+	base, stop, err := start(srv)
+	if err != nil {
+		return q, err
+	}
+	defer stop()
+	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
+	eb := eventbridge.New(eventbridge.Options{BaseEndpoint: aws.String(base), Region: "us-east-1", Credentials: creds})
+	sq := sqs.New(sqs.Options{BaseEndpoint: aws.String(base), Region: "us-east-1", Credentials: creds})
+	ctx := context.Background()
+	qu, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("delivered")})
+	if err != nil {
+		return q, fmt.Errorf("%s CreateQueue: %w", srv.name, err)
+	}
+	attrs, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: qu.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{"QueueArn"}})
+	if err != nil {
+		return q, fmt.Errorf("%s GetQueueAttributes: %w", srv.name, err)
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("orders"), EventPattern: aws.String(`{"source":["com.example"],"detail-type":["Order"]}`)}); err != nil {
+		return q, fmt.Errorf("%s PutRule: %w", srv.name, err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("orders"), Targets: []types.Target{{Id: aws.String("q"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
+		return q, fmt.Errorf("%s PutTargets: %w", srv.name, err)
+	}
+	entry := []types.PutEventsRequestEntry{{Source: aws.String("com.example"), DetailType: aws.String("Order"), Detail: aws.String(`{"amount":150}`)}}
+	const warmup = 5
+	var ds []time.Duration
+	for i := 0; i < n+warmup; i++ {
+		t0 := time.Now()
+		out, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entry})
+		if err != nil || out.FailedEntryCount != 0 {
+			return q, fmt.Errorf("%s PutEvents: %v", srv.name, err)
+		}
+		got, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: qu.QueueUrl, WaitTimeSeconds: 10, MaxNumberOfMessages: 1})
+		if err != nil {
+			return q, fmt.Errorf("%s ReceiveMessage: %w", srv.name, err)
+		}
+		if len(got.Messages) != 1 {
+			return q, fmt.Errorf("%s: the event did not reach the queue within 10 s", srv.name)
+		}
+		d := time.Since(t0)
+		if i >= warmup {
+			ds = append(ds, d)
+		}
+		if _, err := sq.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: qu.QueueUrl, ReceiptHandle: got.Messages[0].ReceiptHandle}); err != nil {
+			return q, fmt.Errorf("%s DeleteMessage: %w", srv.name, err)
+		}
+	}
+	slices.Sort(ds)
+	q.p50, q.p99 = ds[len(ds)/2], ds[len(ds)*99/100]
+	return q, nil
 }
