@@ -41,3 +41,41 @@ func benchSet(n int) *Set {
 	set.Match(ev) // build the index outside the timed loop
 	return set
 }
+
+// BenchmarkSetMatchPrefixRules measures matching against n rules that have no
+// exact field at all, only a prefix or a suffix on the object key (one per
+// tenant's folder or file type): rules the value index cannot anchor. ns/op
+// should stay flat as n grows.
+func BenchmarkSetMatchPrefixRules(b *testing.B) {
+	for _, n := range []int{10, 1000, 10000} {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			set := prefixSet(n)
+			ev := []byte(`{"source":"aws.s3","detail":{"bucket":{"name":"uploads"},"object":{"key":"tenant-7/photos/cat.png","size":5}}}`)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				e, err := ParseEvent(ev)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(set.Match(e)) != 2 {
+					b.Fatal("want the tenant-7/ and .png rules")
+				}
+			}
+		})
+	}
+}
+
+// prefixSet builds n rules: n-1 prefix rules on the object key and one suffix
+// rule, none with an exact value.
+func prefixSet(n int) *Set {
+	set := &Set{}
+	for i := 0; i < n-1; i++ {
+		set.Put(fmt.Sprintf("tenant-%d", i), MustCompile(fmt.Sprintf(
+			`{"detail":{"object":{"key":[{"prefix":"tenant-%d/"}]}}}`, i)))
+	}
+	set.Put("png", MustCompile(`{"detail":{"object":{"key":[{"suffix":".png"}]}}}`))
+	ev, _ := ParseEvent([]byte(`{}`))
+	set.Match(ev)
+	return set
+}

@@ -161,8 +161,11 @@ func TestSetAnchorsOnTheMostSelectiveField(t *testing.T) {
 	}
 	set.Put("prefix", MustCompile(`{"source":[{"prefix":"aws."}]}`))
 	ix := build(set.pats)
-	if len(ix.always) != 1 {
-		t.Errorf("%d conjunctions evaluated for every event, want 1 (the prefix rule)", len(ix.always))
+	if len(ix.always) != 0 {
+		t.Errorf("%d conjunctions evaluated for every event, want 0", len(ix.always))
+	}
+	if ix.tries["source"] == nil {
+		t.Errorf("the prefix rule is not in the source trie")
 	}
 	if n := len(ix.byValue["detail\x00bucket\x00name\x00sb7"]); n != 1 {
 		t.Errorf("bucket b7 anchors %d rules, want 1", n)
@@ -170,6 +173,64 @@ func TestSetAnchorsOnTheMostSelectiveField(t *testing.T) {
 	ev, _ := ParseEvent([]byte(`{"source":"aws.s3","detail":{"bucket":{"name":"b7"}}}`))
 	if got := set.Match(ev); !reflect.DeepEqual(got, []string{"prefix", "r07"}) {
 		t.Errorf("matched %v", got)
+	}
+}
+
+// TestSetIndexesPrefixAndSuffixRules checks which conjunctions the index can
+// anchor by prefix or suffix, that it prefers an exact anchor, and that the
+// tries find exactly the rules whose prefix or suffix the event's value has.
+func TestSetIndexesPrefixAndSuffixRules(t *testing.T) {
+	set := &Set{}
+	pats := map[string]string{
+		"in":        `{"key":[{"prefix":"in/"}]}`,
+		"in-photos": `{"key":[{"prefix":"in/photos/"}]}`,
+		"empty":     `{"key":[{"prefix":""}]}`,
+		"png":       `{"key":[{"suffix":".png"}]}`,
+		"PNG-fold":  `{"key":[{"suffix":{"equals-ignore-case":".PNG"}}]}`,
+		"IN-fold":   `{"key":[{"prefix":{"equals-ignore-case":"IN/"}}]}`,
+		"mixed":     `{"key":["exact", {"prefix":"out/"}]}`,
+		"exact-too": `{"key":[{"prefix":"in/"}],"bucket":["b1"]}`,
+		// A numeric value beside the prefix: the field cannot anchor.
+		"numeric": `{"key":[{"prefix":"in/"}, {"numeric":[">",1]}]}`,
+		// Array elements are indexed like scalars.
+		"tags": `{"tags":[{"prefix":"team-"}]}`,
+	}
+	for n, p := range pats {
+		set.Put(n, MustCompile(p))
+	}
+	ix := build(set.pats)
+	var always []string
+	for _, c := range ix.always {
+		always = append(always, ix.conjs[c].name)
+	}
+	if !reflect.DeepEqual(always, []string{"numeric"}) {
+		t.Errorf("evaluated for every event: %v, want [numeric]", always)
+	}
+	if n := len(ix.byValue["bucket\x00sb1"]); n != 1 {
+		t.Errorf("exact-too is anchored %d times on its bucket, want 1 (exact beats prefix)", n)
+	}
+	cases := []struct {
+		event string
+		want  []string
+	}{
+		{`{"key":"in/photos/cat.png"}`, []string{"IN-fold", "PNG-fold", "empty", "in", "in-photos", "numeric", "png"}},
+		{`{"key":"IN/cat.PNG"}`, []string{"IN-fold", "PNG-fold", "empty"}},
+		{`{"key":"in/x","bucket":"b1"}`, []string{"IN-fold", "empty", "exact-too", "in", "numeric"}},
+		{`{"key":"exact"}`, []string{"empty", "mixed"}},
+		{`{"key":"out/a"}`, []string{"empty", "mixed"}},
+		{`{"key":5}`, []string{"numeric"}},
+		{`{"key":""}`, []string{"empty"}},
+		{`{"tags":["x","team-a"]}`, []string{"tags"}},
+		{`{"other":"in/"}`, nil},
+	}
+	for _, c := range cases {
+		ev, err := ParseEvent([]byte(c.event))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := set.Match(ev); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s matched %v, want %v", c.event, got, c.want)
+		}
 	}
 }
 
