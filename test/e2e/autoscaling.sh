@@ -3,8 +3,9 @@
 # v2 at /usr/bin/aws and v1 on PATH. AWS's backlog-per-task target tracking
 # policy (metric math over CloudWatch) scales a target to its maximum; a step
 # scaling policy runs from a CloudWatch alarm; a scheduled action moves the
-# capacity limits. ECS services are not built yet, so wharf keeps the
-# target's capacity itself and the desired count is read from the activities.
+# capacity limits. The target is a real ECS service (host-process tasks); on a
+# wharf without ECS services (NotImplemented), wharf keeps the target's
+# capacity itself and the desired count is read from the activities alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -12,7 +13,7 @@ tmp=$(mktemp -d)
 bin="$tmp/wharf"
 go build -o "$bin" ./cmd/wharf
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-"$bin" serve --listen "127.0.0.1:$port" --ephemeral 2>"$tmp/log" &
+"$bin" serve --listen "127.0.0.1:$port" --ephemeral --runtime process 2>"$tmp/log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do
@@ -42,6 +43,16 @@ wait_activity() {
 }
 
 echo "aws CLI v2: $(/usr/bin/aws --version)"
+# The service Application Auto Scaling scales: cluster workers, service consumer, one task.
+v2 ecs create-cluster --cluster-name workers >/dev/null
+v2 ecs register-task-definition --family consumer \
+  --container-definitions '[{"name":"main","image":"sleep","command":["300"],"essential":true}]' >/dev/null
+services=yes
+if ! v2 ecs create-service --cluster workers --service-name consumer --task-definition consumer \
+  --desired-count 1 >/dev/null 2>"$tmp/err"; then
+  grep -q NotImplemented "$tmp/err" || fail "create-service: $(cat "$tmp/err")"
+  services=no
+fi
 # CLI v2 2.9 predates tags and ScalableTargetARN: register with v1, which has them.
 arn=$(v1 application-autoscaling register-scalable-target "${target[@]}" --min-capacity 1 --max-capacity 20 \
   --tags team=queue --query ScalableTargetARN --output text)
@@ -131,6 +142,18 @@ got=$(wait_activity "Setting desired count to 7.") || fail "step scaling did not
 [[ $(v1 application-autoscaling describe-scaling-policies --service-namespace ecs \
   --query 'ScalingPolicies[0].StepScalingPolicyConfiguration.StepAdjustments[0].ScalingAdjustment') == 2 ]] \
   || fail describe-scaling-policies
+
+if [[ $services == yes ]]; then
+  [[ $(v2 ecs describe-services --cluster workers --services consumer --query 'services[0].desiredCount') == 7 ]] \
+    || fail "ECS desiredCount is not the scaled 7"
+  for _ in $(seq 100); do
+    [[ $(v2 ecs describe-services --cluster workers --services consumer --query 'services[0].runningCount') == 7 ]] && break
+    sleep 0.1
+  done
+  [[ $(v2 ecs describe-services --cluster workers --services consumer --query 'services[0].runningCount') == 7 ]] \
+    || fail "the service did not converge to 7 running tasks"
+  echo "  ECS service converged to 7 running tasks"
+fi
 
 echo "  errors"
 v1 application-autoscaling deregister-scalable-target "${target[@]}"
