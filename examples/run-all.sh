@@ -18,7 +18,7 @@ if ! curl -fsS "$AWS_ENDPOINT_URL/_wharf/health" >/dev/null 2>&1; then
   port=$(free_port)
   smtp=127.0.0.1:$(free_port)
   (cd "$REPO_DIR" && go build -o "$EXAMPLES_WORK/wharf" ./cmd/wharf && go build -o "$EXAMPLES_WORK/smtpsink" ./examples/4-alerts/smtpsink)
-  export SMTP_SINK_DIR=$EXAMPLES_WORK/mail SMTP_SINK_ADDR=$smtp EXAMPLES_REQUIRE_EMAIL=1
+  export SMTP_SINK_DIR=${SMTP_SINK_DIR:-$EXAMPLES_WORK/mail} SMTP_SINK_ADDR=$smtp EXAMPLES_REQUIRE_EMAIL=1
   "$EXAMPLES_WORK/smtpsink" -listen "$smtp" -dir "$SMTP_SINK_DIR" >"$EXAMPLES_WORK/smtpsink.log" 2>&1 &
   on_exit "kill $!"
   storage=(--ephemeral)

@@ -83,8 +83,7 @@ ok "s3://$bucket/incoming/hello.txt (3 lines, 9 words, 44 bytes)"
 
 step "waiting for the task's result in DynamoDB"
 key='{"object": {"S": "s3://'"$bucket"'/incoming/hello.txt"}}'
-_has_result() { [ -n "$(aws dynamodb get-item --table-name "$table" --key "$key" --query Item.words.N)" ] &&
-  [ "$(aws dynamodb get-item --table-name "$table" --key "$key" --query Item.words.N)" != None ]; }
+_has_result() { local n; n=$(aws dynamodb get-item --table-name "$table" --key "$key" --query Item.words.N); [ -n "$n" ] && [ "$n" != None ]; }
 wait_for 90 "the task's item in $table" _has_result
 read -r lines words bytes < <(aws dynamodb get-item --table-name "$table" --key "$key" --query '[Item.lines.N, Item.words.N, Item.bytes.N]')
 info "item: lines=$lines words=$words bytes=$bytes"
