@@ -58,10 +58,11 @@ type diskStore struct {
 	ckptErr error    // guarded by snap: a checkpoint failed
 
 	// Owned by the committer.
-	seg    *segment // the log segment being appended to
-	limit  int64    // log bytes that start a checkpoint (walSegmentSize)
-	gen    uint64   // treap generation of the running fn
-	failed error    // a log write failed: refuse further Updates
+	seg    *segment      // the log segment being appended to
+	limit  int64         // log bytes that start a checkpoint (walSegmentSize)
+	idle   time.Duration // quiet time that starts one (idleCheckpoint)
+	gen    uint64        // treap generation of the running fn
+	failed error         // a log write failed: refuse further Updates
 	buf    []byte
 
 	// live counts running transactions; Close takes it exclusively to wait
@@ -207,6 +208,7 @@ func recoverLog(dir string, db *bolt.DB, created bool) (*diskStore, error) {
 		seg:         segs[0],
 		spare:       segs[1],
 		limit:       walSegmentSize,
+		idle:        idleCheckpoint,
 	}, nil
 }
 
@@ -287,14 +289,27 @@ func (s *diskStore) Update(fn func(Tx) error) error {
 // Close stops it.
 func (s *diskStore) commitLoop() {
 	defer close(s.stopped)
+	idle := time.NewTimer(s.idle)
+	defer idle.Stop()
 	for {
+		// A quiet store checkpoints what it has, so that the overlay's
+		// memory goes back and a restart after a crash has little to replay.
+		var idleC <-chan time.Time
+		if s.seg.size > walHeaderSize {
+			idle.Reset(s.idle)
+			idleC = idle.C
+		}
 		var group []*request
 		select {
 		case r := <-s.requests:
 			group = append(group, r)
+		case <-idleC:
+			s.freeze()
+			continue
 		case <-s.stop:
 			return
 		}
+		idle.Stop()
 	drain:
 		for {
 			select {
@@ -411,6 +426,10 @@ func (s *diskStore) checkpointLoop() {
 		s.snap.Unlock()
 	}
 }
+
+// idleCheckpoint is how long the store waits without Updates before it
+// checkpoints a log segment that is not yet full. A variable for tests.
+var idleCheckpoint = 2 * time.Second
 
 // checkpointHook is called at each stage of a checkpoint; the crash test
 // sets it to kill the process there.
@@ -576,7 +595,17 @@ func (t *diskTx) scan(prefix, from []byte, reverse bool, below func([]byte) bool
 			its = append(its, newTreapIter(root, from, reverse, below))
 		}
 	}
-	its = append(its, newBoltIter(t.b.Cursor(), from, reverse, below))
+	base := newBoltIter(t.b.Cursor(), from, reverse, below)
+	if len(its) == 0 {
+		// No overlay (a quiet or freshly opened store): bbolt alone.
+		for ; base.k != nil && bytes.HasPrefix(base.k, prefix); base.next() {
+			if more, err := fn(base.k, nonNil(base.v)); err != nil || !more {
+				return err
+			}
+		}
+		return nil
+	}
+	its = append(its, base)
 	for {
 		best := -1
 		var k []byte

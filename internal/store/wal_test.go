@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // copyStore copies the store's files as they are now, as a crash would
@@ -247,4 +248,27 @@ func TestReadsSeeEveryLayerDuringACheckpoint(t *testing.T) {
 	close(release)
 	s = reopenDisk(t, s) // Close waits for the checkpoint
 	check("after the checkpoint and a reopen")
+}
+
+// TestQuietStoreCheckpoints checks that a store with no Updates for a while
+// moves its overlay into bbolt, so that its memory goes back.
+func TestQuietStoreCheckpoints(t *testing.T) {
+	defer func(d time.Duration) { idleCheckpoint = d }(idleCheckpoint)
+	idleCheckpoint = time.Millisecond
+	s := openDisk(t)
+	put(t, s, "k", "v")
+	ds := s.(*diskStore)
+	overlay := func() (empty bool) {
+		ds.snap.RLock()
+		defer ds.snap.RUnlock()
+		return ds.layers.active == nil && ds.layers.frozen == nil
+	}
+	for deadline := time.Now().Add(10 * time.Second); !overlay(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the overlay still holds writes long after the last Update")
+		}
+	}
+	if v, _ := get(t, s, "k"); v != "v" {
+		t.Errorf("k = %q after the checkpoint", v)
+	}
 }
