@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # EventBridge end to end with clients nobody here wrote: boto3 runs every case of
 # internal/pattern/testdata through TestEventPattern and compares with the
-# expected answer; the aws CLI v2 (/usr/bin/aws) and v1 (aws on PATH) create a
-# bus, a rule, targets, put events and test patterns; both create EventBridge
+# expected answer, and boto3, the aws CLI v2 and v1 run a sample of every
+# operator's cases and must agree with it; the aws CLI v2 (/usr/bin/aws) and v1
+# (aws on PATH) create a bus, a rule, targets, put events and test patterns;
+# both deliver put-events through rules to SQS queues (InputTransformer,
+# InputPath, the whole event) and read the exact bodies back; both create EventBridge
 # Scheduler schedules whose at() firing lands in an SQS queue; an archive is
 # replayed into a queue; and an at() schedule that comes due while wharf is
 # stopped fires once when it starts again.
