@@ -8,6 +8,8 @@
 #   EXAMPLES_RUNTIME   docker or process: how wharf runs tasks (default: docker
 #                      when `docker info` answers, else process, as wharf chooses)
 #   EXAMPLES_WORK      scratch directory (default: a new one under $TMPDIR)
+#   EXAMPLES_KEEP      1: leave what the example made in place (to look around)
+#                      and print the commands that would remove it
 #   TASK_IMAGE         an image of examples/task already built (run-all.sh builds
 #                      it once for every example)
 
@@ -47,7 +49,13 @@ _cleanups=()
 on_exit() { _cleanups+=("$*"); }
 _run_cleanups() {
   local rc=$?
-  if [ ${#_cleanups[@]} -gt 0 ]; then
+  if [ ${#_cleanups[@]} -gt 0 ] && [ "${EXAMPLES_KEEP:-}" = 1 ]; then
+    step "keeping what this example made (EXAMPLES_KEEP=1); to remove it later:"
+    local i
+    for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+      printf '    %s\n' "${_cleanups[$i]}"
+    done
+  elif [ ${#_cleanups[@]} -gt 0 ]; then
     step "cleaning up"
     local i
     for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do

@@ -7,6 +7,7 @@
 # answers there; otherwise builds ./cmd/wharf and starts one on a free port,
 # in memory (--ephemeral) or, with WHARF_DATA_DIR set, on disk in that
 # directory, with an SMTP sink for the alert emails. It stops what it started.
+unset EXAMPLES_KEEP # the demo always cleans up, and stops the wharf it started
 source "$(dirname "$0")/lib.sh"
 
 step "wharf demo: the four architectures"
