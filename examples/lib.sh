@@ -116,7 +116,14 @@ build_task_image() {
   case $runtime in
   docker)
     TASK_IMAGE=wharf-examples/task:latest
+    local previous
+    previous=$(docker image inspect -f '{{.Id}}' "$TASK_IMAGE" 2>/dev/null || true)
     tar -C "$EXAMPLES_WORK" -cf - task | docker import -c 'ENTRYPOINT ["/task"]' - "$TASK_IMAGE" >/dev/null
+    # The tag moved to the new import: drop the old image rather than leave it
+    # dangling (it stays if a container still uses it).
+    if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$TASK_IMAGE")" ]; then
+      docker rmi "$previous" >/dev/null 2>&1 || true
+    fi
     ok "image $TASK_IMAGE (FROM scratch, one file) imported into Docker"
     ;;
   process)
