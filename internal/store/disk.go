@@ -57,13 +57,21 @@ type diskStore struct {
 	spare   *segment // guarded by snap: the next log segment, once recycled
 	ckptErr error    // guarded by snap: a checkpoint failed
 
+	failed error // guarded by snap: a log write failed; refuse further Updates
+
 	// Owned by the committer.
-	seg    *segment      // the log segment being appended to
-	limit  int64         // log bytes that start a checkpoint (walSegmentSize)
-	idle   time.Duration // quiet time that starts one (idleCheckpoint)
-	gen    uint64        // treap generation of the running fn
-	failed error         // a log write failed: refuse further Updates
-	buf    []byte
+	seg   *segment      // the log segment being appended to
+	limit int64         // log bytes that start a checkpoint (walSegmentSize)
+	idle  time.Duration // quiet time that starts one (idleCheckpoint)
+	gen   uint64        // treap generation of the running fn
+	tip   *node         // the overlay with every group's writes, durable or in flight
+
+	// flights carries groups whose log records are being written, in log
+	// order, from the committer to the acknowledger; pending counts them
+	// until they are acknowledged.
+	flights  chan *flight
+	pending  sync.WaitGroup
+	ackerEnd chan struct{}
 
 	// live counts running transactions; Close takes it exclusively to wait
 	// for them.
@@ -77,6 +85,22 @@ type diskStore struct {
 type layers struct {
 	active, frozen *node
 }
+
+// flight is one group whose log record is being written: done says how the
+// write and its fdatasync went.
+type flight struct {
+	group  []*request
+	root   *node // the overlay with the group's writes, to publish
+	writes bool
+	done   chan error
+}
+
+// pipelineDepth bounds the groups whose log records are being written at
+// once. Concurrent fdatasyncs of one file share the disk's cache flushes
+// (measured: 4 in flight sync about 5 times as many writes per second as
+// 1), so a group need not wait for the one before it to be on disk before
+// starting its own write.
+const pipelineDepth = 4
 
 // checkpoint is one frozen overlay and the segment holding its writes, to
 // be recycled under gen once they are in bbolt.
@@ -126,6 +150,7 @@ func Open(dir string) (Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	go s.commitLoop()
+	go s.ackLoop()
 	go s.checkpointLoop()
 	return s, nil
 }
@@ -208,6 +233,8 @@ func recoverLog(dir string, db *bolt.DB, created bool) (*diskStore, error) {
 		seg:         segs[0],
 		spare:       segs[1],
 		limit:       walSegmentSize,
+		flights:     make(chan *flight, pipelineDepth-1),
+		ackerEnd:    make(chan struct{}),
 		idle:        idleCheckpoint,
 	}, nil
 }
@@ -323,30 +350,30 @@ func (s *diskStore) commitLoop() {
 	}
 }
 
-// commit runs the group's fns in order over one overlay, each seeing the
-// writes of those before it, writes what they wrote as one log record with
-// one fdatasync, and only then shows the new overlay to readers and
-// acknowledges the group.
+// commit runs the group's fns in order over the overlay, each seeing the
+// writes of those before it (and of the groups still in flight), and starts
+// writing what they wrote as one log record with one fdatasync. The
+// acknowledger shows the new overlay to readers and acknowledges the group
+// once that record, and every record before it, is on disk.
 func (s *diskStore) commit(group []*request) {
-	fail := func(err error) {
+	s.snap.RLock()
+	err := cmp.Or(s.failed, s.ckptErr)
+	s.snap.RUnlock()
+	var btx *bolt.Tx
+	var lay *layers
+	if err == nil {
+		if btx, lay, err = s.snapshot(); err != nil {
+			err = fmt.Errorf("store commit: %w", err)
+		}
+	}
+	if err != nil {
 		for _, r := range group {
 			r.turn <- nil
 			r.committed <- err
 		}
-	}
-	s.snap.RLock()
-	err := cmp.Or(s.failed, s.ckptErr)
-	s.snap.RUnlock()
-	if err != nil {
-		fail(err)
 		return
 	}
-	btx, lay, err := s.snapshot()
-	if err != nil {
-		fail(fmt.Errorf("store commit: %w", err))
-		return
-	}
-	root, rec := lay.active, append(s.buf[:0], make([]byte, walRecordHead)...)
+	root, rec := s.tip, make([]byte, walRecordHead, 1024)
 	b := btx.Bucket(bucket)
 	for _, r := range group {
 		s.gen++
@@ -357,29 +384,49 @@ func (s *diskStore) commit(group []*request) {
 		root, rec = tx.active, tx.rec
 	}
 	btx.Rollback()
-	s.buf = rec
-	if len(rec) > walRecordHead {
-		if err := s.seg.appendRecord(rec); err != nil {
-			// What reached the disk is unknown: refuse every later write
-			// rather than log after a hole.
-			s.failed = fmt.Errorf("store commit: %w", err)
-			for _, r := range group {
-				r.committed <- s.failed
-			}
-			return
-		}
-		s.snap.Lock()
-		s.layers = &layers{active: root, frozen: s.layers.frozen}
-		s.snap.Unlock()
+	f := &flight{group: group, root: root, writes: len(rec) > walRecordHead, done: make(chan error, 1)}
+	if f.writes {
+		s.tip = root
+		seg, off := s.seg, s.seg.size
+		seg.size += int64(len(rec))
+		sealRecord(rec, seg.gen)
+		go func() { f.done <- seg.writeAt(rec, off) }()
+	} else {
+		// Nothing to write, but fns may have read writes still in flight:
+		// acknowledged in order all the same.
+		f.done <- nil
 	}
-	for _, r := range group {
-		r.committed <- nil // buffered; unread by fns that failed or panicked
-	}
-	if len(s.buf) > 1<<20 {
-		s.buf = nil // do not keep one huge group's buffer forever
-	}
+	s.pending.Add(1)
+	s.flights <- f
 	if s.seg.size >= s.limit {
 		s.freeze()
+	}
+}
+
+// ackLoop is the acknowledger: it takes the groups in log order, waits for
+// each one's record, and then publishes its overlay and acknowledges it. A
+// failed write fails its group and every later one, and the store refuses
+// Updates from then on: what reached the disk is unknown, and the log must
+// not go on after a hole.
+func (s *diskStore) ackLoop() {
+	defer close(s.ackerEnd)
+	for f := range s.flights {
+		err := <-f.done
+		s.snap.Lock()
+		switch {
+		case s.failed != nil:
+			err = s.failed
+		case err != nil:
+			s.failed = fmt.Errorf("store commit: %w", err)
+			err = s.failed
+		case f.writes:
+			s.layers = &layers{active: f.root, frozen: s.layers.frozen}
+		}
+		s.snap.Unlock()
+		for _, r := range f.group {
+			r.committed <- err // buffered; unread by fns that failed or panicked
+		}
+		s.pending.Done()
 	}
 }
 
@@ -388,11 +435,22 @@ func (s *diskStore) commit(group []*request) {
 // in the spare segment. If the previous checkpoint is still running, the
 // segment just grows past its preallocation until it is done.
 func (s *diskStore) freeze() {
-	s.snap.Lock()
-	defer s.snap.Unlock()
-	if s.layers.frozen != nil || s.spare == nil || s.ckptErr != nil {
+	s.snap.RLock()
+	busy := s.layers.frozen != nil || s.spare == nil || s.ckptErr != nil || s.failed != nil
+	s.snap.RUnlock()
+	if busy {
 		return
 	}
+	// Only the checkpointer changes what busy reads, and only towards
+	// not busy. Wait for the groups in flight, so that the overlay is the
+	// tip and nothing more is written to the full segment.
+	s.pending.Wait()
+	s.snap.Lock()
+	defer s.snap.Unlock()
+	if s.failed != nil {
+		return
+	}
+	s.tip = nil
 	full := s.seg
 	s.seg, s.spare = s.spare, nil
 	s.layers = &layers{frozen: s.layers.active}
@@ -460,6 +518,8 @@ func (s *diskStore) Close() error {
 	s.closed = true
 	close(s.stop)
 	<-s.stopped
+	close(s.flights) // every Update has returned, so every group is acknowledged
+	<-s.ackerEnd
 	close(s.checkpoints)
 	<-s.ckptStopped
 	// Everything into bbolt, then both segments afresh, so that the next

@@ -99,18 +99,13 @@ func (s *segment) reset(gen uint64) error {
 	return nil
 }
 
-// appendRecord writes one record and waits until it is on disk. buf holds
-// the payload after walRecordHead reserved bytes.
-func (s *segment) appendRecord(buf []byte) error {
-	sealRecord(buf, s.gen)
-	if _, err := s.f.WriteAt(buf, s.size); err != nil {
+// writeAt writes a sealed record at off and waits until it is on disk.
+// Records may be written concurrently, each at its own offset.
+func (s *segment) writeAt(rec []byte, off int64) error {
+	if _, err := s.f.WriteAt(rec, off); err != nil {
 		return err
 	}
-	if err := fdatasync(s.f); err != nil {
-		return err
-	}
-	s.size += int64(len(buf))
-	return nil
+	return fdatasync(s.f)
 }
 
 // sealRecord fills in the head of the record in buf (payload after
@@ -123,9 +118,11 @@ func sealRecord(buf []byte, gen uint64) {
 }
 
 // replay calls apply for every op of every valid record, in order, and
-// stops at the first record that is torn, zero, or of another generation:
-// records are written one at a time, each after the one before is on disk,
-// so no acknowledged record follows an invalid one.
+// stops at the first record that is torn, zero, or of another generation.
+// Records may be written concurrently, but a group is acknowledged only
+// once its record and every record before it are on disk, so no
+// acknowledged record follows an invalid one; the unacknowledged ones after
+// it are dropped with it.
 func (s *segment) replay(apply func(kind byte, key, val []byte) error) (records int, err error) {
 	if s.gen == 0 {
 		return 0, nil
