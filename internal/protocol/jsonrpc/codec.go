@@ -7,6 +7,7 @@ package jsonrpc
 import (
 	"compress/gzip"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"reflect"
@@ -126,9 +127,18 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 	h.Set("Content-Type", ContentType(svc))
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set(RequestIDHeader, requestID)
+	setCRC32(h, svc, body)
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(body)
 	return err
+}
+
+// setCRC32 adds the x-amz-crc32 header DynamoDB puts on every response: its SDKs
+// check the body against it (a missing header reads as 0 and logs a mismatch).
+func setCRC32(h http.Header, svc *awsapi.Service, body []byte) {
+	if svc != nil && svc.ID == "dynamodb" {
+		h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+	}
 }
 
 // EncodeError writes e as awsJson does: {"__type": ..., "message": ...} with the
@@ -148,6 +158,7 @@ func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Ser
 	if info.QueryError != "" {
 		h.Set("X-Amzn-Query-Error", info.QueryError)
 	}
+	setCRC32(h, svc, body)
 	w.WriteHeader(info.Status)
 	_, _ = w.Write(body)
 }
