@@ -14,6 +14,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/runtime/process"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/service/ecs"
+	"github.com/wharf-dev/wharf/internal/service/ecsservice"
 	"github.com/wharf-dev/wharf/internal/service/events"
 	iamsvc "github.com/wharf-dev/wharf/internal/service/iam"
 	"github.com/wharf-dev/wharf/internal/service/logs"
@@ -133,6 +134,17 @@ func init() {
 			d.Loops.Go(func(ctx context.Context) { <-ctx.Done(); p.Close() })
 		}
 		d.Registry.Provide("ecs", svc)
+		// ECS services: their controller drives tasks through svc's own task
+		// API; their operations join this registration as "ecs-services".
+		services := ecsservice.New(ecsservice.Options{Store: d.Store, Logger: d.Logger, Bus: d.Bus, Tasks: svc,
+			Account: d.Config.Account, Region: d.Config.Region})
+		d.Loops.Go(services.Run)
+		d.Registry.Provide("ecs-services", services)
+		d.Registry.AfterBuild(func() {
+			if m, ok := d.Registry.Lookup("cloudwatch").(ecsservice.Metrics); ok {
+				services.SetMetrics(m)
+			}
+		})
 		registerEventTarget(d, "ecs", ecsTarget{svc})
 		d.Registry.AfterBuild(func() {
 			switch w := d.Registry.Lookup("logs").(type) {
