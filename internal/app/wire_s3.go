@@ -72,6 +72,7 @@ func init() {
 				}
 			})
 		}
+		d.Registry.Provide("s3", svc) // ReadObject: ECS environment files
 		return server.Registration{Desc: s3api.Service, Handlers: s3api.Bind(svc), CORS: svc.CORS}
 	})
 }
