@@ -153,6 +153,9 @@ func init() {
 			case logLineWriter:
 				svc.SetLogWriter(logsAdapter{w})
 			}
+			if r, ok := d.Registry.Lookup("s3").(ecs.ObjectReader); ok {
+				svc.SetObjectReader(r) // environmentFiles
+			}
 		})
 		// ECS services (CreateService ...) are another package's behaviour on
 		// the same AWS service: when it is provided as "ecs-services", its

@@ -107,6 +107,7 @@ type Service struct {
 	now     func() time.Time
 	newID   func() string
 	logs    atomic.Pointer[LogWriter]
+	objects atomic.Pointer[ObjectReader] // environmentFiles source (S3)
 	// healthPoll is how often container health is read.
 	healthPoll       time.Duration
 	removeOnShutdown bool

@@ -131,8 +131,9 @@ func runtimeName(r *taskRecord, container string) string {
 	return nameUnsafe.ReplaceAllString(fmt.Sprintf("ecs-%s-%d-%s-%s", awsapi.ToString(r.Def.Family), awsapi.ToInt32(r.Def.Revision), container, r.id()), "-")
 }
 
-// spec builds what the runtime runs for one container.
-func (s *Service) spec(r *taskRecord, cd *ecsapi.ContainerDefinition) runtime.Spec {
+// spec builds what the runtime runs for one container; files are the
+// variables of its environment files.
+func (s *Service) spec(r *taskRecord, cd *ecsapi.ContainerDefinition, files map[string]string) runtime.Spec {
 	name := awsapi.ToString(cd.Name)
 	co := containerOverride(r.Task.Overrides, name)
 	env := map[string]string{
@@ -147,6 +148,14 @@ func (s *Service) spec(r *taskRecord, cd *ecsapi.ContainerDefinition) runtime.Sp
 	}
 	for _, kv := range cd.Environment {
 		env[awsapi.ToString(kv.Name)] = awsapi.ToString(kv.Value)
+	}
+	// Environment files only fill what is not set: the environment parameter
+	// takes precedence (EnvironmentFile docs), and so do the variables the
+	// agent sets (it merges files last, setting only absent keys).
+	for k, v := range files {
+		if _, set := env[k]; !set {
+			env[k] = v
+		}
 	}
 	sp := runtime.Spec{
 		Name: runtimeName(r, name), Image: awsapi.ToString(cd.Image), EntryPoint: cd.EntryPoint, Command: cd.Command,
@@ -370,6 +379,19 @@ func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord,
 			stopCode, stopReason = code, reason
 		}
 	}
+	var fileEnv map[string]map[string]string
+	if !adopt {
+		// Environment files are task resources: fetched before any container
+		// starts, and a task whose files cannot be read never starts (AWS's
+		// "ResourceInitializationError: failed to download env files").
+		var err error
+		if fileEnv, err = s.loadEnvFiles(ctx, r); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			fail("TaskFailedToStart", "ResourceInitializationError: failed to download env files: "+err.Error())
+		}
+	}
 
 	// userStop stops the task for StopTask, with the code and reason it stored.
 	userStop := func() {
@@ -405,7 +427,7 @@ func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord,
 				i++
 				continue
 			}
-			id, err := s.runner.Start(ctx, s.spec(r, cd))
+			id, err := s.runner.Start(ctx, s.spec(r, cd, fileEnv[name]))
 			if err != nil {
 				if ctx.Err() != nil {
 					return

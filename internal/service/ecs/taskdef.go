@@ -53,6 +53,9 @@ func (s *Service) RegisterTaskDefinition(ctx context.Context, in *ecsapi.Registe
 			return nil, clientErr("Duplicate container name: %s", name)
 		}
 		names[name] = true
+		if err := checkEnvFiles(name, c.EnvironmentFiles); err != nil {
+			return nil, err
+		}
 		if c.Essential == nil {
 			c.Essential = awsapi.Bool(true) // essential defaults to true (ContainerDefinition docs)
 		}
@@ -335,7 +338,6 @@ func unsupported(defs []ecsapi.ContainerDefinition, volumes []ecsapi.Volume) []s
 	}
 	for _, c := range defs {
 		add(len(c.Secrets) > 0, "secrets")
-		add(len(c.EnvironmentFiles) > 0, "environmentFiles")
 		add(len(c.Links) > 0, "links")
 		add(len(c.VolumesFrom) > 0, "volumesFrom")
 		add(c.LinuxParameters != nil, "linuxParameters")
