@@ -156,8 +156,8 @@ func TestEnvironmentFilesMergeUnderExplicitEnvironment(t *testing.T) {
 		"FROM_FILE":   "one",
 		"SHARED":      "first", // files are processed from the top down: the first one's value stays
 		"SECOND_ONLY": "2",
-		"EXPLICIT":    "explicit", // environment takes precedence over files
-		"OVERRIDDEN":  "override", // and RunTask overrides over both
+		"EXPLICIT":    "explicit",  // environment takes precedence over files
+		"OVERRIDDEN":  "override",  // and RunTask overrides over both
 		"AWS_REGION":  "us-east-1", // what wharf injects is not replaced by a file
 	} {
 		if env[k] != want {
