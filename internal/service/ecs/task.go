@@ -396,7 +396,10 @@ func (s *Service) ListTasks(ctx context.Context, in *ecsapi.ListTasksInput) (*ec
 			case in.Family != nil && awsapi.ToString(r.Def.Family) != *in.Family:
 			case in.StartedBy != nil && awsapi.ToString(t.StartedBy) != *in.StartedBy:
 			case in.LaunchType != nil && awsapi.ToString(t.LaunchType) != *in.LaunchType:
-			case in.ServiceName != nil, in.ContainerInstance != nil:
+			// A service's tasks carry the group service:<name> (the ECS
+			// service scheduler's RunTask sets it, as on AWS). wharf has no
+			// container instances, so a filter on one matches nothing.
+			case in.ServiceName != nil && awsapi.ToString(t.Group) != "service:"+*in.ServiceName, in.ContainerInstance != nil:
 			default:
 				items = append(items, item{awsapi.ToString(t.TaskArn), t.CreatedAt.UnixNano()})
 			}
@@ -421,6 +424,17 @@ func (s *Service) ListTasks(ctx context.Context, in *ecsapi.ListTasksInput) (*ec
 // StopTask asks a task to stop: its containers get SIGTERM, then SIGKILL
 // after their stopTimeout. The response shows desiredStatus STOPPED.
 func (s *Service) StopTask(ctx context.Context, in *ecsapi.StopTaskInput) (*ecsapi.StopTaskOutput, error) {
+	return s.stopTask(ctx, in, "UserInitiated")
+}
+
+// StopServiceTask is StopTask for ECS's service scheduler (package
+// ecsservice): the task's stopCode is ServiceSchedulerInitiated, as AWS
+// records for tasks a service stops, which StopTask's API cannot ask for.
+func (s *Service) StopServiceTask(ctx context.Context, in *ecsapi.StopTaskInput) (*ecsapi.StopTaskOutput, error) {
+	return s.stopTask(ctx, in, "ServiceSchedulerInitiated")
+}
+
+func (s *Service) stopTask(ctx context.Context, in *ecsapi.StopTaskInput, code string) (*ecsapi.StopTaskOutput, error) {
 	sc := s.scope(ctx)
 	cluster, err := clusterName(sc, awsapi.ToString(in.Cluster))
 	if err != nil {
@@ -444,7 +458,7 @@ func (s *Service) StopTask(ctx context.Context, in *ecsapi.StopTaskInput) (*ecsa
 	if r == nil {
 		return nil, invalidParam("The referenced task was not found.")
 	}
-	t, err := s.requestStop(r, "UserInitiated", reason)
+	t, err := s.requestStop(r, code, reason)
 	if err != nil {
 		return nil, err
 	}

@@ -413,10 +413,16 @@ func (p *pass) scale() {
 func (p *pass) stop(refs []*taskRef, by []string) {
 	var ids []string
 	for i, t := range refs {
-		_, err := p.s.tasks.StopTask(p.ctx, &ecsapi.StopTaskInput{
+		in := &ecsapi.StopTaskInput{
 			Cluster: &p.r.Cluster, Task: awsapi.String(t.Arn),
 			Reason: awsapi.String("Scaling activity initiated by (deployment " + by[i] + ")"),
-		})
+		}
+		var err error
+		if ss, ok := p.s.tasks.(SchedulerStopper); ok {
+			_, err = ss.StopServiceTask(p.ctx, in)
+		} else {
+			_, err = p.s.tasks.StopTask(p.ctx, in)
+		}
 		if err != nil {
 			p.s.log.Warn("ecs services: stop task", "service", "ecs", "task", t.Arn, "err", err)
 		}

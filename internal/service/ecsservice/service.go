@@ -47,6 +47,13 @@ type Tasks interface {
 	DescribeClusters(ctx context.Context, in *ecsapi.DescribeClustersInput) (*ecsapi.DescribeClustersOutput, error)
 }
 
+// SchedulerStopper is implemented by a Tasks that can record the stopCode
+// ServiceSchedulerInitiated, as AWS does for the tasks a service stops;
+// without it the controller uses StopTask (stopCode UserInitiated).
+type SchedulerStopper interface {
+	StopServiceTask(ctx context.Context, in *ecsapi.StopTaskInput) (*ecsapi.StopTaskOutput, error)
+}
+
 // Metrics receives the ECS/ContainerInsights task counts. CloudWatch's Put
 // implements it.
 type Metrics interface {
