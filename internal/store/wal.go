@@ -29,14 +29,16 @@ const (
 	opDelete      = 2
 )
 
-// walSegmentSize is how much log triggers a checkpoint. A variable so that
-// tests can checkpoint often.
-var walSegmentSize int64 = 4 << 20
+// walSegmentSize is how much log triggers a checkpoint, and so bounds the
+// overlay's memory. 1 MiB and 4 MiB measured the same throughput. A
+// variable so that tests can checkpoint often.
+var walSegmentSize int64 = 1 << 20
 
 // walPrealloc is how much of a new segment is zero-filled when it is
-// created. Less than walSegmentSize so that creating a store stays cheap;
-// appends past it extend the file, and cost a journal commit each, only
-// until the segment has been filled once: segments are never truncated.
+// created. Appends past it (a group's record that crosses the end, or a
+// segment that grows while a checkpoint runs) extend the file and cost a
+// journal commit each, only until the segment has been that large once:
+// segments are never truncated.
 const walPrealloc = 1 << 20
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
