@@ -92,6 +92,25 @@ type Operation struct {
 	Errors        []string   // exception shape names
 }
 
+// OperationMap indexes ops by name. Generated packages keep their operations in a
+// static array, which costs no init code and no memory until read, and index it once.
+func OperationMap(ops []Operation) map[string]*Operation {
+	m := make(map[string]*Operation, len(ops))
+	for i := range ops {
+		m[ops[i].Name] = &ops[i]
+	}
+	return m
+}
+
+// ErrorMap indexes exception shapes by name, as OperationMap does operations.
+func ErrorMap(errs []ErrorShape) map[string]*ErrorShape {
+	m := make(map[string]*ErrorShape, len(errs))
+	for i := range errs {
+		m[errs[i].Name] = &errs[i]
+	}
+	return m
+}
+
 // ErrorShape describes an exception shape.
 type ErrorShape struct {
 	Name      string // shape name: "QueueDoesNotExist"

@@ -442,28 +442,11 @@ func (g *pkgGen) serviceFile() ([]byte, error) {
 		w("type (\n%s)\n\n", aliases.String())
 	}
 
-	w("// Service describes %s to the codecs and the server.\n", md.ServiceFullName)
-	w("var Service = &awsapi.Service{\n")
-	w("ID: %q,\nPackage: %q,\nAPIVersion: %q,\n", g.svc.ID, g.svc.Pkg, md.APIVersion)
-	w("Protocols: %#v,\n", g.protocols())
-	str := func(k, v string) {
-		if v != "" {
-			w("%s: %q,\n", k, v)
-		}
-	}
-	str("JSONVersion", md.JSONVersion)
-	str("TargetPrefix", md.TargetPrefix)
-	str("SigningName", or(md.SigningName, md.EndpointPrefix))
-	str("EndpointPrefix", md.EndpointPrefix)
-	str("XMLNamespace", md.XMLNamespace)
-	str("ServiceID", md.ServiceID)
-	if md.AWSQueryCompatible != nil {
-		w("QueryCompatible: true,\n")
-	}
-	w("Operations: map[string]*awsapi.Operation{\n")
+	w("// operations and errorShapes are static data (no init code, pages touched only\n// when read); Service indexes them once.\n")
+	w("var operations = [...]awsapi.Operation{\n")
 	for _, op := range ops {
 		o := g.m.Operations[op]
-		w("%q: {Name: %q", op, op)
+		w("{Name: %q", op)
 		str2 := func(k, v string) {
 			if v != "" {
 				w(", %s: %q", k, v)
@@ -490,8 +473,8 @@ func (g *pkgGen) serviceFile() ([]byte, error) {
 		}
 		w("},\n")
 	}
-	w("},\n")
-	w("Errors: map[string]*awsapi.ErrorShape{\n")
+	w("}\n\n")
+	w("var errorShapes = [...]awsapi.ErrorShape{\n")
 	for _, n := range sortedKeys(g.types) {
 		s := g.m.Shapes[n]
 		if !s.Exception {
@@ -506,7 +489,7 @@ func (g *pkgGen) serviceFile() ([]byte, error) {
 		// A 5xx error is the service's fault even when the model does not say so
 		// (CloudWatch's InternalServiceFault).
 		receiver = receiver || status >= 500
-		w("%q: {Name: %q, Code: %q", n, n, code)
+		w("{Name: %q, Code: %q", n, code)
 		if status != 0 {
 			w(", Status: %d", status)
 		}
@@ -515,8 +498,27 @@ func (g *pkgGen) serviceFile() ([]byte, error) {
 		}
 		w(", NewStruct: func() any { return new(%s) }},\n", g.types[n])
 	}
-	w("},\n}\n\n")
+	w("}\n\n")
 
+	w("// Service describes %s to the codecs and the server.\n", md.ServiceFullName)
+	w("var Service = &awsapi.Service{\n")
+	w("ID: %q,\nPackage: %q,\nAPIVersion: %q,\n", g.svc.ID, g.svc.Pkg, md.APIVersion)
+	w("Protocols: %#v,\n", g.protocols())
+	str := func(k, v string) {
+		if v != "" {
+			w("%s: %q,\n", k, v)
+		}
+	}
+	str("JSONVersion", md.JSONVersion)
+	str("TargetPrefix", md.TargetPrefix)
+	str("SigningName", or(md.SigningName, md.EndpointPrefix))
+	str("EndpointPrefix", md.EndpointPrefix)
+	str("XMLNamespace", md.XMLNamespace)
+	str("ServiceID", md.ServiceID)
+	if md.AWSQueryCompatible != nil {
+		w("QueryCompatible: true,\n")
+	}
+	w("Operations: awsapi.OperationMap(operations[:]),\nErrors: awsapi.ErrorMap(errorShapes[:]),\n}\n\n")
 	w("// OperationNames lists the operations of %s, sorted.\n", md.ServiceFullName)
 	w("var OperationNames = []string{\n")
 	for _, op := range ops {
