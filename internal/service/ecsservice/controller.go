@@ -578,6 +578,11 @@ func (s *Service) PublishMetrics(ctx context.Context) {
 		return
 	}
 	now := s.now().UTC()
+	// One Put per account and region, not per service: each Put is a store
+	// write, and 100 services would otherwise cost 100 writes an interval.
+	type scopeKey struct{ account, region string }
+	batches := map[scopeKey][]cloudwatch.Datum{}
+	var order []scopeKey
 	for _, r := range recs {
 		if awsapi.ToString(r.Svc.Status) == "INACTIVE" {
 			continue
@@ -586,12 +591,18 @@ func (s *Service) PublishMetrics(ctx context.Context) {
 		datum := func(name string, v int32) cloudwatch.Datum {
 			return cloudwatch.Datum{MetricName: name, Dimensions: dims, Time: now, Value: float64(v), Unit: "Count", HighResolution: true}
 		}
-		err := m.Put(ctx, r.Account, r.Region, "ECS/ContainerInsights",
+		k := scopeKey{r.Account, r.Region}
+		if _, ok := batches[k]; !ok {
+			order = append(order, k)
+		}
+		batches[k] = append(batches[k],
 			datum("RunningTaskCount", awsapi.ToInt32(r.Svc.RunningCount)),
 			datum("PendingTaskCount", awsapi.ToInt32(r.Svc.PendingCount)),
 			datum("DesiredTaskCount", awsapi.ToInt32(r.Svc.DesiredCount)),
 			datum("DeploymentCount", int32(len(r.Deployments))))
-		if err != nil {
+	}
+	for _, k := range order {
+		if err := m.Put(ctx, k.account, k.region, "ECS/ContainerInsights", batches[k]...); err != nil {
 			s.log.Warn("ecs services: metrics", "service", "ecs", "err", err)
 		}
 	}

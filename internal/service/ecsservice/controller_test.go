@@ -367,3 +367,23 @@ func TestPublishMetricsPutsContainerInsightsCounts(t *testing.T) {
 		t.Fatalf("metrics %v", got)
 	}
 }
+
+func TestPublishMetricsPutsEveryServiceOfARegionAtOnce(t *testing.T) {
+	h := newHarness(t)
+	m := &fakeMetrics{}
+	h.svc.SetMetrics(m)
+	h.create("web", 2, nil)
+	h.create("api", 1, nil)
+	h.step()
+	h.step()
+	h.svc.PublishMetrics(h.ctx)
+	running := map[string]float64{}
+	for _, d := range m.data {
+		if d.MetricName == "RunningTaskCount" {
+			running[d.Dimensions["ServiceName"]] = d.Value
+		}
+	}
+	if m.puts != 1 || len(m.data) != 8 || running["web"] != 2 || running["api"] != 1 {
+		t.Fatalf("%d puts of %d data, RunningTaskCount %v; want 1 put of 8, web 2 and api 1", m.puts, len(m.data), running)
+	}
+}

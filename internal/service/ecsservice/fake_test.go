@@ -198,6 +198,7 @@ func (f *fakeTasks) alive() int {
 type fakeMetrics struct {
 	mu   sync.Mutex
 	data []cloudwatch.Datum
+	puts int
 }
 
 func (m *fakeMetrics) Put(_ context.Context, acct, reg, ns string, data ...cloudwatch.Datum) error {
@@ -207,6 +208,7 @@ func (m *fakeMetrics) Put(_ context.Context, acct, reg, ns string, data ...cloud
 		return fmt.Errorf("put to %s/%s/%s", acct, reg, ns)
 	}
 	m.data = append(m.data, data...)
+	m.puts++
 	return nil
 }
 
