@@ -27,8 +27,10 @@ if ! docker info >/dev/null 2>&1; then
   printf '\033[33mWARNING: no Docker engine answers: the workers run as host processes (--runtime process)\033[0m\n'
 fi
 
-image=""
-pid=""
+image="" pid="" cluster=e2e-queue-$$
+# ECS labels a task's containers with their cluster's ARN (as the agent does):
+# set from CreateCluster, it finds what is left to remove.
+cluster_arn=""
 cleanup() {
   rc=$?
   if [ -n "$pid" ]; then
@@ -42,9 +44,9 @@ cleanup() {
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   fi
-  if [ $runtime = docker ]; then
+  if [ $runtime = docker ] && [ -n "$cluster_arn" ]; then
     # Whatever is left (wharf killed mid-test) is removed by its cluster label.
-    ids=$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster" 2>/dev/null || true)
+    ids=$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster_arn" 2>/dev/null || true)
     [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1 || true
     [ -n "$image" ] && docker rmi "$image" >/dev/null 2>&1 || true
   fi
@@ -53,16 +55,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cluster=e2e-queue-$$
 go build -o "$tmp/wharf" ./cmd/wharf
 CGO_ENABLED=0 go build -trimpath -o "$tmp/task" ./examples/task
 if [ $runtime = docker ]; then
   image=wharf-e2e/queue-worker:$$
   tar -C "$tmp" -cf - task | docker import -c 'ENTRYPOINT ["/task"]' - "$image" >/dev/null
-else
-  image_ref=$tmp/task
 fi
-image_ref=${image:-$tmp/task}
+image_ref=${image:-$tmp/task} # the process runtime runs the binary itself
 
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 "$tmp/wharf" serve --listen "127.0.0.1:$port" --ephemeral --runtime $runtime 2>"$tmp/log" &
@@ -93,7 +92,7 @@ aws dynamodb create-table --table-name "$cluster-done" --billing-mode PAY_PER_RE
   --attribute-definitions AttributeName=object,AttributeType=S --key-schema AttributeName=object,KeyType=HASH >/dev/null
 role=$(aws iam create-role --role-name "$cluster-task" --query Role.Arn --assume-role-policy-document \
   '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
-aws ecs create-cluster --cluster-name "$cluster" >/dev/null
+cluster_arn=$(aws ecs create-cluster --cluster-name "$cluster" --query cluster.clusterArn)
 aws ecs register-task-definition --family worker --task-role-arn "$role" --network-mode host --container-definitions '[{
   "name": "worker", "image": "'"$image_ref"'", "essential": true, "command": ["worker"], "stopTimeout": 2,
   "environment": [{"name": "QUEUE_URL", "value": "'"$queue_url"'"}, {"name": "TABLE", "value": "'"$cluster-done"'"},
@@ -217,9 +216,9 @@ done
 [ "$(aws ecs list-tasks --cluster "$cluster" --query 'length(taskArns)')" = 0 ] || fail "tasks still running after delete-service"
 if [ $runtime = docker ]; then
   for _ in $(seq 60); do
-    [ -z "$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster")" ] && break
+    [ -z "$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster_arn")" ] && break
     sleep 0.5
   done
-  [ -z "$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster")" ] || fail "containers left after the tasks stopped"
+  [ -z "$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster_arn")" ] || fail "containers left after the tasks stopped"
 fi
 echo "PASS queue-workers ($runtime): 1 -> $MAX -> 1 tasks, $MESSAGES messages in $((SECONDS - start)) s"
