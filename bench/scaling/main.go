@@ -23,7 +23,11 @@
 //
 // It prints each round, medians and ratios; it asserts nothing.
 //
-//	go run ./bench/scaling [-rounds 5] [-runtime process|docker] [-target 10]
+// -sqs-metrics sets how often SQS publishes its AWS/SQS metrics (wharf's
+// default is sqs.DefaultMetricsInterval, 5 s); the decision waits for the
+// first datapoint after the flood, so this interval bounds it.
+//
+//	go run ./bench/scaling [-rounds 5] [-runtime process|docker] [-target 10] [-sqs-metrics 1s]
 package main
 
 import (
@@ -48,6 +52,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/app"
 	"github.com/wharf-dev/wharf/internal/config"
+	sqssvc "github.com/wharf-dev/wharf/internal/service/sqs"
 	"github.com/wharf-dev/wharf/test/images"
 )
 
@@ -59,7 +64,12 @@ func main() {
 	rounds := flag.Int("rounds", 5, "scale-outs measured, each on a fresh queue and service")
 	rt := flag.String("runtime", "process", "ECS task runtime: process or docker")
 	target := flag.Int("target", 10, "target backlog per task; each round sends 5 times this many messages")
+	sqsMetrics := flag.Duration("sqs-metrics", 0, "AWS/SQS metrics interval (0: wharf's default)")
 	flag.Parse()
+	if *sqsMetrics > 0 {
+		sqssvc.DefaultMetricsInterval = *sqsMetrics
+	}
+	fmt.Printf("AWS/SQS metrics every %v\n", sqssvc.DefaultMetricsInterval)
 	if err := run(*rounds, *rt, *target); err != nil {
 		fmt.Fprintln(os.Stderr, "scaling bench:", err)
 		os.Exit(1)

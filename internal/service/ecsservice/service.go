@@ -75,7 +75,11 @@ type Options struct {
 	// Interval is how often Run reconciles every service; 0 means 1 s.
 	Interval time.Duration
 	// MetricsInterval is how often Run publishes the task counts to
-	// CloudWatch; 0 means 5 s.
+	// CloudWatch; 0 means 1 s, so a backlog-per-task policy (m1 / m2
+	// combines only where both metrics have a datapoint) never waits for
+	// RunningTaskCount: bench/scaling measured 5.8 s to a new task with a
+	// 5 s interval and 3.0 s with 1 s (AWS/SQS every 1 s in both). One Put
+	// per account and region keeps it cheap.
 	MetricsInterval time.Duration
 }
 
@@ -123,7 +127,7 @@ func New(o Options) *Service {
 		s.interval = time.Second
 	}
 	if s.metricsI <= 0 {
-		s.metricsI = 5 * time.Second
+		s.metricsI = time.Second
 	}
 	return s
 }
