@@ -41,12 +41,18 @@ func openBlobs(dir string, sync bool) (*blobs, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
 		return nil, fmt.Errorf("s3: data dir: %w", err)
 	}
-	for i := 0; i < 256; i++ {
-		sub := filepath.Join(dir, "blobs", fmt.Sprintf("%02x", i))
-		if err := os.MkdirAll(sub, 0o755); err != nil {
-			return nil, fmt.Errorf("s3: data dir: %w", err)
-		}
-		names, err := readNames(sub)
+	if err := os.MkdirAll(filepath.Join(dir, "blobs"), 0o755); err != nil {
+		return nil, fmt.Errorf("s3: data dir: %w", err)
+	}
+	// Shard directories (blobs/00 … blobs/ff) are made when a blob first lands
+	// in one (see placeDir), so a new data directory costs two mkdirs, not 256,
+	// and startup only reads the shards that exist.
+	shards, err := readNames(filepath.Join(dir, "blobs"))
+	if err != nil {
+		return nil, fmt.Errorf("s3: data dir: %w", err)
+	}
+	for _, sh := range shards {
+		names, err := readNames(filepath.Join(dir, "blobs", sh))
 		if err != nil {
 			return nil, fmt.Errorf("s3: data dir: %w", err)
 		}
@@ -138,6 +144,10 @@ func (w *blobWriter) commit() (string, error) {
 		return "", fmt.Errorf("s3: close blob: %w", err)
 	}
 	dst := w.b.path(w.id)
+	if err := w.b.placeDir(dst); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
 	if err := os.Rename(tmp, dst); err != nil {
 		os.Remove(tmp)
 		return "", fmt.Errorf("s3: place blob: %w", err)
@@ -163,6 +173,9 @@ func (b *blobs) open(id string) (*os.File, error) { return os.Open(b.path(id)) }
 func (b *blobs) link(id string) (string, error) {
 	nid := newBlobID()
 	dst := b.path(nid)
+	if err := b.placeDir(dst); err != nil {
+		return "", err
+	}
 	if err := os.Link(b.path(id), dst); err == nil {
 		if b.sync {
 			syncDir(filepath.Dir(dst))
@@ -198,6 +211,22 @@ func (b *blobs) remove(ids ...string) error {
 		}
 	}
 	return first
+}
+
+// placeDir makes sure the shard directory of blob path p exists; a shard made
+// now is synced into blobs/ so the blob placed in it survives a crash.
+func (b *blobs) placeDir(p string) error {
+	shard := filepath.Dir(p)
+	if _, err := os.Stat(shard); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(shard, 0o755); err != nil {
+		return fmt.Errorf("s3: data dir: %w", err)
+	}
+	if b.sync {
+		syncDir(filepath.Dir(shard))
+	}
+	return nil
 }
 
 func readNames(dir string) ([]string, error) {

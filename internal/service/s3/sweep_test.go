@@ -55,6 +55,9 @@ func TestSweepRemovesFilesACrashLeftAndKeepsReferencedOnes(t *testing.T) {
 	// What a crash leaves: a file placed whose metadata never committed, and
 	// a temporary file never placed.
 	orphan := filepath.Join(s3dir, "blobs", "ab", "ab0123456789abcdef0123456789abcd")
+	if err := os.MkdirAll(filepath.Dir(orphan), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(orphan, []byte("never committed"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +77,9 @@ func TestSweepRemovesFilesACrashLeftAndKeepsReferencedOnes(t *testing.T) {
 	}
 	// A file placed by this process (a PUT not yet committed) is no candidate.
 	inflight := filepath.Join(s3dir, "blobs", "ef", "ef0123456789abcdef0123456789abcd")
+	if err := os.MkdirAll(filepath.Dir(inflight), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(inflight, []byte("being committed"), 0o644); err != nil {
 		t.Fatal(err)
 	}
