@@ -2,17 +2,17 @@ package cloudwatch
 
 import (
 	"context"
-	"regexp"
 	"sort"
 	"strconv"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	cwapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
-var queryIDRE = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]{0,254}$`)
+var queryIDRE = lazyregexp.New(`^[a-z][a-zA-Z0-9_]{0,254}$`)
 
 // GetMetricData runs metric queries and metric math expressions over a time
 // range, newest first unless ScanBy is TimestampAscending, MaxDatapoints a page.

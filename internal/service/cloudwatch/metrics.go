@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	cwapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -239,7 +239,7 @@ func (a *agg) stat(name string) (float64, bool) {
 	return a.vals[idx[len(idx)-1]], true
 }
 
-var percentileRE = regexp.MustCompile(`^p(\d{1,2}(\.\d{1,10})?|100)$`)
+var percentileRE = lazyregexp.New(`^p(\d{1,2}(\.\d{1,10})?|100)$`)
 
 func percentile(name string) (float64, bool) {
 	if !percentileRE.MatchString(name) {

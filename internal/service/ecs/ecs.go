@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +38,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	"github.com/wharf-dev/wharf/internal/eventbus"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/runtime"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -271,7 +271,7 @@ type clusterRecord struct {
 	Cluster ecsapi.Cluster
 }
 
-var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
+var clusterNameRE = lazyregexp.New(`^[a-zA-Z0-9_-]{1,255}$`)
 
 // clusterName resolves a cluster name or ARN; "" is the default cluster.
 func clusterName(sc scope, ref string) (string, error) {

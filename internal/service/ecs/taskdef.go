@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -19,7 +19,7 @@ type taskDefRecord struct {
 	Tags []ecsapi.Tag
 }
 
-var familyRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
+var familyRE = lazyregexp.New(`^[a-zA-Z0-9_-]{1,255}$`)
 
 func taskDefKey(sc scope, family string, rev int) string {
 	return fmt.Sprintf("%staskdef/%s/%010d", sc.prefix(), family, rev)

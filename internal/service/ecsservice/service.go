@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +31,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	"github.com/wharf-dev/wharf/internal/eventbus"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/service/cloudwatch"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -253,7 +253,7 @@ func serviceNotActive() error {
 	return apierr.New("ServiceNotActiveException", 400, "Service was not ACTIVE.")
 }
 
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
+var nameRE = lazyregexp.New(`^[a-zA-Z0-9_-]{1,255}$`)
 
 // clusterName resolves a cluster name or ARN; "" is the default cluster.
 func clusterName(sc scope, ref string) (string, error) {

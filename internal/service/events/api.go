@@ -3,7 +3,6 @@ package events
 import (
 	"context"
 	"encoding/json"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,12 +10,13 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/pattern"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
-var nameRE = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,64}$`)
-var busNameRE = regexp.MustCompile(`^[/\.\-_A-Za-z0-9]{1,256}$`)
+var nameRE = lazyregexp.New(`^[\.\-_A-Za-z0-9]{1,64}$`)
+var busNameRE = lazyregexp.New(`^[/\.\-_A-Za-z0-9]{1,256}$`)
 
 // caller returns the account and region a request acts in.
 func (s *Service) caller(ctx context.Context) (string, string) {

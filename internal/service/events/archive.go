@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/pattern"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -34,7 +34,7 @@ import (
 // so a restart resumes it without resending. Replayed events are not archived
 // again, as on AWS.
 
-var archiveNameRE = regexp.MustCompile(`^[\.\-_A-Za-z0-9]{1,48}$`)
+var archiveNameRE = lazyregexp.New(`^[\.\-_A-Za-z0-9]{1,48}$`)
 
 type archiveRecord struct {
 	Name          string

@@ -89,6 +89,21 @@ func TestSDKv2ArchiveAndReplayRedeliverToTheQueue(t *testing.T) {
 	if *rp.ReplayArn != "arn:aws:events:us-east-1:000000000000:replay/again" || rp.State != types.ReplayStateStarting {
 		t.Errorf("StartReplay %+v", rp)
 	}
+	// Wait for the replay to finish before receiving. Without this wait the
+	// receive below missed the replayed message about 1 run in 6 (not yet
+	// understood: see the closing note of this stop).
+	state := types.ReplayState("")
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && state != types.ReplayStateCompleted; {
+		d, err := eb.DescribeReplay(ctx, &eventbridge.DescribeReplayInput{ReplayName: aws.String("again")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		state = d.State
+		time.Sleep(50 * time.Millisecond)
+	}
+	if state != types.ReplayStateCompleted {
+		t.Fatalf("replay state %s, want COMPLETED", state)
+	}
 	ev := receive()
 	if ev["replay-name"] != "again" || ev["source"] != "shop" {
 		t.Errorf("replayed event %v", ev)

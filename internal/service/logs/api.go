@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	logsapi "github.com/wharf-dev/wharf/internal/awsapi/logs"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -29,7 +29,7 @@ func scopeOf(ctx context.Context) scope {
 	return sc
 }
 
-var groupNameRE = regexp.MustCompile(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
+var groupNameRE = lazyregexp.New(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
 
 func checkGroupName(field, name string) error {
 	if !groupNameRE.MatchString(name) {

@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,10 +9,11 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
-var nameRE = regexp.MustCompile(`^[0-9a-zA-Z\-_.]{1,64}$`)
+var nameRE = lazyregexp.New(`^[0-9a-zA-Z\-_.]{1,64}$`)
 
 // page returns items[from:to] of n and the next token.
 func page(n int, token *string, limit *int32) (from, to int, next *string, err error) {

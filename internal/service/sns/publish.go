@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -54,7 +54,7 @@ func (e *entry) bodyFor(protocol string) string {
 	return e.Message
 }
 
-var attrNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,256}$`)
+var attrNameRE = lazyregexp.New(`^[A-Za-z0-9_.-]{1,256}$`)
 
 func attrError(format string, args ...any) error {
 	return errInvalidParameter("MessageAttributes Reason: "+format, args...)
@@ -258,7 +258,7 @@ type smsRecord struct {
 	Timestamp   string
 }
 
-var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+var e164RE = lazyregexp.New(`^\+[1-9][0-9]{1,14}$`)
 
 func (s *Service) publishSMS(ctx context.Context, phone string, e *entry) (*snsapi.PublishOutput, error) {
 	if !e164RE.MatchString(phone) {
@@ -338,7 +338,7 @@ func (s *Service) PublishBatch(ctx context.Context, in *snsapi.PublishBatchInput
 	return out, nil
 }
 
-var batchIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+var batchIDRE = lazyregexp.New(`^[A-Za-z0-9_-]{1,80}$`)
 
 // PublishToTopic publishes message to the topic topicARN names, with string
 // message attributes, on behalf of another service (EventBridge targets, S3

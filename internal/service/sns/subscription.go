@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"maps"
 	"net/mail"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -67,7 +67,7 @@ func needsConfirmation(protocol string) bool {
 	return false
 }
 
-var phoneRE = regexp.MustCompile(`^\+?[0-9]{1,15}$`)
+var phoneRE = lazyregexp.New(`^\+?[0-9]{1,15}$`)
 
 func checkEndpoint(protocol, endpoint string) error {
 	switch protocol {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -46,7 +46,7 @@ var topicAttrs = map[string]bool{
 	"ApplicationSuccessFeedbackRoleArn": true, "ApplicationFailureFeedbackRoleArn": true, "ApplicationSuccessFeedbackSampleRate": true,
 }
 
-var topicNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+var topicNameRE = lazyregexp.New(`^[A-Za-z0-9_-]{1,256}$`)
 
 // validTopicName: 1 to 256 letters, digits, hyphens and underscores; a FIFO
 // topic's name ends in ".fifo" (CreateTopic API reference).

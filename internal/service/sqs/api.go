@@ -2,13 +2,13 @@ package sqs
 
 import (
 	"context"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 )
 
 // CreateQueue creates a queue; with the same attributes as an existing queue it
@@ -218,7 +218,7 @@ func (s *Service) SendMessage(ctx context.Context, in *sqsapi.SendMessageInput) 
 	}, nil
 }
 
-var batchIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+var batchIDRE = lazyregexp.New(`^[A-Za-z0-9_-]{1,80}$`)
 
 // maxBatchBytes is the limit on the total payload of a batch (SendMessageBatch docs).
 const maxBatchBytes = 1048576

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -137,7 +137,7 @@ type sendResult struct {
 	Err       error
 }
 
-var attrNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,256}$`)
+var attrNameRE = lazyregexp.New(`^[A-Za-z0-9_.-]{1,256}$`)
 
 // validBody reports whether body has only the characters SQS allows:
 // #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.

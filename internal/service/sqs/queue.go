@@ -7,13 +7,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -252,7 +252,7 @@ func (q *queue) allows(sourceARN string) bool {
 	return true
 }
 
-var queueNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+var queueNameRE = lazyregexp.New(`^[A-Za-z0-9_-]{1,80}$`)
 
 func validQueueName(name string, fifo bool) bool {
 	if fifo {
