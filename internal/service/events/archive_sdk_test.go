@@ -39,8 +39,6 @@ func TestSDKv2ArchiveAndReplayRedeliverToTheQueue(t *testing.T) {
 		{Id: aws.String("q"), Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:orders")}}}); err != nil {
 		t.Fatal(err)
 	}
-	// The range is sent with millisecond precision: leave a second on each side,
-	// or an event ingested in the same millisecond as EventEndTime falls outside.
 	start := time.Now().Add(-time.Second)
 	if _, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{
 		{Source: aws.String("shop"), DetailType: aws.String("Order Placed"), Detail: aws.String(`{"id":7}`)},
@@ -82,8 +80,13 @@ func TestSDKv2ArchiveAndReplayRedeliverToTheQueue(t *testing.T) {
 	if count != 1 {
 		t.Fatalf("archive holds %d events, want 1 (the other source does not match)", count)
 	}
+	// The range travels with millisecond precision and EventEndTime must be in
+	// the past: let the clock pass the millisecond the event was ingested in, or
+	// the event can fall just outside the range.
+	time.Sleep(5 * time.Millisecond)
+	end := time.Now()
 	rp, err := eb.StartReplay(ctx, &eventbridge.StartReplayInput{ReplayName: aws.String("again"), EventSourceArn: arc.ArchiveArn,
-		EventStartTime: aws.Time(start), EventEndTime: aws.Time(time.Now().Add(time.Second)),
+		EventStartTime: aws.Time(start), EventEndTime: aws.Time(end),
 		Destination: &types.ReplayDestination{Arn: aws.String(bus), FilterArns: []string{"arn:aws:events:us-east-1:000000000000:rule/orders"}}})
 	if err != nil {
 		t.Fatal(err)
