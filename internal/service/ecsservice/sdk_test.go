@@ -2,7 +2,6 @@ package ecsservice_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/wharf-dev/wharf/internal/app"
 	"github.com/wharf-dev/wharf/internal/config"
@@ -54,10 +52,6 @@ func TestSDKServiceConvergesAndScalesOnProcessRuntime(t *testing.T) {
 	}
 	_, err = c.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("c"), ServiceName: aws.String("workers"),
 		TaskDefinition: aws.String("worker"), DesiredCount: aws.Int32(2)})
-	var ae smithy.APIError
-	if errors.As(err, &ae) && ae.ErrorCode() == "NotImplemented" {
-		t.Skip("ECS services are not wired into wharf yet (internal/app/wire_ecs.go)")
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
