@@ -12,7 +12,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wharf-dev/wharf/bench/internal/benchkit"
 )
 
 // queryItems is how many items the Query benchmark's partition holds and
@@ -47,7 +48,7 @@ func main() {
 	ephemeral := flag.Bool("ephemeral", false, "run wharf with its in-memory store instead of the durable one")
 	flag.Parse()
 
-	bin, err := buildWharf()
+	bin, err := benchkit.BuildWharf()
 	if err != nil {
 		fail(err)
 	}
@@ -110,30 +111,10 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func buildWharf() (string, error) {
-	dir, err := os.MkdirTemp("", "wharf-bench")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "wharf")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/wharf")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return bin, cmd.Run()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // run starts a server, waits until it answers, drives each operation for d, and
 // stops it.
 func run(name string, command func(port int) *exec.Cmd, healthPath string, d time.Duration, clients int) ([]phase, error) {
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,6 +36,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/wharf-dev/wharf/bench/internal/benchkit"
 	"github.com/wharf-dev/wharf/internal/app"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
@@ -186,7 +186,7 @@ func api(n int) error {
 		return err
 	}
 	wharf, werr := measureAPI("wharf", "http://"+w.Addr(), n)
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return err
 	}
@@ -260,13 +260,4 @@ func measureAPI(name, endpoint string, n int) ([2]time.Duration, error) {
 func median(d []time.Duration) time.Duration {
 	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 	return d[len(d)/2]
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -22,7 +22,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -43,6 +42,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/wharf-dev/wharf/bench/internal/benchkit"
 	"github.com/wharf-dev/wharf/internal/pattern"
 )
 
@@ -60,7 +60,7 @@ func main() {
 	matching("rules: only prefixes on the object key (no exact field), plus one suffix rule", prefixRules)
 	runtime.GOMAXPROCS(procs)
 
-	bin, err := buildWharf()
+	bin, err := benchkit.BuildWharf()
 	if err != nil {
 		fail(err)
 	}
@@ -192,7 +192,7 @@ type server struct {
 
 // start runs srv on a free port and waits until it answers; stop ends it.
 func start(srv server) (base string, stop func(), err error) {
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return "", nil, err
 	}
@@ -271,26 +271,6 @@ func drive(srv server, d time.Duration, clients int) (result, error) {
 	wg.Wait()
 	r.rps, r.errors = float64(n.Load())/time.Since(t0).Seconds(), errs.Load()
 	return r, nil
-}
-
-func buildWharf() (string, error) {
-	dir, err := os.MkdirTemp("", "wharf-bench")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "wharf")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/wharf")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return bin, cmd.Run()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func fail(err error) {

@@ -11,7 +11,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/wharf-dev/wharf/bench/internal/benchkit"
 )
 
 type result struct {
@@ -42,7 +43,7 @@ func main() {
 	clients := flag.Int("clients", 8, "concurrent clients")
 	flag.Parse()
 
-	bin, err := buildWharf()
+	bin, err := benchkit.BuildWharf()
 	if err != nil {
 		fail(err)
 	}
@@ -85,22 +86,11 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func buildWharf() (string, error) {
-	dir, err := os.MkdirTemp("", "wharf-bench")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "wharf")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/wharf")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return bin, cmd.Run()
-}
-
 // measure starts a server, times it to its first successful health answer, reads
 // its idle RSS, drives it with GetCallerIdentity, and stops it.
 func measure(name string, command func(port int) *exec.Cmd, healthPath string, d time.Duration, clients int) (result, error) {
 	r := result{name: name}
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return r, err
 	}
@@ -197,13 +187,4 @@ func rssMiB(pid int) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -19,7 +19,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -34,6 +33,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/wharf-dev/wharf/bench/internal/benchkit"
 )
 
 type result struct {
@@ -52,7 +53,7 @@ func main() {
 	baseline := flag.String("baseline", "", "another wharf binary to measure on disk beside this tree's")
 	flag.Parse()
 
-	bin, err := buildWharf()
+	bin, err := benchkit.BuildWharf()
 	if err != nil {
 		fail(err)
 	}
@@ -128,17 +129,6 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func buildWharf() (string, error) {
-	dir, err := os.MkdirTemp("", "wharf-bench")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "wharf")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/wharf")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return bin, cmd.Run()
-}
-
 // fsyncBaseline is how fast this machine writes b to a new file and fsyncs it.
 func fsyncBaseline(dir string, b []byte, rounds int) (float64, error) {
 	var total time.Duration
@@ -164,7 +154,7 @@ func fsyncBaseline(dir string, b []byte, rounds int) (float64, error) {
 
 func measure(name string, command func(port int) *exec.Cmd, health string, d time.Duration, clients int, large []byte, rounds int) (result, error) {
 	r := result{name: name}
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return r, err
 	}
@@ -280,13 +270,4 @@ func measure(name string, command func(port int) *exec.Cmd, health string, d tim
 	r.putMiBs, r.getMiBs = mib/putTime.Seconds(), mib/getTime.Seconds()
 	r.errors = errs.Load()
 	return r, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

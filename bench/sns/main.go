@@ -12,7 +12,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +28,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/wharf-dev/wharf/bench/internal/benchkit"
 )
 
 type result struct {
@@ -46,7 +47,7 @@ func main() {
 	latencyN := flag.Int("latency", 200, "messages timed from Publish to receive")
 	flag.Parse()
 
-	bin, err := buildWharf()
+	bin, err := benchkit.BuildWharf()
 	if err != nil {
 		fail(err)
 	}
@@ -105,31 +106,11 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func buildWharf() (string, error) {
-	dir, err := os.MkdirTemp("", "wharf-bench")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "wharf")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/wharf")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return bin, cmd.Run()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // measure starts a server, creates a topic with one SQS subscription, drives
 // Publish from clients for d, then times n publishes to a long-polling receiver.
 func measure(name string, command func(port int) *exec.Cmd, healthPath string, d time.Duration, clients, n int) (result, error) {
 	r := result{name: name}
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return r, err
 	}

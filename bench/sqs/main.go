@@ -13,7 +13,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +28,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/wharf-dev/wharf/bench/internal/benchkit"
 )
 
 // server is one peer under test.
@@ -51,7 +52,7 @@ func main() {
 	only := flag.String("only", "", "measure only this server (wharf-disk, wharf-ephemeral, moto), e.g. while profiling")
 	flag.Parse()
 
-	bin, err := buildWharf()
+	bin, err := benchkit.BuildWharf()
 	if err != nil {
 		fail(err)
 	}
@@ -117,22 +118,11 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func buildWharf() (string, error) {
-	dir, err := os.MkdirTemp("", "wharf-bench")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "wharf")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/wharf")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return bin, cmd.Run()
-}
-
 // measure starts s, runs the three workloads against it, and stops it. The
 // batch workload fills the queue that the receive workload then drains.
 func measure(s server, d time.Duration, clients int) (result, error) {
 	r := result{name: s.name}
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return r, err
 	}
@@ -260,13 +250,4 @@ func drive(d time.Duration, clients int, errs *atomic.Int64, op func(ctx context
 	}
 	wg.Wait()
 	return float64(n.Load()) / time.Since(t0).Seconds()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
