@@ -63,7 +63,7 @@ func pageNames(names []string, marker *string, maxItems *int32) ([]string, *bool
 	return pg, awsapi.Bool(truncated), next, nil
 }
 
-func inlineNotFound(kind, entity, name string) error {
+func inlineNotFound(kind, name string) error {
 	return noSuchEntity("The %s policy with name %s cannot be found.", kind, name)
 }
 
@@ -95,7 +95,7 @@ func (s *Service) GetUserPolicy(ctx context.Context, in *api.GetUserPolicyInput)
 	name := awsapi.ToString(in.PolicyName)
 	doc, ok := u.Inline[name]
 	if !ok {
-		return nil, inlineNotFound("user", u.Name, name)
+		return nil, inlineNotFound("user", name)
 	}
 	return &api.GetUserPolicyOutput{UserName: awsapi.String(u.Name), PolicyName: awsapi.String(name), PolicyDocument: awsapi.String(encodePolicy(doc))}, nil
 }
@@ -118,7 +118,7 @@ func (s *Service) DeleteUserPolicy(ctx context.Context, in *api.DeleteUserPolicy
 	name := awsapi.ToString(in.PolicyName)
 	err := s.updateUser(ctx, awsapi.ToString(in.UserName), func(_ store.Tx, u *user) error {
 		if _, ok := u.Inline[name]; !ok {
-			return inlineNotFound("user", u.Name, name)
+			return inlineNotFound("user", name)
 		}
 		delete(u.Inline, name)
 		return nil
@@ -157,7 +157,7 @@ func (s *Service) GetRolePolicy(ctx context.Context, in *api.GetRolePolicyInput)
 	name := awsapi.ToString(in.PolicyName)
 	doc, ok := r.Inline[name]
 	if !ok {
-		return nil, inlineNotFound("role", r.Name, name)
+		return nil, inlineNotFound("role", name)
 	}
 	return &api.GetRolePolicyOutput{RoleName: awsapi.String(r.Name), PolicyName: awsapi.String(name), PolicyDocument: awsapi.String(encodePolicy(doc))}, nil
 }
@@ -180,7 +180,7 @@ func (s *Service) DeleteRolePolicy(ctx context.Context, in *api.DeleteRolePolicy
 	name := awsapi.ToString(in.PolicyName)
 	err := s.updateRole(ctx, awsapi.ToString(in.RoleName), func(_ store.Tx, r *role) error {
 		if _, ok := r.Inline[name]; !ok {
-			return inlineNotFound("role", r.Name, name)
+			return inlineNotFound("role", name)
 		}
 		delete(r.Inline, name)
 		return nil
