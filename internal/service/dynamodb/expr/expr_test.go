@@ -328,7 +328,7 @@ func TestReservedWordsListIsComplete(t *testing.T) {
 // evaluate without panicking.
 
 func FuzzParseCondition(f *testing.F) {
-	for _, s := range []string{"a = :v", "NOT (a < :v OR b.c[1] >= :v) AND attribute_exists(#n)", "size(a) BETWEEN :v AND :v", "a IN (:v, :v)", "begins_with(a, :v)", "contains(#n.x, :v)", "((a = :v", "a = :v AND", "attribute_type(a, :v)"} {
+	for _, s := range []string{"a = :v", "NOT (a < :v OR b.c[1] >= :v) AND attribute_exists(#n)", "size(a) BETWEEN :v AND :v", "a IN (:v, :v)", "begins_with(a, :v)", "contains(#n.x, :v)", "((a = :v", "a = :v AND", "attribute_type(a, :v)", strings.Repeat("(", 3000) + "a = :v" + strings.Repeat(")", 3000), strings.Repeat("NOT ", 400) + "a = :v"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {

@@ -161,24 +161,72 @@ func isIdentStart(c byte) bool {
 
 func isIdentChar(c byte) bool { return isIdentStart(c) || (c >= '0' && c <= '9') }
 
+// DynamoDB's limits on one expression ("Expression parameters" in the
+// DynamoDB developer guide's Constraints page).
+const (
+	// MaxExpressionSize is the longest expression string, in bytes, as sent
+	// (names and values are not substituted before counting).
+	MaxExpressionSize = 4096
+	// MaxOperators is the most operators and functions one expression may
+	// hold; IN counts once whatever its number of operands.
+	MaxOperators = 300
+	// maxNesting bounds the parser's recursion (parentheses, NOT and nested
+	// function calls). An expression within MaxExpressionSize cannot reach
+	// it, since every level takes at least one byte; it is there so that no
+	// caller that skips the size check can exhaust the goroutine's stack.
+	maxNesting = MaxExpressionSize
+)
+
 // parser is a recursive descent parser over the tokens of one expression.
 type parser struct {
-	src  string
-	kind string
-	toks []token
-	pos  int
-	env  *Env
+	src   string
+	kind  string
+	toks  []token
+	pos   int
+	env   *Env
+	depth int // current nesting, bounded by maxNesting
+	ops   int // operators and functions seen, bounded by MaxOperators
 }
 
 // failure carries a parse error up through the recursion; parse functions
 // recover it at the top, so each rule reads as the grammar does.
 type failure struct{ err *apierr.Error }
 
-func newParser(env *Env, kind, src string) *parser {
+// newParser checks the expression's size before lexing it, so that an
+// oversized expression costs nothing but the check.
+func newParser(env *Env, kind, src string) (*parser, error) {
+	if len(src) > MaxExpressionSize {
+		return nil, apierr.Validation("Invalid %s: Expression size has exceeded the maximum allowed size; expression size: %d", kind, len(src))
+	}
+	return newUncheckedParser(env, kind, src), nil
+}
+
+// newUncheckedParser skips the size check; only tests of the parser's own
+// nesting bound use it directly.
+func newUncheckedParser(env *Env, kind, src string) *parser {
 	if env == nil {
 		env = NewEnv(nil, nil)
 	}
 	return &parser{src: src, kind: kind, toks: lex(src), env: env}
+}
+
+// enter records one more level of nesting and fails past maxNesting; every
+// recursive rule calls it, and leave on its way out.
+func (p *parser) enter() {
+	p.depth++
+	if p.depth > maxNesting {
+		p.fail("Invalid %s: The expression has too many nesting levels; nesting levels: %d", p.kind, p.depth)
+	}
+}
+
+func (p *parser) leave() { p.depth-- }
+
+// operator counts one operator or function against MaxOperators.
+func (p *parser) operator() {
+	p.ops++
+	if p.ops > MaxOperators {
+		p.fail("Invalid %s: The expression contains too many operators; operator count: %d", p.kind, p.ops)
+	}
 }
 
 func (p *parser) run(fn func()) (err error) {
@@ -257,16 +305,22 @@ func (p *parser) isKeyword(w string) bool {
 
 // ParseCondition parses a condition or filter expression.
 func ParseCondition(env *Env, kind, src string) (Cond, error) {
-	p := newParser(env, kind, src)
+	p, err := newParser(env, kind, src)
+	if err != nil {
+		return nil, err
+	}
 	var c Cond
-	err := p.run(func() { c = p.or() })
+	err = p.run(func() { c = p.or() })
 	return c, err
 }
 
 func (p *parser) or() Cond {
+	p.enter()
+	defer p.leave()
 	c := p.and()
 	for p.isKeyword("OR") {
 		p.next()
+		p.operator()
 		c = &Or{c, p.and()}
 	}
 	return c
@@ -276,6 +330,7 @@ func (p *parser) and() Cond {
 	c := p.not()
 	for p.isKeyword("AND") {
 		p.next()
+		p.operator()
 		c = &And{c, p.not()}
 	}
 	return c
@@ -284,6 +339,9 @@ func (p *parser) and() Cond {
 func (p *parser) not() Cond {
 	if p.isKeyword("NOT") {
 		p.next()
+		p.operator()
+		p.enter()
+		defer p.leave()
 		return &Not{p.not()}
 	}
 	return p.primary()
@@ -317,9 +375,11 @@ func (p *parser) primary() Cond {
 	switch {
 	case p.peek().kind == tPunct && isComparator(p.peek().text):
 		op := p.next().text
+		p.operator()
 		return &Compare{op, x, p.operand()}
 	case p.isKeyword("BETWEEN"):
 		p.next()
+		p.operator()
 		lo := p.operand()
 		if !p.isKeyword("AND") {
 			p.syntax()
@@ -330,6 +390,7 @@ func (p *parser) primary() Cond {
 		return &Between{x, lo, hi}
 	case p.isKeyword("IN"):
 		p.next()
+		p.operator()
 		p.expect("(")
 		list := []Operand{p.operand()}
 		for p.isPunct(",") {
@@ -414,8 +475,12 @@ func validTypeName(s string) bool {
 	return false
 }
 
-// args parses "(operand, operand...)".
+// args parses "(operand, operand...)" of a function call; the call counts as
+// one operator.
 func (p *parser) args() []Operand {
+	p.operator()
+	p.enter()
+	defer p.leave()
 	p.expect("(")
 	var args []Operand
 	if !p.isPunct(")") {
@@ -536,9 +601,12 @@ func (p *parser) pathName() string {
 
 // ParseProjection parses a projection expression: paths separated by commas.
 func ParseProjection(env *Env, src string) ([]Path, error) {
-	p := newParser(env, KindProjection, src)
+	p, err := newParser(env, KindProjection, src)
+	if err != nil {
+		return nil, err
+	}
 	var paths []Path
-	err := p.run(func() {
+	err = p.run(func() {
 		paths = append(paths, p.path())
 		for p.isPunct(",") {
 			p.next()
@@ -577,9 +645,12 @@ func slicesEqual(a, b Path) bool {
 // ParseUpdate parses an update expression: SET, REMOVE, ADD and DELETE clauses,
 // each at most once, in any order.
 func ParseUpdate(env *Env, src string) (*Update, error) {
-	p := newParser(env, KindUpdate, src)
+	p, err := newParser(env, KindUpdate, src)
+	if err != nil {
+		return nil, err
+	}
 	u := &Update{}
-	err := p.run(func() {
+	err = p.run(func() {
 		seen := map[string]bool{}
 		for p.peek().kind != tEOF {
 			t := p.peek()
@@ -679,6 +750,7 @@ func (p *parser) setValue() Operand {
 	a := p.setOperand()
 	if p.isPunct("+") || p.isPunct("-") {
 		op := p.next().text[0]
+		p.operator()
 		return &Arith{op, a, p.setOperand()}
 	}
 	return a
