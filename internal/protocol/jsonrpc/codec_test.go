@@ -164,6 +164,10 @@ func TestDecodeRejectsMalformedInputWithSerializationException(t *testing.T) {
 		{"timestamp out of range", `{"Time":1e300}`, "Time"},
 		{"timestamp garbage", `{"Time":"yesterday"}`, "Time"},
 		{"deep nesting", strings.Repeat(`{"Doc":`, 20000) + "1" + strings.Repeat("}", 20000), "not valid JSON"},
+		{"one level past the limit", `{"Doc":` + strings.Repeat("[", jsonrpc.MaxDepth) + strings.Repeat("]", jsonrpc.MaxDepth) + "}", "more than 1000 levels deep"},
+		{"invalid UTF-8 in a string", "{\"Str\":\"caf\xe9\"}", "not valid UTF-8"},
+		{"invalid UTF-8 in a key", "{\"\xff\":1}", "not valid UTF-8"},
+		{"a truncated multi-byte sequence", "{\"Str\":\"\xe2\x82\"}", "not valid UTF-8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := decode(t, tc.body)
@@ -175,6 +179,19 @@ func TestDecodeRejectsMalformedInputWithSerializationException(t *testing.T) {
 				t.Errorf("message %q does not mention %q", e.Message, tc.wantInMessage)
 			}
 		})
+	}
+}
+
+// TestDecodeDeepestAllowedNesting decodes a body at exactly MaxDepth, and
+// strings that only look like brackets do not count.
+func TestDecodeDeepestAllowedNesting(t *testing.T) {
+	body := `{"Str":"` + strings.Repeat("[{", 5000) + `\"","Doc":` + strings.Repeat("[", jsonrpc.MaxDepth-1) + strings.Repeat("]", jsonrpc.MaxDepth-1) + "}"
+	in, err := decode(t, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(*in.Str, "[{[{") {
+		t.Errorf("Str = %.10q", *in.Str)
 	}
 }
 

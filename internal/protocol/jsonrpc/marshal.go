@@ -19,6 +19,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/protocol"
 )
 
 // Options say which dialect of AWS's JSON document encoding to use. awsJson and
@@ -304,12 +305,28 @@ func Unmarshal(data []byte, v any, opt Options) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("jsonrpc: Unmarshal into non-pointer %T", v)
 	}
-	return assign(rv.Elem(), tree, "", "", opt)
+	return assign(rv.Elem(), tree, "", nil, opt)
 }
+
+// MaxDepth bounds how deeply objects and arrays nest in a request body. AWS's
+// JSON front ends refuse deeper documents (Jackson's default nesting limit is
+// 1000) and no AWS shape needs more: a DynamoDB item at its 32-level limit is
+// under 100. Checking it before decoding keeps a hostile body from costing
+// more than a scan.
+const MaxDepth = 1000
 
 func parseDocument(data []byte) (any, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
+	}
+	// encoding/json would replace invalid UTF-8 in strings with U+FFFD and
+	// the service would store the altered text; AWS refuses such a body with
+	// a SerializationException.
+	if !utf8.Valid(data) {
+		return nil, apierr.Serialization("The request body is not valid UTF-8.")
+	}
+	if depth := nesting(data); depth > MaxDepth {
+		return nil, apierr.Serialization("The request body is not valid JSON: it nests objects and arrays more than %d levels deep.", MaxDepth)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -321,6 +338,40 @@ func parseDocument(data []byte) (any, error) {
 		return nil, apierr.Serialization("The request body is not valid JSON: unexpected data after the top-level value.")
 	}
 	return tree, nil
+}
+
+// nesting returns the deepest nesting of objects and arrays in data, outside
+// strings, stopping once past MaxDepth. It does not check the syntax: the
+// decoder does that afterwards.
+func nesting(data []byte) int {
+	depth, deepest := 0, 0
+	inString, escaped := false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > deepest {
+				deepest = depth
+				if deepest > MaxDepth {
+					return deepest
+				}
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
 }
 
 func cleanJSONError(err error) string {
@@ -356,18 +407,12 @@ func fieldsByKey(t reflect.Type, opt Options) map[string]*awsapi.Field {
 	return actual.(map[string]*awsapi.Field)
 }
 
-func memberPath(path, name string) string {
-	if path == "" {
-		return name
+func mismatch(path *protocol.Path, want string, got any) error {
+	where := "the request body"
+	if path != nil {
+		where = path.String()
 	}
-	return path + "." + name
-}
-
-func mismatch(path string, want string, got any) error {
-	if path == "" {
-		path = "the request body"
-	}
-	return apierr.Serialization("Cannot deserialize %s: expected %s, got %s.", path, want, kindOf(got))
+	return apierr.Serialization("Cannot deserialize %s: expected %s, got %s.", where, want, kindOf(got))
 }
 
 func kindOf(v any) string {
@@ -389,7 +434,7 @@ func kindOf(v any) string {
 }
 
 // assign stores the parsed JSON value tree into v, checking its type against v's.
-func assign(v reflect.Value, tree any, tsFormat, path string, opt Options) error {
+func assign(v reflect.Value, tree any, tsFormat string, path *protocol.Path, opt Options) error {
 	t := v.Type()
 	if t == timeType {
 		var (
@@ -409,7 +454,7 @@ func assign(v reflect.Value, tree any, tsFormat, path string, opt Options) error
 			return mismatch(path, "a timestamp", tree)
 		}
 		if err != nil {
-			return apierr.Serialization("Cannot deserialize %s: %s.", path, err)
+			return apierr.Serialization("Cannot deserialize %v: %s.", path, err)
 		}
 		v.Set(reflect.ValueOf(tm))
 		return nil
@@ -458,7 +503,7 @@ func assign(v reflect.Value, tree any, tsFormat, path string, opt Options) error
 			if f == nil {
 				continue // AWS ignores members it does not know.
 			}
-			if err := assign(v.Field(f.Index), val, f.TimestampFormat, memberPath(path, f.Name), opt); err != nil {
+			if err := assign(v.Field(f.Index), val, f.TimestampFormat, path.Member(f.Name), opt); err != nil {
 				return err
 			}
 		}
@@ -475,7 +520,7 @@ func assign(v reflect.Value, tree any, tsFormat, path string, opt Options) error
 			}
 			raw, err := base64.StdEncoding.DecodeString(s)
 			if err != nil {
-				return apierr.Serialization("Cannot deserialize %s: the value is not valid base64.", path)
+				return apierr.Serialization("Cannot deserialize %v: the value is not valid base64.", path)
 			}
 			v.SetBytes(raw)
 			return nil
@@ -486,7 +531,7 @@ func assign(v reflect.Value, tree any, tsFormat, path string, opt Options) error
 		}
 		s := reflect.MakeSlice(t, len(arr), len(arr))
 		for i, el := range arr {
-			if err := assign(s.Index(i), el, tsFormat, fmt.Sprintf("%s[%d]", path, i), opt); err != nil {
+			if err := assign(s.Index(i), el, tsFormat, path.Index(i), opt); err != nil {
 				return err
 			}
 		}
@@ -507,7 +552,7 @@ func assign(v reflect.Value, tree any, tsFormat, path string, opt Options) error
 		m := reflect.MakeMapWithSize(t, len(obj))
 		for k, val := range obj {
 			ev := reflect.New(t.Elem()).Elem()
-			if err := assign(ev, val, tsFormat, memberPath(path, k), opt); err != nil {
+			if err := assign(ev, val, tsFormat, path.Member(k), opt); err != nil {
 				return err
 			}
 			m.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), ev)
@@ -535,7 +580,7 @@ func assign(v reflect.Value, tree any, tsFormat, path string, opt Options) error
 		}
 		i, err := strconv.ParseInt(string(n), 10, t.Bits())
 		if err != nil {
-			return apierr.Serialization("Cannot deserialize %s: %s is not an integer in range.", path, n)
+			return apierr.Serialization("Cannot deserialize %v: %s is not an integer in range.", path, n)
 		}
 		v.SetInt(i)
 		return nil
@@ -546,7 +591,7 @@ func assign(v reflect.Value, tree any, tsFormat, path string, opt Options) error
 		}
 		u, err := strconv.ParseUint(string(n), 10, t.Bits())
 		if err != nil {
-			return apierr.Serialization("Cannot deserialize %s: %s is not an integer in range.", path, n)
+			return apierr.Serialization("Cannot deserialize %v: %s is not an integer in range.", path, n)
 		}
 		v.SetUint(u)
 		return nil
@@ -557,7 +602,7 @@ func assign(v reflect.Value, tree any, tsFormat, path string, opt Options) error
 			var err error
 			f, err = strconv.ParseFloat(string(x), t.Bits())
 			if err != nil {
-				return apierr.Serialization("Cannot deserialize %s: %s is not a number in range.", path, x)
+				return apierr.Serialization("Cannot deserialize %v: %s is not a number in range.", path, x)
 			}
 		case string:
 			switch x {
