@@ -40,19 +40,19 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	loops := &Loops{}
-	deps := Deps{Config: cfg, Store: st, Logger: log, Bus: eventbus.New(), Loops: loops, Registry: &Registry{}}
-	regs, keys := services(deps)
-	deps.Registry.connect()
+	sys := build(deps{cfg: cfg, st: st, log: log, bus: eventbus.New(), loops: loops})
 	srv := server.New(server.Options{
 		Config:   cfg,
 		Logger:   log,
-		Services: regs,
+		Services: sys.registrations(),
 		Codecs:   codecs(),
-		Keys:     keys,
+		Keys:     sys.Keys(),
 		Version:  version,
 	})
 	w := &Wharf{addr: ln.Addr().String(), storage: storage, srv: srv, st: st, done: make(chan error, 1)}
-	w.runtime, _ = deps.Registry.Lookup("runtime").(string)
+	if sys.Runner != nil {
+		w.runtime = sys.Runner.Name() // said in the ready line
+	}
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	loops.start(loopCtx)
 	go func() {
@@ -97,23 +97,6 @@ func (w *Wharf) ServiceIDs() []string { return w.srv.ServiceIDs() }
 // Wait blocks until wharf has shut down and returns the first shutdown error.
 func (w *Wharf) Wait() error { return <-w.done }
 
-// Deps are what services are built from.
-type Deps struct {
-	Config *config.Config
-	Store  store.Store
-	Logger *slog.Logger
-	// Loops starts the service's long-running loops (visibility timers, schedules,
-	// controllers): each runs until its context is cancelled at shutdown, and is
-	// waited for before the store closes.
-	Loops *Loops
-	// Registry is where services find each other's narrow interfaces once all
-	// are built (S3 notifications → SQS/SNS, EventBridge targets → SQS/SNS/ECS).
-	Registry *Registry
-	// Bus carries service events (S3 object events, ECS task state changes) to
-	// EventBridge, which attaches itself when it is built.
-	Bus *eventbus.Bus
-}
-
 // Loops are the long-running loops of every service. Each has one owner (the
 // service that added it) and one way to stop (its context).
 type Loops struct {
@@ -136,31 +119,3 @@ func (l *Loops) start(ctx context.Context) {
 }
 
 func (l *Loops) wait() { l.wg.Wait() }
-
-// Registry lets services meet without construction order mattering: a builder
-// Provides its service under its id, and registers AfterBuild hooks that Lookup the
-// services it delivers to and hand them over as the consumer's own interface.
-type Registry struct {
-	items map[string]any
-	after []func()
-}
-
-// Provide publishes v (a built service) under name ("sqs", "sns", "ecs", ...).
-func (r *Registry) Provide(name string, v any) {
-	if r.items == nil {
-		r.items = map[string]any{}
-	}
-	r.items[name] = v
-}
-
-// Lookup returns what was provided under name, or nil.
-func (r *Registry) Lookup(name string) any { return r.items[name] }
-
-// AfterBuild runs fn once every service is built, before wharf serves.
-func (r *Registry) AfterBuild(fn func()) { r.after = append(r.after, fn) }
-
-func (r *Registry) connect() {
-	for _, fn := range r.after {
-		fn()
-	}
-}

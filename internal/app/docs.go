@@ -31,11 +31,9 @@ func Operations() []ServiceOperations {
 	}
 	st := store.OpenMemory()
 	defer st.Close()
-	d := Deps{Config: cfg, Store: st, Logger: slog.New(slog.DiscardHandler), Bus: eventbus.New(), Loops: &Loops{}, Registry: &Registry{}}
-	regs, _ := services(d)
-	d.Registry.connect()
+	sys := build(deps{cfg: cfg, st: st, log: slog.New(slog.DiscardHandler), bus: eventbus.New(), loops: &Loops{}})
 	var out []ServiceOperations
-	for _, r := range regs {
+	for _, r := range sys.registrations() {
 		so := ServiceOperations{ID: r.Desc.ID, Name: r.Desc.ServiceID, Protocols: r.Desc.Protocols}
 		for name := range r.Desc.Operations {
 			if r.Handlers[name] != nil {

@@ -73,6 +73,12 @@ type Target interface {
 // "ecs"). It returns nil when wharf has no implementation; such deliveries fail.
 type Targets func(service string) Target
 
+// TargetServices are the services whose resources EventBridge delivers to
+// through a Target: wharf must provide a Target for each. An event bus target
+// ("events") is EventBridge's own. PutTargets accepts other ARNs, as AWS does;
+// their deliveries fail and are retried, then dead-lettered.
+var TargetServices = []string{"ecs", "logs", "sns", "sqs"}
+
 // Options configure a Service.
 type Options struct {
 	Store  store.Store

@@ -1,0 +1,168 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
+	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/runtime"
+	"github.com/wharf-dev/wharf/internal/runtime/docker"
+	"github.com/wharf-dev/wharf/internal/runtime/process"
+	"github.com/wharf-dev/wharf/internal/service/autoscaling"
+	"github.com/wharf-dev/wharf/internal/service/cloudwatch"
+	"github.com/wharf-dev/wharf/internal/service/ecs"
+	"github.com/wharf-dev/wharf/internal/service/events"
+	"github.com/wharf-dev/wharf/internal/service/iam"
+	"github.com/wharf-dev/wharf/internal/service/logs"
+	"github.com/wharf-dev/wharf/internal/service/s3"
+	"github.com/wharf-dev/wharf/internal/service/sns"
+	"github.com/wharf-dev/wharf/internal/service/sqs"
+)
+
+// The adapters below turn one service's exported methods into the narrow
+// interface another declares, where their plain types differ. The assertions
+// make a drift in either side a compile error.
+var (
+	_ cloudwatch.ScalingPolicyExecutor = alarmActions{}
+	_ ecs.RoleCredentials              = roleCredentials{}
+	_ ecs.LogWriter                    = ecsLogs{}
+	_ events.LogGroups                 = logGroups{}
+	_ events.Target                    = ecsTarget{}
+	_ sqs.Metrics                      = sqsMetrics{}
+	_ s3.Notifier                      = s3Notifier{}
+)
+
+// alarmActions lets CloudWatch's alarm actions run scaling policies: it is
+// CloudWatch's ScalingPolicyExecutor over ExecutePolicy's plain values.
+type alarmActions struct{ svc *autoscaling.Service }
+
+func (a alarmActions) ExecuteScalingPolicy(ctx context.Context, policyARN string, f cloudwatch.AlarmFiring) error {
+	return a.svc.ExecutePolicy(ctx, f.Account, f.Region, policyARN, f.AlarmName, f.State, f.Value, f.Threshold)
+}
+
+// roleCredentials mints task role credentials through STS AssumeRole, acting
+// as the task's account root.
+type roleCredentials struct{ sts *iam.STS }
+
+func (c roleCredentials) CredentialsForRole(ctx context.Context, account, roleARN, session string) (ecs.Credentials, error) {
+	ctx = awsapi.WithCaller(ctx, &awsapi.Caller{Account: account, Service: "sts", Operation: "AssumeRole"})
+	out, err := c.sts.AssumeRole(ctx, &stsapi.AssumeRoleInput{RoleArn: &roleARN, RoleSessionName: &session})
+	if err != nil {
+		return ecs.Credentials{}, err
+	}
+	cr := out.Credentials
+	return ecs.Credentials{
+		AccessKeyID: awsapi.ToString(cr.AccessKeyId), SecretAccessKey: awsapi.ToString(cr.SecretAccessKey),
+		SessionToken: awsapi.ToString(cr.SessionToken), Expiration: *cr.Expiration,
+	}, nil
+}
+
+// ecsLogs gives ECS's awslogs output to CloudWatch Logs.
+type ecsLogs struct{ logs *logs.Service }
+
+func (a ecsLogs) PutLogLines(ctx context.Context, account, region, group, stream string, lines []ecs.LogLine) error {
+	out := make([]logs.LogLine, len(lines))
+	for i, l := range lines {
+		out[i] = logs.LogLine{Time: l.Time, Message: l.Message}
+	}
+	return a.logs.PutLogLines(ctx, account, region, group, stream, out)
+}
+
+// logGroups is EventBridge's log group target's way into CloudWatch Logs.
+type logGroups struct{ logs *logs.Service }
+
+func (g logGroups) WriteLogEvent(ctx context.Context, account, region, group, stream string, t time.Time, message string) error {
+	return g.logs.PutLogLines(ctx, account, region, group, stream, []logs.LogLine{{Time: t, Message: message}})
+}
+
+// ecsTarget is EventBridge's (and Scheduler's) ECS target: RunTask with the
+// target's EcsParameters, its Arn naming the cluster.
+type ecsTarget struct{ svc *ecs.Service }
+
+func (t ecsTarget) Deliver(ctx context.Context, d *events.Delivery) error {
+	p := ecs.EcsTargetParams{ClusterArn: awsapi.ToString(d.Target.Arn)}
+	if e := d.Target.EcsParameters; e != nil {
+		p.TaskDefinitionArn, p.TaskCount = awsapi.ToString(e.TaskDefinitionArn), int(awsapi.ToInt32(e.TaskCount))
+		p.LaunchType, p.PlatformVersion = awsapi.ToString(e.LaunchType), awsapi.ToString(e.PlatformVersion)
+		p.Group, p.PropagateTags = awsapi.ToString(e.Group), awsapi.ToString(e.PropagateTags)
+		for _, c := range e.CapacityProviderStrategy {
+			p.CapacityProviders = append(p.CapacityProviders, awsapi.ToString(c.CapacityProvider))
+		}
+		if len(e.Tags) > 0 {
+			p.Tags = map[string]string{}
+			for _, tag := range e.Tags {
+				p.Tags[awsapi.ToString(tag.Key)] = awsapi.ToString(tag.Value)
+			}
+		}
+	}
+	// Tasks a rule starts say so: startedBy "events-rule/<rule name>".
+	if i := strings.LastIndexByte(d.RuleArn, '/'); i >= 0 && strings.Contains(d.RuleArn, ":rule/") {
+		p.StartedBy = "events-rule/" + d.RuleArn[i+1:]
+	}
+	return t.svc.RunTaskFromEvent(ctx, d.Account, d.Region, p, d.Input)
+}
+
+// sqsMetrics adapts CloudWatch to sqs.Metrics.
+type sqsMetrics struct{ cw *cloudwatch.Service }
+
+func (m sqsMetrics) Put(ctx context.Context, account, region, namespace string, data ...sqs.Datum) error {
+	out := make([]cloudwatch.Datum, len(data))
+	for i, d := range data {
+		out[i] = cloudwatch.Datum{MetricName: d.MetricName, Dimensions: d.Dimensions, Time: d.Time, Value: d.Value, Unit: d.Unit, HighResolution: d.HighResolution}
+	}
+	return m.cw.Put(ctx, account, region, namespace, out...)
+}
+
+// s3Notifier delivers S3's queue and topic notifications to SQS and SNS.
+type s3Notifier struct {
+	sqs *sqs.Service
+	sns *sns.Service
+}
+
+func (n s3Notifier) SendToQueue(ctx context.Context, queueARN, body string) error {
+	return n.sqs.SendToQueue(ctx, queueARN, body)
+}
+
+func (n s3Notifier) PublishToTopic(ctx context.Context, topicARN, subject, body string) error {
+	_, err := n.sns.PublishToTopic(ctx, topicARN, subject, body, nil)
+	return err
+}
+
+// chooseRuntime picks the task runtime --runtime names, or docker when an
+// engine answers and process otherwise.
+func chooseRuntime(cfg *config.Config, log *slog.Logger) runtime.Runner {
+	switch cfg.Runtime {
+	case "process":
+		return process.New()
+	case "docker":
+		r, err := docker.New(os.Getenv)
+		if err == nil {
+			return r
+		}
+		log.Error("ecs: docker runtime", "err", err)
+		return process.New()
+	}
+	if r, ok := docker.Available(context.Background()); ok {
+		return r
+	}
+	return process.New()
+}
+
+// containerEndpoint is wharf's address as a task's container (host network)
+// reaches it: a wildcard listen address becomes loopback.
+func containerEndpoint(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,300 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	aasapi "github.com/wharf-dev/wharf/internal/awsapi/applicationautoscaling"
+	cwapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
+	dynamodbapi "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
+	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
+	iamapi "github.com/wharf-dev/wharf/internal/awsapi/iam"
+	logsapi "github.com/wharf-dev/wharf/internal/awsapi/logs"
+	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
+	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
+	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
+	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/eventbus"
+	"github.com/wharf-dev/wharf/internal/protocol"
+	"github.com/wharf-dev/wharf/internal/protocol/cbor"
+	"github.com/wharf-dev/wharf/internal/protocol/jsonrpc"
+	"github.com/wharf-dev/wharf/internal/protocol/query"
+	"github.com/wharf-dev/wharf/internal/protocol/restjson"
+	"github.com/wharf-dev/wharf/internal/protocol/restxml"
+	"github.com/wharf-dev/wharf/internal/runtime"
+	"github.com/wharf-dev/wharf/internal/runtime/process"
+	"github.com/wharf-dev/wharf/internal/server"
+	"github.com/wharf-dev/wharf/internal/service/autoscaling"
+	"github.com/wharf-dev/wharf/internal/service/cloudwatch"
+	"github.com/wharf-dev/wharf/internal/service/dynamodb"
+	"github.com/wharf-dev/wharf/internal/service/ecs"
+	"github.com/wharf-dev/wharf/internal/service/ecsservice"
+	"github.com/wharf-dev/wharf/internal/service/events"
+	"github.com/wharf-dev/wharf/internal/service/iam"
+	"github.com/wharf-dev/wharf/internal/service/logs"
+	"github.com/wharf-dev/wharf/internal/service/s3"
+	"github.com/wharf-dev/wharf/internal/service/scheduler"
+	"github.com/wharf-dev/wharf/internal/service/sns"
+	"github.com/wharf-dev/wharf/internal/service/sqs"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// System is every service of one wharf, one typed field each, built and
+// connected by build. Services meet through the narrow interfaces each one
+// declares (sns.QueueSender, events.Target, ...); build hands each the others
+// it needs, so a wrong or missing connection fails to compile rather than being
+// skipped at run time.
+type System struct {
+	IAM         *iam.Service
+	STS         *iam.STS
+	S3          *s3.Service // nil when its data directory could not be made
+	SQS         *sqs.Service
+	SNS         *sns.Service
+	Events      *events.Service
+	Scheduler   *scheduler.Service
+	ECS         *ecs.Service // nil when the task runtime could not start
+	ECSServices *ecsservice.Service
+	DynamoDB    *dynamodb.Service
+	AutoScaling *autoscaling.Service
+	CloudWatch  *cloudwatch.Service
+	Logs        *logs.Service
+
+	// Runner runs ECS tasks' containers ("docker", "process").
+	Runner runtime.Runner
+	// Targets are EventBridge's (and Scheduler's) deliverers, by target service.
+	Targets EventTargets
+}
+
+// deps are what services are built from.
+type deps struct {
+	cfg   *config.Config
+	st    store.Store
+	log   *slog.Logger
+	bus   *eventbus.Bus
+	loops *Loops
+}
+
+// logger is d's logger tagged with service, as every line a service logs is.
+func (d deps) logger(service string) *slog.Logger { return d.log.With("service", service) }
+
+// build makes every service and connects them. Services that deliver to each
+// other in a cycle (SNS → SQS → CloudWatch → SNS, CloudWatch ↔ Application Auto
+// Scaling) are connected with typed setters once both exist.
+func build(d deps) *System {
+	cfg := d.cfg
+	sys := &System{}
+
+	// IAM and STS share one state (roles, access keys, sessions), which is also
+	// what the server authenticates against and ECS mints task credentials from.
+	sys.IAM = iam.New(iam.Options{Store: d.st, Account: cfg.Account, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey})
+	sys.STS = sys.IAM.STS()
+
+	sys.Logs = logs.New(logs.Options{Store: d.st, Logger: d.logger("logs")})
+
+	// The alarm loop wakes every second so that alarms on 1-second metrics
+	// react in seconds; each alarm is still evaluated once per period.
+	sys.CloudWatch = cloudwatch.New(cloudwatch.Options{Store: d.st, Bus: d.bus, Logger: d.logger("cloudwatch"), EvaluationInterval: time.Second})
+	d.loops.Go(sys.CloudWatch.Run)
+
+	sys.SQS = sqs.New(sqs.Options{Store: d.st, Logger: d.logger("sqs"), DefaultHost: cfg.Listen})
+	// Queue metrics go to CloudWatch as AWS/SQS, where alarms and Application
+	// Auto Scaling read the backlog.
+	sys.SQS.SetMetrics(sqsMetrics{sys.CloudWatch})
+	d.loops.Go(sys.SQS.Run)
+	d.loops.Go(sys.SQS.RunMoves) // message move tasks (DLQ redrive), resumed after a restart
+	d.loops.Go(sys.SQS.RunMetrics)
+
+	sys.SNS = sns.New(sns.Options{Store: d.st, Logger: d.logger("sns"), DefaultHost: cfg.Listen, SMTPAddr: cfg.SMTPAddr})
+	sys.SNS.SetQueueSender(sys.SQS)
+	d.loops.Go(sys.SNS.Run)
+	sys.CloudWatch.SetTopicPublisher(sys.SNS)
+
+	sys.S3 = buildS3(d, s3Notifier{sys.SQS, sys.SNS})
+
+	sys.DynamoDB = dynamodb.New(dynamodb.Options{Store: d.st, Logger: d.logger("dynamodb")})
+	d.loops.Go(sys.DynamoDB.Run)
+
+	buildECS(d, sys)
+
+	sys.AutoScaling = autoscaling.New(autoscaling.Options{Store: d.st, Logger: d.logger("application-autoscaling")})
+	// CloudWatch's own GetMetricData, PutMetricAlarm and DeleteAlarms are the
+	// interfaces: nothing CloudWatch-specific is needed.
+	sys.AutoScaling.SetMetrics(sys.CloudWatch)
+	sys.AutoScaling.SetAlarms(sys.CloudWatch)
+	if sys.ECSServices != nil {
+		sys.AutoScaling.SetServices(sys.ECSServices) // the desired count scaling decides on
+	}
+	d.loops.Go(sys.AutoScaling.Run)
+	sys.CloudWatch.SetScalingPolicyExecutor(alarmActions{sys.AutoScaling})
+
+	sys.Targets = EventTargets{
+		SQS:  events.SQSTarget{Queues: sys.SQS},
+		SNS:  events.SNSTarget{Topics: sys.SNS},
+		Logs: events.LogsTarget{Groups: logGroups{sys.Logs}},
+	}
+	if sys.ECS != nil {
+		sys.Targets.ECS = ecsTarget{sys.ECS}
+	}
+	sys.Events = events.New(events.Options{Store: d.st, Logger: d.logger("events"), Account: cfg.Account, Region: cfg.Region,
+		Targets: sys.Targets.For})
+	d.bus.Attach(sys.Events)
+	d.loops.Go(sys.Events.Run)
+
+	// Firings are delivered by EventBridge, through its targets, retries and
+	// dead-letter queues.
+	sys.Scheduler = scheduler.New(scheduler.Options{Store: d.st, Logger: d.logger("scheduler"), Account: cfg.Account, Region: cfg.Region})
+	sys.Scheduler.SetSubmitter(sys.Events)
+	d.loops.Go(sys.Scheduler.Run)
+	return sys
+}
+
+// buildS3 makes S3, or returns nil (its operations then answer NotImplemented)
+// when its data directory cannot be made.
+func buildS3(d deps, n s3.Notifier) *s3.Service {
+	log := d.logger("s3")
+	dir, ephemeral := filepath.Join(d.cfg.DataDir, "s3"), d.cfg.Ephemeral
+	if ephemeral {
+		// --ephemeral keeps nothing on disk after wharf stops: object bytes go
+		// to a temporary directory removed at shutdown.
+		tmp, err := os.MkdirTemp("", "wharf-s3-")
+		if err != nil {
+			log.Error("s3: temporary data directory", "err", err)
+			return nil
+		}
+		dir = tmp
+		d.loops.Go(func(ctx context.Context) {
+			<-ctx.Done()
+			os.RemoveAll(tmp)
+		})
+	}
+	svc, err := s3.New(s3.Options{Store: d.st, Dir: dir, NoSync: ephemeral, Bus: d.bus, Logger: log, Region: d.cfg.Region, Notifier: n})
+	if err != nil {
+		log.Error("s3: not started", "err", err)
+		return nil
+	}
+	if !ephemeral {
+		// Files a crash left unreferenced are removed in the background: only
+		// files present before this start are candidates, so the sweep never
+		// races the PUTs being served.
+		d.loops.Go(func(ctx context.Context) {
+			n, err := svc.SweepOrphans(ctx)
+			if err != nil && ctx.Err() == nil {
+				log.Warn("s3: orphan sweep", "err", err)
+			} else if n > 0 {
+				log.Info("s3: removed files left by a crash", "files", n)
+			}
+		})
+	}
+	return svc
+}
+
+// buildECS makes ECS and ECS services on the chosen task runtime, or leaves
+// them nil (their operations then answer NotImplemented) when ECS cannot start.
+func buildECS(d deps, sys *System) {
+	log := d.logger("ecs")
+	runner := chooseRuntime(d.cfg, log)
+	svc, err := ecs.New(ecs.Options{
+		Store: d.st, Logger: log, Runner: runner, Bus: d.bus,
+		Account: d.cfg.Account, Region: d.cfg.Region, Endpoint: containerEndpoint(d.cfg.Listen),
+		Credentials: roleCredentials{sys.STS}, RemoveOnShutdown: d.cfg.Ephemeral,
+	})
+	if err != nil {
+		log.Error("ecs: not started", "err", err)
+		return
+	}
+	sys.ECS, sys.Runner = svc, runner
+	d.loops.Go(svc.Run)
+	if p, ok := runner.(*process.Runner); ok {
+		// Host processes cannot be re-adopted: end them with wharf.
+		d.loops.Go(func(ctx context.Context) { <-ctx.Done(); p.Close() })
+	}
+	svc.SetLogWriter(ecsLogs{sys.Logs}) // the awslogs driver
+	if sys.S3 != nil {
+		svc.SetObjectReader(sys.S3) // environmentFiles
+	}
+	// ECS services: their controller drives tasks through svc's own task API.
+	sys.ECSServices = ecsservice.New(ecsservice.Options{Store: d.st, Logger: log, Bus: d.bus, Tasks: svc,
+		Account: d.cfg.Account, Region: d.cfg.Region})
+	sys.ECSServices.SetMetrics(sys.CloudWatch)
+	d.loops.Go(sys.ECSServices.Run)
+}
+
+// EventTargets are the deliverers of each kind of EventBridge target, one
+// field per service in events.TargetServices.
+type EventTargets struct {
+	ECS, Logs, SNS, SQS events.Target
+}
+
+// For returns the target for an ARN's service, or nil when wharf has none.
+func (t EventTargets) For(service string) events.Target {
+	switch service {
+	case "ecs":
+		return t.ECS
+	case "logs":
+		return t.Logs
+	case "sns":
+		return t.SNS
+	case "sqs":
+		return t.SQS
+	}
+	return nil
+}
+
+// registrations are what the server serves: every service of the model list,
+// each with the handlers of the behaviour built for it. A service whose
+// behaviour is not built is still registered from its model, so each of its
+// operations answers with an AWS error (NotImplemented) rather than an
+// unknown-service one.
+func (sys *System) registrations() []server.Registration {
+	regs := []server.Registration{
+		{Desc: stsapi.Service, Handlers: stsapi.Bind(sys.STS)},
+		{Desc: iamapi.Service, Handlers: iamapi.Bind(sys.IAM)},
+		{Desc: s3api.Service},
+		{Desc: sqsapi.Service, Handlers: sqsapi.Bind(sys.SQS)},
+		{Desc: snsapi.Service, Handlers: snsapi.Bind(sys.SNS)},
+		{Desc: eventsapi.Service, Handlers: eventsapi.Bind(sys.Events)},
+		{Desc: schedapi.Service, Handlers: schedapi.Bind(sys.Scheduler)},
+		{Desc: ecsapi.Service},
+		{Desc: dynamodbapi.Service, Handlers: dynamodbapi.Bind(sys.DynamoDB)},
+		{Desc: aasapi.Service, Handlers: aasapi.Bind(sys.AutoScaling)},
+		{Desc: cwapi.Service, Handlers: cwapi.Bind(sys.CloudWatch)},
+		{Desc: logsapi.Service, Handlers: logsapi.Bind(sys.Logs)},
+	}
+	if sys.S3 != nil {
+		regs[2].Handlers, regs[2].CORS = s3api.Bind(sys.S3), sys.S3.CORS
+	}
+	if sys.ECS != nil {
+		// ECS services (CreateService ...) are another package's behaviour on
+		// the same AWS service: their operations join ECS's.
+		h := ecsapi.Bind(sys.ECS)
+		for op, f := range ecsapi.Bind(sys.ECSServices) {
+			if _, ours := h[op]; !ours {
+				h[op] = f
+			}
+		}
+		regs[7].Handlers = h
+	}
+	return regs
+}
+
+// Keys are the access keys the server authenticates against (IAM users, STS
+// sessions).
+func (sys *System) Keys() awsapi.Keys { return sys.IAM }
+
+// codecs returns one codec per protocol.
+func codecs() map[string]protocol.Codec {
+	return map[string]protocol.Codec{
+		awsapi.ProtocolJSON:     jsonrpc.New(),
+		awsapi.ProtocolRestJSON: restjson.New(),
+		awsapi.ProtocolCBOR:     cbor.New(),
+		awsapi.ProtocolQuery:    query.Codec{},
+		awsapi.ProtocolRestXML:  restxml.Codec{},
+	}
+}
