@@ -376,7 +376,7 @@ func (s *Service) deleteAlarms(ctx context.Context, sc scope, names []string) {
 		return
 	}
 	if _, err := alarms.DeleteAlarms(sc.ctx(ctx), &cwapi.DeleteAlarmsInput{AlarmNames: names}); err != nil {
-		s.log.Warn("delete target tracking alarms", "service", "application-autoscaling", "alarms", names, "err", err)
+		s.log.Warn("delete target tracking alarms", "alarms", names, "err", err)
 	}
 }
 

@@ -147,7 +147,7 @@ func (s *Service) Tick(ctx context.Context) {
 		})
 	})
 	if err != nil {
-		s.log.Error("autoscaling evaluation", "service", "application-autoscaling", "err", err)
+		s.log.Error("autoscaling evaluation", "err", err)
 		return
 	}
 	for _, e := range policies {
@@ -155,12 +155,12 @@ func (s *Service) Tick(ctx context.Context) {
 			return
 		}
 		if err := s.evaluateTracking(ctx, e.sc, &e.p, nil, ""); err != nil {
-			s.log.Debug("target tracking", "service", "application-autoscaling", "policy", e.p.ARN, "err", err)
+			s.log.Debug("target tracking", "policy", e.p.ARN, "err", err)
 		}
 	}
 	for _, a := range actions {
 		if err := s.fireScheduled(ctx, a.sc, a.key, now); err != nil {
-			s.log.Debug("scheduled action", "service", "application-autoscaling", "key", string(a.key), "err", err)
+			s.log.Debug("scheduled action", "key", string(a.key), "err", err)
 		}
 	}
 }

@@ -27,7 +27,7 @@ func (s *Service) Run(ctx context.Context) {
 		case <-s.clock.After(s.every):
 		}
 		if err := s.EvaluateAlarms(ctx); err != nil && !errors.Is(err, store.ErrClosed) {
-			s.log.Error("alarm evaluation", "service", "cloudwatch", "err", err)
+			s.log.Error("alarm evaluation", "err", err)
 		}
 	}
 }
@@ -108,7 +108,7 @@ func (s *Service) evaluate(ctx context.Context, sc scope, a *alarm, now time.Tim
 	results, err := s.metricData(sc, queries, start, end)
 	if err != nil {
 		// A broken configuration (a deleted query id...) leaves the alarm as it is.
-		s.log.Warn("alarm evaluation", "service", "cloudwatch", "alarm", a.Name, "err", err)
+		s.log.Warn("alarm evaluation", "alarm", a.Name, "err", err)
 		return nil
 	}
 	vals := make([]*float64, n)
@@ -296,7 +296,7 @@ func (s *Service) announce(ctx context.Context, tr *transition) {
 		err := s.bus.Publish(ctx, eventbus.Event{Source: "aws.cloudwatch", DetailType: "CloudWatch Alarm State Change", Detail: detail,
 			Resources: []string{a.ARN}, Account: tr.sc.account, Region: tr.sc.region, Time: a.StateUpdated})
 		if err != nil {
-			s.log.Warn("alarm event", "service", "cloudwatch", "alarm", a.Name, "err", err)
+			s.log.Warn("alarm event", "alarm", a.Name, "err", err)
 		}
 	}
 	if !a.ActionsEnabled {
@@ -310,7 +310,7 @@ func (s *Service) announce(ctx context.Context, tr *transition) {
 		for _, arn := range a.actionsFor(a.State) {
 			if strings.HasPrefix(arn, "arn:aws:sns:") {
 				if _, err := topics.PublishToTopic(ctx, arn, subject, msg, nil); err != nil {
-					s.log.Warn("alarm action", "service", "cloudwatch", "alarm", a.Name, "action", arn, "err", err)
+					s.log.Warn("alarm action", "alarm", a.Name, "action", arn, "err", err)
 				}
 			}
 		}
@@ -339,7 +339,7 @@ func (s *Service) runScaling(ctx context.Context, sc scope, a *alarm, state stri
 		if strings.Contains(arn, ":scalingPolicy:") {
 			f := AlarmFiring{Account: sc.account, Region: sc.region, AlarmName: a.Name, AlarmARN: a.ARN, State: state, Threshold: a.Threshold, Value: value, Time: now}
 			if err := exec.ExecuteScalingPolicy(ctx, arn, f); err != nil {
-				s.log.Warn("alarm action", "service", "cloudwatch", "alarm", a.Name, "action", arn, "err", err)
+				s.log.Warn("alarm action", "alarm", a.Name, "action", arn, "err", err)
 			}
 		}
 	}

@@ -266,7 +266,7 @@ func (s *Service) Run(ctx context.Context) {
 		case <-s.after(5 * time.Second):
 		}
 		if _, err := s.SweepExpired(); err != nil && !errors.Is(err, store.ErrClosed) {
-			s.log.Error("dynamodb ttl sweep", "service", "dynamodb", "err", err)
+			s.log.Error("dynamodb ttl sweep", "err", err)
 		}
 	}
 }

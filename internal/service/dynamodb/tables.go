@@ -254,7 +254,7 @@ func (s *Service) describe(tx store.Tx, t *table, status string) *ddb.TableDescr
 	if tx != nil {
 		var err error
 		if st, err = s.tableStats(tx, t); err != nil {
-			s.log.Error("dynamodb table stats", "service", "dynamodb", "table", t.Name, "err", err)
+			s.log.Error("dynamodb table stats", "table", t.Name, "err", err)
 		}
 	}
 	created := t.Created

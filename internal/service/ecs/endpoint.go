@@ -74,7 +74,7 @@ func (s *Service) serveEndpoint(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
 	ln, err := s.listener()
 	if err != nil {
-		s.log.Error("ecs: credentials and metadata endpoint not served", "service", "ecs", "err", err)
+		s.log.Error("ecs: credentials and metadata endpoint not served", "err", err)
 		close(done)
 		return done
 	}

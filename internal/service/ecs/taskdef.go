@@ -78,7 +78,7 @@ func (s *Service) RegisterTaskDefinition(ctx context.Context, in *ecsapi.Registe
 		}
 	}
 	if ignored := unsupported(defs, in.Volumes); len(ignored) > 0 {
-		s.log.Warn("ecs: task definition fields accepted but not honoured", "service", "ecs", "family", family, "fields", strings.Join(ignored, ","))
+		s.log.Warn("ecs: task definition fields accepted but not honoured", "family", family, "fields", strings.Join(ignored, ","))
 	}
 	caller := awsapi.CallerFrom(ctx).ARN
 	if caller == "" {

@@ -57,7 +57,7 @@ func (s *Service) Run(ctx context.Context) {
 func (s *Service) Tick(ctx context.Context) {
 	recs, err := s.records()
 	if err != nil {
-		s.log.Error("ecs services: load", "service", "ecs", "err", err)
+		s.log.Error("ecs services: load", "err", err)
 		return
 	}
 	for _, r := range recs {
@@ -68,7 +68,7 @@ func (s *Service) Tick(ctx context.Context) {
 			continue
 		}
 		if err := s.reconcile(ctx, r.key()); err != nil {
-			s.log.Warn("ecs services: reconcile", "service", "ecs", "ecs_service", r.key(), "err", err)
+			s.log.Warn("ecs services: reconcile", "ecs_service", r.key(), "err", err)
 		}
 	}
 }
@@ -424,7 +424,7 @@ func (p *pass) stop(refs []*taskRef, by []string) {
 			_, err = p.s.tasks.StopTask(p.ctx, in)
 		}
 		if err != nil {
-			p.s.log.Warn("ecs services: stop task", "service", "ecs", "task", t.Arn, "err", err)
+			p.s.log.Warn("ecs services: stop task", "task", t.Arn, "err", err)
 		}
 		if t.Status == "RUNNING" {
 			ids = append(ids, "(task "+taskID(t.Arn)+")")
@@ -603,7 +603,7 @@ func (s *Service) PublishMetrics(ctx context.Context) {
 	}
 	for _, k := range order {
 		if err := m.Put(ctx, k.account, k.region, "ECS/ContainerInsights", batches[k]...); err != nil {
-			s.log.Warn("ecs services: metrics", "service", "ecs", "err", err)
+			s.log.Warn("ecs services: metrics", "err", err)
 		}
 	}
 }

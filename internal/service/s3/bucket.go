@@ -283,7 +283,7 @@ func deletePrefix(tx store.Tx, prefix []byte) error {
 
 func (s *Service) dropBlobs(ids []string) {
 	if err := s.blobs.remove(ids...); err != nil {
-		s.log.Warn("s3: remove unreferenced blob", "service", "s3", "err", err)
+		s.log.Warn("s3: remove unreferenced blob", "err", err)
 	}
 }
 

@@ -112,12 +112,12 @@ func (s *Service) PutBucketNotificationConfiguration(ctx context.Context, in *s3
 		dctx := context.WithoutCancel(ctx)
 		for _, q := range c.QueueConfigurations {
 			if err := s.notifier.SendToQueue(dctx, *q.QueueArn, test); err != nil && !awsapi.ToBool(in.SkipDestinationValidation) {
-				s.log.Warn("s3: test event not delivered", "service", "s3", "queue", *q.QueueArn, "err", err)
+				s.log.Warn("s3: test event not delivered", "queue", *q.QueueArn, "err", err)
 			}
 		}
 		for _, t := range c.TopicConfigurations {
 			if err := s.notifier.PublishToTopic(dctx, *t.TopicArn, "Amazon S3 Notification", test); err != nil {
-				s.log.Warn("s3: test event not delivered", "service", "s3", "topic", *t.TopicArn, "err", err)
+				s.log.Warn("s3: test event not delivered", "topic", *t.TopicArn, "err", err)
 			}
 		}
 	}
@@ -207,7 +207,7 @@ func (s *Service) announce(ctx context.Context, b *bucket, c change) {
 		e := eventbus.Event{Source: "aws.s3", DetailType: c.detailType, Detail: raw, Resources: []string{bucketARN(b.Name)},
 			Account: b.Account, Region: b.Region, Time: now}
 		if err := s.bus.Publish(dctx, e); err != nil {
-			s.log.Warn("s3: event not delivered to EventBridge", "service", "s3", "bucket", b.Name, "err", err)
+			s.log.Warn("s3: event not delivered to EventBridge", "bucket", b.Name, "err", err)
 		}
 	}
 	if s.notifier == nil {
@@ -216,14 +216,14 @@ func (s *Service) announce(ctx context.Context, b *bucket, c change) {
 	for _, q := range n.QueueConfigurations {
 		if matchesConfig(q.Events, q.Filter, c) {
 			if err := s.notifier.SendToQueue(dctx, awsapi.ToString(q.QueueArn), s.record(ctx, b, c, awsapi.ToString(q.Id), now)); err != nil {
-				s.log.Warn("s3: notification not delivered", "service", "s3", "queue", awsapi.ToString(q.QueueArn), "err", err)
+				s.log.Warn("s3: notification not delivered", "queue", awsapi.ToString(q.QueueArn), "err", err)
 			}
 		}
 	}
 	for _, t := range n.TopicConfigurations {
 		if matchesConfig(t.Events, t.Filter, c) {
 			if err := s.notifier.PublishToTopic(dctx, awsapi.ToString(t.TopicArn), "Amazon S3 Notification", s.record(ctx, b, c, awsapi.ToString(t.Id), now)); err != nil {
-				s.log.Warn("s3: notification not delivered", "service", "s3", "topic", awsapi.ToString(t.TopicArn), "err", err)
+				s.log.Warn("s3: notification not delivered", "topic", awsapi.ToString(t.TopicArn), "err", err)
 			}
 		}
 	}

@@ -211,7 +211,7 @@ func (s *Service) Run(ctx context.Context) {
 		if now := s.clock.Now(); now.Sub(lastSweep) >= time.Minute {
 			lastSweep = now
 			if err := s.sweepDedup(now); err != nil && !errors.Is(err, store.ErrClosed) {
-				s.log.Error("sns: sweep deduplication records", "service", "sns", "err", err)
+				s.log.Error("sns: sweep deduplication records", "err", err)
 			}
 		}
 		next := s.dispatch(ctx, &wg)
@@ -281,7 +281,7 @@ func (s *Service) dispatch(ctx context.Context, wg *sync.WaitGroup) int64 {
 	})
 	if err != nil {
 		if !errors.Is(err, store.ErrClosed) {
-			s.log.Error("sns: read outbox", "service", "sns", "err", err)
+			s.log.Error("sns: read outbox", "err", err)
 		}
 		return now + time.Second.Milliseconds()
 	}
@@ -336,7 +336,7 @@ func (s *Service) attempt(ctx context.Context, d *delivery) {
 		if retry {
 			level = "will retry"
 		}
-		s.log.Warn("sns: delivery failed", "service", "sns", "subscription", d.SubARN, "endpoint", d.Endpoint,
+		s.log.Warn("sns: delivery failed", "subscription", d.SubARN, "endpoint", d.Endpoint,
 			"message_id", d.MessageID, "attempt", d.Attempts+1, "outcome", level, "err", err)
 	}
 	uerr := s.st.Update(func(tx store.Tx) error {
@@ -351,7 +351,7 @@ func (s *Service) attempt(ctx context.Context, d *delivery) {
 		return s.enqueue(tx, d)
 	})
 	if uerr != nil && !errors.Is(uerr, store.ErrClosed) {
-		s.log.Error("sns: update outbox", "service", "sns", "err", uerr)
+		s.log.Error("sns: update outbox", "err", uerr)
 	}
 }
 
@@ -392,7 +392,7 @@ func (s *Service) post(ctx context.Context, d *delivery) error {
 // and dropped.
 func (s *Service) mail(d *delivery) error {
 	if s.smtpAddr == "" {
-		s.log.Info("sns: email not sent: no --smtp-addr", "service", "sns", "to", d.Endpoint, "subject", d.Subject, "message_id", d.MessageID)
+		s.log.Info("sns: email not sent: no --smtp-addr", "to", d.Endpoint, "subject", d.Subject, "message_id", d.MessageID)
 		return nil
 	}
 	from := "no-reply@sns.amazonaws.com"

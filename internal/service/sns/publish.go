@@ -273,7 +273,7 @@ func (s *Service) publishSMS(ctx context.Context, phone string, e *entry) (*snsa
 	if err != nil {
 		return nil, err
 	}
-	s.log.Info("sns: SMS recorded, not sent", "service", "sns", "phone", phone, "message_id", id)
+	s.log.Info("sns: SMS recorded, not sent", "phone", phone, "message_id", id)
 	return &snsapi.PublishOutput{MessageId: &id}, nil
 }
 
@@ -403,7 +403,7 @@ func (s *Service) view(arn string) (*topicView, error) {
 				if err != nil {
 					// Policies are checked when set; one that no longer
 					// compiles filters out everything rather than nothing.
-					s.log.Error("sns: stored filter policy", "service", "sns", "subscription", sub.ARN, "err", err)
+					s.log.Error("sns: stored filter policy", "subscription", sub.ARN, "err", err)
 					return true
 				}
 				sv.filter = f
@@ -501,7 +501,7 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 		case "http", "https", "email", "email-json":
 			outbox = append(outbox, s.notificationDelivery(n, sub))
 		default:
-			s.log.Info("sns: protocol not delivered by wharf", "service", "sns", "protocol", sub.Protocol, "subscription", sub.ARN, "message_id", id)
+			s.log.Info("sns: protocol not delivered by wharf", "protocol", sub.Protocol, "subscription", sub.ARN, "message_id", id)
 		}
 	}
 	if len(outbox) > 0 || t.fifo() {
@@ -532,7 +532,7 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 // store fails the Publish.
 func (s *Service) toQueue(ctx context.Context, n *notification, sub *subscription) error {
 	if s.queues == nil {
-		s.log.Warn("sns: no SQS to deliver to", "service", "sns", "subscription", sub.ARN)
+		s.log.Warn("sns: no SQS to deliver to", "subscription", sub.ARN)
 		return nil
 	}
 	var body string
@@ -559,7 +559,7 @@ func (s *Service) toQueue(ctx context.Context, n *notification, sub *subscriptio
 	_, err := s.queues.DeliverToQueue(ctx, sub.Endpoint, body, attrs, group, dedup)
 	if err != nil {
 		if apierr.As(err) != nil {
-			s.log.Warn("sns: delivery to queue failed", "service", "sns", "subscription", sub.ARN, "queue", sub.Endpoint, "err", err)
+			s.log.Warn("sns: delivery to queue failed", "subscription", sub.ARN, "queue", sub.Endpoint, "err", err)
 			return nil
 		}
 		return fmt.Errorf("deliver to %s: %w", sub.Endpoint, err)

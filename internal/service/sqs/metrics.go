@@ -68,7 +68,7 @@ func (s *Service) RunMetrics(ctx context.Context) {
 		case <-s.clock.After(s.metricsInterval):
 		}
 		if err := s.PublishMetrics(ctx); err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
-			s.log.Error("sqs metrics", "service", "sqs", "err", err)
+			s.log.Error("sqs metrics", "err", err)
 		}
 	}
 }

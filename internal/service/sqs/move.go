@@ -300,7 +300,7 @@ func (s *Service) RunMoves(ctx context.Context) {
 	for {
 		running, err := s.stepMoves()
 		if err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
-			s.log.Error("sqs message move", "service", "sqs", "err", err)
+			s.log.Error("sqs message move", "err", err)
 		}
 		var tick <-chan time.Time
 		if running {

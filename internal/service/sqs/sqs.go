@@ -131,7 +131,7 @@ func (s *Service) Run(ctx context.Context) {
 		case <-s.clock.After(time.Minute):
 		}
 		if err := s.Sweep(); err != nil && !errors.Is(err, store.ErrClosed) {
-			s.log.Error("sqs sweep", "service", "sqs", "err", err)
+			s.log.Error("sqs sweep", "err", err)
 		}
 	}
 }
