@@ -25,13 +25,22 @@ type ServiceOperations struct {
 // operations of each model have a handler: the supported-operations table in the
 // README and docs/operations.md is generated from this, not written by hand.
 func Operations() []ServiceOperations {
+	return docsSystem().operations()
+}
+
+// docsSystem builds every service in memory, never started, to read what it
+// implements.
+func docsSystem() *System {
 	cfg, err := config.Parse([]string{"--ephemeral", "--runtime", "process"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		panic(err) // fixed arguments: cannot fail
 	}
 	st := store.OpenMemory()
 	defer st.Close()
-	sys := build(deps{cfg: cfg, st: st, log: slog.New(slog.DiscardHandler), bus: eventbus.New(), loops: &Loops{}})
+	return build(deps{cfg: cfg, st: st, log: slog.New(slog.DiscardHandler), bus: eventbus.New(), loops: &Loops{}})
+}
+
+func (sys *System) operations() []ServiceOperations {
 	var out []ServiceOperations
 	for _, r := range sys.registrations() {
 		so := ServiceOperations{ID: r.Desc.ID, Name: r.Desc.ServiceID, Protocols: r.Desc.Protocols}

@@ -17,11 +17,24 @@ var update = flag.Bool("update", false, "rewrite the generated documentation")
 // generates. Run with -update to regenerate them.
 func TestDocsAreCurrent(t *testing.T) {
 	root := filepath.Join("..", "..")
-	ops := Operations()
+	sys := docsSystem()
+	ops := sys.operations()
 	readme := filepath.Join(root, "README.md")
 	checkBlock(t, readme, "flags", config.Reference())
 	checkBlock(t, readme, "operations", OperationsSummary(ops))
 	checkFile(t, filepath.Join(root, "docs", "operations.md"), OperationsDetail(ops))
+	checkFile(t, "operations_gen.go", string(sys.assertions()))
+}
+
+// TestEveryOperationMethodIsBound: a method named like one of its model's
+// operations but with another signature is not bound, so the operation would
+// answer NotImplemented; operations_gen.go catches a drift of a bound one.
+func TestEveryOperationMethodIsBound(t *testing.T) {
+	for _, b := range docsSystem().bindings() {
+		for _, m := range b.unbound() {
+			t.Errorf("%s has the name of a %s operation but not its generated signature", m, b.desc.ID)
+		}
+	}
 }
 
 func checkBlock(t *testing.T, path, name, want string) {
