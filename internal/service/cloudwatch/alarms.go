@@ -263,9 +263,9 @@ func (a *alarm) validate(in *cwapi.PutMetricAlarmInput) error {
 // parseQueries checks metric math queries without reading any data.
 func parseQueries(qs []cwapi.MetricDataQuery) (int, error) {
 	n := 0
-	for _, q := range qs {
+	for i, q := range qs {
 		if q.Expression != nil {
-			if _, err := parseExpr(*q.Expression); err != nil {
+			if _, err := parseExpr(*q.Expression, fmt.Sprintf("metrics.%d.member.expression", i+1)); err != nil {
 				return 0, err
 			}
 			n++

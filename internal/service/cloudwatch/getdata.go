@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -111,7 +112,7 @@ func (s *Service) metricData(sc scope, queries []cwapi.MetricDataQuery, start, e
 				return nil, invalidValue("The value %s for parameter MetricDataQueries.member.%d.MetricStat.Stat is invalid.", *ms.Stat, i+1)
 			}
 		case q.Expression != nil:
-			n, err := parseExpr(*q.Expression)
+			n, err := parseExpr(*q.Expression, fmt.Sprintf("metricDataQueries.%d.member.expression", i+1))
 			if err != nil {
 				return nil, err
 			}

@@ -2,6 +2,8 @@ package cloudwatch
 
 import (
 	"math"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,11 +58,26 @@ type (
 )
 
 type exprParser struct {
-	s   string
-	pos int
+	s     string
+	pos   int
+	depth int // nesting of parentheses, arrays, calls and unary minus
 }
 
-func parseExpr(s string) (node, error) {
+// Limits on one metric math expression: the model's length constraint on
+// MetricDataQuery.Expression, and a nesting bound so that no expression can
+// exhaust the parser's stack. An expression within maxExprLen cannot reach
+// maxExprDepth (every level takes a character); the bound is defence in depth.
+const (
+	maxExprLen   = 2048
+	maxExprDepth = maxExprLen
+)
+
+// parseExpr parses the metric math expression s of the query member field
+// (metricDataQueries.1.member.expression), for error messages.
+func parseExpr(s, field string) (node, error) {
+	if len(s) > maxExprLen {
+		return nil, apierr.Validation("1 validation error detected: Value at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", field, maxExprLen)
+	}
 	p := &exprParser{s: s}
 	n, err := p.sum()
 	if err != nil {
@@ -91,7 +108,22 @@ func (p *exprParser) peek() byte {
 	return 0
 }
 
+// enter counts one more level of nesting; callers defer p.leave().
+func (p *exprParser) enter() error {
+	p.depth++
+	if p.depth > maxExprDepth {
+		return invalidValue("Metric math expression %.40q... is nested more than %d levels deep.", p.s, maxExprDepth)
+	}
+	return nil
+}
+
+func (p *exprParser) leave() { p.depth-- }
+
 func (p *exprParser) sum() (node, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	l, err := p.product()
 	if err != nil {
 		return nil, err
@@ -126,6 +158,10 @@ func (p *exprParser) product() (node, error) {
 func (p *exprParser) unary() (node, error) {
 	if p.peek() == '-' {
 		p.pos++
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
+		defer p.leave()
 		x, err := p.unary()
 		return negNode{x}, err
 	}

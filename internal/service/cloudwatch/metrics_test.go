@@ -312,7 +312,7 @@ func FuzzParseExpr(f *testing.F) {
 		f.Add(e)
 	}
 	f.Fuzz(func(t *testing.T, e string) {
-		n, err := parseExpr(e)
+		n, err := parseExpr(e, "expression")
 		if err != nil {
 			return
 		}

@@ -23,6 +23,9 @@ import (
 // Space-delimited patterns (`[ip, user, ...]`) are not supported and are reported
 // as an invalid parameter rather than silently matching nothing.
 func compileFilter(p string) (func(string) bool, error) {
+	if len(p) > maxFilterPattern {
+		return nil, invalidParam("1 validation error detected: Value at 'filterPattern' failed to satisfy constraint: Member must have length less than or equal to %d", maxFilterPattern)
+	}
 	p = strings.TrimSpace(p)
 	switch {
 	case p == "":
@@ -40,6 +43,14 @@ func compileFilter(p string) (func(string) bool, error) {
 	}
 	return compileTerms(p)
 }
+
+// Limits on a filter pattern: the model's length constraint on FilterPattern,
+// and a bound on the JSON parser's nesting (parentheses) that a pattern within
+// the length cannot reach, so that no caller can exhaust the parser's stack.
+const (
+	maxFilterPattern = 1024
+	maxFilterDepth   = maxFilterPattern
+)
 
 func compileTerms(p string) (func(string) bool, error) {
 	var all, any, none []string
@@ -113,8 +124,9 @@ func compileTerms(p string) (func(string) bool, error) {
 type jsonCond func(doc any) bool
 
 type jsonParser struct {
-	s   string
-	pos int
+	s     string
+	pos   int
+	depth int // parentheses open, bounded by maxFilterDepth
 }
 
 func compileJSONFilter(p string) (func(string) bool, error) {
@@ -201,6 +213,11 @@ func (p *jsonParser) and() (jsonCond, error) {
 
 func (p *jsonParser) unary() (jsonCond, error) {
 	if p.eat("(") {
+		p.depth++
+		defer func() { p.depth-- }()
+		if p.depth > maxFilterDepth {
+			return nil, invalidParam("Invalid filter pattern: parentheses nested more than %d levels deep.", maxFilterDepth)
+		}
 		c, err := p.or()
 		if err != nil {
 			return nil, err
