@@ -116,6 +116,11 @@ func (op *writeOp) apply(tx store.Tx, now time.Time) (old, item Item, err error)
 	case "put":
 		item = op.item
 	case "update":
+		if old == nil && op.removesOnly() {
+			// Removing attributes of an item that does not exist leaves it
+			// not existing; any other update creates it (UpdateItem docs).
+			return nil, nil, nil
+		}
 		base := old
 		if base == nil {
 			base = op.keyItem
@@ -139,6 +144,20 @@ func (op *writeOp) apply(tx store.Tx, now time.Time) (old, item Item, err error)
 		}
 	}
 	return old, item, writeItem(tx, op.t, op.key, old, item)
+}
+
+// removesOnly reports whether an update only removes: attributes (REMOVE,
+// legacy DELETE without a value) or set elements (DELETE).
+func (op *writeOp) removesOnly() bool {
+	if u := op.update; u != nil {
+		return len(u.Set) == 0 && len(u.Add) == 0 && len(u.Remove)+len(u.Delete) > 0
+	}
+	for _, a := range op.legacy {
+		if awsapi.ToString(a.Action) != "DELETE" {
+			return false
+		}
+	}
+	return len(op.legacy) > 0
 }
 
 // consumed renders ConsumedCapacity for units of one table.

@@ -216,6 +216,9 @@ func applyLegacyUpdates(updates map[string]ddb.AttributeValueUpdate, item Item) 
 			if !ok {
 				return nil, invalid("Action %s is not supported for the type %s", action, expr.TypeOf(v.Value))
 			}
+			if cur, ok := item[name]; ok && expr.TypeOf(cur) != expr.TypeOf(v.Value) {
+				return nil, invalid("Type mismatch for attribute to update")
+			}
 		}
 		switch action {
 		case "", "PUT":

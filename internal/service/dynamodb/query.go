@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"hash/fnv"
+	"slices"
+	"strings"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -201,11 +203,17 @@ func startKey(t *table, ix *index, esk map[string]Value) ([]byte, error) {
 	return ik, nil
 }
 
-// selectMode reads Select against the projection.
+// selectMode reads Select against the projection. An index query returns
+// the index's projection by default (ALL_PROJECTED_ATTRIBUTES); a local
+// index fetches any other attribute from the table, a global one cannot
+// (Query docs, Select).
 func selectMode(sel *string, proj []expr.Path, ix *index, t *table) (count, projected bool, err error) {
 	switch awsapi.ToString(sel) {
 	case "":
-		return false, ix != nil && ix.Projection != "ALL" && ix.Global, nil
+		if proj != nil {
+			return false, false, checkProjected(ix, t, proj)
+		}
+		return false, ix != nil, nil
 	case "COUNT":
 		if proj != nil {
 			return false, false, apierr.Validation("Cannot specify the AttributesToGet or ProjectionExpression when choosing to get only the COUNT")
@@ -223,14 +231,43 @@ func selectMode(sel *string, proj []expr.Path, ix *index, t *table) (count, proj
 		if ix == nil {
 			return false, false, apierr.Validation("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
 		}
+		if proj != nil {
+			return false, false, apierr.Validation("Cannot specify the AttributesToGet or ProjectionExpression when choosing to get ALL_PROJECTED_ATTRIBUTES")
+		}
 		return false, true, nil
 	case "SPECIFIC_ATTRIBUTES":
 		if proj == nil {
 			return false, false, apierr.Validation("SPECIFIC_ATTRIBUTES requires ProjectionExpression or AttributesToGet")
 		}
-		return false, ix != nil && ix.Global && ix.Projection != "ALL", nil
+		return false, false, checkProjected(ix, t, proj)
 	}
 	return false, false, apierr.Validation("1 validation error detected: Value '%s' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]", *sel)
+}
+
+// checkProjected rejects a projection of a global secondary index that
+// names an attribute the index does not hold.
+func checkProjected(ix *index, t *table, proj []expr.Path) error {
+	if ix == nil || !ix.Global || ix.Projection == "ALL" {
+		return nil
+	}
+	var missing []string
+	for _, p := range proj {
+		if !t.projects(ix, p[0].Name) && !slices.Contains(missing, p[0].Name) {
+			missing = append(missing, p[0].Name)
+		}
+	}
+	if len(missing) > 0 {
+		return invalid("Global secondary index %s does not project [%s]", ix.Name, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// projects reports whether ix holds attribute name of its items.
+func (t *table) projects(ix *index, name string) bool {
+	if ix.Projection == "ALL" || name == t.Hash || name == t.Range || name == ix.Hash || name == ix.Range {
+		return true
+	}
+	return slices.Contains(ix.NonKey, name)
 }
 
 func (s *Service) readIndex(t *table, name *string, consistent bool) (*index, error) {

@@ -36,7 +36,7 @@ func (t *table) keyOf(m Item, exact bool) ([]byte, error) {
 			}
 			return nil, invalid("Type mismatch for key %s expected: %s actual: %s", name, want, got)
 		}
-		if (v.S != nil && *v.S == "") || (v.B != nil && len(v.B) == 0) {
+		if emptyKey(v) {
 			kind := "string"
 			if v.B != nil {
 				kind = "binary"
@@ -65,15 +65,18 @@ func (t *table) keyAttrs(item Item) Item {
 }
 
 // indexKey returns the index entry key of item for ix, or nil when the item
-// lacks the index's key attributes (indexes are sparse).
+// has no entry in ix: it lacks an index key attribute (indexes are sparse),
+// or one has a type, an emptiness or a size no index key may have. Writes
+// reject such items (checkIndexKeys); items already in the table when an
+// index is added are left out of it, as DynamoDB's backfill skips them.
 func (t *table) indexKey(ix *index, item Item, tableKey []byte) []byte {
 	b := t.indexPrefix(ix)
-	for _, name := range []string{ix.Hash, ix.Range} {
+	for i, name := range []string{ix.Hash, ix.Range} {
 		if name == "" {
 			continue
 		}
 		v, ok := item[name]
-		if !ok || expr.TypeOf(v) != t.Attrs[name] {
+		if !ok || expr.TypeOf(v) != t.Attrs[name] || emptyKey(v) || keyValueSize(v) > keyLimit(i) {
 			return nil
 		}
 		b = appendKeyPart(b, v)
@@ -81,8 +84,20 @@ func (t *table) indexKey(ix *index, item Item, tableKey []byte) []byte {
 	return append(b, tableKey...)
 }
 
+// keyLimit is the size limit of a partition key (part 0) or a sort key (1).
+func keyLimit(part int) int {
+	if part == 0 {
+		return maxHashKeySize
+	}
+	return maxRangeKeySize
+}
+
+func emptyKey(v Value) bool {
+	return (v.S != nil && *v.S == "") || (v.B != nil && len(v.B) == 0)
+}
+
 // checkIndexKeys rejects an item whose index key attributes have the wrong
-// type or are empty, as DynamoDB does on write.
+// type, are empty or are over the key size limits, as DynamoDB does on write.
 func (t *table) checkIndexKeys(item Item) error {
 	for i := range t.Indexes {
 		ix := &t.Indexes[i]
@@ -97,8 +112,20 @@ func (t *table) checkIndexKeys(item Item) error {
 			if got, want := expr.TypeOf(v), t.Attrs[name]; got != want {
 				return invalid("Type mismatch for Index Key %s Expected: %s Actual: %s IndexName: %s", name, want, got, ix.Name)
 			}
-			if (v.S != nil && *v.S == "") || (v.B != nil && len(v.B) == 0) {
+			if emptyKey(v) {
 				return apierr.Validation("One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty string value. IndexName: %s, IndexKey: %s", ix.Name, name)
+			}
+		}
+		// Sizes matter only to an item the index holds, one with all its keys.
+		if _, ok := item[ix.Range]; ix.Range != "" && !ok {
+			continue
+		}
+		if _, ok := item[ix.Hash]; !ok {
+			continue
+		}
+		for part, name := range []string{ix.Hash, ix.Range} {
+			if v, ok := item[name]; ok && keyValueSize(v) > keyLimit(part) {
+				return invalid("Size limit exceeded for Index Key %s Actual Size: %d bytes Max Size: %d bytes IndexName: %s", name, keyValueSize(v), keyLimit(part), ix.Name)
 			}
 		}
 	}

@@ -320,45 +320,94 @@ func evalFunc(f *Func, item Item) bool {
 	return false
 }
 
-// Project returns the parts of item the paths name, nested as in item; list
-// elements keep their order and close up.
+// Project returns the parts of item the paths name, nested as in item. Like
+// DynamoDB, it returns what it finds in document order, whatever the order
+// of the paths: a[1], a[0] gives a as [a[0], a[1]].
 func Project(item Item, paths []Path) Item {
-	out := Item{}
+	root := &projNode{}
 	for _, p := range paths {
-		v, ok := Get(item, p)
-		if !ok {
-			continue
+		root.add(p)
+	}
+	out := Item{}
+	for name, n := range root.names {
+		if v, ok := item[name]; ok {
+			if pv, ok := n.project(v); ok {
+				out[name] = pv
+			}
 		}
-		top := out[p[0].Name]
-		out[p[0].Name] = graft(top, item[p[0].Name], p[1:], v)
 	}
 	return out
 }
 
-// graft copies v (found at rest below src) into dst, creating the containers
-// along the way. List indexes are remembered in a side table so that the
-// projected list keeps source order.
-func graft(dst, src Value, rest Path, v Value) Value {
-	if len(rest) == 0 {
-		return v
-	}
-	s := rest[0]
-	if s.IsIndex {
-		if dst.L == nil {
-			dst = Value{L: []Value{}}
+// projNode is the tree of projected paths: a leaf takes the whole value
+// below it, an inner node the map keys and list indexes it names.
+type projNode struct {
+	leaf    bool
+	names   map[string]*projNode
+	indexes map[int]*projNode
+}
+
+func (n *projNode) add(p Path) {
+	for _, s := range p {
+		if n.leaf {
+			return
 		}
-		// Projected elements of one list are appended in the order the paths
-		// were given; DynamoDB orders them by index, which sortProjectedLists
-		// restores below for the common case of one level.
-		child := src.L[s.Index]
-		dst.L = append(dst.L, graft(Value{}, child, rest[1:], v))
-		return dst
+		var next *projNode
+		if s.IsIndex {
+			if n.indexes == nil {
+				n.indexes = map[int]*projNode{}
+			}
+			if next = n.indexes[s.Index]; next == nil {
+				next = &projNode{}
+				n.indexes[s.Index] = next
+			}
+		} else {
+			if n.names == nil {
+				n.names = map[string]*projNode{}
+			}
+			if next = n.names[s.Name]; next == nil {
+				next = &projNode{}
+				n.names[s.Name] = next
+			}
+		}
+		n = next
 	}
-	if dst.M == nil {
-		dst = Value{M: map[string]Value{}}
+	n.leaf, n.names, n.indexes = true, nil, nil
+}
+
+// project returns the parts of v n selects; ok is false when none exist.
+func (n *projNode) project(v Value) (Value, bool) {
+	if n.leaf {
+		return v, true
 	}
-	dst.M[s.Name] = graft(dst.M[s.Name], src.M[s.Name], rest[1:], v)
-	return dst
+	switch {
+	case v.M != nil && n.names != nil:
+		m := map[string]Value{}
+		for name, c := range n.names {
+			if e, ok := v.M[name]; ok {
+				if pv, ok := c.project(e); ok {
+					m[name] = pv
+				}
+			}
+		}
+		return Value{M: m}, len(m) > 0
+	case v.L != nil && n.indexes != nil:
+		idx := make([]int, 0, len(n.indexes))
+		for i := range n.indexes {
+			if i < len(v.L) {
+				idx = append(idx, i)
+			}
+		}
+		sort.Ints(idx)
+		var l []Value
+		for _, i := range idx {
+			if pv, ok := n.indexes[i].project(v.L[i]); ok {
+				l = append(l, pv)
+			}
+		}
+		return Value{L: l}, len(l) > 0
+	}
+	return Value{}, false
 }
 
 // ---- updates ----
@@ -385,6 +434,28 @@ func Apply(u *Update, item Item) (Item, error) {
 			return nil, err
 		}
 		sets = append(sets, assign{a.Path, v})
+	}
+	// "If you add multiple elements in a single SET operation, the elements
+	// are sorted in order by element number" (UpdateExpression docs, SET):
+	// the assignments to the elements of one list go in index order.
+	groups := map[string][]int{}
+	for i, s := range sets {
+		if last := s.path[len(s.path)-1]; last.IsIndex {
+			k := s.path[:len(s.path)-1].String()
+			groups[k] = append(groups[k], i)
+		}
+	}
+	for _, pos := range groups {
+		g := make([]assign, len(pos))
+		for j, i := range pos {
+			g[j] = sets[i]
+		}
+		sort.SliceStable(g, func(a, b int) bool {
+			return g[a].path[len(g[a].path)-1].Index < g[b].path[len(g[b].path)-1].Index
+		})
+		for j, i := range pos {
+			sets[i] = g[j]
+		}
 	}
 	for _, s := range sets {
 		if err := put(out, s.path, s.v); err != nil {

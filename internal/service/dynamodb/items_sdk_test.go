@@ -1,0 +1,334 @@
+package dynamodb_test
+
+import (
+	"context"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdk "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+type item = map[string]types.AttributeValue
+
+func list(vs ...types.AttributeValue) types.AttributeValue {
+	return &types.AttributeValueMemberL{Value: vs}
+}
+
+// createTable makes a pay-per-request table; keys are "name:type" with the
+// hash key first.
+func createTable(t *testing.T, c *sdk.Client, in *sdk.CreateTableInput, keys ...string) {
+	t.Helper()
+	for i, k := range keys {
+		name, typ, _ := strings.Cut(k, ":")
+		kt := types.KeyTypeHash
+		if i == 1 {
+			kt = types.KeyTypeRange
+		}
+		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(name), KeyType: kt})
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeType(typ)})
+	}
+	in.BillingMode = types.BillingModePayPerRequest
+	if _, err := c.CreateTable(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func def(name, typ string) types.AttributeDefinition {
+	return types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeType(typ)}
+}
+
+func keySchema(hash, rng string) []types.KeySchemaElement {
+	ks := []types.KeySchemaElement{{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash}}
+	if rng != "" {
+		ks = append(ks, types.KeySchemaElement{AttributeName: aws.String(rng), KeyType: types.KeyTypeRange})
+	}
+	return ks
+}
+
+func getItem(t *testing.T, c *sdk.Client, table string, key item) item {
+	t.Helper()
+	out, err := c.GetItem(context.Background(), &sdk.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Item
+}
+
+// wantValidation fails unless err is a ValidationException whose message
+// contains want.
+func wantValidation(t *testing.T, err error, want string) {
+	t.Helper()
+	if apiCode(err) != "ValidationException" || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want a ValidationException containing %q", err, want)
+	}
+}
+
+func TestSDKIndexKeysHaveDynamoDBsSizeLimits(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{
+		TableName:            aws.String("limits"),
+		AttributeDefinitions: []types.AttributeDefinition{def("x", "S"), def("y", "S")},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
+			{IndexName: aws.String("by-x"), KeySchema: keySchema("x", ""), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}},
+			{IndexName: aws.String("by-y-x"), KeySchema: keySchema("y", "x"), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}},
+		},
+	}, "p:S")
+	put := func(it item) error {
+		_, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("limits"), Item: it})
+		return err
+	}
+	// 2048 bytes is a valid partition key of by-x; 1025 is not a valid sort
+	// key of by-y-x, and 2049 is not a valid partition key.
+	if err := put(item{"p": s("a"), "x": s(strings.Repeat("x", 2048))}); err != nil {
+		t.Fatal(err)
+	}
+	wantValidation(t, put(item{"p": s("b"), "x": s(strings.Repeat("x", 2049))}),
+		"Size limit exceeded for Index Key x Actual Size: 2049 bytes Max Size: 2048 bytes IndexName: by-x")
+	wantValidation(t, put(item{"p": s("c"), "y": s("k"), "x": s(strings.Repeat("x", 1025))}),
+		"Max Size: 1024 bytes IndexName: by-y-x")
+	// Far over the limit is the same clean error, never an internal failure.
+	wantValidation(t, put(item{"p": s("d"), "x": s(strings.Repeat("x", 70000))}), "Size limit exceeded for Index Key x")
+	_, err := c.UpdateItem(ctx, &sdk.UpdateItemInput{
+		TableName: aws.String("limits"), Key: item{"p": s("a")},
+		UpdateExpression:          aws.String("SET x = :v"),
+		ExpressionAttributeValues: item{":v": s(strings.Repeat("x", 2049))},
+	})
+	wantValidation(t, err, "Size limit exceeded for Index Key x")
+	for _, p := range []string{"b", "c", "d"} {
+		if got := getItem(t, c, "limits", item{"p": s(p)}); got != nil {
+			t.Errorf("item %s was written despite the error: %v", p, got)
+		}
+	}
+	q, err := c.Query(ctx, &sdk.QueryInput{
+		TableName: aws.String("limits"), IndexName: aws.String("by-x"),
+		KeyConditionExpression:    aws.String("x = :x"),
+		ExpressionAttributeValues: item{":x": s(strings.Repeat("x", 2048))},
+	})
+	if err != nil || len(q.Items) != 1 {
+		t.Fatalf("query of the 2048-byte key: %v, %d items", err, len(q.Items))
+	}
+	// The table's own keys: the hash key error as DynamoDB words it.
+	wantValidation(t, put(item{"p": s(strings.Repeat("p", 2049))}), "Size of hashkey has exceeded the maximum size limit of2048 bytes")
+}
+
+func TestSDKNewIndexSkipsItemsWithInvalidKeys(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("backfill")}, "p:S")
+	// Only "ok" can be in an index keyed on x (S): the others are empty,
+	// over 2048 bytes, far over, or a number.
+	items := []item{
+		{"p": s("ok"), "x": s("hello")},
+		{"p": s("empty"), "x": s("")},
+		{"p": s("long"), "x": s(strings.Repeat("x", 2049))},
+		{"p": s("huge"), "x": s(strings.Repeat("x", 66500))},
+		{"p": s("number"), "x": n("1")},
+		{"p": s("none")},
+	}
+	for _, it := range items {
+		if _, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("backfill"), Item: it}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := c.UpdateTable(ctx, &sdk.UpdateTableInput{
+		TableName:            aws.String("backfill"),
+		AttributeDefinitions: []types.AttributeDefinition{def("x", "S")},
+		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+			IndexName: aws.String("by-x"), KeySchema: keySchema("x", ""), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Scan(ctx, &sdk.ScanInput{TableName: aws.String("backfill"), IndexName: aws.String("by-x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Items) != 1 || !reflect.DeepEqual(out.Items[0]["p"], s("ok")) {
+		t.Fatalf("index holds %v, want only the item \"ok\"", out.Items)
+	}
+}
+
+func TestSDKRemovingFromAMissingItemCreatesNothing(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("removes")}, "p:S")
+	update := func(p string, in *sdk.UpdateItemInput) *sdk.UpdateItemOutput {
+		t.Helper()
+		in.TableName, in.Key, in.ReturnValues = aws.String("removes"), item{"p": s(p)}, types.ReturnValueAllNew
+		out, err := c.UpdateItem(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for name, in := range map[string]*sdk.UpdateItemInput{
+		"REMOVE":         {UpdateExpression: aws.String("REMOVE a, b.c")},
+		"DELETE":         {UpdateExpression: aws.String("DELETE s :v"), ExpressionAttributeValues: item{":v": &types.AttributeValueMemberSS{Value: []string{"x"}}}},
+		"legacy DELETE":  {AttributeUpdates: map[string]types.AttributeValueUpdate{"a": {Action: types.AttributeActionDelete}}},
+		"legacy DELETE2": {AttributeUpdates: map[string]types.AttributeValueUpdate{"s": {Action: types.AttributeActionDelete, Value: &types.AttributeValueMemberNS{Value: []string{"4"}}}}},
+	} {
+		out := update(name, in)
+		if out.Attributes != nil {
+			t.Errorf("%s: returned %v", name, out.Attributes)
+		}
+		if got := getItem(t, c, "removes", item{"p": s(name)}); got != nil {
+			t.Errorf("%s created %v", name, got)
+		}
+	}
+	// Any other update creates the item, even one that writes nothing.
+	if out := update("empty", &sdk.UpdateItemInput{AttributeUpdates: map[string]types.AttributeValueUpdate{}}); !reflect.DeepEqual(out.Attributes, item{"p": s("empty")}) {
+		t.Errorf("empty AttributeUpdates returned %v", out.Attributes)
+	}
+	if out := update("set", &sdk.UpdateItemInput{UpdateExpression: aws.String("SET a = :a REMOVE b"), ExpressionAttributeValues: item{":a": n("1")}}); !reflect.DeepEqual(out.Attributes, item{"p": s("set"), "a": n("1")}) {
+		t.Errorf("SET returned %v", out.Attributes)
+	}
+	// On an existing item, REMOVE removes.
+	update("set", &sdk.UpdateItemInput{UpdateExpression: aws.String("REMOVE a")})
+	if got := getItem(t, c, "removes", item{"p": s("set")}); !reflect.DeepEqual(got, item{"p": s("set")}) {
+		t.Errorf("after REMOVE: %v", got)
+	}
+}
+
+func TestSDKSetPastTheEndOfAListAppendsInIndexOrder(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("lists")}, "p:S")
+	key := item{"p": s("k")}
+	if _, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("lists"), Item: item{"p": s("k"), "a": list(s("one"), s("two"), s("three"))}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.UpdateItem(ctx, &sdk.UpdateItemInput{
+		TableName: aws.String("lists"), Key: key,
+		UpdateExpression:          aws.String("SET a[9] = :x, a[1] = :z, a[7] = :y"),
+		ExpressionAttributeValues: item{":x": s("x"), ":y": s("y"), ":z": s("z")},
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := list(s("one"), s("z"), s("three"), s("y"), s("x"))
+	if got := getItem(t, c, "lists", key); !reflect.DeepEqual(got["a"], want) {
+		t.Errorf("a = %v, want %v", got["a"], want)
+	}
+	// UPDATED_NEW projects the new item on the paths the update named, as
+	// DynamoDB does: a[1] is there, a[7] and a[9] are not (they were
+	// appended at 3 and 4).
+	if want := (item{"a": list(s("z"))}); !reflect.DeepEqual(out.Attributes, want) {
+		t.Errorf("UPDATED_NEW = %v, want %v", out.Attributes, want)
+	}
+}
+
+func TestSDKProjectionReturnsListElementsInDocumentOrder(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("proj")}, "p:S")
+	m := &types.AttributeValueMemberM{Value: item{"l": list(n("10"), n("11"), n("12")), "x": s("x")}}
+	if _, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("proj"), Item: item{"p": s("k"), "a": list(n("0"), n("1"), n("2"), n("3")), "m": m}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		proj string
+		want item
+	}{
+		{"a[3], a[1]", item{"a": list(n("1"), n("3"))}},
+		{"a[2], a[0], a[9]", item{"a": list(n("0"), n("2"))}},
+		{"m.l[2], m.l[0], m.x", item{"m": &types.AttributeValueMemberM{Value: item{"l": list(n("10"), n("12")), "x": s("x")}}}},
+		{"a[9]", item{}},
+	} {
+		out, err := c.GetItem(ctx, &sdk.GetItemInput{TableName: aws.String("proj"), Key: item{"p": s("k")}, ProjectionExpression: aws.String(tc.proj)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(out.Item, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.proj, out.Item, tc.want)
+		}
+	}
+}
+
+func attrNames(items []item) []string {
+	var out []string
+	for _, it := range items {
+		names := make([]string, 0, len(it))
+		for k := range it {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		out = append(out, strings.Join(names, ","))
+	}
+	return out
+}
+
+func TestSDKIndexReadsReturnOnlyProjectedAttributes(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{
+		TableName:            aws.String("projected"),
+		AttributeDefinitions: []types.AttributeDefinition{def("x", "S"), def("y", "S"), def("b", "S")},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
+			{IndexName: aws.String("keys"), KeySchema: keySchema("x", ""), Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}},
+			{IndexName: aws.String("include"), KeySchema: keySchema("y", ""), Projection: &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: []string{"a"}}},
+		},
+		LocalSecondaryIndexes: []types.LocalSecondaryIndex{
+			{IndexName: aws.String("local"), KeySchema: keySchema("p", "b"), Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}},
+		},
+	}, "p:S", "c:S")
+	full := item{"p": s("p"), "c": s("c"), "x": s("x"), "y": s("y"), "b": s("b"), "a": s("a"), "z": s("z")}
+	if _, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("projected"), Item: full}); err != nil {
+		t.Fatal(err)
+	}
+	query := func(ix, keyAttr string, mod func(*sdk.QueryInput)) ([]item, error) {
+		in := &sdk.QueryInput{
+			TableName: aws.String("projected"), IndexName: aws.String(ix),
+			KeyConditionExpression:    aws.String("#k = :v"),
+			ExpressionAttributeNames:  map[string]string{"#k": keyAttr},
+			ExpressionAttributeValues: item{":v": full[keyAttr]},
+		}
+		if mod != nil {
+			mod(in)
+		}
+		out, err := c.Query(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return out.Items, nil
+	}
+	for _, tc := range []struct {
+		name, ix, key string
+		mod           func(*sdk.QueryInput)
+		want          string
+	}{
+		{"KEYS_ONLY global", "keys", "x", nil, "c,p,x"},
+		{"INCLUDE global", "include", "y", nil, "a,c,p,y"},
+		{"INCLUDE global, projected subset", "include", "y", func(in *sdk.QueryInput) { in.ProjectionExpression = aws.String("a") }, "a"},
+		{"KEYS_ONLY local", "local", "p", nil, "b,c,p"},
+		{"local, ALL_ATTRIBUTES", "local", "p", func(in *sdk.QueryInput) { in.Select = types.SelectAllAttributes }, "a,b,c,p,x,y,z"},
+		{"local fetches from the table", "local", "p", func(in *sdk.QueryInput) { in.ProjectionExpression = aws.String("z") }, "z"},
+	} {
+		got, err := query(tc.ix, tc.key, tc.mod)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if names := attrNames(got); len(names) != 1 || names[0] != tc.want {
+			t.Errorf("%s: attributes %v, want [%s]", tc.name, names, tc.want)
+		}
+	}
+	sc, err := c.Scan(ctx, &sdk.ScanInput{TableName: aws.String("projected"), IndexName: aws.String("keys")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := attrNames(sc.Items); len(names) != 1 || names[0] != "c,p,x" {
+		t.Errorf("Scan of KEYS_ONLY: attributes %v", names)
+	}
+	// A global index cannot fetch from the table: asking for more fails.
+	_, err = query("include", "y", func(in *sdk.QueryInput) { in.ProjectionExpression = aws.String("a, z") })
+	wantValidation(t, err, "Global secondary index include does not project [z]")
+	_, err = query("keys", "x", func(in *sdk.QueryInput) { in.Select = types.SelectAllAttributes })
+	wantValidation(t, err, "Select type ALL_ATTRIBUTES is not supported for global secondary index keys")
+}
