@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -76,11 +78,47 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
 		return apierr.Internal()
 	}
+	if err := checkUTF8(svc, form); err != nil {
+		return err
+	}
 	d := &decoder{p: newParams(form), opts: options()}
 	if err := d.decodeStruct("", v.Elem()); err != nil {
 		return err
 	}
 	return protocol.CheckRequired(svc, in)
+}
+
+// checkUTF8 refuses a parameter that is not valid UTF-8 (percent-encoded bytes
+// such as %FF), which a service would otherwise store and later write into
+// its XML responses. Each service answers in the words it uses for a bad
+// parameter value; SQS is left to check its own parameters, since it reports
+// invalid characters in a message as InvalidMessageContents (SendMessage docs).
+func checkUTF8(svc *awsapi.Service, form formValues) error {
+	if svc != nil && svc.ID == "sqs" {
+		return nil
+	}
+	for k, vs := range form {
+		for _, v := range vs {
+			if utf8.ValidString(k) && utf8.ValidString(v) {
+				continue
+			}
+			if !utf8.ValidString(k) {
+				k = strings.ToValidUTF8(k, "\uFFFD")
+			}
+			id := ""
+			if svc != nil {
+				id = svc.ID
+			}
+			switch id {
+			case "sns":
+				return &apierr.Error{Code: "InvalidParameter", Status: 400, Message: "Invalid parameter: " + k + " is not valid UTF-8"}
+			case "cloudwatch":
+				return &apierr.Error{Code: "InvalidParameterValueException", Status: 400, Message: "The value for parameter " + k + " is not valid UTF-8."}
+			}
+			return &apierr.Error{Code: "InvalidParameterValue", Status: 400, Message: "The value for parameter " + k + " is not valid UTF-8."}
+		}
+	}
+	return nil
 }
 
 func options() *xmlshape.Options { return &xmlshape.Options{TimeLayout: timeLayout} }
