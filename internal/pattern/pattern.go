@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/wharf-dev/wharf/internal/jsonlimit"
 )
 
 // Pattern is a compiled event pattern. It is immutable and safe for concurrent use.
@@ -57,8 +59,17 @@ func (e *Error) Error() string {
 	return e.Reason + " at " + e.Path
 }
 
+// maxDepth bounds how deeply a pattern's objects and arrays nest. AWS's
+// event-ruler parses patterns with Jackson, whose default nesting limit is
+// 1000; checking it before decoding bounds the compiler's recursion and the
+// paths it builds for error messages.
+const maxDepth = 1000
+
 // Compile parses and checks an event pattern.
 func Compile(src []byte) (*Pattern, error) {
+	if jsonlimit.Depth(src, maxDepth) > maxDepth {
+		return nil, &Error{Reason: fmt.Sprintf("Event pattern is nested more than %d levels deep", maxDepth)}
+	}
 	v, err := decode(src)
 	if err != nil {
 		return nil, &Error{Reason: "Event pattern is not valid JSON: " + err.Error()}

@@ -258,3 +258,23 @@ func TestOrExpansionIsBounded(t *testing.T) {
 		t.Errorf("2^12 alternatives: err = %v", err)
 	}
 }
+
+// TestCompileBoundsNesting compiles the deepest pattern allowed, which matches
+// an event as deep, and refuses one level more before decoding it.
+func TestCompileBoundsNesting(t *testing.T) {
+	deep := func(d int, leaf string) []byte {
+		return []byte(strings.Repeat(`{"a":`, d) + leaf + strings.Repeat("}", d))
+	}
+	p, err := Compile(deep(maxDepth-1, `["x"]`))
+	if err != nil {
+		t.Fatalf("%d levels: %v", maxDepth, err)
+	}
+	if ok, err := p.Match(deep(maxDepth-1, `"x"`)); !ok || err != nil {
+		t.Errorf("the deepest pattern does not match its event: %v %v", ok, err)
+	}
+	var pe *Error
+	_, err = Compile(deep(maxDepth, `["x"]`))
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "nested more than 1000 levels") {
+		t.Fatalf("%d levels: %v", maxDepth+1, err)
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/jsonlimit"
 	"github.com/wharf-dev/wharf/internal/protocol"
 )
 
@@ -325,7 +326,7 @@ func parseDocument(data []byte) (any, error) {
 	if !utf8.Valid(data) {
 		return nil, apierr.Serialization("The request body is not valid UTF-8.")
 	}
-	if depth := nesting(data); depth > MaxDepth {
+	if jsonlimit.Depth(data, MaxDepth) > MaxDepth {
 		return nil, apierr.Serialization("The request body is not valid JSON: it nests objects and arrays more than %d levels deep.", MaxDepth)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -338,40 +339,6 @@ func parseDocument(data []byte) (any, error) {
 		return nil, apierr.Serialization("The request body is not valid JSON: unexpected data after the top-level value.")
 	}
 	return tree, nil
-}
-
-// nesting returns the deepest nesting of objects and arrays in data, outside
-// strings, stopping once past MaxDepth. It does not check the syntax: the
-// decoder does that afterwards.
-func nesting(data []byte) int {
-	depth, deepest := 0, 0
-	inString, escaped := false, false
-	for _, c := range data {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > deepest {
-				deepest = depth
-				if deepest > MaxDepth {
-					return deepest
-				}
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return deepest
 }
 
 func cleanJSONError(err error) string {

@@ -17,6 +17,10 @@ const (
 // filter is a compiled subscription filter policy. SNS's operators (exact,
 // prefix, suffix, equals-ignore-case, anything-but, numeric, exists, cidr,
 // $or) are those of EventBridge patterns, so package pattern matches them.
+// maxFilterPolicy is the largest filter policy ("Filter policy constraints in
+// Amazon SNS": 256 KB).
+const maxFilterPolicy = 256 << 10
+
 type filter struct {
 	body bool // scope MessageBody; else MessageAttributes
 	p    *pattern.Pattern
@@ -25,6 +29,9 @@ type filter struct {
 // compileFilter checks and compiles a filter policy for scope ("" means
 // MessageAttributes, the default).
 func compileFilter(policy, scope string) (*filter, error) {
+	if len(policy) > maxFilterPolicy {
+		return nil, errInvalidParameter("FilterPolicy: Filter policy can not be larger than %d bytes; it is %d", maxFilterPolicy, len(policy))
+	}
 	var v any
 	d := json.NewDecoder(strings.NewReader(policy))
 	d.UseNumber()
