@@ -41,7 +41,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 	}
 	loops := &Loops{}
 	sys := build(deps{cfg: cfg, st: st, log: log, bus: eventbus.New(), loops: loops})
+	var degraded func() error
+	if sp, ok := st.(store.Space); ok {
+		degraded = sp.Degraded
+	}
 	srv := server.New(server.Options{
+		Degraded: degraded,
 		Config:   cfg,
 		Logger:   log,
 		Services: sys.registrations(),

@@ -21,6 +21,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/protocol"
+	"github.com/wharf-dev/wharf/internal/store"
 )
 
 // Registration is one service as the server needs it: its model and the handlers of
@@ -60,6 +61,9 @@ type Options struct {
 	Now func() time.Time
 	// Version is reported by the health endpoint.
 	Version string
+	// Degraded, when set, says why wharf cannot take every write (its
+	// disk is full), or nil; the health endpoint reports it.
+	Degraded func() error
 }
 
 // Server serves every registered service on one listener.
@@ -72,6 +76,7 @@ type Server struct {
 	keys     awsapi.Keys
 	now      func() time.Time
 	version  string
+	degraded func() error
 
 	mu   sync.Mutex
 	http *http.Server
@@ -87,6 +92,7 @@ func New(opts Options) *Server {
 		now:     opts.Now,
 		version: opts.Version,
 	}
+	s.degraded = opts.Degraded
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -158,6 +164,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fail := func(err error) {
 		e := apierr.As(err)
+		if e == nil && store.IsNoSpace(err) {
+			// A full disk is temporary: answer what the service's SDKs retry.
+			e = apierr.Unavailable(svc.desc.ID, "wharf's data directory is out of disk space")
+		}
 		if e == nil {
 			s.log.Error("request failed", "service", svc.desc.ID, "request_id", requestID, "err", err)
 			e = apierr.Internal()
@@ -263,12 +273,19 @@ func (s *Server) health(w http.ResponseWriter) {
 		}
 		services[sv.desc.ID] = svcHealth{State: state, Operations: len(sv.desc.Operations), Implemented: len(sv.handlers)}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	body := map[string]any{
 		"status":   "running",
 		"version":  s.version,
 		"services": services,
-	})
+	}
+	// Degraded: wharf serves reads and deletes but refuses new data.
+	if s.degraded != nil {
+		if err := s.degraded(); err != nil {
+			body["status"], body["reason"] = "degraded", err.Error()
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // ServiceIDs returns the registered services' ids, sorted.

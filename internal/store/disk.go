@@ -59,6 +59,13 @@ type diskStore struct {
 
 	failed error // guarded by snap: a log write failed; refuse further Updates
 
+	// space is the disk's state: while it is full the store admits only
+	// Updates that add no data. A checkpoint that found the disk full is
+	// kept in retry (guarded by snap) until it succeeds or Close takes it.
+	space        *space
+	retry        *checkpoint
+	spaceStopped chan struct{}
+
 	// Owned by the committer.
 	seg   *segment      // the log segment being appended to
 	limit int64         // log bytes that start a checkpoint (walSegmentSize)
@@ -93,6 +100,9 @@ type flight struct {
 	root   *node // the overlay with the group's writes, to publish
 	writes bool
 	done   chan error
+	// refused fails the group without failing the log: nothing of it was
+	// written (the disk had no room to extend the log).
+	refused error
 }
 
 // pipelineDepth bounds the groups whose log records are being written at
@@ -118,6 +128,7 @@ type request struct {
 	turn      chan *diskTx
 	finished  chan struct{}
 	committed chan error
+	refused   error // set by the committer: fn's writes were dropped (a full disk)
 }
 
 // File names of the two log segments inside the store's directory.
@@ -144,7 +155,12 @@ func Open(dir string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s, err := recoverLog(dir, db, os.IsNotExist(statErr))
+	sp, err := openSpace(dir)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s, err := recoverLog(dir, db, os.IsNotExist(statErr), sp)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
@@ -152,13 +168,19 @@ func Open(dir string) (Store, error) {
 	go s.commitLoop()
 	go s.ackLoop()
 	go s.checkpointLoop()
+	go s.spaceLoop()
 	return s, nil
 }
 
 // recoverLog opens the log segments, copies every record they hold into the
 // bbolt file in one synced transaction, and returns the store ready to
 // append.
-func recoverLog(dir string, db *bolt.DB, created bool) (*diskStore, error) {
+//
+// On a full disk, when the records cannot be copied into bbolt, the store
+// opens all the same, degraded: the records become the frozen overlay, whose
+// checkpoint is retried until the disk has room, and the log goes on after
+// the newer segment's last record.
+func recoverLog(dir string, db *bolt.DB, created bool, sp *space) (*diskStore, error) {
 	var segs [2]*segment
 	for i, name := range walFiles {
 		seg, made, err := openSegment(filepath.Join(dir, name))
@@ -189,12 +211,13 @@ func recoverLog(dir string, db *bolt.DB, created bool) (*diskStore, error) {
 	}
 	b, err := btx.CreateBucketIfNotExists(bucket)
 	records := 0
+	var end int64 // past the newer segment's last record
 	for _, seg := range segs {
 		if err != nil {
 			break
 		}
 		var n int
-		n, err = seg.replay(func(kind byte, key, val []byte) error {
+		n, end, err = seg.replay(func(kind byte, key, val []byte) error {
 			if kind == opDelete {
 				return b.Delete(key)
 			}
@@ -206,6 +229,14 @@ func recoverLog(dir string, db *bolt.DB, created bool) (*diskStore, error) {
 		err = btx.Commit()
 	} else {
 		btx.Rollback()
+	}
+	if err != nil && !created && records > 0 && IsNoSpace(err) {
+		sp.noSpace(err)
+		s, err := openDegraded(db, segs, end, sp)
+		if err != nil {
+			closeSegs()
+		}
+		return s, err
 	}
 	if err != nil {
 		closeSegs()
@@ -222,21 +253,71 @@ func recoverLog(dir string, db *bolt.DB, created bool) (*diskStore, error) {
 			return nil, err
 		}
 	}
+	return newDiskStore(db, segs[0], segs[1], sp), nil
+}
+
+func newDiskStore(db *bolt.DB, seg, spare *segment, sp *space) *diskStore {
 	return &diskStore{
-		db:          db,
-		requests:    make(chan *request, 1024),
-		stop:        make(chan struct{}),
-		stopped:     make(chan struct{}),
-		checkpoints: make(chan checkpoint, 1),
-		ckptStopped: make(chan struct{}),
-		layers:      &layers{},
-		seg:         segs[0],
-		spare:       segs[1],
-		limit:       walSegmentSize,
-		flights:     make(chan *flight, pipelineDepth-1),
-		ackerEnd:    make(chan struct{}),
-		idle:        idleCheckpoint,
-	}, nil
+		db:           db,
+		requests:     make(chan *request, 1024),
+		stop:         make(chan struct{}),
+		stopped:      make(chan struct{}),
+		checkpoints:  make(chan checkpoint, 1),
+		ckptStopped:  make(chan struct{}),
+		layers:       &layers{},
+		seg:          seg,
+		spare:        spare,
+		limit:        walSegmentSize,
+		flights:      make(chan *flight, pipelineDepth-1),
+		ackerEnd:     make(chan struct{}),
+		idle:         idleCheckpoint,
+		space:        sp,
+		spaceStopped: make(chan struct{}),
+	}
+}
+
+// openDegraded opens a store whose log could not be copied into bbolt for
+// want of disk space. segs are in replay order (older first); end is where
+// the newer one's records end. The records are read again into an overlay,
+// which becomes frozen, as if the older segment had just filled: its
+// checkpoint is queued, to be retried until the disk has room, and then
+// recycles the older segment. The newer one takes the log's next records;
+// its own records, checkpointed with the older one's, will be replayed
+// again after a crash, which is harmless since replay applies the whole log
+// in order.
+func openDegraded(db *bolt.DB, segs [2]*segment, end int64, sp *space) (*diskStore, error) {
+	m := memTx{gen: 1}
+	var root *node
+	for _, seg := range segs {
+		if _, _, err := seg.replay(func(kind byte, key, val []byte) error {
+			v := []byte(nil) // a tombstone
+			if kind == opPut {
+				v = append(make([]byte, 0, len(val)), val...)
+			}
+			root = m.insert(root, key, v)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	// Records written after the last valid one, unacknowledged or of an
+	// older generation, must never be read as the continuation of the log:
+	// zero them. This overwrites blocks the segment has, so it needs no
+	// space.
+	older, newer := segs[0], segs[1]
+	if newer.alloc > end {
+		if err := writeZeros(newer.f, end, newer.alloc-end); err != nil {
+			return nil, err
+		}
+		if err := fdatasync(newer.f); err != nil {
+			return nil, err
+		}
+	}
+	newer.size = end
+	s := newDiskStore(db, newer, nil, sp)
+	s.layers = &layers{frozen: root}
+	s.checkpoints <- checkpoint{frozen: root, seg: older, gen: newer.gen + 1}
+	return s, nil
 }
 
 func syncDir(dir string) error {
@@ -375,19 +456,38 @@ func (s *diskStore) commit(group []*request) {
 	}
 	root, rec := s.tip, make([]byte, walRecordHead, 1024)
 	b := btx.Bucket(bucket)
+	// On a full disk each fn's writes are measured, and those that would
+	// add data are dropped.
+	full := s.space.degraded()
 	for _, r := range group {
 		s.gen++
 		tx := &diskTx{b: b, active: root, frozen: lay.frozen, gen: s.gen, writable: true,
-			start: root, rec: rec, recStart: len(rec)}
+			start: root, rec: rec, recStart: len(rec), measure: full != nil}
 		r.turn <- tx
 		<-r.finished
+		if tx.measure && len(tx.rec) > tx.recStart && !s.space.admit(tx.netBytes, tx.netKeys) {
+			tx.rollback()
+			r.refused = full
+		}
 		root, rec = tx.active, tx.rec
 	}
 	btx.Rollback()
 	f := &flight{group: group, root: root, writes: len(rec) > walRecordHead, done: make(chan error, 1)}
 	if f.writes {
-		s.tip = root
 		seg, off := s.seg, s.seg.size
+		if err := seg.ensure(off + int64(len(rec))); err != nil {
+			// Nothing of the group is written and the log goes on: the
+			// group fails, retryably when the disk is full.
+			if s.space.noSpace(err) {
+				err = s.space.degraded()
+			}
+			f.writes, f.refused = false, fmt.Errorf("store commit: %w", err)
+			f.done <- nil
+			s.pending.Add(1)
+			s.flights <- f
+			return
+		}
+		s.tip = root
 		seg.size += int64(len(rec))
 		sealRecord(rec, seg.gen)
 		go func() { f.done <- seg.writeAt(rec, off) }()
@@ -416,6 +516,8 @@ func (s *diskStore) ackLoop() {
 		switch {
 		case s.failed != nil:
 			err = s.failed
+		case f.refused != nil:
+			err = f.refused
 		case err != nil:
 			s.failed = fmt.Errorf("store commit: %w", err)
 			err = s.failed
@@ -424,6 +526,10 @@ func (s *diskStore) ackLoop() {
 		}
 		s.snap.Unlock()
 		for _, r := range f.group {
+			if r.refused != nil && err == nil {
+				r.committed <- r.refused
+				continue
+			}
 			r.committed <- err // buffered; unread by fns that failed or panicked
 		}
 		s.pending.Done()
@@ -460,30 +566,93 @@ func (s *diskStore) freeze() {
 // checkpointLoop copies each frozen overlay into bbolt with a synced
 // transaction, then recycles the log segment that held it and drops the
 // frozen overlay.
+//
+// A checkpoint that finds the disk full degrades the store (which releases
+// the reserve) and is tried again at once, then every probeInterval, until it
+// succeeds or Close takes it over. Meanwhile the frozen overlay serves reads
+// and the log goes on in the other segment.
 func (s *diskStore) checkpointLoop() {
 	defer close(s.ckptStopped)
 	for c := range s.checkpoints {
-		checkpointHook("begin")
-		err := s.db.Update(func(btx *bolt.Tx) error {
-			return applyOverlay(btx.Bucket(bucket), c.frozen)
-		})
-		if err == nil {
-			checkpointHook("applied")
-			err = c.seg.reset(c.gen)
+		err := s.checkpoint(c)
+		for tries := 1; IsNoSpace(err); tries++ {
+			s.space.noSpace(err)
+			if tries > 1 && !s.sleep(probeInterval) {
+				break
+			}
+			err = s.checkpoint(c)
 		}
-		checkpointHook("recycled")
 		s.snap.Lock()
-		if err != nil {
+		switch {
+		case IsNoSpace(err):
+			// Closing on a full disk: Close tries once more, and
+			// otherwise leaves both segments for the next Open.
+			s.retry = &c
+		case err != nil:
 			// Keep the frozen overlay: reads stay right, and Close (or the
 			// next Open's replay) can still get the writes into bbolt.
 			s.ckptErr = fmt.Errorf("store checkpoint: %w", err)
-		} else {
+		default:
 			s.layers = &layers{active: s.layers.active}
 			s.spare = c.seg
 		}
 		s.snap.Unlock()
 	}
 }
+
+// sleep waits for d, or returns false at once when Close has begun.
+func (s *diskStore) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-s.stop:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// checkpoint copies c's frozen overlay into bbolt and recycles its segment.
+func (s *diskStore) checkpoint(c checkpoint) error {
+	checkpointHook("begin")
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		return applyOverlay(btx.Bucket(bucket), c.frozen)
+	})
+	if err == nil {
+		checkpointHook("applied")
+		err = c.seg.reset(c.gen)
+	}
+	checkpointHook("recycled")
+	return err
+}
+
+// spaceLoop probes a full disk for space until Close.
+func (s *diskStore) spaceLoop() {
+	defer close(s.spaceStopped)
+	t := time.NewTicker(probeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.space.probe()
+		}
+	}
+}
+
+// Degraded says why the store refuses writes, if it does: the disk is full
+// (ErrNoSpace; reads, deletes and other writes that add no data are still
+// served), or a log write or checkpoint failed.
+func (s *diskStore) Degraded() error {
+	s.snap.RLock()
+	err := cmp.Or(s.failed, s.ckptErr)
+	s.snap.RUnlock()
+	return cmp.Or(err, s.space.degraded())
+}
+
+// NoSpace degrades the store if err means the disk is full.
+func (s *diskStore) NoSpace(err error) bool { return s.space.noSpace(err) }
 
 // idleCheckpoint is how long the store waits without Updates before it
 // checkpoints a log segment that is not yet full. A variable for tests.
@@ -522,14 +691,25 @@ func (s *diskStore) Close() error {
 	<-s.ackerEnd
 	close(s.checkpoints)
 	<-s.ckptStopped
+	<-s.spaceStopped
 	// Everything into bbolt, then both segments afresh, so that the next
 	// Open has nothing to replay. On an error the log keeps the writes.
-	lay, spare := s.layers, s.spare
+	// other is the second segment: the spare, or the one a checkpoint
+	// that found the disk full still holds.
+	lay, other := s.layers, s.spare
+	if other == nil && s.retry != nil {
+		other = s.retry.seg
+	}
+	closeSegs := func() {
+		s.seg.f.Close()
+		if other != nil {
+			other.f.Close()
+		}
+	}
 	err := s.failed
 	if err == nil && lay.active == nil && lay.frozen == nil {
 		// Nothing since the last checkpoint, which recycled its segment.
-		s.seg.f.Close()
-		spare.f.Close()
+		closeSegs()
 		return s.db.Close()
 	}
 	if err == nil {
@@ -540,17 +720,21 @@ func (s *diskStore) Close() error {
 			}
 			return applyOverlay(b, lay.active)
 		})
-	}
-	if err == nil && spare != nil {
-		// With no spare, a failed checkpoint holds a segment: leave both.
-		if err = s.seg.reset(max(s.seg.gen, spare.gen) + 1); err == nil {
-			err = spare.reset(s.seg.gen + 1)
+		if IsNoSpace(err) {
+			// Not a failure: every acknowledged write is in the log,
+			// which the next Open replays (or serves from memory, degraded,
+			// if the disk is still full then).
+			closeSegs()
+			return s.db.Close()
 		}
 	}
-	s.seg.f.Close()
-	if spare != nil {
-		spare.f.Close()
+	if err == nil && other != nil {
+		// With neither, a failed checkpoint holds a segment: leave both.
+		if err = s.seg.reset(max(s.seg.gen, other.gen) + 1); err == nil {
+			err = other.reset(s.seg.gen + 1)
+		}
 	}
+	closeSegs()
 	return errors.Join(err, s.db.Close())
 }
 
@@ -566,6 +750,26 @@ type diskTx struct {
 	start    *node  // active before fn, for rollback
 	rec      []byte // the group's log record
 	recStart int    // len(rec) before fn
+
+	// measure is set while the disk is full: netBytes and netKeys then
+	// count the key and value bytes, and the keys, that fn adds (negative
+	// when it frees more than it adds).
+	measure           bool
+	netBytes, netKeys int64
+}
+
+// account adds to the measured growth the change of key from its current
+// value to val (nil: deleted).
+func (t *diskTx) account(key, val []byte) {
+	old, _ := t.Get(key)
+	if old != nil {
+		t.netBytes -= int64(len(key) + len(old))
+		t.netKeys--
+	}
+	if val != nil {
+		t.netBytes += int64(len(key) + len(val))
+		t.netKeys++
+	}
 }
 
 func (t *diskTx) Get(key []byte) ([]byte, error) {
@@ -594,6 +798,9 @@ func (t *diskTx) Put(key, value []byte) error {
 	if err := checkPut(key, value); err != nil {
 		return err
 	}
+	if t.measure {
+		t.account(key, nonNil(value))
+	}
 	t.rec = appendOp(t.rec, opPut, key, value)
 	// Copied: the caller may reuse value, and an empty value must read back
 	// non-nil.
@@ -608,6 +815,9 @@ func (t *diskTx) Delete(key []byte) error {
 	}
 	if len(key) == 0 {
 		return nil
+	}
+	if t.measure {
+		t.account(key, nil)
 	}
 	t.rec = appendOp(t.rec, opDelete, key, nil)
 	m := memTx{gen: t.gen}

@@ -45,9 +45,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // segment is one log file.
 type segment struct {
-	f    *os.File
-	gen  uint64 // 0: no valid header
-	size int64  // append offset
+	f     *os.File
+	gen   uint64 // 0: no valid header
+	size  int64  // append offset
+	alloc int64  // bytes of the file written and synced: appends below it need no new blocks
 }
 
 // openSegment opens or creates a segment file. A new file is zero-filled to
@@ -74,7 +75,10 @@ func openSegment(path string) (*segment, bool, error) {
 			return nil, false, err
 		}
 	}
-	s := &segment{f: f, size: walHeaderSize}
+	s := &segment{f: f, size: walHeaderSize, alloc: st.Size()}
+	if created {
+		s.alloc = walPrealloc
+	}
 	var h [walHeaderSize]byte
 	if _, err := f.ReadAt(h[:], 0); err == nil && string(h[:8]) == walMagic &&
 		crc32.Checksum(h[:16], castagnoli) == binary.LittleEndian.Uint32(h[16:]) {
@@ -98,6 +102,42 @@ func (s *segment) reset(gen uint64) error {
 		return err
 	}
 	s.gen, s.size = gen, walHeaderSize
+	return nil
+}
+
+// walGrowth is the step in which a segment grows past its preallocation.
+const walGrowth = 256 << 10
+
+// ensure makes the first end bytes of the segment allocated, zero-filled
+// and synced before a record is written below end. Records then always
+// overwrite blocks that exist, so that a full disk fails the extension,
+// before anything of the record is written, and never leaves a torn record
+// in the middle of the log.
+func (s *segment) ensure(end int64) error {
+	if end <= s.alloc {
+		return nil
+	}
+	to := (end + walGrowth - 1) / walGrowth * walGrowth
+	if err := writeZeros(s.f, s.alloc, to-s.alloc); err != nil {
+		return err
+	}
+	if err := fdatasync(s.f); err != nil {
+		return err
+	}
+	s.alloc = to
+	return nil
+}
+
+// writeZeros writes n zero bytes to f at off.
+func writeZeros(f *os.File, off, n int64) error {
+	zeros := make([]byte, min(n, 1<<20))
+	for n > 0 {
+		k := min(n, int64(len(zeros)))
+		if _, err := f.WriteAt(zeros[:k], off); err != nil {
+			return err
+		}
+		off, n = off+k, n-k
+	}
 	return nil
 }
 
@@ -125,42 +165,46 @@ func sealRecord(buf []byte, gen uint64) {
 // once its record and every record before it are on disk, so no
 // acknowledged record follows an invalid one; the unacknowledged ones after
 // it are dropped with it.
-func (s *segment) replay(apply func(kind byte, key, val []byte) error) (records int, err error) {
+//
+// end is the offset just past the last valid record.
+func (s *segment) replay(apply func(kind byte, key, val []byte) error) (records int, end int64, err error) {
+	end = walHeaderSize
 	if s.gen == 0 {
-		return 0, nil
+		return 0, end, nil
 	}
 	st, err := s.f.Stat()
 	if err != nil {
-		return 0, err
+		return 0, end, err
 	}
 	left := st.Size() - walHeaderSize // bytes not yet read
 	r := bufio.NewReaderSize(io.NewSectionReader(s.f, walHeaderSize, max(left, 0)), 64<<10)
 	var head [walRecordHead]byte
 	for {
 		if _, err := io.ReadFull(r, head[:]); err != nil {
-			return records, nil // end of file: a torn or absent tail
+			return records, end, nil // end of file: a torn or absent tail
 		}
 		left -= walRecordHead
 		n := binary.LittleEndian.Uint32(head[0:])
 		// A torn length may be anything: never allocate past the file.
 		if n == 0 || int64(n) > left || binary.LittleEndian.Uint64(head[8:]) != s.gen {
-			return records, nil
+			return records, end, nil
 		}
 		left -= int64(n)
 		payload := make([]byte, n)
 		if _, err := io.ReadFull(r, payload); err != nil {
-			return records, nil
+			return records, end, nil
 		}
 		crc := crc32.Update(crc32.Checksum(head[0:4], castagnoli), castagnoli, head[8:])
 		if crc32.Update(crc, castagnoli, payload) != binary.LittleEndian.Uint32(head[4:]) {
-			return records, nil
+			return records, end, nil
 		}
 		if err := decodeOps(payload, apply); err != nil {
 			// A record whose checksum matches but does not parse was
 			// written by a different format: refuse rather than guess.
-			return records, fmt.Errorf("wal record %d: %w", records, err)
+			return records, end, fmt.Errorf("wal record %d: %w", records, err)
 		}
 		records++
+		end += walRecordHead + int64(n)
 	}
 }
 

@@ -27,6 +27,17 @@ type blobs struct {
 	// before this process wrote any: the only candidates for the orphan
 	// sweep, since a file written since may belong to a PUT not yet committed.
 	atOpen []string
+	// space, when the store watches its disk, is told of writes that found
+	// the disk full, and refuses new blobs while it is.
+	space store.Space
+}
+
+// noSpace tells the store when err means the disk is full, and returns err.
+func (b *blobs) noSpace(err error) error {
+	if err != nil && b.space != nil {
+		b.space.NoSpace(err)
+	}
+	return err
 }
 
 func openBlobs(dir string, sync bool) (*blobs, error) {
@@ -98,16 +109,24 @@ const earlySync = 16 << 20
 
 // create starts a new blob in the temporary directory.
 func (b *blobs) create() (*blobWriter, error) {
+	if b.space != nil {
+		// A full disk takes no new object bytes: the space freed for the
+		// store is for deletes.
+		if err := b.space.Degraded(); store.IsNoSpace(err) {
+			return nil, fmt.Errorf("s3: create blob: %w", err)
+		}
+	}
 	id := newBlobID()
 	f, err := os.OpenFile(filepath.Join(b.dir, "tmp", id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("s3: create blob: %w", err)
+		return nil, fmt.Errorf("s3: create blob: %w", b.noSpace(err))
 	}
 	return &blobWriter{b: b, f: f, id: id}, nil
 }
 
 func (w *blobWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
+	w.b.noSpace(err)
 	if w.unsynced += int64(n); w.b.sync && w.unsynced >= earlySync && w.syncing == nil {
 		w.unsynced = 0
 		w.syncing = make(chan error, 1)
@@ -136,12 +155,12 @@ func (w *blobWriter) commit() (string, error) {
 		}
 		if err != nil {
 			w.abort()
-			return "", fmt.Errorf("s3: sync blob: %w", err)
+			return "", fmt.Errorf("s3: sync blob: %w", w.b.noSpace(err))
 		}
 	}
 	if err := w.f.Close(); err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("s3: close blob: %w", err)
+		return "", fmt.Errorf("s3: close blob: %w", w.b.noSpace(err))
 	}
 	dst := w.b.path(w.id)
 	if err := w.b.placeDir(dst); err != nil {
@@ -150,7 +169,7 @@ func (w *blobWriter) commit() (string, error) {
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("s3: place blob: %w", err)
+		return "", fmt.Errorf("s3: place blob: %w", w.b.noSpace(err))
 	}
 	if w.b.sync {
 		syncDir(filepath.Dir(dst))
@@ -221,7 +240,7 @@ func (b *blobs) placeDir(p string) error {
 		return nil
 	}
 	if err := os.MkdirAll(shard, 0o755); err != nil {
-		return fmt.Errorf("s3: data dir: %w", err)
+		return fmt.Errorf("s3: data dir: %w", b.noSpace(err))
 	}
 	if b.sync {
 		syncDir(filepath.Dir(shard))

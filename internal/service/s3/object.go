@@ -489,7 +489,9 @@ func (s *Service) receive(body io.Reader, ck checksumInput, contentMD5 string, l
 	}
 	if err != nil {
 		w.abort()
-		if apierr.As(err) == nil {
+		// A full disk is not the client's fault: the error stays, to be
+		// answered with S3's retryable SlowDown.
+		if apierr.As(err) == nil && !store.IsNoSpace(err) {
 			err = &apierr.Error{Code: "IncompleteBody", Status: 400, Message: "The request body terminated unexpectedly"}
 		}
 		return "", 0, nil, nil, err

@@ -98,6 +98,7 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.space, _ = opts.Store.(store.Space)
 	s := &Service{
 		st:       opts.Store,
 		blobs:    b,
