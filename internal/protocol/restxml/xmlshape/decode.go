@@ -46,6 +46,10 @@ const (
 func Parse(r io.Reader) (*Node, error) {
 	d := xml.NewDecoder(r)
 	var stack []*Node
+	// texts[i] collects the text of stack[i]: text interrupted by comments or
+	// processing instructions arrives in many pieces, and appending each to a
+	// string would copy the text so far every time (quadratic in the body).
+	var texts [][]byte
 	var root *Node
 	count := 0
 	for {
@@ -73,11 +77,14 @@ func Parse(r io.Reader) (*Node, error) {
 				p.Children = append(p.Children, n)
 			}
 			stack = append(stack, n)
+			texts = append(texts, nil)
 		case xml.EndElement:
-			stack = stack[:len(stack)-1]
+			top := len(stack) - 1
+			stack[top].Text = string(texts[top])
+			stack, texts = stack[:top], texts[:top]
 		case xml.CharData:
 			if len(stack) > 0 {
-				stack[len(stack)-1].Text += string(t)
+				texts[len(texts)-1] = append(texts[len(texts)-1], t...)
 			} else if strings.TrimSpace(string(t)) != "" {
 				return nil, errors.New("text outside the root element")
 			}
