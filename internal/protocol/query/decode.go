@@ -22,15 +22,25 @@ type params struct {
 	prefixes map[string]bool
 }
 
+// maxPrefixes bounds how many dotted prefixes of one parameter name are
+// indexed. Indexing every prefix costs the name's length for each dot, so a
+// hostile name with millions of dots would take hours; no query shape nests
+// nearly this deep (CloudWatch's Metrics.member.1.MetricStat.Metric.
+// Dimensions.member.1.Name has 8 dots), so deeper prefixes could only belong
+// to parameters every shape ignores.
+const maxPrefixes = 32
+
 func newParams(form map[string][]string) *params {
 	p := &params{values: make(map[string]string, len(form)), prefixes: map[string]bool{}}
 	for k, vs := range form {
 		if len(vs) > 0 {
 			p.values[k] = vs[0]
 		}
-		for i := 0; i < len(k); i++ {
+		n := 0
+		for i := 0; i < len(k) && n < maxPrefixes; i++ {
 			if k[i] == '.' {
 				p.prefixes[k[:i]] = true
+				n++
 			}
 		}
 		p.prefixes[k] = true
