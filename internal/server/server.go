@@ -138,6 +138,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // ServeHTTP is the request path: front door, auth, decode, operation, encode.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	continueEmptyBody(w, r)
+	// Serve a shallow copy: auth and the codecs replace r.Body (aws-chunked
+	// decoding, signature hashing), and after the handler net/http inspects the
+	// Body of the request it passed in to decide whether the connection can be
+	// reused. A replaced body hides its expect-100-continue reader from it, so
+	// an error answered before the body was read would leave net/http draining a
+	// body the client was never told to send: the connection hung until the
+	// client gave up waiting for 100 Continue and sent it anyway.
+	r = r.WithContext(r.Context())
 	if r.URL.Path == "/_wharf/health" && r.Method == http.MethodGet {
 		s.health(w)
 		return
