@@ -49,7 +49,7 @@ func newRouter(services []*service, s3Domain string) *router {
 	return rt
 }
 
-// route returns the service r calls, in the order DESIGN.md gives: the SigV4
+// route returns the service r calls, in the order docs/architecture.md gives: the SigV4
 // credential scope, the X-Amz-Target prefix, the CBOR operation path, the query
 // Action, and finally S3. It returns nil when the request names a service wharf
 // does not have.
