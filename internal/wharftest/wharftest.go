@@ -67,17 +67,16 @@ func StartLogging(t testing.TB, log *slog.Logger, args ...string) *Server {
 }
 
 // Config is an SDK configuration for s in Region with the static key
-// test/test (any key is accepted unless wharf runs with --auth strict).
+// test/test (any key is accepted unless wharf runs with --auth strict) and
+// the SDK's default retries.
 func (s *Server) Config() aws.Config { return s.ConfigWith("test", "test", "") }
 
-// ConfigWith is Config with the given credentials. Retries are off: a
-// retried request only hides what went wrong.
+// ConfigWith is Config with the given credentials.
 func (s *Server) ConfigWith(key, secret, token string) aws.Config {
 	return aws.Config{
-		Region:           Region,
-		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, token),
-		BaseEndpoint:     aws.String(s.URL),
-		RetryMaxAttempts: 1,
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, token),
+		BaseEndpoint: aws.String(s.URL),
 	}
 }
 

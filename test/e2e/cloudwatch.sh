@@ -3,25 +3,8 @@
 # nobody here wrote: boto3 (CloudWatch in whichever protocol this botocore
 # picks), the aws CLI v1 on PATH and the aws CLI v2 at /usr/bin/aws (query
 # protocol for CloudWatch; JSON 1.1 for Logs), including `aws logs tail`.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-
-tmp=$(mktemp -d)
-bin="$tmp/wharf"
-go build -o "$bin" ./cmd/wharf
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-"$bin" serve --listen "127.0.0.1:$port" --ephemeral 2>"$tmp/log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$port/_wharf/health" >/dev/null 2>&1 && break
-  sleep 0.05
-done
-
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
-endpoint="http://127.0.0.1:$port"
-fail() { echo "FAIL: $*"; tail -20 "$tmp/log"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+wharf_start --ephemeral
 
 echo "boto3"
 WHARF_ENDPOINT=$endpoint python3 - <<'PY' || fail boto3

@@ -3,12 +3,7 @@
 # real Docker containers (host networking) from an image built FROM scratch with
 # the static test program (test/images/task). Without an engine the tasks run
 # with the process runtime instead, except in CI (CI=true), where that fails.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-
-tmp=$(mktemp -d)
-bin="$tmp/wharf"
-go build -o "$bin" ./cmd/wharf
+source "$(dirname "$0")/lib.sh"
 CGO_ENABLED=0 go build -trimpath -o "$tmp/task" ./test/images/task
 if docker info >/dev/null 2>&1; then
   runtime=docker image=wharf-test/task:latest
@@ -19,19 +14,7 @@ else
   echo "no Docker engine: running tasks with the process runtime"
   runtime=process image="$tmp/task"
 fi
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-"$bin" serve --listen "127.0.0.1:$port" --ephemeral --runtime "$runtime" 2>"$tmp/log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$port/_wharf/health" >/dev/null 2>&1 && break
-  sleep 0.05
-done
-
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
-endpoint="http://127.0.0.1:$port"
-fail() { echo "FAIL: $*"; cat "$tmp/log"; exit 1; }
+wharf_start --ephemeral --runtime "$runtime"
 aws2() { /usr/bin/aws --endpoint-url "$endpoint" "$@"; }
 
 # wait_status ARN STATUS: poll describe-tasks (the CLI's waiter polls every 6 s).

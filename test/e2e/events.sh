@@ -9,26 +9,8 @@
 # Scheduler schedules whose at() firing lands in an SQS queue; an archive is
 # replayed into a queue; and an at() schedule that comes due while wharf is
 # stopped fires once when it starts again.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-
-tmp=$(mktemp -d)
-bin="$tmp/wharf"
-go build -o "$bin" ./cmd/wharf
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-"$bin" serve --listen "127.0.0.1:$port" --ephemeral 2>"$tmp/log" &
-pid=$!
-pid2=
-trap 'kill $pid $pid2 2>/dev/null; wait $pid $pid2 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$port/_wharf/health" >/dev/null 2>&1 && break
-  sleep 0.05
-done
-
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
-endpoint="http://127.0.0.1:$port"
-fail() { echo "FAIL: $*"; cat "$tmp/log"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+wharf_start --ephemeral
 
 echo "boto3: TestEventPattern over internal/pattern/testdata"
 WHARF_ENDPOINT=$endpoint python3 - <<'PY' || fail boto3
@@ -292,6 +274,7 @@ port2=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));prin
 start2() {
   "$bin" serve --listen "127.0.0.1:$port2" --data-dir "$data" 2>>"$tmp/log2" &
   pid2=$!
+  pids+=("$pid2")
   for _ in $(seq 100); do
     curl -fs "http://127.0.0.1:$port2/_wharf/health" >/dev/null 2>&1 && return 0
     sleep 0.05

@@ -3,25 +3,8 @@
 # multipart, list, download, delete), the aws CLI v1 on PATH and v2 at
 # /usr/bin/aws (s3 mb/cp/sync/ls/rm/presign and s3api), curl on presigned
 # URLs, and a 100 MiB multipart upload compared byte for byte.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-
-tmp=$(mktemp -d)
-bin="$tmp/wharf"
-go build -o "$bin" ./cmd/wharf
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-"$bin" serve --listen "127.0.0.1:$port" --data-dir "$tmp/data" 2>"$tmp/log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$port/_wharf/health" >/dev/null 2>&1 && break
-  sleep 0.05
-done
-
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
-endpoint="http://127.0.0.1:$port"
-fail() { echo "FAIL: $*"; tail -50 "$tmp/log"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+wharf_start --data-dir "$tmp/data"
 
 mkdir -p "$tmp/src/sub" "$tmp/out"
 echo "hello wharf" >"$tmp/src/hello.txt"
@@ -108,13 +91,8 @@ PY
 echo "  ok"
 
 echo "restart keeps objects"
-kill $pid; wait $pid 2>/dev/null || true
-"$bin" serve --listen "127.0.0.1:$port" --data-dir "$tmp/data" 2>>"$tmp/log" &
-pid=$!
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$port/_wharf/health" >/dev/null 2>&1 && break
-  sleep 0.05
-done
+wharf_stop
+wharf_start_on "$port" --data-dir "$tmp/data"
 /usr/bin/aws --endpoint-url "$endpoint" s3 cp "s3://e2e-curl/from curl.txt" - | grep -q "hello wharf" || fail "object after restart"
 echo "  ok"
 echo "PASS"

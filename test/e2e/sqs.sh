@@ -4,26 +4,8 @@
 # builds speak the query protocol). botocore does not verify SQS digests, so the
 # body digest is checked here; aws-sdk-go-v2 verifies all of them in
 # internal/service/sqs/sdk_test.go.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-
-tmp=$(mktemp -d)
-bin="$tmp/wharf"
-go build -o "$bin" ./cmd/wharf
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-"$bin" serve --listen "127.0.0.1:$port" --ephemeral 2>"$tmp/log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$port/_wharf/health" >/dev/null 2>&1 && break
-  python3 -c "import socket;socket.create_connection(('127.0.0.1',$port)).close()" 2>/dev/null && break
-  sleep 0.05
-done
-
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
-endpoint="http://127.0.0.1:$port"
-fail() { echo "FAIL: $*"; cat "$tmp/log"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+wharf_start --ephemeral
 
 # One boto3 script, run by two interpreters: Debian's boto3 under /usr/bin/python3
 # (botocore 1.29: SQS over the query protocol) and the newer boto3 on PATH (JSON).

@@ -5,8 +5,6 @@ package integration
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -16,31 +14,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
-	"github.com/wharf-dev/wharf/internal/app"
-	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/wharftest"
 )
 
 // start runs wharf on a free loopback port with in-memory state and returns
 // its endpoint; it is shut down when the test ends.
 func start(t *testing.T, args ...string) string {
 	t.Helper()
-	cfg, err := config.Parse(append([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, args...), func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := app.Start(ctx, cfg, slog.New(slog.DiscardHandler), "test")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := w.Wait(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return "http://" + w.Addr()
+	return wharftest.Start(t, args...).URL
 }
 
 func awsConfig(endpoint, key, secret, token string) aws.Config {

@@ -3,14 +3,11 @@ package autoscaling_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -19,8 +16,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/wharf-dev/wharf/internal/app"
-	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/wharftest"
 )
 
 // startWharf runs the real server, as the binary does, on a free loopback
@@ -28,27 +24,9 @@ import (
 // task of a host process).
 func startWharf(t *testing.T) (*aas.Client, *cloudwatch.Client) {
 	t.Helper()
-	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral", "--runtime", "process"}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := w.Wait(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
-	endpoint := aws.String("http://" + w.Addr())
-	createService(t, ecs.New(ecs.Options{Region: "us-east-1", BaseEndpoint: endpoint, Credentials: creds}))
-	return aas.New(aas.Options{Region: "us-east-1", BaseEndpoint: endpoint, Credentials: creds}),
-		cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: endpoint, Credentials: creds})
+	cfg := wharftest.Start(t, "--runtime", "process").Config()
+	createService(t, ecs.NewFromConfig(cfg))
+	return aas.NewFromConfig(cfg), cloudwatch.NewFromConfig(cfg)
 }
 
 // createService creates cluster workers and its service consumer with one

@@ -4,22 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	sdk "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/wharf-dev/wharf/internal/app"
-	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/wharftest"
 )
 
 type atomicInt struct{ v atomic.Int64 }
@@ -31,27 +27,7 @@ func startWharf(t *testing.T) *sdk.Client { return startWharfB(t) }
 
 func startWharfB(t testing.TB) *sdk.Client {
 	t.Helper()
-	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := w.Wait(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return sdk.New(sdk.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String("http://" + w.Addr()),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	return sdk.NewFromConfig(wharftest.Start(t).Config())
 }
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

@@ -2,15 +2,12 @@ package ecs_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -19,9 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/wharf-dev/wharf/internal/app"
-	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/runtime/docker"
+	"github.com/wharf-dev/wharf/internal/wharftest"
 	"github.com/wharf-dev/wharf/test/images"
 )
 
@@ -30,26 +26,9 @@ import (
 // with its role's real temporary credentials.
 func startWharf(t *testing.T, rt string) aws.Config {
 	t.Helper()
-	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral", "--auth", "strict", "--runtime", rt}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := app.Start(ctx, cfg, slog.New(slog.DiscardHandler), "test")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := w.Wait(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return aws.Config{
-		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String("http://" + w.Addr()), RetryMaxAttempts: 1,
-	}
+	cfg := wharftest.Start(t, "--auth", "strict", "--runtime", rt).Config()
+	cfg.RetryMaxAttempts = 1
+	return cfg
 }
 
 // taskImage returns the test program's image for the runtime: an image in the

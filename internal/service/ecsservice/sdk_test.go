@@ -2,21 +2,17 @@ package ecsservice_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/wharf-dev/wharf/internal/app"
-	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/wharftest"
 )
 
 // TestSDKServiceConvergesAndScalesOnProcessRuntime drives a service through
@@ -24,24 +20,9 @@ import (
 // RUNNING host processes, UpdateService to 3 adds one, and the counts reach
 // CloudWatch as ECS/ContainerInsights metrics.
 func TestSDKServiceConvergesAndScalesOnProcessRuntime(t *testing.T) {
-	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral", "--runtime", "process"}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := app.Start(ctx, cfg, slog.New(slog.DiscardHandler), "test")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := w.Wait(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String("http://" + w.Addr()), RetryMaxAttempts: 1}
+	awsCfg := wharftest.Start(t, "--runtime", "process").Config()
+	awsCfg.RetryMaxAttempts = 1
+	ctx := context.Background()
 	c := ecs.NewFromConfig(awsCfg)
 	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("c")}); err != nil {
 		t.Fatal(err)
@@ -50,7 +31,7 @@ func TestSDKServiceConvergesAndScalesOnProcessRuntime(t *testing.T) {
 		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("main"), Image: aws.String("sleep"), Command: []string{"300"}, Essential: aws.Bool(true)}}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("c"), ServiceName: aws.String("workers"),
+	_, err := c.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("c"), ServiceName: aws.String("workers"),
 		TaskDefinition: aws.String("worker"), DesiredCount: aws.Int32(2)})
 	if err != nil {
 		t.Fatal(err)

@@ -3,42 +3,20 @@ package events_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/wharf-dev/wharf/internal/app"
-	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/wharftest"
 )
 
 func startWharf(t *testing.T) (*eventbridge.Client, *sqs.Client) {
 	t.Helper()
-	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := w.Wait(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	endpoint := aws.String("http://" + w.Addr())
-	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
-	return eventbridge.New(eventbridge.Options{Region: "us-east-1", BaseEndpoint: endpoint, Credentials: creds}),
-		sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: endpoint, Credentials: creds})
+	cfg := wharftest.Start(t).Config()
+	return eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 }
 
 func TestSDKv2RulesTargetsAndEvents(t *testing.T) {

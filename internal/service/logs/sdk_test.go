@@ -3,43 +3,19 @@ package logs_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
-	"github.com/wharf-dev/wharf/internal/app"
-	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/wharftest"
 )
 
 func startWharf(t *testing.T) *cwl.Client {
 	t.Helper()
-	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := w.Wait(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return cwl.New(cwl.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String("http://" + w.Addr()),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	return cwl.NewFromConfig(wharftest.Start(t).Config())
 }
 
 func TestSDKv2LogsWriteReadFilter(t *testing.T) {

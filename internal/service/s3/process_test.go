@@ -13,10 +13,8 @@ import (
 	"hash/fnv"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,91 +26,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-)
 
-// built is cmd/wharf, built once for the tests of this file and removed by
-// TestMain.
-var built struct {
-	once sync.Once
-	dir  string
-	bin  string
-	err  error
-}
+	"github.com/wharf-dev/wharf/internal/wharftest"
+)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
-	}
+	wharftest.Cleanup()
 	os.Exit(code)
 }
 
-// buildWharf builds cmd/wharf into a temporary directory, once.
-func buildWharf(t *testing.T) string {
+// startWharf runs the wharf binary bin on dataDir, on a free loopback port.
+func startWharf(t *testing.T, bin, dataDir string) *wharftest.Process {
 	t.Helper()
-	built.once.Do(func() {
-		if built.dir, built.err = os.MkdirTemp("", "wharf-s3-test"); built.err != nil {
-			return
-		}
-		built.bin = filepath.Join(built.dir, "wharf")
-		out, err := exec.Command("go", "build", "-o", built.bin, "github.com/wharf-dev/wharf/cmd/wharf").CombinedOutput()
-		if err != nil {
-			built.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return built.bin
-}
-
-// wharfProcess is a running `wharf serve` on a data directory.
-type wharfProcess struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{}
-}
-
-func startWharf(t *testing.T, bin, dataDir string) *wharfProcess {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", addr, "--log-level", "warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &wharfProcess{cmd: cmd, addr: addr, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.kill)
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		resp, err := http.Get("http://" + addr + "/_wharf/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("wharf exited before it was ready: %v", cmd.ProcessState)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("wharf did not become ready")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (p *wharfProcess) kill() {
-	p.cmd.Process.Kill()
-	<-p.done
+	return wharftest.Serve(t, bin, wharftest.FreeAddr(t), "--data-dir", dataDir, "--log-level", "warn")
 }
 
 // content is the body written to key: its size and bytes follow from the key
@@ -180,10 +107,10 @@ func putMultipart(c *awss3.Client, bucket, key string) (string, error) {
 }
 
 func TestAcknowledgedPutsSurviveKill9(t *testing.T) {
-	bin := buildWharf(t)
+	bin := wharftest.Binary(t)
 	data := t.TempDir()
 	p := startWharf(t, bin, data)
-	c := newClient(p.addr, func(o *awss3.Options) { o.RetryMaxAttempts = 1 })
+	c := newClient(p.Addr, func(o *awss3.Options) { o.RetryMaxAttempts = 1 })
 	const bucket = "crash"
 	if _, err := c.CreateBucket(ctx(), &awss3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
@@ -234,12 +161,12 @@ func TestAcknowledgedPutsSurviveKill9(t *testing.T) {
 	}
 	for nAcked.Load() < killAfter {
 		select {
-		case <-p.done:
+		case <-p.Done():
 			t.Fatal("wharf exited on its own")
 		case <-time.After(time.Millisecond):
 		}
 	}
-	p.kill()
+	p.Kill()
 	wg.Wait()
 	mp := 0
 	for k := range acked {
@@ -253,7 +180,7 @@ func TestAcknowledgedPutsSurviveKill9(t *testing.T) {
 	}
 
 	p2 := startWharf(t, bin, data)
-	c2 := newClient(p2.addr)
+	c2 := newClient(p2.Addr)
 	for key, etag := range acked {
 		out, err := c2.GetObject(ctx(), &awss3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 		if err != nil {
@@ -410,9 +337,9 @@ func TestOneGiBObjectStreamsInAndOutInBoundedMemory(t *testing.T) {
 	}
 	const size = 1 << 30
 	const maxGrowth = 128 << 20
-	bin := buildWharf(t)
+	bin := wharftest.Binary(t)
 	p := startWharf(t, bin, t.TempDir())
-	base := "http://" + p.addr + "/big"
+	base := "http://" + p.Addr + "/big"
 	for _, req := range []*http.Request{mustRequest(t, http.MethodPut, base, nil)} {
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
@@ -420,7 +347,7 @@ func TestOneGiBObjectStreamsInAndOutInBoundedMemory(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	pid := p.cmd.Process.Pid
+	pid := p.Cmd.Process.Pid
 	before, err := vmRSS(pid)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,14 +17,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdksns "github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/wharf-dev/wharf/internal/app"
-	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/wharftest"
 )
 
 type clients struct {
@@ -37,30 +34,9 @@ type clients struct {
 // startWharf runs the real server, as the binary does, on a free loopback port.
 func startWharf(t *testing.T, extra ...string) clients {
 	t.Helper()
-	args := append([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, extra...)
-	cfg, err := config.Parse(args, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := w.Wait(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
-	ep := aws.String("http://" + w.Addr())
-	return clients{
-		sns:  sdksns.New(sdksns.Options{Region: "us-east-1", BaseEndpoint: ep, Credentials: creds}),
-		sqs:  sdksqs.New(sdksqs.Options{Region: "us-east-1", BaseEndpoint: ep, Credentials: creds}),
-		addr: w.Addr(),
-	}
+	w := wharftest.Start(t, extra...)
+	cfg := w.Config()
+	return clients{sns: sdksns.NewFromConfig(cfg), sqs: sdksqs.NewFromConfig(cfg), addr: w.Addr}
 }
 
 func apiCode(err error) string {

@@ -2,20 +2,16 @@ package sqs_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/wharf-dev/wharf/internal/app"
-	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/service/sqs"
+	"github.com/wharf-dev/wharf/internal/wharftest"
 )
 
 // TestQueueBacklogReachesCloudWatch sends to a queue on the real server and
@@ -25,26 +21,9 @@ func TestQueueBacklogReachesCloudWatch(t *testing.T) {
 	old := sqs.DefaultMetricsInterval
 	sqs.DefaultMetricsInterval = 50 * time.Millisecond
 	t.Cleanup(func() { sqs.DefaultMetricsInterval = old })
-	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := w.Wait(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
-	endpoint := aws.String("http://" + w.Addr())
-	q := sdksqs.New(sdksqs.Options{Region: "us-east-1", BaseEndpoint: endpoint, Credentials: creds})
-	m := cw.New(cw.Options{Region: "us-east-1", BaseEndpoint: endpoint, Credentials: creds})
+	cfg := wharftest.Start(t).Config()
+	ctx := context.Background()
+	q, m := sdksqs.NewFromConfig(cfg), cw.NewFromConfig(cfg)
 
 	url, err := q.CreateQueue(ctx, &sdksqs.CreateQueueInput{QueueName: aws.String("backlog")})
 	if err != nil {

@@ -8,11 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,96 +20,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-)
 
-// built is cmd/wharf, built once for the tests of this file and removed by
-// TestMain.
-var built struct {
-	once sync.Once
-	dir  string
-	bin  string
-	err  error
-}
+	"github.com/wharf-dev/wharf/internal/wharftest"
+)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
-	}
+	wharftest.Cleanup()
 	os.Exit(code)
 }
 
-// buildWharf builds cmd/wharf into a temporary directory, once per test binary.
-func buildWharf(t *testing.T) string {
+// startProcess runs the wharf binary bin on dataDir, on a free loopback port.
+func startProcess(t *testing.T, bin, dataDir string) *wharftest.Process {
 	t.Helper()
-	built.once.Do(func() {
-		if built.dir, built.err = os.MkdirTemp("", "wharf-sqs-test"); built.err != nil {
-			return
-		}
-		built.bin = filepath.Join(built.dir, "wharf")
-		out, err := exec.Command("go", "build", "-o", built.bin, "github.com/wharf-dev/wharf/cmd/wharf").CombinedOutput()
-		if err != nil {
-			built.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return built.bin
+	return wharftest.Serve(t, bin, wharftest.FreeAddr(t), "--data-dir", dataDir, "--log-level", "warn")
 }
 
-// wharfProcess is a running `wharf serve` on a data directory.
-type wharfProcess struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{}
-}
-
-func startProcess(t *testing.T, bin, dataDir string) *wharfProcess {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", addr, "--log-level", "warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &wharfProcess{cmd: cmd, addr: addr, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.kill)
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		if resp, err := http.Get("http://" + addr + "/_wharf/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("wharf exited before it was ready: %v", cmd.ProcessState)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("wharf did not become ready")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// kill sends SIGKILL (no shutdown, no flush) and waits for the process to be gone.
-func (p *wharfProcess) kill() {
-	p.cmd.Process.Kill()
-	<-p.done
-}
-
-func (p *wharfProcess) client() *sdksqs.Client {
+func client(p *wharftest.Process) *sdksqs.Client {
 	return sdksqs.New(sdksqs.Options{
 		Region:       "us-east-1",
-		BaseEndpoint: aws.String("http://" + p.addr),
+		BaseEndpoint: aws.String(p.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		Retryer:      aws.NopRetryer{}, // a send that failed must stay failed: it was never acknowledged
 	})
@@ -140,10 +66,10 @@ func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the wharf binary")
 	}
-	bin := buildWharf(t)
+	bin := wharftest.Binary(t)
 	dir := t.TempDir()
 	p := startProcess(t, bin, dir)
-	c := p.client()
+	c := client(p)
 	ctx := context.Background()
 	q, err := c.CreateQueue(ctx, &sdksqs.CreateQueueInput{QueueName: aws.String("crash")})
 	if err != nil {
@@ -196,7 +122,7 @@ func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
 	for count.Load() < killAfter {
 		time.Sleep(time.Millisecond)
 	}
-	p.kill()
+	p.Kill()
 	wg.Wait()
 	mu.Lock()
 	want := len(acked)
@@ -204,7 +130,7 @@ func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
 	t.Logf("%d sends acknowledged before SIGKILL", want)
 
 	p2 := startProcess(t, bin, dir)
-	c2 := p2.client()
+	c2 := client(p2)
 	got := map[string]int{}
 	for {
 		out, err := c2.ReceiveMessage(ctx, &sdksqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 600})
@@ -245,10 +171,10 @@ func TestReceivedUndeletedMessageReturnsAfterKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the wharf binary")
 	}
-	bin := buildWharf(t)
+	bin := wharftest.Binary(t)
 	dir := t.TempDir()
 	p := startProcess(t, bin, dir)
-	c := p.client()
+	c := client(p)
 	ctx := context.Background()
 	q, err := c.CreateQueue(ctx, &sdksqs.CreateQueueInput{QueueName: aws.String("inflight")})
 	if err != nil {
@@ -264,10 +190,10 @@ func TestReceivedUndeletedMessageReturnsAfterKill9(t *testing.T) {
 		t.Fatalf("first receive: %v %v", first, err)
 	}
 	firstAt, _ := strconv.ParseInt(first.Messages[0].Attributes["ApproximateFirstReceiveTimestamp"], 10, 64)
-	p.kill()
+	p.Kill()
 
 	p2 := startProcess(t, bin, dir)
-	c2 := p2.client()
+	c2 := client(p2)
 	attrs, err := c2.GetQueueAttributes(ctx, &sdksqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameAll}})
 	if err != nil {
 		t.Fatal(err)

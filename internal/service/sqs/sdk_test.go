@@ -3,45 +3,21 @@ package sqs_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/wharf-dev/wharf/internal/app"
-	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/wharftest"
 )
 
 // startWharf runs the real server, as the binary does, on a free loopback port.
 func startWharf(t *testing.T) *sdksqs.Client {
 	t.Helper()
-	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := w.Wait(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return sdksqs.New(sdksqs.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String("http://" + w.Addr()),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	return sdksqs.NewFromConfig(wharftest.Start(t).Config())
 }
 
 // The SDK checks MD5OfMessageBody and MD5OfMessageAttributes of every send and
