@@ -55,7 +55,7 @@ func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation,
 // Decode reads the JSON object body into in. An empty body is an empty input.
 func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, in any) (err error) {
 	defer guard(&err)
-	data, err := ReadBody(r)
+	data, err := readBody(r, maxBody(svc))
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,18 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 // ReadBody reads r's body, up to MaxBodySize, as an *apierr.Error on failure. A
 // gzip Content-Encoding is undone: SDKs compress operations with the model's
 // requestCompression trait (CloudWatch PutMetricData) in every protocol.
-func ReadBody(r *http.Request) ([]byte, error) {
+func ReadBody(r *http.Request) ([]byte, error) { return readBody(r, MaxBodySize) }
+
+// maxBody is the largest request svc takes: DynamoDB answers 413 past
+// 16 MB ("Service, account, and table quotas": maximum request size).
+func maxBody(svc *awsapi.Service) int {
+	if svc != nil && svc.ID == "dynamodb" {
+		return 16 << 20
+	}
+	return MaxBodySize
+}
+
+func readBody(r *http.Request, limit int) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
@@ -81,15 +92,15 @@ func ReadBody(r *http.Request) ([]byte, error) {
 		defer zr.Close()
 		body = zr
 	}
-	data, err := io.ReadAll(io.LimitReader(body, MaxBodySize+1))
+	data, err := io.ReadAll(io.LimitReader(body, int64(limit)+1))
 	if err != nil {
 		if r.Header.Get("Content-Encoding") != "" {
 			return nil, apierr.Serialization("The request body is not valid gzip.")
 		}
 		return nil, apierr.Serialization("The request body could not be read.")
 	}
-	if len(data) > MaxBodySize {
-		return nil, apierr.New("RequestEntityTooLargeException", http.StatusRequestEntityTooLarge, "The request body is larger than %d bytes.", MaxBodySize)
+	if len(data) > limit {
+		return nil, apierr.New("RequestEntityTooLargeException", http.StatusRequestEntityTooLarge, "The request body is larger than %d bytes.", limit)
 	}
 	return data, nil
 }
@@ -111,10 +122,13 @@ func ContentType(svc *awsapi.Service) string {
 	return "application/x-amz-json-" + v
 }
 
-// Encode writes out as a JSON object; an operation without output answers "{}".
+// Encode writes out as a JSON object; an operation without output answers "{}",
+// or for DynamoDB (TagResource, UntagResource) nothing at all, as it does.
 func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, op *awsapi.Operation, out any, requestID string) error {
 	body := []byte("{}")
-	if out != nil && !(reflect.ValueOf(out).Kind() == reflect.Pointer && reflect.ValueOf(out).IsNil()) {
+	if op.NewOutput == nil && svc != nil && svc.ID == "dynamodb" {
+		body = nil
+	} else if out != nil && !(reflect.ValueOf(out).Kind() == reflect.Pointer && reflect.ValueOf(out).IsNil()) {
 		var err error
 		body, err = Marshal(out, Options{})
 		if err != nil {

@@ -48,6 +48,15 @@ var coralNamespaces = map[string]string{
 	"ThrottlingException":                 "com.amazon.coral.availability#",
 }
 
+// typeNamespaces are the awsJson services whose __type always carries a
+// namespace: DynamoDB sends its modelled exceptions as
+// com.amazonaws.dynamodb.v20120810#ResourceNotFoundException and the common
+// ones in Coral's (com.amazon.coral.validate#ValidationException); raw
+// clients split __type at '#'.
+var typeNamespaces = map[string]string{
+	"dynamodb": "com.amazonaws.dynamodb.v20120810#",
+}
+
 // ResolveError looks e up in svc's model (svc may be nil). e.Code is normally the
 // exception shape's name; a query error code (AWS.SimpleQueueService.NonExistentQueue)
 // is accepted too and mapped back to its shape.
@@ -63,6 +72,12 @@ func ResolveError(svc *awsapi.Service, e *apierr.Error) ErrorInfo {
 		}
 	}
 	info.Type = info.Name
+	if ns := typeNamespaces[svcID(svc)]; ns != "" {
+		info.Type = ns + info.Name
+		if info.Shape == nil && coralNamespaces[info.Name] != "" {
+			info.Type = coralNamespaces[info.Name] + info.Name
+		}
+	}
 	if svc != nil && svc.QueryCompatible {
 		switch {
 		case info.Shape != nil:
@@ -73,6 +88,13 @@ func ResolveError(svc *awsapi.Service, e *apierr.Error) ErrorInfo {
 		info.QueryError = res.Code + ";" + res.Fault()
 	}
 	return info
+}
+
+func svcID(svc *awsapi.Service) string {
+	if svc == nil {
+		return ""
+	}
+	return svc.ID
 }
 
 // Members returns the error's body members other than __type: the message under

@@ -131,6 +131,9 @@ func (s *Service) BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInpu
 		if err != nil {
 			return nil, err
 		}
+		if len(in.RequestItems[name]) == 0 {
+			return nil, apierr.Validation("1 validation error detected: Value '{%s=[]}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]", name)
+		}
 		seen := map[string]bool{}
 		for _, w := range in.RequestItems[name] {
 			var op *writeOp

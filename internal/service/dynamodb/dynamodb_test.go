@@ -123,7 +123,7 @@ func TestNormalizeRejectsInvalidValues(t *testing.T) {
 		{Value{NS: []string{}}, "One or more parameter values were invalid: An number set  may not be empty"},
 		{Value{BS: [][]byte{}}, "One or more parameter values were invalid: Binary sets should not be empty"},
 		{Value{NS: []string{"1", "1.0"}}, "One or more parameter values were invalid: Input collection [1, 1.0] contains duplicates."},
-		{Value{N: awsapi.String("1e")}, "A value provided cannot be converted into a number"},
+		{Value{N: awsapi.String("1e")}, "The parameter cannot be converted to a numeric value: 1e"},
 		{Value{L: []Value{{NULL: &tr}, {}}}, "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"},
 	}
 	for _, c := range cases {

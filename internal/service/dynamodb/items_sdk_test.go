@@ -2,6 +2,9 @@ package dynamodb_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"reflect"
 	"sort"
 	"strings"
@@ -331,4 +334,99 @@ func TestSDKIndexReadsReturnOnlyProjectedAttributes(t *testing.T) {
 	wantValidation(t, err, "Global secondary index include does not project [z]")
 	_, err = query("keys", "x", func(in *sdk.QueryInput) { in.Select = types.SelectAllAttributes })
 	wantValidation(t, err, "Select type ALL_ATTRIBUTES is not supported for global secondary index keys")
+}
+
+// rawCall sends body to a DynamoDB operation as a raw client would and
+// returns the status and the decoded body (nil when empty).
+func rawCall(t *testing.T, addr, op, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest("POST", "http://"+addr+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) == 0 {
+		return resp.StatusCode, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%s answered %q: %v", op, raw, err)
+	}
+	return resp.StatusCode, m
+}
+
+func TestRawErrorsAreShapedAsDynamoDBSendsThem(t *testing.T) {
+	c, addr := startWharfAddr(t)
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("raw")}, "p:S")
+	for _, tc := range []struct {
+		name, op, body string
+		status         int
+		typ, message   string
+	}{
+		{"modelled exception in DynamoDB's namespace", "DescribeTable", `{"TableName":"nope"}`, 400,
+			"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", "Requested resource not found: Table: nope not found"},
+		{"common exception in Coral's", "PutItem", `{"TableName":"raw","Item":{"p":{"S":"a"},"n":{"N":"NaN"}}}`, 400,
+			"com.amazon.coral.validate#ValidationException", "The parameter cannot be converted to a numeric value: NaN"},
+		{"condition failure", "PutItem", `{"TableName":"raw","Item":{"p":{"S":"a"}},"ConditionExpression":"attribute_exists(p)"}`, 400,
+			"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", "The conditional request failed"},
+		{"empty write list", "BatchWriteItem", `{"RequestItems":{"raw":[]}}`, 400, "com.amazon.coral.validate#ValidationException", ""},
+		{"unknown operation", "Frobnicate", `{}`, 400, "com.amazon.coral.service#UnknownOperationException", ""},
+	} {
+		status, m := rawCall(t, addr, tc.op, tc.body)
+		if status != tc.status || m["__type"] != tc.typ {
+			t.Errorf("%s: %d %v, want %d with __type %s", tc.name, status, m, tc.status, tc.typ)
+		}
+		// Raw clients split __type at '#' and read "message".
+		if tc.message != "" && m["message"] != tc.message {
+			t.Errorf("%s: message %v, want %q", tc.name, m["message"], tc.message)
+		}
+	}
+	// An operation without output answers with an empty body, as DynamoDB's
+	// TagResource does.
+	d, err := c.DescribeTable(context.Background(), &sdk.DescribeTableInput{TableName: aws.String("raw")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, m := rawCall(t, addr, "TagResource", `{"ResourceArn":"`+*d.Table.TableArn+`","Tags":[{"Key":"k","Value":"v"}]}`)
+	if status != 200 || m != nil {
+		t.Errorf("TagResource: %d %v, want 200 and no body", status, m)
+	}
+}
+
+func TestRequestsOver16MBAre413(t *testing.T) {
+	_, addr := startWharfAddr(t)
+	body := `{"TableName":"big",` + strings.Repeat(" ", 16<<20) + `"Item":{"p":{"S":"x"}}}`
+	status, m := rawCall(t, addr, "PutItem", body)
+	if status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("17 MB PutItem: %d %v, want 413", status, m)
+	}
+}
+
+func TestSDKValuesNestedDeeperThan32LevelsAreRefused(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("nest")}, "p:S")
+	nested := func(wraps int) types.AttributeValue {
+		v := types.AttributeValue(&types.AttributeValueMemberM{Value: item{}})
+		for i := 1; i < wraps; i++ {
+			v = &types.AttributeValueMemberM{Value: item{"a": v}}
+		}
+		return v
+	}
+	// The item, its attribute and 30 more maps are 32 levels: allowed.
+	if _, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("nest"), Item: item{"p": s("a"), "n": nested(31)}}); err != nil {
+		t.Fatalf("32 levels: %v", err)
+	}
+	_, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("nest"), Item: item{"p": s("b"), "n": nested(32)}})
+	wantValidation(t, err, "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit")
 }

@@ -27,7 +27,16 @@ func startWharf(t *testing.T) *sdk.Client { return startWharfB(t) }
 
 func startWharfB(t testing.TB) *sdk.Client {
 	t.Helper()
-	return sdk.NewFromConfig(wharftest.Start(t).Config())
+	c, _ := startWharfAddr(t)
+	return c
+}
+
+// startWharfAddr is startWharfB that also returns the server's address, for
+// tests that send raw HTTP.
+func startWharfAddr(t testing.TB) (*sdk.Client, string) {
+	t.Helper()
+	w := wharftest.Start(t)
+	return sdk.NewFromConfig(w.Config()), w.Addr
 }
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

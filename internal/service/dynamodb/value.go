@@ -23,7 +23,9 @@ const (
 	maxHashKeySize  = 2048
 	maxRangeKeySize = 1024
 	maxPageSize     = 1 << 20
-	maxDepth        = 32
+	// maxDepth is the deepest a map or list may be below a top-level
+	// attribute (depth 0): with the item and the attribute, 32 levels.
+	maxDepth = 30
 )
 
 func invalid(format string, args ...any) error {
@@ -34,8 +36,8 @@ func invalid(format string, args ...any) error {
 // (exactly one type, NULL true, numbers valid, sets non-empty and without
 // duplicates) and returns it with numbers in canonical form.
 func normalizeValue(v Value, depth int) (Value, error) {
-	if depth > maxDepth {
-		return Value{}, apierr.Validation("Nesting Levels have exceeded supported limits")
+	if depth > maxDepth && (v.M != nil || v.L != nil) {
+		return Value{}, apierr.Validation("Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit")
 	}
 	set := 0
 	for _, b := range []bool{v.S != nil, v.N != nil, v.B != nil, v.SS != nil, v.NS != nil, v.BS != nil, v.M != nil, v.L != nil, v.NULL != nil, v.BOOL != nil} {
@@ -57,7 +59,7 @@ func normalizeValue(v Value, depth int) (Value, error) {
 	case v.N != nil:
 		d, err := number.Parse(*v.N)
 		if err != nil {
-			return Value{}, apierr.Validation("%s", err.Error())
+			return Value{}, numberError(err, *v.N)
 		}
 		s := d.String()
 		return Value{N: &s}, nil
@@ -81,7 +83,7 @@ func normalizeValue(v Value, depth int) (Value, error) {
 		for i, s := range v.NS {
 			d, err := number.Parse(s)
 			if err != nil {
-				return Value{}, apierr.Validation("%s", err.Error())
+				return Value{}, numberError(err, s)
 			}
 			out[i] = d.String()
 			if seen[out[i]] {
@@ -123,6 +125,16 @@ func normalizeValue(v Value, depth int) (Value, error) {
 		return Value{M: out}, nil
 	}
 	return v, nil
+}
+
+// numberError is the ValidationException for a number DynamoDB refuses; a
+// syntax error names the value ("The parameter cannot be converted to a
+// numeric value: NaN").
+func numberError(err error, s string) error {
+	if err == number.ErrSyntax {
+		return apierr.Validation("%s: %s", err.Error(), s)
+	}
+	return apierr.Validation("%s", err.Error())
 }
 
 // normalizeItem checks every attribute of item; nil stays nil.

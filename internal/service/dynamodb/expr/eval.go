@@ -487,7 +487,7 @@ func Apply(u *Update, item Item) (Item, error) {
 			y, _ := number.Parse(*arg.N)
 			sum, err := x.Add(y)
 			if err != nil {
-				return nil, apierr.Validation("%s", err.Error())
+				return nil, arithError(err)
 			}
 			s := sum.String()
 			nv = Value{N: &s}
@@ -519,6 +519,16 @@ func Apply(u *Update, item Item) (Item, error) {
 		}
 	}
 	return out, nil
+}
+
+// arithError is the ValidationException of an addition or subtraction
+// whose result DynamoDB cannot store. A result with too many digits is
+// reported as an overflow, as DynamoDB does (1e50 - 1).
+func arithError(err error) error {
+	if err == number.ErrDigits {
+		err = number.ErrOverflow
+	}
+	return apierr.Validation("%s", err.Error())
 }
 
 func setValue(item Item, o Operand) (Value, error) {
@@ -571,7 +581,7 @@ func setValue(item Item, o Operand) (Value, error) {
 			r, err = x.Sub(y)
 		}
 		if err != nil {
-			return Value{}, apierr.Validation("%s", err.Error())
+			return Value{}, arithError(err)
 		}
 		s := r.String()
 		return Value{N: &s}, nil

@@ -23,7 +23,7 @@ func (e Error) Error() string { return string(e) }
 
 // The errors Parse and the arithmetic return, in DynamoDB's words.
 const (
-	ErrSyntax    Error = "A value provided cannot be converted into a number"
+	ErrSyntax    Error = "The parameter cannot be converted to a numeric value"
 	ErrDigits    Error = "Attempting to store more than 38 significant digits in a Number"
 	ErrOverflow  Error = "Number overflow. Attempting to store a number with magnitude larger than supported range"
 	ErrUnderflow Error = "Number underflow. Attempting to store a number with magnitude smaller than supported range"
