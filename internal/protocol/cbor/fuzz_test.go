@@ -2,6 +2,7 @@ package cbor_test
 
 import (
 	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
@@ -17,6 +18,8 @@ func FuzzCBORDecode(f *testing.F) {
 		// {_ "MetricData": [_ {_ "MetricName": "B", "Timestamp": 1(1700000000.0), "Value": 3.25}], "Namespace": "App"}
 		"bf6a4d6574726963446174619fbf6a4d65747269634e616d6561426954696d657374616d70c1fb41d954fc400000006556616c7565fb400a000000000000ffff694e616d65737061636563417070ff",
 		"a0", "", "f6", "80", "bf ff",
+		strings.Repeat("81", 70) + "01",   // arrays nested past MaxNestedLevels
+		"a1694e616d657370616365" + "61ff", // {"Namespace": invalid UTF-8}
 		"a1674d65747269634461746181a1695469" + "6d657374616d70c11a65536c00",
 		"a16a4d657472696344617461" + "9f" + "a1665661" + "6c756573" + "82f93e00fb7ff8000000000000" + "ff",
 	} {

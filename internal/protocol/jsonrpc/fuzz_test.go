@@ -1,6 +1,7 @@
 package jsonrpc_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
@@ -20,6 +21,8 @@ func FuzzJSONDecode(f *testing.F) {
 		`{"TableName":"t","Item":{"pk":{"S":"id-1"},"n":{"N":"42.5"},"nest":{"M":{"list":{"L":[{"NULL":true},{"SS":["a","b"]},{"BS":["AA=="]}]}}}}}`,
 		`{"family":"web","containerDefinitions":[{"name":"app","image":"scratch","memory":128,"portMappings":[{"containerPort":80}],"environment":[{"name":"A","value":"1"}]}]}`,
 		`{"cluster":"c","tasks":["arn:aws:ecs:us-east-1:000000000000:task/c/1"],"include":["TAGS"]}`,
+		`{"Item":{"a":` + strings.Repeat(`{"L":[`, 600) + `{"S":"x"}` + strings.Repeat("]}", 600) + `}}`,
+		"{\"MessageBody\":\"\xff\"}", `{"MessageBody":"[[[[{{{{\"]]"}`,
 		`{}`, ``, `null`, `[]`, `{"Item":{"a":{"M":{"b":{"M":{}}}}}}`, `{"DelaySeconds":1e99}`, `{"MessageBody":"\ud800"}`,
 	} {
 		f.Add([]byte(seed))

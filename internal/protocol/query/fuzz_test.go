@@ -25,6 +25,10 @@ func FuzzQueryDecode(f *testing.F) {
 	for _, s := range seedBodies {
 		f.Add(s)
 	}
+	// Hostile bodies: a name of many dots, invalid UTF-8, a truncated escape.
+	f.Add("Action=CreateQueue&Version=2012-11-05&QueueName=q&" + strings.Repeat("Attribute.1.", 2000) + "Name=x")
+	f.Add("Action=AssumeRole&Version=2011-06-15&RoleArn=a&RoleSessionName=%FF")
+	f.Add("Action=SendMessage&Version=2012-11-05&QueueUrl=q&MessageBody=%E2%82")
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, svc := range []*struct {
 			name string

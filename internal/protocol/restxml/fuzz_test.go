@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,6 +22,19 @@ var seedRequests = []string{
 	"POST /bkt?delete HTTP/1.1\r\nHost: h\r\nContent-Length: 116\r\n\r\n<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Object><Key>a/1.txt</Key></Object><Quiet>true</Quiet></Delete>",
 	"PUT /bkt/k?partNumber=1&uploadId=u HTTP/1.1\r\nHost: h\r\nx-amz-copy-source: /src/k\r\n\r\n",
 	"PUT /bkt?tagging HTTP/1.1\r\nHost: h\r\nContent-Length: 80\r\n\r\n<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>\n\n\n\n",
+}
+
+// hostileSeeds are bodies no SDK sends: nested past the parser's bound, text
+// in many pieces, invalid UTF-8.
+func hostileSeeds() []string {
+	body := func(b string) string {
+		return "PUT /bkt?tagging HTTP/1.1\r\nHost: h\r\nContent-Length: " + strconv.Itoa(len(b)) + "\r\n\r\n" + b
+	}
+	return []string{
+		body(strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100)),
+		body("<Tagging><TagSet><Tag><Key>" + strings.Repeat("k<!---->", 1000) + "</Key><Value>v</Value></Tag></TagSet></Tagging>"),
+		body("<Tagging><TagSet><Tag><Key>\xff</Key><Value>v</Value></Tag></TagSet></Tagging>"),
+	}
 }
 
 func parseRequest(raw string) *http.Request {
@@ -55,7 +69,7 @@ func FuzzRestXMLRoute(f *testing.F) {
 }
 
 func FuzzRestXMLDecode(f *testing.F) {
-	for _, s := range seedRequests {
+	for _, s := range append(hostileSeeds(), seedRequests...) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
