@@ -1,0 +1,373 @@
+package iampolicy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Context holds a request's condition keys (aws:SourceIp, s3:prefix, ...),
+// each with one value or, for multivalued keys (aws:TagKeys), several. Keys
+// are matched case-insensitively, as IAM matches them.
+type Context map[string][]string
+
+// Set sets key to vals.
+func (c Context) Set(key string, vals ...string) { c[strings.ToLower(key)] = vals }
+
+func (c Context) lookup(key string) ([]string, bool) {
+	v, ok := c[strings.ToLower(key)]
+	return v, ok
+}
+
+// Principal is who makes a request.
+type Principal struct {
+	// ARN is the principal: arn:aws:iam::ACCOUNT:root, an IAM user, or an
+	// assumed-role session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION).
+	// Empty for a service principal.
+	ARN     string
+	Account string
+	// RoleARN is, for an assumed-role session, the role's ARN: a resource
+	// policy naming the role grants to every session of it.
+	RoleARN string
+	// Service is the service principal acting ("events.amazonaws.com").
+	Service string
+}
+
+// Root reports whether p is an account's root user.
+func (p Principal) Root() bool {
+	return strings.HasPrefix(p.ARN, "arn:aws:iam::") && strings.HasSuffix(p.ARN, ":root")
+}
+
+// Named is a policy with the name its decisions report (an inline policy's
+// name, a managed policy's ARN, "bucket policy").
+type Named struct {
+	Name   string
+	Policy *Policy
+}
+
+// Policies are every policy that applies to one request.
+type Policies struct {
+	// Identity are the principal's identity-based policies: inline and
+	// attached managed policies of the user or role (and its groups).
+	Identity []Named
+	// Resource are the resource's resource-based policies (bucket, queue,
+	// topic, trust policy); usually none or one.
+	Resource []Named
+	// Boundary is the principal's permissions boundary, nil when it has none.
+	Boundary *Named
+	// Session are the session policies the credentials were issued with;
+	// nil when none were passed.
+	Session []Named
+}
+
+// Request is what is being decided.
+type Request struct {
+	Principal Principal
+	Action    string // service:Action
+	Resource  string // the resource's ARN, or "*"
+	// ResourceAccount owns the resource; empty means the principal's account.
+	ResourceAccount string
+	// RequireResource makes the resource policy's grant necessary even
+	// within the account, as a role's trust policy is for AssumeRole.
+	RequireResource bool
+	Context         Context
+}
+
+// Policy types, as AWS names them in access denied messages.
+const (
+	TypeIdentity = "identity-based"
+	TypeResource = "resource-based"
+	TypeBoundary = "permissions boundary"
+	TypeSession  = "session"
+)
+
+// Decision is the outcome of Evaluate and why.
+type Decision struct {
+	Allowed bool
+	// Explicit is set when a Deny statement decided; Type, Policy and Sid
+	// name it. For an implicit deny Type is the kind of policy that did not
+	// allow the request.
+	Explicit bool
+	Type     string
+	Policy   string
+	Sid      string
+}
+
+// Reason is the end of AWS's access denied message: "with an explicit deny in
+// a resource-based policy" or "because no identity-based policy allows the
+// s3:GetObject action". It is empty for an allow.
+func (d Decision) Reason(action string) string {
+	if d.Allowed {
+		return ""
+	}
+	article := "an"
+	if d.Type != TypeIdentity {
+		article = "a"
+	}
+	pol := " policy"
+	if d.Type == TypeBoundary {
+		pol = ""
+	}
+	if d.Explicit {
+		return fmt.Sprintf("with an explicit deny in %s %s%s", article, d.Type, pol)
+	}
+	return fmt.Sprintf("because no %s%s allows the %s action", d.Type, pol, action)
+}
+
+// Detail names the statement that decided, for logs: `policy "x" statement "Sid"`.
+func (d Decision) Detail() string {
+	switch {
+	case d.Allowed:
+		return "allowed"
+	case d.Explicit && d.Sid != "":
+		return fmt.Sprintf("%s policy %q statement %q denied", d.Type, d.Policy, d.Sid)
+	case d.Explicit:
+		return fmt.Sprintf("%s policy %q denied", d.Type, d.Policy)
+	}
+	return fmt.Sprintf("no %s policy allowed", d.Type)
+}
+
+// Message is AWS's access denied message for a request this decision denied.
+func (d Decision) Message(r *Request) string {
+	who := r.Principal.ARN
+	if who == "" {
+		who = r.Principal.Service
+	}
+	return fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s %s", who, r.Action, r.Resource, d.Reason(r.Action))
+}
+
+// grant is how an Allow statement of a resource policy matched the principal.
+type grant int
+
+const (
+	noGrant      grant = iota
+	grantAccount       // the principal's account (arn:aws:iam::ACCOUNT:root or the id)
+	grantRole          // the role of an assumed-role session
+	grantDirect        // the principal itself: user ARN, session ARN, service, or "*"
+)
+
+// Evaluate decides r against p as AWS's policy evaluation logic does.
+func Evaluate(r *Request, p Policies) Decision {
+	vars := variables(r)
+	// 1. An explicit deny in any policy decides.
+	for _, set := range []struct {
+		typ string
+		ps  []Named
+	}{{TypeResource, p.Resource}, {TypeIdentity, p.Identity}, {TypeBoundary, boundary(p)}, {TypeSession, p.Session}} {
+		for _, n := range set.ps {
+			if s := n.Policy.find(Deny, r, vars, set.typ == TypeResource); s != nil {
+				return Decision{Explicit: true, Type: set.typ, Policy: n.Name, Sid: s.Sid}
+			}
+		}
+	}
+
+	// 2. Resource-based policies.
+	best := noGrant
+	for _, n := range p.Resource {
+		if g := n.Policy.grants(r, vars); g > best {
+			best = g
+		}
+	}
+	pr := r.Principal
+	crossAccount := r.ResourceAccount != "" && r.ResourceAccount != pr.Account
+	if pr.ARN == "" { // a service principal: only a resource policy grants it
+		if best >= grantDirect {
+			return Decision{Allowed: true}
+		}
+		return Decision{Type: TypeResource}
+	}
+	if (crossAccount || r.RequireResource) && best == noGrant {
+		return Decision{Type: TypeResource}
+	}
+	if pr.Root() {
+		// The root user is not limited by identity policies of its own
+		// account; in another account it needs the resource policy's grant,
+		// which it has here.
+		return Decision{Allowed: true}
+	}
+	sessionUnlimited := false
+	if !crossAccount && best == grantDirect {
+		// Within an account, a resource policy naming the user or the
+		// session itself is enough: an implicit deny in the identity policy,
+		// boundary or session policy does not limit it.
+		if !strings.Contains(pr.ARN, ":assumed-role/") || p.Session == nil {
+			return Decision{Allowed: true}
+		}
+		sessionUnlimited = true
+	}
+	// 3. Identity-based policies, unless a same-account resource policy named
+	// the role (then boundaries and session policies still apply).
+	identityOK := !crossAccount && best >= grantRole
+	if !identityOK {
+		for _, n := range p.Identity {
+			if n.Policy.find(Allow, r, vars, false) != nil {
+				identityOK = true
+				break
+			}
+		}
+	}
+	if !identityOK {
+		return Decision{Type: TypeIdentity}
+	}
+	// 4. The permissions boundary.
+	if p.Boundary != nil && !sessionUnlimited && p.Boundary.Policy.find(Allow, r, vars, false) == nil {
+		return Decision{Type: TypeBoundary, Policy: p.Boundary.Name}
+	}
+	// 5. Session policies.
+	if p.Session != nil && !sessionUnlimited {
+		ok := false
+		for _, n := range p.Session {
+			if n.Policy.find(Allow, r, vars, false) != nil {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return Decision{Type: TypeSession}
+		}
+	}
+	return Decision{Allowed: true}
+}
+
+func boundary(p Policies) []Named {
+	if p.Boundary == nil {
+		return nil
+	}
+	return []Named{*p.Boundary}
+}
+
+// variables resolves policy variables from the request context, plus the
+// principal's own keys.
+func variables(r *Request) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		if v, ok := r.Context.lookup(name); ok && len(v) == 1 {
+			return v[0], true
+		}
+		return "", false
+	}
+}
+
+// find returns the first statement of effect e that applies to r, or nil.
+// Principals are checked only in resource policies.
+func (pol *Policy) find(e Effect, r *Request, vars func(string) (string, bool), resource bool) *Statement {
+	if pol.Version != Version2012 {
+		vars = nil // variables are literal text in 2008-10-17 policies
+	}
+	for i := range pol.Statements {
+		s := &pol.Statements[i]
+		if s.Effect != e {
+			continue
+		}
+		if resource && s.principal(r.Principal) == noGrant {
+			continue
+		}
+		if s.applies(r, vars) {
+			return s
+		}
+	}
+	return nil
+}
+
+// grants returns how the strongest applicable Allow statement of a resource
+// policy names r's principal.
+func (pol *Policy) grants(r *Request, vars func(string) (string, bool)) grant {
+	if pol.Version != Version2012 {
+		vars = nil
+	}
+	best := noGrant
+	for i := range pol.Statements {
+		s := &pol.Statements[i]
+		if s.Effect != Allow {
+			continue
+		}
+		if g := s.principal(r.Principal); g > best && s.applies(r, vars) {
+			best = g
+		}
+	}
+	return best
+}
+
+// applies reports whether s's action, resource and conditions match r.
+func (s *Statement) applies(r *Request, vars func(string) (string, bool)) bool {
+	matched := false
+	for _, a := range s.Actions {
+		if Match(a, r.Action, true) {
+			matched = true
+			break
+		}
+	}
+	if matched == s.NotAction {
+		return false
+	}
+	if s.Resources != nil {
+		matched = false
+		for _, pat := range s.Resources {
+			pat, ok := substitute(pat, vars, true)
+			if ok && Match(pat, r.Resource, false) {
+				matched = true
+				break
+			}
+		}
+		if matched == s.NotResource {
+			return false
+		}
+	}
+	ctx := r.Context
+	if ctx == nil {
+		ctx = Context{}
+	}
+	for i := range s.Conditions {
+		if !s.Conditions[i].eval(ctx, vars) {
+			return false
+		}
+	}
+	return true
+}
+
+// principal returns how s's Principal (or NotPrincipal) names p.
+func (s *Statement) principal(p Principal) grant {
+	g := s.names(p)
+	if s.NotPrincipal {
+		if g == noGrant {
+			return grantDirect
+		}
+		return noGrant
+	}
+	return g
+}
+
+func (s *Statement) names(p Principal) grant {
+	if !s.HasPrincipal {
+		return noGrant
+	}
+	if s.AnyPrincipal {
+		return grantDirect
+	}
+	best := noGrant
+	for _, v := range s.Principals["AWS"] {
+		var g grant
+		switch {
+		case p.ARN == "":
+		case v == "*":
+			g = grantDirect
+		case v == p.ARN:
+			g = grantDirect
+		case v == p.RoleARN && p.RoleARN != "":
+			g = grantRole
+		case v == p.Account || v == "arn:aws:iam::"+p.Account+":root":
+			if p.Root() {
+				g = grantDirect
+			} else {
+				g = grantAccount
+			}
+		}
+		if g > best {
+			best = g
+		}
+	}
+	for _, v := range s.Principals["Service"] {
+		if p.Service != "" && v == p.Service {
+			best = grantDirect
+		}
+	}
+	return best
+}
