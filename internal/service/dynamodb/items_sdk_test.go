@@ -430,3 +430,79 @@ func TestSDKValuesNestedDeeperThan32LevelsAreRefused(t *testing.T) {
 	_, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("nest"), Item: item{"p": s("b"), "n": nested(32)}})
 	wantValidation(t, err, "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit")
 }
+
+func TestSDKReadValidationAsDynamoDB(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("reads")}, "p:S", "c:N")
+	kc := func(in *sdk.QueryInput) *sdk.QueryInput {
+		in.TableName, in.KeyConditionExpression = aws.String("reads"), aws.String("p = :p")
+		if in.ExpressionAttributeValues == nil {
+			in.ExpressionAttributeValues = item{}
+		}
+		in.ExpressionAttributeValues[":p"] = s("a")
+		return in
+	}
+	_, err := c.Query(ctx, kc(&sdk.QueryInput{FilterExpression: aws.String("c > :c AND x = :c"), ExpressionAttributeValues: item{":c": n("1")}}))
+	wantValidation(t, err, "Filter Expression can only contain non-primary key attributes: Primary key attribute: c")
+	_, err = c.Query(ctx, &sdk.QueryInput{
+		TableName:     aws.String("reads"),
+		KeyConditions: map[string]types.Condition{"p": {ComparisonOperator: types.ComparisonOperatorEq, AttributeValueList: []types.AttributeValue{s("a")}}},
+		QueryFilter:   map[string]types.Condition{"p": {ComparisonOperator: types.ComparisonOperatorEq, AttributeValueList: []types.AttributeValue{s("a")}}},
+	})
+	wantValidation(t, err, "QueryFilter can only contain non-primary key attributes: Primary key attribute: p")
+	_, err = c.Query(ctx, kc(&sdk.QueryInput{ExclusiveStartKey: item{"p": s("a"), "c": n("1"), "x": s("spurious")}}))
+	wantValidation(t, err, "The provided starting key is invalid")
+	// A parallel scan resumes only inside its own segment.
+	var other string
+	for _, p := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		_, err := c.Scan(ctx, &sdk.ScanInput{TableName: aws.String("reads"), Segment: aws.Int32(0), TotalSegments: aws.Int32(2), ExclusiveStartKey: item{"p": s(p), "c": n("1")}})
+		if err != nil {
+			wantValidation(t, err, "The provided Exclusive start key does not map to the provided Segment: TotalSegments: 2 Segment: 0")
+			other = p
+		}
+	}
+	if other == "" {
+		t.Error("no start key of eight fell outside segment 0 of 2")
+	}
+}
+
+func TestSDKTableAdministrationAsDynamoDB(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{
+		TableName:              aws.String("admin"),
+		AttributeDefinitions:   []types.AttributeDefinition{def("x", "S")},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{IndexName: aws.String("by-x"), KeySchema: keySchema("x", ""), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}},
+	}, "p:S")
+	d, err := c.DescribeTable(ctx, &sdk.DescribeTableInput{TableName: aws.String("admin")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := d.Table.TableArn
+	tag := func(k, v string) error {
+		_, err := c.TagResource(ctx, &sdk.TagResourceInput{ResourceArn: arn, Tags: []types.Tag{{Key: aws.String(k), Value: aws.String(v)}}})
+		return err
+	}
+	if err := tag(strings.Repeat("k", 128), "+-=._:/@ ok"); err != nil {
+		t.Fatal(err)
+	}
+	wantValidation(t, tag(strings.Repeat("k", 129), "v"), "Member must have length less than or equal to 128")
+	wantValidation(t, tag("k", strings.Repeat("v", 257)), "Member must have length less than or equal to 256")
+	wantValidation(t, tag("", "v"), "Member must have length greater than or equal to 1")
+	wantValidation(t, tag("hi!", "v"), "Member must satisfy regular expression pattern")
+	_, err = c.ListTagsOfResource(ctx, &sdk.ListTagsOfResourceInput{ResourceArn: d.Table.GlobalSecondaryIndexes[0].IndexArn})
+	wantValidation(t, err, "Invalid ResourceArn")
+	_, err = c.UpdateTimeToLive(ctx, &sdk.UpdateTimeToLiveInput{TableName: aws.String("admin"), TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(strings.Repeat("x", 256)), Enabled: aws.Bool(true)}})
+	wantValidation(t, err, "Member must have length less than or equal to 255")
+	// DeleteTable describes the table without its schema.
+	del, err := c.DeleteTable(ctx, &sdk.DeleteTableInput{TableName: aws.String("admin")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := del.TableDescription
+	if got.TableStatus != types.TableStatusDeleting || got.TableArn == nil || got.ItemCount == nil ||
+		got.CreationDateTime != nil || got.KeySchema != nil || got.AttributeDefinitions != nil || got.GlobalSecondaryIndexes != nil {
+		t.Errorf("DeleteTable description: %+v", got)
+	}
+}

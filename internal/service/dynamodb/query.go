@@ -92,12 +92,8 @@ func (s *Service) run(tx store.Tx, req *readRequest) (*readResult, error) {
 		if t.expired(item, now) {
 			return true, nil
 		}
-		if req.segments > 0 {
-			h := fnv.New32a()
-			h.Write(appendKeyPart(nil, item[t.Hash]))
-			if int(h.Sum32()%uint32(req.segments)) != req.segment {
-				return true, nil
-			}
+		if req.segments > 0 && segmentOf(item[t.Hash], req.segments) != req.segment {
+			return true, nil
 		}
 		if req.rng != nil {
 			sk, ok := item[req.rangeKey]
@@ -153,6 +149,16 @@ func (s *Service) run(tx store.Tx, req *readRequest) (*readResult, error) {
 	return res, nil
 }
 
+// segmentOf is the parallel scan segment of the items with hash key v.
+func segmentOf(v Value, segments int) int {
+	if n, err := normalizeValue(v, 0); err == nil {
+		v = n
+	}
+	h := fnv.New32a()
+	h.Write(appendKeyPart(nil, v))
+	return int(h.Sum32() % uint32(segments))
+}
+
 // beforeRange reports whether a sort key that fails the range condition lies
 // before the range in scan order (so the scan goes on) rather than past it.
 func beforeRange(r *expr.RangeCondition, v Value, forward bool) bool {
@@ -189,6 +195,12 @@ func startKey(t *table, ix *index, esk map[string]Value) ([]byte, error) {
 		return nil, err
 	}
 	bad := apierr.Validation("The provided starting key is invalid: The provided key element does not match the schema")
+	// Only the table's and the index's key attributes may be there.
+	for name := range k {
+		if name != t.Hash && name != t.Range && (ix == nil || (name != ix.Hash && name != ix.Range)) {
+			return nil, apierr.Validation("The provided starting key is invalid")
+		}
+	}
 	tk, err := t.keyOf(t.keyAttrs(k), true)
 	if err != nil {
 		return nil, bad
@@ -356,6 +368,17 @@ func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutp
 			return nil, err
 		}
 	}
+	if req.filter != nil {
+		what := "Filter Expression"
+		if in.QueryFilter != nil {
+			what = "QueryFilter"
+		}
+		for _, name := range expr.TopNames(req.filter) {
+			if name == hashName || name == rangeName {
+				return nil, invalid("%s can only contain non-primary key attributes: Primary key attribute: %s", what, name)
+			}
+		}
+	}
 	if got, want := expr.TypeOf(kc.Hash), t.Attrs[hashName]; got != want {
 		return nil, invalid("Condition parameter type does not match schema type")
 	}
@@ -512,6 +535,9 @@ func (s *Service) Scan(ctx context.Context, in *ddb.ScanInput) (*ddb.ScanOutput,
 	}
 	if req.skip, err = startKey(t, req.ix, in.ExclusiveStartKey); err != nil {
 		return nil, err
+	}
+	if req.skip != nil && req.segments > 0 && segmentOf(in.ExclusiveStartKey[t.Hash], req.segments) != req.segment {
+		return nil, apierr.Validation("The provided Exclusive start key does not map to the provided Segment: TotalSegments: %d Segment: %d", req.segments, req.segment)
 	}
 	req.start = req.skip
 	var res *readResult

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -194,6 +195,9 @@ func (s *Service) CreateTable(ctx context.Context, in *ddb.CreateTableInput) (*d
 		return nil, invalid("Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
 	}
 	t.Attrs = defined
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
 	for _, tag := range in.Tags {
 		t.Tags[awsapi.ToString(tag.Key)] = awsapi.ToString(tag.Value)
 	}
@@ -398,6 +402,10 @@ func (s *Service) DeleteTable(ctx context.Context, in *ddb.DeleteTableInput) (*d
 			return apierr.Validation("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
 		}
 		d = s.describe(tx, t, "DELETING")
+		// DeleteTable's description leaves out the schema DescribeTable gives
+		// (creation time, keys, attribute definitions, indexes).
+		d.CreationDateTime, d.KeySchema, d.AttributeDefinitions = nil, nil, nil
+		d.GlobalSecondaryIndexes, d.LocalSecondaryIndexes = nil, nil
 		for _, prefix := range [][]byte{t.itemPrefix(), []byte("ddb/x/" + t.ID + "/")} {
 			if err := deletePrefix(tx, prefix); err != nil {
 				return err
@@ -572,8 +580,17 @@ func (s *Service) UpdateTimeToLive(ctx context.Context, in *ddb.UpdateTimeToLive
 		return nil, err
 	}
 	spec := in.TimeToLiveSpecification
-	if spec == nil || spec.Enabled == nil || awsapi.ToString(spec.AttributeName) == "" {
+	switch {
+	case spec == nil:
 		return nil, apierr.Validation("1 validation error detected: Value null at 'timeToLiveSpecification' failed to satisfy constraint: Member must not be null")
+	case spec.AttributeName == nil:
+		return nil, apierr.Validation("1 validation error detected: Value null at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must not be null")
+	case spec.Enabled == nil:
+		return nil, apierr.Validation("1 validation error detected: Value null at 'timeToLiveSpecification.enabled' failed to satisfy constraint: Member must not be null")
+	case len(*spec.AttributeName) < 1:
+		return nil, apierr.Validation("1 validation error detected: Value '' at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	case len(*spec.AttributeName) > 255:
+		return nil, apierr.Validation("1 validation error detected: Value '%s' at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must have length less than or equal to 255", *spec.AttributeName)
 	}
 	account, region := caller(ctx)
 	err := s.st.Update(func(tx store.Tx) error {
@@ -617,12 +634,16 @@ func (s *Service) DescribeTimeToLive(ctx context.Context, in *ddb.DescribeTimeTo
 func (s *Service) updateTagged(ctx context.Context, arn *string, fn func(t *table) error) error {
 	a := awsapi.ToString(arn)
 	account, region := caller(ctx)
+	if !strings.HasPrefix(a, "arn:") {
+		return apierr.Validation("ARNs must start with 'arn:': %s", a)
+	}
 	parts := strings.SplitN(a, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "dynamodb" || !strings.HasPrefix(parts[5], "table/") {
+	name := strings.TrimPrefix(parts[len(parts)-1], "table/")
+	// An index's ARN names no taggable resource: tags are the table's.
+	if len(parts) != 6 || parts[2] != "dynamodb" || !strings.HasPrefix(parts[5], "table/") || strings.Contains(name, "/") {
 		return apierr.Validation("Invalid TableArn: Invalid ResourceArn provided as input %s", a)
 	}
-	name := strings.TrimPrefix(parts[5], "table/")
-	if parts[3] != region || parts[4] != account || strings.Contains(name, "/") {
+	if parts[3] != region || parts[4] != account {
 		return apierr.New("ResourceNotFoundException", 400, "Requested resource not found: ResourcArn: %s not found", a)
 	}
 	return s.st.Update(func(tx store.Tx) error {
@@ -644,8 +665,41 @@ func (s *Service) updateTagged(ctx context.Context, arn *string, fn func(t *tabl
 	})
 }
 
+// tagRE is what a tag key or value may hold ("Tagging resources in
+// DynamoDB": letters, whitespace, numbers and + - = . _ : / @).
+var tagRE = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+
+// checkTags validates tags as DynamoDB does before it applies any.
+func checkTags(tags []ddb.Tag) error {
+	if len(tags) > 50 {
+		return apierr.Validation("One or more parameter values were invalid: The number of tags exceeds the limit of 50")
+	}
+	for i, tag := range tags {
+		if tag.Key == nil || tag.Value == nil {
+			return apierr.Validation("1 validation error detected: Value null at 'tags.%d.member.%s' failed to satisfy constraint: Member must not be null", i+1, map[bool]string{true: "key", false: "value"}[tag.Key == nil])
+		}
+		k, v := *tag.Key, *tag.Value
+		switch {
+		case utf8.RuneCountInString(k) < 1:
+			return apierr.Validation("1 validation error detected: Value '%s' at 'tags.%d.member.key' failed to satisfy constraint: Member must have length greater than or equal to 1", k, i+1)
+		case utf8.RuneCountInString(k) > 128:
+			return apierr.Validation("1 validation error detected: Value '%s' at 'tags.%d.member.key' failed to satisfy constraint: Member must have length less than or equal to 128", k, i+1)
+		case utf8.RuneCountInString(v) > 256:
+			return apierr.Validation("1 validation error detected: Value '%s' at 'tags.%d.member.value' failed to satisfy constraint: Member must have length less than or equal to 256", v, i+1)
+		case !tagRE.MatchString(k):
+			return apierr.Validation("1 validation error detected: Value '%s' at 'tags.%d.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*", k, i+1)
+		case !tagRE.MatchString(v):
+			return apierr.Validation("1 validation error detected: Value '%s' at 'tags.%d.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*", v, i+1)
+		}
+	}
+	return nil
+}
+
 // TagResource adds or replaces tags on a table.
 func (s *Service) TagResource(ctx context.Context, in *ddb.TagResourceInput) (*ddb.TagResourceOutput, error) {
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
 	err := s.updateTagged(ctx, in.ResourceArn, func(t *table) error {
 		for _, tag := range in.Tags {
 			t.Tags[awsapi.ToString(tag.Key)] = awsapi.ToString(tag.Value)
