@@ -1,0 +1,281 @@
+// Package iamaction knows, for every operation wharf implements, the IAM
+// actions and resource ARNs AWS authorizes it as (ListObjectsV2 is
+// s3:ListBucket on the bucket, CopyObject reads its source and writes its
+// destination, RunTask passes the task's roles). The map is data, in
+// actions.txt; this package reads it and applies it to a decoded input.
+package iamaction
+
+import (
+	_ "embed"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+)
+
+//go:embed actions.txt
+var table string
+
+// Check is one authorization a request needs: an action on a resource, with
+// the condition keys the operation supplies.
+type Check struct {
+	Action   string
+	Resource string
+	Context  map[string][]string
+}
+
+// Env is what templates read besides the input: the caller's region and
+// account, and named lookups ({@taskdef-roles}) the authorizer answers.
+type Env struct {
+	Region  string
+	Account string
+	Lookup  func(name string, input any) []string
+}
+
+type line struct {
+	action   string
+	resource string
+	keys     [][2]string // condition key, value template
+}
+
+var entries = func() map[string][]line {
+	m, err := parse(table)
+	if err != nil {
+		panic(err) // the embedded table is checked by the package's tests
+	}
+	return m
+}()
+
+func parse(text string) (map[string][]line, error) {
+	m := map[string][]line{}
+	for n, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) < 4 {
+			return nil, fmt.Errorf("actions.txt:%d: want service operation action resource", n+1)
+		}
+		ln := line{action: f[2], resource: f[3]}
+		for _, kv := range f[4:] {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, fmt.Errorf("actions.txt:%d: condition %q is not key=value", n+1, kv)
+			}
+			ln.keys = append(ln.keys, [2]string{k, v})
+		}
+		m[f[0]+" "+f[1]] = append(m[f[0]+" "+f[1]], ln)
+	}
+	return m, nil
+}
+
+// Known reports whether the map has an entry for service's operation.
+func Known(service, operation string) bool { return len(entries[service+" "+operation]) > 0 }
+
+// For returns the checks service's operation needs for input, a pointer to
+// its decoded input struct. ok is false when the map has no entry. An
+// operation AWS does not authorize (GetCallerIdentity) returns no checks.
+func For(service, operation string, input any, env Env) (checks []Check, ok bool) {
+	lines := entries[service+" "+operation]
+	if len(lines) == 0 {
+		return nil, false
+	}
+	if lines[0].action == "-" {
+		return nil, true
+	}
+	v := reflect.ValueOf(input)
+	for _, ln := range lines {
+		resources := expand(ln.resource, v, env)
+		for _, res := range resources {
+			c := Check{Action: ln.action, Resource: res}
+			for _, kv := range ln.keys {
+				vals := expand(kv[1], v, env)
+				if len(vals) > 0 {
+					if c.Context == nil {
+						c.Context = map[string][]string{}
+					}
+					c.Context[kv[0]] = vals
+				}
+			}
+			checks = append(checks, c)
+		}
+	}
+	if len(checks) == 0 {
+		// Nothing named a resource (an optional member was absent): the
+		// operation is still authorized, on every resource.
+		checks = []Check{{Action: lines[0].action, Resource: "*"}}
+	}
+	return checks, true
+}
+
+// expand renders tmpl: each {placeholder} may give several values, and the
+// result is their product. A placeholder without a value and without a
+// default yields nothing.
+func expand(tmpl string, input reflect.Value, env Env) []string {
+	out := []string{""}
+	for tmpl != "" {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			for k := range out {
+				out[k] += tmpl
+			}
+			break
+		}
+		j := strings.IndexByte(tmpl[i:], '}')
+		if j < 0 {
+			return nil
+		}
+		lit, ph := tmpl[:i], tmpl[i+1:i+j]
+		tmpl = tmpl[i+j+1:]
+		vals := placeholder(ph, input, env)
+		if len(vals) == 0 {
+			return nil
+		}
+		next := make([]string, 0, len(out)*len(vals))
+		for _, o := range out {
+			for _, v := range vals {
+				next = append(next, o+lit+v)
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+func placeholder(ph string, input reflect.Value, env Env) []string {
+	ph, def, hasDef := strings.Cut(ph, "?")
+	if def == "@account" {
+		def = env.Account
+	}
+	path, filter, _ := strings.Cut(ph, "|")
+	var vals []string
+	switch {
+	case path == "region":
+		vals = []string{env.Region}
+	case path == "account":
+		vals = []string{env.Account}
+	case strings.HasPrefix(path, "@"):
+		if env.Lookup != nil {
+			vals = env.Lookup(path[1:], input.Interface())
+		}
+	default:
+		vals = members(input, strings.Split(path, "."))
+	}
+	out := vals[:0]
+	for _, v := range vals {
+		if v == "" {
+			continue
+		}
+		if v = apply(filter, v); v != "" {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 && hasDef {
+		if def == "" {
+			return []string{""}
+		}
+		return []string{apply(filter, def)}
+	}
+	return out
+}
+
+// members reads the values at path in v: "A" a member, "A[]" each element of
+// a list member, "A#" each key of a map member.
+func members(v reflect.Value, path []string) []string {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if len(path) == 0 {
+		switch v.Kind() {
+		case reflect.String:
+			return []string{v.String()}
+		case reflect.Int, reflect.Int32, reflect.Int64:
+			return []string{fmt.Sprint(v.Int())}
+		case reflect.Bool:
+			return []string{fmt.Sprint(v.Bool())}
+		}
+		return nil
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	name := path[0]
+	each, keys := strings.HasSuffix(name, "[]"), strings.HasSuffix(name, "#")
+	name = strings.TrimSuffix(strings.TrimSuffix(name, "[]"), "#")
+	f := v.FieldByName(name)
+	if !f.IsValid() {
+		return nil
+	}
+	switch {
+	case each && f.Kind() == reflect.Slice:
+		var out []string
+		for i := range f.Len() {
+			out = append(out, members(f.Index(i), path[1:])...)
+		}
+		return out
+	case keys && f.Kind() == reflect.Map:
+		var out []string
+		for _, k := range f.MapKeys() {
+			out = append(out, members(k, path[1:])...)
+		}
+		return out
+	case each || keys:
+		return nil
+	}
+	return members(f, path[1:])
+}
+
+func apply(filter, v string) string {
+	switch filter {
+	case "":
+		return v
+	case "name":
+		return v[strings.LastIndexAny(v, "/:")+1:]
+	case "queue", "queueaccount":
+		// A queue URL: http://host/ACCOUNT/NAME (or a bare name).
+		if u, err := url.Parse(v); err == nil && u.Path != "" {
+			v = u.Path
+		}
+		parts := strings.Split(strings.Trim(v, "/"), "/")
+		if filter == "queue" {
+			return parts[len(parts)-1]
+		}
+		if len(parts) >= 2 {
+			return parts[len(parts)-2]
+		}
+		return ""
+	case "copysource":
+		// x-amz-copy-source: [/]bucket/key[?versionId=...], URL-encoded.
+		v, _, _ = strings.Cut(v, "?versionId=")
+		if u, err := url.PathUnescape(v); err == nil {
+			v = u
+		}
+		if strings.HasPrefix(v, "arn:") {
+			return ""
+		}
+		return strings.TrimPrefix(v, "/")
+	case "taskdef":
+		if strings.HasPrefix(v, "arn:") {
+			return v[strings.LastIndexByte(v, '/')+1:]
+		}
+		return v
+	case "index":
+		return "/index/" + v
+	case "bus":
+		if v = v[strings.LastIndexAny(v, "/:")+1:]; v == "default" {
+			return ""
+		}
+		return v + "/"
+	case "loggroup":
+		// A log group name or ARN (a trailing :* included).
+		if strings.HasPrefix(v, "arn:") {
+			return strings.TrimSuffix(v, ":*")
+		}
+		return ""
+	}
+	return v
+}
