@@ -138,6 +138,7 @@ func TestHostileBodiesGetTheirAWSErrorPerProtocol(t *testing.T) {
 		{"json oversized", dynamo("PutItem", `{"TableName":"tbl","Item":{"pk":{"S":"`+big+`"}}}`), 413, anyCode},
 		{"json wrong type", dynamo("PutItem", `{"TableName":5}`), 400, "SerializationException"},
 		{"json invalid UTF-8", dynamo("PutItem", "{\"TableName\":\"tbl\",\"Item\":{\"pk\":{\"S\":\"\xff\"}}}"), 400, "SerializationException"},
+		{"json lone surrogate escape", dynamo("PutItem", `{"TableName":"tbl","Item":{"pk":{"S":"\ud800"}}}`), 400, "SerializationException"},
 		{"json 1.1 invalid UTF-8", logs("{\"logGroupName\":\"a\xc3\"}"), 400, "SerializationException"},
 		{"json 1.1 nested", logs(`{"logGroupName":"a","tags":` + strings.Repeat("[", 2000) + strings.Repeat("]", 2000) + `}`), 400, "SerializationException"},
 		{"rest-json truncated", scheduler(`{"ScheduleExpression":"rate(1 hour)"`), 400, "SerializationException"},

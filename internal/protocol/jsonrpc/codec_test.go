@@ -167,6 +167,10 @@ func TestDecodeRejectsMalformedInputWithSerializationException(t *testing.T) {
 		{"one level past the limit", `{"Doc":` + strings.Repeat("[", jsonrpc.MaxDepth) + strings.Repeat("]", jsonrpc.MaxDepth) + "}", "more than 1000 levels deep"},
 		{"invalid UTF-8 in a string", "{\"Str\":\"caf\xe9\"}", "not valid UTF-8"},
 		{"invalid UTF-8 in a key", "{\"\xff\":1}", "not valid UTF-8"},
+		{"a lone high surrogate escape", `{"Str":"a\ud800b"}`, `half of a UTF-16 surrogate pair`},
+		{"a lone low surrogate escape", `{"Str":"\uDC00"}`, `\uDC00 is half`},
+		{"a high surrogate before a non-surrogate escape", `{"Str":"\ud83d\u0041"}`, `\ud83d is half`},
+		{"a high surrogate at the end of the body", `{"Str":"\ud83d`, `half`},
 		{"a truncated multi-byte sequence", "{\"Str\":\"\xe2\x82\"}", "not valid UTF-8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,6 +196,18 @@ func TestDecodeDeepestAllowedNesting(t *testing.T) {
 	}
 	if !strings.HasPrefix(*in.Str, "[{[{") {
 		t.Errorf("Str = %.10q", *in.Str)
+	}
+}
+
+// TestDecodeKeepsSurrogatePairs decodes an escaped pair as its character, and
+// does not mistake an escaped backslash followed by "ud800" for an escape.
+func TestDecodeKeepsSurrogatePairs(t *testing.T) {
+	in, err := decode(t, `{"Str":"\ud83d\ude00 \\ud800"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *in.Str != "\U0001F600 \\ud800" {
+		t.Errorf("Str = %q", *in.Str)
 	}
 }
 

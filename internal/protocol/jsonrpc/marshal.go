@@ -329,6 +329,11 @@ func parseDocument(data []byte) (any, error) {
 	if jsonlimit.Depth(data, MaxDepth) > MaxDepth {
 		return nil, apierr.Serialization("The request body is not valid JSON: it nests objects and arrays more than %d levels deep.", MaxDepth)
 	}
+	// An escaped UTF-16 surrogate without its pair ("\ud800") is valid JSON
+	// but no Unicode character; encoding/json would store U+FFFD for it.
+	if esc, ok := unpairedSurrogate(data); ok {
+		return nil, apierr.Serialization("The request body is not valid JSON: the escape %s is half of a UTF-16 surrogate pair and not a character.", esc)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var tree any
@@ -339,6 +344,64 @@ func parseDocument(data []byte) (any, error) {
 		return nil, apierr.Serialization("The request body is not valid JSON: unexpected data after the top-level value.")
 	}
 	return tree, nil
+}
+
+// unpairedSurrogate returns the first \uD800-\uDFFF escape in data's strings
+// that is not a high surrogate followed by an escaped low one.
+func unpairedSurrogate(data []byte) (string, bool) {
+	if !bytes.Contains(data, []byte(`\u`)) {
+		return "", false
+	}
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if !inString {
+			inString = c == '"'
+			continue
+		}
+		switch c {
+		case '"':
+			inString = false
+		case '\\':
+			if i+1 < len(data) && data[i+1] == 'u' {
+				r, ok := hex4(data[i+2:])
+				switch {
+				case ok && r >= 0xd800 && r < 0xdc00:
+					if i+7 < len(data) && data[i+6] == '\\' && data[i+7] == 'u' {
+						if lo, ok := hex4(data[i+8:]); ok && lo >= 0xdc00 && lo < 0xe000 {
+							i += 11 // both escapes
+							continue
+						}
+					}
+					return string(data[i : i+6]), true
+				case ok && r >= 0xdc00 && r < 0xe000:
+					return string(data[i : i+6]), true
+				}
+			}
+			i++ // the escaped character
+		}
+	}
+	return "", false
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 func cleanJSONError(err error) string {
