@@ -66,7 +66,10 @@ type Credential struct {
 	Presigned     bool
 	Time          time.Time     // X-Amz-Date (or Date) of the request
 	Expires       time.Duration // X-Amz-Expires of a presigned URL; zero for header auth
-	SecurityToken string        // X-Amz-Security-Token, header or query
+	// HasExpires is set when the URL carries X-Amz-Expires: 0 is a URL that
+	// has already expired, not one without an expiry.
+	HasExpires    bool
+	SecurityToken string // X-Amz-Security-Token, header or query
 }
 
 // scope is the credential scope: date/region/service/aws4_request.
@@ -184,6 +187,7 @@ func parsePresigned(r *http.Request, q map[string][]string) (*Credential, error)
 			return nil, queryParamsError("X-Amz-Expires must be less than a week (in seconds) that is; 604800 seconds")
 		}
 		c.Expires = time.Duration(n) * time.Second
+		c.HasExpires = true
 	}
 	c.SignedHeaders = splitSignedHeaders(get("X-Amz-SignedHeaders"))
 	c.Signature = strings.ToLower(get("X-Amz-Signature"))
@@ -257,7 +261,7 @@ func Verify(r *http.Request, c *Credential, secret string, now time.Time) error 
 }
 
 func checkTime(c *Credential, now time.Time) error {
-	if c.Presigned && c.Expires > 0 {
+	if c.Presigned && c.HasExpires {
 		if now.After(c.Time.Add(c.Expires)) {
 			e := apierr.New("AccessDenied", 403, "Request has expired")
 			e.Fields = map[string]any{

@@ -313,11 +313,19 @@ func decodePrefixHeaders(f *awsapi.Field, v reflect.Value, h http.Header) error 
 	return nil
 }
 
+// noContent are the operations S3 answers with 204 although their model gives
+// no status (PutBucketPolicy and PutBucketTagging docs: "HTTP/1.1 204 No
+// Content").
+var noContent = map[string]int{"PutBucketPolicy": http.StatusNoContent, "PutBucketTagging": http.StatusNoContent}
+
 // Encode writes out's headers, status and body.
 func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, op *awsapi.Operation, out any, requestID string) error {
 	h := w.Header()
 	setRequestID(h, requestID)
 	status := op.SuccessCode
+	if status == 0 {
+		status = noContent[op.Name]
+	}
 	if status == 0 {
 		status = http.StatusOK
 	}
@@ -357,9 +365,9 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 			}
 		}
 	}
-	// A ranged GetObject answers 206 Partial Content; the model does not say so
-	// (GetObject docs: "Range").
-	if op.Name == "GetObject" && status == http.StatusOK && h.Get("Content-Range") != "" {
+	// A ranged GetObject or HeadObject answers 206 Partial Content; the model
+	// does not say so (GetObject docs: "Range"; HeadObject docs: "Range").
+	if (op.Name == "GetObject" || op.Name == "HeadObject") && status == http.StatusOK && h.Get("Content-Range") != "" {
 		status = http.StatusPartialContent
 	}
 	head := r != nil && r.Method == http.MethodHead
@@ -370,6 +378,10 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 		}
 	}
 	if !hasBody {
+		// HeadBucket has no body, yet S3 types its answer as XML.
+		if op.Name == "HeadBucket" {
+			h.Set("Content-Type", "application/xml")
+		}
 		w.WriteHeader(status)
 		return nil
 	}

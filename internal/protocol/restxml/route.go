@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -171,6 +172,7 @@ func find(svc *awsapi.Service, r *http.Request) (*route, map[string]string, erro
 	var bestLabels map[string]string
 	bestScore := -1
 	pathMatched := false
+	var allowed []string
 	for i := range routes(svc) {
 		rt := &routes(svc)[i]
 		labels, ok := rt.match(path)
@@ -178,6 +180,9 @@ func find(svc *awsapi.Service, r *http.Request) (*route, map[string]string, erro
 			continue
 		}
 		pathMatched = true
+		if !slices.Contains(allowed, rt.method) {
+			allowed = append(allowed, rt.method)
+		}
 		if rt.method != r.Method {
 			continue
 		}
@@ -197,9 +202,13 @@ func find(svc *awsapi.Service, r *http.Request) (*route, map[string]string, erro
 		return best, bestLabels, nil
 	}
 	if pathMatched {
+		// A 405 names the methods the resource takes in Allow (RFC 9110
+		// 15.5.6), as S3 does.
+		slices.Sort(allowed)
 		return nil, nil, &apierr.Error{Code: "MethodNotAllowed", Status: http.StatusMethodNotAllowed,
 			Message: "The specified method is not allowed against this resource.",
-			Fields:  map[string]any{"Method": r.Method, "ResourceType": resourceType(path)}}
+			Fields:  map[string]any{"Method": r.Method, "ResourceType": resourceType(path)},
+			Header:  http.Header{"Allow": {strings.Join(allowed, ", ")}}}
 	}
 	return nil, nil, &apierr.Error{Code: "InvalidRequest", Status: http.StatusBadRequest,
 		Message: "The request does not match any S3 operation."}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"net"
 	"strings"
 	"time"
@@ -34,6 +35,10 @@ type bucket struct {
 }
 
 func (b *bucket) versioned() bool { return b.Versioning != "" }
+
+// regionName is the form of an AWS region name (us-west-2, us-gov-east-1,
+// ap-southeast-3, eu-central-2, ...).
+var regionName = lazyregexp.New(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$`)
 
 // validBucketName applies the general purpose bucket naming rules ("Bucket
 // naming rules" in the S3 user guide).
@@ -151,15 +156,28 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3api.CreateBucketInput)
 		constraint = awsapi.ToString(c.LocationConstraint)
 		tags = c.Tags
 	}
+	if err := validTags(tags, true); err != nil {
+		return nil, err
+	}
 	// CreateBucket docs: us-east-1 takes no constraint; elsewhere the
-	// constraint must name the endpoint's region.
+	// constraint must name the endpoint's region. The us-east-1 endpoint
+	// (s3.amazonaws.com) creates a bucket in any region its constraint names.
+	invalid := &apierr.Error{Code: "InvalidLocationConstraint", Status: 400, Message: "The specified location-constraint is not valid",
+		Fields: map[string]any{"LocationConstraint": constraint}}
 	switch {
 	case constraint == "" && region != "us-east-1":
 		return nil, &apierr.Error{Code: "IllegalLocationConstraintException", Status: 400,
 			Message: "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."}
 	case constraint == "us-east-1" && region == "us-east-1":
-		return nil, &apierr.Error{Code: "InvalidLocationConstraint", Status: 400, Message: "The specified location-constraint is not valid",
-			Fields: map[string]any{"LocationConstraint": constraint}}
+		return nil, invalid
+	case constraint != "" && region == "us-east-1":
+		if constraint == "EU" {
+			region = "eu-west-1"
+		} else if !regionName.MatchString(constraint) {
+			return nil, invalid
+		} else {
+			region = constraint
+		}
 	case constraint != "" && constraint != region && !(constraint == "EU" && region == "eu-west-1"):
 		return nil, &apierr.Error{Code: "IllegalLocationConstraintException", Status: 400,
 			Message: fmt.Sprintf("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", constraint)}
@@ -364,7 +382,7 @@ func (s *Service) PutBucketTagging(ctx context.Context, in *s3api.PutBucketTaggi
 	if in.Tagging == nil {
 		return nil, malformedXML()
 	}
-	if err := validTags(in.Tagging.TagSet, 50); err != nil {
+	if err := validTags(in.Tagging.TagSet, true); err != nil {
 		return nil, err
 	}
 	err := s.updateBucket(ctx, awsapi.ToString(in.Bucket), func(b *bucket) error {
@@ -396,11 +414,17 @@ func (s *Service) DeleteBucketTagging(ctx context.Context, in *s3api.DeleteBucke
 	return &s3api.DeleteBucketTaggingOutput{}, err
 }
 
-// validTags applies the tag limits (Tagging docs): at most max tags, keys
-// of up to 128 characters, values of up to 256, no duplicate keys.
-func validTags(tags []s3api.Tag, max int) error {
-	if len(tags) > max {
-		return &apierr.Error{Code: "BadRequest", Status: 400, Message: fmt.Sprintf("Object tags cannot be greater than %d", max)}
+// validTags applies the tag limits (Tagging docs): at most 10 tags on an
+// object and 50 on a bucket, keys of up to 128 characters, values of up to
+// 256, no duplicate keys, no keys in the aws: namespace, which AWS reserves
+// for its own tags. The count is S3's BadRequest, the rest InvalidTag, each
+// in S3's words.
+func validTags(tags []s3api.Tag, onBucket bool) error {
+	if !onBucket && len(tags) > 10 {
+		return &apierr.Error{Code: "BadRequest", Status: 400, Message: "Object tags cannot be greater than 10"}
+	}
+	if onBucket && len(tags) > 50 {
+		return &apierr.Error{Code: "BadRequest", Status: 400, Message: "Bucket tag count cannot be greater than 50"}
 	}
 	seen := map[string]bool{}
 	for _, t := range tags {
@@ -415,6 +439,12 @@ func validTags(tags []s3api.Tag, max int) error {
 			return &apierr.Error{Code: "InvalidTag", Status: 400, Message: "Cannot provide multiple Tags with the same key"}
 		}
 		seen[k] = true
+		if len(k) >= 4 && strings.EqualFold(k[:4], "aws:") {
+			if onBucket {
+				return &apierr.Error{Code: "InvalidTag", Status: 400, Message: "System tags cannot be added/updated by requester"}
+			}
+			return &apierr.Error{Code: "InvalidTag", Status: 400, Message: "Your TagKey cannot be prefixed with aws:"}
+		}
 	}
 	return nil
 }

@@ -72,7 +72,9 @@ func versionKeyOf(bucket string) func([]byte) string {
 }
 
 // urlEncode applies encoding-type=url to a key or prefix, as S3 does:
-// query escaping that leaves "/" alone.
+// form encoding (a space is "+", a "+" is %2B) that leaves "/" alone.
+// botocore decodes these with unquote_plus, and a listing measured on S3
+// returned "a b.txt" as a+b.txt.
 func urlEncode(enc bool, s string) string {
 	if !enc {
 		return s
@@ -200,7 +202,7 @@ func (s *Service) ListObjectsV2(ctx context.Context, in *s3api.ListObjectsV2Inpu
 		IsTruncated: awsapi.Bool(p.truncated), KeyCount: awsapi.Int32(int32(len(p.objects) + len(p.prefixes))),
 		ContinuationToken: in.ContinuationToken, StartAfter: encPtr(enc, in.StartAfter), EncodingType: in.EncodingType,
 	}
-	if in.Delimiter != nil {
+	if delim != "" { // S3 leaves out an empty Delimiter
 		out.Delimiter = encPtr(enc, in.Delimiter)
 	}
 	out.Contents, out.CommonPrefixes = p.contents(enc, awsapi.ToBool(in.FetchOwner), b.Account)
@@ -227,10 +229,11 @@ func (s *Service) ListObjects(ctx context.Context, in *s3api.ListObjectsInput) (
 		return nil, err
 	}
 	out := &s3api.ListObjectsOutput{
-		Name: awsapi.String(b.Name), Prefix: awsapi.String(urlEncode(enc, prefix)), MaxKeys: awsapi.Int32(int32(max)),
+		// Version 1 returns Prefix as given, encoded or not (unlike V2).
+		Name: awsapi.String(b.Name), Prefix: awsapi.String(prefix), MaxKeys: awsapi.Int32(int32(max)),
 		IsTruncated: awsapi.Bool(p.truncated), Marker: awsapi.String(urlEncode(enc, marker)), EncodingType: in.EncodingType,
 	}
-	if in.Delimiter != nil {
+	if delim != "" { // S3 leaves out an empty Delimiter
 		out.Delimiter = encPtr(enc, in.Delimiter)
 	}
 	out.Contents, out.CommonPrefixes = p.contents(enc, true, b.Account)
@@ -261,7 +264,7 @@ func (s *Service) ListObjectVersions(ctx context.Context, in *s3api.ListObjectVe
 		Name: awsapi.String(name), Prefix: awsapi.String(urlEncode(enc, prefix)), MaxKeys: awsapi.Int32(int32(max)),
 		KeyMarker: awsapi.String(urlEncode(enc, keyMarker)), VersionIdMarker: awsapi.String(vidMarker), EncodingType: in.EncodingType,
 	}
-	if in.Delimiter != nil {
+	if delim != "" { // S3 leaves out an empty Delimiter
 		out.Delimiter = encPtr(enc, in.Delimiter)
 	}
 	truncated := false

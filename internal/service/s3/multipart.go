@@ -336,12 +336,22 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 	}
 	var u *upload
 	var stored []*part
+	var done *object
+	var b *bucket
 	err := s.st.View(func(tx store.Tx) error {
-		if _, err := ownBucket(ctx, tx, name); err != nil {
+		var err error
+		if b, err = ownBucket(ctx, tx, name); err != nil {
 			return err
 		}
-		var err error
 		if u, err = getUpload(tx, name, key, id); err != nil {
+			// A retried complete of an upload that already completed answers
+			// as the first did, while the object it made is still current
+			// (CompleteMultipartUpload docs: retries of a completed upload
+			// succeed).
+			if cur, gerr := getObject(tx, objectKey(name, key)); gerr == nil && cur != nil && cur.UploadID == id && !cur.DeleteMarker {
+				done = cur
+				return nil
+			}
 			return err
 		}
 		stored, err = listParts(tx, id)
@@ -349,6 +359,9 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 	})
 	if err != nil {
 		return nil, err
+	}
+	if done != nil {
+		return s.completed(ctx, b, done), nil
 	}
 	byNum := map[int32]*part{}
 	for _, p := range stored {
@@ -383,7 +396,6 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 		s.dropBlobs([]string{o.Blob})
 		return nil, invalidRequest(fmt.Sprintf("The provided 'x-amz-mp-object-size' header value %d does not match what was computed: %d", *want, o.Size))
 	}
-	var b *bucket
 	var garbage []string
 	err = s.st.Update(func(tx store.Tx) error {
 		garbage = nil
@@ -429,6 +441,12 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 	}
 	s.dropBlobs(garbage)
 	s.objectCreated(ctx, b, o, "CompleteMultipartUpload", "ObjectCreated:CompleteMultipartUpload")
+	return s.completed(ctx, b, o), nil
+}
+
+// completed is CompleteMultipartUpload's answer for o, the object it made.
+func (s *Service) completed(ctx context.Context, b *bucket, o *object) *s3api.CompleteMultipartUploadOutput {
+	name, key := b.Name, o.Key
 	host := caller(ctx).Host
 	if host == "" {
 		host = "localhost"
@@ -441,7 +459,7 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 	if b.versioned() {
 		out.VersionId = awsapi.String(o.VersionID)
 	}
-	return out, nil
+	return out
 }
 
 // assemble writes the parts, in order, into one new blob and describes the
@@ -501,7 +519,7 @@ func (s *Service) assemble(u *upload, parts []*part) (*object, error) {
 		ContentType: u.ContentType, ContentEncoding: u.ContentEncoding, ContentDisposition: u.ContentDisposition,
 		ContentLanguage: u.ContentLanguage, CacheControl: u.CacheControl, Expires: u.Expires,
 		WebsiteRedirect: u.WebsiteRedirect, StorageClass: u.StorageClass, Metadata: u.Metadata, Tags: u.Tags,
-		ChecksumType: u.ChecksumType, PartSizes: sizes,
+		ChecksumType: u.ChecksumType, PartSizes: sizes, UploadID: u.ID,
 	}
 	if full {
 		o.Checksums = fullHash.checksums()

@@ -53,6 +53,9 @@ type object struct {
 	PartSizes    []int64     `json:",omitempty"`
 	Tags         []s3api.Tag `json:",omitempty"`
 	DeleteMarker bool        `json:",omitempty"`
+	// UploadID is the multipart upload that made the object, so a retried
+	// CompleteMultipartUpload of it answers as the first did.
+	UploadID string `json:",omitempty"`
 
 	// inline holds the bytes of a new small object until its commit writes
 	// them to the store beside the metadata.
@@ -144,7 +147,7 @@ func parseTagging(h *string) ([]s3api.Tag, error) {
 		tags = append(tags, s3api.Tag{Key: awsapi.String(k), Value: awsapi.String(vs[0])})
 	}
 	sort.Slice(tags, func(i, j int) bool { return *tags[i].Key < *tags[j].Key })
-	if err := validTags(tags, 10); err != nil {
+	if err := validTags(tags, false); err != nil {
 		return nil, err
 	}
 	return tags, nil
@@ -288,8 +291,9 @@ func lookup(tx store.Tx, b *bucket, key, versionID string) (*object, error) {
 	if o.DeleteMarker {
 		return nil, &apierr.Error{Code: "MethodNotAllowed", Status: 405, Message: "The specified method is not allowed against this resource.",
 			Fields: map[string]any{"ResourceType": "DeleteMarker"},
+			// Only DELETE applies to a delete marker (S3 sends Allow: DELETE).
 			Header: http.Header{"X-Amz-Delete-Marker": {"true"}, "X-Amz-Version-Id": {o.VersionID},
-				"Last-Modified": {o.LastModified.UTC().Format(http.TimeFormat)}}}
+				"Last-Modified": {o.LastModified.UTC().Format(http.TimeFormat)}, "Allow": {"DELETE"}}}
 	}
 	return o, nil
 }
@@ -1075,7 +1079,11 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 	if _, err := s.viewBucket(ctx, name); err != nil {
 		return nil, err
 	}
-	if sb.Name == name && src.Key == key && mdir != "REPLACE" && in.StorageClass == nil && in.WebsiteRedirectLocation == nil &&
+	// A copy that names a source version may land on its own key: that is
+	// how a previous version is restored ("Restoring previous versions" in
+	// the S3 user guide).
+	_, _, srcVersion, _ := copySource(awsapi.ToString(in.CopySource))
+	if sb.Name == name && src.Key == key && srcVersion == "" && mdir != "REPLACE" && in.StorageClass == nil && in.WebsiteRedirectLocation == nil &&
 		in.ServerSideEncryption == nil && alg == "" {
 		return nil, invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
@@ -1166,7 +1174,7 @@ func (s *Service) PutObjectTagging(ctx context.Context, in *s3api.PutObjectTaggi
 	if in.Tagging == nil {
 		return nil, malformedXML()
 	}
-	if err := validTags(in.Tagging.TagSet, 10); err != nil {
+	if err := validTags(in.Tagging.TagSet, false); err != nil {
 		return nil, err
 	}
 	b, o, err := s.updateObject(ctx, awsapi.ToString(in.Bucket), awsapi.ToString(in.Key), awsapi.ToString(in.VersionId),

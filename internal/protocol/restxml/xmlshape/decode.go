@@ -281,10 +281,12 @@ func (o *Options) SetScalar(f *awsapi.Field, v reflect.Value, text, defaultTime 
 	case reflect.String:
 		v.SetString(text)
 	case reflect.Bool:
-		switch strings.TrimSpace(text) {
-		case "true":
+		// AWS reads booleans without regard to case: boto3 sends Python's
+		// "True" in x-amz-bypass-governance-retention, and S3 honours it.
+		switch b := strings.TrimSpace(text); {
+		case strings.EqualFold(b, "true"):
 			v.SetBool(true)
-		case "false":
+		case strings.EqualFold(b, "false"):
 			v.SetBool(false)
 		default:
 			return bad("boolean")

@@ -1,0 +1,293 @@
+package s3_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// send makes an unsigned request (accepted in --auth any) and returns the
+// response with its body read.
+func send(t *testing.T, method, url string, body string, header map[string]string) (*http.Response, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := mustRequest(t, method, url, rd)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func TestHeadObjectWithRangeAnswers206(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "head-range")
+	if _, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: strings.NewReader("0123456789")}); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := send(t, http.MethodHead, "http://"+e.addr+"/"+b+"/k", "", map[string]string{"Range": "bytes=2-5"})
+	if resp.StatusCode != http.StatusPartialContent || resp.Header.Get("Content-Range") != "bytes 2-5/10" || resp.Header.Get("Content-Length") != "4" {
+		t.Fatalf("HEAD with Range: %d Content-Range %q Content-Length %q, want 206 bytes 2-5/10 and 4",
+			resp.StatusCode, resp.Header.Get("Content-Range"), resp.Header.Get("Content-Length"))
+	}
+	out, err := e.client.HeadObject(ctx(), &awss3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Range: aws.String("bytes=-3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.ContentRange) != "bytes 7-9/10" || aws.ToInt64(out.ContentLength) != 3 {
+		t.Fatalf("SDK HeadObject range: %q %d", aws.ToString(out.ContentRange), aws.ToInt64(out.ContentLength))
+	}
+	resp, _ = send(t, http.MethodHead, "http://"+e.addr+"/"+b+"/k", "", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD without Range: %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestCompleteMultipartUploadRetryAnswersAsTheFirst(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "mpu-retry")
+	up, err := e.client.CreateMultipartUpload(ctx(), &awss3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := e.client.UploadPart(ctx(), &awss3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("k"), UploadId: up.UploadId,
+		PartNumber: aws.Int32(1), Body: strings.NewReader("only part")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete := &awss3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("k"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}}}}
+	first, err := e.client.CompleteMultipartUpload(ctx(), complete)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.client.CompleteMultipartUpload(ctx(), complete)
+	if err != nil {
+		t.Fatalf("retried CompleteMultipartUpload: %v", err)
+	}
+	if aws.ToString(again.ETag) != aws.ToString(first.ETag) || aws.ToString(again.Key) != "k" {
+		t.Fatalf("retry answered ETag %s key %s, first ETag %s", aws.ToString(again.ETag), aws.ToString(again.Key), aws.ToString(first.ETag))
+	}
+	// Once another write replaces the object, the upload is gone for good.
+	if _, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: strings.NewReader("new")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.CompleteMultipartUpload(ctx(), complete); errCode(err) != "NoSuchUpload" {
+		t.Fatalf("complete after overwrite: %v, want NoSuchUpload", err)
+	}
+}
+
+func TestCreateBucketInAnotherRegionFromUSEast1(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.client.CreateBucket(ctx(), &awss3.CreateBucketInput{Bucket: aws.String("in-west"),
+		CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraintUsWest2}}); err != nil {
+		t.Fatalf("CreateBucket us-west-2 from us-east-1: %v", err)
+	}
+	loc, err := e.client.GetBucketLocation(ctx(), &awss3.GetBucketLocationInput{Bucket: aws.String("in-west")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc.LocationConstraint != types.BucketLocationConstraintUsWest2 {
+		t.Fatalf("location %q, want us-west-2", loc.LocationConstraint)
+	}
+	for _, c := range []string{"us-east-1", "moon-base-1"} {
+		_, err := e.client.CreateBucket(ctx(), &awss3.CreateBucketInput{Bucket: aws.String("bad-constraint"),
+			CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(c)}})
+		if errCode(err) != "InvalidLocationConstraint" {
+			t.Errorf("constraint %s: %v, want InvalidLocationConstraint", c, err)
+		}
+	}
+	west := newClient(e.addr, func(o *awss3.Options) { o.Region = "us-west-2" })
+	_, err = west.CreateBucket(ctx(), &awss3.CreateBucketInput{Bucket: aws.String("wrong-endpoint"),
+		CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraintEuWest1}})
+	if errCode(err) != "IllegalLocationConstraintException" {
+		t.Fatalf("eu-west-1 constraint at the us-west-2 endpoint: %v, want IllegalLocationConstraintException", err)
+	}
+}
+
+func TestCopyObjectOntoItself(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "self-copy")
+	put := func(body string) string {
+		out, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: strings.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.VersionId)
+	}
+	put("v1")
+	_, err := e.client.CopyObject(ctx(), &awss3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("k"), CopySource: aws.String(b + "/k")})
+	if errCode(err) != "InvalidRequest" {
+		t.Fatalf("unchanged copy onto itself: %v, want InvalidRequest", err)
+	}
+	if _, err := e.client.PutBucketVersioning(ctx(), &awss3.PutBucketVersioningInput{Bucket: aws.String(b),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	old := put("old")
+	put("new")
+	// Restoring a previous version: copy it, by version id, onto its key.
+	out, err := e.client.CopyObject(ctx(), &awss3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("k"), CopySource: aws.String(b + "/k?versionId=" + old)})
+	if err != nil {
+		t.Fatalf("copy of a previous version onto its key: %v", err)
+	}
+	if aws.ToString(out.CopySourceVersionId) != old || aws.ToString(out.VersionId) == "" || aws.ToString(out.VersionId) == old {
+		t.Fatalf("copy answered source version %q new version %q (old %q)", aws.ToString(out.CopySourceVersionId), aws.ToString(out.VersionId), old)
+	}
+	if body, _ := get(t, e, b, "k"); string(body) != "old" {
+		t.Fatalf("current object %q after restoring, want old", body)
+	}
+}
+
+func TestTagLimitsAndReservedKeys(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "tag-limits")
+	if _, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	tags := func(n int, first string) []types.Tag {
+		ts := []types.Tag{{Key: aws.String(first), Value: aws.String("v")}}
+		for i := 1; i < n; i++ {
+			ts = append(ts, types.Tag{Key: aws.String(strings.Repeat("k", i)), Value: aws.String("v")})
+		}
+		return ts
+	}
+	check := func(what string, err error, code, msg string) {
+		t.Helper()
+		var ae smithy.APIError
+		if err == nil || !asAPIError(err, &ae) || ae.ErrorCode() != code || ae.ErrorMessage() != msg || httpStatus(err) != 400 {
+			t.Errorf("%s: %v, want 400 %s %q", what, err, code, msg)
+		}
+	}
+	_, err := e.client.PutObjectTagging(ctx(), &awss3.PutObjectTaggingInput{Bucket: aws.String(b), Key: aws.String("k"),
+		Tagging: &types.Tagging{TagSet: tags(1, "aws:owner")}})
+	check("object tag aws:owner", err, "InvalidTag", "Your TagKey cannot be prefixed with aws:")
+	_, err = e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("h"), Body: strings.NewReader("x"),
+		Tagging: aws.String("AWS:x=1")})
+	check("x-amz-tagging AWS:x", err, "InvalidTag", "Your TagKey cannot be prefixed with aws:")
+	_, err = e.client.PutObjectTagging(ctx(), &awss3.PutObjectTaggingInput{Bucket: aws.String(b), Key: aws.String("k"),
+		Tagging: &types.Tagging{TagSet: tags(11, "a")}})
+	check("11 object tags", err, "BadRequest", "Object tags cannot be greater than 10")
+	_, err = e.client.PutBucketTagging(ctx(), &awss3.PutBucketTaggingInput{Bucket: aws.String(b),
+		Tagging: &types.Tagging{TagSet: tags(1, "aws:cloudformation:stack-name")}})
+	check("bucket tag aws:", err, "InvalidTag", "System tags cannot be added/updated by requester")
+	_, err = e.client.PutBucketTagging(ctx(), &awss3.PutBucketTaggingInput{Bucket: aws.String(b),
+		Tagging: &types.Tagging{TagSet: tags(51, "a")}})
+	check("51 bucket tags", err, "BadRequest", "Bucket tag count cannot be greater than 50")
+	if _, err := e.client.PutBucketTagging(ctx(), &awss3.PutBucketTaggingInput{Bucket: aws.String(b),
+		Tagging: &types.Tagging{TagSet: tags(50, "a")}}); err != nil {
+		t.Errorf("50 bucket tags: %v", err)
+	}
+}
+
+func asAPIError(err error, ae *smithy.APIError) bool { return errors.As(err, ae) }
+
+func TestStatusCodesAsAWSSendsThem(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "statuses")
+	base := "http://" + e.addr + "/" + b
+	tagging := `<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>`
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::statuses/*"}]}`
+	for _, tc := range []struct {
+		name, method, url, body string
+		want                    int
+	}{
+		{"PutBucketTagging", http.MethodPut, base + "?tagging", tagging, http.StatusNoContent},
+		{"PutBucketPolicy", http.MethodPut, base + "?policy", policy, http.StatusNoContent},
+		{"DeleteBucketTagging", http.MethodDelete, base + "?tagging", "", http.StatusNoContent},
+		{"PutObject", http.MethodPut, base + "/k", "x", http.StatusOK},
+		{"DeleteObject", http.MethodDelete, base + "/k", "", http.StatusNoContent},
+	} {
+		if resp, body := send(t, tc.method, tc.url, tc.body, nil); resp.StatusCode != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, resp.StatusCode, body, tc.want)
+		}
+	}
+	resp, _ := send(t, http.MethodHead, base, "", nil)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/xml" {
+		t.Errorf("HeadBucket: %d Content-Type %q, want 200 application/xml", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+func TestMethodNotAllowedNamesAllowedMethods(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "allow")
+	resp, body := send(t, http.MethodPost, "http://"+e.addr+"/"+b+"?tagging", "", nil)
+	if resp.StatusCode != http.StatusMethodNotAllowed || !strings.Contains(body, "<Code>MethodNotAllowed</Code>") {
+		t.Fatalf("POST ?tagging: %d %s, want 405 MethodNotAllowed", resp.StatusCode, body)
+	}
+	if got := resp.Header.Get("Allow"); got != "DELETE, GET, HEAD, PUT" {
+		t.Errorf("Allow %q, want DELETE, GET, HEAD, PUT", got)
+	}
+	// A delete marker named by version only takes DELETE.
+	if _, err := e.client.PutBucketVersioning(ctx(), &awss3.PutBucketVersioningInput{Bucket: aws.String(b),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	del, err := e.client.DeleteObject(ctx(), &awss3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("gone")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = send(t, http.MethodGet, "http://"+e.addr+"/"+b+"/gone?versionId="+aws.ToString(del.VersionId), "", nil)
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "DELETE" || resp.Header.Get("X-Amz-Delete-Marker") != "true" {
+		t.Errorf("GET of a delete marker: %d Allow %q marker %q, want 405 DELETE true", resp.StatusCode, resp.Header.Get("Allow"), resp.Header.Get("X-Amz-Delete-Marker"))
+	}
+}
+
+func TestListingEncodingAsAWS(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "encoding")
+	for _, k := range []string{"dir one/a+b c", "plain"} {
+		if _, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: bytes.NewReader(nil)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := "http://" + e.addr + "/" + b
+	_, v2 := send(t, http.MethodGet, base+"?list-type=2&encoding-type=url&prefix=dir%20one", "", nil)
+	for _, want := range []string{"<Key>dir+one/a%2Bb+c</Key>", "<Prefix>dir+one</Prefix>"} {
+		if !strings.Contains(v2, want) {
+			t.Errorf("ListObjectsV2 encoding-type=url: no %s in %s", want, v2)
+		}
+	}
+	if strings.Contains(v2, "<Delimiter>") {
+		t.Errorf("ListObjectsV2 without delimiter sent one: %s", v2)
+	}
+	_, v1 := send(t, http.MethodGet, base+"?encoding-type=url&prefix=dir%20one&delimiter=", "", nil)
+	for _, want := range []string{"<Key>dir+one/a%2Bb+c</Key>", "<Prefix>dir one</Prefix>"} {
+		if !strings.Contains(v1, want) {
+			t.Errorf("ListObjects encoding-type=url: no %s in %s", want, v1)
+		}
+	}
+	if strings.Contains(v1, "<Delimiter>") {
+		t.Errorf("ListObjects with an empty delimiter sent it: %s", v1)
+	}
+}
+
+func TestBooleanHeadersIgnoreCase(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "booleans")
+	// boto3 sends Python's True in x-amz-bypass-governance-retention.
+	resp, body := send(t, http.MethodPost, "http://"+e.addr+"/"+b+"?delete",
+		`<Delete><Object><Key>k</Key></Object></Delete>`, map[string]string{"x-amz-bypass-governance-retention": "True"})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("DeleteObjects with bypass True: %d %s", resp.StatusCode, body)
+	}
+}
