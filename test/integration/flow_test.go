@@ -51,6 +51,7 @@ func queueWithARN(t *testing.T, q *sqs.Client, name string) (url, arn string) {
 // TestPutEventsReachesAnSQSTargetThroughARule drives EventBridge → SQS with the
 // SDK: a rule's pattern selects the event, and the queue gets the AWS envelope.
 func TestPutEventsReachesAnSQSTargetThroughARule(t *testing.T) {
+	t.Parallel()
 	ep := start(t)
 	cfg := awsConfig(ep, "test", "test", "")
 	eb, q := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
@@ -89,6 +90,7 @@ func TestPutEventsReachesAnSQSTargetThroughARule(t *testing.T) {
 // architecture 1: an object lands in a bucket with EventBridge notifications on, a
 // rule matches AWS's "Object Created" event, and its target queue gets it.
 func TestObjectCreatedFlowsFromS3ThroughEventBridgeToSQS(t *testing.T) {
+	t.Parallel()
 	ep := start(t)
 	cfg := awsConfig(ep, "test", "test", "")
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
@@ -151,6 +153,7 @@ func TestObjectCreatedFlowsFromS3ThroughEventBridgeToSQS(t *testing.T) {
 // a bucket's QueueConfiguration sends the s3:TestEvent, then an ObjectCreated
 // record in S3's Records format, to the queue.
 func TestQueueConfigurationDeliversS3RecordsToSQS(t *testing.T) {
+	t.Parallel()
 	ep := start(t)
 	cfg := awsConfig(ep, "test", "test", "")
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })

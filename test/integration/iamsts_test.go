@@ -48,6 +48,7 @@ func callTimeout(t *testing.T) context.Context {
 }
 
 func TestGetCallerIdentityOfTheDefaultRoot(t *testing.T) {
+	t.Parallel()
 	for _, auth := range []string{"any", "strict"} {
 		t.Run(auth, func(t *testing.T) {
 			endpoint := start(t, "--auth", auth, "--account", "111122223333")
@@ -66,6 +67,7 @@ func TestGetCallerIdentityOfTheDefaultRoot(t *testing.T) {
 // TestAssumedRoleCredentialsActAsTheRole is the path an ECS task's SDK takes:
 // assume the task role, then call AWS with the temporary credentials.
 func TestAssumedRoleCredentialsActAsTheRole(t *testing.T) {
+	t.Parallel()
 	for _, auth := range []string{"any", "strict"} {
 		t.Run(auth, func(t *testing.T) {
 			ctx := callTimeout(t)
@@ -112,6 +114,7 @@ func TestAssumedRoleCredentialsActAsTheRole(t *testing.T) {
 }
 
 func TestIAMUserAccessKeyActsAsTheUser(t *testing.T) {
+	t.Parallel()
 	ctx := callTimeout(t)
 	endpoint := start(t, "--auth", "strict")
 	_, iamc := clients(endpoint, "test", "test", "")
@@ -140,6 +143,7 @@ func TestIAMUserAccessKeyActsAsTheUser(t *testing.T) {
 }
 
 func TestStrictAuthRejectsBadCredentials(t *testing.T) {
+	t.Parallel()
 	endpoint := start(t, "--auth", "strict")
 	tests := []struct {
 		name, key, secret, code string
@@ -159,6 +163,7 @@ func TestStrictAuthRejectsBadCredentials(t *testing.T) {
 // TestIAMErrorsReachTheSDKAsAWSErrors checks code, HTTP status and the SDK's
 // typed exceptions for the errors IAM callers branch on.
 func TestIAMErrorsReachTheSDKAsAWSErrors(t *testing.T) {
+	t.Parallel()
 	ctx := callTimeout(t)
 	endpoint := start(t)
 	stsc, iamc := clients(endpoint, "test", "test", "")

@@ -90,6 +90,7 @@ func waitActivity(t *testing.T, c *aas.Client, description string) types.Scaling
 }
 
 func TestSDKTargetsPoliciesAndTags(t *testing.T) {
+	t.Parallel()
 	c, cw := startWharf(t)
 	ctx := context.Background()
 	register(t, c, 1, 10)
@@ -167,6 +168,7 @@ func TestSDKTargetsPoliciesAndTags(t *testing.T) {
 // queue depth is published here under a custom namespace (wharf's SQS
 // publishes the real AWS/SQS one itself).
 func TestSDKBacklogPerTaskScalesThroughCloudWatchMetricMath(t *testing.T) {
+	t.Parallel()
 	c, cw := startWharf(t)
 	ctx := context.Background()
 	register(t, c, 1, 20)
@@ -214,6 +216,7 @@ func TestSDKBacklogPerTaskScalesThroughCloudWatchMetricMath(t *testing.T) {
 
 // A step scaling policy runs when a CloudWatch alarm naming it goes to ALARM.
 func TestSDKStepScalingFromCloudWatchAlarmAction(t *testing.T) {
+	t.Parallel()
 	c, cw := startWharf(t)
 	ctx := context.Background()
 	register(t, c, 1, 10)

@@ -18,6 +18,7 @@ import (
 // are there, under the definition's environment. A task naming a missing
 // object never starts, with AWS's ResourceInitializationError.
 func TestEnvironmentFileFromS3ReachesTheTask(t *testing.T) {
+	t.Parallel()
 	image := taskImage(t, "process")
 	cfg := startWharf(t, "process")
 	ctx := context.Background()

@@ -94,6 +94,7 @@ func eventually(t *testing.T, cond func() bool) {
 func taskID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
 func TestRealContainerExitCodeStopsTaskAndShipsLogs(t *testing.T) {
+	t.Parallel()
 	for name, open := range realRuntimes(t) {
 		t.Run(name, func(t *testing.T) {
 			r, image := open(t)
@@ -127,6 +128,7 @@ func TestRealContainerExitCodeStopsTaskAndShipsLogs(t *testing.T) {
 }
 
 func TestRealStopTaskSendsSIGTERMThenSIGKILL(t *testing.T) {
+	t.Parallel()
 	for name, open := range realRuntimes(t) {
 		t.Run(name, func(t *testing.T) {
 			r, image := open(t)
@@ -167,6 +169,7 @@ func TestRealStopTaskSendsSIGTERMThenSIGKILL(t *testing.T) {
 }
 
 func TestRealTaskReadsItsMetadata(t *testing.T) {
+	t.Parallel()
 	for name, open := range realRuntimes(t) {
 		t.Run(name, func(t *testing.T) {
 			r, image := open(t)
@@ -189,6 +192,7 @@ func TestRealTaskReadsItsMetadata(t *testing.T) {
 }
 
 func TestRealContainersAreReadoptedAfterRestart(t *testing.T) {
+	t.Parallel()
 	for name, open := range realRuntimes(t) {
 		t.Run(name, func(t *testing.T) {
 			r, image := open(t)
@@ -240,6 +244,7 @@ func TestRealContainersAreReadoptedAfterRestart(t *testing.T) {
 }
 
 func TestRealHealthCheckGatesHealthyDependency(t *testing.T) {
+	t.Parallel()
 	for name, open := range realRuntimes(t) {
 		t.Run(name, func(t *testing.T) {
 			r, image := open(t)
@@ -274,6 +279,7 @@ func TestRealHealthCheckGatesHealthyDependency(t *testing.T) {
 }
 
 func TestRealUnpullableImageStopsTaskWithCannotPullContainerError(t *testing.T) {
+	t.Parallel()
 	for name, open := range realRuntimes(t) {
 		t.Run(name, func(t *testing.T) {
 			r, _ := open(t)

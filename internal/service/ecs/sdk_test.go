@@ -82,6 +82,7 @@ const trustECSTasks = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","P
 // wharf (AWS_ENDPOINT_URL), its task role's credentials (container credentials
 // provider) and send a message to SQS under strict SigV4 verification.
 func TestTaskUsesItsRoleThroughTheSDKDefaultChain(t *testing.T) {
+	t.Parallel()
 	for _, rt := range []string{"docker", "process"} {
 		t.Run(rt, func(t *testing.T) {
 			image := taskImage(t, rt)
@@ -145,6 +146,7 @@ func TestTaskUsesItsRoleThroughTheSDKDefaultChain(t *testing.T) {
 // runs a task; the target's input overrides the command, and the task's
 // non-zero exit code is what DescribeTasks reports.
 func TestRuleRunsTaskWithInputOverrides(t *testing.T) {
+	t.Parallel()
 	image := taskImage(t, "docker")
 	cfg := startWharf(t, "docker")
 	ctx := context.Background()

@@ -199,6 +199,7 @@ func update(t *testing.T, ctx context.Context, svcs *ecsservice.Service, in *ecs
 // minimumHealthyPercent, and its circuit breaker rolls back a deployment
 // whose tasks cannot start.
 func TestServiceOnRealTasks(t *testing.T) {
+	t.Parallel()
 	for name, open := range realRuntimes() {
 		t.Run(name, func(t *testing.T) {
 			rt := open(t)

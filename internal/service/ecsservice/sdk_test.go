@@ -20,6 +20,7 @@ import (
 // RUNNING host processes, UpdateService to 3 adds one, and the counts reach
 // CloudWatch as ECS/ContainerInsights metrics.
 func TestSDKServiceConvergesAndScalesOnProcessRuntime(t *testing.T) {
+	t.Parallel()
 	awsCfg := wharftest.Start(t, "--runtime", "process").Config()
 	awsCfg.RetryMaxAttempts = 1
 	ctx := context.Background()

@@ -24,6 +24,7 @@ func startWharf(t *testing.T) (*scheduler.Client, *sqs.Client) {
 // its Input in an SQS queue through EventBridge's SQS target, then deletes
 // itself (ActionAfterCompletion DELETE).
 func TestSDKv2OneTimeScheduleSendsToSQS(t *testing.T) {
+	t.Parallel()
 	sc, q := startWharf(t)
 	ctx := context.Background()
 	qu, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
@@ -71,6 +72,7 @@ func TestSDKv2OneTimeScheduleSendsToSQS(t *testing.T) {
 }
 
 func TestSDKv2ScheduleErrorsAndListings(t *testing.T) {
+	t.Parallel()
 	sc, _ := startWharf(t)
 	ctx := context.Background()
 	target := &types.Target{Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:jobs"), RoleArn: aws.String("arn:aws:iam::000000000000:role/r")}

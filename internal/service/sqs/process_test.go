@@ -63,6 +63,7 @@ func checkCrashBody(body string) (id string, ok bool) {
 // acknowledged message, intact. Sends in flight at the kill may or may not be
 // there; anything there is intact.
 func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the wharf binary")
 	}
@@ -168,6 +169,7 @@ func TestAcknowledgedSendsSurviveKill9(t *testing.T) {
 // is delivered again once its visibility timeout has passed, not before, with
 // its receive count kept.
 func TestReceivedUndeletedMessageReturnsAfterKill9(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the wharf binary")
 	}
