@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the server's configuration.
@@ -35,6 +36,18 @@ type Config struct {
 	// Runtime runs ECS tasks: "docker", "process", or "" for docker when an
 	// engine answers, else process.
 	Runtime string
+	// HeaderTimeout bounds how long a client may take to send a request's
+	// headers.
+	HeaderTimeout time.Duration
+	// BodyIdleTimeout bounds how long a request body may pause between bytes:
+	// past it the request fails with RequestTimeout and its connection closes.
+	BodyIdleTimeout time.Duration
+	// MaxConnsPerClient caps the connections open at once from one client IP
+	// address; 0 means no cap.
+	MaxConnsPerClient int
+	// ShutdownGrace is how long in-flight requests may run after a shutdown
+	// begins before their connections are closed.
+	ShutdownGrace time.Duration
 }
 
 // Auth modes.
@@ -49,7 +62,11 @@ var accountRE = regexp.MustCompile(`^\d{12}$`)
 // Flags win over environment variables, which win over defaults.
 func Parse(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
 	c := &Config{}
-	fs := flagSet(c, getenv, out)
+	var envErrs []error
+	fs := flagSetErrs(c, getenv, out, &envErrs)
+	if len(envErrs) > 0 {
+		return nil, envErrs[0]
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -84,6 +101,13 @@ func Reference() string {
 
 // flagSet defines every flag on c, with defaults taken from the environment.
 func flagSet(c *Config, getenv func(string) string, out io.Writer) *flag.FlagSet {
+	return flagSetErrs(c, getenv, out, new([]error))
+}
+
+// flagSetErrs is flagSet, appending to errs each environment variable whose
+// value its flag cannot take (a mistyped WHARF_BODY_IDLE_TIMEOUT must not
+// silently become the default).
+func flagSetErrs(c *Config, getenv func(string) string, out io.Writer, errs *[]error) *flag.FlagSet {
 	fs := flag.NewFlagSet("wharf serve", flag.ContinueOnError)
 	fs.SetOutput(out)
 	str := func(p *string, name, def, usage string) {
@@ -100,6 +124,26 @@ func flagSet(c *Config, getenv func(string) string, out io.Writer) *flag.FlagSet
 		}
 		fs.BoolVar(p, name, def, usage+" (env "+EnvName(name)+")")
 	}
+	duration := func(p *time.Duration, name string, def time.Duration, usage string) {
+		if v := getenv(EnvName(name)); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				*errs = append(*errs, fmt.Errorf("%s=%q: want a duration such as 30s", EnvName(name), v))
+			}
+			def = d
+		}
+		fs.DurationVar(p, name, def, usage+" (env "+EnvName(name)+")")
+	}
+	integer := func(p *int, name string, def int, usage string) {
+		if v := getenv(EnvName(name)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				*errs = append(*errs, fmt.Errorf("%s=%q: want a whole number", EnvName(name), v))
+			}
+			def = n
+		}
+		fs.IntVar(p, name, def, usage+" (env "+EnvName(name)+")")
+	}
 	str(&c.Listen, "listen", "127.0.0.1:4566", "address and port to serve every service on")
 	str(&c.DataDir, "data-dir", defaultDataDir(getenv), "directory holding wharf's durable state")
 	boolean(&c.Ephemeral, "ephemeral", false, "keep all state in memory; nothing is written to disk")
@@ -111,6 +155,10 @@ func flagSet(c *Config, getenv func(string) string, out io.Writer) *flag.FlagSet
 	str(&c.SecretKey, "secret-key", "test", "root secret access key of the default account")
 	str(&c.SMTPAddr, "smtp-addr", "", "host:port of the SMTP server SNS delivers email subscriptions through; empty: email is logged, not sent")
 	str(&c.Runtime, "runtime", "", "ECS task runtime: docker or process (default: docker when an engine answers, else process)")
+	duration(&c.HeaderTimeout, "header-timeout", 30*time.Second, "longest a client may take to send a request's headers; then the connection is closed")
+	duration(&c.BodyIdleTimeout, "body-idle-timeout", time.Minute, "longest a request body may pause between bytes; then the request fails with RequestTimeout and the connection is closed")
+	integer(&c.MaxConnsPerClient, "max-conns-per-client", 256, "most connections open at once from one client IP address (0: no cap); more are answered 503 and closed while others are served")
+	duration(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may finish before their connections are closed (stalled and idle ones are closed at once)")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	return fs
@@ -128,6 +176,17 @@ func (c *Config) validate() error {
 	}
 	if c.Runtime != "" && c.Runtime != "docker" && c.Runtime != "process" {
 		return fmt.Errorf("--runtime %q: want docker or process", c.Runtime)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"header-timeout", c.HeaderTimeout}, {"body-idle-timeout", c.BodyIdleTimeout}, {"shutdown-grace", c.ShutdownGrace}} {
+		if d.v <= 0 {
+			return fmt.Errorf("--%s %s: want a positive duration", d.name, d.v)
+		}
+	}
+	if c.MaxConnsPerClient < 0 {
+		return fmt.Errorf("--max-conns-per-client %d: want 0 (no cap) or more", c.MaxConnsPerClient)
 	}
 	if _, err := c.Level(); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -37,6 +38,9 @@ func TestRejectsBadValues(t *testing.T) {
 		{"--log-format", "xml"},
 		{"--log-level", "loud"},
 		{"--region", ""},
+		{"--body-idle-timeout", "0s"},
+		{"--header-timeout", "-1s"},
+		{"--max-conns-per-client", "-1"},
 		{"stray"},
 	} {
 		if _, err := Parse(args, env(nil), io.Discard); err == nil {
@@ -52,5 +56,20 @@ func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), EnvName(name)) {
 			t.Errorf("help lacks %s / %s", name, EnvName(name))
 		}
+	}
+}
+
+func TestMistypedEnvironmentValuesAreErrorsNotDefaults(t *testing.T) {
+	for _, e := range []map[string]string{
+		{"WHARF_BODY_IDLE_TIMEOUT": "60"},
+		{"WHARF_MAX_CONNS_PER_CLIENT": "many"},
+	} {
+		if _, err := Parse(nil, env(e), io.Discard); err == nil {
+			t.Errorf("Parse with %v accepted", e)
+		}
+	}
+	c, err := Parse(nil, env(map[string]string{"WHARF_BODY_IDLE_TIMEOUT": "5s", "WHARF_MAX_CONNS_PER_CLIENT": "3"}), io.Discard)
+	if err != nil || c.BodyIdleTimeout != 5*time.Second || c.MaxConnsPerClient != 3 {
+		t.Errorf("got %v, %v", c, err)
 	}
 }

@@ -78,8 +78,9 @@ type Server struct {
 	version  string
 	degraded func() error
 
-	mu   sync.Mutex
-	http *http.Server
+	mu    sync.Mutex
+	http  *http.Server
+	track *tracker
 }
 
 // New returns a server for opts.
@@ -93,6 +94,7 @@ func New(opts Options) *Server {
 		version: opts.Version,
 	}
 	s.degraded = opts.Degraded
+	s.track = newTracker()
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -109,31 +111,77 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Serve accepts connections on ln until ctx is cancelled, then shuts down
-// gracefully: in-flight requests finish (up to a deadline) before it returns.
+// Serve accepts connections on ln until ctx is cancelled, then shuts down:
+// it stops accepting, closes idle connections and those that stalled (a
+// request's headers or body not arriving), and lets in-flight requests finish
+// for the shutdown grace. Past it, requests are cancelled and their
+// connections closed. A shutdown is a clean exit either way: Serve returns nil.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
 	hs := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: orDefault(s.cfg.HeaderTimeout, 30*time.Second),
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
+		ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) },
+		ConnState:         s.track.connState,
 	}
 	s.mu.Lock()
 	s.http = hs
 	s.mu.Unlock()
 
 	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
+	go func() { done <- hs.Serve(limitPerClient(ln, s.cfg.MaxConnsPerClient)) }()
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-	defer cancel()
-	err := hs.Shutdown(shutdownCtx)
+	s.shutdown(hs, cancelRequests)
 	<-done
-	return err
+	return nil
+}
+
+// shutdown stops hs as Serve describes.
+func (s *Server) shutdown(hs *http.Server, cancelRequests func()) {
+	grace := orDefault(s.cfg.ShutdownGrace, 10*time.Second)
+	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	// net/http's Shutdown closes idle connections but waits for the rest,
+	// and a connection whose client stopped sending never finishes by
+	// itself: close those at once, and again as more stall.
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			s.track.closeStalled(time.Second)
+			select {
+			case <-graceCtx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	if hs.Shutdown(graceCtx) == nil {
+		return
+	}
+	// The grace is over: cancel the requests still running, end their body
+	// reads, and give them a moment to return before their connections close.
+	cancelRequests()
+	s.track.expireAll()
+	waitCtx, cancelWait := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancelWait()
+	finished := s.track.wait(waitCtx)
+	hs.Close()
+	s.log.Warn("shutdown grace over; open connections closed", "grace", grace, "requests_finished", finished)
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 // ServeHTTP is the request path: front door, auth, decode, operation, encode.
@@ -147,6 +195,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// body the client was never told to send: the connection hung until the
 	// client gave up waiting for 100 Continue and sent it anyway.
 	r = r.WithContext(r.Context())
+	var body *requestBody
+	if r.Body != nil && r.Body != http.NoBody {
+		body = newRequestBody(r, connOf(r.Context()), s.cfg.BodyIdleTimeout)
+		r.Body = body
+	}
+	s.track.begin(body)
+	defer s.track.end(body)
 	if r.URL.Path == "/_wharf/health" && r.Method == http.MethodGet {
 		s.health(w)
 		return
@@ -162,6 +217,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		scope = cred.Service
 	}
 	svc := s.router.route(r, scope)
+	if body != nil && body.err != nil {
+		// The front door read a form body to find the query Action, and it
+		// did not arrive whole: never route, let alone run, a partial request.
+		s.writeError(w, r, nil, body.err, requestID)
+		return
+	}
 	if svc == nil {
 		s.writeError(w, r, nil, apierr.New("UnknownService", 400, "wharf does not serve the service this request is for (%s).", scopeOrTarget(r, scope)), requestID)
 		return
@@ -189,6 +250,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			codec.EncodeError(w, r, svc.desc, apierr.Internal(), requestID)
 		}
 	}()
+
+	if lim := bodyLimits[svc.desc.ID]; lim != nil {
+		if declaredLength(r) > lim.max {
+			fail(lim.err())
+			return
+		}
+		if body != nil {
+			body.limit = lim
+		}
+	}
 
 	if svc.cors != nil && (r.Method == http.MethodOptions || r.Header.Get("Origin") != "") {
 		err := svc.cors(r, w.Header())

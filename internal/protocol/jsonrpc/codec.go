@@ -93,6 +93,11 @@ func readBody(r *http.Request, limit int) ([]byte, error) {
 		body = zr
 	}
 	data, err := io.ReadAll(io.LimitReader(body, int64(limit)+1))
+	if e := apierr.As(err); e != nil {
+		// The body did not arrive whole (cut short, timed out, over the
+		// service's limit): the server's error, not a serialization one.
+		return nil, e
+	}
 	if err != nil {
 		if r.Header.Get("Content-Encoding") != "" {
 			return nil, apierr.Serialization("The request body is not valid gzip.")

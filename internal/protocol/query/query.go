@@ -53,6 +53,9 @@ func parseForm(r *http.Request) (formValues, error) {
 			r.Body = http.MaxBytesReader(nil, r.Body, maxForm)
 		}
 		if err := r.ParseForm(); err != nil {
+			if e := apierr.As(err); e != nil {
+				return nil, e // the body did not arrive whole
+			}
 			return nil, &apierr.Error{Code: "MalformedQueryString", Status: 400, Message: "The query string contains a syntax error."}
 		}
 	}

@@ -123,9 +123,17 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 func parseBody(r *http.Request) (*xmlshape.Node, bool, error) {
 	br := &peekReader{r: io.LimitReader(r.Body, maxXMLBody)}
 	if br.empty() {
+		// A body that failed to arrive (cut short, timed out) is its own
+		// error, never an absent body.
+		if e := apierr.As(br.err); e != nil {
+			return nil, false, e
+		}
 		return nil, true, nil
 	}
 	root, err := xmlshape.Parse(br)
+	if e := apierr.As(br.err); e != nil {
+		return nil, false, e
+	}
 	if err != nil {
 		return nil, false, malformedXML()
 	}
@@ -137,6 +145,7 @@ type peekReader struct {
 	r    io.Reader
 	buf  []byte
 	read bool
+	err  error // the first error other than io.EOF from r
 }
 
 func (p *peekReader) empty() bool {
@@ -150,6 +159,9 @@ func (p *peekReader) empty() bool {
 			}
 		}
 		if err != nil {
+			if err != io.EOF {
+				p.err = err
+			}
 			return true
 		}
 	}
@@ -161,7 +173,11 @@ func (p *peekReader) Read(b []byte) (int, error) {
 		p.buf = p.buf[n:]
 		return n, nil
 	}
-	return p.r.Read(b)
+	n, err := p.r.Read(b)
+	if err != nil && err != io.EOF && p.err == nil {
+		p.err = err
+	}
+	return n, err
 }
 
 // fill sets v from the body's XML. A body that does not fit the shape (a value
@@ -189,6 +205,9 @@ func decodePayload(f *awsapi.Field, v reflect.Value, r *http.Request) error {
 			return nil
 		}
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
+		if e := apierr.As(err); e != nil {
+			return e
+		}
 		if err != nil || len(b) > maxXMLBody {
 			return &apierr.Error{Code: "IncompleteBody", Status: 400, Message: "The request body could not be read."}
 		}
@@ -199,6 +218,9 @@ func decodePayload(f *awsapi.Field, v reflect.Value, r *http.Request) error {
 			return nil
 		}
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
+		if e := apierr.As(err); e != nil {
+			return e
+		}
 		if err != nil || len(b) > maxXMLBody {
 			return &apierr.Error{Code: "IncompleteBody", Status: 400, Message: "The request body could not be read."}
 		}
