@@ -85,10 +85,10 @@ func (rc *rawConn) closedByServer() bool {
 }
 
 // wantCode checks an error response's status and AWS code (XML <Code> or
-// JSON __type).
+// JSON __type, with or without its namespace).
 func wantCode(t *testing.T, what string, resp *http.Response, body string, status int, code string) {
 	t.Helper()
-	if resp.StatusCode != status || !(strings.Contains(body, "<Code>"+code+"</Code>") || strings.Contains(body, `"__type":"`+code+`"`)) {
+	if resp.StatusCode != status || !(strings.Contains(body, "<Code>"+code+"</Code>") || strings.Contains(body, `"__type":"`+code+`"`) || strings.Contains(body, `#`+code+`"`)) {
 		t.Errorf("%s: got %s %s, want %d %s", what, resp.Status, body, status, code)
 	}
 }
