@@ -257,6 +257,18 @@ func TestSDKErrors(t *testing.T) {
 			_, err := c.sns.Subscribe(ctx, &sdksns.SubscribeInput{TopicArn: &missing, Protocol: aws.String("sqs"), Endpoint: aws.String("arn:aws:sqs:us-east-1:000000000000:q")})
 			return err
 		}, "NotFound", "Topic does not exist"},
+		{"subscribe to missing topic checks the topic before the endpoint", func() error {
+			_, err := c.sns.Subscribe(ctx, &sdksns.SubscribeInput{TopicArn: &missing, Protocol: aws.String("sqs"), Endpoint: aws.String("not-an-arn")})
+			return err
+		}, "NotFound", "Topic does not exist"},
+		{"subscribe to missing topic checks the topic before the protocol", func() error {
+			_, err := c.sns.Subscribe(ctx, &sdksns.SubscribeInput{TopicArn: &missing, Protocol: aws.String("carrier-pigeon"), Endpoint: aws.String("x")})
+			return err
+		}, "NotFound", "Topic does not exist"},
+		{"subscribe with a bad SQS endpoint", func() error {
+			_, err := c.sns.Subscribe(ctx, &sdksns.SubscribeInput{TopicArn: &arn, Protocol: aws.String("sqs"), Endpoint: aws.String("not-an-arn")})
+			return err
+		}, "InvalidParameter", "Invalid parameter: SQS endpoint ARN"},
 		{"bad filter policy", func() error {
 			_, err := c.sns.Subscribe(ctx, &sdksns.SubscribeInput{TopicArn: &arn, Protocol: aws.String("sqs"), Endpoint: aws.String("arn:aws:sqs:us-east-1:000000000000:q"),
 				Attributes: map[string]string{"FilterPolicy": `{"a": "not-a-list"`}})

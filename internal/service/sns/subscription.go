@@ -222,8 +222,10 @@ func scanSubs(tx store.Tx, prefix, start []byte, fn func(*subscription) bool) er
 func (s *Service) Subscribe(ctx context.Context, in *snsapi.SubscribeInput) (*snsapi.SubscribeOutput, error) {
 	c := awsapi.CallerFrom(ctx)
 	tarn := awsapi.ToString(in.TopicArn)
-	if _, _, _, ok := parseTopicARN(tarn); !ok {
-		return nil, errBadARN("TopicArn", tarn)
+	// SNS looks the topic up before it judges the protocol and endpoint: a
+	// subscription of anything to a missing topic is NotFound.
+	if _, err := s.viewTopic(tarn); err != nil {
+		return nil, err
 	}
 	protocol := awsapi.ToString(in.Protocol)
 	if !protocols[protocol] {
