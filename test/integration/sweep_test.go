@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -16,6 +17,8 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi/events"
 	"github.com/wharf-dev/wharf/internal/awsapi/iam"
 	"github.com/wharf-dev/wharf/internal/awsapi/logs"
+	"github.com/wharf-dev/wharf/internal/awsapi/s3"
+	"github.com/wharf-dev/wharf/internal/awsapi/scheduler"
 	"github.com/wharf-dev/wharf/internal/awsapi/sns"
 	"github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/awsapi/sts"
@@ -85,6 +88,46 @@ func TestEveryOperationSurvivesHostileBodies(t *testing.T) {
 				for i, v := range extremes(f.Type) {
 					check(fmt.Sprintf("%s %s extreme %d", name, f.Name, i), send(`{`+base+`"`+f.Name+`":`+v+`}`))
 				}
+			}
+		}
+	}
+	// rpcv2Cbor (CloudWatch): an empty map, each member as arrays nested 60
+	// deep (under the decoder's 64) and as a text string of invalid UTF-8.
+	nested := append(bytes.Repeat([]byte{0x81}, 60), 0x01)
+	for _, op := range sorted(cloudwatch.Service) {
+		send := func(body []byte) hostileRequest {
+			return hostileRequest{"monitoring", "POST", "/service/GraniteServiceVersion20100801/operation/" + op.Name,
+				map[string]string{"Smithy-Protocol": "rpc-v2-cbor", "Content-Type": "application/cbor", "Accept": "application/cbor"}, body}
+		}
+		name := "cloudwatch cbor " + op.Name
+		check(name+" {}", send([]byte{0xa0}))
+		for _, m := range members(op) {
+			key := append([]byte{0xa1, 0x78, byte(len(m))}, m...)
+			check(name+" "+m+" deep", send(append(append([]byte{}, key...), nested...)))
+			check(name+" "+m+" invalid UTF-8", send(append(append([]byte{}, key...), 0x61, 0xff)))
+		}
+	}
+	// REST protocols (S3's rest-xml, Scheduler's rest-json): every route, its
+	// labels filled in, with bodies truncated, nested, not UTF-8, or empty.
+	if status, _, body := (hostileRequest{"s3", "PUT", "/sweep", nil, nil}).send(t, ep); status != 200 {
+		t.Fatalf("create bucket: %d %s", status, body)
+	}
+	labels := strings.NewReplacer("{Bucket}", "sweep", "{Key+}", "k/1", "{Name}", "s", "{ResourceArn}", "arn:aws:scheduler:us-east-1:000000000000:schedule/default/s")
+	for _, rest := range []struct {
+		svc    *awsapi.Service
+		scope  string
+		bodies []string
+	}{
+		{s3.Service, "s3", []string{"", "<a><b>", strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100), "<a>\xff</a>"}},
+		{scheduler.Service, "scheduler", []string{"", `{"`, strings.Repeat("[", 1001) + strings.Repeat("]", 1001), "{\"Description\":\"\xff\"}"}},
+	} {
+		for _, op := range sorted(rest.svc) {
+			uri := labels.Replace(op.RequestURI)
+			if strings.Contains(uri, "{") {
+				t.Fatalf("%s %s: label left in %s", rest.svc.ID, op.Name, uri)
+			}
+			for i, body := range rest.bodies {
+				check(fmt.Sprintf("%s %s body %d", rest.svc.ID, op.Name, i), hostileRequest{rest.scope, op.Method, uri, nil, []byte(body)})
 			}
 		}
 	}
