@@ -12,6 +12,7 @@ import (
 	aasapi "github.com/wharf-dev/wharf/internal/awsapi/applicationautoscaling"
 	cwapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
 	dynamodbapi "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
+	streamsapi "github.com/wharf-dev/wharf/internal/awsapi/dynamodbstreams"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
 	iamapi "github.com/wharf-dev/wharf/internal/awsapi/iam"
@@ -45,6 +46,7 @@ func (sys *System) bindings() []binding {
 		{ecsapi.Service, sys.ECS, ecsapi.Bind},
 		{ecsapi.Service, sys.ECSServices, ecsapi.Bind},
 		{dynamodbapi.Service, sys.DynamoDB, dynamodbapi.Bind},
+		{streamsapi.Service, sys.DynamoDB.Streams(), streamsapi.Bind},
 		{aasapi.Service, sys.AutoScaling, aasapi.Bind},
 		{cwapi.Service, sys.CloudWatch, cwapi.Bind},
 		{logsapi.Service, sys.Logs, logsapi.Bind},

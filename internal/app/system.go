@@ -11,6 +11,7 @@ import (
 	aasapi "github.com/wharf-dev/wharf/internal/awsapi/applicationautoscaling"
 	cwapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
 	dynamodbapi "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
+	streamsapi "github.com/wharf-dev/wharf/internal/awsapi/dynamodbstreams"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
 	iamapi "github.com/wharf-dev/wharf/internal/awsapi/iam"
@@ -263,6 +264,7 @@ func (sys *System) registrations() []server.Registration {
 		{Desc: schedapi.Service, Handlers: schedapi.Bind(sys.Scheduler)},
 		{Desc: ecsapi.Service},
 		{Desc: dynamodbapi.Service, Handlers: dynamodbapi.Bind(sys.DynamoDB)},
+		{Desc: streamsapi.Service, Handlers: streamsapi.Bind(sys.DynamoDB.Streams())},
 		{Desc: aasapi.Service, Handlers: aasapi.Bind(sys.AutoScaling)},
 		{Desc: cwapi.Service, Handlers: cwapi.Bind(sys.CloudWatch)},
 		{Desc: logsapi.Service, Handlers: logsapi.Bind(sys.Logs)},

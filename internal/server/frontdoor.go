@@ -29,7 +29,12 @@ func newRouter(services []*service, s3Domain string) *router {
 	}
 	for _, s := range services {
 		d := s.desc
-		rt.bySigningName[d.SigningName] = s
+		// Services may share a signing name (DynamoDB Streams signs as
+		// "dynamodb"): the first registered keeps it, X-Amz-Target tells
+		// the others apart (route).
+		if _, taken := rt.bySigningName[d.SigningName]; !taken {
+			rt.bySigningName[d.SigningName] = s
+		}
 		rt.bySigningName[d.EndpointPrefix] = s
 		if d.TargetPrefix != "" {
 			rt.byTargetPrefix[d.TargetPrefix] = s
@@ -56,6 +61,12 @@ func newRouter(services []*service, s3Domain string) *router {
 func (rt *router) route(r *http.Request, scopeService string) *service {
 	if scopeService != "" {
 		if s, ok := rt.bySigningName[scopeService]; ok {
+			if t := r.Header.Get("X-Amz-Target"); t != "" {
+				prefix, _, _ := strings.Cut(t, ".")
+				if o, ok := rt.byTargetPrefix[prefix]; ok && o.desc.SigningName == s.desc.SigningName {
+					return o
+				}
+			}
 			return s
 		}
 		return nil

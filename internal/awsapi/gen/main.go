@@ -43,6 +43,7 @@ var services = []service{
 	{"scheduler", "scheduler"},
 	{"ecs", "ecs"},
 	{"dynamodb", "dynamodb"},
+	{"dynamodbstreams", "dynamodbstreams"},
 	{"application-autoscaling", "applicationautoscaling"},
 	{"cloudwatch", "cloudwatch"},
 	{"logs", "logs"},

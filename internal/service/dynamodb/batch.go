@@ -160,7 +160,7 @@ func (s *Service) BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInpu
 		clear(units)
 		now := s.now()
 		for _, op := range ops {
-			old, item, err := op.apply(tx, now)
+			old, item, err := op.apply(s, tx, now)
 			if err != nil {
 				return err
 			}
@@ -288,7 +288,7 @@ func (s *Service) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteI
 		reasons := make([]ddb.CancellationReason, len(ops))
 		failed := false
 		for i, op := range ops {
-			old, item, err := op.apply(tx, now)
+			old, item, err := op.apply(s, tx, now)
 			reasons[i] = ddb.CancellationReason{Code: awsapi.String("None")}
 			if err != nil {
 				e := apierr.As(err)

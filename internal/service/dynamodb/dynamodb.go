@@ -61,6 +61,8 @@ type Service struct {
 	// are unchanged; decoding JSON on every item operation cost more than the
 	// operation itself.
 	tables sync.Map // string → cachedTable
+
+	seq sequencer // stream record sequence numbers
 }
 
 type cachedTable struct {
@@ -116,6 +118,7 @@ type table struct {
 	TableClass         string            `json:",omitempty"`
 	StreamEnabled      bool              `json:",omitempty"`
 	StreamViewType     string            `json:",omitempty"`
+	Streams            []stream          `json:",omitempty"` // every stream the table has had, the current one last
 
 	raw []byte // the stored bytes this was decoded from (getTable)
 }
@@ -268,6 +271,9 @@ func (s *Service) Run(ctx context.Context) {
 		if _, err := s.SweepExpired(); err != nil && !errors.Is(err, store.ErrClosed) {
 			s.log.Error("dynamodb ttl sweep", "err", err)
 		}
+		if err := s.trimStreams(); err != nil && !errors.Is(err, store.ErrClosed) {
+			s.log.Error("dynamodb stream trim", "err", err)
+		}
 	}
 }
 
@@ -316,7 +322,7 @@ func (s *Service) SweepExpired() (int, error) {
 				return err
 			}
 			for _, v := range victims {
-				if err := writeItem(tx, cur, v.key[len(cur.itemPrefix()):], v.item, nil); err != nil {
+				if err := s.writeItem(tx, cur, v.key[len(cur.itemPrefix()):], v.item, nil, true); err != nil {
 					return err
 				}
 			}

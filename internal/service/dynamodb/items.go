@@ -79,7 +79,7 @@ func conditionFailed(old Item, withItem bool) *apierr.Error {
 }
 
 // apply runs op inside tx, returning the item before and after.
-func (op *writeOp) apply(tx store.Tx, now time.Time) (old, item Item, err error) {
+func (op *writeOp) apply(s *Service, tx store.Tx, now time.Time) (old, item Item, err error) {
 	// The table was read before this transaction: make sure it is still the
 	// same, so that an index added meanwhile is maintained too.
 	raw, err := tx.Get(tableKey(op.t.Account, op.t.Region, op.t.Name))
@@ -143,7 +143,7 @@ func (op *writeOp) apply(tx store.Tx, now time.Time) (old, item Item, err error)
 			return old, nil, err
 		}
 	}
-	return old, item, writeItem(tx, op.t, op.key, old, item)
+	return old, item, s.writeItem(tx, op.t, op.key, old, item, false)
 }
 
 // removesOnly reports whether an update only removes: attributes (REMOVE,
@@ -241,7 +241,7 @@ func (s *Service) PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutIt
 	var old Item
 	err = s.st.Update(func(tx store.Tx) error {
 		var err error
-		old, _, err = op.apply(tx, s.now())
+		old, _, err = op.apply(s, tx, s.now())
 		return err
 	})
 	if err != nil {
@@ -377,7 +377,7 @@ func (s *Service) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb
 	var old, item Item
 	err = s.st.Update(func(tx store.Tx) error {
 		var err error
-		old, item, err = op.apply(tx, s.now())
+		old, item, err = op.apply(s, tx, s.now())
 		return err
 	})
 	if err != nil {
@@ -489,7 +489,7 @@ func (s *Service) DeleteItem(ctx context.Context, in *ddb.DeleteItemInput) (*ddb
 	var old Item
 	err = s.st.Update(func(tx store.Tx) error {
 		var err error
-		old, _, err = op.apply(tx, s.now())
+		old, _, err = op.apply(s, tx, s.now())
 		return err
 	})
 	if err != nil {

@@ -149,8 +149,12 @@ func readItem(tx store.Tx, t *table, key []byte, now time.Time) (Item, error) {
 }
 
 // writeItem replaces old (nil: none) by item (nil: delete) at key, keeping
-// every index in step.
-func writeItem(tx store.Tx, t *table, key []byte, old, item Item) error {
+// every index in step and recording the change in the table's stream (ttl:
+// a TTL deletion).
+func (s *Service) writeItem(tx store.Tx, t *table, key []byte, old, item Item, ttl bool) error {
+	if err := s.appendRecord(tx, t, old, item, ttl); err != nil {
+		return err
+	}
 	for i := range t.Indexes {
 		ix := &t.Indexes[i]
 		var oldK, newK []byte

@@ -202,7 +202,9 @@ func (s *Service) CreateTable(ctx context.Context, in *ddb.CreateTableInput) (*d
 		t.Tags[awsapi.ToString(tag.Key)] = awsapi.ToString(tag.Value)
 	}
 	if ss := in.StreamSpecification; ss != nil && awsapi.ToBool(ss.StreamEnabled) {
-		t.StreamEnabled, t.StreamViewType = true, awsapi.ToString(ss.StreamViewType)
+		if err := t.setStream(ss, t.Created); err != nil {
+			return nil, err
+		}
 	}
 	err = s.st.Update(func(tx store.Tx) error {
 		if raw, err := tx.Get(tableKey(account, region, t.Name)); err != nil {
@@ -293,6 +295,10 @@ func (s *Service) describe(tx store.Tx, t *table, status string) *ddb.TableDescr
 	}
 	if t.StreamEnabled {
 		d.StreamSpecification = &ddb.StreamSpecification{StreamEnabled: awsapi.Bool(true), StreamViewType: awsapi.String(t.StreamViewType)}
+	}
+	if n := len(t.Streams); n > 0 {
+		d.LatestStreamLabel = awsapi.String(t.Streams[n-1].Label)
+		d.LatestStreamArn = awsapi.String(t.streamARN(t.Streams[n-1].Label))
 	}
 	for _, ix := range t.Indexes {
 		p := &ddb.Projection{ProjectionType: awsapi.String(ix.Projection)}
@@ -479,7 +485,9 @@ func (s *Service) UpdateTable(ctx context.Context, in *ddb.UpdateTableInput) (*d
 			t.TableClass = *in.TableClass
 		}
 		if ss := in.StreamSpecification; ss != nil {
-			t.StreamEnabled, t.StreamViewType = awsapi.ToBool(ss.StreamEnabled), awsapi.ToString(ss.StreamViewType)
+			if err := t.setStream(ss, s.now()); err != nil {
+				return err
+			}
 		}
 		for _, u := range in.GlobalSecondaryIndexUpdates {
 			switch {
