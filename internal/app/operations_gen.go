@@ -7,6 +7,7 @@ import (
 	applicationautoscalingapi "github.com/wharf-dev/wharf/internal/awsapi/applicationautoscaling"
 	cloudwatchapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
 	dynamodbapi "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
+	dynamodbstreamsapi "github.com/wharf-dev/wharf/internal/awsapi/dynamodbstreams"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
 	iamapi "github.com/wharf-dev/wharf/internal/awsapi/iam"
@@ -270,6 +271,12 @@ var (
 		UpdateTable(context.Context, *dynamodbapi.UpdateTableInput) (*dynamodbapi.UpdateTableOutput, error)
 		UpdateTimeToLive(context.Context, *dynamodbapi.UpdateTimeToLiveInput) (*dynamodbapi.UpdateTimeToLiveOutput, error)
 	} = (*dynamodb.Service)(nil)
+	_ interface {
+		DescribeStream(context.Context, *dynamodbstreamsapi.DescribeStreamInput) (*dynamodbstreamsapi.DescribeStreamOutput, error)
+		GetRecords(context.Context, *dynamodbstreamsapi.GetRecordsInput) (*dynamodbstreamsapi.GetRecordsOutput, error)
+		GetShardIterator(context.Context, *dynamodbstreamsapi.GetShardIteratorInput) (*dynamodbstreamsapi.GetShardIteratorOutput, error)
+		ListStreams(context.Context, *dynamodbstreamsapi.ListStreamsInput) (*dynamodbstreamsapi.ListStreamsOutput, error)
+	} = (*dynamodb.Streams)(nil)
 	_ interface {
 		DeleteScalingPolicy(context.Context, *applicationautoscalingapi.DeleteScalingPolicyRequest) (*applicationautoscalingapi.DeleteScalingPolicyResponse, error)
 		DeleteScheduledAction(context.Context, *applicationautoscalingapi.DeleteScheduledActionRequest) (*applicationautoscalingapi.DeleteScheduledActionResponse, error)
