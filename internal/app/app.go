@@ -4,11 +4,17 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+
+	bberrors "go.etcd.io/bbolt/errors"
 
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/eventbus"
@@ -77,12 +83,28 @@ func openStore(cfg *config.Config) (store.Store, string, error) {
 	if cfg.Ephemeral {
 		return store.OpenMemory(), "memory (ephemeral)", nil
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, "", fmt.Errorf("data dir: %w", err)
 	}
+	pidFile := filepath.Join(cfg.DataDir, "wharf.pid")
 	st, err := store.Open(cfg.DataDir)
+	if errors.Is(err, bberrors.ErrTimeout) {
+		// The store's file lock is held: another wharf serves this
+		// directory. Name it, rather than bbolt's "timeout".
+		pid := "unknown"
+		if b, rerr := os.ReadFile(pidFile); rerr == nil && strings.TrimSpace(string(b)) != "" {
+			pid = strings.TrimSpace(string(b))
+		}
+		return nil, "", fmt.Errorf("data directory %s is in use by another wharf (pid %s); use --data-dir or --ephemeral", cfg.DataDir, pid)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("open store: %w", err)
+	}
+	// Written once the lock is ours, so it names the holder for the message
+	// above; a stale file is never read while no wharf holds the lock.
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		st.Close()
+		return nil, "", fmt.Errorf("data dir: %w", err)
 	}
 	return st, cfg.DataDir, nil
 }

@@ -49,10 +49,15 @@ func openBlobs(dir string, sync bool) (*blobs, error) {
 	if err := os.RemoveAll(filepath.Join(dir, "tmp")); err != nil {
 		return nil, fmt.Errorf("s3: clean tmp: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+	// Object bytes are as private as the store: files 0600 in 0700
+	// directories. A directory made 0755 by an older wharf is closed here.
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		return nil, fmt.Errorf("s3: data dir: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "blobs"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "blobs"), 0o700); err != nil {
+		return nil, fmt.Errorf("s3: data dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("s3: data dir: %w", err)
 	}
 	// Shard directories (blobs/00 … blobs/ff) are made when a blob first lands
@@ -117,7 +122,7 @@ func (b *blobs) create() (*blobWriter, error) {
 		}
 	}
 	id := newBlobID()
-	f, err := os.OpenFile(filepath.Join(b.dir, "tmp", id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(filepath.Join(b.dir, "tmp", id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("s3: create blob: %w", b.noSpace(err))
 	}
@@ -239,7 +244,7 @@ func (b *blobs) placeDir(p string) error {
 	if _, err := os.Stat(shard); err == nil {
 		return nil
 	}
-	if err := os.MkdirAll(shard, 0o755); err != nil {
+	if err := os.MkdirAll(shard, 0o700); err != nil {
 		return fmt.Errorf("s3: data dir: %w", b.noSpace(err))
 	}
 	if b.sync {
