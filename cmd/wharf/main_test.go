@@ -72,7 +72,7 @@ func TestServeIsReadyHealthyAndStopsOnSIGTERM(t *testing.T) {
 		t.Fatal("no ready line")
 	}
 	addr, _ := ready["listen"].(string)
-	if !strings.HasPrefix(addr, "127.0.0.1:") || ready["storage"] != data {
+	if !strings.HasPrefix(addr, "127.0.0.1:") || ready["storage"] != data || ready["iam"] != "audit" {
 		t.Fatalf("ready line %v", ready)
 	}
 

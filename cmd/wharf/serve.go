@@ -29,6 +29,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		"storage", w.StorageDescription(),
 		"services", len(w.ServiceIDs()),
 		"auth", cfg.Auth,
+		"iam", cfg.IAM,
 		"runtime", w.Runtime(),
 		"version", versionString(),
 		"startup_ms", time.Since(start).Milliseconds())

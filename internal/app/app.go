@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,14 +52,17 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 	if sp, ok := st.(store.Space); ok {
 		degraded = sp.Degraded
 	}
+	az := sys.authorizer(cfg, log)
 	srv := server.New(server.Options{
-		Degraded: degraded,
-		Config:   cfg,
-		Logger:   log,
-		Services: sys.registrations(),
-		Codecs:   codecs(),
-		Keys:     sys.Keys(),
-		Version:  version,
+		Authorize: az.Authorize,
+		Endpoints: map[string]http.Handler{"/_wharf/iam/denials": az.Handler()},
+		Degraded:  degraded,
+		Config:    cfg,
+		Logger:    log,
+		Services:  sys.registrations(),
+		Codecs:    codecs(),
+		Keys:      sys.Keys(),
+		Version:   version,
 	})
 	w := &Wharf{addr: ln.Addr().String(), storage: storage, srv: srv, st: st, done: make(chan error, 1)}
 	if sys.Runner != nil {

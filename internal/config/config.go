@@ -23,6 +23,7 @@ type Config struct {
 	Region    string
 	Account   string
 	Auth      string // "any" or "strict"
+	IAM       string // "off", "audit" or "enforce"
 	S3Domain  string // virtual-host style buckets: <bucket>.<S3Domain>
 	LogLevel  string
 	LogFormat string
@@ -49,6 +50,13 @@ type Config struct {
 	// begins before their connections are closed.
 	ShutdownGrace time.Duration
 }
+
+// IAM authorization modes: whether requests are decided against IAM policies.
+const (
+	IAMOff     = "off"     // nothing is evaluated
+	IAMAudit   = "audit"   // every request is decided; denials are recorded, not refused
+	IAMEnforce = "enforce" // denied requests are refused with AWS's AccessDenied errors
+)
 
 // Auth modes.
 const (
@@ -150,6 +158,7 @@ func flagSetErrs(c *Config, getenv func(string) string, out io.Writer, errs *[]e
 	str(&c.Region, "region", "us-east-1", "default region for requests that do not name one")
 	str(&c.Account, "account", "000000000000", "default 12-digit account id")
 	str(&c.Auth, "auth", AuthAny, "authentication: any (accept any access key) or strict (verify SigV4, reject unknown keys)")
+	str(&c.IAM, "iam", IAMAudit, "authorization: off (decide nothing), audit (decide as AWS would and record denials) or enforce (refuse what AWS would refuse)")
 	str(&c.S3Domain, "s3-domain", "s3.localhost", "domain under which BUCKET.DOMAIN addresses a bucket (virtual-host style)")
 	str(&c.AccessKey, "access-key", "test", "root access key id of the default account")
 	str(&c.SecretKey, "secret-key", "test", "root secret access key of the default account")
@@ -170,6 +179,9 @@ func (c *Config) validate() error {
 	}
 	if c.Auth != AuthAny && c.Auth != AuthStrict {
 		return fmt.Errorf("--auth %q: want any or strict", c.Auth)
+	}
+	if c.IAM != IAMOff && c.IAM != IAMAudit && c.IAM != IAMEnforce {
+		return fmt.Errorf("--iam %q: want off, audit or enforce", c.IAM)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)

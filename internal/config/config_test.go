@@ -15,7 +15,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Listen != "127.0.0.1:4566" || c.Region != "us-east-1" || c.Account != "000000000000" ||
-		c.Auth != AuthAny || c.DataDir != "/data/wharf" || c.Ephemeral || c.LogFormat != "text" {
+		c.Auth != AuthAny || c.IAM != IAMAudit || c.DataDir != "/data/wharf" || c.Ephemeral || c.LogFormat != "text" {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -31,10 +31,18 @@ func TestFlagsWinOverEnvironmentWhichWinsOverDefaults(t *testing.T) {
 	}
 }
 
+func TestIAMModeFromEnvironment(t *testing.T) {
+	c, err := Parse(nil, env(map[string]string{"WHARF_IAM": "enforce"}), io.Discard)
+	if err != nil || c.IAM != IAMEnforce {
+		t.Fatalf("WHARF_IAM=enforce: %+v, %v", c, err)
+	}
+}
+
 func TestRejectsBadValues(t *testing.T) {
 	for _, args := range [][]string{
 		{"--account", "123"},
 		{"--auth", "maybe"},
+		{"--iam", "strict"},
 		{"--log-format", "xml"},
 		{"--log-level", "loud"},
 		{"--region", ""},
@@ -52,7 +60,7 @@ func TestRejectsBadValues(t *testing.T) {
 func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
 	var out strings.Builder
 	Parse([]string{"--help"}, env(nil), &out)
-	for _, name := range []string{"listen", "data-dir", "ephemeral", "region", "account", "auth", "log-level", "log-format", "s3-domain", "smtp-addr"} {
+	for _, name := range []string{"listen", "data-dir", "ephemeral", "region", "account", "auth", "iam", "log-level", "log-format", "s3-domain", "smtp-addr"} {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), EnvName(name)) {
 			t.Errorf("help lacks %s / %s", name, EnvName(name))
 		}

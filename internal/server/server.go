@@ -64,6 +64,13 @@ type Options struct {
 	// Degraded, when set, says why wharf cannot take every write (its
 	// disk is full), or nil; the health endpoint reports it.
 	Degraded func() error
+	// Authorize, when set, decides whether caller may run op (of service
+	// caller.Service) with its decoded input. It runs after decoding and
+	// before the operation; an error refuses the request and is rendered by
+	// the service's codec (AccessDenied in the service's shape).
+	Authorize func(ctx context.Context, caller *awsapi.Caller, op string, input any) error
+	// Endpoints are wharf's own GET endpoints by path (/_wharf/iam/denials).
+	Endpoints map[string]http.Handler
 }
 
 // Server serves every registered service on one listener.
@@ -76,6 +83,8 @@ type Server struct {
 	keys     awsapi.Keys
 	now      func() time.Time
 	version  string
+	authz    func(ctx context.Context, caller *awsapi.Caller, op string, input any) error
+	extra    map[string]http.Handler
 	degraded func() error
 
 	mu    sync.Mutex
@@ -92,6 +101,8 @@ func New(opts Options) *Server {
 		keys:    opts.Keys,
 		now:     opts.Now,
 		version: opts.Version,
+		authz:   opts.Authorize,
+		extra:   opts.Endpoints,
 	}
 	s.degraded = opts.Degraded
 	s.track = newTracker()
@@ -206,6 +217,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.health(w)
 		return
 	}
+	if h := s.extra[r.URL.Path]; h != nil && r.Method == http.MethodGet {
+		h.ServeHTTP(w, r)
+		return
+	}
 	requestID := newRequestID()
 	if bucket := s.router.virtualHostBucket(r.Host); bucket != "" {
 		rewriteVirtualHost(r, bucket)
@@ -305,6 +320,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := awsapi.WithCaller(r.Context(), caller)
+	if s.authz != nil {
+		if err := s.authz(ctx, caller, op.Name, in); err != nil {
+			fail(err)
+			return
+		}
+	}
 	out, err := h(ctx, in)
 	if err != nil {
 		fail(err)

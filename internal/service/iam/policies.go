@@ -20,7 +20,8 @@ const maxPolicyVersions = 5
 
 // awsManaged are the AWS managed policies wharf knows, so that templates
 // attaching them (the ECS task execution role's policy above all) work.
-// Their documents are simplified: wharf does not enforce policies.
+// Their documents are simplified to one statement each (--iam enforce
+// evaluates them as written here, not as AWS's full documents).
 var awsManaged = func() map[string]*policy {
 	created := time.Date(2015, 2, 6, 18, 39, 46, 0, time.UTC)
 	all := map[string]string{

@@ -6,7 +6,8 @@
 // server.
 //
 // IAM is global: entities are keyed by account only. Policies are stored and
-// returned, not enforced.
+// returned here; Principal and RoleTrust hand them to the authorizer, which
+// evaluates them (internal/iampolicy).
 package iam
 
 import (
@@ -133,7 +134,8 @@ type session struct {
 	ARN       string // the principal the credentials act as
 	UserID    string // GetCallerIdentity's UserId: AROA…:session, AIDA…, or the account
 	Expires   time.Time
-	RoleChain bool `json:",omitempty"` // issued by AssumeRole: chaining limits the duration
+	RoleChain bool   `json:",omitempty"` // issued by AssumeRole: chaining limits the duration
+	Policy    string `json:",omitempty"` // the session policy AssumeRole was given
 }
 
 func userKey(acct, name string) []byte {

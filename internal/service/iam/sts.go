@@ -105,7 +105,8 @@ func checkDuration(v *int32, def, max int32) (int32, error) {
 }
 
 // issue creates and stores temporary credentials for principal, valid for d.
-func (s *Service) issue(principal identity, d time.Duration) (*session, error) {
+// policy is the session policy, if any.
+func (s *Service) issue(principal identity, d time.Duration, policy string) (*session, error) {
 	akid, err := s.ids.accessKeyID(prefixTempKey)
 	if err != nil {
 		return nil, err
@@ -120,7 +121,7 @@ func (s *Service) issue(principal identity, d time.Duration) (*session, error) {
 	}
 	now := s.clock()
 	sess := &session{ID: akid, Secret: secret, Token: token, Account: principal.Account, ARN: principal.ARN,
-		UserID: principal.UserID, Expires: now.Add(d), RoleChain: principal.Role}
+		UserID: principal.UserID, Expires: now.Add(d), RoleChain: principal.Role, Policy: policy}
 	err = s.st.Update(func(tx store.Tx) error {
 		if err := pruneSessions(tx, now); err != nil {
 			return err
@@ -165,8 +166,8 @@ func (sess *session) credentials() *stsapi.Credentials {
 	}
 }
 
-// AssumeRole issues temporary credentials that act as a role. Trust policies
-// are not evaluated: any caller may assume any existing role.
+// AssumeRole issues temporary credentials that act as a role. The role's trust
+// policy is evaluated by the authorizer before this runs (--iam audit|enforce).
 func (t *STS) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*stsapi.AssumeRoleOutput, error) {
 	s := t.s
 	caller, err := s.whoami(ctx)
@@ -224,7 +225,7 @@ func (t *STS) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*stsa
 		UserID:  r.ID + ":" + name,
 		Role:    true,
 	}
-	sess, err := s.issue(principal, time.Duration(d)*time.Second)
+	sess, err := s.issue(principal, time.Duration(d)*time.Second, awsapi.ToString(in.Policy))
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +260,7 @@ func (t *STS) GetSessionToken(ctx context.Context, in *stsapi.GetSessionTokenInp
 	if root && d > rootTokenSession {
 		d = rootTokenSession
 	}
-	sess, err := s.issue(caller, time.Duration(d)*time.Second)
+	sess, err := s.issue(caller, time.Duration(d)*time.Second, "")
 	if err != nil {
 		return nil, err
 	}

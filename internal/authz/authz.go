@@ -1,0 +1,309 @@
+// Package authz is wharf's authorization step: for each request, after it is
+// decoded and before its operation runs, it finds the IAM actions and
+// resources the operation needs (internal/iamaction), the policies that
+// apply (the caller's identity policies, boundary and session policy, the
+// resource's policy), and decides as AWS would (internal/iampolicy). In
+// audit mode a denial is recorded and the request goes on; in enforce mode
+// it is refused with the service's AccessDenied error.
+package authz
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/iamaction"
+	"github.com/wharf-dev/wharf/internal/iampolicy"
+	"github.com/wharf-dev/wharf/internal/service/iam"
+)
+
+// Principals resolves a caller to its policies (IAM implements it).
+type Principals interface {
+	Principal(ctx context.Context, arn, accessKey string) (iam.Principal, error)
+}
+
+// Options configure an Authorizer.
+type Options struct {
+	Mode       string // config.IAMOff, IAMAudit or IAMEnforce
+	Logger     *slog.Logger
+	Principals Principals
+	// ResourcePolicy returns the resource-based policy of the resource arn
+	// (a role's trust policy, a bucket, queue or topic policy), "" when it
+	// has none. Nil means no resource has one.
+	ResourcePolicy func(ctx context.Context, arn string) (string, error)
+	// Lookup answers the map's named lookups ({@taskdef-roles}).
+	Lookup func(ctx context.Context, name string, input any) []string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Keep is how many recent denials are kept for the denials endpoint
+	// (default 200).
+	Keep int
+}
+
+// Authorizer decides requests. Its zero value is not usable; call New.
+type Authorizer struct {
+	o Options
+
+	cacheMu sync.Mutex
+	cache   map[string]*iampolicy.Policy // parsed documents by text
+
+	mu      sync.Mutex
+	denials []Denial // ring, oldest overwritten
+	next    int
+}
+
+// Denial is one request AWS would deny, as GET /_wharf/iam/denials reports it.
+type Denial struct {
+	Time      time.Time `json:"time"`
+	Principal string    `json:"principal"`
+	Action    string    `json:"action"`
+	Resource  string    `json:"resource"`
+	// Decision is the IAM policy simulator's word: explicitDeny or implicitDeny.
+	Decision string `json:"decision"`
+	// Reason is AWS's: "because no identity-based policy allows the s3:GetObject action".
+	Reason string `json:"reason"`
+	// Detail names the statement that denied, when one did.
+	Detail    string `json:"detail"`
+	Refused   bool   `json:"refused"` // enforce mode refused it; audit let it through
+	Service   string `json:"service"`
+	Operation string `json:"operation"`
+	RequestID string `json:"request_id"`
+}
+
+// New returns an authorizer for o.
+func New(o Options) *Authorizer {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Keep <= 0 {
+		o.Keep = 200
+	}
+	return &Authorizer{o: o, cache: map[string]*iampolicy.Policy{}}
+}
+
+// Mode is the authorizer's mode.
+func (a *Authorizer) Mode() string { return a.o.Mode }
+
+// Authorize decides whether c may run op with input; it is the server's
+// authorization hook. It returns an AccessDenied API error only in enforce
+// mode.
+func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string, input any) error {
+	if a.o.Mode == config.IAMOff {
+		return nil
+	}
+	env := iamaction.Env{Region: c.Region, Account: c.Account}
+	if a.o.Lookup != nil {
+		env.Lookup = func(name string, in any) []string { return a.o.Lookup(ctx, name, in) }
+	}
+	checks, ok := iamaction.For(c.Service, op, input, env)
+	if !ok || len(checks) == 0 {
+		return nil
+	}
+	pr, pols, ctxKeys, err := a.principal(ctx, c)
+	if err != nil {
+		return err
+	}
+	for _, ch := range checks {
+		req := &iampolicy.Request{Principal: pr, Action: ch.Action, Resource: ch.Resource,
+			ResourceAccount: arnAccount(ch.Resource), Context: iampolicy.Context{}}
+		for k, v := range ctxKeys {
+			req.Context[k] = v
+		}
+		for k, v := range ch.Context {
+			req.Context.Set(k, v...)
+		}
+		ps := pols
+		if a.o.ResourcePolicy != nil && ch.Resource != "*" {
+			doc, err := a.o.ResourcePolicy(ctx, ch.Resource)
+			if err != nil {
+				return err
+			}
+			if p := a.parse(doc, iampolicy.Resource); p != nil {
+				ps.Resource = []iampolicy.Named{{Name: "resource policy", Policy: p}}
+			}
+		}
+		if ch.Action == "sts:AssumeRole" {
+			// A role is assumed only if its trust policy allows it, even
+			// within its account (AssumeRole, "How to use trust policies").
+			req.RequireResource = true
+		}
+		d := iampolicy.Evaluate(req, ps)
+		if d.Allowed {
+			continue
+		}
+		a.record(c, op, req, d)
+		if a.o.Mode == config.IAMEnforce {
+			code, status := accessDenied(c.Service)
+			return apierr.New(code, status, "%s", d.Message(req))
+		}
+	}
+	return nil
+}
+
+// principal builds the request's principal, its policies and the condition
+// keys it contributes.
+func (a *Authorizer) principal(ctx context.Context, c *awsapi.Caller) (iampolicy.Principal, iampolicy.Policies, iampolicy.Context, error) {
+	pr := iampolicy.Principal{ARN: c.ARN, Account: c.Account}
+	now := a.o.Now()
+	keys := iampolicy.Context{}
+	keys.Set("aws:PrincipalArn", c.ARN)
+	keys.Set("aws:PrincipalAccount", c.Account)
+	keys.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
+	keys.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
+	keys.Set("aws:SecureTransport", "false")
+	keys.Set("aws:RequestedRegion", c.Region)
+	var ps iampolicy.Policies
+	if pr.Root() || a.o.Principals == nil {
+		keys.Set("aws:PrincipalType", "Account")
+		keys.Set("aws:userid", c.Account)
+		return pr, ps, keys, nil
+	}
+	p, err := a.o.Principals.Principal(ctx, c.ARN, c.AccessKey)
+	if err != nil {
+		return pr, ps, keys, err
+	}
+	pr.RoleARN = p.RoleARN
+	if p.RoleARN != "" {
+		keys.Set("aws:PrincipalType", "AssumedRole")
+		keys.Set("aws:PrincipalArn", p.RoleARN) // a session's aws:PrincipalArn is its role
+	} else {
+		keys.Set("aws:PrincipalType", "User")
+	}
+	if p.UserName != "" {
+		keys.Set("aws:username", p.UserName)
+	}
+	if p.UserID != "" {
+		keys.Set("aws:userid", p.UserID)
+	}
+	for k, v := range p.Tags {
+		keys.Set("aws:PrincipalTag/"+k, v)
+	}
+	for _, d := range p.Identity {
+		if pol := a.parse(d.Document, iampolicy.Identity); pol != nil {
+			ps.Identity = append(ps.Identity, iampolicy.Named{Name: d.Name, Policy: pol})
+		}
+	}
+	if p.Boundary != nil {
+		pol := a.parse(p.Boundary.Document, iampolicy.Identity)
+		if pol == nil {
+			pol = &iampolicy.Policy{} // an unreadable boundary allows nothing
+		}
+		ps.Boundary = &iampolicy.Named{Name: p.Boundary.Name, Policy: pol}
+	}
+	if p.Session != nil {
+		pol := a.parse(p.Session.Document, iampolicy.Identity)
+		if pol == nil {
+			pol = &iampolicy.Policy{}
+		}
+		ps.Session = []iampolicy.Named{{Name: p.Session.Name, Policy: pol}}
+	}
+	return pr, ps, keys, nil
+}
+
+// parse returns doc parsed, from a cache: the same few documents are
+// evaluated on every request. A document IAM stored but that does not parse
+// as a policy (IAM checks less when storing) grants nothing.
+func (a *Authorizer) parse(doc string, k iampolicy.Kind) *iampolicy.Policy {
+	if doc == "" {
+		return nil
+	}
+	key := strconv.Itoa(int(k)) + doc
+	a.cacheMu.Lock()
+	p, ok := a.cache[key]
+	a.cacheMu.Unlock()
+	if ok {
+		return p
+	}
+	p, err := iampolicy.Parse(doc, k)
+	if err != nil {
+		p = nil
+	}
+	a.cacheMu.Lock()
+	if len(a.cache) >= 4096 {
+		a.cache = map[string]*iampolicy.Policy{} // bounded: start over
+	}
+	a.cache[key] = p
+	a.cacheMu.Unlock()
+	return p
+}
+
+func (a *Authorizer) record(c *awsapi.Caller, op string, req *iampolicy.Request, d iampolicy.Decision) {
+	dec := "implicitDeny"
+	if d.Explicit {
+		dec = "explicitDeny"
+	}
+	who := req.Principal.ARN
+	den := Denial{Time: a.o.Now().UTC(), Principal: who, Action: req.Action, Resource: req.Resource, Decision: dec,
+		Reason: d.Reason(req.Action), Detail: d.Detail(), Refused: a.o.Mode == config.IAMEnforce,
+		Service: c.Service, Operation: op, RequestID: c.RequestID}
+	a.o.Logger.Info("iam denied", "mode", a.o.Mode, "principal", who, "action", req.Action, "resource", req.Resource,
+		"decision", dec, "reason", d.Detail(), "op", op, "request_id", c.RequestID)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.denials) < a.o.Keep {
+		a.denials = append(a.denials, den)
+		return
+	}
+	a.denials[a.next] = den
+	a.next = (a.next + 1) % a.o.Keep
+}
+
+// Denials returns the recent denials, newest first.
+func (a *Authorizer) Denials() []Denial {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]Denial, 0, len(a.denials))
+	n := len(a.denials)
+	for i := range n {
+		// The newest is just before next (or last while filling).
+		j := (a.next - 1 - i + 2*n) % n
+		if n < a.o.Keep {
+			j = n - 1 - i
+		}
+		out = append(out, a.denials[j])
+	}
+	return out
+}
+
+// Handler serves GET /_wharf/iam/denials: the mode and the recent denials,
+// newest first.
+func (a *Authorizer) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"mode": a.o.Mode, "denials": a.Denials()})
+	})
+}
+
+// arnAccount is the account field of an ARN, "" when it has none (S3).
+func arnAccount(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) == 6 && len(parts[4]) == 12 {
+		return parts[4]
+	}
+	return ""
+}
+
+// accessDenied is the error each service sends for a denied request: S3 and
+// the query-protocol services (and the JSON services that keep their query
+// codes) AccessDenied with 403; the JSON services AccessDeniedException, a
+// client error (400) in the awsJson protocols and 403 in Scheduler's REST one.
+func accessDenied(service string) (code string, status int) {
+	switch service {
+	case "s3", "iam", "sts", "sns", "sqs", "cloudwatch":
+		return "AccessDenied", 403
+	case "scheduler":
+		return "AccessDeniedException", 403
+	}
+	return "AccessDeniedException", 400
+}

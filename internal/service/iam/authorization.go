@@ -1,0 +1,153 @@
+package iam
+
+import (
+	"context"
+	"strings"
+
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// Document is a policy document with the name decisions report it by (an
+// inline policy's name, a managed policy's ARN).
+type Document struct {
+	Name     string
+	Document string
+}
+
+// Principal is what authorization needs to know of a caller: who it is and
+// every policy document that applies to it. Policies are not evaluated here;
+// internal/iampolicy does that.
+type Principal struct {
+	Found    bool   // the user or role exists
+	UserName string // for aws:username; "" for roles
+	UserID   string // aws:userid: AIDA… for users, AROA…:session for sessions
+	RoleARN  string // for an assumed-role session, its role (with path)
+	Tags     map[string]string
+	// Identity are inline and attached managed policies.
+	Identity []Document
+	// Boundary is the permissions boundary, nil when there is none.
+	Boundary *Document
+	// Session is the session policy the credentials were issued with.
+	Session *Document
+}
+
+// Principal returns the policies of the principal arn, calling with
+// accessKey (whose STS session may carry a session policy). The root user
+// and unknown principals come back with Found false.
+func (s *Service) Principal(ctx context.Context, arn, accessKey string) (Principal, error) {
+	var p Principal
+	err := s.st.View(func(tx store.Tx) error {
+		acct, kind, name, ok := parsePrincipalARN(arn)
+		if !ok {
+			return nil
+		}
+		var inline map[string]string
+		var attached []string
+		var bound string
+		var tags []tag
+		switch kind {
+		case "user":
+			u, err := loadUser(tx, acct, name)
+			if err != nil {
+				if asNoSuchEntity(err) {
+					return nil
+				}
+				return err
+			}
+			p.UserName, p.UserID = u.Name, u.ID
+			inline, attached, bound, tags = u.Inline, u.Attached, u.Boundary, u.Tags
+		case "role":
+			r, err := loadRole(tx, acct, name)
+			if err != nil {
+				if asNoSuchEntity(err) {
+					return nil
+				}
+				return err
+			}
+			p.RoleARN = roleARN(acct, r.Path, r.Name)
+			p.UserID = r.ID
+			inline, attached, bound, tags = r.Inline, r.Attached, r.Boundary, r.Tags
+			if accessKey != "" {
+				var sess session
+				if found, err := get(tx, sessionKey(accessKey), &sess); err != nil {
+					return err
+				} else if found {
+					p.UserID = sess.UserID
+					if sess.Policy != "" {
+						p.Session = &Document{Name: "session policy", Document: sess.Policy}
+					}
+				}
+			}
+		}
+		p.Found = true
+		for _, n := range inlineNames(inline) {
+			p.Identity = append(p.Identity, Document{Name: n, Document: inline[n]})
+		}
+		for _, a := range attached {
+			pol, err := findPolicy(tx, acct, a)
+			if err != nil {
+				continue // detached concurrently: it no longer applies
+			}
+			if v := pol.version(pol.Default); v != nil {
+				p.Identity = append(p.Identity, Document{Name: a, Document: v.Document})
+			}
+		}
+		if bound != "" {
+			if pol, err := findPolicy(tx, acct, bound); err == nil {
+				if v := pol.version(pol.Default); v != nil {
+					p.Boundary = &Document{Name: bound, Document: v.Document}
+				}
+			}
+		}
+		if len(tags) > 0 {
+			p.Tags = map[string]string{}
+			for _, t := range tags {
+				p.Tags[t.Key] = t.Value
+			}
+		}
+		return nil
+	})
+	return p, err
+}
+
+// RoleTrust returns the trust policy of the role arn; found is false when
+// the role does not exist (under that path).
+func (s *Service) RoleTrust(ctx context.Context, arn string) (doc string, found bool, err error) {
+	m := roleARNPattern.FindStringSubmatch(arn)
+	if m == nil {
+		return "", false, nil
+	}
+	err = s.st.View(func(tx store.Tx) error {
+		r, err := loadRole(tx, m[1], m[3])
+		if err != nil {
+			if asNoSuchEntity(err) {
+				return nil
+			}
+			return err
+		}
+		if r.Path == m[2] {
+			doc, found = r.Trust, true
+		}
+		return nil
+	})
+	return doc, found, err
+}
+
+// parsePrincipalARN splits arn:aws:iam::ACCT:user/path/NAME and
+// arn:aws:sts::ACCT:assumed-role/ROLE/SESSION into account, kind (user or
+// role) and name.
+func parsePrincipalARN(arn string) (acct, kind, name string, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return "", "", "", false
+	}
+	acct, res := parts[4], parts[5]
+	switch {
+	case parts[2] == "iam" && strings.HasPrefix(res, "user/"):
+		return acct, "user", res[strings.LastIndexByte(res, '/')+1:], true
+	case parts[2] == "sts" && strings.HasPrefix(res, "assumed-role/"):
+		role, _, found := strings.Cut(strings.TrimPrefix(res, "assumed-role/"), "/")
+		return acct, "role", role, found
+	}
+	return "", "", "", false
+}

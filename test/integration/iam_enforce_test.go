@@ -1,0 +1,262 @@
+package integration
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// iamWorld is a wharf under --iam MODE with a bucket, a table and a queue the
+// root made, and a user bob with an access key and no policy.
+type iamWorld struct {
+	t        *testing.T
+	endpoint string
+	root     aws.Config
+	bob      aws.Config
+	queueURL string
+}
+
+func newIAMWorld(t *testing.T, mode string) *iamWorld {
+	t.Helper()
+	endpoint := start(t, "--iam", mode)
+	w := &iamWorld{t: t, endpoint: endpoint, root: awsConfig(endpoint, "test", "test", "")}
+	ctx := callTimeout(t)
+	w.root.Credentials = awsConfig(endpoint, "test", "test", "").Credentials
+	s3c := s3.NewFromConfig(w.root, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("data")}); err != nil {
+		t.Fatal(err)
+	}
+	ddb := dynamodb.NewFromConfig(w.root)
+	if _, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("results"),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest}); err != nil {
+		t.Fatal(err)
+	}
+	q, err := sqs.NewFromConfig(w.root).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.queueURL = *q.QueueUrl
+	ic := iam.NewFromConfig(w.root)
+	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bob")}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("bob")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.bob = awsConfig(endpoint, *k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey, "")
+	return w
+}
+
+func (w *iamWorld) putBobPolicy(name, doc string) {
+	w.t.Helper()
+	_, err := iam.NewFromConfig(w.root).PutUserPolicy(callTimeout(w.t), &iam.PutUserPolicyInput{
+		UserName: aws.String("bob"), PolicyName: aws.String(name), PolicyDocument: aws.String(doc)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func s3Client(cfg aws.Config) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+// wantDenied checks err is the service's access denied error with AWS's message.
+func wantDenied(t *testing.T, err error, code string, status int, message string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v, want %s", err, code)
+	}
+	if ae.ErrorCode() != code || ae.ErrorMessage() != message {
+		t.Fatalf("error %s %q\nwant  %s %q", ae.ErrorCode(), ae.ErrorMessage(), code, message)
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() != status {
+		t.Fatalf("status %d, want %d", re.HTTPStatusCode(), status)
+	}
+}
+
+const bobARN = "arn:aws:iam::000000000000:user/bob"
+
+func TestIAMEnforceAUserWithNoPolicyIsDeniedUntilAPolicyAllows(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	bobS3 := s3Client(w.bob)
+
+	_, err := bobS3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("data")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+bobARN+" is not authorized to perform: s3:ListBucket on resource: arn:aws:s3:::data because no identity-based policy allows the s3:ListBucket action")
+
+	_, err = dynamodb.NewFromConfig(w.bob).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("results"),
+		Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "1"}}})
+	wantDenied(t, err, "AccessDeniedException", 400, "User: "+bobARN+" is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table/results because no identity-based policy allows the dynamodb:PutItem action")
+
+	_, err = sqs.NewFromConfig(w.bob).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &w.queueURL, MessageBody: aws.String("x")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+bobARN+" is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:jobs because no identity-based policy allows the sqs:SendMessage action")
+
+	_, err = iam.NewFromConfig(w.bob).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("eve")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+bobARN+" is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::000000000000:user/eve because no identity-based policy allows the iam:CreateUser action")
+
+	// The root user needs no policy.
+	if _, err := s3Client(w.root).ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("data")}); err != nil {
+		t.Fatalf("root: %v", err)
+	}
+
+	w.putBobPolicy("work", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::data"},
+		{"Effect":"Allow","Action":["dynamodb:PutItem","dynamodb:GetItem"],"Resource":"arn:aws:dynamodb:*:*:table/results"},
+		{"Effect":"Allow","Action":"sqs:*","Resource":"*"}]}`)
+	if _, err := bobS3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("data")}); err != nil {
+		t.Fatalf("ListObjectsV2 allowed by policy: %v", err)
+	}
+	if _, err := dynamodb.NewFromConfig(w.bob).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("results"),
+		Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "1"}}}); err != nil {
+		t.Fatalf("PutItem allowed by policy: %v", err)
+	}
+	if _, err := sqs.NewFromConfig(w.bob).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &w.queueURL, MessageBody: aws.String("x")}); err != nil {
+		t.Fatalf("SendMessage allowed by policy: %v", err)
+	}
+	// The policy names only ListBucket: reading an object is still denied.
+	_, err = bobS3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("k")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+bobARN+" is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::data/k because no identity-based policy allows the s3:GetObject action")
+}
+
+func TestIAMEnforceAnExplicitDenyWins(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	ic := iam.NewFromConfig(w.root)
+	if _, err := ic.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bob"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")}); err != nil {
+		t.Fatal(err)
+	}
+	bobS3 := s3Client(w.bob)
+	if _, err := bobS3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("data"), Key: aws.String("k"), Body: strings.NewReader("v")}); err != nil {
+		t.Fatalf("administrator PutObject: %v", err)
+	}
+	w.putBobPolicy("no-deletes", `{"Version":"2012-10-17","Statement":{"Sid":"NoDeletes","Effect":"Deny","Action":"s3:Delete*","Resource":"*"}}`)
+	_, err := bobS3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("data"), Key: aws.String("k")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+bobARN+" is not authorized to perform: s3:DeleteObject on resource: arn:aws:s3:::data/k with an explicit deny in an identity-based policy")
+	if _, err := bobS3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("k")}); err != nil {
+		t.Fatalf("GetObject is not denied: %v", err)
+	}
+
+	// The denial is recorded, newest first, with the statement that denied.
+	resp, err := http.Get(w.endpoint + "/_wharf/iam/denials")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Mode    string
+		Denials []struct{ Principal, Action, Resource, Decision, Reason, Detail string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Mode != "enforce" || len(got.Denials) == 0 {
+		t.Fatalf("denials = %+v", got)
+	}
+	d := got.Denials[0]
+	if d.Principal != bobARN || d.Action != "s3:DeleteObject" || d.Resource != "arn:aws:s3:::data/k" || d.Decision != "explicitDeny" ||
+		d.Reason != "with an explicit deny in an identity-based policy" || !strings.Contains(d.Detail, `"NoDeletes"`) {
+		t.Fatalf("newest denial = %+v", d)
+	}
+}
+
+func TestIAMEnforceAssumeRoleHonoursTrustPolicies(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	ic := iam.NewFromConfig(w.root)
+	w.putBobPolicy("assume", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}}`)
+	for name, trust := range map[string]string{
+		"task-only": trustECSTasks,
+		"for-bob":   `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"` + bobARN + `"},"Action":"sts:AssumeRole"}}`,
+	} {
+		if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bobSTS := sts.NewFromConfig(w.bob)
+	_, err := bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::000000000000:role/task-only"), RoleSessionName: aws.String("s1")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+bobARN+" is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::000000000000:role/task-only because no resource-based policy allows the sts:AssumeRole action")
+
+	out, err := bobSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::000000000000:role/for-bob"), RoleSessionName: aws.String("s1")})
+	if err != nil {
+		t.Fatalf("AssumeRole trusted by its trust policy: %v", err)
+	}
+	// The session acts as the role, which has no policy.
+	c := out.Credentials
+	sess := awsConfig(w.endpoint, *c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken)
+	_, err = s3Client(sess).ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("data")})
+	wantDenied(t, err, "AccessDenied", 403, "User: arn:aws:sts::000000000000:assumed-role/for-bob/s1 is not authorized to perform: s3:ListBucket on resource: arn:aws:s3:::data because no identity-based policy allows the s3:ListBucket action")
+	if _, err := ic.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("for-bob"), PolicyName: aws.String("read"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:List*","Resource":"*"}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3Client(sess).ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("data")}); err != nil {
+		t.Fatalf("role policy allows: %v", err)
+	}
+}
+
+func TestIAMAuditLetsDenialsThroughAndRecordsThem(t *testing.T) {
+	w := newIAMWorld(t, "audit")
+	ctx := callTimeout(t)
+	if _, err := s3Client(w.bob).ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("data")}); err != nil {
+		t.Fatalf("audit mode refused: %v", err)
+	}
+	resp, err := http.Get(w.endpoint + "/_wharf/iam/denials")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Mode    string
+		Denials []struct {
+			Principal, Action, Decision, Reason string
+			Refused                             bool
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Mode != "audit" || len(got.Denials) != 1 {
+		t.Fatalf("denials = %+v", got)
+	}
+	if d := got.Denials[0]; d.Principal != bobARN || d.Action != "s3:ListBucket" || d.Decision != "implicitDeny" || d.Refused ||
+		d.Reason != "because no identity-based policy allows the s3:ListBucket action" {
+		t.Fatalf("denial = %+v", d)
+	}
+}
+
+func TestIAMOffDecidesNothing(t *testing.T) {
+	w := newIAMWorld(t, "off")
+	if _, err := s3Client(w.bob).ListObjectsV2(callTimeout(t), &s3.ListObjectsV2Input{Bucket: aws.String("data")}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(w.endpoint + "/_wharf/iam/denials")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Mode    string
+		Denials []json.RawMessage
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || got.Mode != "off" || len(got.Denials) != 0 {
+		t.Fatalf("denials = %+v, %v", got, err)
+	}
+}
