@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/wharf-dev/wharf/test/internal/wharfproc"
@@ -197,6 +198,15 @@ func TestFullDisk(t *testing.T) {
 	wantRetryable(t, "S3 PutObject (file)", err, "SlowDown", 503)
 	wantRetryable(t, "S3 PutObject (small)", putObject("small/new", 1000), "SlowDown", 503)
 	wantRetryable(t, "SQS SendMessage", send("refused"), "ServiceUnavailable", 503)
+	batch, err := c.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: q.QueueUrl,
+		Entries: []sqstypes.SendMessageBatchRequestEntry{{Id: aws.String("a"), MessageBody: aws.String("refused")}}})
+	// The batch fails whole (retryably), or its entry does, not as the
+	// sender's fault.
+	if err != nil {
+		wantRetryable(t, "SQS SendMessageBatch", err, "ServiceUnavailable", 503)
+	} else if len(batch.Failed) != 1 || aws.ToString(batch.Failed[0].Code) != "ServiceUnavailable" || batch.Failed[0].SenderFault {
+		t.Errorf("SQS SendMessageBatch on a full disk: %+v; want the entry failed with ServiceUnavailable, not the sender's fault", batch)
+	}
 	wantRetryable(t, "DynamoDB PutItem", putItem("refused"), "InternalServerError", 500)
 	_, err = c.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("refused")})
 	wantRetryable(t, "SNS CreateTopic", err, "ServiceUnavailable", 503)

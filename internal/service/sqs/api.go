@@ -9,6 +9,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
+	"github.com/wharf-dev/wharf/internal/store"
 )
 
 // CreateQueue creates a queue; with the same attributes as an existing queue it
@@ -249,6 +250,9 @@ func checkBatch(ids []*string, entryName string) error {
 // code the SQS model gives the exception (as SQS reports it in batch results).
 func errorEntry(id string, err error) sqsapi.BatchResultErrorEntry {
 	e := apierr.As(err)
+	if e == nil && store.IsNoSpace(err) {
+		e = apierr.Unavailable("sqs", "wharf's data directory is out of disk space")
+	}
 	if e == nil {
 		e = apierr.Internal()
 	}

@@ -67,7 +67,13 @@ func (s *Service) RunMetrics(ctx context.Context) {
 			return
 		case <-s.clock.After(s.metricsInterval):
 		}
-		if err := s.PublishMetrics(ctx); err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
+		switch err := s.PublishMetrics(ctx); {
+		case err == nil, errors.Is(err, store.ErrClosed), ctx.Err() != nil:
+		case store.IsNoSpace(err):
+			// Every second while the disk is full: the health endpoint
+			// says so once for everyone.
+			s.log.Debug("sqs metrics", "err", err)
+		default:
 			s.log.Error("sqs metrics", "err", err)
 		}
 	}
