@@ -2,6 +2,8 @@ package s3_test
 
 import (
 	"bytes"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -289,5 +291,77 @@ func TestBooleanHeadersIgnoreCase(t *testing.T) {
 		`<Delete><Object><Key>k</Key></Object></Delete>`, map[string]string{"x-amz-bypass-governance-retention": "True"})
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("DeleteObjects with bypass True: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestServerSideEncryptionAsS3ReportsIt(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "sse")
+	put, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("default"), Body: strings.NewReader("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if put.ServerSideEncryption != types.ServerSideEncryptionAes256 {
+		t.Errorf("PutObject without SSE headers reported %q, want AES256 (S3 encrypts every new object)", put.ServerSideEncryption)
+	}
+	head, err := e.client.HeadObject(ctx(), &awss3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("default")})
+	if err != nil || head.ServerSideEncryption != types.ServerSideEncryptionAes256 {
+		t.Errorf("HeadObject: %v %q, want AES256", err, head.ServerSideEncryption)
+	}
+	kms, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("kms"), Body: strings.NewReader("x"),
+		ServerSideEncryption: types.ServerSideEncryptionAwsKms, BucketKeyEnabled: aws.Bool(true)})
+	if err != nil || kms.ServerSideEncryption != types.ServerSideEncryptionAwsKms || !strings.HasPrefix(aws.ToString(kms.SSEKMSKeyId), "arn:aws:kms:us-east-1:000000000000:key/") ||
+		!aws.ToBool(kms.BucketKeyEnabled) {
+		t.Errorf("SSE-KMS put: %v %q key %q bucket key %v", err, kms.ServerSideEncryption, aws.ToString(kms.SSEKMSKeyId), aws.ToBool(kms.BucketKeyEnabled))
+	}
+	_, err = e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("bad"), Body: strings.NewReader("x"),
+		ServerSideEncryption: "AES512"})
+	if errCode(err) != "InvalidArgument" {
+		t.Errorf("unknown SSE method: %v, want InvalidArgument", err)
+	}
+
+	// SSE-C: the key is needed to read, another key is refused, and S3
+	// answers with the key's MD5.
+	key := bytes.Repeat([]byte{7}, 32)
+	other := bytes.Repeat([]byte{8}, 32)
+	b64 := func(k []byte) *string { return aws.String(base64.StdEncoding.EncodeToString(k)) }
+	md5b64 := func(k []byte) *string { s := md5.Sum(k); return aws.String(base64.StdEncoding.EncodeToString(s[:])) }
+	sc, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("ssec"), Body: strings.NewReader("secret"),
+		SSECustomerAlgorithm: aws.String("AES256"), SSECustomerKey: b64(key), SSECustomerKeyMD5: md5b64(key)})
+	if err != nil || aws.ToString(sc.SSECustomerKeyMD5) != *md5b64(key) || sc.ServerSideEncryption != "" {
+		t.Fatalf("SSE-C put: %v md5 %q sse %q", err, aws.ToString(sc.SSECustomerKeyMD5), sc.ServerSideEncryption)
+	}
+	if _, err := e.client.GetObject(ctx(), &awss3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("ssec")}); errCode(err) != "InvalidRequest" || httpStatus(err) != 400 {
+		t.Errorf("SSE-C read without the key: %v, want 400 InvalidRequest", err)
+	}
+	if _, err := e.client.GetObject(ctx(), &awss3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("ssec"),
+		SSECustomerAlgorithm: aws.String("AES256"), SSECustomerKey: b64(other), SSECustomerKeyMD5: md5b64(other)}); errCode(err) != "AccessDenied" || httpStatus(err) != 403 {
+		t.Errorf("SSE-C read with another key: %v, want 403 AccessDenied", err)
+	}
+	if _, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("ssec2"), Body: strings.NewReader("x"),
+		SSECustomerAlgorithm: aws.String("AES256"), SSECustomerKey: b64(key), SSECustomerKeyMD5: md5b64(other)}); errCode(err) != "InvalidArgument" {
+		t.Errorf("SSE-C with a key MD5 that is not the key's: %v, want InvalidArgument", err)
+	}
+	got, err := e.client.GetObject(ctx(), &awss3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("ssec"),
+		SSECustomerAlgorithm: aws.String("AES256"), SSECustomerKey: b64(key), SSECustomerKeyMD5: md5b64(key)})
+	if err != nil {
+		t.Fatalf("SSE-C read with the key: %v", err)
+	}
+	body, _ := io.ReadAll(got.Body)
+	got.Body.Close()
+	if string(body) != "secret" || aws.ToString(got.SSECustomerAlgorithm) != "AES256" {
+		t.Errorf("SSE-C read: %q alg %q", body, aws.ToString(got.SSECustomerAlgorithm))
+	}
+	// A copy is encrypted as its request says: the source needs its key.
+	if _, err := e.client.CopyObject(ctx(), &awss3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("plain-copy"), CopySource: aws.String(b + "/ssec")}); errCode(err) != "InvalidRequest" {
+		t.Errorf("copy of an SSE-C source without its key: %v, want InvalidRequest", err)
+	}
+	cp, err := e.client.CopyObject(ctx(), &awss3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("plain-copy"), CopySource: aws.String(b + "/ssec"),
+		CopySourceSSECustomerAlgorithm: aws.String("AES256"), CopySourceSSECustomerKey: b64(key), CopySourceSSECustomerKeyMD5: md5b64(key)})
+	if err != nil || cp.ServerSideEncryption != types.ServerSideEncryptionAes256 {
+		t.Errorf("copy of an SSE-C source with its key: %v %q, want AES256", err, cp.ServerSideEncryption)
+	}
+	if body, _ := get(t, e, b, "plain-copy"); string(body) != "secret" {
+		t.Errorf("copy holds %q", body)
 	}
 }

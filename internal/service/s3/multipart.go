@@ -40,6 +40,7 @@ type upload struct {
 	Tags               []s3api.Tag       `json:",omitempty"`
 	ChecksumAlgorithm  string            `json:",omitempty"`
 	ChecksumType       string            `json:",omitempty"`
+	Enc                *encryption       `json:",omitempty"`
 }
 
 // part is an uploaded part.
@@ -122,8 +123,13 @@ func (s *Service) CreateMultipartUpload(ctx context.Context, in *s3api.CreateMul
 	case ctype == "":
 		ctype = "COMPOSITE"
 	}
+	enc, err := s.newEncryption(ctx, sseRequest{in.ServerSideEncryption, in.SSEKMSKeyId, in.BucketKeyEnabled,
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5})
+	if err != nil {
+		return nil, err
+	}
 	u := &upload{
-		ID: s.versionID(s.nextSeq()), Key: key, Initiated: s.nowMillis(),
+		ID: s.versionID(s.nextSeq()), Key: key, Initiated: s.nowMillis(), Enc: enc,
 		ContentType: awsapi.ToString(in.ContentType), ContentEncoding: awsapi.ToString(in.ContentEncoding),
 		ContentDisposition: awsapi.ToString(in.ContentDisposition), ContentLanguage: awsapi.ToString(in.ContentLanguage),
 		CacheControl: awsapi.ToString(in.CacheControl), Expires: awsapi.ToString(in.Expires),
@@ -144,6 +150,7 @@ func (s *Service) CreateMultipartUpload(ctx context.Context, in *s3api.CreateMul
 	}
 	out := &s3api.CreateMultipartUploadOutput{Bucket: awsapi.String(name), Key: awsapi.String(key), UploadId: awsapi.String(u.ID),
 		ChecksumType: awsapi.String(ctype)}
+	enc.fill(sseFields{&out.ServerSideEncryption, &out.SSECustomerAlgorithm, &out.SSECustomerKeyMD5, &out.SSEKMSKeyId, &out.BucketKeyEnabled})
 	if alg != "" {
 		out.ChecksumAlgorithm = awsapi.String(alg)
 	}
@@ -222,6 +229,10 @@ func (s *Service) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s
 	if err != nil {
 		return nil, err
 	}
+	// Each part of an SSE-C upload carries the upload's key (UploadPart docs).
+	if err := u.Enc.checkKey(in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, ""); err != nil {
+		return nil, err
+	}
 	ck := checksumInput{algorithm: awsapi.ToString(in.ChecksumAlgorithm),
 		values: checksumValues(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256)}
 	blob, size, d, inline, err := s.receive(in.Body, ck, awsapi.ToString(in.ContentMD5), maxPutSize, u.ChecksumAlgorithm)
@@ -233,6 +244,7 @@ func (s *Service) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s
 		return nil, err
 	}
 	out := &s3api.UploadPartOutput{ETag: awsapi.String(p.ETag)}
+	u.Enc.fill(sseFields{&out.ServerSideEncryption, &out.SSECustomerAlgorithm, &out.SSECustomerKeyMD5, &out.SSEKMSKeyId, &out.BucketKeyEnabled})
 	checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.set(
 		partChecksums(p, u.ChecksumAlgorithm, ck))
 	return out, nil
@@ -277,8 +289,14 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyIn
 	if err != nil {
 		return nil, err
 	}
+	if err := u.Enc.checkKey(in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, ""); err != nil {
+		return nil, err
+	}
 	sb, src, err := s.readSource(ctx, awsapi.ToString(in.CopySource))
 	if err != nil {
+		return nil, err
+	}
+	if err := src.Enc.checkKey(in.CopySourceSSECustomerAlgorithm, in.CopySourceSSECustomerKey, in.CopySourceSSECustomerKeyMD5, "x-amz-copy-source-"); err != nil {
 		return nil, err
 	}
 	if err := checkCopySource(src, in.CopySourceIfMatch, in.CopySourceIfNoneMatch, in.CopySourceIfModifiedSince, in.CopySourceIfUnmodifiedSince); err != nil {
@@ -314,6 +332,7 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyIn
 			map[string]string{u.ChecksumAlgorithm: p.Checksums[u.ChecksumAlgorithm]})
 	}
 	out := &s3api.UploadPartCopyOutput{CopyPartResult: res}
+	u.Enc.fill(sseFields{&out.ServerSideEncryption, &out.SSECustomerAlgorithm, &out.SSECustomerKeyMD5, &out.SSEKMSKeyId, &out.BucketKeyEnabled})
 	if sb.versioned() {
 		out.CopySourceVersionId = awsapi.String(src.VersionID)
 	}
@@ -456,6 +475,7 @@ func (s *Service) completed(ctx context.Context, b *bucket, o *object) *s3api.Co
 		ETag: awsapi.String(o.ETag), ChecksumType: awsapi.String(o.ChecksumType),
 	}
 	checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.set(o.Checksums)
+	o.Enc.fill(sseFields{SSE: &out.ServerSideEncryption, KMSKeyID: &out.SSEKMSKeyId, BucketKey: &out.BucketKeyEnabled})
 	if b.versioned() {
 		out.VersionId = awsapi.String(o.VersionID)
 	}
@@ -519,7 +539,7 @@ func (s *Service) assemble(u *upload, parts []*part) (*object, error) {
 		ContentType: u.ContentType, ContentEncoding: u.ContentEncoding, ContentDisposition: u.ContentDisposition,
 		ContentLanguage: u.ContentLanguage, CacheControl: u.CacheControl, Expires: u.Expires,
 		WebsiteRedirect: u.WebsiteRedirect, StorageClass: u.StorageClass, Metadata: u.Metadata, Tags: u.Tags,
-		ChecksumType: u.ChecksumType, PartSizes: sizes, UploadID: u.ID,
+		ChecksumType: u.ChecksumType, PartSizes: sizes, UploadID: u.ID, Enc: u.Enc,
 	}
 	if full {
 		o.Checksums = fullHash.checksums()

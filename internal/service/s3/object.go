@@ -56,6 +56,8 @@ type object struct {
 	// UploadID is the multipart upload that made the object, so a retried
 	// CompleteMultipartUpload of it answers as the first did.
 	UploadID string `json:",omitempty"`
+	// Enc is how the object is encrypted; nil is SSE-S3.
+	Enc *encryption `json:",omitempty"`
 
 	// inline holds the bytes of a new small object until its commit writes
 	// them to the store beside the metadata.
@@ -523,6 +525,11 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 	if err != nil {
 		return nil, err
 	}
+	enc, err := s.newEncryption(ctx, sseRequest{in.ServerSideEncryption, in.SSEKMSKeyId, in.BucketKeyEnabled,
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5})
+	if err != nil {
+		return nil, err
+	}
 	if _, err := s.viewBucket(ctx, name); err != nil {
 		return nil, err
 	}
@@ -539,7 +546,7 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 		ContentDisposition: awsapi.ToString(in.ContentDisposition), ContentLanguage: awsapi.ToString(in.ContentLanguage),
 		CacheControl: awsapi.ToString(in.CacheControl), Expires: awsapi.ToString(in.Expires),
 		WebsiteRedirect: awsapi.ToString(in.WebsiteRedirectLocation), StorageClass: storageClassOf(in.StorageClass),
-		Metadata: in.Metadata, Checksums: d.checksums(), ChecksumType: "FULL_OBJECT", Tags: tags,
+		Metadata: in.Metadata, Checksums: d.checksums(), ChecksumType: "FULL_OBJECT", Tags: tags, Enc: enc,
 	}
 	if o.ContentType == "" {
 		o.ContentType = "binary/octet-stream"
@@ -550,6 +557,7 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 	}
 	s.objectCreated(ctx, b, o, "PutObject", "ObjectCreated:Put")
 	out := &s3api.PutObjectOutput{ETag: awsapi.String(o.ETag), ChecksumType: awsapi.String(o.ChecksumType)}
+	o.Enc.fill(sseFields{&out.ServerSideEncryption, &out.SSECustomerAlgorithm, &out.SSECustomerKeyMD5, &out.SSEKMSKeyId, &out.BucketKeyEnabled})
 	checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.set(o.Checksums)
 	if b.versioned() {
 		out.VersionId = awsapi.String(o.VersionID)
@@ -741,6 +749,9 @@ func (s *Service) GetObject(ctx context.Context, in *s3api.GetObjectInput) (*s3a
 		f.Close()
 		return nil, err
 	}
+	if err := o.Enc.checkKey(in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, ""); err != nil {
+		return fail(err)
+	}
 	if err := checkRead(o, in.IfMatch, in.IfNoneMatch, in.IfModifiedSince, in.IfUnmodifiedSince); err != nil {
 		return fail(err)
 	}
@@ -754,6 +765,7 @@ func (s *Service) GetObject(ctx context.Context, in *s3api.GetObjectInput) (*s3a
 		&out.StorageClass, &out.VersionId, &out.AcceptRanges, &out.ChecksumType, &out.Metadata, &out.TagCount, &out.PartsCount,
 		checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256},
 	}.fill(b, o, p, strings.EqualFold(awsapi.ToString(in.ChecksumMode), "ENABLED"))
+	o.Enc.fill(sseFields{&out.ServerSideEncryption, &out.SSECustomerAlgorithm, &out.SSECustomerKeyMD5, &out.SSEKMSKeyId, &out.BucketKeyEnabled})
 	// Response header overrides (GetObject docs: response-content-type, ...).
 	override := func(dst **string, v *string) {
 		if v != nil {
@@ -783,6 +795,9 @@ func (s *Service) HeadObject(ctx context.Context, in *s3api.HeadObjectInput) (*s
 	if err != nil {
 		return nil, err
 	}
+	if err := o.Enc.checkKey(in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, ""); err != nil {
+		return nil, err
+	}
 	if err := checkRead(o, in.IfMatch, in.IfNoneMatch, in.IfModifiedSince, in.IfUnmodifiedSince); err != nil {
 		return nil, err
 	}
@@ -796,6 +811,7 @@ func (s *Service) HeadObject(ctx context.Context, in *s3api.HeadObjectInput) (*s
 		&out.StorageClass, &out.VersionId, &out.AcceptRanges, &out.ChecksumType, &out.Metadata, &out.TagCount, &out.PartsCount,
 		checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256},
 	}.fill(b, o, p, strings.EqualFold(awsapi.ToString(in.ChecksumMode), "ENABLED"))
+	o.Enc.fill(sseFields{&out.ServerSideEncryption, &out.SSECustomerAlgorithm, &out.SSECustomerKeyMD5, &out.SSEKMSKeyId, &out.BucketKeyEnabled})
 	return out, nil
 }
 
@@ -1069,8 +1085,18 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 		}
 		alg = a
 	}
+	// The copy is encrypted as its request asks, not as its source was
+	// (CopyObject docs, "Server-side encryption").
+	enc, err := s.newEncryption(ctx, sseRequest{in.ServerSideEncryption, in.SSEKMSKeyId, in.BucketKeyEnabled,
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5})
+	if err != nil {
+		return nil, err
+	}
 	sb, src, err := s.readSource(ctx, awsapi.ToString(in.CopySource))
 	if err != nil {
+		return nil, err
+	}
+	if err := src.Enc.checkKey(in.CopySourceSSECustomerAlgorithm, in.CopySourceSSECustomerKey, in.CopySourceSSECustomerKeyMD5, "x-amz-copy-source-"); err != nil {
 		return nil, err
 	}
 	if err := checkCopySource(src, in.CopySourceIfMatch, in.CopySourceIfNoneMatch, in.CopySourceIfModifiedSince, in.CopySourceIfUnmodifiedSince); err != nil {
@@ -1084,11 +1110,11 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 	// the S3 user guide).
 	_, _, srcVersion, _ := copySource(awsapi.ToString(in.CopySource))
 	if sb.Name == name && src.Key == key && srcVersion == "" && mdir != "REPLACE" && in.StorageClass == nil && in.WebsiteRedirectLocation == nil &&
-		in.ServerSideEncryption == nil && alg == "" {
+		in.ServerSideEncryption == nil && in.SSECustomerAlgorithm == nil && alg == "" {
 		return nil, invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 	o := *src
-	o.Key, o.Seq, o.LastModified, o.PartSizes = key, s.nextSeq(), s.nowMillis(), nil
+	o.Key, o.Seq, o.LastModified, o.PartSizes, o.UploadID, o.Enc = key, s.nextSeq(), s.nowMillis(), nil, "", enc
 	if mdir == "REPLACE" {
 		o.ContentType, o.ContentEncoding = awsapi.ToString(in.ContentType), awsapi.ToString(in.ContentEncoding)
 		o.ContentDisposition, o.ContentLanguage = awsapi.ToString(in.ContentDisposition), awsapi.ToString(in.ContentLanguage)
@@ -1129,6 +1155,7 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 		checksumFields{&res.ChecksumCRC32, &res.ChecksumCRC32C, &res.ChecksumCRC64NVME, &res.ChecksumSHA1, &res.ChecksumSHA256}.set(o.Checksums)
 	}
 	out := &s3api.CopyObjectOutput{CopyObjectResult: res}
+	o.Enc.fill(sseFields{&out.ServerSideEncryption, &out.SSECustomerAlgorithm, &out.SSECustomerKeyMD5, &out.SSEKMSKeyId, &out.BucketKeyEnabled})
 	if b.versioned() {
 		out.VersionId = awsapi.String(o.VersionID)
 	}
