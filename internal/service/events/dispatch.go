@@ -22,8 +22,11 @@ import (
 const (
 	outboxPrefix = "events/outbox/"
 	retryPrefix  = "events/retry/"
-	// maxEntrySize is PutEvents' limit on the entries of one request.
-	maxEntrySize = 256 * 1024
+	// maxEntrySize is PutEvents' limit on the entries of one request: 1 MB
+	// since January 2026, when EventBridge, SQS and asynchronous Lambda went
+	// from 256 KB to 1 MB ("More room to build: serverless services now
+	// support payloads up to 1 MB", AWS Compute Blog).
+	maxEntrySize = 1 << 20
 	// maxHops stops bus-to-bus loops.
 	maxHops = 5
 	// Default RetryPolicy: 185 attempts within 24 hours (PutTargets docs).

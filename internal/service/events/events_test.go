@@ -152,9 +152,13 @@ func TestPutEventsReportsEachEntry(t *testing.T) {
 	if _, err := f.s.PutEvents(f.ctx, &eventsapi.PutEventsInput{Entries: many}); code(err) != "ValidationException" {
 		t.Errorf("11 entries: %v", err)
 	}
-	big := strings.Repeat("x", 256*1024)
+	big := strings.Repeat("x", 1<<20)
 	if _, err := f.s.PutEvents(f.ctx, &eventsapi.PutEventsInput{Entries: []eventsapi.PutEventsRequestEntry{{Source: s("a"), DetailType: s("t"), Detail: s(`{"a":"` + big + `"}`)}}}); code(err) != "ValidationException" {
-		t.Errorf("over 256 KB: %v", err)
+		t.Errorf("over 1 MB: %v", err)
+	}
+	// Past the 256 KB of before 2026, under today's 1 MB.
+	if _, err := f.s.PutEvents(f.ctx, &eventsapi.PutEventsInput{Entries: []eventsapi.PutEventsRequestEntry{{Source: s("a"), DetailType: s("t"), Detail: s(`{"a":"` + big[:900<<10] + `"}`)}}}); err != nil {
+		t.Errorf("900 KB: %v", err)
 	}
 }
 
