@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -191,12 +192,24 @@ func TestFullDisk(t *testing.T) {
 		}
 	}
 
+	up, err := c.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("multipart")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := body("multipart", 5<<20)
+	uploadPart := func() (*s3.UploadPartOutput, error) {
+		return c.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String("multipart"), UploadId: up.UploadId,
+			PartNumber: aws.Int32(1), Body: bytes.NewReader(part)})
+	}
+
 	fill(t, filepath.Join(mnt, "filler"))
 
 	// Writes: each service's retryable error, never blaming the client.
 	err = putObject("big/new", 2<<20)
 	wantRetryable(t, "S3 PutObject (file)", err, "SlowDown", 503)
 	wantRetryable(t, "S3 PutObject (small)", putObject("small/new", 1000), "SlowDown", 503)
+	_, err = uploadPart()
+	wantRetryable(t, "S3 UploadPart", err, "SlowDown", 503)
 	wantRetryable(t, "SQS SendMessage", send("refused"), "ServiceUnavailable", 503)
 	batch, err := c.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: q.QueueUrl,
 		Entries: []sqstypes.SendMessageBatchRequestEntry{{Id: aws.String("a"), MessageBody: aws.String("refused")}}})
@@ -336,6 +349,15 @@ func TestFullDisk(t *testing.T) {
 		if err != nil {
 			t.Errorf("a write after space returned: %v", err)
 		}
+	}
+	// The upload begun before the disk filled completes now.
+	if p, err := uploadPart(); err != nil {
+		t.Errorf("UploadPart after space returned: %v", err)
+	} else if _, err := c.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("multipart"),
+		UploadId: up.UploadId, MultipartUpload: &s3types.CompletedMultipartUpload{Parts: []s3types.CompletedPart{{PartNumber: aws.Int32(1), ETag: p.ETag}}}}); err != nil {
+		t.Errorf("CompleteMultipartUpload after space returned: %v", err)
+	} else {
+		objects["multipart"] = part
 	}
 	checkAll(c)
 	if code, err := p.Stop(60 * time.Second); err != nil || code != 0 {

@@ -32,6 +32,19 @@ type blobs struct {
 	space store.Space
 }
 
+// full returns an error wrapping store.ErrNoSpace while the disk is full:
+// it takes no new object bytes then, since the space freed for the store is
+// for deletes.
+func (b *blobs) full() error {
+	if b.space == nil {
+		return nil
+	}
+	if err := b.space.Degraded(); store.IsNoSpace(err) {
+		return fmt.Errorf("s3: %w", err)
+	}
+	return nil
+}
+
 // noSpace tells the store when err means the disk is full, and returns err.
 func (b *blobs) noSpace(err error) error {
 	if err != nil && b.space != nil {
@@ -114,12 +127,8 @@ const earlySync = 16 << 20
 
 // create starts a new blob in the temporary directory.
 func (b *blobs) create() (*blobWriter, error) {
-	if b.space != nil {
-		// A full disk takes no new object bytes: the space freed for the
-		// store is for deletes.
-		if err := b.space.Degraded(); store.IsNoSpace(err) {
-			return nil, fmt.Errorf("s3: create blob: %w", err)
-		}
+	if err := b.full(); err != nil {
+		return nil, err
 	}
 	id := newBlobID()
 	f, err := os.OpenFile(filepath.Join(b.dir, "tmp", id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)

@@ -450,6 +450,11 @@ func (s *Service) receive(body io.Reader, ck checksumInput, contentMD5 string, l
 		// none ("Checking object integrity" in the S3 user guide).
 		algs = []string{algCRC64NVME}
 	}
+	// Refused before the first byte is read, so that a client waiting
+	// with Expect: 100-continue gets the answer without sending the body.
+	if err := s.blobs.full(); err != nil {
+		return "", 0, nil, nil, err
+	}
 	d = newDigests(algs...)
 	if body == nil {
 		body = http.NoBody
