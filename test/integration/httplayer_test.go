@@ -85,10 +85,12 @@ func (rc *rawConn) closedByServer() bool {
 }
 
 // wantCode checks an error response's status and AWS code (XML <Code> or
-// JSON __type, with or without its namespace).
+// JSON __type, with or without its namespace; CBOR's __type as text; rest-json's X-Amzn-Errortype).
 func wantCode(t *testing.T, what string, resp *http.Response, body string, status int, code string) {
 	t.Helper()
-	if resp.StatusCode != status || !(strings.Contains(body, "<Code>"+code+"</Code>") || strings.Contains(body, `"__type":"`+code+`"`) || strings.Contains(body, `#`+code+`"`)) {
+	if resp.StatusCode != status || !(strings.Contains(body, "<Code>"+code+"</Code>") || strings.Contains(body, `"__type":"`+code+`"`) || strings.Contains(body, `#`+code+`"`) ||
+		strings.HasPrefix(resp.Header.Get("X-Amzn-Errortype"), code) ||
+		resp.Header.Get("Content-Type") == "application/cbor" && strings.Contains(body, "__type") && strings.Contains(body, code)) {
 		t.Errorf("%s: got %s %s, want %d %s", what, resp.Status, body, status, code)
 	}
 }
@@ -132,6 +134,10 @@ func TestTruncatedBodiesAreRefusedAndNothingIsStored(t *testing.T) {
 		{"query CreateQueue", "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n",
 			"Action=CreateQueue&Version=2012-11-05&QueueName=cut-query", 200, "IncompleteBody"},
 		{"json CreateQueue", json("AmazonSQS.CreateQueue"), `{"QueueName":"cut-json"}`, 100, "IncompleteBody"},
+		{"rest-json CreateScheduleGroup", "POST /schedule-groups/cut-group HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Amz-Date: 20261206T000000Z\r\n" +
+			"Authorization: AWS4-HMAC-SHA256 Credential=test/20261206/us-east-1/scheduler/aws4_request, SignedHeaders=host, Signature=00\r\n", "{}", 50, "IncompleteBody"},
+		{"cbor PutMetricData", "POST /service/GraniteServiceVersion20100801/operation/PutMetricData HTTP/1.1\r\nHost: x\r\n" +
+			"Smithy-Protocol: rpc-v2-cbor\r\nContent-Type: application/cbor\r\n", "\xa1", 50, "IncompleteBody"},
 		{"json CreateTable", json("DynamoDB_20120810.CreateTable"),
 			`{"TableName":"cut","KeySchema":[{"AttributeName":"k","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"k","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"}`, 400, "IncompleteBody"},
 	}
@@ -165,6 +171,12 @@ func TestTruncatedBodiesAreRefusedAndNothingIsStored(t *testing.T) {
 		if _, err := sqsc.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(q)}); err == nil {
 			t.Errorf("queue %s was created from a truncated body", q)
 		}
+	}
+	rc := dial(t, srv.Addr)
+	rc.send("GET /schedule-groups/cut-group HTTP/1.1\r\nHost: x\r\nX-Amz-Date: 20261206T000000Z\r\n" +
+		"Authorization: AWS4-HMAC-SHA256 Credential=test/20261206/us-east-1/scheduler/aws4_request, SignedHeaders=host, Signature=00\r\n\r\n")
+	if resp, body := rc.response(); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("schedule group from a truncated body: GetScheduleGroup %s %s", resp.Status, body)
 	}
 	if _, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("cut")}); err == nil {
 		t.Error("table cut was created from a truncated body")
