@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -97,7 +98,31 @@ type index struct {
 	Projection string   // ALL, KEYS_ONLY, INCLUDE
 	NonKey     []string `json:",omitempty"`
 	RCU, WCU   int64    `json:",omitempty"`
+	// ExtraHash and ExtraRange are the further attributes of a global
+	// index's multi-attribute keys (up to 4 each, "Multi-attribute keys").
+	ExtraHash  []string `json:",omitempty"`
+	ExtraRange []string `json:",omitempty"`
 }
+
+// hashKeys are the index's partition key attributes, in schema order.
+func (ix *index) hashKeys() []string { return append([]string{ix.Hash}, ix.ExtraHash...) }
+
+// rangeKeys are the index's sort key attributes, in schema order.
+func (ix *index) rangeKeys() []string {
+	if ix.Range == "" {
+		return nil
+	}
+	return append([]string{ix.Range}, ix.ExtraRange...)
+}
+
+// keyNames are every key attribute of the index, partition keys first.
+func (ix *index) keyNames() []string { return append(ix.hashKeys(), ix.rangeKeys()...) }
+
+// isKey reports whether name is one of the index's key attributes.
+func (ix *index) isKey(name string) bool { return slices.Contains(ix.keyNames(), name) }
+
+// composite reports whether a key of the index has several attributes.
+func (ix *index) composite() bool { return len(ix.ExtraHash)+len(ix.ExtraRange) > 0 }
 
 // table is a table's metadata as stored.
 type table struct {

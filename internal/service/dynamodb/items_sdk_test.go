@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -505,4 +506,77 @@ func TestSDKTableAdministrationAsDynamoDB(t *testing.T) {
 		got.CreationDateTime != nil || got.KeySchema != nil || got.AttributeDefinitions != nil || got.GlobalSecondaryIndexes != nil {
 		t.Errorf("DeleteTable description: %+v", got)
 	}
+}
+
+func TestSDKMultiAttributeGSIKeys(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	ks := []types.KeySchemaElement{
+		{AttributeName: aws.String("h1"), KeyType: types.KeyTypeHash}, {AttributeName: aws.String("h2"), KeyType: types.KeyTypeHash},
+		{AttributeName: aws.String("r1"), KeyType: types.KeyTypeRange}, {AttributeName: aws.String("r2"), KeyType: types.KeyTypeRange},
+	}
+	createTable(t, c, &sdk.CreateTableInput{
+		TableName:              aws.String("multi"),
+		AttributeDefinitions:   []types.AttributeDefinition{def("h1", "S"), def("h2", "N"), def("r1", "S"), def("r2", "N")},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{IndexName: aws.String("gsi"), KeySchema: ks, Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}},
+	}, "p:S")
+	for i, it := range []item{
+		{"h1": s("a"), "h2": n("1"), "r1": s("x"), "r2": n("3")},
+		{"h1": s("a"), "h2": n("1"), "r1": s("x"), "r2": n("1")},
+		{"h1": s("a"), "h2": n("1"), "r1": s("y"), "r2": n("2")},
+		{"h1": s("a"), "h2": n("2"), "r1": s("x"), "r2": n("2")}, // another partition
+		{"h1": s("a"), "h2": n("1"), "r1": s("x")},               // lacks r2: not indexed
+	} {
+		it["p"] = s(strconv.Itoa(i))
+		if _, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("multi"), Item: it}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	query := func(cond string, vals item) ([]string, error) {
+		out, err := c.Query(ctx, &sdk.QueryInput{TableName: aws.String("multi"), IndexName: aws.String("gsi"), KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: vals})
+		if err != nil {
+			return nil, err
+		}
+		var ps []string
+		for _, it := range out.Items {
+			ps = append(ps, it["p"].(*types.AttributeValueMemberS).Value)
+		}
+		return ps, nil
+	}
+	for _, tc := range []struct {
+		cond string
+		vals item
+		want string
+	}{
+		{"h1 = :a AND h2 = :one", item{":a": s("a"), ":one": n("1")}, "1,0,2"},
+		{"h1 = :a AND h2 = :one AND r1 = :x", item{":a": s("a"), ":one": n("1"), ":x": s("x")}, "1,0"},
+		{"h1 = :a AND h2 = :one AND r1 = :x AND r2 > :two", item{":a": s("a"), ":one": n("1"), ":x": s("x"), ":two": n("2")}, "0"},
+		{"h2 = :two AND h1 = :a", item{":a": s("a"), ":two": n("2")}, "3"},
+	} {
+		got, err := query(tc.cond, tc.vals)
+		if err != nil || strings.Join(got, ",") != tc.want {
+			t.Errorf("%s: %v %v, want %s", tc.cond, got, err, tc.want)
+		}
+	}
+	_, err := query("h1 = :a", item{":a": s("a")})
+	wantValidation(t, err, "every HASH key attribute of index gsi must have an equality condition: h2")
+	_, err = query("h1 = :a AND h2 = :one AND r2 = :one", item{":a": s("a"), ":one": n("1")})
+	wantValidation(t, err, "the RANGE key attributes of index gsi must be constrained from the first on")
+	_, err = c.Query(ctx, &sdk.QueryInput{TableName: aws.String("multi"), IndexName: aws.String("gsi"),
+		KeyConditionExpression: aws.String("h1 = :a AND h2 = :one"), FilterExpression: aws.String("r2 > :one"),
+		ExpressionAttributeValues: item{":a": s("a"), ":one": n("1")}})
+	wantValidation(t, err, "Primary key attribute: r2")
+	d, err := c.DescribeTable(ctx, &sdk.DescribeTableInput{TableName: aws.String("multi")})
+	if err != nil || len(d.Table.GlobalSecondaryIndexes[0].KeySchema) != 4 || *d.Table.GlobalSecondaryIndexes[0].ItemCount != 4 {
+		t.Errorf("DescribeTable: %v", err)
+	}
+	// At most 4 attributes per key, partition key attributes first.
+	five := []types.KeySchemaElement{}
+	for _, a := range []string{"a", "b", "c", "d", "e"} {
+		five = append(five, types.KeySchemaElement{AttributeName: aws.String(a), KeyType: types.KeyTypeHash})
+	}
+	_, err = c.UpdateTable(ctx, &sdk.UpdateTableInput{TableName: aws.String("multi"),
+		AttributeDefinitions:        []types.AttributeDefinition{def("a", "S"), def("b", "S"), def("c", "S"), def("d", "S"), def("e", "S")},
+		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{IndexName: aws.String("five"), KeySchema: five, Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}}}})
+	wantValidation(t, err, "at most 4 HASH key attributes")
 }

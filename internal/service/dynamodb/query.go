@@ -21,7 +21,7 @@ func (t *table) project(ix *index, item Item) Item {
 		return item
 	}
 	out := Item{}
-	for _, n := range append([]string{t.Hash, t.Range, ix.Hash, ix.Range}, ix.NonKey...) {
+	for _, n := range append(append([]string{t.Hash, t.Range}, ix.keyNames()...), ix.NonKey...) {
 		if v, ok := item[n]; ok && n != "" {
 			out[n] = v
 		}
@@ -140,9 +140,8 @@ func (s *Service) run(tx store.Tx, req *readRequest) (*readResult, error) {
 	if stopped && last != nil {
 		res.lastKey = t.keyAttrs(last)
 		if req.ix != nil {
-			res.lastKey[req.ix.Hash] = last[req.ix.Hash]
-			if req.ix.Range != "" {
-				res.lastKey[req.ix.Range] = last[req.ix.Range]
+			for _, name := range req.ix.keyNames() {
+				res.lastKey[name] = last[name]
 			}
 		}
 	}
@@ -197,7 +196,7 @@ func startKey(t *table, ix *index, esk map[string]Value) ([]byte, error) {
 	bad := apierr.Validation("The provided starting key is invalid: The provided key element does not match the schema")
 	// Only the table's and the index's key attributes may be there.
 	for name := range k {
-		if name != t.Hash && name != t.Range && (ix == nil || (name != ix.Hash && name != ix.Range)) {
+		if name != t.Hash && name != t.Range && (ix == nil || !ix.isKey(name)) {
 			return nil, apierr.Validation("The provided starting key is invalid")
 		}
 	}
@@ -276,7 +275,7 @@ func checkProjected(ix *index, t *table, proj []expr.Path) error {
 
 // projects reports whether ix holds attribute name of its items.
 func (t *table) projects(ix *index, name string) bool {
-	if ix.Projection == "ALL" || name == t.Hash || name == t.Range || name == ix.Hash || name == ix.Range {
+	if ix.Projection == "ALL" || name == t.Hash || name == t.Range || ix.isKey(name) {
 		return true
 	}
 	return slices.Contains(ix.NonKey, name)
@@ -324,7 +323,11 @@ func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutp
 		hashName, rangeName = req.ix.Hash, req.ix.Range
 	}
 	var kc *expr.KeyCondition
+	var prefixRest []Value // further key parts of a multi-attribute key's prefix
 	if in.KeyConditions != nil {
+		if req.ix != nil && req.ix.composite() {
+			return nil, apierr.Validation("KeyConditions cannot query index %s, whose keys have several attributes: use KeyConditionExpression", req.ix.Name)
+		}
 		if in.KeyConditionExpression != nil {
 			return nil, apierr.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}")
 		}
@@ -348,7 +351,26 @@ func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutp
 		if err != nil {
 			return nil, err
 		}
-		if kc, err = expr.ParseKeyCondition(env, *in.KeyConditionExpression, hashName, rangeName); err != nil {
+		if req.ix != nil && req.ix.composite() {
+			ck, err := expr.ParseCompositeKeyCondition(env, *in.KeyConditionExpression, req.ix.Name, req.ix.hashKeys(), req.ix.rangeKeys())
+			if err != nil {
+				return nil, err
+			}
+			// The leading equalities are a key prefix; the next sort key
+			// attribute, if constrained, is the range.
+			names := req.ix.keyNames()
+			vals := append(ck.Hash, ck.RangeEq...)
+			for i, v := range vals {
+				if expr.TypeOf(v) != t.Attrs[names[i]] {
+					return nil, invalid("Condition parameter type does not match schema type")
+				}
+			}
+			kc = &expr.KeyCondition{HashName: hashName, Hash: vals[0], Range: ck.Range}
+			prefixRest = vals[1:]
+			if len(vals) < len(names) {
+				rangeName = names[len(vals)]
+			}
+		} else if kc, err = expr.ParseKeyCondition(env, *in.KeyConditionExpression, hashName, rangeName); err != nil {
 			return nil, err
 		}
 		if in.FilterExpression != nil {
@@ -373,8 +395,12 @@ func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutp
 		if in.QueryFilter != nil {
 			what = "QueryFilter"
 		}
+		keys := []string{hashName, rangeName}
+		if req.ix != nil {
+			keys = req.ix.keyNames()
+		}
 		for _, name := range expr.TopNames(req.filter) {
-			if name == hashName || name == rangeName {
+			if slices.Contains(keys, name) {
 				return nil, invalid("%s can only contain non-primary key attributes: Primary key attribute: %s", what, name)
 			}
 		}
@@ -399,6 +425,9 @@ func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutp
 		req.prefix = appendKeyPart(t.itemPrefix(), kc.Hash)
 	} else {
 		req.prefix = appendKeyPart(t.indexPrefix(req.ix), kc.Hash)
+		for _, v := range prefixRest {
+			req.prefix = appendKeyPart(req.prefix, v)
+		}
 	}
 	if req.skip, err = startKey(t, req.ix, in.ExclusiveStartKey); err != nil {
 		return nil, err

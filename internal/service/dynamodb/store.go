@@ -71,12 +71,10 @@ func (t *table) keyAttrs(item Item) Item {
 // index is added are left out of it, as DynamoDB's backfill skips them.
 func (t *table) indexKey(ix *index, item Item, tableKey []byte) []byte {
 	b := t.indexPrefix(ix)
-	for i, name := range []string{ix.Hash, ix.Range} {
-		if name == "" {
-			continue
-		}
+	nHash := len(ix.hashKeys())
+	for i, name := range ix.keyNames() {
 		v, ok := item[name]
-		if !ok || expr.TypeOf(v) != t.Attrs[name] || emptyKey(v) || keyValueSize(v) > keyLimit(i) {
+		if !ok || expr.TypeOf(v) != t.Attrs[name] || emptyKey(v) || keyValueSize(v) > keyLimit(min(i/nHash, 1)) {
 			return nil
 		}
 		b = appendKeyPart(b, v)
@@ -101,10 +99,7 @@ func emptyKey(v Value) bool {
 func (t *table) checkIndexKeys(item Item) error {
 	for i := range t.Indexes {
 		ix := &t.Indexes[i]
-		for _, name := range []string{ix.Hash, ix.Range} {
-			if name == "" {
-				continue
-			}
+		for _, name := range ix.keyNames() {
 			v, ok := item[name]
 			if !ok {
 				continue
@@ -117,15 +112,19 @@ func (t *table) checkIndexKeys(item Item) error {
 			}
 		}
 		// Sizes matter only to an item the index holds, one with all its keys.
-		if _, ok := item[ix.Range]; ix.Range != "" && !ok {
+		names, complete := ix.keyNames(), true
+		for _, name := range names {
+			if _, ok := item[name]; !ok {
+				complete = false
+			}
+		}
+		if !complete {
 			continue
 		}
-		if _, ok := item[ix.Hash]; !ok {
-			continue
-		}
-		for part, name := range []string{ix.Hash, ix.Range} {
-			if v, ok := item[name]; ok && keyValueSize(v) > keyLimit(part) {
-				return invalid("Size limit exceeded for Index Key %s Actual Size: %d bytes Max Size: %d bytes IndexName: %s", name, keyValueSize(v), keyLimit(part), ix.Name)
+		nHash := len(ix.hashKeys())
+		for i, name := range names {
+			if v := item[name]; keyValueSize(v) > keyLimit(min(i/nHash, 1)) {
+				return invalid("Size limit exceeded for Index Key %s Actual Size: %d bytes Max Size: %d bytes IndexName: %s", name, keyValueSize(v), keyLimit(min(i/nHash, 1)), ix.Name)
 			}
 		}
 	}

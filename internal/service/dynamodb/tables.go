@@ -59,6 +59,66 @@ func keySchema(ks []ddb.KeySchemaElement, what string) (hash, rng string, err er
 	return hash, rng, nil
 }
 
+// gsiKeySchema reads a global index's key schema: up to 4 HASH then up to
+// 4 RANGE attributes ("Multi-attribute keys" for global secondary indexes).
+func gsiKeySchema(ix *index, ks []ddb.KeySchemaElement, what string) error {
+	if len(ks) < 2 || (len(ks) == 2 && awsapi.ToString(ks[1].KeyType) != "HASH") {
+		var err error
+		ix.Hash, ix.Range, err = keySchema(ks, what)
+		return err
+	}
+	var hashes, ranges []string
+	seen := map[string]bool{}
+	for i, k := range ks {
+		name, typ := awsapi.ToString(k.AttributeName), awsapi.ToString(k.KeyType)
+		if name == "" {
+			return apierr.Validation("1 validation error detected: Value null at '%s.%d.member.attributeName' failed to satisfy constraint: Member must not be null", what, i+1)
+		}
+		if seen[name] {
+			return invalid("Invalid KeySchema: two key attributes have the same name: %s", name)
+		}
+		seen[name] = true
+		switch typ {
+		case "HASH":
+			if len(ranges) > 0 {
+				return invalid("Invalid KeySchema: all HASH key attributes must precede the RANGE key attributes")
+			}
+			hashes = append(hashes, name)
+		case "RANGE":
+			if len(hashes) == 0 {
+				return apierr.Validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+			}
+			ranges = append(ranges, name)
+		default:
+			return apierr.Validation("1 validation error detected: Value '%s' at '%s.%d.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]", typ, what, i+1)
+		}
+	}
+	if len(hashes) > 4 {
+		return invalid("Invalid KeySchema: a global secondary index may have at most 4 HASH key attributes, got %d", len(hashes))
+	}
+	if len(ranges) > 4 {
+		return invalid("Invalid KeySchema: a global secondary index may have at most 4 RANGE key attributes, got %d", len(ranges))
+	}
+	ix.Hash, ix.ExtraHash = hashes[0], hashes[1:]
+	ix.Range, ix.ExtraRange = "", nil
+	if len(ranges) > 0 {
+		ix.Range, ix.ExtraRange = ranges[0], ranges[1:]
+	}
+	return nil
+}
+
+// indexSchema is an index's KeySchema, every key attribute in order.
+func indexSchema(ix *index) []ddb.KeySchemaElement {
+	var ks []ddb.KeySchemaElement
+	for _, n := range ix.hashKeys() {
+		ks = append(ks, ddb.KeySchemaElement{AttributeName: awsapi.String(n), KeyType: awsapi.String("HASH")})
+	}
+	for _, n := range ix.rangeKeys() {
+		ks = append(ks, ddb.KeySchemaElement{AttributeName: awsapi.String(n), KeyType: awsapi.String("RANGE")})
+	}
+	return ks
+}
+
 func projection(p *ddb.Projection) (string, []string, error) {
 	if p == nil || p.ProjectionType == nil {
 		return "", nil, apierr.Validation("One or more parameter values were invalid: Unknown ProjectionType: null")
@@ -154,7 +214,7 @@ func (s *Service) CreateTable(ctx context.Context, in *ddb.CreateTableInput) (*d
 	}
 	for _, g := range in.GlobalSecondaryIndexes {
 		ix := index{Name: awsapi.ToString(g.IndexName), Global: true}
-		if ix.Hash, ix.Range, err = keySchema(g.KeySchema, "globalSecondaryIndexes.member.keySchema"); err != nil {
+		if err = gsiKeySchema(&ix, g.KeySchema, "globalSecondaryIndexes.member.keySchema"); err != nil {
 			return nil, err
 		}
 		if ix.Projection, ix.NonKey, err = projection(g.Projection); err != nil {
@@ -165,9 +225,8 @@ func (s *Service) CreateTable(ctx context.Context, in *ddb.CreateTableInput) (*d
 				return nil, err
 			}
 		}
-		used[ix.Hash] = true
-		if ix.Range != "" {
-			used[ix.Range] = true
+		for _, n := range ix.keyNames() {
+			used[n] = true
 		}
 		t.Indexes = append(t.Indexes, ix)
 	}
@@ -308,7 +367,7 @@ func (s *Service) describe(tx store.Tx, t *table, status string) *ddb.TableDescr
 		arn := t.arn() + "/index/" + ix.Name
 		if ix.Global {
 			d.GlobalSecondaryIndexes = append(d.GlobalSecondaryIndexes, ddb.GlobalSecondaryIndexDescription{
-				IndexName: awsapi.String(ix.Name), KeySchema: schema(ix.Hash, ix.Range), Projection: p,
+				IndexName: awsapi.String(ix.Name), KeySchema: indexSchema(&ix), Projection: p,
 				IndexStatus: awsapi.String("ACTIVE"), IndexArn: awsapi.String(arn),
 				ItemCount: awsapi.Int64(st.ixCount[ix.Name]), IndexSizeBytes: awsapi.Int64(st.ixSize[ix.Name]),
 				ProvisionedThroughput: &ddb.ProvisionedThroughputDescription{
@@ -539,10 +598,10 @@ func (s *Service) createGSI(tx store.Tx, t *table, c *ddb.CreateGlobalSecondaryI
 		return invalid("Attempting to create an index which already exists")
 	}
 	var err error
-	if ix.Hash, ix.Range, err = keySchema(c.KeySchema, "globalSecondaryIndexUpdates.member.create.keySchema"); err != nil {
+	if err = gsiKeySchema(&ix, c.KeySchema, "globalSecondaryIndexUpdates.member.create.keySchema"); err != nil {
 		return err
 	}
-	for _, k := range []string{ix.Hash, ix.Range} {
+	for _, k := range ix.keyNames() {
 		if _, ok := t.Attrs[k]; k != "" && !ok {
 			return invalid("Some index key attributes are not defined in AttributeDefinitions. Keys: [%s]", k)
 		}

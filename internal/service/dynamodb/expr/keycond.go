@@ -1,6 +1,10 @@
 package expr
 
-import "github.com/wharf-dev/wharf/internal/apierr"
+import (
+	"slices"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+)
 
 // KeyCondition is a Query's key condition: equality on the partition key, and
 // at most one condition on the sort key.
@@ -35,38 +39,8 @@ func (r *RangeCondition) Match(v Value) bool {
 // ParseKeyCondition parses a KeyConditionExpression for a table or index whose
 // partition key is hashName and sort key rangeName ("" when it has none).
 func ParseKeyCondition(env *Env, src, hashName, rangeName string) (*KeyCondition, error) {
-	c, err := ParseCondition(env, KindKeyCondition, src)
+	leaves, err := keyLeaves(env, src)
 	if err != nil {
-		return nil, err
-	}
-	var leaves []Cond
-	var flatten func(Cond) error
-	flatten = func(c Cond) error {
-		switch c := c.(type) {
-		case *And:
-			if err := flatten(c.L); err != nil {
-				return err
-			}
-			return flatten(c.R)
-		case *Or:
-			return apierr.Validation("Invalid operator used in KeyConditionExpression: OR")
-		case *Not:
-			return apierr.Validation("Invalid operator used in KeyConditionExpression: NOT")
-		case *In:
-			return apierr.Validation("Invalid operator used in KeyConditionExpression: IN")
-		case *Func:
-			if c.Name != "begins_with" {
-				return apierr.Validation("Invalid operator used in KeyConditionExpression: %s", c.Name)
-			}
-		case *Compare:
-			if c.Op == "<>" {
-				return apierr.Validation("Invalid operator used in KeyConditionExpression: <>")
-			}
-		}
-		leaves = append(leaves, c)
-		return nil
-	}
-	if err := flatten(c); err != nil {
 		return nil, err
 	}
 	if len(leaves) > 2 {
@@ -104,6 +78,107 @@ func ParseKeyCondition(env *Env, src, hashName, rangeName string) (*KeyCondition
 		return nil, apierr.Validation("Query condition missed key schema element: %s", hashName)
 	}
 	return kc, nil
+}
+
+// CompositeKeyCondition is a key condition on a global index whose keys
+// have several attributes: equality on every partition key attribute, then
+// conditions on the sort key attributes from the first on, each an
+// equality but the last ("Multi-attribute keys").
+type CompositeKeyCondition struct {
+	Hash    []Value         // one per partition key attribute, in schema order
+	RangeEq []Value         // equalities on the first sort key attributes
+	Range   *RangeCondition // the condition on the next one; nil for none
+}
+
+// ParseCompositeKeyCondition parses a KeyConditionExpression for index,
+// whose partition key attributes are hashNames and sort key attributes
+// rangeNames.
+func ParseCompositeKeyCondition(env *Env, src, index string, hashNames, rangeNames []string) (*CompositeKeyCondition, error) {
+	leaves, err := keyLeaves(env, src)
+	if err != nil {
+		return nil, err
+	}
+	conds := map[string]*RangeCondition{}
+	unsupported := apierr.Validation("Query key condition not supported")
+	for _, l := range leaves {
+		name, rc, ok := keyLeaf(l)
+		if !ok || conds[name] != nil {
+			return nil, unsupported
+		}
+		rc.Name = name
+		conds[name] = rc
+	}
+	kc := &CompositeKeyCondition{}
+	for _, name := range hashNames {
+		rc := conds[name]
+		if rc == nil || rc.Op != "=" {
+			return nil, apierr.Validation("Query key condition not supported: every HASH key attribute of index %s must have an equality condition: %s", index, name)
+		}
+		kc.Hash = append(kc.Hash, rc.Lo)
+		delete(conds, name)
+	}
+	badRange := apierr.Validation("Query key condition not supported: the RANGE key attributes of index %s must be constrained from the first on, each by an equality condition except the last", index)
+	for _, name := range rangeNames {
+		rc := conds[name]
+		if rc == nil {
+			break
+		}
+		delete(conds, name)
+		if kc.Range != nil {
+			return nil, badRange // a condition after an inequality
+		}
+		if rc.Op == "=" {
+			kc.RangeEq = append(kc.RangeEq, rc.Lo)
+		} else {
+			kc.Range = rc
+		}
+	}
+	for name := range conds {
+		if slices.Contains(rangeNames, name) {
+			return nil, badRange // a sort key attribute skipped
+		}
+		return nil, unsupported
+	}
+	return kc, nil
+}
+
+// keyLeaves parses a KeyConditionExpression into its ANDed conditions.
+func keyLeaves(env *Env, src string) ([]Cond, error) {
+	c, err := ParseCondition(env, KindKeyCondition, src)
+	if err != nil {
+		return nil, err
+	}
+	var leaves []Cond
+	var flatten func(Cond) error
+	flatten = func(c Cond) error {
+		switch c := c.(type) {
+		case *And:
+			if err := flatten(c.L); err != nil {
+				return err
+			}
+			return flatten(c.R)
+		case *Or:
+			return apierr.Validation("Invalid operator used in KeyConditionExpression: OR")
+		case *Not:
+			return apierr.Validation("Invalid operator used in KeyConditionExpression: NOT")
+		case *In:
+			return apierr.Validation("Invalid operator used in KeyConditionExpression: IN")
+		case *Func:
+			if c.Name != "begins_with" {
+				return apierr.Validation("Invalid operator used in KeyConditionExpression: %s", c.Name)
+			}
+		case *Compare:
+			if c.Op == "<>" {
+				return apierr.Validation("Invalid operator used in KeyConditionExpression: <>")
+			}
+		}
+		leaves = append(leaves, c)
+		return nil
+	}
+	if err := flatten(c); err != nil {
+		return nil, err
+	}
+	return leaves, nil
 }
 
 // keyLeaf reads one condition on a top-level attribute against values.
