@@ -58,9 +58,18 @@ func openBlobs(dir string, sync bool) (*blobs, error) {
 		return nil, errors.New("s3: no data directory")
 	}
 	b := &blobs{dir: dir, sync: sync}
-	// Temporary files left by a crash are never referenced: drop them.
-	if err := os.RemoveAll(filepath.Join(dir, "tmp")); err != nil {
-		return nil, fmt.Errorf("s3: clean tmp: %w", err)
+	// Temporary files left by a crash are never referenced: drop them. The
+	// directory stays: making it again takes a block, which a full disk may
+	// not have, and S3 must start on a full disk.
+	if names, err := readNames(filepath.Join(dir, "tmp")); err == nil {
+		for _, n := range names {
+			if err := os.RemoveAll(filepath.Join(dir, "tmp", n)); err != nil {
+				return nil, fmt.Errorf("s3: clean tmp: %w", err)
+			}
+		}
+		if err := os.Chmod(filepath.Join(dir, "tmp"), 0o700); err != nil {
+			return nil, fmt.Errorf("s3: data dir: %w", err)
+		}
 	}
 	// Object bytes are as private as the store: files 0600 in 0700
 	// directories. A directory made 0755 by an older wharf is closed here.
