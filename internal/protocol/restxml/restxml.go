@@ -39,6 +39,11 @@ var (
 
 // Operation matches r against the service's URI templates.
 func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation, error) {
+	if svc != nil && svc.ID == "s3" && isPostUpload(r) {
+		if err := rewritePost(r); err != nil {
+			return nil, err
+		}
+	}
 	rt, _, err := find(svc, r)
 	if err != nil {
 		return nil, err
@@ -387,6 +392,10 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 			}
 		}
 	}
+	if up, ok := postUploads.LoadAndDelete(r); ok {
+		writePostAnswer(w, r, up.(*postUpload))
+		return nil
+	}
 	// A ranged GetObject or HeadObject answers 206 Partial Content; the model
 	// does not say so (GetObject docs: "Range"; HeadObject docs: "Range").
 	if (op.Name == "GetObject" || op.Name == "HeadObject") && status == http.StatusOK && h.Get("Content-Range") != "" {
@@ -556,6 +565,7 @@ func hostID(requestID string) string {
 
 // EncodeError writes <Error><Code/><Message/>(Fields)<RequestId/><HostId/></Error>.
 func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, e *apierr.Error, requestID string) {
+	postUploads.Delete(r)
 	res := protocol.Resolve(svc, e)
 	code, status := res.Code, res.Status
 	h := w.Header()

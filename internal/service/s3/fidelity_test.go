@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -363,5 +366,82 @@ func TestServerSideEncryptionAsS3ReportsIt(t *testing.T) {
 	}
 	if body, _ := get(t, e, b, "plain-copy"); string(body) != "secret" {
 		t.Errorf("copy holds %q", body)
+	}
+}
+
+// postForm builds a browser upload form: fields in order, then the file.
+func postForm(t *testing.T, fields [][2]string, file string) (string, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, f := range fields {
+		if err := mw.WriteField(f[0], f[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw, err := mw.CreateFormFile("file", "upload.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(fw, file)
+	mw.Close()
+	return mw.FormDataContentType(), &buf
+}
+
+func policyOf(t *testing.T, expires time.Time, conditions ...any) string {
+	t.Helper()
+	doc, err := json.Marshal(map[string]any{"expiration": expires.UTC().Format("2006-01-02T15:04:05Z"), "conditions": conditions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(doc)
+}
+
+func TestBrowserPostUploads(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "post-uploads")
+	url := "http://" + e.addr + "/" + b
+	later := time.Now().Add(time.Hour)
+	policy := policyOf(t, later, map[string]string{"bucket": b}, []any{"starts-with", "$key", "in/"},
+		[]any{"starts-with", "$Content-Type", "text/"}, []any{"content-length-range", 1, 10})
+	post := func(fields [][2]string, file string) (*http.Response, string) {
+		ct, body := postForm(t, fields, file)
+		return send(t, http.MethodPost, url, body.String(), map[string]string{"Content-Type": ct})
+	}
+	base := [][2]string{{"key", "in/${filename}"}, {"AWSAccessKeyId", "test"}, {"policy", policy}, {"signature", "c2ln"}, {"Content-Type", "text/plain"}}
+
+	resp, body := post(base, "hello")
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("ETag") != md5hex([]byte("hello")) {
+		t.Fatalf("POST upload: %d ETag %q %s, want 204 with the ETag", resp.StatusCode, resp.Header.Get("ETag"), body)
+	}
+	got, out := get(t, e, b, "in/upload.txt")
+	if string(got) != "hello" || aws.ToString(out.ContentType) != "text/plain" {
+		t.Fatalf("uploaded object %q type %q", got, aws.ToString(out.ContentType))
+	}
+
+	// Without a policy (an anonymous form) no field needs a condition.
+	resp, body = post([][2]string{{"key", "in/upload.txt"}, {"success_action_status", "201"}}, "again")
+	if resp.StatusCode != http.StatusCreated || !strings.Contains(body, "<Key>in/upload.txt</Key>") || !strings.Contains(body, "<Bucket>post-uploads</Bucket>") {
+		t.Fatalf("success_action_status 201: %d %s", resp.StatusCode, body)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		fields [][2]string
+		file   string
+		status int
+		code   string
+	}{
+		{"key outside the policy", [][2]string{{"key", "out/x"}, {"policy", policy}, {"signature", "c2ln"}, {"Content-Type", "text/plain"}}, "x", 403, "AccessDenied"},
+		{"field the policy does not cover", append(base[:len(base):len(base)], [2]string{"x-amz-meta-extra", "1"}), "x", 403, "AccessDenied"},
+		{"file over content-length-range", base, "01234567890", 400, "EntityTooLarge"},
+		{"expired policy", [][2]string{{"key", "in/x"}, {"policy", policyOf(t, time.Now().Add(-time.Hour), map[string]string{"bucket": b})}, {"signature", "c2ln"}}, "x", 403, "AccessDenied"},
+		{"policy without a signature", [][2]string{{"key", "in/x"}, {"policy", policy}, {"Content-Type", "text/plain"}}, "x", 400, "InvalidArgument"},
+		{"no key", [][2]string{{"Content-Type", "text/plain"}}, "x", 400, "InvalidArgument"},
+	} {
+		resp, body := post(tc.fields, tc.file)
+		if resp.StatusCode != tc.status || !strings.Contains(body, "<Code>"+tc.code+"</Code>") {
+			t.Errorf("%s: %d %s, want %d %s", tc.name, resp.StatusCode, body, tc.status, tc.code)
+		}
 	}
 }
