@@ -12,7 +12,7 @@ import (
 
 // authorizer makes the request path's authorization step (--iam) over sys:
 // IAM answers who a caller is and which policies apply, ECS the roles a task
-// definition passes, and each resource's owner its resource-based policy.
+// definition passes, and each resource's service its resource-based policy.
 func (sys *System) authorizer(cfg *config.Config, log *slog.Logger) *authz.Authorizer {
 	return authz.New(authz.Options{
 		Mode:           cfg.IAM,
@@ -23,15 +23,34 @@ func (sys *System) authorizer(cfg *config.Config, log *slog.Logger) *authz.Autho
 	})
 }
 
-// resourcePolicy returns the resource-based policy of the resource arn: a
-// role's trust policy.
-func (sys *System) resourcePolicy(ctx context.Context, arn string) (string, error) {
-	switch {
-	case strings.HasPrefix(arn, "arn:aws:iam::") && strings.Contains(arn, ":role/"):
-		doc, _, err := sys.IAM.RoleTrust(ctx, arn)
-		return doc, err
+// resourcePolicy returns the resource-based policy of the resource arn and
+// the account owning it: a role's trust policy, a bucket policy (for the
+// bucket and its objects), a queue's or a topic's Policy attribute.
+func (sys *System) resourcePolicy(ctx context.Context, arn string) (policy, account string, err error) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return "", "", nil
 	}
-	return "", nil
+	switch parts[2] {
+	case "iam":
+		if strings.HasPrefix(parts[5], "role/") {
+			doc, _, err := sys.IAM.RoleTrust(ctx, arn)
+			return doc, "", err
+		}
+	case "s3":
+		if sys.S3 != nil {
+			bucket, _, _ := strings.Cut(parts[5], "/")
+			doc, owner, _, err := sys.S3.BucketPolicy(bucket)
+			return doc, owner, err
+		}
+	case "sqs":
+		doc, _, err := sys.SQS.QueuePolicy(parts[4], parts[3], parts[5])
+		return doc, "", err
+	case "sns":
+		doc, owner, _, err := sys.SNS.TopicPolicy(arn)
+		return doc, owner, err
+	}
+	return "", "", nil
 }
 
 // authzLookup answers iamaction's named lookups: {@taskdef-roles} is the

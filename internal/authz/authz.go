@@ -37,8 +37,9 @@ type Options struct {
 	Principals Principals
 	// ResourcePolicy returns the resource-based policy of the resource arn
 	// (a role's trust policy, a bucket, queue or topic policy), "" when it
-	// has none. Nil means no resource has one.
-	ResourcePolicy func(ctx context.Context, arn string) (string, error)
+	// has none, and the account that owns the resource when the ARN does not
+	// say (S3), "" when unknown. Nil means no resource has a policy.
+	ResourcePolicy func(ctx context.Context, arn string) (policy, account string, err error)
 	// Lookup answers the map's named lookups ({@taskdef-roles}).
 	Lookup func(ctx context.Context, name string, input any) []string
 	// Now is the clock; nil means time.Now.
@@ -114,6 +115,7 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	if err != nil {
 		return err
 	}
+	crossGranted, denied := false, false
 	for _, ch := range checks {
 		req := &iampolicy.Request{Principal: pr, Action: ch.Action, Resource: ch.Resource,
 			ResourceAccount: arnAccount(ch.Resource), Context: iampolicy.Context{}}
@@ -125,9 +127,12 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 		}
 		ps := pols
 		if a.o.ResourcePolicy != nil && ch.Resource != "*" {
-			doc, err := a.o.ResourcePolicy(ctx, ch.Resource)
+			doc, owner, err := a.o.ResourcePolicy(ctx, ch.Resource)
 			if err != nil {
 				return err
+			}
+			if owner != "" {
+				req.ResourceAccount = owner
 			}
 			if p := a.parse(doc, iampolicy.Resource); p != nil {
 				ps.Resource = []iampolicy.Named{{Name: "resource policy", Policy: p}}
@@ -140,6 +145,9 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 		}
 		d := iampolicy.Evaluate(req, ps)
 		if d.Allowed {
+			if req.ResourceAccount != "" && req.ResourceAccount != c.Account {
+				crossGranted = true
+			}
 			continue
 		}
 		a.record(c, op, req, d)
@@ -147,7 +155,11 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 			code, status := accessDenied(c.Service)
 			return apierr.New(code, status, "%s", d.Message(req))
 		}
+		denied = true // audit: a request with a denied check grants nothing
 	}
+	// Services keep other accounts out of their resources; a resource policy
+	// that let this caller in opens that door for this request.
+	c.ResourcePolicyGrant = crossGranted && !denied
 	return nil
 }
 

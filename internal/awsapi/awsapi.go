@@ -133,6 +133,10 @@ type Caller struct {
 	Service   string
 	Operation string
 	Host      string // the Host header the client used, for URLs in responses (SQS queue URLs)
+	// ResourcePolicyGrant is set by the authorizer when the resource's
+	// resource-based policy let this caller reach another account's
+	// resource: services that keep other accounts out let it through.
+	ResourcePolicyGrant bool
 }
 
 // Key is what wharf knows of an access key.

@@ -12,6 +12,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -258,5 +259,90 @@ func TestIAMOffDecidesNothing(t *testing.T) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || got.Mode != "off" || len(got.Denials) != 0 {
 		t.Fatalf("denials = %+v, %v", got, err)
+	}
+}
+
+// other is the root of account 222222222222: in --auth any mode a 12-digit
+// access key acts in that account.
+func (w *iamWorld) other() aws.Config { return awsConfig(w.endpoint, "222222222222", "x", "") }
+
+func TestIAMEnforceABucketPolicyGrantsAndDeniesAnotherAccount(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	rootS3, otherS3 := s3Client(w.root), s3Client(w.other())
+	if _, err := rootS3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("data"), Key: aws.String("shared/a"), Body: strings.NewReader("v")}); err != nil {
+		t.Fatal(err)
+	}
+	const otherRoot = "arn:aws:iam::222222222222:root"
+	_, err := otherS3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("shared/a")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+otherRoot+" is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::data/shared/a because no resource-based policy allows the s3:GetObject action")
+
+	policy := `{"Version":"2012-10-17","Statement":[
+		{"Sid":"ShareWithPartner","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::data/shared/*"},
+		{"Sid":"NoSecrets","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::data/shared/secret*"}]}`
+	if _, err := rootS3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("data"), Policy: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := otherS3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("shared/a")})
+	if err != nil {
+		t.Fatalf("granted by the bucket policy: %v", err)
+	}
+	out.Body.Close()
+	// Only what the policy grants: not another prefix, not another action.
+	_, err = otherS3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("private/b")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+otherRoot+" is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::data/private/b because no resource-based policy allows the s3:GetObject action")
+	_, err = otherS3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("data"), Key: aws.String("shared/c"), Body: strings.NewReader("v")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+otherRoot+" is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::data/shared/c because no resource-based policy allows the s3:PutObject action")
+	// An explicit deny in the bucket policy binds even the owner's root.
+	if _, err := rootS3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("data"), Key: aws.String("shared/secret1"), Body: strings.NewReader("v")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = rootS3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("shared/secret1")})
+	wantDenied(t, err, "AccessDenied", 403, "User: arn:aws:iam::000000000000:root is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::data/shared/secret1 with an explicit deny in a resource-based policy")
+
+	// Within the account, a bucket policy naming bob is enough.
+	if _, err := rootS3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("data"), Policy: aws.String(
+		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"` + bobARN + `"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::data/*"}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = s3Client(w.bob).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("shared/a")})
+	if err != nil {
+		t.Fatalf("bob named by the bucket policy: %v", err)
+	}
+	out.Body.Close()
+}
+
+func TestIAMEnforceCrossAccountQueuesAndTopicsOnlyThroughTheirPolicies(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	const otherRoot = "arn:aws:iam::222222222222:root"
+	otherSQS := sqs.NewFromConfig(w.other())
+	_, err := otherSQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &w.queueURL, MessageBody: aws.String("x")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+otherRoot+" is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:jobs because no resource-based policy allows the sqs:SendMessage action")
+	queuePolicy := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:000000000000:jobs"}}`
+	if _, err := sqs.NewFromConfig(w.root).SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &w.queueURL,
+		Attributes: map[string]string{"Policy": queuePolicy}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := otherSQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &w.queueURL, MessageBody: aws.String("x")}); err != nil {
+		t.Fatalf("granted by the queue policy: %v", err)
+	}
+	_, err = otherSQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &w.queueURL})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+otherRoot+" is not authorized to perform: sqs:ReceiveMessage on resource: arn:aws:sqs:us-east-1:000000000000:jobs because no resource-based policy allows the sqs:ReceiveMessage action")
+
+	rootSNS, otherSNS := sns.NewFromConfig(w.root), sns.NewFromConfig(w.other())
+	topic, err := rootSNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("alerts")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = otherSNS.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("m")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+otherRoot+" is not authorized to perform: sns:Publish on resource: "+*topic.TopicArn+" because no resource-based policy allows the sns:Publish action")
+	topicPolicy := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sns:Publish","Resource":"` + *topic.TopicArn + `"}}`
+	if _, err := rootSNS.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: topic.TopicArn,
+		AttributeName: aws.String("Policy"), AttributeValue: aws.String(topicPolicy)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := otherSNS.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("m")}); err != nil {
+		t.Fatalf("granted by the topic policy: %v", err)
 	}
 }

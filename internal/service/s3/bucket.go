@@ -98,7 +98,8 @@ func putBucket(tx store.Tx, b *bucket) error {
 }
 
 // ownBucket returns the bucket the caller may use, or NoSuchBucket /
-// AccessDenied (another account's bucket: policies are not evaluated yet).
+// AccessDenied: another account's bucket only when its bucket policy granted
+// this request (the authorizer says so on the caller).
 func ownBucket(ctx context.Context, tx store.Tx, name string) (*bucket, error) {
 	b, err := getBucket(tx, name)
 	if err != nil {
@@ -107,7 +108,7 @@ func ownBucket(ctx context.Context, tx store.Tx, name string) (*bucket, error) {
 	if b == nil {
 		return nil, noSuchBucket(name)
 	}
-	if acct := caller(ctx).Account; acct != "" && acct != b.Account {
+	if c := caller(ctx); c.Account != "" && c.Account != b.Account && !c.ResourcePolicyGrant {
 		return nil, accessDenied()
 	}
 	return b, nil

@@ -1,0 +1,19 @@
+package sns
+
+import "github.com/wharf-dev/wharf/internal/store"
+
+// TopicPolicy returns the Policy attribute a topic's owner set (not the
+// default policy, whose AWS:SourceOwner condition only ever admits the
+// owner's account) and the owning account, for the authorizer; found is
+// false when there is no such topic.
+func (s *Service) TopicPolicy(arn string) (policy, account string, found bool, err error) {
+	err = s.st.View(func(tx store.Tx) error {
+		t, err := getTopic(tx, arn)
+		if err != nil || t == nil {
+			return err
+		}
+		policy, account, found = t.Attrs["Policy"], t.Account, true
+		return nil
+	})
+	return policy, account, found, err
+}
