@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -252,6 +253,9 @@ func (s *Service) PutRule(ctx context.Context, in *eventsapi.PutRuleInput) (*eve
 	if b == nil {
 		return nil, err
 	}
+	if old := b.rules[name]; old != nil && old.ManagedBy != "" {
+		return nil, managedRule(old)
+	}
 	if old := b.rules[name]; old != nil {
 		// PutRule replaces the rule's definition but keeps its targets, and its
 		// tags unless new ones are given.
@@ -313,7 +317,7 @@ func (s *Service) DescribeRule(ctx context.Context, in *eventsapi.DescribeRuleIn
 	return &eventsapi.DescribeRuleOutput{
 		Name: o.Name, Arn: o.Arn, EventPattern: o.EventPattern, ScheduleExpression: o.ScheduleExpression,
 		State: o.State, Description: o.Description, RoleArn: o.RoleArn, EventBusName: o.EventBusName,
-		CreatedBy: awsapi.String(account),
+		CreatedBy: awsapi.String(account), ManagedBy: o.ManagedBy,
 	}, nil
 }
 
@@ -322,7 +326,14 @@ func ruleOut(account, reg string, rr *ruleRecord) eventsapi.Rule {
 		Name: awsapi.String(rr.Name), Arn: awsapi.String(ruleArn(account, reg, rr.Bus, rr.Name)),
 		EventPattern: optional(rr.Pattern), ScheduleExpression: optional(rr.Schedule), State: awsapi.String(rr.State),
 		Description: optional(rr.Description), RoleArn: optional(rr.RoleArn), EventBusName: awsapi.String(rr.Bus),
+		ManagedBy: optional(rr.ManagedBy),
 	}
+}
+
+// managedRule is the error for a change to a rule an AWS service manages.
+func managedRule(rr *ruleRecord) error {
+	return &apierr.Error{Code: "ManagedRuleException", Status: 400,
+		Message: fmt.Sprintf("Rule %s is managed by %s and cannot be changed by the user.", rr.Name, rr.ManagedBy)}
 }
 
 // ListRules lists a bus's rules by name.
@@ -366,7 +377,10 @@ func (s *Service) DeleteRule(ctx context.Context, in *eventsapi.DeleteRuleInput)
 	if rr == nil {
 		return &eventsapi.DeleteRuleOutput{}, nil
 	}
-	if len(rr.Targets) > 0 {
+	if rr.ManagedBy != "" && !awsapi.ToBool(in.Force) {
+		return nil, managedRule(rr)
+	}
+	if len(rr.Targets) > 0 && rr.ManagedBy == "" {
 		return nil, apierr.Validation("Rule can't be deleted since it has targets.")
 	}
 	err = s.st.Update(func(tx store.Tx) error {
@@ -443,6 +457,9 @@ func (s *Service) PutTargets(ctx context.Context, in *eventsapi.PutTargetsInput)
 	_, rr, err := s.ruleLocked(account, reg, busName, awsapi.ToString(in.Rule))
 	if rr == nil {
 		return nil, err
+	}
+	if rr.ManagedBy != "" {
+		return nil, managedRule(rr)
 	}
 	next := append([]eventsapi.Target(nil), rr.Targets...)
 	out := &eventsapi.PutTargetsOutput{FailedEntries: []eventsapi.PutTargetsResultEntry{}}

@@ -186,10 +186,24 @@ func (s *Service) CreateArchive(ctx context.Context, in *eventsapi.CreateArchive
 	if r.archives[name] != nil {
 		return nil, &apierr.Error{Code: "ResourceAlreadyExistsException", Status: 400, Message: "Archive " + name + " already exists."}
 	}
-	if err := s.st.Update(func(tx store.Tx) error { return putJSON(tx, archiveKey(account, reg, name), a) }); err != nil {
+	rule, err := s.archiveRule(a)
+	if err != nil {
+		return nil, err
+	}
+	if old := b.rules[rule.Name]; old != nil {
+		return nil, &apierr.Error{Code: "ResourceAlreadyExistsException", Status: 400, Message: "Rule " + rule.Name + " already exists."}
+	}
+	if err := s.st.Update(func(tx store.Tx) error {
+		if err := putJSON(tx, ruleKey(account, reg, b.rec.Name, rule.Name), rule); err != nil {
+			return err
+		}
+		return putJSON(tx, archiveKey(account, reg, name), a)
+	}); err != nil {
 		return nil, err
 	}
 	r.archives[name] = a
+	b.rules[rule.Name] = rule
+	b.index(rule)
 	return &eventsapi.CreateArchiveOutput{ArchiveArn: awsapi.String(archiveArn(account, reg, name)), State: awsapi.String(a.State), CreationTime: optionalTime(a.Created)}, nil
 }
 
@@ -318,8 +332,28 @@ func (s *Service) UpdateArchive(ctx context.Context, in *eventsapi.UpdateArchive
 	if err := next.compile(); err != nil {
 		return nil, err
 	}
-	if err := s.st.Update(func(tx store.Tx) error { return putJSON(tx, archiveKey(account, reg, a.Name), &next) }); err != nil {
+	rule, err := s.archiveRule(&next)
+	if err != nil {
 		return nil, err
+	}
+	_, b, _ := s.lookupLocked(account, reg, a.Bus)
+	if err := s.st.Update(func(tx store.Tx) error {
+		if b != nil {
+			if err := putJSON(tx, ruleKey(account, reg, b.rec.Name, rule.Name), rule); err != nil {
+				return err
+			}
+		}
+		return putJSON(tx, archiveKey(account, reg, a.Name), &next)
+	}); err != nil {
+		return nil, err
+	}
+	if b != nil {
+		if old := b.rules[rule.Name]; old != nil {
+			rule.Created = old.Created
+		}
+		b.set.Delete(rule.Name)
+		b.rules[rule.Name] = rule
+		b.index(rule)
 	}
 	*a = next
 	return &eventsapi.UpdateArchiveOutput{ArchiveArn: awsapi.String(archiveArn(account, reg, a.Name)), State: awsapi.String(a.State), CreationTime: optionalTime(a.Created)}, nil
@@ -333,6 +367,15 @@ func (s *Service) DeleteArchive(ctx context.Context, in *eventsapi.DeleteArchive
 	r, a, err := s.archiveLocked(account, reg, awsapi.ToString(in.ArchiveName))
 	if a == nil {
 		return nil, err
+	}
+	ruleName := archiveRuleName(a.Name)
+	_, b, _ := s.lookupLocked(account, reg, a.Bus)
+	if b != nil && b.rules[ruleName] != nil {
+		if err := s.st.Update(func(tx store.Tx) error { return tx.Delete(ruleKey(account, reg, b.rec.Name, ruleName)) }); err != nil {
+			return nil, err
+		}
+		delete(b.rules, ruleName)
+		b.set.Delete(ruleName)
 	}
 	if err := s.deletePrefix(archivedPrefix(account, reg, a.Name), archiveKey(account, reg, a.Name)); err != nil {
 		return nil, err
@@ -701,4 +744,34 @@ func (s *Service) ExpireArchives() error {
 		}
 	}
 	return nil
+}
+
+// archiveManager is who AWS says manages an archive's rule (ManagedBy).
+const archiveManager = "prod.vhs.events.aws.internal"
+
+func archiveRuleName(archive string) string { return "Events-Archive-" + archive }
+
+// archiveRule is the rule AWS creates on the bus for an archive
+// ("Events-Archive-<name>", managed by EventBridge): the archive's pattern
+// with "replay-name" required absent, so replayed events are not archived
+// again. The archive itself captures the events; the rule shows what it
+// matches, as on AWS.
+func (s *Service) archiveRule(a *archiveRecord) (*ruleRecord, error) {
+	p := map[string]json.RawMessage{}
+	if a.Pattern != "" {
+		if err := json.Unmarshal([]byte(a.Pattern), &p); err != nil {
+			return nil, apierr.New("InvalidEventPatternException", 400, "Event pattern is not valid. Reason: %v", err)
+		}
+	}
+	p["replay-name"] = json.RawMessage(`[{"exists":false}]`)
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	rr := &ruleRecord{Name: archiveRuleName(a.Name), Bus: a.Bus, Pattern: string(doc), State: "ENABLED",
+		ManagedBy: archiveManager, Created: s.now().UTC()}
+	if err := rr.compile(); err != nil {
+		return nil, err
+	}
+	return rr, nil
 }

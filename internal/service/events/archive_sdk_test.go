@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +139,50 @@ func TestSDKv2ArchiveAndReplayRedeliverToTheQueue(t *testing.T) {
 	var nf *types.ResourceNotFoundException
 	if _, err := eb.DescribeArchive(ctx, &eventbridge.DescribeArchiveInput{ArchiveName: aws.String("orders")}); !errors.As(err, &nf) {
 		t.Errorf("deleted archive: %v", err)
+	}
+}
+
+func TestSDKv2CreateArchiveMakesItsManagedRule(t *testing.T) {
+	eb, _ := startWharf(t)
+	ctx := context.Background()
+	bus := "arn:aws:events:us-east-1:000000000000:event-bus/default"
+	if _, err := eb.CreateArchive(ctx, &eventbridge.CreateArchiveInput{ArchiveName: aws.String("audit"), EventSourceArn: aws.String(bus),
+		EventPattern: aws.String(`{"source":["shop"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	rule, err := eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String("Events-Archive-audit")})
+	if err != nil {
+		t.Fatalf("the archive's rule: %v", err)
+	}
+	var pat map[string]any
+	if err := json.Unmarshal([]byte(aws.ToString(rule.EventPattern)), &pat); err != nil || pat["source"] == nil || pat["replay-name"] == nil ||
+		aws.ToString(rule.ManagedBy) != "prod.vhs.events.aws.internal" || rule.State != types.RuleStateEnabled {
+		t.Fatalf("rule %s pattern %s managed by %q state %s", aws.ToString(rule.Name), aws.ToString(rule.EventPattern), aws.ToString(rule.ManagedBy), rule.State)
+	}
+	list, err := eb.ListRules(ctx, &eventbridge.ListRulesInput{NamePrefix: aws.String("Events-Archive-")})
+	if err != nil || len(list.Rules) != 1 || aws.ToString(list.Rules[0].ManagedBy) == "" {
+		t.Fatalf("ListRules: %v %+v", err, list)
+	}
+	var managed *types.ManagedRuleException
+	if _, err := eb.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String("Events-Archive-audit")}); !errors.As(err, &managed) {
+		t.Errorf("DeleteRule of the managed rule: %v, want ManagedRuleException", err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("Events-Archive-audit"),
+		Targets: []types.Target{{Id: aws.String("t"), Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:q")}}}); !errors.As(err, &managed) {
+		t.Errorf("PutTargets on the managed rule: %v, want ManagedRuleException", err)
+	}
+	if _, err := eb.UpdateArchive(ctx, &eventbridge.UpdateArchiveInput{ArchiveName: aws.String("audit"), EventPattern: aws.String(`{"source":["bank"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	rule, err = eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String("Events-Archive-audit")})
+	if err != nil || !strings.Contains(aws.ToString(rule.EventPattern), "bank") {
+		t.Fatalf("after UpdateArchive: %v %s", err, aws.ToString(rule.EventPattern))
+	}
+	if _, err := eb.DeleteArchive(ctx, &eventbridge.DeleteArchiveInput{ArchiveName: aws.String("audit")}); err != nil {
+		t.Fatal(err)
+	}
+	var nf *types.ResourceNotFoundException
+	if _, err := eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String("Events-Archive-audit")}); !errors.As(err, &nf) {
+		t.Errorf("rule after DeleteArchive: %v, want ResourceNotFoundException", err)
 	}
 }

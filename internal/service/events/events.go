@@ -137,15 +137,18 @@ type busRecord struct {
 }
 
 type ruleRecord struct {
-	Name         string
-	Bus          string
-	Pattern      string `json:",omitempty"`
-	Schedule     string `json:",omitempty"`
-	State        string
-	Description  string             `json:",omitempty"`
-	RoleArn      string             `json:",omitempty"`
-	Tags         map[string]string  `json:",omitempty"`
-	Targets      []eventsapi.Target `json:",omitempty"`
+	Name        string
+	Bus         string
+	Pattern     string `json:",omitempty"`
+	Schedule    string `json:",omitempty"`
+	State       string
+	Description string             `json:",omitempty"`
+	RoleArn     string             `json:",omitempty"`
+	Tags        map[string]string  `json:",omitempty"`
+	Targets     []eventsapi.Target `json:",omitempty"`
+	// ManagedBy names the AWS service that owns the rule (an archive's rule);
+	// users cannot change or delete it.
+	ManagedBy    string `json:",omitempty"`
 	Created      time.Time
 	compiled     *pattern.Pattern
 	compiledSchd schedule.Schedule
