@@ -37,9 +37,10 @@ func (s *Service) BatchGetItem(ctx context.Context, in *ddb.BatchGetItemInput) (
 		return nil, apierr.Validation("Too many items requested for the BatchGetItem call")
 	}
 	type request struct {
-		t    *table
-		keys [][]byte
-		proj []expr.Path
+		t          *table
+		keys       [][]byte
+		proj       []expr.Path
+		consistent bool
 	}
 	names := make([]string, 0, len(in.RequestItems))
 	for n := range in.RequestItems {
@@ -56,7 +57,7 @@ func (s *Service) BatchGetItem(ctx context.Context, in *ddb.BatchGetItemInput) (
 		if len(ka.Keys) == 0 {
 			return nil, apierr.Validation("1 validation error detected: Value '[]' at 'requestItems.%s.member.keys' failed to satisfy constraint: Member must have length greater than or equal to 1", name)
 		}
-		r := request{t: t}
+		r := request{t: t, consistent: awsapi.ToBool(ka.ConsistentRead)}
 		seen := map[string]bool{}
 		for _, k := range ka.Keys {
 			_, key, err := itemKey(t, k)
@@ -79,7 +80,7 @@ func (s *Service) BatchGetItem(ctx context.Context, in *ddb.BatchGetItemInput) (
 		now := s.now()
 		for _, r := range reqs {
 			items := []map[string]Value{}
-			size := 0
+			units := 0.0
 			for _, k := range r.keys {
 				item, err := readItem(tx, r.t, k, now)
 				if err != nil {
@@ -88,14 +89,15 @@ func (s *Service) BatchGetItem(ctx context.Context, in *ddb.BatchGetItemInput) (
 				if item == nil {
 					continue
 				}
-				size += itemSize(item)
+				// Each item is read, and rounded up to 4 KB, on its own.
+				units += readUnits(itemSize(item), r.consistent)
 				if r.proj != nil {
 					item = expr.Project(item, r.proj)
 				}
 				items = append(items, item)
 			}
 			out.Responses[r.t.Name] = items
-			if c := consumed(in.ReturnConsumedCapacity, r.t.Name, readUnits(size, false), true); c != nil {
+			if c := consumed(in.ReturnConsumedCapacity, r.t.Name, units, true); c != nil {
 				out.ConsumedCapacity = append(out.ConsumedCapacity, *c)
 			}
 		}

@@ -492,6 +492,8 @@ func TestSDKTableAdministrationAsDynamoDB(t *testing.T) {
 	wantValidation(t, tag("k", strings.Repeat("v", 257)), "Member must have length less than or equal to 256")
 	wantValidation(t, tag("", "v"), "Member must have length greater than or equal to 1")
 	wantValidation(t, tag("hi!", "v"), "Member must satisfy regular expression pattern")
+	_, err = c.TagResource(ctx, &sdk.TagResourceInput{ResourceArn: arn, Tags: []types.Tag{}})
+	wantValidation(t, err, "at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	_, err = c.ListTagsOfResource(ctx, &sdk.ListTagsOfResourceInput{ResourceArn: d.Table.GlobalSecondaryIndexes[0].IndexArn})
 	wantValidation(t, err, "Invalid ResourceArn")
 	_, err = c.UpdateTimeToLive(ctx, &sdk.UpdateTimeToLiveInput{TableName: aws.String("admin"), TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(strings.Repeat("x", 256)), Enabled: aws.Bool(true)}})
@@ -579,4 +581,27 @@ func TestSDKMultiAttributeGSIKeys(t *testing.T) {
 		AttributeDefinitions:        []types.AttributeDefinition{def("a", "S"), def("b", "S"), def("c", "S"), def("d", "S"), def("e", "S")},
 		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{IndexName: aws.String("five"), KeySchema: five, Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}}}})
 	wantValidation(t, err, "at most 4 HASH key attributes")
+}
+
+func TestSDKBatchGetItemChargesEachItem(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("rcu")}, "p:S")
+	keys := []item{}
+	for _, p := range []string{"a", "b", "c"} {
+		if _, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("rcu"), Item: item{"p": s(p), "v": s(strings.Repeat("v", 5000))}}); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, item{"p": s(p)})
+	}
+	// Three 5 KB items: 2 units each when strongly consistent, half when not.
+	for consistent, want := range map[bool]float64{true: 6, false: 3} {
+		out, err := c.BatchGetItem(ctx, &sdk.BatchGetItemInput{
+			RequestItems:           map[string]types.KeysAndAttributes{"rcu": {Keys: keys, ConsistentRead: aws.Bool(consistent)}},
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		if err != nil || len(out.ConsumedCapacity) != 1 || *out.ConsumedCapacity[0].CapacityUnits != want {
+			t.Errorf("consistent=%v: %v %+v, want %v units", consistent, err, out, want)
+		}
+	}
 }

@@ -764,6 +764,9 @@ func checkTags(tags []ddb.Tag) error {
 
 // TagResource adds or replaces tags on a table.
 func (s *Service) TagResource(ctx context.Context, in *ddb.TagResourceInput) (*ddb.TagResourceOutput, error) {
+	if len(in.Tags) == 0 {
+		return nil, apierr.Validation("1 validation error detected: Value '[]' at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	}
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
