@@ -109,11 +109,25 @@ func page(n int, token *string, limit *int32) (from, to int, next *string, err e
 func (s *Service) CreateEventBus(ctx context.Context, in *eventsapi.CreateEventBusInput) (*eventsapi.CreateEventBusOutput, error) {
 	account, reg := s.caller(ctx)
 	name := awsapi.ToString(in.Name)
-	if !busNameRE.MatchString(name) || name == defaultBus || strings.HasPrefix(name, "aws.") && in.EventSourceName == nil {
-		if name == defaultBus {
-			return nil, &apierr.Error{Code: "ResourceAlreadyExistsException", Status: 400, Message: "Event bus default already exists."}
-		}
-		return nil, apierr.Validation("Event bus name %q is not valid.", name)
+	// CreateEventBus checks, in AWS's words (CreateEventBus docs, Name): the
+	// model's length and pattern, the default bus's name, '/' only in a
+	// partner bus's name, which must be its event source's.
+	switch src := awsapi.ToString(in.EventSourceName); {
+	case len(name) > 256:
+		return nil, apierr.Validation("1 validation error detected: Value '%s' at 'name' failed to satisfy constraint: Member must have length less than or equal to 256", name)
+	case !busNameRE.MatchString(name):
+		return nil, apierr.Validation("1 validation error detected: Value '%s' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [/\\.\\-_A-Za-z0-9]+", name)
+	case name == defaultBus:
+		return nil, &apierr.Error{Code: "ResourceAlreadyExistsException", Status: 400, Message: "Event bus default already exists."}
+	case in.EventSourceName == nil && strings.Contains(name, "/"):
+		return nil, apierr.Validation("Event bus name must not contain '/'.")
+	case in.EventSourceName != nil && src != name:
+		return nil, apierr.Validation("Event bus name must match event source name.")
+	case in.EventSourceName != nil:
+		// wharf has no partner event sources.
+		return nil, notFound("Event source %s does not exist.", src)
+	case strings.HasPrefix(name, "aws."):
+		return nil, apierr.Validation("Event bus name must not start with 'aws.'.")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

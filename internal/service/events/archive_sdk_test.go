@@ -186,3 +186,35 @@ func TestSDKv2CreateArchiveMakesItsManagedRule(t *testing.T) {
 		t.Errorf("rule after DeleteArchive: %v, want ResourceNotFoundException", err)
 	}
 }
+
+func TestSDKv2EventBusNamesValidatedAsAWS(t *testing.T) {
+	eb, _ := startWharf(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, source string
+		code, msg    string
+	}{
+		{"default", "", "ResourceAlreadyExistsException", "Event bus default already exists."},
+		{"team/bus", "", "ValidationException", "Event bus name must not contain '/'."},
+		{"aws.partner/acme/bus", "aws.partner/acme/other", "ValidationException", "Event bus name must match event source name."},
+		{"aws.partner/acme/bus", "aws.partner/acme/bus", "ResourceNotFoundException", "Event source aws.partner/acme/bus does not exist."},
+		{"no spaces", "", "ValidationException", "Member must satisfy regular expression pattern"},
+		{strings.Repeat("b", 257), "", "ValidationException", "Member must have length less than or equal to 256"},
+	} {
+		in := &eventbridge.CreateEventBusInput{Name: aws.String(tc.name)}
+		if tc.source != "" {
+			in.EventSourceName = aws.String(tc.source)
+		}
+		_, err := eb.CreateEventBus(ctx, in)
+		var ae interface {
+			ErrorCode() string
+			ErrorMessage() string
+		}
+		if !errors.As(err, &ae) || ae.ErrorCode() != tc.code || !strings.Contains(ae.ErrorMessage(), tc.msg) {
+			t.Errorf("CreateEventBus %.20q: %v, want %s %q", tc.name, err, tc.code, tc.msg)
+		}
+	}
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("orders.v2_x-y")}); err != nil {
+		t.Errorf("a valid name: %v", err)
+	}
+}
