@@ -14,7 +14,7 @@ import (
 
 // TestBoto3PutsNeverStallAfterAnEmptyBody runs many S3 PUTs, empty and not,
 // through one boto3 client (which sends Expect: 100-continue on each) with a
-// short read timeout and retries off, so a stalled connection is an error the
+// read timeout and retries off, so a stalled connection is an error the
 // script reports, not a slow run. Every botocore on the machine is tried:
 // python3's and, when present, the system one (an older botocore and urllib3).
 func TestBoto3PutsNeverStallAfterAnEmptyBody(t *testing.T) {

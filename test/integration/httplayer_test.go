@@ -264,7 +264,7 @@ func TestSlowBodyTimesOutWhileOthersAreServed(t *testing.T) {
 // its headers is disconnected at the header deadline (tiny here); others are
 // served meanwhile.
 func TestSlowHeadersAreCutOffWhileOthersAreServed(t *testing.T) {
-	srv := wharftest.Start(t, "--header-timeout", "300ms")
+	srv := wharftest.Start(t, "--header-timeout", "1s")
 	ctx := callTimeout(t)
 	s3c := s3.NewFromConfig(srv.Config(), func(o *s3.Options) { o.UsePathStyle = true })
 	rc := dial(t, srv.Addr)
