@@ -146,6 +146,16 @@ func (s *Service) serveCredentials(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	arn := awsapi.ToString(r.Task.TaskArn)
+	if awsapi.ToString(r.Task.LastStatus) == "STOPPED" {
+		// A stopped task's credentials are no longer served, as the ECS
+		// agent removes them when the task stops (also after a restart that
+		// marked the task stopped); its containers are gone.
+		s.mu.Lock()
+		delete(s.cache, arn)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusBadRequest, map[string]string{"code": "InvalidIdInRequest", "message": "CredentialsV2Request: Credentials not found"})
+		return
+	}
 	s.mu.Lock()
 	c, ok := s.cache[arn]
 	s.mu.Unlock()

@@ -61,6 +61,14 @@ func TestCredentialsEndpointNeedsTheTokenAndRenewsBeforeExpiry(t *testing.T) {
 	if _, c := get(t, url, token); c["AccessKeyId"] != "ASIA2" || c["Expiration"] != "2025-01-02T05:04:05Z" {
 		t.Errorf("not renewed: %v", c)
 	}
+	// Once the task has stopped, its credentials are no longer served.
+	if _, err := h.svc.StopTask(h.ctx, &ecsapi.StopTaskInput{Task: task.TaskArn}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitStatus(*task.TaskArn, "STOPPED")
+	if code, c := get(t, url, token); code != http.StatusBadRequest || c["code"] != "InvalidIdInRequest" || c["AccessKeyId"] != nil {
+		t.Errorf("stopped task's credentials = %d %v", code, c)
+	}
 	// A task without a role has no credentials.
 	family := "norole"
 	out, err := h.svc.RegisterTaskDefinition(h.ctx, &ecsapi.RegisterTaskDefinitionInput{Family: &family, ContainerDefinitions: []ecsapi.ContainerDefinition{container("x", "img", true)}})
