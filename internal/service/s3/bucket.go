@@ -32,6 +32,16 @@ type bucket struct {
 	CORS         *s3api.CORSConfiguration            `json:",omitempty"`
 	Lifecycle    *s3api.BucketLifecycleConfiguration `json:",omitempty"`
 	Notification *s3api.NotificationConfiguration    `json:",omitempty"`
+	// LifecycleMinSize is the lifecycle's transition default minimum object
+	// size; "" stands for S3's default.
+	LifecycleMinSize string `json:",omitempty"`
+	// PublicAccessBlock is nil once deleted; CreateBucket sets every flag.
+	PublicAccessBlock *s3api.PublicAccessBlockConfiguration `json:",omitempty"`
+	// Encryption is nil for S3's default, SSE-S3.
+	Encryption *s3api.ServerSideEncryptionConfiguration `json:",omitempty"`
+	// Ownership is the object ownership rule, "" once deleted.
+	Ownership  string `json:",omitempty"`
+	ObjectLock bool   `json:",omitempty"`
 }
 
 func (b *bucket) versioned() bool { return b.Versioning != "" }
@@ -183,6 +193,13 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3api.CreateBucketInput)
 		return nil, &apierr.Error{Code: "IllegalLocationConstraintException", Status: 400,
 			Message: fmt.Sprintf("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", constraint)}
 	}
+	ownership := awsapi.ToString(in.ObjectOwnership)
+	if ownership == "" {
+		ownership = defaultOwnership
+	} else if !validOwnership(ownership) {
+		return nil, invalidOwnership(ownership)
+	}
+	lock := awsapi.ToBool(in.ObjectLockEnabledForBucket)
 	acct := caller(ctx).Account
 	err := s.st.Update(func(tx store.Tx) error {
 		old, err := getBucket(tx, name)
@@ -205,7 +222,13 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3api.CreateBucketInput)
 				Message: "Your previous request to create the named bucket succeeded and you already own it.",
 				Fields:  map[string]any{"BucketName": name}}
 		}
-		b := &bucket{Name: name, Account: acct, Region: region, Created: s.nowMillis(), Tags: tags}
+		b := &bucket{Name: name, Account: acct, Region: region, Created: s.nowMillis(), Tags: tags,
+			PublicAccessBlock: allBlocked(), Ownership: ownership, ObjectLock: lock}
+		// Object Lock needs versioning: S3 enables it with the lock
+		// (CreateBucket docs, x-amz-bucket-object-lock-enabled).
+		if lock {
+			b.Versioning = "Enabled"
+		}
 		if err := putBucket(tx, b); err != nil {
 			return err
 		}
@@ -610,11 +633,24 @@ func (s *Service) PutBucketLifecycleConfiguration(ctx context.Context, in *s3api
 			return nil, malformedXML()
 		}
 	}
+	size := awsapi.ToString(in.TransitionDefaultMinimumObjectSize)
+	switch size {
+	case "", defaultMinimumObjectSize, "varies_by_storage_class":
+	default:
+		return nil, invalidRequest("Invalid TransitionDefaultMinimumObjectSize: " + size)
+	}
 	err := s.updateBucket(ctx, awsapi.ToString(in.Bucket), func(b *bucket) error {
 		b.Lifecycle = c
+		b.LifecycleMinSize = size
 		return nil
 	})
-	return &s3api.PutBucketLifecycleConfigurationOutput{}, err
+	if err != nil {
+		return nil, err
+	}
+	if size == "" {
+		size = defaultMinimumObjectSize
+	}
+	return &s3api.PutBucketLifecycleConfigurationOutput{TransitionDefaultMinimumObjectSize: awsapi.String(size)}, nil
 }
 
 // GetBucketLifecycleConfiguration returns the stored rules, or NoSuchLifecycleConfiguration.
@@ -627,13 +663,18 @@ func (s *Service) GetBucketLifecycleConfiguration(ctx context.Context, in *s3api
 		return nil, &apierr.Error{Code: "NoSuchLifecycleConfiguration", Status: 404, Message: "The lifecycle configuration does not exist",
 			Fields: map[string]any{"BucketName": b.Name}}
 	}
-	return &s3api.GetBucketLifecycleConfigurationOutput{Rules: b.Lifecycle.Rules}, nil
+	size := b.LifecycleMinSize
+	if size == "" {
+		size = defaultMinimumObjectSize
+	}
+	return &s3api.GetBucketLifecycleConfigurationOutput{Rules: b.Lifecycle.Rules, TransitionDefaultMinimumObjectSize: awsapi.String(size)}, nil
 }
 
 // DeleteBucketLifecycle removes the lifecycle rules.
 func (s *Service) DeleteBucketLifecycle(ctx context.Context, in *s3api.DeleteBucketLifecycleInput) (*s3api.DeleteBucketLifecycleOutput, error) {
 	err := s.updateBucket(ctx, awsapi.ToString(in.Bucket), func(b *bucket) error {
 		b.Lifecycle = nil
+		b.LifecycleMinSize = ""
 		return nil
 	})
 	return &s3api.DeleteBucketLifecycleOutput{}, err
