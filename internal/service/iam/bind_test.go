@@ -22,6 +22,8 @@ func TestBindRegistersEveryImplementedOperation(t *testing.T) {
 		"CreatePolicyVersion", "GetPolicyVersion", "ListPolicyVersions", "DeletePolicyVersion", "SetDefaultPolicyVersion",
 		"AttachUserPolicy", "DetachUserPolicy", "ListAttachedUserPolicies",
 		"AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies", "ListEntitiesForPolicy",
+		"CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile", "AddRoleToInstanceProfile", "RemoveRoleFromInstanceProfile",
+		"ListInstanceProfiles", "ListInstanceProfilesForRole", "TagInstanceProfile", "UntagInstanceProfile", "ListInstanceProfileTags",
 	}
 	h := api.Bind(s)
 	for _, op := range iamOps {

@@ -239,6 +239,11 @@ func (s *Service) DeleteRole(ctx context.Context, in *api.DeleteRoleInput) (*api
 		case len(r.Attached) > 0:
 			return deleteConflict("Cannot delete entity, must detach all policies first.")
 		}
+		if ps, err := profilesOfRole(tx, acct, name); err != nil {
+			return err
+		} else if len(ps) > 0 {
+			return deleteConflict("Cannot delete entity, must remove roles from instance profile first.")
+		}
 		return tx.Delete(roleKey(acct, name))
 	})
 	if err != nil {
