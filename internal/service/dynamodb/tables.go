@@ -476,6 +476,9 @@ func (s *Service) DeleteTable(ctx context.Context, in *ddb.DeleteTableInput) (*d
 				return err
 			}
 		}
+		if err := deleteBackups(tx, t); err != nil {
+			return err
+		}
 		return tx.Delete(tableKey(account, region, t.Name))
 	})
 	if err != nil {
