@@ -125,6 +125,9 @@ func (s *Service) DeleteLogGroup(ctx context.Context, in *logsapi.DeleteLogGroup
 		if err := deletePrefix(tx, streamPrefix(sc, name)); err != nil {
 			return err
 		}
+		if err := deletePrefix(tx, metricFilterPrefix(sc, name)); err != nil {
+			return err
+		}
 		return deletePrefix(tx, eventGroupPrefix(sc, name))
 	})
 	if err != nil {
