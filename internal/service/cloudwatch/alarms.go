@@ -26,27 +26,36 @@ const (
 
 // alarm is a metric alarm as stored.
 type alarm struct {
-	Name              string                  `json:"name"`
-	ARN               string                  `json:"arn"`
-	Description       string                  `json:"description,omitempty"`
-	ActionsEnabled    bool                    `json:"actionsEnabled"`
-	OKActions         []string                `json:"okActions,omitempty"`
-	AlarmActions      []string                `json:"alarmActions,omitempty"`
-	InsufficientActs  []string                `json:"insufficientActions,omitempty"`
-	Namespace         string                  `json:"namespace,omitempty"`
-	MetricName        string                  `json:"metricName,omitempty"`
-	Statistic         string                  `json:"statistic,omitempty"`
-	ExtendedStatistic string                  `json:"extendedStatistic,omitempty"`
-	Dims              []dim                   `json:"dims,omitempty"`
-	Period            int32                   `json:"period,omitempty"`
-	Unit              string                  `json:"unit,omitempty"`
-	EvaluationPeriods int32                   `json:"evaluationPeriods"`
-	DatapointsToAlarm int32                   `json:"datapointsToAlarm,omitempty"`
+	Name              string   `json:"name"`
+	ARN               string   `json:"arn"`
+	Description       string   `json:"description,omitempty"`
+	ActionsEnabled    bool     `json:"actionsEnabled"`
+	OKActions         []string `json:"okActions,omitempty"`
+	AlarmActions      []string `json:"alarmActions,omitempty"`
+	InsufficientActs  []string `json:"insufficientActions,omitempty"`
+	Namespace         string   `json:"namespace,omitempty"`
+	MetricName        string   `json:"metricName,omitempty"`
+	Statistic         string   `json:"statistic,omitempty"`
+	ExtendedStatistic string   `json:"extendedStatistic,omitempty"`
+	Dims              []dim    `json:"dims,omitempty"`
+	Period            int32    `json:"period,omitempty"`
+	Unit              string   `json:"unit,omitempty"`
+	EvaluationPeriods int32    `json:"evaluationPeriods"`
+	DatapointsToAlarm int32    `json:"datapointsToAlarm,omitempty"`
+	// DatapointsOmitted: the alarm was put without DatapointsToAlarm, which
+	// then equals EvaluationPeriods but is not reported, as CloudWatch omits
+	// it from DescribeAlarms.
+	DatapointsOmitted bool                    `json:"datapointsOmitted,omitempty"`
 	Threshold         float64                 `json:"threshold"`
 	Comparison        string                  `json:"comparison"`
 	TreatMissing      string                  `json:"treatMissing,omitempty"`
 	Metrics           []cwapi.MetricDataQuery `json:"metrics,omitempty"`
 	Tags              map[string]string       `json:"tags,omitempty"`
+	// Rule is a composite alarm's AlarmRule; "" for a metric alarm.
+	Rule                string `json:"rule,omitempty"`
+	Suppressor          string `json:"suppressor,omitempty"`
+	SuppressorWait      int32  `json:"suppressorWait,omitempty"`
+	SuppressorExtension int32  `json:"suppressorExtension,omitempty"`
 
 	State             string    `json:"state"`
 	Reason            string    `json:"reason"`
@@ -136,6 +145,9 @@ func (s *Service) PutMetricAlarm(ctx context.Context, in *cwapi.PutMetricAlarmIn
 			return err
 		}
 		summary := fmt.Sprintf("Alarm %q created", name)
+		if old != nil && old.Rule != "" {
+			return invalidValue("The alarm %s is a composite alarm; a metric alarm cannot replace it.", name)
+		}
 		if old != nil {
 			a.State, a.Reason, a.ReasonData = old.State, old.Reason, old.ReasonData
 			a.StateUpdated, a.StateTransitioned = old.StateUpdated, old.StateTransitioned
@@ -165,8 +177,8 @@ func (a *alarm) validate(in *cwapi.PutMetricAlarmInput) error {
 	if a.EvaluationPeriods < 1 {
 		return invalidValue("The parameter EvaluationPeriods must be greater than or equal to 1.")
 	}
-	if a.DatapointsToAlarm == 0 {
-		a.DatapointsToAlarm = a.EvaluationPeriods
+	if in.DatapointsToAlarm == nil {
+		a.DatapointsToAlarm, a.DatapointsOmitted = a.EvaluationPeriods, true
 	}
 	if a.DatapointsToAlarm < 1 || a.DatapointsToAlarm > a.EvaluationPeriods {
 		return invalidValue("DatapointsToAlarm must be greater than 0 and less than or equal to EvaluationPeriods.")
@@ -282,9 +294,12 @@ func (a *alarm) api() cwapi.MetricAlarm {
 		OKActions:                          nonNilList(a.OKActions), AlarmActions: nonNilList(a.AlarmActions), InsufficientDataActions: nonNilList(a.InsufficientActs),
 		StateValue: awsapi.String(a.State), StateReason: awsapi.String(a.Reason),
 		StateUpdatedTimestamp: timePtr(a.StateUpdated), StateTransitionedTimestamp: timePtr(a.StateTransitioned),
-		EvaluationPeriods: awsapi.Int32(a.EvaluationPeriods), DatapointsToAlarm: awsapi.Int32(a.DatapointsToAlarm),
-		Threshold: &a.Threshold, ComparisonOperator: awsapi.String(a.Comparison), TreatMissingData: awsapi.String(a.TreatMissing),
+		EvaluationPeriods: awsapi.Int32(a.EvaluationPeriods),
+		Threshold:         &a.Threshold, ComparisonOperator: awsapi.String(a.Comparison), TreatMissingData: awsapi.String(a.TreatMissing),
 		Dimensions: []cwapi.Dimension{},
+	}
+	if !a.DatapointsOmitted {
+		out.DatapointsToAlarm = awsapi.Int32(a.DatapointsToAlarm)
 	}
 	if a.Description != "" {
 		out.AlarmDescription = awsapi.String(a.Description)
@@ -355,9 +370,17 @@ func (s *Service) DescribeAlarms(ctx context.Context, in *cwapi.DescribeAlarmsIn
 		}
 		after = string(b)
 	}
-	wantMetric := len(in.AlarmTypes) == 0
+	// DescribeAlarms docs: without AlarmTypes, only metric alarms are returned.
+	wantMetric, wantComposite := len(in.AlarmTypes) == 0, false
 	for _, t := range in.AlarmTypes {
-		wantMetric = wantMetric || t == "MetricAlarm"
+		switch t {
+		case "MetricAlarm":
+			wantMetric = true
+		case "CompositeAlarm":
+			wantComposite = true
+		default:
+			return nil, invalidValue("The value %s for parameter AlarmTypes is invalid.", t)
+		}
 	}
 	names := map[string]bool{}
 	for _, n := range in.AlarmNames {
@@ -368,9 +391,7 @@ func (s *Service) DescribeAlarms(ctx context.Context, in *cwapi.DescribeAlarmsIn
 		return nil, invalidValue("The value %s for parameter StateValue is invalid.", state)
 	}
 	out := &cwapi.DescribeAlarmsOutput{MetricAlarms: []cwapi.MetricAlarm{}, CompositeAlarms: []cwapi.CompositeAlarm{}}
-	if !wantMetric {
-		return out, nil
-	}
+	n, last := 0, ""
 	err := s.st.View(func(tx store.Tx) error {
 		return s.scanAlarms(tx, sc, awsapi.ToString(in.AlarmNamePrefix), func(a *alarm) (bool, error) {
 			if a.Name <= after && after != "" || len(names) > 0 && !names[a.Name] || state != "" && a.State != state {
@@ -379,11 +400,19 @@ func (s *Service) DescribeAlarms(ctx context.Context, in *cwapi.DescribeAlarmsIn
 			if p := awsapi.ToString(in.ActionPrefix); p != "" && !hasPrefixed(p, a.OKActions, a.AlarmActions, a.InsufficientActs) {
 				return true, nil
 			}
-			if len(out.MetricAlarms) == limit {
-				out.NextToken = awsapi.String(base64.RawURLEncoding.EncodeToString([]byte(*out.MetricAlarms[limit-1].AlarmName)))
+			if a.Rule != "" && !wantComposite || a.Rule == "" && !wantMetric {
+				return true, nil
+			}
+			if n == limit {
+				out.NextToken = awsapi.String(base64.RawURLEncoding.EncodeToString([]byte(last)))
 				return false, nil
 			}
-			out.MetricAlarms = append(out.MetricAlarms, a.api())
+			n, last = n+1, a.Name
+			if a.Rule != "" {
+				out.CompositeAlarms = append(out.CompositeAlarms, a.compositeAPI())
+			} else {
+				out.MetricAlarms = append(out.MetricAlarms, a.api())
+			}
 			return true, nil
 		})
 	})

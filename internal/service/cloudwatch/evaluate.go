@@ -75,9 +75,15 @@ func (s *Service) EvaluateAlarms(ctx context.Context) error {
 	}
 	var first error
 	for _, it := range items {
+		if it.a.Rule != "" {
+			continue
+		}
 		if err := s.evaluate(ctx, it.sc, &it.a, now); err != nil && first == nil {
 			first = err
 		}
+	}
+	if err := s.evaluateComposites(ctx, now); err != nil && first == nil {
+		first = err
 	}
 	return first
 }
@@ -283,6 +289,9 @@ func (s *Service) announce(ctx context.Context, tr *transition) {
 		return m
 	}
 	cfg := map[string]any{"metrics": a.eventMetrics()}
+	if a.Rule != "" {
+		cfg = map[string]any{"alarmRule": a.Rule}
+	}
 	if a.Description != "" {
 		cfg["description"] = a.Description
 	}
@@ -422,13 +431,16 @@ func (a *alarm) snsMessage(tr *transition) (string, string) {
 	if a.Unit != "" {
 		trigger["Unit"] = a.Unit
 	}
+	if a.Rule != "" {
+		trigger = nil
+	}
 	msg, _ := json.Marshal(map[string]any{
 		"AlarmName": a.Name, "AlarmDescription": nilIfEmpty(a.Description), "AWSAccountId": tr.sc.account,
 		"AlarmConfigurationUpdatedTimestamp": a.ConfigUpdated.UTC().Format(eventTime),
 		"NewStateValue":                      a.State, "NewStateReason": a.Reason,
 		"StateChangeTime": a.StateUpdated.UTC().Format(eventTime), "Region": region, "AlarmArn": a.ARN,
 		"OldStateValue": tr.prevState, "OKActions": nonNilList(a.OKActions), "AlarmActions": nonNilList(a.AlarmActions),
-		"InsufficientDataActions": nonNilList(a.InsufficientActs), "Trigger": trigger,
+		"InsufficientDataActions": nonNilList(a.InsufficientActs), "Trigger": trigger, "AlarmRule": nilIfEmpty(a.Rule),
 	})
 	subject := fmt.Sprintf("%s: %q in %s", a.State, a.Name, region)
 	if len(subject) > 100 {
