@@ -231,7 +231,9 @@ func (s *Service) prepare(q *queue, e *sendEntry, sender string) (*message, erro
 		if *e.Delay < 0 || *e.Delay > 900 {
 			return nil, errInvalidParameter("Value %d for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.", *e.Delay)
 		}
-		if q.fifo() {
+		// A FIFO queue takes no per-message delay, but SQS accepts 0, the
+		// value SDKs and frameworks send when none is asked for.
+		if q.fifo() && *e.Delay != 0 {
 			return nil, errInvalidParameter("Value %d for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.", *e.Delay)
 		}
 	}

@@ -3,6 +3,8 @@ package sqs_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +130,42 @@ func TestSDKv2LongPollWakesOnSend(t *testing.T) {
 	r := <-done
 	if r.err != nil || len(r.out.Messages) != 1 || *r.out.Messages[0].Body != "ping" {
 		t.Fatalf("long poll: %v %v", r.out, r.err)
+	}
+}
+
+// FIFO queues take no per-message delay, but accept DelaySeconds=0, which
+// SDKs and frameworks send when no delay is asked for. aws-sdk-go-v2 leaves a
+// zero out, so the sends are raw JSON requests, as boto3 and the CLI send them.
+func TestFIFOAcceptsZeroDelaySeconds(t *testing.T) {
+	srv := wharftest.Start(t)
+	c := sdksqs.NewFromConfig(srv.Config())
+	ctx := context.Background()
+	q, err := c.CreateQueue(ctx, &sdksqs.CreateQueueInput{QueueName: aws.String("zero.fifo"),
+		Attributes: map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(op, body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		req.Header.Set("X-Amz-Target", "AmazonSQS."+op)
+		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	url := aws.ToString(q.QueueUrl)
+	if st, body := call("SendMessage", `{"QueueUrl":"`+url+`","MessageBody":"a","MessageGroupId":"g","DelaySeconds":0}`); st != 200 {
+		t.Fatalf("DelaySeconds=0 on a FIFO queue: %d %s", st, body)
+	}
+	st, body := call("SendMessageBatch", `{"QueueUrl":"`+url+`","Entries":[{"Id":"z","MessageBody":"b","MessageGroupId":"g","DelaySeconds":0}]}`)
+	if st != 200 || !strings.Contains(body, `"Successful":[{`) {
+		t.Fatalf("batch DelaySeconds=0 on a FIFO queue: %d %s", st, body)
+	}
+	if st, body := call("SendMessage", `{"QueueUrl":"`+url+`","MessageBody":"c","MessageGroupId":"g","DelaySeconds":5}`); st != 400 || !strings.Contains(body, "InvalidParameterValue") {
+		t.Fatalf("DelaySeconds=5 on a FIFO queue: %d %s", st, body)
 	}
 }
