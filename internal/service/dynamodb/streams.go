@@ -3,6 +3,7 @@ package dynamodb
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -162,9 +163,6 @@ func (s *Service) appendRecord(tx store.Tx, t *table, old, item Item, ttl bool) 
 	}
 	b := []byte{kind, flags}
 	b = binary.AppendVarint(b, now.UnixMilli())
-	id := make([]byte, 16)
-	s.random(id)
-	b = append(b, id...)
 	b = appendBytes(b, encodeItem(keys))
 	if withOld {
 		b = appendBytes(b, encodeItem(old))
@@ -182,11 +180,14 @@ func decodeRecord(t *table, st *stream, seq string, b []byte) (dst.Record, error
 	}
 	kind, flags := b[0], b[1]
 	ms, n := binary.Varint(b[2:])
-	if n <= 0 || len(b) < 2+n+16 {
+	if n <= 0 {
 		return dst.Record{}, errCorrupt
 	}
-	r := &reader{b: b[2+n+16:]}
-	id := hex.EncodeToString(b[2+n : 2+n+16])
+	r := &reader{b: b[2+n:]}
+	// The event id is unique per record without costing the write a random
+	// read: a digest of the table and the sequence number.
+	sum := md5.Sum([]byte(t.ID + "/" + seq))
+	id := hex.EncodeToString(sum[:])
 	item := func() map[string]dst.AttributeValue {
 		raw := r.bytes()
 		if r.err != nil {
@@ -214,7 +215,7 @@ func decodeRecord(t *table, st *stream, seq string, b []byte) (dst.Record, error
 	if r.err != nil {
 		return dst.Record{}, r.err
 	}
-	sr.SizeBytes = awsapi.Int64(int64(len(b) - 2 - n - 16))
+	sr.SizeBytes = awsapi.Int64(int64(len(b) - 2 - n))
 	rec := dst.Record{
 		EventID:      awsapi.String(id),
 		EventName:    awsapi.String([...]string{"", "INSERT", "MODIFY", "REMOVE"}[min(int(kind), 3)]),
