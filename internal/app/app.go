@@ -18,6 +18,7 @@ import (
 	bberrors "go.etcd.io/bbolt/errors"
 
 	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/console"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -56,6 +57,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 	srv := server.New(server.Options{
 		Authorize: az.Authorize,
 		Endpoints: map[string]http.Handler{"/_wharf/iam/denials": az.Handler()},
+		Console:   console.Handler(console.Options{Timeline: sys.Timeline, Done: ctx.Done()}),
 		Degraded:  degraded,
 		Config:    cfg,
 		Logger:    log,

@@ -45,6 +45,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/service/sns"
 	"github.com/wharf-dev/wharf/internal/service/sqs"
 	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/timeline"
 )
 
 // System is every service of one wharf, one typed field each, built and
@@ -71,6 +72,8 @@ type System struct {
 	Runner runtime.Runner
 	// Targets are EventBridge's (and Scheduler's) deliverers, by target service.
 	Targets EventTargets
+	// Timeline records every hop of every event, message and task.
+	Timeline *timeline.Log
 }
 
 // deps are what services are built from.
@@ -153,6 +156,8 @@ func build(d deps) *System {
 	sys.Scheduler = scheduler.New(scheduler.Options{Store: d.st, Logger: d.logger("scheduler"), Account: cfg.Account, Region: cfg.Region})
 	sys.Scheduler.SetSubmitter(sys.Events)
 	d.loops.Go(sys.Scheduler.Run)
+
+	sys.observe(d)
 	return sys
 }
 

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,6 +72,9 @@ type Options struct {
 	Authorize func(ctx context.Context, caller *awsapi.Caller, op string, input any) error
 	// Endpoints are wharf's own GET endpoints by path (/_wharf/iam/denials).
 	Endpoints map[string]http.Handler
+	// Console, when set, serves every other /_wharf/ path, any method (the
+	// web console, the timeline API, reset, the clock).
+	Console http.Handler
 }
 
 // Server serves every registered service on one listener.
@@ -85,6 +89,7 @@ type Server struct {
 	version  string
 	authz    func(ctx context.Context, caller *awsapi.Caller, op string, input any) error
 	extra    map[string]http.Handler
+	console  http.Handler
 	degraded func() error
 
 	mu    sync.Mutex
@@ -103,6 +108,7 @@ func New(opts Options) *Server {
 		version: opts.Version,
 		authz:   opts.Authorize,
 		extra:   opts.Endpoints,
+		console: opts.Console,
 	}
 	s.degraded = opts.Degraded
 	s.track = newTracker()
@@ -219,6 +225,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h := s.extra[r.URL.Path]; h != nil && r.Method == http.MethodGet {
 		h.ServeHTTP(w, r)
+		return
+	}
+	// No bucket is named _wharf (S3 bucket names have no underscore).
+	if s.console != nil && (r.URL.Path == "/_wharf" || strings.HasPrefix(r.URL.Path, "/_wharf/")) {
+		s.console.ServeHTTP(w, r)
 		return
 	}
 	requestID := newRequestID()

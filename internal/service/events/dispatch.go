@@ -17,6 +17,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/pattern"
 	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/timeline"
 )
 
 const (
@@ -114,6 +115,9 @@ func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (
 	}
 	if err := s.enqueue(batch); err != nil {
 		return nil, err
+	}
+	for _, p := range batch {
+		s.received(ctx, p)
 	}
 	out.FailedEntryCount = awsapi.Int32(failed)
 	return out, nil
@@ -266,7 +270,20 @@ func (s *Service) Publish(ctx context.Context, e eventbus.Event) error {
 	if busName == "" {
 		busName = defaultBus
 	}
-	return s.enqueue([]pending{{Account: account, Region: reg, Bus: busName, Event: raw, Ingested: s.now().UTC()}})
+	p := pending{Account: account, Region: reg, Bus: busName, Event: raw, Ingested: s.now().UTC()}
+	if err := s.enqueue([]pending{p}); err != nil {
+		return err
+	}
+	s.received(ctx, p)
+	return nil
+}
+
+// received records an accepted event on the timeline.
+func (s *Service) received(ctx context.Context, p pending) {
+	var env envelope
+	json.Unmarshal(p.Event, &env)
+	s.hop(ctx, timeline.Entry{Kind: "EventReceived", Resource: busArn(p.Account, p.Region, p.Bus), Subject: env.ID,
+		Detail: fmt.Sprintf("event %q from %s received on bus %s", env.DetailType, env.Source, p.Bus)})
 }
 
 // Run delivers accepted events, retries failed deliveries and fires schedules
@@ -290,6 +307,7 @@ func (s *Service) Run(ctx context.Context) {
 			}
 		case <-tick.C:
 			s.FireSchedules(ctx)
+			s.publishMetrics(ctx)
 			if err := s.RunReplays(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("events: replay", "err", err)
 			}
@@ -377,7 +395,7 @@ func (s *Service) direct(ctx context.Context, p pending) {
 		s.forward(d, p)
 		return
 	}
-	if err := s.deliver(ctx, &d); err != nil {
+	if err := s.invoke(ctx, &d, 1); err != nil {
 		s.scheduleRetry(d, err, p.Ingested)
 	}
 }
@@ -416,6 +434,7 @@ func (s *Service) route(ctx context.Context, p pending) {
 	if json.Unmarshal(p.Event, &env) == nil {
 		id = env.ID
 	}
+	s.matched(ctx, p, id, ms)
 	for _, m := range ms {
 		for _, t := range m.targets {
 			input, err := targetInput(&t, p.Event, m.arn, m.name, ingested)
@@ -428,7 +447,7 @@ func (s *Service) route(ctx context.Context, p pending) {
 				s.forward(d, p)
 				continue
 			}
-			if err := s.deliver(ctx, &d); err != nil {
+			if err := s.invoke(ctx, &d, 1); err != nil {
 				s.scheduleRetry(d, err, p.Ingested)
 			}
 		}
@@ -525,7 +544,7 @@ func (s *Service) Retry(ctx context.Context) error {
 	}
 	for _, it := range due {
 		r := it.r
-		err := s.deliver(ctx, &r.Delivery)
+		err := s.invoke(ctx, &r.Delivery, r.Attempts+1)
 		r.Attempts++
 		var done bool
 		if err == nil {
@@ -560,7 +579,8 @@ func (s *Service) deadLetter(ctx context.Context, r *retry) {
 		dlq = awsapi.ToString(c.Arn)
 	}
 	if dlq == "" {
-		s.log.Warn("events: dropping undeliverable event", "rule", r.Delivery.RuleArn, "target", awsapi.ToString(r.Delivery.Target.Arn), "err", r.LastError)
+		// The timeline's line says it: no second line here.
+		s.gaveUp(ctx, r, "", nil)
 		return
 	}
 	d := Delivery{
@@ -585,9 +605,8 @@ func (s *Service) deadLetter(ctx context.Context, r *retry) {
 			"EXHAUSTED_RETRY_CONDITION": condition, "RETRY_ATTEMPTS": strconv.Itoa(r.Attempts - 1),
 		}
 	}
-	if err := s.deliver(ctx, &d); err != nil {
-		s.log.Warn("events: dead-letter delivery failed", "dlq", dlq, "err", err)
-	}
+	err := s.deliver(timeline.WithCause(ctx, d.EventID), &d)
+	s.gaveUp(ctx, r, dlq, err)
 }
 
 // FireSchedules fires every enabled schedule rule that is due at the clock's

@@ -110,6 +110,8 @@ type Service struct {
 	// lastFire is when each schedule rule last fired (or was created or loaded),
 	// keyed by rule ARN.
 	lastFire map[string]time.Time
+
+	obs observer // timeline and metrics
 }
 
 // region is one account's buses in one region, loaded from the store once.

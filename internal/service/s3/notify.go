@@ -185,6 +185,7 @@ func (s *Service) announce(ctx context.Context, b *bucket, c change) {
 	cl := caller(ctx)
 	seq := fmt.Sprintf("%016X", c.seq)
 	now := s.now().UTC()
+	dctx = s.changed(dctx, b, c, cl.RequestID, seq)
 	if n.EventBridgeConfiguration != nil && s.bus != nil {
 		obj := map[string]any{"key": c.obj.Key, "sequencer": seq}
 		if c.detailType == "Object Created" {

@@ -90,6 +90,8 @@ type Service struct {
 
 	mu      sync.Mutex
 	lastSeq uint64
+
+	tl Timeline // nil records nothing
 }
 
 // New returns a Service over opts.Store and opts.Dir.

@@ -18,6 +18,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/timeline"
 )
 
 // message is a message as stored.
@@ -297,7 +298,9 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 	}
 	now := s.clock.Now().UnixMilli()
 	added, addedBytes := int64(0), int64(0)
+	var sentIDs []string
 	err = s.st.Update(func(tx store.Tx) error {
+		sentIDs = sentIDs[:0]
 		cur, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
@@ -345,6 +348,7 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 			}
 			added++
 			addedBytes += int64(len(m.Body))
+			sentIDs = append(sentIDs, m.ID)
 		}
 		return addCount(tx, q.ID, added)
 	})
@@ -357,6 +361,7 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 		c := s.counters(qk)
 		c.sent.Add(added)
 		c.sentBytes.Add(addedBytes)
+		s.sent(ctx, queueARN(r.region, r.account, r.name), sentIDs)
 	}
 	return results, nil
 }
@@ -422,8 +427,9 @@ func (s *Service) receive(ctx context.Context, r queueRef, n int, vt *int32, wai
 func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, next int64, err error) {
 	now := s.clock.Now().UnixMilli()
 	var notifyKeys []string
+	var moved []timeline.Entry
 	err = s.st.Update(func(tx store.Tx) error {
-		out, next, notifyKeys = nil, 0, nil
+		out, next, notifyKeys, moved = nil, 0, nil, nil
 		q, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
@@ -484,6 +490,8 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 						return err
 					}
 					notifyKeys = append(notifyKeys, string(queueKey(dlq.Account, dlq.Region, dlq.Name)))
+					moved = append(moved, timeline.Entry{Kind: "MovedToDeadLetterQueue", Resource: dlq.arn(), Subject: m.ID,
+						Detail: fmt.Sprintf("message received %d times from %s moved to dead-letter queue %s", m.Received, q.Name, dlq.Name)})
 				default:
 					m.Received++
 					if m.FirstReceive == 0 {
@@ -507,6 +515,14 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 	}
 	for _, k := range notifyKeys {
 		s.notify(k)
+	}
+	for _, e := range moved {
+		s.hop(context.Background(), e)
+	}
+	arn := queueARN(r.region, r.account, r.name)
+	for _, m := range out {
+		s.hop(context.Background(), timeline.Entry{Kind: "MessageReceived", Resource: arn, Subject: m.msg.ID, Quiet: true,
+			Detail: fmt.Sprintf("message received from %s (receive %d)", r.name, m.msg.Received)})
 	}
 	return out, next, nil
 }
@@ -597,9 +613,10 @@ func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) 
 	now := s.clock.Now().UnixMilli()
 	errs := make([]error, len(handles))
 	deleted := int64(0)
+	var deletedIDs []string
 	err := s.st.Update(func(tx store.Tx) error {
 		clear(errs)
-		deleted = 0
+		deleted, deletedIDs = 0, nil
 		q, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
@@ -632,11 +649,17 @@ func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) 
 				return err
 			}
 			deleted++
+			deletedIDs = append(deletedIDs, m.ID)
 		}
 		return nil
 	})
 	if err == nil && deleted > 0 {
 		s.counters(r.key()).deleted.Add(deleted)
+		arn := queueARN(r.region, r.account, r.name)
+		for _, id := range deletedIDs {
+			s.hop(context.Background(), timeline.Entry{Kind: "MessageDeleted", Resource: arn, Subject: id, Quiet: true,
+				Detail: "message deleted from " + r.name})
+		}
 	}
 	return errs, err
 }

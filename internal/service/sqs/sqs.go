@@ -87,6 +87,8 @@ type Service struct {
 	stats           sync.Map // queue key → *queueCounters
 
 	moveKick chan struct{} // wakes RunMoves when a task starts
+
+	tl Timeline // nil records nothing
 }
 
 // New returns a Service over opts.Store.

@@ -1,0 +1,154 @@
+// Package console serves wharf's own pages and API under /_wharf/: the web
+// console (its assets embedded in the binary, so it works offline), the
+// timeline (GET /_wharf/api/timeline, a live stream at
+// /_wharf/api/timeline/stream, GET /_wharf/api/trace/{id}).
+package console
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/timeline"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Options configure the console.
+type Options struct {
+	Timeline *timeline.Log
+	// Done ends live streams when wharf shuts down, so that an open browser
+	// tab never holds up the shutdown.
+	Done <-chan struct{}
+}
+
+// Handler returns the handler for /_wharf/ paths.
+func Handler(opts Options) http.Handler {
+	mux := http.NewServeMux()
+	h := &handler{opts: opts}
+	mux.HandleFunc("GET /_wharf/api/timeline", h.timeline)
+	mux.HandleFunc("GET /_wharf/api/timeline/stream", h.stream)
+	mux.HandleFunc("GET /_wharf/api/trace/{id...}", h.trace)
+	static, _ := fs.Sub(assets, "assets")
+	files := http.StripPrefix("/_wharf/", http.FileServerFS(static))
+	mux.Handle("GET /_wharf/", files)
+	mux.HandleFunc("GET /_wharf", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/_wharf/", http.StatusMovedPermanently)
+	})
+	return mux
+}
+
+type handler struct{ opts Options }
+
+// maxList bounds one timeline answer.
+const maxList = 1000
+
+// timeline answers GET /_wharf/api/timeline?since=&until=&service=&resource=&id=&limit=
+// with {"entries": [...]}, newest first.
+func (h *handler) timeline(w http.ResponseWriter, r *http.Request) {
+	f, err := parseFilter(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": orEmpty(h.opts.Timeline.List(f))})
+}
+
+func parseFilter(r *http.Request) (timeline.Filter, error) {
+	q := r.URL.Query()
+	f := timeline.Filter{Service: q.Get("service"), Resource: q.Get("resource"), ID: q.Get("id"), Limit: 200}
+	if f.ID == "" {
+		f.ID = q.Get("event")
+	}
+	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, fmt.Errorf("%s: want an RFC 3339 time, got %q", name, v)
+			}
+			*dst = t
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxList {
+			return f, fmt.Errorf("limit: want 1 to %d, got %q", maxList, v)
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+// trace answers GET /_wharf/api/trace/{id} with the causal chain of id,
+// oldest first, or 404.
+func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	chain := h.opts.Timeline.Trace(id)
+	if chain == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "nothing on the timeline has id " + id})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "entries": chain})
+}
+
+// stream sends each new entry the filter selects as a server-sent event
+// ("data: <entry JSON>"), until the client goes or wharf stops.
+func (h *handler) stream(w http.ResponseWriter, r *http.Request) {
+	f, err := parseFilter(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	ch, cancel := h.opts.Timeline.Subscribe()
+	defer cancel()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, ": wharf timeline\n\n")
+	fl.Flush()
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	f.Limit = 0
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-h.opts.Done:
+			return
+		case <-keepalive.C:
+			fmt.Fprint(w, ": keepalive\n\n")
+		case e := <-ch:
+			if !f.Match(&e) {
+				continue
+			}
+			b, _ := json.Marshal(e)
+			fmt.Fprintf(w, "id: %s\ndata: %s\n\n", e.ID, b)
+		}
+		fl.Flush()
+	}
+}
+
+func orEmpty(es []timeline.Entry) []timeline.Entry {
+	if es == nil {
+		return []timeline.Entry{}
+	}
+	return es
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	_ = enc.Encode(v)
+}

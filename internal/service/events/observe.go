@@ -1,0 +1,214 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/service/cloudwatch"
+	"github.com/wharf-dev/wharf/internal/timeline"
+)
+
+// Timeline records each hop an event takes through EventBridge: received,
+// matched a rule or matched none, each target invocation with its outcome.
+// timeline.Log implements it.
+type Timeline interface {
+	Record(ctx context.Context, e timeline.Entry)
+}
+
+// Metrics receives the AWS/Events metrics. CloudWatch implements it.
+type Metrics interface {
+	Put(ctx context.Context, account, region, namespace string, data ...cloudwatch.Datum) error
+}
+
+// SetTimeline makes the service record its hops on t. Call it before Run.
+func (s *Service) SetTimeline(t Timeline) { s.obs.tl = t }
+
+// SetMetrics makes the service publish AWS/Events metrics to m. Call it
+// before Run.
+func (s *Service) SetMetrics(m Metrics) { s.obs.metrics = m }
+
+// observer is what the service tells about itself: timeline hops and the
+// counts behind AWS/Events metrics, summed between publications.
+type observer struct {
+	tl      Timeline
+	metrics Metrics
+
+	mu     sync.Mutex
+	counts map[metricKey]float64
+}
+
+// metricKey is one AWS/Events metric: per rule ("Metrics that specify only
+// the RuleName dimension refer to the default event bus", Monitoring Amazon
+// EventBridge), or account-wide when rule is empty.
+type metricKey struct {
+	account, region, name, bus, rule string
+}
+
+func (s *Service) hop(ctx context.Context, e timeline.Entry) {
+	if s.obs.tl != nil {
+		e.Service = "events"
+		s.obs.tl.Record(ctx, e)
+	}
+}
+
+// count adds n to metric name, for ruleArn's rule and account-wide.
+func (s *Service) count(account, region, ruleArn, name string, n float64) {
+	if s.obs.metrics == nil || n == 0 {
+		return
+	}
+	bus, rule := ruleOfArn(ruleArn)
+	s.obs.mu.Lock()
+	defer s.obs.mu.Unlock()
+	if s.obs.counts == nil {
+		s.obs.counts = map[metricKey]float64{}
+	}
+	s.obs.counts[metricKey{account, region, name, "", ""}] += n
+	if rule != "" {
+		s.obs.counts[metricKey{account, region, name, bus, rule}] += n
+	}
+}
+
+// ruleOfArn splits a rule ARN into its bus (empty for the default bus) and name.
+func ruleOfArn(arn string) (bus, rule string) {
+	_, res, ok := strings.Cut(arn, ":rule/")
+	if !ok {
+		return "", ""
+	}
+	if b, r, custom := strings.Cut(res, "/"); custom {
+		return b, r
+	}
+	return "", res
+}
+
+// publishMetrics sends the counts gathered since the last call. EventBridge
+// sends a metric only when it is not zero (Monitoring Amazon EventBridge).
+func (s *Service) publishMetrics(ctx context.Context) {
+	if s.obs.metrics == nil {
+		return
+	}
+	s.obs.mu.Lock()
+	counts := s.obs.counts
+	s.obs.counts = nil
+	s.obs.mu.Unlock()
+	type scope struct{ account, region string }
+	data := map[scope][]cloudwatch.Datum{}
+	now := s.now()
+	for k, v := range counts {
+		d := cloudwatch.Datum{MetricName: k.name, Time: now, Value: v, Unit: "Count"}
+		if k.rule != "" {
+			d.Dimensions = map[string]string{"RuleName": k.rule}
+			if k.bus != "" {
+				d.Dimensions["EventBusName"] = k.bus
+			}
+		}
+		sc := scope{k.account, k.region}
+		data[sc] = append(data[sc], d)
+	}
+	for sc, ds := range data {
+		if err := s.obs.metrics.Put(ctx, sc.account, sc.region, "AWS/Events", ds...); err != nil && ctx.Err() == nil {
+			s.log.Debug("events: metrics", "err", err)
+		}
+	}
+}
+
+// invoke delivers d and records the invocation: its outcome on the timeline,
+// and, on a first attempt, in the Invocations metric.
+func (s *Service) invoke(ctx context.Context, d *Delivery, attempt int) error {
+	ctx = timeline.WithCause(ctx, d.EventID)
+	err := s.deliver(ctx, d)
+	target := awsapi.ToString(d.Target.Arn)
+	e := timeline.Entry{Kind: "Invocation", Resource: target, Subject: d.EventID, Outcome: timeline.OK,
+		Detail: fmt.Sprintf("%s delivered to %s", via(d), target)}
+	if err != nil {
+		e.Outcome, e.Error = timeline.Failed, err.Error()
+		e.Detail = fmt.Sprintf("%s could not deliver to %s (attempt %d; retried under the target's retry policy)", via(d), target, attempt)
+	}
+	if d.EventID == "" {
+		e.Subject = d.ScheduleArn
+	}
+	s.hop(ctx, e)
+	if attempt == 1 && d.RuleArn != "" {
+		s.count(d.Account, d.Region, d.RuleArn, "Invocations", 1)
+	}
+	return err
+}
+
+func via(d *Delivery) string {
+	if d.RuleArn != "" {
+		_, name := ruleOfArn(d.RuleArn)
+		return "rule " + name
+	}
+	if d.ScheduleArn != "" {
+		return "schedule " + d.ScheduleArn[strings.LastIndexByte(d.ScheduleArn, '/')+1:]
+	}
+	return "event"
+}
+
+// gaveUp records a delivery that failed permanently, and whether it reached
+// the target's dead-letter queue (dlqErr nil) or not.
+func (s *Service) gaveUp(ctx context.Context, r *retry, dlq string, dlqErr error) {
+	d := &r.Delivery
+	target := awsapi.ToString(d.Target.Arn)
+	subject := d.EventID
+	if subject == "" {
+		subject = d.ScheduleArn
+	}
+	s.hop(ctx, timeline.Entry{Kind: "InvocationFailed", Resource: target, Subject: subject, Outcome: timeline.Failed,
+		Error: r.LastError, Detail: fmt.Sprintf("%s gave up on %s after %d attempt(s)", via(d), target, r.Attempts)})
+	if d.RuleArn != "" {
+		s.count(d.Account, d.Region, d.RuleArn, "FailedInvocations", 1)
+	}
+	if dlq == "" {
+		return
+	}
+	e := timeline.Entry{Kind: "DeadLettered", Resource: dlq, Subject: subject, Outcome: timeline.OK,
+		Detail: fmt.Sprintf("sent to dead-letter queue %s", dlq)}
+	name := "InvocationsSentToDlq"
+	if dlqErr != nil {
+		e.Outcome, e.Error, e.Detail = timeline.Failed, dlqErr.Error(), fmt.Sprintf("could not send to dead-letter queue %s", dlq)
+		name = "InvocationsFailedToBeSentToDlq"
+	}
+	s.hop(ctx, e)
+	if d.RuleArn != "" {
+		s.count(d.Account, d.Region, d.RuleArn, name, 1)
+	}
+}
+
+// matched records the rules an event matched, or that it matched none, and
+// counts MatchedEvents and TriggeredRules.
+func (s *Service) matched(ctx context.Context, p pending, id string, ms []match) {
+	if len(ms) == 0 {
+		if p.Rule != "" {
+			return // a schedule rule deleted since it fired
+		}
+		s.hop(ctx, timeline.Entry{Kind: "NoRuleMatched", Resource: busArn(p.Account, p.Region, p.Bus), Subject: id,
+			Detail: fmt.Sprintf("event matched no rule on bus %s", p.Bus)})
+		return
+	}
+	for _, m := range ms {
+		detail := fmt.Sprintf("event matched rule %s (%d target(s))", m.name, len(m.targets))
+		if p.Rule != "" {
+			detail = fmt.Sprintf("schedule rule %s fired (%d target(s))", m.name, len(m.targets))
+		}
+		s.hop(ctx, timeline.Entry{Kind: "RuleMatched", Resource: m.arn, Subject: id, Detail: detail})
+		s.count(m.account, m.region, m.arn, "TriggeredRules", 1)
+		bus, rule := ruleOfArn(m.arn)
+		s.obs.mu.Lock()
+		if s.obs.counts == nil {
+			s.obs.counts = map[metricKey]float64{}
+		}
+		if s.obs.metrics != nil {
+			s.obs.counts[metricKey{m.account, m.region, "MatchedEvents", bus, rule}]++
+		}
+		s.obs.mu.Unlock()
+	}
+	// Account-wide, MatchedEvents counts events, TriggeredRules rules.
+	if s.obs.metrics != nil {
+		s.obs.mu.Lock()
+		s.obs.counts[metricKey{p.Account, p.Region, "MatchedEvents", "", ""}]++
+		s.obs.mu.Unlock()
+	}
+}

@@ -1,0 +1,463 @@
+// Package timeline records every hop an event, message or task takes through
+// wharf (an object created, the event it became, the rules it matched or that
+// none did, each target invocation with its outcome and error, the task it
+// started, the messages it sent), each entry linked to what caused it. It is
+// what answers "why didn't my rule fire?": the log, GET /_wharf/api/timeline,
+// /_wharf/api/trace/{id} and the console all read it.
+//
+// Entries are kept in memory (the newest Limit) and flushed in the background
+// to the store under timeline/<id>, bounded to the same count, so a restart
+// keeps the recent history. The timeline is a record, not acknowledged data:
+// entries not yet flushed when wharf is killed are lost, which is why a hop
+// never waits for a disk write.
+package timeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// Outcomes of an entry that did something that can fail.
+const (
+	OK     = "ok"
+	Failed = "failed"
+)
+
+// Entry is one hop. Subject names the thing the hop is about (an event id, a
+// message id, a task ARN, a request id); Cause is the Subject of what caused
+// it. Entries that share a Subject are one node of a causal chain; Trace follows
+// Cause links up to the root and down to every descendant.
+type Entry struct {
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	Service  string    `json:"service"`            // "s3", "events", "sqs", ...
+	Kind     string    `json:"kind"`               // "ObjectCreated", "RuleMatched", "Invocation", ...
+	Resource string    `json:"resource,omitempty"` // the ARN the hop concerns
+	Subject  string    `json:"subject,omitempty"`
+	Cause    string    `json:"cause,omitempty"`
+	Outcome  string    `json:"outcome,omitempty"` // OK, Failed or empty
+	Error    string    `json:"error,omitempty"`
+	Detail   string    `json:"detail,omitempty"` // one short sentence for people
+	// Quiet hops (every SQS receive and delete) are logged at debug, not info:
+	// the default log tells the story without a line per message.
+	Quiet bool `json:"quiet,omitempty"`
+}
+
+type causeKey struct{}
+
+// WithCause returns ctx carrying id as the cause of the hops recorded under
+// it, so that a service acting for another (SQS sending what a rule
+// delivered) links its entry to the one before without knowing it.
+func WithCause(ctx context.Context, id string) context.Context {
+	if id == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, causeKey{}, id)
+}
+
+// CauseOf returns the cause WithCause put in ctx, or "".
+func CauseOf(ctx context.Context) string {
+	s, _ := ctx.Value(causeKey{}).(string)
+	return s
+}
+
+// DefaultLimit is how many entries a Log keeps, in memory and on disk.
+const DefaultLimit = 10000
+
+const prefix = "timeline/"
+
+// Options configure a Log.
+type Options struct {
+	Store  store.Store // nil keeps entries in memory only
+	Logger *slog.Logger
+	Now    func() time.Time
+	Limit  int // entries kept; DefaultLimit when zero
+}
+
+// Log is the timeline. It is safe for concurrent use.
+type Log struct {
+	st    store.Store
+	log   *slog.Logger
+	now   func() time.Time
+	limit int
+
+	mu      sync.Mutex
+	entries []Entry // oldest first, at most limit
+	seq     uint64
+	unsaved []Entry
+	onDisk  int
+	subs    map[chan Entry]struct{}
+	flushed chan struct{} // signalled when unsaved grows
+}
+
+// Open returns a timeline holding the entries saved in opts.Store.
+func Open(opts Options) (*Log, error) {
+	l := &Log{st: opts.Store, log: opts.Logger, now: opts.Now, limit: opts.Limit,
+		subs: map[chan Entry]struct{}{}, flushed: make(chan struct{}, 1)}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.limit <= 0 {
+		l.limit = DefaultLimit
+	}
+	if l.st == nil {
+		return l, nil
+	}
+	err := l.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(prefix), nil, func(_, v []byte) (bool, error) {
+			var e Entry
+			if json.Unmarshal(v, &e) == nil {
+				l.entries = append(l.entries, e)
+			}
+			l.onDisk++
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("timeline: load: %w", err)
+	}
+	if n := len(l.entries); n > 0 {
+		fmt.Sscanf(l.entries[n-1].ID, "%x", &l.seq)
+	}
+	if over := len(l.entries) - l.limit; over > 0 {
+		l.entries = slices.Clone(l.entries[over:])
+	}
+	return l, nil
+}
+
+// Record adds e: it fills ID and Time (when zero) and Cause from ctx (when
+// empty), logs it, and hands it to every live subscriber.
+func (l *Log) Record(ctx context.Context, e Entry) {
+	if e.Time.IsZero() {
+		e.Time = l.now()
+	}
+	e.Time = e.Time.UTC()
+	if e.Cause == "" {
+		e.Cause = CauseOf(ctx)
+	}
+	if e.Cause == e.Subject {
+		e.Cause = ""
+	}
+	l.mu.Lock()
+	l.seq++
+	e.ID = fmt.Sprintf("%016x", l.seq)
+	l.entries = append(l.entries, e)
+	if over := len(l.entries) - l.limit; over > l.limit/4 {
+		// Trim in steps, not one entry per Record.
+		l.entries = slices.Clone(l.entries[over:])
+	}
+	if l.st != nil {
+		l.unsaved = append(l.unsaved, e)
+	}
+	for ch := range l.subs {
+		select {
+		case ch <- e:
+		default: // a slow reader misses entries rather than slowing a hop
+		}
+	}
+	l.mu.Unlock()
+	if l.st != nil {
+		select {
+		case l.flushed <- struct{}{}:
+		default:
+		}
+	}
+	l.logEntry(e)
+}
+
+// logEntry writes e's one line: failures at warn, quiet hops at debug, the
+// rest at info.
+func (l *Log) logEntry(e Entry) {
+	level := slog.LevelInfo
+	switch {
+	case e.Outcome == Failed:
+		level = slog.LevelWarn
+	case e.Quiet:
+		level = slog.LevelDebug
+	}
+	if !l.log.Enabled(context.Background(), level) {
+		return
+	}
+	msg := e.Detail
+	if msg == "" {
+		msg = e.Kind
+	}
+	attrs := []slog.Attr{slog.String("service", e.Service), slog.String("kind", e.Kind)}
+	if e.Resource != "" {
+		attrs = append(attrs, slog.String("resource", e.Resource))
+	}
+	if e.Subject != "" {
+		attrs = append(attrs, slog.String("id", e.Subject))
+	}
+	if e.Cause != "" {
+		attrs = append(attrs, slog.String("cause", e.Cause))
+	}
+	if e.Error != "" {
+		attrs = append(attrs, slog.String("err", e.Error))
+	}
+	l.log.LogAttrs(context.Background(), level, e.Service+": "+msg, attrs...)
+}
+
+// Run saves recorded entries to the store in batches until ctx is cancelled,
+// then saves the rest.
+func (l *Log) Run(ctx context.Context) {
+	if l.st == nil {
+		<-ctx.Done()
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			l.flush()
+			return
+		case <-l.flushed:
+		}
+		l.flush()
+		// Batch: one commit for the hops of the next moment, not one each.
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// flush writes unsaved entries and removes the oldest beyond the limit.
+func (l *Log) flush() {
+	l.mu.Lock()
+	batch := l.unsaved
+	l.unsaved = nil
+	l.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	var removed int
+	err := l.st.Update(func(tx store.Tx) error {
+		removed = 0
+		for _, e := range batch {
+			v, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if err := tx.Put([]byte(prefix+e.ID), v); err != nil {
+				return err
+			}
+		}
+		over := l.onDisk + len(batch) - l.limit
+		if over <= 0 {
+			return nil
+		}
+		var old [][]byte
+		err := tx.Scan([]byte(prefix), nil, func(k, _ []byte) (bool, error) {
+			old = append(old, []byte(string(k)))
+			return len(old) < over, nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		removed = len(old)
+		return nil
+	})
+	if err != nil {
+		// A full disk or a closing store: the entries stay in memory.
+		l.log.Debug("timeline: save", "err", err)
+		return
+	}
+	l.mu.Lock()
+	l.onDisk += len(batch) - removed
+	l.mu.Unlock()
+}
+
+// Filter selects entries. Zero fields select everything.
+type Filter struct {
+	Since, Until time.Time
+	Service      string
+	Resource     string // an ARN: entries about it, or about a resource under it
+	ID           string // an event, message or task id: entries about it or caused by it
+	Limit        int
+}
+
+// Match reports whether f selects e (Limit aside).
+func (f *Filter) Match(e *Entry) bool {
+	switch {
+	case !f.Since.IsZero() && e.Time.Before(f.Since):
+		return false
+	case !f.Until.IsZero() && e.Time.After(f.Until):
+		return false
+	case f.Service != "" && e.Service != f.Service:
+		return false
+	case f.Resource != "" && e.Resource != f.Resource && !strings.HasPrefix(e.Resource, f.Resource+"/"):
+		return false
+	case f.ID != "" && e.Subject != f.ID && e.Cause != f.ID && e.ID != f.ID:
+		return false
+	}
+	return true
+}
+
+// List returns the entries f selects, newest first, at most f.Limit (all
+// when zero).
+func (l *Log) List(f Filter) []Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []Entry
+	for i := len(l.entries) - 1; i >= 0; i-- {
+		if f.Match(&l.entries[i]) {
+			out = append(out, l.entries[i])
+			if f.Limit > 0 && len(out) == f.Limit {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// maxTrace bounds a trace: a schedule firing every second for hours is one
+// chain, and the answer must stay readable.
+const maxTrace = 2000
+
+// Trace returns the causal chain id belongs to, oldest first: from the root
+// cause down to every hop it led to. id is an entry id or a Subject (an event
+// id, a message id, a task ARN). It returns nil when id is unknown.
+func (l *Log) Trace(id string) []Entry {
+	l.mu.Lock()
+	entries := slices.Clone(l.entries)
+	l.mu.Unlock()
+	bySubject := map[string][]int{}
+	byCause := map[string][]string{}
+	start := ""
+	for i := range entries {
+		e := &entries[i]
+		s := subjectOf(e)
+		bySubject[s] = append(bySubject[s], i)
+		if e.Cause != "" {
+			byCause[e.Cause] = append(byCause[e.Cause], s)
+		}
+		if e.ID == id {
+			start = s
+		}
+	}
+	if start == "" {
+		if _, ok := bySubject[id]; !ok {
+			return nil
+		}
+		start = id
+	}
+	// Up to the root: the first known cause of each subject.
+	root, seen := start, map[string]bool{start: true}
+	for {
+		next := ""
+		for _, i := range bySubject[root] {
+			if c := entries[i].Cause; c != "" {
+				next = c
+				break
+			}
+		}
+		if next == "" || seen[next] {
+			break
+		}
+		seen[next] = true
+		if _, known := bySubject[next]; !known {
+			// The cause was trimmed or recorded nowhere: keep it as the root
+			// so its other effects are found too.
+			root = next
+			break
+		}
+		root = next
+	}
+	// Down: every subject caused, transitively, by the root.
+	in := map[string]bool{root: true}
+	queue := []string{root}
+	for len(queue) > 0 && len(in) < maxTrace {
+		s := queue[0]
+		queue = queue[1:]
+		for _, c := range byCause[s] {
+			if !in[c] {
+				in[c] = true
+				queue = append(queue, c)
+			}
+		}
+	}
+	var out []Entry
+	for i := range entries {
+		if in[subjectOf(&entries[i])] {
+			out = append(out, entries[i])
+			if len(out) == maxTrace {
+				break
+			}
+		}
+	}
+	return out
+}
+
+func subjectOf(e *Entry) string {
+	if e.Subject != "" {
+		return e.Subject
+	}
+	return e.ID
+}
+
+// Subscribe returns a channel that receives every entry recorded from now on
+// (a slow reader misses some), and a function that ends the subscription.
+func (l *Log) Subscribe() (<-chan Entry, func()) {
+	ch := make(chan Entry, 256)
+	l.mu.Lock()
+	l.subs[ch] = struct{}{}
+	l.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			l.mu.Lock()
+			delete(l.subs, ch)
+			l.mu.Unlock()
+		})
+	}
+}
+
+// Reset forgets every entry, in memory and on disk.
+func (l *Log) Reset() error {
+	l.mu.Lock()
+	l.entries, l.unsaved = nil, nil
+	l.mu.Unlock()
+	if l.st == nil {
+		return nil
+	}
+	var keys [][]byte
+	err := l.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(prefix), nil, func(k, _ []byte) (bool, error) {
+			keys = append(keys, []byte(string(k)))
+			return true, nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	err = l.st.Update(func(tx store.Tx) error {
+		for _, k := range keys {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		l.mu.Lock()
+		l.onDisk = 0
+		l.mu.Unlock()
+	}
+	return err
+}

@@ -1,0 +1,123 @@
+package timeline
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// chain records an upload that became an event, matched a rule and sent a
+// message, plus an unrelated event.
+func chain(l *Log) {
+	ctx := context.Background()
+	l.Record(ctx, Entry{Service: "s3", Kind: "ObjectCreated", Resource: "arn:aws:s3:::b/k", Subject: "req-1"})
+	l.Record(WithCause(ctx, "req-1"), Entry{Service: "events", Kind: "EventReceived", Subject: "ev-1"})
+	l.Record(ctx, Entry{Service: "events", Kind: "RuleMatched", Resource: "arn:aws:events:us-east-1:1:rule/r", Subject: "ev-1"})
+	l.Record(WithCause(ctx, "ev-1"), Entry{Service: "sqs", Kind: "MessageSent", Resource: "arn:aws:sqs:us-east-1:1:q", Subject: "msg-1"})
+	l.Record(ctx, Entry{Service: "sqs", Kind: "MessageReceived", Resource: "arn:aws:sqs:us-east-1:1:q", Subject: "msg-1", Quiet: true})
+	l.Record(ctx, Entry{Service: "events", Kind: "NoRuleMatched", Subject: "ev-2"})
+}
+
+func kinds(es []Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+func TestTraceFollowsCausesUpAndDown(t *testing.T) {
+	l, _ := Open(Options{})
+	chain(l)
+	want := []string{"ObjectCreated", "EventReceived", "RuleMatched", "MessageSent", "MessageReceived"}
+	for _, id := range []string{"req-1", "ev-1", "msg-1"} {
+		if got := kinds(l.Trace(id)); !equal(got, want) {
+			t.Errorf("Trace(%s) = %v, want %v", id, got, want)
+		}
+	}
+	if got := kinds(l.Trace("ev-2")); !equal(got, []string{"NoRuleMatched"}) {
+		t.Errorf("Trace(ev-2) = %v", got)
+	}
+	if got := l.Trace("nothing"); got != nil {
+		t.Errorf("Trace of an unknown id = %v", got)
+	}
+}
+
+func TestListFiltersNewestFirst(t *testing.T) {
+	l, _ := Open(Options{})
+	chain(l)
+	if got := kinds(l.List(Filter{Service: "sqs"})); !equal(got, []string{"MessageReceived", "MessageSent"}) {
+		t.Errorf("service filter: %v", got)
+	}
+	if got := kinds(l.List(Filter{ID: "ev-1"})); !equal(got, []string{"MessageSent", "RuleMatched", "EventReceived"}) {
+		t.Errorf("id filter: %v", got)
+	}
+	if got := kinds(l.List(Filter{Resource: "arn:aws:s3:::b"})); !equal(got, []string{"ObjectCreated"}) {
+		t.Errorf("resource filter: %v", got)
+	}
+	if got := l.List(Filter{Limit: 2}); len(got) != 2 || got[0].Kind != "NoRuleMatched" {
+		t.Errorf("limit: %v", kinds(got))
+	}
+	if got := l.List(Filter{Since: time.Now().Add(time.Hour)}); len(got) != 0 {
+		t.Errorf("since in the future: %v", kinds(got))
+	}
+}
+
+func TestEntriesSurviveReopenAndStayBounded(t *testing.T) {
+	st := store.OpenMemory()
+	l, err := Open(Options{Store: st, Limit: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain(l) // 6 entries, 4 kept on disk
+	l.flush()
+	l2, err := Open(Options{Store: st, Limit: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := l2.List(Filter{})
+	if want := []string{"NoRuleMatched", "MessageReceived", "MessageSent", "RuleMatched"}; !equal(kinds(got), want) {
+		t.Fatalf("after reopen: %v, want %v", kinds(got), want)
+	}
+	// New ids continue after the saved ones.
+	l2.Record(context.Background(), Entry{Service: "sqs", Kind: "MessageDeleted", Subject: "msg-1"})
+	if last := l2.List(Filter{Limit: 1})[0]; last.ID <= got[0].ID {
+		t.Errorf("new id %s not after %s", last.ID, got[0].ID)
+	}
+	if err := l2.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	l3, _ := Open(Options{Store: st})
+	if n := len(l3.List(Filter{})); n != 0 {
+		t.Errorf("after reset %d entries remain", n)
+	}
+}
+
+func TestSubscribeSeesNewEntries(t *testing.T) {
+	l, _ := Open(Options{})
+	ch, cancel := l.Subscribe()
+	defer cancel()
+	l.Record(context.Background(), Entry{Service: "sqs", Kind: "MessageSent", Subject: "m"})
+	select {
+	case e := <-ch:
+		if e.Kind != "MessageSent" || e.ID == "" {
+			t.Errorf("got %+v", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no entry")
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
