@@ -627,10 +627,28 @@ func (s *Service) PutBucketLifecycleConfiguration(ctx context.Context, in *s3api
 	if c == nil || len(c.Rules) == 0 {
 		return nil, malformedXML()
 	}
-	for _, r := range c.Rules {
+	// Rule checks in S3's words (PutBucketLifecycleConfiguration docs): IDs
+	// of up to 255 characters, unique, generated when left out.
+	ids := map[string]bool{}
+	for i := range c.Rules {
+		r := &c.Rules[i]
 		st := awsapi.ToString(r.Status)
 		if st != "Enabled" && st != "Disabled" {
 			return nil, malformedXML()
+		}
+		if r.ID == nil || *r.ID == "" {
+			r.ID = awsapi.String(s.randomHex(24))
+		}
+		id := *r.ID
+		if len(id) > 255 {
+			return nil, invalidArgument("ID length should not exceed allowed limit of 255", "ID", id)
+		}
+		if ids[id] {
+			return nil, invalidArgument("Rule ID must be unique. Found same ID for more than one rule", "ID", id)
+		}
+		ids[id] = true
+		if e := r.Expiration; e != nil && e.Days != nil && *e.Days <= 0 {
+			return nil, invalidArgument("'Days' for Expiration action must be a positive integer", "Days", fmt.Sprint(*e.Days))
 		}
 	}
 	size := awsapi.ToString(in.TransitionDefaultMinimumObjectSize)

@@ -445,3 +445,37 @@ func TestBrowserPostUploads(t *testing.T) {
 		}
 	}
 }
+
+func TestLifecycleRulesValidatedAndGivenIDs(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "lifecycle-ids")
+	put := func(rules ...types.LifecycleRule) error {
+		_, err := e.client.PutBucketLifecycleConfiguration(ctx(), &awss3.PutBucketLifecycleConfigurationInput{Bucket: aws.String(b),
+			LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: rules}})
+		return err
+	}
+	rule := func(id string, days int32) types.LifecycleRule {
+		r := types.LifecycleRule{Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("p/")},
+			Expiration: &types.LifecycleExpiration{Days: aws.Int32(days)}}
+		if id != "" {
+			r.ID = aws.String(id)
+		}
+		return r
+	}
+	if err := put(rule("", 1)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.client.GetBucketLifecycleConfiguration(ctx(), &awss3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(b)})
+	if err != nil || len(got.Rules) != 1 || aws.ToString(got.Rules[0].ID) == "" {
+		t.Fatalf("a rule without an ID: %v %+v, want a generated ID", err, got)
+	}
+	for name, err := range map[string]error{
+		"ID over 255":   put(rule(strings.Repeat("a", 256), 1)),
+		"same ID twice": put(rule("r", 1), rule("r", 2)),
+		"expire 0 days": put(rule("r", 0)),
+	} {
+		if errCode(err) != "InvalidArgument" || httpStatus(err) != 400 {
+			t.Errorf("%s: %v, want 400 InvalidArgument", name, err)
+		}
+	}
+}
