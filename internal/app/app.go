@@ -17,6 +17,7 @@ import (
 
 	bberrors "go.etcd.io/bbolt/errors"
 
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/console"
 	"github.com/wharf-dev/wharf/internal/eventbus"
@@ -48,7 +49,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	loops := &Loops{}
-	sys := build(deps{cfg: cfg, st: st, log: log, bus: eventbus.New(), loops: loops})
+	sys := build(deps{cfg: cfg, st: st, log: log, bus: eventbus.New(), loops: loops, clock: clock.Real})
 	var degraded func() error
 	if sp, ok := st.(store.Space); ok {
 		degraded = sp.Degraded

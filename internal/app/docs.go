@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -37,7 +38,7 @@ func docsSystem() *System {
 	}
 	st := store.OpenMemory()
 	defer st.Close()
-	return build(deps{cfg: cfg, st: st, log: slog.New(slog.DiscardHandler), bus: eventbus.New(), loops: &Loops{}})
+	return build(deps{cfg: cfg, st: st, log: slog.New(slog.DiscardHandler), bus: eventbus.New(), loops: &Loops{}, clock: clock.Real})
 }
 
 func (sys *System) operations() []ServiceOperations {

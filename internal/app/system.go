@@ -21,6 +21,7 @@ import (
 	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/protocol"
@@ -83,6 +84,8 @@ type deps struct {
 	log   *slog.Logger
 	bus   *eventbus.Bus
 	loops *Loops
+	// clock is the one clock every service reads.
+	clock clock.Clock
 }
 
 // logger is d's logger tagged with service, as every line a service logs is.
@@ -97,17 +100,17 @@ func build(d deps) *System {
 
 	// IAM and STS share one state (roles, access keys, sessions), which is also
 	// what the server authenticates against and ECS mints task credentials from.
-	sys.IAM = iam.New(iam.Options{Store: d.st, Account: cfg.Account, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey})
+	sys.IAM = iam.New(iam.Options{Store: d.st, Clock: d.clock, Account: cfg.Account, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey})
 	sys.STS = sys.IAM.STS()
 
-	sys.Logs = logs.New(logs.Options{Store: d.st, Logger: d.logger("logs")})
+	sys.Logs = logs.New(logs.Options{Store: d.st, Clock: d.clock, Logger: d.logger("logs")})
 
 	// The alarm loop wakes every second so that alarms on 1-second metrics
 	// react in seconds; each alarm is still evaluated once per period.
-	sys.CloudWatch = cloudwatch.New(cloudwatch.Options{Store: d.st, Bus: d.bus, Logger: d.logger("cloudwatch"), EvaluationInterval: time.Second})
+	sys.CloudWatch = cloudwatch.New(cloudwatch.Options{Store: d.st, Clock: d.clock, Bus: d.bus, Logger: d.logger("cloudwatch"), EvaluationInterval: time.Second})
 	d.loops.Go(sys.CloudWatch.Run)
 
-	sys.SQS = sqs.New(sqs.Options{Store: d.st, Logger: d.logger("sqs"), DefaultHost: cfg.Listen})
+	sys.SQS = sqs.New(sqs.Options{Store: d.st, Clock: d.clock, Logger: d.logger("sqs"), DefaultHost: cfg.Listen})
 	// Queue metrics go to CloudWatch as AWS/SQS, where alarms and Application
 	// Auto Scaling read the backlog.
 	sys.SQS.SetMetrics(sqsMetrics{sys.CloudWatch})
@@ -115,19 +118,19 @@ func build(d deps) *System {
 	d.loops.Go(sys.SQS.RunMoves) // message move tasks (DLQ redrive), resumed after a restart
 	d.loops.Go(sys.SQS.RunMetrics)
 
-	sys.SNS = sns.New(sns.Options{Store: d.st, Logger: d.logger("sns"), DefaultHost: cfg.Listen, SMTPAddr: cfg.SMTPAddr})
+	sys.SNS = sns.New(sns.Options{Store: d.st, Clock: d.clock, Logger: d.logger("sns"), DefaultHost: cfg.Listen, SMTPAddr: cfg.SMTPAddr})
 	sys.SNS.SetQueueSender(sys.SQS)
 	d.loops.Go(sys.SNS.Run)
 	sys.CloudWatch.SetTopicPublisher(sys.SNS)
 
 	sys.S3 = buildS3(d, s3Notifier{sys.SQS, sys.SNS})
 
-	sys.DynamoDB = dynamodb.New(dynamodb.Options{Store: d.st, Logger: d.logger("dynamodb")})
+	sys.DynamoDB = dynamodb.New(dynamodb.Options{Store: d.st, Clock: d.clock, Logger: d.logger("dynamodb")})
 	d.loops.Go(sys.DynamoDB.Run)
 
 	buildECS(d, sys)
 
-	sys.AutoScaling = autoscaling.New(autoscaling.Options{Store: d.st, Logger: d.logger("application-autoscaling")})
+	sys.AutoScaling = autoscaling.New(autoscaling.Options{Store: d.st, Clock: d.clock, Logger: d.logger("application-autoscaling")})
 	// CloudWatch's own GetMetricData, PutMetricAlarm and DeleteAlarms are the
 	// interfaces: nothing CloudWatch-specific is needed.
 	sys.AutoScaling.SetMetrics(sys.CloudWatch)
@@ -141,19 +144,19 @@ func build(d deps) *System {
 	sys.Targets = EventTargets{
 		SQS:  events.SQSTarget{Queues: sys.SQS},
 		SNS:  events.SNSTarget{Topics: sys.SNS},
-		Logs: events.LogsTarget{Groups: logGroups{sys.Logs}},
+		Logs: events.LogsTarget{Groups: logGroups{sys.Logs}, Clock: d.clock},
 	}
 	if sys.ECS != nil {
 		sys.Targets.ECS = ecsTarget{sys.ECS}
 	}
-	sys.Events = events.New(events.Options{Store: d.st, Logger: d.logger("events"), Account: cfg.Account, Region: cfg.Region,
+	sys.Events = events.New(events.Options{Store: d.st, Clock: d.clock, Logger: d.logger("events"), Account: cfg.Account, Region: cfg.Region,
 		Targets: sys.Targets.For})
 	d.bus.Attach(sys.Events)
 	d.loops.Go(sys.Events.Run)
 
 	// Firings are delivered by EventBridge, through its targets, retries and
 	// dead-letter queues.
-	sys.Scheduler = scheduler.New(scheduler.Options{Store: d.st, Logger: d.logger("scheduler"), Account: cfg.Account, Region: cfg.Region})
+	sys.Scheduler = scheduler.New(scheduler.Options{Store: d.st, Clock: d.clock, Logger: d.logger("scheduler"), Account: cfg.Account, Region: cfg.Region})
 	sys.Scheduler.SetSubmitter(sys.Events)
 	d.loops.Go(sys.Scheduler.Run)
 
@@ -180,7 +183,7 @@ func buildS3(d deps, n s3.Notifier) *s3.Service {
 			os.RemoveAll(tmp)
 		})
 	}
-	svc, err := s3.New(s3.Options{Store: d.st, Dir: dir, NoSync: ephemeral, Bus: d.bus, Logger: log, Region: d.cfg.Region, Notifier: n})
+	svc, err := s3.New(s3.Options{Store: d.st, Clock: d.clock, Dir: dir, NoSync: ephemeral, Bus: d.bus, Logger: log, Region: d.cfg.Region, Notifier: n})
 	if err != nil {
 		log.Error("s3: not started", "err", err)
 		return nil
@@ -207,7 +210,7 @@ func buildECS(d deps, sys *System) {
 	log := d.logger("ecs")
 	runner := chooseRuntime(d.cfg, log)
 	svc, err := ecs.New(ecs.Options{
-		Store: d.st, Logger: log, Runner: runner, Bus: d.bus,
+		Store: d.st, Clock: d.clock, Logger: log, Runner: runner, Bus: d.bus,
 		Account: d.cfg.Account, Region: d.cfg.Region, Endpoint: containerEndpoint(d.cfg.Listen),
 		Credentials: roleCredentials{sys.STS}, RemoveOnShutdown: d.cfg.Ephemeral,
 	})
@@ -226,7 +229,7 @@ func buildECS(d deps, sys *System) {
 		svc.SetObjectReader(sys.S3) // environmentFiles
 	}
 	// ECS services: their controller drives tasks through svc's own task API.
-	sys.ECSServices = ecsservice.New(ecsservice.Options{Store: d.st, Logger: log, Bus: d.bus, Tasks: svc,
+	sys.ECSServices = ecsservice.New(ecsservice.Options{Store: d.st, Clock: d.clock, Logger: log, Bus: d.bus, Tasks: svc,
 		Account: d.cfg.Account, Region: d.cfg.Region})
 	sys.ECSServices.SetMetrics(sys.CloudWatch)
 	d.loops.Go(sys.ECSServices.Run)

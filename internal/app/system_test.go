@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/service/events"
@@ -20,7 +21,7 @@ func testSystem(t *testing.T) *System {
 	}
 	st := store.OpenMemory()
 	t.Cleanup(func() { st.Close() })
-	return build(deps{cfg: cfg, st: st, log: slog.New(slog.DiscardHandler), bus: eventbus.New(), loops: &Loops{}})
+	return build(deps{cfg: cfg, st: st, log: slog.New(slog.DiscardHandler), bus: eventbus.New(), loops: &Loops{}, clock: clock.Real})
 }
 
 // TestEveryEventBridgeTargetTypeIsWired: a target type EventBridge delivers to

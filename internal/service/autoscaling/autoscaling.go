@@ -46,20 +46,9 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	cwapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
 )
-
-// Clock is the service's time source; tests inject a fake one.
-type Clock interface {
-	Now() time.Time
-	// After returns a channel that receives once d has passed.
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Metrics reads CloudWatch metrics for target tracking. It is CloudWatch's own
 // GetMetricData operation: Application Auto Scaling reads metrics as any
@@ -88,8 +77,8 @@ type Services interface {
 // Options configure a Service.
 type Options struct {
 	Store store.Store
-	// Clock defaults to the wall clock.
-	Clock Clock
+	// Clock is the time the service reads; nil means clock.Real.
+	Clock clock.Clock
 	// Random fills ids; defaults to crypto/rand.
 	Random io.Reader
 	// Logger defaults to slog.Default.
@@ -107,7 +96,7 @@ type Options struct {
 // Service implements the Application Auto Scaling operations.
 type Service struct {
 	st       store.Store
-	clock    Clock
+	clock    clock.Clock
 	rnd      io.Reader
 	log      *slog.Logger
 	interval time.Duration
@@ -130,7 +119,7 @@ func New(opts Options) *Service {
 	s := &Service{st: opts.Store, clock: opts.Clock, rnd: opts.Random, log: opts.Logger,
 		interval: opts.Interval, period: opts.MetricPeriod, lookback: opts.MetricLookback}
 	if s.clock == nil {
-		s.clock = realClock{}
+		s.clock = clock.Real
 	}
 	if s.rnd == nil {
 		s.rnd = rand.Reader

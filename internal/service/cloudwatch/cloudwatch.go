@@ -31,22 +31,10 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/store"
 )
-
-// Clock is the service's time source. Tests inject a fake one, so alarms move
-// between states without sleeping.
-type Clock interface {
-	Now() time.Time
-	// After returns a channel that receives once d has passed.
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // TopicPublisher delivers alarm notifications to SNS topics. SNS implements it.
 type TopicPublisher interface {
@@ -74,8 +62,8 @@ type AlarmFiring struct {
 // Options configure a Service.
 type Options struct {
 	Store store.Store
-	// Clock defaults to the wall clock.
-	Clock Clock
+	// Clock is the time the service reads; nil means clock.Real.
+	Clock clock.Clock
 	// Bus receives alarm state change events; nil drops them.
 	Bus *eventbus.Bus
 	// Logger defaults to slog.Default.
@@ -88,7 +76,7 @@ type Options struct {
 // Service implements the CloudWatch operations.
 type Service struct {
 	st    store.Store
-	clock Clock
+	clock clock.Clock
 	bus   *eventbus.Bus
 	log   *slog.Logger
 	every time.Duration
@@ -105,7 +93,7 @@ type Service struct {
 func New(opts Options) *Service {
 	s := &Service{st: opts.Store, clock: opts.Clock, bus: opts.Bus, log: opts.Logger, every: opts.EvaluationInterval}
 	if s.clock == nil {
-		s.clock = realClock{}
+		s.clock = clock.Real
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -31,6 +31,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/service/dynamodb/number"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -38,15 +39,12 @@ import (
 // Options configure a Service.
 type Options struct {
 	Store store.Store
-	// Now defaults to time.Now.
-	Now func() time.Time
+	// Clock is the time the service reads; nil means clock.Real.
+	Clock clock.Clock
 	// Random fills ids; defaults to crypto/rand.
 	Random func(b []byte)
 	// Logger defaults to slog.Default.
 	Logger *slog.Logger
-	// After returns a channel that fires after d; the TTL loop waits on it.
-	// Defaults to time.After.
-	After func(d time.Duration) <-chan time.Time
 }
 
 // Service implements the DynamoDB operations.
@@ -73,18 +71,12 @@ type cachedTable struct {
 
 // New returns a Service over opts.Store.
 func New(opts Options) *Service {
-	s := &Service{st: opts.Store, now: opts.Now, random: opts.Random, log: opts.Logger, after: opts.After}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Service{st: opts.Store, now: clock.Or(opts.Clock).Now, random: opts.Random, log: opts.Logger, after: clock.Or(opts.Clock).After}
 	if s.random == nil {
 		s.random = func(b []byte) { _, _ = rand.Read(b) }
 	}
 	if s.log == nil {
 		s.log = slog.Default()
-	}
-	if s.after == nil {
-		s.after = time.After
 	}
 	return s
 }

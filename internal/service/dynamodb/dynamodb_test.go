@@ -10,6 +10,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ddb "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/protocol/jsonrpc"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -23,8 +24,8 @@ func (c *fakeClock) now() time.Time { return c.t }
 
 func newTestService(t *testing.T) (*Service, *fakeClock) {
 	t.Helper()
-	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	return New(Options{Store: store.OpenMemory(), Now: clock.now}), clock
+	fc := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	return New(Options{Store: store.OpenMemory(), Clock: clock.Func(fc.now)}), fc
 }
 
 func createTable(t *testing.T, s *Service, name, hash, hashType, rng, rngType string) {

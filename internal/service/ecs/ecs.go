@@ -37,6 +37,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/runtime"
@@ -83,8 +84,8 @@ type Options struct {
 	// Listen is the address of the credentials and metadata listener;
 	// "" means 127.0.0.1 on the port used last time, else a free one.
 	Listen string
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is the time the service reads; nil means clock.Real.
+	Clock clock.Clock
 	// NewID returns 32 hex digits for task and container ids; nil means random.
 	NewID func() string
 	// HealthPoll is how often container health is read; 0 means every second.
@@ -134,14 +135,11 @@ type Service struct {
 func New(o Options) (*Service, error) {
 	s := &Service{
 		st: o.Store, log: o.Logger, runner: o.Runner, bus: o.Bus, account: o.Account, region: o.Region,
-		creds: o.Credentials, now: o.Now, newID: o.NewID,
+		creds: o.Credentials, now: clock.Or(o.Clock).Now, newID: o.NewID,
 		sups: map[string]*supervisor{}, cache: map[string]Credentials{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if s.newID == nil {
 		s.newID = randomID

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/runtime"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -174,7 +175,7 @@ func newHarness(t *testing.T, r runtime.Runner, st store.Store) *harness {
 	clock.Store(&t0)
 	creds := &countingCreds{}
 	svc, err := New(Options{Store: st, Runner: r, Bus: bus, Account: "000000000000", Region: "us-east-1", Endpoint: "127.0.0.1:4566",
-		Now: func() time.Time { return *clock.Load() },
+		Clock: clockFunc(func() time.Time { return *clock.Load() }),
 		NewID: func() string {
 			idMu.Lock()
 			defer idMu.Unlock()
@@ -273,3 +274,6 @@ func (h *harness) describe(arn string) ecsapi.Task {
 func container(name, image string, essential bool) ecsapi.ContainerDefinition {
 	return ecsapi.ContainerDefinition{Name: &name, Image: &image, Essential: &essential}
 }
+
+// clockFunc is clock.Func, for a function where a variable named clock hides the package.
+var clockFunc = clock.Func

@@ -13,6 +13,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/service/cloudwatch"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -238,7 +239,7 @@ func (h *harness) open() *Service {
 	bus := eventbus.New()
 	bus.Attach(h.rec)
 	return New(Options{Store: h.st, Bus: bus, Tasks: h.tasks, Account: account, Region: region,
-		Now: func() time.Time { return h.now },
+		Clock: clock.Func(func() time.Time { return h.now }),
 		NewID: func() string {
 			h.ids++
 			return fmt.Sprintf("%032x", h.ids*7919)

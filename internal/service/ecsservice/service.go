@@ -30,6 +30,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/service/cloudwatch"
@@ -68,8 +69,8 @@ type Options struct {
 	Tasks  Tasks
 	// Account and Region are where a request without a caller acts.
 	Account, Region string
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is the time the service reads; nil means clock.Real.
+	Clock clock.Clock
 	// NewID returns 32 hex digits (event and deployment ids); nil means random.
 	NewID func() string
 	// Interval is how often Run reconciles every service; 0 means 1 s.
@@ -107,14 +108,11 @@ type Service struct {
 func New(o Options) *Service {
 	s := &Service{
 		st: o.Store, log: o.Logger, bus: o.Bus, tasks: o.Tasks, account: o.Account, region: o.Region,
-		now: o.Now, newID: o.NewID, interval: o.Interval, metricsI: o.MetricsInterval,
+		now: clock.Or(o.Clock).Now, newID: o.NewID, interval: o.Interval, metricsI: o.MetricsInterval,
 		locks: map[string]*sync.Mutex{}, adopted: map[string]bool{}, kick: make(chan struct{}, 1),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if s.newID == nil {
 		s.newID = func() string {

@@ -30,6 +30,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/pattern"
 	"github.com/wharf-dev/wharf/internal/schedule"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -83,8 +84,8 @@ var TargetServices = []string{"ecs", "logs", "sns", "sqs"}
 type Options struct {
 	Store  store.Store
 	Logger *slog.Logger
-	// Now is the clock; defaults to time.Now.
-	Now func() time.Time
+	// Clock is the time the service reads; nil means clock.Real.
+	Clock clock.Clock
 	// NewID returns event ids; defaults to random UUIDs.
 	NewID func() string
 	// Targets resolves target implementations; nil means none.
@@ -160,15 +161,12 @@ type ruleRecord struct {
 // events and fire schedules.
 func New(o Options) *Service {
 	s := &Service{
-		st: o.Store, log: o.Logger, now: o.Now, newID: o.NewID, targets: o.Targets,
+		st: o.Store, log: o.Logger, now: clock.Or(o.Clock).Now, newID: o.NewID, targets: o.Targets,
 		account: o.Account, region: o.Region,
 		regions: map[string]*region{}, wake: make(chan struct{}, 1), lastFire: map[string]time.Time{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if s.newID == nil {
 		s.newID = uuid

@@ -13,6 +13,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/service/sqs"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -42,20 +43,20 @@ func (r *recorder) deliveries() []Delivery {
 	return append([]Delivery(nil), r.got...)
 }
 
-type clock struct{ t time.Time }
+type fixedClock struct{ t time.Time }
 
-func (c *clock) now() time.Time { return c.t }
+func (c *fixedClock) now() time.Time { return c.t }
 
 type fixture struct {
 	s   *Service
 	st  store.Store
-	clk *clock
+	clk *fixedClock
 	tgt map[string]Target
 	ctx context.Context
 }
 
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{st: store.OpenMemory(), clk: &clock{time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}, tgt: map[string]Target{}}
+	f := &fixture{st: store.OpenMemory(), clk: &fixedClock{time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}, tgt: map[string]Target{}}
 	f.ctx = awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: "123456789012", Region: "us-east-1"})
 	f.s = f.service()
 	return f
@@ -63,7 +64,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) service() *Service {
 	n := 0
-	return New(Options{Store: f.st, Now: f.clk.now, Account: "123456789012", Region: "us-east-1",
+	return New(Options{Store: f.st, Clock: clock.Func(f.clk.now), Account: "123456789012", Region: "us-east-1",
 		NewID:   func() string { n++; return fmt.Sprintf("id-%d", n) },
 		Targets: func(svc string) Target { return f.tgt[svc] }})
 }

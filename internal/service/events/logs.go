@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/clock"
 )
 
 // LogGroups is what the CloudWatch Logs target needs of CloudWatch Logs:
@@ -23,6 +24,8 @@ type LogGroups interface {
 // is the event's time.
 type LogsTarget struct {
 	Groups LogGroups
+	// Clock stamps an event without a time; nil means clock.Real.
+	Clock clock.Clock
 }
 
 // Deliver writes d.Input to the log group d.Target.Arn names.
@@ -40,7 +43,7 @@ func (t LogsTarget) Deliver(ctx context.Context, d *Delivery) error {
 	if stream == "" {
 		stream = uuid() // a Scheduler delivery has no event id
 	}
-	at, message := time.Now(), string(d.Input)
+	at, message := clock.Or(t.Clock).Now(), string(d.Input)
 	var ev struct {
 		Time string `json:"time"`
 	}

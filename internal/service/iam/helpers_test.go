@@ -8,6 +8,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -28,8 +29,8 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{now: t0}
 	f.Service = New(Options{
 		Store: st, Account: testAccount, AccessKey: "test", SecretKey: "test",
-		Now:  func() time.Time { return f.now },
-		Rand: rand.NewChaCha8([32]byte{1}),
+		Clock: clock.Func(func() time.Time { return f.now }),
+		Rand:  rand.NewChaCha8([32]byte{1}),
 	})
 	return f
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -32,8 +33,8 @@ type Options struct {
 	Account   string
 	AccessKey string
 	SecretKey string
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is the time the service reads; nil means clock.Real.
+	Clock clock.Clock
 	// Rand is the source of ids and secrets; nil means crypto/rand.
 	Rand io.Reader
 }
@@ -50,10 +51,7 @@ type Service struct {
 
 // New returns the IAM service for o.
 func New(o Options) *Service {
-	s := &Service{st: o.Store, acct: o.Account, ak: o.AccessKey, sk: o.SecretKey, now: o.Now, ids: &ids{src: o.Rand}}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Service{st: o.Store, acct: o.Account, ak: o.AccessKey, sk: o.SecretKey, now: clock.Or(o.Clock).Now, ids: &ids{src: o.Rand}}
 	if s.ids.src == nil {
 		s.ids.src = rand.Reader
 	}

@@ -26,17 +26,15 @@ import (
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
 )
-
-// Clock is the service's time source; tests inject a fixed one.
-type Clock func() time.Time
 
 // Options configure a Service.
 type Options struct {
 	Store store.Store
-	// Clock defaults to time.Now.
-	Clock Clock
+	// Clock is the time the service reads; nil means clock.Real.
+	Clock clock.Clock
 	// Logger defaults to slog.Default.
 	Logger *slog.Logger
 }
@@ -44,7 +42,7 @@ type Options struct {
 // Service implements the CloudWatch Logs operations.
 type Service struct {
 	st   store.Store
-	now  Clock
+	now  func() time.Time
 	log  *slog.Logger
 	mu   sync.Mutex
 	last uint64
@@ -52,10 +50,7 @@ type Service struct {
 
 // New returns a Service over opts.Store.
 func New(opts Options) *Service {
-	s := &Service{st: opts.Store, now: opts.Clock, log: opts.Logger}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Service{st: opts.Store, now: clock.Or(opts.Clock).Now, log: opts.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

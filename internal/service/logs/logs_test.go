@@ -10,6 +10,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	logsapi "github.com/wharf-dev/wharf/internal/awsapi/logs"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -17,7 +18,7 @@ var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func newTestService(t *testing.T) (*Service, context.Context) {
 	t.Helper()
-	s := New(Options{Store: store.OpenMemory(), Clock: func() time.Time { return t0 }})
+	s := New(Options{Store: store.OpenMemory(), Clock: clock.Func(func() time.Time { return t0 })})
 	ctx := awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: "111122223333", Region: "eu-west-1"})
 	return s, ctx
 }

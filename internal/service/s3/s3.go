@@ -43,6 +43,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -67,8 +68,8 @@ type Options struct {
 	Bus *eventbus.Bus
 	// Notifier receives notifications for queue and topic configurations.
 	Notifier Notifier
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is the time the service reads; nil means clock.Real.
+	Clock clock.Clock
 	// Random fills ids; nil means crypto/rand.
 	Random func([]byte)
 	// Logger defaults to slog.Default.
@@ -106,13 +107,10 @@ func New(opts Options) (*Service, error) {
 		blobs:    b,
 		bus:      opts.Bus,
 		notifier: opts.Notifier,
-		now:      opts.Now,
+		now:      clock.Or(opts.Clock).Now,
 		random:   opts.Random,
 		log:      opts.Logger,
 		region:   opts.Region,
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if s.random == nil {
 		s.random = func(b []byte) { _, _ = rand.Read(b) }

@@ -49,6 +49,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
 	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/schedule"
 	"github.com/wharf-dev/wharf/internal/service/events"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -64,9 +65,8 @@ type Submitter interface {
 type Options struct {
 	Store  store.Store
 	Logger *slog.Logger
-	// Now is the clock; defaults to time.Now. Tests inject one to fire
-	// schedules without sleeping.
-	Now func() time.Time
+	// Clock is the time the service reads; nil means clock.Real.
+	Clock clock.Clock
 	// NewID returns execution ids; defaults to random UUIDs.
 	NewID func() string
 	// Account and Region are used when a request carries none.
@@ -128,13 +128,10 @@ type scheduleRecord struct {
 // New returns the service. Run fires schedules; SetSubmitter connects it to
 // EventBridge's delivery.
 func New(o Options) *Service {
-	s := &Service{st: o.Store, log: o.Logger, now: o.Now, newID: o.NewID, account: o.Account, region: o.Region,
+	s := &Service{st: o.Store, log: o.Logger, now: clock.Or(o.Clock).Now, newID: o.NewID, account: o.Account, region: o.Region,
 		regions: map[string]*region{}, wake: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if s.newID == nil {
 		s.newID = uuid

@@ -11,6 +11,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/service/events"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -44,21 +45,21 @@ func (r *submitter) deliveries() []events.Delivery {
 	return append([]events.Delivery(nil), r.got...)
 }
 
-type clock struct{ t time.Time }
+type fixedClock struct{ t time.Time }
 
-func (c *clock) now() time.Time { return c.t }
+func (c *fixedClock) now() time.Time { return c.t }
 
 type fixture struct {
 	s   *Service
 	st  store.Store
-	clk *clock
+	clk *fixedClock
 	sub *submitter
 	ctx context.Context
 	ids int
 }
 
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{st: store.OpenMemory(), clk: &clock{time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}, sub: &submitter{}}
+	f := &fixture{st: store.OpenMemory(), clk: &fixedClock{time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}, sub: &submitter{}}
 	f.ctx = awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: acct, Region: "us-east-1"})
 	f.s = f.service()
 	return f
@@ -67,7 +68,7 @@ func newFixture(t *testing.T) *fixture {
 // service is a Service over the fixture's store: a second one stands for
 // wharf after a restart.
 func (f *fixture) service() *Service {
-	s := New(Options{Store: f.st, Now: f.clk.now, Account: acct, Region: "us-east-1",
+	s := New(Options{Store: f.st, Clock: clock.Func(f.clk.now), Account: acct, Region: "us-east-1",
 		NewID: func() string { f.ids++; return fmt.Sprintf("exec-%d", f.ids) }})
 	s.SetSubmitter(f.sub)
 	return s
@@ -321,7 +322,7 @@ func TestTargetsBecomeEventBridgeDeliveries(t *testing.T) {
 func TestFiringsGoThroughEventBridgeRetriesAndDeadLetters(t *testing.T) {
 	f := newFixture(t)
 	failing, dlq := &target{fail: true}, &target{}
-	eb := events.New(events.Options{Store: f.st, Now: f.clk.now, Account: acct, Region: "us-east-1",
+	eb := events.New(events.Options{Store: f.st, Clock: clock.Func(f.clk.now), Account: acct, Region: "us-east-1",
 		Targets: func(svc string) events.Target {
 			if svc == "sns" {
 				return failing

@@ -35,6 +35,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -44,23 +45,11 @@ type QueueSender interface {
 	DeliverToQueue(ctx context.Context, queueARN, body string, attrs map[string]sqsapi.MessageAttributeValue, groupID, dedupID string) (messageID string, err error)
 }
 
-// Clock is the time source. Tests inject a fake one so retries run without sleeping.
-type Clock interface {
-	Now() time.Time
-	// After returns a channel that receives once d has passed.
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // Options configure a Service.
 type Options struct {
 	Store store.Store
-	// Clock defaults to the wall clock.
-	Clock Clock
+	// Clock is the time the service reads; nil means clock.Real.
+	Clock clock.Clock
 	// Random fills ids and tokens; defaults to crypto/rand.
 	Random func([]byte)
 	// Logger defaults to slog.Default.
@@ -81,7 +70,7 @@ type Options struct {
 // Service implements the SNS operations.
 type Service struct {
 	st       store.Store
-	clock    Clock
+	clock    clock.Clock
 	random   func([]byte)
 	log      *slog.Logger
 	host     string
@@ -117,7 +106,7 @@ func New(opts Options) *Service {
 		wake: make(chan struct{}, 1), inFlight: map[string]bool{},
 	}
 	if s.clock == nil {
-		s.clock = realClock{}
+		s.clock = clock.Real
 	}
 	if s.random == nil {
 		s.random = func(b []byte) { _, _ = rand.Read(b) }

@@ -36,27 +36,15 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
 )
-
-// Clock is the time source of the service. Tests inject a fake one so that
-// visibility timeouts, delays and long polls run without sleeping.
-type Clock interface {
-	Now() time.Time
-	// After returns a channel that receives once d has passed.
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Options configure a Service.
 type Options struct {
 	Store store.Store
-	// Clock defaults to the wall clock.
-	Clock Clock
+	// Clock is the time the service reads; nil means clock.Real.
+	Clock clock.Clock
 	// Random fills ids and receipt handles; defaults to crypto/rand.
 	Random func(b []byte)
 	// Logger defaults to slog.Default.
@@ -71,7 +59,7 @@ type Options struct {
 // Service implements the SQS operations.
 type Service struct {
 	st     store.Store
-	clock  Clock
+	clock  clock.Clock
 	random func([]byte)
 	log    *slog.Logger
 	host   string
@@ -108,7 +96,7 @@ func New(opts Options) *Service {
 		s.metricsInterval = DefaultMetricsInterval
 	}
 	if s.clock == nil {
-		s.clock = realClock{}
+		s.clock = clock.Real
 	}
 	if s.random == nil {
 		s.random = func(b []byte) { _, _ = rand.Read(b) }

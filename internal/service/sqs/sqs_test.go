@@ -4,59 +4,19 @@ import (
 	"context"
 	"encoding/binary"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
-// fakeClock is a manual clock: After fires only when Advance passes it.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []fakeTimer
-}
-
-type fakeTimer struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	c.timers = append(c.timers, fakeTimer{at: c.now.Add(d), ch: ch})
-	return ch
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		if !t.at.After(c.now) {
-			t.ch <- c.now
-			continue
-		}
-		kept = append(kept, t)
-	}
-	c.timers = kept
+// newFakeClock is a manual clock: After fires only when Advance passes it.
+func newFakeClock() *clock.Manual {
+	return clock.NewManual(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 const testAccount = "123456789012"
@@ -68,7 +28,7 @@ func testCtx() context.Context {
 type fixture struct {
 	t     testing.TB
 	svc   *Service
-	clock *fakeClock
+	clock *clock.Manual
 	ctx   context.Context
 }
 
@@ -76,7 +36,7 @@ func newFixture(t *testing.T) *fixture {
 	return newFixtureOn(t, store.OpenMemory(), newFakeClock())
 }
 
-func newFixtureOn(t testing.TB, st store.Store, clock *fakeClock) *fixture {
+func newFixtureOn(t testing.TB, st store.Store, clock *clock.Manual) *fixture {
 	t.Helper()
 	return &fixture{t: t, svc: New(Options{Store: st, Clock: clock}), clock: clock, ctx: testCtx()}
 }
@@ -859,7 +819,7 @@ func FuzzParseQueueURL(f *testing.F) {
 // backlog, so a receive that scanned every message would show.
 func BenchmarkSendReceiveDelete(b *testing.B) {
 	f := newFixtureOn(b, store.OpenMemory(), newFakeClock())
-	f.svc.clock = realClock{}
+	f.svc.clock = clock.Real
 	url := f.createQueue("bench", nil)
 	for range 10000 {
 		f.send(url, "backlog")
