@@ -476,7 +476,7 @@ func (s *Service) completed(ctx context.Context, b *bucket, o *object) *s3api.Co
 	}
 	checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.set(o.Checksums)
 	o.Enc.fill(sseFields{SSE: &out.ServerSideEncryption, KMSKeyID: &out.SSEKMSKeyId, BucketKey: &out.BucketKeyEnabled})
-	if b.versioned() {
+	if b.Versioning == "Enabled" { // a write to a suspended bucket makes the null version, unreported
 		out.VersionId = awsapi.String(o.VersionID)
 	}
 	return out

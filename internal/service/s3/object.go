@@ -564,7 +564,7 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 	out := &s3api.PutObjectOutput{ETag: awsapi.String(o.ETag), ChecksumType: awsapi.String(o.ChecksumType)}
 	o.Enc.fill(sseFields{&out.ServerSideEncryption, &out.SSECustomerAlgorithm, &out.SSECustomerKeyMD5, &out.SSEKMSKeyId, &out.BucketKeyEnabled})
 	checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256}.set(o.Checksums)
-	if b.versioned() {
+	if b.Versioning == "Enabled" { // a write to a suspended bucket makes the null version, unreported
 		out.VersionId = awsapi.String(o.VersionID)
 	}
 	return out, nil
@@ -1161,7 +1161,7 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 	}
 	out := &s3api.CopyObjectOutput{CopyObjectResult: res}
 	o.Enc.fill(sseFields{&out.ServerSideEncryption, &out.SSECustomerAlgorithm, &out.SSECustomerKeyMD5, &out.SSEKMSKeyId, &out.BucketKeyEnabled})
-	if b.versioned() {
+	if b.Versioning == "Enabled" { // a write to a suspended bucket makes the null version, unreported
 		out.VersionId = awsapi.String(o.VersionID)
 	}
 	if sb.versioned() {
