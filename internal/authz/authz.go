@@ -28,6 +28,8 @@ import (
 // Principals resolves a caller to its policies (IAM implements it).
 type Principals interface {
 	Principal(ctx context.Context, arn, accessKey string) (iam.Principal, error)
+	// Generation changes whenever what Principal returns may have.
+	Generation() uint64
 }
 
 // Options configure an Authorizer.
@@ -54,7 +56,10 @@ type Authorizer struct {
 	o Options
 
 	cacheMu sync.Mutex
-	cache   map[string]*iampolicy.Policy // parsed documents by text
+	cache   [2]map[string]*iampolicy.Policy // parsed documents by kind and text
+
+	pmu        sync.Mutex
+	principals map[string]*principalEntry // by caller, valid for one IAM generation
 
 	mu      sync.Mutex
 	denials []Denial // ring, oldest overwritten
@@ -90,7 +95,7 @@ func New(o Options) *Authorizer {
 	if o.Keep <= 0 {
 		o.Keep = 200
 	}
-	return &Authorizer{o: o, cache: map[string]*iampolicy.Policy{}}
+	return &Authorizer{o: o, cache: [2]map[string]*iampolicy.Policy{{}, {}}, principals: map[string]*principalEntry{}}
 }
 
 // Mode is the authorizer's mode.
@@ -115,6 +120,7 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	if err != nil {
 		return err
 	}
+	now := a.o.Now()
 	crossGranted, denied := false, false
 	for _, ch := range checks {
 		req := &iampolicy.Request{Principal: pr, Action: ch.Action, Resource: ch.Resource,
@@ -122,6 +128,8 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 		for k, v := range ctxKeys {
 			req.Context[k] = v
 		}
+		req.Context.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
+		req.Context.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
 		for k, v := range ch.Context {
 			req.Context.Set(k, v...)
 		}
@@ -163,29 +171,62 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	return nil
 }
 
-// principal builds the request's principal, its policies and the condition
-// keys it contributes.
+// principalEntry is what principal learned of one caller at one IAM
+// generation.
+type principalEntry struct {
+	gen  uint64
+	pr   iampolicy.Principal
+	ps   iampolicy.Policies
+	keys iampolicy.Context
+}
+
+// principal returns the request's principal, its policies and the condition
+// keys it contributes (all but the time, which the caller adds). What IAM
+// said is kept until IAM's state changes: reading and parsing a principal's
+// policies on every request was most of what authorization cost.
 func (a *Authorizer) principal(ctx context.Context, c *awsapi.Caller) (iampolicy.Principal, iampolicy.Policies, iampolicy.Context, error) {
-	pr := iampolicy.Principal{ARN: c.ARN, Account: c.Account}
-	now := a.o.Now()
+	if a.o.Principals == nil || (iampolicy.Principal{ARN: c.ARN}).Root() {
+		e := a.load(c, iam.Principal{})
+		return e.pr, e.ps, e.keys, nil
+	}
+	key := c.ARN + "\x00" + c.AccessKey + "\x00" + c.Account + "\x00" + c.Region
+	gen := a.o.Principals.Generation() // before reading, so a write meanwhile invalidates
+	a.pmu.Lock()
+	e := a.principals[key]
+	a.pmu.Unlock()
+	if e != nil && e.gen == gen {
+		return e.pr, e.ps, e.keys, nil
+	}
+	p, err := a.o.Principals.Principal(ctx, c.ARN, c.AccessKey)
+	if err != nil {
+		return iampolicy.Principal{}, iampolicy.Policies{}, nil, err
+	}
+	e = a.load(c, p)
+	e.gen = gen
+	a.pmu.Lock()
+	if len(a.principals) >= 4096 {
+		a.principals = map[string]*principalEntry{} // bounded: start over
+	}
+	a.principals[key] = e
+	a.pmu.Unlock()
+	return e.pr, e.ps, e.keys, nil
+}
+
+// load builds c's principal, policies and condition keys from what IAM said
+// of it (nothing, for the root user).
+func (a *Authorizer) load(c *awsapi.Caller, p iam.Principal) *principalEntry {
+	pr := iampolicy.Principal{ARN: c.ARN, Account: c.Account, RoleARN: p.RoleARN}
 	keys := iampolicy.Context{}
 	keys.Set("aws:PrincipalArn", c.ARN)
 	keys.Set("aws:PrincipalAccount", c.Account)
-	keys.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
-	keys.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
 	keys.Set("aws:SecureTransport", "false")
 	keys.Set("aws:RequestedRegion", c.Region)
 	var ps iampolicy.Policies
 	if pr.Root() || a.o.Principals == nil {
 		keys.Set("aws:PrincipalType", "Account")
 		keys.Set("aws:userid", c.Account)
-		return pr, ps, keys, nil
+		return &principalEntry{pr: pr, ps: ps, keys: keys}
 	}
-	p, err := a.o.Principals.Principal(ctx, c.ARN, c.AccessKey)
-	if err != nil {
-		return pr, ps, keys, err
-	}
-	pr.RoleARN = p.RoleARN
 	if p.RoleARN != "" {
 		keys.Set("aws:PrincipalType", "AssumedRole")
 		keys.Set("aws:PrincipalArn", p.RoleARN) // a session's aws:PrincipalArn is its role
@@ -220,7 +261,7 @@ func (a *Authorizer) principal(ctx context.Context, c *awsapi.Caller) (iampolicy
 		}
 		ps.Session = []iampolicy.Named{{Name: p.Session.Name, Policy: pol}}
 	}
-	return pr, ps, keys, nil
+	return &principalEntry{pr: pr, ps: ps, keys: keys}
 }
 
 // parse returns doc parsed, from a cache: the same few documents are
@@ -230,9 +271,8 @@ func (a *Authorizer) parse(doc string, k iampolicy.Kind) *iampolicy.Policy {
 	if doc == "" {
 		return nil
 	}
-	key := strconv.Itoa(int(k)) + doc
 	a.cacheMu.Lock()
-	p, ok := a.cache[key]
+	p, ok := a.cache[k][doc]
 	a.cacheMu.Unlock()
 	if ok {
 		return p
@@ -242,10 +282,10 @@ func (a *Authorizer) parse(doc string, k iampolicy.Kind) *iampolicy.Policy {
 		p = nil
 	}
 	a.cacheMu.Lock()
-	if len(a.cache) >= 4096 {
-		a.cache = map[string]*iampolicy.Policy{} // bounded: start over
+	if len(a.cache[k]) >= 4096 {
+		a.cache[k] = map[string]*iampolicy.Policy{} // bounded: start over
 	}
-	a.cache[key] = p
+	a.cache[k][doc] = p
 	a.cacheMu.Unlock()
 	return p
 }

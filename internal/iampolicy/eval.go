@@ -70,6 +70,8 @@ type Request struct {
 	// within the account, as a role's trust policy is for AssumeRole.
 	RequireResource bool
 	Context         Context
+
+	action string // Action lower-cased, set by Evaluate
 }
 
 // Policy types, as AWS names them in access denied messages.
@@ -147,6 +149,7 @@ const (
 
 // Evaluate decides r against p as AWS's policy evaluation logic does.
 func Evaluate(r *Request, p Policies) Decision {
+	r.action = strings.ToLower(r.Action)
 	vars := variables(r)
 	// 1. An explicit deny in any policy decides.
 	for _, set := range []struct {
@@ -289,8 +292,12 @@ func (pol *Policy) grants(r *Request, vars func(string) (string, bool)) grant {
 // applies reports whether s's action, resource and conditions match r.
 func (s *Statement) applies(r *Request, vars func(string) (string, bool)) bool {
 	matched := false
-	for _, a := range s.Actions {
-		if Match(a, r.Action, true) {
+	act := r.action
+	if act == "" {
+		act = strings.ToLower(r.Action)
+	}
+	for _, a := range s.actions {
+		if Match(a, act, false) {
 			matched = true
 			break
 		}

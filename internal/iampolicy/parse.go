@@ -69,6 +69,7 @@ type Statement struct {
 	// Actions are the Action (or, with NotAction set, NotAction) patterns.
 	Actions   []string
 	NotAction bool
+	actions   []string // Actions lower-cased once: actions match case-insensitively
 	// Resources are the Resource (or NotResource) patterns; none means the
 	// statement names no resource (trust policies).
 	Resources   []string
@@ -199,6 +200,7 @@ func parseStatement(r json.RawMessage, k Kind) (Statement, error) {
 		if a != "*" && !strings.Contains(a, ":") {
 			return s, malformed("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.")
 		}
+		s.actions = append(s.actions, strings.ToLower(a))
 	}
 	if s.Resources, s.NotResource, err = pair(raw, "Resource", "NotResource"); err != nil {
 		return s, err

@@ -39,7 +39,7 @@ func (s *Service) CreateAccessKey(ctx context.Context, in *api.CreateAccessKeyIn
 		return nil, err
 	}
 	k := &accessKey{ID: id, Secret: secret, Account: acct, User: owner, Status: "Active", Created: s.clock()}
-	err = s.st.Update(func(tx store.Tx) error {
+	err = s.update(func(tx store.Tx) error {
 		if owner == "" {
 			keys, err := s.rootKeys(tx, acct)
 			if err != nil {
@@ -159,7 +159,7 @@ func (s *Service) UpdateAccessKey(ctx context.Context, in *api.UpdateAccessKeyIn
 		return nil, validationError("status", status, "Member must satisfy enum value set: [Active, Inactive]")
 	}
 	id := awsapi.ToString(in.AccessKeyId)
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx store.Tx) error {
 		if owner != "" {
 			if _, err := loadUser(tx, acct, owner); err != nil {
 				return err
@@ -183,7 +183,7 @@ func (s *Service) DeleteAccessKey(ctx context.Context, in *api.DeleteAccessKeyIn
 	acct := s.account(ctx)
 	owner := keyOwner(ctx, in.UserName)
 	id := awsapi.ToString(in.AccessKeyId)
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx store.Tx) error {
 		var u *user
 		if owner != "" {
 			var err error

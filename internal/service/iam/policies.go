@@ -183,7 +183,7 @@ func (s *Service) CreatePolicy(ctx context.Context, in *api.CreatePolicyInput) (
 	p := &policy{Name: name, Path: path, ID: id, ARN: policyARN(acct, path, name), Description: awsapi.ToString(in.Description),
 		Created: now, Updated: now, Default: "v1", Next: 2, Tags: tags,
 		Versions: []policyVersion{{ID: "v1", Document: doc, Created: now}}}
-	err = s.st.Update(func(tx store.Tx) error {
+	err = s.update(func(tx store.Tx) error {
 		if b, err := tx.Get(policyKey(acct, name)); err != nil || b != nil {
 			if err != nil {
 				return err
@@ -313,7 +313,7 @@ func loadLocalPolicy(tx store.Tx, acct, arn string) (*policy, error) {
 // and has no versions besides its default.
 func (s *Service) DeletePolicy(ctx context.Context, in *api.DeletePolicyInput) (*api.DeletePolicyOutput, error) {
 	acct := s.account(ctx)
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx store.Tx) error {
 		p, err := loadLocalPolicy(tx, acct, awsapi.ToString(in.PolicyArn))
 		if err != nil {
 			return err
@@ -345,7 +345,7 @@ func (s *Service) CreatePolicyVersion(ctx context.Context, in *api.CreatePolicyV
 		return nil, err
 	}
 	var out api.PolicyVersion
-	err = s.st.Update(func(tx store.Tx) error {
+	err = s.update(func(tx store.Tx) error {
 		p, err := loadLocalPolicy(tx, acct, awsapi.ToString(in.PolicyArn))
 		if err != nil {
 			return err
@@ -430,7 +430,7 @@ func (s *Service) ListPolicyVersions(ctx context.Context, in *api.ListPolicyVers
 func (s *Service) DeletePolicyVersion(ctx context.Context, in *api.DeletePolicyVersionInput) (*api.DeletePolicyVersionOutput, error) {
 	acct := s.account(ctx)
 	arn, id := awsapi.ToString(in.PolicyArn), awsapi.ToString(in.VersionId)
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx store.Tx) error {
 		p, err := loadLocalPolicy(tx, acct, arn)
 		if err != nil {
 			return err
@@ -454,7 +454,7 @@ func (s *Service) DeletePolicyVersion(ctx context.Context, in *api.DeletePolicyV
 func (s *Service) SetDefaultPolicyVersion(ctx context.Context, in *api.SetDefaultPolicyVersionInput) (*api.SetDefaultPolicyVersionOutput, error) {
 	acct := s.account(ctx)
 	arn, id := awsapi.ToString(in.PolicyArn), awsapi.ToString(in.VersionId)
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx store.Tx) error {
 		p, err := loadLocalPolicy(tx, acct, arn)
 		if err != nil {
 			return err

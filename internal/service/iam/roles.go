@@ -104,7 +104,7 @@ func (s *Service) CreateRole(ctx context.Context, in *api.CreateRoleInput) (*api
 	}
 	r := &role{Name: name, Path: path, ID: id, Created: s.clock(), Trust: trust, Description: desc,
 		MaxSession: maxSession, Tags: tags, Boundary: awsapi.ToString(in.PermissionsBoundary)}
-	err = s.st.Update(func(tx store.Tx) error {
+	err = s.update(func(tx store.Tx) error {
 		if b, err := tx.Get(roleKey(acct, name)); err != nil || b != nil {
 			if err != nil {
 				return err
@@ -130,7 +130,7 @@ func (s *Service) viewRole(ctx context.Context, name string) (*role, error) {
 
 func (s *Service) updateRole(ctx context.Context, name string, fn func(tx store.Tx, r *role) error) error {
 	acct := s.account(ctx)
-	return s.st.Update(func(tx store.Tx) error {
+	return s.update(func(tx store.Tx) error {
 		r, err := loadRole(tx, acct, name)
 		if err != nil {
 			return err
@@ -228,7 +228,7 @@ func (s *Service) UpdateAssumeRolePolicy(ctx context.Context, in *api.UpdateAssu
 func (s *Service) DeleteRole(ctx context.Context, in *api.DeleteRoleInput) (*api.DeleteRoleOutput, error) {
 	acct := s.account(ctx)
 	name := awsapi.ToString(in.RoleName)
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx store.Tx) error {
 		r, err := loadRole(tx, acct, name)
 		if err != nil {
 			return err

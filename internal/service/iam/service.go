@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -47,7 +49,25 @@ type Service struct {
 	sk   string
 	now  func() time.Time
 	ids  *ids
+	// policies caches managed policies' decoded default documents for
+	// authorization (see defaultDocument).
+	policies sync.Map
+	// gen counts committed writes, so the authorizer can keep what it
+	// learned of a principal until IAM changes (Generation).
+	gen atomic.Uint64
 }
+
+// update runs fn in a write transaction, then counts the write.
+func (s *Service) update(fn func(tx store.Tx) error) error {
+	err := s.st.Update(fn)
+	s.gen.Add(1)
+	return err
+}
+
+// Generation changes after every write to IAM's state (users, roles,
+// policies, keys, sessions): what was read of a principal at one generation
+// holds as long as the generation is the same. Read it before reading.
+func (s *Service) Generation() uint64 { return s.gen.Load() }
 
 // New returns the IAM service for o.
 func New(o Options) *Service {

@@ -122,7 +122,7 @@ func (s *Service) issue(principal identity, d time.Duration, policy string) (*se
 	now := s.clock()
 	sess := &session{ID: akid, Secret: secret, Token: token, Account: principal.Account, ARN: principal.ARN,
 		UserID: principal.UserID, Expires: now.Add(d), RoleChain: principal.Role, Policy: policy}
-	err = s.st.Update(func(tx store.Tx) error {
+	err = s.update(func(tx store.Tx) error {
 		if err := pruneSessions(tx, now); err != nil {
 			return err
 		}

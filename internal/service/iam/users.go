@@ -75,7 +75,7 @@ func (s *Service) CreateUser(ctx context.Context, in *api.CreateUserInput) (*api
 		return nil, err
 	}
 	u := &user{Name: name, Path: path, ID: id, Created: s.clock(), Tags: tags, Boundary: awsapi.ToString(in.PermissionsBoundary)}
-	err = s.st.Update(func(tx store.Tx) error {
+	err = s.update(func(tx store.Tx) error {
 		if b, err := tx.Get(userKey(acct, name)); err != nil || b != nil {
 			if err != nil {
 				return err
@@ -159,7 +159,7 @@ func (s *Service) UpdateUser(ctx context.Context, in *api.UpdateUserInput) (*api
 		}
 		newPath = &p
 	}
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx store.Tx) error {
 		u, err := loadUser(tx, acct, name)
 		if err != nil {
 			return err
@@ -202,7 +202,7 @@ func (s *Service) UpdateUser(ctx context.Context, in *api.UpdateUserInput) (*api
 func (s *Service) DeleteUser(ctx context.Context, in *api.DeleteUserInput) (*api.DeleteUserOutput, error) {
 	acct := s.account(ctx)
 	name := awsapi.ToString(in.UserName)
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx store.Tx) error {
 		u, err := loadUser(tx, acct, name)
 		if err != nil {
 			return err
@@ -226,7 +226,7 @@ func (s *Service) DeleteUser(ctx context.Context, in *api.DeleteUserInput) (*api
 // updateUser loads a user, lets fn change it, and stores it.
 func (s *Service) updateUser(ctx context.Context, name string, fn func(tx store.Tx, u *user) error) error {
 	acct := s.account(ctx)
-	return s.st.Update(func(tx store.Tx) error {
+	return s.update(func(tx store.Tx) error {
 		u, err := loadUser(tx, acct, name)
 		if err != nil {
 			return err

@@ -1,0 +1,230 @@
+// Command iam measures what authorization costs: the same request mix (SQS
+// SendMessage, DynamoDB PutItem and GetItem, S3 PutObject and GetObject of
+// 1 KiB) sent by an IAM user to wharf with --iam off and with --iam enforce,
+// in one run. The user has the most policies IAM lets a user have (20
+// attached managed policies, AWS's PoliciesPerUser quota raised to its
+// maximum) of 20 statements each, and only the last statement of the last
+// policy allows the mix, so every request is decided against all 400
+// statements. It reports wharf's CPU time per request (user+system, from
+// /proc) in each mode and their ratio; it asserts nothing.
+//
+//	go run ./bench/iam [-duration 5s] [-clients 4]
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/wharf-dev/wharf/bench/internal/benchkit"
+)
+
+const (
+	policies   = 20
+	statements = 20
+)
+
+func main() {
+	duration := flag.Duration("duration", 5*time.Second, "how long to drive the mix in each mode")
+	clients := flag.Int("clients", 4, "concurrent clients")
+	flag.Parse()
+	bin, err := benchkit.BuildWharf()
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(filepath.Dir(bin))
+	type result struct {
+		mode     string
+		requests int64
+		errors   int64
+		cpu      time.Duration
+	}
+	var results []result
+	for _, mode := range []string{"off", "enforce"} {
+		n, errs, cpu, err := measure(bin, mode, *duration, *clients)
+		if err != nil {
+			fail(fmt.Errorf("--iam %s: %w", mode, err))
+		}
+		results = append(results, result{mode, n, errs, cpu})
+	}
+	fmt.Printf("request mix as an IAM user with %d policies x %d statements, %d clients, %s per mode\n", policies, statements, *clients, *duration)
+	fmt.Printf("%-8s %10s %8s %12s %16s\n", "--iam", "requests", "errors", "server CPU", "CPU per request")
+	per := map[string]float64{}
+	for _, r := range results {
+		p := float64(r.cpu.Microseconds()) / float64(max(r.requests, 1))
+		per[r.mode] = p
+		fmt.Printf("%-8s %10d %8d %12s %13.1f µs\n", r.mode, r.requests, r.errors, r.cpu.Round(time.Millisecond), p)
+	}
+	ratio := per["enforce"] / per["off"]
+	fmt.Printf("\nenforce / off server CPU per request: %.3f (%+.1f%%); target <= 1.10: %s\n", ratio, (ratio-1)*100,
+		map[bool]string{true: "met", false: "missed"}[ratio <= 1.10])
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+// cpuOf is the user+system CPU time process pid has used, from /proc.
+func cpuOf(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100, nil // USER_HZ is 100 on Linux
+}
+
+func measure(bin, mode string, d time.Duration, clients int) (requests, errs int64, cpu time.Duration, err error) {
+	port, err := benchkit.FreePort()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	cmd := exec.Command(bin, "serve", "--ephemeral", "--iam", mode, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "warn")
+	if err := cmd.Start(); err != nil {
+		return 0, 0, 0, err
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		if resp, err := http.Get(base + "/_wharf/health"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Since(start) > 60*time.Second {
+			return 0, 0, 0, fmt.Errorf("wharf did not become ready")
+		}
+	}
+	ctx := context.Background()
+	cfg := func(key, secret string) aws.Config {
+		return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(base),
+			Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""),
+			HTTPClient:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}}
+	}
+	root := cfg("test", "test")
+	ic := iam.NewFromConfig(root)
+	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bench")}); err != nil {
+		return 0, 0, 0, err
+	}
+	for p := range policies {
+		var st []string
+		for s := range statements {
+			action, res := fmt.Sprintf("s3:GetBucketTagging"), fmt.Sprintf("arn:aws:s3:::other-%d-%d", p, s)
+			if p == policies-1 && s == statements-1 {
+				action, res = `["sqs:SendMessage","dynamodb:PutItem","dynamodb:GetItem","s3:PutObject","s3:GetObject"]`, "*"
+				st = append(st, fmt.Sprintf(`{"Sid":"S%d","Effect":"Allow","Action":%s,"Resource":%q}`, s, action, res))
+				continue
+			}
+			st = append(st, fmt.Sprintf(`{"Sid":"S%d","Effect":"Allow","Action":%q,"Resource":%q,"Condition":{"StringEquals":{"aws:PrincipalTag/team":"t%d"}}}`, s, action, res, s))
+		}
+		doc := `{"Version":"2012-10-17","Statement":[` + strings.Join(st, ",") + `]}`
+		out, err := ic.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(fmt.Sprint("p", p)), PolicyDocument: aws.String(doc)})
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		if _, err := ic.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bench"), PolicyArn: out.Policy.Arn}); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	k, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("bench")})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	s3opts := func(o *s3.Options) { o.UsePathStyle = true }
+	if _, err := s3.NewFromConfig(root, s3opts).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
+		return 0, 0, 0, err
+	}
+	if _, err := dynamodb.NewFromConfig(root).CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("bench"),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest}); err != nil {
+		return 0, 0, 0, err
+	}
+	q, err := sqs.NewFromConfig(root).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("bench")})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	user := cfg(*k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey)
+	sq, ddb, s3c := sqs.NewFromConfig(user), dynamodb.NewFromConfig(user), s3.NewFromConfig(user, s3opts)
+	body := bytes.Repeat([]byte("b"), 1024)
+	mix := []func(i int) error{
+		func(i int) error {
+			_, err := sq.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("m")})
+			return err
+		},
+		func(i int) error {
+			_, err := ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("bench"),
+				Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: strconv.Itoa(i % 100)}}})
+			return err
+		},
+		func(i int) error {
+			_, err := ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("bench"),
+				Key: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: strconv.Itoa(i % 100)}}})
+			return err
+		},
+		func(i int) error {
+			_, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String(strconv.Itoa(i % 100)), Body: bytes.NewReader(body)})
+			return err
+		},
+		func(i int) error {
+			out, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bench"), Key: aws.String("0")})
+			if err == nil {
+				out.Body.Close()
+			}
+			return err
+		},
+	}
+	if err := mix[3](0); err != nil { // object "0" exists before GetObject runs
+		return 0, 0, 0, fmt.Errorf("the user's first request: %w", err)
+	}
+	c0, err := cpuOf(cmd.Process.Pid)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var n, nerr atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; time.Now().Before(deadline); i += clients {
+				if err := mix[i%len(mix)](i); err != nil {
+					nerr.Add(1)
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	c1, err := cpuOf(cmd.Process.Pid)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return n.Load(), nerr.Load(), c1 - c0, nil
+}
