@@ -26,6 +26,9 @@ const (
 
 // BatchGetItem reads up to 100 items from one or more tables.
 func (s *Service) BatchGetItem(ctx context.Context, in *ddb.BatchGetItemInput) (*ddb.BatchGetItemOutput, error) {
+	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	if len(in.RequestItems) == 0 {
 		return nil, apierr.Validation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}
@@ -112,11 +115,17 @@ func (s *Service) BatchGetItem(ctx context.Context, in *ddb.BatchGetItemInput) (
 // BatchWriteItem puts and deletes up to 25 items across tables. wharf applies
 // them all in one transaction, so nothing is ever left unprocessed.
 func (s *Service) BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInput) (*ddb.BatchWriteItemOutput, error) {
+	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	if len(in.RequestItems) == 0 {
 		return nil, apierr.Validation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	}
 	total := 0
 	for _, ws := range in.RequestItems {
+		if len(ws) > maxBatchWrite {
+			return nil, apierr.Validation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]")
+		}
 		total += len(ws)
 	}
 	if total > maxBatchWrite {
@@ -195,6 +204,9 @@ func tokenKey(account, region, token string) []byte {
 // TransactWriteItems applies up to 100 puts, updates, deletes and condition
 // checks all or nothing, in one store transaction.
 func (s *Service) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteItemsInput) (*ddb.TransactWriteItemsOutput, error) {
+	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	n := len(in.TransactItems)
 	if n == 0 || n > maxTransactItems {
 		return nil, apierr.Validation("1 validation error detected: Value '%d' at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1", n)
@@ -344,6 +356,9 @@ func (s *Service) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteI
 
 // TransactGetItems reads up to 100 items from one consistent snapshot.
 func (s *Service) TransactGetItems(ctx context.Context, in *ddb.TransactGetItemsInput) (*ddb.TransactGetItemsOutput, error) {
+	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	n := len(in.TransactItems)
 	if n == 0 || n > maxTransactItems {
 		return nil, apierr.Validation("1 validation error detected: Value '%d' at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1", n)

@@ -193,6 +193,16 @@ func readUnits(size int, consistent bool) float64 {
 	return u
 }
 
+// checkConsumedMode rejects a ReturnConsumedCapacity outside its enum,
+// before the operation does anything.
+func checkConsumedMode(mode *string) error {
+	switch awsapi.ToString(mode) {
+	case "", "NONE", "TOTAL", "INDEXES":
+		return nil
+	}
+	return apierr.Validation("1 validation error detected: Value '%s' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]", *mode)
+}
+
 func checkReturnValues(rv *string, allowed ...string) error {
 	if rv == nil {
 		return nil
@@ -227,6 +237,9 @@ func itemKey(t *table, key map[string]Value) (Item, []byte, error) {
 
 // PutItem writes a whole item, replacing any item with its key.
 func (s *Service) PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutItemOutput, error) {
+	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	t, err := s.getTable(ctx, in.TableName)
 	if err != nil {
 		return nil, err
@@ -307,6 +320,9 @@ func condition(src *string, names map[string]string, values map[string]Value, ex
 
 // GetItem reads one item.
 func (s *Service) GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetItemOutput, error) {
+	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	t, err := s.getTable(ctx, in.TableName)
 	if err != nil {
 		return nil, err
@@ -363,6 +379,9 @@ func projectionPaths(src *string, names map[string]string, toGet []string) ([]ex
 
 // UpdateItem edits an item's attributes, creating the item when it does not exist.
 func (s *Service) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb.UpdateItemOutput, error) {
+	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	t, err := s.getTable(ctx, in.TableName)
 	if err != nil {
 		return nil, err
@@ -475,6 +494,9 @@ func (s *Service) updateOp(t *table, rawKey map[string]Value, update, cond *stri
 
 // DeleteItem deletes one item.
 func (s *Service) DeleteItem(ctx context.Context, in *ddb.DeleteItemInput) (*ddb.DeleteItemOutput, error) {
+	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	t, err := s.getTable(ctx, in.TableName)
 	if err != nil {
 		return nil, err

@@ -605,3 +605,37 @@ func TestSDKBatchGetItemChargesEachItem(t *testing.T) {
 		}
 	}
 }
+
+func TestSDKRequestValidationAsDynamoDB(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("valid"), AttributeDefinitions: []types.AttributeDefinition{def("x", "S")},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{IndexName: aws.String("by-x"), KeySchema: keySchema("x", ""), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}},
+	}, "p:S")
+	_, err := c.GetItem(ctx, &sdk.GetItemInput{TableName: aws.String("valid"), Key: item{"p": s("a")}, ReturnConsumedCapacity: "DUMMY"})
+	wantValidation(t, err, "at 'returnConsumedCapacity' failed to satisfy constraint")
+	var writes []types.WriteRequest
+	for i := range 26 {
+		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item{"p": s(strconv.Itoa(i))}}})
+	}
+	_, err = c.BatchWriteItem(ctx, &sdk.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{"valid": writes}})
+	wantValidation(t, err, "Member must have length less than or equal to 25")
+	newIndex := func(name, attr, typ string, defs bool) error {
+		in := &sdk.UpdateTableInput{TableName: aws.String("valid"), GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+			IndexName: aws.String(name), KeySchema: keySchema(attr, ""), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}}}}
+		if defs {
+			in.AttributeDefinitions = []types.AttributeDefinition{def(attr, typ)}
+		}
+		_, err := c.UpdateTable(ctx, in)
+		return err
+	}
+	wantValidation(t, newIndex(strings.Repeat("n", 256), "y", "S", true), "Member must have length less than or equal to 255")
+	wantValidation(t, newIndex("a@b", "y", "S", true), "Member must satisfy regular expression pattern")
+	// The new index's key must be defined in the request, even if known.
+	wantValidation(t, newIndex("again", "x", "S", false), "Some index key attributes are not defined in AttributeDefinitions")
+	wantValidation(t, newIndex("other", "x", "N", true), "Attributes cannot be redefined")
+	_, err = c.UpdateTable(ctx, &sdk.UpdateTableInput{TableName: aws.String("valid")})
+	wantValidation(t, err, "UpdateTable needs at least one change")
+	_, err = c.UpdateTable(ctx, &sdk.UpdateTableInput{TableName: aws.String("valid"), GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{}}})
+	wantValidation(t, err, "exactly one of Create, Update or Delete")
+}

@@ -307,6 +307,9 @@ func checkLimit(l *int32) (int, error) {
 
 // Query reads the items of one partition in sort key order.
 func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutput, error) {
+	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	t, err := s.getTable(ctx, in.TableName)
 	if err != nil {
 		return nil, err
@@ -499,6 +502,9 @@ func itemsOrNil(res *readResult, req *readRequest) []map[string]Value {
 // Scan reads every item of a table or index, optionally one segment of a
 // parallel scan.
 func (s *Service) Scan(ctx context.Context, in *ddb.ScanInput) (*ddb.ScanOutput, error) {
+	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
+		return nil, err
+	}
 	t, err := s.getTable(ctx, in.TableName)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -15,6 +16,20 @@ import (
 )
 
 var tableNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
+
+// checkIndexName applies IndexName's constraints from the model: 3 to 255
+// characters of [a-zA-Z0-9_.-].
+func checkIndexName(n string) error {
+	switch {
+	case len(n) < 3:
+		return apierr.Validation("1 validation error detected: Value '%s' at 'indexName' failed to satisfy constraint: Member must have length greater than or equal to 3", n)
+	case len(n) > 255:
+		return apierr.Validation("1 validation error detected: Value '%s' at 'indexName' failed to satisfy constraint: Member must have length less than or equal to 255", n)
+	case !tableNameRE.MatchString(n):
+		return apierr.Validation("1 validation error detected: Value '%s' at 'indexName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", n)
+	}
+	return nil
+}
 
 func checkTableName(name *string) error {
 	if name == nil {
@@ -232,8 +247,8 @@ func (s *Service) CreateTable(ctx context.Context, in *ddb.CreateTableInput) (*d
 	}
 	names := map[string]bool{}
 	for _, ix := range t.Indexes {
-		if ix.Name == "" || len(ix.Name) < 3 {
-			return nil, apierr.Validation("1 validation error detected: Value '%s' at 'indexName' failed to satisfy constraint: Member must have length greater than or equal to 3", ix.Name)
+		if err := checkIndexName(ix.Name); err != nil {
+			return nil, err
 		}
 		if names[ix.Name] {
 			return nil, invalid("Duplicate index name: %s", ix.Name)
@@ -510,6 +525,28 @@ func (s *Service) UpdateTable(ctx context.Context, in *ddb.UpdateTableInput) (*d
 	if err := checkTableName(in.TableName); err != nil {
 		return nil, err
 	}
+	if in.BillingMode == nil && in.ProvisionedThroughput == nil && in.DeletionProtectionEnabled == nil && in.TableClass == nil &&
+		in.StreamSpecification == nil && len(in.GlobalSecondaryIndexUpdates) == 0 && in.SSESpecification == nil && len(in.ReplicaUpdates) == 0 &&
+		in.OnDemandThroughput == nil && in.WarmThroughput == nil && in.MultiRegionConsistency == nil &&
+		len(in.GlobalTableWitnessUpdates) == 0 && in.GlobalTableSettingsReplicationMode == nil {
+		return nil, apierr.Validation("UpdateTable needs at least one change: ProvisionedThroughput, BillingMode, StreamSpecification, GlobalSecondaryIndexUpdates, DeletionProtectionEnabled, TableClass, SSESpecification or ReplicaUpdates")
+	}
+	for _, u := range in.GlobalSecondaryIndexUpdates {
+		if n := btoi(u.Create != nil) + btoi(u.Update != nil) + btoi(u.Delete != nil); n != 1 {
+			return nil, invalid("each GlobalSecondaryIndexUpdate must have exactly one of Create, Update or Delete, not none or more than one")
+		}
+		// A new index's key attributes are defined in this request, even
+		// when the table already knows them.
+		if c := u.Create; c != nil {
+			for _, k := range c.KeySchema {
+				if !slices.ContainsFunc(in.AttributeDefinitions, func(a ddb.AttributeDefinition) bool {
+					return awsapi.ToString(a.AttributeName) == awsapi.ToString(k.AttributeName)
+				}) {
+					return nil, invalid("Some index key attributes are not defined in AttributeDefinitions. Keys: [%s], AttributeDefinitions: the request's", awsapi.ToString(k.AttributeName))
+				}
+			}
+		}
+	}
 	account, region := caller(ctx)
 	var d *ddb.TableDescription
 	err := s.st.Update(func(tx store.Tx) error {
@@ -520,7 +557,7 @@ func (s *Service) UpdateTable(ctx context.Context, in *ddb.UpdateTableInput) (*d
 		for _, a := range in.AttributeDefinitions {
 			name, typ := awsapi.ToString(a.AttributeName), awsapi.ToString(a.AttributeType)
 			if old, ok := t.Attrs[name]; ok && old != typ {
-				return invalid("Cannot change the type of attribute %s", name)
+				return invalid("Attributes cannot be redefined. Please check that your attribute has the same type as previously defined. Attribute: %s, existing type: %s, new type: %s", name, old, typ)
 			}
 			t.Attrs[name] = typ
 		}
@@ -597,6 +634,9 @@ func (s *Service) UpdateTable(ctx context.Context, in *ddb.UpdateTableInput) (*d
 
 func (s *Service) createGSI(tx store.Tx, t *table, c *ddb.CreateGlobalSecondaryIndexAction) error {
 	ix := index{Name: awsapi.ToString(c.IndexName), Global: true}
+	if err := checkIndexName(ix.Name); err != nil {
+		return err
+	}
 	if t.index(ix.Name) != nil {
 		return invalid("Attempting to create an index which already exists")
 	}
@@ -642,6 +682,13 @@ func (s *Service) createGSI(tx store.Tx, t *table, c *ddb.CreateGlobalSecondaryI
 		}
 	}
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // UpdateTimeToLive enables or disables TTL on one attribute.
