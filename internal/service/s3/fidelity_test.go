@@ -284,6 +284,11 @@ func TestListingEncodingAsAWS(t *testing.T) {
 	if strings.Contains(v1, "<Delimiter>") {
 		t.Errorf("ListObjects with an empty delimiter sent it: %s", v1)
 	}
+	// An empty continuation token lists from the start.
+	resp, empty := send(t, http.MethodGet, base+"?list-type=2&continuation-token=", "", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(empty, "<Key>plain</Key>") || !strings.Contains(empty, "<ContinuationToken></ContinuationToken>") {
+		t.Errorf("ListObjectsV2 with an empty continuation token: %d %s", resp.StatusCode, empty)
+	}
 }
 
 func TestBooleanHeadersIgnoreCase(t *testing.T) {

@@ -185,9 +185,10 @@ func (s *Service) ListObjectsV2(ctx context.Context, in *s3api.ListObjectsV2Inpu
 		return nil, err
 	}
 	after := awsapi.ToString(in.StartAfter)
-	if t := in.ContinuationToken; t != nil {
+	// An empty token starts at the beginning, and is echoed back as given.
+	if t := in.ContinuationToken; t != nil && *t != "" {
 		k, err := base64.RawURLEncoding.DecodeString(*t)
-		if err != nil || *t == "" {
+		if err != nil {
 			return nil, invalidArgument("The continuation token provided is incorrect", "continuation-token", *t)
 		}
 		after = string(k)
