@@ -7,6 +7,11 @@
 //     the message's receipt (target: wharf's p50 under 5 ms and at least 50x
 //     moto's);
 //   - PutEvents requests per second (one enabled rule, 8 concurrent clients);
+//   - PutEvents on a durable store against in memory, in rounds alternating
+//     the two (and, with -baseline, an older wharf binary's two), for an
+//     event that matches the rule and one that matches nothing: requests per
+//     second, server CPU per request from /proc, and the ratios durable /
+//     in memory (target: durable at least 0.7x in-memory throughput);
 //   - in process, events matched per second on one core against buses of 1, 10,
 //     100, 1,000 and 10,000 rules, and the ratio of the cost at 10,000 rules to
 //     the cost at 10 (whether cost grows with the number of rules; target:
@@ -15,7 +20,8 @@
 //
 // It prints numbers and ratios and asserts nothing.
 //
-//	go run ./bench/events [-duration 5s] [-clients 8] [-samples 500]
+//	go run ./bench/events [-duration 5s] [-clients 8] [-samples 500] [-rounds 3]
+//	    [-baseline path/to/older/wharf] [-durable-only]
 package main
 
 import (
@@ -29,6 +35,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -50,15 +57,19 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "how long to drive each server")
 	clients := flag.Int("clients", 8, "concurrent clients")
 	samples := flag.Int("samples", 500, "PutEvents-to-SQS deliveries timed on each server")
+	rounds := flag.Int("rounds", 3, "rounds of the durable / in-memory comparison")
+	baseline := flag.String("baseline", "", "an older wharf binary measured beside this one in the durable / in-memory comparison")
+	durableOnly := flag.Bool("durable-only", false, "run only the durable / in-memory comparison")
 	flag.Parse()
 	// "On one core": the in-process matching runs on one P; the servers get
 	// the machine back below.
-	procs := runtime.GOMAXPROCS(1)
-
-	fmt.Println("matching one S3 Object Created event (parse + match), in process, one core:")
-	matching("rules: one per bucket (exact) with a key prefix, plus one suffix rule", rules)
-	matching("rules: only prefixes on the object key (no exact field), plus one suffix rule", prefixRules)
-	runtime.GOMAXPROCS(procs)
+	if !*durableOnly {
+		procs := runtime.GOMAXPROCS(1)
+		fmt.Println("matching one S3 Object Created event (parse + match), in process, one core:")
+		matching("rules: one per bucket (exact) with a key prefix, plus one suffix rule", rules)
+		matching("rules: only prefixes on the object key (no exact field), plus one suffix rule", prefixRules)
+		runtime.GOMAXPROCS(procs)
+	}
 
 	bin, err := benchkit.BuildWharf()
 	if err != nil {
@@ -82,6 +93,17 @@ func main() {
 		return exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	}, "/moto-api/"}
 
+	pairs := []pair{{"wharf", bin}}
+	if *baseline != "" {
+		pairs = append(pairs, pair{"baseline", *baseline})
+	}
+	if err := durability(pairs, dataDir, *rounds, *duration, *clients); err != nil {
+		fail(err)
+	}
+	if *durableOnly {
+		return
+	}
+
 	wl, err := latency(wharf, *samples)
 	if err != nil {
 		fail(err)
@@ -103,11 +125,11 @@ func main() {
 	fmt.Printf("ratio: wharf --data-dir  is %.1fx faster than moto at p50, %.1fx at p99\n",
 		float64(ml.p50)/float64(dl.p50), float64(ml.p99)/float64(dl.p99))
 
-	w, err := drive(wharf, *duration, *clients)
+	w, err := drive(wharf, *duration, *clients, matchingDetail)
 	if err != nil {
 		fail(err)
 	}
-	m, err := drive(moto, *duration, *clients)
+	m, err := drive(moto, *duration, *clients, matchingDetail)
 	if err != nil {
 		fail(err)
 	}
@@ -180,6 +202,91 @@ func prefixRules(n int) *pattern.Set {
 type result struct {
 	rps    float64
 	errors int64
+	cpu    time.Duration // the server's CPU time per request
+}
+
+// pair is a wharf binary, run in memory and on a durable store.
+type pair struct{ name, bin string }
+
+// The details of the benchmark's events: the first matches the rule drive
+// puts, the second matches nothing.
+const (
+	matchingDetail  = `{"amount":150}`
+	unmatchedDetail = `{"amount":50}`
+)
+
+// durability drives each binary in memory and durable, in rounds alternating
+// them, with an event that matches the rule and one that matches nothing, and
+// prints the medians and the ratios durable / in memory.
+func durability(pairs []pair, dataDir string, rounds int, d time.Duration, clients int) error {
+	type cell struct{ rps, cpu []float64 }
+	type key struct{ pair, mode, detail string }
+	cells := map[key]*cell{}
+	details := []struct{ name, detail string }{{"matches a rule", matchingDetail}, {"matches nothing", unmatchedDetail}}
+	n := 0
+	for r := 0; r < rounds; r++ {
+		for _, dt := range details {
+			for _, p := range pairs {
+				for _, mode := range []string{"in memory", "durable"} {
+					bin := p.bin
+					srv := server{p.name + " " + mode, func(port int) *exec.Cmd {
+						return exec.Command(bin, "serve", "--ephemeral", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "warn")
+					}, "/_wharf/health"}
+					if mode == "durable" {
+						n++
+						dir := filepath.Join(dataDir, fmt.Sprintf("durable-%d", n))
+						srv.command = func(port int) *exec.Cmd {
+							return exec.Command(bin, "serve", "--data-dir", dir, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "warn")
+						}
+					}
+					res, err := drive(srv, d, clients, dt.detail)
+					if err != nil {
+						return err
+					}
+					k := key{p.name, mode, dt.name}
+					if cells[k] == nil {
+						cells[k] = &cell{}
+					}
+					cells[k].rps = append(cells[k].rps, res.rps)
+					cells[k].cpu = append(cells[k].cpu, ms(res.cpu))
+				}
+			}
+		}
+	}
+	median := func(xs []float64) float64 { xs = slices.Clone(xs); slices.Sort(xs); return xs[len(xs)/2] }
+	fmt.Printf("\nPutEvents (1 entry, %d clients, %s per run, median of %d rounds), durable vs in memory:\n", clients, d, rounds)
+	for _, dt := range details {
+		fmt.Printf("  event %s:\n", dt.name)
+		for _, p := range pairs {
+			mem, dur := cells[key{p.name, "in memory", dt.name}], cells[key{p.name, "durable", dt.name}]
+			fmt.Printf("    %-8s in memory %8.0f req/s %7.3f ms CPU/req   durable %8.0f req/s %7.3f ms CPU/req   durable/in memory: %.2fx throughput, %.2fx CPU/req\n",
+				p.name, median(mem.rps), median(mem.cpu), median(dur.rps), median(dur.cpu),
+				median(dur.rps)/median(mem.rps), median(dur.cpu)/median(mem.cpu))
+		}
+	}
+	fmt.Println("  (targets: durable >= 0.7x in-memory throughput; durable <= 1.5x in-memory CPU/req)")
+	return nil
+}
+
+// cpuTime is a process's user and system CPU time so far, from
+// /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
 // server is a program serving AWS APIs on a port, and the path that answers
@@ -191,14 +298,14 @@ type server struct {
 }
 
 // start runs srv on a free port and waits until it answers; stop ends it.
-func start(srv server) (base string, stop func(), err error) {
+func start(srv server) (base string, cmd *exec.Cmd, stop func(), err error) {
 	port, err := benchkit.FreePort()
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	cmd := srv.command(port)
+	cmd = srv.command(port)
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("%s: %w", srv.name, err)
+		return "", nil, nil, fmt.Errorf("%s: %w", srv.name, err)
 	}
 	stop = func() {
 		cmd.Process.Signal(syscall.SIGTERM)
@@ -218,21 +325,23 @@ func start(srv server) (base string, stop func(), err error) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode < 500 {
-				return base, stop, nil
+				return base, cmd, stop, nil
 			}
 		}
 		if time.Since(t0) > 60*time.Second {
 			stop()
-			return "", nil, fmt.Errorf("%s did not become ready", srv.name)
+			return "", nil, nil, fmt.Errorf("%s did not become ready", srv.name)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 }
 
-func drive(srv server, d time.Duration, clients int) (result, error) {
+// drive runs PutEvents of one event with the given detail from clients
+// clients for d, after a rule on the default bus.
+func drive(srv server, d time.Duration, clients int, detail string) (result, error) {
 	var r result
 	name := srv.name
-	base, stop, err := start(srv)
+	base, cmd, stop, err := start(srv)
 	if err != nil {
 		return r, err
 	}
@@ -246,8 +355,9 @@ func drive(srv server, d time.Duration, clients int) (result, error) {
 	if _, err := c.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("orders"), EventPattern: aws.String(`{"source":["com.example"],"detail":{"amount":[{"numeric":[">",100]}]}}`)}); err != nil {
 		return r, fmt.Errorf("%s PutRule: %w", name, err)
 	}
-	entry := []types.PutEventsRequestEntry{{Source: aws.String("com.example"), DetailType: aws.String("Order"), Detail: aws.String(`{"amount":150}`)}}
+	entry := []types.PutEventsRequestEntry{{Source: aws.String("com.example"), DetailType: aws.String("Order"), Detail: aws.String(detail)}}
 	var n, errs atomic.Int64
+	cpu0 := cpuTime(cmd.Process.Pid)
 	dctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -270,6 +380,9 @@ func drive(srv server, d time.Duration, clients int) (result, error) {
 	}
 	wg.Wait()
 	r.rps, r.errors = float64(n.Load())/time.Since(t0).Seconds(), errs.Load()
+	if n.Load() > 0 {
+		r.cpu = (cpuTime(cmd.Process.Pid) - cpu0) / time.Duration(n.Load())
+	}
 	return r, nil
 }
 
@@ -289,7 +402,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // up connections first.
 func latency(srv server, n int) (quantiles, error) {
 	var q quantiles
-	base, stop, err := start(srv)
+	base, _, stop, err := start(srv)
 	if err != nil {
 		return q, err
 	}

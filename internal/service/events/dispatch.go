@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,19 +100,22 @@ func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (
 	account, reg := s.caller(ctx)
 	now := s.now().UTC()
 	out := &eventsapi.PutEventsOutput{Entries: make([]eventsapi.PutEventsResultEntry, len(in.Entries))}
-	var batch []pending
+	var batch, unrouted []pending
+	var unroutedIDs []string
 	failed := int32(0)
 	for i, e := range in.Entries {
-		p, err := s.accept(ctx, &e, account, reg, now)
+		p, id, err := s.accept(ctx, &e, account, reg, now)
 		if err != nil {
 			failed++
 			out.Entries[i] = eventsapi.PutEventsResultEntry{ErrorCode: awsapi.String(err.Code), ErrorMessage: awsapi.String(err.Message)}
 			continue
 		}
-		batch = append(batch, p)
-		var env envelope
-		json.Unmarshal(p.Event, &env)
-		out.Entries[i] = eventsapi.PutEventsResultEntry{EventId: awsapi.String(env.ID)}
+		if s.routed(p) {
+			batch = append(batch, p)
+		} else {
+			unrouted, unroutedIDs = append(unrouted, p), append(unroutedIDs, id)
+		}
+		out.Entries[i] = eventsapi.PutEventsResultEntry{EventId: awsapi.String(id)}
 	}
 	if err := s.enqueue(batch); err != nil {
 		return nil, err
@@ -119,8 +123,45 @@ func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (
 	for _, p := range batch {
 		s.received(ctx, p)
 	}
+	for i, p := range unrouted {
+		s.received(ctx, p)
+		s.matched(ctx, p, unroutedIDs[i], nil)
+	}
 	out.FailedEntryCount = awsapi.Int32(failed)
 	return out, nil
+}
+
+// routed reports whether an event accepted on a bus goes anywhere: a rule of
+// the bus matches it or an enabled archive of the bus keeps it. Only such
+// events go through the outbox; the others are answered without a commit, as
+// nothing would ever read them back. An event whose rule or archive is created
+// after it was accepted does not reach them, as on AWS, where rules apply to
+// events from their creation on.
+func (s *Service) routed(p pending) bool {
+	if p.Rule != "" || p.Direct != nil || p.Replay != "" {
+		return true
+	}
+	ev, err := pattern.ParseEvent(p.Event)
+	if err != nil {
+		return true // let the dispatcher log and drop it as before
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, b, _ := s.lookupLocked(p.Account, p.Region, p.Bus)
+	if b == nil {
+		return true
+	}
+	if len(b.set.Match(ev)) > 0 {
+		return true
+	}
+	if r := s.regions[p.Account+"/"+p.Region]; r != nil {
+		for _, a := range r.archives {
+			if a.Bus == p.Bus && a.State == "ENABLED" && (a.compiled == nil || a.compiled.MatchEvent(ev)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // entrySize is an entry's size as "Calculating Amazon EventBridge PutEvents
@@ -138,9 +179,9 @@ func entrySize(e *eventsapi.PutEventsRequestEntry) int {
 }
 
 // accept validates one entry and builds its envelope.
-func (s *Service) accept(ctx context.Context, e *eventsapi.PutEventsRequestEntry, account, reg string, now time.Time) (pending, *apierr.Error) {
-	invalid := func(param, reason string) (pending, *apierr.Error) {
-		return pending{}, &apierr.Error{Code: "InvalidArgument", Message: "Parameter " + param + " is not valid. Reason: " + reason}
+func (s *Service) accept(ctx context.Context, e *eventsapi.PutEventsRequestEntry, account, reg string, now time.Time) (pending, string, *apierr.Error) {
+	invalid := func(param, reason string) (pending, string, *apierr.Error) {
+		return pending{}, "", &apierr.Error{Code: "InvalidArgument", Message: "Parameter " + param + " is not valid. Reason: " + reason}
 	}
 	switch {
 	case e.Source == nil || *e.Source == "":
@@ -151,11 +192,11 @@ func (s *Service) accept(ctx context.Context, e *eventsapi.PutEventsRequestEntry
 		return invalid("Detail", "Detail is a required argument.")
 	}
 	if strings.HasPrefix(*e.Source, "aws.") {
-		return pending{}, &apierr.Error{Code: "NotAuthorizedForSourceException", Message: "Not authorized for the source."}
+		return pending{}, "", &apierr.Error{Code: "NotAuthorizedForSourceException", Message: "Not authorized for the source."}
 	}
 	var detail map[string]any
 	if err := json.Unmarshal([]byte(*e.Detail), &detail); err != nil || detail == nil || !utf8.ValidString(*e.Detail) {
-		return pending{}, &apierr.Error{Code: "MalformedDetail", Message: "Detail is malformed."}
+		return pending{}, "", &apierr.Error{Code: "MalformedDetail", Message: "Detail is malformed."}
 	}
 	bAccount, bReg, busName := s.busName(ctx, e.EventBusName)
 	s.mu.Lock()
@@ -166,7 +207,7 @@ func (s *Service) accept(ctx context.Context, e *eventsapi.PutEventsRequestEntry
 		if ae := apierr.As(err); ae != nil {
 			code, msg = ae.Code, ae.Message
 		}
-		return pending{}, &apierr.Error{Code: code, Message: msg}
+		return pending{}, "", &apierr.Error{Code: code, Message: msg}
 	}
 	t := now
 	if e.Time != nil {
@@ -180,9 +221,9 @@ func (s *Service) accept(ctx context.Context, e *eventsapi.PutEventsRequestEntry
 		Time: t.Format("2006-01-02T15:04:05Z"), Region: reg, Resources: res, Detail: compactJSON(*e.Detail)}
 	raw, mErr := marshal(env)
 	if mErr != nil {
-		return pending{}, &apierr.Error{Code: "MalformedDetail", Message: "Detail is malformed."}
+		return pending{}, "", &apierr.Error{Code: "MalformedDetail", Message: "Detail is malformed."}
 	}
-	return pending{Account: bAccount, Region: bReg, Bus: busName, Event: raw, Ingested: now}, nil
+	return pending{Account: bAccount, Region: bReg, Bus: busName, Event: raw, Ingested: now}, env.ID, nil
 }
 
 func compactJSON(s string) json.RawMessage {
@@ -204,6 +245,10 @@ func (s *Service) enqueueWith(batch []pending, also func(tx store.Tx) error) err
 	}
 	err := s.st.Update(func(tx store.Tx) error {
 		for _, p := range batch {
+			// The key is taken inside the transaction, not before it:
+			// Updates run one after another and a View sees a prefix of
+			// them, so outbox keys become visible in ascending order and
+			// the dispatcher's cursor never passes a key still to come.
 			if err := putJSON(tx, s.nextKey(outboxPrefix), p); err != nil {
 				return err
 			}
@@ -271,6 +316,11 @@ func (s *Service) Publish(ctx context.Context, e eventbus.Event) error {
 		busName = defaultBus
 	}
 	p := pending{Account: account, Region: reg, Bus: busName, Event: raw, Ingested: s.now().UTC()}
+	if !s.routed(p) {
+		s.received(ctx, p)
+		s.matched(ctx, p, id, nil)
+		return nil
+	}
 	if err := s.enqueue([]pending{p}); err != nil {
 		return err
 	}
@@ -322,7 +372,23 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 // Dispatch delivers every event in the outbox now, and returns when it is empty.
+//
+// It reads the outbox from a cursor, the key after the last entry it took,
+// rather than from its start: deleted entries stay in the store's overlay as
+// tombstones until a checkpoint, and walking them again every round was most
+// of a busy dispatcher's work. The cursor is safe because outbox keys become
+// visible in ascending order (enqueueWith). Each round's entries are deleted,
+// with their archive copies, in one commit after the round is delivered; a
+// crash before that commit delivers the round again (at least once).
 func (s *Service) Dispatch(ctx context.Context) error {
+	s.dispatching.Lock()
+	defer s.dispatching.Unlock()
+	if s.cursor == nil {
+		if err := s.resumeOutbox(); err != nil {
+			return err
+		}
+		s.cursor = []byte(outboxPrefix)
+	}
 	for ctx.Err() == nil {
 		type item struct {
 			key []byte
@@ -330,7 +396,7 @@ func (s *Service) Dispatch(ctx context.Context) error {
 		}
 		var items []item
 		err := s.st.View(func(tx store.Tx) error {
-			return tx.Scan([]byte(outboxPrefix), nil, func(k, v []byte) (bool, error) {
+			return tx.Scan([]byte(outboxPrefix), s.cursor, func(k, v []byte) (bool, error) {
 				var p pending
 				if err := json.Unmarshal(v, &p); err != nil {
 					s.log.Error("events: dropping unreadable outbox entry", "key", string(k), "err", err)
@@ -342,26 +408,54 @@ func (s *Service) Dispatch(ctx context.Context) error {
 		if err != nil || len(items) == 0 {
 			return err
 		}
+		archive := map[string][]byte{}
 		for _, it := range items {
-			var archive map[string][]byte
 			if it.p.Event != nil || it.p.Direct != nil {
 				s.route(ctx, it.p)
-				archive = s.archiveWrites(it.p)
-			}
-			err := s.st.Update(func(tx store.Tx) error {
-				for k, v := range archive {
-					if err := tx.Put([]byte(k), v); err != nil {
-						return err
-					}
-				}
-				return tx.Delete(it.key)
-			})
-			if err != nil {
-				return err
+				maps.Copy(archive, s.archiveWrites(it.p))
 			}
 		}
+		err = s.st.Update(func(tx store.Tx) error {
+			for k, v := range archive {
+				if err := tx.Put([]byte(k), v); err != nil {
+					return err
+				}
+			}
+			for _, it := range items {
+				if err := tx.Delete(it.key); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// The next round starts just after this round's last key.
+		s.cursor = append(items[len(items)-1].key, 0)
 	}
 	return ctx.Err()
+}
+
+// resumeOutbox moves the key sequence past every outbox entry left by an
+// earlier run, inside a transaction so that it is ordered with every enqueue:
+// the sequence starts at the clock's reading, which after a restart (or
+// under a test's fixed clock) can be below the keys already there, and a key
+// below the cursor would never be dispatched.
+func (s *Service) resumeOutbox() error {
+	return s.st.Update(func(tx store.Tx) error {
+		return tx.ScanReverse([]byte(outboxPrefix), nil, func(k, _ []byte) (bool, error) {
+			if n, err := strconv.ParseUint(strings.TrimPrefix(string(k), outboxPrefix), 10, 64); err == nil {
+				for {
+					cur := s.seq.Load()
+					if cur >= n || s.seq.CompareAndSwap(cur, n) {
+						break
+					}
+				}
+			}
+			return false, nil
+		})
+	})
 }
 
 // match is one rule an event goes to, with its targets at that moment.

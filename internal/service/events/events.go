@@ -10,8 +10,9 @@
 //	events/outbox/<seq>                              an accepted event not yet delivered
 //	events/retry/<seq>                               a failed delivery waiting for its next attempt
 //
-// PutEvents (and Publish) commit accepted events to the outbox before they
-// return; the dispatcher (Run) matches each against its bus's rules, delivers to
+// PutEvents (and Publish) commit accepted events that match a rule or an
+// archive of their bus to the outbox before they return (the others go
+// nowhere, and are only recorded on the timeline); the dispatcher (Run) matches each against its bus's rules, delivers to
 // the targets, and only then deletes it, so an accepted event is delivered even
 // across a restart (at least once).
 package events
@@ -108,6 +109,10 @@ type Service struct {
 	regions map[string]*region // "<account>/<region>"
 	seq     atomic.Uint64
 	wake    chan struct{}
+	// dispatching is held by Dispatch; cursor, which it guards, is the
+	// outbox key Dispatch reads from next (nil: not yet resumed).
+	dispatching sync.Mutex
+	cursor      []byte
 	// lastFire is when each schedule rule last fired (or was created or loaded),
 	// keyed by rule ARN.
 	lastFire map[string]time.Time
