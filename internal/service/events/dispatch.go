@@ -244,6 +244,9 @@ func (s *Service) enqueueWith(batch []pending, also func(tx store.Tx) error) err
 		return nil
 	}
 	err := s.st.Update(func(tx store.Tx) error {
+		if err := s.resumeOutbox(tx); err != nil {
+			return err
+		}
 		for _, p := range batch {
 			// The key is taken inside the transaction, not before it:
 			// Updates run one after another and a View sees a prefix of
@@ -384,7 +387,7 @@ func (s *Service) Dispatch(ctx context.Context) error {
 	s.dispatching.Lock()
 	defer s.dispatching.Unlock()
 	if s.cursor == nil {
-		if err := s.resumeOutbox(); err != nil {
+		if err := s.st.Update(s.resumeOutbox); err != nil {
 			return err
 		}
 		s.cursor = []byte(outboxPrefix)
@@ -438,24 +441,30 @@ func (s *Service) Dispatch(ctx context.Context) error {
 }
 
 // resumeOutbox moves the key sequence past every outbox entry left by an
-// earlier run, inside a transaction so that it is ordered with every enqueue:
-// the sequence starts at the clock's reading, which after a restart (or
-// under a test's fixed clock) can be below the keys already there, and a key
-// below the cursor would never be dispatched.
-func (s *Service) resumeOutbox() error {
-	return s.st.Update(func(tx store.Tx) error {
-		return tx.ScanReverse([]byte(outboxPrefix), nil, func(k, _ []byte) (bool, error) {
-			if n, err := strconv.ParseUint(strings.TrimPrefix(string(k), outboxPrefix), 10, 64); err == nil {
-				for {
-					cur := s.seq.Load()
-					if cur >= n || s.seq.CompareAndSwap(cur, n) {
-						break
-					}
+// earlier run, once, inside the first transaction that writes or reads the
+// outbox, so that it is ordered with every enqueue: the sequence starts at the
+// clock's reading, which after a restart (or under a test's fixed clock) can
+// be below the keys already there, and a new key could then overwrite an
+// entry or fall below the dispatcher's cursor.
+func (s *Service) resumeOutbox(tx store.Tx) error {
+	if s.resumed.Load() {
+		return nil
+	}
+	err := tx.ScanReverse([]byte(outboxPrefix), nil, func(k, _ []byte) (bool, error) {
+		if n, err := strconv.ParseUint(strings.TrimPrefix(string(k), outboxPrefix), 10, 64); err == nil {
+			for {
+				cur := s.seq.Load()
+				if cur >= n || s.seq.CompareAndSwap(cur, n) {
+					break
 				}
 			}
-			return false, nil
-		})
+		}
+		return false, nil
 	})
+	if err == nil {
+		s.resumed.Store(true)
+	}
+	return err
 }
 
 // match is one rule an event goes to, with its targets at that moment.

@@ -113,6 +113,8 @@ type Service struct {
 	// outbox key Dispatch reads from next (nil: not yet resumed).
 	dispatching sync.Mutex
 	cursor      []byte
+	// resumed is set once the key sequence is past an earlier run's outbox.
+	resumed atomic.Bool
 	// lastFire is when each schedule rule last fired (or was created or loaded),
 	// keyed by rule ARN.
 	lastFire map[string]time.Time
