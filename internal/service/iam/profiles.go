@@ -108,7 +108,7 @@ func (s *Service) CreateInstanceProfile(ctx context.Context, in *api.CreateInsta
 	}
 	p := &instanceProfile{Name: name, Path: path, ID: id, Created: s.clock(), Tags: tags}
 	var out *api.InstanceProfile
-	err = s.st.Update(func(tx store.Tx) error {
+	err = s.update(func(tx store.Tx) error {
 		if b, err := tx.Get(instanceProfileKey(acct, name)); err != nil || b != nil {
 			if err != nil {
 				return err
@@ -149,7 +149,7 @@ func (s *Service) GetInstanceProfile(ctx context.Context, in *api.GetInstancePro
 func (s *Service) DeleteInstanceProfile(ctx context.Context, in *api.DeleteInstanceProfileInput) (*api.DeleteInstanceProfileOutput, error) {
 	acct := s.account(ctx)
 	name := awsapi.ToString(in.InstanceProfileName)
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx store.Tx) error {
 		p, err := loadInstanceProfile(tx, acct, name)
 		if err != nil {
 			return err
@@ -168,7 +168,7 @@ func (s *Service) DeleteInstanceProfile(ctx context.Context, in *api.DeleteInsta
 // AddRoleToInstanceProfile puts a role in an empty profile.
 func (s *Service) AddRoleToInstanceProfile(ctx context.Context, in *api.AddRoleToInstanceProfileInput) (*api.AddRoleToInstanceProfileOutput, error) {
 	acct := s.account(ctx)
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx store.Tx) error {
 		p, err := loadInstanceProfile(tx, acct, awsapi.ToString(in.InstanceProfileName))
 		if err != nil {
 			return err
@@ -193,7 +193,7 @@ func (s *Service) AddRoleToInstanceProfile(ctx context.Context, in *api.AddRoleT
 func (s *Service) RemoveRoleFromInstanceProfile(ctx context.Context, in *api.RemoveRoleFromInstanceProfileInput) (*api.RemoveRoleFromInstanceProfileOutput, error) {
 	acct := s.account(ctx)
 	role := awsapi.ToString(in.RoleName)
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx store.Tx) error {
 		p, err := loadInstanceProfile(tx, acct, awsapi.ToString(in.InstanceProfileName))
 		if err != nil {
 			return err
@@ -279,7 +279,7 @@ func (s *Service) ListInstanceProfilesForRole(ctx context.Context, in *api.ListI
 
 func (s *Service) updateInstanceProfile(ctx context.Context, name string, fn func(p *instanceProfile) error) error {
 	acct := s.account(ctx)
-	return s.st.Update(func(tx store.Tx) error {
+	return s.update(func(tx store.Tx) error {
 		p, err := loadInstanceProfile(tx, acct, name)
 		if err != nil {
 			return err
