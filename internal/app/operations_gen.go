@@ -86,6 +86,8 @@ var (
 		PutUserPolicy(context.Context, *iamapi.PutUserPolicyRequest) (*iamapi.PutUserPolicyOutput, error)
 		RemoveRoleFromInstanceProfile(context.Context, *iamapi.RemoveRoleFromInstanceProfileRequest) (*iamapi.RemoveRoleFromInstanceProfileOutput, error)
 		SetDefaultPolicyVersion(context.Context, *iamapi.SetDefaultPolicyVersionRequest) (*iamapi.SetDefaultPolicyVersionOutput, error)
+		SimulateCustomPolicy(context.Context, *iamapi.SimulateCustomPolicyRequest) (*iamapi.SimulatePolicyResponse, error)
+		SimulatePrincipalPolicy(context.Context, *iamapi.SimulatePrincipalPolicyRequest) (*iamapi.SimulatePolicyResponse, error)
 		TagInstanceProfile(context.Context, *iamapi.TagInstanceProfileRequest) (*iamapi.TagInstanceProfileOutput, error)
 		TagRole(context.Context, *iamapi.TagRoleRequest) (*iamapi.TagRoleOutput, error)
 		TagUser(context.Context, *iamapi.TagUserRequest) (*iamapi.TagUserOutput, error)

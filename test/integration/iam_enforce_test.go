@@ -346,3 +346,46 @@ func TestIAMEnforceCrossAccountQueuesAndTopicsOnlyThroughTheirPolicies(t *testin
 		t.Fatalf("granted by the topic policy: %v", err)
 	}
 }
+
+func TestIAMSimulatePoliciesWithTheSameEvaluator(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	ic := iam.NewFromConfig(w.root)
+	out, err := ic.SimulateCustomPolicy(ctx, &iam.SimulateCustomPolicyInput{
+		PolicyInputList: []string{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Deny","Action":"s3:DeleteObject","Resource":"*"}]}`},
+		ActionNames:     []string{"s3:GetObject", "s3:DeleteObject", "sqs:SendMessage"},
+		ResourceArns:    []string{"arn:aws:s3:::data/k"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range out.EvaluationResults {
+		got[*r.EvalActionName] = string(r.EvalDecision)
+	}
+	if got["s3:GetObject"] != "allowed" || got["s3:DeleteObject"] != "explicitDeny" || got["sqs:SendMessage"] != "implicitDeny" {
+		t.Fatalf("SimulateCustomPolicy = %v", got)
+	}
+	w.putBobPolicy("read", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::data/*"}}`)
+	sp, err := ic.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(bobARN),
+		ActionNames: []string{"s3:GetObject", "s3:PutObject"}, ResourceArns: []string{"arn:aws:s3:::data/k"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = map[string]string{}
+	for _, r := range sp.EvaluationResults {
+		got[*r.EvalActionName] = string(r.EvalDecision)
+	}
+	if got["s3:GetObject"] != "allowed" || got["s3:PutObject"] != "implicitDeny" {
+		t.Fatalf("SimulatePrincipalPolicy = %v", got)
+	}
+	// What the simulator says is what enforce does.
+	bobS3 := s3Client(w.bob)
+	_, err = bobS3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("data"), Key: aws.String("k"), Body: strings.NewReader("v")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+bobARN+" is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::data/k because no identity-based policy allows the s3:PutObject action")
+	_, err = ic.SimulateCustomPolicy(ctx, &iam.SimulateCustomPolicyInput{PolicyInputList: []string{`{"Statement":{"Effect":"Allow"}}`}, ActionNames: []string{"s3:GetObject"}})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "MalformedPolicyDocument" {
+		t.Fatalf("malformed policy input: %v", err)
+	}
+}

@@ -182,9 +182,9 @@ func (s *Service) RoleTrust(ctx context.Context, arn string) (doc string, found 
 	return doc, found, err
 }
 
-// parsePrincipalARN splits arn:aws:iam::ACCT:user/path/NAME and
-// arn:aws:sts::ACCT:assumed-role/ROLE/SESSION into account, kind (user or
-// role) and name.
+// parsePrincipalARN splits arn:aws:iam::ACCT:user/path/NAME,
+// arn:aws:iam::ACCT:role/path/NAME and arn:aws:sts::ACCT:assumed-role/ROLE/SESSION
+// into account, kind (user or role) and name.
 func parsePrincipalARN(arn string) (acct, kind, name string, ok bool) {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" {
@@ -194,6 +194,8 @@ func parsePrincipalARN(arn string) (acct, kind, name string, ok bool) {
 	switch {
 	case parts[2] == "iam" && strings.HasPrefix(res, "user/"):
 		return acct, "user", res[strings.LastIndexByte(res, '/')+1:], true
+	case parts[2] == "iam" && strings.HasPrefix(res, "role/"):
+		return acct, "role", res[strings.LastIndexByte(res, '/')+1:], true
 	case parts[2] == "sts" && strings.HasPrefix(res, "assumed-role/"):
 		role, _, found := strings.Cut(strings.TrimPrefix(res, "assumed-role/"), "/")
 		return acct, "role", role, found
