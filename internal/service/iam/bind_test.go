@@ -24,6 +24,7 @@ func TestBindRegistersEveryImplementedOperation(t *testing.T) {
 		"AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies", "ListEntitiesForPolicy",
 		"CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile", "AddRoleToInstanceProfile", "RemoveRoleFromInstanceProfile",
 		"ListInstanceProfiles", "ListInstanceProfilesForRole", "TagInstanceProfile", "UntagInstanceProfile", "ListInstanceProfileTags",
+		"SimulateCustomPolicy", "SimulatePrincipalPolicy",
 	}
 	h := api.Bind(s)
 	for _, op := range iamOps {
