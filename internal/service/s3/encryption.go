@@ -164,3 +164,14 @@ func (e *encryption) checkKey(alg, key, keyMD5 *string, prefix string) error {
 	}
 	return nil
 }
+
+// checkPartKey is checkKey for a part of an SSE-C upload: a part must carry
+// the key the upload began with, and another key is a bad request, not a
+// denied read (UploadPart docs: "identical encryption information").
+func (e *encryption) checkPartKey(alg, key, keyMD5 *string) error {
+	err := e.checkKey(alg, key, keyMD5, "")
+	if ae := apierr.As(err); ae != nil && ae.Code == "AccessDenied" {
+		return invalidRequest("The provided encryption parameters did not match the ones used originally.")
+	}
+	return err
+}

@@ -484,3 +484,33 @@ func TestLifecycleRulesValidatedAndGivenIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestSSECPartsCarryTheUploadsKey(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "ssec-parts")
+	key, other := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	b64 := func(k []byte) *string { return aws.String(base64.StdEncoding.EncodeToString(k)) }
+	md5b64 := func(k []byte) *string { s := md5.Sum(k); return aws.String(base64.StdEncoding.EncodeToString(s[:])) }
+	up, err := e.client.CreateMultipartUpload(ctx(), &awss3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("k"),
+		SSECustomerAlgorithm: aws.String("AES256"), SSECustomerKey: b64(key), SSECustomerKeyMD5: md5b64(key)})
+	if err != nil || aws.ToString(up.SSECustomerKeyMD5) != *md5b64(key) {
+		t.Fatalf("CreateMultipartUpload SSE-C: %v %+v", err, up)
+	}
+	part := func(k []byte) error {
+		in := &awss3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("k"), UploadId: up.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("p")}
+		if k != nil {
+			in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = aws.String("AES256"), b64(k), md5b64(k)
+		}
+		_, err := e.client.UploadPart(ctx(), in)
+		return err
+	}
+	if err := part(nil); httpStatus(err) != 400 {
+		t.Errorf("part without the key: %v, want 400", err)
+	}
+	if err := part(other); errCode(err) != "InvalidRequest" || httpStatus(err) != 400 {
+		t.Errorf("part with another key: %v, want 400 InvalidRequest", err)
+	}
+	if err := part(key); err != nil {
+		t.Errorf("part with the upload's key: %v", err)
+	}
+}

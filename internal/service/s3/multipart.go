@@ -230,7 +230,7 @@ func (s *Service) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s
 		return nil, err
 	}
 	// Each part of an SSE-C upload carries the upload's key (UploadPart docs).
-	if err := u.Enc.checkKey(in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, ""); err != nil {
+	if err := u.Enc.checkPartKey(in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5); err != nil {
 		return nil, err
 	}
 	ck := checksumInput{algorithm: awsapi.ToString(in.ChecksumAlgorithm),
@@ -289,7 +289,7 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyIn
 	if err != nil {
 		return nil, err
 	}
-	if err := u.Enc.checkKey(in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, ""); err != nil {
+	if err := u.Enc.checkPartKey(in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5); err != nil {
 		return nil, err
 	}
 	sb, src, err := s.readSource(ctx, awsapi.ToString(in.CopySource))
