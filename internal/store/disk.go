@@ -245,7 +245,9 @@ func recoverLog(dir string, db *bolt.DB, created bool, sp *space) (*diskStore, e
 	if records > 0 || segs[0].gen == 0 {
 		// The records are in bbolt now: start both segments afresh.
 		top := segs[1].gen
-		if err := segs[0].reset(top + 1); err == nil {
+		// (A reset error was once shadowed here and ignored.)
+		err = segs[0].reset(top + 1)
+		if err == nil {
 			err = segs[1].reset(top + 2)
 		}
 		if err != nil {

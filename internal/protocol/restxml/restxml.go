@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -32,7 +31,6 @@ type Codec struct{}
 var opts = &xmlshape.Options{TimeLayout: "2006-01-02T15:04:05.000Z"}
 
 var (
-	timeType   = reflect.TypeOf(time.Time{})
 	bytesType  = reflect.TypeOf([]byte(nil))
 	readerType = reflect.TypeOf((*io.Reader)(nil)).Elem()
 )
@@ -147,10 +145,9 @@ func parseBody(r *http.Request) (*xmlshape.Node, bool, error) {
 
 // peekReader lets the decoder tell an absent body (no payload) from a malformed one.
 type peekReader struct {
-	r    io.Reader
-	buf  []byte
-	read bool
-	err  error // the first error other than io.EOF from r
+	r   io.Reader
+	buf []byte
+	err error // the first error other than io.EOF from r
 }
 
 func (p *peekReader) empty() bool {

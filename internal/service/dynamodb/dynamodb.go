@@ -179,10 +179,6 @@ func caller(ctx context.Context) (account, region string) {
 	return account, region
 }
 
-func notFound() error {
-	return apierr.New("ResourceNotFoundException", 400, "Requested resource not found")
-}
-
 func tableNotFound(name string) error {
 	return apierr.New("ResourceNotFoundException", 400, "Requested resource not found: Table: %s not found", name)
 }
@@ -246,16 +242,6 @@ func (s *Service) newID() string {
 	b := make([]byte, 16)
 	s.random(b)
 	return hex.EncodeToString(b)
-}
-
-// uuid formats 16 random bytes as a version 4 UUID (TableId).
-func (s *Service) uuid() string {
-	b := make([]byte, 16)
-	s.random(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // expired reports whether TTL has passed for item in t: its TTL attribute is a

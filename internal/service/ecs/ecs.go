@@ -23,7 +23,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -366,7 +365,7 @@ func (s *Service) CreateCluster(ctx context.Context, in *ecsapi.CreateClusterInp
 // withCounts fills a cluster's task counts from its tasks.
 func (s *Service) withCounts(sc scope, c ecsapi.Cluster) ecsapi.Cluster {
 	var running, pending int32
-	s.st.View(func(tx store.Tx) error {
+	if err := s.st.View(func(tx store.Tx) error {
 		return tx.Scan([]byte(sc.prefix()+"task/"+awsapi.ToString(c.ClusterName)+"/"), nil, func(_, v []byte) (bool, error) {
 			var t taskRecord
 			if json.Unmarshal(v, &t) == nil {
@@ -379,7 +378,9 @@ func (s *Service) withCounts(sc scope, c ecsapi.Cluster) ecsapi.Cluster {
 			}
 			return true, nil
 		})
-	})
+	}); err != nil {
+		s.log.Error("ecs: count a cluster's tasks", "cluster", awsapi.ToString(c.ClusterName), "err", err)
+	}
 	c.RunningTasksCount, c.PendingTasksCount = awsapi.Int32(running), awsapi.Int32(pending)
 	c.RegisteredContainerInstancesCount, c.ActiveServicesCount = awsapi.Int32(0), awsapi.Int32(0)
 	if c.Statistics == nil {
@@ -827,5 +828,3 @@ func (s *Service) ListTagsForResource(ctx context.Context, in *ecsapi.ListTagsFo
 	}
 	return &ecsapi.ListTagsForResourceOutput{Tags: tags}, nil
 }
-
-var errStopped = errors.New("task stopped")

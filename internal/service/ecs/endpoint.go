@@ -29,11 +29,15 @@ func (s *Service) listen(addr string) (net.Listener, error) {
 		return net.Listen("tcp", addr)
 	}
 	var prev string
-	s.st.View(func(tx store.Tx) error {
+	if err := s.st.View(func(tx store.Tx) error {
 		b, err := tx.Get([]byte(endpointKey))
 		prev = string(b)
 		return err
-	})
+	}); err != nil {
+		// Not knowing the last port only costs tasks that outlived wharf
+		// their credentials endpoint: a fresh port still serves new ones.
+		s.log.Error("ecs endpoint: read the last port", "err", err)
+	}
 	if prev != "" {
 		if ln, err := net.Listen("tcp", prev); err == nil {
 			return ln, nil
@@ -105,28 +109,36 @@ func (s *Service) taskByID(id string) *taskRecord {
 	}
 	var out *taskRecord
 	if key, ok := s.index.Load(id); ok {
-		s.st.View(func(tx store.Tx) error {
+		err := s.st.View(func(tx store.Tx) error {
 			var r taskRecord
-			if found, _ := getJSON(tx, key.(string), &r); found {
+			found, err := getJSON(tx, key.(string), &r)
+			if found {
 				out = &r
 			}
-			return nil
+			return err
 		})
+		if err != nil {
+			s.log.Error("ecs: read task", "task", id, "err", err)
+		}
 		return out
 	}
-	s.st.View(func(tx store.Tx) error {
+	err := s.st.View(func(tx store.Tx) error {
 		return tx.Scan([]byte("ecs/"), nil, func(k, v []byte) (bool, error) {
 			if !strings.HasSuffix(string(k), "/"+id) || !strings.Contains(string(k), "/task/") {
 				return true, nil
 			}
 			var r taskRecord
-			if json.Unmarshal(v, &r) == nil {
-				out = &r
-				s.index.Store(id, string(k))
+			if err := json.Unmarshal(v, &r); err != nil {
+				return false, fmt.Errorf("task record %s: %w", k, err)
 			}
+			out = &r
+			s.index.Store(id, string(k))
 			return false, nil
 		})
 	})
+	if err != nil {
+		s.log.Error("ecs: find task", "task", id, "err", err)
+	}
 	return out
 }
 

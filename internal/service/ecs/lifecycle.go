@@ -396,13 +396,16 @@ func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord,
 	// userStop stops the task for StopTask, with the code and reason it stored.
 	userStop := func() {
 		var cur taskRecord
-		s.st.View(func(tx store.Tx) error {
-			found, _ := getJSON(tx, key, &cur)
+		err := s.st.View(func(tx store.Tx) error {
+			found, err := getJSON(tx, key, &cur)
 			if found {
 				fail(awsapi.ToString(cur.Task.StopCode), awsapi.ToString(cur.Task.StoppedReason))
 			}
-			return nil
+			return err
 		})
+		if err != nil {
+			s.log.Error("ecs: read the stop reason", "task", key, "err", err)
+		}
 		fail("UserInitiated", "Task stopped by user")
 	}
 

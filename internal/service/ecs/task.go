@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -463,20 +462,4 @@ func (s *Service) stopTask(ctx context.Context, in *ecsapi.StopTaskInput, code s
 		return nil, err
 	}
 	return &ecsapi.StopTaskOutput{Task: t}, nil
-}
-
-// DescribeTask is DescribeTasks for one task ARN, for callers inside wharf.
-func (s *Service) describe(arn string) (*taskRecord, error) {
-	a := strings.TrimPrefix(arn, "arn:aws:ecs:")
-	parts := strings.SplitN(a, ":", 3)
-	if len(parts) != 3 {
-		return nil, apierr.New("InvalidParameterException", 400, "Invalid task ARN")
-	}
-	sc := scope{account: parts[1], region: parts[0]}
-	var r *taskRecord
-	err := s.st.View(func(tx store.Tx) (err error) {
-		r, err = s.findTask(tx, sc, "", arn)
-		return err
-	})
-	return r, err
 }

@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -601,7 +600,6 @@ func TestSDKHTTPSubscriberConfirmsAndReceives(t *testing.T) {
 // recipients and data.
 type smtpReceiver struct {
 	ln   net.Listener
-	mu   sync.Mutex
 	msgs chan mailMsg
 }
 
