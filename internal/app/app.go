@@ -54,7 +54,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 	if sp, ok := st.(store.Space); ok {
 		degraded = sp.Degraded
 	}
-	az := sys.authorizer(cfg, log)
+	az := sys.Authz
 	srv := server.New(server.Options{
 		Authorize: az.Authorize,
 		Endpoints: map[string]http.Handler{"/_wharf/iam/denials": az.Handler()},

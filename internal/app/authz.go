@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	"github.com/wharf-dev/wharf/internal/authz"
+	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/service/events"
 )
 
 // authorizer makes the request path's authorization step (--iam) over sys:
@@ -81,4 +83,23 @@ func (sys *System) authzLookup(ctx context.Context, name string, input any) []st
 		}
 	}
 	return roles
+}
+
+// servicePrincipalTarget checks, before EventBridge delivers to a queue or
+// topic, that the resource's policy lets events.amazonaws.com perform action
+// for the rule (aws:SourceArn), as AWS does. Scheduler's deliveries and
+// targets with a RoleArn act through a role instead and are not checked here.
+type servicePrincipalTarget struct {
+	inner  events.Target
+	az     *authz.Authorizer
+	action string
+}
+
+func (t servicePrincipalTarget) Deliver(ctx context.Context, d *events.Delivery) error {
+	if d.ScheduleArn == "" && d.Target.RoleArn == nil {
+		if err := t.az.AuthorizeService(ctx, "events.amazonaws.com", t.action, awsapi.ToString(d.Target.Arn), d.RuleArn, d.Account); err != nil {
+			return err
+		}
+	}
+	return t.inner.Deliver(ctx, d)
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wharf-dev/wharf/internal/authz"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	aasapi "github.com/wharf-dev/wharf/internal/awsapi/applicationautoscaling"
 	cwapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
@@ -73,6 +74,9 @@ type System struct {
 	Runner runtime.Runner
 	// Targets are EventBridge's (and Scheduler's) deliverers, by target service.
 	Targets EventTargets
+	// Authz decides requests (--iam), and EventBridge's deliveries as
+	// events.amazonaws.com.
+	Authz *authz.Authorizer
 	// Timeline records every hop of every event, message and task.
 	Timeline *timeline.Log
 }
@@ -141,9 +145,12 @@ func build(d deps) *System {
 	d.loops.Go(sys.AutoScaling.Run)
 	sys.CloudWatch.SetScalingPolicyExecutor(alarmActions{sys.AutoScaling})
 
+	sys.Authz = sys.authorizer(cfg, d.log)
 	sys.Targets = EventTargets{
-		SQS:  events.SQSTarget{Queues: sys.SQS},
-		SNS:  events.SNSTarget{Topics: sys.SNS},
+		// EventBridge delivers to queues and topics as events.amazonaws.com:
+		// their policies must let it in.
+		SQS:  servicePrincipalTarget{events.SQSTarget{Queues: sys.SQS}, sys.Authz, "sqs:SendMessage"},
+		SNS:  servicePrincipalTarget{events.SNSTarget{Topics: sys.SNS}, sys.Authz, "sns:Publish"},
 		Logs: events.LogsTarget{Groups: logGroups{sys.Logs}, Clock: d.clock},
 	}
 	if sys.ECS != nil {

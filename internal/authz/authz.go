@@ -171,6 +171,54 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	return nil
 }
 
+// AuthorizeService decides whether the AWS service principal svc (acting for
+// sourceArn of sourceAccount: a rule, a topic) may perform action on
+// resource, which only the resource's policy can allow. Like Authorize it
+// records a denial and refuses only in enforce mode.
+func (a *Authorizer) AuthorizeService(ctx context.Context, svc, action, resource, sourceArn, sourceAccount string) error {
+	if a.o.Mode == config.IAMOff {
+		return nil
+	}
+	req := &iampolicy.Request{Principal: iampolicy.Principal{Service: svc}, Action: action, Resource: resource,
+		ResourceAccount: arnAccount(resource), Context: iampolicy.Context{}}
+	req.Context.Set("aws:SourceArn", sourceArn)
+	req.Context.Set("aws:SourceAccount", sourceAccount)
+	now := a.o.Now()
+	req.Context.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
+	req.Context.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
+	var ps iampolicy.Policies
+	if a.o.ResourcePolicy != nil {
+		doc, owner, err := a.o.ResourcePolicy(ctx, resource)
+		if err != nil {
+			return err
+		}
+		if owner != "" {
+			req.ResourceAccount = owner
+		}
+		if p := a.parse(doc, iampolicy.Resource); p != nil {
+			ps.Resource = []iampolicy.Named{{Name: "resource policy", Policy: p}}
+		}
+	}
+	d := iampolicy.Evaluate(req, ps)
+	if d.Allowed {
+		return nil
+	}
+	a.record(&awsapi.Caller{Service: strings.TrimSuffix(svc, ".amazonaws.com")}, "deliver", req, d)
+	if a.o.Mode == config.IAMEnforce {
+		code, status := accessDenied(arnService(resource))
+		return apierr.New(code, status, "%s", d.Message(req))
+	}
+	return nil
+}
+
+// arnService is the service field of an ARN.
+func arnService(arn string) string {
+	if parts := strings.SplitN(arn, ":", 6); len(parts) == 6 {
+		return parts[2]
+	}
+	return ""
+}
+
 // principalEntry is what principal learned of one caller at one IAM
 // generation.
 type principalEntry struct {
@@ -296,6 +344,9 @@ func (a *Authorizer) record(c *awsapi.Caller, op string, req *iampolicy.Request,
 		dec = "explicitDeny"
 	}
 	who := req.Principal.ARN
+	if who == "" {
+		who = req.Principal.Service
+	}
 	den := Denial{Time: a.o.Now().UTC(), Principal: who, Action: req.Action, Resource: req.Resource, Decision: dec,
 		Reason: d.Reason(req.Action), Detail: d.Detail(), Refused: a.o.Mode == config.IAMEnforce,
 		Service: c.Service, Operation: op, RequestID: c.RequestID}

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -387,5 +389,61 @@ func TestIAMSimulatePoliciesWithTheSameEvaluator(t *testing.T) {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "MalformedPolicyDocument" {
 		t.Fatalf("malformed policy input: %v", err)
+	}
+}
+
+func TestIAMEnforceEventBridgeDeliversToAQueueOnlyIfItsPolicyLetsItIn(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	sq := sqs.NewFromConfig(w.root)
+	eb := eventbridge.NewFromConfig(w.root)
+	rule, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("orders"), EventPattern: aws.String(`{"source":["shop"]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("open"), Attributes: map[string]string{"Policy": `{"Version":"2012-10-17","Statement":{
+		"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:000000000000:open",
+		"Condition":{"ArnEquals":{"aws:SourceArn":"` + *rule.RuleArn + `"}}}}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("orders"), Targets: []ebtypes.Target{
+		{Id: aws.String("open"), Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:open")},
+		{Id: aws.String("closed"), Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:jobs")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
+		{Source: aws.String("shop"), DetailType: aws.String("order"), Detail: aws.String(`{"id":1}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: open.QueueUrl, WaitTimeSeconds: 5})
+	if err != nil || len(got.Messages) != 1 {
+		t.Fatalf("the queue whose policy lets EventBridge in got %v, %v", got, err)
+	}
+	// The queue without a policy gets nothing, and the denial says why.
+	got, err = sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &w.queueURL, WaitTimeSeconds: 1})
+	if err != nil || len(got.Messages) != 0 {
+		t.Fatalf("the queue without a policy got %v, %v", got.Messages, err)
+	}
+	resp, err := http.Get(w.endpoint + "/_wharf/iam/denials")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var den struct {
+		Denials []struct{ Principal, Action, Resource, Reason string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&den); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range den.Denials {
+		if d.Principal == "events.amazonaws.com" && d.Action == "sqs:SendMessage" && d.Resource == "arn:aws:sqs:us-east-1:000000000000:jobs" &&
+			d.Reason == "because no resource-based policy allows the sqs:SendMessage action" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no denial of events.amazonaws.com on the queue without a policy: %+v", den.Denials)
 	}
 }
