@@ -134,7 +134,7 @@ func measure(bin, mode string, d time.Duration, clients int) (requests, errs int
 	for p := range policies {
 		var st []string
 		for s := range statements {
-			action, res := fmt.Sprintf("s3:GetBucketTagging"), fmt.Sprintf("arn:aws:s3:::other-%d-%d", p, s)
+			action, res := "s3:GetBucketTagging", fmt.Sprintf("arn:aws:s3:::other-%d-%d", p, s)
 			if p == policies-1 && s == statements-1 {
 				action, res = `["sqs:SendMessage","dynamodb:PutItem","dynamodb:GetItem","s3:PutObject","s3:GetObject"]`, "*"
 				st = append(st, fmt.Sprintf(`{"Sid":"S%d","Effect":"Allow","Action":%s,"Resource":%q}`, s, action, res))
