@@ -19,7 +19,14 @@ func (sys *System) observe(d deps) {
 	sys.Events.SetTimeline(tl)
 	sys.Events.SetMetrics(sys.CloudWatch) // AWS/Events
 	sys.SQS.SetTimeline(tl)
+	sys.SNS.SetTimeline(tl)
+	sys.Scheduler.SetTimeline(tl)
+	sys.CloudWatch.SetTimeline(tl)
+	sys.AutoScaling.SetTimeline(tl)
 	if sys.S3 != nil {
 		sys.S3.SetTimeline(tl)
+	}
+	if sys.ECS != nil {
+		sys.ECS.SetTimeline(tl)
 	}
 }

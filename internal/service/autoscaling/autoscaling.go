@@ -95,6 +95,7 @@ type Options struct {
 
 // Service implements the Application Auto Scaling operations.
 type Service struct {
+	tl       Timeline // nil records nothing
 	st       store.Store
 	clock    clock.Clock
 	rnd      io.Reader

@@ -131,7 +131,7 @@ func (s *Service) scaleLocked(ctx context.Context, sc scope, id targetID, d deci
 				return err
 			}
 		}
-		return putJSON(tx, sc.activityKey(id.Namespace, s.nextSeq()), &a)
+		return s.putActivity(tx, sc, &a)
 	})
 }
 
@@ -148,7 +148,7 @@ func (s *Service) recordFailure(sc scope, id targetID, d decision, cause error) 
 		Description: fmt.Sprintf("Setting desired count to %d.", d.to), Cause: d.cause,
 		Status: "Failed", StatusMessage: msg}
 	if err := s.st.Update(func(tx store.Tx) error {
-		return putJSON(tx, sc.activityKey(id.Namespace, s.nextSeq()), &a)
+		return s.putActivity(tx, sc, &a)
 	}); err != nil {
 		return err
 	}
@@ -186,6 +186,6 @@ func (s *Service) recordNotScaled(sc scope, id targetID, cause, code string, cur
 		a := activity{ID: s.uuid(), Target: id, Start: now, End: now,
 			Description: "Attempting to scale due to alarm triggered", Cause: cause,
 			Status: "Failed", StatusMessage: "Failed to set desired count to " + itoa(want), NotScaled: ns}
-		return putJSON(tx, sc.activityKey(id.Namespace, s.nextSeq()), &a)
+		return s.putActivity(tx, sc, &a)
 	})
 }

@@ -247,7 +247,7 @@ func (s *Service) fireScheduled(ctx context.Context, sc scope, key []byte, now t
 		if t.Min > t.Max {
 			// Only one bound was given and it crosses the other: AWS fails
 			// the activity and leaves the target as it was.
-			return putJSON(tx, sc.activityKey(a.Target.Namespace, s.nextSeq()), &activity{
+			return s.putActivity(tx, sc, &activity{
 				ID: s.uuid(), Target: a.Target, Start: now, End: now, Status: "Failed",
 				Description: scheduledDescription(a.Min, a.Max), Cause: "scheduled action name " + a.Name + " was triggered",
 				StatusMessage: "Maximum capacity cannot be less than minimum capacity"})
@@ -257,7 +257,7 @@ func (s *Service) fireScheduled(ctx context.Context, sc scope, key []byte, now t
 			return err
 		}
 		desc := scheduledDescription(a.Min, a.Max)
-		return putJSON(tx, sc.activityKey(a.Target.Namespace, s.nextSeq()), &activity{
+		return s.putActivity(tx, sc, &activity{
 			ID: s.uuid(), Target: a.Target, Start: now, End: now, Status: "Successful",
 			Description: desc, Cause: "scheduled action name " + a.Name + " was triggered",
 			StatusMessage: "Successfully s" + desc[1:]})

@@ -75,6 +75,7 @@ type Options struct {
 
 // Service implements the CloudWatch operations.
 type Service struct {
+	tl    Timeline // nil records nothing
 	st    store.Store
 	clock clock.Clock
 	bus   *eventbus.Bus

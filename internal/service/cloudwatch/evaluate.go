@@ -281,6 +281,7 @@ func (s *Service) announce(ctx context.Context, tr *transition) {
 		return
 	}
 	a := &tr.a
+	ctx = s.alarmChanged(ctx, tr)
 	st := func(v, r, d string, t time.Time) map[string]any {
 		m := map[string]any{"value": v, "reason": r, "timestamp": t.UTC().Format(eventTime)}
 		if d != "" {

@@ -97,6 +97,7 @@ type Options struct {
 
 // Service serves ECS.
 type Service struct {
+	tl      Timeline // nil records nothing
 	st      store.Store
 	log     *slog.Logger
 	runner  runtime.Runner

@@ -1,7 +1,6 @@
 package ecs
 
 import (
-	"context"
 	"encoding/json"
 	"reflect"
 	"time"
@@ -23,7 +22,7 @@ func (s *Service) publish(r *taskRecord) {
 		s.log.Error("ecs: event detail", "err", err)
 		return
 	}
-	err = s.bus.Publish(context.Background(), eventbus.Event{
+	err = s.bus.Publish(s.stateChanged(r), eventbus.Event{
 		Source: "aws.ecs", DetailType: "ECS Task State Change", Detail: b,
 		Resources: []string{awsapi.ToString(r.Task.TaskArn)}, Account: r.Account, Region: r.Region, Time: s.now().UTC(),
 	})
@@ -52,7 +51,7 @@ func (s *Service) publishContainer(r *taskRecord, c *ecsapi.Container) {
 	if err != nil {
 		return
 	}
-	err = s.bus.Publish(context.Background(), eventbus.Event{
+	err = s.bus.Publish(s.containerChanged(r, c), eventbus.Event{
 		Source: "aws.ecs", DetailType: "ECS Container State Change", Detail: b,
 		Resources: []string{awsapi.ToString(c.ContainerArn)}, Account: r.Account, Region: r.Region, Time: s.now().UTC(),
 	})

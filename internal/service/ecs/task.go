@@ -10,6 +10,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/timeline"
 )
 
 // taskRecord is a task as stored: what AWS reports, plus what wharf needs to
@@ -24,6 +25,9 @@ type taskRecord struct {
 	Endpoint        string                // wharf's host:port for AWS_ENDPOINT_URL
 	Token           string                // AWS_CONTAINER_AUTHORIZATION_TOKEN
 	Runtime         map[string]string     // container name → runtime id
+	// Cause is what started the task (the event a rule ran it for), as the
+	// timeline names it.
+	Cause string `json:",omitempty"`
 }
 
 func (t *taskRecord) id() string {
@@ -124,6 +128,7 @@ func (s *Service) run(ctx context.Context, sc scope, p runParams) ([]ecsapi.Task
 		}
 		for range p.Count {
 			r := s.newTask(sc, cl, td, p)
+			r.Cause = timeline.CauseOf(ctx)
 			if err := putJSON(tx, r.key(), r); err != nil {
 				return err
 			}
@@ -137,6 +142,7 @@ func (s *Service) run(ctx context.Context, sc scope, p runParams) ([]ecsapi.Task
 	tasks := make([]ecsapi.Task, len(recs))
 	for i, r := range recs {
 		s.index.Store(r.id(), r.key())
+		s.started(ctx, r)
 		s.publish(r)
 		tasks[i] = r.Task
 		s.launch(r)

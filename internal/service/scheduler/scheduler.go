@@ -75,6 +75,7 @@ type Options struct {
 
 // Service is EventBridge Scheduler.
 type Service struct {
+	tl      Timeline // nil records nothing
 	st      store.Store
 	log     *slog.Logger
 	now     func() time.Time
@@ -561,6 +562,7 @@ func (s *Service) Drain(ctx context.Context) error {
 				if err := sub.Submit(ctx, it.d); err != nil {
 					return fmt.Errorf("submit %s: %w", it.d.ScheduleArn, err)
 				}
+				s.fired(ctx, &it.d)
 			}
 			if err := s.st.Update(func(tx store.Tx) error { return tx.Delete(it.key) }); err != nil {
 				return err

@@ -331,14 +331,14 @@ func (s *Service) attempt(ctx context.Context, d *delivery) {
 	}
 	old := outboxKey(d.Due, d.Seq)
 	retry := err != nil && !errors.Is(err, errPermanent) && d.Attempts < d.Policy.NumRetries
+	note := ""
 	if err != nil {
-		level := "final"
+		note = fmt.Sprintf(" (attempt %d, final)", d.Attempts+1)
 		if retry {
-			level = "will retry"
+			note = fmt.Sprintf(" (attempt %d, will retry)", d.Attempts+1)
 		}
-		s.log.Warn("sns: delivery failed", "subscription", d.SubARN, "endpoint", d.Endpoint,
-			"message_id", d.MessageID, "attempt", d.Attempts+1, "outcome", level, "err", err)
 	}
+	s.delivered(ctx, d.MessageID, d.SubARN, d.Endpoint, err, note)
 	uerr := s.st.Update(func(tx store.Tx) error {
 		if err := tx.Delete(old); err != nil {
 			return err

@@ -487,7 +487,7 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 	var outbox []*delivery
 	// Deliveries outlive the request: a client that hangs up after Publish
 	// was accepted must not cancel them half-way.
-	dctx := context.WithoutCancel(ctx)
+	dctx := s.published(context.WithoutCancel(ctx), n, len(v.subs))
 	for _, sv := range v.subs {
 		sub := sv.sub
 		if sv.filter != nil && !sv.filter.matches(e.bodyFor(sub.Protocol), e.Attrs) {
@@ -557,10 +557,10 @@ func (s *Service) toQueue(ctx context.Context, n *notification, sub *subscriptio
 		group, dedup = n.entry.GroupID, n.entry.DedupID
 	}
 	_, err := s.queues.DeliverToQueue(ctx, sub.Endpoint, body, attrs, group, dedup)
+	s.delivered(ctx, n.id, sub.ARN, sub.Endpoint, err, "")
 	if err != nil {
 		if apierr.As(err) != nil {
-			s.log.Warn("sns: delivery to queue failed", "subscription", sub.ARN, "queue", sub.Endpoint, "err", err)
-			return nil
+			return nil // the timeline's line says why
 		}
 		return fmt.Errorf("deliver to %s: %w", sub.Endpoint, err)
 	}

@@ -69,6 +69,7 @@ type Options struct {
 
 // Service implements the SNS operations.
 type Service struct {
+	tl       Timeline // nil records nothing
 	st       store.Store
 	clock    clock.Clock
 	random   func([]byte)
