@@ -95,7 +95,9 @@ echo "  scaled out: $got"
 }
 
 echo "  scheduled action"
-at=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%S)
+# 15 s ahead: on a loaded machine each aws CLI call takes seconds, and an at() time
+# that has passed before the action exists never fires.
+at=$(date -u -d '+15 seconds' +%Y-%m-%dT%H:%M:%S)
 v2 application-autoscaling put-scheduled-action "${target[@]}" --scheduled-action-name shrink \
   --schedule "at($at)" --scalable-target-action MinCapacity=2,MaxCapacity=5
 [[ $(v2 application-autoscaling describe-scheduled-actions --service-namespace ecs \
