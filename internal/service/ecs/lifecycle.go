@@ -15,6 +15,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	"github.com/wharf-dev/wharf/internal/runtime"
+	"github.com/wharf-dev/wharf/internal/service/ecs/depends"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -255,28 +256,25 @@ func atoi(v string) int {
 	return int(f * float64(mult))
 }
 
+// dependsOn is cd's name and dependencies, as package depends reads them.
+func dependsOn(cd *ecsapi.ContainerDefinition) depends.Container {
+	c := depends.Container{Name: awsapi.ToString(cd.Name)}
+	for _, d := range cd.DependsOn {
+		c.DependsOn = append(c.DependsOn, depends.Dependency{Container: awsapi.ToString(d.ContainerName), Condition: depends.Condition(awsapi.ToString(d.Condition))})
+	}
+	return c
+}
+
 // startOrder returns the container definitions so that each comes after the
 // containers it depends on (the definition's order otherwise).
 func startOrder(def *ecsapi.TaskDefinition) []*ecsapi.ContainerDefinition {
-	var out []*ecsapi.ContainerDefinition
-	seen := map[string]int{} // 1 visiting, 2 done
-	var visit func(cd *ecsapi.ContainerDefinition)
-	visit = func(cd *ecsapi.ContainerDefinition) {
-		n := awsapi.ToString(cd.Name)
-		if seen[n] != 0 {
-			return // done, or a cycle: start in definition order
-		}
-		seen[n] = 1
-		for _, d := range cd.DependsOn {
-			if dep := containerDef(def, awsapi.ToString(d.ContainerName)); dep != nil {
-				visit(dep)
-			}
-		}
-		seen[n] = 2
-		out = append(out, cd)
-	}
+	cs := make([]depends.Container, len(def.ContainerDefinitions))
 	for i := range def.ContainerDefinitions {
-		visit(&def.ContainerDefinitions[i])
+		cs[i] = dependsOn(&def.ContainerDefinitions[i])
+	}
+	var out []*ecsapi.ContainerDefinition
+	for _, i := range depends.Order(cs) {
+		out = append(out, &def.ContainerDefinitions[i])
 	}
 	return out
 }
@@ -284,35 +282,13 @@ func startOrder(def *ecsapi.TaskDefinition) []*ecsapi.ContainerDefinition {
 // ready reports whether cd's dependencies allow it to start, and whether they
 // never will (a SUCCESS dependency that failed).
 func ready(cd *ecsapi.ContainerDefinition, started map[string]bool, exited map[string]*exit, health map[string]string) (ok bool, never string) {
-	for _, d := range cd.DependsOn {
-		n := awsapi.ToString(d.ContainerName)
-		switch awsapi.ToString(d.Condition) {
-		case "COMPLETE":
-			if exited[n] == nil {
-				return false, ""
-			}
-		case "SUCCESS":
-			e := exited[n]
-			if e == nil {
-				return false, ""
-			}
-			if e.vanished || e.state.ExitCode != 0 {
-				return false, fmt.Sprintf("dependency %s exited with code %d, not SUCCESS", n, e.state.ExitCode)
-			}
-		case "HEALTHY":
-			if exited[n] != nil {
-				return false, fmt.Sprintf("dependency %s exited before it was HEALTHY", n)
-			}
-			if health[n] != "HEALTHY" {
-				return false, ""
-			}
-		default: // START
-			if !started[n] {
-				return false, ""
-			}
+	return depends.Ready(dependsOn(cd), func(n string) depends.State {
+		st := depends.State{Started: started[n], Healthy: health[n] == "HEALTHY"}
+		if e := exited[n]; e != nil {
+			st.Exited, st.ExitCode, st.Vanished = true, e.state.ExitCode, e.vanished
 		}
-	}
-	return true, ""
+		return st
+	})
 }
 
 // supervise drives a task: start its containers in dependency order, mark it
