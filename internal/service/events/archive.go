@@ -117,7 +117,7 @@ func (s *Service) archiveWrites(p pending) map[string][]byte {
 		if a.compiled != nil {
 			if ev == nil {
 				var err error
-				if ev, err = pattern.ParseEvent(p.Event); err != nil {
+				if ev, err = p.parsed(); err != nil {
 					return nil
 				}
 			}

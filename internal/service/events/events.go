@@ -113,6 +113,10 @@ type Service struct {
 	// outbox key Dispatch reads from next (nil: not yet resumed).
 	dispatching sync.Mutex
 	cursor      []byte
+	// hot holds outbox entries as enqueued, by key, until the dispatcher
+	// takes them (keepHot).
+	hotMu sync.Mutex
+	hot   map[string]pending
 	// resumed is set once the key sequence is past an earlier run's outbox.
 	resumed atomic.Bool
 	// lastFire is when each schedule rule last fired (or was created or loaded),
