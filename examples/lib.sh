@@ -38,10 +38,17 @@ ACCOUNT=""
 SUFFIX=$(date +%s)$$
 
 # Progress output a person can follow: a step, a detail, success, failure.
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# Colours only on a terminal (and never with NO_COLOR set), so logs and CI
+# output carry no escape codes.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  BOLD=$'\033[1m' GREEN=$'\033[32m' RED=$'\033[31m' YELLOW=$'\033[33m' RESET=$'\033[0m'
+else
+  BOLD="" GREEN="" RED="" YELLOW="" RESET=""
+fi
+step() { printf '\n%s==> %s%s\n' "$BOLD" "$*" "$RESET"; }
 info() { printf '    %s\n' "$*"; }
-ok() { printf '    \033[32mok\033[0m %s\n' "$*"; }
-die() { printf '    \033[31mFAILED\033[0m %s\n' "$*" >&2; exit 1; }
+ok() { printf '    %sok%s %s\n' "$GREEN" "$RESET" "$*"; }
+die() { printf '    %sFAILED%s %s\n' "$RED" "$RESET" "$*" >&2; exit 1; }
 
 # Cleanup actions run in reverse order on exit, success or not; each one may
 # fail (the resource may never have been made) without stopping the others.
@@ -52,8 +59,10 @@ _run_cleanups() {
   if [ ${#_cleanups[@]} -gt 0 ] && [ "${EXAMPLES_KEEP:-}" = 1 ]; then
     step "keeping what this example made (EXAMPLES_KEEP=1); to remove it later:"
     local i
+    # Printed with --endpoint-url, so that they work in a shell without
+    # this script's aws function (and with CLIs that ignore AWS_ENDPOINT_URL).
     for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
-      printf '    %s\n' "${_cleanups[$i]}"
+      printf '    %s\n' "$(printf '%s' "${_cleanups[$i]}" | sed -E "s#(^|; |&& )aws #\1aws --endpoint-url $AWS_ENDPOINT_URL #g")"
     done
   elif [ ${#_cleanups[@]} -gt 0 ]; then
     step "cleaning up"

@@ -26,7 +26,7 @@ on_exit "aws ecs delete-cluster --cluster $cluster"
 if ! out=$(aws ecs list-services --cluster "$cluster" 2>&1); then
   case $out in
   *NotImplemented* | *"not implemented"* | *"Unknown operation"* | *InvalidAction*)
-    printf '    \033[33mSKIPPED\033[0m this wharf has no ECS services yet (ListServices: %s)\n' "$(echo "$out" | tail -1)"
+    printf '    %sSKIPPED%s this wharf has no ECS services yet (ListServices: %s)\n' "$YELLOW" "$RESET" "$(echo "$out" | tail -1)"
     exit 77
     ;;
   esac

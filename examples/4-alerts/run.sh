@@ -64,7 +64,7 @@ if (wait_for 15 "the confirmation email" _confirmation) 2>/dev/null; then
 elif [ "${EXAMPLES_REQUIRE_EMAIL:-}" = 1 ]; then
   die "no confirmation email at $sink_addr: is wharf started with --smtp-addr $sink_addr?"
 else
-  printf '    \033[33mSKIPPING EMAIL\033[0m no confirmation email reached %s: start wharf with --smtp-addr %s to see it\n' "$sink_addr" "$sink_addr"
+  printf '    %sSKIPPING EMAIL%s no confirmation email reached %s: start wharf with --smtp-addr %s to see it\n' "$YELLOW" "$RESET" "$sink_addr" "$sink_addr"
 fi
 
 step "rule: task STOPPED with exit code ≠ 0, or failed to start → readable alert on the topic"
