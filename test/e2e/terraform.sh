@@ -101,11 +101,16 @@ tf() {
 }
 vars() { echo -var "endpoint=$endpoint" -var "task_image=$tmp/task"; }
 
-# deploy STACK: init, apply, and a plan that must find nothing to change.
+# init STACK: the provider from the mirror. One at a time: terraform does not
+# share its plugin cache safely between concurrent inits.
+init() {
+  mkdir -p "$tmp/$1"
+  tf "$1" init -no-color >"$tmp/$1/init.log" 2>&1 || fail "$1: terraform init: $(cat "$tmp/$1/init.log")"
+}
+
+# deploy STACK: apply, and a plan that must find nothing to change.
 deploy() {
   local stack=$1 rc=0
-  mkdir -p "$tmp/$stack"
-  tf "$stack" init -no-color >"$tmp/$stack/init.log" 2>&1 || fail "$stack: terraform init"
   # -state keeps the state out of the source tree.
   # shellcheck disable=SC2046
   tf "$stack" apply -no-color -auto-approve -state="$tmp/$stack/tfstate" $(vars) >"$tmp/$stack/apply.log" 2>&1 ||
@@ -172,7 +177,7 @@ exercise2() {
 # 3: a backlog of 40 jobs, 5 per task wanted: target tracking scales the
 # service out (its scaling activities say so) and the workers drain the queue.
 exercise3() {
-  local queue cluster service table done_n i j entries out
+  local queue cluster service table done_n=0 i j entries out
   queue=$(output 3-queue-workers queue_url)
   cluster=$(output 3-queue-workers cluster)
   service=$(output 3-queue-workers service)
@@ -218,6 +223,7 @@ exercise4() {
 stacks=(1-event-driven-task 2-scheduled-task 3-queue-workers 4-alerts)
 # The provider's waits (a new queue's attributes are read until six reads
 # in a row agree, 5 s apart) dominate: the stacks run side by side.
+for stack in "${stacks[@]}"; do init "$stack"; done
 jobs=()
 for n in 1 2 3 4; do
   stack=${stacks[$((n - 1))]}
