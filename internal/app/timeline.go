@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/timeline"
 )
 
@@ -8,11 +9,13 @@ import (
 // it, and the services that publish AWS's own metrics about themselves to
 // CloudWatch.
 func (sys *System) observe(d deps) {
-	tl, err := timeline.Open(timeline.Options{Store: d.st, Logger: d.log})
+	// Entries carry the time every service reads, so a moved clock shows.
+	now := clock.Or(d.clock).Now
+	tl, err := timeline.Open(timeline.Options{Store: d.st, Logger: d.log, Now: now})
 	if err != nil {
 		// The saved history is unreadable: record from now on, in memory.
 		d.log.Error("timeline: starting empty", "err", err)
-		tl, _ = timeline.Open(timeline.Options{Logger: d.log})
+		tl, _ = timeline.Open(timeline.Options{Logger: d.log, Now: now})
 	}
 	sys.Timeline = tl
 	d.loops.Go(tl.Run)
