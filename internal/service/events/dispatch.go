@@ -123,11 +123,13 @@ func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (
 		}
 		out.Entries[i] = eventsapi.PutEventsResultEntry{EventId: awsapi.String(id)}
 	}
-	if err := s.enqueue(batch); err != nil {
-		return nil, err
-	}
+	// Recorded before the commit wakes the dispatcher, so that an event is
+	// received on the timeline before it matches anything.
 	for _, p := range batch {
 		s.received(ctx, p)
+	}
+	if err := s.enqueue(batch); err != nil {
+		return nil, err
 	}
 	for i, p := range unrouted {
 		s.received(ctx, p)
@@ -348,11 +350,8 @@ func (s *Service) Publish(ctx context.Context, e eventbus.Event) error {
 		s.matched(ctx, p, id, nil)
 		return nil
 	}
-	if err := s.enqueue([]pending{p}); err != nil {
-		return err
-	}
-	s.received(ctx, p)
-	return nil
+	s.received(ctx, p) // before the dispatcher can match it
+	return s.enqueue([]pending{p})
 }
 
 // received records an accepted event on the timeline.
