@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	bberrors "go.etcd.io/bbolt/errors"
 
@@ -108,8 +109,10 @@ func openStore(cfg *config.Config) (store.Store, string, error) {
 		return nil, "", fmt.Errorf("open store: %w", err)
 	}
 	// Written once the lock is ours, so it names the holder for the message
-	// above; a stale file is never read while no wharf holds the lock.
-	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+	// above; a stale file is never read while no wharf holds the lock. On a
+	// full disk wharf still starts (serving reads, docs/decisions/0003), and
+	// the message above then says "pid unknown".
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil && !errors.Is(err, syscall.ENOSPC) {
 		st.Close()
 		return nil, "", fmt.Errorf("data dir: %w", err)
 	}
