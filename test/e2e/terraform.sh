@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Terraform as on AWS: the four architectures in test/terraform/, written for
+# Terraform as on AWS: the four architectures in examples/terraform/, written for
 # AWS with the hashicorp/aws provider (Fargate, awsvpc, least-privilege roles,
 # public access blocks, encryption, lifecycle rules, DLQs, target tracking,
 # topic policies...), each against one wharf:
@@ -27,7 +27,7 @@ repo=$(pwd)
 fail() { echo "FAIL: $*"; exit 1; }
 
 command -v terraform >/dev/null 2>&1 ||
-  fail "terraform is not on PATH: this test deploys the stacks in test/terraform with it (install Terraform >= 1.5)"
+  fail "terraform is not on PATH: this test deploys the stacks in examples/terraform with it (install Terraform >= 1.5)"
 mirror=""
 for reg in ${TF_PROVIDER_MIRROR:+"$TF_PROVIDER_MIRROR/registry.terraform.io"} "$HOME/.terraform.d/plugins/registry.terraform.io" \
   $(find / -xdev -maxdepth 3 -type d -name registry.terraform.io 2>/dev/null); do
@@ -97,7 +97,7 @@ wait_for() {
 tf() {
   local stack=$1
   shift
-  TF_DATA_DIR=$tmp/$stack/.terraform timeout 600 terraform -chdir="$repo/test/terraform/$stack" "$@"
+  TF_DATA_DIR=$tmp/$stack/.terraform timeout 600 terraform -chdir="$repo/examples/terraform/$stack" "$@"
 }
 vars() { echo -var "endpoint=$endpoint" -var "task_image=$tmp/task"; }
 
