@@ -25,6 +25,7 @@ type requestBody struct {
 	idle     time.Duration
 	declared int64 // Content-Length, or -1 when unknown (chunked)
 	read     int64
+	sawEOF   bool
 	limit    *bodyLimit // nil: none
 	err      *apierr.Error
 
@@ -73,6 +74,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	case err == nil:
 		return n, nil
 	case err == io.EOF:
+		b.sawEOF = true
 		// Clear the deadline: once the body is read, net/http waits on the
 		// connection in the background to notice a client going away, and
 		// that wait must not time out while the operation runs.
@@ -101,6 +103,59 @@ func (b *requestBody) failure(err error) *apierr.Error {
 }
 
 func (b *requestBody) Close() error { return b.src.Close() }
+
+// drainLimit bounds how much of an unread body drain discards: enough for
+// any part or object a client sends in one go without streaming, small enough
+// that a refused multi-gigabyte upload is cut off quickly.
+const drainLimit = 64 << 20
+
+// continueWait is how long drain waits for the first byte of a body whose
+// client asked for 100 Continue and never got it. Such a client normally
+// sends nothing after a final response, but SDKs stop waiting for 100
+// Continue after a second or so (aws-sdk-go-v2, botocore) and send the body
+// anyway, so it may be on its way.
+const continueWait = 2 * time.Second
+
+// drain reads and discards what is left of a body the operation answered
+// without reading (an error found first: no such bucket, access denied, a
+// full disk), after the response has gone out.
+//
+// net/http closes such a connection with the body's bytes unread, and closing
+// a TCP socket with unread data sends a reset, which can reach the client
+// before it has read the response: the SDK then reports "connection reset by
+// peer" instead of the AWS error, and retries a request that will fail the
+// same way. Reading the rest first lets the close be a clean one.
+func (b *requestBody) drain(w http.ResponseWriter, r *http.Request) {
+	if b == nil || b.sawEOF || b.err != nil || b.conn == nil || (b.declared >= 0 && b.read >= b.declared) {
+		return
+	}
+	wait := b.idle
+	if expectsContinue(r) && b.read == 0 {
+		wait = continueWait
+	}
+	if wait <= 0 {
+		wait = continueWait
+	}
+	// The response first: the client reads it while it still sends.
+	if http.NewResponseController(w).Flush() != nil {
+		return
+	}
+	buf := make([]byte, 32<<10)
+	for left := int64(drainLimit); left > 0; {
+		b.conn.SetReadDeadline(time.Now().Add(wait))
+		b.blocked.Store(true)
+		n, err := b.src.Read(buf[:min(int64(len(buf)), left)])
+		b.blocked.Store(false)
+		left -= int64(n)
+		if n > 0 {
+			b.lastRead.Store(time.Now().UnixNano())
+		}
+		if err != nil {
+			break
+		}
+	}
+	b.conn.SetReadDeadline(time.Time{})
+}
 
 // stalled reports whether the body is waiting on a client that sent nothing
 // for at least d.

@@ -219,6 +219,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.track.begin(body)
 	defer s.track.end(body)
+	defer body.drain(w, r)
 	if r.URL.Path == "/_wharf/health" && r.Method == http.MethodGet {
 		s.health(w)
 		return
