@@ -21,6 +21,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/console"
+	"github.com/wharf-dev/wharf/internal/diag"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -34,6 +35,7 @@ type Wharf struct {
 	srv     *server.Server
 	st      store.Store
 	done    chan error
+	debug   *diag.Server
 }
 
 // Start opens the store, builds every service and starts serving on cfg.Listen.
@@ -43,6 +45,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 	st, storage, err := openStore(cfg)
 	if err != nil {
 		return nil, err
+	}
+	var timed *diag.TimedStore
+	if cfg.DebugAddr != "" {
+		st, timed = diag.Time(st)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -72,10 +78,23 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 	if sys.Runner != nil {
 		w.runtime = sys.Runner.Name() // said in the ready line
 	}
+	if cfg.DebugAddr != "" {
+		ds, err := diag.Start(ctx, cfg.DebugAddr, diag.Counters{OpenConns: srv.OpenConns, Store: timed})
+		if err != nil {
+			ln.Close()
+			st.Close()
+			return nil, err
+		}
+		w.debug = ds
+		log.Info("debug endpoint", "addr", ds.Addr(), "pprof", "http://"+ds.Addr()+"/debug/pprof/", "vars", "http://"+ds.Addr()+"/debug/vars")
+	}
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	loops.start(loopCtx)
 	go func() {
 		err := srv.Serve(ctx, ln)
+		if w.debug != nil {
+			w.debug.Close()
+		}
 		// Requests have finished; now stop the background loops, then the store.
 		stopLoops()
 		loops.wait()
@@ -121,6 +140,15 @@ func openStore(cfg *config.Config) (store.Store, string, error) {
 
 // Addr is the address wharf listens on (host:port).
 func (w *Wharf) Addr() string { return w.addr }
+
+// DebugAddr is the address of the debug endpoint (--debug-addr), or "" when
+// it is off.
+func (w *Wharf) DebugAddr() string {
+	if w.debug == nil {
+		return ""
+	}
+	return w.debug.Addr()
+}
 
 // Runtime names the runtime ECS tasks run on ("docker", "process").
 func (w *Wharf) Runtime() string { return w.runtime }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wharf-dev/wharf/internal/diag"
 )
 
 // Config is the server's configuration.
@@ -49,6 +51,9 @@ type Config struct {
 	// ShutdownGrace is how long in-flight requests may run after a shutdown
 	// begins before their connections are closed.
 	ShutdownGrace time.Duration
+	// DebugAddr, when set, is the loopback host:port serving net/http/pprof
+	// and expvar counters; empty (the default) serves neither.
+	DebugAddr string
 }
 
 // IAM authorization modes: whether requests are decided against IAM policies.
@@ -168,6 +173,7 @@ func flagSetErrs(c *Config, getenv func(string) string, out io.Writer, errs *[]e
 	duration(&c.BodyIdleTimeout, "body-idle-timeout", time.Minute, "longest a request body may pause between bytes; then the request fails with RequestTimeout and the connection is closed")
 	integer(&c.MaxConnsPerClient, "max-conns-per-client", 256, "most connections open at once from one client IP address (0: no cap); more are answered 503 and closed while others are served")
 	duration(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may finish before their connections are closed (stalled and idle ones are closed at once)")
+	str(&c.DebugAddr, "debug-addr", "", "loopback host:port serving profiles (/debug/pprof/) and counters (/debug/vars: goroutines, open connections, store commit latency); empty: off. Other addresses are refused")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	return fs
@@ -199,6 +205,11 @@ func (c *Config) validate() error {
 	}
 	if c.MaxConnsPerClient < 0 {
 		return fmt.Errorf("--max-conns-per-client %d: want 0 (no cap) or more", c.MaxConnsPerClient)
+	}
+	if c.DebugAddr != "" {
+		if err := diag.CheckLoopback(c.DebugAddr); err != nil {
+			return fmt.Errorf("--debug-addr %q: %w", c.DebugAddr, err)
+		}
 	}
 	if _, err := c.Level(); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -124,6 +125,7 @@ type tracker struct {
 	bodies   map[*requestBody]net.Conn
 	inFlight int
 	idle     *sync.Cond
+	open     atomic.Int64 // connections accepted and not yet closed
 }
 
 func newTracker() *tracker {
@@ -134,6 +136,12 @@ func newTracker() *tracker {
 
 // connState is the http.Server's ConnState hook.
 func (t *tracker) connState(c net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateNew:
+		t.open.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		t.open.Add(-1)
+	}
 	t.mu.Lock()
 	if st == http.StateNew {
 		t.fresh[c] = struct{}{}

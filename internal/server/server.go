@@ -401,6 +401,9 @@ func (s *Server) health(w http.ResponseWriter) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
+// OpenConns is the number of connections open on the service port.
+func (s *Server) OpenConns() int64 { return s.track.open.Load() }
+
 // ServiceIDs returns the registered services' ids, sorted.
 func (s *Server) ServiceIDs() []string {
 	var ids []string

@@ -1,0 +1,128 @@
+package diag_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/wharftest"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestDebugAddrServesProfilesAndCounters(t *testing.T) {
+	for _, durable := range []bool{false, true} {
+		name := "memory"
+		args := []string{"--debug-addr", "127.0.0.1:0"}
+		if durable {
+			name = "disk"
+			args = append(args, "--ephemeral=false", "--data-dir", t.TempDir())
+		}
+		t.Run(name, func(t *testing.T) {
+			srv := wharftest.Start(t, args...)
+			debug := srv.Wharf.DebugAddr()
+			if debug == "" || debug == srv.Addr {
+				t.Fatalf("debug address %q (service %s)", debug, srv.Addr)
+			}
+			// Two commits through the real server, on a connection the SDK keeps open.
+			client := sqs.NewFromConfig(srv.Config())
+			for _, q := range []string{"a", "b"} {
+				if _, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(q)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			code, body := get(t, "http://"+debug+"/debug/vars")
+			if code != 200 {
+				t.Fatalf("/debug/vars: %d %s", code, body)
+			}
+			var vars struct {
+				Wharf struct {
+					Goroutines      int   `json:"goroutines"`
+					OpenConnections int64 `json:"open_connections"`
+					StoreCommit     struct {
+						Commits int64            `json:"commits"`
+						MeanMs  float64          `json:"mean_ms"`
+						Buckets map[string]int64 `json:"buckets"`
+					} `json:"store_commit"`
+				} `json:"wharf"`
+				Memstats map[string]any `json:"memstats"`
+			}
+			if err := json.Unmarshal([]byte(body), &vars); err != nil {
+				t.Fatalf("/debug/vars is not JSON: %v\n%s", err, body)
+			}
+			w := vars.Wharf
+			if w.Goroutines <= 0 || w.OpenConnections < 1 || w.StoreCommit.Commits < 2 || w.StoreCommit.MeanMs <= 0 || vars.Memstats == nil {
+				t.Errorf("counters: %+v (memstats present: %v)\n%s", w, vars.Memstats != nil, body)
+			}
+			var inBuckets int64
+			for _, n := range w.StoreCommit.Buckets {
+				inBuckets += n
+			}
+			if inBuckets != w.StoreCommit.Commits {
+				t.Errorf("histogram holds %d commits, count says %d", inBuckets, w.StoreCommit.Commits)
+			}
+
+			code, body = get(t, "http://"+debug+"/debug/pprof/")
+			if code != 200 || !strings.Contains(body, "goroutine") || !strings.Contains(body, "heap") {
+				t.Errorf("/debug/pprof/: %d %.300s", code, body)
+			}
+			code, body = get(t, "http://"+debug+"/debug/pprof/goroutine?debug=1")
+			if code != 200 || !strings.Contains(body, "goroutine profile:") {
+				t.Errorf("goroutine profile: %d %.300s", code, body)
+			}
+			// The service port does not serve them.
+			if code, body = get(t, srv.URL+"/debug/pprof/"); code == 200 || strings.Contains(body, "goroutine") {
+				t.Errorf("service port answered /debug/pprof/: %d %.300s", code, body)
+			}
+		})
+	}
+}
+
+func TestDebugAddrIsOffByDefault(t *testing.T) {
+	srv := wharftest.Start(t)
+	if a := srv.Wharf.DebugAddr(); a != "" {
+		t.Errorf("debug endpoint on %s without --debug-addr", a)
+	}
+}
+
+func TestDebugAddrRefusesNonLoopback(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:6060", ":6060", "[::]:6060", "192.168.1.10:6060", "10.0.0.1:6060", "example.com:6060", "6060"} {
+		if _, err := config.Parse([]string{"--debug-addr", addr}, func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("--debug-addr %s accepted", addr)
+		}
+		env := func(k string) string {
+			if k == "WHARF_DEBUG_ADDR" {
+				return addr
+			}
+			return ""
+		}
+		if _, err := config.Parse(nil, env, io.Discard); err == nil {
+			t.Errorf("WHARF_DEBUG_ADDR=%s accepted", addr)
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
+		if _, err := config.Parse([]string{"--debug-addr", addr}, func(string) string { return "" }, io.Discard); err != nil {
+			t.Errorf("--debug-addr %s refused: %v", addr, err)
+		}
+	}
+}
