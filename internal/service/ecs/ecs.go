@@ -40,6 +40,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/runtime"
+	"github.com/wharf-dev/wharf/internal/service/ecs/taskstate"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -370,10 +371,10 @@ func (s *Service) withCounts(sc scope, c ecsapi.Cluster) ecsapi.Cluster {
 		return tx.Scan([]byte(sc.prefix()+"task/"+awsapi.ToString(c.ClusterName)+"/"), nil, func(_, v []byte) (bool, error) {
 			var t taskRecord
 			if json.Unmarshal(v, &t) == nil {
-				switch awsapi.ToString(t.Task.LastStatus) {
-				case "RUNNING":
+				switch st := taskstate.Of(t.Task.LastStatus); {
+				case st == taskstate.Running:
 					running++
-				case "PROVISIONING", "PENDING", "ACTIVATING":
+				case st.Starting():
 					pending++
 				}
 			}
@@ -552,7 +553,7 @@ func (s *Service) DeleteCluster(ctx context.Context, in *ecsapi.DeleteClusterInp
 		busy := false
 		err = tx.Scan([]byte(sc.prefix()+"task/"+name+"/"), nil, func(_, v []byte) (bool, error) {
 			var t taskRecord
-			if json.Unmarshal(v, &t) == nil && awsapi.ToString(t.Task.LastStatus) != "STOPPED" {
+			if json.Unmarshal(v, &t) == nil && !taskstate.Of(t.Task.LastStatus).Terminal() {
 				busy = true
 				return false, nil
 			}

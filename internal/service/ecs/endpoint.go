@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/service/ecs/taskstate"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -158,7 +159,7 @@ func (s *Service) serveCredentials(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	arn := awsapi.ToString(r.Task.TaskArn)
-	if awsapi.ToString(r.Task.LastStatus) == "STOPPED" {
+	if taskstate.Of(r.Task.LastStatus).Terminal() {
 		// A stopped task's credentials are no longer served, as the ECS
 		// agent removes them when the task stops (also after a restart that
 		// marked the task stopped); its containers are gone.
@@ -229,7 +230,7 @@ func containerMetadata(r *taskRecord, name string) map[string]any {
 			labelCluster: awsapi.ToString(r.Task.ClusterArn), labelContainer: name, labelTaskArn: awsapi.ToString(r.Task.TaskArn),
 			labelFamily: awsapi.ToString(r.Def.Family), labelRevision: strconv.Itoa(int(awsapi.ToInt32(r.Def.Revision))),
 		},
-		"DesiredStatus": awsapi.ToString(r.Task.DesiredStatus), "KnownStatus": "RUNNING", "Type": "NORMAL",
+		"DesiredStatus": awsapi.ToString(r.Task.DesiredStatus), "KnownStatus": string(taskstate.Running), "Type": "NORMAL",
 		"Limits":   map[string]any{"CPU": awsapi.ToInt32(cd.Cpu), "Memory": awsapi.ToInt32(cd.Memory)},
 		"Networks": []any{map[string]any{"NetworkMode": "host", "IPv4Addresses": []string{"127.0.0.1"}}},
 	}

@@ -16,6 +16,7 @@ import (
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	"github.com/wharf-dev/wharf/internal/runtime"
 	"github.com/wharf-dev/wharf/internal/service/ecs/depends"
+	"github.com/wharf-dev/wharf/internal/service/ecs/taskstate"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -100,17 +101,17 @@ func (s *Service) launch(r *taskRecord) {
 }
 
 // requestStop records the stop request and wakes the task's supervisor.
-func (s *Service) requestStop(r *taskRecord, code, reason string) (*ecsapi.Task, error) {
-	if awsapi.ToString(r.Task.LastStatus) == "STOPPED" || awsapi.ToString(r.Task.DesiredStatus) == "STOPPED" {
+func (s *Service) requestStop(r *taskRecord, code taskstate.StopCode, reason string) (*ecsapi.Task, error) {
+	if taskstate.Of(r.Task.LastStatus).Terminal() || taskstate.Of(r.Task.DesiredStatus) == taskstate.Stopped {
 		return &r.Task, nil
 	}
 	now := s.now().UTC()
 	nr, err := s.update(r.key(), func(r *taskRecord) {
-		if awsapi.ToString(r.Task.DesiredStatus) == "STOPPED" {
+		if taskstate.Of(r.Task.DesiredStatus) == taskstate.Stopped {
 			return
 		}
-		r.Task.DesiredStatus = awsapi.String("STOPPED")
-		r.Task.StopCode, r.Task.StoppedReason, r.Task.StoppingAt = awsapi.String(code), awsapi.String(reason), &now
+		r.Task.DesiredStatus = taskstate.Stopped.Ptr()
+		r.Task.StopCode, r.Task.StoppedReason, r.Task.StoppingAt = code.Ptr(), awsapi.String(reason), &now
 	})
 	if err != nil {
 		return nil, err
@@ -281,205 +282,14 @@ func startOrder(def *ecsapi.TaskDefinition) []*ecsapi.ContainerDefinition {
 
 // ready reports whether cd's dependencies allow it to start, and whether they
 // never will (a SUCCESS dependency that failed).
-func ready(cd *ecsapi.ContainerDefinition, started map[string]bool, exited map[string]*exit, health map[string]string) (ok bool, never string) {
+func ready(cd *ecsapi.ContainerDefinition, started map[string]bool, exited map[string]*exit, health map[string]taskstate.Health) (ok bool, never string) {
 	return depends.Ready(dependsOn(cd), func(n string) depends.State {
-		st := depends.State{Started: started[n], Healthy: health[n] == "HEALTHY"}
+		st := depends.State{Started: started[n], Healthy: health[n] == taskstate.Healthy}
 		if e := exited[n]; e != nil {
 			st.Exited, st.ExitCode, st.Vanished = true, e.state.ExitCode, e.vanished
 		}
 		return st
 	})
-}
-
-// supervise drives a task: start its containers in dependency order, mark it
-// RUNNING, watch for container exits and stop requests, then stop it. With
-// adopt it takes over a task a previous wharf started.
-func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord, adopt bool) {
-	key := r.key()
-	def := &r.Def
-	exits := make(chan exit, len(def.ContainerDefinitions))
-	started, exited := map[string]bool{}, map[string]*exit{}
-	health := map[string]string{} // ECS health status of containers with a health check
-	var healthTick <-chan time.Time
-	for _, cd := range def.ContainerDefinitions {
-		if cd.HealthCheck != nil {
-			t := time.NewTicker(s.healthPoll)
-			defer t.Stop()
-			healthTick = t.C
-			break
-		}
-	}
-	var logs sync.WaitGroup
-	watch := func(name, id string, withLogs bool) {
-		started[name] = true
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			st, err := s.runner.Wait(ctx, id)
-			if ctx.Err() != nil {
-				return // shutdown: the next wharf re-adopts the task
-			}
-			exits <- exit{name: name, state: st, vanished: errors.Is(err, runtime.ErrNotFound) || (err != nil && st.ID == "")}
-		}()
-		if cd := containerDef(def, name); withLogs && cd != nil {
-			s.pumpLogs(ctx, &logs, r, cd, id)
-		}
-	}
-
-	var pending []*ecsapi.ContainerDefinition
-	running := adopt
-	if adopt {
-		for _, cd := range def.ContainerDefinitions {
-			name := awsapi.ToString(cd.Name)
-			if id := r.Runtime[name]; id != "" {
-				watch(name, id, false)
-			} else {
-				exits <- exit{name: name, vanished: true}
-			}
-		}
-	} else {
-		pending = startOrder(def)
-		now := s.now().UTC()
-		var err error
-		if r, err = s.update(key, func(r *taskRecord) { r.Task.LastStatus, r.Task.PullStartedAt = awsapi.String("PENDING"), &now }); err != nil {
-			s.log.Error("ecs: task state", "task", key, "err", err)
-			return
-		}
-	}
-
-	stopCode, stopReason := "", ""
-	stopped := func() bool { return stopCode != "" }
-	containerReason := map[string]string{}
-	fail := func(code, reason string) {
-		if !stopped() {
-			stopCode, stopReason = code, reason
-		}
-	}
-	var fileEnv map[string]map[string]string
-	if !adopt {
-		// Environment files are task resources: fetched before any container
-		// starts, and a task whose files cannot be read never starts (AWS's
-		// "ResourceInitializationError: failed to download env files").
-		var err error
-		if fileEnv, err = s.loadEnvFiles(ctx, r); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			fail("TaskFailedToStart", "ResourceInitializationError: failed to download env files: "+err.Error())
-		}
-	}
-
-	// userStop stops the task for StopTask, with the code and reason it stored.
-	userStop := func() {
-		var cur taskRecord
-		err := s.st.View(func(tx store.Tx) error {
-			found, err := getJSON(tx, key, &cur)
-			if found {
-				fail(awsapi.ToString(cur.Task.StopCode), awsapi.ToString(cur.Task.StoppedReason))
-			}
-			return err
-		})
-		if err != nil {
-			s.log.Error("ecs: read the stop reason", "task", key, "err", err)
-		}
-		fail("UserInitiated", "Task stopped by user")
-	}
-
-	for !stopped() {
-		// Start every container whose dependencies are met.
-		for i := 0; i < len(pending) && !stopped(); {
-			select {
-			case <-sup.stop: // StopTask while the task is starting
-				userStop()
-				continue
-			default:
-			}
-			cd := pending[i]
-			name := awsapi.ToString(cd.Name)
-			ok, never := ready(cd, started, exited, health)
-			if never != "" {
-				containerReason[name] = never
-				fail("TaskFailedToStart", "Dependency condition not met: "+never)
-				break
-			}
-			if !ok {
-				i++
-				continue
-			}
-			id, err := s.runner.Start(ctx, s.spec(r, cd, fileEnv[name]))
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				var pe *runtime.PullError
-				reason := "CannotStartContainerError: " + err.Error()
-				if errors.As(err, &pe) {
-					reason = "CannotPullContainerError: " + pe.Err.Error()
-				}
-				containerReason[name] = reason
-				fail("TaskFailedToStart", reason)
-				break
-			}
-			r.Runtime[name] = id
-			pending = append(pending[:i], pending[i+1:]...)
-			watch(name, id, true)
-			if _, err := s.update(key, func(t *taskRecord) {
-				t.Runtime[name] = id
-				for j := range t.Task.Containers {
-					if awsapi.ToString(t.Task.Containers[j].Name) == name {
-						t.Task.Containers[j].RuntimeId = awsapi.String(id)
-					}
-				}
-			}); err != nil {
-				s.log.Error("ecs: task state", "task", key, "err", err)
-			}
-			i = 0 // a start may unblock containers earlier in the list
-		}
-		if !stopped() && !running && len(pending) == 0 {
-			running = true
-			now := s.now().UTC()
-			var err error
-			r, err = s.update(key, func(t *taskRecord) {
-				t.Task.LastStatus, t.Task.PullStoppedAt, t.Task.StartedAt = awsapi.String("RUNNING"), &now, &now
-				for j := range t.Task.Containers {
-					c := &t.Task.Containers[j]
-					if exited[awsapi.ToString(c.Name)] == nil {
-						c.LastStatus = awsapi.String("RUNNING")
-					}
-					c.NetworkBindings = hostBindings(containerDef(&t.Def, awsapi.ToString(c.Name)))
-				}
-			})
-			if err != nil {
-				s.log.Error("ecs: task state", "task", key, "err", err)
-				return
-			}
-		}
-		if stopped() {
-			break
-		}
-		select {
-		case e := <-exits:
-			exited[e.name] = &e
-			cd := containerDef(def, e.name)
-			if _, err := s.update(key, func(t *taskRecord) { markExited(t, &e) }); err != nil {
-				s.log.Error("ecs: task state", "task", key, "err", err)
-			}
-			if cd == nil || awsapi.ToBool(cd.Essential) {
-				fail("EssentialContainerExited", "Essential container in task exited")
-			}
-		case <-healthTick:
-			if changed := s.pollHealth(ctx, r, exited, health); changed {
-				if _, err := s.update(key, func(t *taskRecord) { setHealth(t, health) }); err != nil {
-					s.log.Error("ecs: task state", "task", key, "err", err)
-				}
-			}
-		case <-sup.stop:
-			userStop()
-		case <-ctx.Done():
-			return
-		}
-	}
-	s.finish(ctx, key, r, exits, exited, containerReason, stopCode, stopReason, &logs)
 }
 
 // hostBindings are a container's port mappings as host networking makes
@@ -504,7 +314,7 @@ func hostBindings(cd *ecsapi.ContainerDefinition) []ecsapi.NetworkBinding {
 
 // pollHealth reads the health of running containers that have a health
 // check into health (ECS's words) and reports whether any changed.
-func (s *Service) pollHealth(ctx context.Context, r *taskRecord, exited map[string]*exit, health map[string]string) bool {
+func (s *Service) pollHealth(ctx context.Context, r *taskRecord, exited map[string]*exit, health map[string]taskstate.Health) bool {
 	changed := false
 	for _, cd := range r.Def.ContainerDefinitions {
 		name := awsapi.ToString(cd.Name)
@@ -516,12 +326,12 @@ func (s *Service) pollHealth(ctx context.Context, r *taskRecord, exited map[stri
 		if err != nil {
 			continue
 		}
-		h := "UNKNOWN"
+		h := taskstate.Unknown
 		switch st.Health {
 		case runtime.HealthHealthy:
-			h = "HEALTHY"
+			h = taskstate.Healthy
 		case runtime.HealthUnhealthy:
-			h = "UNHEALTHY"
+			h = taskstate.Unhealthy
 		}
 		if health[name] != h {
 			health[name], changed = h, true
@@ -533,8 +343,8 @@ func (s *Service) pollHealth(ctx context.Context, r *taskRecord, exited map[stri
 // setHealth records container health and derives the task's: UNHEALTHY when
 // an essential container is, HEALTHY when every essential container with a
 // health check is, else UNKNOWN (Task healthStatus docs).
-func setHealth(t *taskRecord, health map[string]string) {
-	task, checked := "HEALTHY", false
+func setHealth(t *taskRecord, health map[string]taskstate.Health) {
+	task, checked := taskstate.Healthy, false
 	for j := range t.Task.Containers {
 		c := &t.Task.Containers[j]
 		name := awsapi.ToString(c.Name)
@@ -542,21 +352,21 @@ func setHealth(t *taskRecord, health map[string]string) {
 		if !ok {
 			continue
 		}
-		c.HealthStatus = awsapi.String(h)
+		c.HealthStatus = h.Ptr()
 		if cd := containerDef(&t.Def, name); cd != nil && awsapi.ToBool(cd.Essential) {
 			checked = true
 			switch {
-			case h == "UNHEALTHY":
-				task = "UNHEALTHY"
-			case h == "UNKNOWN" && task == "HEALTHY":
-				task = "UNKNOWN"
+			case h == taskstate.Unhealthy:
+				task = taskstate.Unhealthy
+			case h == taskstate.Unknown && task == taskstate.Healthy:
+				task = taskstate.Unknown
 			}
 		}
 	}
 	if !checked {
-		task = "UNKNOWN"
+		task = taskstate.Unknown
 	}
-	t.Task.HealthStatus = awsapi.String(task)
+	t.Task.HealthStatus = task.Ptr()
 }
 
 // markExited records a container's end in the task.
@@ -566,7 +376,7 @@ func markExited(t *taskRecord, e *exit) {
 		if awsapi.ToString(c.Name) != e.name {
 			continue
 		}
-		c.LastStatus = awsapi.String("STOPPED")
+		c.LastStatus = taskstate.Stopped.Ptr()
 		switch {
 		case e.vanished:
 			c.Reason = awsapi.String("Container no longer exists in the runtime (wharf was restarted while it ran)")
@@ -581,17 +391,17 @@ func markExited(t *taskRecord, e *exit) {
 
 // finish stops what still runs, waits for every container to exit, and
 // records the task STOPPED.
-func (s *Service) finish(ctx context.Context, key string, r *taskRecord, exits chan exit, exited map[string]*exit, containerReason map[string]string, code, reason string, logs *sync.WaitGroup) {
+func (s *Service) finish(ctx context.Context, key string, r *taskRecord, exits chan exit, exited map[string]*exit, containerReason map[string]string, code taskstate.StopCode, reason string, logs *sync.WaitGroup) {
 	now := s.now().UTC()
 	if _, err := s.update(key, func(t *taskRecord) {
-		t.Task.DesiredStatus = awsapi.String("STOPPED")
+		t.Task.DesiredStatus = taskstate.Stopped.Ptr()
 		if t.Task.StopCode == nil {
-			t.Task.StopCode, t.Task.StoppedReason = awsapi.String(code), awsapi.String(reason)
+			t.Task.StopCode, t.Task.StoppedReason = code.Ptr(), awsapi.String(reason)
 		}
 		if t.Task.StoppingAt == nil {
 			t.Task.StoppingAt = &now
 		}
-		t.Task.LastStatus = awsapi.String("STOPPING")
+		t.Task.LastStatus = taskstate.Stopping.Ptr()
 	}); err != nil {
 		s.log.Error("ecs: task state", "task", key, "err", err)
 	}
@@ -625,7 +435,7 @@ func (s *Service) finish(ctx context.Context, key string, r *taskRecord, exits c
 	logs.Wait() // output is delivered before the task is reported STOPPED
 	now = s.now().UTC()
 	if _, err := s.update(key, func(t *taskRecord) {
-		t.Task.LastStatus, t.Task.ExecutionStoppedAt = awsapi.String("DEPROVISIONING"), &now
+		t.Task.LastStatus, t.Task.ExecutionStoppedAt = taskstate.Deprovisioning.Ptr(), &now
 	}); err != nil {
 		s.log.Error("ecs: task state", "task", key, "err", err)
 	}
@@ -638,13 +448,13 @@ func (s *Service) finish(ctx context.Context, key string, r *taskRecord, exits c
 	}
 	now = s.now().UTC()
 	if _, err := s.update(key, func(t *taskRecord) {
-		t.Task.LastStatus, t.Task.StoppedAt = awsapi.String("STOPPED"), &now
+		t.Task.LastStatus, t.Task.StoppedAt = taskstate.Stopped.Ptr(), &now
 		for j := range t.Task.Containers {
 			c := &t.Task.Containers[j]
 			if why, ok := containerReason[awsapi.ToString(c.Name)]; ok && c.Reason == nil {
 				c.Reason = awsapi.String(why)
 			}
-			c.LastStatus = awsapi.String("STOPPED")
+			c.LastStatus = taskstate.Stopped.Ptr()
 		}
 	}); err != nil {
 		s.log.Error("ecs: task state", "task", key, "err", err)
@@ -771,7 +581,7 @@ func (s *Service) unfinished() ([]*taskRecord, error) {
 			if err := json.Unmarshal(v, &r); err != nil {
 				return true, nil
 			}
-			if awsapi.ToString(r.Task.LastStatus) != "STOPPED" {
+			if !taskstate.Of(r.Task.LastStatus).Terminal() {
 				recs = append(recs, &r)
 			}
 			return true, nil
@@ -793,11 +603,12 @@ func (s *Service) reconcile(recs []*taskRecord) {
 			continue // started by this wharf before reconcile ran
 		}
 		sup := &supervisor{stop: make(chan struct{}), done: make(chan struct{})}
-		if awsapi.ToString(r.Task.DesiredStatus) == "STOPPED" {
+		if taskstate.Of(r.Task.DesiredStatus) == taskstate.Stopped {
 			close(sup.stop)
 			sup.once.Do(func() {})
 		}
-		adopt := awsapi.ToString(r.Task.LastStatus) != "PROVISIONING" && awsapi.ToString(r.Task.LastStatus) != "PENDING"
+		last := taskstate.Of(r.Task.LastStatus)
+		adopt := last != taskstate.Provisioning && last != taskstate.Pending
 		s.mu.Lock()
 		s.sups[arn] = sup
 		s.mu.Unlock()
@@ -814,7 +625,7 @@ func (s *Service) reconcile(recs []*taskRecord) {
 					exited[name] = &exit{name: name, vanished: true}
 				}
 				var none sync.WaitGroup
-				s.finish(s.base, r.key(), r, exits, exited, nil, "TaskFailedToStart", "Task was starting when wharf stopped", &none)
+				s.finish(s.base, r.key(), r, exits, exited, nil, taskstate.TaskFailedToStart, "Task was starting when wharf stopped", &none)
 			} else {
 				s.log.Info("ecs: re-adopting task", "task", r.id(), "runtime", s.runner.Name())
 				s.supervise(s.base, sup, r, true)

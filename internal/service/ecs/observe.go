@@ -7,6 +7,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	"github.com/wharf-dev/wharf/internal/service/ecs/taskstate"
 	"github.com/wharf-dev/wharf/internal/timeline"
 )
 
@@ -46,13 +47,13 @@ func (s *Service) started(ctx context.Context, r *taskRecord) {
 func (s *Service) stateChanged(r *taskRecord) context.Context {
 	arn := awsapi.ToString(r.Task.TaskArn)
 	ctx := timeline.WithCause(context.Background(), arn)
-	last := awsapi.ToString(r.Task.LastStatus)
+	last := taskstate.Of(r.Task.LastStatus)
 	e := timeline.Entry{Kind: "TaskStateChange", Resource: arn, Subject: arn,
-		Detail: fmt.Sprintf("task %s is %s", r.id(), last), Quiet: last != "RUNNING" && last != "STOPPED"}
-	if last == "STOPPED" {
-		code := awsapi.ToString(r.Task.StopCode)
+		Detail: fmt.Sprintf("task %s is %s", r.id(), last), Quiet: last != taskstate.Running && !last.Terminal()}
+	if last.Terminal() {
+		code := taskstate.CodeOf(r.Task.StopCode)
 		e.Detail += fmt.Sprintf(" (%s: %s)", code, awsapi.ToString(r.Task.StoppedReason))
-		if code == "TaskFailedToStart" {
+		if code == taskstate.TaskFailedToStart {
 			e.Outcome, e.Error = timeline.Failed, awsapi.ToString(r.Task.StoppedReason)
 		}
 	}
@@ -65,7 +66,7 @@ func (s *Service) stateChanged(r *taskRecord) context.Context {
 func (s *Service) containerChanged(r *taskRecord, c *ecsapi.Container) context.Context {
 	arn := awsapi.ToString(r.Task.TaskArn)
 	ctx := timeline.WithCause(context.Background(), arn)
-	if awsapi.ToString(c.LastStatus) != "STOPPED" {
+	if !taskstate.Of(c.LastStatus).Terminal() {
 		return ctx
 	}
 	e := timeline.Entry{Kind: "ContainerExited", Resource: arn, Subject: arn, Outcome: timeline.OK}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	"github.com/wharf-dev/wharf/internal/service/ecs/taskstate"
 	"github.com/wharf-dev/wharf/internal/store"
 	"github.com/wharf-dev/wharf/internal/timeline"
 )
@@ -220,7 +221,7 @@ func (s *Service) newTask(sc scope, cl *clusterRecord, td *taskDefRecord, p runP
 		}
 		c := ecsapi.Container{
 			ContainerArn: awsapi.String(sc.arn("container/" + clusterName + "/" + id + "/" + uuid(s.newID()))),
-			TaskArn:      awsapi.String(arn), Name: cd.Name, Image: cd.Image, LastStatus: awsapi.String("PENDING"),
+			TaskArn:      awsapi.String(arn), Name: cd.Name, Image: cd.Image, LastStatus: taskstate.Pending.Ptr(),
 			NetworkBindings: []ecsapi.NetworkBinding{}, NetworkInterfaces: []ecsapi.NetworkInterface{},
 			Cpu: awsapi.String(fmt.Sprint(awsapi.ToInt32(cd.Cpu))),
 		}
@@ -240,11 +241,11 @@ func (s *Service) newTask(sc scope, cl *clusterRecord, td *taskDefRecord, p runP
 	}
 	t := ecsapi.Task{
 		TaskArn: awsapi.String(arn), ClusterArn: cl.Cluster.ClusterArn, TaskDefinitionArn: def.TaskDefinitionArn,
-		LastStatus: awsapi.String("PROVISIONING"), DesiredStatus: awsapi.String("RUNNING"),
+		LastStatus: taskstate.Provisioning.Ptr(), DesiredStatus: taskstate.Running.Ptr(),
 		CreatedAt: &now, Group: awsapi.String(group), LaunchType: awsapi.String(launch), CapacityProviderName: capProvider,
 		Containers: containers, Overrides: &ov, Cpu: def.Cpu, Memory: def.Memory, Version: awsapi.Int64(1),
 		AvailabilityZone: awsapi.String(sc.region + "a"), Connectivity: awsapi.String("CONNECTED"), ConnectivityAt: &now,
-		EnableExecuteCommand: awsapi.Bool(false), HealthStatus: awsapi.String("UNKNOWN"),
+		EnableExecuteCommand: awsapi.Bool(false), HealthStatus: taskstate.Unknown.Ptr(),
 		Attachments: []ecsapi.Attachment{}, Attributes: []ecsapi.Attribute{{Name: awsapi.String("ecs.cpu-architecture"), Value: awsapi.String("x86_64")}},
 		InferenceAccelerators: []ecsapi.InferenceAccelerator{},
 	}
@@ -369,12 +370,11 @@ func (s *Service) ListTasks(ctx context.Context, in *ecsapi.ListTasksInput) (*ec
 	if err != nil {
 		return nil, err
 	}
-	desired := awsapi.ToString(in.DesiredStatus)
-	switch desired {
-	case "":
-		desired = "RUNNING"
-	case "RUNNING", "PENDING", "STOPPED":
-	default:
+	desired := taskstate.Of(in.DesiredStatus)
+	switch {
+	case desired == "":
+		desired = taskstate.Running
+	case !desired.DesiredValid():
 		return nil, invalidParam("Invalid desiredStatus: %s", desired)
 	}
 	type item struct {
@@ -397,7 +397,7 @@ func (s *Service) ListTasks(ctx context.Context, in *ecsapi.ListTasksInput) (*ec
 			}
 			t := &r.Task
 			switch {
-			case awsapi.ToString(t.DesiredStatus) != desired && !(desired == "PENDING" && awsapi.ToString(t.LastStatus) == "PENDING"):
+			case taskstate.Of(t.DesiredStatus) != desired && !(desired == taskstate.Pending && taskstate.Of(t.LastStatus) == taskstate.Pending):
 			case in.Family != nil && awsapi.ToString(r.Def.Family) != *in.Family:
 			case in.StartedBy != nil && awsapi.ToString(t.StartedBy) != *in.StartedBy:
 			case in.LaunchType != nil && awsapi.ToString(t.LaunchType) != *in.LaunchType:
@@ -429,17 +429,17 @@ func (s *Service) ListTasks(ctx context.Context, in *ecsapi.ListTasksInput) (*ec
 // StopTask asks a task to stop: its containers get SIGTERM, then SIGKILL
 // after their stopTimeout. The response shows desiredStatus STOPPED.
 func (s *Service) StopTask(ctx context.Context, in *ecsapi.StopTaskInput) (*ecsapi.StopTaskOutput, error) {
-	return s.stopTask(ctx, in, "UserInitiated")
+	return s.stopTask(ctx, in, taskstate.UserInitiated)
 }
 
 // StopServiceTask is StopTask for ECS's service scheduler (package
 // ecsservice): the task's stopCode is ServiceSchedulerInitiated, as AWS
 // records for tasks a service stops, which StopTask's API cannot ask for.
 func (s *Service) StopServiceTask(ctx context.Context, in *ecsapi.StopTaskInput) (*ecsapi.StopTaskOutput, error) {
-	return s.stopTask(ctx, in, "ServiceSchedulerInitiated")
+	return s.stopTask(ctx, in, taskstate.ServiceSchedulerInitiated)
 }
 
-func (s *Service) stopTask(ctx context.Context, in *ecsapi.StopTaskInput, code string) (*ecsapi.StopTaskOutput, error) {
+func (s *Service) stopTask(ctx context.Context, in *ecsapi.StopTaskInput, code taskstate.StopCode) (*ecsapi.StopTaskOutput, error) {
 	sc := s.scope(ctx)
 	cluster, err := clusterName(sc, awsapi.ToString(in.Cluster))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/service/cloudwatch"
+	"github.com/wharf-dev/wharf/internal/service/ecs/taskstate"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -200,7 +201,7 @@ func (p *pass) adopt() error {
 			}
 			for _, arn := range out.TaskArns {
 				if !known[arn] {
-					d.Tasks = append(d.Tasks, &taskRef{Arn: arn, Status: "PROVISIONING"})
+					d.Tasks = append(d.Tasks, &taskRef{Arn: arn, Status: taskstate.Provisioning})
 					known[arn] = true
 				}
 			}
@@ -236,14 +237,14 @@ func (p *pass) refresh() error {
 		kept := d.Tasks[:0]
 		for _, ref := range d.Tasks {
 			t := seen[ref.Arn]
-			if t == nil || awsapi.ToString(t.LastStatus) == "STOPPED" {
+			if t == nil || taskstate.Of(t.LastStatus).Terminal() {
 				if !ref.Stopping {
 					p.stoppedOnItsOwn(d, t)
 				}
 				continue
 			}
-			ref.Status = awsapi.ToString(t.LastStatus)
-			if ref.Status == "RUNNING" && !ref.Running {
+			ref.Status = taskstate.Of(t.LastStatus)
+			if ref.Status == taskstate.Running && !ref.Running {
 				ref.Running = true
 				p.r.StartFailures, p.r.NextLaunch = 0, time.Time{}
 				// A healthy task resets the circuit breaker's count of
@@ -368,7 +369,7 @@ func (p *pass) scale() {
 		n := len(l) - int(desired)
 		for _, running := range []bool{false, true} {
 			for i := len(l) - 1; i >= 0 && n > 0; i-- {
-				if (l[i].Status == "RUNNING") == running && !l[i].Stopping {
+				if (l[i].Status == taskstate.Running) == running && !l[i].Stopping {
 					l[i].Stopping = true
 					stop, stopBy, n = append(stop, l[i]), append(stopBy, awsapi.ToString(prim.D.Id)), n-1
 				}
@@ -378,14 +379,14 @@ func (p *pass) scale() {
 	healthy := 0
 	for _, d := range r.Deployments {
 		for _, t := range live(d) {
-			if t.Status == "RUNNING" {
+			if t.Status == taskstate.Running {
 				healthy++
 			}
 		}
 	}
 	for i := len(r.Deployments) - 1; i >= 1; i-- {
 		for _, t := range live(r.Deployments[i]) {
-			if t.Status == "RUNNING" {
+			if t.Status == taskstate.Running {
 				if healthy-1 < minHealthy {
 					continue
 				}
@@ -426,7 +427,7 @@ func (p *pass) stop(refs []*taskRef, by []string) {
 		if err != nil {
 			p.s.log.Warn("ecs services: stop task", "task", t.Arn, "err", err)
 		}
-		if t.Status == "RUNNING" {
+		if t.Status == taskstate.Running {
 			ids = append(ids, "(task "+taskID(t.Arn)+")")
 		}
 	}
@@ -468,7 +469,7 @@ func (p *pass) launch(d *deployment, n int) {
 		}
 		for _, t := range out.Tasks {
 			arn := awsapi.ToString(t.TaskArn)
-			d.Tasks = append(d.Tasks, &taskRef{Arn: arn, Status: awsapi.ToString(t.LastStatus)})
+			d.Tasks = append(d.Tasks, &taskRef{Arn: arn, Status: taskstate.Of(t.LastStatus)})
 			ids = append(ids, "(task "+taskID(arn)+")")
 		}
 		if len(out.Failures) > 0 {
@@ -509,10 +510,10 @@ func (p *pass) settle() {
 	for i, d := range r.Deployments {
 		var dr, dp int32
 		for _, t := range d.Tasks {
-			switch t.Status {
-			case "RUNNING":
+			switch {
+			case t.Status == taskstate.Running:
 				dr++
-			case "PROVISIONING", "PENDING", "ACTIVATING":
+			case t.Status.Starting():
 				dp++
 			}
 		}

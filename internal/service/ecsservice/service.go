@@ -34,6 +34,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/service/cloudwatch"
+	"github.com/wharf-dev/wharf/internal/service/ecs/taskstate"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -212,9 +213,9 @@ type deployment struct {
 // taskRef is what the controller knows of a task it started.
 type taskRef struct {
 	Arn      string
-	Status   string // lastStatus when last seen
-	Stopping bool   // the controller asked it to stop
-	Running  bool   // seen RUNNING at least once
+	Status   taskstate.Status // lastStatus when last seen
+	Stopping bool             // the controller asked it to stop
+	Running  bool             // seen RUNNING at least once
 }
 
 func (r *record) key() string { return scope{r.Account, r.Region}.key(r.Cluster, *r.Svc.ServiceName) }
