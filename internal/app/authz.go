@@ -2,12 +2,16 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"strings"
 
 	"github.com/wharf-dev/wharf/internal/authz"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/service/events"
 )
@@ -85,21 +89,103 @@ func (sys *System) authzLookup(ctx context.Context, name string, input any) []st
 	return roles
 }
 
-// servicePrincipalTarget checks, before EventBridge delivers to a queue or
-// topic, that the resource's policy lets events.amazonaws.com perform action
-// for the rule (aws:SourceArn), as AWS does. Scheduler's deliveries and
-// targets with a RoleArn act through a role instead and are not checked here.
-type servicePrincipalTarget struct {
-	inner  events.Target
-	az     *authz.Authorizer
+// authorizedTarget decides, before EventBridge or Scheduler delivers to a
+// target, what AWS decides for that delivery. A target with a RoleArn is
+// reached with that role: its trust policy must let the delivering service
+// (events.amazonaws.com, or scheduler.amazonaws.com for a schedule) assume
+// it, for the rule or schedule as aws:SourceArn, and the role's policies (and
+// the resource's) must allow the call the service then makes (call). A queue
+// or topic target without a role is reached as the service principal itself,
+// so the resource's policy must let it perform action. A refusal is a
+// DeliveryError that EventBridge does not retry and dead-letters with AWS's
+// ERROR_CODE. Under --iam audit the delivery goes on and the denial is
+// recorded.
+type authorizedTarget struct {
+	inner events.Target
+	az    *authz.Authorizer
+	// action is what the service principal needs on a target without a
+	// role ("" when the target cannot be reached without one).
 	action string
+	// call is the API call the service makes with the role's credentials.
+	call func(d *events.Delivery) (service, op string, input any)
 }
 
-func (t servicePrincipalTarget) Deliver(ctx context.Context, d *events.Delivery) error {
-	if d.ScheduleArn == "" && d.Target.RoleArn == nil {
-		if err := t.az.AuthorizeService(ctx, "events.amazonaws.com", t.action, awsapi.ToString(d.Target.Arn), d.RuleArn, d.Account); err != nil {
+func (t authorizedTarget) Deliver(ctx context.Context, d *events.Delivery) error {
+	if t.az != nil && t.az.Mode() != config.IAMOff {
+		if err := t.authorize(ctx, d); err != nil {
 			return err
 		}
 	}
 	return t.inner.Deliver(ctx, d)
+}
+
+func (t authorizedTarget) authorize(ctx context.Context, d *events.Delivery) error {
+	principal, source := "events.amazonaws.com", d.RuleArn
+	if d.ScheduleArn != "" {
+		principal, source = "scheduler.amazonaws.com", d.ScheduleArn
+	}
+	target, role := awsapi.ToString(d.Target.Arn), awsapi.ToString(d.Target.RoleArn)
+	if role == "" {
+		if t.action == "" {
+			return nil
+		}
+		if err := t.az.AuthorizeService(ctx, principal, t.action, target, source, d.Account); err != nil {
+			return &events.DeliveryError{Code: "NO_PERMISSIONS", Err: err}
+		}
+		return nil
+	}
+	if err := t.az.AuthorizeService(ctx, principal, "sts:AssumeRole", role, source, d.Account); err != nil {
+		return &events.DeliveryError{Code: "FAILED_TO_ASSUME_ROLE", Err: err}
+	}
+	svc, op, in := t.call(d)
+	c := &awsapi.Caller{ARN: roleSession(role, source), Account: arnField(role, 4), Region: d.Region,
+		Service: svc, Operation: op, RequestID: d.EventID}
+	if c.Region == "" {
+		c.Region = arnField(target, 3)
+	}
+	if err := t.az.Authorize(awsapi.WithCaller(ctx, c), c, op, in); err != nil {
+		return &events.DeliveryError{Code: "NO_PERMISSIONS", Err: err}
+	}
+	return nil
+}
+
+// roleSession is the ARN of the session a service opens with role for
+// source. Its name is stable for a rule or schedule (a hash of it), as the
+// opaque names AWS's services give their sessions are.
+func roleSession(role, source string) string {
+	name := role[strings.LastIndexByte(role, '/')+1:]
+	sum := sha256.Sum256([]byte(source))
+	return "arn:aws:sts::" + arnField(role, 4) + ":assumed-role/" + name + "/" + hex.EncodeToString(sum[:16])
+}
+
+// arnField is the i-th colon-separated field of an ARN, "" when it has none.
+func arnField(arn string, i int) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 {
+		return ""
+	}
+	return parts[i]
+}
+
+// sendMessageCall is the SendMessage a queue target's delivery makes.
+func sendMessageCall(d *events.Delivery) (string, string, any) {
+	arn := awsapi.ToString(d.Target.Arn)
+	url := "/" + arnField(arn, 4) + "/" + arnField(arn, 5)
+	return "sqs", "SendMessage", &sqsapi.SendMessageInput{QueueUrl: &url}
+}
+
+// publishCall is the Publish a topic target's delivery makes.
+func publishCall(d *events.Delivery) (string, string, any) {
+	return "sns", "Publish", &snsapi.PublishInput{TopicArn: d.Target.Arn}
+}
+
+// runTaskCall is the RunTask an ECS target's delivery makes: ecs:RunTask on
+// the task definition in the target's cluster, and iam:PassRole for the task
+// definition's roles ("Amazon ECS Events role", the role's permissions).
+func runTaskCall(d *events.Delivery) (string, string, any) {
+	in := &ecsapi.RunTaskInput{Cluster: d.Target.Arn}
+	if p := d.Target.EcsParameters; p != nil {
+		in.TaskDefinition = p.TaskDefinitionArn
+	}
+	return "ecs", "RunTask", in
 }

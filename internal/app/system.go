@@ -147,14 +147,15 @@ func build(d deps) *System {
 
 	sys.Authz = sys.authorizer(cfg, d.log)
 	sys.Targets = EventTargets{
-		// EventBridge delivers to queues and topics as events.amazonaws.com:
-		// their policies must let it in.
-		SQS:  servicePrincipalTarget{events.SQSTarget{Queues: sys.SQS}, sys.Authz, "sqs:SendMessage"},
-		SNS:  servicePrincipalTarget{events.SNSTarget{Topics: sys.SNS}, sys.Authz, "sns:Publish"},
+		// EventBridge delivers to queues and topics as events.amazonaws.com
+		// (their policies must let it in) or with the target's role (which
+		// must allow the call); Scheduler always with the schedule's role.
+		SQS:  authorizedTarget{events.SQSTarget{Queues: sys.SQS}, sys.Authz, "sqs:SendMessage", sendMessageCall},
+		SNS:  authorizedTarget{events.SNSTarget{Topics: sys.SNS}, sys.Authz, "sns:Publish", publishCall},
 		Logs: events.LogsTarget{Groups: logGroups{sys.Logs}, Clock: d.clock},
 	}
 	if sys.ECS != nil {
-		sys.Targets.ECS = ecsTarget{sys.ECS}
+		sys.Targets.ECS = authorizedTarget{ecsTarget{sys.ECS}, sys.Authz, "", runTaskCall}
 	}
 	sys.Events = events.New(events.Options{Store: d.st, Clock: d.clock, Logger: d.logger("events"), Account: cfg.Account, Region: cfg.Region,
 		Targets: sys.Targets.For})

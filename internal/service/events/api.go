@@ -466,6 +466,13 @@ func (s *Service) PutTargets(ctx context.Context, in *eventsapi.PutTargetsInput)
 	if len(in.Targets) == 0 {
 		return nil, apierr.Validation("1 validation error detected: Value null at 'targets' failed to satisfy constraint: Member must not be null")
 	}
+	for _, t := range in.Targets {
+		// EventBridge reaches an ECS cluster only through a role it assumes
+		// ("Permissions for Amazon ECS targets"); AWS refuses the whole call.
+		if arn := awsapi.ToString(t.Arn); arnService(arn) == "ecs" && awsapi.ToString(t.RoleArn) == "" {
+			return nil, apierr.Validation("RoleArn is required for target %s.", arn)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, rr, err := s.ruleLocked(account, reg, busName, awsapi.ToString(in.Rule))

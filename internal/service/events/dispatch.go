@@ -77,6 +77,8 @@ type retry struct {
 	First     time.Time
 	Due       time.Time
 	LastError string
+	// ErrorCode is the dead-letter ERROR_CODE of the last failure.
+	ErrorCode string `json:",omitempty"`
 }
 
 func (s *Service) nextKey(prefix string) []byte {
@@ -662,9 +664,10 @@ func (s *Service) deliver(ctx context.Context, d *Delivery) error {
 
 // scheduleRetry records a failed delivery for its next attempt.
 func (s *Service) scheduleRetry(d Delivery, err error, first time.Time) {
-	r := retry{Delivery: d, Attempts: 1, First: first, LastError: err.Error()}
+	code, retried := errorCode(err)
+	r := retry{Delivery: d, Attempts: 1, First: first, LastError: err.Error(), ErrorCode: code}
 	r.Due = s.now().Add(backoff(1))
-	if s.exhausted(&r) {
+	if !retried || s.exhausted(&r) {
 		s.deadLetter(context.Background(), &r)
 		return
 	}
@@ -720,9 +723,10 @@ func (s *Service) Retry(ctx context.Context) error {
 		if err == nil {
 			done = true
 		} else {
-			r.LastError = err.Error()
+			code, retried := errorCode(err)
+			r.LastError, r.ErrorCode = err.Error(), code
 			r.Due = s.now().Add(backoff(r.Attempts))
-			if s.exhausted(&r) {
+			if !retried || s.exhausted(&r) {
 				s.deadLetter(ctx, &r)
 				done = true
 			}
@@ -753,13 +757,24 @@ func (s *Service) deadLetter(ctx context.Context, r *retry) {
 		s.gaveUp(ctx, r, "", nil)
 		return
 	}
+	code := r.ErrorCode
+	if code == "" {
+		code = "SDK_CLIENT_ERROR"
+	}
 	d := Delivery{
 		Account: r.Delivery.Account, Region: r.Delivery.Region, RuleArn: r.Delivery.RuleArn, EventID: r.Delivery.EventID,
 		Target: eventsapi.Target{Id: r.Delivery.Target.Id, Arn: awsapi.String(dlq)}, Input: r.Delivery.Input,
 		Attributes: map[string]string{
 			"RULE_ARN": r.Delivery.RuleArn, "TARGET_ARN": awsapi.ToString(r.Delivery.Target.Arn),
-			"ERROR_CODE": "SDK_CLIENT_ERROR", "ERROR_MESSAGE": r.LastError,
+			"ERROR_CODE": code, "ERROR_MESSAGE": r.LastError,
 		},
+		// Scheduler sends to a schedule's dead-letter queue with the
+		// schedule's execution role; EventBridge sends as itself, so the
+		// queue's policy must let events.amazonaws.com in.
+		ScheduleArn: r.Delivery.ScheduleArn,
+	}
+	if r.Delivery.ScheduleArn != "" {
+		d.Target.RoleArn = r.Delivery.Target.RoleArn
 	}
 	if r.Delivery.ScheduleArn != "" {
 		// Scheduler's dead-letter attributes ("Configuring a dead-letter queue
@@ -771,7 +786,7 @@ func (s *Service) deadLetter(ctx context.Context, r *retry) {
 		}
 		d.Attributes = map[string]string{
 			"SCHEDULE_ARN": r.Delivery.ScheduleArn, "TARGET_ARN": awsapi.ToString(r.Delivery.Target.Arn),
-			"ERROR_CODE": "SDK_CLIENT_ERROR", "ERROR_MESSAGE": r.LastError,
+			"ERROR_CODE": code, "ERROR_MESSAGE": r.LastError,
 			"EXHAUSTED_RETRY_CONDITION": condition, "RETRY_ATTEMPTS": strconv.Itoa(r.Attempts - 1),
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -69,6 +70,36 @@ type Delivery struct {
 // the target's ARN. An error counts as a failed invocation and is retried.
 type Target interface {
 	Deliver(ctx context.Context, d *Delivery) error
+}
+
+// DeliveryError is a failed delivery EventBridge does not retry: missing
+// permissions, a role it cannot assume, a target that no longer exists. It
+// goes straight to the target's dead-letter queue with Code as ERROR_CODE
+// ("Using dead-letter queues to process undelivered events in EventBridge":
+// errors from missing permissions or a missing resource are not retried).
+type DeliveryError struct {
+	Code string // NO_PERMISSIONS, FAILED_TO_ASSUME_ROLE, NO_RESOURCE
+	Err  error
+}
+
+// Error is the error's text as a dead-letter ERROR_MESSAGE carries it: an
+// API error's message without its code.
+func (e *DeliveryError) Error() string {
+	if ae := apierr.As(e.Err); ae != nil {
+		return ae.Message
+	}
+	return e.Err.Error()
+}
+func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// errorCode is the ERROR_CODE a dead-lettered delivery that failed with err
+// carries, and whether that error is retried.
+func errorCode(err error) (code string, retried bool) {
+	var de *DeliveryError
+	if errors.As(err, &de) && de.Code != "" {
+		return de.Code, false
+	}
+	return "SDK_CLIENT_ERROR", true
 }
 
 // Targets resolves the Target for an ARN's service ("sqs", "sns", "logs",

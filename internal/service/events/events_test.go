@@ -290,6 +290,7 @@ func TestScheduledRuleFiresWithInjectedClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.putTarget(t, name, eventsapi.Target{Id: awsapi.String("task"), Arn: awsapi.String("arn:aws:ecs:us-east-1:123456789012:cluster/default"),
+		RoleArn:       awsapi.String("arn:aws:iam::123456789012:role/events"),
 		EcsParameters: &eventsapi.EcsParameters{TaskDefinitionArn: awsapi.String("arn:aws:ecs:us-east-1:123456789012:task-definition/job:1")}})
 	step := func(d time.Duration) {
 		f.clk.t = f.clk.t.Add(d)

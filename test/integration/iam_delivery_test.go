@@ -1,0 +1,308 @@
+package integration
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/wharf-dev/wharf/internal/wharftest"
+)
+
+const acct = "000000000000"
+
+// deliveryWorld is a wharf under --iam enforce running tasks as host
+// processes, driven by the account's root.
+type deliveryWorld struct {
+	t   *testing.T
+	url string
+	cfg aws.Config
+}
+
+func newDeliveryWorld(t *testing.T) *deliveryWorld {
+	t.Helper()
+	srv := wharftest.Start(t, "--iam", "enforce", "--runtime", "process")
+	return &deliveryWorld{t: t, url: srv.URL, cfg: awsConfig(srv.URL, "test", "test", "")}
+}
+
+func (w *deliveryWorld) must(_ any, err error) {
+	w.t.Helper()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// role makes a role trusting service with the inline policy doc ("" for none).
+func (w *deliveryWorld) role(name, service, doc string) string {
+	w.t.Helper()
+	ctx := callTimeout(w.t)
+	ic := iam.NewFromConfig(w.cfg)
+	out, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"` + service + `"},"Action":"sts:AssumeRole"}]}`)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if doc != "" {
+		w.putRolePolicy(name, doc)
+	}
+	return *out.Role.Arn
+}
+
+func (w *deliveryWorld) putRolePolicy(role, doc string) {
+	w.t.Helper()
+	w.must(iam.NewFromConfig(w.cfg).PutRolePolicy(callTimeout(w.t), &iam.PutRolePolicyInput{RoleName: aws.String(role),
+		PolicyName: aws.String("access"), PolicyDocument: aws.String(doc)}))
+}
+
+// queue makes a queue with policy ("" for none) and returns its URL.
+func (w *deliveryWorld) queue(name, policy string) string {
+	w.t.Helper()
+	in := &sqs.CreateQueueInput{QueueName: aws.String(name)}
+	if policy != "" {
+		in.Attributes = map[string]string{"Policy": policy}
+	}
+	out, err := sqs.NewFromConfig(w.cfg).CreateQueue(callTimeout(w.t), in)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return *out.QueueUrl
+}
+
+// receive waits up to wait seconds for one message on url.
+func (w *deliveryWorld) receive(url string, wait int32) *sqstypes.Message {
+	w.t.Helper()
+	out, err := sqs.NewFromConfig(w.cfg).ReceiveMessage(callTimeout(w.t), &sqs.ReceiveMessageInput{QueueUrl: &url,
+		WaitTimeSeconds: wait, MessageAttributeNames: []string{"All"}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if len(out.Messages) == 0 {
+		return nil
+	}
+	return &out.Messages[0]
+}
+
+type denial struct{ Principal, Action, Resource, Decision, Reason string }
+
+func (w *deliveryWorld) denials() []denial {
+	w.t.Helper()
+	resp, err := http.Get(w.url + "/_wharf/iam/denials")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Denials []denial }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		w.t.Fatal(err)
+	}
+	return out.Denials
+}
+
+func (w *deliveryWorld) wantDenial(want denial) {
+	w.t.Helper()
+	got := w.denials()
+	for _, d := range got {
+		if d == want {
+			return
+		}
+	}
+	w.t.Fatalf("no denial %+v among %+v", want, got)
+}
+
+func attr(m *sqstypes.Message, name string) string {
+	if v, ok := m.MessageAttributes[name]; ok && v.StringValue != nil {
+		return *v.StringValue
+	}
+	return ""
+}
+
+// dlqPolicy lets EventBridge send to queue for rule, as a rule's DLQ needs.
+func dlqPolicy(queue, rule string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},
+		"Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:` + acct + `:` + queue + `",
+		"Condition":{"ArnEquals":{"aws:SourceArn":"` + rule + `"}}}]}`
+}
+
+// TestIAMEnforceARuleRunsATaskOnlyWithItsRolesPermissions: EventBridge runs
+// an ECS task with the target's role. A role allowed ecs:RunTask but not
+// iam:PassRole for the task's role fails the invocation: it is not retried,
+// it goes to the target's DLQ with ERROR_CODE NO_PERMISSIONS and AWS's
+// message, it counts as a FailedInvocation and shows in the denials. Once
+// the role may pass the task role, the same rule runs the task.
+func TestIAMEnforceARuleRunsATaskOnlyWithItsRolesPermissions(t *testing.T) {
+	t.Parallel()
+	w := newDeliveryWorld(t)
+	ctx := callTimeout(t)
+	ec, eb := ecs.NewFromConfig(w.cfg), eventbridge.NewFromConfig(w.cfg)
+	w.must(ec.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("work")}))
+	taskRole := w.role("task", "ecs-tasks.amazonaws.com", "")
+	td, err := ec.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("job"), TaskRoleArn: &taskRole,
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("main"), Image: aws.String("/bin/sh"),
+			Essential: aws.Bool(true), Command: []string{"-c", "exit 0"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusterArn := "arn:aws:ecs:us-east-1:" + acct + ":cluster/work"
+	runOnly := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:RunTask","Resource":"arn:aws:ecs:us-east-1:` + acct + `:task-definition/job:*",
+		"Condition":{"ArnEquals":{"ecs:cluster":"` + clusterArn + `"}}}]}`
+	eventsRole := w.role("events-run", "events.amazonaws.com", runOnly)
+
+	rule, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("go"), EventPattern: aws.String(`{"source":["shop"]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlq := w.queue("go-dlq", dlqPolicy("go-dlq", *rule.RuleArn))
+	// EventBridge reaches a cluster only through a role.
+	_, err = eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("go"), Targets: []ebtypes.Target{{
+		Id: aws.String("task"), Arn: &clusterArn, EcsParameters: &ebtypes.EcsParameters{TaskDefinitionArn: td.TaskDefinition.TaskDefinitionArn}}}})
+	wantDenied(t, err, "ValidationException", 400, "RoleArn is required for target "+clusterArn+".")
+	w.must(eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("go"), Targets: []ebtypes.Target{{
+		Id: aws.String("task"), Arn: &clusterArn, RoleArn: &eventsRole,
+		DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String("arn:aws:sqs:us-east-1:" + acct + ":go-dlq")},
+		EcsParameters:    &ebtypes.EcsParameters{TaskDefinitionArn: td.TaskDefinition.TaskDefinitionArn}}}}))
+	put := func() {
+		t.Helper()
+		w.must(eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
+			{Source: aws.String("shop"), DetailType: aws.String("order"), Detail: aws.String(`{"id":1}`)}}}))
+	}
+	put()
+	// Not retried: the default retry policy would hold the event for
+	// minutes; a missing permission goes to the DLQ at once.
+	m := w.receive(dlq, 10)
+	if m == nil {
+		t.Fatal("the failed invocation did not reach the DLQ")
+	}
+	session := "arn:aws:sts::" + acct + ":assumed-role/events-run/"
+	msg := attr(m, "ERROR_MESSAGE")
+	if attr(m, "ERROR_CODE") != "NO_PERMISSIONS" || attr(m, "RULE_ARN") != *rule.RuleArn || attr(m, "TARGET_ARN") != clusterArn ||
+		!strings.HasPrefix(msg, "User: "+session) ||
+		!strings.HasSuffix(msg, " is not authorized to perform: iam:PassRole on resource: "+taskRole+" because no identity-based policy allows the iam:PassRole action") {
+		t.Fatalf("DLQ message: %s %s %s %s", attr(m, "ERROR_CODE"), attr(m, "RULE_ARN"), attr(m, "TARGET_ARN"), msg)
+	}
+	found := false
+	for _, d := range w.denials() {
+		found = found || strings.HasPrefix(d.Principal, session) && d.Action == "iam:PassRole" && d.Resource == taskRole && d.Decision == "implicitDeny"
+	}
+	if !found {
+		t.Fatalf("no denial of iam:PassRole to the rule's role session: %+v", w.denials())
+	}
+	list, err := ec.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("work"), DesiredStatus: ecstypes.DesiredStatusStopped})
+	if err != nil || len(list.TaskArns) != 0 {
+		t.Fatalf("a task ran without iam:PassRole: %v %v", list, err)
+	}
+	running, err := ec.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("work")})
+	if err != nil || len(running.TaskArns) != 0 {
+		t.Fatalf("a task ran without iam:PassRole: %v %v", running, err)
+	}
+	cw := cloudwatch.NewFromConfig(w.cfg)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st, err := cw.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{
+			Namespace: aws.String("AWS/Events"), MetricName: aws.String("FailedInvocations"),
+			Dimensions: []cwtypes.Dimension{{Name: aws.String("RuleName"), Value: aws.String("go")}},
+			StartTime:  aws.Time(time.Now().Add(-10 * time.Minute)), EndTime: aws.Time(time.Now().Add(10 * time.Minute)),
+			Period: aws.Int32(60), Statistics: []cwtypes.Statistic{cwtypes.StatisticSum},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Datapoints) > 0 && *st.Datapoints[0].Sum == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("FailedInvocations for the rule: %+v", st.Datapoints)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// With iam:PassRole for the task role (to ECS tasks only), the rule runs it.
+	w.putRolePolicy("events-run", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"ecs:RunTask","Resource":"arn:aws:ecs:us-east-1:`+acct+`:task-definition/job:*"},
+		{"Effect":"Allow","Action":"iam:PassRole","Resource":"`+taskRole+`","Condition":{"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}}]}`)
+	put()
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		var n int
+		for _, st := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
+			l, err := ec.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("work"), DesiredStatus: st})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(l.TaskArns)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rule ran %d tasks once its role may pass the task role", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if m := w.receive(dlq, 0); m != nil {
+		t.Fatalf("the allowed invocation was dead-lettered: %v", m.MessageAttributes)
+	}
+}
+
+// TestIAMEnforceASchedulerDeliveryNeedsARoleThatTrustsSchedulerAndMaySend:
+// Scheduler delivers with the schedule's execution role. A role that trusts
+// only events.amazonaws.com cannot be assumed by scheduler.amazonaws.com, so
+// nothing is delivered; a role that trusts Scheduler but may send only to
+// the DLQ sends the failed delivery there with NO_PERMISSIONS; a role allowed
+// sqs:SendMessage on the queue delivers.
+func TestIAMEnforceASchedulerDeliveryNeedsARoleThatTrustsSchedulerAndMaySend(t *testing.T) {
+	t.Parallel()
+	w := newDeliveryWorld(t)
+	ctx := callTimeout(t)
+	jobs := w.queue("jobs", "")
+	dlq := w.queue("sched-dlq", "")
+	qarn := func(n string) string { return "arn:aws:sqs:us-east-1:" + acct + ":" + n }
+	send := func(arns ...string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":["` + strings.Join(arns, `","`) + `"]}]}`
+	}
+	wrongTrust := w.role("wrong-trust", "events.amazonaws.com", send(qarn("jobs"), qarn("sched-dlq")))
+	dlqOnly := w.role("dlq-only", "scheduler.amazonaws.com", send(qarn("sched-dlq")))
+	good := w.role("good", "scheduler.amazonaws.com", send(qarn("jobs")))
+
+	sc := scheduler.NewFromConfig(w.cfg)
+	due := time.Now().UTC().Add(2 * time.Second).Truncate(time.Second)
+	for _, s := range []struct{ name, role string }{{"wrong-trust", wrongTrust}, {"dlq-only", dlqOnly}, {"good", good}} {
+		w.must(sc.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String(s.name),
+			ScheduleExpression: aws.String("at(" + due.Format("2006-01-02T15:04:05") + ")"),
+			FlexibleTimeWindow: &schedtypes.FlexibleTimeWindow{Mode: schedtypes.FlexibleTimeWindowModeOff},
+			Target: &schedtypes.Target{Arn: aws.String(qarn("jobs")), RoleArn: aws.String(s.role), Input: aws.String(s.name),
+				DeadLetterConfig: &schedtypes.DeadLetterConfig{Arn: aws.String(qarn("sched-dlq"))}}}))
+	}
+	m := w.receive(jobs, 15)
+	if m == nil || *m.Body != "good" {
+		t.Fatalf("the schedule whose role may send delivered %v", m)
+	}
+	d := w.receive(dlq, 10)
+	if d == nil || *d.Body != "dlq-only" || attr(d, "ERROR_CODE") != "NO_PERMISSIONS" ||
+		attr(d, "SCHEDULE_ARN") != "arn:aws:scheduler:us-east-1:"+acct+":schedule/default/dlq-only" ||
+		!strings.HasSuffix(attr(d, "ERROR_MESSAGE"), "is not authorized to perform: sqs:SendMessage on resource: "+qarn("jobs")+" because no identity-based policy allows the sqs:SendMessage action") {
+		t.Fatalf("DLQ got %+v", d)
+	}
+	w.wantDenial(denial{Principal: "scheduler.amazonaws.com", Action: "sts:AssumeRole", Resource: wrongTrust, Decision: "implicitDeny",
+		Reason: "because no resource-based policy allows the sts:AssumeRole action"})
+	// The role Scheduler could not assume cannot send to the DLQ either.
+	if m := w.receive(jobs, 1); m != nil {
+		t.Fatalf("jobs got a second message %q", *m.Body)
+	}
+	if d := w.receive(dlq, 0); d != nil {
+		t.Fatalf("the DLQ got a second message %q", *d.Body)
+	}
+}
