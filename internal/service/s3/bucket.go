@@ -42,6 +42,8 @@ type bucket struct {
 	// Ownership is the object ownership rule, "" once deleted.
 	Ownership  string `json:",omitempty"`
 	ObjectLock bool   `json:",omitempty"`
+	// LockDefault is the Object Lock default retention, nil when none.
+	LockDefault *defaultRetention `json:",omitempty"`
 }
 
 func (b *bucket) versioned() bool { return b.Versioning != "" }
@@ -489,6 +491,11 @@ func (s *Service) PutBucketVersioning(ctx context.Context, in *s3api.PutBucketVe
 		b, err := ownBucket(ctx, tx, name)
 		if err != nil {
 			return err
+		}
+		// Versioning of a bucket with Object Lock stays Enabled
+		// (PutBucketVersioning docs).
+		if b.ObjectLock && status != "Enabled" {
+			return invalidBucketState("An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.")
 		}
 		if !b.versioned() {
 			if err := migrateToVersions(tx, name); err != nil {

@@ -11,7 +11,7 @@ import (
 // Bucket settings that S3 stores and reports but that wharf does not act on
 // beyond reporting them: public access block, default encryption, object
 // ownership, and the reads of features a bucket made here never has
-// (website, replication, logging, acceleration, requester pays, object lock).
+// (website, replication, logging, acceleration, requester pays).
 // Each answers as S3 does for a bucket created today ("Default settings for
 // new S3 buckets" in the S3 user guide: Block Public Access on, ACLs disabled
 // through BucketOwnerEnforced, SSE-S3 default encryption).
@@ -282,19 +282,4 @@ func (s *Service) GetBucketWebsite(ctx context.Context, in *s3api.GetBucketWebsi
 	}
 	return nil, &apierr.Error{Code: "NoSuchWebsiteConfiguration", Status: 404,
 		Message: "The specified bucket does not have a website configuration", Fields: map[string]any{"BucketName": b.Name}}
-}
-
-// GetObjectLockConfiguration reports Object Lock as enabled when the bucket
-// was created with it; wharf does not retain objects by it.
-func (s *Service) GetObjectLockConfiguration(ctx context.Context, in *s3api.GetObjectLockConfigurationInput) (*s3api.GetObjectLockConfigurationOutput, error) {
-	b, err := s.viewBucket(ctx, awsapi.ToString(in.Bucket))
-	if err != nil {
-		return nil, err
-	}
-	if !b.ObjectLock {
-		return nil, &apierr.Error{Code: "ObjectLockConfigurationNotFoundError", Status: 404,
-			Message: "Object Lock configuration does not exist for this bucket", Fields: map[string]any{"BucketName": b.Name}}
-	}
-	return &s3api.GetObjectLockConfigurationOutput{ObjectLockConfiguration: &s3api.ObjectLockConfiguration{
-		ObjectLockEnabled: awsapi.String("Enabled")}}, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/protocol"
@@ -65,6 +66,12 @@ func (n *recordingNotifier) next(t *testing.T) sent {
 
 func newEnvWith(t testing.TB, st store.Store, dir string, args ...string) *env {
 	t.Helper()
+	return newEnvClock(t, st, dir, nil, args...)
+}
+
+// newEnvClock is newEnvWith on the clock clk (nil: the real clock).
+func newEnvClock(t testing.TB, st store.Store, dir string, clk clock.Clock, args ...string) *env {
+	t.Helper()
 	cfg, err := config.Parse(append([]string{"--listen", "127.0.0.1:0", "--ephemeral"}, args...), func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +80,7 @@ func newEnvWith(t testing.TB, st store.Store, dir string, args ...string) *env {
 	rec := &eventbus.Recorder{}
 	bus.Attach(rec)
 	n := &recordingNotifier{ch: make(chan sent, 100)}
-	svc, err := s3.New(s3.Options{Store: st, Dir: dir, Bus: bus, Notifier: n, Logger: slog.New(slog.DiscardHandler)})
+	svc, err := s3.New(s3.Options{Store: st, Dir: dir, Bus: bus, Notifier: n, Clock: clk, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,7 @@ type upload struct {
 	ChecksumAlgorithm  string            `json:",omitempty"`
 	ChecksumType       string            `json:",omitempty"`
 	Enc                *encryption       `json:",omitempty"`
+	Lock               *objectLock       `json:",omitempty"`
 }
 
 // part is an uploaded part.
@@ -128,8 +129,12 @@ func (s *Service) CreateMultipartUpload(ctx context.Context, in *s3api.CreateMul
 	if err != nil {
 		return nil, err
 	}
+	lock, err := s.lockHeaders(in.ObjectLockMode, in.ObjectLockRetainUntilDate, in.ObjectLockLegalHoldStatus)
+	if err != nil {
+		return nil, err
+	}
 	u := &upload{
-		ID: s.versionID(s.nextSeq()), Key: key, Initiated: s.nowMillis(), Enc: enc,
+		ID: s.versionID(s.nextSeq()), Key: key, Initiated: s.nowMillis(), Enc: enc, Lock: lock,
 		ContentType: awsapi.ToString(in.ContentType), ContentEncoding: awsapi.ToString(in.ContentEncoding),
 		ContentDisposition: awsapi.ToString(in.ContentDisposition), ContentLanguage: awsapi.ToString(in.ContentLanguage),
 		CacheControl: awsapi.ToString(in.CacheControl), Expires: awsapi.ToString(in.Expires),
@@ -140,7 +145,11 @@ func (s *Service) CreateMultipartUpload(ctx context.Context, in *s3api.CreateMul
 		u.ContentType = "binary/octet-stream"
 	}
 	err = s.st.Update(func(tx store.Tx) error {
-		if _, err := ownBucket(ctx, tx, name); err != nil {
+		b, err := ownBucket(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if err := checkLockWrite(b, lock); err != nil {
 			return err
 		}
 		return putJSON(tx, uploadKey(name, key, u.ID), u)
@@ -539,7 +548,7 @@ func (s *Service) assemble(u *upload, parts []*part) (*object, error) {
 		ContentType: u.ContentType, ContentEncoding: u.ContentEncoding, ContentDisposition: u.ContentDisposition,
 		ContentLanguage: u.ContentLanguage, CacheControl: u.CacheControl, Expires: u.Expires,
 		WebsiteRedirect: u.WebsiteRedirect, StorageClass: u.StorageClass, Metadata: u.Metadata, Tags: u.Tags,
-		ChecksumType: u.ChecksumType, PartSizes: sizes, UploadID: u.ID, Enc: u.Enc,
+		ChecksumType: u.ChecksumType, PartSizes: sizes, UploadID: u.ID, Enc: u.Enc, Lock: u.Lock,
 	}
 	if full {
 		o.Checksums = fullHash.checksums()

@@ -58,6 +58,8 @@ type object struct {
 	UploadID string `json:",omitempty"`
 	// Enc is how the object is encrypted; nil is SSE-S3.
 	Enc *encryption `json:",omitempty"`
+	// Lock is the version's Object Lock retention and legal hold.
+	Lock *objectLock `json:",omitempty"`
 
 	// inline holds the bytes of a new small object until its commit writes
 	// them to the store beside the metadata.
@@ -397,6 +399,7 @@ func dropNullVersion(tx store.Tx, bucket, key string) (string, error) {
 // returns the blobs no longer referenced. o.Seq must be set.
 func (s *Service) commitObject(tx store.Tx, b *bucket, o *object) ([]string, error) {
 	var garbage []string
+	applyDefaultRetention(b, o, s.now())
 	switch b.Versioning {
 	case "":
 		o.VersionID = "null"
@@ -535,7 +538,13 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.viewBucket(ctx, name); err != nil {
+	lock, err := s.lockHeaders(in.ObjectLockMode, in.ObjectLockRetainUntilDate, in.ObjectLockLegalHoldStatus)
+	if err != nil {
+		return nil, err
+	}
+	if b, err := s.viewBucket(ctx, name); err != nil {
+		return nil, err
+	} else if err := checkLockWrite(b, lock); err != nil {
 		return nil, err
 	}
 	ck := checksumInput{algorithm: awsapi.ToString(in.ChecksumAlgorithm),
@@ -551,7 +560,7 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 		ContentDisposition: awsapi.ToString(in.ContentDisposition), ContentLanguage: awsapi.ToString(in.ContentLanguage),
 		CacheControl: awsapi.ToString(in.CacheControl), Expires: awsapi.ToString(in.Expires),
 		WebsiteRedirect: awsapi.ToString(in.WebsiteRedirectLocation), StorageClass: storageClassOf(in.StorageClass),
-		Metadata: in.Metadata, Checksums: d.checksums(), ChecksumType: "FULL_OBJECT", Tags: tags, Enc: enc,
+		Metadata: in.Metadata, Checksums: d.checksums(), ChecksumType: "FULL_OBJECT", Tags: tags, Enc: enc, Lock: lock,
 	}
 	if o.ContentType == "" {
 		o.ContentType = "binary/octet-stream"
@@ -771,6 +780,7 @@ func (s *Service) GetObject(ctx context.Context, in *s3api.GetObjectInput) (*s3a
 		checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256},
 	}.fill(b, o, p, strings.EqualFold(awsapi.ToString(in.ChecksumMode), "ENABLED"))
 	o.Enc.fill(sseFields{&out.ServerSideEncryption, &out.SSECustomerAlgorithm, &out.SSECustomerKeyMD5, &out.SSEKMSKeyId, &out.BucketKeyEnabled})
+	o.Lock.fill(&out.ObjectLockMode, &out.ObjectLockRetainUntilDate, &out.ObjectLockLegalHoldStatus)
 	// Response header overrides (GetObject docs: response-content-type, ...).
 	override := func(dst **string, v *string) {
 		if v != nil {
@@ -817,6 +827,7 @@ func (s *Service) HeadObject(ctx context.Context, in *s3api.HeadObjectInput) (*s
 		checksumFields{&out.ChecksumCRC32, &out.ChecksumCRC32C, &out.ChecksumCRC64NVME, &out.ChecksumSHA1, &out.ChecksumSHA256},
 	}.fill(b, o, p, strings.EqualFold(awsapi.ToString(in.ChecksumMode), "ENABLED"))
 	o.Enc.fill(sseFields{&out.ServerSideEncryption, &out.SSECustomerAlgorithm, &out.SSECustomerKeyMD5, &out.SSEKMSKeyId, &out.BucketKeyEnabled})
+	o.Lock.fill(&out.ObjectLockMode, &out.ObjectLockRetainUntilDate, &out.ObjectLockLegalHoldStatus)
 	return out, nil
 }
 
@@ -835,7 +846,8 @@ type deletion struct {
 
 // deleteOne deletes key (or one version of it) inside tx, returning the
 // blobs no longer referenced.
-func (s *Service) deleteOne(tx store.Tx, b *bucket, key, versionID string, ifMatch *string) (deletion, []string, error) {
+// bypass is x-amz-bypass-governance-retention.
+func (s *Service) deleteOne(tx store.Tx, b *bucket, key, versionID string, ifMatch *string, bypass bool) (deletion, []string, error) {
 	d := deletion{key: key, seq: s.nextSeq()}
 	if err := validKey(key); err != nil {
 		return d, nil, err
@@ -877,6 +889,9 @@ func (s *Service) deleteOne(tx store.Tx, b *bucket, key, versionID string, ifMat
 	if o == nil {
 		return d, nil, nil // S3 answers 204 for a version that does not exist
 	}
+	if err := o.checkDelete(s.now(), bypass); err != nil {
+		return d, nil, err
+	}
 	d.deleteMarker, d.removed = o.DeleteMarker, o
 	if err := tx.Delete(versionKey(b.Name, key, o.Seq)); err != nil {
 		return d, nil, err
@@ -896,7 +911,7 @@ func (s *Service) DeleteObject(ctx context.Context, in *s3api.DeleteObjectInput)
 		if b, err = ownBucket(ctx, tx, name); err != nil {
 			return err
 		}
-		if d, garbage, err = s.deleteOne(tx, b, key, awsapi.ToString(in.VersionId), in.IfMatch); err != nil {
+		if d, garbage, err = s.deleteOne(tx, b, key, awsapi.ToString(in.VersionId), in.IfMatch, awsapi.ToBool(in.BypassGovernanceRetention)); err != nil {
 			return err
 		}
 		return dropInline(tx, garbage)
@@ -934,7 +949,7 @@ func (s *Service) DeleteObjects(ctx context.Context, in *s3api.DeleteObjectsInpu
 		}
 		for _, id := range in.Delete.Objects {
 			key, vid := awsapi.ToString(id.Key), awsapi.ToString(id.VersionId)
-			d, g, err := s.deleteOne(tx, b, key, vid, id.ETag)
+			d, g, err := s.deleteOne(tx, b, key, vid, id.ETag, awsapi.ToBool(in.BypassGovernanceRetention))
 			if e := apierr.As(err); e != nil {
 				out.Errors = append(out.Errors, s3api.Error{Key: id.Key, VersionId: id.VersionId,
 					Code: awsapi.String(e.Code), Message: awsapi.String(e.Message)})
@@ -1097,6 +1112,10 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 	if err != nil {
 		return nil, err
 	}
+	lock, err := s.lockHeaders(in.ObjectLockMode, in.ObjectLockRetainUntilDate, in.ObjectLockLegalHoldStatus)
+	if err != nil {
+		return nil, err
+	}
 	sb, src, err := s.readSource(ctx, awsapi.ToString(in.CopySource))
 	if err != nil {
 		return nil, err
@@ -1107,7 +1126,9 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 	if err := checkCopySource(src, in.CopySourceIfMatch, in.CopySourceIfNoneMatch, in.CopySourceIfModifiedSince, in.CopySourceIfUnmodifiedSince); err != nil {
 		return nil, err
 	}
-	if _, err := s.viewBucket(ctx, name); err != nil {
+	if b, err := s.viewBucket(ctx, name); err != nil {
+		return nil, err
+	} else if err := checkLockWrite(b, lock); err != nil {
 		return nil, err
 	}
 	// A copy that names a source version may land on its own key: that is
@@ -1119,7 +1140,8 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 		return nil, invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 	o := *src
-	o.Key, o.Seq, o.LastModified, o.PartSizes, o.UploadID, o.Enc = key, s.nextSeq(), s.nowMillis(), nil, "", enc
+	// The copy's lock is the request's, never the source's (CopyObject docs).
+	o.Key, o.Seq, o.LastModified, o.PartSizes, o.UploadID, o.Enc, o.Lock = key, s.nextSeq(), s.nowMillis(), nil, "", enc, lock
 	if mdir == "REPLACE" {
 		o.ContentType, o.ContentEncoding = awsapi.ToString(in.ContentType), awsapi.ToString(in.ContentEncoding)
 		o.ContentDisposition, o.ContentLanguage = awsapi.ToString(in.ContentDisposition), awsapi.ToString(in.ContentLanguage)
@@ -1184,21 +1206,27 @@ func (s *Service) updateObject(ctx context.Context, name, key, versionID string,
 			return err
 		}
 		fn(o)
-		if b.versioned() {
-			if err := putJSON(tx, versionKey(name, key, o.Seq), o); err != nil {
-				return err
-			}
-		}
-		cur, err := getObject(tx, objectKey(name, key))
-		if err != nil {
-			return err
-		}
-		if cur != nil && cur.Seq == o.Seq {
-			return putJSON(tx, objectKey(name, key), o)
-		}
-		return nil
+		return s.rewriteVersion(tx, b, o)
 	})
 	return b, o, err
+}
+
+// rewriteVersion stores o, an existing version whose metadata changed, in
+// the version index and, when it is the current version, as the object.
+func (s *Service) rewriteVersion(tx store.Tx, b *bucket, o *object) error {
+	if b.versioned() {
+		if err := putJSON(tx, versionKey(b.Name, o.Key, o.Seq), o); err != nil {
+			return err
+		}
+	}
+	cur, err := getObject(tx, objectKey(b.Name, o.Key))
+	if err != nil {
+		return err
+	}
+	if cur != nil && cur.Seq == o.Seq {
+		return putJSON(tx, objectKey(b.Name, o.Key), o)
+	}
+	return nil
 }
 
 // PutObjectTagging replaces an object's tags.
