@@ -284,6 +284,7 @@ var (
 		UpdateService(context.Context, *ecsapi.UpdateServiceRequest) (*ecsapi.UpdateServiceResponse, error)
 	} = (*ecsservice.Service)(nil)
 	_ interface {
+		BatchExecuteStatement(context.Context, *dynamodbapi.BatchExecuteStatementInput) (*dynamodbapi.BatchExecuteStatementOutput, error)
 		BatchGetItem(context.Context, *dynamodbapi.BatchGetItemInput) (*dynamodbapi.BatchGetItemOutput, error)
 		BatchWriteItem(context.Context, *dynamodbapi.BatchWriteItemInput) (*dynamodbapi.BatchWriteItemOutput, error)
 		CreateTable(context.Context, *dynamodbapi.CreateTableInput) (*dynamodbapi.CreateTableOutput, error)
@@ -294,6 +295,8 @@ var (
 		DescribeLimits(context.Context, *dynamodbapi.DescribeLimitsInput) (*dynamodbapi.DescribeLimitsOutput, error)
 		DescribeTable(context.Context, *dynamodbapi.DescribeTableInput) (*dynamodbapi.DescribeTableOutput, error)
 		DescribeTimeToLive(context.Context, *dynamodbapi.DescribeTimeToLiveInput) (*dynamodbapi.DescribeTimeToLiveOutput, error)
+		ExecuteStatement(context.Context, *dynamodbapi.ExecuteStatementInput) (*dynamodbapi.ExecuteStatementOutput, error)
+		ExecuteTransaction(context.Context, *dynamodbapi.ExecuteTransactionInput) (*dynamodbapi.ExecuteTransactionOutput, error)
 		GetItem(context.Context, *dynamodbapi.GetItemInput) (*dynamodbapi.GetItemOutput, error)
 		ListTables(context.Context, *dynamodbapi.ListTablesInput) (*dynamodbapi.ListTablesOutput, error)
 		ListTagsOfResource(context.Context, *dynamodbapi.ListTagsOfResourceInput) (*dynamodbapi.ListTagsOfResourceOutput, error)

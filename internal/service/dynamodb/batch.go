@@ -282,6 +282,25 @@ func (s *Service) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteI
 		sum := sha256.Sum256(raw)
 		hash = hex.EncodeToString(sum[:])
 	}
+	units, err := s.commitTransaction(ops, tokKey, hash)
+	if err != nil {
+		return nil, err
+	}
+	out := &ddb.TransactWriteItemsOutput{}
+	for name, u := range units {
+		if c := consumed(in.ReturnConsumedCapacity, name, u, false); c != nil {
+			out.ConsumedCapacity = append(out.ConsumedCapacity, *c)
+		}
+	}
+	return out, nil
+}
+
+// commitTransaction applies ops all or nothing in one store transaction and
+// returns the write units each table consumed. A failed op cancels them all
+// with a TransactionCanceledException that gives every op's reason. tokKey,
+// when set, is the idempotency token's key and hash the request's digest: a
+// repeat of an applied request succeeds without applying it again.
+func (s *Service) commitTransaction(ops []*writeOp, tokKey []byte, hash string) (map[string]float64, error) {
 	units := map[string]float64{}
 	err := s.st.Update(func(tx store.Tx) error {
 		clear(units)
@@ -316,6 +335,8 @@ func (s *Service) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteI
 					if op.returnOnFail && old != nil {
 						reasons[i].Item = old
 					}
+				case "DuplicateItemException":
+					reasons[i] = ddb.CancellationReason{Code: awsapi.String("DuplicateItem"), Message: awsapi.String(e.Message)}
 				default:
 					reasons[i] = ddb.CancellationReason{Code: awsapi.String("ValidationError"), Message: awsapi.String(e.Message)}
 				}
@@ -342,16 +363,7 @@ func (s *Service) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteI
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	out := &ddb.TransactWriteItemsOutput{}
-	for name, u := range units {
-		if c := consumed(in.ReturnConsumedCapacity, name, u, false); c != nil {
-			out.ConsumedCapacity = append(out.ConsumedCapacity, *c)
-		}
-	}
-	return out, nil
+	return units, err
 }
 
 // TransactGetItems reads up to 100 items from one consistent snapshot.

@@ -66,6 +66,9 @@ type writeOp struct {
 	legacy       map[string]ddb.AttributeValueUpdate
 	cond         expr.Cond
 	returnOnFail bool
+	// insert marks a PartiQL INSERT, whose failed condition (the item
+	// exists) is a DuplicateItemException.
+	insert bool
 }
 
 // conditionFailed is the ConditionalCheckFailedException, with the item when
@@ -104,6 +107,9 @@ func (op *writeOp) apply(s *Service, tx store.Tx, now time.Time) (old, item Item
 		return nil, nil, err
 	}
 	if op.cond != nil && !expr.Eval(op.cond, old) {
+		if op.insert {
+			return old, nil, apierr.New("DuplicateItemException", 400, "Duplicate primary key exists in table")
+		}
 		return old, nil, conditionFailed(old, op.returnOnFail)
 	}
 	switch op.kind {
