@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/authz"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
@@ -188,4 +189,20 @@ func runTaskCall(d *events.Delivery) (string, string, any) {
 		in.TaskDefinition = p.TaskDefinitionArn
 	}
 	return "ecs", "RunTask", in
+}
+
+// taskRoleTrust is ECS's RoleTrust: a task's role must trust
+// ecs-tasks.amazonaws.com. Refused (under --iam enforce), RunTask fails with
+// the ClientException AWS answers.
+type taskRoleTrust struct{ az *authz.Authorizer }
+
+func (t taskRoleTrust) TaskMayAssume(ctx context.Context, account, clusterArn, role string) error {
+	if t.az.Mode() == config.IAMOff {
+		return nil
+	}
+	if err := t.az.AuthorizeService(ctx, "ecs-tasks.amazonaws.com", "sts:AssumeRole", role, clusterArn, account); err != nil {
+		return apierr.New("ClientException", 400, "ECS was unable to assume the role '%s' that was provided for this task. "+
+			"Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role.", role)
+	}
+	return nil
 }

@@ -156,6 +156,7 @@ func build(d deps) *System {
 	}
 	if sys.ECS != nil {
 		sys.Targets.ECS = authorizedTarget{ecsTarget{sys.ECS}, sys.Authz, "", runTaskCall}
+		sys.ECS.SetRoleTrust(taskRoleTrust{sys.Authz}) // a task's roles must trust ecs-tasks.amazonaws.com
 	}
 	sys.Events = events.New(events.Options{Store: d.st, Clock: d.clock, Logger: d.logger("events"), Account: cfg.Account, Region: cfg.Region,
 		Targets: sys.Targets.For})

@@ -306,3 +306,60 @@ func TestIAMEnforceASchedulerDeliveryNeedsARoleThatTrustsSchedulerAndMaySend(t *
 		t.Fatalf("the DLQ got a second message %q", *d.Body)
 	}
 }
+
+// TestIAMEnforceATaskRoleMustTrustECSTasks: RunTask refuses a task whose
+// task or execution role does not trust ecs-tasks.amazonaws.com, with the
+// ClientException AWS answers, and a service's launch fails with AWS's
+// service event; once the trust policy lets ECS tasks in, the task runs.
+func TestIAMEnforceATaskRoleMustTrustECSTasks(t *testing.T) {
+	t.Parallel()
+	w := newDeliveryWorld(t)
+	ctx := callTimeout(t)
+	ec := ecs.NewFromConfig(w.cfg)
+	w.must(ec.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("work")}))
+	exec := w.role("exec", "ecs-tasks.amazonaws.com", "")
+	task := w.role("task", "ec2.amazonaws.com", "")
+	td, err := ec.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("job"), TaskRoleArn: &task, ExecutionRoleArn: &exec,
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("main"), Image: aws.String("/bin/sh"),
+			Essential: aws.Bool(true), Command: []string{"-c", "sleep 30"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "ECS was unable to assume the role '" + task + "' that was provided for this task. Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role."
+	_, err = ec.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("work"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn})
+	wantDenied(t, err, "ClientException", 400, msg)
+	w.wantDenial(denial{Principal: "ecs-tasks.amazonaws.com", Action: "sts:AssumeRole", Resource: task, Decision: "implicitDeny",
+		Reason: "because no resource-based policy allows the sts:AssumeRole action"})
+
+	w.must(ec.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("work"), ServiceName: aws.String("web"),
+		TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(1)}))
+	want := "(service web) failed to launch a task with (error " + msg + ")."
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out, err := ec.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("work"), Services: []string{"web"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, e := range out.Services[0].Events {
+			found = found || *e.Message == want
+		}
+		if found && out.Services[0].RunningCount == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service events %+v, running %d", out.Services[0].Events, out.Services[0].RunningCount)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	w.must(ec.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String("work"), Service: aws.String("web"), Force: aws.Bool(true)}))
+
+	w.must(iam.NewFromConfig(w.cfg).UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("task"), PolicyDocument: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole",
+		"Condition":{"StringEquals":{"aws:SourceAccount":"` + acct + `"},"ArnLike":{"aws:SourceArn":"arn:aws:ecs:us-east-1:` + acct + `:*"}}}]}`)}))
+	out, err := ec.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("work"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn})
+	if err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("RunTask once the role trusts ECS tasks: %v %v", out, err)
+	}
+	w.must(ec.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String("work"), Task: out.Tasks[0].TaskArn}))
+}

@@ -110,6 +110,7 @@ type Service struct {
 	newID   func() string
 	logs    atomic.Pointer[LogWriter]
 	objects atomic.Pointer[ObjectReader] // environmentFiles source (S3)
+	trust   atomic.Pointer[RoleTrust]    // role trust check (IAM), none when nil
 	// healthPoll is how often container health is read.
 	healthPoll       time.Duration
 	removeOnShutdown bool

@@ -111,6 +111,9 @@ func (s *Service) run(ctx context.Context, sc scope, p runParams) ([]ecsapi.Task
 	if len(p.StartedBy) > 128 {
 		return nil, invalidParam("startedBy must be at most 128 characters.")
 	}
+	if err := s.checkRoles(ctx, sc, cluster, p); err != nil {
+		return nil, err
+	}
 	var recs []*taskRecord
 	err = s.st.Update(func(tx store.Tx) error {
 		cl, err := s.activeCluster(tx, sc, cluster)

@@ -462,6 +462,13 @@ func (p *pass) launch(d *deployment, n int) {
 			in.PropagateTags = awsapi.String("TASK_DEFINITION")
 		}
 		out, err := p.s.tasks.RunTask(p.ctx, in)
+		if err != nil && strings.HasPrefix(errMessage(err), "ECS was unable to assume the role") {
+			// A role the task cannot assume fails the launch, in the words
+			// AWS's service events use.
+			p.event("failed to launch a task with (error %s).", errMessage(err))
+			p.failedToPlace(d)
+			break
+		}
 		if err != nil {
 			p.event("was unable to place a task. Reason: %s.", strings.TrimSuffix(errMessage(err), "."))
 			p.failedToPlace(d)
