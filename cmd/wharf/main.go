@@ -2,6 +2,8 @@
 // machine: one binary, one port, the aws CLI and every SDK talk to it as to AWS.
 //
 //	wharf serve [flags]   serve every service (wharf serve --help lists the flags)
+//	wharf reset           empty a running wharf (every service, or --service NAME)
+//	wharf clock           show, advance or set a running wharf's clock
 //	wharf version         print the version
 package main
 
@@ -44,6 +46,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			return 1
 		}
 		return 0
+	case "reset":
+		return resetCmd(args[1:], getenv, stdout, stderr)
+	case "clock":
+		return clockCmd(args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "wharf", versionString())
 		return 0
@@ -62,6 +68,10 @@ func usage(w io.Writer) {
 
 Usage:
   wharf serve [flags]   serve every service on one port (see wharf serve --help)
+  wharf reset [--service NAME] [--endpoint URL]
+                        stop a running wharf's tasks and empty its state
+  wharf clock [advance DURATION | set TIME] [--endpoint URL]
+                        show or move a running wharf's clock (it only moves forward)
   wharf version         print the version
 `)
 }

@@ -56,7 +56,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	loops := &Loops{}
-	sys := build(deps{cfg: cfg, st: st, log: log, bus: eventbus.New(), loops: loops, clock: clock.Real})
+	// One clock for every service: real time until a user moves it
+	// (POST /_wharf/clock).
+	clk := clock.NewMovable()
+	sys := build(deps{cfg: cfg, st: st, log: log, bus: eventbus.New(), loops: loops, clock: clk})
+	gate := &server.Gate{}
+	rs := &resetter{sys: sys, st: st, gate: gate}
 	var degraded func() error
 	if sp, ok := st.(store.Space); ok {
 		degraded = sp.Degraded
@@ -65,14 +70,16 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 	srv := server.New(server.Options{
 		Authorize: az.Authorize,
 		Endpoints: map[string]http.Handler{"/_wharf/iam/denials": az.Handler()},
-		Console:   console.Handler(console.Options{Timeline: sys.Timeline, Done: ctx.Done()}),
-		Degraded:  degraded,
-		Config:    cfg,
-		Logger:    log,
-		Services:  sys.registrations(),
-		Codecs:    codecs(),
-		Keys:      sys.Keys(),
-		Version:   version,
+		Console: console.Handler(console.Options{Timeline: sys.Timeline, Done: ctx.Done(), Clock: clk,
+			Reset: func(ctx context.Context, service string) (any, error) { return rs.Reset(ctx, service) }}),
+		Gate:     gate,
+		Degraded: degraded,
+		Config:   cfg,
+		Logger:   log,
+		Services: sys.registrations(),
+		Codecs:   codecs(),
+		Keys:     sys.Keys(),
+		Version:  version,
 	})
 	w := &Wharf{addr: ln.Addr().String(), storage: storage, srv: srv, st: st, done: make(chan error, 1)}
 	if sys.Runner != nil {

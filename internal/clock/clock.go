@@ -4,6 +4,7 @@
 package clock
 
 import (
+	"fmt"
 	"sync"
 	"time"
 )
@@ -104,4 +105,94 @@ func (m *Manual) setLocked(t time.Time) {
 		w.ch <- t
 	}
 	m.waiters = kept
+}
+
+// Movable is the machine's clock moved forward by an offset that only grows:
+// what wharf serves by, so that a user can fire an hourly schedule, expire a
+// visibility timeout or elapse an alarm period without waiting (POST
+// /_wharf/clock). After waits in real time as Real does, and fires early once
+// a move brings the time to or past it. Never moving it is Real.
+type Movable struct {
+	mu      sync.Mutex
+	offset  time.Duration
+	waiters map[*movableWaiter]struct{}
+}
+
+type movableWaiter struct {
+	at    time.Time
+	ch    chan time.Time
+	timer *time.Timer
+}
+
+// NewMovable returns a Movable at real time.
+func NewMovable() *Movable { return &Movable{waiters: map[*movableWaiter]struct{}{}} }
+
+// Now returns the real time plus the offset.
+func (m *Movable) Now() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return time.Now().Add(m.offset)
+}
+
+// Offset is how far the clock has been moved ahead of real time.
+func (m *Movable) Offset() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.offset
+}
+
+// After returns a channel that receives the time once d has passed, in real
+// time or by moves, whichever comes first.
+func (m *Movable) After(d time.Duration) <-chan time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	now := time.Now().Add(m.offset)
+	if d <= 0 {
+		ch <- now
+		return ch
+	}
+	w := &movableWaiter{at: now.Add(d), ch: ch}
+	m.waiters[w] = struct{}{}
+	w.timer = time.AfterFunc(d, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if _, ok := m.waiters[w]; ok {
+			delete(m.waiters, w)
+			w.ch <- time.Now().Add(m.offset)
+		}
+	})
+	return ch
+}
+
+// Advance moves the clock d forward (d must not be negative) and fires every
+// After now due. It returns the new time.
+func (m *Movable) Advance(d time.Duration) (time.Time, error) {
+	if d < 0 {
+		return time.Time{}, fmt.Errorf("the clock only moves forward: cannot advance by %s", d)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.offset += d
+	now := time.Now().Add(m.offset)
+	for w := range m.waiters {
+		if !w.at.After(now) {
+			delete(m.waiters, w)
+			w.timer.Stop()
+			w.ch <- now
+		}
+	}
+	return now, nil
+}
+
+// Set moves the clock to t, which must not be before its time now: services
+// keep times they have handed out (visibility deadlines, next firings), and
+// time running backwards would break what they promised.
+func (m *Movable) Set(t time.Time) (time.Time, error) {
+	now := m.Now()
+	if t.Before(now) {
+		return time.Time{}, fmt.Errorf("the clock only moves forward: %s is before its time now, %s",
+			t.UTC().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano))
+	}
+	return m.Advance(t.Sub(now))
 }

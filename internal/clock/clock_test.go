@@ -45,3 +45,42 @@ func TestFuncTellsItsTime(t *testing.T) {
 		t.Errorf("Now = %v, want %v", got, t0)
 	}
 }
+
+func TestMovableAfterFiresWhenMovedPastIt(t *testing.T) {
+	m := NewMovable()
+	hour, day := m.After(time.Hour), m.After(24*time.Hour)
+	before := m.Now()
+	if _, err := m.Advance(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if !fired(hour) {
+		t.Fatal("After(1h) did not fire after Advance(1h)")
+	}
+	if fired(day) {
+		t.Fatal("After(24h) fired after Advance(1h)")
+	}
+	if got := m.Now().Sub(before); got < time.Hour {
+		t.Fatalf("Now moved %s after Advance(1h), want at least 1h", got)
+	}
+	if _, err := m.Set(before); err == nil {
+		t.Fatal("Set to an earlier time was accepted")
+	}
+	if _, err := m.Advance(-time.Second); err == nil {
+		t.Fatal("a negative Advance was accepted")
+	}
+	if _, err := m.Set(m.Now().Add(23 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if !fired(day) {
+		t.Fatal("After(24h) did not fire once the clock was set past it")
+	}
+}
+
+func TestMovableAfterFiresInRealTime(t *testing.T) {
+	m := NewMovable()
+	select {
+	case <-m.After(time.Millisecond):
+	case <-time.After(10 * time.Second):
+		t.Fatal("After(1ms) did not fire in real time")
+	}
+}

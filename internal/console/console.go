@@ -1,10 +1,12 @@
 // Package console serves wharf's own pages and API under /_wharf/: the web
 // console (its assets embedded in the binary, so it works offline), the
 // timeline (GET /_wharf/api/timeline, a live stream at
-// /_wharf/api/timeline/stream, GET /_wharf/api/trace/{id}).
+// /_wharf/api/timeline/stream, GET /_wharf/api/trace/{id}), the clock
+// (GET and POST /_wharf/clock) and reset (POST /_wharf/reset).
 package console
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/timeline"
 )
 
@@ -25,6 +28,11 @@ type Options struct {
 	// Done ends live streams when wharf shuts down, so that an open browser
 	// tab never holds up the shutdown.
 	Done <-chan struct{}
+	// Clock is the clock every service reads, moved by POST /_wharf/clock.
+	Clock *clock.Movable
+	// Reset empties every service (service "") or one, and says what it
+	// did; its errors are apierr values for a bad request.
+	Reset func(ctx context.Context, service string) (any, error)
 }
 
 // Handler returns the handler for /_wharf/ paths.
@@ -34,6 +42,16 @@ func Handler(opts Options) http.Handler {
 	mux.HandleFunc("GET /_wharf/api/timeline", h.timeline)
 	mux.HandleFunc("GET /_wharf/api/timeline/stream", h.stream)
 	mux.HandleFunc("GET /_wharf/api/trace/{id...}", h.trace)
+	if opts.Clock != nil {
+		for _, p := range []string{"/_wharf/clock", "/_wharf/api/clock"} {
+			mux.HandleFunc("GET "+p, h.getClock)
+			mux.HandleFunc("POST "+p, h.moveClock)
+		}
+	}
+	if opts.Reset != nil {
+		mux.HandleFunc("POST /_wharf/reset", h.reset)
+		mux.HandleFunc("POST /_wharf/api/reset", h.reset)
+	}
 	static, _ := fs.Sub(assets, "assets")
 	files := http.StripPrefix("/_wharf/", http.FileServerFS(static))
 	mux.Handle("GET /_wharf/", files)

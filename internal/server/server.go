@@ -75,6 +75,9 @@ type Options struct {
 	// Console, when set, serves every other /_wharf/ path, any method (the
 	// web console, the timeline API, reset, the clock).
 	Console http.Handler
+	// Gate, when set, is held by every AWS request, so that a reset runs
+	// between requests, never during one.
+	Gate *Gate
 }
 
 // Server serves every registered service on one listener.
@@ -90,6 +93,7 @@ type Server struct {
 	authz    func(ctx context.Context, caller *awsapi.Caller, op string, input any) error
 	extra    map[string]http.Handler
 	console  http.Handler
+	gate     *Gate
 	degraded func() error
 
 	mu    sync.Mutex
@@ -109,6 +113,7 @@ func New(opts Options) *Server {
 		authz:   opts.Authorize,
 		extra:   opts.Endpoints,
 		console: opts.Console,
+		gate:    opts.Gate,
 	}
 	s.degraded = opts.Degraded
 	s.track = newTracker()
@@ -232,6 +237,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.console != nil && (r.URL.Path == "/_wharf" || strings.HasPrefix(r.URL.Path, "/_wharf/")) {
 		s.console.ServeHTTP(w, r)
 		return
+	}
+	if s.gate != nil {
+		ctx, done := s.gate.Enter(r.Context())
+		defer done()
+		r = r.WithContext(ctx)
 	}
 	requestID := newRequestID()
 	if bucket := s.router.virtualHostBucket(r.Host); bucket != "" {

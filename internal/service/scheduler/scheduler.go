@@ -79,6 +79,7 @@ type Service struct {
 	st      store.Store
 	log     *slog.Logger
 	now     func() time.Time
+	after   func(time.Duration) <-chan time.Time
 	newID   func() string
 	account string
 	region  string
@@ -129,7 +130,7 @@ type scheduleRecord struct {
 // New returns the service. Run fires schedules; SetSubmitter connects it to
 // EventBridge's delivery.
 func New(o Options) *Service {
-	s := &Service{st: o.Store, log: o.Logger, now: clock.Or(o.Clock).Now, newID: o.NewID, account: o.Account, region: o.Region,
+	s := &Service{st: o.Store, log: o.Logger, now: clock.Or(o.Clock).Now, after: clock.Or(o.Clock).After, newID: o.NewID, account: o.Account, region: o.Region,
 		regions: map[string]*region{}, wake: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -361,15 +362,14 @@ func (s *Service) Run(ctx context.Context) {
 		if next, ok := s.nextDue(); ok {
 			wait = min(wait, max(next.Sub(s.now()), 0))
 		}
-		t := time.NewTimer(wait)
+		// The shared clock's After, so that moving the clock fires what
+		// became due at once.
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
 		case <-s.wake:
-		case <-t.C:
+		case <-s.after(wait):
 		}
-		t.Stop()
 	}
 }
 

@@ -1,0 +1,206 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/server"
+	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/timeline"
+)
+
+// resetPrefixes are the store key prefixes of each service a reset can
+// empty on its own (POST /_wharf/reset?service=), by its id in
+// /_wharf/health. IAM and STS share their state.
+var resetPrefixes = map[string][]string{
+	"application-autoscaling": {"aas/"},
+	"cloudwatch":              {"cw/"},
+	"dynamodb":                {"ddb/"},
+	"ecs":                     {"ecs/", "ecs-svc/"},
+	"events":                  {"events/"},
+	"iam":                     {"iam/"},
+	"logs":                    {"logs/"},
+	"s3":                      {"s3/"},
+	"scheduler":               {"scheduler/"},
+	"sns":                     {"sns/"},
+	"sqs":                     {"sqs/"},
+	"sts":                     {"iam/"},
+}
+
+// ResetServices lists the services a reset can empty on its own.
+func ResetServices() []string {
+	ids := make([]string, 0, len(resetPrefixes))
+	for id := range resetPrefixes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// stopTimeout bounds how long a reset waits for running tasks to stop.
+const stopTimeout = 60 * time.Second
+
+// resetter empties wharf's state without a restart. It runs while no AWS
+// request is served (the server's gate): requests in flight end first (a long
+// poll answers empty), new ones wait for it.
+type resetter struct {
+	sys  *System
+	st   store.Store
+	gate *server.Gate
+}
+
+// ResetResult says what a reset emptied.
+type ResetResult struct {
+	Services []string `json:"services"`
+	// Keys is how many stored records were deleted.
+	Keys int `json:"keys"`
+	// TasksStopped is how many ECS tasks were running and were stopped.
+	TasksStopped int `json:"tasksStopped"`
+}
+
+// Reset empties every service, or only service when it is not "". Running
+// tasks are stopped (their containers removed) first.
+func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, error) {
+	var prefixes []string
+	res := &ResetResult{}
+	if service == "" {
+		res.Services = ResetServices()
+	} else {
+		p, ok := resetPrefixes[service]
+		if !ok {
+			return nil, apierr.New("InvalidParameterValue", 400, "wharf cannot reset %q: the services are %s.", service, strings.Join(ResetServices(), ", "))
+		}
+		prefixes, res.Services = p, []string{service}
+	}
+	err := r.gate.Exclusive(func() error {
+		stopping := service == "" || service == "ecs"
+		if stopping && r.sys.ECS != nil {
+			// Rules, alarms, services and scaling go first, so that the
+			// tasks' STOPPED events alert no one and no controller starts
+			// a replacement.
+			if service == "" {
+				n, err := r.deleteKeys(func(k []byte) bool { return !bytes.HasPrefix(k, []byte("ecs/")) })
+				res.Keys += n
+				if err != nil {
+					return err
+				}
+				r.forget("")
+			} else {
+				n, err := r.deleteKeys(func(k []byte) bool { return bytes.HasPrefix(k, []byte("ecs-svc/")) })
+				res.Keys += n
+				if err != nil {
+					return err
+				}
+			}
+			running, err := r.sys.ECS.Running()
+			if err != nil {
+				return err
+			}
+			res.TasksStopped = running
+			sctx, cancel := context.WithTimeout(ctx, stopTimeout)
+			defer cancel()
+			if err := r.sys.ECS.StopAll(sctx, "wharf reset"); err != nil {
+				return err
+			}
+		}
+		n, err := r.deleteKeys(func(k []byte) bool {
+			if service == "" {
+				return true
+			}
+			return slices.ContainsFunc(prefixes, func(p string) bool { return bytes.HasPrefix(k, []byte(p)) })
+		})
+		res.Keys += n
+		if err != nil {
+			return err
+		}
+		return r.forget(service)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if service == "" && r.sys.Timeline != nil {
+		if err := r.sys.Timeline.Reset(); err != nil {
+			return nil, fmt.Errorf("reset timeline: %w", err)
+		}
+	}
+	if r.sys.Timeline != nil {
+		what := "every service"
+		if service != "" {
+			what = service
+		}
+		r.sys.Timeline.Record(ctx, timeline.Entry{Service: "wharf", Kind: "Reset", Outcome: timeline.OK,
+			Detail: fmt.Sprintf("reset %s: %d records deleted, %d tasks stopped", what, res.Keys, res.TasksStopped)})
+	}
+	return res, nil
+}
+
+// forget drops what services keep in memory beside the keys just deleted.
+func (r *resetter) forget(service string) error {
+	sys := r.sys
+	all := service == ""
+	if all || service == "events" {
+		sys.Events.Forget()
+	}
+	if all || service == "scheduler" {
+		sys.Scheduler.Forget()
+	}
+	if all || service == "sns" {
+		sys.SNS.Forget()
+	}
+	if all || service == "iam" || service == "sts" {
+		sys.IAM.Forget()
+	}
+	if (all || service == "s3") && sys.S3 != nil {
+		if err := sys.S3.RemoveBlobs(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteKeys deletes every key (the timeline's aside: it is reset on its
+// own) that sel selects, in bounded transactions, and returns how many.
+func (r *resetter) deleteKeys(sel func(k []byte) bool) (int, error) {
+	const batch = 10000
+	total := 0
+	var start []byte
+	for {
+		var keys [][]byte
+		err := r.st.View(func(tx store.Tx) error {
+			return tx.Scan(nil, start, func(k, _ []byte) (bool, error) {
+				if bytes.Equal(k, start) {
+					return true, nil
+				}
+				if !bytes.HasPrefix(k, []byte("timeline/")) && sel(k) {
+					keys = append(keys, bytes.Clone(k))
+				}
+				start = bytes.Clone(k)
+				return len(keys) < batch, nil
+			})
+		})
+		if err != nil {
+			return total, fmt.Errorf("reset: %w", err)
+		}
+		if len(keys) == 0 {
+			return total, nil
+		}
+		err = r.st.Update(func(tx store.Tx) error {
+			for _, k := range keys {
+				if err := tx.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("reset: %w", err)
+		}
+		total += len(keys)
+	}
+}

@@ -1,0 +1,131 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/clock"
+	"github.com/wharf-dev/wharf/internal/timeline"
+)
+
+// maxControlBody bounds the body of a clock or reset request.
+const maxControlBody = 64 << 10
+
+// clockState is what GET and POST /_wharf/clock answer.
+type clockState struct {
+	Now time.Time `json:"now"`
+	// Offset is how far the clock is ahead of real time ("1h0m0s").
+	Offset        string  `json:"offset"`
+	OffsetSeconds float64 `json:"offsetSeconds"`
+}
+
+func stateOf(c *clock.Movable) clockState {
+	off := c.Offset()
+	return clockState{Now: c.Now().UTC(), Offset: off.String(), OffsetSeconds: off.Seconds()}
+}
+
+// getClock answers GET /_wharf/clock.
+func (h *handler) getClock(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, stateOf(h.opts.Clock))
+}
+
+// moveClock answers POST /_wharf/clock with {"advance": "1h"} (a Go
+// duration, or whole days as "2d") or {"set": RFC 3339 time}: every service
+// reads the moved time, and what it made due (schedules, visibility
+// timeouts, alarm periods, TTLs) happens now. The clock never goes back.
+func (h *handler) moveClock(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Advance string `json:"advance"`
+		Set     string `json:"set"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	before := h.opts.Clock.Now()
+	var err error
+	switch {
+	case in.Advance != "" && in.Set != "":
+		err = fmt.Errorf(`give "advance" or "set", not both`)
+	case in.Advance != "":
+		var d time.Duration
+		if d, err = parseDuration(in.Advance); err == nil {
+			_, err = h.opts.Clock.Advance(d)
+		}
+	case in.Set != "":
+		var t time.Time
+		if t, err = time.Parse(time.RFC3339Nano, in.Set); err != nil {
+			err = fmt.Errorf("set: want an RFC 3339 time, got %q", in.Set)
+		} else {
+			_, err = h.opts.Clock.Set(t)
+		}
+	default:
+		err = fmt.Errorf(`give {"advance": "1h"} or {"set": "2026-12-06T10:00:00Z"}`)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	st := stateOf(h.opts.Clock)
+	if h.opts.Timeline != nil {
+		h.opts.Timeline.Record(r.Context(), timeline.Entry{Service: "wharf", Kind: "ClockMoved", Outcome: timeline.OK,
+			Detail: fmt.Sprintf("clock moved %s forward, from %s to %s", st.Now.Sub(before).Round(time.Millisecond),
+				before.UTC().Format(time.RFC3339), st.Now.Format(time.RFC3339))})
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// parseDuration reads a Go duration ("90m", "1h30m") or whole days ("2d").
+func parseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 && days <= 100*365 {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf(`advance: want a duration such as "1h", "90s" or "2d", got %q`, s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("advance: the clock only moves forward, got %q", s)
+	}
+	return d, nil
+}
+
+// reset answers POST /_wharf/reset (every service) or
+// POST /_wharf/reset?service=sqs (one): it stops running tasks and empties
+// the state, without a restart.
+func (h *handler) reset(w http.ResponseWriter, r *http.Request) {
+	ctx := context.WithoutCancel(r.Context()) // a reset once begun finishes
+	res, err := h.opts.Reset(ctx, r.URL.Query().Get("service"))
+	if err != nil {
+		status := http.StatusInternalServerError
+		if e := apierr.As(err); e != nil && e.Status < 500 {
+			status = e.Status
+		}
+		writeJSON(w, status, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func readJSON(r *http.Request, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxControlBody+1))
+	if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	if len(b) > maxControlBody {
+		return fmt.Errorf("body over %d bytes", maxControlBody)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("body: want a JSON object: %v", err)
+	}
+	return nil
+}
