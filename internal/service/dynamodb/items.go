@@ -310,6 +310,9 @@ func condition(src *string, names map[string]string, values map[string]Value, ex
 		}
 		return legacyExpected(expected, condOp)
 	}
+	if condOp != nil && src == nil {
+		return legacyExpected(nil, condOp) // ConditionalOperator without Expected
+	}
 	env, err := newEnv(names, values, src != nil)
 	if err != nil {
 		return nil, err

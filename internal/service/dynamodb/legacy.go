@@ -7,7 +7,9 @@ package dynamodb
 // developer guide).
 
 import (
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -36,9 +38,12 @@ func legacyCondition(name, op string, list []Value) (expr.Cond, error) {
 			return nil, invalid("Invalid number of argument(s) for the IN ComparisonOperator")
 		}
 	case !known:
-		return nil, apierr.Validation("1 validation error detected: Value '%s' at 'comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: [IN, NULL, BETWEEN, LT, NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]", op)
+		return nil, apierr.Validation("1 validation error detected: Value '%s' at 'comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: [%s]", op, strings.Join(comparisonOperators, ", "))
 	case len(vals) != n:
 		return nil, invalid("Invalid number of argument(s) for the %s ComparisonOperator", op)
+	}
+	if err := checkLegacyTypes(op, list); err != nil {
+		return nil, err
 	}
 	a := attr(name)
 	cmp := map[string]string{"EQ": "=", "NE": "<>", "LE": "<=", "LT": "<", "GE": ">=", "GT": ">"}
@@ -59,6 +64,43 @@ func legacyCondition(name, op string, list []Value) (expr.Cond, error) {
 		return &expr.In{X: a, List: vals}, nil
 	}
 	return &expr.Compare{Op: cmp[op], L: a, R: vals[0]}, nil
+}
+
+// comparisonOperators is the ComparisonOperator enum, in the order
+// DynamoDB's validation messages list it.
+var comparisonOperators = []string{"IN", "NULL", "BETWEEN", "LT", "NOT_CONTAINS", "EQ", "GT", "NOT_NULL", "NE", "LE", "BEGINS_WITH", "GE", "CONTAINS"}
+
+// checkLegacyTypes rejects an AttributeValueList whose types the operator
+// cannot compare, before any item is read ("Legacy conditional parameters:
+// Condition"): ordering operators, IN and CONTAINS take strings, numbers
+// and binaries, BEGINS_WITH strings and binaries; IN's and BETWEEN's values
+// must be of one type, and BETWEEN's bounds in order.
+func checkLegacyTypes(op string, list []Value) error {
+	var allowed string
+	switch op {
+	case "LE", "LT", "GE", "GT", "BETWEEN", "IN", "CONTAINS", "NOT_CONTAINS":
+		allowed = " S N B "
+	case "BEGINS_WITH":
+		allowed = " S B "
+	default:
+		return nil
+	}
+	for _, v := range list {
+		if t := expr.TypeOf(v); !strings.Contains(allowed, " "+t+" ") {
+			return invalid("ComparisonOperator %s is not valid for %s AttributeValue type", op, t)
+		}
+	}
+	if op == "IN" || op == "BETWEEN" {
+		for _, v := range list[1:] {
+			if expr.TypeOf(v) != expr.TypeOf(list[0]) {
+				return invalid("AttributeValues inside AttributeValueList must be of same type")
+			}
+		}
+	}
+	if op == "BETWEEN" && !expr.Eval(&expr.Compare{Op: "<=", L: &expr.ValueOperand{Value: list[0]}, R: &expr.ValueOperand{Value: list[1]}}, nil) {
+		return invalid("The BETWEEN condition was provided a range where the lower bound is greater than the upper bound")
+	}
+	return nil
 }
 
 // join combines conditions with AND (the default) or OR, in attribute order.
@@ -96,7 +138,10 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // legacyExpected translates a write's Expected map.
 func legacyExpected(expected map[string]ddb.ExpectedAttributeValue, condOp *string) (expr.Cond, error) {
-	if expected == nil {
+	if len(expected) == 0 {
+		if condOp != nil {
+			return nil, apierr.Validation("ConditionalOperator can only be used when Filter or Expected has two or more elements")
+		}
 		return nil, nil
 	}
 	var conds []expr.Cond
@@ -108,6 +153,9 @@ func legacyExpected(expected map[string]ddb.ExpectedAttributeValue, condOp *stri
 		case e.ComparisonOperator != nil:
 			if e.Value != nil {
 				return nil, invalid("Value and ComparisonOperator cannot be used together for Attribute: %s", name)
+			}
+			if e.Exists != nil {
+				return nil, invalid("Exists and ComparisonOperator cannot be used together for Attribute: %s", name)
 			}
 			c, err = legacyCondition(name, *e.ComparisonOperator, e.AttributeValueList)
 		case e.Exists != nil && !*e.Exists:
@@ -162,10 +210,16 @@ func legacyKeyConditions(kcs map[string]ddb.Condition, hash, rng string) (*expr.
 		want := map[string]int{"EQ": 1, "LE": 1, "LT": 1, "GE": 1, "GT": 1, "BEGINS_WITH": 1, "BETWEEN": 2}
 		n, ok := want[op]
 		if !ok {
+			if !slices.Contains(comparisonOperators, op) {
+				return nil, apierr.Validation("1 validation error detected: Value '%s' at 'keyConditions.%s.member.comparisonOperator' failed to satisfy constraint: Member must satisfy enum value set: [%s]", op, name, strings.Join(comparisonOperators, ", "))
+			}
 			return nil, invalid("Attempted conditional constraint is not an indexable operation")
 		}
 		if len(list) != n {
 			return nil, invalid("Invalid number of argument(s) for the %s ComparisonOperator", op)
+		}
+		if err := checkLegacyTypes(op, list); err != nil {
+			return nil, err
 		}
 		switch name {
 		case hash:

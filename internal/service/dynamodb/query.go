@@ -337,6 +337,9 @@ func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutp
 		if kc, err = legacyKeyConditions(in.KeyConditions, hashName, rangeName); err != nil {
 			return nil, err
 		}
+		if in.QueryFilter != nil && in.ProjectionExpression != nil {
+			return nil, apierr.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {QueryFilter} Expression parameters: {ProjectionExpression}")
+		}
 		if req.filter, err = legacyFilter(in.QueryFilter, in.ConditionalOperator); err != nil {
 			return nil, err
 		}
@@ -349,6 +352,18 @@ func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutp
 		}
 		if in.QueryFilter != nil {
 			return nil, apierr.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {QueryFilter} Expression parameters: {KeyConditionExpression}")
+		}
+		if in.AttributesToGet != nil {
+			exprs := []string{}
+			for _, e := range []struct {
+				name string
+				set  bool
+			}{{"FilterExpression", in.FilterExpression != nil}, {"KeyConditionExpression", true}, {"ProjectionExpression", in.ProjectionExpression != nil}} {
+				if e.set {
+					exprs = append(exprs, e.name)
+				}
+			}
+			return nil, apierr.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {%s}", strings.Join(exprs, ", "))
 		}
 		env, err := newEnv(in.ExpressionAttributeNames, in.ExpressionAttributeValues, true)
 		if err != nil {
@@ -531,6 +546,9 @@ func (s *Service) Scan(ctx context.Context, in *ddb.ScanInput) (*ddb.ScanOutput,
 	if in.ScanFilter != nil {
 		if in.FilterExpression != nil {
 			return nil, apierr.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {ScanFilter} Expression parameters: {FilterExpression}")
+		}
+		if in.ProjectionExpression != nil {
+			return nil, apierr.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {ScanFilter} Expression parameters: {ProjectionExpression}")
 		}
 		if req.filter, err = legacyFilter(in.ScanFilter, in.ConditionalOperator); err != nil {
 			return nil, err

@@ -258,8 +258,7 @@ func Eval(c Cond, item Item) bool {
 }
 
 func evalFunc(f *Func, item Item) bool {
-	path := f.Args[0].(*PathOperand).Path
-	v, exists := Get(item, path)
+	v, exists := operandValue(item, f.Args[0])
 	switch f.Name {
 	case "attribute_exists":
 		return exists

@@ -155,11 +155,13 @@ func lex(src string) []token {
 	return append(toks, token{tEOF, "<EOF>", len(src), len(src)})
 }
 
+// isIdentStart: a name in an expression starts with a letter; "_abc" is a
+// syntax error at "_", as DynamoDB's lexer has it.
 func isIdentStart(c byte) bool {
-	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }
 
-func isIdentChar(c byte) bool { return isIdentStart(c) || (c >= '0' && c <= '9') }
+func isIdentChar(c byte) bool { return c == '_' || isIdentStart(c) || (c >= '0' && c <= '9') }
 
 // DynamoDB's limits on one expression ("Expression parameters" in the
 // DynamoDB developer guide's Constraints page).
@@ -367,6 +369,9 @@ func (p *parser) primary() Cond {
 		if _, ok := boolFuncs[t.text]; ok {
 			return p.boolFunc()
 		}
+		if t.text == "if_not_exists" || t.text == "list_append" {
+			p.fail("Invalid %s: The function is not allowed to be used this way in an expression; function: %s", p.kind, t.text)
+		}
 		if t.text != "size" {
 			p.fail("Invalid %s: Invalid function name; function: %s", p.kind, t.text)
 		}
@@ -376,7 +381,12 @@ func (p *parser) primary() Cond {
 	case p.peek().kind == tPunct && isComparator(p.peek().text):
 		op := p.next().text
 		p.operator()
-		return &Compare{op, x, p.operand()}
+		y := p.operand()
+		if op != "=" && op != "<>" {
+			p.checkComparable(op, x)
+			p.checkComparable(op, y)
+		}
+		return &Compare{op, x, y}
 	case p.isKeyword("BETWEEN"):
 		p.next()
 		p.operator()
@@ -386,6 +396,9 @@ func (p *parser) primary() Cond {
 		}
 		p.next()
 		hi := p.operand()
+		for _, o := range []Operand{x, lo, hi} {
+			p.checkComparable("BETWEEN", o)
+		}
 		p.checkBounds(lo, hi)
 		return &Between{x, lo, hi}
 	case p.isKeyword("IN"):
@@ -418,13 +431,32 @@ func isComparator(s string) bool {
 	return false
 }
 
-// checkBounds rejects BETWEEN with constant bounds in the wrong order, as
-// DynamoDB does before reading any item.
+// checkComparable rejects an ordering comparison of a constant that is not
+// a string, number or binary. DynamoDB refuses such a request before
+// reading any item; the same comparison against an item's attribute of
+// another type is merely false.
+func (p *parser) checkComparable(op string, o Operand) {
+	v, ok := o.(*ValueOperand)
+	if !ok {
+		return
+	}
+	switch t := TypeOf(v.Value); t {
+	case "S", "N", "B":
+	default:
+		p.fail("Invalid %s: Incorrect operand type for operator or function; operator or function: %s, operand type: %s", p.kind, op, t)
+	}
+}
+
+// checkBounds rejects BETWEEN with constant bounds of different types or in
+// the wrong order, as DynamoDB does before reading any item.
 func (p *parser) checkBounds(lo, hi Operand) {
 	l, ok1 := lo.(*ValueOperand)
 	h, ok2 := hi.(*ValueOperand)
 	if !ok1 || !ok2 {
 		return
+	}
+	if TypeOf(l.Value) != TypeOf(h.Value) {
+		p.fail("Invalid %s: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: %s, upper bound operand: %s", p.kind, describe(l.Value), describe(h.Value))
 	}
 	if c, ok := compareValues(l.Value, h.Value); ok && c > 0 {
 		p.fail("Invalid %s: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound: %s, upper bound: %s", p.kind, describe(l.Value), describe(h.Value))
@@ -437,7 +469,10 @@ func (p *parser) boolFunc() Cond {
 	if n := boolFuncs[name]; len(args) != n {
 		p.fail("Invalid %s: Incorrect number of operands for operator or function; operator or function: %s, number of operands: %d", p.kind, name, len(args))
 	}
-	if _, ok := args[0].(*PathOperand); !ok {
+	// Only the existence functions need a path: attribute_type, begins_with
+	// and contains take any operand first, as DynamoDB does whatever its
+	// documentation suggests.
+	if _, ok := args[0].(*PathOperand); !ok && (name == "attribute_exists" || name == "attribute_not_exists") {
 		p.fail("Invalid %s: Operator or function requires a document path; operator or function: %s", p.kind, name)
 	}
 	if name == "attribute_type" {
@@ -516,13 +551,24 @@ func (p *parser) operand() Operand {
 				if len(args) != 1 {
 					p.fail("Invalid %s: Incorrect number of operands for operator or function; operator or function: size, number of operands: %d", p.kind, len(args))
 				}
-				po, ok := args[0].(*PathOperand)
-				if !ok {
-					p.fail("Invalid %s: Operator or function requires a document path; operator or function: size", p.kind)
+				switch a := args[0].(type) {
+				case *PathOperand:
+					return &Size{a.Path}
+				case *ValueOperand:
+					// size() of a constant is computed once, here; a
+					// constant without a size is the request's error.
+					n, ok := sizeOf(a.Value)
+					if !ok {
+						p.fail("Invalid %s: Incorrect operand type for operator or function; operator or function: size, operand type: %s", p.kind, TypeOf(a.Value))
+					}
+					s := strconv.Itoa(n)
+					return &ValueOperand{Name: a.Name, Value: Value{N: &s}}
+				case *Size:
+					p.fail("Invalid %s: Incorrect operand type for operator or function; operator or function: size, operand type: N", p.kind)
 				}
-				return &Size{po.Path}
+				p.fail("Invalid %s: Operator or function requires a document path; operator or function: size", p.kind)
 			}
-			if _, ok := boolFuncs[t.text]; ok {
+			if _, ok := boolFuncs[t.text]; ok || t.text == "if_not_exists" || t.text == "list_append" {
 				p.fail("Invalid %s: The function is not allowed to be used this way in an expression; function: %s", p.kind, t.text)
 			}
 			p.fail("Invalid %s: Invalid function name; function: %s", p.kind, t.text)
@@ -626,6 +672,15 @@ func (p *parser) checkOverlap(paths []Path) {
 			n := min(len(a), len(b))
 			if slicesEqual(a[:n], b[:n]) {
 				p.fail("Invalid %s: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: %s, path two: %s", p.kind, a, b)
+			}
+			// Where they part, one reading a map key and the other a list
+			// index, no document has both.
+			k := 0
+			for k < n && a[k] == b[k] {
+				k++
+			}
+			if a[k].IsIndex != b[k].IsIndex {
+				p.fail("Invalid %s: Two document paths conflict with each other; must remove or rewrite one of these paths; path one: %s, path two: %s", p.kind, a, b)
 			}
 		}
 	}

@@ -1,0 +1,108 @@
+package dynamodb_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdk "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Constants in a request that an operator cannot take are the request's
+// error, found before any item is read; the same types met in an item only
+// make the condition false.
+func TestSDKConstantsOfTheWrongTypeAreValidationErrors(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("vtab")}, "p:S")
+	key := item{"p": str("k")}
+	if _, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("vtab"), Item: item{"p": str("k"), "a": str("hello"), "l": list(num("1"))}}); err != nil {
+		t.Fatal(err)
+	}
+	update := func(cond string, values item) error {
+		values[":new"] = num("1")
+		_, err := c.UpdateItem(ctx, &sdk.UpdateItemInput{TableName: aws.String("vtab"), Key: key, UpdateExpression: aws.String("SET z = :new"),
+			ConditionExpression: aws.String(cond), ExpressionAttributeValues: values})
+		return err
+	}
+	for _, tc := range []struct {
+		cond   string
+		values item
+		want   string
+	}{
+		{"a < :v", item{":v": list(num("1"))}, "Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: <, operand type: L"},
+		{"a BETWEEN :lo AND :hi", item{":lo": num("1"), ":hi": str("x")}, "The BETWEEN operator requires same data type for lower and upper bounds"},
+		{"size(:v) > :n", item{":v": num("3"), ":n": num("1")}, "operator or function: size, operand type: N"},
+		{"size(size(a)) > :n", item{":n": num("1")}, "operator or function: size, operand type: N"},
+		{"if_not_exists(a, a) = :n", item{":n": num("1")}, "The function is not allowed to be used this way in an expression; function: if_not_exists"},
+	} {
+		wantValidation(t, update(tc.cond, tc.values), tc.want)
+	}
+	// An item's list compared with < is merely false.
+	if err := update("l < :v", item{":v": num("1")}); apiCode(err) != "ConditionalCheckFailedException" {
+		t.Fatalf("list attribute < number: %v", err)
+	}
+	// size() of a constant, and begins_with with the constant first, work.
+	if err := update("size(:v) = :three AND begins_with(:str, a)", item{":v": str("abc"), ":three": num("3"), ":str": str("hello world")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSDKLegacyConditionsCheckTheirTypes(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("legacy")}, "p:S", "c:N")
+	key := item{"p": str("k"), "c": num("1")}
+	put := types.AttributeValueUpdate{Value: num("1"), Action: types.AttributeActionPut}
+	for _, tc := range []struct {
+		expected map[string]types.ExpectedAttributeValue
+		condOp   types.ConditionalOperator
+		want     string
+	}{
+		{map[string]types.ExpectedAttributeValue{"a": {ComparisonOperator: types.ComparisonOperatorLe, AttributeValueList: []types.AttributeValue{list(num("1"))}}}, "",
+			"One or more parameter values were invalid: ComparisonOperator LE is not valid for L AttributeValue type"},
+		{map[string]types.ExpectedAttributeValue{"a": {ComparisonOperator: types.ComparisonOperatorIn, AttributeValueList: []types.AttributeValue{num("3"), str("dog")}}}, "",
+			"One or more parameter values were invalid: AttributeValues inside AttributeValueList must be of same type"},
+		{map[string]types.ExpectedAttributeValue{"a": {ComparisonOperator: types.ComparisonOperatorBetween, AttributeValueList: []types.AttributeValue{num("3"), num("1")}}}, "",
+			"The BETWEEN condition was provided a range where the lower bound is greater than the upper bound"},
+		{map[string]types.ExpectedAttributeValue{"a": {Exists: aws.Bool(false), ComparisonOperator: types.ComparisonOperatorEq, AttributeValueList: []types.AttributeValue{num("3")}}}, "",
+			"Exists and ComparisonOperator cannot be used together for Attribute: a"},
+		{nil, types.ConditionalOperatorOr, "ConditionalOperator can only be used when Filter or Expected has two or more elements"},
+	} {
+		_, err := c.UpdateItem(ctx, &sdk.UpdateItemInput{TableName: aws.String("legacy"), Key: key, AttributeUpdates: map[string]types.AttributeValueUpdate{"z": put},
+			Expected: tc.expected, ConditionalOperator: tc.condOp})
+		wantValidation(t, err, tc.want)
+	}
+	query := func(in *sdk.QueryInput) error {
+		in.TableName = aws.String("legacy")
+		_, err := c.Query(ctx, in)
+		return err
+	}
+	eq := types.Condition{ComparisonOperator: types.ComparisonOperatorEq, AttributeValueList: []types.AttributeValue{str("k")}}
+	wantValidation(t, query(&sdk.QueryInput{KeyConditions: map[string]types.Condition{"p": eq, "c": {ComparisonOperator: "DOG", AttributeValueList: []types.AttributeValue{num("1")}}}}),
+		"Value 'DOG' at 'keyConditions.c.member.comparisonOperator' failed to satisfy constraint")
+	wantValidation(t, query(&sdk.QueryInput{KeyConditions: map[string]types.Condition{"p": eq, "c": {ComparisonOperator: types.ComparisonOperatorBeginsWith, AttributeValueList: []types.AttributeValue{num("1")}}}}),
+		"ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type")
+	wantValidation(t, query(&sdk.QueryInput{KeyConditions: map[string]types.Condition{"p": eq}, QueryFilter: map[string]types.Condition{"x": eq}, ProjectionExpression: aws.String("y")}),
+		"Non-expression parameters: {QueryFilter} Expression parameters: {ProjectionExpression}")
+	wantValidation(t, query(&sdk.QueryInput{KeyConditionExpression: aws.String("p = :p"), FilterExpression: aws.String("x = :p"), AttributesToGet: []string{"y"},
+		ExpressionAttributeValues: item{":p": str("k")}}),
+		"Non-expression parameters: {AttributesToGet} Expression parameters: {FilterExpression, KeyConditionExpression}")
+}
+
+func TestSDKUpdateExpressionPathsAndNames(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("utab")}, "p:S")
+	update := func(expr string) error {
+		_, err := c.UpdateItem(ctx, &sdk.UpdateItemInput{TableName: aws.String("utab"), Key: item{"p": str("k")}, UpdateExpression: aws.String(expr),
+			ExpressionAttributeValues: item{":v": num("1")}})
+		return err
+	}
+	wantValidation(t, update("SET a.b = :v, a[1] = :v"), "Two document paths conflict with each other; must remove or rewrite one of these paths; path one: [a, b], path two: [a, [1]]")
+	wantValidation(t, update("SET _abc = :v"), "Invalid UpdateExpression: Syntax error; token: \"_\"")
+	if err := update("SET a_1 = :v"); err != nil {
+		t.Fatal(err)
+	}
+}
