@@ -132,6 +132,7 @@ var (
 		GetBucketVersioning(context.Context, *s3api.GetBucketVersioningRequest) (*s3api.GetBucketVersioningOutput, error)
 		GetBucketWebsite(context.Context, *s3api.GetBucketWebsiteRequest) (*s3api.GetBucketWebsiteOutput, error)
 		GetObject(context.Context, *s3api.GetObjectRequest) (*s3api.GetObjectOutput, error)
+		GetObjectAttributes(context.Context, *s3api.GetObjectAttributesRequest) (*s3api.GetObjectAttributesOutput, error)
 		GetObjectLegalHold(context.Context, *s3api.GetObjectLegalHoldRequest) (*s3api.GetObjectLegalHoldOutput, error)
 		GetObjectLockConfiguration(context.Context, *s3api.GetObjectLockConfigurationRequest) (*s3api.GetObjectLockConfigurationOutput, error)
 		GetObjectRetention(context.Context, *s3api.GetObjectRetentionRequest) (*s3api.GetObjectRetentionOutput, error)

@@ -420,6 +420,15 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 	if err != nil {
 		return nil, err
 	}
+	// The checksum of the whole object a complete request carries must be
+	// the one computed (CompleteMultipartUpload docs, x-amz-checksum-*).
+	for a, v := range checksumValues(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256) {
+		// A composite checksum may be given with or without its -N suffix.
+		if got := o.Checksums[a]; v != "" && got != "" && strings.Split(v, "-")[0] != strings.Split(got, "-")[0] {
+			s.dropBlobs([]string{o.Blob})
+			return nil, &apierr.Error{Code: "BadDigest", Status: 400, Message: "The " + strings.ToLower(a) + " you specified did not match the calculated checksum."}
+		}
+	}
 	if want := in.MpuObjectSize; want != nil && *want != o.Size {
 		s.dropBlobs([]string{o.Blob})
 		return nil, invalidRequest(fmt.Sprintf("The provided 'x-amz-mp-object-size' header value %d does not match what was computed: %d", *want, o.Size))
@@ -513,6 +522,7 @@ func (s *Service) assemble(u *upload, parts []*part) (*object, error) {
 	composite := newHash(alg)
 	var size int64
 	sizes := make([]int64, 0, len(parts))
+	var sums []string
 	for _, p := range parts {
 		f, err := s.openBlob(p.Blob)
 		if err != nil {
@@ -527,6 +537,9 @@ func (s *Service) assemble(u *upload, parts []*part) (*object, error) {
 		}
 		size += n
 		sizes = append(sizes, n)
+		if u.ChecksumAlgorithm != "" {
+			sums = append(sums, p.Checksums[alg])
+		}
 		raw, _ := hex.DecodeString(strings.Trim(p.ETag, `"`))
 		etags.Write(raw)
 		if !full {
@@ -548,7 +561,7 @@ func (s *Service) assemble(u *upload, parts []*part) (*object, error) {
 		ContentType: u.ContentType, ContentEncoding: u.ContentEncoding, ContentDisposition: u.ContentDisposition,
 		ContentLanguage: u.ContentLanguage, CacheControl: u.CacheControl, Expires: u.Expires,
 		WebsiteRedirect: u.WebsiteRedirect, StorageClass: u.StorageClass, Metadata: u.Metadata, Tags: u.Tags,
-		ChecksumType: u.ChecksumType, PartSizes: sizes, UploadID: u.ID, Enc: u.Enc, Lock: u.Lock,
+		ChecksumType: u.ChecksumType, PartSizes: sizes, PartChecksums: sums, UploadID: u.ID, Enc: u.Enc, Lock: u.Lock,
 	}
 	if full {
 		o.Checksums = fullHash.checksums()

@@ -50,9 +50,12 @@ type object struct {
 	ChecksumType       string            `json:",omitempty"`
 	// PartSizes are the sizes of a multipart object's parts, for GET with
 	// partNumber and for x-amz-mp-parts-count.
-	PartSizes    []int64     `json:",omitempty"`
-	Tags         []s3api.Tag `json:",omitempty"`
-	DeleteMarker bool        `json:",omitempty"`
+	PartSizes []int64 `json:",omitempty"`
+	// PartChecksums are the parts' checksums in the upload's algorithm,
+	// when the upload named one (GetObjectAttributes lists them).
+	PartChecksums []string    `json:",omitempty"`
+	Tags          []s3api.Tag `json:",omitempty"`
+	DeleteMarker  bool        `json:",omitempty"`
 	// UploadID is the multipart upload that made the object, so a retried
 	// CompleteMultipartUpload of it answers as the first did.
 	UploadID string `json:",omitempty"`
@@ -1141,7 +1144,7 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 	}
 	o := *src
 	// The copy's lock is the request's, never the source's (CopyObject docs).
-	o.Key, o.Seq, o.LastModified, o.PartSizes, o.UploadID, o.Enc, o.Lock = key, s.nextSeq(), s.nowMillis(), nil, "", enc, lock
+	o.Key, o.Seq, o.LastModified, o.PartSizes, o.PartChecksums, o.UploadID, o.Enc, o.Lock = key, s.nextSeq(), s.nowMillis(), nil, nil, "", enc, lock
 	if mdir == "REPLACE" {
 		o.ContentType, o.ContentEncoding = awsapi.ToString(in.ContentType), awsapi.ToString(in.ContentEncoding)
 		o.ContentDisposition, o.ContentLanguage = awsapi.ToString(in.ContentDisposition), awsapi.ToString(in.ContentLanguage)
