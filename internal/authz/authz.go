@@ -121,15 +121,19 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 		return err
 	}
 	now := a.o.Now()
+	// The time keys are the same for every check of the request; Context
+	// keys are lower case (Context.Set).
+	currentTime := []string{now.UTC().Format(time.RFC3339)}
+	epochTime := []string{strconv.FormatInt(now.Unix(), 10)}
 	crossGranted, denied := false, false
 	for _, ch := range checks {
 		req := &iampolicy.Request{Principal: pr, Action: ch.Action, Resource: ch.Resource,
-			ResourceAccount: arnAccount(ch.Resource), Context: iampolicy.Context{}}
+			ResourceAccount: arnAccount(ch.Resource), Context: make(iampolicy.Context, len(ctxKeys)+2+len(ch.Context))}
 		for k, v := range ctxKeys {
 			req.Context[k] = v
 		}
-		req.Context.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
-		req.Context.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
+		req.Context["aws:currenttime"] = currentTime
+		req.Context["aws:epochtime"] = epochTime
 		for k, v := range ch.Context {
 			req.Context.Set(k, v...)
 		}
@@ -223,6 +227,7 @@ func arnService(arn string) string {
 // generation.
 type principalEntry struct {
 	gen  uint64
+	root bool // a root user's, kept whatever the generation
 	pr   iampolicy.Principal
 	ps   iampolicy.Policies
 	keys iampolicy.Context
@@ -234,7 +239,22 @@ type principalEntry struct {
 // policies on every request was most of what authorization cost.
 func (a *Authorizer) principal(ctx context.Context, c *awsapi.Caller) (iampolicy.Principal, iampolicy.Policies, iampolicy.Context, error) {
 	if a.o.Principals == nil || (iampolicy.Principal{ARN: c.ARN}).Root() {
-		e := a.load(c, iam.Principal{})
+		// A root user's entry depends on nothing IAM stores: keep it for
+		// good (bounded as the others), not rebuild it on every request.
+		key := "root\x00" + c.ARN + "\x00" + c.Account + "\x00" + c.Region
+		a.pmu.Lock()
+		e := a.principals[key]
+		a.pmu.Unlock()
+		if e == nil {
+			e = a.load(c, iam.Principal{})
+			e.root = true
+			a.pmu.Lock()
+			if len(a.principals) >= 4096 {
+				a.principals = map[string]*principalEntry{}
+			}
+			a.principals[key] = e
+			a.pmu.Unlock()
+		}
 		return e.pr, e.ps, e.keys, nil
 	}
 	key := c.ARN + "\x00" + c.AccessKey + "\x00" + c.Account + "\x00" + c.Region
@@ -242,7 +262,7 @@ func (a *Authorizer) principal(ctx context.Context, c *awsapi.Caller) (iampolicy
 	a.pmu.Lock()
 	e := a.principals[key]
 	a.pmu.Unlock()
-	if e != nil && e.gen == gen {
+	if e != nil && e.gen == gen && !e.root {
 		return e.pr, e.ps, e.keys, nil
 	}
 	p, err := a.o.Principals.Principal(ctx, c.ARN, c.AccessKey)

@@ -101,7 +101,11 @@ func Parse(r *http.Request) (*Credential, error) {
 func parseHeader(r *http.Request, params string) (*Credential, error) {
 	c := &Credential{}
 	var have struct{ cred, signed, sig bool }
-	for _, p := range strings.Split(params, ",") {
+	// Every request carries this header: walk it without splitting it into
+	// a slice first.
+	for rest := params; rest != ""; {
+		var p string
+		p, rest, _ = strings.Cut(rest, ",")
 		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
 		if !ok {
 			continue
@@ -200,8 +204,13 @@ func parsePresigned(r *http.Request, q map[string][]string) (*Credential, error)
 
 // parseScope reads "AKID/YYYYMMDD/region/service/aws4_request".
 func (c *Credential) parseScope(v string) error {
-	parts := strings.Split(strings.TrimSpace(v), "/")
-	if len(parts) != 5 || parts[0] == "" || len(parts[1]) != 8 || parts[2] == "" || parts[3] == "" || parts[4] != "aws4_request" {
+	var parts [5]string
+	scope := strings.TrimSpace(v)
+	n, rest := 0, scope
+	for ; n < 5 && rest != ""; n++ {
+		parts[n], rest, _ = strings.Cut(rest, "/")
+	}
+	if n != 5 || rest != "" || strings.HasSuffix(scope, "/") || parts[0] == "" || len(parts[1]) != 8 || parts[2] == "" || parts[3] == "" || parts[4] != "aws4_request" {
 		return incomplete("Credential should be scoped to a valid region, service and date, as in <AccessKey>/YYYYMMDD/<region>/<service>/aws4_request. Got '%s'.", v)
 	}
 	if _, err := time.Parse("20060102", parts[1]); err != nil {
@@ -212,8 +221,10 @@ func (c *Credential) parseScope(v string) error {
 }
 
 func splitSignedHeaders(v string) []string {
-	var out []string
-	for _, h := range strings.Split(v, ";") {
+	out := make([]string, 0, strings.Count(v, ";")+1)
+	for rest := v; rest != ""; {
+		var h string
+		h, rest, _ = strings.Cut(rest, ";")
 		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
 			out = append(out, h)
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -42,7 +43,7 @@ func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation,
 			return nil, err
 		}
 	}
-	rt, _, err := find(svc, r)
+	rt, err := find(svc, r)
 	if err != nil {
 		return nil, err
 	}
@@ -66,20 +67,14 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 		return apierr.Internal()
 	}
 	v = v.Elem()
-	rt := compile(op)
-	labels, ok := rt.match(r.URL.EscapedPath())
-	if !ok {
-		labels = map[string]string{}
+	rt := routeOf(svc, op)
+	labels, _ := rt.match(r.URL.EscapedPath()) // nil when it does not match: no labels
+	var q url.Values
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
 	}
-	q := r.URL.Query()
 	shape := awsapi.ShapeOf(v.Type())
-	bound := map[string]bool{}
-	for i := range shape.Fields {
-		f := &shape.Fields[i]
-		if f.Location == "querystring" && f.Type.Kind() != reflect.Map {
-			bound[f.WireName()] = true
-		}
-	}
+	bound := rt.bound
 	hasBody := false
 	for i := range shape.Fields {
 		f := &shape.Fields[i]

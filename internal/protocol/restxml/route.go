@@ -20,6 +20,9 @@ type route struct {
 	segments []segment
 	markers  []marker // literal query parts: "uploads", "list-type=2"
 	required []binding
+	// bound are the query parameters a non-map member binds; a querystring
+	// map takes the others.
+	bound map[string]bool
 	// demoted marks operations S3 keeps for old clients whose URI equals a newer
 	// one's (GetBucketLifecycle vs GetBucketLifecycleConfiguration): on a tie the
 	// newer operation wins, as S3 answers with the newer shape.
@@ -70,7 +73,11 @@ func compile(op *awsapi.Operation) route {
 	}
 	if op.NewInput != nil {
 		shape := awsapi.ShapeOf(reflect.TypeOf(op.NewInput()))
+		rt.bound = map[string]bool{}
 		for _, f := range shape.Fields {
+			if f.Location == "querystring" && f.Type.Kind() != reflect.Map {
+				rt.bound[f.WireName()] = true
+			}
 			if f.Required && (f.Location == "header" || f.Location == "querystring") {
 				rt.required = append(rt.required, binding{f.Location, f.WireName()})
 			}
@@ -79,23 +86,97 @@ func compile(op *awsapi.Operation) route {
 	return rt
 }
 
-var routeCache sync.Map // *awsapi.Service → []route
+// table is a service's compiled routes, indexed so that a request is
+// compared only with the templates of its method, and an operation finds its
+// route without compiling it again.
+type table struct {
+	all      []route
+	byMethod map[string][]*route
+	byOp     map[*awsapi.Operation]*route
+}
 
-func routes(svc *awsapi.Service) []route {
-	if rs, ok := routeCache.Load(svc); ok {
-		return rs.([]route)
+var routeCache sync.Map // *awsapi.Service → *table
+
+func routes(svc *awsapi.Service) *table {
+	if t, ok := routeCache.Load(svc); ok {
+		return t.(*table)
 	}
 	names := make([]string, 0, len(svc.Operations))
 	for n := range svc.Operations {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	rs := make([]route, 0, len(names))
+	t := &table{all: make([]route, 0, len(names)), byMethod: map[string][]*route{}, byOp: map[*awsapi.Operation]*route{}}
 	for _, n := range names {
-		rs = append(rs, compile(svc.Operations[n]))
+		t.all = append(t.all, compile(svc.Operations[n]))
 	}
-	actual, _ := routeCache.LoadOrStore(svc, rs)
-	return actual.([]route)
+	for i := range t.all {
+		rt := &t.all[i]
+		t.byMethod[rt.method] = append(t.byMethod[rt.method], rt)
+		t.byOp[rt.op] = rt
+	}
+	actual, _ := routeCache.LoadOrStore(svc, t)
+	return actual.(*table)
+}
+
+// routeOf is op's compiled route: from its service's table when svc has it,
+// else compiled now.
+func routeOf(svc *awsapi.Service, op *awsapi.Operation) *route {
+	if svc != nil {
+		if rt := routes(svc).byOp[op]; rt != nil {
+			return rt
+		}
+	}
+	rt := compile(op)
+	return &rt
+}
+
+// fits reports whether the escaped path fits the template, as match does,
+// without decoding or keeping the labels: routing compares many templates,
+// and only the chosen one's labels are needed.
+func (rt *route) fits(escapedPath string) bool {
+	rest := strings.TrimPrefix(escapedPath, "/")
+	for i, s := range rt.segments {
+		if s.greedy {
+			return rest != "" && validEscapes(rest)
+		}
+		seg, after, _ := strings.Cut(rest, "/")
+		if seg == "" {
+			return false
+		}
+		if s.literal != "" {
+			if seg != s.literal {
+				return false
+			}
+		} else if !validEscapes(seg) {
+			return false
+		}
+		rest = after
+		if i == len(rt.segments)-1 && rest == "" {
+			return true
+		}
+	}
+	return rest == ""
+}
+
+// validEscapes reports whether url.PathUnescape accepts s: every '%' is
+// followed by two hex digits.
+func validEscapes(s string) bool {
+	for i := strings.IndexByte(s, '%'); i >= 0; {
+		if i+2 >= len(s) || !ishex(s[i+1]) || !ishex(s[i+2]) {
+			return false
+		}
+		j := strings.IndexByte(s[i+3:], '%')
+		if j < 0 {
+			break
+		}
+		i += 3 + j
+	}
+	return true
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // match reports whether the escaped path fits the template, and returns the
@@ -165,25 +246,19 @@ func (rt *route) present(r *http.Request, q url.Values) (int, bool) {
 // query markers match, the one with the most markers, then with all its required
 // headers and query parameters present (PUT /{Bucket}/{Key+} is CopyObject with
 // x-amz-copy-source, UploadPart with partNumber and uploadId, else PutObject).
-func find(svc *awsapi.Service, r *http.Request) (*route, map[string]string, error) {
-	q := r.URL.Query()
+// Only the templates of r's method are compared, markers (cheap) before the
+// path; the other methods are looked at only to answer 405.
+func find(svc *awsapi.Service, r *http.Request) (*route, error) {
+	var q url.Values // nil (no parameters) unless the query has some
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
 	path := r.URL.EscapedPath()
+	t := routes(svc)
 	var best *route
-	var bestLabels map[string]string
 	bestScore := -1
-	pathMatched := false
-	var allowed []string
-	for i := range routes(svc) {
-		rt := &routes(svc)[i]
-		labels, ok := rt.match(path)
-		if !ok || !rt.markersMatch(q) {
-			continue
-		}
-		pathMatched = true
-		if !slices.Contains(allowed, rt.method) {
-			allowed = append(allowed, rt.method)
-		}
-		if rt.method != r.Method {
+	for _, rt := range t.byMethod[r.Method] {
+		if !rt.markersMatch(q) || !rt.fits(path) {
 			continue
 		}
 		n, all := rt.present(r, q)
@@ -195,22 +270,29 @@ func find(svc *awsapi.Service, r *http.Request) (*route, map[string]string, erro
 			score++
 		}
 		if score > bestScore {
-			best, bestLabels, bestScore = rt, labels, score
+			best, bestScore = rt, score
 		}
 	}
 	if best != nil {
-		return best, bestLabels, nil
+		return best, nil
 	}
-	if pathMatched {
+	var allowed []string
+	for i := range t.all {
+		rt := &t.all[i]
+		if rt.markersMatch(q) && rt.fits(path) && !slices.Contains(allowed, rt.method) {
+			allowed = append(allowed, rt.method)
+		}
+	}
+	if len(allowed) > 0 {
 		// A 405 names the methods the resource takes in Allow (RFC 9110
 		// 15.5.6), as S3 does.
 		slices.Sort(allowed)
-		return nil, nil, &apierr.Error{Code: "MethodNotAllowed", Status: http.StatusMethodNotAllowed,
+		return nil, &apierr.Error{Code: "MethodNotAllowed", Status: http.StatusMethodNotAllowed,
 			Message: "The specified method is not allowed against this resource.",
 			Fields:  map[string]any{"Method": r.Method, "ResourceType": resourceType(path)},
 			Header:  http.Header{"Allow": {strings.Join(allowed, ", ")}}}
 	}
-	return nil, nil, &apierr.Error{Code: "InvalidRequest", Status: http.StatusBadRequest,
+	return nil, &apierr.Error{Code: "InvalidRequest", Status: http.StatusBadRequest,
 		Message: "The request does not match any S3 operation."}
 }
 
