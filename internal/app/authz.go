@@ -10,10 +10,12 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/authz"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	ddbapi "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/service/dynamodb/partiql"
 	"github.com/wharf-dev/wharf/internal/service/events"
 )
 
@@ -56,6 +58,11 @@ func (sys *System) resourcePolicy(ctx context.Context, arn string) (policy, acco
 	case "sns":
 		doc, owner, _, err := sys.SNS.TopicPolicy(arn)
 		return doc, owner, err
+	case "events":
+		if strings.HasPrefix(parts[5], "event-bus/") {
+			doc, err := sys.Events.BusPolicy(arn)
+			return doc, "", err
+		}
 	}
 	return "", "", nil
 }
@@ -64,6 +71,9 @@ func (sys *System) resourcePolicy(ctx context.Context, arn string) (policy, acco
 // task and execution roles of a RunTask or StartTask task definition, which
 // the caller passes to ECS.
 func (sys *System) authzLookup(ctx context.Context, name string, input any) []string {
+	if kind, ok := strings.CutPrefix(name, "partiql-"); ok {
+		return partiqlTables(kind, input)
+	}
 	if name != "taskdef-roles" || sys.ECS == nil {
 		return nil
 	}
@@ -205,4 +215,51 @@ func (t taskRoleTrust) TaskMayAssume(ctx context.Context, account, clusterArn, r
 			"Please verify that the role being passed has the proper trust relationship and permissions and that your IAM user has permissions to pass this role.", role)
 	}
 	return nil
+}
+
+// partiqlTables answers {@partiql-KIND}: the tables (table/index for an index
+// read) the PartiQL statements of an ExecuteStatement, BatchExecuteStatement
+// or ExecuteTransaction read or write with KIND (select, insert, update,
+// delete), each authorized as dynamodb:PartiQLKIND on it ("Actions, resources
+// and condition keys for Amazon DynamoDB"). An EXISTS check reads, as a
+// select. A statement that does not parse is left for the operation to
+// refuse.
+func partiqlTables(kind string, input any) []string {
+	type stmt struct {
+		src    string
+		params []ddbapi.AttributeValue
+	}
+	var stmts []stmt
+	switch in := input.(type) {
+	case *ddbapi.ExecuteStatementInput:
+		stmts = append(stmts, stmt{awsapi.ToString(in.Statement), in.Parameters})
+	case *ddbapi.BatchExecuteStatementInput:
+		for _, s := range in.Statements {
+			stmts = append(stmts, stmt{awsapi.ToString(s.Statement), s.Parameters})
+		}
+	case *ddbapi.ExecuteTransactionInput:
+		for _, s := range in.TransactStatements {
+			stmts = append(stmts, stmt{awsapi.ToString(s.Statement), s.Parameters})
+		}
+	}
+	var out []string
+	for _, s := range stmts {
+		st, err := partiql.Parse(s.src, s.params)
+		if err != nil || st == nil {
+			continue
+		}
+		k := strings.ToLower(string(st.Kind))
+		if st.Kind == partiql.Exists {
+			k = "select"
+		}
+		if k != kind {
+			continue
+		}
+		res := st.Table
+		if st.Index != "" {
+			res += "/index/" + st.Index
+		}
+		out = append(out, res)
+	}
+	return out
 }

@@ -167,7 +167,7 @@ func placeholder(ph string, input reflect.Value, env Env) []string {
 		if v == "" {
 			continue
 		}
-		if v = apply(filter, v); v != "" {
+		if v = apply(filter, v, env); v != "" {
 			out = append(out, v)
 		}
 	}
@@ -175,7 +175,7 @@ func placeholder(ph string, input reflect.Value, env Env) []string {
 		if def == "" {
 			return []string{""}
 		}
-		return []string{apply(filter, def)}
+		return []string{apply(filter, def, env)}
 	}
 	return out
 }
@@ -229,7 +229,7 @@ func members(v reflect.Value, path []string) []string {
 	return members(f, path[1:])
 }
 
-func apply(filter, v string) string {
+func apply(filter, v string, env Env) string {
 	switch filter {
 	case "":
 		return v
@@ -270,6 +270,12 @@ func apply(filter, v string) string {
 			return ""
 		}
 		return v + "/"
+	case "busarn":
+		// An event bus name or ARN: another account's bus is named by ARN.
+		if strings.HasPrefix(v, "arn:") {
+			return v
+		}
+		return "arn:aws:events:" + env.Region + ":" + env.Account + ":event-bus/" + v
 	case "loggroup":
 		// A log group name or ARN (a trailing :* included).
 		if strings.HasPrefix(v, "arn:") {

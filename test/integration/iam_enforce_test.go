@@ -447,3 +447,93 @@ func TestIAMEnforceEventBridgeDeliversToAQueueOnlyIfItsPolicyLetsItIn(t *testing
 		t.Fatalf("no denial of events.amazonaws.com on the queue without a policy: %+v", den.Denials)
 	}
 }
+
+// TestIAMEnforceAnotherAccountPutsEventsOnlyThroughTheBusPolicy: another
+// account's PutEvents on our default bus (named by ARN) is refused until
+// PutPermission grants that account events:PutEvents; the event then reaches
+// our rule's target; RemovePermission closes the door again.
+func TestIAMEnforceAnotherAccountPutsEventsOnlyThroughTheBusPolicy(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	eb, otherEB := eventbridge.NewFromConfig(w.root), eventbridge.NewFromConfig(w.other())
+	sq := sqs.NewFromConfig(w.root)
+	rule, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("partner"), EventPattern: aws.String(`{"source":["partner"]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("inbox"), Attributes: map[string]string{"Policy": `{"Version":"2012-10-17","Statement":{
+		"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:000000000000:inbox",
+		"Condition":{"ArnEquals":{"aws:SourceArn":"` + *rule.RuleArn + `"}}}}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("partner"), Targets: []ebtypes.Target{
+		{Id: aws.String("inbox"), Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:inbox")}}}); err != nil {
+		t.Fatal(err)
+	}
+	const bus = "arn:aws:events:us-east-1:000000000000:event-bus/default"
+	put := func() error {
+		_, err := otherEB.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
+			{EventBusName: aws.String(bus), Source: aws.String("partner"), DetailType: aws.String("order"), Detail: aws.String(`{"id":7}`)}}})
+		return err
+	}
+	denied := "User: arn:aws:iam::222222222222:root is not authorized to perform: events:PutEvents on resource: " + bus +
+		" because no resource-based policy allows the events:PutEvents action"
+	wantDenied(t, put(), "AccessDeniedException", 400, denied)
+
+	if _, err := eb.PutPermission(ctx, &eventbridge.PutPermissionInput{Action: aws.String("events:PutEvents"),
+		Principal: aws.String("222222222222"), StatementId: aws.String("partner")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = eb.PutPermission(ctx, &eventbridge.PutPermissionInput{Action: aws.String("events:PutEvents"),
+		Principal: aws.String("222222222222"), StatementId: aws.String("partner")})
+	wantDenied(t, err, "ResourceAlreadyExistsException", 400, "Statement with the provided id already exists.")
+	d, err := eb.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pol struct {
+		Statement []struct {
+			Sid, Effect, Action, Resource string
+			Principal                     struct{ AWS string }
+		}
+	}
+	if d.Policy == nil || json.Unmarshal([]byte(*d.Policy), &pol) != nil || len(pol.Statement) != 1 ||
+		pol.Statement[0].Sid != "partner" || pol.Statement[0].Principal.AWS != "arn:aws:iam::222222222222:root" ||
+		pol.Statement[0].Action != "events:PutEvents" || pol.Statement[0].Resource != bus {
+		t.Fatalf("bus policy %v", aws.ToString(d.Policy))
+	}
+	if err := put(); err != nil {
+		t.Fatalf("PutEvents the bus policy allows: %v", err)
+	}
+	got, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, WaitTimeSeconds: 5})
+	if err != nil || len(got.Messages) != 1 || !strings.Contains(*got.Messages[0].Body, `"source":"partner"`) {
+		t.Fatalf("the partner's event reached %v, %v", got, err)
+	}
+
+	if _, err := eb.RemovePermission(ctx, &eventbridge.RemovePermissionInput{StatementId: aws.String("partner")}); err != nil {
+		t.Fatal(err)
+	}
+	wantDenied(t, put(), "AccessDeniedException", 400, denied)
+	_, err = eb.RemovePermission(ctx, &eventbridge.RemovePermissionInput{StatementId: aws.String("partner")})
+	wantDenied(t, err, "ResourceNotFoundException", 400, "EventBus default does not have a policy.")
+}
+
+// TestIAMEnforcePartiQLIsAuthorizedPerStatementKind: a PartiQL statement
+// needs dynamodb:PartiQLSelect, PartiQLInsert, PartiQLUpdate or
+// PartiQLDelete on its table, whatever operation carries it.
+func TestIAMEnforcePartiQLIsAuthorizedPerStatementKind(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	w.putBobPolicy("read", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:PartiQLSelect","Resource":"arn:aws:dynamodb:us-east-1:000000000000:table/results"}]}`)
+	ddb := dynamodb.NewFromConfig(w.bob)
+	if _, err := ddb.ExecuteStatement(ctx, &dynamodb.ExecuteStatementInput{Statement: aws.String(`SELECT * FROM "results" WHERE id = ?`),
+		Parameters: []ddbtypes.AttributeValue{&ddbtypes.AttributeValueMemberS{Value: "1"}}}); err != nil {
+		t.Fatalf("SELECT allowed by PartiQLSelect: %v", err)
+	}
+	_, err := ddb.ExecuteStatement(ctx, &dynamodb.ExecuteStatementInput{Statement: aws.String(`INSERT INTO "results" VALUE {'id': '2'}`)})
+	wantDenied(t, err, "AccessDeniedException", 400, "User: "+bobARN+" is not authorized to perform: dynamodb:PartiQLInsert on resource: arn:aws:dynamodb:us-east-1:000000000000:table/results because no identity-based policy allows the dynamodb:PartiQLInsert action")
+	_, err = ddb.ExecuteTransaction(ctx, &dynamodb.ExecuteTransactionInput{TransactStatements: []ddbtypes.ParameterizedStatement{
+		{Statement: aws.String(`DELETE FROM "results" WHERE id = '1'`)}}})
+	wantDenied(t, err, "AccessDeniedException", 400, "User: "+bobARN+" is not authorized to perform: dynamodb:PartiQLDelete on resource: arn:aws:dynamodb:us-east-1:000000000000:table/results because no identity-based policy allows the dynamodb:PartiQLDelete action")
+}

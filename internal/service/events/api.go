@@ -202,7 +202,11 @@ func (s *Service) DescribeEventBus(ctx context.Context, in *eventsapi.DescribeEv
 		return nil, err
 	}
 	o := busOut(account, reg, b)
-	return &eventsapi.DescribeEventBusOutput{Name: o.Name, Arn: o.Arn, Description: o.Description, CreationTime: o.CreationTime, LastModifiedTime: o.LastModifiedTime}, nil
+	out := &eventsapi.DescribeEventBusOutput{Name: o.Name, Arn: o.Arn, Description: o.Description, CreationTime: o.CreationTime, LastModifiedTime: o.LastModifiedTime}
+	if b.rec.Policy != "" {
+		out.Policy = awsapi.String(b.rec.Policy)
+	}
+	return out, nil
 }
 
 // ListEventBuses lists buses by name, the default one included.

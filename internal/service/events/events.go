@@ -178,7 +178,9 @@ type busRecord struct {
 	Created     time.Time
 	Modified    time.Time
 	Tags        map[string]string `json:",omitempty"`
-	Persisted   bool              `json:"-"`
+	// Policy is the bus's resource-based policy (PutPermission).
+	Policy    string `json:",omitempty"`
+	Persisted bool   `json:"-"`
 }
 
 type ruleRecord struct {
