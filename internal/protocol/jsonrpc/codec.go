@@ -55,7 +55,12 @@ func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation,
 // Decode reads the JSON object body into in. An empty body is an empty input.
 func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, in any) (err error) {
 	defer guard(&err)
-	data, err := readBody(r, maxBody(svc))
+	var data []byte
+	if svc != nil && svc.ID == "dynamodb" {
+		data, err = readDynamoDBBody(r, maxBody(svc))
+	} else {
+		data, err = readBody(r, maxBody(svc))
+	}
 	if err != nil {
 		return err
 	}
@@ -110,6 +115,33 @@ func readBody(r *http.Request, limit int) ([]byte, error) {
 	return data, nil
 }
 
+// readDynamoDBBody reads a DynamoDB request's body, decoded as DynamoDB
+// decodes it (decodedBody), up to limit bytes decoded.
+func readDynamoDBBody(r *http.Request, limit int) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	body, done, err := decodedBody(r)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	data, err := io.ReadAll(io.LimitReader(body, int64(limit)+1))
+	if e := apierr.As(err); e != nil {
+		return nil, e
+	}
+	if err != nil {
+		if r.Header.Get("Content-Encoding") != "" {
+			return nil, apierr.New("InternalServerError", http.StatusInternalServerError, "Internal server error")
+		}
+		return nil, apierr.Serialization("The request body could not be read.")
+	}
+	if len(data) > limit {
+		return nil, apierr.New("RequestEntityTooLargeException", http.StatusRequestEntityTooLarge, "The request body is larger than %d bytes.", limit)
+	}
+	return data, nil
+}
+
 // guard turns a panic while decoding into a SerializationException. It is the last
 // line of defence, not the first: decoders check their input.
 func guard(err *error) {
@@ -143,10 +175,13 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 		}
 	}
 	h := w.Header()
+	if svc != nil && svc.ID == "dynamodb" {
+		body = compressResponse(h, r, body)
+	}
 	h.Set("Content-Type", ContentType(svc))
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set(RequestIDHeader, requestID)
-	setCRC32(h, svc, body)
+	setCRC32(h, svc, body) // of the bytes sent, compressed or not, as DynamoDB's
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(body)
 	return err
