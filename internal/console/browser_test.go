@@ -3,6 +3,7 @@ package console_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -61,7 +68,7 @@ func browserTools(t *testing.T) (node, playwright string) {
 func TestConsoleShowsAnUploadsChainLive(t *testing.T) {
 	t.Parallel()
 	node, pw := browserTools(t)
-	srv := wharftest.Start(t)
+	srv := wharftest.Start(t, "--runtime", "process")
 	cfg := srv.Config()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -83,6 +90,31 @@ func TestConsoleShowsAnUploadsChainLive(t *testing.T) {
 	}
 	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("on-photo"),
 		Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:thumbs")}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// What the resource views must show: a table, a task that failed, an alarm.
+	ddb, ec, cw := dynamodb.NewFromConfig(cfg), ecs.NewFromConfig(cfg), cloudwatch.NewFromConfig(cfg)
+	if _, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("results"), BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("work")}); err != nil {
+		t.Fatal(err)
+	}
+	td, err := ec.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("fails"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("main"), Image: aws.String("/bin/sh"),
+			Essential: aws.Bool(true), Command: []string{"-c", "exit 3"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("work"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("errors-high"), Namespace: aws.String("App"),
+		MetricName: aws.String("Errors"), Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(5), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -113,10 +145,13 @@ func TestConsoleShowsAnUploadsChainLive(t *testing.T) {
 	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("photos"), Key: aws.String("cat.jpg"), Body: strings.NewReader("meow")}); err != nil {
 		t.Fatal(err)
 	}
-	var chain string
+	var chain, seen string
 	for lines.Scan() {
 		if c, ok := strings.CutPrefix(lines.Text(), "CHAIN "); ok {
 			chain = c
+		}
+		if c, ok := strings.CutPrefix(lines.Text(), "VIEWS "); ok {
+			seen = c
 		}
 	}
 	if err := cmd.Wait(); err != nil {
@@ -124,6 +159,17 @@ func TestConsoleShowsAnUploadsChainLive(t *testing.T) {
 	}
 	if !strings.Contains(chain, "cat.jpg") || !strings.Contains(chain, "message sent to queue thumbs") {
 		t.Errorf("the chain the console shows: %s", chain)
+	}
+	var views struct {
+		QueueAfterPurge, RuleTargets, TableKey, Task, Alarm string
+	}
+	if err := json.Unmarshal([]byte(seen), &views); err != nil {
+		t.Fatalf("the resource views: %q: %v", seen, err)
+	}
+	if views.QueueAfterPurge != "0" || !strings.Contains(views.RuleTargets, "arn:aws:sqs:us-east-1:000000000000:thumbs") ||
+		views.TableKey != "id (HASH)" || !strings.Contains(views.Task, "STOPPED") || !strings.Contains(views.Task, "exit 3") ||
+		!strings.Contains(views.Alarm, "GreaterThanThreshold 5") {
+		t.Errorf("the resource views showed %+v", views)
 	}
 	t.Logf("screenshots in %s", shots)
 }

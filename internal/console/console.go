@@ -33,6 +33,19 @@ type Options struct {
 	// Reset empties every service (service "") or one, and says what it
 	// did; its errors are apierr values for a bad request.
 	Reset func(ctx context.Context, service string) (any, error)
+	// Resources answers the resource views; nil serves none.
+	Resources Resources
+}
+
+// Resources are the console's views of what each service holds, read
+// through the services' own API operations.
+type Resources interface {
+	// List returns the rows of a view (queues, tables, rules, tasks,
+	// alarms) in region ("" for wharf's), host being the Host the browser
+	// used; an apierr error for an unknown view.
+	List(ctx context.Context, kind, region, host string) (any, error)
+	// PurgeQueue purges the queue at url.
+	PurgeQueue(ctx context.Context, url, region, host string) error
 }
 
 // Handler returns the handler for /_wharf/ paths.
@@ -47,6 +60,10 @@ func Handler(opts Options) http.Handler {
 			mux.HandleFunc("GET "+p, h.getClock)
 			mux.HandleFunc("POST "+p, h.moveClock)
 		}
+	}
+	if opts.Resources != nil {
+		mux.HandleFunc("GET /_wharf/api/resources/{kind}", h.resources)
+		mux.HandleFunc("POST /_wharf/api/queues/purge", h.purge)
 	}
 	if opts.Reset != nil {
 		mux.HandleFunc("POST /_wharf/reset", h.reset)

@@ -106,11 +106,7 @@ func (h *handler) reset(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithoutCancel(r.Context()) // a reset once begun finishes
 	res, err := h.opts.Reset(ctx, r.URL.Query().Get("service"))
 	if err != nil {
-		status := http.StatusInternalServerError
-		if e := apierr.As(err); e != nil && e.Status < 500 {
-			status = e.Status
-		}
-		writeJSON(w, status, map[string]string{"error": err.Error()})
+		writeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -128,4 +124,42 @@ func readJSON(r *http.Request, v any) error {
 		return fmt.Errorf("body: want a JSON object: %v", err)
 	}
 	return nil
+}
+
+// resources answers GET /_wharf/api/resources/{kind}?region= with
+// {"kind": ..., "items": [...]}.
+func (h *handler) resources(w http.ResponseWriter, r *http.Request) {
+	kind := r.PathValue("kind")
+	items, err := h.opts.Resources.List(r.Context(), kind, r.URL.Query().Get("region"), r.Host)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"kind": kind, "items": items})
+}
+
+// purge answers POST /_wharf/api/queues/purge?url=QUEUE_URL (the console's
+// purge button): SQS's PurgeQueue, with its errors.
+func (h *handler) purge(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := h.opts.Resources.PurgeQueue(r.Context(), q.Get("url"), q.Get("region"), r.Host); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"purged": q.Get("url")})
+}
+
+// writeError answers err as JSON, with its AWS status when it has one.
+func writeError(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	body := map[string]string{"error": err.Error()}
+	if e := apierr.As(err); e != nil {
+		status = http.StatusBadRequest // the model's default for a client error
+		if e.Status != 0 {
+			status = e.Status
+		}
+		body["code"] = e.Code
+		body["error"] = e.Message
+	}
+	writeJSON(w, status, body)
 }
