@@ -101,7 +101,9 @@ func customerKey(alg, key, keyMD5 *string, prefix string) (string, error) {
 
 // newEncryption decides how a new object is encrypted from what the request
 // asks (PutObject docs, x-amz-server-side-encryption and SSE-C headers).
-func (s *Service) newEncryption(ctx context.Context, r sseRequest) (*encryption, error) {
+// A request that asks for none gets the bucket's default encryption
+// (PutBucketEncryption docs).
+func (s *Service) newEncryption(ctx context.Context, bucket string, r sseRequest) (*encryption, error) {
 	keyMD5, err := customerKey(r.Algorithm, r.Key, r.KeyMD5, "")
 	if err != nil {
 		return nil, err
@@ -120,6 +122,9 @@ func (s *Service) newEncryption(ctx context.Context, r sseRequest) (*encryption,
 			return nil, invalidArgument("Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms",
 				"x-amz-server-side-encryption-aws-kms-key-id", *r.KMSKeyID)
 		}
+		if r.SSE == nil && r.BucketKey == nil {
+			return s.bucketDefaultEncryption(ctx, bucket), nil
+		}
 		return &encryption{}, nil
 	case "aws:kms", "aws:kms:dsse":
 		id := awsapi.ToString(r.KMSKeyID)
@@ -129,6 +134,30 @@ func (s *Service) newEncryption(ctx context.Context, r sseRequest) (*encryption,
 		return &encryption{SSE: sse, KMSKeyID: id, BucketKey: awsapi.ToBool(r.BucketKey)}, nil
 	}
 	return nil, invalidArgument("The encryption method specified is not supported", "x-amz-server-side-encryption", sse)
+}
+
+// bucketDefaultEncryption is how a bucket encrypts objects whose request
+// names no encryption: SSE-S3 unless its configuration says SSE-KMS. A
+// bucket that cannot be read gets SSE-S3 here; the operation reports why.
+func (s *Service) bucketDefaultEncryption(ctx context.Context, name string) *encryption {
+	b, err := s.viewBucket(ctx, name)
+	if err != nil || b.Encryption == nil || len(b.Encryption.Rules) == 0 {
+		return &encryption{}
+	}
+	r := b.Encryption.Rules[0]
+	d := r.ApplyServerSideEncryptionByDefault
+	if d == nil {
+		return &encryption{}
+	}
+	switch alg := awsapi.ToString(d.SSEAlgorithm); alg {
+	case "aws:kms", "aws:kms:dsse":
+		id := awsapi.ToString(d.KMSMasterKeyID)
+		if id == "" {
+			id = s.managedKMSKey(ctx)
+		}
+		return &encryption{SSE: alg, KMSKeyID: id, BucketKey: awsapi.ToBool(r.BucketKeyEnabled)}
+	}
+	return &encryption{}
 }
 
 // managedKMSKey is the ARN of the account's AWS managed key for S3

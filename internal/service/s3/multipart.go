@@ -124,7 +124,7 @@ func (s *Service) CreateMultipartUpload(ctx context.Context, in *s3api.CreateMul
 	case ctype == "":
 		ctype = "COMPOSITE"
 	}
-	enc, err := s.newEncryption(ctx, sseRequest{in.ServerSideEncryption, in.SSEKMSKeyId, in.BucketKeyEnabled,
+	enc, err := s.newEncryption(ctx, name, sseRequest{in.ServerSideEncryption, in.SSEKMSKeyId, in.BucketKeyEnabled,
 		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5})
 	if err != nil {
 		return nil, err

@@ -536,7 +536,7 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 	if err != nil {
 		return nil, err
 	}
-	enc, err := s.newEncryption(ctx, sseRequest{in.ServerSideEncryption, in.SSEKMSKeyId, in.BucketKeyEnabled,
+	enc, err := s.newEncryption(ctx, name, sseRequest{in.ServerSideEncryption, in.SSEKMSKeyId, in.BucketKeyEnabled,
 		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5})
 	if err != nil {
 		return nil, err
@@ -1110,7 +1110,7 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 	}
 	// The copy is encrypted as its request asks, not as its source was
 	// (CopyObject docs, "Server-side encryption").
-	enc, err := s.newEncryption(ctx, sseRequest{in.ServerSideEncryption, in.SSEKMSKeyId, in.BucketKeyEnabled,
+	enc, err := s.newEncryption(ctx, name, sseRequest{in.ServerSideEncryption, in.SSEKMSKeyId, in.BucketKeyEnabled,
 		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5})
 	if err != nil {
 		return nil, err
