@@ -55,6 +55,9 @@ func putMessage(tx store.Tx, qid string, m *message) error {
 	if err := tx.Put(msgKey(qid, m.Seq), b); err != nil {
 		return err
 	}
+	if err := indexGroup(tx, qid, m); err != nil {
+		return err
+	}
 	flag := byte(visFresh)
 	if m.Received > 0 {
 		flag = visReceived
@@ -77,6 +80,9 @@ func getMessage(tx store.Tx, qid string, seq uint64) (*message, error) {
 // removeMessage deletes m and its index entry.
 func removeMessage(tx store.Tx, qid string, m *message) error {
 	if err := tx.Delete(msgKey(qid, m.Seq)); err != nil {
+		return err
+	}
+	if err := unindexGroup(tx, qid, m); err != nil {
 		return err
 	}
 	if err := tx.Delete(visKey(qid, m.VisibleAt, m.Seq)); err != nil {
@@ -449,6 +455,11 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 				}
 			}
 		}
+		if q.fifo() {
+			if err := ensureGroups(tx, q.ID); err != nil {
+				return err
+			}
+		}
 		var after []byte // resume point of the next scan round
 		seen := map[uint64]bool{}
 		for len(out) < max {
@@ -565,37 +576,6 @@ func standardCandidates(tx store.Tx, qid string, now int64, n int, after []byte)
 		resume = last
 	}
 	return cands, resume, next, nil
-}
-
-// fifoCandidates scans messages in send order for up to n that are visible and
-// whose message group has no earlier message in flight or delayed.
-func fifoCandidates(tx store.Tx, qid string, now int64, n int, after []byte) (cands []*message, resume []byte, err error) {
-	blocked := map[string]bool{}
-	// A resumed scan must know the groups blocked before its start: rescan
-	// from the front, skipping what earlier rounds already took.
-	err = tx.Scan(msgPrefix(qid), nil, func(k, v []byte) (bool, error) {
-		m := &message{}
-		if err := json.Unmarshal(v, m); err != nil {
-			return false, err
-		}
-		if m.VisibleAt > now {
-			blocked[m.GroupID] = true
-			return true, nil
-		}
-		if blocked[m.GroupID] {
-			return true, nil
-		}
-		if after != nil && bytes.Compare(k, after) < 0 {
-			return true, nil
-		}
-		if len(cands) == n {
-			resume = append(bytes.Clone(k), 0)
-			return false, nil
-		}
-		cands = append(cands, m)
-		return true, nil
-	})
-	return cands, resume, err
 }
 
 // resolveHandle finds the message a receipt handle names.
@@ -733,7 +713,7 @@ func (s *Service) purge(r queueRef) error {
 		if q.LastPurge != 0 && now-q.LastPurge < 60_000 {
 			return &apierr.Error{Code: "PurgeQueueInProgress", Message: "Only one PurgeQueue operation on " + q.Name + " is allowed every 60 seconds."}
 		}
-		for _, p := range [][]byte{msgPrefix(q.ID), visPrefix(q.ID)} {
+		for _, p := range [][]byte{msgPrefix(q.ID), visPrefix(q.ID), []byte("sqs/d/" + q.ID + "/g/"), headPrefix(q.ID)} {
 			if err := deletePrefix(tx, p); err != nil {
 				return err
 			}

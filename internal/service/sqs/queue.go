@@ -413,6 +413,10 @@ func (s *Service) createQueue(ctx context.Context, name string, attrs, tags map[
 				q.Tags[k] = v
 			}
 		}
+		// A new queue's group indexes are complete: it has no messages.
+		if err := tx.Put(groupsMarker(q.ID), []byte{1}); err != nil {
+			return err
+		}
 		return putQueue(tx, q)
 	})
 	if err != nil {
