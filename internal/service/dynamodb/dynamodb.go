@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -212,6 +213,12 @@ func saveTable(tx store.Tx, t *table) error {
 func (s *Service) getTable(ctx context.Context, name *string) (*table, error) {
 	if name == nil || *name == "" {
 		return nil, apierr.Validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+	}
+	if !strings.HasPrefix(*name, "arn:") {
+		// The name is checked against the model before the table is looked up.
+		if err := checkTableName(name); err != nil {
+			return nil, err
+		}
 	}
 	account, region := caller(ctx)
 	key := tableKey(account, region, *name)

@@ -32,9 +32,12 @@ func newEnv(names map[string]string, values map[string]Value, hasExpr bool) (*ex
 			return nil, apierr.Validation("ExpressionAttributeValues can only be specified when using expressions")
 		}
 	}
-	for k := range names {
+	for k, v := range names {
 		if len(k) < 2 || k[0] != '#' {
 			return nil, apierr.Validation("ExpressionAttributeNames contains invalid key: Syntax error; key: \"%s\"", k)
+		}
+		if why := checkAttrName(v); why != "" {
+			return nil, apierr.Validation("ExpressionAttributeNames contains invalid value: %s for key %s", why, k)
 		}
 	}
 	norm := make(map[string]Value, len(values))
@@ -362,6 +365,13 @@ func (s *Service) GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetIt
 	return out, nil
 }
 
+// env0 refuses ExpressionAttributeNames in a request whose only projection
+// is the legacy AttributesToGet.
+func env0(names map[string]string) error {
+	_, err := newEnv(names, nil, false)
+	return err
+}
+
 // projectionPaths parses a ProjectionExpression (or legacy AttributesToGet);
 // nil means every attribute.
 func projectionPaths(src *string, names map[string]string, toGet []string) ([]expr.Path, error) {
@@ -369,11 +379,22 @@ func projectionPaths(src *string, names map[string]string, toGet []string) ([]ex
 		if src != nil {
 			return nil, apierr.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}")
 		}
+		if len(toGet) == 0 {
+			return nil, apierr.Validation("1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy constraint: Member must have length greater than or equal to 1")
+		}
 		paths := make([]expr.Path, len(toGet))
+		seen := make(map[string]bool, len(toGet))
 		for i, n := range toGet {
+			if why := checkAttrName(n); why != "" {
+				return nil, invalid("%s", why)
+			}
+			if seen[n] {
+				return nil, invalid("Duplicate value in attribute name: %s", n)
+			}
+			seen[n] = true
 			paths[i] = expr.Path{{Name: n}}
 		}
-		return paths, nil
+		return paths, env0(names)
 	}
 	env, err := newEnv(names, nil, src != nil)
 	if err != nil || src == nil {
@@ -466,7 +487,13 @@ func (s *Service) updateOp(t *table, rawKey map[string]Value, update, cond *stri
 		if op.cond, err = legacyExpected(expected, condOp); err != nil {
 			return nil, err
 		}
+		if _, err := newEnv(names, values, false); err != nil {
+			return nil, err // names or values without an expression to use them
+		}
 		for name := range legacy {
+			if why := checkAttrName(name); why != "" {
+				return nil, invalid("%s", why)
+			}
 			if name == t.Hash || name == t.Range {
 				return nil, invalid("Cannot update attribute %s. This attribute is part of the key", name)
 			}

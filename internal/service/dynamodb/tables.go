@@ -3,6 +3,7 @@ package dynamodb
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"slices"
 	"sort"
@@ -45,6 +46,40 @@ func checkTableName(name *string) error {
 		return apierr.Validation("1 validation error detected: Value '%s' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+", n)
 	}
 	return nil
+}
+
+// keyAttrNames gathers the key attribute names of a CreateTable or
+// UpdateTable request with where they were given, so that their length is
+// checked first, as the model's constraint (1 to 255 bytes) is, before any
+// check of how they fit together.
+type keyAttrNames []struct{ where, name string }
+
+func (k *keyAttrNames) defs(where string, defs []ddb.AttributeDefinition) {
+	for i, d := range defs {
+		*k = append(*k, struct{ where, name string }{fmt.Sprintf("%s.%d.member.attributeName", where, i+1), awsapi.ToString(d.AttributeName)})
+	}
+}
+
+func (k *keyAttrNames) schema(where string, ks []ddb.KeySchemaElement) {
+	for i, e := range ks {
+		*k = append(*k, struct{ where, name string }{fmt.Sprintf("%s.%d.member.attributeName", where, i+1), awsapi.ToString(e.AttributeName)})
+	}
+}
+
+func (k keyAttrNames) check() error {
+	var errs []string
+	for _, n := range k {
+		if len(n.name) > 255 {
+			errs = append(errs, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to 255", n.name, n.where))
+		}
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return apierr.Validation("1 validation error detected: %s", errs[0])
+	}
+	return apierr.Validation("%d validation errors detected: %s", len(errs), strings.Join(errs, "; "))
 }
 
 // keySchema reads a key schema: HASH first, then an optional RANGE.
@@ -170,6 +205,18 @@ func throughput(billing string, pt *ddb.ProvisionedThroughput) (rcu, wcu int64, 
 // CreateTable creates a table, ACTIVE at once: wharf has nothing to provision.
 func (s *Service) CreateTable(ctx context.Context, in *ddb.CreateTableInput) (*ddb.CreateTableOutput, error) {
 	if err := checkTableName(in.TableName); err != nil {
+		return nil, err
+	}
+	keyNames := keyAttrNames{}
+	keyNames.defs("attributeDefinitions", in.AttributeDefinitions)
+	keyNames.schema("keySchema", in.KeySchema)
+	for i, g := range in.GlobalSecondaryIndexes {
+		keyNames.schema(fmt.Sprintf("globalSecondaryIndexes.%d.member.keySchema", i+1), g.KeySchema)
+	}
+	for i, l := range in.LocalSecondaryIndexes {
+		keyNames.schema(fmt.Sprintf("localSecondaryIndexes.%d.member.keySchema", i+1), l.KeySchema)
+	}
+	if err := keyNames.check(); err != nil {
 		return nil, err
 	}
 	account, region := caller(ctx)
@@ -523,6 +570,16 @@ func deletePrefix(tx store.Tx, prefix []byte) error {
 // and creates (backfilled at once) or deletes global secondary indexes.
 func (s *Service) UpdateTable(ctx context.Context, in *ddb.UpdateTableInput) (*ddb.UpdateTableOutput, error) {
 	if err := checkTableName(in.TableName); err != nil {
+		return nil, err
+	}
+	names := keyAttrNames{}
+	names.defs("attributeDefinitions", in.AttributeDefinitions)
+	for i, u := range in.GlobalSecondaryIndexUpdates {
+		if u.Create != nil {
+			names.schema(fmt.Sprintf("globalSecondaryIndexUpdates.%d.member.create.keySchema", i+1), u.Create.KeySchema)
+		}
+	}
+	if err := names.check(); err != nil {
 		return nil, err
 	}
 	if in.BillingMode == nil && in.ProvisionedThroughput == nil && in.DeletionProtectionEnabled == nil && in.TableClass == nil &&

@@ -2,6 +2,7 @@ package dynamodb_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -105,4 +106,35 @@ func TestSDKUpdateExpressionPathsAndNames(t *testing.T) {
 	if err := update("SET a_1 = :v"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestSDKAttributeAndTableNamesAreCheckedFirst(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("names")}, "p:S")
+	key := item{"p": str("k")}
+	long := strings.Repeat("n", 65536)
+	_, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("names"), Item: item{"p": str("k"), long: num("1")}})
+	wantValidation(t, err, "One or more parameter values were invalid: Attribute name is too large, must be less than 65536 bytes")
+	_, err = c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("names"), Item: item{"p": str("k"), "": num("1")}})
+	wantValidation(t, err, "One or more parameter values were invalid: Empty attribute name")
+	_, err = c.GetItem(ctx, &sdk.GetItemInput{TableName: aws.String("names"), Key: key, ProjectionExpression: aws.String("#n"), ExpressionAttributeNames: map[string]string{"#n": ""}})
+	wantValidation(t, err, "ExpressionAttributeNames contains invalid value: Empty attribute name for key #n")
+	_, err = c.GetItem(ctx, &sdk.GetItemInput{TableName: aws.String("names"), Key: key, AttributesToGet: []string{"a", "a"}})
+	wantValidation(t, err, "Duplicate value in attribute name: a")
+	_, err = c.UpdateItem(ctx, &sdk.UpdateItemInput{TableName: aws.String("names"), Key: key,
+		AttributeUpdates:         map[string]types.AttributeValueUpdate{"a": {Value: num("1"), Action: types.AttributeActionPut}},
+		ExpressionAttributeNames: map[string]string{"#n": "x"}})
+	wantValidation(t, err, "ExpressionAttributeNames can only be specified when using expressions")
+
+	// A bad table name is refused before any lookup: not ResourceNotFound.
+	_, err = c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("no!such!table"), Item: key})
+	wantValidation(t, err, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+
+	// Key attribute names are at most 255 bytes, checked before the schema's coherence.
+	longKey := strings.Repeat("k", 256)
+	_, err = c.CreateTable(ctx, &sdk.CreateTableInput{TableName: aws.String("longkey"), BillingMode: types.BillingModePayPerRequest,
+		KeySchema:            keySchema(longKey, ""),
+		AttributeDefinitions: []types.AttributeDefinition{def("other", "S")}})
+	wantValidation(t, err, "at 'keySchema.1.member.attributeName' failed to satisfy constraint: Member must have length less than or equal to 255")
 }

@@ -28,6 +28,20 @@ const (
 	maxDepth = 30
 )
 
+// checkAttrName applies DynamoDB's limits on an attribute's name: not
+// empty, and under 64 KB ("Attribute names" in "Supported data types and
+// naming rules"). It returns the reason a name is refused, for callers to
+// frame, or "".
+func checkAttrName(name string) string {
+	switch {
+	case name == "":
+		return "Empty attribute name"
+	case len(name) > 65535:
+		return "Attribute name is too large, must be less than 65536 bytes"
+	}
+	return ""
+}
+
 func invalid(format string, args ...any) error {
 	return apierr.Validation("One or more parameter values were invalid: "+format, args...)
 }
@@ -144,8 +158,8 @@ func normalizeItem(item Item) (Item, error) {
 	}
 	out := make(Item, len(item))
 	for k, v := range item {
-		if k == "" {
-			return nil, invalid("An AttributeValue may not contain an empty attribute name")
+		if why := checkAttrName(k); why != "" {
+			return nil, invalid("%s", why)
 		}
 		n, err := normalizeValue(v, 0)
 		if err != nil {
