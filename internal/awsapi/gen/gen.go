@@ -27,7 +27,7 @@ type pkgGen struct {
 	imports map[string]bool   // imports types.go needs
 }
 
-func genPackage(s service, version string, m *model) (map[string][]byte, error) {
+func genPackage(s service, version string, m *model, doc documentedErrors) (map[string][]byte, error) {
 	g := &pkgGen{svc: s, version: version, m: m,
 		types: map[string]string{}, taken: map[string]bool{},
 		inName: map[string]string{}, outName: map[string]string{}, imports: map[string]bool{}}
@@ -43,7 +43,11 @@ func genPackage(s service, version string, m *model) (map[string][]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	return map[string][]byte{"types.go": types, "service.go": svc}, nil
+	errs, err := g.errorsFile(doc)
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{"types.go": types, "service.go": svc, "errors.go": errs}, nil
 }
 
 // sortedKeys returns m's keys in order.

@@ -76,8 +76,8 @@ func TestGeneratedFilesMatchTheGenerator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 2*len(services) + 1; n != want {
-		t.Errorf("generated %d files, want %d (two per service and models.txt)", n, want)
+	if want := 3*len(services) + 1; n != want {
+		t.Errorf("generated %d files, want %d (three per service and models.txt)", n, want)
 	}
 	// No stale files: every committed file in a generated package is still generated.
 	for _, s := range services {
@@ -106,8 +106,8 @@ func TestGenerationIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a) != 4 || len(a) != len(b) {
-		t.Fatalf("generated %d and %d files, want 4", len(a), len(b))
+	if len(a) != 6 || len(a) != len(b) {
+		t.Fatalf("generated %d and %d files, want 6", len(a), len(b))
 	}
 	for n := range a {
 		if !bytes.Equal(a[n], b[n]) {

@@ -155,6 +155,10 @@ func generate(botocore, only string) (map[string][]byte, error) {
 			want[s] = true
 		}
 	}
+	docErrs, err := loadDocumentedErrors()
+	if err != nil {
+		return nil, err
+	}
 	files := map[string][]byte{}
 	var rec strings.Builder
 	fmt.Fprintf(&rec, "# Models behind the generated packages (go generate ./internal/awsapi/...).\n")
@@ -182,7 +186,7 @@ func generate(botocore, only string) (map[string][]byte, error) {
 			line += " overlay " + sha256Hex(overlay)
 		}
 		rec.WriteString(line + "\n")
-		pkgFiles, err := genPackage(s, version, m)
+		pkgFiles, err := genPackage(s, version, m, docErrs[s.ID])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.ID, err)
 		}

@@ -45,6 +45,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	aas "github.com/wharf-dev/wharf/internal/awsapi/applicationautoscaling"
 	cwapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -280,7 +281,7 @@ func putJSON(tx store.Tx, key []byte, v any) error {
 
 // notFound is AWS's ObjectNotFoundException.
 func notFound(format string, args ...any) *apierr.Error {
-	return apierr.New("ObjectNotFoundException", 400, format, args...)
+	return aas.ErrObjectNotFoundException(format, args...)
 }
 
 func noTarget(t targetID) *apierr.Error {

@@ -363,7 +363,7 @@ func (s *Service) putTrackingAlarms(ctx context.Context, sc scope, p *policy) ([
 			if e := apierr.As(err); e != nil {
 				msg += ": " + e.Message
 			}
-			return nil, apierr.New("FailedResourceAccessException", 400, "%s", msg)
+			return nil, aas.ErrFailedResourceAccessException("%s", msg)
 		}
 		names = append(names, *in.AlarmName)
 	}

@@ -339,7 +339,7 @@ func paging(max *int32, next *string) (int, []byte, error) {
 	}
 	k, err := base64.RawURLEncoding.DecodeString(*next)
 	if err != nil || !strings.HasPrefix(string(k), "aas/") {
-		return 0, nil, apierr.New("InvalidNextTokenException", 400, "Invalid token")
+		return 0, nil, aas.ErrInvalidNextTokenException("Invalid token")
 	}
 	return limit, k, nil
 }
@@ -350,7 +350,7 @@ func token(k []byte) *string { return awsapi.String(base64.RawURLEncoding.Encode
 // values up to 256, at most 50 tags, no aws: prefix.
 func checkTags(tags map[string]string) error {
 	if len(tags) > 50 {
-		return apierr.New("TooManyTagsException", 400, "The number of tags exceeds the limit of 50 tags.")
+		return aas.ErrTooManyTagsException("The number of tags exceeds the limit of 50 tags.")
 	}
 	for k, v := range tags {
 		if len(k) < 1 || len(k) > 128 || len(v) > 256 {
@@ -402,7 +402,7 @@ func (s *Service) TagResource(ctx context.Context, in *aas.TagResourceInput) (*a
 			t.Tags[k] = v
 		}
 		if len(t.Tags) > 50 {
-			return apierr.New("TooManyTagsException", 400, "The number of tags exceeds the limit of 50 tags.")
+			return aas.ErrTooManyTagsException("The number of tags exceeds the limit of 50 tags.")
 		}
 		return putJSON(tx, sc.targetKey(t.ID), t)
 	})

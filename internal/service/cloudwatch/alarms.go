@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	cwapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -473,7 +472,7 @@ func (s *Service) DeleteAlarms(ctx context.Context, in *cwapi.DeleteAlarmsInput)
 			}
 		}
 		if len(missing) > 0 {
-			return &apierr.Error{Code: "ResourceNotFound", Status: 404, Message: fmt.Sprintf("%d/%d alarms not found: %s", len(missing), len(in.AlarmNames), strings.Join(missing, ", "))}
+			return cwapi.ErrResourceNotFound("%d/%d alarms not found: %s", len(missing), len(in.AlarmNames), strings.Join(missing, ", "))
 		}
 		for _, n := range in.AlarmNames {
 			if err := tx.Delete(alarmKey(sc, n)); err != nil {
@@ -527,7 +526,7 @@ func (s *Service) SetAlarmState(ctx context.Context, in *cwapi.SetAlarmStateInpu
 		return nil, invalidValue("The value %s for parameter StateValue is invalid.", state)
 	}
 	if rd := awsapi.ToString(in.StateReasonData); rd != "" && !json.Valid([]byte(rd)) {
-		return nil, apierr.New("InvalidFormatFault", 400, "Invalid JSON in StateReasonData.")
+		return nil, cwapi.ErrInvalidFormatFault("Invalid JSON in StateReasonData.")
 	}
 	var tr *transition
 	err := s.st.Update(func(tx store.Tx) error {
@@ -536,7 +535,7 @@ func (s *Service) SetAlarmState(ctx context.Context, in *cwapi.SetAlarmStateInpu
 			return err
 		}
 		if a == nil {
-			return &apierr.Error{Code: "ResourceNotFound", Status: 404, Message: fmt.Sprintf("Alarm %s not found", awsapi.ToString(in.AlarmName))}
+			return cwapi.ErrResourceNotFound("Alarm %s not found", awsapi.ToString(in.AlarmName))
 		}
 		tr, err = s.transition(tx, sc, a, state, awsapi.ToString(in.StateReason), awsapi.ToString(in.StateReasonData), s.clock.Now().UTC())
 		return err
@@ -668,7 +667,7 @@ func (s *Service) updateTags(ctx context.Context, arn string, fn func(map[string
 			return err
 		}
 		if a == nil {
-			return apierr.New("ResourceNotFoundException", 404, "Alarm %s not found.", name)
+			return cwapi.ErrResourceNotFoundException("Alarm %s not found.", name)
 		}
 		if a.Tags == nil {
 			a.Tags = map[string]string{}

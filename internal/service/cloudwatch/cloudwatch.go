@@ -29,8 +29,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	cwapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -358,17 +358,17 @@ func (s *Service) readSamples(tx store.Tx, sc scope, m metricID, from, to int64,
 }
 
 func invalidValue(format string, args ...any) error {
-	return apierr.New("InvalidParameterValueException", 400, format, args...)
+	return cwapi.ErrInvalidParameterValueException(format, args...)
 }
 
 func missingParam(format string, args ...any) error {
-	return apierr.New("MissingRequiredParameterException", 400, format, args...)
+	return cwapi.ErrMissingRequiredParameterException(format, args...)
 }
 
 func invalidCombination(format string, args ...any) error {
-	return apierr.New("InvalidParameterCombinationException", 400, format, args...)
+	return cwapi.ErrInvalidParameterCombinationException(format, args...)
 }
 
 func invalidToken() error {
-	return apierr.New("InvalidNextToken", 400, "The service cannot process the request because the token is invalid.")
+	return cwapi.ErrInvalidNextToken("The service cannot process the request because the token is invalid.")
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	cwapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -284,7 +283,7 @@ func (s *Service) PutCompositeAlarm(ctx context.Context, in *cwapi.PutCompositeA
 			}
 		}
 		if len(missing) > 0 {
-			return apierr.New("ValidationError", 400, "Could not save the composite alarm as alarms [%s] in the alarm rule do not exist", strings.Join(missing, ", "))
+			return cwapi.ErrValidationError("Could not save the composite alarm as alarms [%s] in the alarm rule do not exist", strings.Join(missing, ", "))
 		}
 		old, err := s.readAlarm(tx, sc, name)
 		if err != nil {

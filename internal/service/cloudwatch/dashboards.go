@@ -103,7 +103,7 @@ func (s *Service) PutDashboard(ctx context.Context, in *cwapi.PutDashboardInput)
 }
 
 func dashboardNotFound() error {
-	return &apierr.Error{Code: "ResourceNotFound", Status: 404, Message: "Dashboard does not exist"}
+	return cwapi.ErrResourceNotFound("Dashboard does not exist")
 }
 
 // GetDashboard returns a dashboard's body.
@@ -174,7 +174,7 @@ func (s *Service) DeleteDashboards(ctx context.Context, in *cwapi.DeleteDashboar
 				return err
 			}
 			if b == nil || n == "" {
-				return &apierr.Error{Code: "ResourceNotFound", Status: 404, Message: "Dashboard " + n + " does not exist"}
+				return cwapi.ErrResourceNotFound("Dashboard %s does not exist", n)
 			}
 		}
 		for _, n := range in.DashboardNames {

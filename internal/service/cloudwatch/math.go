@@ -3,10 +3,11 @@ package cloudwatch
 import (
 	"math"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
 )
 
 // Metric math ("Using metric math" in the CloudWatch User Guide): numbers,

@@ -33,7 +33,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	"github.com/wharf-dev/wharf/internal/clock"
@@ -204,13 +203,13 @@ func (sc scope) arn(resource string) string {
 
 // Errors in AWS's words.
 func clientErr(format string, args ...any) error {
-	return apierr.New("ClientException", 400, format, args...)
+	return ecsapi.ErrClientException(format, args...)
 }
 func invalidParam(format string, args ...any) error {
-	return apierr.New("InvalidParameterException", 400, format, args...)
+	return ecsapi.ErrInvalidParameterException(format, args...)
 }
 func clusterNotFound() error {
-	return apierr.New("ClusterNotFoundException", 400, "Cluster not found.")
+	return ecsapi.ErrClusterNotFoundException("Cluster not found.")
 }
 
 func getJSON(tx store.Tx, key string, v any) (bool, error) {
@@ -564,7 +563,7 @@ func (s *Service) DeleteCluster(ctx context.Context, in *ecsapi.DeleteClusterInp
 			return err
 		}
 		if busy {
-			return apierr.New("ClusterContainsTasksException", 400, "The Cluster cannot be deleted while Tasks are active.")
+			return ecsapi.ErrClusterContainsTasksException("The Cluster cannot be deleted while Tasks are active.")
 		}
 		c.Cluster.Status = awsapi.String("INACTIVE")
 		out = c.Cluster
@@ -778,7 +777,7 @@ func (s *Service) withTags(ctx context.Context, arn string, fn func(*[]ecsapi.Ta
 			return err
 		}
 		if !found {
-			return apierr.New("InvalidParameterException", 400, "The specified resource could not be found.")
+			return ecsapi.ErrInvalidParameterException("The specified resource could not be found.")
 		}
 		if fn == nil {
 			tags = *tp

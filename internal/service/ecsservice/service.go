@@ -240,16 +240,16 @@ func (r *record) shape(withTags bool) ecsapi.ServiceShape {
 
 // Errors in AWS's words.
 func invalidParam(format string, args ...any) error {
-	return apierr.New("InvalidParameterException", 400, format, args...)
+	return ecsapi.ErrInvalidParameterException(format, args...)
 }
 func clusterNotFound() error {
-	return apierr.New("ClusterNotFoundException", 400, "Cluster not found.")
+	return ecsapi.ErrClusterNotFoundException("Cluster not found.")
 }
 func serviceNotFound() error {
-	return apierr.New("ServiceNotFoundException", 400, "Service not found.")
+	return ecsapi.ErrServiceNotFoundException("Service not found.")
 }
 func serviceNotActive() error {
-	return apierr.New("ServiceNotActiveException", 400, "Service was not ACTIVE.")
+	return ecsapi.ErrServiceNotActiveException("Service was not ACTIVE.")
 }
 
 var nameRE = lazyregexp.New(`^[a-zA-Z0-9_-]{1,255}$`)
@@ -355,7 +355,7 @@ func (s *Service) resolveTaskDef(ctx context.Context, sc scope, ref string) (str
 	}
 	td := out.TaskDefinition
 	if td == nil || awsapi.ToString(td.Status) != "ACTIVE" {
-		return "", apierr.New("ClientException", 400, "TaskDefinition is inactive")
+		return "", ecsapi.ErrClientException("TaskDefinition is inactive")
 	}
 	return awsapi.ToString(td.TaskDefinitionArn), nil
 }
@@ -371,7 +371,7 @@ func checkDeploymentConfig(c *ecsapi.DeploymentConfiguration) error {
 		return invalidParam("minimumHealthyPercent must be between 0 and 100.")
 	}
 	if s := awsapi.ToString(c.Strategy); s != "" && s != "ROLLING" {
-		return apierr.New("UnsupportedFeatureException", 400, "wharf supports the ROLLING deployment strategy only.")
+		return ecsapi.ErrUnsupportedFeatureException("wharf supports the ROLLING deployment strategy only.")
 	}
 	return nil
 }
@@ -436,7 +436,7 @@ func (s *Service) CreateService(ctx context.Context, in *ecsapi.CreateServiceInp
 		return nil, invalidParam("Service name must be at most 255 letters (uppercase and lowercase), numbers, hyphens, and underscores.")
 	}
 	if c := in.DeploymentController; c != nil && awsapi.ToString(c.Type) != "ECS" {
-		return nil, apierr.New("UnsupportedFeatureException", 400, "wharf supports the ECS deployment controller only.")
+		return nil, ecsapi.ErrUnsupportedFeatureException("wharf supports the ECS deployment controller only.")
 	}
 	if in.TaskDefinition == nil {
 		return nil, invalidParam("TaskDefinition must be specified.")
@@ -595,7 +595,7 @@ func (s *Service) UpdateService(ctx context.Context, in *ecsapi.UpdateServiceInp
 		return nil, err
 	}
 	if c := in.DeploymentController; c != nil && awsapi.ToString(c.Type) != "ECS" {
-		return nil, apierr.New("UnsupportedFeatureException", 400, "wharf supports the ECS deployment controller only.")
+		return nil, ecsapi.ErrUnsupportedFeatureException("wharf supports the ECS deployment controller only.")
 	}
 	var tdArn string
 	if in.TaskDefinition != nil {

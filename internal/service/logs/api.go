@@ -10,7 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	logsapi "github.com/wharf-dev/wharf/internal/awsapi/logs"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
@@ -52,7 +51,7 @@ func groupName(name, identifier *string) (string, error) {
 	id := awsapi.ToString(identifier)
 	switch {
 	case n != "" && id != "":
-		return "", apierr.New("InvalidParameterException", 400, "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+		return "", logsapi.ErrInvalidParameterException("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
 	case n != "":
 		return n, checkGroupName("logGroupName", n)
 	case id != "":
@@ -90,7 +89,7 @@ func (s *Service) CreateLogGroup(ctx context.Context, in *logsapi.CreateLogGroup
 			return err
 		}
 		if old != nil {
-			return apierr.New("ResourceAlreadyExistsException", 400, "The specified log group already exists")
+			return logsapi.ErrResourceAlreadyExistsException("The specified log group already exists")
 		}
 		return putJSON(tx, groupKey(sc, name), &g)
 	})
@@ -117,7 +116,7 @@ func (s *Service) DeleteLogGroup(ctx context.Context, in *logsapi.DeleteLogGroup
 			return errGroupNotFound()
 		}
 		if g.DelProt {
-			return apierr.New("OperationAbortedException", 400, "Log group %s has deletion protection enabled.", name)
+			return logsapi.ErrOperationAbortedException("Log group %s has deletion protection enabled.", name)
 		}
 		if err := tx.Delete(groupKey(sc, name)); err != nil {
 			return err
@@ -277,7 +276,7 @@ func (s *Service) CreateLogStream(ctx context.Context, in *logsapi.CreateLogStre
 			if err != nil {
 				return err
 			}
-			return apierr.New("ResourceAlreadyExistsException", 400, "The specified log stream already exists")
+			return logsapi.ErrResourceAlreadyExistsException("The specified log stream already exists")
 		}
 		return putJSON(tx, streamKey(sc, g, st), &stream{Name: st, Created: s.now().UnixMilli()})
 	})
@@ -592,7 +591,7 @@ func addTags(g *group, tags map[string]string) error {
 		g.Tags[k] = v
 	}
 	if len(g.Tags) > 50 {
-		return apierr.New("TooManyTagsException", 400, "A resource can have no more than 50 tags.")
+		return logsapi.ErrTooManyTagsException("A resource can have no more than 50 tags.")
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
+	logsapi "github.com/wharf-dev/wharf/internal/awsapi/logs"
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -183,15 +183,15 @@ func putJSON(tx store.Tx, key []byte, v any) error {
 }
 
 func errGroupNotFound() error {
-	return &apierr.Error{Code: "ResourceNotFoundException", Status: 400, Message: "The specified log group does not exist."}
+	return logsapi.ErrResourceNotFoundException("The specified log group does not exist.")
 }
 
 func errStreamNotFound() error {
-	return &apierr.Error{Code: "ResourceNotFoundException", Status: 400, Message: "The specified log stream does not exist."}
+	return logsapi.ErrResourceNotFoundException("The specified log stream does not exist.")
 }
 
 func invalidParam(format string, args ...any) error {
-	return apierr.New("InvalidParameterException", 400, format, args...)
+	return logsapi.ErrInvalidParameterException(format, args...)
 }
 
 func groupARN(sc scope, name string) string {

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	logsapi "github.com/wharf-dev/wharf/internal/awsapi/logs"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -129,7 +128,7 @@ func (s *Service) PutMetricFilter(ctx context.Context, in *logsapi.PutMetricFilt
 				return err
 			}
 			if n >= maxMetricFilters {
-				return apierr.New("LimitExceededException", 400, "Resource limit exceeded.")
+				return logsapi.ErrLimitExceededException("Resource limit exceeded.")
 			}
 		}
 		return putJSON(tx, metricFilterKey(sc, g, name), f)
@@ -162,7 +161,7 @@ func (s *Service) DeleteMetricFilter(ctx context.Context, in *logsapi.DeleteMetr
 			return err
 		}
 		if v == nil {
-			return apierr.New("ResourceNotFoundException", 400, "The specified metric filter does not exist.")
+			return logsapi.ErrResourceNotFoundException("The specified metric filter does not exist.")
 		}
 		return tx.Delete(metricFilterKey(sc, g, name))
 	})

@@ -8,11 +8,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"net"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"

@@ -317,15 +317,15 @@ func (sc *scheduleRecord) plan(now time.Time) {
 }
 
 func validation(format string, a ...any) *apierr.Error {
-	return &apierr.Error{Code: "ValidationException", Status: 400, Message: fmt.Sprintf(format, a...)}
+	return schedapi.ErrValidationException(format, a...)
 }
 
 func notFound(format string, a ...any) *apierr.Error {
-	return &apierr.Error{Code: "ResourceNotFoundException", Status: 404, Message: fmt.Sprintf(format, a...)}
+	return schedapi.ErrResourceNotFoundException(format, a...)
 }
 
 func conflict(format string, a ...any) *apierr.Error {
-	return &apierr.Error{Code: "ConflictException", Status: 409, Message: fmt.Sprintf(format, a...)}
+	return schedapi.ErrConflictException(format, a...)
 }
 
 func putJSON(tx store.Tx, key []byte, v any) error {

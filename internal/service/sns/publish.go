@@ -233,7 +233,7 @@ func (s *Service) Publish(ctx context.Context, in *snsapi.PublishInput) (*snsapi
 		arn = awsapi.ToString(in.TargetArn)
 		if _, _, _, ok := parseTopicARN(arn); !ok {
 			// Mobile push endpoints (platform applications) are not built.
-			return nil, &apierr.Error{Code: "NotFoundException", Status: 404, Message: "Endpoint does not exist"}
+			return nil, snsapi.ErrNotFoundException("Endpoint does not exist")
 		}
 	} else if _, _, _, ok := parseTopicARN(arn); !ok {
 		return nil, errBadARN("TopicArn", arn)
@@ -287,25 +287,25 @@ func (s *Service) PublishBatch(ctx context.Context, in *snsapi.PublishBatchInput
 	entries := in.PublishBatchRequestEntries
 	switch {
 	case len(entries) == 0:
-		return nil, &apierr.Error{Code: "EmptyBatchRequestException", Status: 400, Message: "The batch request doesn't contain any entries."}
+		return nil, snsapi.ErrEmptyBatchRequestException("The batch request doesn't contain any entries.")
 	case len(entries) > 10:
-		return nil, &apierr.Error{Code: "TooManyEntriesInBatchRequestException", Status: 400, Message: "The batch request contains more entries than permissible."}
+		return nil, snsapi.ErrTooManyEntriesInBatchRequestException("The batch request contains more entries than permissible.")
 	}
 	seen := map[string]bool{}
 	total := 0
 	for _, en := range entries {
 		id := awsapi.ToString(en.Id)
 		if !batchIDRE.MatchString(id) {
-			return nil, &apierr.Error{Code: "InvalidBatchEntryIdException", Status: 400, Message: "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long."}
+			return nil, snsapi.ErrInvalidBatchEntryIdException("A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.")
 		}
 		if seen[id] {
-			return nil, &apierr.Error{Code: "BatchEntryIdsNotDistinctException", Status: 400, Message: "Two or more batch entries in the request have the same Id."}
+			return nil, snsapi.ErrBatchEntryIdsNotDistinctException("Two or more batch entries in the request have the same Id.")
 		}
 		seen[id] = true
 		total += len(awsapi.ToString(en.Message))
 	}
 	if total > maxMessageBytes {
-		return nil, &apierr.Error{Code: "BatchRequestTooLongException", Status: 400, Message: "The length of all the messages put together is more than the limit."}
+		return nil, snsapi.ErrBatchRequestTooLongException("The length of all the messages put together is more than the limit.")
 	}
 	if _, err := s.view(arn); err != nil {
 		return nil, err

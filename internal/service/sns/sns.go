@@ -32,8 +32,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -231,19 +231,19 @@ func dedupKey(topicARN, id string) []byte { return []byte("sns/dd/" + topicARN +
 // Errors, with AWS's messages.
 
 func errInvalidParameter(format string, args ...any) error {
-	return &apierr.Error{Code: "InvalidParameterException", Status: 400, Message: "Invalid parameter: " + fmt.Sprintf(format, args...)}
+	return snsapi.ErrInvalidParameterException("Invalid parameter: %s", fmt.Sprintf(format, args...))
 }
 
 func errTopicNotFound() error {
-	return &apierr.Error{Code: "NotFoundException", Status: 404, Message: "Topic does not exist"}
+	return snsapi.ErrNotFoundException("Topic does not exist")
 }
 
 func errSubscriptionNotFound() error {
-	return &apierr.Error{Code: "NotFoundException", Status: 404, Message: "Subscription does not exist"}
+	return snsapi.ErrNotFoundException("Subscription does not exist")
 }
 
 func errResourceNotFound() error {
-	return &apierr.Error{Code: "ResourceNotFoundException", Status: 404, Message: "Resource does not exist"}
+	return snsapi.ErrResourceNotFoundException("Resource does not exist")
 }
 
 // errBadARN is AWS's answer to a malformed ARN in parameter param.

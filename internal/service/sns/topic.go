@@ -403,7 +403,7 @@ func (s *Service) SetTopicAttributes(ctx context.Context, in *snsapi.SetTopicAtt
 }
 
 func errTagLimit() error {
-	return &apierr.Error{Code: "TagLimitExceededException", Status: 400, Message: "Could not complete request: tag quota of per resource exceeded"}
+	return snsapi.ErrTagLimitExceededException("Could not complete request: tag quota of per resource exceeded")
 }
 
 // TagResource adds or replaces tags of a topic.

@@ -227,19 +227,19 @@ const maxBatchBytes = 1048576
 // checkBatch applies the batch rules common to every *Batch operation.
 func checkBatch(ids []*string, entryName string) error {
 	if len(ids) == 0 {
-		return &apierr.Error{Code: "EmptyBatchRequest", Message: "There should be at least one " + entryName + " in the request."}
+		return sqsapi.ErrEmptyBatchRequest("There should be at least one %s in the request.", entryName)
 	}
 	if len(ids) > 10 {
-		return &apierr.Error{Code: "TooManyEntriesInBatchRequest", Message: "Maximum number of entries per request are 10. You have sent " + strconv.Itoa(len(ids)) + "."}
+		return sqsapi.ErrTooManyEntriesInBatchRequest("Maximum number of entries per request are 10. You have sent %s.", strconv.Itoa(len(ids)))
 	}
 	seen := map[string]bool{}
 	for _, p := range ids {
 		id := awsapi.ToString(p)
 		if !batchIDRE.MatchString(id) {
-			return &apierr.Error{Code: "InvalidBatchEntryId", Message: "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long."}
+			return sqsapi.ErrInvalidBatchEntryId("A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.")
 		}
 		if seen[id] {
-			return &apierr.Error{Code: "BatchEntryIdsNotDistinct", Message: "Id " + id + " repeated."}
+			return sqsapi.ErrBatchEntryIdsNotDistinct("Id %s repeated.", id)
 		}
 		seen[id] = true
 	}
@@ -288,7 +288,7 @@ func (s *Service) SendMessageBatch(ctx context.Context, in *sqsapi.SendMessageBa
 		return nil, err
 	}
 	if size > maxBatchBytes {
-		return nil, &apierr.Error{Code: "BatchRequestTooLong", Message: "Batch requests cannot be longer than " + strconv.Itoa(maxBatchBytes) + " bytes. You have sent " + strconv.Itoa(size) + " bytes."}
+		return nil, sqsapi.ErrBatchRequestTooLong("Batch requests cannot be longer than %s bytes. You have sent %s bytes.", strconv.Itoa(maxBatchBytes), strconv.Itoa(size))
 	}
 	res, err := s.send(ctx, r, entries)
 	if err != nil {

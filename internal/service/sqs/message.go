@@ -16,6 +16,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 	"github.com/wharf-dev/wharf/internal/timeline"
@@ -200,7 +201,7 @@ func validateAttrs(attrs map[string]msgAttr, system bool) (int, error) {
 				}
 			}
 			if !validBody(*a.StringValue) {
-				return 0, &apierr.Error{Code: "InvalidMessageContents", Message: "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"}
+				return 0, sqsapi.ErrInvalidMessageContents("Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
 			}
 			size += len(*a.StringValue)
 		case "Binary":
@@ -221,7 +222,7 @@ func (s *Service) prepare(q *queue, e *sendEntry, sender string) (*message, erro
 		return nil, errMissingParameter("MessageBody")
 	}
 	if !validBody(body) {
-		return nil, &apierr.Error{Code: "InvalidMessageContents", Message: "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"}
+		return nil, sqsapi.ErrInvalidMessageContents("Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
 	}
 	size, err := validateAttrs(e.Attrs, false)
 	if err != nil {
@@ -615,14 +616,14 @@ func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) 
 			}
 			if m.Token != token {
 				if q.fifo() {
-					errs[i] = &apierr.Error{Code: "ReceiptHandleIsInvalid", Message: "The receipt handle has expired."}
+					errs[i] = sqsapi.ErrReceiptHandleIsInvalid("The receipt handle has expired.")
 				}
 				// Standard queues: "the request succeeds, but the message will
 				// not be deleted" unless the latest handle is used (DeleteMessage docs).
 				continue
 			}
 			if q.fifo() && m.VisibleAt <= now {
-				errs[i] = &apierr.Error{Code: "ReceiptHandleIsInvalid", Message: "The receipt handle has expired."}
+				errs[i] = sqsapi.ErrReceiptHandleIsInvalid("The receipt handle has expired.")
 				continue
 			}
 			if err := removeMessage(tx, q.ID, m); err != nil {
@@ -683,7 +684,7 @@ func (s *Service) changeVisibility(r queueRef, changes []visibilityChange) ([]er
 				continue
 			}
 			if m.VisibleAt <= now {
-				errs[i] = &apierr.Error{Code: "MessageNotInflight", Message: "Message not inflight."}
+				errs[i] = sqsapi.ErrMessageNotInflight("Message not inflight.")
 				continue
 			}
 			at := now + int64(*c.Timeout)*1000
@@ -711,7 +712,7 @@ func (s *Service) purge(r queueRef) error {
 			return err
 		}
 		if q.LastPurge != 0 && now-q.LastPurge < 60_000 {
-			return &apierr.Error{Code: "PurgeQueueInProgress", Message: "Only one PurgeQueue operation on " + q.Name + " is allowed every 60 seconds."}
+			return sqsapi.ErrPurgeQueueInProgress("Only one PurgeQueue operation on %s is allowed every 60 seconds.", q.Name)
 		}
 		for _, p := range [][]byte{msgPrefix(q.ID), visPrefix(q.ID), []byte("sqs/d/" + q.ID + "/g/"), headPrefix(q.ID)} {
 			if err := deletePrefix(tx, p); err != nil {

@@ -73,7 +73,7 @@ type taskHandle struct {
 }
 
 func errMoveResource(param string) error {
-	return &apierr.Error{Code: "ResourceNotFoundException", Status: 404, Message: "The resource that you specified for the " + param + " parameter doesn't exist."}
+	return sqsapi.ErrResourceNotFoundException("The resource that you specified for the %s parameter doesn't exist.", param)
 }
 
 // queueByARN loads the queue an ARN names; a malformed ARN or a missing queue
@@ -276,7 +276,7 @@ func (s *Service) CancelMessageMoveTask(ctx context.Context, in *sqsapi.CancelMe
 			return err
 		}
 		if t == nil {
-			return &apierr.Error{Code: "ResourceNotFoundException", Status: 404, Message: "Task does not exist."}
+			return sqsapi.ErrResourceNotFoundException("Task does not exist.")
 		}
 		if t.Status != taskRunning {
 			return errInvalidParameter("Value for parameter TaskHandle is invalid. Reason: Only tasks with status RUNNING can be cancelled.")

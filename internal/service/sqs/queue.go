@@ -13,6 +13,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -377,7 +378,7 @@ func (s *Service) createQueue(ctx context.Context, name string, attrs, tags map[
 		if err == nil {
 			for k, v := range want {
 				if old.Attrs[k] != v && !(k == "FifoQueue" && v == "false" && !old.fifo()) {
-					return &apierr.Error{Code: "QueueNameExists", Message: "A queue already exists with the same name and a different value for attribute " + k}
+					return sqsapi.ErrQueueNameExists("A queue already exists with the same name and a different value for attribute %s", k)
 				}
 			}
 			return nil

@@ -27,15 +27,14 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -276,19 +275,19 @@ func parseQueueARN(arn string) (region, account, name string, ok bool) {
 // Errors, with AWS's messages.
 
 func errQueueDoesNotExist() error {
-	return &apierr.Error{Code: "QueueDoesNotExist", Message: "The specified queue does not exist."}
+	return sqsapi.ErrQueueDoesNotExist("The specified queue does not exist.")
 }
 
 func errInvalidParameter(format string, args ...any) error {
-	return &apierr.Error{Code: "InvalidParameterValue", Status: 400, Message: fmt.Sprintf(format, args...)}
+	return sqsapi.ErrInvalidParameterValue(format, args...)
 }
 
 func errMissingParameter(name string) error {
-	return &apierr.Error{Code: "MissingParameter", Status: 400, Message: "The request must contain the parameter " + name + "."}
+	return sqsapi.ErrMissingParameter("The request must contain the parameter %s.", name)
 }
 
 func errInvalidAttributeName(name string) error {
-	return &apierr.Error{Code: "InvalidAttributeName", Message: "Unknown Attribute " + name + "."}
+	return sqsapi.ErrInvalidAttributeName("Unknown Attribute %s.", name)
 }
 
 func errInvalidAttributeValue(name, reason string) error {
@@ -296,9 +295,9 @@ func errInvalidAttributeValue(name, reason string) error {
 	if reason != "" {
 		msg += " Reason: " + reason
 	}
-	return &apierr.Error{Code: "InvalidAttributeValue", Message: msg}
+	return sqsapi.ErrInvalidAttributeValue("%s", msg)
 }
 
 func errReceiptHandleInvalid(h string) error {
-	return &apierr.Error{Code: "ReceiptHandleIsInvalid", Message: fmt.Sprintf("The input receipt handle \"%s\" is not a valid receipt handle.", h)}
+	return sqsapi.ErrReceiptHandleIsInvalid("The input receipt handle \"%s\" is not a valid receipt handle.", h)
 }
