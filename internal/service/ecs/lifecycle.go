@@ -534,7 +534,10 @@ func (s *Service) Run(ctx context.Context) {
 	srvDone := s.serveEndpoint(ctx)
 	s.reconcile(s.orphans)
 	s.orphans = nil
+	expired := make(chan struct{})
+	go func() { defer close(expired); s.expireLoop(ctx) }()
 	<-ctx.Done()
+	<-expired
 	s.stop()
 	s.wg.Wait()
 	if s.removeOnShutdown {
