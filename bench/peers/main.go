@@ -215,6 +215,15 @@ func measure(t *target, c call, n int, d time.Duration) sample {
 	return s
 }
 
+// rate prints ops/s with three significant digits below 100 (64 MiB
+// transfers run at a few per second).
+func rate(r float64) string {
+	if r >= 100 {
+		return fmt.Sprintf("%.0f", r)
+	}
+	return fmt.Sprintf("%.3g", r)
+}
+
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
@@ -267,7 +276,7 @@ func report(o op, counts []int, ts []*target, cells map[cellKey][]sample) {
 			if haveBase && base.cpu > 0 {
 				ratio = fmt.Sprintf("%.2fx", f.cpu/base.cpu)
 			}
-			fmt.Printf("| %d | %s | %.0f | %.2f | %.2f | %.3f | %s |\n", n, t.name, f.rate, f.p50, f.p99, f.cpu, ratio)
+			fmt.Printf("| %d | %s | %s | %.2f | %.2f | %.3f | %s |\n", n, t.name, rate(f.rate), f.p50, f.p99, f.cpu, ratio)
 		}
 		if !haveBase {
 			continue
