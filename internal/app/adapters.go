@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharf-dev/wharf/internal/authz"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/runtime"
@@ -120,18 +122,45 @@ func (m sqsMetrics) Put(ctx context.Context, account, region, namespace string, 
 }
 
 // s3Notifier delivers S3's queue and topic notifications to SQS and SNS.
+// Both act as s3.amazonaws.com for the bucket: the queue's or topic's policy
+// must let S3 in.
 type s3Notifier struct {
-	sqs *sqs.Service
+	sqs servicePrincipalQueues
 	sns *sns.Service
+	az  *authz.Authorizer
 }
 
 func (n s3Notifier) SendToQueue(ctx context.Context, queueARN, body string) error {
-	return n.sqs.SendToQueue(ctx, queueARN, body)
+	_, err := n.sqs.DeliverToQueue(ctx, queueARN, body, nil, "", "")
+	return err
 }
 
 func (n s3Notifier) PublishToTopic(ctx context.Context, topicARN, subject, body string) error {
+	src, _ := awsapi.SourceFrom(ctx)
+	if err := n.az.AuthorizeService(ctx, "s3.amazonaws.com", "sns:Publish", topicARN, src.ARN, src.Account); err != nil {
+		return err
+	}
 	_, err := n.sns.PublishToTopic(ctx, topicARN, subject, body, nil)
 	return err
+}
+
+// servicePrincipalQueues delivers to SQS queues for another service (SNS, S3)
+// acting as its service principal for the source the context carries
+// (awsapi.Source): the queue's policy must allow sqs:SendMessage to it, as on
+// AWS. Under --iam enforce a refusal is the delivery's error; under audit it
+// is recorded and the message delivered.
+type servicePrincipalQueues struct {
+	sqs       *sqs.Service
+	az        *authz.Authorizer
+	principal string
+}
+
+func (q servicePrincipalQueues) DeliverToQueue(ctx context.Context, queueARN, body string, attrs map[string]sqsapi.MessageAttributeValue, groupID, dedupID string) (string, error) {
+	src, _ := awsapi.SourceFrom(ctx)
+	if err := q.az.AuthorizeService(ctx, q.principal, "sqs:SendMessage", queueARN, src.ARN, src.Account); err != nil {
+		return "", err
+	}
+	return q.sqs.DeliverToQueue(ctx, queueARN, body, attrs, groupID, dedupID)
 }
 
 // chooseRuntime picks the task runtime --runtime names, or docker when an

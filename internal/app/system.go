@@ -106,6 +106,10 @@ func build(d deps) *System {
 	// what the server authenticates against and ECS mints task credentials from.
 	sys.IAM = iam.New(iam.Options{Store: d.st, Clock: d.clock, Account: cfg.Account, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey})
 	sys.STS = sys.IAM.STS()
+	// The authorizer reads the other services' resource policies only when
+	// it decides, after build: it exists first so that deliveries between
+	// services can be authorized as their service principals.
+	sys.Authz = sys.authorizer(cfg, d.log)
 
 	sys.Logs = logs.New(logs.Options{Store: d.st, Clock: d.clock, Logger: d.logger("logs")})
 
@@ -123,11 +127,11 @@ func build(d deps) *System {
 	d.loops.Go(sys.SQS.RunMetrics)
 
 	sys.SNS = sns.New(sns.Options{Store: d.st, Clock: d.clock, Logger: d.logger("sns"), DefaultHost: cfg.Listen, SMTPAddr: cfg.SMTPAddr})
-	sys.SNS.SetQueueSender(sys.SQS)
+	sys.SNS.SetQueueSender(servicePrincipalQueues{sys.SQS, sys.Authz, "sns.amazonaws.com"})
 	d.loops.Go(sys.SNS.Run)
 	sys.CloudWatch.SetTopicPublisher(sys.SNS)
 
-	sys.S3 = buildS3(d, s3Notifier{sys.SQS, sys.SNS})
+	sys.S3 = buildS3(d, s3Notifier{servicePrincipalQueues{sys.SQS, sys.Authz, "s3.amazonaws.com"}, sys.SNS, sys.Authz})
 
 	sys.DynamoDB = dynamodb.New(dynamodb.Options{Store: d.st, Clock: d.clock, Logger: d.logger("dynamodb")})
 	d.loops.Go(sys.DynamoDB.Run)
@@ -145,7 +149,6 @@ func build(d deps) *System {
 	d.loops.Go(sys.AutoScaling.Run)
 	sys.CloudWatch.SetScalingPolicyExecutor(alarmActions{sys.AutoScaling})
 
-	sys.Authz = sys.authorizer(cfg, d.log)
 	sys.Targets = EventTargets{
 		// EventBridge delivers to queues and topics as events.amazonaws.com
 		// (their policies must let it in) or with the target's role (which

@@ -15,8 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -362,4 +365,60 @@ func TestIAMEnforceATaskRoleMustTrustECSTasks(t *testing.T) {
 		t.Fatalf("RunTask once the role trusts ECS tasks: %v %v", out, err)
 	}
 	w.must(ec.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String("work"), Task: out.Tasks[0].TaskArn}))
+}
+
+// TestIAMEnforceSNSAndS3DeliverToAQueueOnlyIfItsPolicyLetsThemIn: SNS
+// delivers to a subscribed queue as sns.amazonaws.com for the topic, and S3
+// notifies a queue as s3.amazonaws.com for the bucket: without a queue
+// policy naming them (aws:SourceArn, aws:SourceAccount) nothing arrives and
+// the denial is recorded; with one, the message arrives.
+func TestIAMEnforceSNSAndS3DeliverToAQueueOnlyIfItsPolicyLetsThemIn(t *testing.T) {
+	t.Parallel()
+	w := newDeliveryWorld(t)
+	ctx := callTimeout(t)
+	tp := sns.NewFromConfig(w.cfg)
+	topic, err := tp.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("alerts")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qarn := func(n string) string { return "arn:aws:sqs:us-east-1:" + acct + ":" + n }
+	closed := w.queue("closed", "")
+	open := w.queue("open", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sns.amazonaws.com"},
+		"Action":"sqs:SendMessage","Resource":"`+qarn("open")+`","Condition":{"ArnEquals":{"aws:SourceArn":"`+*topic.TopicArn+`"}}}]}`)
+	for _, q := range []string{"closed", "open"} {
+		w.must(tp.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qarn(q))}))
+	}
+	w.must(tp.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("disk full")}))
+	if m := w.receive(open, 5); m == nil || !strings.Contains(*m.Body, "disk full") {
+		t.Fatalf("the queue whose policy lets SNS in got %v", m)
+	}
+	if m := w.receive(closed, 1); m != nil {
+		t.Fatalf("the queue without a policy got %q", *m.Body)
+	}
+	w.wantDenial(denial{Principal: "sns.amazonaws.com", Action: "sqs:SendMessage", Resource: qarn("closed"), Decision: "implicitDeny",
+		Reason: "because no resource-based policy allows the sqs:SendMessage action"})
+
+	s3c := s3Client(w.cfg)
+	w.must(s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("uploads")}))
+	uploads := w.queue("uploads", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},
+		"Action":"sqs:SendMessage","Resource":"`+qarn("uploads")+`","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:s3:::uploads"},"StringEquals":{"aws:SourceAccount":"`+acct+`"}}}]}`)
+	w.must(s3c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("uploads"),
+		NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{
+			{QueueArn: aws.String(qarn("uploads")), Events: []s3types.Event{"s3:ObjectCreated:*"}},
+			{QueueArn: aws.String(qarn("closed")), Events: []s3types.Event{"s3:ObjectCreated:*"}}}}}))
+	if m := w.receive(uploads, 5); m == nil || !strings.Contains(*m.Body, "s3:TestEvent") {
+		t.Fatalf("the S3 test event: %v", m)
+	}
+	sq := sqs.NewFromConfig(w.cfg)
+	w.must(s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("uploads"), Key: aws.String("a.csv"), Body: strings.NewReader("x")}))
+	m := w.receive(uploads, 5)
+	if m == nil || !strings.Contains(*m.Body, `"ObjectCreated:Put"`) {
+		t.Fatalf("the S3 notification: %v", m)
+	}
+	w.must(sq.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &uploads, ReceiptHandle: m.ReceiptHandle}))
+	if m := w.receive(closed, 1); m != nil {
+		t.Fatalf("the queue without a policy got %q", *m.Body)
+	}
+	w.wantDenial(denial{Principal: "s3.amazonaws.com", Action: "sqs:SendMessage", Resource: qarn("closed"), Decision: "implicitDeny",
+		Reason: "because no resource-based policy allows the sqs:SendMessage action"})
 }

@@ -109,7 +109,7 @@ func (s *Service) PutBucketNotificationConfiguration(ctx context.Context, in *s3
 	}
 	if s.notifier != nil {
 		test := s.testEvent(ctx, b.Name)
-		dctx := context.WithoutCancel(ctx)
+		dctx := awsapi.WithSource(context.WithoutCancel(ctx), awsapi.Source{ARN: bucketARN(b.Name), Account: b.Account})
 		for _, q := range c.QueueConfigurations {
 			if err := s.notifier.SendToQueue(dctx, *q.QueueArn, test); err != nil && !awsapi.ToBool(in.SkipDestinationValidation) {
 				s.log.Warn("s3: test event not delivered", "queue", *q.QueueArn, "err", err)
@@ -214,6 +214,9 @@ func (s *Service) announce(ctx context.Context, b *bucket, c change) {
 	if s.notifier == nil {
 		return
 	}
+	// S3 notifies as s3.amazonaws.com for the bucket: the queue's or topic's
+	// policy must let it in (aws:SourceArn, aws:SourceAccount).
+	dctx = awsapi.WithSource(dctx, awsapi.Source{ARN: bucketARN(b.Name), Account: b.Account})
 	for _, q := range n.QueueConfigurations {
 		if matchesConfig(q.Events, q.Filter, c) {
 			if err := s.notifier.SendToQueue(dctx, awsapi.ToString(q.QueueArn), s.record(ctx, b, c, awsapi.ToString(q.Id), now)); err != nil {

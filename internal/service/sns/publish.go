@@ -556,6 +556,9 @@ func (s *Service) toQueue(ctx context.Context, n *notification, sub *subscriptio
 	if strings.HasSuffix(sub.Endpoint, ".fifo") {
 		group, dedup = n.entry.GroupID, n.entry.DedupID
 	}
+	// SNS delivers as sns.amazonaws.com for the topic: the queue's policy
+	// must let it in (aws:SourceArn).
+	ctx = awsapi.WithSource(ctx, awsapi.Source{ARN: n.topic.ARN, Account: n.topic.Account})
 	_, err := s.queues.DeliverToQueue(ctx, sub.Endpoint, body, attrs, group, dedup)
 	s.delivered(ctx, n.id, sub.ARN, sub.Endpoint, err, "")
 	if err != nil {
