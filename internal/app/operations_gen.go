@@ -126,6 +126,7 @@ var (
 		GetBucketNotificationConfiguration(context.Context, *s3api.GetBucketNotificationConfigurationRequest) (*s3api.NotificationConfiguration, error)
 		GetBucketOwnershipControls(context.Context, *s3api.GetBucketOwnershipControlsRequest) (*s3api.GetBucketOwnershipControlsOutput, error)
 		GetBucketPolicy(context.Context, *s3api.GetBucketPolicyRequest) (*s3api.GetBucketPolicyOutput, error)
+		GetBucketPolicyStatus(context.Context, *s3api.GetBucketPolicyStatusRequest) (*s3api.GetBucketPolicyStatusOutput, error)
 		GetBucketReplication(context.Context, *s3api.GetBucketReplicationRequest) (*s3api.GetBucketReplicationOutput, error)
 		GetBucketRequestPayment(context.Context, *s3api.GetBucketRequestPaymentRequest) (*s3api.GetBucketRequestPaymentOutput, error)
 		GetBucketTagging(context.Context, *s3api.GetBucketTaggingRequest) (*s3api.GetBucketTaggingOutput, error)
