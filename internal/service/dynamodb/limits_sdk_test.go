@@ -63,9 +63,14 @@ func TestSDKHostileExpressionsAreRefusedAndServerKeepsServing(t *testing.T) {
 				ExpressionAttributeValues: values})
 			return err
 		}, "Invalid FilterExpression: The expression contains too many operators; operator count: 301"},
-		{"deepest nesting within 4 KB is evaluated", func() error {
-			out, err := c.Scan(ctx, &sdk.ScanInput{TableName: aws.String("orders"),
+		{"deepest nesting within 4 KB is parsed and refused as redundant parentheses", func() error {
+			_, err := c.Scan(ctx, &sdk.ScanInput{TableName: aws.String("orders"),
 				FilterExpression: aws.String(nested(deepest)), ExpressionAttributeValues: values})
+			return err
+		}, "Invalid FilterExpression: The expression has redundant parentheses;"},
+		{"one pair of parentheses is evaluated", func() error {
+			out, err := c.Scan(ctx, &sdk.ScanInput{TableName: aws.String("orders"),
+				FilterExpression: aws.String(nested(1)), ExpressionAttributeValues: values})
 			if err == nil && out.Count != 1 {
 				return errors.New("the item did not match")
 			}

@@ -340,11 +340,33 @@ func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutp
 		if in.QueryFilter != nil && in.ProjectionExpression != nil {
 			return nil, apierr.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {QueryFilter} Expression parameters: {ProjectionExpression}")
 		}
-		if req.filter, err = legacyFilter(in.QueryFilter, in.ConditionalOperator); err != nil {
-			return nil, err
-		}
-		if req.proj, err = projectionPaths(in.ProjectionExpression, in.ExpressionAttributeNames, in.AttributesToGet); err != nil {
-			return nil, err
+		if in.FilterExpression != nil {
+			// KeyConditions take a FilterExpression as they take a QueryFilter.
+			if in.QueryFilter != nil || in.AttributesToGet != nil {
+				return nil, apierr.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet, QueryFilter} Expression parameters: {FilterExpression}")
+			}
+			env, err := newEnv(in.ExpressionAttributeNames, in.ExpressionAttributeValues, true)
+			if err != nil {
+				return nil, err
+			}
+			if req.filter, err = expr.ParseCondition(env, expr.KindFilter, *in.FilterExpression); err != nil {
+				return nil, err
+			}
+			if in.ProjectionExpression != nil {
+				if req.proj, err = expr.ParseProjection(env, *in.ProjectionExpression); err != nil {
+					return nil, err
+				}
+			}
+			if err := env.CheckUnused(); err != nil {
+				return nil, err
+			}
+		} else {
+			if req.filter, err = legacyFilter(in.QueryFilter, in.ConditionalOperator); err != nil {
+				return nil, err
+			}
+			if req.proj, err = projectionPaths(in.ProjectionExpression, in.ExpressionAttributeNames, in.AttributesToGet); err != nil {
+				return nil, err
+			}
 		}
 	} else {
 		if in.KeyConditionExpression == nil {

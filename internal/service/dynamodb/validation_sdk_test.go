@@ -2,6 +2,7 @@ package dynamodb_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -137,4 +138,59 @@ func TestSDKAttributeAndTableNamesAreCheckedFirst(t *testing.T) {
 		KeySchema:            keySchema(longKey, ""),
 		AttributeDefinitions: []types.AttributeDefinition{def("other", "S")}})
 	wantValidation(t, err, "at 'keySchema.1.member.attributeName' failed to satisfy constraint: Member must have length less than or equal to 255")
+}
+
+func TestSDKExpressionsAsDynamoDBParsesThem(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("exprs")}, "p:S", "c:N")
+	for i, a := range []string{"x", "y"} {
+		if _, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("exprs"), Item: item{"p": str("k"), "c": num(strconv.Itoa(i)), "a": str(a), "l": list(num("7")), "s": str("text")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := item{"p": str("k"), "c": num("0")}
+	query := func(in *sdk.QueryInput) (*sdk.QueryOutput, error) {
+		in.TableName = aws.String("exprs")
+		return c.Query(ctx, in)
+	}
+
+	// KeyConditions take a FilterExpression.
+	out, err := query(&sdk.QueryInput{KeyConditions: map[string]types.Condition{"p": {ComparisonOperator: types.ComparisonOperatorEq, AttributeValueList: []types.AttributeValue{str("k")}}},
+		FilterExpression: aws.String("#a = :y"), ExpressionAttributeNames: map[string]string{"#a": "a"}, ExpressionAttributeValues: item{":y": str("y")}})
+	if err != nil || out.Count != 1 {
+		t.Fatalf("KeyConditions with FilterExpression: %v, %v", out, err)
+	}
+	// Key condition errors.
+	_, err = query(&sdk.QueryInput{KeyConditionExpression: aws.String("p = :p AND p = :p"), ExpressionAttributeValues: item{":p": str("k")}})
+	wantValidation(t, err, "KeyConditionExpressions must only contain one condition per key")
+	_, err = query(&sdk.QueryInput{KeyConditionExpression: aws.String("p = :p AND c.d < :p"), ExpressionAttributeValues: item{":p": str("k")}})
+	wantValidation(t, err, "KeyConditionExpressions cannot have conditions on nested attributes")
+
+	// One pair of parentheses too many is fine, a pair around a pair is not.
+	update := func(expr, cond string) error {
+		in := &sdk.UpdateItemInput{TableName: aws.String("exprs"), Key: key, UpdateExpression: aws.String(expr)}
+		if cond != "" {
+			in.ConditionExpression = aws.String(cond)
+			in.ExpressionAttributeValues = item{":x": str("x")}
+		}
+		_, err := c.UpdateItem(ctx, in)
+		return err
+	}
+	if err := update("SET b = a", "(a = :x)"); err != nil {
+		t.Fatal(err)
+	}
+	wantValidation(t, update("SET b = a", "((a = :x))"), "Invalid ConditionExpression: The expression has redundant parentheses;")
+
+	// REMOVE through a missing or mistyped step is an invalid path; a
+	// missing last step removes nothing.
+	wantValidation(t, update("REMOVE s.x", ""), "The document path provided in the update expression is invalid for update")
+	wantValidation(t, update("REMOVE nothere.x", ""), "The document path provided in the update expression is invalid for update")
+	if err := update("REMOVE l[5]", ""); err != nil {
+		t.Fatal(err)
+	}
+
+	// A list index past int32 is out of range, not silently missing.
+	_, err = c.GetItem(ctx, &sdk.GetItemInput{TableName: aws.String("exprs"), Key: key, ProjectionExpression: aws.String("l[99999999999999]")})
+	wantValidation(t, err, "Invalid ProjectionExpression: List index is not within the allowable range; index: [99999999999999]")
 }

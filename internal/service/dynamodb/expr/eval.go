@@ -472,7 +472,9 @@ func Apply(u *Update, item Item) (Item, error) {
 		return false
 	})
 	for _, p := range removes {
-		remove(out, p)
+		if err := remove(out, p); err != nil {
+			return nil, err
+		}
 	}
 	for _, a := range u.Add {
 		arg := a.Value.(*ValueOperand).Value
@@ -510,7 +512,9 @@ func Apply(u *Update, item Item) (Item, error) {
 		}
 		nv := setDifference(cur, arg)
 		if n, _ := sizeOf(nv); n == 0 {
-			remove(out, a.Path)
+			if err := remove(out, a.Path); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if err := put(out, a.Path, nv); err != nil {
@@ -657,42 +661,60 @@ func putIn(container Value, path Path, v Value) (Value, error) {
 }
 
 // remove deletes the value at path; a missing path is not an error.
-func remove(item Item, path Path) {
+// remove deletes the attribute at path. A missing last step (a map key, or
+// a list index past the end) removes nothing; a missing or mistyped step
+// before it is DynamoDB's invalid document path.
+func remove(item Item, path Path) error {
 	if len(path) == 1 {
 		delete(item, path[0].Name)
-		return
+		return nil
 	}
 	parent, ok := item[path[0].Name]
 	if !ok {
-		return
+		return apierr.Validation("The document path provided in the update expression is invalid for update")
 	}
-	if nv, ok := removeIn(parent, path[1:]); ok {
+	nv, changed, err := removeIn(parent, path[1:])
+	if err != nil {
+		return err
+	}
+	if changed {
 		item[path[0].Name] = nv
 	}
+	return nil
 }
 
-func removeIn(container Value, path Path) (Value, bool) {
+func removeIn(container Value, path Path) (Value, bool, error) {
+	invalid := apierr.Validation("The document path provided in the update expression is invalid for update")
 	s := path[0]
 	if s.IsIndex {
-		if container.L == nil || s.Index >= len(container.L) {
-			return Value{}, false
+		if container.L == nil {
+			return Value{}, false, invalid
+		}
+		if s.Index >= len(container.L) {
+			if len(path) == 1 {
+				return Value{}, false, nil
+			}
+			return Value{}, false, invalid
 		}
 		l := append([]Value(nil), container.L...)
 		if len(path) == 1 {
-			return Value{L: append(l[:s.Index], l[s.Index+1:]...)}, true
+			return Value{L: append(l[:s.Index], l[s.Index+1:]...)}, true, nil
 		}
-		child, ok := removeIn(l[s.Index], path[1:])
-		if !ok {
-			return Value{}, false
+		child, changed, err := removeIn(l[s.Index], path[1:])
+		if err != nil || !changed {
+			return Value{}, false, err
 		}
 		l[s.Index] = child
-		return Value{L: l}, true
+		return Value{L: l}, true, nil
 	}
 	if container.M == nil {
-		return Value{}, false
+		return Value{}, false, invalid
 	}
 	if _, ok := container.M[s.Name]; !ok {
-		return Value{}, false
+		if len(path) == 1 {
+			return Value{}, false, nil
+		}
+		return Value{}, false, invalid
 	}
 	m := make(map[string]Value, len(container.M))
 	for k, x := range container.M {
@@ -700,14 +722,14 @@ func removeIn(container Value, path Path) (Value, bool) {
 	}
 	if len(path) == 1 {
 		delete(m, s.Name)
-		return Value{M: m}, true
+		return Value{M: m}, true, nil
 	}
-	child, ok := removeIn(m[s.Name], path[1:])
-	if !ok {
-		return Value{}, false
+	child, changed, err := removeIn(m[s.Name], path[1:])
+	if err != nil || !changed {
+		return Value{}, false, err
 	}
 	m[s.Name] = child
-	return Value{M: m}, true
+	return Value{M: m}, true, nil
 }
 
 func setUnion(a, b Value) Value {

@@ -49,21 +49,28 @@ func ParseKeyCondition(env *Env, src, hashName, rangeName string) (*KeyCondition
 	kc := &KeyCondition{HashName: hashName}
 	hashSeen := false
 	unsupported := apierr.Validation("Query key condition not supported")
+	onePerKey := apierr.Validation("KeyConditionExpressions must only contain one condition per key")
 	for _, l := range leaves {
+		if nestedLeaf(l) {
+			return nil, apierr.Validation("KeyConditionExpressions cannot have conditions on nested attributes")
+		}
 		name, rc, ok := keyLeaf(l)
 		if !ok {
 			return nil, unsupported
 		}
 		switch name {
 		case hashName:
-			if hashSeen || rc.Op != "=" {
+			if hashSeen {
+				return nil, onePerKey
+			}
+			if rc.Op != "=" {
 				return nil, unsupported
 			}
 			hashSeen = true
 			kc.Hash = rc.Lo
 		case rangeName:
 			if kc.Range != nil {
-				return nil, unsupported
+				return nil, onePerKey
 			}
 			rc.Name = name
 			kc.Range = rc
@@ -179,6 +186,27 @@ func keyLeaves(env *Env, src string) ([]Cond, error) {
 		return nil, err
 	}
 	return leaves, nil
+}
+
+// nestedLeaf reports whether a key condition reads a nested attribute.
+func nestedLeaf(c Cond) bool {
+	nested := func(ops ...Operand) bool {
+		for _, o := range ops {
+			if p, ok := o.(*PathOperand); ok && len(p.Path) > 1 {
+				return true
+			}
+		}
+		return false
+	}
+	switch c := c.(type) {
+	case *Compare:
+		return nested(c.L, c.R)
+	case *Between:
+		return nested(c.X, c.Lo, c.Hi)
+	case *Func:
+		return nested(c.Args...)
+	}
+	return false
 }
 
 // keyLeaf reads one condition on a top-level attribute against values.

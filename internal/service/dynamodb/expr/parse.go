@@ -187,6 +187,8 @@ type parser struct {
 	pos   int
 	env   *Env
 	depth int // current nesting, bounded by maxNesting
+	// parenthesized marks the conditions written in parentheses.
+	parenthesized map[Cond]bool
 	ops   int // operators and functions seen, bounded by MaxOperators
 }
 
@@ -362,6 +364,15 @@ func (p *parser) primary() Cond {
 		p.next()
 		c := p.or()
 		p.expect(")")
+		// One pair of parentheses too many is allowed; a pair around a pair
+		// is DynamoDB's "redundant parentheses".
+		if p.parenthesized[c] {
+			p.fail("Invalid %s: The expression has redundant parentheses;", p.kind)
+		}
+		if p.parenthesized == nil {
+			p.parenthesized = map[Cond]bool{}
+		}
+		p.parenthesized[c] = true
 		return c
 	}
 	t := p.peek()
@@ -606,12 +617,12 @@ func (p *parser) path() Path {
 				p.syntax()
 			}
 			p.next()
-			n, err := strconv.Atoi(t.text)
+			n, err := strconv.ParseInt(t.text, 10, 32)
 			if err != nil {
-				p.fail("Invalid %s: List index is too large; index: %s", p.kind, t.text)
+				p.fail("Invalid %s: List index is not within the allowable range; index: [%s]", p.kind, t.text)
 			}
 			p.expect("]")
-			path = append(path, Step{Index: n, IsIndex: true})
+			path = append(path, Step{Index: int(n), IsIndex: true})
 		default:
 			if len(path) > 32 {
 				p.fail("Invalid %s: The document path has too many nesting levels; nesting levels: %d", p.kind, len(path))
