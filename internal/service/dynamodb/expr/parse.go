@@ -189,7 +189,7 @@ type parser struct {
 	depth int // current nesting, bounded by maxNesting
 	// parenthesized marks the conditions written in parentheses.
 	parenthesized map[Cond]bool
-	ops   int // operators and functions seen, bounded by MaxOperators
+	ops           int // operators and functions seen, bounded by MaxOperators
 }
 
 // failure carries a parse error up through the recursion; parse functions
