@@ -15,6 +15,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/runtime"
 	"github.com/wharf-dev/wharf/internal/runtime/docker"
+	"github.com/wharf-dev/wharf/internal/runtime/kubernetes"
 	"github.com/wharf-dev/wharf/internal/runtime/process"
 	"github.com/wharf-dev/wharf/internal/service/autoscaling"
 	"github.com/wharf-dev/wharf/internal/service/cloudwatch"
@@ -181,6 +182,21 @@ func chooseRuntime(cfg *config.Config, log *slog.Logger) runtime.Runner {
 		return r
 	}
 	return process.New()
+}
+
+// kubeRuntime is the kubernetes runtime for cfg, once its API server has
+// answered.
+func kubeRuntime(ctx context.Context, cfg *config.Config) (*kubernetes.Runner, error) {
+	k, err := kubernetes.New(kubernetes.Options{Kubeconfig: cfg.Kubeconfig, Namespace: cfg.KubeNamespace})
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := k.Ping(pctx); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 // containerEndpoint is wharf's address as a task's container (host network)

@@ -23,6 +23,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/console"
 	"github.com/wharf-dev/wharf/internal/diag"
 	"github.com/wharf-dev/wharf/internal/eventbus"
+	"github.com/wharf-dev/wharf/internal/runtime"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -55,11 +56,23 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		st.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	var runner runtime.Runner
+	if cfg.Runtime == "kubernetes" {
+		// Asked for by name, so a cluster wharf cannot reach stops it here,
+		// rather than every RunTask failing later.
+		k, err := kubeRuntime(ctx, cfg)
+		if err != nil {
+			ln.Close()
+			st.Close()
+			return nil, fmt.Errorf("--runtime kubernetes: %w", err)
+		}
+		runner = k
+	}
 	loops := &Loops{}
 	// One clock for every service: real time until a user moves it
 	// (POST /_wharf/clock).
 	clk := clock.NewMovable()
-	sys := build(deps{cfg: cfg, st: st, log: log, bus: eventbus.New(), loops: loops, clock: clk})
+	sys := build(deps{cfg: cfg, st: st, log: log, bus: eventbus.New(), loops: loops, clock: clk, runner: runner})
 	gate := &server.Gate{}
 	rs := &resetter{sys: sys, st: st, gate: gate}
 	var degraded func() error

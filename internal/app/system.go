@@ -32,6 +32,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/protocol/restjson"
 	"github.com/wharf-dev/wharf/internal/protocol/restxml"
 	"github.com/wharf-dev/wharf/internal/runtime"
+	"github.com/wharf-dev/wharf/internal/runtime/kubernetes"
 	"github.com/wharf-dev/wharf/internal/runtime/process"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/service/autoscaling"
@@ -90,6 +91,9 @@ type deps struct {
 	loops *Loops
 	// clock is the one clock every service reads.
 	clock clock.Clock
+	// runner is the task runtime Start already reached (kubernetes), or nil
+	// for buildECS to choose one.
+	runner runtime.Runner
 }
 
 // logger is d's logger tagged with service, as every line a service logs is.
@@ -220,10 +224,13 @@ func buildS3(d deps, n s3.Notifier) *s3.Service {
 // them nil (their operations then answer NotImplemented) when ECS cannot start.
 func buildECS(d deps, sys *System) {
 	log := d.logger("ecs")
-	runner := chooseRuntime(d.cfg, log)
+	runner := d.runner
+	if runner == nil {
+		runner = chooseRuntime(d.cfg, log)
+	}
 	svc, err := ecs.New(ecs.Options{
 		Store: d.st, Clock: d.clock, Logger: log, Runner: runner, Bus: d.bus,
-		Account: d.cfg.Account, Region: d.cfg.Region, Endpoint: containerEndpoint(d.cfg.Listen),
+		Account: d.cfg.Account, Region: d.cfg.Region, Endpoint: containerEndpoint(d.cfg.Listen), AdvertiseURL: d.cfg.AdvertiseURL,
 		Credentials: roleCredentials{sys.STS}, RemoveOnShutdown: d.cfg.Ephemeral,
 	})
 	if err != nil {
@@ -235,6 +242,10 @@ func buildECS(d deps, sys *System) {
 	if p, ok := runner.(*process.Runner); ok {
 		// Host processes cannot be re-adopted: end them with wharf.
 		d.loops.Go(func(ctx context.Context) { <-ctx.Done(); p.Close() })
+	}
+	if k, ok := runner.(*kubernetes.Runner); ok {
+		// Pods outlive wharf (the next one re-adopts them); the watch does not.
+		d.loops.Go(func(ctx context.Context) { <-ctx.Done(); k.Close() })
 	}
 	svc.SetLogWriter(ecsLogs{sys.Logs}) // the awslogs driver
 	if sys.S3 != nil {

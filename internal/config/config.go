@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -36,9 +37,17 @@ type Config struct {
 	// SMTPAddr is the host:port of the SMTP server SNS email subscriptions are
 	// delivered through; empty means email is logged, not sent.
 	SMTPAddr string
-	// Runtime runs ECS tasks: "docker", "process", or "" for docker when an
-	// engine answers, else process.
+	// Runtime runs ECS tasks: "docker", "process", "kubernetes", or "" for
+	// docker when an engine answers, else process.
 	Runtime string
+	// Kubeconfig is the kubeconfig file of the kubernetes runtime; empty
+	// means in-cluster configuration inside a Pod, else kubectl's rules.
+	Kubeconfig string
+	// KubeNamespace holds every task's Pod; empty means wharf-<cluster>.
+	KubeNamespace string
+	// AdvertiseURL is wharf's URL as tasks reach it; empty means the
+	// address requests arrive at (tasks on this machine).
+	AdvertiseURL string
 	// HeaderTimeout bounds how long a client may take to send a request's
 	// headers.
 	HeaderTimeout time.Duration
@@ -168,7 +177,10 @@ func flagSetErrs(c *Config, getenv func(string) string, out io.Writer, errs *[]e
 	str(&c.AccessKey, "access-key", "test", "root access key id of the default account")
 	str(&c.SecretKey, "secret-key", "test", "root secret access key of the default account")
 	str(&c.SMTPAddr, "smtp-addr", "", "host:port of the SMTP server SNS delivers email subscriptions through; empty: email is logged, not sent")
-	str(&c.Runtime, "runtime", "", "ECS task runtime: docker or process (default: docker when an engine answers, else process)")
+	str(&c.Runtime, "runtime", "", "ECS task runtime: docker, process or kubernetes (default: docker when an engine answers, else process)")
+	str(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster --runtime kubernetes runs tasks on; empty: in-cluster configuration inside a Pod, else $KUBECONFIG or ~/.kube/config")
+	str(&c.KubeNamespace, "kube-namespace", "", "namespace of every task's Pod with --runtime kubernetes; empty: wharf-<cluster> per ECS cluster")
+	str(&c.AdvertiseURL, "advertise-url", "", "wharf's URL as tasks reach it (AWS_ENDPOINT_URL in their containers; its host also serves their credentials and metadata); empty: the address requests arrive at")
 	duration(&c.HeaderTimeout, "header-timeout", 30*time.Second, "longest a client may take to send a request's headers; then the connection is closed")
 	duration(&c.BodyIdleTimeout, "body-idle-timeout", time.Minute, "longest a request body may pause between bytes; then the request fails with RequestTimeout and the connection is closed")
 	integer(&c.MaxConnsPerClient, "max-conns-per-client", 256, "most connections open at once from one client IP address (0: no cap); more are answered 503 and closed while others are served")
@@ -192,8 +204,14 @@ func (c *Config) validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
 	}
-	if c.Runtime != "" && c.Runtime != "docker" && c.Runtime != "process" {
-		return fmt.Errorf("--runtime %q: want docker or process", c.Runtime)
+	if c.Runtime != "" && c.Runtime != "docker" && c.Runtime != "process" && c.Runtime != "kubernetes" {
+		return fmt.Errorf("--runtime %q: want docker, process or kubernetes", c.Runtime)
+	}
+	if c.AdvertiseURL != "" {
+		u, err := url.Parse(c.AdvertiseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--advertise-url %q: want http(s)://host[:port]", c.AdvertiseURL)
+		}
 	}
 	for _, d := range []struct {
 		name string

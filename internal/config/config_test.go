@@ -81,3 +81,17 @@ func TestMistypedEnvironmentValuesAreErrorsNotDefaults(t *testing.T) {
 		t.Errorf("got %v, %v", c, err)
 	}
 }
+
+func TestKubernetesRuntimeFlags(t *testing.T) {
+	env := map[string]string{"WHARF_KUBECONFIG": "/k/config"}
+	c, err := Parse([]string{"--runtime", "kubernetes", "--kube-namespace", "tasks", "--advertise-url", "http://wharf.wharf.svc:4566"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Runtime != "kubernetes" || c.Kubeconfig != "/k/config" || c.KubeNamespace != "tasks" || c.AdvertiseURL != "http://wharf.wharf.svc:4566" {
+		t.Errorf("config %+v", c)
+	}
+	if _, err := Parse([]string{"--advertise-url", "wharf:4566"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Error("--advertise-url without a scheme accepted")
+	}
+}

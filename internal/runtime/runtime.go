@@ -1,11 +1,14 @@
 // Package runtime defines Runner, the narrow interface through which ECS runs a
 // task's containers, and the types it speaks. Implementations live beside it:
-// docker (the Docker Engine API, which Podman also serves) and process (host
-// processes, for machines without a container engine).
+// docker (the Docker Engine API, which Podman also serves), process (host
+// processes, for machines without a container engine) and kubernetes (a task
+// is a Pod).
 //
 // A Runner works one container at a time: ordering containers (dependsOn),
 // deciding when a task stops (essential containers) and what AWS reports are
-// ECS's job, so every runtime behaves the same way.
+// ECS's job, so every runtime behaves the same way. The one exception is a
+// TaskRunner, whose engine creates a task's containers together (a Pod): it
+// is given the whole task and its dependencies once, and orders them itself.
 package runtime
 
 import (
@@ -17,6 +20,11 @@ import (
 // ErrNotFound is returned for a container the runtime does not know (removed,
 // or started by a previous wharf the runtime cannot re-adopt).
 var ErrNotFound = errors.New("container not found")
+
+// ErrDependency is wrapped by a TaskRunner's StartTask error when a
+// container others wait on ended so that they can never start. ECS reports it
+// as "Dependency condition not met".
+var ErrDependency = errors.New("dependency condition not met")
 
 // PullError means the image is neither present nor pullable. ECS reports it as
 // CannotPullContainerError.
@@ -50,6 +58,10 @@ type Spec struct {
 	// Binds are host paths mounted into the container: "host:container" or
 	// "host:container:ro". The process runtime ignores them.
 	Binds []string
+	// Mounts are the task volumes mounted into the container (mountPoints),
+	// with or without a host path: a TaskRunner shares a volume without one
+	// between the task's containers. Docker and process use Binds instead.
+	Mounts []Mount
 	// Ulimits are resource limits by name ("nofile"); the process runtime
 	// ignores them.
 	Ulimits []Ulimit
@@ -79,6 +91,14 @@ const (
 	HealthUnhealthy = "unhealthy"
 )
 
+// Mount is one task volume mounted into a container.
+type Mount struct {
+	Volume        string // the task volume's name
+	HostPath      string // "" for a volume that lives and dies with the task
+	ContainerPath string
+	ReadOnly      bool
+}
+
 // Ulimit is one resource limit.
 type Ulimit struct {
 	Name       string
@@ -96,7 +116,11 @@ type State struct {
 	// ECS puts in a container's reason.
 	Reason string
 	// Health is the health check's verdict ("" without a health check).
-	Health     string
+	Health string
+	// StopCode, when set, is why the runtime itself ended the container's
+	// task (a Kubernetes eviction: "TerminationNotice"), with Reason as the
+	// task's stopped reason; ECS reports it instead of the container's exit.
+	StopCode   string
 	StartedAt  time.Time
 	FinishedAt time.Time
 }
@@ -131,4 +155,50 @@ type Runner interface {
 	List(ctx context.Context, key, value string) ([]State, error)
 	// Remove deletes an exited container (and its logs).
 	Remove(ctx context.Context, id string) error
+}
+
+// TaskRunner is a Runner whose engine must create a task's containers
+// together: on Kubernetes a task is one Pod, and a Pod's containers are fixed
+// when it is created. ECS starts a task on it with one StartTask instead of a
+// Start per container; the other methods still work per container.
+type TaskRunner interface {
+	Runner
+	// StartTask creates the task's containers and returns once each has
+	// started (or, for one others wait on to complete, has run), with the
+	// runtime id of each by container name. A container whose image cannot
+	// be pulled fails it with a *PullError; on any error nothing it created
+	// is left behind.
+	StartTask(ctx context.Context, t Task) (map[string]string, error)
+}
+
+// Task is a whole task for a TaskRunner.
+type Task struct {
+	// Name is unique in the runtime (derived from the task id).
+	Name string
+	// ID is the ECS task id and Cluster the ECS cluster's name.
+	ID, Cluster string
+	// Labels mark the task as wharf's (the ECS agent's labels).
+	Labels map[string]string
+	// Containers are in start order: every container after those it
+	// depends on.
+	Containers []TaskContainer
+}
+
+// TaskContainer is one container of a Task.
+type TaskContainer struct {
+	// Name is the container definition's name.
+	Name      string
+	Spec      Spec
+	Essential bool
+	// DependsOn are the container's dependencies (dependsOn), by container
+	// name and condition: START, COMPLETE, SUCCESS or HEALTHY.
+	DependsOn []Dependency
+	// StopTimeout is the time between SIGTERM and SIGKILL when it stops.
+	StopTimeout time.Duration
+}
+
+// Dependency is one dependsOn entry.
+type Dependency struct {
+	Container string
+	Condition string
 }

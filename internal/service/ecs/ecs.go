@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,6 +79,11 @@ type Options struct {
 	// Endpoint is wharf's host:port as a container reaches it, used when a
 	// task is not started by a request whose Host says it (EventBridge).
 	Endpoint string
+	// AdvertiseURL is wharf's URL as tasks reach it (--advertise-url), when
+	// that is not where requests arrive (tasks on other machines, in a
+	// cluster): it is their AWS_ENDPOINT_URL, and its host serves their
+	// credentials and metadata. Empty means Endpoint and loopback.
+	AdvertiseURL string
 	// Credentials mints task role credentials; nil means tasks get none.
 	Credentials RoleCredentials
 	// Listen is the address of the credentials and metadata listener;
@@ -116,12 +122,13 @@ type Service struct {
 	// index maps task ids to their store keys, for the endpoint.
 	index sync.Map
 
-	endpoint atomic.Pointer[string] // wharf's host:port last seen in a request
-	lnAddr   string                 // Options.Listen
-	lnOnce   sync.Once
-	ln       net.Listener // credentials and metadata, opened on first use
-	lnErr    error
-	orphans  []*taskRecord // unfinished tasks of a previous wharf, for Run
+	endpoint  atomic.Pointer[string] // wharf's host:port last seen in a request
+	advertise *url.URL               // Options.AdvertiseURL, nil when unset
+	lnAddr    string                 // Options.Listen
+	lnOnce    sync.Once
+	ln        net.Listener // credentials and metadata, opened on first use
+	lnErr     error
+	orphans   []*taskRecord // unfinished tasks of a previous wharf, for Run
 
 	mu    sync.Mutex
 	sups  map[string]*supervisor // by task ARN
@@ -151,6 +158,13 @@ func New(o Options) (*Service, error) {
 	}
 	ep := o.Endpoint
 	s.endpoint.Store(&ep)
+	if o.AdvertiseURL != "" {
+		u, err := url.Parse(o.AdvertiseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("ecs: advertise URL %q: want http(s)://host[:port]", o.AdvertiseURL)
+		}
+		s.advertise = u
+	}
 	s.base, s.stop = context.WithCancel(context.Background())
 	orphans, err := s.unfinished()
 	if err != nil {

@@ -73,7 +73,25 @@ func (s *Service) EndpointAddr() string {
 	return ln.Addr().String()
 }
 
-func (s *Service) endpointURL() string { return "http://" + s.EndpointAddr() }
+// endpointURL is the endpoint's URL as tasks reach it: the advertised host
+// on the endpoint's port when wharf advertises one, else its own address.
+func (s *Service) endpointURL() string {
+	addr := s.EndpointAddr()
+	if s.advertise != nil {
+		if _, port, err := net.SplitHostPort(addr); err == nil {
+			return "http://" + net.JoinHostPort(s.advertise.Hostname(), port)
+		}
+	}
+	return "http://" + addr
+}
+
+// awsEndpointURL is wharf's URL as task r's containers reach it.
+func (s *Service) awsEndpointURL(r *taskRecord) string {
+	if s.advertise != nil {
+		return strings.TrimSuffix(s.advertise.String(), "/")
+	}
+	return "http://" + r.Endpoint
+}
 
 func (s *Service) serveEndpoint(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})

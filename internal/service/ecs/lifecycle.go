@@ -140,7 +140,7 @@ func (s *Service) spec(r *taskRecord, cd *ecsapi.ContainerDefinition, files map[
 	co := containerOverride(r.Task.Overrides, name)
 	env := map[string]string{
 		"AWS_REGION": r.Region, "AWS_DEFAULT_REGION": r.Region,
-		"AWS_ENDPOINT_URL":              "http://" + r.Endpoint,
+		"AWS_ENDPOINT_URL":              s.awsEndpointURL(r),
 		"ECS_CONTAINER_METADATA_URI_V4": s.endpointURL() + "/v4/" + r.id() + "/" + name,
 		"ECS_CONTAINER_METADATA_URI":    s.endpointURL() + "/v4/" + r.id() + "/" + name,
 	}
@@ -171,9 +171,17 @@ func (s *Service) spec(r *taskRecord, cd *ecsapi.ContainerDefinition, files map[
 	}
 	for _, mp := range cd.MountPoints {
 		for _, v := range r.Def.Volumes {
-			if awsapi.ToString(v.Name) == awsapi.ToString(mp.SourceVolume) && v.Host != nil && awsapi.ToString(v.Host.SourcePath) != "" {
-				b := awsapi.ToString(v.Host.SourcePath) + ":" + awsapi.ToString(mp.ContainerPath)
-				if awsapi.ToBool(mp.ReadOnly) {
+			if awsapi.ToString(v.Name) != awsapi.ToString(mp.SourceVolume) {
+				continue
+			}
+			m := runtime.Mount{Volume: awsapi.ToString(v.Name), ContainerPath: awsapi.ToString(mp.ContainerPath), ReadOnly: awsapi.ToBool(mp.ReadOnly)}
+			if v.Host != nil {
+				m.HostPath = awsapi.ToString(v.Host.SourcePath)
+			}
+			sp.Mounts = append(sp.Mounts, m)
+			if m.HostPath != "" {
+				b := m.HostPath + ":" + m.ContainerPath
+				if m.ReadOnly {
 					b += ":ro"
 				}
 				sp.Binds = append(sp.Binds, b)
@@ -378,6 +386,8 @@ func markExited(t *taskRecord, e *exit) {
 		}
 		c.LastStatus = taskstate.Stopped.Ptr()
 		switch {
+		case e.vanished && e.state.Reason != "":
+			c.Reason = awsapi.String(e.state.Reason) // the runtime knows why (a Pod deleted)
 		case e.vanished:
 			c.Reason = awsapi.String("Container no longer exists in the runtime (wharf was restarted while it ran)")
 		default:

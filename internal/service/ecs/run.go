@@ -62,6 +62,9 @@ func (s *Service) supervise(ctx context.Context, sup *supervisor, r *taskRecord,
 	} else if !t.provision() {
 		return
 	}
+	if tr, ok := s.runner.(runtime.TaskRunner); ok && !adopt && !t.stopped() && !t.startTask(tr) {
+		return // shutdown
+	}
 	for !t.stopped() {
 		if !t.startReady() || !t.markRunning() {
 			return // shutdown, or the store failed
@@ -255,6 +258,9 @@ func (t *taskRun) await(healthTick <-chan time.Time) bool {
 		cd := containerDef(&t.r.Def, e.name)
 		if _, err := t.s.update(t.key, func(r *taskRecord) { markExited(r, &e) }); err != nil {
 			t.s.log.Error("ecs: task state", "task", t.key, "err", err)
+		}
+		if e.state.StopCode != "" {
+			t.fail(taskstate.StopCode(e.state.StopCode), e.state.Reason) // the runtime ended the task (an eviction)
 		}
 		if cd == nil || awsapi.ToBool(cd.Essential) {
 			t.fail(taskstate.EssentialContainerExited, "Essential container in task exited")
