@@ -63,7 +63,7 @@ func putMessage(tx store.Tx, qid string, m *message) error {
 	if m.Received > 0 {
 		flag = visReceived
 	}
-	return tx.Put(visKey(qid, m.VisibleAt, m.Seq), []byte{flag})
+	return putVis(tx, qid, m.VisibleAt, m.Seq, flag)
 }
 
 func getMessage(tx store.Tx, qid string, seq uint64) (*message, error) {
@@ -86,7 +86,7 @@ func removeMessage(tx store.Tx, qid string, m *message) error {
 	if err := unindexGroup(tx, qid, m); err != nil {
 		return err
 	}
-	if err := tx.Delete(visKey(qid, m.VisibleAt, m.Seq)); err != nil {
+	if err := deleteVis(tx, qid, m.VisibleAt, m.Seq); err != nil {
 		return err
 	}
 	return addCount(tx, qid, -1)
@@ -94,7 +94,7 @@ func removeMessage(tx store.Tx, qid string, m *message) error {
 
 // setVisibleAt moves m in the visibility index and stores it.
 func setVisibleAt(tx store.Tx, qid string, m *message, at int64) error {
-	if err := tx.Delete(visKey(qid, m.VisibleAt, m.Seq)); err != nil {
+	if err := deleteVis(tx, qid, m.VisibleAt, m.Seq); err != nil {
 		return err
 	}
 	m.VisibleAt = at
@@ -461,6 +461,9 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 				return err
 			}
 		}
+		if err := settleVis(tx, q.ID, now); err != nil {
+			return err
+		}
 		var after []byte // resume point of the next scan round
 		seen := map[uint64]bool{}
 		for len(out) < max {
@@ -719,8 +722,10 @@ func (s *Service) purge(r queueRef) error {
 				return err
 			}
 		}
-		if err := tx.Delete(countKey(q.ID)); err != nil {
-			return err
+		for _, k := range [][]byte{countKey(q.ID), notVisibleKey(q.ID)} {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
 		}
 		q.LastPurge = now
 		return putQueue(tx, q)

@@ -414,8 +414,12 @@ func (s *Service) createQueue(ctx context.Context, name string, attrs, tags map[
 				q.Tags[k] = v
 			}
 		}
-		// A new queue's group indexes are complete: it has no messages.
+		// A new queue's group indexes and not-visible counts are complete:
+		// it has no messages.
 		if err := tx.Put(groupsMarker(q.ID), []byte{1}); err != nil {
+			return err
+		}
+		if err := putNotVisible(tx, q.ID, notVisible{w: now.UnixMilli()}); err != nil {
 			return err
 		}
 		return putQueue(tx, q)
@@ -614,6 +618,18 @@ func counts(tx store.Tx, qid string, nowMs int64) (visible, notVisible, delayed 
 	total, err := getCount(tx, qid)
 	if err != nil {
 		return 0, 0, 0, err
+	}
+	if nv, ok, err := getNotVisible(tx, qid); err != nil {
+		return 0, 0, 0, err
+	} else if ok && nowMs >= nv.w {
+		if err := nv.since(tx, qid, nowMs); err != nil {
+			return 0, 0, 0, err
+		}
+		notVisible, delayed = nv.received, nv.fresh
+		if n := notVisible + delayed; n < total {
+			visible = total - n
+		}
+		return visible, notVisible, delayed, nil
 	}
 	p := visPrefix(qid)
 	err = tx.ScanReverse(p, nil, func(k, v []byte) (bool, error) {

@@ -1,0 +1,153 @@
+package sqs
+
+import (
+	"encoding/binary"
+
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// GetQueueAttributes' in-flight and delayed counts are the visibility index
+// entries whose time is still ahead. Counting them by scanning made its
+// cost, and the metrics publisher's, grow with the messages in flight. A
+// queue keeps instead, under sqs/d/<qid>/nv, a watermark W and the number
+// of entries after W, by kind (received: in flight; fresh: delayed). Every
+// index write after W adjusts them; a count at now subtracts the entries of
+// (W, now], which became visible since; a receive moves W to now. So a count
+// reads what turned visible since the last receive, not the queue.
+//
+// A queue without the key (stored by an older wharf, or just purged) is
+// counted by a scan until its next receive sets it up.
+
+func notVisibleKey(qid string) []byte { return []byte("sqs/d/" + qid + "/nv") }
+
+type notVisible struct {
+	w               int64
+	received, fresh uint64
+}
+
+func getNotVisible(tx store.Tx, qid string) (nv notVisible, ok bool, err error) {
+	v, err := tx.Get(notVisibleKey(qid))
+	if err != nil || len(v) != 24 {
+		return nv, false, err
+	}
+	return notVisible{int64(binary.BigEndian.Uint64(v)), binary.BigEndian.Uint64(v[8:]), binary.BigEndian.Uint64(v[16:])}, true, nil
+}
+
+func putNotVisible(tx store.Tx, qid string, nv notVisible) error {
+	b := binary.BigEndian.AppendUint64(nil, uint64(nv.w))
+	b = binary.BigEndian.AppendUint64(b, nv.received)
+	b = binary.BigEndian.AppendUint64(b, nv.fresh)
+	return tx.Put(notVisibleKey(qid), b)
+}
+
+func (nv *notVisible) add(flag byte, delta int) {
+	c := &nv.fresh
+	if flag == visReceived {
+		c = &nv.received
+	}
+	if delta < 0 && *c == 0 {
+		return
+	}
+	*c = uint64(int64(*c) + int64(delta))
+}
+
+// noteVis records that a visibility entry at time at with flag was added
+// (delta 1) or removed (delta -1).
+func noteVis(tx store.Tx, qid string, at int64, flag byte, delta int) error {
+	nv, ok, err := getNotVisible(tx, qid)
+	if err != nil || !ok || at <= nv.w {
+		return err
+	}
+	nv.add(flag, delta)
+	return putNotVisible(tx, qid, nv)
+}
+
+// deleteVis removes a visibility entry, noting it when it was there.
+func deleteVis(tx store.Tx, qid string, at int64, seq uint64) error {
+	k := visKey(qid, at, seq)
+	v, err := tx.Get(k)
+	if err != nil || v == nil {
+		return err
+	}
+	flag := byte(visFresh)
+	if len(v) > 0 {
+		flag = v[0]
+	}
+	if err := tx.Delete(k); err != nil {
+		return err
+	}
+	return noteVis(tx, qid, at, flag, -1)
+}
+
+// putVis adds a visibility entry, noting it unless it was there already.
+func putVis(tx store.Tx, qid string, at int64, seq uint64, flag byte) error {
+	k := visKey(qid, at, seq)
+	old, err := tx.Get(k)
+	if err != nil {
+		return err
+	}
+	if old != nil {
+		if len(old) > 0 && old[0] == flag {
+			return nil
+		}
+		if err := deleteVis(tx, qid, at, seq); err != nil {
+			return err
+		}
+	}
+	if err := tx.Put(k, []byte{flag}); err != nil {
+		return err
+	}
+	return noteVis(tx, qid, at, flag, 1)
+}
+
+// settleVis moves the queue's watermark to now, setting it up from a scan
+// when the queue has none.
+func settleVis(tx store.Tx, qid string, now int64) error {
+	nv, ok, err := getNotVisible(tx, qid)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		nv = notVisible{w: now}
+		p := visPrefix(qid)
+		err := tx.ScanReverse(p, nil, func(k, v []byte) (bool, error) {
+			if int64(binary.BigEndian.Uint64(k[len(p):])) <= now {
+				return false, nil
+			}
+			nv.add(flagOf(v), 1)
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		return putNotVisible(tx, qid, nv)
+	}
+	if now <= nv.w {
+		return nil
+	}
+	if err := nv.since(tx, qid, now); err != nil {
+		return err
+	}
+	nv.w = now
+	return putNotVisible(tx, qid, nv)
+}
+
+// since subtracts the entries of (nv.w, now], which are visible at now.
+func (nv *notVisible) since(tx store.Tx, qid string, now int64) error {
+	p := visPrefix(qid)
+	start := binary.BigEndian.AppendUint64(p, uint64(nv.w+1))
+	return tx.Scan(p, start, func(k, v []byte) (bool, error) {
+		if int64(binary.BigEndian.Uint64(k[len(p):])) > now {
+			return false, nil
+		}
+		nv.add(flagOf(v), -1)
+		return true, nil
+	})
+}
+
+func flagOf(v []byte) byte {
+	if len(v) > 0 {
+		return v[0]
+	}
+	return visFresh
+}
