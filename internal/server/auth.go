@@ -35,7 +35,8 @@ func parseCredential(r *http.Request) (*sigv4.Credential, error) {
 //
 // In --auth any mode (the default, what local tooling expects) every access key is
 // accepted: a key wharf knows (IAM user, STS session) acts as its principal, a
-// 12-digit key acts in that account, any other key in the default account.
+// 12-digit key acts in that account, any other key in the default account;
+// signatures are not checked, but a presigned URL's expiry is.
 // In --auth strict mode the key must be known and the signature must verify.
 // Either way an aws-chunked body is decoded (and, in strict mode, its chunk
 // signatures checked) before the codec reads it.
@@ -72,6 +73,10 @@ func (s *Server) authenticate(r *http.Request, svc *awsapi.Service, cred *sigv4.
 		if err := sigv4.Verify(r, cred, secret, s.now()); err != nil {
 			return nil, err
 		}
+	} else if err := sigv4.CheckExpiry(cred, s.now()); err != nil {
+		// A presigned URL expires as on AWS even when signatures are not
+		// verified: code that hands out URLs is tested against it.
+		return nil, err
 	}
 	return c, decodeBody(r, cred, secret)
 }

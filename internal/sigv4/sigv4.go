@@ -271,6 +271,15 @@ func Verify(r *http.Request, c *Credential, secret string, now time.Time) error 
 	return signatureMismatch(c, first, stringToSign(c, first))
 }
 
+// CheckExpiry refuses a presigned URL whose X-Amz-Expires has passed, or
+// that is dated too far ahead: the check of Verify that needs no secret.
+func CheckExpiry(c *Credential, now time.Time) error {
+	if !c.Presigned || !c.HasExpires {
+		return nil
+	}
+	return checkTime(c, now)
+}
+
 func checkTime(c *Credential, now time.Time) error {
 	if c.Presigned && c.HasExpires {
 		if now.After(c.Time.Add(c.Expires)) {
