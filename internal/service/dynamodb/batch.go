@@ -22,7 +22,65 @@ const (
 	maxBatchWrite    = 25
 	maxTransactItems = 100
 	tokenLifetime    = 10 * time.Minute
+	// maxTransactPayload bounds what a transaction writes: the items it
+	// puts and the values it sends, not the items it deletes
+	// (TransactWriteItems: "the aggregate size of the items in the
+	// transaction cannot exceed 4 MB").
+	maxTransactPayload = 4 << 20
 )
+
+// itemValidation reports whether e is about an item the table cannot take
+// (its key's types or presence, its size), which DynamoDB reports as a
+// transaction's cancellation reason rather than as the request's error.
+func itemValidation(e *apierr.Error) bool {
+	if e.Code != "ValidationException" {
+		return false
+	}
+	for _, prefix := range []string{
+		"One or more parameter values were invalid: Type mismatch for key",
+		"One or more parameter values were invalid: Missing the key",
+		"The provided key element does not match the schema",
+		"Item size has exceeded the maximum allowed size",
+	} {
+		if strings.HasPrefix(e.Message, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// cancelledAt is the TransactionCanceledException of a transaction of n
+// actions whose action i failed validation.
+func cancelledAt(i, n int, msg string) error {
+	reasons := make([]ddb.CancellationReason, n)
+	codes := make([]string, n)
+	for j := range reasons {
+		reasons[j] = ddb.CancellationReason{Code: awsapi.String("None")}
+		codes[j] = "None"
+	}
+	reasons[i] = ddb.CancellationReason{Code: awsapi.String("ValidationError"), Message: awsapi.String(msg)}
+	codes[i] = "ValidationError"
+	return &apierr.Error{
+		Code: "TransactionCanceledException", Status: 400,
+		Message: "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
+		Fields:  map[string]any{"CancellationReasons": reasons},
+	}
+}
+
+// transactionPayload is the size of what a transaction writes: the items
+// it puts, and the keys and values of its other actions.
+func transactionPayload(ops []*writeOp, in *ddb.TransactWriteItemsInput) int {
+	size := 0
+	for _, op := range ops {
+		size += itemSize(op.item) + itemSize(op.keyItem)
+	}
+	for _, ti := range in.TransactItems {
+		if u := ti.Update; u != nil {
+			size += itemSize(u.ExpressionAttributeValues)
+		}
+	}
+	return size
+}
 
 // BatchGetItem reads up to 100 items from one or more tables.
 func (s *Service) BatchGetItem(ctx context.Context, in *ddb.BatchGetItemInput) (*ddb.BatchGetItemOutput, error) {
@@ -89,11 +147,12 @@ func (s *Service) BatchGetItem(ctx context.Context, in *ddb.BatchGetItemInput) (
 				if err != nil {
 					return err
 				}
+				// Each item is read, and rounded up to 4 KB, on its own; a
+				// missing one costs a read too, as GetItem's does.
+				units += readUnits(itemSize(item), r.consistent)
 				if item == nil {
 					continue
 				}
-				// Each item is read, and rounded up to 4 KB, on its own.
-				units += readUnits(itemSize(item), r.consistent)
 				if r.proj != nil {
 					item = expr.Project(item, r.proj)
 				}
@@ -166,7 +225,8 @@ func (s *Service) BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInpu
 			ops = append(ops, op)
 		}
 	}
-	units := map[string]float64{}
+	units := map[string]*capacity{}
+	tables := map[string]*table{}
 	err := s.st.Update(func(tx store.Tx) error {
 		clear(units)
 		now := s.now()
@@ -175,7 +235,11 @@ func (s *Service) BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInpu
 			if err != nil {
 				return err
 			}
-			units[op.t.Name] += writeUnits(old, item)
+			if units[op.t.Name] == nil {
+				units[op.t.Name] = &capacity{}
+			}
+			units[op.t.Name].add(op.t.writeCapacity(old, item))
+			tables[op.t.Name] = op.t
 		}
 		return nil
 	})
@@ -184,8 +248,10 @@ func (s *Service) BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInpu
 	}
 	out := &ddb.BatchWriteItemOutput{UnprocessedItems: map[string][]ddb.WriteRequest{}}
 	for _, name := range names {
-		if c := consumed(in.ReturnConsumedCapacity, name, units[name], false); c != nil {
-			out.ConsumedCapacity = append(out.ConsumedCapacity, *c)
+		if t := tables[name]; t != nil {
+			if c := consumedBy(in.ReturnConsumedCapacity, t, *units[name], false); c != nil {
+				out.ConsumedCapacity = append(out.ConsumedCapacity, *c)
+			}
 		}
 	}
 	return out, nil
@@ -210,6 +276,9 @@ func (s *Service) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteI
 	n := len(in.TransactItems)
 	if n == 0 || n > maxTransactItems {
 		return nil, apierr.Validation("1 validation error detected: Value '%d' at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1", n)
+	}
+	if tok := awsapi.ToString(in.ClientRequestToken); len(tok) > 36 {
+		return nil, apierr.Validation("1 validation error detected: Value '%s' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36", tok)
 	}
 	ops := make([]*writeOp, n)
 	seen := map[string]bool{}
@@ -259,6 +328,12 @@ func (s *Service) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteI
 			return nil, apierr.Validation("TransactItems can only contain one of Check, Put, Update or Delete")
 		}
 		if err != nil {
+			if e := apierr.As(err); e != nil && itemValidation(e) {
+				// An item the table cannot take cancels the transaction
+				// with that action's reason; DynamoDB stops at the first,
+				// so the others' reasons are None.
+				return nil, cancelledAt(i, n, e.Message)
+			}
 			return nil, err
 		}
 		id := op.t.ID + "/" + string(op.key)
@@ -267,6 +342,9 @@ func (s *Service) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteI
 		}
 		seen[id] = true
 		ops[i] = op
+	}
+	if size := transactionPayload(ops, in); size > maxTransactPayload {
+		return nil, apierr.Validation("Transaction payload size cannot exceed 4 MB; transaction payload size: %d bytes", size)
 	}
 	account, region := caller(ctx)
 	var tokKey []byte

@@ -187,6 +187,95 @@ func consumed(mode *string, table string, units float64, read bool) *ddb.Consume
 	return c
 }
 
+// capacity is what one table's operations consumed: on the table, and on
+// each of its indexes by name.
+type capacity struct {
+	table float64
+	index map[string]float64
+}
+
+func (c *capacity) add(o capacity) {
+	c.table += o.table
+	for name, u := range o.index {
+		if c.index == nil {
+			c.index = map[string]float64{}
+		}
+		c.index[name] += u
+	}
+}
+
+// writeCapacity is the cost of writing item over old in t: the table's
+// units, and for each index that held or holds the item, the units of its
+// projection of the larger of the two, twice when the item's index key
+// changed ("Provisioned throughput considerations for Global Secondary
+// Indexes": an index write costs what the index stores).
+func (t *table) writeCapacity(old, item Item) capacity {
+	c := capacity{table: writeUnits(old, item)}
+	for i := range t.Indexes {
+		ix := &t.Indexes[i]
+		inOld := old != nil && t.indexKey(ix, old, nil) != nil
+		inNew := item != nil && t.indexKey(ix, item, nil) != nil
+		if !inOld && !inNew {
+			continue
+		}
+		var po, pn Item
+		if inOld {
+			po = t.project(ix, old)
+		}
+		if inNew {
+			pn = t.project(ix, item)
+		}
+		if c.index == nil {
+			c.index = map[string]float64{}
+		}
+		if inOld && inNew && !bytes.Equal(t.indexKey(ix, old, nil), t.indexKey(ix, item, nil)) {
+			// A changed index key is two index writes: the old entry's
+			// delete and the new one's put.
+			c.index[ix.Name] += writeUnits(po, nil) + writeUnits(nil, pn)
+			continue
+		}
+		c.index[ix.Name] += writeUnits(po, pn)
+	}
+	return c
+}
+
+// consumedBy renders ConsumedCapacity for t: the total of the table and its
+// indexes, and with INDEXES each part; a read of an index alone has no
+// Table part.
+func consumedBy(mode *string, t *table, c capacity, read bool) *ddb.ConsumedCapacity {
+	total := c.table
+	for _, u := range c.index {
+		total += u
+	}
+	out := consumed(mode, t.Name, total, read)
+	if out == nil || awsapi.ToString(mode) != "INDEXES" {
+		return out
+	}
+	out.Table = nil
+	if c.table > 0 {
+		out.Table = &ddb.Capacity{CapacityUnits: f64(c.table)}
+	}
+	for name, u := range c.index {
+		ix := t.index(name)
+		if ix == nil {
+			continue
+		}
+		cp := ddb.Capacity{CapacityUnits: f64(u)}
+		if ix.Global {
+			if out.GlobalSecondaryIndexes == nil {
+				out.GlobalSecondaryIndexes = map[string]ddb.Capacity{}
+			}
+			out.GlobalSecondaryIndexes[name] = cp
+		} else {
+			if out.LocalSecondaryIndexes == nil {
+				out.LocalSecondaryIndexes = map[string]ddb.Capacity{}
+			}
+			out.LocalSecondaryIndexes[name] = cp
+		}
+	}
+	return out
+}
+
 // writeUnits: one unit per KB of the larger of the old and new item.
 func writeUnits(old, item Item) float64 {
 	size := max(itemSize(old), itemSize(item))
@@ -269,7 +358,7 @@ func (s *Service) PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutIt
 	if err != nil {
 		return nil, err
 	}
-	out := &ddb.PutItemOutput{ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.Name, writeUnits(old, op.item), false)}
+	out := &ddb.PutItemOutput{ConsumedCapacity: consumedBy(in.ReturnConsumedCapacity, op.t, op.t.writeCapacity(old, op.item), false)}
 	if awsapi.ToString(in.ReturnValues) == "ALL_OLD" && old != nil {
 		out.Attributes = old
 	}
@@ -432,7 +521,7 @@ func (s *Service) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb
 	if err != nil {
 		return nil, err
 	}
-	out := &ddb.UpdateItemOutput{ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.Name, writeUnits(old, item), false)}
+	out := &ddb.UpdateItemOutput{ConsumedCapacity: consumedBy(in.ReturnConsumedCapacity, op.t, op.t.writeCapacity(old, item), false)}
 	var attrs Item
 	switch awsapi.ToString(in.ReturnValues) {
 	case "ALL_OLD":
@@ -553,7 +642,7 @@ func (s *Service) DeleteItem(ctx context.Context, in *ddb.DeleteItemInput) (*ddb
 	if err != nil {
 		return nil, err
 	}
-	out := &ddb.DeleteItemOutput{ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.Name, writeUnits(old, nil), false)}
+	out := &ddb.DeleteItemOutput{ConsumedCapacity: consumedBy(in.ReturnConsumedCapacity, op.t, op.t.writeCapacity(old, nil), false)}
 	if awsapi.ToString(in.ReturnValues) == "ALL_OLD" && old != nil {
 		out.Attributes = old
 	}

@@ -490,8 +490,18 @@ func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutp
 	return &ddb.QueryOutput{
 		Items: itemsOrNil(res, req), Count: awsapi.Int32(int32(res.count)), ScannedCount: awsapi.Int32(int32(res.scanned)),
 		LastEvaluatedKey: res.lastKey,
-		ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.Name, readUnits(res.size, req.consistent), true),
+		ConsumedCapacity: consumedBy(in.ReturnConsumedCapacity, t, readCapacity(req, res), true),
 	}, nil
+}
+
+// readCapacity is what a Query or Scan read: from the table, or from the
+// index alone when it read one.
+func readCapacity(req *readRequest, res *readResult) capacity {
+	u := readUnits(res.size, req.consistent)
+	if req.ix != nil {
+		return capacity{index: map[string]float64{req.ix.Name: u}}
+	}
+	return capacity{table: u}
 }
 
 // rangeStart positions the first scan of a Query at its sort key range, so a
@@ -626,6 +636,6 @@ func (s *Service) Scan(ctx context.Context, in *ddb.ScanInput) (*ddb.ScanOutput,
 	return &ddb.ScanOutput{
 		Items: itemsOrNil(res, req), Count: awsapi.Int32(int32(res.count)), ScannedCount: awsapi.Int32(int32(res.scanned)),
 		LastEvaluatedKey: res.lastKey,
-		ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.Name, readUnits(res.size, req.consistent), true),
+		ConsumedCapacity: consumedBy(in.ReturnConsumedCapacity, t, readCapacity(req, res), true),
 	}, nil
 }

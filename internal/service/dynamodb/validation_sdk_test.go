@@ -2,6 +2,7 @@ package dynamodb_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -193,4 +194,74 @@ func TestSDKExpressionsAsDynamoDBParsesThem(t *testing.T) {
 	// A list index past int32 is out of range, not silently missing.
 	_, err = c.GetItem(ctx, &sdk.GetItemInput{TableName: aws.String("exprs"), Key: key, ProjectionExpression: aws.String("l[99999999999999]")})
 	wantValidation(t, err, "Invalid ProjectionExpression: List index is not within the allowable range; index: [99999999999999]")
+}
+
+func TestSDKTransactionLimitsAndItemReasons(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("txn")}, "p:S")
+	put := func(it item, cond string) types.TransactWriteItem {
+		p := &types.Put{TableName: aws.String("txn"), Item: it}
+		if cond != "" {
+			p.ConditionExpression = aws.String(cond)
+		}
+		return types.TransactWriteItem{Put: p}
+	}
+	// An item the table cannot take is the transaction's cancellation, with
+	// that action's ValidationError and None for the others.
+	_, err := c.TransactWriteItems(ctx, &sdk.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		put(item{"p": num("7")}, ""), put(item{"p": num("8")}, ""), put(item{"p": str("x")}, "attribute_exists(p)"),
+	}})
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) || len(tce.CancellationReasons) != 3 {
+		t.Fatalf("got %v", err)
+	}
+	if r := tce.CancellationReasons; aws.ToString(r[0].Code) != "ValidationError" || r[0].Message == nil || aws.ToString(r[1].Code) != "None" || r[1].Message != nil || aws.ToString(r[2].Code) != "None" {
+		t.Fatalf("reasons %+v", r)
+	}
+	// ClientRequestToken is at most 36 characters.
+	_, err = c.TransactWriteItems(ctx, &sdk.TransactWriteItemsInput{ClientRequestToken: aws.String(strings.Repeat("t", 37)), TransactItems: []types.TransactWriteItem{put(item{"p": str("a")}, "")}})
+	wantValidation(t, err, "at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36")
+	// What a transaction writes is at most 4 MB.
+	var big []types.TransactWriteItem
+	for i := range 50 {
+		big = append(big, put(item{"p": str(strconv.Itoa(i)), "x": str(strings.Repeat("x", 100000))}, ""))
+	}
+	_, err = c.TransactWriteItems(ctx, &sdk.TransactWriteItemsInput{TransactItems: big})
+	wantValidation(t, err, "Transaction payload size cannot exceed 4 MB")
+}
+
+func TestSDKConsumedCapacityByIndex(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("cap"),
+		AttributeDefinitions: []types.AttributeDefinition{def("x", "S")},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{IndexName: aws.String("gsi"), KeySchema: keySchema("x", ""),
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}},
+	}, "p:S")
+	out, err := c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("cap"), Item: item{"p": str("a"), "x": str("b")}, ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := out.ConsumedCapacity
+	if aws.ToFloat64(cc.CapacityUnits) != 2 || aws.ToFloat64(cc.Table.CapacityUnits) != 1 || aws.ToFloat64(cc.GlobalSecondaryIndexes["gsi"].CapacityUnits) != 1 {
+		t.Fatalf("put into an indexed item: %+v", cc)
+	}
+	// An item the index does not hold costs the index nothing.
+	out, err = c.PutItem(ctx, &sdk.PutItemInput{TableName: aws.String("cap"), Item: item{"p": str("n")}, ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes})
+	if err != nil || aws.ToFloat64(out.ConsumedCapacity.CapacityUnits) != 1 || len(out.ConsumedCapacity.GlobalSecondaryIndexes) != 0 {
+		t.Fatalf("put outside the index: %+v %v", out.ConsumedCapacity, err)
+	}
+	// A query of the index reads the index alone.
+	q, err := c.Query(ctx, &sdk.QueryInput{TableName: aws.String("cap"), IndexName: aws.String("gsi"), KeyConditionExpression: aws.String("x = :x"),
+		ExpressionAttributeValues: item{":x": str("b")}, ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes})
+	if err != nil || q.ConsumedCapacity.Table != nil || aws.ToFloat64(q.ConsumedCapacity.GlobalSecondaryIndexes["gsi"].CapacityUnits) != 0.5 {
+		t.Fatalf("index query: %+v %v", q.ConsumedCapacity, err)
+	}
+	// A missing item costs BatchGetItem a read, as it costs GetItem.
+	b, err := c.BatchGetItem(ctx, &sdk.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{"cap": {Keys: []item{{"p": str("none")}}}},
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	if err != nil || aws.ToFloat64(b.ConsumedCapacity[0].CapacityUnits) != 0.5 {
+		t.Fatalf("batch get of a missing item: %+v %v", b, err)
+	}
 }
