@@ -29,6 +29,7 @@ func (sys *System) authorizer(cfg *config.Config, log *slog.Logger) *authz.Autho
 		Principals:     sys.IAM,
 		ResourcePolicy: sys.resourcePolicy,
 		Lookup:         sys.authzLookup,
+		OnDenial:       sys.recordDenial,
 	})
 }
 

@@ -1,6 +1,10 @@
 package app
 
 import (
+	"context"
+	"fmt"
+
+	"github.com/wharf-dev/wharf/internal/authz"
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/timeline"
 )
@@ -23,6 +27,8 @@ func (sys *System) observe(d deps) {
 	sys.Events.SetMetrics(sys.CloudWatch) // AWS/Events
 	sys.SQS.SetTimeline(tl)
 	sys.SNS.SetTimeline(tl)
+	sys.SNS.SetMetrics(sys.CloudWatch) // AWS/SNS
+	d.loops.Go(sys.SNS.RunMetrics)
 	sys.Scheduler.SetTimeline(tl)
 	sys.CloudWatch.SetTimeline(tl)
 	sys.AutoScaling.SetTimeline(tl)
@@ -32,4 +38,21 @@ func (sys *System) observe(d deps) {
 	if sys.ECS != nil {
 		sys.ECS.SetTimeline(tl)
 	}
+}
+
+// recordDenial puts an IAM denial on the timeline, under the cause its
+// request carries (the event a rule was delivering, for a delivery refused to
+// events.amazonaws.com), so a trace shows why an event went nowhere.
+func (sys *System) recordDenial(ctx context.Context, d authz.Denial) {
+	tl := sys.Timeline
+	if tl == nil {
+		return
+	}
+	e := timeline.Entry{Service: "iam", Kind: "AccessDenied", Resource: d.Resource, Subject: d.RequestID, Error: d.Reason,
+		Detail: fmt.Sprintf("%s may not %s on %s (%s, %s): allowed, as --iam audit only records it", d.Principal, d.Action, d.Resource, d.Operation, d.Decision)}
+	if d.Refused {
+		e.Outcome = timeline.Failed
+		e.Detail = fmt.Sprintf("%s was refused %s on %s (%s, %s)", d.Principal, d.Action, d.Resource, d.Operation, d.Decision)
+	}
+	tl.Record(ctx, e)
 }

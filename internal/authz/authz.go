@@ -49,6 +49,9 @@ type Options struct {
 	// Keep is how many recent denials are kept for the denials endpoint
 	// (default 200).
 	Keep int
+	// OnDenial, when set, is told of each denial as it is recorded, with the
+	// request's context (the timeline records it under its cause).
+	OnDenial func(ctx context.Context, d Denial)
 }
 
 // Authorizer decides requests. Its zero value is not usable; call New.
@@ -162,7 +165,7 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 			}
 			continue
 		}
-		a.record(c, op, req, d)
+		a.record(ctx, c, op, req, d)
 		if a.o.Mode == config.IAMEnforce {
 			code, status := accessDenied(c.Service)
 			return apierr.New(code, status, "%s", d.Message(req))
@@ -207,7 +210,7 @@ func (a *Authorizer) AuthorizeService(ctx context.Context, svc, action, resource
 	if d.Allowed {
 		return nil
 	}
-	a.record(&awsapi.Caller{Service: strings.TrimSuffix(svc, ".amazonaws.com")}, "deliver", req, d)
+	a.record(ctx, &awsapi.Caller{Service: strings.TrimSuffix(svc, ".amazonaws.com")}, "deliver", req, d)
 	if a.o.Mode == config.IAMEnforce {
 		code, status := accessDenied(arnService(resource))
 		return apierr.New(code, status, "%s", d.Message(req))
@@ -358,7 +361,7 @@ func (a *Authorizer) parse(doc string, k iampolicy.Kind) *iampolicy.Policy {
 	return p
 }
 
-func (a *Authorizer) record(c *awsapi.Caller, op string, req *iampolicy.Request, d iampolicy.Decision) {
+func (a *Authorizer) record(ctx context.Context, c *awsapi.Caller, op string, req *iampolicy.Request, d iampolicy.Decision) {
 	dec := "implicitDeny"
 	if d.Explicit {
 		dec = "explicitDeny"
@@ -372,6 +375,9 @@ func (a *Authorizer) record(c *awsapi.Caller, op string, req *iampolicy.Request,
 		Service: c.Service, Operation: op, RequestID: c.RequestID}
 	a.o.Logger.Info("iam denied", "mode", a.o.Mode, "principal", who, "action", req.Action, "resource", req.Resource,
 		"decision", dec, "reason", d.Detail(), "op", op, "request_id", c.RequestID)
+	if a.o.OnDenial != nil {
+		a.o.OnDenial(ctx, den)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.denials) < a.o.Keep {

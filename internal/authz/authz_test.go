@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func TestDenialsAreNewestFirstAndBounded(t *testing.T) {
 		a := New(Options{Mode: config.IAMAudit, Keep: 3, Now: func() time.Time { return time.Unix(0, 0) }})
 		for i := range total {
 			req := &iampolicy.Request{Principal: iampolicy.Principal{ARN: "p"}, Action: fmt.Sprint("a:", i), Resource: "*"}
-			a.record(&awsapi.Caller{}, "Op", req, iampolicy.Decision{Type: iampolicy.TypeIdentity})
+			a.record(context.Background(), &awsapi.Caller{}, "Op", req, iampolicy.Decision{Type: iampolicy.TypeIdentity})
 		}
 		got := a.Denials()
 		want := min(total, 3)

@@ -121,9 +121,11 @@ func TestTimelineTracesAnUploadToARuleToAQueue(t *testing.T) {
 	}
 	// The receiver may take the message before EventBridge records the
 	// invocation that sent it: that pair's order is not fixed.
-	want := []string{"s3.ObjectCreated", "events.EventReceived", "events.RuleMatched", "sqs.MessageSent", "events.Invocation", "sqs.MessageReceived", "sqs.MessageDeleted"}
-	if len(kinds) > 5 && kinds[4] == "sqs.MessageReceived" && kinds[5] == "events.Invocation" {
-		kinds[4], kinds[5] = kinds[5], kinds[4]
+	// The queue has no policy letting events.amazonaws.com in: AWS would
+	// refuse the delivery, and under --iam audit the trace says so.
+	want := []string{"s3.ObjectCreated", "events.EventReceived", "events.RuleMatched", "iam.AccessDenied", "sqs.MessageSent", "events.Invocation", "sqs.MessageReceived", "sqs.MessageDeleted"}
+	if len(kinds) > 6 && kinds[5] == "sqs.MessageReceived" && kinds[6] == "events.Invocation" {
+		kinds[5], kinds[6] = kinds[6], kinds[5]
 	}
 	if strings.Join(kinds, " ") != strings.Join(want, " ") {
 		t.Fatalf("trace of the message:\n got %v\nwant %v", kinds, want)
@@ -138,6 +140,9 @@ func TestTimelineTracesAnUploadToARuleToAQueue(t *testing.T) {
 	}
 	if matched.Resource != *rule.RuleArn || matched.Subject != event.ID {
 		t.Errorf("RuleMatched %+v", matched)
+	}
+	if d := find(chain, "AccessDenied"); d.Outcome != "" || d.Cause != event.ID || !strings.Contains(d.Detail, "audit") {
+		t.Errorf("AccessDenied %+v: want an audit record caused by event %s", d, event.ID)
 	}
 	if invoked.Outcome != timeline.OK || invoked.Resource != queueARN || invoked.Subject != event.ID {
 		t.Errorf("Invocation %+v", invoked)

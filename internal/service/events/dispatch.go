@@ -804,6 +804,7 @@ func (s *Service) FireSchedules(ctx context.Context) {
 		at  time.Time
 	}
 	var fired []firing
+	var missed []missedFiring
 	s.mu.Lock()
 	for _, r := range s.regions {
 		b := r.buses[defaultBus]
@@ -825,12 +826,17 @@ func (s *Service) FireSchedules(ctx context.Context) {
 				continue
 			}
 			s.lastFire[arn] = next
+			skipped := 0
 			for {
 				n2, ok := rr.compiledSchd.Next(s.lastFire[arn])
 				if !ok || n2.After(now) {
 					break
 				}
 				s.lastFire[arn] = n2
+				skipped++
+			}
+			if skipped > 0 {
+				missed = append(missed, missedFiring{arn, next, s.lastFire[arn], skipped})
 			}
 			raw, _ := marshal(envelope{Version: "0", ID: s.newID(), DetailType: "Scheduled Event", Source: "aws.events",
 				Account: r.account, Time: next.UTC().Format("2006-01-02T15:04:05Z"), Region: r.name,
@@ -840,6 +846,9 @@ func (s *Service) FireSchedules(ctx context.Context) {
 		}
 	}
 	s.mu.Unlock()
+	for _, m := range missed {
+		s.missedFirings(ctx, m)
+	}
 	if len(batch) == 0 {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	"github.com/wharf-dev/wharf/internal/service/cloudwatch"
@@ -45,6 +46,32 @@ type observer struct {
 // EventBridge), or account-wide when rule is empty.
 type metricKey struct {
 	account, region, name, bus, rule string
+	// group is set for AWS/Scheduler's metrics, whose deliveries
+	// EventBridge makes: per schedule group, or account-wide when "-".
+	group string
+}
+
+// countSchedule adds one to AWS/Scheduler metric name for the schedule d
+// fires, account-wide and per ScheduleGroup (Monitoring Amazon EventBridge
+// Scheduler with Amazon CloudWatch).
+func (s *Service) countSchedule(d *Delivery, name string) {
+	if s.obs.metrics == nil || d.ScheduleArn == "" {
+		return
+	}
+	// arn:aws:scheduler:<region>:<account>:schedule/<group>/<name>
+	group := "default"
+	if _, res, ok := strings.Cut(d.ScheduleArn, ":schedule/"); ok {
+		if g, _, ok := strings.Cut(res, "/"); ok {
+			group = g
+		}
+	}
+	s.obs.mu.Lock()
+	defer s.obs.mu.Unlock()
+	if s.obs.counts == nil {
+		s.obs.counts = map[metricKey]float64{}
+	}
+	s.obs.counts[metricKey{account: d.Account, region: d.Region, name: name, group: "-"}]++
+	s.obs.counts[metricKey{account: d.Account, region: d.Region, name: name, group: group}]++
 }
 
 func (s *Service) hop(ctx context.Context, e timeline.Entry) {
@@ -65,9 +92,9 @@ func (s *Service) count(account, region, ruleArn, name string, n float64) {
 	if s.obs.counts == nil {
 		s.obs.counts = map[metricKey]float64{}
 	}
-	s.obs.counts[metricKey{account, region, name, "", ""}] += n
+	s.obs.counts[metricKey{account: account, region: region, name: name}] += n
 	if rule != "" {
-		s.obs.counts[metricKey{account, region, name, bus, rule}] += n
+		s.obs.counts[metricKey{account: account, region: region, name: name, bus: bus, rule: rule}] += n
 	}
 }
 
@@ -93,22 +120,29 @@ func (s *Service) publishMetrics(ctx context.Context) {
 	counts := s.obs.counts
 	s.obs.counts = nil
 	s.obs.mu.Unlock()
-	type scope struct{ account, region string }
+	type scope struct{ account, region, namespace string }
 	data := map[scope][]cloudwatch.Datum{}
 	now := s.now()
 	for k, v := range counts {
 		d := cloudwatch.Datum{MetricName: k.name, Time: now, Value: v, Unit: "Count"}
-		if k.rule != "" {
+		ns := "AWS/Events"
+		switch {
+		case k.group != "":
+			ns = "AWS/Scheduler"
+			if k.group != "-" {
+				d.Dimensions = map[string]string{"ScheduleGroup": k.group}
+			}
+		case k.rule != "":
 			d.Dimensions = map[string]string{"RuleName": k.rule}
 			if k.bus != "" {
 				d.Dimensions["EventBusName"] = k.bus
 			}
 		}
-		sc := scope{k.account, k.region}
+		sc := scope{k.account, k.region, ns}
 		data[sc] = append(data[sc], d)
 	}
 	for sc, ds := range data {
-		if err := s.obs.metrics.Put(ctx, sc.account, sc.region, "AWS/Events", ds...); err != nil && ctx.Err() == nil {
+		if err := s.obs.metrics.Put(ctx, sc.account, sc.region, sc.namespace, ds...); err != nil && ctx.Err() == nil {
 			s.log.Debug("events: metrics", "err", err)
 		}
 	}
@@ -132,6 +166,11 @@ func (s *Service) invoke(ctx context.Context, d *Delivery, attempt int) error {
 	s.hop(ctx, e)
 	if attempt == 1 && d.RuleArn != "" {
 		s.count(d.Account, d.Region, d.RuleArn, "Invocations", 1)
+	}
+	// A schedule's every attempt counts, and each one its target refused.
+	s.countSchedule(d, "InvocationAttemptCount")
+	if err != nil {
+		s.countSchedule(d, "TargetErrorCount")
 	}
 	return err
 }
@@ -161,6 +200,7 @@ func (s *Service) gaveUp(ctx context.Context, r *retry, dlq string, dlqErr error
 	if d.RuleArn != "" {
 		s.count(d.Account, d.Region, d.RuleArn, "FailedInvocations", 1)
 	}
+	s.countSchedule(d, "InvocationDroppedCount")
 	if dlq == "" {
 		return
 	}
@@ -174,6 +214,11 @@ func (s *Service) gaveUp(ctx context.Context, r *retry, dlq string, dlqErr error
 	s.hop(ctx, e)
 	if d.RuleArn != "" {
 		s.count(d.Account, d.Region, d.RuleArn, name, 1)
+	}
+	if dlqErr != nil {
+		s.countSchedule(d, "InvocationsFailedToBeSentToDeadLetterCount")
+	} else {
+		s.countSchedule(d, "InvocationsSentToDeadLetterCount")
 	}
 }
 
@@ -201,14 +246,32 @@ func (s *Service) matched(ctx context.Context, p pending, id string, ms []match)
 			s.obs.counts = map[metricKey]float64{}
 		}
 		if s.obs.metrics != nil {
-			s.obs.counts[metricKey{m.account, m.region, "MatchedEvents", bus, rule}]++
+			s.obs.counts[metricKey{account: m.account, region: m.region, name: "MatchedEvents", bus: bus, rule: rule}]++
 		}
 		s.obs.mu.Unlock()
 	}
 	// Account-wide, MatchedEvents counts events, TriggeredRules rules.
 	if s.obs.metrics != nil {
 		s.obs.mu.Lock()
-		s.obs.counts[metricKey{p.Account, p.Region, "MatchedEvents", "", ""}]++
+		s.obs.counts[metricKey{account: p.Account, region: p.Region, name: "MatchedEvents"}]++
 		s.obs.mu.Unlock()
 	}
+}
+
+// missedFiring is a schedule rule's periods that passed while wharf was not
+// looking (stopped, or its clock moved ahead): EventBridge does not catch up,
+// so they were collapsed into the firing at first.
+type missedFiring struct {
+	rule        string
+	first, last time.Time
+	skipped     int
+}
+
+// missedFirings records the firings a schedule rule did not make.
+func (s *Service) missedFirings(ctx context.Context, m missedFiring) {
+	_, name := ruleOfArn(m.rule)
+	s.hop(ctx, timeline.Entry{Kind: "ScheduleMissed", Resource: m.rule, Outcome: timeline.Failed,
+		Error: fmt.Sprintf("%d firing(s) missed", m.skipped),
+		Detail: fmt.Sprintf("schedule rule %s fired once for the periods from %s to %s: %d firing(s) in between were missed (EventBridge does not catch up)",
+			name, m.first.UTC().Format(time.RFC3339), m.last.UTC().Format(time.RFC3339), m.skipped)})
 }

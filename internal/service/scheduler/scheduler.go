@@ -425,13 +425,18 @@ func (s *Service) Fire(ctx context.Context) error {
 			if sc.State != "ENABLED" || sc.Next.IsZero() || sc.Next.After(now) {
 				continue
 			}
-			due := sc.Next
+			first, due, skipped := sc.Next, sc.Next, 0
 			for {
 				n, ok := sc.after(due)
 				if !ok || n.After(now) {
 					break
 				}
 				due = n // missed periods collapse into one firing
+				skipped++
+			}
+			arn := scheduleArn(r.account, r.name, sc.Group, sc.Name)
+			if skipped > 0 {
+				s.missed(ctx, arn, first, due, skipped, "")
 			}
 			next := *sc
 			next.Next, next.Done = time.Time{}, false
@@ -449,7 +454,8 @@ func (s *Service) Fire(ctx context.Context) error {
 				d = s.delivery(r.account, r.name, sc, due)
 			} else {
 				s.log.Warn("scheduler: skipping a firing missed for longer than the target's maximum event age",
-					"schedule", scheduleArn(r.account, r.name, sc.Group, sc.Name), "due", due)
+					"schedule", arn, "due", due)
+				s.missed(ctx, arn, due, due, 1, fmt.Sprintf("it was due %s ago, longer than the target's maximum event age (%s)", now.Sub(due).Round(time.Second), maxAge))
 			}
 			remove := next.Done && sc.ActionAfterCompletion == "DELETE"
 			k := scheduleKey(r.account, r.name, sc.Group, sc.Name)

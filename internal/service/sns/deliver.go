@@ -338,7 +338,7 @@ func (s *Service) attempt(ctx context.Context, d *delivery) {
 			note = fmt.Sprintf(" (attempt %d, will retry)", d.Attempts+1)
 		}
 	}
-	s.delivered(ctx, d.MessageID, d.SubARN, d.Endpoint, err, note)
+	s.delivered(ctx, d.MessageID, d.SubARN, d.Endpoint, err, note, retry)
 	uerr := s.st.Update(func(tx store.Tx) error {
 		if err := tx.Delete(old); err != nil {
 			return err

@@ -27,13 +27,21 @@ func (s *Service) hop(ctx context.Context, e timeline.Entry) {
 // published records n and returns ctx carrying it as the cause of its
 // deliveries.
 func (s *Service) published(ctx context.Context, n *notification, subs int) context.Context {
+	s.countTopic(n.topic.Account, n.topic.Region, n.topic.Name, "NumberOfMessagesPublished")
 	s.hop(ctx, timeline.Entry{Kind: "Published", Resource: n.topic.ARN, Subject: n.id,
 		Detail: fmt.Sprintf("message published to topic %s (%d subscription(s))", n.topic.Name, subs)})
 	return timeline.WithCause(ctx, n.id)
 }
 
 // delivered records one subscription's delivery of message id.
-func (s *Service) delivered(ctx context.Context, id, subARN, endpoint string, err error, note string) {
+// A failed attempt that will be retried is not yet a failed notification.
+func (s *Service) delivered(ctx context.Context, id, subARN, endpoint string, err error, note string, retrying bool) {
+	switch {
+	case err == nil:
+		s.countDelivery(subARN, "NumberOfNotificationsDelivered")
+	case !retrying:
+		s.countDelivery(subARN, "NumberOfNotificationsFailed")
+	}
 	e := timeline.Entry{Kind: "Delivery", Resource: subARN, Subject: id, Outcome: timeline.OK,
 		Detail: "delivered to " + endpoint + note}
 	if err != nil {

@@ -491,6 +491,7 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 	for _, sv := range v.subs {
 		sub := sv.sub
 		if sv.filter != nil && !sv.filter.matches(e.bodyFor(sub.Protocol), e.Attrs) {
+			s.countTopic(t.Account, t.Region, t.Name, "NumberOfNotificationsFilteredOut")
 			continue
 		}
 		switch sub.Protocol {
@@ -560,7 +561,7 @@ func (s *Service) toQueue(ctx context.Context, n *notification, sub *subscriptio
 	// must let it in (aws:SourceArn).
 	ctx = awsapi.WithSource(ctx, awsapi.Source{ARN: n.topic.ARN, Account: n.topic.Account})
 	_, err := s.queues.DeliverToQueue(ctx, sub.Endpoint, body, attrs, group, dedup)
-	s.delivered(ctx, n.id, sub.ARN, sub.Endpoint, err, "")
+	s.delivered(ctx, n.id, sub.ARN, sub.Endpoint, err, "", false)
 	if err != nil {
 		if apierr.As(err) != nil {
 			return nil // the timeline's line says why

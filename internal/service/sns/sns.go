@@ -70,6 +70,7 @@ type Options struct {
 // Service implements the SNS operations.
 type Service struct {
 	tl       Timeline // nil records nothing
+	metrics  snsMetrics
 	st       store.Store
 	clock    clock.Clock
 	random   func([]byte)
