@@ -315,6 +315,11 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 		if cur.ID != q.ID {
 			return errQueueDoesNotExist()
 		}
+		// A queue only sent to must not leave its count to read every
+		// message sent since its last receive.
+		if err := settleVis(tx, q.ID, now); err != nil {
+			return err
+		}
 		delay := q.intAttr("DelaySeconds")
 		added, addedBytes = 0, 0
 		for i, m := range msgs {

@@ -12,11 +12,12 @@ import (
 // queue keeps instead, under sqs/d/<qid>/nv, a watermark W and the number
 // of entries after W, by kind (received: in flight; fresh: delayed). Every
 // index write after W adjusts them; a count at now subtracts the entries of
-// (W, now], which became visible since; a receive moves W to now. So a count
-// reads what turned visible since the last receive, not the queue.
+// (W, now], which became visible since; a send or a receive moves W to now. So
+// a count reads what turned visible since the last send or receive, not the
+// queue.
 //
 // A queue without the key (stored by an older wharf, or just purged) is
-// counted by a scan until its next receive sets it up.
+// counted by a scan until its next send or receive sets it up.
 
 func notVisibleKey(qid string) []byte { return []byte("sqs/d/" + qid + "/nv") }
 

@@ -117,3 +117,30 @@ func TestQueueAttributesReadWhatTurnedVisibleNotTheQueue(t *testing.T) {
 		t.Errorf("GetQueueAttributes read %d keys with 100 messages in flight, %d with 2000", reads[100], reads[2000])
 	}
 }
+
+// TestQueueAttributesOfAQueueOnlySentTo: a queue nobody receives from is
+// counted as cheaply with 2000 messages as with 100 (each send moves the
+// watermark, not only receives).
+func TestQueueAttributesOfAQueueOnlySentTo(t *testing.T) {
+	reads := map[int]int64{}
+	for _, n := range []int{100, 2000} {
+		st := &countingStore{Store: store.OpenMemory()}
+		f := newFixtureOn(t, st, newFakeClock())
+		url := f.createQueue("q", nil)
+		for i := 0; i < n; i++ {
+			f.send(url, fmt.Sprint("m", i))
+			if i%100 == 0 {
+				f.clock.Advance(time.Millisecond)
+			}
+		}
+		f.clock.Advance(time.Second)
+		st.reads.Store(0)
+		if a := f.attrs(url); a["ApproximateNumberOfMessages"] != fmt.Sprint(n) {
+			t.Fatalf("n=%d: attributes %v", n, a)
+		}
+		reads[n] = st.reads.Load()
+	}
+	if reads[2000] != reads[100] {
+		t.Errorf("GetQueueAttributes read %d keys with 100 messages sent, %d with 2000", reads[100], reads[2000])
+	}
+}
