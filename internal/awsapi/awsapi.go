@@ -68,6 +68,44 @@ type Service struct {
 	QueryCompatible bool     // awsQueryCompatible: JSON errors carry the query error code
 	Operations      map[string]*Operation
 	Errors          map[string]*ErrorShape // exception shapes by shape name
+	Quirks          Quirks                 // where the service departs from its protocol
+}
+
+// Quirks are the ways a service departs from what its protocol and the other
+// services do, found by running real clients against AWS. They are data the
+// generator sets from overlays/quirks.json, so codecs and the front door read
+// a named behaviour instead of testing which service a request is for.
+type Quirks struct {
+	// MaxRequestBody is the largest request body the service takes, in bytes;
+	// 0 is the protocol's default.
+	MaxRequestBody int `json:"maxRequestBody,omitempty"`
+	// RequestContentEncodings: the service undoes a request's gzip or deflate
+	// Content-Encoding itself, and answers one it cannot decode with its own
+	// error (DynamoDB: a 500 InternalServerError).
+	RequestContentEncodings bool `json:"requestContentEncodings,omitempty"`
+	// CompressResponses: responses are gzip-compressed when the request
+	// accepts it and they are large enough.
+	CompressResponses bool `json:"compressResponses,omitempty"`
+	// CRC32Header: every response carries x-amz-crc32 of its body, which the
+	// service's SDKs check.
+	CRC32Header bool `json:"crc32Header,omitempty"`
+	// EmptyBodyWithoutOutput: an operation with no output answers an empty
+	// body rather than "{}".
+	EmptyBodyWithoutOutput bool `json:"emptyBodyWithoutOutput,omitempty"`
+	// OwnUTF8Check: the service checks its parameters' UTF-8 itself, with its
+	// own error, instead of the query codec refusing invalid text.
+	OwnUTF8Check bool `json:"ownUTF8Check,omitempty"`
+	// PostObject: browser-based uploads (an HTML form POSTed to the bucket)
+	// are an operation of the service.
+	PostObject bool `json:"postObject,omitempty"`
+	// S3AuthErrors: an unknown access key is InvalidAccessKeyId and a request
+	// without credentials a 403 AccessDenied, as S3 answers, rather than the
+	// common InvalidClientTokenId and MissingAuthenticationToken.
+	S3AuthErrors bool `json:"s3AuthErrors,omitempty"`
+	// VirtualHostedBuckets: a request to <bucket>.<host> is for this service,
+	// the bucket named by the host, and so is a request no other service
+	// claims (an unsigned path-style GET of an object).
+	VirtualHostedBuckets bool `json:"virtualHostedBuckets,omitempty"`
 }
 
 // Speaks reports whether the service supports protocol p.

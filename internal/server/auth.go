@@ -114,14 +114,14 @@ func decodeBody(r *http.Request, cred *sigv4.Credential, secret string) error {
 // unknownKey is the error for an access key wharf does not know: S3 names it
 // InvalidAccessKeyId, the other services InvalidClientTokenId.
 func unknownKey(svc *awsapi.Service, accessKey string) error {
-	if svc != nil && svc.ID == "s3" {
+	if svc != nil && svc.Quirks.S3AuthErrors {
 		return sigv4.InvalidAccessKeyID(accessKey)
 	}
 	return sigv4.InvalidClientTokenID()
 }
 
 func missingAuth(svc *awsapi.Service) error {
-	if svc != nil && svc.ID == "s3" {
+	if svc != nil && svc.Quirks.S3AuthErrors {
 		return apierr.New("AccessDenied", 403, "Access Denied")
 	}
 	return sigv4.MissingAuthenticationToken()

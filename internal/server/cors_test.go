@@ -62,6 +62,7 @@ func TestCORSHookAnswersPreflightAndDecoratesOtherRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			desc := &awsapi.Service{ID: "s3", SigningName: "s3", EndpointPrefix: "s3", Protocols: []string{awsapi.ProtocolRestXML},
+				Quirks:     awsapi.Quirks{S3AuthErrors: true, VirtualHostedBuckets: true},
 				Operations: map[string]*awsapi.Operation{"GetObject": {Name: "GetObject", NewInput: func() any { return new(struct{}) }}}}
 			reg := Registration{Desc: desc, Handlers: map[string]awsapi.Handler{
 				"GetObject": func(context.Context, any) (any, error) { return "object", nil },

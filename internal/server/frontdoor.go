@@ -47,7 +47,7 @@ func newRouter(services []*service, s3Domain string) *router {
 				}
 			}
 		}
-		if d.ID == "s3" {
+		if d.Quirks.VirtualHostedBuckets {
 			rt.s3 = s
 		}
 	}

@@ -8,11 +8,15 @@ import (
 	"testing"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 )
 
 func testServices() []*service {
 	mk := func(id, signing, target string, protocols []string, ops ...string) *service {
 		d := &awsapi.Service{ID: id, SigningName: signing, EndpointPrefix: signing, TargetPrefix: target, Protocols: protocols, Operations: map[string]*awsapi.Operation{}}
+		if id == "s3" {
+			d.Quirks = s3api.Service.Quirks // the catch-all route and virtual hosts
+		}
 		for _, op := range ops {
 			d.Operations[op] = &awsapi.Operation{Name: op}
 		}

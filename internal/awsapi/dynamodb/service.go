@@ -305,8 +305,15 @@ var Service = &awsapi.Service{
 	SigningName:    "dynamodb",
 	EndpointPrefix: "dynamodb",
 	ServiceID:      "DynamoDB",
-	Operations:     awsapi.OperationMap(operations[:]),
-	Errors:         awsapi.ErrorMap(errorShapes[:]),
+	Quirks: awsapi.Quirks{
+		MaxRequestBody:          16777216,
+		RequestContentEncodings: true,
+		CompressResponses:       true,
+		CRC32Header:             true,
+		EmptyBodyWithoutOutput:  true,
+	},
+	Operations: awsapi.OperationMap(operations[:]),
+	Errors:     awsapi.ErrorMap(errorShapes[:]),
 }
 
 // OperationNames lists the operations of Amazon DynamoDB, sorted.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
 )
 
 // documentedErrors are the error codes each service's API reference documents
@@ -97,4 +99,29 @@ func (g *pkgGen) errorsFile(doc documentedErrors) ([]byte, error) {
 		}
 	}
 	return gofmt(g.svc.Pkg+"/errors.go", b.Bytes())
+}
+
+// loadQuirks reads overlays/quirks.json: each service's awsapi.Quirks, by
+// botocore service id. A field awsapi.Quirks does not have is an error.
+func loadQuirks() (map[string]awsapi.Quirks, error) {
+	raw, err := overlays.ReadFile("overlays/quirks.json")
+	if err != nil {
+		return nil, err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return nil, fmt.Errorf("overlays/quirks.json: %w", err)
+	}
+	delete(all, "_comment")
+	out := map[string]awsapi.Quirks{}
+	for id, v := range all {
+		var q awsapi.Quirks
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&q); err != nil {
+			return nil, fmt.Errorf("overlays/quirks.json: %s: %w", id, err)
+		}
+		out[id] = q
+	}
+	return out, nil
 }

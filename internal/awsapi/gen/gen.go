@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"go/format"
 	"html"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
 )
 
 // reserved are the package-level names every generated package declares itself.
@@ -25,10 +28,11 @@ type pkgGen struct {
 	inName  map[string]string // operation → Go type of its input
 	outName map[string]string // operation → Go type of its output
 	imports map[string]bool   // imports types.go needs
+	quirks  awsapi.Quirks     // from overlays/quirks.json
 }
 
-func genPackage(s service, version string, m *model, doc documentedErrors) (map[string][]byte, error) {
-	g := &pkgGen{svc: s, version: version, m: m,
+func genPackage(s service, version string, m *model, doc documentedErrors, quirks awsapi.Quirks) (map[string][]byte, error) {
+	g := &pkgGen{svc: s, version: version, m: m, quirks: quirks,
 		types: map[string]string{}, taken: map[string]bool{},
 		inName: map[string]string{}, outName: map[string]string{}, imports: map[string]bool{}}
 	for n := range reserved {
@@ -521,6 +525,16 @@ func (g *pkgGen) serviceFile() ([]byte, error) {
 	str("ServiceID", md.ServiceID)
 	if md.AWSQueryCompatible != nil {
 		w("QueryCompatible: true,\n")
+	}
+	if g.quirks != (awsapi.Quirks{}) {
+		w("Quirks: awsapi.Quirks{\n")
+		v := reflect.ValueOf(g.quirks)
+		for i := range v.NumField() {
+			if f := v.Field(i); !f.IsZero() {
+				w("%s: %#v,\n", v.Type().Field(i).Name, f.Interface())
+			}
+		}
+		w("},\n")
 	}
 	w("Operations: awsapi.OperationMap(operations[:]),\nErrors: awsapi.ErrorMap(errorShapes[:]),\n}\n\n")
 	w("// OperationNames lists the operations of %s, sorted.\n", md.ServiceFullName)

@@ -159,6 +159,10 @@ func generate(botocore, only string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	quirks, err := loadQuirks()
+	if err != nil {
+		return nil, err
+	}
 	files := map[string][]byte{}
 	var rec strings.Builder
 	fmt.Fprintf(&rec, "# Models behind the generated packages (go generate ./internal/awsapi/...).\n")
@@ -186,7 +190,7 @@ func generate(botocore, only string) (map[string][]byte, error) {
 			line += " overlay " + sha256Hex(overlay)
 		}
 		rec.WriteString(line + "\n")
-		pkgFiles, err := genPackage(s, version, m, docErrs[s.ID])
+		pkgFiles, err := genPackage(s, version, m, docErrs[s.ID], quirks[s.ID])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.ID, err)
 		}

@@ -581,8 +581,13 @@ var Service = &awsapi.Service{
 	SigningName:    "s3",
 	EndpointPrefix: "s3",
 	ServiceID:      "S3",
-	Operations:     awsapi.OperationMap(operations[:]),
-	Errors:         awsapi.ErrorMap(errorShapes[:]),
+	Quirks: awsapi.Quirks{
+		PostObject:           true,
+		S3AuthErrors:         true,
+		VirtualHostedBuckets: true,
+	},
+	Operations: awsapi.OperationMap(operations[:]),
+	Errors:     awsapi.ErrorMap(errorShapes[:]),
 }
 
 // OperationNames lists the operations of Amazon Simple Storage Service, sorted.

@@ -221,8 +221,11 @@ var Service = &awsapi.Service{
 	XMLNamespace:    "http://queue.amazonaws.com/doc/2012-11-05/",
 	ServiceID:       "SQS",
 	QueryCompatible: true,
-	Operations:      awsapi.OperationMap(operations[:]),
-	Errors:          awsapi.ErrorMap(errorShapes[:]),
+	Quirks: awsapi.Quirks{
+		OwnUTF8Check: true,
+	},
+	Operations: awsapi.OperationMap(operations[:]),
+	Errors:     awsapi.ErrorMap(errorShapes[:]),
 }
 
 // OperationNames lists the operations of Amazon Simple Queue Service, sorted.

@@ -56,7 +56,7 @@ func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation,
 func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, in any) (err error) {
 	defer guard(&err)
 	var data []byte
-	if svc != nil && svc.ID == "dynamodb" {
+	if svc != nil && svc.Quirks.RequestContentEncodings {
 		data, err = readDynamoDBBody(r, maxBody(svc))
 	} else {
 		data, err = readBody(r, maxBody(svc))
@@ -78,8 +78,8 @@ func ReadBody(r *http.Request) ([]byte, error) { return readBody(r, MaxBodySize)
 // maxBody is the largest request svc takes: DynamoDB answers 413 past
 // 16 MB ("Service, account, and table quotas": maximum request size).
 func maxBody(svc *awsapi.Service) int {
-	if svc != nil && svc.ID == "dynamodb" {
-		return 16 << 20
+	if svc != nil && svc.Quirks.MaxRequestBody > 0 {
+		return svc.Quirks.MaxRequestBody
 	}
 	return MaxBodySize
 }
@@ -163,7 +163,7 @@ func ContentType(svc *awsapi.Service) string {
 // or for DynamoDB (TagResource, UntagResource) nothing at all, as it does.
 func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, op *awsapi.Operation, out any, requestID string) error {
 	body := []byte("{}")
-	if op.NewOutput == nil && svc != nil && svc.ID == "dynamodb" {
+	if op.NewOutput == nil && svc != nil && svc.Quirks.EmptyBodyWithoutOutput {
 		body = nil
 	} else if out != nil && !(reflect.ValueOf(out).Kind() == reflect.Pointer && reflect.ValueOf(out).IsNil()) {
 		var err error
@@ -175,7 +175,7 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 		}
 	}
 	h := w.Header()
-	if svc != nil && svc.ID == "dynamodb" {
+	if svc != nil && svc.Quirks.CompressResponses {
 		body = compressResponse(h, r, body)
 	}
 	h.Set("Content-Type", ContentType(svc))
@@ -190,7 +190,7 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 // setCRC32 adds the x-amz-crc32 header DynamoDB puts on every response: its SDKs
 // check the body against it (a missing header reads as 0 and logs a mismatch).
 func setCRC32(h http.Header, svc *awsapi.Service, body []byte) {
-	if svc != nil && svc.ID == "dynamodb" {
+	if svc != nil && svc.Quirks.CRC32Header {
 		h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	dynamodbapi "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
+	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 )
 
 // DynamoDB's SDKs check every response body against x-amz-crc32; other JSON
@@ -16,8 +18,8 @@ func TestDynamoDBResponsesCarryTheBodyCRC32(t *testing.T) {
 	type out struct {
 		TableNames []string `aws:"TableNames"`
 	}
-	for _, id := range []string{"dynamodb", "ecs"} {
-		svc := &awsapi.Service{ID: id, JSONVersion: "1.0"}
+	for _, svc := range []*awsapi.Service{dynamodbapi.Service, ecsapi.Service} {
+		id := svc.ID
 		op := &awsapi.Operation{Name: "ListTables"}
 		ok := httptest.NewRecorder()
 		if err := (Codec{}).Encode(ok, httptest.NewRequest("POST", "/", nil), svc, op, &out{TableNames: []string{"a"}}, "rid"); err != nil {

@@ -97,7 +97,7 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 // parameter value; SQS is left to check its own parameters, since it reports
 // invalid characters in a message as InvalidMessageContents (SendMessage docs).
 func checkUTF8(svc *awsapi.Service, form formValues) error {
-	if svc != nil && svc.ID == "sqs" {
+	if svc != nil && svc.Quirks.OwnUTF8Check {
 		return nil
 	}
 	for k, vs := range form {
@@ -126,10 +126,6 @@ func checkUTF8(svc *awsapi.Service, form formValues) error {
 
 func options() *xmlshape.Options { return &xmlshape.Options{TimeLayout: timeLayout} }
 
-// sqsNamespace is the XML namespace of SQS's query responses, for descriptors
-// generated from SQS's JSON model without the query overlay.
-const sqsNamespace = "http://queue.amazonaws.com/doc/2012-11-05/"
-
 // timeLayout is how query services write timestamps: IAM, STS and CloudWatch send
 // whole seconds ("2019-11-09T13:34:41Z"), with milliseconds only when they exist.
 const timeLayout = "2006-01-02T15:04:05.999Z"
@@ -138,13 +134,7 @@ func namespace(svc *awsapi.Service) string {
 	if svc == nil {
 		return ""
 	}
-	if svc.XMLNamespace != "" {
-		return svc.XMLNamespace
-	}
-	if svc.ID == "sqs" {
-		return sqsNamespace
-	}
-	return ""
+	return svc.XMLNamespace
 }
 
 // Encode writes <OpResponse><OpResult>…</OpResult><ResponseMetadata>…</OpResponse>.

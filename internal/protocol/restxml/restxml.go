@@ -38,7 +38,7 @@ var (
 
 // Operation matches r against the service's URI templates.
 func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation, error) {
-	if svc != nil && svc.ID == "s3" && isPostUpload(r) {
+	if svc != nil && svc.Quirks.PostObject && isPostUpload(r) {
 		if err := rewritePost(r); err != nil {
 			return nil, err
 		}
