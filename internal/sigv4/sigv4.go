@@ -70,6 +70,13 @@ type Credential struct {
 	// has already expired, not one without an expiry.
 	HasExpires    bool
 	SecurityToken string // X-Amz-Security-Token, header or query
+	// V2 marks a Signature Version 2 credential (S3's "AWS key:signature"
+	// header, or AWSAccessKeyId/Signature/Expires in a URL, which boto3
+	// still presigns S3 URLs with): it names a key, and wharf does not
+	// verify its signature (Verify refuses it).
+	V2 bool
+	// V2Expires is the Expires of a SigV2 presigned URL.
+	V2Expires time.Time
 }
 
 // scope is the credential scope: date/region/service/aws4_request.
@@ -79,21 +86,38 @@ func (c *Credential) scope() string {
 
 // Parse returns the credential r claims, or (nil, nil) when r is not signed.
 // An Authorization header of another scheme (a bearer token, say) is not a
-// signature and yields (nil, nil); an AWS scheme wharf does not speak (SigV2,
-// SigV4a) is an error.
+// signature and yields (nil, nil); SigV2 yields the key it names (V2); an
+// AWS scheme wharf does not speak (SigV4a) is an error.
 func Parse(r *http.Request) (*Credential, error) {
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		alg, rest, _ := strings.Cut(strings.TrimSpace(auth), " ")
 		switch {
 		case alg == Algorithm:
 			return parseHeader(r, rest)
-		case alg == "AWS" || strings.HasPrefix(alg, "AWS4-"):
+		case alg == "AWS":
+			key, sig, ok := strings.Cut(rest, ":")
+			if !ok || key == "" {
+				return nil, apierr.New("InvalidArgument", 400, "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature")
+			}
+			return &Credential{AccessKey: key, Signature: sig, V2: true}, nil
+		case strings.HasPrefix(alg, "AWS4-"):
 			return nil, apierr.New("IncompleteSignature", 400, "Unsupported AWS 'algorithm': '%s'. Use %s.", alg, Algorithm)
 		}
 	}
 	q := r.URL.Query()
 	if q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Credential") || q.Has("X-Amz-Signature") {
 		return parsePresigned(r, q)
+	}
+	if q.Has("AWSAccessKeyId") && q.Has("Signature") {
+		c := &Credential{AccessKey: q.Get("AWSAccessKeyId"), Signature: q.Get("Signature"), V2: true, Presigned: true}
+		if e := q.Get("Expires"); e != "" {
+			n, err := strconv.ParseInt(e, 10, 64)
+			if err != nil {
+				return nil, apierr.New("AccessDenied", 403, "Invalid date (should be seconds since epoch): %s", e)
+			}
+			c.V2Expires, c.HasExpires = time.Unix(n, 0), true
+		}
+		return c, nil
 	}
 	return nil, nil
 }
@@ -240,6 +264,9 @@ func Verify(r *http.Request, c *Credential, secret string, now time.Time) error 
 	if c == nil {
 		return MissingAuthenticationToken()
 	}
+	if c.V2 {
+		return apierr.New("IncompleteSignature", 400, "Unsupported AWS 'algorithm': 'AWS'. Use %s.", Algorithm)
+	}
 	if err := checkTime(c, now); err != nil {
 		return err
 	}
@@ -275,6 +302,14 @@ func Verify(r *http.Request, c *Credential, secret string, now time.Time) error 
 // that is dated too far ahead: the check of Verify that needs no secret.
 func CheckExpiry(c *Credential, now time.Time) error {
 	if !c.Presigned || !c.HasExpires {
+		return nil
+	}
+	if c.V2 {
+		if now.After(c.V2Expires) {
+			e := apierr.New("AccessDenied", 403, "Request has expired")
+			e.Fields = map[string]any{"Expires": c.V2Expires.UTC().Format(time.RFC3339), "ServerTime": now.UTC().Format(time.RFC3339)}
+			return e
+		}
 		return nil
 	}
 	return checkTime(c, now)
