@@ -134,6 +134,7 @@ type table struct {
 	TTLEnabled         bool              `json:",omitempty"`
 	DeletionProtection bool              `json:",omitempty"`
 	TableClass         string            `json:",omitempty"`
+	SSE                sse               `json:",omitzero"`
 	StreamEnabled      bool              `json:",omitempty"`
 	StreamViewType     string            `json:",omitempty"`
 	Streams            []stream          `json:",omitempty"` // every stream the table has had, the current one last

@@ -227,6 +227,9 @@ func (s *Service) CreateTable(ctx context.Context, in *ddb.CreateTableInput) (*d
 		TableClass:         awsapi.ToString(in.TableClass),
 	}
 	var err error
+	if t.SSE, err = sseFrom(in.SSESpecification, account, region); err != nil {
+		return nil, err
+	}
 	if t.Hash, t.Range, err = keySchema(in.KeySchema, "keySchema"); err != nil {
 		return nil, err
 	}
@@ -411,6 +414,7 @@ func (s *Service) describe(tx store.Tx, t *table, status string) *ddb.TableDescr
 	for _, n := range names {
 		d.AttributeDefinitions = append(d.AttributeDefinitions, ddb.AttributeDefinition{AttributeName: awsapi.String(n), AttributeType: awsapi.String(t.Attrs[n])})
 	}
+	d.SSEDescription = t.SSE.description()
 	if t.TableClass != "" {
 		d.TableClassSummary = &ddb.TableClassSummary{TableClass: awsapi.String(t.TableClass)}
 	}
@@ -639,6 +643,11 @@ func (s *Service) UpdateTable(ctx context.Context, in *ddb.UpdateTableInput) (*d
 		}
 		if in.TableClass != nil {
 			t.TableClass = *in.TableClass
+		}
+		if in.SSESpecification != nil {
+			if t.SSE, err = sseFrom(in.SSESpecification, account, region); err != nil {
+				return err
+			}
 		}
 		if ss := in.StreamSpecification; ss != nil {
 			if err := t.setStream(ss, s.now()); err != nil {
