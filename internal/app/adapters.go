@@ -38,6 +38,7 @@ var (
 	_ events.LogGroups                 = logGroups{}
 	_ events.Target                    = ecsTarget{}
 	_ sqs.Metrics                      = sqsMetrics{}
+	_ logs.Metrics                     = logsMetrics{}
 	_ s3.Notifier                      = s3Notifier{}
 )
 
@@ -118,6 +119,17 @@ func (m sqsMetrics) Put(ctx context.Context, account, region, namespace string, 
 	out := make([]cloudwatch.Datum, len(data))
 	for i, d := range data {
 		out[i] = cloudwatch.Datum{MetricName: d.MetricName, Dimensions: d.Dimensions, Time: d.Time, Value: d.Value, Unit: d.Unit, HighResolution: d.HighResolution}
+	}
+	return m.cw.Put(ctx, account, region, namespace, out...)
+}
+
+// logsMetrics adapts CloudWatch to logs.Metrics: what metric filters extract.
+type logsMetrics struct{ cw *cloudwatch.Service }
+
+func (m logsMetrics) Put(ctx context.Context, account, region, namespace string, data ...logs.Datum) error {
+	out := make([]cloudwatch.Datum, len(data))
+	for i, d := range data {
+		out[i] = cloudwatch.Datum{MetricName: d.MetricName, Dimensions: d.Dimensions, Time: d.Time, Value: d.Value, Unit: d.Unit}
 	}
 	return m.cw.Put(ctx, account, region, namespace, out...)
 }

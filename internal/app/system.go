@@ -120,6 +120,7 @@ func build(d deps) *System {
 	// The alarm loop wakes every second so that alarms on 1-second metrics
 	// react in seconds; each alarm is still evaluated once per period.
 	sys.CloudWatch = cloudwatch.New(cloudwatch.Options{Store: d.st, Clock: d.clock, Bus: d.bus, Logger: d.logger("cloudwatch"), EvaluationInterval: time.Second})
+	sys.Logs.SetMetrics(logsMetrics{sys.CloudWatch}) // metric filters
 	d.loops.Go(sys.CloudWatch.Run)
 
 	sys.SQS = sqs.New(sqs.Options{Store: d.st, Clock: d.clock, Logger: d.logger("sqs"), DefaultHost: cfg.Listen})

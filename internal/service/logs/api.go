@@ -464,6 +464,8 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsInpu
 		seqs[i] = s.nextSeq()
 	}
 	var out logsapi.PutLogEventsOutput
+	var filters []metricFilter
+	var stored []loggedEvent
 	err := s.st.Update(func(tx store.Tx) error {
 		var grp group
 		ok, err := getJSON(tx, groupKey(sc, g), &grp)
@@ -515,6 +517,15 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsInpu
 			st.note(*e.Timestamp, now, len(*e.Message))
 			grp.Bytes += int64(len(*e.Message))
 		}
+		if filters, err = s.groupFilters(tx, sc, g); err != nil {
+			return err
+		}
+		if len(filters) > 0 {
+			stored = stored[:0]
+			for i := first; i < tooNewStart; i++ {
+				stored = append(stored, loggedEvent{*evs[i].Timestamp, *evs[i].Message})
+			}
+		}
 		if tooOldEnd >= 0 || expiredEnd >= 0 || tooNewStart < len(evs) {
 			info := &logsapi.RejectedLogEventsInfo{}
 			if tooOldEnd >= 0 {
@@ -537,6 +548,7 @@ func (s *Service) PutLogEvents(ctx context.Context, in *logsapi.PutLogEventsInpu
 	if err != nil {
 		return nil, err
 	}
+	s.publishMetrics(ctx, sc, filters, stored)
 	return &out, nil
 }
 

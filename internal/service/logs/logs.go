@@ -46,6 +46,9 @@ type Service struct {
 	log  *slog.Logger
 	mu   sync.Mutex
 	last uint64
+
+	metrics Metrics     // metric filters publish here (SetMetrics); nil: they only match
+	filters filterCache // compiled metric filter patterns
 }
 
 // New returns a Service over opts.Store.
@@ -219,7 +222,8 @@ func (s *Service) PutLogLines(ctx context.Context, account, region, groupName, s
 	for i := range lines {
 		seqs[i] = s.nextSeq()
 	}
-	return s.st.Update(func(tx store.Tx) error {
+	var filters []metricFilter
+	err := s.st.Update(func(tx store.Tx) error {
 		var g group
 		ok, err := getJSON(tx, groupKey(sc, groupName), &g)
 		if err != nil {
@@ -245,11 +249,23 @@ func (s *Service) PutLogLines(ctx context.Context, account, region, groupName, s
 			st.note(ts, now, len(l.Message))
 			g.Bytes += int64(len(l.Message))
 		}
+		if filters, err = s.groupFilters(tx, sc, groupName); err != nil {
+			return err
+		}
 		if err := putJSON(tx, groupKey(sc, groupName), &g); err != nil {
 			return err
 		}
 		return putJSON(tx, streamKey(sc, groupName, streamName), &st)
 	})
+	if err != nil || len(filters) == 0 {
+		return err
+	}
+	events := make([]loggedEvent, len(lines))
+	for i, l := range lines {
+		events[i] = loggedEvent{l.Time.UnixMilli(), l.Message}
+	}
+	s.publishMetrics(ctx, sc, filters, events)
+	return nil
 }
 
 // note accounts for one event of n bytes at ts, ingested at now.

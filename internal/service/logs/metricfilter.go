@@ -14,8 +14,7 @@ import (
 //
 //	logs/m/<account>/<region>/<group>\x00<filter>
 //
-// and deleted with their group. wharf validates and keeps them as CloudWatch
-// Logs does; it does not yet turn matching events into metric data.
+// and deleted with their group. Events they match publish metrics (metrics.go).
 
 // maxMetricFilters is the per-group quota ("CloudWatch Logs quotas": 100
 // metric filters per log group).
