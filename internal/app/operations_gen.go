@@ -71,6 +71,7 @@ var (
 		ListAttachedRolePolicies(context.Context, *iamapi.ListAttachedRolePoliciesRequest) (*iamapi.ListAttachedRolePoliciesResponse, error)
 		ListAttachedUserPolicies(context.Context, *iamapi.ListAttachedUserPoliciesRequest) (*iamapi.ListAttachedUserPoliciesResponse, error)
 		ListEntitiesForPolicy(context.Context, *iamapi.ListEntitiesForPolicyRequest) (*iamapi.ListEntitiesForPolicyResponse, error)
+		ListGroupsForUser(context.Context, *iamapi.ListGroupsForUserRequest) (*iamapi.ListGroupsForUserResponse, error)
 		ListInstanceProfileTags(context.Context, *iamapi.ListInstanceProfileTagsRequest) (*iamapi.ListInstanceProfileTagsResponse, error)
 		ListInstanceProfiles(context.Context, *iamapi.ListInstanceProfilesRequest) (*iamapi.ListInstanceProfilesResponse, error)
 		ListInstanceProfilesForRole(context.Context, *iamapi.ListInstanceProfilesForRoleRequest) (*iamapi.ListInstanceProfilesForRoleResponse, error)

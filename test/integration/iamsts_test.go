@@ -211,3 +211,20 @@ func wantAPIError(t *testing.T, err error, code string) {
 		t.Fatalf("error code = %s (%s), want %s", apiErr.ErrorCode(), apiErr.ErrorMessage(), code)
 	}
 }
+
+// TestListGroupsForUser: a user is in no group (wharf has no IAM groups);
+// a missing user is NoSuchEntity. Terraform reads this before deleting a user.
+func TestListGroupsForUser(t *testing.T) {
+	t.Parallel()
+	ctx := callTimeout(t)
+	_, iamc := clients(start(t), "test", "test", "")
+	if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("auditor")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := iamc.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: aws.String("auditor")})
+	if err != nil || len(out.Groups) != 0 || out.IsTruncated {
+		t.Fatalf("ListGroupsForUser = %+v, %v", out, err)
+	}
+	_, err = iamc.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: aws.String("ghost")})
+	wantAPIError(t, err, "NoSuchEntity")
+}

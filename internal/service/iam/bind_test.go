@@ -20,7 +20,7 @@ func TestBindRegistersEveryImplementedOperation(t *testing.T) {
 		"PutRolePolicy", "GetRolePolicy", "ListRolePolicies", "DeleteRolePolicy",
 		"CreatePolicy", "GetPolicy", "ListPolicies", "DeletePolicy",
 		"CreatePolicyVersion", "GetPolicyVersion", "ListPolicyVersions", "DeletePolicyVersion", "SetDefaultPolicyVersion",
-		"AttachUserPolicy", "DetachUserPolicy", "ListAttachedUserPolicies",
+		"AttachUserPolicy", "DetachUserPolicy", "ListAttachedUserPolicies", "ListGroupsForUser",
 		"AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies", "ListEntitiesForPolicy",
 		"CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile", "AddRoleToInstanceProfile", "RemoveRoleFromInstanceProfile",
 		"ListInstanceProfiles", "ListInstanceProfilesForRole", "TagInstanceProfile", "UntagInstanceProfile", "ListInstanceProfileTags",

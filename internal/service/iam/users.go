@@ -287,3 +287,19 @@ func (s *Service) ListUserTags(ctx context.Context, in *api.ListUserTagsInput) (
 	}
 	return &api.ListUserTagsOutput{Tags: tags, IsTruncated: awsapi.Bool(truncated), Marker: next}, nil
 }
+
+// ListGroupsForUser lists the groups a user belongs to. wharf has no IAM
+// groups (CreateGroup is not implemented), so a user belongs to none; the
+// user itself must exist, as on IAM. Terraform's aws_iam_user reads this
+// before deleting a user.
+func (s *Service) ListGroupsForUser(ctx context.Context, in *api.ListGroupsForUserInput) (*api.ListGroupsForUserOutput, error) {
+	acct := s.account(ctx)
+	err := s.st.View(func(tx store.Tx) error {
+		_, err := loadUser(tx, acct, awsapi.ToString(in.UserName))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &api.ListGroupsForUserOutput{Groups: []api.Group{}, IsTruncated: awsapi.Bool(false)}, nil
+}
