@@ -12,14 +12,19 @@
 #     4 failed task -> alert on the topic's SQS subscriber
 #   terraform destroy
 #
-# and, once all four are destroyed, nothing they made is left in wharf.
+# and, once all are destroyed, nothing they made is left in wharf. A
+# fifth stack, extras, declares the resources teams commonly add to these
+# (resource policies, bucket notifications, a custom bus and archive,
+# capacity providers, managed policies, an instance profile, a table with
+# streams, PITR, TTL, a GSI and encryption, a scheduled action, a metric
+# filter): applied, re-planned clean, exercised and destroyed alongside.
 #
 # Needs terraform on PATH and the hashicorp/aws provider in a filesystem mirror
 # (a directory holding registry.terraform.io/hashicorp/aws/...): the first found
 # of $TF_PROVIDER_MIRROR, ~/.terraform.d/plugins and `find / -xdev -maxdepth 3
 # -name registry.terraform.io`. Without them the test fails; it never skips.
 # Tasks run on wharf's process runtime (examples/task as a host process), so
-# no container engine is needed. The four stacks run at the same time.
+# no container engine is needed. The five stacks run at the same time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -220,18 +225,43 @@ exercise4() {
   echo "  4-alerts: task exit 3 -> rule -> SNS -> SQS: $msg"
 }
 
-stacks=(1-event-driven-task 2-scheduled-task 3-queue-workers 4-alerts)
+# extras: resources beyond the four architectures. A bucket notification
+# sends an upload under uploads/ to the queue, and an ERROR line in the
+# worker's log group becomes a WorkerErrors datapoint through the metric filter.
+exercise5() {
+  local bucket queue body got
+  bucket=$(output extras bucket)
+  queue=$(output extras queue_url)
+  printf 'order 1\n' >"$tmp/order.txt"
+  aws s3 cp "$tmp/order.txt" "s3://$bucket/uploads/order.txt" >/dev/null
+  _notified() {
+    body=$(aws sqs receive-message --queue-url "$queue" --wait-time-seconds 1 --query 'Messages[0].Body')
+    echo "$body" | grep -q '"eventName":"ObjectCreated:Put"'
+  }
+  wait_for 60 "the bucket's ObjectCreated notification in the queue" _notified
+  echo "$body" | grep -q '"key":"uploads/order.txt"' || fail "extras: the notification names another object: $body"
+  aws logs create-log-stream --log-group-name /ecs/tf-extras-worker --log-stream-name manual >/dev/null
+  aws logs put-log-events --log-group-name /ecs/tf-extras-worker --log-stream-name manual \
+    --log-events "timestamp=$(($(date +%s) * 1000)),message=ERROR disk full" >/dev/null
+  got=$(aws cloudwatch get-metric-statistics --namespace Wharf/Extras --metric-name WorkerErrors \
+    --start-time "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)" --end-time "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" \
+    --period 7200 --statistics Sum --query 'Datapoints[0].Sum')
+  [ "$got" = 1.0 ] || fail "extras: WorkerErrors sum is $got after one ERROR line, want 1.0"
+  echo "  extras: upload -> bucket notification -> queue; ERROR log line -> metric filter -> WorkerErrors 1"
+}
+
+stacks=(1-event-driven-task 2-scheduled-task 3-queue-workers 4-alerts extras)
 # The provider's waits (a new queue's attributes are read until six reads
 # in a row agree, 5 s apart) dominate: the stacks run side by side.
 for stack in "${stacks[@]}"; do init "$stack"; done
 jobs=()
-for n in 1 2 3 4; do
+for n in 1 2 3 4 5; do
   stack=${stacks[$((n - 1))]}
   (deploy "$stack" && "exercise$n" && destroy "$stack") >"$tmp/$stack.out" 2>&1 &
   jobs+=($!)
 done
 failed=0
-for n in 1 2 3 4; do
+for n in 1 2 3 4 5; do
   stack=${stacks[$((n - 1))]}
   rc=0
   wait "${jobs[$((n - 1))]}" || rc=$?
@@ -254,10 +284,16 @@ check_empty buckets s3api list-buckets --query 'Buckets[].Name'
 check_empty tables dynamodb list-tables --query 'TableNames[]'
 check_empty queues sqs list-queues --query 'QueueUrls[]'
 check_empty topics sns list-topics --query 'Topics[].TopicArn'
-check_empty clusters ecs describe-clusters --clusters tf-ingest tf-nightly tf-jobs tf-alerts --query "clusters[?status=='ACTIVE'].clusterName"
+check_empty clusters ecs describe-clusters --clusters tf-ingest tf-nightly tf-jobs tf-alerts tf-extras-cluster --query "clusters[?status=='ACTIVE'].clusterName"
 check_empty "task definitions" ecs list-task-definitions --status ACTIVE --query 'taskDefinitionArns[]'
 check_empty roles iam list-roles --query 'Roles[].RoleName'
 check_empty policies iam list-policies --scope Local --query 'Policies[].PolicyName'
+check_empty users iam list-users --query 'Users[].UserName'
+check_empty "instance profiles" iam list-instance-profiles --query 'InstanceProfiles[].InstanceProfileName'
+check_empty "event buses" events list-event-buses --query "EventBuses[?Name!='default'].Name"
+check_empty archives events list-archives --query 'Archives[].ArchiveName'
+check_empty "metric filters" logs describe-metric-filters --query 'metricFilters[].filterName'
+check_empty "scheduled actions" application-autoscaling describe-scheduled-actions --service-namespace ecs --query 'ScheduledActions[].ScheduledActionName'
 check_empty rules events list-rules --query 'Rules[].Name'
 check_empty schedules scheduler list-schedules --query 'Schedules[].Name'
 check_empty "schedule groups" scheduler list-schedule-groups --query "ScheduleGroups[?Name!='default'].Name"
@@ -266,5 +302,5 @@ check_empty alarms cloudwatch describe-alarms --query '[MetricAlarms[].AlarmName
 check_empty dashboards cloudwatch list-dashboards --query 'DashboardEntries[].DashboardName'
 check_empty "scalable targets" application-autoscaling describe-scalable-targets --service-namespace ecs --query 'ScalableTargets[].ResourceId'
 [ -z "$left" ] || fail "left in wharf after destroy:$left"
-echo "  nothing left in wharf after the four destroys"
+echo "  nothing left in wharf after the five destroys"
 echo "terraform: ok"
