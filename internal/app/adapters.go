@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -177,23 +178,53 @@ func (q servicePrincipalQueues) DeliverToQueue(ctx context.Context, queueARN, bo
 }
 
 // chooseRuntime picks the task runtime --runtime names, or docker when an
-// engine answers and process otherwise.
-func chooseRuntime(cfg *config.Config, log *slog.Logger) runtime.Runner {
+// engine answers and process otherwise. --runtime docker without an engine is
+// an error: wharf does not start rather than run tasks somewhere else. The
+// process runtime standing in for a missing engine says so loudly, since it
+// runs only executable paths and the images --process-images lists.
+func chooseRuntime(ctx context.Context, cfg *config.Config, log *slog.Logger) (runtime.Runner, error) {
+	images := cfg.ProcessImageList()
 	switch cfg.Runtime {
 	case "process":
-		return process.New()
+		log.Info("ecs: tasks run as host processes (--runtime process), without isolation: only executable paths and --process-images run",
+			"process_images", cfg.ProcessImages)
+		return process.New(images...), nil
 	case "docker":
 		r, err := docker.New(os.Getenv)
 		if err == nil {
-			return r
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err = r.Ping(pctx)
+			cancel()
 		}
-		log.Error("ecs: docker runtime", "err", err)
-		return process.New()
+		if err != nil {
+			return nil, fmt.Errorf("--runtime docker: no container engine answers at %s: %v; start Docker (or Podman's Docker API), set DOCKER_HOST, or choose --runtime process", dockerHost(), err)
+		}
+		return r, nil
+	case "kubernetes":
+		// Asked for by name, so a cluster wharf cannot reach stops it here,
+		// rather than every RunTask failing later.
+		k, err := kubeRuntime(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("--runtime kubernetes: %w", err)
+		}
+		return k, nil
 	}
-	if r, ok := docker.Available(context.Background()); ok {
-		return r
+	if r, ok := docker.Available(ctx); ok {
+		return r, nil
 	}
-	return process.New()
+	log.Warn("ecs: NO CONTAINER ENGINE answers at "+dockerHost()+": tasks will run as HOST PROCESSES, without isolation. "+
+		"Only images that are absolute executable paths or that --process-images lists run; any other image stops its task with CannotPullContainerError. "+
+		"Start Docker or Podman for real containers, or pass --runtime process to choose this knowingly.",
+		"process_images", cfg.ProcessImages)
+	return process.New(images...), nil
+}
+
+// dockerHost is where the docker runtime looks for an engine.
+func dockerHost() string {
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h
+	}
+	return "unix://" + docker.DefaultSocket
 }
 
 // kubeRuntime is the kubernetes runtime for cfg, once its API server has

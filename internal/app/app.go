@@ -23,7 +23,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/console"
 	"github.com/wharf-dev/wharf/internal/diag"
 	"github.com/wharf-dev/wharf/internal/eventbus"
-	"github.com/wharf-dev/wharf/internal/runtime"
+	"github.com/wharf-dev/wharf/internal/inithooks"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -43,6 +43,10 @@ type Wharf struct {
 // It returns once the listener accepts connections. Cancelling ctx shuts wharf
 // down; Wait returns when it has.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version string) (*Wharf, error) {
+	runner, err := chooseRuntime(ctx, cfg, log.With("service", "ecs"))
+	if err != nil {
+		return nil, err
+	}
 	st, storage, err := openStore(cfg)
 	if err != nil {
 		return nil, err
@@ -55,18 +59,6 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("listen: %w", err)
-	}
-	var runner runtime.Runner
-	if cfg.Runtime == "kubernetes" {
-		// Asked for by name, so a cluster wharf cannot reach stops it here,
-		// rather than every RunTask failing later.
-		k, err := kubeRuntime(ctx, cfg)
-		if err != nil {
-			ln.Close()
-			st.Close()
-			return nil, fmt.Errorf("--runtime kubernetes: %w", err)
-		}
-		runner = k
 	}
 	loops := &Loops{}
 	// One clock for every service: real time until a user moves it
@@ -109,6 +101,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		w.debug = ds
 		log.Info("debug endpoint", "addr", ds.Addr(), "pprof", "http://"+ds.Addr()+"/debug/pprof/", "vars", "http://"+ds.Addr()+"/debug/vars")
 	}
+	if cfg.InitDir != "" {
+		hooks := inithooks.Hooks{Dir: cfg.InitDir, Env: hookEnv(cfg, w.addr), Store: st, Log: log.With("service", "init")}
+		loops.Go(func(ctx context.Context) { hooks.Run(ctx) })
+	}
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	loops.start(loopCtx)
 	go func() {
@@ -125,6 +121,24 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		w.done <- err
 	}()
 	return w, nil
+}
+
+// hookEnv is init hooks' environment: wharf's own without AWS settings that
+// would point elsewhere, plus wharf's endpoint, region and root credentials,
+// so the aws CLI and SDKs in a hook reach this wharf.
+func hookEnv(cfg *config.Config, addr string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+			"AWS_REGION", "AWS_DEFAULT_REGION":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "AWS_ENDPOINT_URL=http://"+containerEndpoint(addr), "AWS_REGION="+cfg.Region, "AWS_DEFAULT_REGION="+cfg.Region,
+		"AWS_ACCESS_KEY_ID="+cfg.AccessKey, "AWS_SECRET_ACCESS_KEY="+cfg.SecretKey)
 }
 
 func openStore(cfg *config.Config) (store.Store, string, error) {

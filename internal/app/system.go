@@ -91,8 +91,9 @@ type deps struct {
 	loops *Loops
 	// clock is the one clock every service reads.
 	clock clock.Clock
-	// runner is the task runtime Start already reached (kubernetes), or nil
-	// for buildECS to choose one.
+	// runner is the task runtime Start chose and reached (chooseRuntime);
+	// nil: a process runner with --process-images, for systems built
+	// without starting (docs, tests).
 	runner runtime.Runner
 }
 
@@ -227,7 +228,7 @@ func buildECS(d deps, sys *System) {
 	log := d.logger("ecs")
 	runner := d.runner
 	if runner == nil {
-		runner = chooseRuntime(d.cfg, log)
+		runner = process.New(d.cfg.ProcessImageList()...)
 	}
 	svc, err := ecs.New(ecs.Options{
 		Store: d.st, Clock: d.clock, Logger: log, Runner: runner, Bus: d.bus,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -48,6 +49,13 @@ type Config struct {
 	// AdvertiseURL is wharf's URL as tasks reach it; empty means the
 	// address requests arrive at (tasks on this machine).
 	AdvertiseURL string
+	// ProcessImages are the images the process runtime may run besides
+	// absolute executable paths, comma-separated: "IMAGE" (its program on
+	// PATH) or "IMAGE=PATH".
+	ProcessImages string
+	// InitDir holds init hooks: its *.sh files run in name order once wharf
+	// is ready, each once per data directory.
+	InitDir string
 	// HeaderTimeout bounds how long a client may take to send a request's
 	// headers.
 	HeaderTimeout time.Duration
@@ -177,10 +185,12 @@ func flagSetErrs(c *Config, getenv func(string) string, out io.Writer, errs *[]e
 	str(&c.AccessKey, "access-key", "test", "root access key id of the default account")
 	str(&c.SecretKey, "secret-key", "test", "root secret access key of the default account")
 	str(&c.SMTPAddr, "smtp-addr", "", "host:port of the SMTP server SNS delivers email subscriptions through; empty: email is logged, not sent")
-	str(&c.Runtime, "runtime", "", "ECS task runtime: docker, process or kubernetes (default: docker when an engine answers, else process)")
+	str(&c.Runtime, "runtime", "", "ECS task runtime: docker (fails at start when no engine answers), process (host processes) or kubernetes; default: docker when an engine answers, else process with a warning")
 	str(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster --runtime kubernetes runs tasks on; empty: in-cluster configuration inside a Pod, else $KUBECONFIG or ~/.kube/config")
 	str(&c.KubeNamespace, "kube-namespace", "", "namespace of every task's Pod with --runtime kubernetes; empty: wharf-<cluster> per ECS cluster")
 	str(&c.AdvertiseURL, "advertise-url", "", "wharf's URL as tasks reach it (AWS_ENDPOINT_URL in their containers; its host also serves their credentials and metadata); empty: the address requests arrive at")
+	str(&c.ProcessImages, "process-images", "", "images the process runtime may run besides absolute executable paths, comma-separated IMAGE (its program on PATH) or IMAGE=PATH; any other image stops its task with CannotPullContainerError")
+	str(&c.InitDir, "init-dir", "", "directory of init hooks: its *.sh files run in name order once wharf is ready (AWS_ENDPOINT_URL, region and credentials set), each once per data directory")
 	duration(&c.HeaderTimeout, "header-timeout", 30*time.Second, "longest a client may take to send a request's headers; then the connection is closed")
 	duration(&c.BodyIdleTimeout, "body-idle-timeout", time.Minute, "longest a request body may pause between bytes; then the request fails with RequestTimeout and the connection is closed")
 	integer(&c.MaxConnsPerClient, "max-conns-per-client", 256, "most connections open at once from one client IP address (0: no cap); more are answered 503 and closed while others are served")
@@ -189,6 +199,17 @@ func flagSetErrs(c *Config, getenv func(string) string, out io.Writer, errs *[]e
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	return fs
+}
+
+// ProcessImageList is ProcessImages split at its commas, without empty entries.
+func (c *Config) ProcessImageList() []string {
+	var out []string
+	for _, e := range strings.Split(c.ProcessImages, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (c *Config) validate() error {
@@ -211,6 +232,16 @@ func (c *Config) validate() error {
 		u, err := url.Parse(c.AdvertiseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--advertise-url %q: want http(s)://host[:port]", c.AdvertiseURL)
+		}
+	}
+	if c.InitDir != "" {
+		if _, err := os.ReadDir(c.InitDir); err != nil {
+			return fmt.Errorf("--init-dir: %w", err)
+		}
+	}
+	for _, e := range c.ProcessImageList() {
+		if img, exe, ok := strings.Cut(e, "="); img == "" || ok && exe == "" {
+			return fmt.Errorf("--process-images %q: want IMAGE or IMAGE=PATH", e)
 		}
 	}
 	for _, d := range []struct {

@@ -7,7 +7,7 @@
 # wharf without ECS services (NotImplemented), wharf keeps the target's
 # capacity itself and the desired count is read from the activities alone.
 source "$(dirname "$0")/lib.sh"
-wharf_start --ephemeral --runtime process
+wharf_start --ephemeral --runtime process --process-images sleep
 v2() { /usr/bin/aws --endpoint-url "$endpoint" "$@"; }
 v1() { aws --endpoint-url "$endpoint" "$@"; }
 res=service/workers/consumer

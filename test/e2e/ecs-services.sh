@@ -5,7 +5,7 @@
 # desired count, scales, rolls to a new revision, and drains on delete; its
 # deployment state changes reach an SQS queue through an EventBridge rule.
 source "$(dirname "$0")/lib.sh"
-wharf_start --ephemeral --runtime process
+wharf_start --ephemeral --runtime process --process-images sleep
 v2() { /usr/bin/aws --endpoint-url "$endpoint" "$@"; }
 v1() { aws --endpoint-url "$endpoint" "$@"; }
 svc=(--cluster c --services web)

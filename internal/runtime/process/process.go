@@ -2,10 +2,13 @@
 // without a container engine.
 //
 // The container definition's image names the executable: an absolute path, or
-// a name looked up on PATH ("python3"); a registry-style reference such as
-// "alpine:3" is looked up by its last path element without the tag. When the
-// definition has an entryPoint, it is run instead and the image is ignored.
-// command gives the arguments. The process gets exactly the container's
+// an image the operator allowed (wharf's --process-images): "IMAGE=PATH" runs
+// PATH for IMAGE, a bare "IMAGE" runs the program of that name found on PATH.
+// Any other image stops its task with a CannotPullContainerError that names
+// the missing container engine: a host binary that merely shares an image's
+// name ("alpine:3" → /usr/bin/alpine, "python:3" → python) is never run in
+// its place. When the definition has an entryPoint, it is run with the same
+// rule (an absolute path or an allowed name). command gives the arguments. The process gets exactly the container's
 // environment (plus PATH and HOME when the definition does not set them), its
 // working directory, and its own process group, so Stop signals every process
 // it started. There is no isolation: cpu, memory, user and
@@ -35,16 +38,35 @@ import (
 
 // Runner is a runtime.Runner of host processes.
 type Runner struct {
-	mu    sync.Mutex
-	seq   int
-	procs map[string]*proc
-	now   func() time.Time
+	mu      sync.Mutex
+	seq     int
+	procs   map[string]*proc
+	now     func() time.Time
+	allowed map[string]string // image (with and without its tag) → executable, or "" to look it up on PATH
 }
 
 var _ runtime.Runner = (*Runner)(nil)
 
-// New returns a process Runner.
-func New() *Runner { return &Runner{procs: map[string]*proc{}, now: time.Now} }
+// New returns a process Runner that runs images naming an absolute executable
+// path and the images allowed lists, each "IMAGE" (its program found on
+// PATH) or "IMAGE=PATH". An image listed without a tag or digest allows every
+// tag of it.
+func New(allowed ...string) *Runner {
+	r := &Runner{procs: map[string]*proc{}, now: time.Now, allowed: map[string]string{}}
+	for _, a := range allowed {
+		img, exe, _ := strings.Cut(strings.TrimSpace(a), "=")
+		if img = strings.TrimSpace(img); img != "" {
+			r.allowed[img] = strings.TrimSpace(exe)
+		}
+	}
+	return r
+}
+
+// ErrNoEngine is why an image the process runtime may not run cannot start:
+// it needs a container engine.
+var ErrNoEngine = errors.New("no container engine: wharf runs this task's containers as host processes (process runtime), " +
+	"which run only an image that is an absolute executable path or one --process-images lists (IMAGE or IMAGE=PATH); " +
+	"start Docker or Podman to run images")
 
 type proc struct {
 	cmd   *exec.Cmd
@@ -59,37 +81,58 @@ type proc struct {
 // Name is "process".
 func (r *Runner) Name() string { return "process" }
 
-// resolve finds the executable an image names.
-func resolve(image string) (string, error) {
+// repository is an image reference without its tag or digest.
+func repository(image string) string {
+	if i := strings.IndexByte(image, '@'); i >= 0 {
+		image = image[:i]
+	}
+	if i := strings.LastIndexByte(image, ':'); i > strings.LastIndexByte(image, '/') {
+		image = image[:i]
+	}
+	return image
+}
+
+// resolve finds the executable an image (or an entry point) names: an
+// absolute path as it is, an allowed image as the operator mapped it. Any
+// other name is ErrNoEngine, never a host program of the same name.
+func (r *Runner) resolve(image string) (string, error) {
 	if strings.HasPrefix(image, "/") {
 		return image, nil
 	}
-	name := image
-	if i := strings.IndexAny(name, "@"); i >= 0 {
-		name = name[:i]
+	exe, ok := r.allowed[image]
+	if !ok {
+		if exe, ok = r.allowed[repository(image)]; !ok {
+			return "", ErrNoEngine
+		}
 	}
-	name = path.Base(name)
-	if i := strings.LastIndex(name, ":"); i >= 0 {
-		name = name[:i]
+	switch {
+	case exe == "":
+		exe = path.Base(repository(image))
+	case strings.HasPrefix(exe, "/"):
+		return exe, nil
 	}
-	return exec.LookPath(name)
+	return exec.LookPath(exe)
 }
 
 // Start runs the container's command as a host process.
 func (r *Runner) Start(ctx context.Context, spec runtime.Spec) (string, error) {
 	var argv []string
-	if len(spec.EntryPoint) > 0 {
-		exe, err := resolve(spec.EntryPoint[0])
-		if err != nil {
-			return "", fmt.Errorf("entryPoint: %w", err)
-		}
-		argv = append([]string{exe}, spec.EntryPoint[1:]...)
-	} else {
-		exe, err := resolve(spec.Image)
+	if spec.Image != "" || len(spec.EntryPoint) == 0 {
+		exe, err := r.resolve(spec.Image)
 		if err != nil {
 			return "", &runtime.PullError{Image: spec.Image, Err: err}
 		}
 		argv = []string{exe}
+	}
+	if len(spec.EntryPoint) > 0 {
+		exe, err := r.resolve(spec.EntryPoint[0])
+		if errors.Is(err, ErrNoEngine) {
+			return "", &runtime.PullError{Image: spec.Image, Err: fmt.Errorf("entryPoint %q: %w", spec.EntryPoint[0], err)}
+		}
+		if err != nil {
+			return "", fmt.Errorf("entryPoint: %w", err)
+		}
+		argv = append([]string{exe}, spec.EntryPoint[1:]...)
 	}
 	argv = append(argv, spec.Command...)
 	cmd := exec.Command(argv[0], argv[1:]...)

@@ -3,6 +3,8 @@ package process
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,5 +98,37 @@ func TestMissingExecutableIsAPullError(t *testing.T) {
 	}
 	if _, err := New().Inspect(context.Background(), "x"); !errors.Is(err, runtime.ErrNotFound) {
 		t.Errorf("Inspect = %v", err)
+	}
+}
+
+// TestOnlyPathsAndListedImagesResolve: an image is an absolute path, or one
+// New's list allows (with or without its tag, mapped to a path or to the
+// program of its name on PATH); a host program that merely shares an image's
+// name is ErrNoEngine.
+func TestOnlyPathsAndListedImagesResolve(t *testing.T) {
+	r := New("sleep", "worker=/opt/worker/bin", "py:3.12=python3")
+	for _, tc := range []struct {
+		image, want string // want "" means ErrNoEngine
+	}{
+		{"/usr/local/bin/task", "/usr/local/bin/task"},
+		{"sleep", "sleep"},
+		{"sleep:latest", "sleep"},
+		{"worker:2", "/opt/worker/bin"},
+		{"worker@sha256:0123", "/opt/worker/bin"},
+		{"true", ""},
+		{"alpine:3", ""},
+		{"library/sleep", ""},
+		{"py:3.13", ""},
+	} {
+		got, err := r.resolve(tc.image)
+		switch {
+		case tc.want == "" && !errors.Is(err, ErrNoEngine):
+			t.Errorf("%s: %q, %v; want ErrNoEngine", tc.image, got, err)
+		case tc.want != "" && (err != nil && !strings.Contains(err.Error(), "executable file not found") || err == nil && filepath.Base(got) != filepath.Base(tc.want)):
+			t.Errorf("%s: %q, %v; want %s", tc.image, got, err, tc.want)
+		}
+	}
+	if _, err := New().resolve("sleep"); !errors.Is(err, ErrNoEngine) {
+		t.Errorf("sleep with nothing allowed: %v, want ErrNoEngine", err)
 	}
 }

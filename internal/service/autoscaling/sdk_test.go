@@ -24,7 +24,7 @@ import (
 // task of a host process).
 func startWharf(t *testing.T) (*aas.Client, *cloudwatch.Client) {
 	t.Helper()
-	cfg := wharftest.Start(t, "--runtime", "process").Config()
+	cfg := wharftest.Start(t, "--runtime", "process", "--process-images", "sleep").Config()
 	createService(t, ecs.NewFromConfig(cfg))
 	return aas.NewFromConfig(cfg), cloudwatch.NewFromConfig(cfg)
 }

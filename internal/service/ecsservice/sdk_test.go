@@ -21,7 +21,7 @@ import (
 // CloudWatch as ECS/ContainerInsights metrics.
 func TestSDKServiceConvergesAndScalesOnProcessRuntime(t *testing.T) {
 	t.Parallel()
-	awsCfg := wharftest.Start(t, "--runtime", "process").Config()
+	awsCfg := wharftest.Start(t, "--runtime", "process", "--process-images", "sleep").Config()
 	awsCfg.RetryMaxAttempts = 1
 	ctx := context.Background()
 	c := ecs.NewFromConfig(awsCfg)
