@@ -76,7 +76,7 @@ func controller(nServices, nTasks int) error {
 	ctx, cancel := context.WithCancel(awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: "123456789012", Region: "us-east-1"}))
 	defer cancel()
 	st := store.OpenMemory()
-	runner := process.New()
+	runner := process.New("sleep") // the benchmark runs sleep as its image
 	defer runner.Close()
 	tk, err := ecssvc.New(ecssvc.Options{Store: st, Runner: runner, Account: "123456789012", Region: "us-east-1", Endpoint: "127.0.0.1:1"})
 	if err != nil {
@@ -175,7 +175,7 @@ func converge(ctx context.Context, svcs *ecsservice.Service, names []string, wan
 // api measures CreateService and DescribeServices through HTTP on wharf and moto.
 func api(n int) error {
 	fmt.Printf("\nAPI through HTTP, %d calls each (Go SDK, one client)\n", n)
-	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral", "--runtime", "process"}, func(string) string { return "" }, io.Discard)
+	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral", "--runtime", "process", "--process-images", "sleep"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		return err
 	}

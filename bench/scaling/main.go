@@ -93,7 +93,7 @@ func run(rounds int, rt string, target int) error {
 	} else if rt != "process" {
 		return fmt.Errorf("-runtime must be process or docker, not %q", rt)
 	}
-	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral", "--runtime", rt}, func(string) string { return "" }, io.Discard)
+	cfg, err := config.Parse([]string{"--listen", "127.0.0.1:0", "--ephemeral", "--runtime", rt, "--process-images", "sleep"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		return err
 	}
