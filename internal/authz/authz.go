@@ -128,6 +128,7 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	// keys are lower case (Context.Set).
 	currentTime := []string{now.UTC().Format(time.RFC3339)}
 	epochTime := []string{strconv.FormatInt(now.Unix(), 10)}
+	sourceIP := []string{c.SourceIP}
 	crossGranted, denied := false, false
 	for _, ch := range checks {
 		req := &iampolicy.Request{Principal: pr, Action: ch.Action, Resource: ch.Resource,
@@ -137,6 +138,9 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 		}
 		req.Context["aws:currenttime"] = currentTime
 		req.Context["aws:epochtime"] = epochTime
+		if c.SourceIP != "" {
+			req.Context["aws:sourceip"] = sourceIP
+		}
 		for k, v := range ch.Context {
 			req.Context.Set(k, v...)
 		}

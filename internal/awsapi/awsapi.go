@@ -171,6 +171,7 @@ type Caller struct {
 	Service   string
 	Operation string
 	Host      string // the Host header the client used, for URLs in responses (SQS queue URLs)
+	SourceIP  string // the client's IP address (aws:SourceIp)
 	// ResourcePolicyGrant is set by the authorizer when the resource's
 	// resource-based policy let this caller reach another account's
 	// resource: services that keep other accounts out let it through.

@@ -329,6 +329,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	caller.Service = svc.desc.ID
 	caller.Operation = op.Name
 	caller.Host = r.Host
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		caller.SourceIP = ip // aws:SourceIp
+	}
 
 	in := op.NewInput()
 	if err := codec.Decode(svc.desc, op, r, in); err != nil {

@@ -537,3 +537,25 @@ func TestIAMEnforcePartiQLIsAuthorizedPerStatementKind(t *testing.T) {
 		{Statement: aws.String(`DELETE FROM "results" WHERE id = '1'`)}}})
 	wantDenied(t, err, "AccessDeniedException", 400, "User: "+bobARN+" is not authorized to perform: dynamodb:PartiQLDelete on resource: arn:aws:dynamodb:us-east-1:000000000000:table/results because no identity-based policy allows the dynamodb:PartiQLDelete action")
 }
+
+// TestIAMEnforceSourceIpIsTheClientsAddress: aws:SourceIp is the address the
+// request came from (127.0.0.1 here), so an allow limited to another network
+// does not apply and one naming the loopback network does.
+func TestIAMEnforceSourceIpIsTheClientsAddress(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	allowFrom := func(cidr string) {
+		w.putBobPolicy("net", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*",
+			"Condition":{"IpAddress":{"aws:SourceIp":"`+cidr+`"}}}]}`)
+	}
+	send := func() error {
+		_, err := sqs.NewFromConfig(w.bob).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &w.queueURL, MessageBody: aws.String("x")})
+		return err
+	}
+	allowFrom("203.0.113.0/24")
+	wantDenied(t, send(), "AccessDenied", 403, "User: "+bobARN+" is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:000000000000:jobs because no identity-based policy allows the sqs:SendMessage action")
+	allowFrom("127.0.0.0/8")
+	if err := send(); err != nil {
+		t.Fatalf("SendMessage from 127.0.0.1 with an allow for 127.0.0.0/8: %v", err)
+	}
+}
