@@ -70,11 +70,17 @@ fi
 step "rule: task STOPPED with exit code ≠ 0, or failed to start → readable alert on the topic"
 cluster_arn=$(aws ecs create-cluster --cluster-name "$cluster" --query cluster.clusterArn)
 on_exit "aws ecs delete-cluster --cluster $cluster"
-aws events put-rule --name "$name" --event-pattern '{
+rule_arn=$(aws events put-rule --name "$name" --query RuleArn --event-pattern '{
   "source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
   "detail": {"clusterArn": ["'"$cluster_arn"'"], "lastStatus": ["STOPPED"],
-    "$or": [{"containers": {"exitCode": [{"anything-but": 0}]}}, {"stopCode": ["TaskFailedToStart"]}]}}' >/dev/null
+    "$or": [{"containers": {"exitCode": [{"anything-but": 0}]}}, {"stopCode": ["TaskFailedToStart"]}]}}')
 on_exit "aws events delete-rule --name $name"
+# EventBridge publishes as events.amazonaws.com: the topic's policy must let
+# it in, for this rule only, or (as on AWS, and on wharf --iam enforce) the
+# alert never arrives.
+aws sns set-topic-attributes --topic-arn "$topic_arn" --attribute-name Policy --attribute-value '{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sns:Publish","Resource":"'"$topic_arn"'",
+   "Condition":{"ArnEquals":{"aws:SourceArn":"'"$rule_arn"'"}}}]}'
 # group is "family:<task definition family>" for tasks RunTask starts. The
 # template is a JSON string, so placeholders inside it insert their text; the
 # message keeps the string's quotes, as on AWS ("Transforming target input").

@@ -31,9 +31,12 @@ fi
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 export AWS_ENDPOINT_URL=http://127.0.0.1:$port # nothing there: run-all starts its own wharf
 export WHARF_DATA_DIR=$tmp/data SMTP_SINK_DIR=$tmp/mail
+# Under --iam enforce, as on AWS: the examples' roles and queue and topic
+# policies must allow exactly what each architecture does, or it fails.
+export WHARF_IAM=enforce
 unset AWS_PROFILE
 
-echo "  examples/run-all.sh (data directory $WHARF_DATA_DIR, runtime $EXAMPLES_RUNTIME)"
+echo "  examples/run-all.sh (data directory $WHARF_DATA_DIR, runtime $EXAMPLES_RUNTIME, --iam $WHARF_IAM)"
 rc=0
 bash examples/run-all.sh >"$tmp/out" 2>&1 || rc=$?
 sed 's/^/  | /' "$tmp/out"
