@@ -5,6 +5,7 @@
 package jsonrpc
 
 import (
+	"bytes"
 	"compress/gzip"
 	"fmt"
 	"hash/crc32"
@@ -63,6 +64,10 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 	}
 	if err != nil {
 		return err
+	}
+	if svc != nil && svc.ID == "dynamodb" && string(bytes.TrimSpace(data)) == "null" {
+		// DynamoDB takes an empty body as {}, but not a JSON null.
+		return apierr.Serialization("The request body must be a JSON object, not null.")
 	}
 	if err := Unmarshal(data, in, Options{}); err != nil {
 		return err

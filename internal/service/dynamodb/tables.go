@@ -180,6 +180,14 @@ func projection(p *ddb.Projection) (string, []string, error) {
 		}
 		return t, nil, nil
 	case "INCLUDE":
+		if len(p.NonKeyAttributes) == 0 {
+			return "", nil, invalid("ProjectionType is INCLUDE, but NonKeyAttributes is not specified")
+		}
+		for i, a := range p.NonKeyAttributes {
+			if slices.Contains(p.NonKeyAttributes[:i], a) {
+				return "", nil, invalid("Duplicate attribute names in NonKeyAttributes: %s", a)
+			}
+		}
 		return t, append([]string(nil), p.NonKeyAttributes...), nil
 	default:
 		return "", nil, invalid("Unknown ProjectionType: %s", t)
@@ -607,6 +615,13 @@ func (s *Service) UpdateTable(ctx context.Context, in *ddb.UpdateTableInput) (*d
 				}
 			}
 		}
+	}
+	changes := 0
+	for _, u := range in.GlobalSecondaryIndexUpdates {
+		changes += btoi(u.Create != nil) + btoi(u.Delete != nil)
+	}
+	if changes > 1 {
+		return nil, apierr.New("LimitExceededException", 400, "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table")
 	}
 	account, region := caller(ctx)
 	var d *ddb.TableDescription

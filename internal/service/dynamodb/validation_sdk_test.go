@@ -265,3 +265,39 @@ func TestSDKConsumedCapacityByIndex(t *testing.T) {
 		t.Fatalf("batch get of a missing item: %+v %v", b, err)
 	}
 }
+
+func TestSDKTableAndRequestShapeChecks(t *testing.T) {
+	c, addr := startWharfAddr(t)
+	ctx := context.Background()
+	gsi := func(name string, p *types.Projection) types.GlobalSecondaryIndex {
+		return types.GlobalSecondaryIndex{IndexName: aws.String(name), KeySchema: keySchema("x", ""), Projection: p}
+	}
+	create := func(p *types.Projection) error {
+		_, err := c.CreateTable(ctx, &sdk.CreateTableInput{TableName: aws.String("proj"), BillingMode: types.BillingModePayPerRequest,
+			KeySchema: keySchema("p", ""), AttributeDefinitions: []types.AttributeDefinition{def("p", "S"), def("x", "S")},
+			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{gsi("gsi", p)}})
+		return err
+	}
+	wantValidation(t, create(&types.Projection{ProjectionType: types.ProjectionTypeInclude}), "ProjectionType is INCLUDE, but NonKeyAttributes is not specified")
+	wantValidation(t, create(&types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: []string{"a", "a"}}), "Duplicate attribute names in NonKeyAttributes: a")
+
+	// One index created or deleted per UpdateTable.
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("two")}, "p:S")
+	all := &types.Projection{ProjectionType: types.ProjectionTypeAll}
+	_, err := c.UpdateTable(ctx, &sdk.UpdateTableInput{TableName: aws.String("two"), AttributeDefinitions: []types.AttributeDefinition{def("x", "S")},
+		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{
+			{Create: &types.CreateGlobalSecondaryIndexAction{IndexName: aws.String("one"), KeySchema: keySchema("x", ""), Projection: all}},
+			{Create: &types.CreateGlobalSecondaryIndexAction{IndexName: aws.String("other"), KeySchema: keySchema("x", ""), Projection: all}},
+		}})
+	if apiCode(err) != "LimitExceededException" {
+		t.Fatalf("two index creations: %v", err)
+	}
+
+	// A JSON null is not a request; an empty body is.
+	if status, m := rawCall(t, addr, "ListTables", "null"); status != 400 || !strings.HasSuffix(m["__type"].(string), "SerializationException") {
+		t.Fatalf("null body: %d %v", status, m)
+	}
+	if status, m := rawCall(t, addr, "ListTables", ""); status != 200 || m["TableNames"] == nil {
+		t.Fatalf("empty body: %d %v", status, m)
+	}
+}
