@@ -10,7 +10,10 @@
 # and the final desired count; removes every container it caused.
 #
 # Docker is required in CI (CI=true); elsewhere, without an engine, the tasks
-# run as host processes and the script says so loudly.
+# run as host processes and the script says so loudly. With
+# QUEUE_WORKERS_RUNTIME=kubernetes (test/e2e/kubernetes-queue-workers.sh) the
+# tasks are Pods on the cluster WHARF_KUBECONFIG names, the image loaded with
+# scripts/kube-load.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -18,7 +21,14 @@ MESSAGES=500 MAX=5 TARGET=20 WORK_MS=150 BUDGET=180
 
 tmp=$(mktemp -d)
 runtime=docker
-if ! docker info >/dev/null 2>&1; then
+kube=()
+if [ "${QUEUE_WORKERS_RUNTIME:-}" = kubernetes ]; then
+  [ -n "${WHARF_KUBECONFIG:-}" ] || { echo "FAIL: QUEUE_WORKERS_RUNTIME=kubernetes needs WHARF_KUBECONFIG (scripts/kube-up prints it)"; exit 1; }
+  runtime=kubernetes
+  kube=(--kubeconfig "$WHARF_KUBECONFIG")
+  . scripts/kube-env.sh
+  kctl() { "$KUBE_BIN/kubectl" --kubeconfig "$WHARF_KUBECONFIG" "$@"; }
+elif ! docker info >/dev/null 2>&1; then
   if [ "${CI:-}" = true ]; then
     echo "FAIL: no Docker engine answers (CI requires one: dockerd --bridge=none --iptables=false)"
     exit 1
@@ -44,7 +54,11 @@ cleanup() {
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   fi
-  if [ $runtime = docker ] && [ -n "$cluster_arn" ]; then
+  if [ $runtime = kubernetes ]; then
+    # Whatever is left (wharf killed mid-test) goes with its namespace.
+    kctl delete namespace "wharf-$cluster" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  fi
+  if [ $runtime != process ] && [ -n "$cluster_arn" ]; then
     # Whatever is left (wharf killed mid-test) is removed by its cluster label.
     ids=$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster_arn" 2>/dev/null || true)
     [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1 || true
@@ -57,14 +71,15 @@ trap cleanup EXIT
 
 go build -o "$tmp/wharf" ./cmd/wharf
 CGO_ENABLED=0 go build -trimpath -o "$tmp/task" ./examples/task
-if [ $runtime = docker ]; then
+if [ $runtime != process ]; then
   image=wharf-e2e/queue-worker:$$
   tar -C "$tmp" -cf - task | docker import -c 'ENTRYPOINT ["/task"]' - "$image" >/dev/null
+  if [ $runtime = kubernetes ]; then scripts/kube-load "$image"; fi
 fi
 image_ref=${image:-$tmp/task} # the process runtime runs the binary itself
 
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-"$tmp/wharf" serve --listen "127.0.0.1:$port" --ephemeral --runtime $runtime 2>"$tmp/log" &
+"$tmp/wharf" serve --listen "127.0.0.1:$port" --ephemeral --runtime $runtime "${kube[@]}" 2>"$tmp/log" &
 pid=$!
 for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$port/_wharf/health" >/dev/null 2>&1 && break
@@ -220,5 +235,11 @@ if [ $runtime = docker ]; then
     sleep 0.5
   done
   [ -z "$(docker ps -aq --filter "label=com.amazonaws.ecs.cluster=$cluster_arn")" ] || fail "containers left after the tasks stopped"
+fi
+if [ $runtime = kubernetes ]; then
+  # The tasks were Pods, and none is left.
+  pods=$(kctl get pods -n "wharf-$cluster" -l wharf.managed=true -o name)
+  [ -z "$pods" ] || fail "Pods left after the tasks stopped: $pods"
+  grep -q "runtime=kubernetes" "$tmp/log" || fail "wharf did not say it runs tasks on Kubernetes"
 fi
 echo "PASS queue-workers ($runtime): 1 -> $MAX -> 1 tasks, $MESSAGES messages in $((SECONDS - start)) s"
