@@ -41,7 +41,6 @@ type op struct {
 
 var (
 	s3Ops       = []string{"s3-put-1k", "s3-get-1k", "s3-put-64m", "s3-get-64m"}
-	sqsJSONOps  = []string{"sqs-send-json", "sqs-batch-json", "sqs-recvdel-json"}
 	sqsQueryOps = []string{"sqs-send-query", "sqs-batch-query", "sqs-recvdel-query"}
 	ddbOps      = []string{"ddb-put", "ddb-get", "ddb-query"}
 )
