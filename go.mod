@@ -1,6 +1,6 @@
 module github.com/wharf-dev/wharf
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/aws/aws-sdk-go v1.44.334
