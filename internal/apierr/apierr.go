@@ -49,6 +49,12 @@ func New(code string, status int, format string, args ...any) *Error {
 	return &Error{Code: code, Status: status, Message: msg}
 }
 
+// WithFields sets e's extra members of the exception shape and returns e.
+func (e *Error) WithFields(fields map[string]any) *Error {
+	e.Fields = fields
+	return e
+}
+
 // As returns err as an *Error, or nil when it is not one.
 func As(err error) *Error {
 	var e *Error

@@ -58,7 +58,7 @@ func deleteBackups(tx store.Tx, t *table) error { return tx.Delete(pitrKey(t.ID)
 // a missing table differently from the table operations (the model's
 // TableNotFoundException).
 func tableNotFoundForBackups(name string) error {
-	return apierr.New("TableNotFoundException", 400, "Table not found: %s", name)
+	return ddb.ErrTableNotFoundException("Table not found: %s", name)
 }
 
 func (p pitr) describe(now time.Time) *ddb.ContinuousBackupsDescription {

@@ -60,11 +60,7 @@ func cancelledAt(i, n int, msg string) error {
 	}
 	reasons[i] = ddb.CancellationReason{Code: awsapi.String("ValidationError"), Message: awsapi.String(msg)}
 	codes[i] = "ValidationError"
-	return &apierr.Error{
-		Code: "TransactionCanceledException", Status: 400,
-		Message: "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
-		Fields:  map[string]any{"CancellationReasons": reasons},
-	}
+	return ddb.ErrTransactionCanceledException("Transaction cancelled, please refer cancellation reasons for specific reasons [%s]", strings.Join(codes, ", ")).WithFields(map[string]any{"CancellationReasons": reasons})
 }
 
 // transactionPayload is the size of what a transaction writes: the items
@@ -391,7 +387,7 @@ func (s *Service) commitTransaction(ops []*writeOp, tokKey []byte, hash string) 
 			var rec tokenRecord
 			if raw != nil && json.Unmarshal(raw, &rec) == nil && now.Sub(rec.At) < tokenLifetime {
 				if rec.Hash != hash {
-					return apierr.New("IdempotentParameterMismatchException", 400, "Request parameters do not match those of a previous request with the same ClientRequestToken")
+					return ddb.ErrIdempotentParameterMismatchException("Request parameters do not match those of a previous request with the same ClientRequestToken")
 				}
 				return nil // already applied: succeed again without applying twice
 			}
@@ -429,11 +425,7 @@ func (s *Service) commitTransaction(ops []*writeOp, tokKey []byte, hash string) 
 			for i, r := range reasons {
 				codes[i] = *r.Code
 			}
-			return &apierr.Error{
-				Code: "TransactionCanceledException", Status: 400,
-				Message: "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
-				Fields:  map[string]any{"CancellationReasons": reasons},
-			}
+			return ddb.ErrTransactionCanceledException("Transaction cancelled, please refer cancellation reasons for specific reasons [%s]", strings.Join(codes, ", ")).WithFields(map[string]any{"CancellationReasons": reasons})
 		}
 		if tokKey != nil {
 			raw, _ := json.Marshal(tokenRecord{Hash: hash, At: now})

@@ -32,6 +32,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	ddb "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/service/dynamodb/number"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -182,7 +183,7 @@ func caller(ctx context.Context) (account, region string) {
 }
 
 func tableNotFound(name string) error {
-	return apierr.New("ResourceNotFoundException", 400, "Requested resource not found: Table: %s not found", name)
+	return ddb.ErrResourceNotFoundException("Requested resource not found: Table: %s not found", name)
 }
 
 // loadTable reads a table's metadata inside tx.

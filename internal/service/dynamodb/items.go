@@ -77,7 +77,7 @@ type writeOp struct {
 // conditionFailed is the ConditionalCheckFailedException, with the item when
 // ReturnValuesOnConditionCheckFailure asked for it.
 func conditionFailed(old Item, withItem bool) *apierr.Error {
-	e := &apierr.Error{Code: "ConditionalCheckFailedException", Status: 400, Message: "The conditional request failed"}
+	e := ddb.ErrConditionalCheckFailedException("The conditional request failed")
 	if withItem && old != nil {
 		e.Fields = map[string]any{"Item": old}
 	}
@@ -111,7 +111,7 @@ func (op *writeOp) apply(s *Service, tx store.Tx, now time.Time) (old, item Item
 	}
 	if op.cond != nil && !expr.Eval(op.cond, old) {
 		if op.insert {
-			return old, nil, apierr.New("DuplicateItemException", 400, "Duplicate primary key exists in table")
+			return old, nil, ddb.ErrDuplicateItemException("Duplicate primary key exists in table")
 		}
 		return old, nil, conditionFailed(old, op.returnOnFail)
 	}

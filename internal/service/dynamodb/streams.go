@@ -309,20 +309,20 @@ func (x *Streams) findStream(ctx context.Context, arn string) (*streamRef, error
 	name, label, ok2 := strings.Cut(rest, "/stream/")
 	if !ok || !ok2 {
 		if strings.HasPrefix(arn, "arn:") && strings.Contains(arn, "/stream/") {
-			return nil, apierr.New("ResourceNotFoundException", 400, "Requested resource not found: Stream: %s not found", arn)
+			return nil, ddb.ErrResourceNotFoundException("Requested resource not found: Stream: %s not found", arn)
 		}
 		return nil, apierr.Validation("Invalid StreamArn: %s", arn)
 	}
 	t, err := x.s.getTable(ctx, &name)
 	if err != nil {
-		return nil, apierr.New("ResourceNotFoundException", 400, "Requested resource not found: Stream: %s not found", arn)
+		return nil, ddb.ErrResourceNotFoundException("Requested resource not found: Stream: %s not found", arn)
 	}
 	for i := range t.Streams {
 		if t.Streams[i].Label == label {
 			return &streamRef{t: t, st: &t.Streams[i]}, nil
 		}
 	}
-	return nil, apierr.New("ResourceNotFoundException", 400, "Requested resource not found: Stream: %s not found", arn)
+	return nil, ddb.ErrResourceNotFoundException("Requested resource not found: Stream: %s not found", arn)
 }
 
 // ListStreams lists the streams of the caller's tables, or of one table, in
@@ -478,7 +478,7 @@ func (x *Streams) GetShardIterator(ctx context.Context, in *dst.GetShardIterator
 	}
 	shard := ref.t.shardID(ref.st)
 	if awsapi.ToString(in.ShardId) != shard {
-		return nil, apierr.New("ResourceNotFoundException", 400, "Requested resource not found: Shard does not exist")
+		return nil, ddb.ErrResourceNotFoundException("Requested resource not found: Shard does not exist")
 	}
 	it := iterator{ARN: ref.t.streamARN(ref.st.Label), Shard: shard}
 	if (typ == "LATEST" || typ == "TRIM_HORIZON") && in.SequenceNumber != nil {

@@ -342,7 +342,7 @@ func (s *Service) CreateTable(ctx context.Context, in *ddb.CreateTableInput) (*d
 		if raw, err := tx.Get(tableKey(account, region, t.Name)); err != nil {
 			return err
 		} else if raw != nil {
-			return apierr.New("ResourceInUseException", 400, "Table already exists: %s", t.Name)
+			return ddb.ErrResourceInUseException("Table already exists: %s", t.Name)
 		}
 		return saveTable(tx, t)
 	})
@@ -621,7 +621,7 @@ func (s *Service) UpdateTable(ctx context.Context, in *ddb.UpdateTableInput) (*d
 		changes += btoi(u.Create != nil) + btoi(u.Delete != nil)
 	}
 	if changes > 1 {
-		return nil, apierr.New("LimitExceededException", 400, "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table")
+		return nil, ddb.ErrLimitExceededException("Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table")
 	}
 	account, region := caller(ctx)
 	var d *ddb.TableDescription
@@ -679,7 +679,7 @@ func (s *Service) UpdateTable(ctx context.Context, in *ddb.UpdateTableInput) (*d
 				name := awsapi.ToString(u.Delete.IndexName)
 				ix := t.index(name)
 				if ix == nil || !ix.Global {
-					return apierr.New("ResourceNotFoundException", 400, "Requested resource not found: Index: %s not found", name)
+					return ddb.ErrResourceNotFoundException("Requested resource not found: Index: %s not found", name)
 				}
 				if err := deletePrefix(tx, t.indexPrefix(ix)); err != nil {
 					return err
@@ -694,7 +694,7 @@ func (s *Service) UpdateTable(ctx context.Context, in *ddb.UpdateTableInput) (*d
 			case u.Update != nil:
 				ix := t.index(awsapi.ToString(u.Update.IndexName))
 				if ix == nil || !ix.Global {
-					return apierr.New("ResourceNotFoundException", 400, "Requested resource not found: Index: %s not found", awsapi.ToString(u.Update.IndexName))
+					return ddb.ErrResourceNotFoundException("Requested resource not found: Index: %s not found", awsapi.ToString(u.Update.IndexName))
 				}
 				if ix.RCU, ix.WCU, err = throughput(t.Billing, u.Update.ProvisionedThroughput); err != nil {
 					return err
@@ -842,12 +842,12 @@ func (s *Service) updateTagged(ctx context.Context, arn *string, fn func(t *tabl
 		return apierr.Validation("Invalid TableArn: Invalid ResourceArn provided as input %s", a)
 	}
 	if parts[3] != region || parts[4] != account {
-		return apierr.New("ResourceNotFoundException", 400, "Requested resource not found: ResourcArn: %s not found", a)
+		return ddb.ErrResourceNotFoundException("Requested resource not found: ResourcArn: %s not found", a)
 	}
 	return s.st.Update(func(tx store.Tx) error {
 		t, err := loadTable(tx, account, region, name)
 		if err != nil {
-			return apierr.New("ResourceNotFoundException", 400, "Requested resource not found: ResourcArn: %s not found", a)
+			return ddb.ErrResourceNotFoundException("Requested resource not found: ResourcArn: %s not found", a)
 		}
 		if t.Tags == nil {
 			t.Tags = map[string]string{}

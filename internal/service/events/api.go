@@ -3,7 +3,6 @@ package events
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,7 +117,7 @@ func (s *Service) CreateEventBus(ctx context.Context, in *eventsapi.CreateEventB
 	case !busNameRE.MatchString(name):
 		return nil, apierr.Validation("1 validation error detected: Value '%s' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [/\\.\\-_A-Za-z0-9]+", name)
 	case name == defaultBus:
-		return nil, &apierr.Error{Code: "ResourceAlreadyExistsException", Status: 400, Message: "Event bus default already exists."}
+		return nil, eventsapi.ErrResourceAlreadyExistsException("Event bus default already exists.")
 	case in.EventSourceName == nil && strings.Contains(name, "/"):
 		return nil, apierr.Validation("Event bus name must not contain '/'.")
 	case in.EventSourceName != nil && src != name:
@@ -136,7 +135,7 @@ func (s *Service) CreateEventBus(ctx context.Context, in *eventsapi.CreateEventB
 		return nil, err
 	}
 	if r.buses[name] != nil {
-		return nil, &apierr.Error{Code: "ResourceAlreadyExistsException", Status: 400, Message: "Event bus " + name + " already exists."}
+		return nil, eventsapi.ErrResourceAlreadyExistsException("Event bus %s already exists.", name)
 	}
 	now := s.now().UTC()
 	rec := busRecord{Name: name, Description: awsapi.ToString(in.Description), Created: now, Modified: now, Tags: tagsIn(in.Tags), Persisted: true}
@@ -350,8 +349,7 @@ func ruleOut(account, reg string, rr *ruleRecord) eventsapi.Rule {
 
 // managedRule is the error for a change to a rule an AWS service manages.
 func managedRule(rr *ruleRecord) error {
-	return &apierr.Error{Code: "ManagedRuleException", Status: 400,
-		Message: fmt.Sprintf("Rule %s is managed by %s and cannot be changed by the user.", rr.Name, rr.ManagedBy)}
+	return eventsapi.ErrManagedRuleException("Rule %s is managed by %s and cannot be changed by the user.", rr.Name, rr.ManagedBy)
 }
 
 // ListRules lists a bus's rules by name.
@@ -508,7 +506,7 @@ func (s *Service) PutTargets(ctx context.Context, in *eventsapi.PutTargetsInput)
 		}
 	}
 	if len(next) > maxTargets {
-		return nil, &apierr.Error{Code: "LimitExceededException", Status: 400, Message: "The requested resource exceeds the maximum number allowed."}
+		return nil, eventsapi.ErrLimitExceededException("The requested resource exceeds the maximum number allowed.")
 	}
 	upd := *rr
 	upd.Targets = next

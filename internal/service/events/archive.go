@@ -184,14 +184,14 @@ func (s *Service) CreateArchive(ctx context.Context, in *eventsapi.CreateArchive
 	a.Bus = b.rec.Name
 	r, _ := s.regionLocked(account, reg)
 	if r.archives[name] != nil {
-		return nil, &apierr.Error{Code: "ResourceAlreadyExistsException", Status: 400, Message: "Archive " + name + " already exists."}
+		return nil, eventsapi.ErrResourceAlreadyExistsException("Archive %s already exists.", name)
 	}
 	rule, err := s.archiveRule(a)
 	if err != nil {
 		return nil, err
 	}
 	if old := b.rules[rule.Name]; old != nil {
-		return nil, &apierr.Error{Code: "ResourceAlreadyExistsException", Status: 400, Message: "Rule " + rule.Name + " already exists."}
+		return nil, eventsapi.ErrResourceAlreadyExistsException("Rule %s already exists.", rule.Name)
 	}
 	if err := s.st.Update(func(tx store.Tx) error {
 		if err := putJSON(tx, ruleKey(account, reg, b.rec.Name, rule.Name), rule); err != nil {
@@ -452,7 +452,7 @@ func (s *Service) StartReplay(ctx context.Context, in *eventsapi.StartReplayInpu
 		return nil, apierr.Validation("Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.")
 	}
 	if r.replays[name] != nil {
-		return nil, &apierr.Error{Code: "ResourceAlreadyExistsException", Status: 400, Message: "Replay " + name + " already exists."}
+		return nil, eventsapi.ErrResourceAlreadyExistsException("Replay %s already exists.", name)
 	}
 	now := s.now().UTC()
 	rp := &replayRecord{Name: name, Description: awsapi.ToString(in.Description), Archive: archiveName,
@@ -557,7 +557,7 @@ func (s *Service) CancelReplay(ctx context.Context, in *eventsapi.CancelReplayIn
 		return nil, err
 	}
 	if rp.State != "STARTING" && rp.State != "RUNNING" {
-		return nil, &apierr.Error{Code: "IllegalStatusException", Status: 400, Message: "Replay " + rp.Name + " is not in a valid state for this operation."}
+		return nil, eventsapi.ErrIllegalStatusException("Replay %s is not in a valid state for this operation.", rp.Name)
 	}
 	next := *rp
 	next.State, next.Ended = "CANCELLED", s.now().UTC()
@@ -760,7 +760,7 @@ func (s *Service) archiveRule(a *archiveRecord) (*ruleRecord, error) {
 	p := map[string]json.RawMessage{}
 	if a.Pattern != "" {
 		if err := json.Unmarshal([]byte(a.Pattern), &p); err != nil {
-			return nil, apierr.New("InvalidEventPatternException", 400, "Event pattern is not valid. Reason: %v", err)
+			return nil, eventsapi.ErrInvalidEventPatternException("Event pattern is not valid. Reason: %v", err)
 		}
 	}
 	p["replay-name"] = json.RawMessage(`[{"exists":false}]`)

@@ -192,7 +192,7 @@ func entrySize(e *eventsapi.PutEventsRequestEntry) int {
 // accept validates one entry and builds its envelope.
 func (s *Service) accept(ctx context.Context, e *eventsapi.PutEventsRequestEntry, account, reg string, now time.Time) (pending, string, *apierr.Error) {
 	invalid := func(param, reason string) (pending, string, *apierr.Error) {
-		return pending{}, "", &apierr.Error{Code: "InvalidArgument", Message: "Parameter " + param + " is not valid. Reason: " + reason}
+		return pending{}, "", eventsapi.ErrInvalidArgument("Parameter %s is not valid. Reason: %s", param, reason)
 	}
 	switch {
 	case e.Source == nil || *e.Source == "":
@@ -203,12 +203,12 @@ func (s *Service) accept(ctx context.Context, e *eventsapi.PutEventsRequestEntry
 		return invalid("Detail", "Detail is a required argument.")
 	}
 	if strings.HasPrefix(*e.Source, "aws.") {
-		return pending{}, "", &apierr.Error{Code: "NotAuthorizedForSourceException", Message: "Not authorized for the source."}
+		return pending{}, "", eventsapi.ErrNotAuthorizedForSourceException("Not authorized for the source.")
 	}
 	// Detail must be a JSON object: valid JSON whose first token is '{'
 	// (checked without decoding it, which was a tenth of PutEvents' cost).
 	if d := strings.TrimLeft(*e.Detail, " \t\r\n"); !strings.HasPrefix(d, "{") || !json.Valid([]byte(d)) || !utf8.ValidString(d) {
-		return pending{}, "", &apierr.Error{Code: "MalformedDetail", Message: "Detail is malformed."}
+		return pending{}, "", eventsapi.ErrMalformedDetail("Detail is malformed.")
 	}
 	bAccount, bReg, busName := s.busName(ctx, e.EventBusName)
 	s.mu.Lock()
@@ -233,7 +233,7 @@ func (s *Service) accept(ctx context.Context, e *eventsapi.PutEventsRequestEntry
 		Time: t.Format("2006-01-02T15:04:05Z"), Region: reg, Resources: res, Detail: compactJSON(*e.Detail)}
 	raw, mErr := marshal(env)
 	if mErr != nil {
-		return pending{}, "", &apierr.Error{Code: "MalformedDetail", Message: "Detail is malformed."}
+		return pending{}, "", eventsapi.ErrMalformedDetail("Detail is malformed.")
 	}
 	return pending{Account: bAccount, Region: bReg, Bus: busName, Event: raw, Ingested: now,
 		id: env.ID, detailType: env.DetailType, source: env.Source}, env.ID, nil

@@ -372,11 +372,11 @@ func (b *bus) index(rr *ruleRecord) {
 }
 
 func invalidPattern(err error) *apierr.Error {
-	return &apierr.Error{Code: "InvalidEventPatternException", Status: 400, Message: "Event pattern is not valid. Reason: " + err.Error()}
+	return eventsapi.ErrInvalidEventPatternException("Event pattern is not valid. Reason: %s", err.Error())
 }
 
 func notFound(format string, a ...any) *apierr.Error {
-	return &apierr.Error{Code: "ResourceNotFoundException", Status: 400, Message: fmt.Sprintf(format, a...)}
+	return eventsapi.ErrResourceNotFoundException(format, a...)
 }
 
 // putJSON stores v as JSON, leaving <, > and & unescaped so that stored events

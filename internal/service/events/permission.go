@@ -64,7 +64,7 @@ func (s *Service) PutPermission(ctx context.Context, in *eventsapi.PutPermission
 	}
 	for _, st := range doc.Statement {
 		if st["Sid"] == sid {
-			return nil, apierr.New("ResourceAlreadyExistsException", 400, "Statement with the provided id already exists.")
+			return nil, eventsapi.ErrResourceAlreadyExistsException("Statement with the provided id already exists.")
 		}
 	}
 	st := map[string]any{"Sid": sid, "Effect": "Allow", "Action": action,

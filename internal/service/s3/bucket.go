@@ -15,7 +15,6 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -88,8 +87,7 @@ func validBucketName(n string) bool {
 }
 
 func invalidBucketName(n string) error {
-	return &apierr.Error{Code: "InvalidBucketName", Status: 400, Message: "The specified bucket is not valid.",
-		Fields: map[string]any{"BucketName": n}}
+	return s3api.ErrInvalidBucketName("The specified bucket is not valid.").WithFields(map[string]any{"BucketName": n})
 }
 
 // decodedBuckets keeps the last decoding of each bucket record, by key:
@@ -201,12 +199,10 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3api.CreateBucketInput)
 	// CreateBucket docs: us-east-1 takes no constraint; elsewhere the
 	// constraint must name the endpoint's region. The us-east-1 endpoint
 	// (s3.amazonaws.com) creates a bucket in any region its constraint names.
-	invalid := &apierr.Error{Code: "InvalidLocationConstraint", Status: 400, Message: "The specified location-constraint is not valid",
-		Fields: map[string]any{"LocationConstraint": constraint}}
+	invalid := s3api.ErrInvalidLocationConstraint("The specified location-constraint is not valid").WithFields(map[string]any{"LocationConstraint": constraint})
 	switch {
 	case constraint == "" && region != "us-east-1":
-		return nil, &apierr.Error{Code: "IllegalLocationConstraintException", Status: 400,
-			Message: "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."}
+		return nil, s3api.ErrIllegalLocationConstraintException("The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.")
 	case constraint == "us-east-1" && region == "us-east-1":
 		return nil, invalid
 	case constraint != "" && region == "us-east-1":
@@ -218,8 +214,7 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3api.CreateBucketInput)
 			region = constraint
 		}
 	case constraint != "" && constraint != region && !(constraint == "EU" && region == "eu-west-1"):
-		return nil, &apierr.Error{Code: "IllegalLocationConstraintException", Status: 400,
-			Message: fmt.Sprintf("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", constraint)}
+		return nil, s3api.ErrIllegalLocationConstraintException("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", constraint)
 	}
 	ownership := awsapi.ToString(in.ObjectOwnership)
 	if ownership == "" {
@@ -236,9 +231,7 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3api.CreateBucketInput)
 		}
 		if old != nil {
 			if old.Account != acct {
-				return &apierr.Error{Code: "BucketAlreadyExists", Status: 409,
-					Message: "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
-					Fields:  map[string]any{"BucketName": name}}
+				return s3api.ErrBucketAlreadyExists("The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.").WithFields(map[string]any{"BucketName": name})
 			}
 			// CreateBucket docs: "For legacy compatibility, if you re-create an
 			// existing bucket that you already own in the North Virginia Region,
@@ -246,9 +239,7 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3api.CreateBucketInput)
 			if old.Region == "us-east-1" && region == "us-east-1" {
 				return nil
 			}
-			return &apierr.Error{Code: "BucketAlreadyOwnedByYou", Status: 409,
-				Message: "Your previous request to create the named bucket succeeded and you already own it.",
-				Fields:  map[string]any{"BucketName": name}}
+			return s3api.ErrBucketAlreadyOwnedByYou("Your previous request to create the named bucket succeeded and you already own it.").WithFields(map[string]any{"BucketName": name})
 		}
 		b := &bucket{Name: name, Account: acct, Region: region, Created: s.nowMillis(), Tags: tags,
 			PublicAccessBlock: allBlocked(), Ownership: ownership, ObjectLock: lock}
@@ -292,7 +283,7 @@ func (s *Service) DeleteBucket(ctx context.Context, in *s3api.DeleteBucketInput)
 			if b.versioned() {
 				msg += ". You must delete all versions in the bucket."
 			}
-			return &apierr.Error{Code: "BucketNotEmpty", Status: 409, Message: msg, Fields: map[string]any{"BucketName": name}}
+			return s3api.ErrBucketNotEmpty("%s", msg).WithFields(map[string]any{"BucketName": name})
 		}
 		var uploads [][]byte
 		if err := tx.Scan(uploadPrefix(name), nil, func(k, v []byte) (bool, error) {
@@ -451,8 +442,7 @@ func (s *Service) GetBucketTagging(ctx context.Context, in *s3api.GetBucketTaggi
 		return nil, err
 	}
 	if len(b.Tags) == 0 {
-		return nil, &apierr.Error{Code: "NoSuchTagSet", Status: 404, Message: "The TagSet does not exist",
-			Fields: map[string]any{"BucketName": b.Name}}
+		return nil, s3api.ErrNoSuchTagSet("The TagSet does not exist").WithFields(map[string]any{"BucketName": b.Name})
 	}
 	return &s3api.GetBucketTaggingOutput{TagSet: b.Tags}, nil
 }
@@ -473,29 +463,29 @@ func (s *Service) DeleteBucketTagging(ctx context.Context, in *s3api.DeleteBucke
 // in S3's words.
 func validTags(tags []s3api.Tag, onBucket bool) error {
 	if !onBucket && len(tags) > 10 {
-		return &apierr.Error{Code: "BadRequest", Status: 400, Message: "Object tags cannot be greater than 10"}
+		return s3api.ErrBadRequest("Object tags cannot be greater than 10")
 	}
 	if onBucket && len(tags) > 50 {
-		return &apierr.Error{Code: "BadRequest", Status: 400, Message: "Bucket tag count cannot be greater than 50"}
+		return s3api.ErrBadRequest("Bucket tag count cannot be greater than 50")
 	}
 	seen := map[string]bool{}
 	for _, t := range tags {
 		k, v := awsapi.ToString(t.Key), awsapi.ToString(t.Value)
 		if k == "" || len([]rune(k)) > 128 {
-			return &apierr.Error{Code: "InvalidTag", Status: 400, Message: "The TagKey you have provided is invalid"}
+			return s3api.ErrInvalidTag("The TagKey you have provided is invalid")
 		}
 		if len([]rune(v)) > 256 {
-			return &apierr.Error{Code: "InvalidTag", Status: 400, Message: "The TagValue you have provided is invalid"}
+			return s3api.ErrInvalidTag("The TagValue you have provided is invalid")
 		}
 		if seen[k] {
-			return &apierr.Error{Code: "InvalidTag", Status: 400, Message: "Cannot provide multiple Tags with the same key"}
+			return s3api.ErrInvalidTag("Cannot provide multiple Tags with the same key")
 		}
 		seen[k] = true
 		if len(k) >= 4 && strings.EqualFold(k[:4], "aws:") {
 			if onBucket {
-				return &apierr.Error{Code: "InvalidTag", Status: 400, Message: "System tags cannot be added/updated by requester"}
+				return s3api.ErrInvalidTag("System tags cannot be added/updated by requester")
 			}
-			return &apierr.Error{Code: "InvalidTag", Status: 400, Message: "Your TagKey cannot be prefixed with aws:"}
+			return s3api.ErrInvalidTag("Your TagKey cannot be prefixed with aws:")
 		}
 	}
 	return nil
@@ -573,10 +563,10 @@ func (s *Service) PutBucketPolicy(ctx context.Context, in *s3api.PutBucketPolicy
 	p := awsapi.ToString(in.Policy)
 	var doc map[string]any
 	if json.Unmarshal([]byte(p), &doc) != nil {
-		return nil, &apierr.Error{Code: "MalformedPolicy", Status: 400, Message: "Policies must be valid JSON and the first byte must be '{'"}
+		return nil, s3api.ErrMalformedPolicy("Policies must be valid JSON and the first byte must be '{'")
 	}
 	if _, ok := doc["Statement"]; !ok {
-		return nil, &apierr.Error{Code: "MalformedPolicy", Status: 400, Message: "Missing required field Statement"}
+		return nil, s3api.ErrMalformedPolicy("Missing required field Statement")
 	}
 	err := s.updateBucket(ctx, awsapi.ToString(in.Bucket), func(b *bucket) error {
 		b.Policy = p
@@ -592,8 +582,7 @@ func (s *Service) GetBucketPolicy(ctx context.Context, in *s3api.GetBucketPolicy
 		return nil, err
 	}
 	if b.Policy == "" {
-		return nil, &apierr.Error{Code: "NoSuchBucketPolicy", Status: 404, Message: "The bucket policy does not exist",
-			Fields: map[string]any{"BucketName": b.Name}}
+		return nil, s3api.ErrNoSuchBucketPolicy("The bucket policy does not exist").WithFields(map[string]any{"BucketName": b.Name})
 	}
 	return &s3api.GetBucketPolicyOutput{Policy: awsapi.String(b.Policy)}, nil
 }
@@ -639,8 +628,7 @@ func (s *Service) GetBucketCors(ctx context.Context, in *s3api.GetBucketCorsInpu
 		return nil, err
 	}
 	if b.CORS == nil {
-		return nil, &apierr.Error{Code: "NoSuchCORSConfiguration", Status: 404, Message: "The CORS configuration does not exist",
-			Fields: map[string]any{"BucketName": b.Name}}
+		return nil, s3api.ErrNoSuchCORSConfiguration("The CORS configuration does not exist").WithFields(map[string]any{"BucketName": b.Name})
 	}
 	return &s3api.GetBucketCorsOutput{CORSRules: b.CORS.CORSRules}, nil
 }
@@ -711,8 +699,7 @@ func (s *Service) GetBucketLifecycleConfiguration(ctx context.Context, in *s3api
 		return nil, err
 	}
 	if b.Lifecycle == nil {
-		return nil, &apierr.Error{Code: "NoSuchLifecycleConfiguration", Status: 404, Message: "The lifecycle configuration does not exist",
-			Fields: map[string]any{"BucketName": b.Name}}
+		return nil, s3api.ErrNoSuchLifecycleConfiguration("The lifecycle configuration does not exist").WithFields(map[string]any{"BucketName": b.Name})
 	}
 	size := b.LifecycleMinSize
 	if size == "" {

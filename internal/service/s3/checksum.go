@@ -12,7 +12,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
+	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 )
 
 // Checksum algorithms S3 supports for object integrity ("Checking object
@@ -158,12 +158,10 @@ func (c checksumInput) verify(d *digests, contentMD5 string) error {
 	if contentMD5 != "" {
 		want, err := base64.StdEncoding.DecodeString(contentMD5)
 		if err != nil || len(want) != md5.Size {
-			return &apierr.Error{Code: "InvalidDigest", Status: 400, Message: "The Content-MD5 you specified was invalid.",
-				Fields: map[string]any{"Content-MD5": contentMD5}}
+			return s3api.ErrInvalidDigest("The Content-MD5 you specified was invalid.").WithFields(map[string]any{"Content-MD5": contentMD5})
 		}
 		if string(want) != string(d.md5.Sum(nil)) {
-			return &apierr.Error{Code: "BadDigest", Status: 400, Message: "The Content-MD5 you specified did not match what we received.",
-				Fields: map[string]any{"ExpectedDigest": contentMD5, "CalculatedDigest": base64.StdEncoding.EncodeToString(d.md5.Sum(nil))}}
+			return s3api.ErrBadDigest("The Content-MD5 you specified did not match what we received.").WithFields(map[string]any{"ExpectedDigest": contentMD5, "CalculatedDigest": base64.StdEncoding.EncodeToString(d.md5.Sum(nil))})
 		}
 	}
 	got := d.checksums()
@@ -172,7 +170,7 @@ func (c checksumInput) verify(d *digests, contentMD5 string) error {
 			continue
 		}
 		if got[a] != v {
-			return &apierr.Error{Code: "BadDigest", Status: 400, Message: "The " + a + " you specified did not match the calculated checksum."}
+			return s3api.ErrBadDigest("The %s you specified did not match the calculated checksum.", a)
 		}
 	}
 	return nil

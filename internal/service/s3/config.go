@@ -3,7 +3,6 @@ package s3
 import (
 	"context"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 )
@@ -69,8 +68,7 @@ func (s *Service) GetPublicAccessBlock(ctx context.Context, in *s3api.GetPublicA
 		return nil, err
 	}
 	if b.PublicAccessBlock == nil {
-		return nil, &apierr.Error{Code: "NoSuchPublicAccessBlockConfiguration", Status: 404,
-			Message: "The public access block configuration was not found", Fields: map[string]any{"BucketName": b.Name}}
+		return nil, s3api.ErrNoSuchPublicAccessBlockConfiguration("The public access block configuration was not found").WithFields(map[string]any{"BucketName": b.Name})
 	}
 	return &s3api.GetPublicAccessBlockOutput{PublicAccessBlockConfiguration: b.PublicAccessBlock}, nil
 }
@@ -177,8 +175,7 @@ func (s *Service) GetBucketOwnershipControls(ctx context.Context, in *s3api.GetB
 		return nil, err
 	}
 	if b.Ownership == "" {
-		return nil, &apierr.Error{Code: "OwnershipControlsNotFoundError", Status: 404,
-			Message: "The bucket ownership controls were not found", Fields: map[string]any{"BucketName": b.Name}}
+		return nil, s3api.ErrOwnershipControlsNotFoundError("The bucket ownership controls were not found").WithFields(map[string]any{"BucketName": b.Name})
 	}
 	return &s3api.GetBucketOwnershipControlsOutput{OwnershipControls: &s3api.OwnershipControls{
 		Rules: []s3api.OwnershipControlsRule{{ObjectOwnership: awsapi.String(b.Ownership)}}}}, nil
@@ -235,7 +232,7 @@ func (s *Service) PutBucketAcl(ctx context.Context, in *s3api.PutBucketAclInput)
 }
 
 func aclNotSupported() error {
-	return &apierr.Error{Code: "AccessControlListNotSupported", Status: 400, Message: "The bucket does not allow ACLs"}
+	return s3api.ErrAccessControlListNotSupported("The bucket does not allow ACLs")
 }
 
 // GetBucketAccelerateConfiguration answers as for a bucket that never had
@@ -262,8 +259,7 @@ func (s *Service) GetBucketReplication(ctx context.Context, in *s3api.GetBucketR
 	if err != nil {
 		return nil, err
 	}
-	return nil, &apierr.Error{Code: "ReplicationConfigurationNotFoundError", Status: 404,
-		Message: "The replication configuration was not found", Fields: map[string]any{"BucketName": b.Name}}
+	return nil, s3api.ErrReplicationConfigurationNotFoundError("The replication configuration was not found").WithFields(map[string]any{"BucketName": b.Name})
 }
 
 // GetBucketRequestPayment answers as for a bucket whose owner pays.
@@ -280,6 +276,5 @@ func (s *Service) GetBucketWebsite(ctx context.Context, in *s3api.GetBucketWebsi
 	if err != nil {
 		return nil, err
 	}
-	return nil, &apierr.Error{Code: "NoSuchWebsiteConfiguration", Status: 404,
-		Message: "The specified bucket does not have a website configuration", Fields: map[string]any{"BucketName": b.Name}}
+	return nil, s3api.ErrNoSuchWebsiteConfiguration("The specified bucket does not have a website configuration").WithFields(map[string]any{"BucketName": b.Name})
 }

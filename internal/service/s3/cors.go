@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -23,11 +22,11 @@ func (s *Service) CORS(r *http.Request, h http.Header) error {
 	var reqHeaders []string
 	if preflight {
 		if origin == "" {
-			return &apierr.Error{Code: "BadRequest", Status: 400, Message: "Insufficient information. Origin request header needed."}
+			return s3api.ErrBadRequest("Insufficient information. Origin request header needed.")
 		}
 		method = r.Header.Get("Access-Control-Request-Method")
 		if method == "" {
-			return &apierr.Error{Code: "BadRequest", Status: 400, Message: "Invalid Access-Control-Request-Method: null"}
+			return s3api.ErrBadRequest("Invalid Access-Control-Request-Method: null")
 		}
 		for _, v := range r.Header.Values("Access-Control-Request-Headers") {
 			for _, name := range strings.Split(v, ",") {
@@ -61,14 +60,11 @@ func (s *Service) CORS(r *http.Request, h http.Header) error {
 		return err
 	}
 	if cfg == nil {
-		return &apierr.Error{Code: "AccessForbidden", Status: 403, Message: "CORSResponse: CORS is not enabled for this bucket.",
-			Fields: map[string]any{"Method": method, "ResourceType": resource}}
+		return s3api.ErrAccessForbidden("CORSResponse: CORS is not enabled for this bucket.").WithFields(map[string]any{"Method": method, "ResourceType": resource})
 	}
 	rule, wildcard := matchCORS(cfg.CORSRules, origin, method, reqHeaders)
 	if rule == nil {
-		return &apierr.Error{Code: "AccessForbidden", Status: 403,
-			Message: "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
-			Fields:  map[string]any{"Method": method, "ResourceType": resource}}
+		return s3api.ErrAccessForbidden("CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.").WithFields(map[string]any{"Method": method, "ResourceType": resource})
 	}
 	// A rule allowing every origin answers "*" and no credentials; one naming
 	// the origin echoes it and allows credentials, as S3 does.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 )
 
 // Server-side encryption, as S3 reports it. Since January 2023 S3 encrypts
@@ -188,8 +189,7 @@ func (e *encryption) checkKey(alg, key, keyMD5 *string, prefix string) error {
 	case stored != "" && given == "":
 		return invalidRequest("The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.")
 	case stored != given:
-		return &apierr.Error{Code: "AccessDenied", Status: 403,
-			Message: "Requests specifying Server Side Encryption with Customer provided keys must provide the correct secret key."}
+		return s3api.ErrAccessDenied("Requests specifying Server Side Encryption with Customer provided keys must provide the correct secret key.")
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -50,17 +49,16 @@ func lockMissing(write bool) error {
 }
 
 func invalidBucketState(msg string) error {
-	return &apierr.Error{Code: "InvalidBucketState", Status: 409, Message: msg}
+	return s3api.ErrInvalidBucketState("%s", msg)
 }
 
 // lockedDenied is the refusal of a delete or retention change a lock forbids.
 func lockedDenied() error {
-	return &apierr.Error{Code: "AccessDenied", Status: 403, Message: "Access Denied because object protected by object lock."}
+	return s3api.ErrAccessDenied("Access Denied because object protected by object lock.")
 }
 
 func noSuchLockConfiguration() error {
-	return &apierr.Error{Code: "NoSuchObjectLockConfiguration", Status: 404,
-		Message: "The specified object does not have a ObjectLock configuration"}
+	return s3api.ErrNoSuchObjectLockConfiguration("The specified object does not have a ObjectLock configuration")
 }
 
 // lockHeaders reads the x-amz-object-lock-* headers of a write. The bucket
@@ -171,12 +169,10 @@ func (s *Service) PutObjectLockConfiguration(ctx context.Context, in *s3api.PutO
 		}
 		rule = &defaultRetention{Mode: mode, Days: awsapi.ToInt32(d.Days), Years: awsapi.ToInt32(d.Years)}
 		if rule.Days < 0 || rule.Years < 0 || d.Days != nil && rule.Days == 0 || d.Years != nil && rule.Years == 0 {
-			return nil, &apierr.Error{Code: "InvalidRetentionPeriod", Status: 400,
-				Message: "Default retention period must be a positive integer value."}
+			return nil, s3api.ErrInvalidRetentionPeriod("Default retention period must be a positive integer value.")
 		}
 		if rule.Days > 36500 || rule.Years > 100 {
-			return nil, &apierr.Error{Code: "InvalidRetentionPeriod", Status: 400,
-				Message: "Default retention period is too large."}
+			return nil, s3api.ErrInvalidRetentionPeriod("Default retention period is too large.")
 		}
 	}
 	err := s.updateBucket(ctx, awsapi.ToString(in.Bucket), func(b *bucket) error {
@@ -200,8 +196,7 @@ func (s *Service) GetObjectLockConfiguration(ctx context.Context, in *s3api.GetO
 		return nil, err
 	}
 	if !b.ObjectLock {
-		return nil, &apierr.Error{Code: "ObjectLockConfigurationNotFoundError", Status: 404,
-			Message: "Object Lock configuration does not exist for this bucket", Fields: map[string]any{"BucketName": b.Name}}
+		return nil, s3api.ErrObjectLockConfigurationNotFoundError("Object Lock configuration does not exist for this bucket").WithFields(map[string]any{"BucketName": b.Name})
 	}
 	c := &s3api.ObjectLockConfiguration{ObjectLockEnabled: awsapi.String("Enabled")}
 	if r := b.LockDefault; r != nil {

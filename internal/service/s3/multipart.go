@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -282,8 +281,7 @@ func parseCopyRange(h string, size int64) (*byteRange, error) {
 			"x-amz-copy-source-range", h)
 	}
 	if last >= size {
-		return nil, &apierr.Error{Code: "InvalidRange", Status: 416, Message: "The requested range is not satisfiable",
-			Fields: map[string]any{"RangeRequested": h, "ActualObjectSize": strconv.FormatInt(size, 10)}}
+		return nil, s3api.ErrInvalidRange("The requested range is not satisfiable").WithFields(map[string]any{"RangeRequested": h, "ActualObjectSize": strconv.FormatInt(size, 10)})
 	}
 	return &byteRange{first, last}, nil
 }
@@ -349,9 +347,7 @@ func (s *Service) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyIn
 }
 
 func invalidPart(n int32, etag string) error {
-	return &apierr.Error{Code: "InvalidPart", Status: 400,
-		Message: "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
-		Fields:  map[string]any{"PartNumber": strconv.Itoa(int(n)), "ETag": etag}}
+	return s3api.ErrInvalidPart("One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.").WithFields(map[string]any{"PartNumber": strconv.Itoa(int(n)), "ETag": etag})
 }
 
 // CompleteMultipartUpload joins the listed parts into the object. The ETag
@@ -359,8 +355,7 @@ func invalidPart(n int32, etag string) error {
 func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*s3api.CompleteMultipartUploadOutput, error) {
 	name, key, id := awsapi.ToString(in.Bucket), awsapi.ToString(in.Key), awsapi.ToString(in.UploadId)
 	if in.MultipartUpload == nil || len(in.MultipartUpload.Parts) == 0 {
-		return nil, &apierr.Error{Code: "MalformedXML", Status: 400,
-			Message: "The XML you provided was not well-formed or did not validate against our published schema"}
+		return nil, s3api.ErrMalformedXML("The XML you provided was not well-formed or did not validate against our published schema")
 	}
 	var u *upload
 	var stored []*part
@@ -401,8 +396,7 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 	for i, lp := range listed {
 		n := awsapi.ToInt32(lp.PartNumber)
 		if n <= prev {
-			return nil, &apierr.Error{Code: "InvalidPartOrder", Status: 400,
-				Message: "The list of parts was not in ascending order. The parts list must be specified in order by part number."}
+			return nil, s3api.ErrInvalidPartOrder("The list of parts was not in ascending order. The parts list must be specified in order by part number.")
 		}
 		prev = n
 		p := byNum[n]
@@ -410,9 +404,8 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 			return nil, invalidPart(n, awsapi.ToString(lp.ETag))
 		}
 		if i < len(listed)-1 && p.Size < minPartSize {
-			return nil, &apierr.Error{Code: "EntityTooSmall", Status: 400, Message: "Your proposed upload is smaller than the minimum allowed object size.",
-				Fields: map[string]any{"ProposedSize": strconv.FormatInt(p.Size, 10), "MinSizeAllowed": strconv.Itoa(minPartSize),
-					"PartNumber": strconv.Itoa(int(n)), "ETag": p.ETag}}
+			return nil, s3api.ErrEntityTooSmall("Your proposed upload is smaller than the minimum allowed object size.").WithFields(map[string]any{"ProposedSize": strconv.FormatInt(p.Size, 10), "MinSizeAllowed": strconv.Itoa(minPartSize),
+				"PartNumber": strconv.Itoa(int(n)), "ETag": p.ETag})
 		}
 		chosen = append(chosen, p)
 	}
@@ -426,7 +419,7 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 		// A composite checksum may be given with or without its -N suffix.
 		if got := o.Checksums[a]; v != "" && got != "" && strings.Split(v, "-")[0] != strings.Split(got, "-")[0] {
 			s.dropBlobs([]string{o.Blob})
-			return nil, &apierr.Error{Code: "BadDigest", Status: 400, Message: "The " + strings.ToLower(a) + " you specified did not match the calculated checksum."}
+			return nil, s3api.ErrBadDigest("The %s you specified did not match the calculated checksum.", strings.ToLower(a))
 		}
 	}
 	if want := in.MpuObjectSize; want != nil && *want != o.Size {

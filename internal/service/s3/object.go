@@ -113,8 +113,7 @@ func (o *object) checksumAlgorithms() []string {
 // because it separates a key from its version in the store's keys.
 func validKey(k string) error {
 	if len(k) > 1024 {
-		return &apierr.Error{Code: "KeyTooLongError", Status: 400, Message: "Your key is too long",
-			Fields: map[string]any{"MaxSizeAllowed": "1024", "Size": strconv.Itoa(len(k))}}
+		return s3api.ErrKeyTooLongError("Your key is too long").WithFields(map[string]any{"MaxSizeAllowed": "1024", "Size": strconv.Itoa(len(k))})
 	}
 	if k == "" || !utf8.ValidString(k) || strings.IndexByte(k, 0) >= 0 {
 		return invalidArgument("Object key is not valid UTF-8 or contains characters S3 does not accept.", "key", k)
@@ -130,8 +129,7 @@ var storageClasses = map[string]bool{
 
 func validStorageClass(c *string) error {
 	if c != nil && !storageClasses[*c] {
-		return &apierr.Error{Code: "InvalidStorageClass", Status: 400, Message: "The storage class you specified is not valid",
-			Fields: map[string]any{"StorageClassRequested": *c}}
+		return s3api.ErrInvalidStorageClass("The storage class you specified is not valid").WithFields(map[string]any{"StorageClassRequested": *c})
 	}
 	return nil
 }
@@ -237,8 +235,7 @@ func parseRange(h string, size int64) (*byteRange, error) {
 	if !ok {
 		return nil, nil
 	}
-	invalid := &apierr.Error{Code: "InvalidRange", Status: 416, Message: "The requested range is not satisfiable",
-		Fields: map[string]any{"RangeRequested": h, "ActualObjectSize": strconv.FormatInt(size, 10)}}
+	invalid := s3api.ErrInvalidRange("The requested range is not satisfiable").WithFields(map[string]any{"RangeRequested": h, "ActualObjectSize": strconv.FormatInt(size, 10)})
 	if first == "" {
 		n, err := strconv.ParseInt(last, 10, 64)
 		if err != nil || n < 0 {
@@ -482,7 +479,7 @@ func (s *Service) receive(body io.Reader, ck checksumInput, contentMD5 string, l
 	}
 	if err != nil {
 		if apierr.As(err) == nil {
-			err = &apierr.Error{Code: "IncompleteBody", Status: 400, Message: "The request body terminated unexpectedly"}
+			err = s3api.ErrIncompleteBody("The request body terminated unexpectedly")
 		}
 		return "", 0, nil, nil, err
 	}
@@ -498,8 +495,7 @@ func (s *Service) receive(body io.Reader, ck checksumInput, contentMD5 string, l
 	n, err := copyBuffered(d.teeWriter(w), io.LimitReader(body, limit+1-int64(len(head))))
 	n += int64(len(head))
 	if err == nil && n > limit {
-		err = &apierr.Error{Code: "EntityTooLarge", Status: 400, Message: "Your proposed upload exceeds the maximum allowed size",
-			Fields: map[string]any{"MaxSizeAllowed": strconv.FormatInt(limit, 10)}}
+		err = s3api.ErrEntityTooLarge("Your proposed upload exceeds the maximum allowed size").WithFields(map[string]any{"MaxSizeAllowed": strconv.FormatInt(limit, 10)})
 	}
 	if err == nil {
 		err = ck.verify(d, contentMD5)
@@ -509,7 +505,7 @@ func (s *Service) receive(body io.Reader, ck checksumInput, contentMD5 string, l
 		// A full disk is not the client's fault: the error stays, to be
 		// answered with S3's retryable SlowDown.
 		if apierr.As(err) == nil && !store.IsNoSpace(err) {
-			err = &apierr.Error{Code: "IncompleteBody", Status: 400, Message: "The request body terminated unexpectedly"}
+			err = s3api.ErrIncompleteBody("The request body terminated unexpectedly")
 		}
 		return "", 0, nil, nil, err
 	}
@@ -674,8 +670,7 @@ func planRead(o *object, rangeHeader *string, partNumber *int32) (readPlan, erro
 			count, sizes = 1, []int64{o.Size}
 		}
 		if n < 1 || n > count {
-			return p, &apierr.Error{Code: "InvalidPartNumber", Status: 416, Message: "The requested partnumber is not satisfiable",
-				Fields: map[string]any{"PartNumberRequested": strconv.Itoa(int(n)), "ActualPartCount": strconv.Itoa(int(count))}}
+			return p, s3api.ErrInvalidPartNumber("The requested partnumber is not satisfiable").WithFields(map[string]any{"PartNumberRequested": strconv.Itoa(int(n)), "ActualPartCount": strconv.Itoa(int(count))})
 		}
 		var start int64
 		for _, sz := range sizes[:n-1] {

@@ -41,8 +41,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -188,52 +188,43 @@ func versionKey(b, k string, seq uint64) []byte {
 // Errors, in S3's words (Error Responses in the S3 API reference).
 
 func noSuchBucket(b string) error {
-	return &apierr.Error{Code: "NoSuchBucket", Status: 404, Message: "The specified bucket does not exist",
-		Fields: map[string]any{"BucketName": b}}
+	return s3api.ErrNoSuchBucket("The specified bucket does not exist").WithFields(map[string]any{"BucketName": b})
 }
 
 func noSuchKey(k string) error {
-	return &apierr.Error{Code: "NoSuchKey", Status: 404, Message: "The specified key does not exist.",
-		Fields: map[string]any{"Key": k}}
+	return s3api.ErrNoSuchKey("The specified key does not exist.").WithFields(map[string]any{"Key": k})
 }
 
 func noSuchVersion(k, v string) error {
-	return &apierr.Error{Code: "NoSuchVersion", Status: 404, Message: "The specified version does not exist.",
-		Fields: map[string]any{"Key": k, "VersionId": v}}
+	return s3api.ErrNoSuchVersion("The specified version does not exist.").WithFields(map[string]any{"Key": k, "VersionId": v})
 }
 
 func noSuchUpload(id string) error {
-	return &apierr.Error{Code: "NoSuchUpload", Status: 404,
-		Message: "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
-		Fields:  map[string]any{"UploadId": id}}
+	return s3api.ErrNoSuchUpload("The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.").WithFields(map[string]any{"UploadId": id})
 }
 
 func invalidArgument(msg, name, value string) error {
-	return &apierr.Error{Code: "InvalidArgument", Status: 400, Message: msg,
-		Fields: map[string]any{"ArgumentName": name, "ArgumentValue": value}}
+	return s3api.ErrInvalidArgument("%s", msg).WithFields(map[string]any{"ArgumentName": name, "ArgumentValue": value})
 }
 
 func invalidRequest(msg string) error {
-	return &apierr.Error{Code: "InvalidRequest", Status: 400, Message: msg}
+	return s3api.ErrInvalidRequest("%s", msg)
 }
 
 func preconditionFailed(cond string) error {
-	return &apierr.Error{Code: "PreconditionFailed", Status: 412,
-		Message: "At least one of the pre-conditions you specified did not hold",
-		Fields:  map[string]any{"Condition": cond}}
+	return s3api.ErrPreconditionFailed("At least one of the pre-conditions you specified did not hold").WithFields(map[string]any{"Condition": cond})
 }
 
 func notModified() error {
-	return &apierr.Error{Code: "NotModified", Status: 304, Message: "Not Modified"}
+	return s3api.ErrNotModified("Not Modified")
 }
 
 func accessDenied() error {
-	return &apierr.Error{Code: "AccessDenied", Status: 403, Message: "Access Denied"}
+	return s3api.ErrAccessDenied("Access Denied")
 }
 
 func malformedXML() error {
-	return &apierr.Error{Code: "MalformedXML", Status: 400,
-		Message: "The XML you provided was not well-formed or did not validate against our published schema"}
+	return s3api.ErrMalformedXML("The XML you provided was not well-formed or did not validate against our published schema")
 }
 
 func bucketARN(b string) string { return "arn:aws:s3:::" + b }
