@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -51,10 +53,17 @@ func TestDebugAddrServesProfilesAndCounters(t *testing.T) {
 				}
 			}
 
-			code, body := get(t, "http://"+debug+"/debug/vars")
-			if code != 200 {
-				t.Fatalf("/debug/vars: %d %s", code, body)
+			// A connection of our own stays open on the service port while the
+			// counters are read: the SDK's pooled connection is the client's to
+			// close, and on a loaded machine it was sometimes gone by then.
+			held, err := net.Dial("tcp", srv.Addr)
+			if err != nil {
+				t.Fatal(err)
 			}
+			defer held.Close()
+
+			var code int
+			var body string
 			var vars struct {
 				Wharf struct {
 					Goroutines      int   `json:"goroutines"`
@@ -67,8 +76,18 @@ func TestDebugAddrServesProfilesAndCounters(t *testing.T) {
 				} `json:"wharf"`
 				Memstats map[string]any `json:"memstats"`
 			}
-			if err := json.Unmarshal([]byte(body), &vars); err != nil {
-				t.Fatalf("/debug/vars is not JSON: %v\n%s", err, body)
+			// The server counts the held connection once it has accepted it,
+			// which may be a moment after Dial returns.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				if code, body = get(t, "http://"+debug+"/debug/vars"); code != 200 {
+					t.Fatalf("/debug/vars: %d %s", code, body)
+				}
+				if err := json.Unmarshal([]byte(body), &vars); err != nil {
+					t.Fatalf("/debug/vars is not JSON: %v\n%s", err, body)
+				}
+				if vars.Wharf.OpenConnections >= 1 || time.Now().After(deadline) {
+					break
+				}
 			}
 			w := vars.Wharf
 			if w.Goroutines <= 0 || w.OpenConnections < 1 || w.StoreCommit.Commits < 2 || w.StoreCommit.MeanMs <= 0 || vars.Memstats == nil {
