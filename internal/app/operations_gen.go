@@ -255,8 +255,10 @@ var (
 		UpdateSchedule(context.Context, *schedulerapi.UpdateScheduleInput) (*schedulerapi.UpdateScheduleOutput, error)
 	} = (*scheduler.Service)(nil)
 	_ interface {
+		CreateCapacityProvider(context.Context, *ecsapi.CreateCapacityProviderRequest) (*ecsapi.CreateCapacityProviderResponse, error)
 		CreateCluster(context.Context, *ecsapi.CreateClusterRequest) (*ecsapi.CreateClusterResponse, error)
 		DeleteAccountSetting(context.Context, *ecsapi.DeleteAccountSettingRequest) (*ecsapi.DeleteAccountSettingResponse, error)
+		DeleteCapacityProvider(context.Context, *ecsapi.DeleteCapacityProviderRequest) (*ecsapi.DeleteCapacityProviderResponse, error)
 		DeleteCluster(context.Context, *ecsapi.DeleteClusterRequest) (*ecsapi.DeleteClusterResponse, error)
 		DeregisterTaskDefinition(context.Context, *ecsapi.DeregisterTaskDefinitionRequest) (*ecsapi.DeregisterTaskDefinitionResponse, error)
 		DescribeCapacityProviders(context.Context, *ecsapi.DescribeCapacityProvidersRequest) (*ecsapi.DescribeCapacityProvidersResponse, error)
@@ -278,6 +280,7 @@ var (
 		StopTask(context.Context, *ecsapi.StopTaskRequest) (*ecsapi.StopTaskResponse, error)
 		TagResource(context.Context, *ecsapi.TagResourceRequest) (*ecsapi.TagResourceResponse, error)
 		UntagResource(context.Context, *ecsapi.UntagResourceRequest) (*ecsapi.UntagResourceResponse, error)
+		UpdateCapacityProvider(context.Context, *ecsapi.UpdateCapacityProviderRequest) (*ecsapi.UpdateCapacityProviderResponse, error)
 		UpdateCluster(context.Context, *ecsapi.UpdateClusterRequest) (*ecsapi.UpdateClusterResponse, error)
 	} = (*ecs.Service)(nil)
 	_ interface {

@@ -340,13 +340,11 @@ func (s *Service) CreateCluster(ctx context.Context, in *ecsapi.CreateClusterInp
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	for _, cp := range in.CapacityProviders {
-		if cp != "FARGATE" && cp != "FARGATE_SPOT" {
-			return nil, invalidParam("The specified capacity provider %s was not found.", cp)
-		}
-	}
 	var out *clusterRecord
 	err = s.st.Update(func(tx store.Tx) error {
+		if err := checkProviders(tx, sc, in.CapacityProviders); err != nil {
+			return err
+		}
 		var c clusterRecord
 		found, err := getJSON(tx, sc.prefix()+"cluster/"+name, &c)
 		if err != nil {
