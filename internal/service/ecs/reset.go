@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/service/ecs/taskstate"
 )
 
 // StopAll stops every task not yet STOPPED, as StopTask would with reason,
@@ -18,7 +19,7 @@ func (s *Service) StopAll(ctx context.Context, reason string) error {
 	}
 	var wait []chan struct{}
 	for _, r := range recs {
-		if _, err := s.requestStop(r, "UserInitiated", reason); err != nil {
+		if _, err := s.requestStop(r, taskstate.UserInitiated, reason); err != nil {
 			s.log.Warn("ecs: stop for reset", "task", r.id(), "err", err)
 		}
 		s.mu.Lock()
