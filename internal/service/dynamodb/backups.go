@@ -51,8 +51,14 @@ func loadPITR(tx store.Tx, t *table) (pitr, error) {
 	return p, nil
 }
 
-// deleteBackups drops a table's backup settings with the table.
-func deleteBackups(tx store.Tx, t *table) error { return tx.Delete(pitrKey(t.ID)) }
+// deleteBackups drops a table's backup settings and resource policy with
+// the table (its on-demand backups outlive it, as in DynamoDB).
+func deleteBackups(tx store.Tx, t *table) error {
+	if err := tx.Delete(policyKey(t.ID)); err != nil {
+		return err
+	}
+	return tx.Delete(pitrKey(t.ID))
+}
 
 // tableNotFoundForBackups is the error of the backup operations, which name
 // a missing table differently from the table operations (the model's

@@ -10,6 +10,9 @@
 //	ddb/x/<tid>/<index>\x00<ihash><irange><hash><range>
 //	                                          an index entry; its value is <hash><range>
 //	ddb/k/<account>/<region>/<token>          a TransactWriteItems idempotency token
+//	ddb/bm/<backup arn>                       an on-demand backup's metadata (JSON)
+//	ddb/bi/<backup id>/<hash><range>          a backed-up copy of an item
+//	ddb/p/<tid>                               the table's resource policy (JSON)
 //
 // <tid> is the table's unique id, so a table deleted and created again never
 // sees its predecessor's items. Key parts use appendKeyPart, an order-preserving
