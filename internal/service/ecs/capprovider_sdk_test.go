@@ -66,6 +66,12 @@ func TestCreatedCapacityProvidersThroughTheSDK(t *testing.T) {
 	if err != nil || len(d.CapacityProviders) != 1 || d.CapacityProviders[0].AutoScalingGroupProvider.ManagedTerminationProtection != ecstypes.ManagedTerminationProtectionEnabled {
 		t.Fatalf("after update: %+v, %v", d, err)
 	}
+	if _, err := c.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: p.CapacityProviderArn, Tags: []ecstypes.Tag{{Key: aws.String("env"), Value: aws.String("dev")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if lt, err := c.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: p.CapacityProviderArn}); err != nil || len(lt.Tags) != 2 {
+		t.Fatalf("ListTagsForResource = %+v, %v", lt, err)
+	}
 	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("ec2")}); err != nil {
 		t.Fatal(err)
 	}

@@ -752,6 +752,8 @@ func (s *Service) resourceKey(tx store.Tx, sc scope, arn string) (string, error)
 			return "", invalidParam("The ARN provided is invalid.")
 		}
 		return fmt.Sprintf("%staskdef/%s/%010d", sc.prefix(), fam, n), nil
+	case "capacity-provider":
+		return providerKey(sc, id), nil
 	case "task":
 		cl, tid, ok := strings.Cut(id, "/")
 		if !ok {
@@ -777,6 +779,9 @@ func (s *Service) withTags(ctx context.Context, arn string, fn func(*[]ecsapi.Ta
 		case strings.Contains(key, "/cluster/"):
 			c := &clusterRecord{}
 			v, tp = c, &c.Cluster.Tags
+		case strings.Contains(key, "/capacity-provider/"):
+			p := &ecsapi.CapacityProvider{}
+			v, tp = p, &p.Tags
 		case strings.Contains(key, "/taskdef/"):
 			d := &taskDefRecord{}
 			v, tp = d, &d.Tags
@@ -802,7 +807,7 @@ func (s *Service) withTags(ctx context.Context, arn string, fn func(*[]ecsapi.Ta
 	return tags, err
 }
 
-// TagResource adds tags to a cluster, task definition or task.
+// TagResource adds tags to a cluster, capacity provider, task definition or task.
 func (s *Service) TagResource(ctx context.Context, in *ecsapi.TagResourceInput) (*ecsapi.TagResourceOutput, error) {
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
