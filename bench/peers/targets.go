@@ -106,42 +106,12 @@ func (t *target) launch() error {
 	return nil
 }
 
-// cpu is the CPU time the target's process (and, for node and python
-// launchers, nothing else: each peer runs as one process) has used so far,
-// from /proc/<pid>/stat (utime + stime, clock ticks of 1/100 s).
-func (t *target) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", t.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+st) * 10 * time.Millisecond
-}
+// cpu is the CPU time the target's process has used so far (each peer runs
+// as one process, node and python launchers included).
+func (t *target) cpu() time.Duration { return benchkit.ProcCPU(t.cmd.Process.Pid) }
 
-// rss is the target's resident set in MiB, from /proc/<pid>/status.
-func (t *target) rss() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", t.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			kb, _ := strconv.ParseFloat(strings.Fields(l)[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
+// rss is the target's resident set in MiB.
+func (t *target) rss() float64 { return benchkit.ProcRSS(t.cmd.Process.Pid) }
 
 // peerDir is where the peers that install from npm and the Go module proxy
 // are kept between runs.
