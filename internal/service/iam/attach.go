@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	api "github.com/wharf-dev/wharf/internal/awsapi/iam"
@@ -153,15 +154,16 @@ func (s *Service) ListAttachedRolePolicies(ctx context.Context, in *api.ListAtta
 	return out, nil
 }
 
-// ListEntitiesForPolicy lists the users and roles a managed policy is
-// attached to (wharf has no groups).
+// ListEntitiesForPolicy lists the users, roles and groups a managed policy
+// is attached to.
 func (s *Service) ListEntitiesForPolicy(ctx context.Context, in *api.ListEntitiesForPolicyInput) (*api.ListEntitiesForPolicyOutput, error) {
 	acct := s.account(ctx)
 	filter := awsapi.ToString(in.EntityFilter)
 	type entity struct {
-		key  string
-		user *api.PolicyUser
-		role *api.PolicyRole
+		key   string
+		user  *api.PolicyUser
+		role  *api.PolicyRole
+		group *api.PolicyGroup
 	}
 	var es []entity
 	err := s.st.View(func(tx store.Tx) error {
@@ -169,21 +171,28 @@ func (s *Service) ListEntitiesForPolicy(ctx context.Context, in *api.ListEntitie
 		if err != nil {
 			return err
 		}
-		users, roles, err := attachments(tx, acct, p.ARN)
+		at, err := attachments(tx, acct, p.ARN)
 		if err != nil {
 			return err
 		}
 		if filter == "" || filter == "User" {
-			for _, u := range users {
+			for _, u := range at.users {
 				if hasPathPrefix(u.Path, in.PathPrefix) {
 					es = append(es, entity{key: "u/" + sortKey(u.Name), user: &api.PolicyUser{UserName: awsapi.String(u.Name), UserId: awsapi.String(u.ID)}})
 				}
 			}
 		}
 		if filter == "" || filter == "Role" {
-			for _, r := range roles {
+			for _, r := range at.roles {
 				if hasPathPrefix(r.Path, in.PathPrefix) {
 					es = append(es, entity{key: "r/" + sortKey(r.Name), role: &api.PolicyRole{RoleName: awsapi.String(r.Name), RoleId: awsapi.String(r.ID)}})
+				}
+			}
+		}
+		if filter == "" || filter == "Group" {
+			for _, g := range at.groups {
+				if hasPathPrefix(g.Path, in.PathPrefix) {
+					es = append(es, entity{key: "g/" + sortKey(g.Name), group: &api.PolicyGroup{GroupName: awsapi.String(g.Name), GroupId: awsapi.String(g.ID)}})
 				}
 			}
 		}
@@ -192,15 +201,7 @@ func (s *Service) ListEntitiesForPolicy(ctx context.Context, in *api.ListEntitie
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(es, func(a, b entity) int {
-		if a.key < b.key {
-			return -1
-		}
-		if a.key > b.key {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(es, func(a, b entity) int { return strings.Compare(a.key, b.key) })
 	pg, truncated, next, err := page(es, func(e entity) string { return e.key }, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
@@ -208,10 +209,13 @@ func (s *Service) ListEntitiesForPolicy(ctx context.Context, in *api.ListEntitie
 	out := &api.ListEntitiesForPolicyOutput{PolicyGroups: []api.PolicyGroup{}, PolicyUsers: []api.PolicyUser{}, PolicyRoles: []api.PolicyRole{},
 		IsTruncated: awsapi.Bool(truncated), Marker: next}
 	for _, e := range pg {
-		if e.user != nil {
+		switch {
+		case e.user != nil:
 			out.PolicyUsers = append(out.PolicyUsers, *e.user)
-		} else {
+		case e.role != nil:
 			out.PolicyRoles = append(out.PolicyRoles, *e.role)
+		default:
+			out.PolicyGroups = append(out.PolicyGroups, *e.group)
 		}
 	}
 	return out, nil

@@ -26,7 +26,8 @@ type Principal struct {
 	UserID   string // aws:userid: AIDA… for users, AROA…:session for sessions
 	RoleARN  string // for an assumed-role session, its role (with path)
 	Tags     map[string]string
-	// Identity are inline and attached managed policies.
+	// Identity are inline and attached managed policies, a user's own and
+	// its groups'.
 	Identity []Document
 	// Boundary is the permissions boundary, nil when there is none.
 	Boundary *Document
@@ -48,6 +49,7 @@ func (s *Service) Principal(ctx context.Context, arn, accessKey string) (Princip
 		var attached []string
 		var bound string
 		var tags []tag
+		var groups []*group
 		switch kind {
 		case "user":
 			u, err := loadUser(tx, acct, name)
@@ -59,6 +61,16 @@ func (s *Service) Principal(ctx context.Context, arn, accessKey string) (Princip
 			}
 			p.UserName, p.UserID = u.Name, u.ID
 			inline, attached, bound, tags = u.Inline, u.Attached, u.Boundary, u.Tags
+			for _, n := range u.Groups {
+				g, err := loadGroup(tx, acct, n)
+				if err != nil {
+					if asNoSuchEntity(err) {
+						continue
+					}
+					return err
+				}
+				groups = append(groups, g)
+			}
 		case "role":
 			r, err := loadRole(tx, acct, name)
 			if err != nil {
@@ -93,6 +105,22 @@ func (s *Service) Principal(ctx context.Context, arn, accessKey string) (Princip
 			}
 			if doc != "" { // "": detached concurrently, it no longer applies
 				p.Identity = append(p.Identity, Document{Name: a, Document: doc})
+			}
+		}
+		// A user's groups' policies are identity-based policies of the user
+		// ("Policy evaluation logic": identity-based policies).
+		for _, g := range groups {
+			for _, n := range inlineNames(g.Inline) {
+				p.Identity = append(p.Identity, Document{Name: "group " + g.Name + " " + n, Document: g.Inline[n]})
+			}
+			for _, a := range g.Attached {
+				doc, err := s.defaultDocument(tx, acct, a)
+				if err != nil {
+					return err
+				}
+				if doc != "" {
+					p.Identity = append(p.Identity, Document{Name: a, Document: doc})
+				}
 			}
 		}
 		if bound != "" {

@@ -25,6 +25,9 @@ func TestBindRegistersEveryImplementedOperation(t *testing.T) {
 		"CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile", "AddRoleToInstanceProfile", "RemoveRoleFromInstanceProfile",
 		"ListInstanceProfiles", "ListInstanceProfilesForRole", "TagInstanceProfile", "UntagInstanceProfile", "ListInstanceProfileTags",
 		"SimulateCustomPolicy", "SimulatePrincipalPolicy",
+		"CreateGroup", "GetGroup", "ListGroups", "UpdateGroup", "DeleteGroup", "AddUserToGroup", "RemoveUserFromGroup",
+		"PutGroupPolicy", "GetGroupPolicy", "ListGroupPolicies", "DeleteGroupPolicy",
+		"AttachGroupPolicy", "DetachGroupPolicy", "ListAttachedGroupPolicies",
 	}
 	h := api.Bind(s)
 	for _, op := range iamOps {

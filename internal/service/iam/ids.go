@@ -9,11 +9,12 @@ import (
 
 // AWS unique identifiers are a four-letter prefix naming the kind of entity and
 // base32-alphabet characters ("IAM identifiers", section "Unique identifiers"):
-// AIDA users, AROA roles, ANPA managed policies, AKIA access keys, ASIA
+// AIDA users, AROA roles, AGPA groups, ANPA managed policies, AKIA access keys, ASIA
 // temporary access keys. Ids have 17 characters after the prefix, access key ids 16.
 const (
 	prefixUser      = "AIDA"
 	prefixRole      = "AROA"
+	prefixGroup     = "AGPA"
 	prefixPolicy    = "ANPA"
 	prefixAccessKey = "AKIA"
 	prefixTempKey   = "ASIA"

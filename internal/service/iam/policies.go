@@ -96,27 +96,46 @@ func checkPolicyPath(v *string) (string, error) {
 	return *v, nil
 }
 
-// attachments are the account's users and roles that have arn attached.
-func attachments(tx store.Tx, acct, arn string) (users []user, roles []role, err error) {
+// attached are the account's users, roles and groups that have arn attached.
+type attached struct {
+	users  []user
+	roles  []role
+	groups []group
+}
+
+func (a attached) count() int { return len(a.users) + len(a.roles) + len(a.groups) }
+
+// attachments are the account's users, roles and groups that have arn attached.
+func attachments(tx store.Tx, acct, arn string) (attached, error) {
+	var out attached
 	allUsers, err := scan[user](tx, []byte("iam/"+acct+"/user/"))
 	if err != nil {
-		return nil, nil, err
+		return out, err
 	}
 	allRoles, err := scan[role](tx, []byte("iam/"+acct+"/role/"))
 	if err != nil {
-		return nil, nil, err
+		return out, err
+	}
+	allGroups, err := scan[group](tx, []byte("iam/"+acct+"/group/"))
+	if err != nil {
+		return out, err
 	}
 	for _, u := range allUsers {
 		if slices.Contains(u.Attached, arn) {
-			users = append(users, u)
+			out.users = append(out.users, u)
 		}
 	}
 	for _, r := range allRoles {
 		if slices.Contains(r.Attached, arn) {
-			roles = append(roles, r)
+			out.roles = append(out.roles, r)
 		}
 	}
-	return users, roles, nil
+	for _, g := range allGroups {
+		if slices.Contains(g.Attached, arn) {
+			out.groups = append(out.groups, g)
+		}
+	}
+	return out, nil
 }
 
 func (p *policy) api(attached int) *api.Policy {
@@ -207,11 +226,11 @@ func (s *Service) GetPolicy(ctx context.Context, in *api.GetPolicyInput) (*api.G
 		if err != nil {
 			return err
 		}
-		users, roles, err := attachments(tx, acct, p.ARN)
+		at, err := attachments(tx, acct, p.ARN)
 		if err != nil {
 			return err
 		}
-		out = p.api(len(users) + len(roles))
+		out = p.api(at.count())
 		return nil
 	})
 	if err != nil {
@@ -260,7 +279,16 @@ func (s *Service) ListPolicies(ctx context.Context, in *api.ListPoliciesInput) (
 		if err != nil {
 			return err
 		}
+		allGroups, err := scan[group](tx, []byte("iam/"+acct+"/group/"))
+		if err != nil {
+			return err
+		}
 		count := map[string]int{}
+		for _, g := range allGroups {
+			for _, a := range g.Attached {
+				count[a]++
+			}
+		}
 		for _, u := range allUsers {
 			for _, a := range u.Attached {
 				count[a]++
@@ -318,11 +346,11 @@ func (s *Service) DeletePolicy(ctx context.Context, in *api.DeletePolicyInput) (
 		if err != nil {
 			return err
 		}
-		users, roles, err := attachments(tx, acct, p.ARN)
+		at, err := attachments(tx, acct, p.ARN)
 		if err != nil {
 			return err
 		}
-		if len(users)+len(roles) > 0 {
+		if at.count() > 0 {
 			return deleteConflict("Cannot delete a policy attached to entities.")
 		}
 		if len(p.Versions) > 1 {

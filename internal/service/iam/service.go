@@ -96,6 +96,7 @@ type user struct {
 	Inline   map[string]string `json:",omitempty"` // inline policy name → document
 	Attached []string          `json:",omitempty"` // managed policy ARNs
 	Keys     []string          `json:",omitempty"` // access key ids
+	Groups   []string          `json:",omitempty"` // names of the groups it belongs to
 }
 
 type role struct {

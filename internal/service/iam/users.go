@@ -198,7 +198,8 @@ func (s *Service) UpdateUser(ctx context.Context, in *api.UpdateUserInput) (*api
 	return &api.UpdateUserOutput{}, nil
 }
 
-// DeleteUser deletes a user that no longer has access keys or policies.
+// DeleteUser deletes a user that no longer has access keys, policies or
+// groups.
 func (s *Service) DeleteUser(ctx context.Context, in *api.DeleteUserInput) (*api.DeleteUserOutput, error) {
 	acct := s.account(ctx)
 	name := awsapi.ToString(in.UserName)
@@ -214,6 +215,8 @@ func (s *Service) DeleteUser(ctx context.Context, in *api.DeleteUserInput) (*api
 			return deleteConflict("Cannot delete entity, must delete policies first.")
 		case len(u.Attached) > 0:
 			return deleteConflict("Cannot delete entity, must detach all policies first.")
+		case len(u.Groups) > 0:
+			return deleteConflict("Cannot delete entity, must remove users from group first.")
 		}
 		return tx.Delete(userKey(acct, name))
 	})
@@ -286,20 +289,4 @@ func (s *Service) ListUserTags(ctx context.Context, in *api.ListUserTagsInput) (
 		return nil, err
 	}
 	return &api.ListUserTagsOutput{Tags: tags, IsTruncated: awsapi.Bool(truncated), Marker: next}, nil
-}
-
-// ListGroupsForUser lists the groups a user belongs to. wharf has no IAM
-// groups (CreateGroup is not implemented), so a user belongs to none; the
-// user itself must exist, as on IAM. Terraform's aws_iam_user reads this
-// before deleting a user.
-func (s *Service) ListGroupsForUser(ctx context.Context, in *api.ListGroupsForUserInput) (*api.ListGroupsForUserOutput, error) {
-	acct := s.account(ctx)
-	err := s.st.View(func(tx store.Tx) error {
-		_, err := loadUser(tx, acct, awsapi.ToString(in.UserName))
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &api.ListGroupsForUserOutput{Groups: []api.Group{}, IsTruncated: awsapi.Bool(false)}, nil
 }
