@@ -179,7 +179,7 @@ func flagSetErrs(c *Config, getenv func(string) string, out io.Writer, errs *[]e
 	boolean(&c.Ephemeral, "ephemeral", false, "keep all state in memory; nothing is written to disk")
 	str(&c.Region, "region", "us-east-1", "default region for requests that do not name one")
 	str(&c.Account, "account", "000000000000", "default 12-digit account id")
-	str(&c.Auth, "auth", AuthAny, "authentication: any (accept any access key) or strict (verify SigV4, reject unknown keys)")
+	str(&c.Auth, "auth", AuthAny, "authentication: any (accept any access key) or strict (verify SigV4 and S3's SigV2, reject unknown keys)")
 	str(&c.IAM, "iam", IAMAudit, "authorization: off (decide nothing), audit (decide as AWS would and record denials) or enforce (refuse what AWS would refuse)")
 	str(&c.S3Domain, "s3-domain", "s3.localhost", "domain under which BUCKET.DOMAIN addresses a bucket (virtual-host style)")
 	str(&c.AccessKey, "access-key", "test", "root access key id of the default account")

@@ -72,8 +72,7 @@ type Credential struct {
 	SecurityToken string // X-Amz-Security-Token, header or query
 	// V2 marks a Signature Version 2 credential (S3's "AWS key:signature"
 	// header, or AWSAccessKeyId/Signature/Expires in a URL, which boto3
-	// still presigns S3 URLs with): it names a key, and wharf does not
-	// verify its signature (Verify refuses it).
+	// still presigns S3 URLs with): Verify checks it with verifyV2.
 	V2 bool
 	// V2Expires is the Expires of a SigV2 presigned URL.
 	V2Expires time.Time
@@ -99,7 +98,7 @@ func Parse(r *http.Request) (*Credential, error) {
 			if !ok || key == "" {
 				return nil, apierr.New("InvalidArgument", 400, "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature")
 			}
-			return &Credential{AccessKey: key, Signature: sig, V2: true}, nil
+			return &Credential{AccessKey: key, Signature: sig, V2: true, SecurityToken: r.Header.Get("X-Amz-Security-Token")}, nil
 		case strings.HasPrefix(alg, "AWS4-"):
 			return nil, apierr.New("IncompleteSignature", 400, "Unsupported AWS 'algorithm': '%s'. Use %s.", alg, Algorithm)
 		}
@@ -109,7 +108,11 @@ func Parse(r *http.Request) (*Credential, error) {
 		return parsePresigned(r, q)
 	}
 	if q.Has("AWSAccessKeyId") && q.Has("Signature") {
-		c := &Credential{AccessKey: q.Get("AWSAccessKeyId"), Signature: q.Get("Signature"), V2: true, Presigned: true}
+		c := &Credential{AccessKey: q.Get("AWSAccessKeyId"), Signature: q.Get("Signature"), V2: true, Presigned: true,
+			SecurityToken: q.Get("x-amz-security-token")}
+		if c.SecurityToken == "" {
+			c.SecurityToken = r.Header.Get("X-Amz-Security-Token")
+		}
 		if e := q.Get("Expires"); e != "" {
 			n, err := strconv.ParseInt(e, 10, 64)
 			if err != nil {
@@ -265,7 +268,7 @@ func Verify(r *http.Request, c *Credential, secret string, now time.Time) error 
 		return MissingAuthenticationToken()
 	}
 	if c.V2 {
-		return apierr.New("IncompleteSignature", 400, "Unsupported AWS 'algorithm': 'AWS'. Use %s.", Algorithm)
+		return verifyV2(r, c, secret, now)
 	}
 	if err := checkTime(c, now); err != nil {
 		return err
