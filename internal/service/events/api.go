@@ -474,6 +474,13 @@ func (s *Service) PutTargets(ctx context.Context, in *eventsapi.PutTargetsInput)
 		if arn := awsapi.ToString(t.Arn); arnService(arn) == "ecs" && awsapi.ToString(t.RoleArn) == "" {
 			return nil, apierr.Validation("RoleArn is required for target %s.", arn)
 		}
+		// A target wharf cannot deliver to is refused here, so no event is
+		// accepted for it and then dropped.
+		if arn := awsapi.ToString(t.Arn); validARN(arn) {
+			if why := Unsupported(arn); why != "" {
+				return nil, apierr.Validation("Parameter %s is not valid. Reason: %s", arn, why)
+			}
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -518,13 +525,20 @@ func (s *Service) PutTargets(ctx context.Context, in *eventsapi.PutTargetsInput)
 	return out, nil
 }
 
+// validARN reports whether arn has an ARN's six parts, with a service and a
+// resource.
+func validARN(arn string) bool {
+	parts := strings.SplitN(arn, ":", 6)
+	return len(parts) == 6 && parts[0] == "arn" && parts[2] != "" && parts[5] != ""
+}
+
 // checkTarget returns why a target cannot be added, or "".
 func checkTarget(t *eventsapi.Target) string {
 	id, arn := awsapi.ToString(t.Id), awsapi.ToString(t.Arn)
 	if !nameRE.MatchString(id) {
 		return "Target id is not valid: " + id
 	}
-	if parts := strings.SplitN(arn, ":", 6); len(parts) != 6 || parts[0] != "arn" || parts[2] == "" || parts[5] == "" {
+	if !validARN(arn) {
 		return "Parameter " + arn + " is not valid. Reason: Provided Arn is not in correct format."
 	}
 	n := 0

@@ -10,6 +10,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
+	"github.com/wharf-dev/wharf/internal/service/events"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -131,6 +132,12 @@ func checkTarget(t *schedapi.Target) error {
 	arn, role := awsapi.ToString(t.Arn), awsapi.ToString(t.RoleArn)
 	if parts := strings.SplitN(arn, ":", 6); len(parts) != 6 || parts[0] != "arn" || parts[2] == "" {
 		return validation("Invalid Target Arn %s.", arn)
+	}
+	// Scheduler delivers through EventBridge's targets: one wharf cannot
+	// deliver to (a Lambda function, a universal aws-sdk target) is refused
+	// here rather than accepted and never delivered.
+	if why := events.Unsupported(arn); why != "" {
+		return validation("Invalid Target Arn %s: %s", arn, why)
 	}
 	if !strings.HasPrefix(role, "arn:") || !strings.Contains(role, ":iam::") {
 		return validation("Invalid RoleArn %s.", role)
