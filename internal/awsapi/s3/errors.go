@@ -186,6 +186,18 @@ func ErrInvalidArgument(format string, args ...any) *apierr.Error {
 	return apierr.New("InvalidArgument", 400, format, args...)
 }
 
+// ErrInvalidBucketAclWithBlockPublicAccessError returns InvalidBucketAclWithBlockPublicAccessError (HTTP 400).
+// Not in the model; documented in the Amazon S3 API Reference, "Error responses": List of error codes.
+func ErrInvalidBucketAclWithBlockPublicAccessError(format string, args ...any) *apierr.Error {
+	return apierr.New("InvalidBucketAclWithBlockPublicAccessError", 400, format, args...)
+}
+
+// ErrInvalidBucketAclWithObjectOwnership returns InvalidBucketAclWithObjectOwnership (HTTP 400).
+// Not in the model; documented in the Amazon S3 API Reference, "Error responses": List of error codes.
+func ErrInvalidBucketAclWithObjectOwnership(format string, args ...any) *apierr.Error {
+	return apierr.New("InvalidBucketAclWithObjectOwnership", 400, format, args...)
+}
+
 // ErrInvalidBucketName returns InvalidBucketName (HTTP 400).
 // Not in the model; documented in the Amazon S3 API Reference, "Error responses": List of error codes.
 func ErrInvalidBucketName(format string, args ...any) *apierr.Error {
@@ -288,6 +300,12 @@ func ErrKeyTooLongError(format string, args ...any) *apierr.Error {
 	return apierr.New("KeyTooLongError", 400, format, args...)
 }
 
+// ErrMalformedACLError returns MalformedACLError (HTTP 400).
+// Not in the model; documented in the Amazon S3 API Reference, "Error responses": List of error codes.
+func ErrMalformedACLError(format string, args ...any) *apierr.Error {
+	return apierr.New("MalformedACLError", 400, format, args...)
+}
+
 // ErrMalformedPolicy returns MalformedPolicy (HTTP 400).
 // Not in the model; documented in the Amazon S3 API Reference, "Error responses": List of error codes.
 func ErrMalformedPolicy(format string, args ...any) *apierr.Error {
@@ -328,6 +346,12 @@ func ErrMissingContentLength(format string, args ...any) *apierr.Error {
 // Not in the model; documented in the Amazon S3 API Reference, "Error responses": List of error codes.
 func ErrMissingRequestBodyError(format string, args ...any) *apierr.Error {
 	return apierr.New("MissingRequestBodyError", 400, format, args...)
+}
+
+// ErrMissingSecurityHeader returns MissingSecurityHeader (HTTP 400).
+// Not in the model; documented in the Amazon S3 API Reference, "Error responses": List of error codes.
+func ErrMissingSecurityHeader(format string, args ...any) *apierr.Error {
+	return apierr.New("MissingSecurityHeader", 400, format, args...)
 }
 
 // ErrNoSuchAccessPoint returns NoSuchAccessPoint (HTTP 404).

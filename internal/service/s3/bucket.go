@@ -3,9 +3,7 @@ package s3
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -42,8 +40,10 @@ type bucket struct {
 	// Encryption is nil for S3's default, SSE-S3.
 	Encryption *s3api.ServerSideEncryptionConfiguration `json:",omitempty"`
 	// Ownership is the object ownership rule, "" once deleted.
-	Ownership  string `json:",omitempty"`
-	ObjectLock bool   `json:",omitempty"`
+	Ownership string `json:",omitempty"`
+	// ACL is the bucket's ACL, nil for its owner's FULL_CONTROL alone.
+	ACL        []grant `json:",omitempty"`
+	ObjectLock bool    `json:",omitempty"`
 	// LockDefault is the Object Lock default retention, nil when none.
 	LockDefault *defaultRetention `json:",omitempty"`
 }
@@ -176,8 +176,7 @@ func (s *Service) updateBucket(ctx context.Context, name string, fn func(b *buck
 
 // owner is the canonical user of an account: S3 shows a 64-hex-digit id.
 func owner(account string) *s3api.Owner {
-	sum := sha256.Sum256([]byte("wharf-canonical-user/" + account))
-	return &s3api.Owner{ID: awsapi.String(hex.EncodeToString(sum[:])), DisplayName: awsapi.String(account)}
+	return &s3api.Owner{ID: awsapi.String(canonicalID(account)), DisplayName: awsapi.String(account)}
 }
 
 // CreateBucket creates a bucket in the caller's region.
@@ -224,6 +223,26 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3api.CreateBucketInput)
 	}
 	lock := awsapi.ToBool(in.ObjectLockEnabledForBucket)
 	acct := caller(ctx).Account
+	// A new bucket has ACLs disabled and Block Public Access on unless the
+	// request says otherwise: an ACL beyond the owner's full control is
+	// refused with the first, a public one with the second ("Default
+	// settings for new S3 buckets").
+	var acl []grant
+	if r := (aclRequest{in.ACL, in.GrantFullControl, in.GrantRead, in.GrantReadACP, in.GrantWrite, in.GrantWriteACP, nil}); r.present() {
+		gs, err := r.grants(acct, acct)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case onlyFullControl(gs, acct):
+		case ownership == ownerEnforced:
+			return nil, s3api.ErrInvalidBucketAclWithObjectOwnership("Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+		case publicGrants(gs):
+			return nil, s3api.ErrInvalidBucketAclWithBlockPublicAccessError("Bucket cannot have public ACLs set with BlockPublicAccess enabled")
+		default:
+			acl = gs
+		}
+	}
 	err := s.st.Update(func(tx store.Tx) error {
 		old, err := getBucket(tx, name)
 		if err != nil {
@@ -242,7 +261,7 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3api.CreateBucketInput)
 			return s3api.ErrBucketAlreadyOwnedByYou("Your previous request to create the named bucket succeeded and you already own it.").WithFields(map[string]any{"BucketName": name})
 		}
 		b := &bucket{Name: name, Account: acct, Region: region, Created: s.nowMillis(), Tags: tags,
-			PublicAccessBlock: allBlocked(), Ownership: ownership, ObjectLock: lock}
+			PublicAccessBlock: allBlocked(), Ownership: ownership, ObjectLock: lock, ACL: acl}
 		// Object Lock needs versioning: S3 enables it with the lock
 		// (CreateBucket docs, x-amz-bucket-object-lock-enabled).
 		if lock {
@@ -558,7 +577,9 @@ func (s *Service) GetBucketVersioning(ctx context.Context, in *s3api.GetBucketVe
 	return out, nil
 }
 
-// PutBucketPolicy stores the bucket policy (enforcement comes with IAM).
+// PutBucketPolicy stores the bucket policy, which the authorizer enforces;
+// a public policy is refused while Block Public Access blocks public
+// policies.
 func (s *Service) PutBucketPolicy(ctx context.Context, in *s3api.PutBucketPolicyInput) (*s3api.PutBucketPolicyOutput, error) {
 	p := awsapi.ToString(in.Policy)
 	var doc map[string]any
@@ -569,6 +590,9 @@ func (s *Service) PutBucketPolicy(ctx context.Context, in *s3api.PutBucketPolicy
 		return nil, s3api.ErrMalformedPolicy("Missing required field Statement")
 	}
 	err := s.updateBucket(ctx, awsapi.ToString(in.Bucket), func(b *bucket) error {
+		if blocks(b, blockPublicPolicy) && publicPolicy(p) {
+			return publicPolicyBlocked(ctx, b.Name)
+		}
 		b.Policy = p
 		return nil
 	})

@@ -123,7 +123,7 @@ func TestBucketConfigurationsAreStored(t *testing.T) {
 		t.Errorf("GetBucketTagging = %+v, %v", tg, err)
 	}
 
-	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::configs/*"}]}`
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::configs/*"}]}`
 	if _, err := c.PutBucketPolicy(ctx(), &awss3.PutBucketPolicyInput{Bucket: aws.String(b), Policy: aws.String(policy)}); err != nil {
 		t.Fatal(err)
 	}

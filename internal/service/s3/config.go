@@ -16,7 +16,7 @@ import (
 // through BucketOwnerEnforced, SSE-S3 default encryption).
 
 // defaultOwnership is what CreateBucket sets when the request names none.
-const defaultOwnership = "BucketOwnerEnforced"
+const defaultOwnership = ownerEnforced
 
 // defaultMinimumObjectSize is the lifecycle transition size S3 applies when a
 // configuration names none ("Transitioning objects using Amazon S3
@@ -158,6 +158,12 @@ func (s *Service) PutBucketOwnershipControls(ctx context.Context, in *s3api.PutB
 		return nil, malformedXML()
 	}
 	err := s.updateBucket(ctx, awsapi.ToString(in.Bucket), func(b *bucket) error {
+		// ACLs are disabled only once the bucket's ACL grants nothing
+		// beyond its owner's full control ("Prerequisites for disabling
+		// ACLs"); objects' ACLs stop counting.
+		if o == ownerEnforced && !onlyFullControl(bucketGrants(b), b.Account) {
+			return s3api.ErrInvalidBucketAclWithObjectOwnership("Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+		}
 		b.Ownership = o
 		return nil
 	})
@@ -191,48 +197,6 @@ func (s *Service) DeleteBucketOwnershipControls(ctx context.Context, in *s3api.D
 		return nil, err
 	}
 	return &s3api.DeleteBucketOwnershipControlsOutput{}, nil
-}
-
-// GetBucketAcl returns the one grant a bucket without ACLs has: its owner's
-// FULL_CONTROL.
-func (s *Service) GetBucketAcl(ctx context.Context, in *s3api.GetBucketAclInput) (*s3api.GetBucketAclOutput, error) {
-	b, err := s.viewBucket(ctx, awsapi.ToString(in.Bucket))
-	if err != nil {
-		return nil, err
-	}
-	o := owner(b.Account)
-	return &s3api.GetBucketAclOutput{Owner: o, Grants: []s3api.Grant{{
-		Grantee:    &s3api.Grantee{Type: awsapi.String("CanonicalUser"), ID: o.ID, DisplayName: o.DisplayName},
-		Permission: awsapi.String("FULL_CONTROL"),
-	}}}, nil
-}
-
-// PutBucketAcl accepts the ACLs that grant nothing beyond the owner's full
-// control (canned "private", or none); any other is refused as S3 refuses it
-// on a bucket whose ACLs are disabled, and wharf keeps no other grants.
-func (s *Service) PutBucketAcl(ctx context.Context, in *s3api.PutBucketAclInput) (*s3api.PutBucketAclOutput, error) {
-	b, err := s.viewBucket(ctx, awsapi.ToString(in.Bucket))
-	if err != nil {
-		return nil, err
-	}
-	acl := awsapi.ToString(in.ACL)
-	grants := in.GrantFullControl != nil || in.GrantRead != nil || in.GrantReadACP != nil || in.GrantWrite != nil || in.GrantWriteACP != nil
-	if (acl == "" || acl == "private") && !grants {
-		if p := in.AccessControlPolicy; p != nil {
-			own := owner(b.Account)
-			for _, g := range p.Grants {
-				if g.Grantee == nil || awsapi.ToString(g.Grantee.ID) != awsapi.ToString(own.ID) || awsapi.ToString(g.Permission) != "FULL_CONTROL" {
-					return nil, aclNotSupported()
-				}
-			}
-		}
-		return &s3api.PutBucketAclOutput{}, nil
-	}
-	return nil, aclNotSupported()
-}
-
-func aclNotSupported() error {
-	return s3api.ErrAccessControlListNotSupported("The bucket does not allow ACLs")
 }
 
 // GetBucketAccelerateConfiguration answers as for a bucket that never had

@@ -211,7 +211,7 @@ func TestStatusCodesAsAWSSendsThem(t *testing.T) {
 	b := e.bucket(t, "statuses")
 	base := "http://" + e.addr + "/" + b
 	tagging := `<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>`
-	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::statuses/*"}]}`
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::statuses/*"}]}`
 	for _, tc := range []struct {
 		name, method, url, body string
 		want                    int

@@ -41,6 +41,9 @@ type upload struct {
 	ChecksumType       string            `json:",omitempty"`
 	Enc                *encryption       `json:",omitempty"`
 	Lock               *objectLock       `json:",omitempty"`
+	// Owner and ACL are the object's (object.Owner, object.ACL).
+	Owner string  `json:",omitempty"`
+	ACL   []grant `json:",omitempty"`
 }
 
 // part is an uploaded part.
@@ -143,12 +146,16 @@ func (s *Service) CreateMultipartUpload(ctx context.Context, in *s3api.CreateMul
 	if u.ContentType == "" {
 		u.ContentType = "binary/octet-stream"
 	}
+	acl := aclRequest{in.ACL, in.GrantFullControl, in.GrantRead, in.GrantReadACP, nil, in.GrantWriteACP, nil}
 	err = s.st.Update(func(tx store.Tx) error {
 		b, err := ownBucket(ctx, tx, name)
 		if err != nil {
 			return err
 		}
 		if err := checkLockWrite(b, lock); err != nil {
+			return err
+		}
+		if u.Owner, u.ACL, err = newObjectACL(b, caller(ctx).Account, acl); err != nil {
 			return err
 		}
 		return putJSON(tx, uploadKey(name, key, u.ID), u)
@@ -555,6 +562,7 @@ func (s *Service) assemble(u *upload, parts []*part) (*object, error) {
 		ContentLanguage: u.ContentLanguage, CacheControl: u.CacheControl, Expires: u.Expires,
 		WebsiteRedirect: u.WebsiteRedirect, StorageClass: u.StorageClass, Metadata: u.Metadata, Tags: u.Tags,
 		ChecksumType: u.ChecksumType, PartSizes: sizes, PartChecksums: sums, UploadID: u.ID, Enc: u.Enc, Lock: u.Lock,
+		Owner: u.Owner, ACL: u.ACL,
 	}
 	if full {
 		o.Checksums = fullHash.checksums()

@@ -63,6 +63,11 @@ type object struct {
 	Enc *encryption `json:",omitempty"`
 	// Lock is the version's Object Lock retention and legal hold.
 	Lock *objectLock `json:",omitempty"`
+	// Owner is the account owning the object when it is not the bucket's
+	// (another account wrote it to a bucket whose ACLs are enabled).
+	Owner string `json:",omitempty"`
+	// ACL is the object's ACL, nil for its owner's FULL_CONTROL alone.
+	ACL []grant `json:",omitempty"`
 
 	// inline holds the bytes of a new small object until its commit writes
 	// them to the store beside the metadata.
@@ -541,9 +546,14 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 	if err != nil {
 		return nil, err
 	}
-	if b, err := s.viewBucket(ctx, name); err != nil {
+	b, err := s.viewBucket(ctx, name)
+	if err != nil {
 		return nil, err
 	} else if err := checkLockWrite(b, lock); err != nil {
+		return nil, err
+	}
+	objOwner, acl, err := newObjectACL(b, caller(ctx).Account, aclRequest{in.ACL, in.GrantFullControl, in.GrantRead, in.GrantReadACP, nil, in.GrantWriteACP, nil})
+	if err != nil {
 		return nil, err
 	}
 	ck := checksumInput{algorithm: awsapi.ToString(in.ChecksumAlgorithm),
@@ -560,11 +570,12 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 		CacheControl: awsapi.ToString(in.CacheControl), Expires: awsapi.ToString(in.Expires),
 		WebsiteRedirect: awsapi.ToString(in.WebsiteRedirectLocation), StorageClass: storageClassOf(in.StorageClass),
 		Metadata: in.Metadata, Checksums: d.checksums(), ChecksumType: "FULL_OBJECT", Tags: tags, Enc: enc, Lock: lock,
+		Owner: objOwner, ACL: acl,
 	}
 	if o.ContentType == "" {
 		o.ContentType = "binary/octet-stream"
 	}
-	b, err := s.commitPut(ctx, name, o, in.IfMatch, in.IfNoneMatch)
+	b, err = s.commitPut(ctx, name, o, in.IfMatch, in.IfNoneMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -1124,9 +1135,15 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 	if err := checkCopySource(src, in.CopySourceIfMatch, in.CopySourceIfNoneMatch, in.CopySourceIfModifiedSince, in.CopySourceIfUnmodifiedSince); err != nil {
 		return nil, err
 	}
-	if b, err := s.viewBucket(ctx, name); err != nil {
+	db, err := s.viewBucket(ctx, name)
+	if err != nil {
 		return nil, err
-	} else if err := checkLockWrite(b, lock); err != nil {
+	} else if err := checkLockWrite(db, lock); err != nil {
+		return nil, err
+	}
+	// The copy gets the request's ACL, never the source's (CopyObject docs).
+	objOwner, acl, err := newObjectACL(db, caller(ctx).Account, aclRequest{in.ACL, in.GrantFullControl, in.GrantRead, in.GrantReadACP, nil, in.GrantWriteACP, nil})
+	if err != nil {
 		return nil, err
 	}
 	// A copy that names a source version may land on its own key: that is
@@ -1140,6 +1157,7 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 	o := *src
 	// The copy's lock is the request's, never the source's (CopyObject docs).
 	o.Key, o.Seq, o.LastModified, o.PartSizes, o.PartChecksums, o.UploadID, o.Enc, o.Lock = key, s.nextSeq(), s.nowMillis(), nil, nil, "", enc, lock
+	o.Owner, o.ACL = objOwner, acl
 	if mdir == "REPLACE" {
 		o.ContentType, o.ContentEncoding = awsapi.ToString(in.ContentType), awsapi.ToString(in.ContentEncoding)
 		o.ContentDisposition, o.ContentLanguage = awsapi.ToString(in.ContentDisposition), awsapi.ToString(in.ContentLanguage)

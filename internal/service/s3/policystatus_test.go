@@ -26,6 +26,10 @@ func TestGetBucketPolicyStatus(t *testing.T) {
 	if isPublic() {
 		t.Error("a bucket without a policy is public")
 	}
+	// Block Public Access, on for a new bucket, would refuse the public ones.
+	if _, err := c.DeletePublicAccessBlock(ctx(), &awss3.DeletePublicAccessBlockInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
 	stmt := `{"Effect":"%s","Principal":%s,"Action":"s3:GetObject","Resource":"arn:aws:s3:::status/*"%s}`
 	for _, tc := range []struct {
 		what, effect, principal, condition string

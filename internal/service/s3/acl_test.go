@@ -1,0 +1,205 @@
+package s3_test
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// grantList renders grants as "TYPE:who:PERMISSION", sorted, for comparison.
+func grantList(gs []types.Grant) string {
+	var out []string
+	for _, g := range gs {
+		who := aws.ToString(g.Grantee.ID)
+		if g.Grantee.URI != nil {
+			who = aws.ToString(g.Grantee.URI)
+		}
+		out = append(out, string(g.Grantee.Type)+":"+who+":"+string(g.Permission))
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+func TestNewBucketsHaveACLsDisabledAsS3Does(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "acl-off")
+	own, err := e.client.GetBucketOwnershipControls(ctx(), &awss3.GetBucketOwnershipControlsInput{Bucket: &b})
+	if err != nil || own.OwnershipControls.Rules[0].ObjectOwnership != types.ObjectOwnershipBucketOwnerEnforced {
+		t.Fatalf("ownership %+v %v", own, err)
+	}
+	acl, err := e.client.GetBucketAcl(ctx(), &awss3.GetBucketAclInput{Bucket: &b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(acl.Owner.ID)
+	if len(id) != 64 || grantList(acl.Grants) != "CanonicalUser:"+id+":FULL_CONTROL" {
+		t.Fatalf("owner %q grants %s", id, grantList(acl.Grants))
+	}
+	// private and bucket-owner-full-control are accepted; any other ACL is
+	// refused with AccessControlListNotSupported.
+	if _, err := e.client.PutBucketAcl(ctx(), &awss3.PutBucketAclInput{Bucket: &b, ACL: types.BucketCannedACLPrivate}); err != nil {
+		t.Fatalf("private: %v", err)
+	}
+	if _, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: &b, Key: aws.String("k"), Body: strings.NewReader("x"),
+		ACL: types.ObjectCannedACLBucketOwnerFullControl}); err != nil {
+		t.Fatalf("bucket-owner-full-control: %v", err)
+	}
+	_, err = e.client.PutBucketAcl(ctx(), &awss3.PutBucketAclInput{Bucket: &b, ACL: types.BucketCannedACLPublicRead})
+	wantErr(t, "PutBucketAcl public-read", err, "AccessControlListNotSupported", 400)
+	_, err = e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: &b, Key: aws.String("k"), Body: strings.NewReader("x"),
+		GrantRead: aws.String(`uri="http://acs.amazonaws.com/groups/global/AuthenticatedUsers"`)})
+	wantErr(t, "PutObject with a grant", err, "AccessControlListNotSupported", 400)
+	_, err = e.client.PutObjectAcl(ctx(), &awss3.PutObjectAclInput{Bucket: &b, Key: aws.String("k"), ACL: types.ObjectCannedACLPublicRead})
+	wantErr(t, "PutObjectAcl public-read", err, "AccessControlListNotSupported", 400)
+	_, err = e.client.CreateBucket(ctx(), &awss3.CreateBucketInput{Bucket: aws.String("acl-off-2"), ACL: types.BucketCannedACLPublicRead})
+	wantErr(t, "CreateBucket public-read", err, "InvalidBucketAclWithObjectOwnership", 400)
+	oacl, err := e.client.GetObjectAcl(ctx(), &awss3.GetObjectAclInput{Bucket: &b, Key: aws.String("k")})
+	if err != nil || grantList(oacl.Grants) != "CanonicalUser:"+id+":FULL_CONTROL" {
+		t.Fatalf("object acl %v %v", oacl, err)
+	}
+}
+
+func TestACLsKeptWhereOwnershipAllowsThem(t *testing.T) {
+	e := newEnv(t)
+	b := "acl-on"
+	if _, err := e.client.CreateBucket(ctx(), &awss3.CreateBucketInput{Bucket: &b, ObjectOwnership: types.ObjectOwnershipObjectWriter}); err != nil {
+		t.Fatal(err)
+	}
+	acl, err := e.client.GetBucketAcl(ctx(), &awss3.GetBucketAclInput{Bucket: &b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := aws.ToString(acl.Owner.ID)
+	// Block Public Access is on for a new bucket: public ACLs are refused,
+	// other grants kept.
+	_, err = e.client.PutBucketAcl(ctx(), &awss3.PutBucketAclInput{Bucket: &b, ACL: types.BucketCannedACLPublicRead})
+	wantErr(t, "public-read under Block Public Access", err, "AccessDenied", 403)
+	other := otherCanonicalID(t, e, "111111111111")
+	if _, err := e.client.PutBucketAcl(ctx(), &awss3.PutBucketAclInput{Bucket: &b,
+		GrantRead: aws.String(`id="` + other + `"`), GrantFullControl: aws.String("id=" + me)}); err != nil {
+		t.Fatal(err)
+	}
+	acl, _ = e.client.GetBucketAcl(ctx(), &awss3.GetBucketAclInput{Bucket: &b})
+	if got, want := grantList(acl.Grants), "CanonicalUser:"+me+":FULL_CONTROL CanonicalUser:"+other+":READ"; got != want {
+		t.Fatalf("grants %s\nwant   %s", got, want)
+	}
+	// Without Block Public Access, canned public ACLs are kept.
+	if _, err := e.client.DeletePublicAccessBlock(ctx(), &awss3.DeletePublicAccessBlockInput{Bucket: &b}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: &b, Key: aws.String("pub"), Body: strings.NewReader("x"),
+		ACL: types.ObjectCannedACLPublicRead}); err != nil {
+		t.Fatal(err)
+	}
+	oacl, err := e.client.GetObjectAcl(ctx(), &awss3.GetObjectAclInput{Bucket: &b, Key: aws.String("pub")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := grantList(oacl.Grants), "CanonicalUser:"+me+":FULL_CONTROL Group:http://acs.amazonaws.com/groups/global/AllUsers:READ"; got != want {
+		t.Fatalf("object grants %s\nwant           %s", got, want)
+	}
+	// The AccessControlPolicy body replaces the ACL.
+	if _, err := e.client.PutObjectAcl(ctx(), &awss3.PutObjectAclInput{Bucket: &b, Key: aws.String("pub"),
+		AccessControlPolicy: &types.AccessControlPolicy{Owner: oacl.Owner, Grants: []types.Grant{
+			{Grantee: &types.Grantee{Type: types.TypeCanonicalUser, ID: aws.String(me)}, Permission: types.PermissionFullControl},
+			{Grantee: &types.Grantee{Type: types.TypeGroup, URI: aws.String("http://acs.amazonaws.com/groups/global/AuthenticatedUsers")}, Permission: types.PermissionReadAcp},
+		}}}); err != nil {
+		t.Fatal(err)
+	}
+	oacl, _ = e.client.GetObjectAcl(ctx(), &awss3.GetObjectAclInput{Bucket: &b, Key: aws.String("pub")})
+	if got, want := grantList(oacl.Grants), "CanonicalUser:"+me+":FULL_CONTROL Group:http://acs.amazonaws.com/groups/global/AuthenticatedUsers:READ_ACP"; got != want {
+		t.Fatalf("object grants %s\nwant           %s", got, want)
+	}
+	// A copy gets the request's ACL, not its source's.
+	if _, err := e.client.CopyObject(ctx(), &awss3.CopyObjectInput{Bucket: &b, Key: aws.String("copy"), CopySource: aws.String(b + "/pub")}); err != nil {
+		t.Fatal(err)
+	}
+	oacl, _ = e.client.GetObjectAcl(ctx(), &awss3.GetObjectAclInput{Bucket: &b, Key: aws.String("copy")})
+	if got := grantList(oacl.Grants); got != "CanonicalUser:"+me+":FULL_CONTROL" {
+		t.Fatalf("copy grants %s", got)
+	}
+	// A multipart upload's ACL is its object's.
+	up, err := e.client.CreateMultipartUpload(ctx(), &awss3.CreateMultipartUploadInput{Bucket: &b, Key: aws.String("mp"), ACL: types.ObjectCannedACLAuthenticatedRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := e.client.UploadPart(ctx(), &awss3.UploadPartInput{Bucket: &b, Key: aws.String("mp"), UploadId: up.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.CompleteMultipartUpload(ctx(), &awss3.CompleteMultipartUploadInput{Bucket: &b, Key: aws.String("mp"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{ETag: part.ETag, PartNumber: aws.Int32(1)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	oacl, _ = e.client.GetObjectAcl(ctx(), &awss3.GetObjectAclInput{Bucket: &b, Key: aws.String("mp")})
+	if got := grantList(oacl.Grants); got != "CanonicalUser:"+me+":FULL_CONTROL Group:http://acs.amazonaws.com/groups/global/AuthenticatedUsers:READ" {
+		t.Fatalf("multipart grants %s", got)
+	}
+	// Ownership cannot become BucketOwnerEnforced while the bucket's ACL
+	// grants others.
+	_, err = e.client.PutBucketOwnershipControls(ctx(), &awss3.PutBucketOwnershipControlsInput{Bucket: &b,
+		OwnershipControls: &types.OwnershipControls{Rules: []types.OwnershipControlsRule{{ObjectOwnership: types.ObjectOwnershipBucketOwnerEnforced}}}})
+	wantErr(t, "enforce with grants", err, "InvalidBucketAclWithObjectOwnership", 400)
+}
+
+func TestACLRequestsCheckedAsS3ChecksThem(t *testing.T) {
+	e := newEnv(t)
+	b := "acl-bad"
+	if _, err := e.client.CreateBucket(ctx(), &awss3.CreateBucketInput{Bucket: &b, ObjectOwnership: types.ObjectOwnershipBucketOwnerPreferred}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what   string
+		in     *awss3.PutBucketAclInput
+		code   string
+		status int
+	}{
+		{"made-up canonical id", &awss3.PutBucketAclInput{GrantRead: aws.String(`id="` + strings.Repeat("ab", 32) + `"`)}, "InvalidArgument", 400},
+		{"unknown group", &awss3.PutBucketAclInput{GrantRead: aws.String(`uri="http://acs.amazonaws.com/groups/global/Nobody"`)}, "InvalidArgument", 400},
+		{"email grantee, discontinued in 2025", &awss3.PutBucketAclInput{GrantRead: aws.String(`emailAddress="a@example.com"`)}, "MethodNotAllowed", 405},
+		{"canned and grants", &awss3.PutBucketAclInput{ACL: types.BucketCannedACLPrivate, GrantRead: aws.String(`uri="http://acs.amazonaws.com/groups/s3/LogDelivery"`)}, "InvalidRequest", 400},
+		{"nothing", &awss3.PutBucketAclInput{}, "MissingSecurityHeader", 400},
+	} {
+		c.in.Bucket = &b
+		_, err := e.client.PutBucketAcl(ctx(), c.in)
+		wantErr(t, c.what, err, c.code, c.status)
+	}
+}
+
+func TestBlockPublicPolicyRefusesAPublicBucketPolicy(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "bpa-policy")
+	public := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::bpa-policy/*"}]}`
+	_, err := e.client.PutBucketPolicy(ctx(), &awss3.PutBucketPolicyInput{Bucket: &b, Policy: &public})
+	wantErr(t, "public policy", err, "AccessDenied", 403)
+	if !strings.Contains(err.Error(), "because public policies are blocked by the BlockPublicPolicy block public access setting") {
+		t.Fatalf("message: %v", err)
+	}
+	// A policy naming an account is not public.
+	private := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::bpa-policy/*"}]}`
+	if _, err := e.client.PutBucketPolicy(ctx(), &awss3.PutBucketPolicyInput{Bucket: &b, Policy: &private}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.PutPublicAccessBlock(ctx(), &awss3.PutPublicAccessBlockInput{Bucket: &b,
+		PublicAccessBlockConfiguration: &types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.PutBucketPolicy(ctx(), &awss3.PutBucketPolicyInput{Bucket: &b, Policy: &public}); err != nil {
+		t.Fatalf("with BlockPublicPolicy off: %v", err)
+	}
+}
+
+// otherCanonicalID is the canonical user id S3 shows for account acct.
+func otherCanonicalID(t *testing.T, e *env, acct string) string {
+	t.Helper()
+	c := newClient(e.addr, func(o *awss3.Options) { o.Credentials = staticCreds(acct) })
+	out, err := c.ListBuckets(ctx(), &awss3.ListBucketsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Owner.ID)
+}
