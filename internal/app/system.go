@@ -233,13 +233,14 @@ func buildECS(d deps, sys *System) {
 	svc, err := ecs.New(ecs.Options{
 		Store: d.st, Clock: d.clock, Logger: log, Runner: runner, Bus: d.bus,
 		Account: d.cfg.Account, Region: d.cfg.Region, Endpoint: containerEndpoint(d.cfg.Listen), AdvertiseURL: d.cfg.AdvertiseURL,
-		Credentials: roleCredentials{sys.STS}, RemoveOnShutdown: d.cfg.Ephemeral,
+		Credentials: roleCredentials{sys.STS}, RemoveOnShutdown: d.cfg.Ephemeral, StatsInterval: d.cfg.ECSStatsInterval,
 	})
 	if err != nil {
 		log.Error("ecs: not started", "err", err)
 		return
 	}
 	sys.ECS, sys.Runner = svc, runner
+	svc.SetMetrics(sys.CloudWatch) // AWS/ECS CPUUtilization and MemoryUtilization
 	d.loops.Go(svc.Run)
 	if p, ok := runner.(*process.Runner); ok {
 		// Host processes cannot be re-adopted: end them with wharf.

@@ -68,6 +68,9 @@ type Config struct {
 	// ShutdownGrace is how long in-flight requests may run after a shutdown
 	// begins before their connections are closed.
 	ShutdownGrace time.Duration
+	// ECSStatsInterval is how often running tasks' CPU and memory use is
+	// sampled for AWS/ECS CPUUtilization and MemoryUtilization.
+	ECSStatsInterval time.Duration
 	// DebugAddr, when set, is the loopback host:port serving net/http/pprof
 	// and expvar counters; empty (the default) serves neither.
 	DebugAddr string
@@ -195,6 +198,7 @@ func flagSetErrs(c *Config, getenv func(string) string, out io.Writer, errs *[]e
 	duration(&c.BodyIdleTimeout, "body-idle-timeout", time.Minute, "longest a request body may pause between bytes; then the request fails with RequestTimeout and the connection is closed")
 	integer(&c.MaxConnsPerClient, "max-conns-per-client", 256, "most connections open at once from one client IP address (0: no cap); more are answered 503 and closed while others are served")
 	duration(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may finish before their connections are closed (stalled and idle ones are closed at once)")
+	duration(&c.ECSStatsInterval, "ecs-stats-interval", 20*time.Second, "how often each running task's CPU and memory use is sampled for the AWS/ECS CPUUtilization and MemoryUtilization metrics (the ECS agent samples every 20s)")
 	str(&c.DebugAddr, "debug-addr", "", "loopback host:port serving profiles (/debug/pprof/) and counters (/debug/vars: goroutines, open connections, store commit latency); empty: off. Other addresses are refused")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
@@ -247,7 +251,7 @@ func (c *Config) validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"header-timeout", c.HeaderTimeout}, {"body-idle-timeout", c.BodyIdleTimeout}, {"shutdown-grace", c.ShutdownGrace}} {
+	}{{"header-timeout", c.HeaderTimeout}, {"body-idle-timeout", c.BodyIdleTimeout}, {"shutdown-grace", c.ShutdownGrace}, {"ecs-stats-interval", c.ECSStatsInterval}} {
 		if d.v <= 0 {
 			return fmt.Errorf("--%s %s: want a positive duration", d.name, d.v)
 		}

@@ -13,6 +13,7 @@ package runtime
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -25,6 +26,10 @@ var ErrNotFound = errors.New("container not found")
 // container others wait on ended so that they can never start. ECS reports it
 // as "Dependency condition not met".
 var ErrDependency = errors.New("dependency condition not met")
+
+// ErrNoStats is wrapped by a StatsReader's error when the runtime cannot
+// measure a container's resource use at all (not a passing failure).
+var ErrNoStats = errors.New("container statistics are not available")
 
 // PullError means the image is neither present nor pullable. ECS reports it as
 // CannotPullContainerError.
@@ -201,4 +206,37 @@ type TaskContainer struct {
 type Dependency struct {
 	Container string
 	Condition string
+}
+
+// Stats is one sample of a container's resource use: what ECS turns into
+// CPUUtilization and MemoryUtilization, and the task metadata endpoint
+// serves at /stats in Docker's shape.
+type Stats struct {
+	// Read is when the sample was taken.
+	Read time.Time
+	// CPUTotal is the CPU time the container has used since it started, in
+	// nanoseconds; CPUKernel and CPUUser split it when the runtime knows.
+	CPUTotal, CPUKernel, CPUUser uint64
+	// SystemCPU is the host's cumulative CPU time in nanoseconds, and
+	// OnlineCPUs its CPUs (Docker's system_cpu_usage and online_cpus);
+	// zero when the runtime does not know them.
+	SystemCPU  uint64
+	OnlineCPUs int
+	// MemoryUsage is the memory the container uses in bytes, without the
+	// page cache the kernel can reclaim (the working set, as the ECS agent
+	// and docker stats count it); MemoryLimit its limit (0: unknown).
+	MemoryUsage, MemoryLimit uint64
+	// PIDs is the number of processes and threads (0: unknown).
+	PIDs uint64
+	// Doc is the engine's own statistics document when it has Docker's
+	// shape (the docker runtime): the metadata endpoint serves it as is.
+	Doc json.RawMessage
+}
+
+// StatsReader is a Runner that can sample a container's resource use.
+type StatsReader interface {
+	// Stats returns one sample of the running container's resource use, or
+	// ErrNotFound, or an error wrapping ErrNoStats when the runtime cannot
+	// measure it.
+	Stats(ctx context.Context, id string) (Stats, error)
 }

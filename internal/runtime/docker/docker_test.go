@@ -158,3 +158,31 @@ func FuzzDemux(f *testing.F) {
 		demux(bytes.NewReader(b), func(runtime.Line) {})
 	})
 }
+
+// TestStatsMeasureARunningContainer: two samples of a container that keeps
+// a CPU busy and holds 8 MiB show the CPU time growing between them and the
+// memory in use, from the engine's own statistics document.
+func TestStatsMeasureARunningContainer(t *testing.T) {
+	r := engine(t)
+	id := start(t, r, runtime.Spec{Image: taskImage(t), Command: []string{"burn", "8", "50"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	first, err := r.Stats(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	second, err := r.Stats(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !second.Read.After(first.Read) || second.CPUTotal <= first.CPUTotal {
+		t.Errorf("CPU did not grow between samples: %+v then %+v", first, second)
+	}
+	if second.MemoryUsage < 8<<20 || second.MemoryLimit == 0 || second.PIDs == 0 || second.OnlineCPUs == 0 || !bytes.Contains(second.Doc, []byte(`"cpu_stats"`)) {
+		t.Errorf("sample %+v", second)
+	}
+	if _, err := r.Stats(ctx, "wharf-no-such-container"); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("stats of a missing container: %v", err)
+	}
+}

@@ -95,6 +95,9 @@ type Options struct {
 	NewID func() string
 	// HealthPoll is how often container health is read; 0 means every second.
 	HealthPoll time.Duration
+	// StatsInterval is how often running tasks' CPU and memory use is
+	// sampled for AWS/ECS metrics; 0 means DefaultStatsInterval.
+	StatsInterval time.Duration
 	// RemoveOnShutdown removes running tasks' containers when Run returns,
 	// for a store that does not outlive wharf (--ephemeral): otherwise they
 	// keep running and the next wharf re-adopts them.
@@ -119,6 +122,11 @@ type Service struct {
 	// healthPoll is how often container health is read.
 	healthPoll       time.Duration
 	removeOnShutdown bool
+	// metrics receives AWS/ECS utilization, sampled every statsInterval;
+	// statsWarned is set once the loop has said the runtime has none.
+	metrics       Metrics
+	statsInterval time.Duration
+	statsWarned   bool
 	// index maps task ids to their store keys, for the endpoint.
 	index sync.Map
 
@@ -133,6 +141,9 @@ type Service struct {
 	mu    sync.Mutex
 	sups  map[string]*supervisor // by task ARN
 	cache map[string]Credentials // by task ARN, cached until near expiry
+	// lastStats is each running container's last resource sample, by
+	// runtime id: CPU use is the difference between two.
+	lastStats map[string]runtime.Stats
 	base  context.Context        // supervisors' context, cancelled at shutdown
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
@@ -144,7 +155,11 @@ func New(o Options) (*Service, error) {
 	s := &Service{
 		st: o.Store, log: o.Logger, runner: o.Runner, bus: o.Bus, account: o.Account, region: o.Region,
 		creds: o.Credentials, now: clock.Or(o.Clock).Now, newID: o.NewID,
-		sups: map[string]*supervisor{}, cache: map[string]Credentials{},
+		sups: map[string]*supervisor{}, cache: map[string]Credentials{}, lastStats: map[string]runtime.Stats{},
+		statsInterval: o.StatsInterval,
+	}
+	if s.statsInterval <= 0 {
+		s.statsInterval = DefaultStatsInterval
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -105,6 +105,7 @@ func (s *Service) serveEndpoint(ctx context.Context) <-chan struct{} {
 	mux.HandleFunc("GET /v2/credentials/{task}", s.serveCredentials)
 	mux.HandleFunc("GET /v4/{task}/{container}", s.serveMetadata)
 	mux.HandleFunc("GET /v4/{task}/{container}/{doc}", s.serveMetadata)
+	mux.HandleFunc("GET /v4/{task}/{container}/task/stats", s.serveTaskStats)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(done)
@@ -211,7 +212,8 @@ func (s *Service) serveCredentials(w http.ResponseWriter, req *http.Request) {
 }
 
 // serveMetadata serves task metadata endpoint v4: the container document at
-// the base, the task document at /task, and empty statistics at /stats.
+// the base, the task document at /task, and the container's statistics at
+// /stats.
 func (s *Service) serveMetadata(w http.ResponseWriter, req *http.Request) {
 	r := s.taskByID(req.PathValue("task"))
 	name := req.PathValue("container")
@@ -225,7 +227,12 @@ func (s *Service) serveMetadata(w http.ResponseWriter, req *http.Request) {
 	case "task":
 		writeJSON(w, http.StatusOK, taskMetadata(r))
 	case "stats":
-		writeJSON(w, http.StatusOK, map[string]any{})
+		doc, err := s.statsDocument(req.Context(), r, name)
+		if err != nil {
+			writeStatsError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, doc)
 	case "taskWithTags":
 		m := taskMetadata(r)
 		tags := map[string]string{}

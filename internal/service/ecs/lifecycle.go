@@ -546,8 +546,11 @@ func (s *Service) Run(ctx context.Context) {
 	s.orphans = nil
 	expired := make(chan struct{})
 	go func() { defer close(expired); s.expireLoop(ctx) }()
+	sampled := make(chan struct{})
+	go func() { defer close(sampled); s.statsLoop(ctx) }()
 	<-ctx.Done()
 	<-expired
+	<-sampled
 	s.stop()
 	s.wg.Wait()
 	if s.removeOnShutdown {

@@ -9,11 +9,18 @@
 //	              print sts GetCallerIdentity's ARN and send it to the SQS queue
 //	              named QUEUE; exit 0 on success
 //	metadata      print the task metadata document ($ECS_CONTAINER_METADATA_URI_V4/task)
+//	burn MiB [P]  hold MiB mebibytes of touched memory and keep one CPU busy
+//	              P percent of the time (default 100) until SIGTERM
+//	taskstats     keep one CPU busy while reading $ECS_CONTAINER_METADATA_URI_V4/task/stats
+//	              twice; print its own container's CPU and memory figures;
+//	              exit 1 unless they show the work
 //	env           print the environment
 package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -62,6 +69,24 @@ func main() {
 		}
 		io.Copy(os.Stdout, resp.Body)
 		fmt.Println()
+	case "burn":
+		mib, _ := strconv.Atoi(arg(2))
+		duty, err := strconv.Atoi(arg(3))
+		if err != nil {
+			duty = 100
+		}
+		held := touch(mib)
+		go spin(duty)
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGTERM)
+		fmt.Println("burning with", len(held)>>20, "MiB held")
+		<-ch
+		fmt.Println("terminated", len(held))
+	case "taskstats":
+		if err := taskStats(); err != nil {
+			fmt.Fprintln(os.Stderr, "taskstats:", err)
+			os.Exit(1)
+		}
 	case "env":
 		for _, kv := range os.Environ() {
 			fmt.Println(kv)
@@ -101,4 +126,93 @@ func useSDK(queue string) error {
 		return fmt.Errorf("SendMessage: %w", err)
 	}
 	return nil
+}
+
+// touch returns mib mebibytes with every page written, so they are resident.
+func touch(mib int) []byte {
+	b := make([]byte, mib<<20)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	return b
+}
+
+// spin keeps one CPU busy duty percent of each 20 ms, for ever.
+func spin(duty int) {
+	const slice = 20 * time.Millisecond
+	busy := slice * time.Duration(min(max(duty, 1), 100)) / 100
+	x := uint64(1)
+	for {
+		end := time.Now().Add(busy)
+		for time.Now().Before(end) {
+			for range 1000 {
+				x = x*6364136223846793005 + 1442695040888963407
+			}
+		}
+		if x == 0 {
+			fmt.Println(x)
+		}
+		if busy < slice {
+			time.Sleep(slice - busy)
+		}
+	}
+}
+
+// taskStats reads the task's statistics as a task on ECS would, once to
+// start and again after a second of work, and checks that its own
+// container's show the CPU it used (against the earlier sample, precpu_stats)
+// and the memory it holds.
+func taskStats() error {
+	held := touch(16)
+	go spin(100)
+	base := os.Getenv("ECS_CONTAINER_METADATA_URI_V4")
+	var self struct{ DockerId string }
+	if err := getJSON(base, &self); err != nil {
+		return err
+	}
+	type cpu struct {
+		CPUUsage struct {
+			TotalUsage uint64 `json:"total_usage"`
+		} `json:"cpu_usage"`
+	}
+	var stats map[string]*struct {
+		Read        time.Time `json:"read"`
+		PreRead     time.Time `json:"preread"`
+		CPUStats    cpu       `json:"cpu_stats"`
+		PreCPUStats cpu       `json:"precpu_stats"`
+		MemoryStats struct {
+			Usage uint64 `json:"usage"`
+		} `json:"memory_stats"`
+	}
+	if err := getJSON(base+"/task/stats", &stats); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	if err := getJSON(base+"/task/stats", &stats); err != nil {
+		return err
+	}
+	st := stats[self.DockerId]
+	if st == nil {
+		return fmt.Errorf("no statistics for this container (%s) in /task/stats", self.DockerId)
+	}
+	used := st.CPUStats.CPUUsage.TotalUsage - st.PreCPUStats.CPUUsage.TotalUsage
+	fmt.Printf("task stats: containers=%d cpu_total_ns=%d cpu_since_preread_ns=%d window_ms=%d memory_bytes=%d held=%d\n",
+		len(stats), st.CPUStats.CPUUsage.TotalUsage, used, st.Read.Sub(st.PreRead).Milliseconds(), st.MemoryStats.Usage, len(held))
+	if st.PreCPUStats.CPUUsage.TotalUsage == 0 || used == 0 || st.MemoryStats.Usage < uint64(len(held)) {
+		return errors.New("the statistics do not show the CPU used or the memory held")
+	}
+	return nil
+}
+
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }
