@@ -14,6 +14,7 @@ import (
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/service/dynamodb/partiql"
 	"github.com/wharf-dev/wharf/internal/service/events"
@@ -28,6 +29,7 @@ func (sys *System) authorizer(cfg *config.Config, log *slog.Logger) *authz.Autho
 		Logger:         log.With("service", "iam"),
 		Principals:     sys.IAM,
 		ResourcePolicy: sys.resourcePolicy,
+		ResourceTags:   sys.resourceTags,
 		Lookup:         sys.authzLookup,
 		OnDenial:       sys.recordDenial,
 	})
@@ -68,12 +70,46 @@ func (sys *System) resourcePolicy(ctx context.Context, arn string) (policy, acco
 	return "", "", nil
 }
 
+// resourceTags returns the tags of the resource arn for aws:ResourceTag/KEY,
+// for the services that authorize by them ("AWS services that work with
+// IAM", ABAC column): SQS queues, SNS topics, DynamoDB tables, IAM users and
+// roles. S3 buckets are left out: a general purpose bucket's tags take part
+// in authorization only once ABAC is enabled on it (PutBucketAbac), which
+// wharf does not implement, and it is off by default.
+func (sys *System) resourceTags(ctx context.Context, arn string) (map[string]string, error) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return nil, nil
+	}
+	switch parts[2] {
+	case "iam":
+		return sys.IAM.EntityTags(ctx, arn)
+	case "sqs":
+		return sys.SQS.QueueTags(parts[4], parts[3], parts[5])
+	case "sns":
+		return sys.SNS.TopicTags(arn)
+	case "dynamodb":
+		_, tags, _, err := sys.DynamoDB.TableAuthorization(arn)
+		return tags, err
+	}
+	return nil, nil
+}
+
 // authzLookup answers iamaction's named lookups: {@taskdef-roles} is the
 // task and execution roles of a RunTask or StartTask task definition, which
-// the caller passes to ECS.
+// the caller passes to ECS; {@tagged-session} the role an AssumeRole with
+// session tags tags a session of; {@partiql-KIND} the tables of PartiQL
+// statements.
 func (sys *System) authzLookup(ctx context.Context, name string, input any) []string {
 	if kind, ok := strings.CutPrefix(name, "partiql-"); ok {
 		return partiqlTables(kind, input)
+	}
+	if name == "tagged-session" {
+		// AssumeRole with session tags also needs sts:TagSession on the role.
+		if in, ok := input.(*stsapi.AssumeRoleInput); ok && len(in.Tags) > 0 && in.RoleArn != nil {
+			return []string{*in.RoleArn}
+		}
+		return nil
 	}
 	if name != "taskdef-roles" || sys.ECS == nil {
 		return nil

@@ -42,6 +42,12 @@ type Options struct {
 	// has none, and the account that owns the resource when the ARN does not
 	// say (S3), "" when unknown. Nil means no resource has a policy.
 	ResourcePolicy func(ctx context.Context, arn string) (policy, account string, err error)
+	// ResourceTags returns the tags of the resource arn (a queue, topic,
+	// table, role or user), for aws:ResourceTag/KEY; nil when it has none or
+	// its service does not authorize by them. Nil means no resource has tags.
+	// It is called only for requests some applicable policy of which reads
+	// aws:ResourceTag.
+	ResourceTags func(ctx context.Context, arn string) (map[string]string, error)
 	// Lookup answers the map's named lookups ({@taskdef-roles}).
 	Lookup func(ctx context.Context, name string, input any) []string
 	// Now is the clock; nil means time.Now.
@@ -157,10 +163,20 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 				ps.Resource = []iampolicy.Named{{Name: "resource policy", Policy: p}}
 			}
 		}
-		if ch.Action == "sts:AssumeRole" {
-			// A role is assumed only if its trust policy allows it, even
-			// within its account (AssumeRole, "How to use trust policies").
+		if ch.Action == "sts:AssumeRole" || ch.Action == "sts:TagSession" {
+			// A role is assumed (and a session tagged) only if its trust
+			// policy allows it, even within its account (AssumeRole, "How
+			// to use trust policies", "Passing session tags in AWS STS").
 			req.RequireResource = true
+		}
+		if a.o.ResourceTags != nil && ch.Resource != "*" && needsResourceTags(ps) {
+			tags, err := a.o.ResourceTags(ctx, ch.Resource)
+			if err != nil {
+				return err
+			}
+			for k, v := range tags {
+				req.Context.Set("aws:ResourceTag/"+k, v)
+			}
 		}
 		d := iampolicy.Evaluate(req, ps)
 		if d.Allowed {
@@ -180,6 +196,18 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	// that let this caller in opens that door for this request.
 	c.ResourcePolicyGrant = crossGranted && !denied
 	return nil
+}
+
+// needsResourceTags reports whether a policy of ps reads aws:ResourceTag.
+func needsResourceTags(ps iampolicy.Policies) bool {
+	for _, set := range [][]iampolicy.Named{ps.Identity, ps.Resource, ps.Session} {
+		for _, n := range set {
+			if n.Policy.NeedsResourceTags() {
+				return true
+			}
+		}
+	}
+	return ps.Boundary != nil && ps.Boundary.Policy.NeedsResourceTags()
 }
 
 // AuthorizeService decides whether the AWS service principal svc (acting for

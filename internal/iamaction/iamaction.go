@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"sort"
 	"strings"
 )
 
@@ -90,6 +91,10 @@ func For(service, operation string, input any, env Env) (checks []Check, ok bool
 		for _, res := range resources {
 			c := Check{Action: ln.action, Resource: res}
 			for _, kv := range ln.keys {
+				if kv[0] == "tags" {
+					c.Context = requestTags(c.Context, kv[1], v)
+					continue
+				}
 				vals := expand(kv[1], v, env)
 				if len(vals) > 0 {
 					if c.Context == nil {
@@ -107,6 +112,61 @@ func For(service, operation string, input any, env Env) (checks []Check, ok bool
 		checks = []Check{{Action: lines[0].action, Resource: "*"}}
 	}
 	return checks, true
+}
+
+// requestTags adds the request's tags, the member {Path} names (a map of key
+// to value, or a list of Key/Value pairs), as aws:RequestTag/KEY and
+// aws:TagKeys ("AWS global condition context keys").
+func requestTags(ctx map[string][]string, tmpl string, input reflect.Value) map[string][]string {
+	path := strings.TrimSuffix(strings.TrimPrefix(tmpl, "{"), "}")
+	f := input
+	for _, name := range strings.Split(path, ".") {
+		for f.Kind() == reflect.Pointer || f.Kind() == reflect.Interface {
+			if f.IsNil() {
+				return ctx
+			}
+			f = f.Elem()
+		}
+		if f.Kind() != reflect.Struct {
+			return ctx
+		}
+		if f = f.FieldByName(name); !f.IsValid() {
+			return ctx
+		}
+	}
+	var keys []string
+	add := func(k, v string) {
+		if ctx == nil {
+			ctx = map[string][]string{}
+		}
+		ctx["aws:RequestTag/"+k] = []string{v}
+		keys = append(keys, k)
+	}
+	switch f.Kind() {
+	case reflect.Map:
+		iter := f.MapRange()
+		for iter.Next() {
+			if iter.Key().Kind() == reflect.String && iter.Value().Kind() == reflect.String {
+				add(iter.Key().String(), iter.Value().String())
+			}
+		}
+	case reflect.Slice:
+		for i := range f.Len() {
+			k, v := members(f.Index(i), []string{"Key"}), members(f.Index(i), []string{"Value"})
+			if len(k) == 1 {
+				val := ""
+				if len(v) == 1 {
+					val = v[0]
+				}
+				add(k[0], val)
+			}
+		}
+	}
+	if len(keys) > 0 {
+		sort.Strings(keys)
+		ctx["aws:TagKeys"] = keys
+	}
+	return ctx
 }
 
 // expand renders tmpl: each {placeholder} may give several values, and the

@@ -13,6 +13,7 @@ import (
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
+	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/iamaction"
 )
@@ -104,6 +105,12 @@ func TestOperationsMapToTheirIAMActions(t *testing.T) {
 			[]string{"sqs:SendMessage arn:aws:sqs:us-east-1:222222222222:jobs"}},
 		{"sqs", "GetQueueUrl", &sqsapi.GetQueueUrlInput{QueueName: s("jobs")},
 			[]string{"sqs:GetQueueUrl arn:aws:sqs:us-east-1:111111111111:jobs"}},
+		{"sqs", "CreateQueue", &sqsapi.CreateQueueInput{QueueName: s("jobs"), Tags: map[string]string{"team": "blue", "env": "prod"}},
+			[]string{"sqs:CreateQueue arn:aws:sqs:us-east-1:111111111111:jobs aws:RequestTag/env=prod aws:RequestTag/team=blue aws:TagKeys=env,team"}},
+		{"sns", "CreateTopic", &snsapi.CreateTopicInput{Name: s("alerts"), Tags: []snsapi.Tag{{Key: s("team"), Value: s("blue")}}},
+			[]string{"sns:CreateTopic arn:aws:sns:us-east-1:111111111111:alerts aws:RequestTag/team=blue aws:TagKeys=team"}},
+		{"dynamodb", "UntagResource", &dynamodbapi.UntagResourceInput{ResourceArn: s("arn:aws:dynamodb:us-east-1:111111111111:table/t"), TagKeys: []string{"team", "env"}},
+			[]string{"dynamodb:UntagResource arn:aws:dynamodb:us-east-1:111111111111:table/t aws:TagKeys=team,env"}},
 		{"sts", "GetCallerIdentity", nil, nil},
 	} {
 		t.Run(c.svc+"/"+c.op, func(t *testing.T) {

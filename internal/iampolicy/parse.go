@@ -51,7 +51,15 @@ type Policy struct {
 	Version    string
 	ID         string
 	Statements []Statement
+	// resourceTags is set when the policy reads a resource's tags
+	// (aws:ResourceTag/...), so that callers look them up only then.
+	resourceTags bool
 }
+
+// NeedsResourceTags reports whether the policy mentions aws:ResourceTag
+// keys, as a condition key or a policy variable: a request's resource tags
+// need to be in its Context only for such policies.
+func (p *Policy) NeedsResourceTags() bool { return p != nil && p.resourceTags }
 
 // Effect is Allow or Deny.
 type Effect string
@@ -155,6 +163,7 @@ func Parse(doc string, k Kind) (*Policy, error) {
 		}
 		p.Statements = append(p.Statements, s)
 	}
+	p.resourceTags = strings.Contains(strings.ToLower(doc), "aws:resourcetag/")
 	return p, nil
 }
 

@@ -50,6 +50,7 @@ func (s *Service) Principal(ctx context.Context, arn, accessKey string) (Princip
 		var bound string
 		var tags []tag
 		var groups []*group
+		var sessionTags map[string]string
 		switch kind {
 		case "user":
 			u, err := loadUser(tx, acct, name)
@@ -88,6 +89,7 @@ func (s *Service) Principal(ctx context.Context, arn, accessKey string) (Princip
 					return err
 				} else if found {
 					p.UserID = sess.UserID
+					sessionTags = sess.Tags
 					if sess.Policy != "" {
 						p.Session = &Document{Name: "session policy", Document: sess.Policy}
 					}
@@ -132,10 +134,21 @@ func (s *Service) Principal(ctx context.Context, arn, accessKey string) (Princip
 				p.Boundary = &Document{Name: bound, Document: doc}
 			}
 		}
-		if len(tags) > 0 {
+		if len(tags)+len(sessionTags) > 0 {
 			p.Tags = map[string]string{}
 			for _, t := range tags {
 				p.Tags[t.Key] = t.Value
+			}
+			// A session tag replaces the role's tag of the same key
+			// ("Passing session tags in AWS STS": tag keys are compared
+			// case-insensitively).
+			for k, v := range sessionTags {
+				for rk := range p.Tags {
+					if strings.EqualFold(rk, k) {
+						delete(p.Tags, rk)
+					}
+				}
+				p.Tags[k] = v
 			}
 		}
 		return nil
@@ -185,6 +198,51 @@ func (s *Service) defaultDocument(tx store.Tx, acct, arn string) (string, error)
 	}
 	s.policies.Store(string(key), &cachedPolicy{raw: bytes.Clone(raw), doc: doc})
 	return doc, nil
+}
+
+// EntityTags returns the tags of the IAM user or role arn, for the
+// authorizer's aws:ResourceTag keys (iam:PassRole and sts:AssumeRole on a
+// role, IAM's own operations on a user or role); nil when there is none.
+func (s *Service) EntityTags(ctx context.Context, arn string) (map[string]string, error) {
+	if !strings.HasPrefix(arn, "arn:aws:iam::") {
+		return nil, nil
+	}
+	acct, kind, name, ok := parsePrincipalARN(arn)
+	if !ok {
+		return nil, nil
+	}
+	var out map[string]string
+	err := s.st.View(func(tx store.Tx) error {
+		var tags []tag
+		switch kind {
+		case "user":
+			u, err := loadUser(tx, acct, name)
+			if err != nil {
+				if asNoSuchEntity(err) {
+					return nil
+				}
+				return err
+			}
+			tags = u.Tags
+		case "role":
+			r, err := loadRole(tx, acct, name)
+			if err != nil {
+				if asNoSuchEntity(err) {
+					return nil
+				}
+				return err
+			}
+			tags = r.Tags
+		}
+		if len(tags) > 0 {
+			out = map[string]string{}
+			for _, t := range tags {
+				out[t.Key] = t.Value
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // RoleTrust returns the trust policy of the role arn; found is false when

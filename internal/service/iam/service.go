@@ -155,6 +155,9 @@ type session struct {
 	Expires   time.Time
 	RoleChain bool   `json:",omitempty"` // issued by AssumeRole: chaining limits the duration
 	Policy    string `json:",omitempty"` // the session policy AssumeRole was given
+	// Tags are the session tags AssumeRole was given: they are the
+	// session's aws:PrincipalTag keys, over the role's tags of the same key.
+	Tags map[string]string `json:",omitempty"`
 }
 
 func userKey(acct, name string) []byte {

@@ -105,8 +105,8 @@ func checkDuration(v *int32, def, max int32) (int32, error) {
 }
 
 // issue creates and stores temporary credentials for principal, valid for d.
-// policy is the session policy, if any.
-func (s *Service) issue(principal identity, d time.Duration, policy string) (*session, error) {
+// policy is the session policy, if any; tags the session tags.
+func (s *Service) issue(principal identity, d time.Duration, policy string, tags map[string]string) (*session, error) {
 	akid, err := s.ids.accessKeyID(prefixTempKey)
 	if err != nil {
 		return nil, err
@@ -121,7 +121,7 @@ func (s *Service) issue(principal identity, d time.Duration, policy string) (*se
 	}
 	now := s.clock()
 	sess := &session{ID: akid, Secret: secret, Token: token, Account: principal.Account, ARN: principal.ARN,
-		UserID: principal.UserID, Expires: now.Add(d), RoleChain: principal.Role, Policy: policy}
+		UserID: principal.UserID, Expires: now.Add(d), RoleChain: principal.Role, Policy: policy, Tags: tags}
 	err = s.update(func(tx store.Tx) error {
 		if err := pruneSessions(tx, now); err != nil {
 			return err
@@ -196,6 +196,25 @@ func (t *STS) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*stsa
 	if len(in.Tags) > maxTags {
 		return nil, validationError("tags", fmt.Sprint(len(in.Tags)), "Member must have length less than or equal to 50")
 	}
+	var tags map[string]string
+	for _, t := range in.Tags {
+		k, v := awsapi.ToString(t.Key), awsapi.ToString(t.Value)
+		switch {
+		case len(k) < 1 || len(k) > 128:
+			return nil, validationError("tags.member.key", k, "Member must have length less than or equal to 128")
+		case len(v) > 256:
+			return nil, validationError("tags.member.value", v, "Member must have length less than or equal to 256")
+		}
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		for have := range tags {
+			if strings.EqualFold(have, k) {
+				return nil, invalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+			}
+		}
+		tags[k] = v
+	}
 	d, err := checkDuration(in.DurationSeconds, defaultRoleSession, maxMaxSession)
 	if err != nil {
 		return nil, err
@@ -225,7 +244,7 @@ func (t *STS) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*stsa
 		UserID:  r.ID + ":" + name,
 		Role:    true,
 	}
-	sess, err := s.issue(principal, time.Duration(d)*time.Second, awsapi.ToString(in.Policy))
+	sess, err := s.issue(principal, time.Duration(d)*time.Second, awsapi.ToString(in.Policy), tags)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +279,7 @@ func (t *STS) GetSessionToken(ctx context.Context, in *stsapi.GetSessionTokenInp
 	if root && d > rootTokenSession {
 		d = rootTokenSession
 	}
-	sess, err := s.issue(caller, time.Duration(d)*time.Second, "")
+	sess, err := s.issue(caller, time.Duration(d)*time.Second, "", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -17,3 +17,18 @@ func (s *Service) TopicPolicy(arn string) (policy, account string, found bool, e
 	})
 	return policy, account, found, err
 }
+
+// TopicTags returns the tags of the topic arn, for the authorizer's
+// aws:ResourceTag keys; nil when there is no such topic.
+func (s *Service) TopicTags(arn string) (map[string]string, error) {
+	var tags map[string]string
+	err := s.st.View(func(tx store.Tx) error {
+		t, err := getTopic(tx, arn)
+		if err != nil || t == nil {
+			return err
+		}
+		tags = t.Tags
+		return nil
+	})
+	return tags, err
+}
