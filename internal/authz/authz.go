@@ -123,6 +123,12 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	}
 	checks, ok := iamaction.For(c.Service, op, input, env)
 	if !ok || len(checks) == 0 {
+		if c.Anonymous && a.o.Mode == config.IAMEnforce {
+			// Nothing names a resource whose policy could let an
+			// unsigned request in.
+			code, status := accessDenied(c.Service)
+			return apierr.New(code, status, "Access Denied")
+		}
 		return nil
 	}
 	pr, pols, ctxKeys, err := a.principal(ctx, c)
@@ -273,6 +279,13 @@ type principalEntry struct {
 // said is kept until IAM's state changes: reading and parsing a principal's
 // policies on every request was most of what authorization cost.
 func (a *Authorizer) principal(ctx context.Context, c *awsapi.Caller) (iampolicy.Principal, iampolicy.Policies, iampolicy.Context, error) {
+	if c.Anonymous {
+		keys := iampolicy.Context{}
+		keys.Set("aws:PrincipalType", "Anonymous")
+		keys.Set("aws:SecureTransport", "false")
+		keys.Set("aws:RequestedRegion", c.Region)
+		return iampolicy.Principal{Anonymous: true}, iampolicy.Policies{}, keys, nil
+	}
 	if a.o.Principals == nil || (iampolicy.Principal{ARN: c.ARN}).Root() {
 		// A root user's entry depends on nothing IAM stores: keep it for
 		// good (bounded as the others), not rebuild it on every request.
@@ -398,10 +411,7 @@ func (a *Authorizer) record(ctx context.Context, c *awsapi.Caller, op string, re
 	if d.Explicit {
 		dec = "explicitDeny"
 	}
-	who := req.Principal.ARN
-	if who == "" {
-		who = req.Principal.Service
-	}
+	who := req.Principal.Name()
 	den := Denial{Time: a.o.Now().UTC(), Principal: who, Action: req.Action, Resource: req.Resource, Decision: dec,
 		Reason: d.Reason(req.Action), Detail: d.Detail(), Refused: a.o.Mode == config.IAMEnforce,
 		Service: c.Service, Operation: op, RequestID: c.RequestID}

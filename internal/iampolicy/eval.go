@@ -30,6 +30,10 @@ type Principal struct {
 	RoleARN string
 	// Service is the service principal acting ("events.amazonaws.com").
 	Service string
+	// Anonymous marks an unsigned request (S3): no account and no
+	// policies of its own; only a resource policy granting everyone ("*")
+	// lets it in.
+	Anonymous bool
 }
 
 // Root reports whether p is an account's root user.
@@ -130,11 +134,18 @@ func (d Decision) Detail() string {
 
 // Message is AWS's access denied message for a request this decision denied.
 func (d Decision) Message(r *Request) string {
-	who := r.Principal.ARN
-	if who == "" {
-		who = r.Principal.Service
+	return fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s %s", r.Principal.Name(), r.Action, r.Resource, d.Reason(r.Action))
+}
+
+// Name is how denials name p: its ARN, its service, or "anonymous".
+func (p Principal) Name() string {
+	switch {
+	case p.ARN != "":
+		return p.ARN
+	case p.Anonymous:
+		return "anonymous"
 	}
-	return fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s %s", who, r.Action, r.Resource, d.Reason(r.Action))
+	return p.Service
 }
 
 // grant is how an Allow statement of a resource policy matched the principal.
@@ -172,7 +183,7 @@ func Evaluate(r *Request, p Policies) Decision {
 	}
 	pr := r.Principal
 	crossAccount := r.ResourceAccount != "" && r.ResourceAccount != pr.Account
-	if pr.ARN == "" { // a service principal: only a resource policy grants it
+	if pr.ARN == "" { // a service principal or anonymous: only a resource policy grants it
 		if best >= grantDirect {
 			return Decision{Allowed: true}
 		}
@@ -353,6 +364,10 @@ func (s *Statement) names(p Principal) grant {
 	for _, v := range s.Principals["AWS"] {
 		var g grant
 		switch {
+		case p.Anonymous:
+			if v == "*" {
+				g = grantDirect
+			}
 		case p.ARN == "":
 		case v == "*":
 			g = grantDirect

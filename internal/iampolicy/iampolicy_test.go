@@ -22,6 +22,7 @@ type evalCase struct {
 		Principal       string              `json:"principal"`
 		Role            string              `json:"role"`
 		Service         string              `json:"service"`
+		Anonymous       bool                `json:"anonymous"`
 		Action          string              `json:"action"`
 		Resource        string              `json:"resource"`
 		ResourceAccount string              `json:"resourceAccount"`
@@ -85,7 +86,7 @@ func TestEvaluateAsAWSDocuments(t *testing.T) {
 					acct = strings.Split(rq.Principal, ":")[4]
 				}
 				req := &Request{
-					Principal: Principal{ARN: rq.Principal, Account: acct, RoleARN: rq.Role, Service: rq.Service},
+					Principal: Principal{ARN: rq.Principal, Account: acct, RoleARN: rq.Role, Service: rq.Service, Anonymous: rq.Anonymous},
 					Action:    rq.Action, Resource: rq.Resource, ResourceAccount: rq.ResourceAccount,
 					RequireResource: rq.RequireResource, Context: ctx,
 				}

@@ -325,6 +325,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
+	if caller.Anonymous {
+		if err := s.formAuth(r, codec, svc.desc, caller); err != nil {
+			fail(err)
+			return
+		}
+	}
 	caller.RequestID = requestID
 	caller.Service = svc.desc.ID
 	caller.Operation = op.Name

@@ -29,19 +29,39 @@ import (
 // PostResponse document) as success_action_status asks, or a 303 to
 // success_action_redirect.
 //
-// Under --auth any, as for every other request, the form's signature is not
-// verified; its policy is.
+// The codec checks the policy; the server verifies the form's signature
+// (FormAuth) under --auth strict, and not under --auth any, as for every
+// other request.
 
 // postUploads are the POST uploads being served, by request: Operation
 // records one, Encode or EncodeError (one of which ends every request)
 // removes it.
 var postUploads sync.Map // *http.Request -> *postUpload
 
-// postUpload is how a POST upload wants its answer.
+// postUpload is how a POST upload wants its answer, and what its form
+// claimed to be signed by.
 type postUpload struct {
 	bucket, key string
 	status      int
 	redirect    string
+	auth        map[string]string // the form's signature fields, by lower-case name
+}
+
+// postAuthFields are the form fields that sign a POST upload ("Browser-based
+// uploads using POST": SigV4's and SigV2's).
+var postAuthFields = []string{"policy", "awsaccesskeyid", "signature", "x-amz-algorithm", "x-amz-credential",
+	"x-amz-date", "x-amz-signature", "x-amz-security-token"}
+
+// FormAuth returns the signature fields of r's form when r is a browser
+// POST upload that Operation has read (lower-case names: policy,
+// x-amz-credential, x-amz-signature, awsaccesskeyid, signature, ...): the
+// server verifies them, since the request has no Authorization header.
+func (Codec) FormAuth(r *http.Request) (map[string]string, bool) {
+	up, ok := postUploads.Load(r)
+	if !ok {
+		return nil, false
+	}
+	return up.(*postUpload).auth, true
 }
 
 const (
@@ -146,7 +166,12 @@ func rewritePost(r *http.Request) error {
 		}
 	}
 
-	up := &postUpload{bucket: bucket, key: key, status: http.StatusNoContent}
+	up := &postUpload{bucket: bucket, key: key, status: http.StatusNoContent, auth: map[string]string{}}
+	for _, n := range postAuthFields {
+		if v, ok := values[n]; ok {
+			up.auth[n] = v
+		}
+	}
 	switch values["success_action_status"] {
 	case "200":
 		up.status = http.StatusOK

@@ -134,8 +134,9 @@ func putBucket(tx store.Tx, b *bucket) error {
 }
 
 // ownBucket returns the bucket the caller may use, or NoSuchBucket /
-// AccessDenied: another account's bucket only when its bucket policy granted
-// this request (the authorizer says so on the caller).
+// AccessDenied: another account's bucket, or any bucket for an anonymous
+// caller, only when its bucket policy granted this request (the authorizer
+// says so on the caller).
 func ownBucket(ctx context.Context, tx store.Tx, name string) (*bucket, error) {
 	b, err := getBucket(tx, name)
 	if err != nil {
@@ -144,7 +145,7 @@ func ownBucket(ctx context.Context, tx store.Tx, name string) (*bucket, error) {
 	if b == nil {
 		return nil, noSuchBucket(name)
 	}
-	if c := caller(ctx); c.Account != "" && c.Account != b.Account && !c.ResourcePolicyGrant {
+	if c := caller(ctx); (c.Anonymous || c.Account != "" && c.Account != b.Account) && !c.ResourcePolicyGrant {
 		return nil, accessDenied()
 	}
 	return b, nil
