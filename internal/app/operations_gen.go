@@ -276,6 +276,7 @@ var (
 		DeleteAccountSetting(context.Context, *ecsapi.DeleteAccountSettingRequest) (*ecsapi.DeleteAccountSettingResponse, error)
 		DeleteCapacityProvider(context.Context, *ecsapi.DeleteCapacityProviderRequest) (*ecsapi.DeleteCapacityProviderResponse, error)
 		DeleteCluster(context.Context, *ecsapi.DeleteClusterRequest) (*ecsapi.DeleteClusterResponse, error)
+		DeleteTaskDefinitions(context.Context, *ecsapi.DeleteTaskDefinitionsRequest) (*ecsapi.DeleteTaskDefinitionsResponse, error)
 		DeregisterTaskDefinition(context.Context, *ecsapi.DeregisterTaskDefinitionRequest) (*ecsapi.DeregisterTaskDefinitionResponse, error)
 		DescribeCapacityProviders(context.Context, *ecsapi.DescribeCapacityProvidersRequest) (*ecsapi.DescribeCapacityProvidersResponse, error)
 		DescribeClusters(context.Context, *ecsapi.DescribeClustersRequest) (*ecsapi.DescribeClustersResponse, error)

@@ -258,6 +258,7 @@ func buildECS(d deps, sys *System) {
 	sys.ECSServices = ecsservice.New(ecsservice.Options{Store: d.st, Clock: d.clock, Logger: log, Bus: d.bus, Tasks: svc,
 		Account: d.cfg.Account, Region: d.cfg.Region})
 	sys.ECSServices.SetMetrics(sys.CloudWatch)
+	svc.SetServiceCounter(sys.ECSServices) // DescribeClusters' activeServicesCount
 	d.loops.Go(sys.ECSServices.Run)
 }
 

@@ -117,6 +117,7 @@ type Service struct {
 	now     func() time.Time
 	newID   func() string
 	logs    atomic.Pointer[LogWriter]
+	svcs    atomic.Pointer[ServiceCounter]
 	objects atomic.Pointer[ObjectReader] // environmentFiles source (S3)
 	trust   atomic.Pointer[RoleTrust]    // role trust check (IAM), none when nil
 	// healthPoll is how often container health is read.
@@ -144,9 +145,9 @@ type Service struct {
 	// lastStats is each running container's last resource sample, by
 	// runtime id: CPU use is the difference between two.
 	lastStats map[string]runtime.Stats
-	base  context.Context        // supervisors' context, cancelled at shutdown
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
+	base      context.Context // supervisors' context, cancelled at shutdown
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // New returns the ECS service for o. Run serves its credentials and metadata
@@ -189,6 +190,15 @@ func New(o Options) (*Service, error) {
 	s.lnAddr = o.Listen
 	return s, nil
 }
+
+// ServiceCounter counts a cluster's ACTIVE services (ECS services live in
+// their own package), for DescribeClusters' activeServicesCount.
+type ServiceCounter interface {
+	ActiveServices(account, region, cluster string) (int, error)
+}
+
+// SetServiceCounter makes c count the services DescribeClusters reports.
+func (s *Service) SetServiceCounter(c ServiceCounter) { s.svcs.Store(&c) }
 
 // SetLogWriter makes w receive the output of awslogs containers.
 func (s *Service) SetLogWriter(w LogWriter) { s.logs.Store(&w) }
@@ -410,8 +420,18 @@ func (s *Service) withCounts(sc scope, c ecsapi.Cluster) ecsapi.Cluster {
 	}); err != nil {
 		s.log.Error("ecs: count a cluster's tasks", "cluster", awsapi.ToString(c.ClusterName), "err", err)
 	}
+	var services int
+	if p := s.svcs.Load(); p != nil {
+		n, err := (*p).ActiveServices(sc.account, sc.region, awsapi.ToString(c.ClusterName))
+		if err != nil {
+			s.log.Error("ecs: count a cluster's services", "cluster", awsapi.ToString(c.ClusterName), "err", err)
+		}
+		services = n
+	}
 	c.RunningTasksCount, c.PendingTasksCount = awsapi.Int32(running), awsapi.Int32(pending)
-	c.RegisteredContainerInstancesCount, c.ActiveServicesCount = awsapi.Int32(0), awsapi.Int32(0)
+	// wharf runs tasks on its own runtime, not on registered EC2 container
+	// instances, so a cluster has none.
+	c.RegisteredContainerInstancesCount, c.ActiveServicesCount = awsapi.Int32(0), awsapi.Int32(int32(services))
 	if c.Statistics == nil {
 		c.Statistics = []ecsapi.KeyValuePair{}
 	}

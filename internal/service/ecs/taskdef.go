@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
@@ -60,7 +61,7 @@ func (s *Service) RegisterTaskDefinition(ctx context.Context, in *ecsapi.Registe
 			c.Essential = awsapi.Bool(true) // essential defaults to true (ContainerDefinition docs)
 		}
 		essential = essential || *c.Essential
-		defs[i] = c
+		defs[i] = withDefaults(c)
 	}
 	if !essential {
 		return nil, clientErr("Task definition must have at least one essential container.")
@@ -132,6 +133,90 @@ func (s *Service) RegisterTaskDefinition(ctx context.Context, in *ecsapi.Registe
 	return &ecsapi.RegisterTaskDefinitionOutput{TaskDefinition: &def, Tags: nonNilTags(in.Tags)}, nil
 }
 
+// withDefaults is a container definition as ECS describes it: the lists it
+// was registered without are empty lists, cpu is 0 and a port mapping's
+// protocol is tcp (the RegisterTaskDefinition and DescribeTaskDefinition
+// response examples; Terraform and CDK diff against these).
+func withDefaults(c ecsapi.ContainerDefinition) ecsapi.ContainerDefinition {
+	if c.Cpu == nil {
+		c.Cpu = awsapi.Int32(0)
+	}
+	if c.PortMappings == nil {
+		c.PortMappings = []ecsapi.PortMapping{}
+	}
+	pms := make([]ecsapi.PortMapping, len(c.PortMappings))
+	for i, pm := range c.PortMappings {
+		if pm.Protocol == nil {
+			pm.Protocol = awsapi.String("tcp")
+		}
+		pms[i] = pm
+	}
+	c.PortMappings = pms
+	if c.Environment == nil {
+		c.Environment = []ecsapi.KeyValuePair{}
+	}
+	if c.MountPoints == nil {
+		c.MountPoints = []ecsapi.MountPoint{}
+	}
+	if c.VolumesFrom == nil {
+		c.VolumesFrom = []ecsapi.VolumeFrom{}
+	}
+	if c.SystemControls == nil {
+		c.SystemControls = []ecsapi.SystemControl{}
+	}
+	return c
+}
+
+// maxDeleteTaskDefinitions is how many revisions one DeleteTaskDefinitions
+// takes (its taskDefinitions member).
+const maxDeleteTaskDefinitions = 10
+
+// DeleteTaskDefinitions moves INACTIVE revisions to DELETE_IN_PROGRESS: they
+// stay describable, and no task or service can start from them. An ACTIVE or
+// unknown revision is a failure, the others are deleted. wharf keeps a
+// DELETE_IN_PROGRESS revision rather than removing it once nothing uses it.
+func (s *Service) DeleteTaskDefinitions(ctx context.Context, in *ecsapi.DeleteTaskDefinitionsInput) (*ecsapi.DeleteTaskDefinitionsOutput, error) {
+	sc := s.scope(ctx)
+	if len(in.TaskDefinitions) == 0 {
+		return nil, invalidParam("Task definitions cannot be empty.")
+	}
+	if len(in.TaskDefinitions) > maxDeleteTaskDefinitions {
+		return nil, invalidParam("Up to %d task definitions can be deleted at once.", maxDeleteTaskDefinitions)
+	}
+	out := &ecsapi.DeleteTaskDefinitionsOutput{TaskDefinitions: []ecsapi.TaskDefinition{}, Failures: []ecsapi.Failure{}}
+	err := s.st.Update(func(tx store.Tx) error {
+		for _, ref := range in.TaskDefinitions {
+			// Only a revision can be deleted: "family" alone names none.
+			if id := strings.TrimPrefix(ref, sc.arn("task-definition/")); !strings.Contains(id, ":") {
+				return clientErr("The specified task definition identifier is invalid. Specify a valid name or ARN and try again.")
+			}
+			rec, key, err := s.findTaskDef(tx, sc, ref)
+			if apierr.As(err) != nil {
+				out.Failures = append(out.Failures, ecsapi.Failure{Arn: awsapi.String(ref), Reason: awsapi.String("The specified task definition does not exist. Specify a valid account, family, revision and try again.")})
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if awsapi.ToString(rec.Def.Status) == "ACTIVE" {
+				out.Failures = append(out.Failures, ecsapi.Failure{Arn: rec.Def.TaskDefinitionArn,
+					Reason: awsapi.String("The specified task definition is still in ACTIVE status. Please deregister the target and try again.")})
+				continue
+			}
+			rec.Def.Status = awsapi.String("DELETE_IN_PROGRESS")
+			if err := putJSON(tx, key, rec); err != nil {
+				return err
+			}
+			out.TaskDefinitions = append(out.TaskDefinitions, rec.Def)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func nonNilTags(t []ecsapi.Tag) []ecsapi.Tag {
 	if t == nil {
 		return []ecsapi.Tag{}
@@ -200,6 +285,9 @@ func (s *Service) DescribeTaskDefinition(ctx context.Context, in *ecsapi.Describ
 	})
 	if err != nil {
 		return nil, err
+	}
+	for i, c := range rec.Def.ContainerDefinitions {
+		rec.Def.ContainerDefinitions[i] = withDefaults(c) // revisions stored before wharf filled them in
 	}
 	out := &ecsapi.DescribeTaskDefinitionOutput{TaskDefinition: &rec.Def}
 	if contains(in.Include, "TAGS") {

@@ -839,6 +839,25 @@ func (s *Service) records() ([]*record, error) {
 	return out, err
 }
 
+// ActiveServices counts a cluster's ACTIVE services, for ECS's
+// DescribeClusters (activeServicesCount).
+func (s *Service) ActiveServices(account, region, cluster string) (int, error) {
+	n := 0
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(scope{account, region}.prefix()+cluster+"/"), nil, func(_, v []byte) (bool, error) {
+			var r record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return false, err
+			}
+			if awsapi.ToString(r.Svc.Status) == "ACTIVE" {
+				n++
+			}
+			return true, nil
+		})
+	})
+	return n, err
+}
+
 // DesiredCount is an ACTIVE service's desired count, for Application Auto
 // Scaling (its Services interface), which reads it as DescribeServices would.
 func (s *Service) DesiredCount(ctx context.Context, account, region, cluster, service string) (int32, error) {
