@@ -97,12 +97,17 @@ func (sys *System) resourceTags(ctx context.Context, arn string) (map[string]str
 
 // authzLookup answers iamaction's named lookups: {@taskdef-roles} is the
 // task and execution roles of a RunTask or StartTask task definition, which
-// the caller passes to ECS; {@tagged-session} the role an AssumeRole with
+// the caller passes to ECS; {@leading-keys} the partition key values a
+// DynamoDB request reads or writes; {@tagged-session} the role an AssumeRole with
 // session tags tags a session of; {@partiql-KIND} the tables of PartiQL
 // statements.
 func (sys *System) authzLookup(ctx context.Context, name string, input any) []string {
 	if kind, ok := strings.CutPrefix(name, "partiql-"); ok {
 		return partiqlTables(kind, input)
+	}
+	if name == "leading-keys" && sys.DynamoDB != nil {
+		c := awsapi.CallerFrom(ctx)
+		return sys.DynamoDB.LeadingKeys(c.Account, c.Region, input)
 	}
 	if name == "tagged-session" {
 		// AssumeRole with session tags also needs sts:TagSession on the role.

@@ -175,6 +175,13 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 			// to use trust policies", "Passing session tags in AWS STS").
 			req.RequireResource = true
 		}
+		for k, f := range ch.Lazy {
+			if reads(ps, k) {
+				if vals := f(); len(vals) > 0 {
+					req.Context.Set(k, vals...)
+				}
+			}
+		}
 		if a.o.ResourceTags != nil && ch.Resource != "*" && needsResourceTags(ps) {
 			tags, err := a.o.ResourceTags(ctx, ch.Resource)
 			if err != nil {
@@ -214,6 +221,18 @@ func needsResourceTags(ps iampolicy.Policies) bool {
 		}
 	}
 	return ps.Boundary != nil && ps.Boundary.Policy.NeedsResourceTags()
+}
+
+// reads reports whether a policy of ps reads the condition key key.
+func reads(ps iampolicy.Policies, key string) bool {
+	for _, set := range [][]iampolicy.Named{ps.Identity, ps.Resource, ps.Session} {
+		for _, n := range set {
+			if n.Policy.Reads(key) {
+				return true
+			}
+		}
+	}
+	return ps.Boundary != nil && ps.Boundary.Policy.Reads(key)
 }
 
 // AuthorizeService decides whether the AWS service principal svc (acting for

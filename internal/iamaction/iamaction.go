@@ -23,6 +23,10 @@ type Check struct {
 	Action   string
 	Resource string
 	Context  map[string][]string
+	// Lazy are the condition keys whose values come from a named lookup
+	// ({@leading-keys}): costly to compute, so the authorizer computes them
+	// only when a policy reads them.
+	Lazy map[string]func() []string
 }
 
 // Env is what templates read besides the input: the caller's region and
@@ -93,6 +97,14 @@ func For(service, operation string, input any, env Env) (checks []Check, ok bool
 			for _, kv := range ln.keys {
 				if kv[0] == "tags" {
 					c.Context = requestTags(c.Context, kv[1], v)
+					continue
+				}
+				if strings.Contains(kv[1], "{@") {
+					if c.Lazy == nil {
+						c.Lazy = map[string]func() []string{}
+					}
+					tmpl := kv[1]
+					c.Lazy[kv[0]] = func() []string { return expand(tmpl, v, env) }
 					continue
 				}
 				vals := expand(kv[1], v, env)

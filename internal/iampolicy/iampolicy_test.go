@@ -162,3 +162,25 @@ func TestMatchWildcards(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyReadsTheKeysOfItsConditionsAndVariables(t *testing.T) {
+	p, err := Parse(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"*",
+		"Condition":{"ForAllValues:StringEquals":{"dynamodb:LeadingKeys":["${aws:PrincipalTag/team, 'none'}"]}}}}`, Identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]bool{"dynamodb:LeadingKeys": true, "DYNAMODB:leadingkeys": true, "aws:PrincipalTag/team": true,
+		"aws:ResourceTag/team": false, "s3:prefix": false} {
+		if got := p.Reads(key); got != want {
+			t.Errorf("Reads(%q) = %v, want %v", key, got, want)
+		}
+	}
+	if p.NeedsResourceTags() {
+		t.Error("NeedsResourceTags of a policy without aws:ResourceTag")
+	}
+	q, _ := Parse(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sqs:*","Resource":"*",
+		"Condition":{"StringEquals":{"aws:ResourceTag/Team":"blue"}}}}`, Identity)
+	if !q.NeedsResourceTags() {
+		t.Error("NeedsResourceTags of a policy with aws:ResourceTag/Team is false")
+	}
+}

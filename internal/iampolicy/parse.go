@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,15 +52,33 @@ type Policy struct {
 	Version    string
 	ID         string
 	Statements []Statement
-	// resourceTags is set when the policy reads a resource's tags
-	// (aws:ResourceTag/...), so that callers look them up only then.
-	resourceTags bool
+	// keys are the condition keys the policy reads, in conditions or as
+	// policy variables, lower-cased: callers compute the costly keys of a
+	// request (a resource's tags, DynamoDB's leading keys) only for policies
+	// that read them.
+	keys map[string]bool
 }
 
-// NeedsResourceTags reports whether the policy mentions aws:ResourceTag
-// keys, as a condition key or a policy variable: a request's resource tags
-// need to be in its Context only for such policies.
-func (p *Policy) NeedsResourceTags() bool { return p != nil && p.resourceTags }
+// NeedsResourceTags reports whether the policy reads aws:ResourceTag keys,
+// as a condition key or a policy variable: a request's resource tags need to
+// be in its Context only for such policies.
+func (p *Policy) NeedsResourceTags() bool {
+	if p == nil {
+		return false
+	}
+	for k := range p.keys {
+		if strings.HasPrefix(k, "aws:resourcetag/") {
+			return true
+		}
+	}
+	return false
+}
+
+// Reads reports whether the policy reads the condition key key.
+func (p *Policy) Reads(key string) bool { return p != nil && p.keys[strings.ToLower(key)] }
+
+// policyVariable finds ${key} in a policy's text.
+var policyVariable = regexp.MustCompile(`\$\{([^}]*)\}`)
 
 // Effect is Allow or Deny.
 type Effect string
@@ -163,7 +182,16 @@ func Parse(doc string, k Kind) (*Policy, error) {
 		}
 		p.Statements = append(p.Statements, s)
 	}
-	p.resourceTags = strings.Contains(strings.ToLower(doc), "aws:resourcetag/")
+	p.keys = map[string]bool{}
+	for i := range p.Statements {
+		for _, c := range p.Statements[i].Conditions {
+			p.keys[strings.ToLower(c.Key)] = true
+		}
+	}
+	for _, m := range policyVariable.FindAllStringSubmatch(doc, -1) {
+		name, _, _ := strings.Cut(m[1], ",") // ${key, 'default'}
+		p.keys[strings.ToLower(strings.TrimSpace(name))] = true
+	}
 	return p, nil
 }
 
