@@ -14,7 +14,9 @@ import (
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/console"
 )
 
 // resources answers the console's resource views (GET
@@ -22,8 +24,9 @@ import (
 // operations as the account's root would: the console reads what a client
 // reads, never a service's state directly.
 type resources struct {
-	sys *System
-	cfg *config.Config
+	sys   *System
+	cfg   *config.Config
+	clock clock.Clock // wharf's clock: plots end at its now
 }
 
 // maxPages bounds one view: at most this many pages of each list call.
@@ -116,14 +119,21 @@ func (r *resources) as(ctx context.Context, region, host string) context.Context
 }
 
 // PurgeQueue purges the queue at url, as the console's purge button asks.
-func (r *resources) PurgeQueue(ctx context.Context, url, region, host string) error {
-	_, err := r.sys.SQS.PurgeQueue(r.as(ctx, region, host), &sqsapi.PurgeQueueInput{QueueUrl: awsapi.String(url)})
+func (r *resources) PurgeQueue(ctx context.Context, url string, q console.Query) error {
+	_, err := r.sys.SQS.PurgeQueue(r.as(ctx, q.Region, q.Host), &sqsapi.PurgeQueueInput{QueueUrl: awsapi.String(url)})
 	return err
 }
 
-// List returns the view of kind.
-func (r *resources) List(ctx context.Context, kind, region, host string) (any, error) {
-	ctx = r.as(ctx, region, host)
+// views are the console's views, in the order its error message lists them.
+var views = []string{"queues", "tables", "rules", "tasks", "alarms", "buckets", "objects", "topics", "schedules",
+	"clusters", "services", "logs", "alarm-history", "scaling-activities"}
+
+// List returns the view of kind; q.Params carries a view's arguments
+// (objects: bucket, prefix; logs: task; alarm-history: alarm;
+// scaling-activities: namespace, resource).
+func (r *resources) List(ctx context.Context, kind string, q console.Query) (any, error) {
+	ctx = r.as(ctx, q.Region, q.Host)
+	p := q.Params
 	switch kind {
 	case "queues":
 		return r.queues(ctx)
@@ -135,8 +145,26 @@ func (r *resources) List(ctx context.Context, kind, region, host string) (any, e
 		return r.tasks(ctx)
 	case "alarms":
 		return r.alarms(ctx)
+	case "buckets":
+		return r.buckets(ctx)
+	case "objects":
+		return r.objects(ctx, p.Get("bucket"), p.Get("prefix"))
+	case "topics":
+		return r.topics(ctx)
+	case "schedules":
+		return r.schedules(ctx)
+	case "clusters":
+		return r.clusters(ctx)
+	case "services":
+		return r.services(ctx)
+	case "logs":
+		return r.taskLogs(ctx, p.Get("task"))
+	case "alarm-history":
+		return r.alarmHistory(ctx, p.Get("alarm"))
+	case "scaling-activities":
+		return r.scalingActivities(ctx, p.Get("namespace"), p.Get("resource"))
 	}
-	return nil, apierr.New("ResourceNotFoundException", 404, "the console has no view of %q: the views are queues, tables, rules, tasks, alarms.", kind)
+	return nil, apierr.New("ResourceNotFoundException", 404, "the console has no view of %q: the views are %s.", kind, strings.Join(views, ", "))
 }
 
 func (r *resources) queues(ctx context.Context) ([]Queue, error) {

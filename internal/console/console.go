@@ -10,8 +10,10 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -41,11 +43,37 @@ type Options struct {
 // through the services' own API operations.
 type Resources interface {
 	// List returns the rows of a view (queues, tables, rules, tasks,
-	// alarms) in region ("" for wharf's), host being the Host the browser
-	// used; an apierr error for an unknown view.
-	List(ctx context.Context, kind, region, host string) (any, error)
+	// alarms, buckets, objects, topics, schedules, clusters, services,
+	// logs, alarm-history, scaling-activities); an apierr error for an
+	// unknown view or a bad argument.
+	List(ctx context.Context, kind string, q Query) (any, error)
 	// PurgeQueue purges the queue at url.
-	PurgeQueue(ctx context.Context, url, region, host string) error
+	PurgeQueue(ctx context.Context, url string, q Query) error
+	// Object opens an object for download.
+	Object(ctx context.Context, bucket, key string, q Query) (*Download, error)
+	// TestPattern reports whether event matches pattern, with
+	// EventBridge's TestEventPattern.
+	TestPattern(ctx context.Context, pattern, event string, q Query) (bool, error)
+	// Plot returns the data of a plot (alarm, service).
+	Plot(ctx context.Context, kind string, q Query) (any, error)
+}
+
+// Query is what a console request says beyond its path.
+type Query struct {
+	// Region is the region to read ("" for wharf's).
+	Region string
+	// Host is the Host the browser used, for queue URLs.
+	Host string
+	// Params are the request's query parameters: a view's arguments.
+	Params url.Values
+}
+
+// Download is an object the console sends to the browser.
+type Download struct {
+	Name        string // the file name the browser saves it as
+	ContentType string
+	Length      int64 // -1 when unknown
+	Body        io.ReadCloser
 }
 
 // Handler returns the handler for /_wharf/ paths.
@@ -64,6 +92,9 @@ func Handler(opts Options) http.Handler {
 	if opts.Resources != nil {
 		mux.HandleFunc("GET /_wharf/api/resources/{kind}", h.resources)
 		mux.HandleFunc("POST /_wharf/api/queues/purge", h.purge)
+		mux.HandleFunc("GET /_wharf/api/objects/download", h.download)
+		mux.HandleFunc("POST /_wharf/api/rules/test-pattern", h.testPattern)
+		mux.HandleFunc("GET /_wharf/api/plots/{kind}", h.plot)
 	}
 	if opts.Reset != nil {
 		mux.HandleFunc("POST /_wharf/reset", h.reset)

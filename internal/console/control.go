@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -126,11 +127,16 @@ func readJSON(r *http.Request, v any) error {
 	return nil
 }
 
-// resources answers GET /_wharf/api/resources/{kind}?region= with
+func query(r *http.Request) Query {
+	q := r.URL.Query()
+	return Query{Region: q.Get("region"), Host: r.Host, Params: q}
+}
+
+// resources answers GET /_wharf/api/resources/{kind}?region=&... with
 // {"kind": ..., "items": [...]}.
 func (h *handler) resources(w http.ResponseWriter, r *http.Request) {
 	kind := r.PathValue("kind")
-	items, err := h.opts.Resources.List(r.Context(), kind, r.URL.Query().Get("region"), r.Host)
+	items, err := h.opts.Resources.List(r.Context(), kind, query(r))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -141,12 +147,68 @@ func (h *handler) resources(w http.ResponseWriter, r *http.Request) {
 // purge answers POST /_wharf/api/queues/purge?url=QUEUE_URL (the console's
 // purge button): SQS's PurgeQueue, with its errors.
 func (h *handler) purge(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	if err := h.opts.Resources.PurgeQueue(r.Context(), q.Get("url"), q.Get("region"), r.Host); err != nil {
+	q := query(r)
+	if err := h.opts.Resources.PurgeQueue(r.Context(), q.Params.Get("url"), q); err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"purged": q.Get("url")})
+	writeJSON(w, http.StatusOK, map[string]string{"purged": q.Params.Get("url")})
+}
+
+// download answers GET /_wharf/api/objects/download?bucket=&key= with the
+// object's bytes as an attachment (S3's GetObject; its errors as JSON).
+func (h *handler) download(w http.ResponseWriter, r *http.Request) {
+	q := query(r)
+	d, err := h.opts.Resources.Object(r.Context(), q.Params.Get("bucket"), q.Params.Get("key"), q)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer d.Body.Close()
+	ct := d.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	// The object's bytes are never rendered as a page of wharf's origin.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "sandbox")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.Name}))
+	if d.Length >= 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(d.Length, 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(w, d.Body)
+}
+
+// testPattern answers POST /_wharf/api/rules/test-pattern with
+// {"pattern": ..., "event": ...} (both JSON text, as TestEventPattern takes
+// them): {"match": true|false}, or TestEventPattern's error.
+func (h *handler) testPattern(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Pattern string `json:"pattern"`
+		Event   string `json:"event"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	ok, err := h.opts.Resources.TestPattern(r.Context(), in.Pattern, in.Event, query(r))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"match": ok})
+}
+
+// plot answers GET /_wharf/api/plots/{kind}?... with a plot's series.
+func (h *handler) plot(w http.ResponseWriter, r *http.Request) {
+	p, err := h.opts.Resources.Plot(r.Context(), r.PathValue("kind"), query(r))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
 }
 
 // writeError answers err as JSON, with its AWS status when it has one.
