@@ -45,15 +45,24 @@ func resetCmd(args []string, getenv func(string) string, stdout, stderr io.Write
 		path += "?service=" + url.QueryEscape(*service)
 	}
 	var res struct {
-		Services     []string `json:"services"`
-		Keys         int      `json:"keys"`
-		TasksStopped int      `json:"tasksStopped"`
+		Services      []string `json:"services"`
+		Keys          int      `json:"keys"`
+		TasksStopped  int      `json:"tasksStopped"`
+		InitHooks     []string `json:"initHooks"`
+		InitHookError string   `json:"initHookError"`
 	}
 	if err := call(*endpoint, http.MethodPost, path, nil, &res); err != nil {
 		fmt.Fprintln(stderr, "wharf reset:", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "reset %s: %d records deleted, %d tasks stopped\n", strings.Join(res.Services, ", "), res.Keys, res.TasksStopped)
+	if len(res.InitHooks) > 0 {
+		fmt.Fprintf(stdout, "init hooks ran again: %s\n", strings.Join(res.InitHooks, ", "))
+	}
+	if res.InitHookError != "" {
+		fmt.Fprintf(stderr, "wharf reset: init hook failed: %s\n", res.InitHookError)
+		return 1
+	}
 	return 0
 }
 

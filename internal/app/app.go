@@ -77,7 +77,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		Endpoints: map[string]http.Handler{"/_wharf/iam/denials": az.Handler()},
 		Console: console.Handler(console.Options{Timeline: sys.Timeline, Done: ctx.Done(), Clock: clk,
 			Reset:     func(ctx context.Context, service string) (any, error) { return rs.Reset(ctx, service) },
-			Resources: &resources{sys: sys, cfg: cfg}}),
+			Resources: &resources{sys: sys, cfg: cfg, clock: clk}}),
 		Gate:     gate,
 		Degraded: degraded,
 		Config:   cfg,
@@ -102,8 +102,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		log.Info("debug endpoint", "addr", ds.Addr(), "pprof", "http://"+ds.Addr()+"/debug/pprof/", "vars", "http://"+ds.Addr()+"/debug/vars")
 	}
 	if cfg.InitDir != "" {
-		hooks := inithooks.Hooks{Dir: cfg.InitDir, Env: hookEnv(cfg, w.addr), Store: st, Log: log.With("service", "init")}
-		loops.Go(func(ctx context.Context) { hooks.Run(ctx) })
+		hooks := &hookRunner{hooks: inithooks.Hooks{Dir: cfg.InitDir, Env: hookEnv(cfg, w.addr), Store: st, Log: log.With("service", "init")}}
+		rs.hooks = hooks // a full reset runs them again
+		loops.Go(func(ctx context.Context) { hooks.run(ctx) })
 	}
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	loops.start(loopCtx)

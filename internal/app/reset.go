@@ -7,9 +7,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/inithooks"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/store"
 	"github.com/wharf-dev/wharf/internal/timeline"
@@ -22,7 +24,7 @@ var resetPrefixes = map[string][]string{
 	"application-autoscaling": {"aas/"},
 	"cloudwatch":              {"cw/"},
 	"dynamodb":                {"ddb/"},
-	"ecs":                     {"ecs/", "ecs-svc/"},
+	"ecs":                     {"ecs/", "ecssvc/"},
 	"events":                  {"events/"},
 	"iam":                     {"iam/"},
 	"logs":                    {"logs/"},
@@ -53,7 +55,25 @@ type resetter struct {
 	sys  *System
 	st   store.Store
 	gate *server.Gate
+	// hooks are the init hooks (--init-dir), nil without them.
+	hooks *hookRunner
 }
+
+// hookRunner runs the init hooks one run at a time: at start, and again
+// after a full reset.
+type hookRunner struct {
+	mu    sync.Mutex
+	hooks inithooks.Hooks
+}
+
+func (h *hookRunner) run(ctx context.Context) []inithooks.Result {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hooks.Run(ctx)
+}
+
+// hookTimeout bounds the init hooks a reset runs again.
+const hookTimeout = 10 * time.Minute
 
 // ResetResult says what a reset emptied.
 type ResetResult struct {
@@ -62,6 +82,11 @@ type ResetResult struct {
 	Keys int `json:"keys"`
 	// TasksStopped is how many ECS tasks were running and were stopped.
 	TasksStopped int `json:"tasksStopped"`
+	// InitHooks are the init hooks a full reset ran again, in order.
+	InitHooks []string `json:"initHooks,omitempty"`
+	// InitHookError says which hook failed and how; the ones after it
+	// did not run.
+	InitHookError string `json:"initHookError,omitempty"`
 }
 
 // Reset empties every service, or only service when it is not "". Running
@@ -78,6 +103,12 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 		}
 		prefixes, res.Services = p, []string{service}
 	}
+	if service == "" && r.hooks != nil {
+		// Hooks still running from the start finish first: a record they
+		// wrote after the reset would stop them running again.
+		r.hooks.mu.Lock()
+		defer r.hooks.mu.Unlock()
+	}
 	err := r.gate.Exclusive(func() error {
 		stopping := service == "" || service == "ecs"
 		if stopping && r.sys.ECS != nil {
@@ -92,7 +123,7 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 				}
 				r.forget("")
 			} else {
-				n, err := r.deleteKeys(func(k []byte) bool { return bytes.HasPrefix(k, []byte("ecs-svc/")) })
+				n, err := r.deleteKeys(func(k []byte) bool { return bytes.HasPrefix(k, []byte("ecssvc/")) })
 				res.Keys += n
 				if err != nil {
 					return err
@@ -136,6 +167,26 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 		}
 		r.sys.Timeline.Record(ctx, timeline.Entry{Service: "wharf", Kind: "Reset", Outcome: timeline.OK,
 			Detail: fmt.Sprintf("reset %s: %d records deleted, %d tasks stopped", what, res.Keys, res.TasksStopped)})
+	}
+	// A full reset leaves wharf as a first start on an empty data
+	// directory would: it deleted the records of the init hooks that had
+	// run (with everything else), so they run again now, once the server
+	// answers again, before the reset answers. Left for the next start,
+	// the resources they make would be missing until a restart brought
+	// them back. A reset of one service keeps the records: hooks make
+	// resources in several services, and running them again would make the
+	// others' twice.
+	if service == "" && r.hooks != nil {
+		hctx, cancel := context.WithTimeout(ctx, hookTimeout)
+		defer cancel()
+		for _, h := range r.hooks.hooks.Run(hctx) { // r.hooks.mu is held
+			switch {
+			case h.Err != nil:
+				res.InitHookError = h.Name + ": " + h.Err.Error()
+			case !h.Skipped:
+				res.InitHooks = append(res.InitHooks, h.Name)
+			}
+		}
 	}
 	return res, nil
 }

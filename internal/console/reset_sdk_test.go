@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -239,5 +240,98 @@ func TestResetOfOneServiceLeavesTheOthers(t *testing.T) {
 	}
 	if code := postJSON(t, srv.URL+"/_wharf/reset?service=nosuch", nil, &res); code != http.StatusBadRequest || !strings.Contains(res.Error, "sqs") {
 		t.Errorf("reset of an unknown service: %d %+v, want 400 naming the services", code, res)
+	}
+}
+
+// Resetting ECS alone deletes its services too: none is left to start a
+// replacement for the tasks the reset stops.
+func TestResetOfECSDeletesItsServices(t *testing.T) {
+	t.Parallel()
+	srv := wharftest.Start(t, "--runtime", "process")
+	ctx := context.Background()
+	ec := ecs.NewFromConfig(srv.Config())
+	must := mustOK(t)
+	must(ec.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("work")}))
+	td, err := ec.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("sleeper"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("main"), Image: aws.String("/bin/sh"),
+			Essential: aws.Bool(true), Command: []string{"-c", "exec sleep 120"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(ec.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("work"), ServiceName: aws.String("sleepers"),
+		TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(1)}))
+	eventually(t, 20*time.Second, func() string {
+		d, err := ec.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("work"), Services: []string{"sleepers"}})
+		if err != nil || len(d.Services) != 1 || d.Services[0].RunningCount != 1 {
+			return fmt.Sprintf("service sleepers never ran its task: %v %+v", err, d)
+		}
+		return ""
+	})
+	var res resetResult
+	if code := postJSON(t, srv.URL+"/_wharf/reset?service=ecs", nil, &res); code != http.StatusOK || res.TasksStopped != 1 {
+		t.Fatalf("reset ecs: %d %+v", code, res)
+	}
+	must(ec.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("work")}))
+	if l, err := ec.ListServices(ctx, &ecs.ListServicesInput{Cluster: aws.String("work")}); err != nil || len(l.ServiceArns) != 0 {
+		t.Errorf("services after resetting ecs: %v %+v", err, l)
+	}
+	time.Sleep(2 * time.Second) // a service left behind would have started a task by now
+	if l, err := ec.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("work")}); err != nil || len(l.TaskArns) != 0 {
+		t.Errorf("tasks after resetting ecs: %v %+v", err, l)
+	}
+}
+
+// A full reset runs the init hooks again, before it answers: wharf is left
+// as a first start would leave it, with what the hooks make. A reset of one
+// service does not run them.
+func TestFullResetRunsTheInitHooksAgain(t *testing.T) {
+	t.Parallel()
+	cli := "/usr/bin/aws"
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("the aws CLI v2 at %s is needed (CI installs it): %v", cli, err)
+	}
+	hooks := t.TempDir()
+	runs := filepath.Join(t.TempDir(), "runs")
+	// aws CLI v2 before 2.13 ignores AWS_ENDPOINT_URL: pass it explicitly.
+	if err := os.WriteFile(filepath.Join(hooks, "10-queue.sh"), []byte(`set -e
+echo ran >> `+runs+`
+`+cli+` --endpoint-url "$AWS_ENDPOINT_URL" sqs create-queue --queue-name from-hook
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := wharftest.Start(t, "--init-dir", hooks)
+	ctx := context.Background()
+	sq := sqs.NewFromConfig(srv.Config())
+	eventually(t, 60*time.Second, func() string {
+		if _, err := sq.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("from-hook")}); err != nil {
+			return fmt.Sprintf("the hook's queue at start: %v", err)
+		}
+		return ""
+	})
+	must := mustOK(t)
+	must(sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("mine")}))
+
+	var res struct {
+		resetResult
+		InitHooks     []string
+		InitHookError string
+	}
+	if code := postJSON(t, srv.URL+"/_wharf/reset", nil, &res); code != http.StatusOK || len(res.InitHooks) != 1 || res.InitHooks[0] != "10-queue.sh" || res.InitHookError != "" {
+		t.Fatalf("full reset: %d %+v", code, res)
+	}
+	qs, err := sq.ListQueues(ctx, &sqs.ListQueuesInput{})
+	if err != nil || len(qs.QueueUrls) != 1 || !strings.HasSuffix(qs.QueueUrls[0], "/from-hook") {
+		t.Errorf("queues once the reset answered: %v %+v, want only the hook's", err, qs)
+	}
+
+	res.InitHooks = nil
+	if code := postJSON(t, srv.URL+"/_wharf/reset?service=sqs", nil, &res); code != http.StatusOK || len(res.InitHooks) != 0 {
+		t.Fatalf("reset of sqs: %d %+v", code, res)
+	}
+	if qs, err := sq.ListQueues(ctx, &sqs.ListQueuesInput{}); err != nil || len(qs.QueueUrls) != 0 {
+		t.Errorf("queues after resetting sqs alone: %v %+v", err, qs)
+	}
+	if b, _ := os.ReadFile(runs); strings.Count(string(b), "ran") != 2 {
+		t.Errorf("the hook ran %d times, want 2 (start and the full reset)", strings.Count(string(b), "ran"))
 	}
 }
