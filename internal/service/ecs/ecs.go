@@ -182,6 +182,9 @@ func New(o Options) (*Service, error) {
 		s.advertise = u
 	}
 	s.base, s.stop = context.WithCancel(context.Background())
+	if err := s.buildIndexes(); err != nil {
+		return nil, fmt.Errorf("ecs: index tasks: %w", err)
+	}
 	orphans, err := s.unfinished()
 	if err != nil {
 		return nil, fmt.Errorf("ecs: load tasks: %w", err)
@@ -401,19 +404,16 @@ func (s *Service) CreateCluster(ctx context.Context, in *ecsapi.CreateClusterInp
 	return &ecsapi.CreateClusterOutput{Cluster: &c}, nil
 }
 
-// withCounts fills a cluster's task counts from its tasks.
+// withCounts fills a cluster's task counts from its tasks not STOPPED.
 func (s *Service) withCounts(sc scope, c ecsapi.Cluster) ecsapi.Cluster {
 	var running, pending int32
 	if err := s.st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte(sc.prefix()+"task/"+awsapi.ToString(c.ClusterName)+"/"), nil, func(_, v []byte) (bool, error) {
-			var t taskRecord
-			if json.Unmarshal(v, &t) == nil {
-				switch st := taskstate.Of(t.Task.LastStatus); {
-				case st == taskstate.Running:
-					running++
-				case st.Starting():
-					pending++
-				}
+		return liveTasks(tx, liveClusterPrefix(sc, awsapi.ToString(c.ClusterName)), func(e liveEntry) (bool, error) {
+			switch st := taskstate.Status(e.LastStatus); {
+			case st == taskstate.Running:
+				running++
+			case st.Starting():
+				pending++
 			}
 			return true, nil
 		})
@@ -598,13 +598,9 @@ func (s *Service) DeleteCluster(ctx context.Context, in *ecsapi.DeleteClusterInp
 			return clusterNotFound()
 		}
 		busy := false
-		err = tx.Scan([]byte(sc.prefix()+"task/"+name+"/"), nil, func(_, v []byte) (bool, error) {
-			var t taskRecord
-			if json.Unmarshal(v, &t) == nil && !taskstate.Of(t.Task.LastStatus).Terminal() {
-				busy = true
-				return false, nil
-			}
-			return true, nil
+		err = liveTasks(tx, liveClusterPrefix(sc, name), func(liveEntry) (bool, error) {
+			busy = true
+			return false, nil
 		})
 		if err != nil {
 			return err

@@ -143,18 +143,20 @@ func (s *Service) taskByID(id string) *taskRecord {
 		return out
 	}
 	err := s.st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte("ecs/"), nil, func(k, v []byte) (bool, error) {
-			if !strings.HasSuffix(string(k), "/"+id) || !strings.Contains(string(k), "/task/") {
-				return true, nil
-			}
-			var r taskRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return false, fmt.Errorf("task record %s: %w", k, err)
-			}
+		key, err := tx.Get([]byte(idPrefix + id))
+		if err != nil || key == nil {
+			return err
+		}
+		var r taskRecord
+		found, err := getJSON(tx, string(key), &r)
+		if err != nil {
+			return fmt.Errorf("task record %s: %w", key, err)
+		}
+		if found {
 			out = &r
-			s.index.Store(id, string(k))
-			return false, nil
-		})
+			s.index.Store(id, string(key))
+		}
+		return nil
 	})
 	if err != nil {
 		s.log.Error("ecs: find task", "task", id, "err", err)

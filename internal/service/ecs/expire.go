@@ -1,9 +1,10 @@
 package ecs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"strings"
+	"fmt"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/service/ecs/taskstate"
@@ -39,42 +40,57 @@ func (s *Service) expireLoop(ctx context.Context) {
 }
 
 // expireStopped removes every task that stopped more than StoppedRetention
-// ago (by the service's clock) and returns how many it removed.
+// ago (by the service's clock) and returns how many it removed. It reads the
+// stopped index up to the cutoff, so its cost is the tasks it removes.
 func (s *Service) expireStopped() (int, error) {
 	cutoff := s.now().Add(-StoppedRetention)
-	var keys []string
-	err := s.st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte("ecs/"), nil, func(k, v []byte) (bool, error) {
-			if !strings.Contains(string(k), "/task/") {
-				return true, nil
-			}
-			if stoppedBefore(v, cutoff) {
-				keys = append(keys, string(k))
-			}
-			return true, nil
-		})
-	})
-	if err != nil || len(keys) == 0 {
-		return 0, err
-	}
+	end := []byte(fmt.Sprintf("%s%020d", stopPrefix, max(cutoff.UnixNano(), 0)))
 	total := 0
-	for start := 0; start < len(keys); start += 500 { // a commit need not hold every key
-		batch := keys[start:min(start+500, len(keys))]
+	for {
+		var keys []string // task keys, at most 500 a commit
+		err := s.st.View(func(tx store.Tx) error {
+			return tx.Scan([]byte(stopPrefix), nil, func(k, _ []byte) (bool, error) {
+				if bytes.Compare(k, end) >= 0 || len(keys) == 500 {
+					return false, nil
+				}
+				keys = append(keys, string(k))
+				return true, nil
+			})
+		})
+		if err != nil || len(keys) == 0 {
+			return total, err
+		}
 		removed := 0
-		err := s.st.Update(func(tx store.Tx) error {
+		err = s.st.Update(func(tx store.Tx) error {
 			removed = 0
-			for _, k := range batch {
-				v, err := tx.Get([]byte(k))
+			for _, ik := range keys {
+				key := ik[len(stopPrefix)+21:]
+				v, err := tx.Get([]byte(key))
 				if err != nil {
 					return err
 				}
 				if v == nil || !stoppedBefore(v, cutoff) {
+					// The entry outlived its task, or its record does not
+					// say it stopped before the cutoff (a record's own
+					// stop time is what expires it, and putTask keeps
+					// the entry under that): drop the entry only.
+					if err := tx.Delete([]byte(ik)); err != nil {
+						return err
+					}
 					continue
 				}
-				if err := tx.Delete([]byte(k)); err != nil {
+				var r taskRecord
+				if err := json.Unmarshal(v, &r); err != nil {
+					return fmt.Errorf("task record %s: %w", key, err)
+				}
+				if err := deleteTask(tx, &r); err != nil {
+					return err
+				}
+				if err := tx.Delete([]byte(ik)); err != nil { // when the record's stop time differs
 					return err
 				}
 				removed++
+				s.index.Delete(r.id())
 			}
 			return nil
 		})
@@ -82,11 +98,10 @@ func (s *Service) expireStopped() (int, error) {
 			return total, err
 		}
 		total += removed
-		for _, k := range batch {
-			s.index.Delete(k[strings.LastIndexByte(k, '/')+1:])
+		if len(keys) < 500 {
+			return total, nil
 		}
 	}
-	return total, nil
 }
 
 // stoppedBefore reports whether the task record v is STOPPED and stopped

@@ -2,7 +2,6 @@ package ecs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -65,9 +64,13 @@ func (s *Service) update(key string, fn func(r *taskRecord)) (*taskRecord, error
 		for _, c := range r.Task.Containers {
 			before[awsapi.ToString(c.Name)] = awsapi.ToString(c.LastStatus)
 		}
+		idx, err := taskIndex(&r)
+		if err != nil {
+			return err
+		}
 		fn(&r)
 		r.Task.Version = awsapi.Int64(awsapi.ToInt64(r.Task.Version) + 1)
-		return putJSON(tx, key, &r)
+		return putTask(tx, idx, &r)
 	})
 	if err != nil {
 		return nil, err
@@ -589,13 +592,11 @@ func (s *Service) removeAll() {
 func (s *Service) unfinished() ([]*taskRecord, error) {
 	var recs []*taskRecord
 	err := s.st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte("ecs/"), nil, func(k, v []byte) (bool, error) {
-			if !strings.Contains(string(k), "/task/") {
-				return true, nil
-			}
+		return liveTasks(tx, livePrefix, func(e liveEntry) (bool, error) {
 			var r taskRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return true, nil
+			found, err := getJSON(tx, e.Key, &r)
+			if err != nil || !found {
+				return true, nil // unreadable or gone: nothing to adopt
 			}
 			if !taskstate.Of(r.Task.LastStatus).Terminal() {
 				recs = append(recs, &r)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"net/url"
 	"strings"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -133,7 +133,7 @@ func (s *Service) run(ctx context.Context, sc scope, p runParams) ([]ecsapi.Task
 		for range p.Count {
 			r := s.newTask(sc, cl, td, p)
 			r.Cause = timeline.CauseOf(ctx)
-			if err := putJSON(tx, r.key(), r); err != nil {
+			if err := putTask(tx, nil, r); err != nil {
 				return err
 			}
 			recs = append(recs, r)
@@ -380,11 +380,39 @@ func (s *Service) ListTasks(ctx context.Context, in *ecsapi.ListTasksInput) (*ec
 	case !desired.DesiredValid():
 		return nil, invalidParam("Invalid desiredStatus: %s", desired)
 	}
-	type item struct {
-		arn     string
-		created int64
+	// Read the narrowest index the filters allow; the others are checked
+	// on its entries.
+	dim := "all"
+	switch {
+	case in.ServiceName != nil:
+		dim = "group=" + url.PathEscape("service:"+*in.ServiceName)
+	case in.Family != nil:
+		dim = "family=" + url.PathEscape(*in.Family)
+	case in.StartedBy != nil:
+		dim = "startedBy=" + url.PathEscape(*in.StartedBy)
 	}
-	var items []item
+	// Bad paging parameters are reported after a missing cluster, as
+	// before the index.
+	var pageErr error
+	prefix := tasksPrefix(sc, cluster, dim, desired)
+	var start []byte
+	if t := awsapi.ToString(in.NextToken); t != "" {
+		// The token is the created time and id of the next task to list.
+		ts, id, ok := strings.Cut(t, "/")
+		if !ok || len(ts) != 20 || strings.Trim(ts, "0123456789") != "" || id == "" || strings.ContainsAny(id, "/") {
+			pageErr = invalidParam("Invalid nextToken.")
+		}
+		start = []byte(prefix + t)
+	}
+	limit := int32(100)
+	if in.MaxResults != nil {
+		if (*in.MaxResults < 1 || *in.MaxResults > 100) && pageErr == nil {
+			pageErr = invalidParam("maxResults must be between 1 and 100.")
+		}
+		limit = *in.MaxResults
+	}
+	arns := []string{}
+	var next *string
 	err = s.st.View(func(tx store.Tx) error {
 		var c clusterRecord
 		if found, err := getJSON(tx, sc.prefix()+"cluster/"+cluster, &c); err != nil || (!found && cluster != "default") {
@@ -393,23 +421,29 @@ func (s *Service) ListTasks(ctx context.Context, in *ecsapi.ListTasksInput) (*ec
 			}
 			return err
 		}
-		return tx.Scan([]byte(sc.prefix()+"task/"+cluster+"/"), nil, func(_, v []byte) (bool, error) {
-			var r taskRecord
-			if err := json.Unmarshal(v, &r); err != nil {
+		if pageErr != nil {
+			return pageErr
+		}
+		if in.ContainerInstance != nil {
+			return nil // wharf has no container instances: nothing runs on one
+		}
+		return tx.Scan([]byte(prefix), start, func(k, v []byte) (bool, error) {
+			var e taskEntry
+			if err := json.Unmarshal(v, &e); err != nil {
 				return false, err
 			}
-			t := &r.Task
 			switch {
-			case taskstate.Of(t.DesiredStatus) != desired && !(desired == taskstate.Pending && taskstate.Of(t.LastStatus) == taskstate.Pending):
-			case in.Family != nil && awsapi.ToString(r.Def.Family) != *in.Family:
-			case in.StartedBy != nil && awsapi.ToString(t.StartedBy) != *in.StartedBy:
-			case in.LaunchType != nil && awsapi.ToString(t.LaunchType) != *in.LaunchType:
+			case in.Family != nil && e.Family != *in.Family:
+			case in.StartedBy != nil && e.StartedBy != *in.StartedBy:
+			case in.LaunchType != nil && e.LaunchType != *in.LaunchType:
 			// A service's tasks carry the group service:<name> (the ECS
-			// service scheduler's RunTask sets it, as on AWS). wharf has no
-			// container instances, so a filter on one matches nothing.
-			case in.ServiceName != nil && awsapi.ToString(t.Group) != "service:"+*in.ServiceName, in.ContainerInstance != nil:
+			// service scheduler's RunTask sets it, as on AWS).
+			case in.ServiceName != nil && e.Group != "service:"+*in.ServiceName:
+			case int32(len(arns)) == limit:
+				next = awsapi.String(string(k[len(prefix):]))
+				return false, nil
 			default:
-				items = append(items, item{awsapi.ToString(t.TaskArn), t.CreatedAt.UnixNano()})
+				arns = append(arns, e.Arn)
 			}
 			return true, nil
 		})
@@ -417,16 +451,7 @@ func (s *Service) ListTasks(ctx context.Context, in *ecsapi.ListTasksInput) (*ec
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(items, func(i, j int) bool { return items[i].created < items[j].created })
-	arns := make([]string, len(items))
-	for i, it := range items {
-		arns[i] = it.arn
-	}
-	pg, next, err := page(arns, in.NextToken, in.MaxResults, 100)
-	if err != nil {
-		return nil, err
-	}
-	return &ecsapi.ListTasksOutput{TaskArns: nonNil(pg), NextToken: next}, nil
+	return &ecsapi.ListTasksOutput{TaskArns: arns, NextToken: next}, nil
 }
 
 // StopTask asks a task to stop: its containers get SIGTERM, then SIGKILL

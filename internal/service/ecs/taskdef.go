@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -125,7 +124,7 @@ func (s *Service) RegisterTaskDefinition(ctx context.Context, in *ecsapi.Registe
 		if def.PlacementConstraints == nil {
 			def.PlacementConstraints = []ecsapi.TaskDefinitionPlacementConstraint{}
 		}
-		return putJSON(tx, taskDefKey(sc, family, rev), taskDefRecord{Def: def, Tags: tagsOf(in.Tags)})
+		return putTaskDef(tx, sc, &taskDefRecord{Def: def, Tags: tagsOf(in.Tags)}, "")
 	})
 	if err != nil {
 		return nil, err
@@ -306,36 +305,22 @@ func (s *Service) DeregisterTaskDefinition(ctx context.Context, in *ecsapi.Dereg
 	}
 	var def ecsapi.TaskDefinition
 	err := s.st.Update(func(tx store.Tx) error {
-		rec, key, err := s.findTaskDef(tx, sc, ref)
+		rec, _, err := s.findTaskDef(tx, sc, ref)
 		if err != nil {
 			return err
 		}
-		if awsapi.ToString(rec.Def.Status) == "ACTIVE" {
+		was := awsapi.ToString(rec.Def.Status)
+		if was == "ACTIVE" {
 			now := s.now().UTC()
 			rec.Def.Status, rec.Def.DeregisteredAt = awsapi.String("INACTIVE"), &now
 		}
 		def = rec.Def
-		return putJSON(tx, key, rec)
+		return putTaskDef(tx, sc, rec, was)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &ecsapi.DeregisterTaskDefinitionOutput{TaskDefinition: &def}, nil
-}
-
-func (s *Service) allTaskDefs(sc scope, prefix string) ([]taskDefRecord, error) {
-	var out []taskDefRecord
-	err := s.st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte(sc.prefix()+"taskdef/"+prefix), nil, func(_, v []byte) (bool, error) {
-			var r taskDefRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return false, err
-			}
-			out = append(out, r)
-			return true, nil
-		})
-	})
-	return out, err
 }
 
 func checkStatus(v *string) (string, error) {
@@ -350,67 +335,125 @@ func checkStatus(v *string) (string, error) {
 }
 
 // ListTaskDefinitions lists task definition ARNs by family and revision.
+// It reads the status index from the page's start, so a page costs what it
+// returns, however many revisions there are.
 func (s *Service) ListTaskDefinitions(ctx context.Context, in *ecsapi.ListTaskDefinitionsInput) (*ecsapi.ListTaskDefinitionsOutput, error) {
 	sc := s.scope(ctx)
 	status, err := checkStatus(in.Status)
 	if err != nil {
 		return nil, err
 	}
-	prefix := ""
+	// Every revision is under taskdef/, each status's under tdstatus/, both
+	// as <family>/<revision:010>.
+	base := tdStatusPrefix(sc, status)
+	if status == "ALL" {
+		base = sc.prefix() + "taskdef/"
+	}
+	prefix := base
 	if f := awsapi.ToString(in.FamilyPrefix); f != "" {
-		prefix = f + "/" // familyPrefix names a family exactly (ListTaskDefinitions docs)
+		prefix += f + "/" // familyPrefix names a family exactly (ListTaskDefinitions docs)
 	}
-	recs, err := s.allTaskDefs(sc, prefix)
+	desc := awsapi.ToString(in.Sort) == "DESC"
+	var start []byte
+	if t := awsapi.ToString(in.NextToken); t != "" {
+		// The token is the family and revision of the next one to list.
+		family, rev, ok := strings.Cut(t, "/")
+		if !ok || !familyRE.MatchString(family) || len(rev) != 10 || strings.Trim(rev, "0123456789") != "" || !strings.HasPrefix(base+t, prefix) {
+			return nil, invalidParam("Invalid nextToken.")
+		}
+		start = []byte(base + t)
+	}
+	limit, err := pageLimit(in.MaxResults, 100)
 	if err != nil {
 		return nil, err
 	}
-	var arns []string
-	for _, r := range recs {
-		if status == "ALL" || awsapi.ToString(r.Def.Status) == status {
-			arns = append(arns, awsapi.ToString(r.Def.TaskDefinitionArn))
+	arns := []string{}
+	var next *string
+	err = s.st.View(func(tx store.Tx) error {
+		scan := tx.Scan
+		if desc {
+			scan = tx.ScanReverse
 		}
-	}
-	if awsapi.ToString(in.Sort) == "DESC" {
-		for i, j := 0, len(arns)-1; i < j; i, j = i+1, j-1 {
-			arns[i], arns[j] = arns[j], arns[i]
-		}
-	}
-	items, next, err := page(arns, in.NextToken, in.MaxResults, 100)
+		return scan([]byte(prefix), start, func(k, _ []byte) (bool, error) {
+			rest := string(k[len(base):])
+			family, rev, ok := strings.Cut(rest, "/")
+			if !ok {
+				return true, nil
+			}
+			if len(arns) == limit {
+				next = awsapi.String(rest)
+				return false, nil
+			}
+			n, _ := strconv.Atoi(rev)
+			arns = append(arns, sc.arn(fmt.Sprintf("task-definition/%s:%d", family, n)))
+			return true, nil
+		})
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &ecsapi.ListTaskDefinitionsOutput{TaskDefinitionArns: nonNil(items), NextToken: next}, nil
+	return &ecsapi.ListTaskDefinitionsOutput{TaskDefinitionArns: arns, NextToken: next}, nil
+}
+
+// pageLimit is maxResults, checked against limit (the default).
+func pageLimit(maxResults *int32, limit int32) (int, error) {
+	if maxResults == nil {
+		return int(limit), nil
+	}
+	if *maxResults < 1 || *maxResults > limit {
+		return 0, invalidParam("maxResults must be between 1 and %d.", limit)
+	}
+	return int(*maxResults), nil
 }
 
 // ListTaskDefinitionFamilies lists families: ACTIVE ones have an ACTIVE
-// revision, INACTIVE ones have none.
+// revision, INACTIVE ones have none. It reads the family indexes from the
+// page's start.
 func (s *Service) ListTaskDefinitionFamilies(ctx context.Context, in *ecsapi.ListTaskDefinitionFamiliesInput) (*ecsapi.ListTaskDefinitionFamiliesOutput, error) {
 	sc := s.scope(ctx)
 	status, err := checkStatus(in.Status)
 	if err != nil {
 		return nil, err
 	}
-	recs, err := s.allTaskDefs(sc, awsapi.ToString(in.FamilyPrefix))
-	if err != nil {
-		return nil, err
+	var base string
+	switch status {
+	case "ALL":
+		base = tdFamilyKey(sc, "")
+	case "ACTIVE":
+		base = tdFamilyStateKey(sc, true, "")
+	default: // INACTIVE, and DELETE_IN_PROGRESS as before: families without an ACTIVE revision
+		base = tdFamilyStateKey(sc, false, "")
 	}
-	active := map[string]bool{}
-	for _, r := range recs {
-		f := awsapi.ToString(r.Def.Family)
-		active[f] = active[f] || awsapi.ToString(r.Def.Status) == "ACTIVE"
-	}
-	var fams []string
-	for f, a := range active {
-		if status == "ALL" || (status == "ACTIVE") == a {
-			fams = append(fams, f)
+	prefix := base + awsapi.ToString(in.FamilyPrefix)
+	var start []byte
+	if t := awsapi.ToString(in.NextToken); t != "" {
+		// The token is the next family to list.
+		if !familyRE.MatchString(t) || !strings.HasPrefix(t, awsapi.ToString(in.FamilyPrefix)) {
+			return nil, invalidParam("Invalid nextToken.")
 		}
+		start = []byte(base + t)
 	}
-	sort.Strings(fams)
-	items, next, err := page(fams, in.NextToken, in.MaxResults, 100)
+	limit, err := pageLimit(in.MaxResults, 100)
 	if err != nil {
 		return nil, err
 	}
-	return &ecsapi.ListTaskDefinitionFamiliesOutput{Families: nonNil(items), NextToken: next}, nil
+	fams := []string{}
+	var next *string
+	err = s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(prefix), start, func(k, _ []byte) (bool, error) {
+			f := string(k[len(base):])
+			if len(fams) == limit {
+				next = awsapi.String(f)
+				return false, nil
+			}
+			fams = append(fams, f)
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ecsapi.ListTaskDefinitionFamiliesOutput{Families: fams, NextToken: next}, nil
 }
 
 // unsupported lists the fields of a task definition wharf accepts and stores
