@@ -160,7 +160,7 @@ func TestSetAnchorsOnTheMostSelectiveField(t *testing.T) {
 		set.Put(fmt.Sprintf("r%02d", i), MustCompile(fmt.Sprintf(`{"source":["aws.s3"],"detail":{"bucket":{"name":["b%d"]}}}`, i)))
 	}
 	set.Put("prefix", MustCompile(`{"source":[{"prefix":"aws."}]}`))
-	ix := build(set.pats)
+	ix := &set.ix
 	if len(ix.always) != 0 {
 		t.Errorf("%d conjunctions evaluated for every event, want 0", len(ix.always))
 	}
@@ -198,7 +198,7 @@ func TestSetIndexesPrefixAndSuffixRules(t *testing.T) {
 	for n, p := range pats {
 		set.Put(n, MustCompile(p))
 	}
-	ix := build(set.pats)
+	ix := &set.ix
 	var always []string
 	for _, c := range ix.always {
 		always = append(always, ix.conjs[c].name)
@@ -276,5 +276,71 @@ func TestCompileBoundsNesting(t *testing.T) {
 	_, err = Compile(deep(maxDepth, `["x"]`))
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "nested more than 1000 levels") {
 		t.Fatalf("%d levels: %v", maxDepth+1, err)
+	}
+}
+
+// TestSetAgreesAfterRulesChange changes the Set's patterns one by one (the
+// index is updated in place, not rebuilt): after deleting every other
+// pattern and giving others' names new patterns, the Set still returns
+// exactly the patterns that match one by one, and once every pattern is
+// deleted the index holds nothing.
+func TestSetAgreesAfterRulesChange(t *testing.T) {
+	var pats []*Pattern
+	var events [][]byte
+	for file, cases := range loadCases(t) {
+		if file == "invalid" {
+			continue
+		}
+		for _, c := range cases {
+			pats = append(pats, MustCompile(string(c.Pattern)))
+			events = append(events, c.Event)
+		}
+	}
+	set := &Set{}
+	names := make([]string, len(pats))
+	for i, p := range pats {
+		names[i] = fmt.Sprintf("r%04d", i)
+		set.Put(names[i], p)
+	}
+	var keptNames []string
+	var kept []*Pattern
+	for i := range pats {
+		switch i % 3 {
+		case 0:
+			set.Delete(names[i])
+		case 1:
+			// The same name, another rule's pattern.
+			p := pats[(i*7+3)%len(pats)]
+			set.Put(names[i], p)
+			keptNames, kept = append(keptNames, names[i]), append(kept, p)
+		default:
+			keptNames, kept = append(keptNames, names[i]), append(kept, pats[i])
+		}
+	}
+	if set.Len() != len(kept) {
+		t.Fatalf("Len = %d, want %d", set.Len(), len(kept))
+	}
+	for _, e := range events {
+		checkSetAgrees(t, set, keptNames, kept, e)
+	}
+	for _, n := range keptNames {
+		set.Delete(n)
+	}
+	ix := &set.ix
+	live := 0
+	for _, c := range ix.conjs {
+		if c.n != nil {
+			live++
+		}
+	}
+	if live != 0 || len(ix.byValue) != 0 || len(ix.paths) != 0 || len(ix.always) != 0 || len(ix.count) != 0 {
+		t.Errorf("empty set's index: %d conjunctions, %d values, %d paths, %d always, %d counts", live, len(ix.byValue), len(ix.paths), len(ix.always), len(ix.count))
+	}
+	for path, pt := range ix.tries {
+		for _, tr := range []*trie{pt.prefix, pt.suffix, pt.prefixFold, pt.suffixFold} {
+			if tr != nil && (len(tr.conjs) > 0 || len(tr.kids) > 0) {
+				t.Errorf("trie of %q not empty: %+v", path, tr)
+			}
+		}
 	}
 }

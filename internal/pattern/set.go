@@ -26,62 +26,90 @@ import (
 // every event: only anything-but, numeric, exists, wildcard, cidr and
 // equals-ignore-case fields), are evaluated. Per-event cost thus grows with the
 // event's size and the number of candidate rules, not with the number of rules.
+//
+// The index is kept up to date by Put and Delete, which change only the entries
+// of the pattern they add or remove (a rule change costs the size of that
+// rule's pattern, not a rebuild over every rule); Match only reads it, under a
+// read lock, so events are matched concurrently. An anchor is chosen when its
+// pattern is added, by how many conjunctions share its values then; which
+// anchor is chosen changes the candidates examined, never the result.
 type Set struct {
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	pats  map[string]*Pattern
-	index *index // rebuilt lazily after a change
+	ids   map[string][]int32 // pattern name → its conjunctions in ix.conjs
+	ix    index
+	ready bool // ix's maps are made
 }
 
 // Put adds or replaces the pattern named name.
 func (s *Set) Put(name string, p *Pattern) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pats == nil {
-		s.pats = map[string]*Pattern{}
+	if !s.ready {
+		s.pats, s.ids = map[string]*Pattern{}, map[string][]int32{}
+		s.ix = index{byValue: map[string][]int32{}, tries: map[string]*pathTrie{}, paths: map[string]int{}, count: map[string]int{}}
+		s.ready = true
+	}
+	if _, ok := s.pats[name]; ok {
+		s.removeLocked(name)
 	}
 	s.pats[name] = p
-	s.index = nil
+	for _, n := range p.alts {
+		s.ids[name] = append(s.ids[name], s.ix.add(name, n))
+	}
 }
 
 // Delete removes the pattern named name.
 func (s *Set) Delete(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.pats[name]; ok {
+		s.removeLocked(name)
+	}
+}
+
+func (s *Set) removeLocked(name string) {
+	for _, c := range s.ids[name] {
+		s.ix.remove(c)
+	}
+	delete(s.ids, name)
 	delete(s.pats, name)
-	s.index = nil
 }
 
 // Len is the number of patterns in s.
 func (s *Set) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return len(s.pats)
 }
 
 // Match returns the names of the patterns ev matches, sorted.
 func (s *Set) Match(ev *Event) []string {
-	s.mu.Lock()
-	ix := s.index
-	if ix == nil {
-		ix = build(s.pats)
-		s.index = ix
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.ready {
+		return nil
 	}
-	s.mu.Unlock()
-	return ix.match(ev)
+	return s.ix.match(ev)
 }
 
+// conj is one conjunction of a pattern; n is nil for a free slot.
 type conj struct {
-	name string
-	n    *node
+	name  string
+	n     *node
+	cands []anchor // its candidate anchors, counted in index.count
+	at    int      // the candidate it is indexed under, or -1: in always
 }
 
-// index is an immutable snapshot of a Set, built for matching.
+// index is a Set's matching index.
 type index struct {
 	conjs   []conj
+	free    []int32              // free slots of conjs
 	byValue map[string][]int32   // path + "\x00" + value key → conjunctions anchored there
 	tries   map[string]*pathTrie // path → its prefix and suffix tries
-	paths   map[string]bool      // every path (and path prefix) that is indexed
+	paths   map[string]int       // every path (and path prefix) that is indexed → conjunctions under it
 	always  []int32              // conjunctions without an anchor
+	count   map[string]int       // path + "\x00" + value's cost key → conjunctions that could anchor there
 }
 
 // pathTrie holds the conjunctions anchored on one path by prefix or suffix
@@ -113,6 +141,34 @@ func (t *trie) insert(key string, reverse bool, c int32) {
 		t = next
 	}
 	t.conjs = append(t.conjs, c)
+}
+
+// remove takes c out of the conjunctions at key, and prunes the nodes left
+// with neither conjunctions nor children.
+func (t *trie) remove(key string, reverse bool, c int32) {
+	path := []*trie{t}
+	for i := 0; i < len(key); i++ {
+		b := key[i]
+		if reverse {
+			b = key[len(key)-1-i]
+		}
+		if t = t.kids[b]; t == nil {
+			return
+		}
+		path = append(path, t)
+	}
+	t.conjs = without(t.conjs, c)
+	for i := len(path) - 1; i > 0; i-- {
+		n := path[i]
+		if len(n.conjs) > 0 || len(n.kids) > 0 {
+			return
+		}
+		b := key[i-1]
+		if reverse {
+			b = key[len(key)-i]
+		}
+		delete(path[i-1].kids, b)
+	}
 }
 
 // lookup calls fn with the conjunctions of every key that is a prefix of s
@@ -153,86 +209,143 @@ func (m *matcher) costKey() string {
 	return k + "\x00" + m.str
 }
 
-func build(pats map[string]*Pattern) *index {
-	ix := &index{byValue: map[string][]int32{}, tries: map[string]*pathTrie{}, paths: map[string]bool{}}
-	names := make([]string, 0, len(pats))
-	for n := range pats {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var cands [][]anchor
-	count := map[string]int{}
-	for _, name := range names {
-		for _, n := range pats[name].alts {
-			ix.conjs = append(ix.conjs, conj{name: name, n: n})
-			as := anchors(n, "", nil)
-			cands = append(cands, as)
-			for _, a := range as {
-				for _, k := range a.keys {
-					count[a.path+"\x00"+k]++
-				}
-				for i := range a.affix {
-					count[a.path+"\x00"+a.affix[i].costKey()]++
-				}
-			}
+// without returns list without c.
+func without(list []int32, c int32) []int32 {
+	for i, x := range list {
+		if x == c {
+			return append(list[:i], list[i+1:]...)
 		}
 	}
-	for i, as := range cands {
-		best, bestCost, bestAffix := -1, 0, false
-		for j, a := range as {
-			cost := 0
-			for _, k := range a.keys {
-				cost += count[a.path+"\x00"+k]
-			}
-			for k := range a.affix {
-				cost += count[a.path+"\x00"+a.affix[k].costKey()]
-			}
-			// An exact anchor beats one that needs a trie: a prefix such
-			// as "" or "a" can admit most events.
-			affix := len(a.affix) > 0
-			if best < 0 || (bestAffix && !affix) || (affix == bestAffix && cost < bestCost) {
-				best, bestCost, bestAffix = j, cost, affix
-			}
+	return list
+}
+
+// add indexes the conjunction n of the pattern name and returns its slot.
+func (ix *index) add(name string, n *node) int32 {
+	as := anchors(n, "", nil)
+	for _, a := range as {
+		for _, k := range a.keys {
+			ix.count[a.path+"\x00"+k]++
 		}
-		if best < 0 {
-			ix.always = append(ix.always, int32(i))
-			continue
+		for i := range a.affix {
+			ix.count[a.path+"\x00"+a.affix[i].costKey()]++
 		}
-		a := as[best]
+	}
+	best, bestCost, bestAffix := -1, 0, false
+	for j, a := range as {
+		cost := 0
+		for _, k := range a.keys {
+			cost += ix.count[a.path+"\x00"+k]
+		}
+		for k := range a.affix {
+			cost += ix.count[a.path+"\x00"+a.affix[k].costKey()]
+		}
+		// An exact anchor beats one that needs a trie: a prefix such
+		// as "" or "a" can admit most events.
+		affix := len(a.affix) > 0
+		if best < 0 || (bestAffix && !affix) || (affix == bestAffix && cost < bestCost) {
+			best, bestCost, bestAffix = j, cost, affix
+		}
+	}
+	var i int32
+	if f := len(ix.free); f > 0 {
+		i, ix.free = ix.free[f-1], ix.free[:f-1]
+	} else {
+		i = int32(len(ix.conjs))
+		ix.conjs = append(ix.conjs, conj{})
+	}
+	ix.conjs[i] = conj{name: name, n: n, cands: as, at: best}
+	if best < 0 {
+		ix.always = append(ix.always, i)
+		return i
+	}
+	a := as[best]
+	for _, k := range a.keys {
+		key := a.path + "\x00" + k
+		ix.byValue[key] = append(ix.byValue[key], i)
+	}
+	for _, m := range a.affix {
+		pt := ix.tries[a.path]
+		if pt == nil {
+			pt = &pathTrie{}
+			ix.tries[a.path] = pt
+		}
+		t := pt.of(m)
+		if *t == nil {
+			*t = &trie{}
+		}
+		(*t).insert(m.str, m.kind == kSuffix, i)
+	}
+	forPathPrefixes(a.path, func(p string) { ix.paths[p]++ })
+	return i
+}
+
+// remove takes the conjunction in slot i out of the index.
+func (ix *index) remove(i int32) {
+	c := ix.conjs[i]
+	for _, a := range c.cands {
+		for _, k := range a.keys {
+			ix.uncount(a.path + "\x00" + k)
+		}
+		for j := range a.affix {
+			ix.uncount(a.path + "\x00" + a.affix[j].costKey())
+		}
+	}
+	if c.at < 0 {
+		ix.always = without(ix.always, i)
+	} else {
+		a := c.cands[c.at]
 		for _, k := range a.keys {
 			key := a.path + "\x00" + k
-			ix.byValue[key] = append(ix.byValue[key], int32(i))
+			if l := without(ix.byValue[key], i); len(l) > 0 {
+				ix.byValue[key] = l
+			} else {
+				delete(ix.byValue, key)
+			}
 		}
-		for _, m := range a.affix {
-			pt := ix.tries[a.path]
-			if pt == nil {
-				pt = &pathTrie{}
-				ix.tries[a.path] = pt
+		if pt := ix.tries[a.path]; pt != nil {
+			for _, m := range a.affix {
+				(*pt.of(m)).remove(m.str, m.kind == kSuffix, i)
 			}
-			t := &pt.prefix
-			switch {
-			case m.kind == kPrefix && m.fold:
-				t = &pt.prefixFold
-			case m.kind == kSuffix && !m.fold:
-				t = &pt.suffix
-			case m.kind == kSuffix && m.fold:
-				t = &pt.suffixFold
-			}
-			if *t == nil {
-				*t = &trie{}
-			}
-			(*t).insert(m.str, m.kind == kSuffix, int32(i))
 		}
-		for p := a.path; ; {
-			ix.paths[p] = true
-			j := strings.LastIndexByte(p, '\x00')
-			if j < 0 {
-				break
+		forPathPrefixes(a.path, func(p string) {
+			if ix.paths[p]--; ix.paths[p] <= 0 {
+				delete(ix.paths, p)
 			}
-			p = p[:j]
-		}
+		})
 	}
-	return ix
+	ix.conjs[i] = conj{}
+	ix.free = append(ix.free, i)
+}
+
+func (ix *index) uncount(key string) {
+	if ix.count[key]--; ix.count[key] <= 0 {
+		delete(ix.count, key)
+	}
+}
+
+// of returns the trie of pt that holds m's kind of comparison.
+func (pt *pathTrie) of(m matcher) **trie {
+	switch {
+	case m.kind == kPrefix && m.fold:
+		return &pt.prefixFold
+	case m.kind == kSuffix && !m.fold:
+		return &pt.suffix
+	case m.kind == kSuffix && m.fold:
+		return &pt.suffixFold
+	}
+	return &pt.prefix
+}
+
+// forPathPrefixes calls fn with path and each of its ancestors.
+func forPathPrefixes(path string, fn func(string)) {
+	for p := path; ; {
+		fn(p)
+		j := strings.LastIndexByte(p, '\x00')
+		if j < 0 {
+			return
+		}
+		p = p[:j]
+	}
 }
 
 // anchors lists the fields of n (at any depth) whose values are all exact,
@@ -325,7 +438,7 @@ func (ix *index) walk(obj map[string]any, path string, fn func(string, any)) {
 		if path != "" {
 			p = path + "\x00" + name
 		}
-		if !ix.paths[p] {
+		if ix.paths[p] == 0 {
 			continue
 		}
 		ix.value(v, p, fn)
