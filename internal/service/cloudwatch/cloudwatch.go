@@ -10,6 +10,7 @@
 //	cw/d/<account>/<region>/<metric>\x00<ts><seq>           one datum (binary, see encodeSample)
 //	cw/a/<account>/<region>/<alarm name>                    alarm (JSON)
 //	cw/h/<account>/<region>/<alarm name>\x00<ts><seq>       alarm history item (JSON)
+//	cw/dn/, cw/dv/ ...                                      metrics by dimension (dimindex.go)
 //
 // <metric> is namespace \x00 name \x00 dimensions, the dimensions sorted by name
 // as name=value joined by \x01, so that reading one metric over a time range is
@@ -88,6 +89,10 @@ type Service struct {
 	scaling ScalingPolicyExecutor
 
 	evalMu sync.Mutex // one evaluation pass at a time
+
+	// dimIndexed is set once every metric is in the dimension index
+	// (dimindex.go); until then ListMetrics reads every metric.
+	dimIndexed bool
 }
 
 // New returns a Service over opts.Store.
@@ -101,6 +106,12 @@ func New(opts Options) *Service {
 	}
 	if s.every <= 0 {
 		s.every = 10 * time.Second
+	}
+	if s.st != nil {
+		var err error
+		if s.dimIndexed, err = s.buildDimIndex(); err != nil {
+			s.log.Error("cloudwatch: indexing metrics by dimension; ListMetrics reads every metric meanwhile", "err", err)
+		}
 	}
 	return s
 }
@@ -325,6 +336,12 @@ func (s *Service) store(sc scope, ws []write) error {
 			old, err := tx.Get(k)
 			if err != nil {
 				return err
+			}
+			if old == nil {
+				m, _ := parseMetricKey(mk)
+				if err := putDimIndex(tx, sc, m, mk); err != nil {
+					return err
+				}
 			}
 			if len(old) == 8 && int64(binary.BigEndian.Uint64(old)) >= ts {
 				continue

@@ -406,39 +406,67 @@ func (s *Service) ListMetrics(ctx context.Context, in *cwapi.ListMetricsInput) (
 	}
 	const page = 500
 	out := &cwapi.ListMetricsOutput{Metrics: []cwapi.Metric{}}
+	// keep lists the metric mk whose descriptor is v, unless a filter
+	// leaves it out, and reports whether to go on.
+	keep := func(mk string, v []byte) bool {
+		m, ok := parseMetricKey(mk)
+		if !ok {
+			return true
+		}
+		if in.MetricName != nil && m.Name != *in.MetricName {
+			return true
+		}
+		if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < since {
+			return true
+		}
+		for _, f := range in.Dimensions {
+			found := false
+			for _, d := range m.Dims {
+				if d.Name == awsapi.ToString(f.Name) && (f.Value == nil || d.Value == *f.Value) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return true
+			}
+		}
+		if len(out.Metrics) == page {
+			last := out.Metrics[page-1]
+			lm, _ := metricOf("", *last.Namespace, *last.MetricName, last.Dimensions)
+			out.NextToken = awsapi.String(base64.RawURLEncoding.EncodeToString([]byte(lm.key())))
+			return false
+		}
+		out.Metrics = append(out.Metrics, m.api())
+		return true
+	}
 	err := s.st.View(func(tx store.Tx) error {
+		if len(in.Dimensions) > 0 && s.dimIndexed {
+			// Read the metrics with the first dimension that has a
+			// value (else the first dimension) from the index.
+			f := in.Dimensions[0]
+			for _, d := range in.Dimensions {
+				if d.Value != nil {
+					f = d
+					break
+				}
+			}
+			ip := dimPrefix(sc, awsapi.ToString(f.Name), f.Value)
+			var istart []byte
+			if start != nil {
+				istart = append(append([]byte(nil), ip...), start[len(base):]...)
+			}
+			return tx.Scan(append(append([]byte(nil), ip...), prefix[len(base):]...), istart, func(k, _ []byte) (bool, error) {
+				mk := k[len(ip):]
+				v, err := tx.Get(append(append([]byte(nil), base...), mk...))
+				if err != nil || v == nil {
+					return err == nil, err
+				}
+				return keep(string(mk), v), nil
+			})
+		}
 		return tx.Scan(prefix, start, func(k, v []byte) (bool, error) {
-			mk := string(k[len(base):])
-			m, ok := parseMetricKey(mk)
-			if !ok {
-				return true, nil
-			}
-			if in.MetricName != nil && m.Name != *in.MetricName {
-				return true, nil
-			}
-			if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < since {
-				return true, nil
-			}
-			for _, f := range in.Dimensions {
-				found := false
-				for _, d := range m.Dims {
-					if d.Name == awsapi.ToString(f.Name) && (f.Value == nil || d.Value == *f.Value) {
-						found = true
-						break
-					}
-				}
-				if !found {
-					return true, nil
-				}
-			}
-			if len(out.Metrics) == page {
-				last := out.Metrics[page-1]
-				lm, _ := metricOf("", *last.Namespace, *last.MetricName, last.Dimensions)
-				out.NextToken = awsapi.String(base64.RawURLEncoding.EncodeToString([]byte(lm.key())))
-				return false, nil
-			}
-			out.Metrics = append(out.Metrics, m.api())
-			return true, nil
+			return keep(string(k[len(base):]), v), nil
 		})
 	})
 	if err != nil {

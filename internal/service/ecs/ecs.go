@@ -16,6 +16,8 @@
 //	ecs/<account>/<region>/task/<cluster>/<task id>       task (JSON)
 //	ecs/<account>/<region>/setting/<principal>/<name>     account setting (JSON)
 //	ecs/endpoint                                          the endpoint listener's port
+//
+// and the indexes of tasks and task definitions that index.go describes.
 package ecs
 
 import (
