@@ -13,8 +13,25 @@
 //   - attrs-delayed: GetQueueAttributes of a queue of N delayed messages;
 //   - attrs-visible: GetQueueAttributes of a queue of N visible messages.
 //
+// With -groups (default all), more curves, each group on a fresh wharf per
+// size:
+//   - ecs (N stopped tasks in a cluster, 5 running beside them):
+//     ecs-list-running (ListTasks), ecs-list-family (ListTasks --family),
+//     ecs-list-stopped-page (ListTasks --desired-status STOPPED, first 100),
+//     ecs-describe-clusters (its task counts), ecs-restart (process start
+//     to first health answer of wharf restarted on the store, 5 restarts;
+//     CPU is the new process's to that point; not with -ephemeral);
+//   - taskdefs (N revisions of one family, 3 of another):
+//     ecs-list-taskdefs (first page of the big family), ecs-list-families;
+//   - events (N rules on the default bus, always in memory):
+//     events-put (PutEvents matching one rule), events-put-after-rule-change
+//     (PutEvents right after a PutRule changed one rule; CPU includes the
+//     PutRule);
+//   - cloudwatch (N metrics differing by a QueueName dimension):
+//     cw-list-metrics-dimension (ListMetrics filtered on one queue).
+//
 // It asserts nothing and stops by itself. From the module root:
-// go run ./bench/scale [-sizes 1000,10000,100000] [-ephemeral] [-baseline BIN]
+// go run ./bench/scale [-sizes 1000,10000,100000] [-groups sqs,ecs,taskdefs,events,cloudwatch] [-ephemeral] [-baseline BIN]
 package main
 
 import (
@@ -46,7 +63,22 @@ var (
 	samples   = flag.Int("samples", 100, "operations timed per curve and size")
 	wharfBin  = flag.String("wharf", "", "wharf binary (default: build ./cmd/wharf)")
 	baseline  = flag.String("baseline", "", "an older wharf binary to measure beside, in the same run")
+	groupsF   = flag.String("groups", "sqs,ecs,taskdefs,events,cloudwatch", "comma-separated groups of curves to measure")
 )
+
+// groups are the groups of curves: each measures its curves on a fresh wharf
+// holding n of what it scales.
+var groups = []struct {
+	name    string
+	curves  []string
+	measure func(bin string, n int) (map[string]point, error)
+}{
+	{"sqs", []string{"fifo-receive", "send-beside-fifo", "attrs-delayed", "attrs-visible"}, measure},
+	{"ecs", []string{"ecs-list-running", "ecs-list-family", "ecs-list-stopped-page", "ecs-describe-clusters", "ecs-restart"}, measureECS},
+	{"taskdefs", []string{"ecs-list-taskdefs", "ecs-list-families"}, measureTaskDefs},
+	{"events", []string{"events-put", "events-put-after-rule-change"}, measureEvents},
+	{"cloudwatch", []string{"cw-list-metrics-dimension"}, measureCloudWatch},
+}
 
 type point struct {
 	p50, p99, cpu time.Duration
@@ -81,7 +113,22 @@ func run() error {
 	if *baseline != "" {
 		bins = append(bins, struct{ name, path string }{"baseline", *baseline})
 	}
-	curves := []string{"fifo-receive", "send-beside-fifo", "attrs-delayed", "attrs-visible"}
+	var curves []string
+	type group = struct {
+		name    string
+		curves  []string
+		measure func(bin string, n int) (map[string]point, error)
+	}
+	var chosen []group
+	for _, g := range groups {
+		if slices.Contains(strings.Split(*groupsF, ","), g.name) {
+			chosen = append(chosen, g)
+			curves = append(curves, g.curves...)
+		}
+	}
+	if len(chosen) == 0 {
+		return fmt.Errorf("-groups %q: no such group", *groupsF)
+	}
 	res := map[string]map[string]map[int]point{} // binary → curve → size
 	for _, b := range bins {
 		res[b.name] = map[string]map[int]point{}
@@ -90,14 +137,16 @@ func run() error {
 		}
 	}
 	for _, n := range sizes {
-		for _, b := range bins {
-			fmt.Fprintf(os.Stderr, "%s, %d messages...\n", b.name, n)
-			pts, err := measure(b.path, n)
-			if err != nil {
-				return fmt.Errorf("%s at %d: %w", b.name, n, err)
-			}
-			for c, p := range pts {
-				res[b.name][c][n] = p
+		for _, g := range chosen {
+			for _, b := range bins {
+				fmt.Fprintf(os.Stderr, "%s, %s at %d...\n", b.name, g.name, n)
+				pts, err := g.measure(b.path, n)
+				if err != nil {
+					return fmt.Errorf("%s, %s at %d: %w", b.name, g.name, n, err)
+				}
+				for c, p := range pts {
+					res[b.name][c][n] = p
+				}
 			}
 		}
 	}
@@ -107,10 +156,13 @@ func run() error {
 	}
 	fmt.Printf("wharf %s, %d samples per point\n", mode, *samples)
 	for _, c := range curves {
-		fmt.Printf("\n%s\n\n| binary | messages | p50 ms | p99 ms | server CPU ms/op | RSS MiB |\n|---|---|---|---|---|---|\n", c)
+		fmt.Printf("\n%s\n\n| binary | size | p50 ms | p99 ms | server CPU ms/op | RSS MiB |\n|---|---|---|---|---|---|\n", c)
 		for _, b := range bins {
 			for _, n := range sizes {
-				p := res[b.name][c][n]
+				p, ok := res[b.name][c][n]
+				if !ok {
+					continue
+				}
 				fmt.Printf("| %s | %d | %.2f | %.2f | %.3f | %.0f |\n", b.name, n, ms(p.p50), ms(p.p99), ms(p.cpu), p.rss)
 			}
 		}
