@@ -213,15 +213,18 @@ func TestExpiryRemovesEveryIndexEntryOfATask(t *testing.T) {
 // orders, and families by whether they have an ACTIVE revision, page by page.
 func TestListTaskDefinitionsAndFamiliesPage(t *testing.T) {
 	h := newHarness(t, newFakeRunner(), nil)
-	for range 4 {
+	for range 5 {
 		h.register("a", container("main", "img", true))
 	}
 	h.register("ab", container("main", "img", true))
 	h.register("b", container("main", "img", true))
-	for _, td := range []string{"a:2", "b:1"} {
+	for _, td := range []string{"a:2", "b:1", "a:5"} {
 		if _, err := h.svc.DeregisterTaskDefinition(h.ctx, &ecsapi.DeregisterTaskDefinitionInput{TaskDefinition: &td}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if out, err := h.svc.DeleteTaskDefinitions(h.ctx, &ecsapi.DeleteTaskDefinitionsInput{TaskDefinitions: []string{"a:5"}}); err != nil || len(out.Failures) != 0 {
+		t.Fatalf("DeleteTaskDefinitions = %+v, %v", out, err)
 	}
 	arn := func(ids ...string) []string {
 		for i, id := range ids {
@@ -236,11 +239,11 @@ func TestListTaskDefinitionsAndFamiliesPage(t *testing.T) {
 		want []string
 	}{
 		{"active", ecsapi.ListTaskDefinitionsInput{}, arn("a:1", "a:3", "a:4", "ab:1")},
-		{"all", ecsapi.ListTaskDefinitionsInput{Status: s("ALL")}, arn("a:1", "a:2", "a:3", "a:4", "ab:1", "b:1")},
+		{"all", ecsapi.ListTaskDefinitionsInput{Status: s("ALL")}, arn("a:1", "a:2", "a:3", "a:4", "a:5", "ab:1", "b:1")},
 		{"inactive desc", ecsapi.ListTaskDefinitionsInput{Status: s("INACTIVE"), Sort: s("DESC")}, arn("b:1", "a:2")},
 		{"family", ecsapi.ListTaskDefinitionsInput{FamilyPrefix: s("a")}, arn("a:1", "a:3", "a:4")},
-		{"family all desc", ecsapi.ListTaskDefinitionsInput{FamilyPrefix: s("a"), Status: s("ALL"), Sort: s("DESC")}, arn("a:4", "a:3", "a:2", "a:1")},
-		{"deleting", ecsapi.ListTaskDefinitionsInput{Status: s("DELETE_IN_PROGRESS")}, nil},
+		{"family all desc", ecsapi.ListTaskDefinitionsInput{FamilyPrefix: s("a"), Status: s("ALL"), Sort: s("DESC")}, arn("a:5", "a:4", "a:3", "a:2", "a:1")},
+		{"deleting", ecsapi.ListTaskDefinitionsInput{Status: s("DELETE_IN_PROGRESS")}, arn("a:5")},
 	} {
 		in := c.in
 		in.MaxResults = awsapi.Int32(2)

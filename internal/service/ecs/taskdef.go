@@ -189,7 +189,7 @@ func (s *Service) DeleteTaskDefinitions(ctx context.Context, in *ecsapi.DeleteTa
 			if id := strings.TrimPrefix(ref, sc.arn("task-definition/")); !strings.Contains(id, ":") {
 				return clientErr("The specified task definition identifier is invalid. Specify a valid name or ARN and try again.")
 			}
-			rec, key, err := s.findTaskDef(tx, sc, ref)
+			rec, _, err := s.findTaskDef(tx, sc, ref)
 			if apierr.As(err) != nil {
 				out.Failures = append(out.Failures, ecsapi.Failure{Arn: awsapi.String(ref), Reason: awsapi.String("The specified task definition does not exist. Specify a valid account, family, revision and try again.")})
 				continue
@@ -202,8 +202,9 @@ func (s *Service) DeleteTaskDefinitions(ctx context.Context, in *ecsapi.DeleteTa
 					Reason: awsapi.String("The specified task definition is still in ACTIVE status. Please deregister the target and try again.")})
 				continue
 			}
+			was := awsapi.ToString(rec.Def.Status)
 			rec.Def.Status = awsapi.String("DELETE_IN_PROGRESS")
-			if err := putJSON(tx, key, rec); err != nil {
+			if err := putTaskDef(tx, sc, rec, was); err != nil {
 				return err
 			}
 			out.TaskDefinitions = append(out.TaskDefinitions, rec.Def)
