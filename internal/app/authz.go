@@ -36,8 +36,9 @@ func (sys *System) authorizer(cfg *config.Config, log *slog.Logger) *authz.Autho
 }
 
 // resourcePolicy returns the resource-based policy of the resource arn and
-// the account owning it: a role's trust policy, a bucket policy (for the
-// bucket and its objects), a queue's or a topic's Policy attribute.
+// the account owning it: a role's trust policy, a bucket policy with the
+// bucket's and object's ACLs (for the bucket and its objects), a queue's or a
+// topic's Policy attribute.
 func (sys *System) resourcePolicy(ctx context.Context, arn string) (policy, account string, err error) {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" {
@@ -51,9 +52,7 @@ func (sys *System) resourcePolicy(ctx context.Context, arn string) (policy, acco
 		}
 	case "s3":
 		if sys.S3 != nil {
-			bucket, _, _ := strings.Cut(parts[5], "/")
-			doc, owner, _, err := sys.S3.BucketPolicy(bucket)
-			return doc, owner, err
+			return sys.S3.ResourcePolicy(ctx, parts[5])
 		}
 	case "sqs":
 		doc, _, err := sys.SQS.QueuePolicy(parts[4], parts[3], parts[5])

@@ -201,6 +201,9 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 		a.record(ctx, c, op, req, d)
 		if a.o.Mode == config.IAMEnforce {
 			code, status := accessDenied(c.Service)
+			if c.Anonymous {
+				return apierr.New(code, status, "Access Denied") // S3 explains nothing to anonymous callers
+			}
 			return apierr.New(code, status, "%s", d.Message(req))
 		}
 		denied = true // audit: a request with a denied check grants nothing

@@ -172,9 +172,9 @@ type Caller struct {
 	Operation string
 	Host      string // the Host header the client used, for URLs in responses (SQS queue URLs)
 	SourceIP  string // the client's IP address (aws:SourceIp)
-	// Anonymous marks an unsigned S3 request under --auth strict: it has
-	// no account (Account and ARN are empty) and gets in only where a
-	// bucket policy grants everyone.
+	// Anonymous marks an unsigned S3 request (under --auth any, only with
+	// --iam enforce): it has no account (Account and ARN are empty) and gets
+	// in only where a bucket policy or ACL grants everyone.
 	Anonymous bool
 	// ResourcePolicyGrant is set by the authorizer when the resource's
 	// resource-based policy let this caller reach another account's

@@ -57,6 +57,16 @@ func (s *Server) authenticate(r *http.Request, svc *awsapi.Service, cred *sigv4.
 			}
 			return nil, missingAuth(svc)
 		}
+		// Under --auth any an unsigned request acts as the default
+		// account's root, what local tooling expects; but --iam enforce
+		// refuses what AWS would, and AWS serves an unsigned S3 request
+		// only where a bucket policy or ACL grants everyone. A browser POST
+		// upload keeps acting as the root: its form's key is not checked
+		// under --auth any.
+		if svc != nil && svc.Quirks.S3AuthErrors && s.anonymousAllowed() && !isFormPost(r) {
+			c.Account, c.Anonymous = "", true
+			return c, decodeBody(r, nil, "")
+		}
 		c.ARN = rootARN(c.Account)
 		return c, decodeBody(r, nil, "")
 	}

@@ -56,6 +56,10 @@ func TestS3AnonymousRequestsUnderStrictAuth(t *testing.T) {
 		t.Fatalf("anonymous GET before any policy = %d %s", code, body)
 	}
 	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/public/*"}]}`
+	// Block Public Access, on for a new bucket, would refuse the policy.
+	if _, err := root.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String("pub")}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := root.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("pub"), Policy: aws.String(policy)}); err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +80,9 @@ func TestS3AnonymousRequestsUnderStrictAuth(t *testing.T) {
 	audit := start(t, "--auth", "strict", "--iam", "audit")
 	rootA := s3Client(awsConfig(audit, "test", "test", ""))
 	if _, err := rootA.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("pub")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rootA.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String("pub")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := rootA.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("pub"), Policy: aws.String(policy)}); err != nil {
