@@ -143,11 +143,10 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	sourceIP := []string{c.SourceIP}
 	crossGranted, denied := false, false
 	for _, ch := range checks {
+		// The principal's keys are shared by its requests, read-only: the
+		// request's own keys go in a small map of their own.
 		req := &iampolicy.Request{Principal: pr, Action: ch.Action, Resource: ch.Resource,
-			ResourceAccount: arnAccount(ch.Resource), Context: make(iampolicy.Context, len(ctxKeys)+2+len(ch.Context))}
-		for k, v := range ctxKeys {
-			req.Context[k] = v
-		}
+			ResourceAccount: arnAccount(ch.Resource), Context: make(iampolicy.Context, 3+len(ch.Context)), Base: ctxKeys}
 		req.Context["aws:currenttime"] = currentTime
 		req.Context["aws:epochtime"] = epochTime
 		if c.SourceIP != "" {

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 )
 
 //go:embed actions.txt
@@ -164,7 +165,7 @@ func requestTags(ctx map[string][]string, tmpl string, input reflect.Value) map[
 		}
 	case reflect.Slice:
 		for i := range f.Len() {
-			k, v := members(f.Index(i), []string{"Key"}), members(f.Index(i), []string{"Value"})
+			k, v := members(f.Index(i), "Key"), members(f.Index(i), "Value")
 			if len(k) == 1 {
 				val := ""
 				if len(v) == 1 {
@@ -232,7 +233,7 @@ func placeholder(ph string, input reflect.Value, env Env) []string {
 			vals = env.Lookup(path[1:], input.Interface())
 		}
 	default:
-		vals = members(input, strings.Split(path, "."))
+		vals = members(input, path)
 	}
 	out := vals[:0]
 	for _, v := range vals {
@@ -252,16 +253,16 @@ func placeholder(ph string, input reflect.Value, env Env) []string {
 	return out
 }
 
-// members reads the values at path in v: "A" a member, "A[]" each element of
-// a list member, "A#" each key of a map member.
-func members(v reflect.Value, path []string) []string {
+// members reads the values at path (dot-separated) in v: "A" a member,
+// "A[]" each element of a list member, "A#" each key of a map member.
+func members(v reflect.Value, path string) []string {
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 		if v.IsNil() {
 			return nil
 		}
 		v = v.Elem()
 	}
-	if len(path) == 0 {
+	if path == "" {
 		switch v.Kind() {
 		case reflect.String:
 			return []string{v.String()}
@@ -275,30 +276,65 @@ func members(v reflect.Value, path []string) []string {
 	if v.Kind() != reflect.Struct {
 		return nil
 	}
-	name := path[0]
+	name, rest, _ := strings.Cut(path, ".")
 	each, keys := strings.HasSuffix(name, "[]"), strings.HasSuffix(name, "#")
 	name = strings.TrimSuffix(strings.TrimSuffix(name, "[]"), "#")
-	f := v.FieldByName(name)
-	if !f.IsValid() {
+	index := fieldIndex(v.Type(), name)
+	if index == nil {
 		return nil
 	}
+	f := v.FieldByIndex(index) // as FieldByName would
 	switch {
 	case each && f.Kind() == reflect.Slice:
 		var out []string
 		for i := range f.Len() {
-			out = append(out, members(f.Index(i), path[1:])...)
+			out = append(out, members(f.Index(i), rest)...)
 		}
 		return out
 	case keys && f.Kind() == reflect.Map:
 		var out []string
 		for _, k := range f.MapKeys() {
-			out = append(out, members(k, path[1:])...)
+			out = append(out, members(k, rest)...)
 		}
 		return out
 	case each || keys:
 		return nil
 	}
-	return members(f, path[1:])
+	return members(f, rest)
+}
+
+type fieldKey struct {
+	t    reflect.Type
+	name string
+}
+
+// fields caches fieldIndex's answers: every authorized request reads a few
+// members of its input, and reflect's FieldByName searches the fields each
+// time.
+var fields struct {
+	sync.RWMutex
+	m map[fieldKey][]int // nil: no such field
+}
+
+// fieldIndex returns the index sequence of struct type t's field name, as
+// reflect's FieldByName finds it, or nil when it has none.
+func fieldIndex(t reflect.Type, name string) []int {
+	k := fieldKey{t, name}
+	fields.RLock()
+	index, ok := fields.m[k]
+	fields.RUnlock()
+	if !ok {
+		if f, found := t.FieldByName(name); found {
+			index = f.Index
+		}
+		fields.Lock()
+		if fields.m == nil {
+			fields.m = map[fieldKey][]int{}
+		}
+		fields.m[k] = index
+		fields.Unlock()
+	}
+	return index
 }
 
 func apply(filter, v string, env Env) string {

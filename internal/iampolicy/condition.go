@@ -151,8 +151,12 @@ func arnLike(r, p string) bool {
 // eval decides one condition against ctx. values are the policy's values
 // after policy variables are substituted (a value whose variable has no value
 // matches nothing).
-func (c *Condition) eval(ctx Context, vars func(string) (string, bool)) bool {
-	reqVals, present := ctx.lookup(c.Key)
+func (c *Condition) eval(r *Request, vars func(string) (string, bool)) bool {
+	key := c.lkey
+	if key == "" {
+		key = strings.ToLower(c.Key)
+	}
+	reqVals, present := r.value(key)
 	if c.op.name == "Null" {
 		// "Null": {"k": "true"} holds when k is absent, "false" when present.
 		absent := !present || len(reqVals) == 0
@@ -163,10 +167,13 @@ func (c *Condition) eval(ctx Context, vars func(string) (string, bool)) bool {
 		}
 		return false
 	}
-	policyVals := make([]string, 0, len(c.Values))
-	for _, v := range c.Values {
-		if s, ok := substitute(v, vars, c.op.glob); ok {
-			policyVals = append(policyVals, s)
+	policyVals := c.Values
+	if c.vars || c.lkey == "" {
+		policyVals = make([]string, 0, len(c.Values))
+		for _, v := range c.Values {
+			if s, ok := substitute(v, vars, c.op.glob); ok {
+				policyVals = append(policyVals, s)
+			}
 		}
 	}
 	matchesAny := func(r string) bool {

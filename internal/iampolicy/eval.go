@@ -13,11 +13,6 @@ type Context map[string][]string
 // Set sets key to vals.
 func (c Context) Set(key string, vals ...string) { c[strings.ToLower(key)] = vals }
 
-func (c Context) lookup(key string) ([]string, bool) {
-	v, ok := c[strings.ToLower(key)]
-	return v, ok
-}
-
 // Principal is who makes a request.
 type Principal struct {
 	// ARN is the principal: arn:aws:iam::ACCOUNT:root, an IAM user, or an
@@ -74,6 +69,10 @@ type Request struct {
 	// within the account, as a role's trust policy is for AssumeRole.
 	RequireResource bool
 	Context         Context
+	// Base holds more condition keys, read when Context lacks a key: the
+	// principal's own (aws:PrincipalArn, tags), shared by every request
+	// of the principal and never changed.
+	Base Context
 
 	action string // Action lower-cased, set by Evaluate
 }
@@ -253,11 +252,21 @@ func boundary(p Policies) []Named {
 // principal's own keys.
 func variables(r *Request) func(string) (string, bool) {
 	return func(name string) (string, bool) {
-		if v, ok := r.Context.lookup(name); ok && len(v) == 1 {
+		if v, ok := r.value(strings.ToLower(name)); ok && len(v) == 1 {
 			return v[0], true
 		}
 		return "", false
 	}
+}
+
+// value returns the condition key lkey (lower-cased) from r's Context, else
+// from its Base.
+func (r *Request) value(lkey string) ([]string, bool) {
+	if v, ok := r.Context[lkey]; ok {
+		return v, true
+	}
+	v, ok := r.Base[lkey]
+	return v, ok
 }
 
 // find returns the first statement of effect e that applies to r, or nil.
@@ -266,19 +275,26 @@ func (pol *Policy) find(e Effect, r *Request, vars func(string) (string, bool), 
 	if pol.Version != Version2012 {
 		vars = nil // variables are literal text in 2008-10-17 policies
 	}
-	for i := range pol.Statements {
+	act := r.action
+	if act == "" {
+		act = strings.ToLower(r.Action)
+	}
+	var found *Statement
+	pol.candidates(act, func(i int) bool {
 		s := &pol.Statements[i]
 		if s.Effect != e {
-			continue
+			return true
 		}
 		if resource && s.principal(r.Principal) == noGrant {
-			continue
+			return true
 		}
 		if s.applies(r, vars) {
-			return s
+			found = s
+			return false
 		}
-	}
-	return nil
+		return true
+	})
+	return found
 }
 
 // grants returns how the strongest applicable Allow statement of a resource
@@ -329,12 +345,8 @@ func (s *Statement) applies(r *Request, vars func(string) (string, bool)) bool {
 			return false
 		}
 	}
-	ctx := r.Context
-	if ctx == nil {
-		ctx = Context{}
-	}
 	for i := range s.Conditions {
-		if !s.Conditions[i].eval(ctx, vars) {
+		if !s.Conditions[i].eval(r, vars) {
 			return false
 		}
 	}

@@ -53,7 +53,7 @@ func FuzzCondition(f *testing.F) {
 		if reqVal != "" {
 			ctx.Set("k:k", reqVal, reqVal2)
 		}
-		c.eval(ctx, func(string) (string, bool) { return "v", true })
+		c.eval(&Request{Context: ctx}, func(string) (string, bool) { return "v", true })
 		if op == "StringLike" {
 			plain := true
 			for _, r := range policyVal {

@@ -57,6 +57,8 @@ type Policy struct {
 	// request (a resource's tags, DynamoDB's leading keys) only for policies
 	// that read them.
 	keys map[string]bool
+
+	ix *actionIndex // built by Parse; nil checks every statement
 }
 
 // NeedsResourceTags reports whether the policy reads aws:ResourceTag keys,
@@ -118,6 +120,18 @@ type Condition struct {
 	ifExists bool
 	Key      string
 	Values   []string
+	lkey     string // Key lower-cased, as Context holds keys; set by Parse
+	vars     bool   // a value holds a policy variable; set by Parse
+}
+
+// hasVariable reports whether a value may hold a policy variable.
+func hasVariable(vals []string) bool {
+	for _, v := range vals {
+		if strings.Contains(v, "${") {
+			return true
+		}
+	}
+	return false
 }
 
 func malformed(format string, args ...any) error {
@@ -192,6 +206,7 @@ func Parse(doc string, k Kind) (*Policy, error) {
 		name, _, _ := strings.Cut(m[1], ",") // ${key, 'default'}
 		p.keys[strings.ToLower(strings.TrimSpace(name))] = true
 	}
+	p.index()
 	return p, nil
 }
 
@@ -375,7 +390,8 @@ func parseConditions(v json.RawMessage) ([]Condition, error) {
 			if op.name == "Null" && set != "" {
 				return nil, malformed("Invalid Condition type : %s", name)
 			}
-			out = append(out, Condition{Operator: name, op: op, set: set, ifExists: ifExists, Key: key, Values: vals})
+			out = append(out, Condition{Operator: name, op: op, set: set, ifExists: ifExists, Key: key, Values: vals,
+				lkey: strings.ToLower(key), vars: hasVariable(vals)})
 		}
 	}
 	// Map order is random; evaluation order must not be, so reasons are stable.
