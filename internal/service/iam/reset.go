@@ -4,5 +4,6 @@ package iam
 // write, so that decisions cached on an older generation are not reused.
 func (s *Service) Forget() {
 	s.policies.Clear()
+	s.keys.Clear()
 	s.gen.Add(1)
 }

@@ -55,6 +55,10 @@ type Service struct {
 	// gen counts committed writes, so the authorizer can keep what it
 	// learned of a principal until IAM changes (Generation).
 	gen atomic.Uint64
+	// keys caches LookupKey's answers by access key id (*cachedKey), each
+	// valid for one generation; keyCount bounds it.
+	keys     sync.Map
+	keyCount atomic.Int64
 }
 
 // update runs fn in a write transaction, then counts the write.

@@ -296,8 +296,13 @@ func (s *Service) LookupKey(ctx context.Context, akid string) (awsapi.Key, bool)
 	if akid == s.ak {
 		return awsapi.Key{Secret: s.sk, Account: s.acct, ARN: rootARN(s.acct)}, true
 	}
-	var key awsapi.Key
-	var ok bool
+	gen := s.Generation() // before reading, so a write meanwhile invalidates
+	if v, hit := s.keys.Load(akid); hit {
+		if c := v.(*cachedKey); c.gen == gen {
+			return c.resolve(s.now())
+		}
+	}
+	c := &cachedKey{gen: gen}
 	err := s.st.View(func(tx store.Tx) error {
 		var sess session
 		found, err := get(tx, sessionKey(akid), &sess)
@@ -305,9 +310,7 @@ func (s *Service) LookupKey(ctx context.Context, akid string) (awsapi.Key, bool)
 			return err
 		}
 		if found {
-			if s.now().Before(sess.Expires) {
-				key, ok = awsapi.Key{Secret: sess.Secret, Account: sess.Account, ARN: sess.ARN, SessionToken: sess.Token}, true
-			}
+			c.key, c.ok, c.session, c.expires = awsapi.Key{Secret: sess.Secret, Account: sess.Account, ARN: sess.ARN, SessionToken: sess.Token}, true, true, sess.Expires
 			return nil
 		}
 		var k accessKey
@@ -323,11 +326,41 @@ func (s *Service) LookupKey(ctx context.Context, akid string) (awsapi.Key, bool)
 			}
 			arn = userARN(k.Account, u.Path, u.Name)
 		}
-		key, ok = awsapi.Key{Secret: k.Secret, Account: k.Account, ARN: arn}, true
+		c.key, c.ok = awsapi.Key{Secret: k.Secret, Account: k.Account, ARN: arn}, true
 		return nil
 	})
 	if err != nil {
 		return awsapi.Key{}, false
 	}
-	return key, ok
+	if s.keyCount.Add(1) > maxCachedKeys {
+		s.keys.Clear() // bounded: start over
+		s.keyCount.Store(0)
+	}
+	s.keys.Store(akid, c)
+	return c.resolve(s.now())
+}
+
+// maxCachedKeys bounds the access keys LookupKey remembers.
+const maxCachedKeys = 4096
+
+// cachedKey is what LookupKey read of one access key at one IAM generation:
+// every request of a client resolves its key, and reading and decoding the
+// key and its user from the store each time was a tenth of a small
+// request's cost. A write to IAM (a key made inactive, a user renamed)
+// changes the generation, so a stale entry is never used.
+type cachedKey struct {
+	gen     uint64
+	key     awsapi.Key
+	ok      bool
+	session bool      // STS credentials, which expire
+	expires time.Time // the session's expiry
+}
+
+// resolve answers for the key at now: a session's credentials stop working
+// when they expire, whatever the cache holds.
+func (c *cachedKey) resolve(now time.Time) (awsapi.Key, bool) {
+	if !c.ok || (c.session && !now.Before(c.expires)) {
+		return awsapi.Key{}, false
+	}
+	return c.key, true
 }
