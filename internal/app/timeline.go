@@ -15,7 +15,14 @@ import (
 func (sys *System) observe(d deps) {
 	// Entries carry the time every service reads, so a moved clock shows.
 	now := clock.Or(d.clock).Now
-	tl, err := timeline.Open(timeline.Options{Store: d.st, Logger: d.log, Now: now})
+	st := d.st
+	if d.cfg != nil && d.cfg.Ephemeral {
+		// Saving entries to a store that dies with the process keeps
+		// nothing a restart could read: it only cost every hop a JSON
+		// encoding and two store writes.
+		st = nil
+	}
+	tl, err := timeline.Open(timeline.Options{Store: st, Logger: d.log, Now: now})
 	if err != nil {
 		// The saved history is unreadable: record from now on, in memory.
 		d.log.Error("timeline: starting empty", "err", err)

@@ -151,11 +151,14 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 	}
 	l.mu.Lock()
 	l.seq++
-	e.ID = fmt.Sprintf("%016x", l.seq)
+	e.ID = hexID(l.seq)
 	l.entries = append(l.entries, e)
 	if over := len(l.entries) - l.limit; over > l.limit/4 {
-		// Trim in steps, not one entry per Record.
-		l.entries = slices.Clone(l.entries[over:])
+		// Trim in steps, not one entry per Record, within the same array:
+		// List and Trace copy what they return, so nothing else holds it.
+		n := copy(l.entries, l.entries[over:])
+		clear(l.entries[n:])
+		l.entries = l.entries[:n]
 	}
 	if l.st != nil {
 		l.unsaved = append(l.unsaved, e)
@@ -242,14 +245,15 @@ func (l *Log) flush() {
 		return
 	}
 	var removed int
+	var key, v []byte
 	err := l.st.Update(func(tx store.Tx) error {
 		removed = 0
-		for _, e := range batch {
-			v, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			if err := tx.Put([]byte(prefix+e.ID), v); err != nil {
+		for i := range batch {
+			e := &batch[i]
+			// Put copies key and value: one buffer of each serves the batch.
+			key = append(append(key[:0], prefix...), e.ID...)
+			v = appendJSON(v[:0], e)
+			if err := tx.Put(key, v); err != nil {
 				return err
 			}
 		}
@@ -402,6 +406,17 @@ func (l *Log) Trace(id string) []Entry {
 		}
 	}
 	return out
+}
+
+// hexID is seq as 16 lower-case hex digits, the form of an entry's ID.
+func hexID(seq uint64) string {
+	const digits = "0123456789abcdef"
+	var b [16]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[seq&0xf]
+		seq >>= 4
+	}
+	return string(b[:])
 }
 
 func subjectOf(e *Entry) string {
