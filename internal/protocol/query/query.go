@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -139,35 +140,84 @@ func namespace(svc *awsapi.Service) string {
 
 // Encode writes <OpResponse><OpResult>…</OpResult><ResponseMetadata>…</OpResponse>.
 func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, op *awsapi.Operation, out any, requestID string) error {
-	var buf bytes.Buffer
-	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	buf.WriteString("<" + op.Name + "Response" + xmlshape.NamespaceAttr("", namespace(svc)) + ">")
+	buf := getBuffer()
+	defer putBuffer(buf)
+	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<")
+	buf.WriteString(op.Name)
+	buf.WriteString("Response")
+	if ns := namespace(svc); ns != "" {
+		buf.WriteString(xmlshape.NamespaceAttr("", ns))
+	}
+	buf.WriteByte('>')
 	v := reflect.ValueOf(out)
 	if out != nil && !(v.Kind() == reflect.Pointer && v.IsNil()) {
-		wrapper := op.ResultWrapper
+		// Models that are not query models (SQS's JSON model) carry no
+		// resultWrapper; AWS's query responses use OpResult.
+		wrapper, suffix := op.ResultWrapper, ""
 		if wrapper == "" {
-			// Models that are not query models (SQS's JSON model) carry no
-			// resultWrapper; AWS's query responses use OpResult.
-			wrapper = op.Name + "Result"
+			wrapper, suffix = op.Name, "Result"
 		}
-		var body bytes.Buffer
-		options().WriteMembers(&body, v)
-		if body.Len() > 0 || op.ResultWrapper != "" {
-			buf.WriteString("<" + wrapper + ">")
-			buf.Write(body.Bytes())
-			buf.WriteString("</" + wrapper + ">")
+		// Write the wrapper, then the members; take the wrapper back out
+		// if there were none and the model names no wrapper.
+		mark := buf.Len()
+		buf.WriteByte('<')
+		buf.WriteString(wrapper)
+		buf.WriteString(suffix)
+		buf.WriteByte('>')
+		body := buf.Len()
+		encodeOptions.WriteMembers(buf, v)
+		if buf.Len() > body || op.ResultWrapper != "" {
+			buf.WriteString("</")
+			buf.WriteString(wrapper)
+			buf.WriteString(suffix)
+			buf.WriteByte('>')
+		} else {
+			buf.Truncate(mark)
 		}
 	}
 	buf.WriteString("<ResponseMetadata><RequestId>")
-	xmlshape.Escape(&buf, requestID)
-	buf.WriteString("</RequestId></ResponseMetadata></" + op.Name + "Response>")
+	xmlshape.Escape(buf, requestID)
+	buf.WriteString("</RequestId></ResponseMetadata></")
+	buf.WriteString(op.Name)
+	buf.WriteString("Response>")
 	h := w.Header()
-	h.Set("Content-Type", "text/xml")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	h.Set("x-amzn-RequestId", requestID)
+	// Canonical keys set directly: Header.Set would canonicalise (and
+	// allocate) x-amzn-RequestId on every response.
+	h["Content-Type"] = textXML
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	h["X-Amzn-Requestid"] = []string{requestID}
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// textXML is every response's Content-Type; net/http only reads it.
+var textXML = []string{"text/xml"}
+
+// encodeOptions are the options responses are written with; WriteMembers
+// only reads them.
+var encodeOptions = options()
+
+// buffers holds response buffers between requests: a response is built
+// whole (its Content-Length goes first), and a fresh buffer per request
+// was a good part of what encoding cost.
+var buffers sync.Pool
+
+func getBuffer() *bytes.Buffer {
+	if b, ok := buffers.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// putBuffer returns b to the pool unless it grew large (a big
+// ReceiveMessage), which would keep that memory alive for small responses.
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > 64<<10 {
+		return
+	}
+	b.Reset()
+	buffers.Put(b)
 }
 
 // queryCodes are the query protocol's names for the common errors apierr names

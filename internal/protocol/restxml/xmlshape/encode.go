@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 )
@@ -125,6 +126,12 @@ func (o *Options) WriteElement(buf *bytes.Buffer, name, attrs string, f *awsapi.
 
 func (o *Options) writeStruct(buf *bytes.Buffer, name, attrs string, v reflect.Value) {
 	shape := awsapi.ShapeOf(v.Type())
+	if (attrs != "" || shape.XMLNamespace == "") && !hasAttributes(shape) {
+		open(buf, name, attrs)
+		o.WriteMembers(buf, v)
+		closeTag(buf, name)
+		return
+	}
 	var ab bytes.Buffer
 	ab.WriteString(attrs)
 	if attrs == "" {
@@ -150,6 +157,17 @@ func (o *Options) writeStruct(buf *bytes.Buffer, name, attrs string, v reflect.V
 	open(buf, name, ab.String())
 	o.WriteMembers(buf, v)
 	closeTag(buf, name)
+}
+
+// hasAttributes reports whether shape has a member written as an XML
+// attribute of its element.
+func hasAttributes(shape *awsapi.Shape) bool {
+	for i := range shape.Fields {
+		if f := &shape.Fields[i]; f.XMLAttribute && f.Location == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // WriteMembers writes the body members of struct v (those without an HTTP
@@ -281,9 +299,18 @@ func closeTag(buf *bytes.Buffer, name string) {
 	buf.WriteByte('>')
 }
 
-// Escape writes s as XML character data.
+// Escape writes s as XML character data, as encoding/xml's EscapeText does.
 func Escape(buf *bytes.Buffer, s string) {
-	_ = xml.EscapeText(buf, []byte(s)) // a bytes.Buffer does not fail
+	// Most values (ids, names, numbers) need no escaping: write them as
+	// they are rather than copying each to a []byte for EscapeText.
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf, c < 0x20, c == '"', c == '\'', c == '&', c == '<', c == '>':
+			_ = xml.EscapeText(buf, []byte(s)) // a bytes.Buffer does not fail
+			return
+		}
+	}
+	buf.WriteString(s)
 }
 
 // WriteFields writes an error's extra members (apierr.Error.Fields) as elements,
