@@ -3,12 +3,14 @@
 // 1 KiB) sent by an IAM user to wharf with --iam off and with --iam enforce,
 // in one run. The user has the most policies IAM lets a user have (20
 // attached managed policies, AWS's PoliciesPerUser quota raised to its
-// maximum) of 20 statements each, and only the last statement of the last
-// policy allows the mix, so every request is decided against all 400
-// statements. It reports wharf's CPU time per request (user+system, from
-// /proc) in each mode and their ratio; it asserts nothing.
+// maximum; -policies takes fewer) of 20 statements each (-statements), and
+// only the last statement of the last policy allows the mix, so every request
+// is decided against all of them (400 by default; -statements 50 makes 1000).
+// It reports wharf's CPU time per request (user+system, from /proc) in each
+// mode and their ratio; it asserts nothing. -debug-addr starts the enforcing
+// wharf with --debug-addr, to profile it while the mix runs.
 //
-//	go run ./bench/iam [-duration 5s] [-clients 4]
+//	go run ./bench/iam [-duration 5s] [-clients 4] [-policies 20] [-statements 20]
 package main
 
 import (
@@ -38,15 +40,22 @@ import (
 	"github.com/wharf-dev/wharf/bench/internal/benchkit"
 )
 
-const (
-	policies   = 20
-	statements = 20
+// maxPolicies is IAM's PoliciesPerUser quota at its maximum (wharf's too).
+const maxPolicies = 20
+
+var (
+	policies   = flag.Int("policies", maxPolicies, "managed policies attached to the user (at most 20, IAM's quota)")
+	statements = flag.Int("statements", 20, "statements per policy")
+	debugAddr  = flag.String("debug-addr", "", "start the --iam enforce wharf with --debug-addr (pprof) on this loopback address")
 )
 
 func main() {
 	duration := flag.Duration("duration", 5*time.Second, "how long to drive the mix in each mode")
 	clients := flag.Int("clients", 4, "concurrent clients")
 	flag.Parse()
+	if *policies < 1 || *policies > maxPolicies || *statements < 1 {
+		fail(fmt.Errorf("-policies must be 1 to %d and -statements at least 1", maxPolicies))
+	}
 	bin, err := benchkit.BuildWharf()
 	if err != nil {
 		fail(err)
@@ -66,7 +75,7 @@ func main() {
 		}
 		results = append(results, result{mode, n, errs, cpu})
 	}
-	fmt.Printf("request mix as an IAM user with %d policies x %d statements, %d clients, %s per mode\n", policies, statements, *clients, *duration)
+	fmt.Printf("request mix as an IAM user with %d policies x %d statements, %d clients, %s per mode\n", *policies, *statements, *clients, *duration)
 	fmt.Printf("%-8s %10s %8s %12s %16s\n", "--iam", "requests", "errors", "server CPU", "CPU per request")
 	per := map[string]float64{}
 	for _, r := range results {
@@ -102,7 +111,11 @@ func measure(bin, mode string, d time.Duration, clients int) (requests, errs int
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	cmd := exec.Command(bin, "serve", "--ephemeral", "--iam", mode, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "warn")
+	args := []string{"serve", "--ephemeral", "--iam", mode, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "warn"}
+	if *debugAddr != "" && mode == "enforce" {
+		args = append(args, "--debug-addr", *debugAddr)
+	}
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		return 0, 0, 0, err
 	}
@@ -131,11 +144,11 @@ func measure(bin, mode string, d time.Duration, clients int) (requests, errs int
 	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bench")}); err != nil {
 		return 0, 0, 0, err
 	}
-	for p := range policies {
+	for p := range *policies {
 		var st []string
-		for s := range statements {
+		for s := range *statements {
 			action, res := "s3:GetBucketTagging", fmt.Sprintf("arn:aws:s3:::other-%d-%d", p, s)
-			if p == policies-1 && s == statements-1 {
+			if p == *policies-1 && s == *statements-1 {
 				action, res = `["sqs:SendMessage","dynamodb:PutItem","dynamodb:GetItem","s3:PutObject","s3:GetObject"]`, "*"
 				st = append(st, fmt.Sprintf(`{"Sid":"S%d","Effect":"Allow","Action":%s,"Resource":%q}`, s, action, res))
 				continue
