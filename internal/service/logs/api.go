@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	logsapi "github.com/wharf-dev/wharf/internal/awsapi/logs"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
@@ -44,9 +45,12 @@ func checkStreamName(name string) error {
 	return nil
 }
 
-// groupName resolves a log group given by name or by identifier (a name or an
-// ARN, with or without the trailing ":*" that DescribeLogGroups' arn carries).
-func groupName(name, identifier *string) (string, error) {
+// groupName resolves a log group given by name or by identifier: a name, or
+// an ARN arn:<partition>:logs:<region>:<account>:log-group:<name> (with or
+// without the trailing ":*" DescribeLogGroups' arn carries). An ARN of
+// another account or region names a group the caller cannot reach (wharf has
+// no cross-account observability links): it does not exist for them.
+func groupName(sc scope, name, identifier *string) (string, error) {
 	n := awsapi.ToString(name)
 	id := awsapi.ToString(identifier)
 	switch {
@@ -55,14 +59,21 @@ func groupName(name, identifier *string) (string, error) {
 	case n != "":
 		return n, checkGroupName("logGroupName", n)
 	case id != "":
-		if strings.HasPrefix(id, "arn:") {
-			i := strings.Index(id, ":log-group:")
-			if i < 0 {
-				return "", invalidParam("Invalid log group ARN: %s", id)
-			}
-			id = strings.TrimSuffix(id[i+len(":log-group:"):], ":*")
+		if !strings.HasPrefix(id, "arn:") {
+			return id, checkGroupName("logGroupIdentifier", id)
 		}
-		return id, checkGroupName("logGroupIdentifier", id)
+		parts := strings.SplitN(id, ":", 7)
+		if len(parts) != 7 || parts[1] == "" || parts[2] != "logs" || parts[5] != "log-group" || parts[6] == "" {
+			return "", invalidParam("Invalid log group ARN: %s", id)
+		}
+		g := strings.TrimSuffix(parts[6], ":*")
+		if err := checkGroupName("logGroupIdentifier", g); err != nil {
+			return "", err
+		}
+		if parts[3] != sc.region || parts[4] != sc.account {
+			return "", errGroupNotFound()
+		}
+		return g, nil
 	}
 	return "", invalidParam("Either logGroupName or logGroupIdentifier must be specified.")
 }
@@ -211,7 +222,10 @@ func (s *Service) DescribeLogGroups(ctx context.Context, in *logsapi.DescribeLog
 	if len(in.LogGroupIdentifiers) > 0 {
 		ids = map[string]bool{}
 		for _, id := range in.LogGroupIdentifiers {
-			n, err := groupName(nil, &id)
+			n, err := groupName(sc, nil, &id)
+			if ae := apierr.As(err); ae != nil && ae.Code == "ResourceNotFoundException" {
+				continue // another account's or region's group: not listed
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -336,7 +350,7 @@ func (st *stream) api(sc scope, g string) logsapi.LogStream {
 // DescribeLogStreams lists a group's streams by name or by last event time.
 func (s *Service) DescribeLogStreams(ctx context.Context, in *logsapi.DescribeLogStreamsInput) (*logsapi.DescribeLogStreamsOutput, error) {
 	sc := scopeOf(ctx)
-	g, err := groupName(in.LogGroupName, in.LogGroupIdentifier)
+	g, err := groupName(sc, in.LogGroupName, in.LogGroupIdentifier)
 	if err != nil {
 		return nil, err
 	}

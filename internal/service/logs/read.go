@@ -65,7 +65,7 @@ func cat(a, b []byte) []byte { return append(a[:len(a):len(a)], b...) }
 // is how clients know to stop (GetLogEvents API reference).
 func (s *Service) GetLogEvents(ctx context.Context, in *logsapi.GetLogEventsInput) (*logsapi.GetLogEventsOutput, error) {
 	sc := scopeOf(ctx)
-	g, err := groupName(in.LogGroupName, in.LogGroupIdentifier)
+	g, err := groupName(sc, in.LogGroupName, in.LogGroupIdentifier)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (s *Service) GetLogEvents(ctx context.Context, in *logsapi.GetLogEventsInpu
 // time order across streams. `aws logs tail` polls it.
 func (s *Service) FilterLogEvents(ctx context.Context, in *logsapi.FilterLogEventsInput) (*logsapi.FilterLogEventsOutput, error) {
 	sc := scopeOf(ctx)
-	g, err := groupName(in.LogGroupName, in.LogGroupIdentifier)
+	g, err := groupName(sc, in.LogGroupName, in.LogGroupIdentifier)
 	if err != nil {
 		return nil, err
 	}
