@@ -163,6 +163,7 @@ func (r *resources) alarmPlot(ctx context.Context, name string, start, end time.
 		s := Series{Label: label, Axis: "left", Points: points(m)}
 		p.Series = append(p.Series, s)
 	}
+	p.fit()
 	return p, nil
 }
 
@@ -211,7 +212,23 @@ func (r *resources) servicePlot(ctx context.Context, cluster, service string, st
 	}
 	// The scaling metrics first (left axis), the task count last.
 	sort.SliceStable(p.Series, func(i, j int) bool { return p.Series[i].Axis == "left" && p.Series[j].Axis != "left" })
+	p.fit()
 	return p, nil
+}
+
+// fit starts a plot a period before its first point when its data begins
+// later than the window: a service started a minute ago fills the plot
+// instead of its last pixels.
+func (p *Plot) fit() {
+	var first time.Time
+	for _, s := range p.Series {
+		if len(s.Points) > 0 && (first.IsZero() || s.Points[0].T.Before(first)) {
+			first = s.Points[0].T
+		}
+	}
+	if from := first.Add(-time.Duration(p.Period) * time.Second); !first.IsZero() && from.After(p.Start) {
+		p.Start = from
+	}
 }
 
 // scalingMetrics are the metrics the alarms of resource's scaling policies
