@@ -30,6 +30,7 @@ func (sys *System) authorizer(cfg *config.Config, log *slog.Logger) *authz.Autho
 		Principals:     sys.IAM,
 		ResourcePolicy: sys.resourcePolicy,
 		ResourceTags:   sys.resourceTags,
+		ObjectTags:     sys.objectTags,
 		Lookup:         sys.authzLookup,
 		OnDenial:       sys.recordDenial,
 	})
@@ -92,6 +93,17 @@ func (sys *System) resourceTags(ctx context.Context, arn string) (map[string]str
 		return tags, err
 	}
 	return nil, nil
+}
+
+// objectTags returns the tags of the S3 object arn names, for
+// s3:ExistingObjectTag/KEY.
+func (sys *System) objectTags(_ context.Context, arn string) (map[string]string, error) {
+	path, ok := strings.CutPrefix(arn, "arn:aws:s3:::")
+	bucket, key, isObject := strings.Cut(path, "/")
+	if !ok || !isObject || sys.S3 == nil {
+		return nil, nil
+	}
+	return sys.S3.ObjectTags(bucket, key)
 }
 
 // authzLookup answers iamaction's named lookups: {@taskdef-roles} is the

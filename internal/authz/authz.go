@@ -48,6 +48,10 @@ type Options struct {
 	// It is called only for requests some applicable policy of which reads
 	// aws:ResourceTag.
 	ResourceTags func(ctx context.Context, arn string) (map[string]string, error)
+	// ObjectTags returns the tags of the S3 object arn names (its current
+	// version), for s3:ExistingObjectTag/KEY; nil when there is no such
+	// object. Nil means objects have no tags.
+	ObjectTags func(ctx context.Context, arn string) (map[string]string, error)
 	// Lookup answers the map's named lookups ({@taskdef-roles}).
 	Lookup func(ctx context.Context, name string, input any) []string
 	// Now is the clock; nil means time.Now.
@@ -190,6 +194,15 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 				req.Context.Set("aws:ResourceTag/"+k, v)
 			}
 		}
+		if a.o.ObjectTags != nil && existingObjectTagActions[ch.Action] && needs(ps, (*iampolicy.Policy).NeedsObjectTags) {
+			tags, err := a.o.ObjectTags(ctx, ch.Resource)
+			if err != nil {
+				return err
+			}
+			for k, v := range tags {
+				req.Context.Set("s3:ExistingObjectTag/"+k, v)
+			}
+		}
 		d := iampolicy.Evaluate(req, ps)
 		if d.Allowed {
 			if req.ResourceAccount != "" && req.ResourceAccount != c.Account {
@@ -215,14 +228,29 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 
 // needsResourceTags reports whether a policy of ps reads aws:ResourceTag.
 func needsResourceTags(ps iampolicy.Policies) bool {
+	return needs(ps, (*iampolicy.Policy).NeedsResourceTags)
+}
+
+// needs reports whether a policy of ps answers true to what.
+func needs(ps iampolicy.Policies, what func(*iampolicy.Policy) bool) bool {
 	for _, set := range [][]iampolicy.Named{ps.Identity, ps.Resource, ps.Session} {
 		for _, n := range set {
-			if n.Policy.NeedsResourceTags() {
+			if what(n.Policy) {
 				return true
 			}
 		}
 	}
-	return ps.Boundary != nil && ps.Boundary.Policy.NeedsResourceTags()
+	return ps.Boundary != nil && what(ps.Boundary.Policy)
+}
+
+// existingObjectTagActions are the S3 actions whose requests carry
+// s3:ExistingObjectTag/KEY ("Actions, resources, and condition keys for
+// Amazon S3").
+var existingObjectTagActions = map[string]bool{
+	"s3:GetObject": true, "s3:GetObjectVersion": true, "s3:GetObjectTagging": true, "s3:GetObjectVersionTagging": true,
+	"s3:PutObjectTagging": true, "s3:PutObjectVersionTagging": true, "s3:DeleteObjectTagging": true,
+	"s3:DeleteObjectVersionTagging": true, "s3:GetObjectAcl": true, "s3:GetObjectVersionAcl": true,
+	"s3:PutObjectAcl": true, "s3:PutObjectVersionAcl": true, "s3:GetObjectAttributes": true,
 }
 
 // reads reports whether a policy of ps reads the condition key key.

@@ -109,12 +109,22 @@ func For(service, operation string, input any, env Env) (checks []Check, ok bool
 					continue
 				}
 				vals := expand(kv[1], v, env)
-				if len(vals) > 0 {
-					if c.Context == nil {
-						c.Context = map[string][]string{}
-					}
-					c.Context[kv[0]] = vals
+				if len(vals) == 0 {
+					continue
 				}
+				if c.Context == nil {
+					c.Context = map[string][]string{}
+				}
+				if prefix, ok := strings.CutSuffix(kv[0], "/*"); ok {
+					// KEY/*: each value is NAME=VALUE, giving KEY/NAME.
+					for _, pair := range vals {
+						if n, val, ok := strings.Cut(pair, "="); ok {
+							c.Context[prefix+"/"+n] = append(c.Context[prefix+"/"+n], val)
+						}
+					}
+					continue
+				}
+				c.Context[kv[0]] = vals
 			}
 			checks = append(checks, c)
 		}
@@ -235,6 +245,13 @@ func placeholder(ph string, input reflect.Value, env Env) []string {
 	default:
 		vals = members(input, path)
 	}
+	if filter == "querypairs" {
+		var pairs []string
+		for _, v := range vals {
+			pairs = append(pairs, queryPairs(v)...)
+		}
+		return pairs
+	}
 	out := vals[:0]
 	for _, v := range vals {
 		if v == "" {
@@ -335,6 +352,23 @@ func fieldIndex(t reflect.Type, name string) []int {
 		fields.Unlock()
 	}
 	return index
+}
+
+// queryPairs reads a URL query string (x-amz-tagging: k1=v1&k2=v2) as
+// decoded NAME=VALUE values, for a KEY/* condition key.
+func queryPairs(v string) []string {
+	q, err := url.ParseQuery(v)
+	if err != nil {
+		return nil
+	}
+	var pairs []string
+	for k, vs := range q {
+		for _, x := range vs {
+			pairs = append(pairs, k+"="+x)
+		}
+	}
+	sort.Strings(pairs)
+	return pairs
 }
 
 func apply(filter, v string, env Env) string {

@@ -82,6 +82,20 @@ func (p *Policy) Reads(key string) bool { return p != nil && p.keys[strings.ToLo
 // policyVariable finds ${key} in a policy's text.
 var policyVariable = regexp.MustCompile(`\$\{([^}]*)\}`)
 
+// NeedsObjectTags reports whether the policy reads s3:ExistingObjectTag
+// keys: an object's tags are read for a request only for such policies.
+func (p *Policy) NeedsObjectTags() bool {
+	if p == nil {
+		return false
+	}
+	for k := range p.keys {
+		if strings.HasPrefix(k, "s3:existingobjecttag/") {
+			return true
+		}
+	}
+	return false
+}
+
 // Effect is Allow or Deny.
 type Effect string
 

@@ -6,8 +6,28 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
 	"github.com/wharf-dev/wharf/internal/store"
 )
+
+// ObjectTags returns the tags of the current version of key in bucket, for
+// the authorizer's s3:ExistingObjectTag keys; nil when there is no such
+// object (the operation then reports it). It does not check who asks.
+func (s *Service) ObjectTags(bucket, key string) (map[string]string, error) {
+	_, o, _, err := s.openObject(context.Background(), bucket, key, "", false)
+	if err != nil {
+		if apierr.As(err) != nil {
+			return nil, nil
+		}
+		return nil, err
+	}
+	tags := make(map[string]string, len(o.Tags))
+	for _, t := range o.Tags {
+		tags[awsapi.ToString(t.Key)] = awsapi.ToString(t.Value)
+	}
+	return tags, nil
+}
 
 // BucketPolicy returns the bucket policy of bucket name and the account that
 // owns the bucket, for the authorizer; found is false when there is no such
