@@ -48,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,8 +84,9 @@ type Options struct {
 // Runner is a runtime.TaskRunner on a Kubernetes cluster.
 type Runner struct {
 	cs   kube.Interface
-	ns   string // fixed namespace, or "" for one per cluster
-	host string // the API server, for messages
+	cfg  *rest.Config // nil with Options.Client
+	ns   string       // fixed namespace, or "" for one per cluster
+	host string       // the API server, for messages
 
 	startOnce sync.Once
 	informer  cache.SharedIndexInformer
@@ -96,6 +98,12 @@ type Runner struct {
 	gone    map[string]goneRecord // last state of deleted Pods, by namespace/name
 	ready   map[string]bool       // containers (ids) seen ready once
 	nsReady map[string]bool       // namespaces known to exist
+
+	summaries summaryCache // kubelets' stats summaries, by node
+	// kubeletHC reaches kubelets directly (kubeletClient).
+	kubeletOnce sync.Once
+	kubeletHC   *http.Client
+	kubeletErr  error
 }
 
 type goneRecord struct {
@@ -109,8 +117,10 @@ var _ runtime.TaskRunner = (*Runner)(nil)
 // cluster; Ping does.
 func New(o Options) (*Runner, error) {
 	cs, host := o.Client, "fake"
+	var cfg *rest.Config
 	if cs == nil {
-		cfg, err := restConfig(o.Kubeconfig)
+		var err error
+		cfg, err = restConfig(o.Kubeconfig)
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +134,7 @@ func New(o Options) (*Runner, error) {
 		}
 	}
 	return &Runner{
-		cs: cs, ns: o.Namespace, host: host, stop: make(chan struct{}),
+		cs: cs, cfg: cfg, ns: o.Namespace, host: host, stop: make(chan struct{}),
 		changed: make(chan struct{}), gone: map[string]goneRecord{}, ready: map[string]bool{}, nsReady: map[string]bool{},
 	}, nil
 }

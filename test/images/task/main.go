@@ -20,7 +20,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -158,10 +157,10 @@ func spin(duty int) {
 	}
 }
 
-// taskStats reads the task's statistics as a task on ECS would, once to
-// start and again after a second of work, and checks that its own
-// container's show the CPU it used (against the earlier sample, precpu_stats)
-// and the memory it holds.
+// taskStats reads the task's statistics as a task on ECS would, each
+// second until its own container's show the CPU it used since an earlier
+// sample (precpu_stats: a kubelet measures every 10-15 s, Docker at once),
+// for up to a minute, and the memory it holds.
 func taskStats() error {
 	held := touch(16)
 	go spin(100)
@@ -175,33 +174,33 @@ func taskStats() error {
 			TotalUsage uint64 `json:"total_usage"`
 		} `json:"cpu_usage"`
 	}
-	var stats map[string]*struct {
-		Read        time.Time `json:"read"`
-		PreRead     time.Time `json:"preread"`
-		CPUStats    cpu       `json:"cpu_stats"`
-		PreCPUStats cpu       `json:"precpu_stats"`
-		MemoryStats struct {
-			Usage uint64 `json:"usage"`
-		} `json:"memory_stats"`
+	for end := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		var stats map[string]*struct {
+			Read        time.Time `json:"read"`
+			PreRead     time.Time `json:"preread"`
+			CPUStats    cpu       `json:"cpu_stats"`
+			PreCPUStats cpu       `json:"precpu_stats"`
+			MemoryStats struct {
+				Usage uint64 `json:"usage"`
+			} `json:"memory_stats"`
+		}
+		if err := getJSON(base+"/task/stats", &stats); err != nil {
+			return err
+		}
+		st := stats[self.DockerId]
+		if st == nil {
+			return fmt.Errorf("no statistics for this container (%s) in /task/stats", self.DockerId)
+		}
+		now, pre := st.CPUStats.CPUUsage.TotalUsage, st.PreCPUStats.CPUUsage.TotalUsage
+		if pre > 0 && now > pre && st.MemoryStats.Usage >= uint64(len(held)) {
+			fmt.Printf("task stats: containers=%d cpu_total_ns=%d cpu_since_preread_ns=%d window_ms=%d memory_bytes=%d held=%d\n",
+				len(stats), now, now-pre, st.Read.Sub(st.PreRead).Milliseconds(), st.MemoryStats.Usage, len(held))
+			return nil
+		}
+		if time.Now().After(end) {
+			return fmt.Errorf("after a minute the statistics do not show the CPU used or the memory held: %+v", st)
+		}
 	}
-	if err := getJSON(base+"/task/stats", &stats); err != nil {
-		return err
-	}
-	time.Sleep(time.Second)
-	if err := getJSON(base+"/task/stats", &stats); err != nil {
-		return err
-	}
-	st := stats[self.DockerId]
-	if st == nil {
-		return fmt.Errorf("no statistics for this container (%s) in /task/stats", self.DockerId)
-	}
-	used := st.CPUStats.CPUUsage.TotalUsage - st.PreCPUStats.CPUUsage.TotalUsage
-	fmt.Printf("task stats: containers=%d cpu_total_ns=%d cpu_since_preread_ns=%d window_ms=%d memory_bytes=%d held=%d\n",
-		len(stats), st.CPUStats.CPUUsage.TotalUsage, used, st.Read.Sub(st.PreRead).Milliseconds(), st.MemoryStats.Usage, len(held))
-	if st.PreCPUStats.CPUUsage.TotalUsage == 0 || used == 0 || st.MemoryStats.Usage < uint64(len(held)) {
-		return errors.New("the statistics do not show the CPU used or the memory held")
-	}
-	return nil
 }
 
 func getJSON(url string, v any) error {
