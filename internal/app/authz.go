@@ -17,6 +17,7 @@ import (
 	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/service/dynamodb/partiql"
+	"github.com/wharf-dev/wharf/internal/service/ecs"
 	"github.com/wharf-dev/wharf/internal/service/events"
 )
 
@@ -131,11 +132,15 @@ func (sys *System) authzLookup(ctx context.Context, name string, input any) []st
 		return nil
 	}
 	var td *string
+	var ov *ecsapi.TaskOverride
 	switch in := input.(type) {
 	case *ecsapi.RunTaskInput:
-		td = in.TaskDefinition
+		td, ov = in.TaskDefinition, in.Overrides
 	case *ecsapi.StartTaskInput:
-		td = in.TaskDefinition
+		td, ov = in.TaskDefinition, in.Overrides
+	}
+	if ov == nil {
+		ov = &ecsapi.TaskOverride{}
 	}
 	if td == nil {
 		return nil
@@ -144,10 +149,14 @@ func (sys *System) authzLookup(ctx context.Context, name string, input any) []st
 	if err != nil || out.TaskDefinition == nil {
 		return nil // the operation reports a missing task definition itself
 	}
+	// A role the overrides replace is not passed: the override's is, and is
+	// checked as such ({Overrides.TaskRoleArn} in actions.txt).
 	var roles []string
-	for _, r := range []*string{out.TaskDefinition.TaskRoleArn, out.TaskDefinition.ExecutionRoleArn} {
-		if r != nil && *r != "" {
-			roles = append(roles, *r)
+	for _, r := range []struct{ def, override *string }{
+		{out.TaskDefinition.TaskRoleArn, ov.TaskRoleArn}, {out.TaskDefinition.ExecutionRoleArn, ov.ExecutionRoleArn},
+	} {
+		if awsapi.ToString(r.def) != "" && awsapi.ToString(r.override) == "" {
+			roles = append(roles, *r.def)
 		}
 	}
 	return roles
@@ -245,9 +254,11 @@ func publishCall(d *events.Delivery) (string, string, any) {
 
 // runTaskCall is the RunTask an ECS target's delivery makes: ecs:RunTask on
 // the task definition in the target's cluster, and iam:PassRole for the task
-// definition's roles ("Amazon ECS Events role", the role's permissions).
+// definition's roles ("Amazon ECS Events role", the role's permissions) and
+// for the roles the target's input overrides them with (taskRoleArn,
+// executionRoleArn), since those are the ones the task gets.
 func runTaskCall(d *events.Delivery) (string, string, any) {
-	in := &ecsapi.RunTaskInput{Cluster: d.Target.Arn}
+	in := &ecsapi.RunTaskInput{Cluster: d.Target.Arn, Overrides: ecs.OverridesFromInput(d.Input)}
 	if p := d.Target.EcsParameters; p != nil {
 		in.TaskDefinition = p.TaskDefinitionArn
 	}

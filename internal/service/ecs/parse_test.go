@@ -18,16 +18,16 @@ func TestOverridesFromTargetInput(t *testing.T) {
 		{`{"containerOverrides":"not a list"}`, ""},
 		{`{"taskRoleArn":"arn:aws:iam::000000000000:role/r"}`, ""},
 	} {
-		o := overridesFrom([]byte(tc.input))
+		o := OverridesFromInput([]byte(tc.input))
 		got := ""
 		if o != nil && len(o.ContainerOverrides) > 0 && len(o.ContainerOverrides[0].Command) > 0 {
 			got = o.ContainerOverrides[0].Command[0]
 		}
 		if got != tc.want {
-			t.Errorf("overridesFrom(%s) command = %q, want %q", tc.input, got, tc.want)
+			t.Errorf("OverridesFromInput(%s) command = %q, want %q", tc.input, got, tc.want)
 		}
 	}
-	if o := overridesFrom([]byte(`{"taskRoleArn":"r"}`)); o == nil || awsapi.ToString(o.TaskRoleArn) != "r" {
+	if o := OverridesFromInput([]byte(`{"taskRoleArn":"r"}`)); o == nil || awsapi.ToString(o.TaskRoleArn) != "r" {
 		t.Errorf("taskRoleArn override lost: %+v", o)
 	}
 }
@@ -36,7 +36,7 @@ func FuzzOverridesFrom(f *testing.F) {
 	f.Add([]byte(`{"containerOverrides":[{"name":"main","command":["exit","5"],"environment":[{"name":"A","value":"1"}]}]}`))
 	f.Add([]byte(`{"cpu":"256"}`))
 	f.Add([]byte(`[]`))
-	f.Fuzz(func(t *testing.T, b []byte) { overridesFrom(b) })
+	f.Fuzz(func(t *testing.T, b []byte) { OverridesFromInput(b) })
 }
 
 func TestResolveReferences(t *testing.T) {

@@ -57,13 +57,15 @@ func (s *Service) RunTaskFromEvent(ctx context.Context, account, region string, 
 	for k, v := range p.Tags {
 		rp.Tags = append(rp.Tags, ecsapi.Tag{Key: awsapi.String(k), Value: awsapi.String(v)})
 	}
-	rp.Overrides = overridesFrom(input)
+	rp.Overrides = OverridesFromInput(input)
 	_, err := s.run(ctx, sc, rp)
 	return err
 }
 
-// overridesFrom reads a TaskOverride from a target input, or nil.
-func overridesFrom(input []byte) *ecsapi.TaskOverride {
+// OverridesFromInput reads the TaskOverride an ECS target's input carries,
+// or nil: what RunTaskFromEvent applies, and so what the delivering role
+// must be allowed (iam:PassRole for its taskRoleArn and executionRoleArn).
+func OverridesFromInput(input []byte) *ecsapi.TaskOverride {
 	var probe map[string]json.RawMessage
 	if json.Unmarshal(input, &probe) != nil {
 		return nil
