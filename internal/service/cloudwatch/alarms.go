@@ -276,7 +276,19 @@ func parseQueries(qs []cwapi.MetricDataQuery) (int, error) {
 	n := 0
 	for i, q := range qs {
 		if q.Expression != nil {
-			if _, err := parseExpr(*q.Expression, fmt.Sprintf("metrics.%d.member.expression", i+1)); err != nil {
+			field := fmt.Sprintf("metrics.%d.member.expression", i+1)
+			var err error
+			if isInsights(*q.Expression) {
+				// An alarm on a Metrics Insights query watches its one
+				// series (a query with GROUP BY cannot be alarmed on).
+				var iq *insightsQuery
+				if iq, err = parseInsights(*q.Expression, field); err == nil && len(iq.groupBy) > 0 {
+					err = invalidValue("An alarm's Metrics Insights query must return a single time series: it cannot have GROUP BY.")
+				}
+			} else {
+				_, err = parseExpr(*q.Expression, field)
+			}
+			if err != nil {
 				return 0, err
 			}
 			n++

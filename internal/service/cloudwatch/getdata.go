@@ -87,6 +87,7 @@ func (s *Service) metricData(sc scope, queries []cwapi.MetricDataQuery, start, e
 	start = start.Truncate(time.Second)
 	byID := map[string]*cwapi.MetricDataQuery{}
 	exprs := map[string]node{}
+	insights := map[string]*insightsQuery{}
 	for i := range queries {
 		q := &queries[i]
 		id := awsapi.ToString(q.Id)
@@ -111,6 +112,18 @@ func (s *Service) metricData(sc scope, queries []cwapi.MetricDataQuery, start, e
 			if !validStat(*ms.Stat) {
 				return nil, invalidValue("The value %s for parameter MetricDataQueries.member.%d.MetricStat.Stat is invalid.", *ms.Stat, i+1)
 			}
+		case q.Expression != nil && isInsights(*q.Expression):
+			iq, err := parseInsights(*q.Expression, fmt.Sprintf("MetricDataQueries.member.%d.Expression", i+1))
+			if err != nil {
+				return nil, err
+			}
+			if q.Period == nil {
+				return nil, missingParam("The parameter MetricDataQueries.member.%d.Period is required for a Metrics Insights query.", i+1)
+			}
+			if err := checkPeriod(fmt.Sprintf("MetricDataQueries.member.%d.Period", i+1), *q.Period); err != nil {
+				return nil, err
+			}
+			insights[id] = iq
 		case q.Expression != nil:
 			n, err := parseExpr(*q.Expression, fmt.Sprintf("metricDataQueries.%d.member.expression", i+1))
 			if err != nil {
@@ -140,7 +153,21 @@ func (s *Service) metricData(sc scope, queries []cwapi.MetricDataQuery, start, e
 			busy[id] = true
 			defer delete(busy, id)
 			var v val
-			if q.MetricStat != nil {
+			if iq := insights[id]; iq != nil {
+				arr, err := s.insights(tx, sc, iq, labelOf(q), start, end, int64(*q.Period))
+				if err != nil {
+					return val{}, err
+				}
+				v = val{kind: kArray, arr: arr}
+				if len(iq.groupBy) == 0 {
+					// Without GROUP BY a query is one time series, empty
+					// when no metric matches.
+					v = val{kind: kSeries, ser: series{label: labelOf(q), period: int64(*q.Period)}}
+					if len(arr) > 0 {
+						v.ser = arr[0]
+					}
+				}
+			} else if q.MetricStat != nil {
 				ser, err := s.statSeries(tx, sc, q.MetricStat, start, end)
 				if err != nil {
 					return val{}, err
@@ -186,6 +213,19 @@ func (s *Service) metricData(sc scope, queries []cwapi.MetricDataQuery, start, e
 			v, err := env.lookup(*q.Id)
 			if err != nil {
 				return err
+			}
+			if v.kind == kArray && insights[*q.Id] != nil {
+				// A query with GROUP BY answers one result per group, each
+				// with the query's id and the group's label values as label.
+				for _, ser := range v.arr {
+					r := cwapi.MetricDataResult{Id: q.Id, Label: awsapi.String(ser.label), StatusCode: awsapi.String("Complete"), Timestamps: []time.Time{}, Values: []float64{}, Messages: []cwapi.MessageData{}}
+					for j, t := range ser.ts {
+						r.Timestamps = append(r.Timestamps, time.UnixMilli(t).UTC())
+						r.Values = append(r.Values, ser.vs[j])
+					}
+					results = append(results, r)
+				}
+				continue
 			}
 			if v.kind == kArray {
 				return invalidValue("Metric math: the expression of %s returns several time series; wrap it in a function such as SUM.", *q.Id)
