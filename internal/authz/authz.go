@@ -160,7 +160,10 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 			req.Context.Set(k, v...)
 		}
 		ps := pols
-		if a.o.ResourcePolicy != nil && ch.Resource != "*" {
+		// CreateBucket names a bucket that should not exist yet: one of the
+		// same name owned by another account is not this request's resource
+		// (S3 answers BucketAlreadyExists), so its policy has no say.
+		if a.o.ResourcePolicy != nil && ch.Resource != "*" && ch.Action != "s3:CreateBucket" {
 			doc, owner, err := a.o.ResourcePolicy(ctx, ch.Resource)
 			if err != nil {
 				return err

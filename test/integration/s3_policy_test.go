@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -120,4 +121,16 @@ func TestIAMEnforceBucketPolicyConditionKeysOfS3(t *testing.T) {
 	denied("CopyObject from data/private/", copyObj("data/private/a", "c2", s3types.MetadataDirectiveCopy))
 	denied("CopyObject without x-amz-metadata-directive", copyObj("data/public/a", "c3", ""))
 	denied("CopyObject with REPLACE", copyObj("data/public/a", "c4", s3types.MetadataDirectiveReplace))
+}
+
+// CreateBucket of a name another account owns is BucketAlreadyExists under
+// --iam enforce, as on AWS: the existing bucket's policy is not the new
+// request's to pass.
+func TestIAMEnforceCreateBucketOfAnotherAccountsNameIsBucketAlreadyExists(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	_, err := s3Client(w.other()).CreateBucket(callTimeout(t), &s3.CreateBucketInput{Bucket: aws.String("data")})
+	var exists *s3types.BucketAlreadyExists
+	if !errors.As(err, &exists) {
+		t.Fatalf("CreateBucket of another account's bucket name: %v, want BucketAlreadyExists", err)
+	}
 }
