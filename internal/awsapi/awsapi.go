@@ -188,7 +188,20 @@ type Key struct {
 	Account      string
 	ARN          string // the principal: arn:aws:iam::<account>:root, a user, or an assumed role
 	SessionToken string // set for temporary credentials; requests must present it
+	// Refused is set, with LookupKey's ok false, for a key that was issued
+	// but no longer authenticates: KeyExpired for temporary credentials past
+	// their expiry, KeyInvalid for an inactive or deleted access key and for
+	// temporary credentials whose user or role was deleted. The server
+	// refuses such a key in every --auth mode, as AWS does, instead of
+	// treating it as an unknown key.
+	Refused string
 }
+
+// Reasons a known key is refused (Key.Refused).
+const (
+	KeyExpired = "expired"
+	KeyInvalid = "invalid"
+)
 
 // Keys resolves access keys. IAM (users' keys) and STS (temporary credentials)
 // implement it; the server consults it for every signed request.

@@ -76,6 +76,8 @@ func (s *Server) authenticate(r *http.Request, svc *awsapi.Service, cred *sigv4.
 	c.AccessKey = cred.AccessKey
 	key, known := s.keys.LookupKey(r.Context(), cred.AccessKey)
 	switch {
+	case !known && key.Refused != "":
+		return nil, refusedKey(svc, key.Refused, cred.AccessKey)
 	case known:
 		c.Account, c.ARN = key.Account, key.ARN
 	case s.cfg.Auth == config.AuthStrict:
@@ -141,6 +143,9 @@ func (s *Server) formAuth(r *http.Request, codec protocol.Codec, svc *awsapi.Ser
 		return nil
 	}
 	key, known := s.keys.LookupKey(r.Context(), cred.AccessKey)
+	if !known && key.Refused != "" {
+		return refusedKey(svc, key.Refused, cred.AccessKey)
+	}
 	if !known {
 		return unknownKey(svc, cred.AccessKey)
 	}
@@ -194,6 +199,23 @@ func unknownKey(svc *awsapi.Service, accessKey string) error {
 		return sigv4.InvalidAccessKeyID(accessKey)
 	}
 	return sigv4.InvalidClientTokenID()
+}
+
+// refusedKey is the error for a key that was issued but no longer
+// authenticates (awsapi.Key.Refused): expired temporary credentials are
+// ExpiredToken (S3: "The provided token has expired."; the JSON services
+// ExpiredTokenException), anything else is an unknown key.
+func refusedKey(svc *awsapi.Service, reason, accessKey string) error {
+	if reason != awsapi.KeyExpired {
+		return unknownKey(svc, accessKey)
+	}
+	switch {
+	case svc != nil && svc.Quirks.S3AuthErrors:
+		return apierr.New("ExpiredToken", 400, "The provided token has expired.")
+	case svc != nil && svc.Speaks(awsapi.ProtocolJSON) && !svc.Speaks(awsapi.ProtocolQuery):
+		return apierr.New("ExpiredTokenException", 400, "The security token included in the request is expired")
+	}
+	return apierr.New("ExpiredToken", 403, "The security token included in the request is expired")
 }
 
 func missingAuth(svc *awsapi.Service) error {

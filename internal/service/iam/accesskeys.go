@@ -200,6 +200,9 @@ func (s *Service) DeleteAccessKey(ctx context.Context, in *api.DeleteAccessKeyIn
 				return err
 			}
 		}
+		if err := tx.Put(deletedKeyKey(id), []byte("{}")); err != nil {
+			return err
+		}
 		return tx.Delete(accessKeyKey(id))
 	})
 	if err != nil {

@@ -159,6 +159,10 @@ type session struct {
 	Expires   time.Time
 	RoleChain bool   `json:",omitempty"` // issued by AssumeRole: chaining limits the duration
 	Policy    string `json:",omitempty"` // the session policy AssumeRole was given
+	// PrincipalID is the unique id of the user or role the credentials act
+	// as (AIDA…, AROA…), "" for the root user: they stop authenticating
+	// when it is deleted, even if one of the same name is made again.
+	PrincipalID string `json:",omitempty"`
 	// Tags are the session tags AssumeRole was given: they are the
 	// session's aws:PrincipalTag keys, over the role's tags of the same key.
 	Tags map[string]string `json:",omitempty"`
@@ -179,6 +183,10 @@ func policyKey(acct, name string) []byte {
 func accessKeyKey(id string) []byte { return []byte("iam/key/" + id) }
 
 func sessionKey(id string) []byte { return []byte("sts/session/" + id) }
+
+// deletedKeyKey marks a deleted access key, which then answers as an
+// invalid key rather than an unknown one (which --auth any accepts).
+func deletedKeyKey(id string) []byte { return []byte("iam/deleted-key/" + id) }
 
 // get reads the JSON record at key into v; found is false when it is absent.
 func get(tx store.Tx, key []byte, v any) (found bool, err error) {

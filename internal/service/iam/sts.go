@@ -34,6 +34,8 @@ type identity struct {
 	UserID  string
 	Session bool // temporary credentials
 	Role    bool // an assumed role
+	// PrincipalID is the user's or role's unique id, "" for root.
+	PrincipalID string
 }
 
 // whoami resolves the request's principal from its access key: an STS
@@ -67,7 +69,7 @@ func (s *Service) whoami(ctx context.Context) (identity, error) {
 		if err != nil {
 			return err
 		}
-		id = identity{Account: k.Account, ARN: userARN(k.Account, u.Path, u.Name), UserID: u.ID}
+		id = identity{Account: k.Account, ARN: userARN(k.Account, u.Path, u.Name), UserID: u.ID, PrincipalID: u.ID}
 		return nil
 	})
 	return id, err
@@ -121,7 +123,8 @@ func (s *Service) issue(principal identity, d time.Duration, policy string, tags
 	}
 	now := s.clock()
 	sess := &session{ID: akid, Secret: secret, Token: token, Account: principal.Account, ARN: principal.ARN,
-		UserID: principal.UserID, Expires: now.Add(d), RoleChain: principal.Role, Policy: policy, Tags: tags}
+		UserID: principal.UserID, Expires: now.Add(d), RoleChain: principal.Role, Policy: policy, Tags: tags,
+		PrincipalID: principal.PrincipalID}
 	err = s.update(func(tx store.Tx) error {
 		if err := pruneSessions(tx, now); err != nil {
 			return err
@@ -134,13 +137,18 @@ func (s *Service) issue(principal identity, d time.Duration, policy string, tags
 	return sess, nil
 }
 
-// pruneSessions deletes expired sessions, so that the store holds about as
-// many sessions as are live.
+// keepExpired is how long an expired session is kept, so that its key is
+// answered ExpiredToken rather than taken for an unknown key (which --auth
+// any accepts as the default account's).
+const keepExpired = 24 * time.Hour
+
+// pruneSessions deletes sessions expired for more than keepExpired, so that
+// the store holds about as many sessions as were live in the last day.
 func pruneSessions(tx store.Tx, now time.Time) error {
 	var expired [][]byte
 	err := tx.Scan([]byte("sts/session/"), nil, func(k, v []byte) (bool, error) {
 		var sess struct{ Expires time.Time }
-		if err := jsonUnmarshal(v, &sess); err == nil && !now.Before(sess.Expires) {
+		if err := jsonUnmarshal(v, &sess); err == nil && !now.Before(sess.Expires.Add(keepExpired)) {
 			expired = append(expired, append([]byte(nil), k...))
 		}
 		return true, nil
@@ -243,6 +251,8 @@ func (t *STS) AssumeRole(ctx context.Context, in *stsapi.AssumeRoleInput) (*stsa
 		ARN:     "arn:aws:sts::" + acct + ":assumed-role/" + r.Name + "/" + name,
 		UserID:  r.ID + ":" + name,
 		Role:    true,
+
+		PrincipalID: r.ID,
 	}
 	sess, err := s.issue(principal, time.Duration(d)*time.Second, awsapi.ToString(in.Policy), tags)
 	if err != nil {
@@ -288,7 +298,13 @@ func (t *STS) GetSessionToken(ctx context.Context, in *stsapi.GetSessionTokenInp
 
 // LookupKey resolves an access key for the server's authentication: the
 // default account's root key, an active IAM access key, or unexpired STS
-// credentials.
+// credentials whose user or role still exists. A key that was issued but no
+// longer authenticates comes back not ok with Key.Refused set: temporary
+// credentials past their expiry (awsapi.KeyExpired); an inactive or deleted
+// access key, or temporary credentials whose user or role was deleted
+// (awsapi.KeyInvalid). Temporary credentials outlive the access key they
+// were issued with, as AWS's do: deactivating or deleting it does not
+// revoke them ("Disabling permissions for temporary security credentials").
 func (s *Service) LookupKey(ctx context.Context, akid string) (awsapi.Key, bool) {
 	if akid == "" {
 		return awsapi.Key{}, false
@@ -310,13 +326,32 @@ func (s *Service) LookupKey(ctx context.Context, akid string) (awsapi.Key, bool)
 			return err
 		}
 		if found {
+			alive, err := sessionPrincipalExists(tx, &sess)
+			if err != nil {
+				return err
+			}
+			if !alive {
+				c.refused = awsapi.KeyInvalid
+				return nil
+			}
 			c.key, c.ok, c.session, c.expires = awsapi.Key{Secret: sess.Secret, Account: sess.Account, ARN: sess.ARN, SessionToken: sess.Token}, true, true, sess.Expires
 			return nil
 		}
 		var k accessKey
 		found, err = get(tx, accessKeyKey(akid), &k)
-		if err != nil || !found || k.Status != "Active" {
+		if err != nil {
 			return err
+		}
+		if !found {
+			if b, err := tx.Get(deletedKeyKey(akid)); err != nil || b != nil {
+				c.refused = awsapi.KeyInvalid
+				return err
+			}
+			return nil
+		}
+		if k.Status != "Active" {
+			c.refused = awsapi.KeyInvalid
+			return nil
 		}
 		arn := rootARN(k.Account)
 		if k.User != "" {
@@ -346,12 +381,13 @@ const maxCachedKeys = 4096
 // cachedKey is what LookupKey read of one access key at one IAM generation:
 // every request of a client resolves its key, and reading and decoding the
 // key and its user from the store each time was a tenth of a small
-// request's cost. A write to IAM (a key made inactive, a user renamed)
-// changes the generation, so a stale entry is never used.
+// request's cost. A write to IAM (a key made inactive, a user or role
+// deleted) changes the generation, so a stale entry is never used.
 type cachedKey struct {
 	gen     uint64
 	key     awsapi.Key
 	ok      bool
+	refused string    // why a known key is refused (awsapi.Key.Refused)
 	session bool      // STS credentials, which expire
 	expires time.Time // the session's expiry
 }
@@ -359,8 +395,45 @@ type cachedKey struct {
 // resolve answers for the key at now: a session's credentials stop working
 // when they expire, whatever the cache holds.
 func (c *cachedKey) resolve(now time.Time) (awsapi.Key, bool) {
-	if !c.ok || (c.session && !now.Before(c.expires)) {
-		return awsapi.Key{}, false
+	if !c.ok {
+		return awsapi.Key{Refused: c.refused}, false
+	}
+	if c.session && !now.Before(c.expires) {
+		return awsapi.Key{Refused: awsapi.KeyExpired}, false
 	}
 	return c.key, true
+}
+
+// sessionPrincipalExists reports whether the user or role sess acts as still
+// exists: the same one, by unique id, not one made again with its name.
+func sessionPrincipalExists(tx store.Tx, sess *session) (bool, error) {
+	if sess.PrincipalID == "" {
+		return true, nil // the root user, or a session stored before ids were kept
+	}
+	acct, kind, name, ok := parsePrincipalARN(sess.ARN)
+	if !ok {
+		return true, nil
+	}
+	var id string
+	switch kind {
+	case "user":
+		u, err := loadUser(tx, acct, name)
+		if err != nil {
+			if asNoSuchEntity(err) {
+				return false, nil
+			}
+			return false, err
+		}
+		id = u.ID
+	case "role":
+		r, err := loadRole(tx, acct, name)
+		if err != nil {
+			if asNoSuchEntity(err) {
+				return false, nil
+			}
+			return false, err
+		}
+		id = r.ID
+	}
+	return id == sess.PrincipalID, nil
 }

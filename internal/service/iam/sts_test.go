@@ -84,11 +84,18 @@ func TestAssumeRoleIssuesCredentialsThatAuthenticateUntilTheyExpire(t *testing.T
 		t.Fatal("credentials rejected before expiry")
 	}
 	f.now = t0.Add(900 * time.Second)
-	if _, ok := f.LookupKey(root, *c.AccessKeyId); ok {
-		t.Fatal("credentials accepted at expiry")
+	if key, ok := f.LookupKey(root, *c.AccessKeyId); ok || key.Refused != awsapi.KeyExpired {
+		t.Fatalf("credentials at expiry: ok %v, refused %q", ok, key.Refused)
 	}
-	// Issuing new credentials prunes the expired ones from the store.
+	// Issuing new credentials keeps sessions expired less than a day ago (to
+	// answer ExpiredToken for them) and prunes older ones from the store.
+	f.now = t0.Add(900*time.Second + keepExpired - time.Second)
 	f.assume(t, root, "worker", "s2", nil)
+	if key, _ := f.LookupKey(root, *c.AccessKeyId); key.Refused != awsapi.KeyExpired {
+		t.Fatalf("a session expired less than a day ago: refused %q", key.Refused)
+	}
+	f.now = t0.Add(900*time.Second + keepExpired)
+	f.assume(t, root, "worker", "s3", nil)
 	err := f.st.View(func(tx store.Tx) error {
 		b, err := tx.Get(sessionKey(*c.AccessKeyId))
 		if b != nil {
