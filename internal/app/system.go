@@ -149,6 +149,7 @@ func build(d deps) *System {
 	// interfaces: nothing CloudWatch-specific is needed.
 	sys.AutoScaling.SetMetrics(sys.CloudWatch)
 	sys.AutoScaling.SetAlarms(sys.CloudWatch)
+	sys.AutoScaling.SetTables(sys.DynamoDB) // provisioned capacity of tables and indexes
 	if sys.ECSServices != nil {
 		sys.AutoScaling.SetServices(sys.ECSServices) // the desired count scaling decides on
 	}

@@ -110,6 +110,7 @@ type Service struct {
 	metrics  Metrics
 	alarms   Alarms
 	services Services
+	tables   Tables
 
 	// scaleMu serializes scaling decisions, so the loop and alarm actions
 	// never compute from the same capacity at once.
@@ -155,6 +156,28 @@ func (s *Service) SetAlarms(a Alarms) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.alarms = a
+}
+
+// Tables reads and sets DynamoDB provisioned capacity: a table's, or with
+// index set its global secondary index's, read or write capacity units.
+// DynamoDB implements it.
+type Tables interface {
+	ProvisionedCapacity(ctx context.Context, account, region, table, index string, write bool) (int64, error)
+	SetProvisionedCapacity(ctx context.Context, account, region, table, index string, write bool, units int64) error
+}
+
+// SetTables connects DynamoDB. Until it is set, DynamoDB targets' capacity is
+// kept by the service itself.
+func (s *Service) SetTables(t Tables) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tables = t
+}
+
+func (s *Service) dynamo() Tables {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tables
 }
 
 // SetServices connects ECS. Until it is set, the service keeps each target's

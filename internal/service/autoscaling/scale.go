@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
@@ -53,15 +55,64 @@ type decision struct {
 // errNoChange is returned by scale when capacity already is what was asked.
 var errNoChange = errors.New("no change")
 
-// currentCapacity returns the target's desired count: ECS's when connected,
-// else the one wharf keeps.
+// currentCapacity returns the target's capacity: its service's (ECS's
+// desired count, DynamoDB's capacity units) when connected, else the one
+// wharf keeps.
 func (s *Service) currentCapacity(ctx context.Context, sc scope, t *target) (int32, error) {
+	n, connected, err := s.readCapacity(ctx, sc, t.ID)
+	if err != nil || !connected {
+		return t.Capacity, err
+	}
+	return n, nil
+}
+
+// readCapacity reads a target's capacity from its service; connected is
+// false when that service is not connected.
+func (s *Service) readCapacity(ctx context.Context, sc scope, id targetID) (n int32, connected bool, err error) {
+	if id.Namespace == "dynamodb" {
+		tables := s.dynamo()
+		if tables == nil {
+			return 0, false, nil
+		}
+		table, index, write := dynamoTarget(id)
+		units, err := tables.ProvisionedCapacity(sc.ctx(ctx), sc.account, sc.region, table, index, write)
+		return int32(min(units, math.MaxInt32)), true, err
+	}
 	_, _, ecs := s.deps()
 	if ecs == nil {
-		return t.Capacity, nil
+		return 0, false, nil
 	}
-	cluster, service, _ := ecsService(t.ID.ResourceID)
-	return ecs.DesiredCount(sc.ctx(ctx), sc.account, sc.region, cluster, service)
+	cluster, service, _ := ecsService(id.ResourceID)
+	n, err = ecs.DesiredCount(sc.ctx(ctx), sc.account, sc.region, cluster, service)
+	return n, true, err
+}
+
+// setCapacity sets a target's capacity in its service, when connected.
+func (s *Service) setCapacity(ctx context.Context, sc scope, id targetID, to int32) error {
+	if id.Namespace == "dynamodb" {
+		if tables := s.dynamo(); tables != nil {
+			table, index, write := dynamoTarget(id)
+			return tables.SetProvisionedCapacity(sc.ctx(ctx), sc.account, sc.region, table, index, write, int64(to))
+		}
+		return nil
+	}
+	if _, _, ecs := s.deps(); ecs != nil {
+		cluster, service, _ := ecsService(id.ResourceID)
+		return ecs.SetDesiredCount(sc.ctx(ctx), sc.account, sc.region, cluster, service, to)
+	}
+	return nil
+}
+
+// capacityWords are what an activity says it sets, and the namespace that
+// fulfils it, as AWS words its scaling activities.
+func capacityWords(id targetID) string {
+	switch {
+	case strings.HasSuffix(id.Dimension, ":ReadCapacityUnits"):
+		return "read capacity units"
+	case strings.HasSuffix(id.Dimension, ":WriteCapacityUnits"):
+		return "write capacity units"
+	}
+	return "desired count"
 }
 
 // scale sets the target's desired count to d.to and records the activity. The
@@ -85,22 +136,18 @@ func (s *Service) scaleLocked(ctx context.Context, sc scope, id targetID, d deci
 	if d.to == current {
 		return errNoChange
 	}
-	_, _, ecs := s.deps()
 	now := s.clock.Now()
 	a := activity{
 		ID: s.uuid(), Target: id, Start: now,
-		Description: fmt.Sprintf("Setting desired count to %d.", d.to),
+		Description: fmt.Sprintf("Setting %s to %d.", capacityWords(id), d.to),
 		Cause:       d.cause,
 	}
-	if ecs != nil {
-		cluster, service, _ := ecsService(id.ResourceID)
-		if err := ecs.SetDesiredCount(sc.ctx(ctx), sc.account, sc.region, cluster, service, d.to); err != nil {
-			return s.recordFailure(sc, id, d, err)
-		}
+	if err := s.setCapacity(ctx, sc, id, d.to); err != nil {
+		return s.recordFailure(sc, id, d, err)
 	}
 	a.End = s.clock.Now()
 	a.Status = "Successful"
-	a.StatusMessage = fmt.Sprintf("Successfully set desired count to %d. Change successfully fulfilled by ecs.", d.to)
+	a.StatusMessage = fmt.Sprintf("Successfully set %s to %d. Change successfully fulfilled by %s.", capacityWords(id), d.to, id.Namespace)
 	return s.st.Update(func(tx store.Tx) error {
 		var t target
 		found, err := getJSON(tx, sc.targetKey(id), &t)
@@ -138,14 +185,14 @@ func (s *Service) scaleLocked(ctx context.Context, sc scope, id targetID, d deci
 // recordFailure records a scaling that ECS refused, and returns err.
 func (s *Service) recordFailure(sc scope, id targetID, d decision, cause error) error {
 	now := s.clock.Now()
-	msg := "Failed to set desired count to " + itoa(d.to)
+	msg := "Failed to set " + capacityWords(id) + " to " + itoa(d.to)
 	if e := apierr.As(cause); e != nil {
 		msg += ". " + e.Message
 	} else {
 		msg += ". Internal error."
 	}
 	a := activity{ID: s.uuid(), Target: id, Start: now, End: now,
-		Description: fmt.Sprintf("Setting desired count to %d.", d.to), Cause: d.cause,
+		Description: fmt.Sprintf("Setting %s to %d.", capacityWords(id), d.to), Cause: d.cause,
 		Status: "Failed", StatusMessage: msg}
 	if err := s.st.Update(func(tx store.Tx) error {
 		return s.putActivity(tx, sc, &a)

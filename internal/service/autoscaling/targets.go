@@ -10,10 +10,13 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	aas "github.com/wharf-dev/wharf/internal/awsapi/applicationautoscaling"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
-// ECS is the one namespace wharf scales: ECS services' desired count.
+// ECS services' desired count and DynamoDB provisioned capacity are what
+// wharf scales; the other namespaces are validated as AWS does and refused
+// at registration, since wharf has none of their resources.
 const (
 	namespaceECS = "ecs"
 	dimensionECS = "ecs:service:DesiredCount"
@@ -21,6 +24,46 @@ const (
 
 var namespaces = []string{"ecs", "elasticmapreduce", "ec2", "appstream", "dynamodb", "rds", "sagemaker",
 	"custom-resource", "comprehend", "lambda", "cassandra", "kafka", "elasticache", "neptune", "workspaces"}
+
+// dimensions are AWS's scalable dimensions (the ScalableDimension enum) with
+// the resource ids each takes ("RegisterScalableTarget" docs, ResourceId).
+var dimensions = []struct {
+	name     string
+	resource *lazyregexp.Regexp
+}{
+	{"ecs:service:DesiredCount", lazyregexp.New(`^service/[^/]+/[^/]+$`)},
+	{"ec2:spot-fleet-request:TargetCapacity", lazyregexp.New(`^spot-fleet-request/sfr-[0-9A-Za-z-]+$`)},
+	{"elasticmapreduce:instancegroup:InstanceCount", lazyregexp.New(`^instancegroup/j-[A-Za-z0-9]+/ig-[A-Za-z0-9]+$`)},
+	{"appstream:fleet:DesiredCapacity", lazyregexp.New(`^fleet/[^/]+$`)},
+	{"dynamodb:table:ReadCapacityUnits", lazyregexp.New(`^table/[a-zA-Z0-9_.-]{3,255}$`)},
+	{"dynamodb:table:WriteCapacityUnits", lazyregexp.New(`^table/[a-zA-Z0-9_.-]{3,255}$`)},
+	{"dynamodb:index:ReadCapacityUnits", lazyregexp.New(`^table/[a-zA-Z0-9_.-]{3,255}/index/[a-zA-Z0-9_.-]{3,255}$`)},
+	{"dynamodb:index:WriteCapacityUnits", lazyregexp.New(`^table/[a-zA-Z0-9_.-]{3,255}/index/[a-zA-Z0-9_.-]{3,255}$`)},
+	{"rds:cluster:ReadReplicaCount", lazyregexp.New(`^cluster:[^/]+$`)},
+	{"sagemaker:variant:DesiredInstanceCount", lazyregexp.New(`^endpoint/[^/]+/variant/[^/]+$`)},
+	{"sagemaker:variant:DesiredProvisionedConcurrency", lazyregexp.New(`^endpoint/[^/]+/variant/[^/]+$`)},
+	{"sagemaker:inference-component:DesiredCopyCount", lazyregexp.New(`^inference-component/[^/]+$`)},
+	{"custom-resource:ResourceType:Property", lazyregexp.New(`^https://.+`)},
+	{"comprehend:document-classifier-endpoint:DesiredInferenceUnits", lazyregexp.New(`^arn:[^:]+:comprehend:[^:]+:[0-9]{12}:document-classifier-endpoint/.+`)},
+	{"comprehend:entity-recognizer-endpoint:DesiredInferenceUnits", lazyregexp.New(`^arn:[^:]+:comprehend:[^:]+:[0-9]{12}:entity-recognizer-endpoint/.+`)},
+	{"lambda:function:ProvisionedConcurrency", lazyregexp.New(`^function:[^:]+:[^:]+$`)},
+	{"cassandra:table:ReadCapacityUnits", lazyregexp.New(`^keyspace/[^/]+/table/[^/]+$`)},
+	{"cassandra:table:WriteCapacityUnits", lazyregexp.New(`^keyspace/[^/]+/table/[^/]+$`)},
+	{"kafka:broker-storage:VolumeSize", lazyregexp.New(`^arn:[^:]+:kafka:[^:]+:[0-9]{12}:cluster/.+`)},
+	{"elasticache:cache-cluster:Nodes", lazyregexp.New(`^cache-cluster/[^/]+$`)},
+	{"elasticache:replication-group:NodeGroups", lazyregexp.New(`^replication-group/[^/]+$`)},
+	{"elasticache:replication-group:Replicas", lazyregexp.New(`^replication-group/[^/]+$`)},
+	{"neptune:cluster:ReadReplicaCount", lazyregexp.New(`^cluster:[^/]+$`)},
+	{"workspaces:workspacespool:DesiredUserSessions", lazyregexp.New(`^workspacespool/wspool-[a-z0-9]+$`)},
+}
+
+// dynamoTarget splits a DynamoDB target into its table, index ("" for the
+// table itself) and whether it scales writes.
+func dynamoTarget(id targetID) (table, index string, write bool) {
+	rest := strings.TrimPrefix(id.ResourceID, "table/")
+	table, index, _ = strings.Cut(rest, "/index/")
+	return table, index, strings.HasSuffix(id.Dimension, ":WriteCapacityUnits")
+}
 
 // target is a scalable target's stored state.
 type target struct {
@@ -110,7 +153,15 @@ func checkTarget(ns, resourceID, dimension *string) (targetID, error) {
 	if id.Dimension == "" {
 		return id, apierr.Validation("1 validation error detected: Value null at 'scalableDimension' failed to satisfy constraint: Member must not be null")
 	}
-	if _, _, ok := ecsService(id.ResourceID); n != namespaceECS || id.Dimension != dimensionECS || !ok {
+	names := make([]string, len(dimensions))
+	for i, d := range dimensions {
+		names[i] = d.name
+	}
+	i := slices.Index(names, id.Dimension)
+	if i < 0 {
+		return id, enumError(id.Dimension, "scalableDimension", names)
+	}
+	if !strings.HasPrefix(id.Dimension, n+":") || !dimensions[i].resource.MatchString(id.ResourceID) {
 		return id, apierr.Validation("Unsupported service namespace, resource type or scalable dimension")
 	}
 	return id, nil
@@ -133,19 +184,23 @@ func (s *Service) RegisterScalableTarget(ctx context.Context, in *aas.RegisterSc
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
+	if id.Namespace != namespaceECS && id.Namespace != "dynamodb" {
+		// AWS checks the resource exists; wharf has none of this kind.
+		return nil, apierr.Validation("Unable to register %s: wharf has no %s resources to scale (it scales ECS services and DynamoDB provisioned capacity).", id.ResourceID, id.Namespace)
+	}
 	sc := scopeOf(ctx)
-	_, _, ecs := s.deps()
-	cluster, service, _ := ecsService(id.ResourceID)
-	var current int32 = -1
-	if ecs != nil {
-		n, err := ecs.DesiredCount(sc.ctx(ctx), sc.account, sc.region, cluster, service)
-		if err != nil {
-			if apierr.As(err) != nil {
+	current, connected, err := s.readCapacity(ctx, sc, id)
+	if err != nil {
+		if ae := apierr.As(err); ae != nil && ae.Code != "ValidationException" {
+			if id.Namespace == namespaceECS {
 				return nil, apierr.Validation("ECS service doesn't exist: %s", id.ResourceID)
 			}
-			return nil, err
+			return nil, apierr.Validation("DynamoDB table or index doesn't exist: %s", id.ResourceID)
 		}
-		current = n
+		return nil, err
+	}
+	if !connected {
+		current = -1
 	}
 	now := s.clock.Now()
 	var t target
@@ -163,6 +218,9 @@ func (s *Service) RegisterScalableTarget(ctx context.Context, in *aas.RegisterSc
 			t = target{ID: id, Created: now,
 				ARN:     "arn:aws:application-autoscaling:" + sc.region + ":" + sc.account + ":scalable-target/" + s.hex(18)[:36],
 				RoleARN: "arn:aws:iam::" + sc.account + ":role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
+			}
+			if id.Namespace == "dynamodb" {
+				t.RoleARN = "arn:aws:iam::" + sc.account + ":role/aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable"
 			}
 			t.Capacity = *in.MinCapacity
 		}

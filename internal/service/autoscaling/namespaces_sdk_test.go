@@ -1,0 +1,137 @@
+package autoscaling_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/wharf-dev/wharf/internal/wharftest"
+)
+
+func validation(t *testing.T, what string, err error, want string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" || !strings.Contains(ae.ErrorMessage(), want) {
+		t.Errorf("%s: %v, want a ValidationException with %q", what, err, want)
+	}
+}
+
+// TestEveryScalableDimensionIsValidatedAsAWS: RegisterScalableTarget takes
+// every namespace and scalable dimension AWS lists, with the resource ids
+// each takes; a dimension of another namespace or a malformed resource id is
+// refused as AWS refuses it. Targets of services wharf does not have are
+// refused as resources that do not exist, and so are an ECS service and a
+// DynamoDB table that do not exist.
+func TestEveryScalableDimensionIsValidatedAsAWS(t *testing.T) {
+	t.Parallel()
+	c := aas.NewFromConfig(wharftest.Start(t).Config())
+	ctx := context.Background()
+	register := func(ns, resource, dim string) error {
+		_, err := c.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespace(ns),
+			ResourceId: aws.String(resource), ScalableDimension: aastypes.ScalableDimension(dim), MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(2)})
+		return err
+	}
+	for _, tc := range []struct{ ns, resource, dim, want string }{
+		{"ecs", "service/default/web", "ecs:service:DesiredCount", "ECS service doesn't exist"},
+		{"dynamodb", "table/orders", "dynamodb:table:ReadCapacityUnits", "doesn't exist"},
+		{"dynamodb", "table/orders", "dynamodb:table:WriteCapacityUnits", "doesn't exist"},
+		{"dynamodb", "table/orders/index/byDate", "dynamodb:index:ReadCapacityUnits", "doesn't exist"},
+		{"dynamodb", "table/orders/index/byDate", "dynamodb:index:WriteCapacityUnits", "doesn't exist"},
+		{"ec2", "spot-fleet-request/sfr-73fbd2ce-aa30-494c-8788-1cee4EXAMPLE", "ec2:spot-fleet-request:TargetCapacity", "wharf has no ec2"},
+		{"elasticmapreduce", "instancegroup/j-2EEZNYKUA1NTV/ig-1791Y4E1L8YI0", "elasticmapreduce:instancegroup:InstanceCount", "wharf has no"},
+		{"appstream", "fleet/sample-fleet", "appstream:fleet:DesiredCapacity", "wharf has no"},
+		{"rds", "cluster:my-db-cluster", "rds:cluster:ReadReplicaCount", "wharf has no"},
+		{"sagemaker", "endpoint/my-end-point/variant/my-variant", "sagemaker:variant:DesiredInstanceCount", "wharf has no"},
+		{"sagemaker", "endpoint/my-end-point/variant/my-variant", "sagemaker:variant:DesiredProvisionedConcurrency", "wharf has no"},
+		{"sagemaker", "inference-component/my-component", "sagemaker:inference-component:DesiredCopyCount", "wharf has no"},
+		{"custom-resource", "https://test-endpoint.amazon.com/ScalableDimension/test-resource", "custom-resource:ResourceType:Property", "wharf has no"},
+		{"comprehend", "arn:aws:comprehend:us-west-2:123456789012:document-classifier-endpoint/EXAMPLE", "comprehend:document-classifier-endpoint:DesiredInferenceUnits", "wharf has no"},
+		{"comprehend", "arn:aws:comprehend:us-west-2:123456789012:entity-recognizer-endpoint/EXAMPLE", "comprehend:entity-recognizer-endpoint:DesiredInferenceUnits", "wharf has no"},
+		{"lambda", "function:my-function:my-alias", "lambda:function:ProvisionedConcurrency", "wharf has no"},
+		{"cassandra", "keyspace/mykeyspace/table/mytable", "cassandra:table:ReadCapacityUnits", "wharf has no"},
+		{"cassandra", "keyspace/mykeyspace/table/mytable", "cassandra:table:WriteCapacityUnits", "wharf has no"},
+		{"kafka", "arn:aws:kafka:us-east-1:123456789012:cluster/demo-cluster-1/6357e0b2-0e6a-4b86-a0b4-70df934c2e31-5", "kafka:broker-storage:VolumeSize", "wharf has no"},
+		{"elasticache", "cache-cluster/mycluster", "elasticache:cache-cluster:Nodes", "wharf has no"},
+		{"elasticache", "replication-group/mycluster", "elasticache:replication-group:NodeGroups", "wharf has no"},
+		{"elasticache", "replication-group/mycluster", "elasticache:replication-group:Replicas", "wharf has no"},
+		{"neptune", "cluster:mycluster", "neptune:cluster:ReadReplicaCount", "wharf has no"},
+		{"workspaces", "workspacespool/wspool-123456", "workspaces:workspacespool:DesiredUserSessions", "wharf has no"},
+		// Mismatches AWS refuses whatever exists.
+		{"dynamodb", "table/orders", "ecs:service:DesiredCount", "Unsupported service namespace, resource type or scalable dimension"},
+		{"dynamodb", "table/orders/index/byDate", "dynamodb:table:ReadCapacityUnits", "Unsupported service namespace, resource type or scalable dimension"},
+		{"ecs", "cluster/default", "ecs:service:DesiredCount", "Unsupported service namespace, resource type or scalable dimension"},
+		{"lambda", "function:my-function", "lambda:function:ProvisionedConcurrency", "Unsupported service namespace, resource type or scalable dimension"},
+		{"dynamodb", "table/orders", "dynamodb:table:Throughput", "Member must satisfy enum value set"},
+	} {
+		validation(t, tc.dim+" "+tc.resource, register(tc.ns, tc.resource, tc.dim), tc.want)
+	}
+}
+
+// TestDynamoDBProvisionedCapacityIsScaled: a table's and a global secondary
+// index's capacity units are scalable targets; registering bounds that
+// exclude the current capacity sets it inside them through DynamoDB, as AWS
+// does, with the activity worded as AWS words it. An on-demand table has no
+// capacity to scale.
+func TestDynamoDBProvisionedCapacityIsScaled(t *testing.T) {
+	t.Parallel()
+	cfg := wharftest.Start(t).Config()
+	c, db := aas.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg)
+	ctx := context.Background()
+	pt := &ddbtypes.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
+	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("orders"), BillingMode: ddbtypes.BillingModeProvisioned,
+		ProvisionedThroughput: pt,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String("day"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema: []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+		GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{IndexName: aws.String("byDay"), ProvisionedThroughput: pt,
+			KeySchema:  []ddbtypes.KeySchemaElement{{AttributeName: aws.String("day"), KeyType: ddbtypes.KeyTypeHash}},
+			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("events"), BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
+		t.Fatal(err)
+	}
+	register := func(resource, dim string, lo, hi int32) error {
+		_, err := c.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+			ResourceId: aws.String(resource), ScalableDimension: aastypes.ScalableDimension(dim), MinCapacity: aws.Int32(lo), MaxCapacity: aws.Int32(hi)})
+		return err
+	}
+	if err := register("table/orders", "dynamodb:table:WriteCapacityUnits", 10, 20); err != nil {
+		t.Fatal(err)
+	}
+	if err := register("table/orders/index/byDay", "dynamodb:index:ReadCapacityUnits", 2, 3); err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, r := aws.ToInt64(d.Table.ProvisionedThroughput.WriteCapacityUnits), aws.ToInt64(d.Table.ProvisionedThroughput.ReadCapacityUnits); w != 10 || r != 5 {
+		t.Errorf("table capacity write %d read %d, want 10 (the new minimum) and 5", w, r)
+	}
+	if g := d.Table.GlobalSecondaryIndexes[0].ProvisionedThroughput; aws.ToInt64(g.ReadCapacityUnits) != 3 || aws.ToInt64(g.WriteCapacityUnits) != 5 {
+		t.Errorf("index capacity read %d write %d, want 3 (the new maximum) and 5", aws.ToInt64(g.ReadCapacityUnits), aws.ToInt64(g.WriteCapacityUnits))
+	}
+	acts, err := c.DescribeScalingActivities(ctx, &aas.DescribeScalingActivitiesInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String("table/orders"), ScalableDimension: aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits})
+	if err != nil || len(acts.ScalingActivities) != 1 || aws.ToString(acts.ScalingActivities[0].Description) != "Setting write capacity units to 10." ||
+		aws.ToString(acts.ScalingActivities[0].StatusMessage) != "Successfully set write capacity units to 10. Change successfully fulfilled by dynamodb." {
+		t.Errorf("activities: %v %+v", err, acts)
+	}
+	tg, err := c.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb})
+	if err != nil || len(tg.ScalableTargets) != 2 || !strings.HasSuffix(aws.ToString(tg.ScalableTargets[0].RoleARN), "/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable") {
+		t.Errorf("DescribeScalableTargets: %v %+v", err, tg)
+	}
+	validation(t, "an on-demand table", register("table/events", "dynamodb:table:ReadCapacityUnits", 1, 5), "on-demand")
+}
