@@ -141,11 +141,27 @@ func TestIAMEnforceACLGrantsLetAnotherAccountIn(t *testing.T) {
 	if err != nil || len(list.Contents) != 3 {
 		t.Fatalf("partner list with READ: %v %v", list, err)
 	}
-	// In an ObjectWriter bucket the writer owns what it wrote.
+	// In an ObjectWriter bucket the writer owns what it wrote, and listings
+	// say so; so does a multipart upload it starts.
 	acl, err := w.partner.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String(aclBucket), Key: aws.String("from-partner")})
 	if err != nil || aws.ToString(acl.Owner.ID) != partnerID {
 		t.Fatalf("object written by the partner: %+v %v", acl, err)
 	}
+	owned, err := w.owner.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(aclBucket), Prefix: aws.String("from-"), FetchOwner: aws.Bool(true)})
+	if err != nil || len(owned.Contents) != 1 || aws.ToString(owned.Contents[0].Owner.ID) != partnerID {
+		t.Fatalf("listed owner: %+v %v", owned, err)
+	}
+	up, err := w.partner.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(aclBucket), Key: aws.String("mp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := w.partner.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String(aclBucket), Key: aws.String("mp"), UploadId: up.UploadId})
+	if err != nil || aws.ToString(parts.Owner.ID) != partnerID || aws.ToString(parts.Initiator.ID) != partnerID {
+		t.Fatalf("upload owner and initiator: %+v %v", parts, err)
+	}
+	// Another account's CreateBucket of the name is told it is taken.
+	_, err = w.partner.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(aclBucket)})
+	wantDenied(t, err, "BucketAlreadyExists", 409, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")
 	// Once ownership is BucketOwnerEnforced, ACLs stop counting.
 	if _, err := w.owner.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String(aclBucket), ACL: s3types.BucketCannedACLPrivate}); err != nil {
 		t.Fatal(err)

@@ -157,7 +157,7 @@ func (r aclRequest) grants(owner, bucketOwner string) ([]grant, error) {
 		if o := r.body.Owner; o != nil && o.ID != nil && !strings.EqualFold(*o.ID, canonicalID(owner)) {
 			return nil, accessDenied()
 		}
-		var gs []grant
+		gs := []grant{}
 		for _, g := range r.body.Grants {
 			if g.Grantee == nil || g.Permission == nil {
 				return nil, malformedACL()
@@ -261,7 +261,7 @@ func aclsDisabled(b *bucket) bool { return b.Ownership == ownerEnforced }
 // newObjectACL decides who owns an object writer writes to b and the grants
 // it gets, from the request's ACL, b's Object Ownership and its Block Public
 // Access ("Controlling ownership of objects and disabling ACLs").
-func newObjectACL(b *bucket, writer string, r aclRequest) (owner string, gs []grant, err error) {
+func newObjectACL(b *bucket, writer string, r aclRequest) (owner string, acl *[]grant, err error) {
 	if writer == "" {
 		writer = b.Account
 	}
@@ -285,9 +285,10 @@ func newObjectACL(b *bucket, writer string, r aclRequest) (owner string, gs []gr
 		if owner == b.Account {
 			return "", nil, nil
 		}
-		return owner, []grant{{ID: canonicalID(owner), Permission: permFull}}, nil
+		return owner, &[]grant{{ID: canonicalID(owner), Permission: permFull}}, nil
 	}
-	if gs, err = r.grants(owner, b.Account); err != nil {
+	gs, err := r.grants(owner, b.Account)
+	if err != nil {
 		return "", nil, err
 	}
 	if publicGrants(gs) && blocks(b, blockPublicAcls) {
@@ -296,7 +297,21 @@ func newObjectACL(b *bucket, writer string, r aclRequest) (owner string, gs []gr
 	if owner == b.Account {
 		owner = ""
 	}
-	return owner, gs, nil
+	return owner, &gs, nil
+}
+
+// ownerOr is owner, or def when owner is "" (the bucket owner's).
+func ownerOr(owner, def string) string {
+	if owner == "" {
+		return def
+	}
+	return owner
+}
+
+// initiator is the Initiator S3 lists for an upload account started.
+func initiator(account string) *s3api.Initiator {
+	o := owner(account)
+	return &s3api.Initiator{ID: o.ID, DisplayName: o.DisplayName}
 }
 
 // objectOwner is the account owning o in b.
@@ -313,7 +328,7 @@ func bucketGrants(b *bucket) []grant {
 	if aclsDisabled(b) || b.ACL == nil {
 		return []grant{{ID: canonicalID(b.Account), Permission: permFull}}
 	}
-	return b.ACL
+	return *b.ACL
 }
 
 // objectGrants are the grants o's ACL gives.
@@ -321,7 +336,7 @@ func objectGrants(b *bucket, o *object) []grant {
 	if aclsDisabled(b) || o.ACL == nil {
 		return []grant{{ID: canonicalID(objectOwner(b, o)), Permission: permFull}}
 	}
-	return o.ACL
+	return *o.ACL
 }
 
 // wireGrants are gs as S3 lists them.
@@ -373,7 +388,7 @@ func (s *Service) PutBucketAcl(ctx context.Context, in *s3api.PutBucketAclInput)
 		if publicGrants(gs) && blocks(b, blockPublicAcls) {
 			return accessDenied()
 		}
-		b.ACL = gs
+		b.ACL = &gs
 		return nil
 	})
 	if err != nil {
@@ -426,7 +441,7 @@ func (s *Service) PutObjectAcl(ctx context.Context, in *s3api.PutObjectAclInput)
 		if publicGrants(gs) && blocks(b, blockPublicAcls) {
 			return accessDenied()
 		}
-		o.ACL = gs
+		o.ACL = &gs
 		return s.rewriteVersion(tx, b, o)
 	})
 	if err != nil {

@@ -139,6 +139,14 @@ func TestACLsKeptWhereOwnershipAllowsThem(t *testing.T) {
 	if got := grantList(oacl.Grants); got != "CanonicalUser:"+me+":FULL_CONTROL Group:http://acs.amazonaws.com/groups/global/AuthenticatedUsers:READ" {
 		t.Fatalf("multipart grants %s", got)
 	}
+	// An ACL may grant nothing at all: the owner keeps the right to change it.
+	if _, err := e.client.PutObjectAcl(ctx(), &awss3.PutObjectAclInput{Bucket: &b, Key: aws.String("mp"),
+		AccessControlPolicy: &types.AccessControlPolicy{Owner: oacl.Owner}}); err != nil {
+		t.Fatal(err)
+	}
+	if oacl, _ = e.client.GetObjectAcl(ctx(), &awss3.GetObjectAclInput{Bucket: &b, Key: aws.String("mp")}); len(oacl.Grants) != 0 {
+		t.Fatalf("revoked: %s", grantList(oacl.Grants))
+	}
 	// Ownership cannot become BucketOwnerEnforced while the bucket's ACL
 	// grants others.
 	_, err = e.client.PutBucketOwnershipControls(ctx(), &awss3.PutBucketOwnershipControlsInput{Bucket: &b,

@@ -41,9 +41,10 @@ type bucket struct {
 	Encryption *s3api.ServerSideEncryptionConfiguration `json:",omitempty"`
 	// Ownership is the object ownership rule, "" once deleted.
 	Ownership string `json:",omitempty"`
-	// ACL is the bucket's ACL, nil for its owner's FULL_CONTROL alone.
-	ACL        []grant `json:",omitempty"`
-	ObjectLock bool    `json:",omitempty"`
+	// ACL is the bucket's ACL, nil for its owner's FULL_CONTROL alone (an
+	// ACL may also grant nothing at all).
+	ACL        *[]grant `json:",omitempty"`
+	ObjectLock bool     `json:",omitempty"`
 	// LockDefault is the Object Lock default retention, nil when none.
 	LockDefault *defaultRetention `json:",omitempty"`
 }
@@ -228,7 +229,7 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3api.CreateBucketInput)
 	// request says otherwise: an ACL beyond the owner's full control is
 	// refused with the first, a public one with the second ("Default
 	// settings for new S3 buckets").
-	var acl []grant
+	var acl *[]grant
 	if r := (aclRequest{in.ACL, in.GrantFullControl, in.GrantRead, in.GrantReadACP, in.GrantWrite, in.GrantWriteACP, nil}); r.present() {
 		gs, err := r.grants(acct, acct)
 		if err != nil {
@@ -241,7 +242,7 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3api.CreateBucketInput)
 		case publicGrants(gs):
 			return nil, s3api.ErrInvalidBucketAclWithBlockPublicAccessError("Bucket cannot have public ACLs set with BlockPublicAccess enabled")
 		default:
-			acl = gs
+			acl = &gs
 		}
 	}
 	err := s.st.Update(func(tx store.Tx) error {

@@ -163,7 +163,7 @@ func (p *listPage) contents(enc, withOwner bool, acct string) ([]s3api.Object, [
 			e.ChecksumType = awsapi.String(o.ChecksumType)
 		}
 		if withOwner {
-			e.Owner = owner(acct)
+			e.Owner = owner(ownerOr(o.Owner, acct))
 		}
 		objs = append(objs, e)
 	}
@@ -321,13 +321,13 @@ func (s *Service) ListObjectVersions(ctx context.Context, in *s3api.ListObjectVe
 			lm := o.LastModified
 			if o.DeleteMarker {
 				out.DeleteMarkers = append(out.DeleteMarkers, s3api.DeleteMarkerEntry{Key: awsapi.String(urlEncode(enc, key)),
-					VersionId: awsapi.String(o.VersionID), IsLatest: awsapi.Bool(latest), LastModified: &lm, Owner: owner(acct)})
+					VersionId: awsapi.String(o.VersionID), IsLatest: awsapi.Bool(latest), LastModified: &lm, Owner: owner(ownerOr(o.Owner, acct))})
 				return true, nil
 			}
 			out.Versions = append(out.Versions, s3api.ObjectVersion{Key: awsapi.String(urlEncode(enc, key)),
 				VersionId: awsapi.String(o.VersionID), IsLatest: awsapi.Bool(latest), LastModified: &lm,
 				ETag: awsapi.String(o.ETag), Size: awsapi.Int64(o.Size), StorageClass: awsapi.String(o.storageClass()),
-				Owner: owner(acct), ChecksumAlgorithm: o.checksumAlgorithms(), ChecksumType: optString(o.ChecksumType)})
+				Owner: owner(ownerOr(o.Owner, acct)), ChecksumAlgorithm: o.checksumAlgorithms(), ChecksumType: optString(o.ChecksumType)})
 			return true, nil
 		})
 	})

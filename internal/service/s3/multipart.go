@@ -42,8 +42,11 @@ type upload struct {
 	Enc                *encryption       `json:",omitempty"`
 	Lock               *objectLock       `json:",omitempty"`
 	// Owner and ACL are the object's (object.Owner, object.ACL).
-	Owner string  `json:",omitempty"`
-	ACL   []grant `json:",omitempty"`
+	Owner string   `json:",omitempty"`
+	ACL   *[]grant `json:",omitempty"`
+	// Initiator is the account that started the upload, when it is not
+	// the bucket owner.
+	Initiator string `json:",omitempty"`
 }
 
 // part is an uploaded part.
@@ -157,6 +160,9 @@ func (s *Service) CreateMultipartUpload(ctx context.Context, in *s3api.CreateMul
 		}
 		if u.Owner, u.ACL, err = newObjectACL(b, caller(ctx).Account, acl); err != nil {
 			return err
+		}
+		if a := caller(ctx).Account; a != b.Account {
+			u.Initiator = a
 		}
 		return putJSON(tx, uploadKey(name, key, u.ID), u)
 	})
@@ -637,7 +643,7 @@ func (s *Service) ListParts(ctx context.Context, in *s3api.ListPartsInput) (*s3a
 	}
 	out := &s3api.ListPartsOutput{Bucket: awsapi.String(name), Key: awsapi.String(key), UploadId: awsapi.String(id),
 		MaxParts: awsapi.Int32(int32(max)), PartNumberMarker: awsapi.Int32(marker), IsTruncated: awsapi.Bool(false),
-		Owner: owner(b.Account), Initiator: &s3api.Initiator{ID: owner(b.Account).ID, DisplayName: awsapi.String(b.Account)},
+		Owner: owner(ownerOr(u.Owner, b.Account)), Initiator: initiator(ownerOr(u.Initiator, b.Account)),
 		StorageClass: awsapi.String((&object{StorageClass: u.StorageClass}).storageClass()), ChecksumType: awsapi.String(u.ChecksumType)}
 	if u.ChecksumAlgorithm != "" {
 		out.ChecksumAlgorithm = awsapi.String(u.ChecksumAlgorithm)
@@ -720,8 +726,8 @@ func (s *Service) ListMultipartUploads(ctx context.Context, in *s3api.ListMultip
 			lastID = u.ID
 			t := u.Initiated
 			e := s3api.MultipartUpload{UploadId: awsapi.String(u.ID), Key: awsapi.String(urlEncode(enc, key)), Initiated: &t,
-				StorageClass: awsapi.String((&object{StorageClass: u.StorageClass}).storageClass()), Owner: owner(b.Account),
-				Initiator:    &s3api.Initiator{ID: owner(b.Account).ID, DisplayName: awsapi.String(b.Account)},
+				StorageClass: awsapi.String((&object{StorageClass: u.StorageClass}).storageClass()), Owner: owner(ownerOr(u.Owner, b.Account)),
+				Initiator:    initiator(ownerOr(u.Initiator, b.Account)),
 				ChecksumType: awsapi.String(u.ChecksumType)}
 			if u.ChecksumAlgorithm != "" {
 				e.ChecksumAlgorithm = awsapi.String(u.ChecksumAlgorithm)

@@ -66,8 +66,9 @@ type object struct {
 	// Owner is the account owning the object when it is not the bucket's
 	// (another account wrote it to a bucket whose ACLs are enabled).
 	Owner string `json:",omitempty"`
-	// ACL is the object's ACL, nil for its owner's FULL_CONTROL alone.
-	ACL []grant `json:",omitempty"`
+	// ACL is the object's ACL, nil for its owner's FULL_CONTROL alone (an
+	// ACL may also grant nothing at all).
+	ACL *[]grant `json:",omitempty"`
 
 	// inline holds the bytes of a new small object until its commit writes
 	// them to the store beside the metadata.
