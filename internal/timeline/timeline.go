@@ -96,12 +96,18 @@ type Log struct {
 	onDisk  int
 	subs    map[chan Entry]struct{}
 	flushed chan struct{} // signalled when unsaved grows
+
+	// loaded is closed once the entries saved by an earlier wharf are in
+	// entries: Open leaves reading them to a goroutine, so that up to
+	// DefaultLimit entries to decode do not delay the ready line. Readers
+	// of entries from before Open, and flush, wait for it.
+	loaded chan struct{}
 }
 
 // Open returns a timeline holding the entries saved in opts.Store.
 func Open(opts Options) (*Log, error) {
 	l := &Log{st: opts.Store, log: opts.Logger, now: opts.Now, limit: opts.Limit,
-		subs: map[chan Entry]struct{}{}, flushed: make(chan struct{}, 1)}
+		subs: map[chan Entry]struct{}{}, flushed: make(chan struct{}, 1), loaded: make(chan struct{})}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
@@ -112,28 +118,54 @@ func Open(opts Options) (*Log, error) {
 		l.limit = DefaultLimit
 	}
 	if l.st == nil {
+		close(l.loaded)
 		return l, nil
 	}
+	// Only the newest saved entry is read now, to go on numbering from it.
 	err := l.st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte(prefix), nil, func(_, v []byte) (bool, error) {
-			var e Entry
-			if json.Unmarshal(v, &e) == nil {
-				l.entries = append(l.entries, e)
-			}
-			l.onDisk++
-			return true, nil
+		return tx.ScanReverse([]byte(prefix), nil, func(k, _ []byte) (bool, error) {
+			fmt.Sscanf(string(k[len(prefix):]), "%x", &l.seq)
+			return false, nil
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("timeline: load: %w", err)
 	}
-	if n := len(l.entries); n > 0 {
-		fmt.Sscanf(l.entries[n-1].ID, "%x", &l.seq)
+	go l.load(l.seq)
+	return l, nil
+}
+
+// load reads the saved entries up to number upto (those of earlier runs)
+// into entries, before the ones recorded since Open.
+func (l *Log) load(upto uint64) {
+	defer close(l.loaded)
+	end := fmt.Sprintf("%s%016x", prefix, upto)
+	var saved []Entry
+	n := 0
+	err := l.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(prefix), nil, func(k, v []byte) (bool, error) {
+			if string(k) > end {
+				return false, nil
+			}
+			var e Entry
+			if json.Unmarshal(v, &e) == nil {
+				saved = append(saved, e)
+			}
+			n++
+			return true, nil
+		})
+	})
+	if err != nil {
+		l.log.Warn("timeline: the entries of earlier runs could not be read", "err", err)
+		return
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entries = append(saved, l.entries...)
 	if over := len(l.entries) - l.limit; over > 0 {
 		l.entries = slices.Clone(l.entries[over:])
 	}
-	return l, nil
+	l.onDisk += n
 }
 
 // Record adds e: it fills ID and Time (when zero) and Cause from ctx (when
@@ -237,6 +269,7 @@ func (l *Log) Run(ctx context.Context) {
 
 // flush writes unsaved entries and removes the oldest beyond the limit.
 func (l *Log) flush() {
+	<-l.loaded // onDisk counts the entries of earlier runs
 	l.mu.Lock()
 	batch := l.unsaved
 	l.unsaved = nil
@@ -316,6 +349,7 @@ func (f *Filter) Match(e *Entry) bool {
 // List returns the entries f selects, newest first, at most f.Limit (all
 // when zero).
 func (l *Log) List(f Filter) []Entry {
+	<-l.loaded
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []Entry
@@ -338,6 +372,7 @@ const maxTrace = 2000
 // cause down to every hop it led to. id is an entry id or a Subject (an event
 // id, a message id, a task ARN). It returns nil when id is unknown.
 func (l *Log) Trace(id string) []Entry {
+	<-l.loaded
 	l.mu.Lock()
 	entries := slices.Clone(l.entries)
 	l.mu.Unlock()
@@ -445,6 +480,7 @@ func (l *Log) Subscribe() (<-chan Entry, func()) {
 
 // Reset forgets every entry, in memory and on disk.
 func (l *Log) Reset() error {
+	<-l.loaded
 	l.mu.Lock()
 	l.entries, l.unsaved = nil, nil
 	l.mu.Unlock()

@@ -121,3 +121,59 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// TestEntriesRecordedWhileLoadingFollowTheSavedOnes: Open reads the saved
+// entries in the background; what is recorded meanwhile is numbered after
+// them and listed after them, and a flush keeps the bound on disk.
+func TestEntriesRecordedWhileLoadingFollowTheSavedOnes(t *testing.T) {
+	st := store.OpenMemory()
+	l, err := Open(Options{Store: st, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain(l)
+	l.flush()
+	// The load's scan waits until a new entry is recorded.
+	release := make(chan struct{})
+	l2, err := Open(Options{Store: &heldScans{Store: st, release: release}, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2.Record(context.Background(), Entry{Service: "sqs", Kind: "MessageDeleted", Subject: "msg-1"})
+	close(release)
+	got := l2.List(Filter{})
+	if want := []string{"MessageDeleted", "NoRuleMatched", "MessageReceived", "MessageSent", "RuleMatched"}; !equal(kinds(got), want) {
+		t.Fatalf("listed %v, want %v", kinds(got), want)
+	}
+	if got[0].ID <= got[1].ID {
+		t.Errorf("new id %s not after %s", got[0].ID, got[1].ID)
+	}
+	l2.flush()
+	n := 0
+	st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(prefix), nil, func(_, _ []byte) (bool, error) { n++; return true, nil })
+	})
+	if n != 5 {
+		t.Errorf("%d entries on disk, want 5", n)
+	}
+}
+
+// heldScans is a store whose Scans wait for release.
+type heldScans struct {
+	store.Store
+	release chan struct{}
+}
+
+func (h *heldScans) View(fn func(store.Tx) error) error {
+	return h.Store.View(func(tx store.Tx) error { return fn(heldTx{tx, h.release}) })
+}
+
+type heldTx struct {
+	store.Tx
+	release chan struct{}
+}
+
+func (t heldTx) Scan(prefix, start []byte, fn func(k, v []byte) (bool, error)) error {
+	<-t.release
+	return t.Tx.Scan(prefix, start, fn)
+}
