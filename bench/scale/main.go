@@ -63,6 +63,7 @@ var (
 	samples   = flag.Int("samples", 100, "operations timed per curve and size")
 	wharfBin  = flag.String("wharf", "", "wharf binary (default: build ./cmd/wharf)")
 	baseline  = flag.String("baseline", "", "an older wharf binary to measure beside, in the same run")
+	baseMax   = flag.Int("baseline-max", 0, "largest size the baseline is measured at (0: every size); an older wharf at 100k can take very long")
 	groupsF   = flag.String("groups", "sqs,ecs,taskdefs,events,cloudwatch", "comma-separated groups of curves to measure")
 )
 
@@ -139,13 +140,20 @@ func run() error {
 	for _, n := range sizes {
 		for _, g := range chosen {
 			for _, b := range bins {
+				if b.name == "baseline" && *baseMax > 0 && n > *baseMax {
+					continue
+				}
 				fmt.Fprintf(os.Stderr, "%s, %s at %d...\n", b.name, g.name, n)
 				pts, err := g.measure(b.path, n)
 				if err != nil {
 					return fmt.Errorf("%s, %s at %d: %w", b.name, g.name, n, err)
 				}
-				for c, p := range pts {
-					res[b.name][c][n] = p
+				for _, c := range g.curves {
+					if p, ok := pts[c]; ok {
+						res[b.name][c][n] = p
+						// Each point as it comes, so that a long run cut short still says something.
+						fmt.Fprintf(os.Stderr, "| %s | %s | %d | %.2f | %.2f | %.3f | %.0f |\n", c, b.name, n, ms(p.p50), ms(p.p99), ms(p.cpu), p.rss)
+					}
 				}
 			}
 		}
