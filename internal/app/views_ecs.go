@@ -198,21 +198,36 @@ func serviceView(cluster string, s *ecsapi.ServiceShape) ECSService {
 // with their policies' names.
 func (r *resources) scalableTargets(ctx context.Context) map[string]*ScalableTarget {
 	ts := map[string]*ScalableTarget{}
-	out, err := r.sys.AutoScaling.DescribeScalableTargets(ctx, &aasapi.DescribeScalableTargetsInput{ServiceNamespace: awsapi.String("ecs")})
-	if err != nil {
-		return ts
+	in := &aasapi.DescribeScalableTargetsInput{ServiceNamespace: awsapi.String("ecs")}
+	for range maxPages {
+		out, err := r.sys.AutoScaling.DescribeScalableTargets(ctx, in)
+		if err != nil {
+			return ts
+		}
+		for _, t := range out.ScalableTargets {
+			id := awsapi.ToString(t.ResourceId)
+			ts[id] = &ScalableTarget{ResourceID: id, Min: awsapi.ToInt32(t.MinCapacity), Max: awsapi.ToInt32(t.MaxCapacity), Policies: []string{}}
+		}
+		if out.NextToken == nil {
+			break
+		}
+		in.NextToken = out.NextToken
 	}
-	for _, t := range out.ScalableTargets {
-		id := awsapi.ToString(t.ResourceId)
-		ts[id] = &ScalableTarget{ResourceID: id, Min: awsapi.ToInt32(t.MinCapacity), Max: awsapi.ToInt32(t.MaxCapacity), Policies: []string{}}
-	}
-	ps, err := r.sys.AutoScaling.DescribeScalingPolicies(ctx, &aasapi.DescribeScalingPoliciesInput{ServiceNamespace: awsapi.String("ecs")})
-	if err == nil {
+	pin := &aasapi.DescribeScalingPoliciesInput{ServiceNamespace: awsapi.String("ecs")}
+	for range maxPages {
+		ps, err := r.sys.AutoScaling.DescribeScalingPolicies(ctx, pin)
+		if err != nil {
+			break
+		}
 		for _, p := range ps.ScalingPolicies {
 			if t := ts[awsapi.ToString(p.ResourceId)]; t != nil {
 				t.Policies = append(t.Policies, awsapi.ToString(p.PolicyName)+" ("+awsapi.ToString(p.PolicyType)+")")
 			}
 		}
+		if ps.NextToken == nil {
+			break
+		}
+		pin.NextToken = ps.NextToken
 	}
 	return ts
 }
