@@ -134,4 +134,15 @@ func TestDynamoDBProvisionedCapacityIsScaled(t *testing.T) {
 		t.Errorf("DescribeScalableTargets: %v %+v", err, tg)
 	}
 	validation(t, "an on-demand table", register("table/events", "dynamodb:table:ReadCapacityUnits", 1, 5), "on-demand")
+	track := func(metric string) error {
+		_, err := c.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{PolicyName: aws.String("track"), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+			ServiceNamespace: aastypes.ServiceNamespaceDynamodb, ResourceId: aws.String("table/orders"), ScalableDimension: aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits,
+			TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(70),
+				PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricType(metric)}}})
+		return err
+	}
+	// wharf's DynamoDB publishes no consumed capacity metrics, so a policy
+	// tracking them would never act: it is refused, saying so.
+	validation(t, "tracking DynamoDBWriteCapacityUtilization", track("DynamoDBWriteCapacityUtilization"), "does not publish consumed capacity metrics")
+	validation(t, "tracking an ECS metric on a table", track("ECSServiceAverageCPUUtilization"), "Unsupported metric type ECSServiceAverageCPUUtilization for service namespace dynamodb")
 }

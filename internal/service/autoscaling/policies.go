@@ -101,7 +101,7 @@ func (s *Service) PutScalingPolicy(ctx context.Context, in *aas.PutScalingPolicy
 		if in.TargetTrackingScalingPolicyConfiguration == nil {
 			return nil, apierr.Validation("TargetTrackingScalingPolicyConfiguration is required for a TargetTrackingScaling policy")
 		}
-		if err := checkTrackingConfig(in.TargetTrackingScalingPolicyConfiguration); err != nil {
+		if err := checkTrackingConfig(id.Namespace, in.TargetTrackingScalingPolicyConfiguration); err != nil {
 			return nil, err
 		}
 		p.Tracking = in.TargetTrackingScalingPolicyConfiguration
@@ -207,7 +207,10 @@ func checkStepConfig(c *aas.StepScalingPolicyConfiguration) error {
 // ecsMetricTypes are the predefined metrics of ECS services.
 var ecsMetricTypes = []string{"ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization", "ALBRequestCountPerTarget"}
 
-func checkTrackingConfig(c *aas.TargetTrackingScalingPolicyConfiguration) error {
+// dynamoMetricTypes are the predefined metrics of DynamoDB tables and indexes.
+var dynamoMetricTypes = []string{"DynamoDBReadCapacityUtilization", "DynamoDBWriteCapacityUtilization"}
+
+func checkTrackingConfig(namespace string, c *aas.TargetTrackingScalingPolicyConfiguration) error {
 	if c.TargetValue == nil {
 		return apierr.Validation("1 validation error detected: Value null at 'targetTrackingScalingPolicyConfiguration.targetValue' failed to satisfy constraint: Member must not be null")
 	}
@@ -223,8 +226,13 @@ func checkTrackingConfig(c *aas.TargetTrackingScalingPolicyConfiguration) error 
 	}
 	if pre != nil {
 		mt := awsapi.ToString(pre.PredefinedMetricType)
-		if !slices.Contains(ecsMetricTypes, mt) {
-			return apierr.Validation("Unsupported metric type %s for service namespace ecs", mt)
+		if namespace == "dynamodb" && slices.Contains(dynamoMetricTypes, mt) {
+			// They track ConsumedRead/WriteCapacityUnits, which wharf's
+			// DynamoDB does not publish: such a policy would never act.
+			return apierr.Validation("Unsupported metric type %s: wharf's DynamoDB does not publish consumed capacity metrics; use a CustomizedMetricSpecification", mt)
+		}
+		if namespace != namespaceECS || !slices.Contains(ecsMetricTypes, mt) {
+			return apierr.Validation("Unsupported metric type %s for service namespace %s", mt, namespace)
 		}
 		if mt == "ALBRequestCountPerTarget" && awsapi.ToString(pre.ResourceLabel) == "" {
 			return apierr.Validation("ResourceLabel is required for the predefined metric type ALBRequestCountPerTarget")
