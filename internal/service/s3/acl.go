@@ -268,12 +268,8 @@ func newObjectACL(b *bucket, writer string, r aclRequest) (owner string, acl *[]
 	owner = writer
 	if aclsDisabled(b) {
 		if r.present() {
-			gs, err := r.grants(writer, b.Account)
-			if err != nil {
+			if err := enforcedObjectACL(r, b, writer); err != nil {
 				return "", nil, err
-			}
-			if !onlyFullControl(gs, b.Account, writer) {
-				return "", nil, aclNotSupported()
 			}
 		}
 		return "", nil, nil
@@ -312,6 +308,26 @@ func ownerOr(owner, def string) string {
 func initiator(account string) *s3api.Initiator {
 	o := owner(account)
 	return &s3api.Initiator{ID: o.ID, DisplayName: o.DisplayName}
+}
+
+// enforcedObjectACL checks the ACL an object PUT names in a bucket with ACLs
+// disabled: "Buckets that use this setting only accept PUT requests that
+// don't specify an ACL or PUT requests that specify bucket owner full control
+// ACLs, such as the bucket-owner-full-control canned ACL or an equivalent
+// form of this ACL expressed in the XML format" (PutObject docs); even
+// "private" is refused.
+func enforcedObjectACL(r aclRequest, b *bucket, writer string) error {
+	if r.canned != nil && *r.canned != "bucket-owner-full-control" {
+		return aclNotSupported()
+	}
+	gs, err := r.grants(writer, b.Account)
+	if err != nil {
+		return err
+	}
+	if !onlyFullControl(gs, b.Account, writer) {
+		return aclNotSupported()
+	}
+	return nil
 }
 
 // objectOwner is the account owning o in b.
@@ -428,15 +444,12 @@ func (s *Service) PutObjectAcl(ctx context.Context, in *s3api.PutObjectAclInput)
 			return s3api.ErrMissingSecurityHeader("Your request was missing a required header").WithFields(map[string]any{"MissingHeaderName": "x-amz-acl"})
 		}
 		own := objectOwner(b, o)
+		if aclsDisabled(b) {
+			return enforcedObjectACL(r, b, own)
+		}
 		gs, err := r.grants(own, b.Account)
 		if err != nil {
 			return err
-		}
-		if aclsDisabled(b) {
-			if !onlyFullControl(gs, b.Account) {
-				return aclNotSupported()
-			}
-			return nil
 		}
 		if publicGrants(gs) && blocks(b, blockPublicAcls) {
 			return accessDenied()

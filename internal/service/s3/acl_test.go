@@ -55,6 +55,10 @@ func TestNewBucketsHaveACLsDisabledAsS3Does(t *testing.T) {
 	wantErr(t, "PutObject with a grant", err, "AccessControlListNotSupported", 400)
 	_, err = e.client.PutObjectAcl(ctx(), &awss3.PutObjectAclInput{Bucket: &b, Key: aws.String("k"), ACL: types.ObjectCannedACLPublicRead})
 	wantErr(t, "PutObjectAcl public-read", err, "AccessControlListNotSupported", 400)
+	// An object PUT takes no ACL but the bucket owner's full control, not
+	// even "private" (PutObject docs).
+	_, err = e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: &b, Key: aws.String("k"), Body: strings.NewReader("x"), ACL: types.ObjectCannedACLPrivate})
+	wantErr(t, "PutObject private", err, "AccessControlListNotSupported", 400)
 	_, err = e.client.CreateBucket(ctx(), &awss3.CreateBucketInput{Bucket: aws.String("acl-off-2"), ACL: types.BucketCannedACLPublicRead})
 	wantErr(t, "CreateBucket public-read", err, "InvalidBucketAclWithObjectOwnership", 400)
 	oacl, err := e.client.GetObjectAcl(ctx(), &awss3.GetObjectAclInput{Bucket: &b, Key: aws.String("k")})
