@@ -52,16 +52,22 @@ func utilization(t *testing.T, cw *cloudwatch.Client, name string, dims ...strin
 	}
 }
 
-// TestServiceUtilizationFromDockerStatsDrivesTargetTracking: a service's
-// task burns CPU and holds memory in a real container; wharf samples the
-// engine's statistics and publishes AWS/ECS CPUUtilization and
+// TestServiceUtilizationFromRuntimeStatsDrivesTargetTracking: a service's
+// task burns CPU and holds memory in a real container (or host process);
+// wharf samples the runtime's statistics and publishes AWS/ECS CPUUtilization and
 // MemoryUtilization per service and per cluster, as percentages of what the
 // task definition reserves, which GetMetricStatistics returns at a
 // 60-second period; and a target tracking policy on
 // ECSServiceAverageCPUUtilization scales the service out on them.
-func TestServiceUtilizationFromDockerStatsDrivesTargetTracking(t *testing.T) {
-	image := taskImage(t, "docker")
-	cfg := wharftest.Start(t, "--runtime", "docker", "--ecs-stats-interval", "1s").Config()
+func TestServiceUtilizationFromRuntimeStatsDrivesTargetTracking(t *testing.T) {
+	for _, rt := range []string{"docker", "process"} {
+		t.Run(rt, func(t *testing.T) { testServiceUtilization(t, rt) })
+	}
+}
+
+func testServiceUtilization(t *testing.T, rt string) {
+	image := taskImage(t, rt)
+	cfg := wharftest.Start(t, "--runtime", rt, "--ecs-stats-interval", "1s").Config()
 	ctx := context.Background()
 	ec, cw, scaling := ecs.NewFromConfig(cfg), cloudwatch.NewFromConfig(cfg), aas.NewFromConfig(cfg)
 	if _, err := ec.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("stats")}); err != nil {
@@ -126,12 +132,19 @@ func TestServiceUtilizationFromDockerStatsDrivesTargetTracking(t *testing.T) {
 }
 
 // TestContainerReadsItsTaskStatsFromTheMetadataEndpoint: the program in a
-// real container reads ${ECS_CONTAINER_METADATA_URI_V4}/task/stats, as on
-// ECS, and finds its own container's Docker statistics there, with the CPU
-// it used since the previous sample and the memory it holds.
+// real container (or host process) reads
+// ${ECS_CONTAINER_METADATA_URI_V4}/task/stats, as on ECS, and finds its own
+// container's statistics there in Docker's shape, with the CPU it used since
+// the previous sample and the memory it holds.
 func TestContainerReadsItsTaskStatsFromTheMetadataEndpoint(t *testing.T) {
-	image := taskImage(t, "docker")
-	cfg := wharftest.Start(t, "--runtime", "docker").Config()
+	for _, rt := range []string{"docker", "process"} {
+		t.Run(rt, func(t *testing.T) { testTaskStats(t, rt) })
+	}
+}
+
+func testTaskStats(t *testing.T, rt string) {
+	image := taskImage(t, rt)
+	cfg := wharftest.Start(t, "--runtime", rt).Config()
 	ctx := context.Background()
 	ec, lg := ecs.NewFromConfig(cfg), cloudwatchlogs.NewFromConfig(cfg)
 	if _, err := lg.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("stats")}); err != nil {
@@ -160,7 +173,7 @@ func TestContainerReadsItsTaskStatsFromTheMetadataEndpoint(t *testing.T) {
 		text.WriteString(aws.ToString(e.Message) + "\n")
 	}
 	if c := task.Containers[0].ExitCode; c == nil || *c != 0 {
-		t.Fatalf("the task reading /task/stats exited %v:\n%s", c, text.String())
+		t.Fatalf("the task reading /task/stats exited %v (%s):\n%s", aws.ToInt32(c), aws.ToString(task.StoppedReason), text.String())
 	}
 	if !strings.Contains(text.String(), "task stats: containers=1 ") {
 		t.Fatalf("the task's output lacks its statistics:\n%s", text.String())

@@ -20,6 +20,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -165,16 +166,24 @@ func taskStats() error {
 	held := touch(16)
 	go spin(100)
 	base := os.Getenv("ECS_CONTAINER_METADATA_URI_V4")
-	var self struct{ DockerId string }
-	if err := getJSON(base, &self); err != nil {
-		return err
-	}
 	type cpu struct {
 		CPUUsage struct {
 			TotalUsage uint64 `json:"total_usage"`
 		} `json:"cpu_usage"`
 	}
 	for end := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		// wharf learns the container's id when its start returns, which a
+		// program this quick can beat: until then DockerId is empty.
+		var self struct{ DockerId string }
+		if err := getJSON(base, &self); err != nil {
+			return err
+		}
+		if self.DockerId == "" {
+			if time.Now().After(end) {
+				return errors.New("the container metadata never had a DockerId")
+			}
+			continue
+		}
 		var stats map[string]*struct {
 			Read        time.Time `json:"read"`
 			PreRead     time.Time `json:"preread"`
