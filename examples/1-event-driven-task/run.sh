@@ -32,22 +32,29 @@ ok "table $table"
 aws logs create-log-group --log-group-name "$group"
 on_exit "aws logs delete-log-group --log-group-name $group"
 
+# Least privilege: the task reads objects of this bucket under incoming/ and
+# writes items of this table, nothing else.
 task_role_arn=$(task_role "$name-task" '{"Version":"2012-10-17","Statement":[
-  {"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::'"$bucket"'/*"},
-  {"Effect":"Allow","Action":"dynamodb:PutItem","Resource":"*"}]}')
+  {"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::'"$bucket"'/incoming/*"},
+  {"Effect":"Allow","Action":"dynamodb:PutItem","Resource":"arn:aws:dynamodb:'"$AWS_REGION:$ACCOUNT"':table/'"$table"'"}]}')
 on_exit "aws iam delete-role-policy --role-name $name-task --policy-name access; aws iam delete-role --role-name $name-task"
-ok "task role $task_role_arn (s3:GetObject on the bucket, dynamodb:PutItem)"
-
-events_role_arn=$(aws iam create-role --role-name "$name-events" --query Role.Arn \
-  --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
-aws iam put-role-policy --role-name "$name-events" --policy-name access \
-  --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecs:RunTask","iam:PassRole"],"Resource":"*"}]}'
-on_exit "aws iam delete-role-policy --role-name $name-events --policy-name access; aws iam delete-role --role-name $name-events"
-ok "EventBridge's role $events_role_arn (ecs:RunTask, iam:PassRole)"
+ok "task role $task_role_arn (s3:GetObject under incoming/ of the bucket, dynamodb:PutItem on the table)"
 
 cluster_arn=$(aws ecs create-cluster --cluster-name "$cluster" --query cluster.clusterArn)
 on_exit "aws ecs delete-cluster --cluster $cluster"
 ok "cluster $cluster_arn"
+
+# EventBridge's role may run this family's tasks in this cluster only, and pass
+# the task role to ECS tasks only ("Amazon ECS events IAM role").
+events_role_arn=$(aws iam create-role --role-name "$name-events" --query Role.Arn \
+  --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
+aws iam put-role-policy --role-name "$name-events" --policy-name access --policy-document '{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Action":"ecs:RunTask","Resource":"arn:aws:ecs:'"$AWS_REGION:$ACCOUNT"':task-definition/'"$family"':*",
+   "Condition":{"ArnEquals":{"ecs:cluster":"'"$cluster_arn"'"}}},
+  {"Effect":"Allow","Action":"iam:PassRole","Resource":"'"$task_role_arn"'",
+   "Condition":{"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}}]}'
+on_exit "aws iam delete-role-policy --role-name $name-events --policy-name access; aws iam delete-role --role-name $name-events"
+ok "EventBridge's role $events_role_arn (ecs:RunTask of $family in $cluster, iam:PassRole of the task role)"
 
 task_def_arn=$(aws ecs register-task-definition --family "$family" --task-role-arn "$task_role_arn" \
   --query taskDefinition.taskDefinitionArn --container-definitions '[{

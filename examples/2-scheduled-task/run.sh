@@ -34,23 +34,32 @@ on_exit "aws dynamodb delete-table --table-name $table"
 aws logs create-log-group --log-group-name "$group"
 on_exit "aws logs delete-log-group --log-group-name $group"
 
+# Least privilege: the task lists and reads the day's prefix of this bucket
+# and writes items of this table, nothing else.
+prefix=reports/2024-06-01/
 task_role_arn=$(task_role "$name-task" '{"Version":"2012-10-17","Statement":[
-  {"Effect":"Allow","Action":["s3:ListBucket","s3:GetObject"],"Resource":["arn:aws:s3:::'"$bucket"'","arn:aws:s3:::'"$bucket"'/*"]},
-  {"Effect":"Allow","Action":"dynamodb:PutItem","Resource":"*"}]}')
+  {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::'"$bucket"'",
+   "Condition":{"StringLike":{"s3:prefix":"'"$prefix"'*"}}},
+  {"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::'"$bucket/$prefix"'*"},
+  {"Effect":"Allow","Action":"dynamodb:PutItem","Resource":"arn:aws:dynamodb:'"$AWS_REGION:$ACCOUNT"':table/'"$table"'"}]}')
 on_exit "aws iam delete-role-policy --role-name $name-task --policy-name access; aws iam delete-role --role-name $name-task"
-scheduler_role_arn=$(aws iam create-role --role-name "$name-scheduler" --query Role.Arn \
-  --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"scheduler.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
-aws iam put-role-policy --role-name "$name-scheduler" --policy-name access \
-  --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecs:RunTask","iam:PassRole"],"Resource":"*"}]}'
-on_exit "aws iam delete-role-policy --role-name $name-scheduler --policy-name access; aws iam delete-role --role-name $name-scheduler"
-ok "task role (s3:ListBucket, s3:GetObject, dynamodb:PutItem) and Scheduler's role (ecs:RunTask)"
-
 cluster_arn=$(aws ecs create-cluster --cluster-name "$cluster" --query cluster.clusterArn)
 on_exit "aws ecs delete-cluster --cluster $cluster"
+# Scheduler's role may run this family's tasks in this cluster only, and pass
+# the task role to ECS tasks only.
+scheduler_role_arn=$(aws iam create-role --role-name "$name-scheduler" --query Role.Arn \
+  --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"scheduler.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
+aws iam put-role-policy --role-name "$name-scheduler" --policy-name access --policy-document '{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Action":"ecs:RunTask","Resource":"arn:aws:ecs:'"$AWS_REGION:$ACCOUNT"':task-definition/'"$family"':*",
+   "Condition":{"ArnEquals":{"ecs:cluster":"'"$cluster_arn"'"}}},
+  {"Effect":"Allow","Action":"iam:PassRole","Resource":"'"$task_role_arn"'",
+   "Condition":{"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}}]}'
+on_exit "aws iam delete-role-policy --role-name $name-scheduler --policy-name access; aws iam delete-role --role-name $name-scheduler"
+ok "task role (s3:ListBucket and s3:GetObject of $prefix, dynamodb:PutItem on the table) and Scheduler's role (ecs:RunTask of $family in $cluster, iam:PassRole of the task role)"
 task_def_arn=$(aws ecs register-task-definition --family "$family" --task-role-arn "$task_role_arn" \
   --query taskDefinition.taskDefinitionArn --container-definitions '[{
     "name": "batch", "image": "'"$TASK_IMAGE"'", "essential": true, "command": ["batch"],
-    "environment": [{"name": "BUCKET", "value": "'"$bucket"'"}, {"name": "PREFIX", "value": "reports/2024-06-01/"},
+    "environment": [{"name": "BUCKET", "value": "'"$bucket"'"}, {"name": "PREFIX", "value": "'"$prefix"'"},
                     {"name": "TABLE", "value": "'"$table"'"}],
     "logConfiguration": {"logDriver": "awslogs", "options": {
       "awslogs-group": "'"$group"'", "awslogs-region": "'"$AWS_REGION"'", "awslogs-stream-prefix": "ex2"}}}]')

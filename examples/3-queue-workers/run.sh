@@ -44,9 +44,11 @@ aws dynamodb create-table --table-name "$table" --billing-mode PAY_PER_REQUEST \
 on_exit "aws dynamodb delete-table --table-name $table"
 aws logs create-log-group --log-group-name "$group"
 on_exit "aws logs delete-log-group --log-group-name $group"
+# Least privilege: the worker receives and deletes messages of this queue and
+# writes items of this table, nothing else.
 task_role_arn=$(task_role "$name-task" '{"Version":"2012-10-17","Statement":[
-  {"Effect":"Allow","Action":["sqs:ReceiveMessage","sqs:DeleteMessage"],"Resource":"*"},
-  {"Effect":"Allow","Action":"dynamodb:PutItem","Resource":"*"}]}')
+  {"Effect":"Allow","Action":["sqs:ReceiveMessage","sqs:DeleteMessage"],"Resource":"arn:aws:sqs:'"$AWS_REGION:$ACCOUNT:$queue"'"},
+  {"Effect":"Allow","Action":"dynamodb:PutItem","Resource":"arn:aws:dynamodb:'"$AWS_REGION:$ACCOUNT"':table/'"$table"'"}]}')
 on_exit "aws iam delete-role-policy --role-name $name-task --policy-name access; aws iam delete-role --role-name $name-task"
 task_def_arn=$(aws ecs register-task-definition --family "$family" --task-role-arn "$task_role_arn" \
   --query taskDefinition.taskDefinitionArn --container-definitions '[{

@@ -36,6 +36,11 @@ export WHARF_DATA_DIR=$tmp/data SMTP_SINK_DIR=$tmp/mail
 export WHARF_IAM=enforce
 unset AWS_PROFILE
 
+# Least privilege: every policy the examples write names its resources.
+if grep -nE '"Resource" *: *"\*"' examples/*/run.sh examples/lib.sh; then
+  fail "an example's policy above allows Resource \"*\": name the bucket, table, queue, task definition or role"
+fi
+
 echo "  examples/run-all.sh (data directory $WHARF_DATA_DIR, runtime $EXAMPLES_RUNTIME, --iam $WHARF_IAM)"
 rc=0
 bash examples/run-all.sh >"$tmp/out" 2>&1 || rc=$?
