@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
@@ -70,6 +71,8 @@ type Authorizer struct {
 
 	cacheMu sync.Mutex
 	cache   [2]map[string]*iampolicy.Policy // parsed documents by kind and text
+
+	times atomic.Pointer[timeValues] // the time keys of the latest second
 
 	pmu        sync.Mutex
 	principals map[string]*principalEntry // by caller, valid for one IAM generation
@@ -142,8 +145,7 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	now := a.o.Now()
 	// The time keys are the same for every check of the request; Context
 	// keys are lower case (Context.Set).
-	currentTime := []string{now.UTC().Format(time.RFC3339)}
-	epochTime := []string{strconv.FormatInt(now.Unix(), 10)}
+	currentTime, epochTime := a.timeKeys(now)
 	sourceIP := []string{c.SourceIP}
 	crossGranted, denied := false, false
 	for _, ch := range checks {
@@ -227,6 +229,25 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	// that let this caller in opens that door for this request.
 	c.ResourcePolicyGrant = crossGranted && !denied
 	return nil
+}
+
+// timeKeys returns aws:CurrentTime and aws:EpochTime at now. Both have a
+// resolution of a second, so the values are kept for the second they were
+// made in rather than formatted for every request; policies only read them.
+func (a *Authorizer) timeKeys(now time.Time) (currentTime, epochTime []string) {
+	sec := now.Unix()
+	if t := a.times.Load(); t != nil && t.sec == sec {
+		return t.current, t.epoch
+	}
+	t := &timeValues{sec: sec, current: []string{now.UTC().Format(time.RFC3339)}, epoch: []string{strconv.FormatInt(sec, 10)}}
+	a.times.Store(t)
+	return t.current, t.epoch
+}
+
+// timeValues are the time condition keys of one second.
+type timeValues struct {
+	sec            int64
+	current, epoch []string
 }
 
 // needsResourceTags reports whether a policy of ps reads aws:ResourceTag.

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/jsonlimit"
@@ -57,6 +58,8 @@ type Policy struct {
 	// request (a resource's tags, DynamoDB's leading keys) only for policies
 	// that read them.
 	keys map[string]bool
+	// resourceTags is set when a key of keys is an aws:ResourceTag one.
+	resourceTags bool
 
 	ix *actionIndex // built by Parse; nil checks every statement
 }
@@ -64,20 +67,33 @@ type Policy struct {
 // NeedsResourceTags reports whether the policy reads aws:ResourceTag keys,
 // as a condition key or a policy variable: a request's resource tags need to
 // be in its Context only for such policies.
-func (p *Policy) NeedsResourceTags() bool {
-	if p == nil {
-		return false
-	}
-	for k := range p.keys {
-		if strings.HasPrefix(k, "aws:resourcetag/") {
-			return true
-		}
-	}
-	return false
-}
+func (p *Policy) NeedsResourceTags() bool { return p != nil && p.resourceTags }
 
 // Reads reports whether the policy reads the condition key key.
-func (p *Policy) Reads(key string) bool { return p != nil && p.keys[strings.ToLower(key)] }
+func (p *Policy) Reads(key string) bool {
+	if p == nil || len(p.keys) == 0 {
+		return false
+	}
+	// Lower-case into a buffer on the stack: authorization asks this of
+	// every policy of the caller on every request, and the map lookup of
+	// a converted []byte does not allocate.
+	var buf [64]byte
+	if len(key) > len(buf) {
+		return p.keys[strings.ToLower(key)]
+	}
+	b := buf[:len(key)]
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c >= utf8.RuneSelf {
+			return p.keys[strings.ToLower(key)]
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return p.keys[string(b)]
+}
 
 // policyVariable finds ${key} in a policy's text.
 var policyVariable = regexp.MustCompile(`\$\{([^}]*)\}`)
@@ -221,6 +237,11 @@ func Parse(doc string, k Kind) (*Policy, error) {
 		p.keys[strings.ToLower(strings.TrimSpace(name))] = true
 	}
 	p.index()
+	for k := range p.keys {
+		if strings.HasPrefix(k, "aws:resourcetag/") {
+			p.resourceTags = true
+		}
+	}
 	return p, nil
 }
 
