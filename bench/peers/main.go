@@ -37,7 +37,7 @@ var (
 	only      = flag.String("targets", "", "comma-separated servers to run (default: all that start): wharf,wharf-durable,null,moto,goaws,dynalite,s3rver")
 	clientsF  = flag.String("clients", "1,8", "comma-separated client counts")
 	wharfBin  = flag.String("wharf", "", "wharf binary to measure (default: build ./cmd/wharf)")
-	debugAddr = flag.String("debug-addr", "", "start in-memory wharf with --debug-addr (to profile it while this runs)")
+	debugAddr = flag.String("debug-addr", "", "start in-memory wharf (durable wharf with -targets wharf-durable) with --debug-addr, to profile it while this runs")
 	baseline  = flag.String("baseline", "", "also measure this older wharf binary in memory, as wharf-baseline")
 	nullAddr  = flag.String("serve-null", "", "internal: serve the null server on this address")
 	noInstall = flag.Bool("no-install", false, "do not install missing peers (goaws, dynalite, s3rver)")

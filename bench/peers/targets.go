@@ -193,7 +193,7 @@ func targets(wharf, self, workDir string) []*target {
 			} else {
 				args = append(args, "--ephemeral")
 			}
-			if *debugAddr != "" && !durable {
+			if *debugAddr != "" && (!durable || *only == "wharf-durable") { // the durable one when it runs alone
 				args = append(args, "--debug-addr", *debugAddr)
 			}
 			return exec.Command(wharf, args...)
