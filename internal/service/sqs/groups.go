@@ -3,7 +3,6 @@ package sqs
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	"github.com/wharf-dev/wharf/internal/store"
@@ -150,13 +149,9 @@ func ensureGroups(tx store.Tx, qid string) error {
 	}
 	var all []entry
 	err := tx.Scan(msgPrefix(qid), nil, func(_, v []byte) (bool, error) {
-		var m struct {
-			Seq       uint64
-			VisibleAt int64
-			GroupID   string
-		}
-		if err := json.Unmarshal(v, &m); err != nil {
-			return false, fmt.Errorf("decode message: %w", err)
+		var m message
+		if err := decodeMessageOrErr(v, &m); err != nil {
+			return false, err
 		}
 		if m.GroupID != "" {
 			all = append(all, entry{m.GroupID, m.Seq, m.VisibleAt})

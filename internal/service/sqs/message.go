@@ -49,11 +49,7 @@ const (
 )
 
 func putMessage(tx store.Tx, qid string, m *message) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if err := tx.Put(msgKey(qid, m.Seq), b); err != nil {
+	if err := tx.Put(msgKey(qid, m.Seq), encodeMessage(nil, m)); err != nil {
 		return err
 	}
 	if err := indexGroup(tx, qid, m); err != nil {
@@ -72,8 +68,8 @@ func getMessage(tx store.Tx, qid string, seq uint64) (*message, error) {
 		return nil, err
 	}
 	m := &message{}
-	if err := json.Unmarshal(v, m); err != nil {
-		return nil, fmt.Errorf("decode message: %w", err)
+	if err := decodeMessageOrErr(v, m); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -769,7 +765,7 @@ func (s *Service) sweepQueue(q *queue) error {
 		var expired []*message
 		err := tx.Scan(msgPrefix(q.ID), nil, func(_, v []byte) (bool, error) {
 			m := &message{}
-			if err := json.Unmarshal(v, m); err != nil {
+			if err := decodeMessageOrErr(v, m); err != nil {
 				return false, err
 			}
 			if now-m.Sent <= retention {

@@ -115,8 +115,8 @@ func (s *Service) PublishMetrics(ctx context.Context) error {
 				return err
 			}
 			return tx.Scan(msgPrefix(q.ID), nil, func(_, v []byte) (bool, error) {
-				var m struct{ Sent int64 }
-				if err := json.Unmarshal(v, &m); err != nil {
+				var m message
+				if err := decodeMessage(v, &m); err != nil {
 					return false, err
 				}
 				oldest = m.Sent
