@@ -278,6 +278,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("request failed", "service", svc.desc.ID, "request_id", requestID, "err", err)
 			e = apierr.Internal()
 		}
+		if e.Code == "BadDigest" {
+			// A body that does not match its digest may not be framed as
+			// its sender meant (a Content-Length short of the body leaves
+			// the rest to be read as the next request): the connection is
+			// not reused.
+			w.Header().Set("Connection", "close")
+		}
 		codec.EncodeError(w, r, svc.desc, e, requestID)
 	}
 	defer func() {

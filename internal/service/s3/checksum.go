@@ -152,6 +152,15 @@ func (c checksumInput) algorithms() ([]string, error) {
 	return algs, nil
 }
 
+// emptyContentMD5 refuses a Content-MD5 header sent empty, which S3 answers
+// as an invalid digest rather than as no digest.
+func emptyContentMD5(v *string) error {
+	if v != nil && *v == "" {
+		return s3api.ErrInvalidDigest("The Content-MD5 you specified was invalid.").WithFields(map[string]any{"Content-MD5": ""})
+	}
+	return nil
+}
+
 // verify checks the values the client sent against what was computed, and
 // the Content-MD5 header.
 func (c checksumInput) verify(d *digests, contentMD5 string) error {

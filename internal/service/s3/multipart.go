@@ -256,6 +256,9 @@ func (s *Service) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s
 	}
 	ck := checksumInput{algorithm: awsapi.ToString(in.ChecksumAlgorithm),
 		values: checksumValues(in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256)}
+	if err := emptyContentMD5(in.ContentMD5); err != nil {
+		return nil, err
+	}
 	blob, size, d, inline, err := s.receive(in.Body, ck, awsapi.ToString(in.ContentMD5), maxPutSize, u.ChecksumAlgorithm)
 	if err != nil {
 		return nil, err
