@@ -62,6 +62,11 @@ func (sys *System) resourcePolicy(ctx context.Context, arn string) (policy, acco
 	case "sns":
 		doc, owner, _, err := sys.SNS.TopicPolicy(arn)
 		return doc, owner, err
+	case "dynamodb":
+		if sys.DynamoDB != nil {
+			doc, _, _, err := sys.DynamoDB.TableAuthorization(arn)
+			return doc, "", err
+		}
 	case "events":
 		if strings.HasPrefix(parts[5], "event-bus/") {
 			doc, err := sys.Events.BusPolicy(arn)

@@ -407,6 +407,12 @@ func apply(filter, v string, env Env) string {
 		return v
 	case "index":
 		return "/index/" + v
+	case "table":
+		// A table name or ARN: another account's table is named by ARN.
+		if strings.HasPrefix(v, "arn:") {
+			return v
+		}
+		return "arn:aws:dynamodb:" + env.Region + ":" + env.Account + ":table/" + v
 	case "bus":
 		if v = v[strings.LastIndexAny(v, "/:")+1:]; v == "default" {
 			return ""

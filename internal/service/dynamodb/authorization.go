@@ -23,7 +23,7 @@ func (s *Service) TableAuthorization(arn string) (policy string, tags map[string
 	}
 	name, _, _ := strings.Cut(strings.TrimPrefix(parts[5], "table/"), "/")
 	err = s.st.View(func(tx store.Tx) error {
-		t, err := loadTable(tx, parts[4], parts[3], name)
+		t, err := s.cachedTable(tx, parts[4], parts[3], name)
 		if e := apierr.As(err); e != nil && e.Code == "ResourceNotFoundException" {
 			return nil
 		}

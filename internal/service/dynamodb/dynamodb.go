@@ -214,40 +214,63 @@ func saveTable(tx store.Tx, t *table) error {
 }
 
 // getTable reads a table's metadata in its own read transaction. The result
-// is shared: callers must not modify it.
+// is shared: callers must not modify it. name is a table name or a table's
+// ARN; another account's table, named by its ARN, is reachable only when its
+// resource-based policy granted the request (the authorizer says so on the
+// caller), as DynamoDB's cross-account access is ("Resource-based policy
+// for cross-account access").
 func (s *Service) getTable(ctx context.Context, name *string) (*table, error) {
 	if name == nil || *name == "" {
 		return nil, apierr.Validation("1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
 	}
-	if !strings.HasPrefix(*name, "arn:") {
-		// The name is checked against the model before the table is looked up.
-		if err := checkTableName(name); err != nil {
-			return nil, err
-		}
-	}
 	account, region := caller(ctx)
-	key := tableKey(account, region, *name)
+	n := *name
+	if strings.HasPrefix(n, "arn:") {
+		parts := strings.SplitN(n, ":", 6)
+		rest, isTable := strings.CutPrefix(parts[len(parts)-1], "table/")
+		if len(parts) != 6 || parts[2] != "dynamodb" || !isTable || rest == "" || strings.Contains(rest, "/") {
+			return nil, apierr.Validation("Invalid TableName: %s", n)
+		}
+		if parts[3] != region {
+			return nil, tableNotFound(n) // a table is reached through its own region
+		}
+		if c := awsapi.CallerFrom(ctx); parts[4] != account && !c.ResourcePolicyGrant {
+			return nil, apierr.New("AccessDeniedException", 400,
+				"User: %s is not authorized to access table %s because no resource-based policy allows it", c.ARN, n)
+		}
+		account, n = parts[4], rest
+	} else if err := checkTableName(name); err != nil {
+		// The name is checked against the model before the table is looked up.
+		return nil, err
+	}
 	var t *table
-	err := s.st.View(func(tx store.Tx) error {
-		raw, err := tx.Get(key)
-		if err != nil {
-			return err
-		}
-		if raw == nil {
-			return tableNotFound(*name)
-		}
-		if c, ok := s.tables.Load(string(key)); ok && bytes.Equal(c.(cachedTable).raw, raw) {
-			t = c.(cachedTable).t
-			return nil
-		}
-		t = &table{raw: bytes.Clone(raw)}
-		if err := json.Unmarshal(raw, t); err != nil {
-			return fmt.Errorf("decode table %s: %w", *name, err)
-		}
-		s.tables.Store(string(key), cachedTable{bytes.Clone(raw), t})
-		return nil
+	err := s.st.View(func(tx store.Tx) (err error) {
+		t, err = s.cachedTable(tx, account, region, n)
+		return err
 	})
 	return t, err
+}
+
+// cachedTable reads a table's metadata in tx, decoding it only when its
+// stored record changed since it was last decoded.
+func (s *Service) cachedTable(tx store.Tx, account, region, name string) (*table, error) {
+	key := tableKey(account, region, name)
+	raw, err := tx.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, tableNotFound(name)
+	}
+	if c, ok := s.tables.Load(string(key)); ok && bytes.Equal(c.(cachedTable).raw, raw) {
+		return c.(cachedTable).t, nil
+	}
+	t := &table{raw: bytes.Clone(raw)}
+	if err := json.Unmarshal(raw, t); err != nil {
+		return nil, fmt.Errorf("decode table %s: %w", name, err)
+	}
+	s.tables.Store(string(key), cachedTable{bytes.Clone(raw), t})
+	return t, nil
 }
 
 func (s *Service) newID() string {

@@ -362,8 +362,8 @@ func policyNotFound(arn string) error {
 	return ddb.ErrPolicyNotFoundException("Resource-based policy not found for the provided ResourceArn: %s", arn)
 }
 
-// PutResourcePolicy attaches or replaces a table's resource-based policy.
-// wharf stores and returns it; it does not yet evaluate it.
+// PutResourcePolicy attaches or replaces a table's resource-based policy,
+// which the authorizer evaluates with the caller's policies (--iam).
 func (s *Service) PutResourcePolicy(ctx context.Context, in *ddb.PutResourcePolicyInput) (*ddb.PutResourcePolicyOutput, error) {
 	doc := awsapi.ToString(in.Policy)
 	if doc == "" {
