@@ -40,6 +40,7 @@ type Queue struct {
 	Visible  int64  `json:"visible"`  // ApproximateNumberOfMessages
 	InFlight int64  `json:"inFlight"` // ApproximateNumberOfMessagesNotVisible
 	Delayed  int64  `json:"delayed"`  // ApproximateNumberOfMessagesDelayed
+	FIFO     bool   `json:"fifo"`
 	// DeadLetterQueue is the ARN the redrive policy names, with its depth.
 	DeadLetterQueue string `json:"deadLetterQueue,omitempty"`
 	MaxReceiveCount int64  `json:"maxReceiveCount,omitempty"`
@@ -125,11 +126,11 @@ func (r *resources) PurgeQueue(ctx context.Context, url string, q console.Query)
 }
 
 // views are the console's views, in the order its error message lists them.
-var views = []string{"queues", "tables", "rules", "tasks", "alarms", "buckets", "objects", "topics", "schedules",
+var views = []string{"queues", "tables", "items", "rules", "tasks", "alarms", "buckets", "objects", "topics", "schedules",
 	"clusters", "services", "logs", "alarm-history", "scaling-activities"}
 
 // List returns the view of kind; q.Params carries a view's arguments
-// (objects: bucket, prefix; logs: task; alarm-history: alarm;
+// (objects: bucket, prefix; items: table; logs: task; alarm-history: alarm;
 // scaling-activities: namespace, resource).
 func (r *resources) List(ctx context.Context, kind string, q console.Query) (any, error) {
 	ctx = r.as(ctx, q.Region, q.Host)
@@ -139,6 +140,9 @@ func (r *resources) List(ctx context.Context, kind string, q console.Query) (any
 		return r.queues(ctx)
 	case "tables":
 		return r.tables(ctx)
+	case "items":
+		t, err := r.tableScan(ctx, p.Get("table"))
+		return t.Items, err
 	case "rules":
 		return r.rules(ctx)
 	case "tasks":
@@ -190,7 +194,8 @@ func (r *resources) queues(ctx context.Context) ([]Queue, error) {
 		}
 		a := out.Attributes
 		q := Queue{URL: u, ARN: a["QueueArn"], Visible: atoi64(a["ApproximateNumberOfMessages"]),
-			InFlight: atoi64(a["ApproximateNumberOfMessagesNotVisible"]), Delayed: atoi64(a["ApproximateNumberOfMessagesDelayed"])}
+			InFlight: atoi64(a["ApproximateNumberOfMessagesNotVisible"]), Delayed: atoi64(a["ApproximateNumberOfMessagesDelayed"]),
+			FIFO: a["FifoQueue"] == "true"}
 		q.Name = q.ARN[strings.LastIndex(q.ARN, ":")+1:]
 		if rp := a["RedrivePolicy"]; rp != "" {
 			var p struct {

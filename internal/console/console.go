@@ -56,6 +56,34 @@ type Resources interface {
 	TestPattern(ctx context.Context, pattern, event string, q Query) (bool, error)
 	// Plot returns the data of a plot (alarm, service).
 	Plot(ctx context.Context, kind string, q Query) (any, error)
+	// SendMessage sends m with SQS's SendMessage and returns its output.
+	SendMessage(ctx context.Context, m NewMessage, q Query) (any, error)
+	// PeekMessages receives up to max messages from the queue at url with
+	// SQS's ReceiveMessage and a visibility timeout of zero.
+	PeekMessages(ctx context.Context, url string, max int, q Query) (any, error)
+	// QueryTable runs DynamoDB's Query for the key condition tq describes.
+	QueryTable(ctx context.Context, tq TableQuery, q Query) (any, error)
+}
+
+// NewMessage is a message the console's send form sends.
+type NewMessage struct {
+	URL  string `json:"url"`
+	Body string `json:"body"`
+	// GroupID and DeduplicationID are for FIFO queues.
+	GroupID         string `json:"groupId"`
+	DeduplicationID string `json:"deduplicationId"`
+}
+
+// TableQuery is the console's query form: the partition key's value and an
+// optional condition on the sort key.
+type TableQuery struct {
+	Table     string `json:"table"`
+	Partition string `json:"partition"`
+	// SortOp is "" (no condition), "=", "<", "<=", ">", ">=",
+	// "begins_with" or "between" (Sort and Sort2).
+	SortOp string `json:"sortOp"`
+	Sort   string `json:"sort"`
+	Sort2  string `json:"sort2"`
 }
 
 // Query is what a console request says beyond its path.
@@ -95,6 +123,9 @@ func Handler(opts Options) http.Handler {
 		mux.HandleFunc("GET /_wharf/api/objects/download", h.download)
 		mux.HandleFunc("POST /_wharf/api/rules/test-pattern", h.testPattern)
 		mux.HandleFunc("GET /_wharf/api/plots/{kind}", h.plot)
+		mux.HandleFunc("POST /_wharf/api/queues/send", h.send)
+		mux.HandleFunc("POST /_wharf/api/queues/peek", h.peek)
+		mux.HandleFunc("POST /_wharf/api/tables/query", h.queryTable)
 	}
 	if opts.Reset != nil {
 		mux.HandleFunc("POST /_wharf/reset", h.reset)

@@ -225,3 +225,61 @@ func writeError(w http.ResponseWriter, err error) {
 	}
 	writeJSON(w, status, body)
 }
+
+// send answers POST /_wharf/api/queues/send with a NewMessage as JSON (the
+// console's send form): SQS's SendMessage output, or its error.
+func (h *handler) send(w http.ResponseWriter, r *http.Request) {
+	var m NewMessage
+	if err := readJSON(r, &m); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	out, err := h.opts.Resources.SendMessage(r.Context(), m, query(r))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// maxPeek is SQS's limit on MaxNumberOfMessages.
+const maxPeek = 10
+
+// peek answers POST /_wharf/api/queues/peek?url=QUEUE_URL&max=N. AWS has
+// no peek: this is ReceiveMessage with VisibilityTimeout=0, as the AWS
+// console's "poll for messages" does, so the messages stay visible but
+// their ApproximateReceiveCount goes up (and a redrive policy counts it).
+// It is a POST because it changes the queue.
+func (h *handler) peek(w http.ResponseWriter, r *http.Request) {
+	q := query(r)
+	n := maxPeek
+	if v := q.Params.Get("max"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > maxPeek {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("max: want 1 to %d, got %q", maxPeek, v)})
+			return
+		}
+	}
+	out, err := h.opts.Resources.PeekMessages(r.Context(), q.Params.Get("url"), n, q)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// queryTable answers POST /_wharf/api/tables/query with a TableQuery as
+// JSON (the console's query form): the items DynamoDB's Query returns.
+func (h *handler) queryTable(w http.ResponseWriter, r *http.Request) {
+	var tq TableQuery
+	if err := readJSON(r, &tq); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	out, err := h.opts.Resources.QueryTable(r.Context(), tq, query(r))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
