@@ -68,8 +68,8 @@ func browserTools(t *testing.T) (node, playwright string) {
 // architecture 1 while it is open: an upload that a rule sends to an ECS
 // task (which writes a DynamoDB item with the aws CLI) and to a queue. The
 // page must show the chain appear live and open it as a causal chain, read
-// the task's log lines, purge the queue, test events against the rule's
-// pattern, download the object, plot a scaled service and an alarm, move
+// the task's log lines, purge the queue, send a message and peek it, query
+// the table, test events against the rule's pattern, download the object, plot a scaled service and an alarm, move
 // the clock an hour (a scheduled rule's next firing follows) and reset.
 // Screenshots go to $WHARF_ARTIFACTS (or the test's temporary directory).
 func TestConsoleShowsAnUploadsChainLive(t *testing.T) {
@@ -221,6 +221,7 @@ func TestConsoleShowsAnUploadsChainLive(t *testing.T) {
 		ServiceRow, ScalingCause, ServicePlot, AlarmPlot, AlarmHistory   string
 		ClockBefore, ClockAfter, NextBefore, NextAfter, AfterReset       string
 		TimelineAfterReset                                               string
+		Sent, Peeked, QueueAfterPeek, QueryCount, QueryItems             string
 	}
 	if err := json.Unmarshal([]byte(seen), &views); err != nil {
 		t.Fatalf("the resource views: %q: %v", seen, err)
@@ -233,6 +234,10 @@ func TestConsoleShowsAnUploadsChainLive(t *testing.T) {
 		}
 	}
 	check("the queue purged", views.QueueAfterPurge == "0")
+	check("a message sent from the form", strings.HasPrefix(views.Sent, "sent "))
+	check("the message peeked and still in the queue", strings.Contains(views.Peeked, "hello from the console") &&
+		strings.Contains(views.Peeked, strings.TrimPrefix(views.Sent, "sent ")) && views.QueueAfterPeek == "1")
+	check("the table queried by its partition key", views.QueryCount == "1" && strings.Contains(views.QueryItems, `{"S":"cat.jpg"}`))
 	check("the rule's targets", strings.Contains(views.RuleTargets, "arn:aws:sqs:us-east-1:000000000000:thumbs") &&
 		strings.Contains(views.RuleTargets, "arn:aws:ecs:us-east-1:000000000000:cluster/work"))
 	check("the task's item in the table", views.TableItems == "1")

@@ -118,12 +118,14 @@ const views = {
     cells: q => [q.name, q.visible, q.inFlight, q.delayed,
       q.deadLetterQueue ? arnName(q.deadLetterQueue) + (q.deadLetterDepth != null ? " (" + q.deadLetterDepth + ")" : "") + " after " + q.maxReceiveCount + " receives" : "",
       button("Purge", () => purge(q))],
+    detail: queueDetail,
   },
   tables: {
     title: "Tables",
     cols: ["Name", "Status", "Items", "Key"],
     key: t => t.name,
     cells: t => [t.name, state(t.status), t.itemCount, t.key.join(", ")],
+    detail: tableDetail,
   },
   rules: {
     title: "Rules",
@@ -416,6 +418,133 @@ function ruleDetail(box, r) {
   box.append(area, p);
   return [];
 }
+// field is a labelled input of a detail's form.
+function field(label, id, opts) {
+  const l = text("label", label);
+  const i = document.createElement(opts && opts.textarea ? "textarea" : "input");
+  i.id = id;
+  if (opts && opts.textarea) i.rows = 4;
+  if (opts && opts.placeholder) i.placeholder = opts.placeholder;
+  l.append(i);
+  return l;
+}
+async function postJSON(path, body) {
+  const res = await fetch(api + path, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const out = await res.json();
+  if (!res.ok) throw new Error((out.code ? out.code + ": " : "") + out.error);
+  return out;
+}
+
+// queueDetail: a send form (SQS's SendMessage) and a peek, which is
+// ReceiveMessage with a zero visibility timeout: AWS has no peek.
+function queueDetail(box, q) {
+  box.append(heading("Send a message"));
+  const form = document.createElement("div");
+  form.className = "form";
+  form.append(field("Body", "send-body", { textarea: true }));
+  if (q.fifo) form.append(field("Message group id", "send-group"), field("Deduplication id (unless content-based)", "send-dedup"));
+  const sent = text("span", "", "verdict");
+  sent.id = "send-result";
+  const send = button("Send", async () => {
+    delete sent.dataset.id;
+    const m = { url: q.url, body: document.getElementById("send-body").value };
+    if (q.fifo) {
+      m.groupId = document.getElementById("send-group").value;
+      m.deduplicationId = document.getElementById("send-dedup").value;
+    }
+    try {
+      const out = await postJSON("queues/send", m);
+      sent.textContent = "sent " + out.messageId;
+      sent.dataset.id = out.messageId;
+      sent.classList.remove("error");
+    } catch (e) {
+      sent.textContent = e.message;
+      sent.dataset.id = "";
+      sent.classList.add("error");
+    }
+  });
+  send.id = "send-run";
+  const p = document.createElement("p");
+  p.append(send, sent);
+  box.append(form, p);
+
+  box.append(heading("Peek"));
+  box.append(text("p", "AWS has no peek: this is ReceiveMessage with VisibilityTimeout=0 (as the AWS console's " +
+    "\"poll for messages\"), so the messages stay in the queue, but each one's ApproximateReceiveCount goes up " +
+    "and counts toward a redrive policy's maxReceiveCount.", "muted"));
+  const result = document.createElement("div");
+  result.id = "peek-result";
+  const peek = button("Peek (receive with visibility timeout 0)", async () => {
+    try {
+      const out = await postJSON("queues/peek?url=" + encodeURIComponent(q.url));
+      if (!out.messages.length) { result.replaceChildren(text("p", "no visible message", "muted")); return; }
+      const t = smallTable(["Message id", "Body", "Receive count", "Sent", "Group"],
+        out.messages.map(m => [mono(m.messageId), text("pre", m.body, "code"), m.receiveCount, when(m.sent), m.groupId || ""]));
+      out.messages.forEach((m, i) => { t.tBodies[0].rows[i].dataset.id = m.messageId; });
+      result.replaceChildren(t);
+    } catch (e) {
+      result.replaceChildren(text("p", e.message, "error"));
+    }
+  });
+  peek.id = "peek-run";
+  box.append(peek, result);
+  return [];
+}
+
+// tableDetail: the first items (Scan) and a query form (DynamoDB's Query
+// on the partition key, with an optional sort key condition).
+function tableDetail(box, t) {
+  const key = name => t.key.find(k => k.endsWith("(" + name + ")"));
+  const pk = key("HASH"), sk = key("RANGE");
+  const render = items => {
+    if (!items.length) return text("p", "no items", "muted");
+    const cols = [...new Set(items.flatMap(i => Object.keys(i)))];
+    const tb = smallTable(cols, items.map(i => cols.map(c => i[c] === undefined ? "" : mono(JSON.stringify(i[c])))));
+    return tb;
+  };
+  box.append(heading("Query"));
+  const form = document.createElement("div");
+  form.className = "form";
+  form.append(field("Partition key " + pk.replace(/ \(HASH\)$/, "") + " =", "query-pk"));
+  if (sk) {
+    const l = text("label", "Sort key " + sk.replace(/ \(RANGE\)$/, ""));
+    const op = document.createElement("select");
+    op.id = "query-op";
+    for (const o of ["", "=", "<", "<=", ">", ">=", "begins_with", "between"]) {
+      const opt = text("option", o || "(any)");
+      opt.value = o;
+      op.append(opt);
+    }
+    l.append(op);
+    form.append(l, field("value", "query-sk"), field("and (between)", "query-sk2"));
+  }
+  const result = document.createElement("div");
+  result.id = "query-result";
+  const run = button("Query", async () => {
+    delete result.dataset.count;
+    const q = { table: t.name, partition: document.getElementById("query-pk").value };
+    if (sk) {
+      q.sortOp = document.getElementById("query-op").value;
+      q.sort = document.getElementById("query-sk").value;
+      q.sort2 = document.getElementById("query-sk2").value;
+    }
+    try {
+      const out = await postJSON("tables/query", q);
+      result.replaceChildren(text("p", out.count + (out.count === 1 ? " item" : " items") + (out.more ? " (first page)" : ""), "muted"), render(out.items));
+      result.dataset.count = String(out.count);
+    } catch (e) {
+      result.replaceChildren(text("p", e.message, "error"));
+      result.dataset.count = "error";
+    }
+  });
+  run.id = "query-run";
+  form.append(run);
+  box.append(form, result);
+  return [part(box, "Items (Scan, first 100)", "table-items", async () =>
+    render((await getJSON("resources/items?table=" + encodeURIComponent(t.name))).items))];
+}
+
 function pretty(s) { try { return JSON.stringify(JSON.parse(s), null, 2); } catch (e) { return s || ""; } }
 
 function alarmDetail(box, a) {

@@ -4,7 +4,7 @@
 // stream is connected, then waits (the Go test uploads an object meanwhile)
 // for architecture 1's chain to appear live (upload, rule, task), opens its
 // causal chain; then it goes through the resource views, reading what the Go
-// test made there: the task's log lines, the queue (purged), the rule (its
+// test made there: the task's log lines, the queue (purged, then a message sent from the form and peeked), the table (queried), the rule (its
 // pattern tested against events), the bucket (an object downloaded), the
 // topic, the scaled service (its plot and scaling activity), the alarm (its
 // plot and history), the schedules (+1h moves the next firing) and finally
@@ -92,6 +92,15 @@ const { chromium } = require(pwDir);
     await open("tables");
     await wait(() => { const c = document.querySelector('#resources tr[data-name="results"] td[data-col="Items"]'); return c && c.textContent === "1"; });
     seen.tableItems = await cell("results", "Items").textContent();
+    // The table queried by its partition key: the task's item.
+    await page.click('#resources tr[data-name="results"] td[data-col="Name"]');
+    await page.waitForSelector("#query-pk");
+    await page.fill("#query-pk", "cat.jpg");
+    await page.click("#query-run");
+    await wait(() => { const r = document.getElementById("query-result"); return r && r.dataset.count; });
+    seen.queryCount = await page.locator("#query-result").getAttribute("data-count");
+    seen.queryItems = await page.locator("#query-result").textContent();
+    await shot("table-query");
 
     // The queue holds the message the rule sent; purging empties it.
     await open("queues");
@@ -100,6 +109,20 @@ const { chromium } = require(pwDir);
     await page.click('#resources tr[data-name="thumbs"] td[data-col="actions"] button');
     await wait(() => { const c = document.querySelector('#resources tr[data-name="thumbs"] td[data-col="Visible"]'); return c && c.textContent === "0"; });
     seen.queueAfterPurge = await cell("thumbs", "Visible").textContent();
+    // A message sent from the form, then peeked: seen, and still visible.
+    await page.click('#resources tr[data-name="thumbs"] td[data-col="Name"]');
+    await page.waitForSelector("#send-body");
+    await page.fill("#send-body", "hello from the console");
+    await page.click("#send-run");
+    await wait(() => { const s = document.getElementById("send-result"); return s && s.dataset.id !== undefined; });
+    seen.sent = await page.locator("#send-result").textContent();
+    const sentId = await page.locator("#send-result").getAttribute("data-id");
+    await page.click("#peek-run");
+    await wait(id => id && document.querySelector(`#peek-result tr[data-id="${id}"]`) !== null, sentId);
+    seen.peeked = await page.locator(`#peek-result tr[data-id="${sentId}"]`).textContent();
+    await wait(() => { const c = document.querySelector('#resources tr[data-name="thumbs"] td[data-col="Visible"]'); return c && c.textContent === "1"; });
+    seen.queueAfterPeek = await cell("thumbs", "Visible").textContent();
+    await shot("queue-peek");
 
     // The rule, and events tested against its pattern.
     await open("rules");
