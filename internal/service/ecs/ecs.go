@@ -141,9 +141,12 @@ type Service struct {
 	lnErr     error
 	orphans   []*taskRecord // unfinished tasks of a previous wharf, for Run
 
-	mu    sync.Mutex
-	sups  map[string]*supervisor // by task ARN
-	cache map[string]Credentials // by task ARN, cached until near expiry
+	mu   sync.Mutex
+	sups map[string]*supervisor // by task ARN
+	// closed is set when Run stops waiting for supervisors: none starts
+	// after it (the WaitGroup would be reused while Wait runs).
+	closed bool
+	cache  map[string]Credentials // by task ARN, cached until near expiry
 	// lastStats is each running container's last resource sample, by
 	// runtime id: CPU use is the difference between two.
 	lastStats map[string]runtime.Stats

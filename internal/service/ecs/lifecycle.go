@@ -89,9 +89,15 @@ func (s *Service) update(key string, fn func(r *taskRecord)) (*taskRecord, error
 func (s *Service) launch(r *taskRecord) {
 	sup := &supervisor{stop: make(chan struct{}), done: make(chan struct{})}
 	s.mu.Lock()
+	if s.closed {
+		// Shutting down (a service's controller may still be starting a
+		// task): the task stays recorded, and the next wharf finds it.
+		s.mu.Unlock()
+		return
+	}
 	s.sups[awsapi.ToString(r.Task.TaskArn)] = sup
-	s.mu.Unlock()
 	s.wg.Add(1)
+	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
 		defer close(sup.done)
@@ -555,6 +561,9 @@ func (s *Service) Run(ctx context.Context) {
 	<-expired
 	<-sampled
 	s.stop()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.wg.Wait()
 	if s.removeOnShutdown {
 		s.removeAll()
