@@ -47,28 +47,7 @@ func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation,
 	if err != nil {
 		return nil, err
 	}
-	if err := needsLength(svc, rt.op, r); err != nil {
-		return nil, err
-	}
 	return rt.op, nil
-}
-
-// needsLength refuses an object or part upload whose length the client did
-// not give: S3 answers 411 MissingContentLength to a PUT sent with
-// Transfer-Encoding: chunked and no Content-Length (an aws-chunked body says
-// its length in x-amz-decoded-content-length, which has become its
-// Content-Length by now). A browser POST upload streams its file part.
-func needsLength(svc *awsapi.Service, op *awsapi.Operation, r *http.Request) error {
-	if svc == nil || !svc.Quirks.PostObject || (op.Name != "PutObject" && op.Name != "UploadPart") {
-		return nil
-	}
-	if r.ContentLength >= 0 || r.Header.Get("Content-Length") != "" {
-		return nil
-	}
-	if _, post := postUploads.Load(r); post {
-		return nil
-	}
-	return &apierr.Error{Code: "MissingContentLength", Status: http.StatusLengthRequired, Message: "You must provide the Content-Length HTTP header."}
 }
 
 func malformedXML() *apierr.Error {
