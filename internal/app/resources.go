@@ -126,7 +126,7 @@ func (r *resources) PurgeQueue(ctx context.Context, url string, q console.Query)
 }
 
 // views are the console's views, in the order its error message lists them.
-var views = []string{"queues", "tables", "items", "rules", "tasks", "alarms", "buckets", "objects", "topics", "schedules",
+var views = []string{"queues", "tables", "items", "rules", "tasks", "alarms", "buckets", "objects", "topics", "buses", "schedules",
 	"clusters", "services", "logs", "alarm-history", "scaling-activities"}
 
 // List returns the view of kind; q.Params carries a view's arguments
@@ -155,6 +155,8 @@ func (r *resources) List(ctx context.Context, kind string, q console.Query) (any
 		return r.objects(ctx, p.Get("bucket"), p.Get("prefix"))
 	case "topics":
 		return r.topics(ctx)
+	case "buses":
+		return r.buses(ctx)
 	case "schedules":
 		return r.schedules(ctx)
 	case "clusters":

@@ -32,6 +32,17 @@ type Object struct {
 	StorageClass string     `json:"storageClass,omitempty"`
 }
 
+// Bus is one row of the buses view: an event bus, how many rules it has and
+// its resource policy (PutPermission's), which decides who else may put
+// events on it.
+type Bus struct {
+	Name        string `json:"name"`
+	ARN         string `json:"arn"`
+	Description string `json:"description,omitempty"`
+	Rules       int    `json:"rules"`
+	Policy      string `json:"policy,omitempty"`
+}
+
 // Topic is one row of the topics view, with its subscriptions.
 type Topic struct {
 	Name          string              `json:"name"`
@@ -127,6 +138,34 @@ func (r *resources) Object(ctx context.Context, bucket, key string, q console.Qu
 		d.Length = *out.ContentLength
 	}
 	return d, nil
+}
+
+func (r *resources) buses(ctx context.Context) ([]Bus, error) {
+	out, err := r.sys.Events.ListEventBuses(ctx, &eventsapi.ListEventBusesInput{Limit: awsapi.Int32(100)})
+	if err != nil {
+		return nil, err
+	}
+	bs := []Bus{}
+	for _, b := range out.EventBuses {
+		bus := Bus{Name: awsapi.ToString(b.Name), ARN: awsapi.ToString(b.Arn), Description: awsapi.ToString(b.Description), Policy: awsapi.ToString(b.Policy)}
+		if d, err := r.sys.Events.DescribeEventBus(ctx, &eventsapi.DescribeEventBusInput{Name: b.Name}); err == nil && bus.Policy == "" {
+			bus.Policy = awsapi.ToString(d.Policy) // DescribeEventBus is where EventBridge documents the policy
+		}
+		in := &eventsapi.ListRulesInput{EventBusName: b.Name, Limit: awsapi.Int32(100)}
+		for range maxPages {
+			rules, err := r.sys.Events.ListRules(ctx, in)
+			if err != nil {
+				break // deleted meanwhile
+			}
+			bus.Rules += len(rules.Rules)
+			if rules.NextToken == nil {
+				break
+			}
+			in.NextToken = rules.NextToken
+		}
+		bs = append(bs, bus)
+	}
+	return bs, nil
 }
 
 func (r *resources) topics(ctx context.Context) ([]Topic, error) {

@@ -222,6 +222,7 @@ func TestConsoleShowsAnUploadsChainLive(t *testing.T) {
 		ClockBefore, ClockAfter, NextBefore, NextAfter, AfterReset       string
 		TimelineAfterReset                                               string
 		Sent, Peeked, QueueAfterPeek, QueryCount, QueryItems             string
+		BusRules                                                         string
 	}
 	if err := json.Unmarshal([]byte(seen), &views); err != nil {
 		t.Fatalf("the resource views: %q: %v", seen, err)
@@ -248,6 +249,7 @@ func TestConsoleShowsAnUploadsChainLive(t *testing.T) {
 		strings.HasPrefix(views.PatternError, "ValidationException"))
 	check("the download", views.Download == "meow")
 	check("the topic's subscription", strings.Contains(views.Subscriptions, "sqs → arn:aws:sqs:us-east-1:000000000000:thumbs"))
+	check("the default bus's two rules (on-photo, hourly)", views.BusRules == "2")
 	check("the service row", strings.Contains(views.ServiceRow, "PRIMARY worker:1: 2/2 running"))
 	check("the scaling activity", strings.Contains(views.ScalingCause, "minimum capacity was set to 2"))
 	check("the service plot", strings.HasPrefix(views.ServicePlot, "AWS/SQS ApproximateNumberOfMessagesVisible QueueName=thumbs:") &&

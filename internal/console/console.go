@@ -43,7 +43,7 @@ type Options struct {
 // through the services' own API operations.
 type Resources interface {
 	// List returns the rows of a view (queues, tables, rules, tasks,
-	// alarms, buckets, objects, topics, schedules, clusters, services,
+	// alarms, buckets, objects, topics, buses, schedules, clusters, services,
 	// logs, alarm-history, scaling-activities); an apierr error for an
 	// unknown view or a bad argument.
 	List(ctx context.Context, kind string, q Query) (any, error)

@@ -135,6 +135,44 @@ func TestTopicsShowTheirSubscriptions(t *testing.T) {
 	}
 }
 
+// The buses view lists each bus with its rule count and its resource policy,
+// the one PutPermission writes.
+func TestBusesShowTheirRulesAndPolicy(t *testing.T) {
+	t.Parallel()
+	srv := wharftest.Start(t)
+	ctx := context.Background()
+	eb := eventbridge.NewFromConfig(srv.Config())
+	must := mustOK(t)
+	must(eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("orders"), Description: aws.String("order events")}))
+	for _, name := range []string{"placed", "shipped"} {
+		must(eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventBusName: aws.String("orders"),
+			EventPattern: aws.String(`{"source":["shop"]}`)}))
+	}
+	must(eb.PutPermission(ctx, &eventbridge.PutPermissionInput{EventBusName: aws.String("orders"), Action: aws.String("events:PutEvents"),
+		Principal: aws.String("111122223333"), StatementId: aws.String("partner")}))
+	var view struct {
+		Items []struct {
+			Name, ARN, Description, Policy string
+			Rules                          int
+		}
+	}
+	if code := getJSON(t, srv.URL+"/_wharf/api/resources/buses", &view); code != 200 || len(view.Items) != 2 {
+		t.Fatalf("buses view: %d %+v", code, view)
+	}
+	byName := map[string]int{}
+	for i, b := range view.Items {
+		byName[b.Name] = i
+	}
+	def, orders := view.Items[byName["default"]], view.Items[byName["orders"]]
+	if def.Name != "default" || def.Rules != 0 || def.Policy != "" {
+		t.Errorf("default bus: %+v", def)
+	}
+	if orders.ARN != "arn:aws:events:us-east-1:000000000000:event-bus/orders" || orders.Rules != 2 || orders.Description != "order events" ||
+		!strings.Contains(orders.Policy, `"Sid":"partner"`) || !strings.Contains(orders.Policy, "111122223333") {
+		t.Errorf("orders bus: %+v", orders)
+	}
+}
+
 type scheduleRow struct {
 	Kind, Name, Group, Expression, State string
 	Next                                 *time.Time

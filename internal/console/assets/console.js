@@ -165,6 +165,12 @@ const views = {
     key: t => t.name,
     cells: t => [t.name, list(t.subscriptions.map(s => s.protocol + " → " + s.endpoint + (s.arn === "PendingConfirmation" ? " (pending confirmation)" : "")))],
   },
+  buses: {
+    title: "Event buses",
+    cols: ["Name", "Rules", "Description", "Resource policy"],
+    key: b => b.name,
+    cells: b => [b.name, b.rules, b.description || "", b.policy ? mono(b.policy) : "none: only this account may put events"],
+  },
   schedules: {
     title: "Schedules",
     cols: ["Name", "Kind", "Bus or group", "Expression", "State", "Targets", "Next firing"],

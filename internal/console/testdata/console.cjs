@@ -153,6 +153,8 @@ const { chromium } = require(pwDir);
 
     await open("topics");
     seen.subscriptions = await cell("alerts", "Subscriptions").textContent();
+    await open("buses");
+    seen.busRules = await cell("default", "Rules").textContent();
 
     // The scaled service: counts, deployment, scaling activity, plot.
     await open("services");
