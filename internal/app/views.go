@@ -147,9 +147,10 @@ func (r *resources) buses(ctx context.Context) ([]Bus, error) {
 	}
 	bs := []Bus{}
 	for _, b := range out.EventBuses {
-		bus := Bus{Name: awsapi.ToString(b.Name), ARN: awsapi.ToString(b.Arn), Description: awsapi.ToString(b.Description), Policy: awsapi.ToString(b.Policy)}
-		if d, err := r.sys.Events.DescribeEventBus(ctx, &eventsapi.DescribeEventBusInput{Name: b.Name}); err == nil && bus.Policy == "" {
-			bus.Policy = awsapi.ToString(d.Policy) // DescribeEventBus is where EventBridge documents the policy
+		bus := Bus{Name: awsapi.ToString(b.Name), ARN: awsapi.ToString(b.Arn), Description: awsapi.ToString(b.Description)}
+		// The policy is read where EventBridge documents it: DescribeEventBus.
+		if d, err := r.sys.Events.DescribeEventBus(ctx, &eventsapi.DescribeEventBusInput{Name: b.Name}); err == nil {
+			bus.Policy = awsapi.ToString(d.Policy)
 		}
 		in := &eventsapi.ListRulesInput{EventBusName: b.Name, Limit: awsapi.Int32(100)}
 		for range maxPages {
