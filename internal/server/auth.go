@@ -91,7 +91,10 @@ func (s *Server) authenticate(r *http.Request, svc *awsapi.Service, cred *sigv4.
 	if s.cfg.Auth == config.AuthStrict {
 		secret = key.Secret
 		if key.SessionToken != "" && cred.SecurityToken != key.SessionToken {
-			return nil, apierr.New("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+			if svc != nil && svc.Quirks.S3AuthErrors {
+				return nil, sigv4.InvalidClientTokenID()
+			}
+			return nil, invalidToken(svc)
 		}
 		if err := sigv4.Verify(r, cred, secret, s.now()); err != nil {
 			return nil, err
@@ -193,12 +196,30 @@ func decodeBody(r *http.Request, cred *sigv4.Credential, secret string) error {
 }
 
 // unknownKey is the error for an access key wharf does not know: S3 names it
-// InvalidAccessKeyId, the other services InvalidClientTokenId.
+// InvalidAccessKeyId, the JSON services (DynamoDB, ECS, Logs, EventBridge,
+// Application Auto Scaling) a 400 UnrecognizedClientException, and the query
+// services, and those that speak JSON for query's sake (SQS, CloudWatch),
+// a 403 InvalidClientTokenId.
 func unknownKey(svc *awsapi.Service, accessKey string) error {
 	if svc != nil && svc.Quirks.S3AuthErrors {
 		return sigv4.InvalidAccessKeyID(accessKey)
 	}
+	return invalidToken(svc)
+}
+
+// invalidToken is the error for credentials a service does not recognise:
+// an unknown key, or temporary credentials sent without their token.
+func invalidToken(svc *awsapi.Service) error {
+	if jsonOnly(svc) {
+		return apierr.New("UnrecognizedClientException", 400, "The security token included in the request is invalid.")
+	}
 	return sigv4.InvalidClientTokenID()
+}
+
+// jsonOnly reports whether svc speaks AWS's JSON protocol and not query: its
+// authentication errors are the JSON services' own, not query's.
+func jsonOnly(svc *awsapi.Service) bool {
+	return svc != nil && svc.Speaks(awsapi.ProtocolJSON) && !svc.Speaks(awsapi.ProtocolQuery)
 }
 
 // refusedKey is the error for a key that was issued but no longer
@@ -212,7 +233,7 @@ func refusedKey(svc *awsapi.Service, reason, accessKey string) error {
 	switch {
 	case svc != nil && svc.Quirks.S3AuthErrors:
 		return apierr.New("ExpiredToken", 400, "The provided token has expired.")
-	case svc != nil && svc.Speaks(awsapi.ProtocolJSON) && !svc.Speaks(awsapi.ProtocolQuery):
+	case jsonOnly(svc):
 		return apierr.New("ExpiredTokenException", 400, "The security token included in the request is expired")
 	}
 	return apierr.New("ExpiredToken", 403, "The security token included in the request is expired")
