@@ -259,7 +259,7 @@ func buildECS(d deps, sys *System) {
 	sys.ECSServices = ecsservice.New(ecsservice.Options{Store: d.st, Clock: d.clock, Logger: log, Bus: d.bus, Tasks: svc,
 		Account: d.cfg.Account, Region: d.cfg.Region})
 	sys.ECSServices.SetMetrics(sys.CloudWatch)
-	svc.SetServiceCounter(sys.ECSServices) // DescribeClusters' activeServicesCount
+	svc.SetServices(sys.ECSServices) // DescribeClusters' activeServicesCount, task definitions in use
 	d.loops.Go(sys.ECSServices.Run)
 }
 

@@ -119,7 +119,7 @@ type Service struct {
 	now     func() time.Time
 	newID   func() string
 	logs    atomic.Pointer[LogWriter]
-	svcs    atomic.Pointer[ServiceCounter]
+	svcs    atomic.Pointer[Services]
 	objects atomic.Pointer[ObjectReader] // environmentFiles source (S3)
 	trust   atomic.Pointer[RoleTrust]    // role trust check (IAM), none when nil
 	// healthPoll is how often container health is read.
@@ -130,6 +130,8 @@ type Service struct {
 	metrics       Metrics
 	statsInterval time.Duration
 	statsWarned   bool
+	// deleteKick asks deleteLoop to check DELETE_IN_PROGRESS revisions now.
+	deleteKick chan struct{}
 	// index maps task ids to their store keys, for the endpoint.
 	index sync.Map
 
@@ -162,7 +164,7 @@ func New(o Options) (*Service, error) {
 		st: o.Store, log: o.Logger, runner: o.Runner, bus: o.Bus, account: o.Account, region: o.Region,
 		creds: o.Credentials, now: clock.Or(o.Clock).Now, newID: o.NewID,
 		sups: map[string]*supervisor{}, cache: map[string]Credentials{}, lastStats: map[string]runtime.Stats{},
-		statsInterval: o.StatsInterval,
+		statsInterval: o.StatsInterval, deleteKick: make(chan struct{}, 1),
 	}
 	if s.statsInterval <= 0 {
 		s.statsInterval = DefaultStatsInterval
@@ -199,14 +201,18 @@ func New(o Options) (*Service, error) {
 	return s, nil
 }
 
-// ServiceCounter counts a cluster's ACTIVE services (ECS services live in
-// their own package), for DescribeClusters' activeServicesCount.
-type ServiceCounter interface {
+// Services is what ECS needs to know of its services, which live in their
+// own package: how many a cluster has ACTIVE (DescribeClusters'
+// activeServicesCount) and which task definition revisions they still need
+// (a DELETE_IN_PROGRESS revision is kept until none does).
+type Services interface {
 	ActiveServices(account, region, cluster string) (int, error)
+	TaskDefinitionsInUse(account, region string) (map[string]bool, error)
 }
 
-// SetServiceCounter makes c count the services DescribeClusters reports.
-func (s *Service) SetServiceCounter(c ServiceCounter) { s.svcs.Store(&c) }
+// SetServices makes c the services DescribeClusters counts and task
+// definition deletion waits for.
+func (s *Service) SetServices(c Services) { s.svcs.Store(&c) }
 
 // SetLogWriter makes w receive the output of awslogs containers.
 func (s *Service) SetLogWriter(w LogWriter) { s.logs.Store(&w) }

@@ -2,6 +2,7 @@ package ecs_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -48,17 +49,24 @@ func TestContainerDefinitionsAreDescribedWithECSsDefaults(t *testing.T) {
 }
 
 // TestDeleteTaskDefinitions: an ACTIVE or unknown revision is a failure; a
-// deregistered one goes to DELETE_IN_PROGRESS, is still described and
-// listed under that status, and no task can start from it.
+// deregistered one goes to DELETE_IN_PROGRESS, is described and listed under
+// that status while a task still runs from it, and no new task can start
+// from it; once the task stops it is deleted for good (DescribeTaskDefinition
+// cannot find it), a family whose every revision is deleted is no longer
+// listed, and its next revision is numbered after the deleted ones.
 func TestDeleteTaskDefinitions(t *testing.T) {
 	t.Parallel()
 	c := ecs.NewFromConfig(startWharf(t, "process"))
 	ctx := context.Background()
 	for range 2 {
 		if _, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("job"),
-			ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("main"), Image: aws.String("/bin/sh"), Command: []string{"-c", "exit 0"}}}}); err != nil {
+			ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("main"), Image: aws.String("/bin/sh"), Command: []string{"-c", "sleep 60"}}}}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	run, err := c.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("job:1")})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String("job:1")}); err != nil {
 		t.Fatal(err)
@@ -80,7 +88,7 @@ func TestDeleteTaskDefinitions(t *testing.T) {
 	}
 	d, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("job:1")})
 	if err != nil || d.TaskDefinition.Status != ecstypes.TaskDefinitionStatusDeleteInProgress {
-		t.Errorf("describe after delete: %v %+v", err, d)
+		t.Errorf("describe while a task runs from it: %v %+v", err, d)
 	}
 	l, err := c.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{Status: ecstypes.TaskDefinitionStatusDeleteInProgress})
 	if err != nil || len(l.TaskDefinitionArns) != 1 || l.TaskDefinitionArns[0] != arn1 {
@@ -92,6 +100,126 @@ func TestDeleteTaskDefinitions(t *testing.T) {
 	if _, err := c.DeleteTaskDefinitions(ctx, &ecs.DeleteTaskDefinitionsInput{TaskDefinitions: []string{"job"}}); err == nil {
 		t.Error("a family without a revision was accepted")
 	}
+
+	if _, err := c.StopTask(ctx, &ecs.StopTaskInput{Task: run.Tasks[0].TaskArn}); err != nil {
+		t.Fatal(err)
+	}
+	waitStopped(t, c, aws.ToString(run.Tasks[0].TaskArn))
+	waitTaskDefinitionGone(t, c, "job:1")
+	if l, err := c.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{Status: ecstypes.TaskDefinitionStatusDeleteInProgress}); err != nil || len(l.TaskDefinitionArns) != 0 {
+		t.Errorf("DELETE_IN_PROGRESS after the deletion: %v %v", err, l)
+	}
+	if l, err := c.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{Status: "ALL"}); err != nil || len(l.TaskDefinitionArns) != 1 || l.TaskDefinitionArns[0] != arn2 {
+		t.Errorf("every revision after the deletion: %v %v, want job:2 alone", err, l)
+	}
+
+	// The last revision of the family: the family goes, its name's count stays.
+	if _, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String("job:2")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteTaskDefinitions(ctx, &ecs.DeleteTaskDefinitionsInput{TaskDefinitions: []string{"job:2"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitTaskDefinitionGone(t, c, "job:2")
+	for _, st := range []ecstypes.TaskDefinitionFamilyStatus{"ALL", ecstypes.TaskDefinitionFamilyStatusInactive} {
+		f, err := c.ListTaskDefinitionFamilies(ctx, &ecs.ListTaskDefinitionFamiliesInput{Status: st})
+		if err != nil || len(f.Families) != 0 {
+			t.Errorf("families (%s) once every revision is deleted: %v %v", st, err, f)
+		}
+	}
+	reg, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("job"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("main"), Image: aws.String("/bin/sh")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reg.TaskDefinition.Revision != 3 {
+		t.Errorf("registered after deleting revisions 1 and 2: revision %d, want 3", reg.TaskDefinition.Revision)
+	}
+}
+
+// waitTaskDefinitionGone polls DescribeTaskDefinition until it answers
+// ClientException "Unable to describe task definition.", as ECS does once a
+// revision is deleted for good.
+func waitTaskDefinitionGone(t *testing.T, c *ecs.Client, ref string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		d, err := c.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref)})
+		var ce *ecstypes.ClientException
+		if errors.As(err, &ce) {
+			if ce.ErrorMessage() != "Unable to describe task definition." {
+				t.Fatalf("describe %s: %v", ref, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("describe %s: %v", ref, err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still described (%s) after a minute", ref, d.TaskDefinition.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestServiceScalesFromARevisionBeingDeleted: a service keeps scaling with
+// its revision after it is deregistered and submitted for deletion, which
+// stays DELETE_IN_PROGRESS while the service exists and is deleted for good
+// once the service is deleted (DeleteTaskDefinitions docs).
+func TestServiceScalesFromARevisionBeingDeleted(t *testing.T) {
+	t.Parallel()
+	c := ecs.NewFromConfig(startWharf(t, "process"))
+	ctx := context.Background()
+	if _, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("web"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("main"), Image: aws.String("/bin/sh"), Command: []string{"-c", "sleep 60"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("web"), TaskDefinition: aws.String("web:1"), DesiredCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning := func(n int32) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Services: []string{"web"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Services[0].RunningCount == n && len(out.Services[0].Deployments) == 1 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("service runs %d tasks, want %d; events %+v", out.Services[0].RunningCount, n, out.Services[0].Events)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitRunning(1)
+	if _, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String("web:1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteTaskDefinitions(ctx, &ecs.DeleteTaskDefinitionsInput{TaskDefinitions: []string{"web:1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("web"), DesiredCount: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(2)
+	if _, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("web"), DesiredCount: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(0)
+	d, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web:1")})
+	if err != nil || d.TaskDefinition.Status != ecstypes.TaskDefinitionStatusDeleteInProgress {
+		t.Fatalf("describe while its service exists (with no task): %v %+v", err, d)
+	}
+	if _, err := c.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("other"), TaskDefinition: aws.String("web:1"), DesiredCount: aws.Int32(1)}); err == nil {
+		t.Error("a service was created from a DELETE_IN_PROGRESS revision")
+	}
+	if _, err := c.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String("web")}); err != nil {
+		t.Fatal(err)
+	}
+	waitTaskDefinitionGone(t, c, "web:1")
 }
 
 // TestClusterCountsServicesAndTasks: DescribeClusters counts the cluster's

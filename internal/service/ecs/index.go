@@ -24,6 +24,7 @@ import (
 //	ecs/<account>/<region>/tdstatus/<status>/<family>/<revision:010>  "": revisions by status
 //	ecs/<account>/<region>/tdfamily/<family>        active revisions (decimal)
 //	ecs/<account>/<region>/tdfamily-active/<family>, tdfamily-inactive/<family>  ""
+//	ecs/tddelete/<account>/<region>/<family>/<revision:010>  "": revisions DELETE_IN_PROGRESS (tddelete.go)
 //	ecs/index                                       indexVersion, once every index is built
 //
 // <dim> is "all", or "family=", "group=" or "startedBy=" and the path-escaped
@@ -33,7 +34,7 @@ import (
 // are 12 digits, so "live", "stopped", "id" and "index" never name one.
 const (
 	indexKey     = "ecs/index"
-	indexVersion = "1"
+	indexVersion = "2"
 	livePrefix   = "ecs/live/"
 	stopPrefix   = "ecs/stopped/"
 	idPrefix     = "ecs/id/"
@@ -211,6 +212,9 @@ func putTaskDef(tx store.Tx, sc scope, rec *taskDefRecord, oldStatus string) err
 	if err := tx.Put([]byte(tdStatusPrefix(sc, status)+suffix), []byte{}); err != nil {
 		return err
 	}
+	if err := markDeleting(tx, sc, family, rev, oldStatus, status); err != nil {
+		return err
+	}
 	delta := 0
 	switch {
 	case status == "ACTIVE":
@@ -219,6 +223,18 @@ func putTaskDef(tx store.Tx, sc scope, rec *taskDefRecord, oldStatus string) err
 		delta = -1
 	}
 	return addFamily(tx, sc, family, delta)
+}
+
+// markDeleting keeps a revision's entry among those awaiting deletion while
+// its status is DELETE_IN_PROGRESS.
+func markDeleting(tx store.Tx, sc scope, family string, rev int, oldStatus, status string) error {
+	switch {
+	case status == "DELETE_IN_PROGRESS":
+		return tx.Put([]byte(tdDeleteKey(sc, family, rev)), []byte{})
+	case oldStatus == "DELETE_IN_PROGRESS":
+		return tx.Delete([]byte(tdDeleteKey(sc, family, rev)))
+	}
+	return nil
 }
 
 // addFamily records a family (once it has a revision) and moves its count of
@@ -308,6 +324,8 @@ func (s *Service) buildIndexes() error {
 						if err := putTaskDef(tx, sc, &d, ""); err != nil {
 							return err
 						}
+					} else if err := markDeleting(tx, sc, parts[4], int(awsapi.ToInt32(d.Def.Revision)), "", awsapi.ToString(d.Def.Status)); err != nil {
+						return err // indexed by version 1, which had no deletion entries
 					}
 				}
 			}

@@ -478,6 +478,7 @@ func (s *Service) finish(ctx context.Context, key string, r *taskRecord, exits c
 	}); err != nil {
 		s.log.Error("ecs: task state", "task", key, "err", err)
 	}
+	s.kickDeletes() // its revision may await deletion
 }
 
 // pumpLogs ships an awslogs container's output to CloudWatch Logs, in
@@ -555,10 +556,13 @@ func (s *Service) Run(ctx context.Context) {
 	s.orphans = nil
 	expired := make(chan struct{})
 	go func() { defer close(expired); s.expireLoop(ctx) }()
+	deleted := make(chan struct{})
+	go func() { defer close(deleted); s.deleteLoop(ctx) }()
 	sampled := make(chan struct{})
 	go func() { defer close(sampled); s.statsLoop(ctx) }()
 	<-ctx.Done()
 	<-expired
+	<-deleted
 	<-sampled
 	s.stop()
 	s.mu.Lock()

@@ -56,11 +56,27 @@ type runParams struct {
 	Tags           []ecsapi.Tag
 	Network        *ecsapi.NetworkConfiguration
 	PropagateTags  string
+	// Service is set when ECS's service scheduler starts the tasks: an
+	// existing service scales from its revision after it is deregistered
+	// or submitted for deletion (DeleteTaskDefinitions docs), which no
+	// RunTask may.
+	Service bool
 }
 
 // RunTask starts count tasks from a task definition. The response shows them
 // PROVISIONING; they move on in the background.
 func (s *Service) RunTask(ctx context.Context, in *ecsapi.RunTaskInput) (*ecsapi.RunTaskOutput, error) {
+	return s.runTask(ctx, in, false)
+}
+
+// RunServiceTask is RunTask for ECS's service scheduler (package
+// ecsservice): it also starts tasks from an INACTIVE or DELETE_IN_PROGRESS
+// revision, since existing services keep scaling with theirs.
+func (s *Service) RunServiceTask(ctx context.Context, in *ecsapi.RunTaskInput) (*ecsapi.RunTaskOutput, error) {
+	return s.runTask(ctx, in, true)
+}
+
+func (s *Service) runTask(ctx context.Context, in *ecsapi.RunTaskInput, service bool) (*ecsapi.RunTaskOutput, error) {
 	if in.LaunchType != nil && len(in.CapacityProviderStrategy) > 0 {
 		return nil, invalidParam("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
 	}
@@ -75,7 +91,7 @@ func (s *Service) RunTask(ctx context.Context, in *ecsapi.RunTaskInput) (*ecsapi
 		Cluster: awsapi.ToString(in.Cluster), TaskDefinition: awsapi.ToString(in.TaskDefinition), Count: count,
 		Group: awsapi.ToString(in.Group), StartedBy: awsapi.ToString(in.StartedBy), LaunchType: awsapi.ToString(in.LaunchType),
 		CapacityProv: in.CapacityProviderStrategy, Platform: awsapi.ToString(in.PlatformVersion), Overrides: in.Overrides,
-		Tags: in.Tags, Network: in.NetworkConfiguration, PropagateTags: awsapi.ToString(in.PropagateTags),
+		Tags: in.Tags, Network: in.NetworkConfiguration, PropagateTags: awsapi.ToString(in.PropagateTags), Service: service,
 	})
 	if err != nil {
 		return nil, err
@@ -124,7 +140,7 @@ func (s *Service) run(ctx context.Context, sc scope, p runParams) ([]ecsapi.Task
 		if err != nil {
 			return err
 		}
-		if awsapi.ToString(td.Def.Status) != "ACTIVE" {
+		if awsapi.ToString(td.Def.Status) != "ACTIVE" && !p.Service {
 			return clientErr("TaskDefinition is inactive")
 		}
 		if err := checkOverrides(&td.Def, p.Overrides); err != nil {

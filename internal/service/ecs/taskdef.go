@@ -94,7 +94,12 @@ func (s *Service) RegisterTaskDefinition(ctx context.Context, in *ecsapi.Registe
 		if err != nil {
 			return err
 		}
-		rev++
+		// Deleted revisions keep their numbers (DeleteTaskDefinitions docs).
+		last, err := lastDeletedRevision(tx, sc, family)
+		if err != nil {
+			return err
+		}
+		rev = max(rev, last) + 1
 		now := s.now().UTC()
 		def = ecsapi.TaskDefinition{
 			TaskDefinitionArn:       awsapi.String(sc.arn(fmt.Sprintf("task-definition/%s:%d", family, rev))),
@@ -171,9 +176,11 @@ func withDefaults(c ecsapi.ContainerDefinition) ecsapi.ContainerDefinition {
 const maxDeleteTaskDefinitions = 10
 
 // DeleteTaskDefinitions moves INACTIVE revisions to DELETE_IN_PROGRESS: they
-// stay describable, and no task or service can start from them. An ACTIVE or
-// unknown revision is a failure, the others are deleted. wharf keeps a
-// DELETE_IN_PROGRESS revision rather than removing it once nothing uses it.
+// stay describable, no new task or service can start from them (existing
+// services still scale with theirs), and once no task or service references
+// one, deleteLoop deletes it for good. An ACTIVE or unknown revision is a
+// failure ("You must deregister a task definition revision before you
+// delete it", DeleteTaskDefinitions docs).
 func (s *Service) DeleteTaskDefinitions(ctx context.Context, in *ecsapi.DeleteTaskDefinitionsInput) (*ecsapi.DeleteTaskDefinitionsOutput, error) {
 	sc := s.scope(ctx)
 	if len(in.TaskDefinitions) == 0 {
@@ -213,6 +220,9 @@ func (s *Service) DeleteTaskDefinitions(ctx context.Context, in *ecsapi.DeleteTa
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(out.TaskDefinitions) > 0 {
+		s.kickDeletes()
 	}
 	return out, nil
 }

@@ -461,7 +461,13 @@ func (p *pass) launch(d *deployment, n int) {
 		case "TASK_DEFINITION":
 			in.PropagateTags = awsapi.String("TASK_DEFINITION")
 		}
-		out, err := p.s.tasks.RunTask(p.ctx, in)
+		var out *ecsapi.RunTaskOutput
+		var err error
+		if sl, ok := p.s.tasks.(ServiceLauncher); ok {
+			out, err = sl.RunServiceTask(p.ctx, in)
+		} else {
+			out, err = p.s.tasks.RunTask(p.ctx, in)
+		}
 		if err != nil && strings.HasPrefix(errMessage(err), "ECS was unable to assume the role") {
 			// A role the task cannot assume fails the launch, in the words
 			// AWS's service events use.

@@ -56,6 +56,14 @@ type SchedulerStopper interface {
 	StopServiceTask(ctx context.Context, in *ecsapi.StopTaskInput) (*ecsapi.StopTaskOutput, error)
 }
 
+// ServiceLauncher is implemented by a Tasks that starts a service's tasks
+// from a revision no longer ACTIVE, as ECS lets an existing service scale
+// with a deregistered or DELETE_IN_PROGRESS revision (DeleteTaskDefinitions
+// docs); without it the controller uses RunTask, which refuses them.
+type ServiceLauncher interface {
+	RunServiceTask(ctx context.Context, in *ecsapi.RunTaskInput) (*ecsapi.RunTaskOutput, error)
+}
+
 // Metrics receives the ECS/ContainerInsights task counts. CloudWatch's Put
 // implements it.
 type Metrics interface {
@@ -856,6 +864,34 @@ func (s *Service) ActiveServices(account, region, cluster string) (int, error) {
 		})
 	})
 	return n, err
+}
+
+// TaskDefinitionsInUse returns the task definition revisions (ARNs) that an
+// account's services in a region still need: those of every deployment of a
+// service not INACTIVE, and the last stable one a rollback returns to. ECS
+// keeps a DELETE_IN_PROGRESS revision until none needs it.
+func (s *Service) TaskDefinitionsInUse(account, region string) (map[string]bool, error) {
+	used := map[string]bool{}
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(scope{account, region}.prefix()), nil, func(_, v []byte) (bool, error) {
+			var r record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return false, err
+			}
+			if awsapi.ToString(r.Svc.Status) == "INACTIVE" {
+				return true, nil
+			}
+			for _, d := range r.Deployments {
+				used[awsapi.ToString(d.D.TaskDefinition)] = true
+			}
+			if r.Stable != nil {
+				used[awsapi.ToString(r.Stable.TaskDefinition)] = true
+			}
+			used[awsapi.ToString(r.Svc.TaskDefinition)] = true
+			return true, nil
+		})
+	})
+	return used, err
 }
 
 // DesiredCount is an ACTIVE service's desired count, for Application Auto
