@@ -66,6 +66,7 @@ var (
 		DetachGroupPolicy(context.Context, *iamapi.DetachGroupPolicyRequest) (*iamapi.DetachGroupPolicyOutput, error)
 		DetachRolePolicy(context.Context, *iamapi.DetachRolePolicyRequest) (*iamapi.DetachRolePolicyOutput, error)
 		DetachUserPolicy(context.Context, *iamapi.DetachUserPolicyRequest) (*iamapi.DetachUserPolicyOutput, error)
+		GetAccountAuthorizationDetails(context.Context, *iamapi.GetAccountAuthorizationDetailsRequest) (*iamapi.GetAccountAuthorizationDetailsResponse, error)
 		GetGroup(context.Context, *iamapi.GetGroupRequest) (*iamapi.GetGroupResponse, error)
 		GetGroupPolicy(context.Context, *iamapi.GetGroupPolicyRequest) (*iamapi.GetGroupPolicyResponse, error)
 		GetInstanceProfile(context.Context, *iamapi.GetInstanceProfileRequest) (*iamapi.GetInstanceProfileResponse, error)

@@ -24,7 +24,7 @@ func TestBindRegistersEveryImplementedOperation(t *testing.T) {
 		"AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies", "ListEntitiesForPolicy",
 		"CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile", "AddRoleToInstanceProfile", "RemoveRoleFromInstanceProfile",
 		"ListInstanceProfiles", "ListInstanceProfilesForRole", "TagInstanceProfile", "UntagInstanceProfile", "ListInstanceProfileTags",
-		"SimulateCustomPolicy", "SimulatePrincipalPolicy",
+		"SimulateCustomPolicy", "SimulatePrincipalPolicy", "GetAccountAuthorizationDetails",
 		"CreateGroup", "GetGroup", "ListGroups", "UpdateGroup", "DeleteGroup", "AddUserToGroup", "RemoveUserFromGroup",
 		"PutGroupPolicy", "GetGroupPolicy", "ListGroupPolicies", "DeleteGroupPolicy",
 		"AttachGroupPolicy", "DetachGroupPolicy", "ListAttachedGroupPolicies",
