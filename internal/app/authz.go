@@ -79,9 +79,12 @@ func (sys *System) resourcePolicy(ctx context.Context, arn string) (policy, acco
 // resourceTags returns the tags of the resource arn for aws:ResourceTag/KEY,
 // for the services that authorize by them ("AWS services that work with
 // IAM", ABAC column): SQS queues, SNS topics, DynamoDB tables, IAM users and
-// roles. S3 buckets are left out: a general purpose bucket's tags take part
-// in authorization only once ABAC is enabled on it (PutBucketAbac), which
-// wharf does not implement, and it is off by default.
+// roles, ECS clusters, services, task definitions, tasks and capacity
+// providers, log groups (and their streams), EventBridge buses and rules,
+// Scheduler groups (and their schedules), CloudWatch alarms. S3 buckets are
+// left out: a general purpose bucket's tags take part in authorization only
+// once ABAC is enabled on it (PutBucketAbac), which wharf does not
+// implement, and it is off by default.
 func (sys *System) resourceTags(ctx context.Context, arn string) (map[string]string, error) {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" {
@@ -97,6 +100,32 @@ func (sys *System) resourceTags(ctx context.Context, arn string) (map[string]str
 	case "dynamodb":
 		_, tags, _, err := sys.DynamoDB.TableAuthorization(arn)
 		return tags, err
+	case "ecs":
+		if strings.HasPrefix(parts[5], "service/") {
+			if sys.ECSServices == nil {
+				return nil, nil
+			}
+			return sys.ECSServices.ServiceTags(arn)
+		}
+		if sys.ECS != nil {
+			return sys.ECS.ResourceTags(arn)
+		}
+	case "logs":
+		if sys.Logs != nil {
+			return sys.Logs.GroupTags(arn)
+		}
+	case "events":
+		if sys.Events != nil {
+			return sys.Events.ResourceTags(arn)
+		}
+	case "scheduler":
+		if sys.Scheduler != nil {
+			return sys.Scheduler.ResourceTags(arn)
+		}
+	case "cloudwatch":
+		if sys.CloudWatch != nil {
+			return sys.CloudWatch.AlarmTags(arn)
+		}
 	}
 	return nil, nil
 }

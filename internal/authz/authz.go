@@ -195,8 +195,12 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 			if err != nil {
 				return err
 			}
+			svcKey := serviceResourceTag[arnService(ch.Resource)]
 			for k, v := range tags {
 				req.Context.Set("aws:ResourceTag/"+k, v)
+				if svcKey != "" {
+					req.Context.Set(svcKey+k, v)
+				}
 			}
 		}
 		if a.o.ObjectTags != nil && existingObjectTagActions[ch.Action] && needs(ps, (*iampolicy.Policy).NeedsObjectTags) {
@@ -250,7 +254,15 @@ type timeValues struct {
 	current, epoch []string
 }
 
-// needsResourceTags reports whether a policy of ps reads aws:ResourceTag.
+// serviceResourceTag is the service's own form of aws:ResourceTag, for the
+// services whose resource types list one beside it ("Actions, resources, and
+// condition keys for Amazon Elastic Container Service": ecs:ResourceTag/KEY;
+// "... for AWS Identity and Access Management": iam:ResourceTag/KEY), by the
+// service field of the resource's ARN. Both carry the same tags.
+var serviceResourceTag = map[string]string{"ecs": "ecs:ResourceTag/", "iam": "iam:ResourceTag/"}
+
+// needsResourceTags reports whether a policy of ps reads aws:ResourceTag (or
+// a service's own form of it).
 func needsResourceTags(ps iampolicy.Policies) bool {
 	return needs(ps, (*iampolicy.Policy).NeedsResourceTags)
 }

@@ -183,4 +183,9 @@ func TestPolicyReadsTheKeysOfItsConditionsAndVariables(t *testing.T) {
 	if !q.NeedsResourceTags() {
 		t.Error("NeedsResourceTags of a policy with aws:ResourceTag/Team is false")
 	}
+	e, _ := Parse(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ecs:*","Resource":"*",
+		"Condition":{"StringEquals":{"ecs:ResourceTag/Team":"blue"}}}}`, Identity)
+	if !e.NeedsResourceTags() {
+		t.Error("NeedsResourceTags of a policy with ECS's own ecs:ResourceTag/Team is false")
+	}
 }

@@ -58,13 +58,15 @@ type Policy struct {
 	// request (a resource's tags, DynamoDB's leading keys) only for policies
 	// that read them.
 	keys map[string]bool
-	// resourceTags is set when a key of keys is an aws:ResourceTag one.
+	// resourceTags is set when a key of keys is an aws:ResourceTag one (or
+	// a service's own form, ecs:ResourceTag).
 	resourceTags bool
 
 	ix *actionIndex // built by Parse; nil checks every statement
 }
 
-// NeedsResourceTags reports whether the policy reads aws:ResourceTag keys,
+// NeedsResourceTags reports whether the policy reads aws:ResourceTag keys
+// (or a service's own form of them, ecs:ResourceTag/KEY),
 // as a condition key or a policy variable: a request's resource tags need to
 // be in its Context only for such policies.
 func (p *Policy) NeedsResourceTags() bool { return p != nil && p.resourceTags }
@@ -238,7 +240,8 @@ func Parse(doc string, k Kind) (*Policy, error) {
 	}
 	p.index()
 	for k := range p.keys {
-		if strings.HasPrefix(k, "aws:resourcetag/") {
+		// aws:ResourceTag/KEY, or a service's own form (ecs:ResourceTag/KEY).
+		if strings.Contains(k, ":resourcetag/") {
 			p.resourceTags = true
 		}
 	}

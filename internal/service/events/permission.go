@@ -161,3 +161,22 @@ func (s *Service) BusPolicy(arn string) (string, error) {
 	}
 	return b.rec.Policy, nil
 }
+
+// ResourceTags returns the tags of the event bus or rule arn names, for the
+// authorizer's aws:ResourceTag keys; nil when there is no such resource.
+func (s *Service) ResourceTags(arn string) (map[string]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tags, _, err := s.resourceLocked(arn)
+	if apierr.As(err) != nil {
+		return nil, nil // not found: the operation says so itself
+	}
+	if err != nil || tags == nil || len(*tags) == 0 {
+		return nil, err
+	}
+	out := make(map[string]string, len(*tags)) // TagResource changes the rule's own map
+	for k, v := range *tags {
+		out[k] = v
+	}
+	return out, nil
+}
