@@ -38,7 +38,7 @@ var (
 	clientsF  = flag.String("clients", "1,8", "comma-separated client counts")
 	wharfBin  = flag.String("wharf", "", "wharf binary to measure (default: build ./cmd/wharf)")
 	debugAddr = flag.String("debug-addr", "", "start in-memory wharf (durable wharf with -targets wharf-durable) with --debug-addr, to profile it while this runs")
-	baseline  = flag.String("baseline", "", "also measure this older wharf binary in memory, as wharf-baseline")
+	baseline  = flag.String("baseline", "", "also measure this older wharf binary, in memory as wharf-baseline and durable as wharf-baseline-durable")
 	nullAddr  = flag.String("serve-null", "", "internal: serve the null server on this address")
 	noInstall = flag.Bool("no-install", false, "do not install missing peers (goaws, dynalite, s3rver)")
 )
@@ -287,10 +287,14 @@ func report(o op, counts []int, ts []*target, cells map[cellKey][]sample) {
 		if d, ok := summarise(cells[cellKey{o.name, n, "wharf-durable"}]); ok && base.cpu > 0 {
 			notes = append(notes, fmt.Sprintf("durable = %.2fx in-memory CPU/op, %.2fx its throughput", d.cpu/base.cpu, d.rate/base.rate))
 		}
+		bm, okm := summarise(cells[cellKey{o.name, n, "wharf-baseline"}])
+		if bd, ok := summarise(cells[cellKey{o.name, n, "wharf-baseline-durable"}]); ok && okm && bm.cpu > 0 {
+			notes = append(notes, fmt.Sprintf("baseline durable = %.2fx its in-memory CPU/op", bd.cpu/bm.cpu))
+		}
 		best, bestName := 0.0, ""
 		for _, t := range ts {
 			switch t.name {
-			case "wharf", "wharf-durable", "wharf-baseline", "null":
+			case "wharf", "wharf-durable", "wharf-baseline", "wharf-baseline-durable", "null":
 				continue
 			}
 			if f, ok := summarise(cells[cellKey{o.name, n, t.name}]); ok && (bestName == "" || f.cpu < best) {

@@ -201,7 +201,8 @@ func targets(wharf, self, workDir string) []*target {
 	}
 	var base []*target
 	if *baseline != "" {
-		base = append(base, &target{name: "wharf-baseline", command: wharfCmd(false, *baseline), ready: httpReady("/_wharf/health")})
+		base = append(base, &target{name: "wharf-baseline", command: wharfCmd(false, *baseline), ready: httpReady("/_wharf/health")},
+			&target{name: "wharf-baseline-durable", command: wharfCmd(true, *baseline), ready: httpReady("/_wharf/health")})
 	}
 	return append(base, []*target{
 		{name: "wharf", command: wharfCmd(false), ready: httpReady("/_wharf/health")},

@@ -272,3 +272,84 @@ func TestQuietStoreCheckpoints(t *testing.T) {
 		t.Errorf("k = %q after the checkpoint", v)
 	}
 }
+
+// TestGroupsQueuedDuringAWriteShareTheNextOne holds the log writer inside
+// its first write while more Updates arrive, each as its own caller: every
+// group that queued meanwhile is written and synced by the one write that
+// follows, all are acknowledged, and all are in the log after a crash.
+func TestGroupsQueuedDuringAWriteShareTheNextOne(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	hold, held := make(chan struct{}), make(chan struct{})
+	var writes int
+	var once sync.Once
+	logWriteHook = func() {
+		writes++ // the log writer is one goroutine
+		once.Do(func() { close(held); <-hold })
+	}
+	defer func() { logWriteHook = func() {} }()
+
+	first := make(chan error, 1)
+	go func() { first <- s.Update(func(tx Tx) error { return tx.Put([]byte("first"), []byte("1")) }) }()
+	<-held // the first group's record is about to be written
+	const n = 15
+	var fns sync.WaitGroup
+	fns.Add(n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- s.Update(func(tx Tx) error {
+				defer fns.Done()
+				return tx.Put(fmt.Appendf(nil, "k%02d", i), []byte("v"))
+			})
+		}()
+	}
+	// The committer takes groups in turn and queues each for the log
+	// writer before taking the next: an Update begun after the n fns ran
+	// is in a later group, so once its fn runs, theirs are all queued.
+	fns.Wait()
+	ran := make(chan struct{})
+	last := make(chan error, 1)
+	go func() {
+		last <- s.Update(func(tx Tx) error { close(ran); return tx.Put([]byte("last"), []byte("1")) })
+	}()
+	<-ran
+	close(hold)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-last; err != nil {
+		t.Fatal(err)
+	}
+	// The first write, one for the n, and one for "last" unless it joined them.
+	if writes > 3 {
+		t.Errorf("%d log writes for %d Updates queued during the first: want at most 3", writes, n+2)
+	}
+	crashed := copyStore(t, dir)
+	c, err := Open(crashed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, k := range []string{"first", "last", "k00", fmt.Sprintf("k%02d", n-1)} {
+		if _, ok := get(t, c, k); !ok {
+			t.Errorf("%s lost after a crash", k)
+		}
+	}
+	var keys int
+	c.View(func(tx Tx) error {
+		return tx.Scan([]byte("k"), nil, func(k, v []byte) (bool, error) { keys++; return true, nil })
+	})
+	if keys != n {
+		t.Errorf("%d of %d Updates in the log after a crash", keys, n)
+	}
+}
