@@ -39,12 +39,20 @@ type Registration struct {
 	// requests the headers ride on the normal response, and an error only
 	// means there are none.
 	CORS func(r *http.Request, h http.Header) error
+	// Check, when set, refuses a request for headers its operation's model
+	// does not carry but the service answers anyway (S3 refuses
+	// x-amz-server-side-encryption on a GetObject, whose input has no such
+	// member). The server calls it after authentication, once the operation
+	// is known and before its input is decoded; an error is rendered by the
+	// codec.
+	Check func(op string, r *http.Request) error
 }
 
 type service struct {
 	desc     *awsapi.Service
 	handlers map[string]awsapi.Handler
 	cors     func(r *http.Request, h http.Header) error
+	check    func(op string, r *http.Request) error
 }
 
 // Options configure a Server.
@@ -126,7 +134,7 @@ func New(opts Options) *Server {
 		s.keys = rootKey{cfg: s.cfg}
 	}
 	for _, r := range opts.Services {
-		s.services = append(s.services, &service{desc: r.Desc, handlers: r.Handlers, cors: r.CORS})
+		s.services = append(s.services, &service{desc: r.Desc, handlers: r.Handlers, cors: r.CORS, check: r.Check})
 	}
 	s.router = newRouter(s.services, s.cfg.S3Domain)
 	return s
@@ -346,6 +354,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		caller.SourceIP = ip // aws:SourceIp
 	}
 
+	if svc.check != nil {
+		if err := svc.check(op.Name, r); err != nil {
+			fail(err)
+			return
+		}
+	}
 	in := op.NewInput()
 	if err := codec.Decode(svc.desc, op, r, in); err != nil {
 		fail(err)

@@ -697,6 +697,21 @@ func (s *Service) PutBucketLifecycleConfiguration(ctx context.Context, in *s3api
 		if e := r.Expiration; e != nil && e.Days != nil && *e.Days <= 0 {
 			return nil, invalidArgument("'Days' for Expiration action must be a positive integer", "Days", fmt.Sprint(*e.Days))
 		}
+		// A lifecycle date is a day: S3 acts at midnight UTC and refuses
+		// any other time of day ("Lifecycle configuration elements" in the
+		// S3 user guide: the date must be at midnight UTC).
+		dates := []*time.Time{}
+		if r.Expiration != nil {
+			dates = append(dates, r.Expiration.Date)
+		}
+		for _, t := range r.Transitions {
+			dates = append(dates, t.Date)
+		}
+		for _, d := range dates {
+			if d != nil && !d.UTC().Equal(d.UTC().Truncate(24*time.Hour)) {
+				return nil, invalidArgument("'Date' must be at midnight GMT", "Date", d.UTC().Format(time.RFC3339))
+			}
+		}
 	}
 	size := awsapi.ToString(in.TransitionDefaultMinimumObjectSize)
 	switch size {

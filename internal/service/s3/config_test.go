@@ -2,6 +2,7 @@ package s3_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -160,5 +161,34 @@ func TestBucketReadsOfFeaturesNeverConfigured(t *testing.T) {
 	v, err := c.GetBucketVersioning(ctx(), &awss3.GetBucketVersioningInput{Bucket: aws.String("locked")})
 	if err != nil || v.Status != types.BucketVersioningStatusEnabled {
 		t.Errorf("versioning of a locked bucket = %+v, %v", v, err)
+	}
+}
+
+// A lifecycle date is a day: an expiration or transition at any time but
+// midnight UTC is refused with InvalidArgument, as S3 refuses it.
+func TestLifecycleDatesMustBeMidnightUTC(t *testing.T) {
+	e := newEnv(t)
+	b := aws.String(e.bucket(t, "lc-dates"))
+	put := func(r types.LifecycleRule) error {
+		r.ID, r.Status, r.Filter = aws.String("r"), types.ExpirationStatusEnabled, &types.LifecycleRuleFilter{Prefix: aws.String("p/")}
+		_, err := e.client.PutBucketLifecycleConfiguration(ctx(), &awss3.PutBucketLifecycleConfigurationInput{Bucket: b,
+			LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: []types.LifecycleRule{r}}})
+		return err
+	}
+	midnight := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	noon := midnight.Add(12 * time.Hour)
+	if err := put(types.LifecycleRule{Expiration: &types.LifecycleExpiration{Date: &noon}}); errCode(err) != "InvalidArgument" || httpStatus(err) != 400 {
+		t.Errorf("expiration at noon: %v, want 400 InvalidArgument", err)
+	}
+	if err := put(types.LifecycleRule{Transitions: []types.Transition{{Date: &noon, StorageClass: types.TransitionStorageClassGlacier}}}); errCode(err) != "InvalidArgument" {
+		t.Errorf("transition at noon: %v, want InvalidArgument", err)
+	}
+	if err := put(types.LifecycleRule{Expiration: &types.LifecycleExpiration{Date: &midnight},
+		Transitions: []types.Transition{{Date: &midnight, StorageClass: types.TransitionStorageClassGlacier}}}); err != nil {
+		t.Fatalf("dates at midnight UTC: %v", err)
+	}
+	got, err := e.client.GetBucketLifecycleConfiguration(ctx(), &awss3.GetBucketLifecycleConfigurationInput{Bucket: b})
+	if err != nil || len(got.Rules) != 1 || got.Rules[0].Expiration == nil || !aws.ToTime(got.Rules[0].Expiration.Date).Equal(midnight) {
+		t.Errorf("GetBucketLifecycleConfiguration = %+v, %v", got, err)
 	}
 }

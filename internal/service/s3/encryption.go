@@ -87,13 +87,23 @@ func customerKey(alg, key, keyMD5 *string, prefix string) (string, error) {
 		return "", invalidArgument("The requested encryption algorithm is not valid, must be AES256.",
 			prefix+"x-amz-server-side-encryption-customer-algorithm", *alg)
 	}
-	raw, err := base64.StdEncoding.DecodeString(awsapi.ToString(key))
-	if key == nil || err != nil || len(raw) != 32 {
+	if key == nil {
+		return "", invalidArgument("Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.",
+			prefix+"x-amz-server-side-encryption-customer-key", "null")
+	}
+	raw, err := base64.StdEncoding.DecodeString(*key)
+	if err != nil || len(raw) != 32 {
 		return "", invalidArgument("The secret key was invalid for the specified algorithm.", prefix+"x-amz-server-side-encryption-customer-key", "")
+	}
+	// The key's MD5 is required, not derived: it is how S3 knows the key
+	// arrived intact (PutObject docs, x-amz-server-side-encryption-customer-key-MD5).
+	if keyMD5 == nil {
+		return "", invalidArgument("Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.",
+			prefix+"x-amz-server-side-encryption-customer-key-MD5", "null")
 	}
 	sum := md5.Sum(raw)
 	got := base64.StdEncoding.EncodeToString(sum[:])
-	if keyMD5 != nil && *keyMD5 != got {
+	if *keyMD5 != got {
 		return "", invalidArgument("The calculated MD5 hash of the key did not match the hash that was provided.",
 			prefix+"x-amz-server-side-encryption-customer-key-MD5", "")
 	}
