@@ -197,7 +197,8 @@ func decodeBody(r *http.Request, cred *sigv4.Credential, secret string) error {
 
 // unknownKey is the error for an access key wharf does not know: S3 names it
 // InvalidAccessKeyId, the JSON services (DynamoDB, ECS, Logs, EventBridge,
-// Application Auto Scaling) a 400 UnrecognizedClientException, and the query
+// Application Auto Scaling; Scheduler with 403) a 400
+// UnrecognizedClientException, and the query
 // services, and those that speak JSON for query's sake (SQS, CloudWatch),
 // a 403 InvalidClientTokenId.
 func unknownKey(svc *awsapi.Service, accessKey string) error {
@@ -210,16 +211,66 @@ func unknownKey(svc *awsapi.Service, accessKey string) error {
 // invalidToken is the error for credentials a service does not recognise:
 // an unknown key, or temporary credentials sent without their token.
 func invalidToken(svc *awsapi.Service) error {
-	if jsonOnly(svc) {
-		return apierr.New("UnrecognizedClientException", 400, "The security token included in the request is invalid.")
+	if jsonAuth(svc) {
+		return apierr.New("UnrecognizedClientException", jsonAuthStatus(svc), "The security token included in the request is invalid.")
 	}
 	return sigv4.InvalidClientTokenID()
 }
 
-// jsonOnly reports whether svc speaks AWS's JSON protocol and not query: its
-// authentication errors are the JSON services' own, not query's.
-func jsonOnly(svc *awsapi.Service) bool {
-	return svc != nil && svc.Speaks(awsapi.ProtocolJSON) && !svc.Speaks(awsapi.ProtocolQuery)
+// jsonAuth reports whether svc speaks only the JSON family of protocols
+// (awsJson, restJson) and not query: its authentication errors are the JSON
+// services' own (UnrecognizedClientException, IncompleteSignatureException,
+// ...), not query's (InvalidClientTokenId, IncompleteSignature, ...).
+func jsonAuth(svc *awsapi.Service) bool {
+	return svc != nil && !svc.Quirks.S3AuthErrors && !svc.Speaks(awsapi.ProtocolQuery) &&
+		(svc.Speaks(awsapi.ProtocolJSON) || svc.Speaks(awsapi.ProtocolRestJSON))
+}
+
+// jsonAuthStatus is the status of a JSON service's authentication errors:
+// the awsJson services (DynamoDB, ECS, ...) answer 400, the restJson ones
+// (Scheduler, as Lambda) 403.
+func jsonAuthStatus(svc *awsapi.Service) int {
+	if svc.Speaks(awsapi.ProtocolJSON) {
+		return http.StatusBadRequest
+	}
+	return http.StatusForbidden
+}
+
+// jsonAuthCodes are the JSON services' names for the signature errors that
+// package sigv4 returns in S3's and the query services' words.
+var jsonAuthCodes = map[string]string{
+	"IncompleteSignature":        "IncompleteSignatureException",
+	"SignatureDoesNotMatch":      "InvalidSignatureException",
+	"MissingAuthenticationToken": "MissingAuthenticationTokenException",
+}
+
+// authError is a signature error as svc answers it. Package sigv4 words
+// them as S3 and the query services do; the JSON services name them their
+// own way (IncompleteSignatureException, InvalidSignatureException,
+// MissingAuthenticationTokenException), and only S3 has
+// AuthorizationQueryParametersError: the others call a presigned URL that
+// lacks a parameter an incomplete signature. The codec then renders the
+// error in the protocol the request spoke.
+func authError(svc *awsapi.Service, err error) error {
+	e := apierr.As(err)
+	if e == nil || svc == nil || svc.Quirks.S3AuthErrors {
+		return err
+	}
+	code, status := e.Code, e.Status
+	if code == "AuthorizationQueryParametersError" {
+		code = "IncompleteSignature"
+	}
+	if jsonAuth(svc) {
+		if c, ok := jsonAuthCodes[code]; ok {
+			code, status = c, jsonAuthStatus(svc)
+		}
+	}
+	if code == e.Code && status == e.Status {
+		return err
+	}
+	out := *e
+	out.Code, out.Status = code, status
+	return &out
 }
 
 // refusedKey is the error for a key that was issued but no longer
@@ -233,8 +284,8 @@ func refusedKey(svc *awsapi.Service, reason, accessKey string) error {
 	switch {
 	case svc != nil && svc.Quirks.S3AuthErrors:
 		return apierr.New("ExpiredToken", 400, "The provided token has expired.")
-	case jsonOnly(svc):
-		return apierr.New("ExpiredTokenException", 400, "The security token included in the request is expired")
+	case jsonAuth(svc):
+		return apierr.New("ExpiredTokenException", jsonAuthStatus(svc), "The security token included in the request is expired")
 	}
 	return apierr.New("ExpiredToken", 403, "The security token included in the request is expired")
 }

@@ -15,6 +15,7 @@ type router struct {
 	byTargetPrefix map[string]*service // "AmazonSQS", "DynamoDB_20120810"
 	byAction       map[string]*service // query Action → the first query service that has it
 	byVersion      map[string]*service // query Version (API version) → its service
+	restJSON       []*service          // the rest-json services other than S3, for byPath
 	s3             *service
 	s3Domain       string
 }
@@ -49,9 +50,32 @@ func newRouter(services []*service, s3Domain string) *router {
 		}
 		if d.Quirks.VirtualHostedBuckets {
 			rt.s3 = s
+		} else if d.Speaks(awsapi.ProtocolRestJSON) {
+			rt.restJSON = append(rt.restJSON, s)
 		}
 	}
 	return rt
+}
+
+// pathMatcher is a codec that can tell whether a request's method and path
+// are one of a service's operations (restjson's).
+type pathMatcher interface {
+	Matches(svc *awsapi.Service, r *http.Request) bool
+}
+
+// byPath returns the rest-json service one of whose operations r's method
+// and path are, or nil. The front door asks it only for a request whose
+// signature could not be read and that nothing else routes: its error is
+// then the service's, in its protocol, as AWS (where the host names the
+// service) answers. Unsigned requests are not routed by path: a path-style
+// S3 request to a bucket named "schedules" would be taken for Scheduler.
+func (rt *router) byPath(r *http.Request, m pathMatcher) *service {
+	for _, s := range rt.restJSON {
+		if m.Matches(s.desc, r) {
+			return s
+		}
+	}
+	return nil
 }
 
 // route returns the service r calls, in the order docs/architecture.md gives: the SigV4

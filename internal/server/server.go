@@ -21,6 +21,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/protocol"
+	"github.com/wharf-dev/wharf/internal/sigv4"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -257,10 +258,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	cred, authErr := parseCredential(r)
 	scope := ""
-	if cred != nil {
+	switch {
+	case cred != nil:
 		scope = cred.Service
+	case authErr != nil:
+		// A signature that cannot be read still says which service it was
+		// for, and its error is that service's, in its protocol.
+		scope = sigv4.ClaimedService(r)
 	}
 	svc := s.router.route(r, scope)
+	if authErr != nil && scope == "" && svc == s.router.s3 {
+		if m, ok := s.codecs[awsapi.ProtocolRestJSON].(pathMatcher); ok {
+			if o := s.router.byPath(r, m); o != nil {
+				svc = o
+			}
+		}
+	}
 	if body != nil && body.err != nil {
 		// The front door read a form body to find the query Action, and it
 		// did not arrive whole: never route, let alone run, a partial request.
@@ -327,12 +340,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Authenticate before the codec looks for the operation: a query codec reads
 	// the form body to find Action, and the signature covers that body.
 	if authErr != nil {
-		fail(authErr)
+		fail(authError(svc.desc, authErr))
 		return
 	}
 	caller, err := s.authenticate(r, svc.desc, cred)
 	if err != nil {
-		fail(err)
+		fail(authError(svc.desc, err))
 		return
 	}
 	op, err := codec.Operation(svc.desc, r)

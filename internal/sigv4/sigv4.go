@@ -125,6 +125,34 @@ func Parse(r *http.Request) (*Credential, error) {
 	return nil, nil
 }
 
+// ClaimedService is the service a request's credential scope names
+// ("AKID/date/region/<service>/aws4_request", from the Authorization header's
+// Credential parameter or the X-Amz-Credential query parameter), read
+// leniently: the front door asks it only when Parse refused the signature,
+// so that the error is answered by the service the request was signed for,
+// in its protocol. It is "" when the request names none.
+func ClaimedService(r *http.Request) string {
+	scope := ""
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		_, params, _ := strings.Cut(strings.TrimSpace(auth), " ")
+		for rest := params; rest != "" && scope == ""; {
+			var p string
+			p, rest, _ = strings.Cut(rest, ",")
+			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.TrimSpace(k) == "Credential" {
+				scope = v
+			}
+		}
+	}
+	if scope == "" {
+		scope = r.URL.Query().Get("X-Amz-Credential")
+	}
+	parts := strings.Split(strings.TrimSpace(scope), "/")
+	if len(parts) != 5 || parts[4] != "aws4_request" {
+		return ""
+	}
+	return parts[3]
+}
+
 func parseHeader(r *http.Request, params string) (*Credential, error) {
 	c := &Credential{}
 	var have struct{ cred, signed, sig bool }

@@ -117,6 +117,13 @@ func TestErrorShapesAreAWSs(t *testing.T) {
 	if status, _, body := rawCall(t, "POST", ep, queryCall("sns"), "Action=CreateTopic&Version=2010-03-31&Name=exists"); status != 200 {
 		t.Fatalf("CreateTopic: %d %s", status, body)
 	}
+	checkErrorShapes(t, ep, cases)
+}
+
+// checkErrorShapes sends each case's request to the server at ep and checks
+// the error it answers.
+func checkErrorShapes(t *testing.T, ep string, cases []errorShape) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			status, h, body := rawCall(t, c.method, ep+c.path, c.header, c.body)

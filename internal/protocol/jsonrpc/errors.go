@@ -43,6 +43,7 @@ var coralNamespaces = map[string]string{
 	"UnrecognizedClientException":         "com.amazon.coral.service#",
 	"InvalidSignatureException":           "com.amazon.coral.service#",
 	"IncompleteSignature":                 "com.amazon.coral.service#",
+	"IncompleteSignatureException":        "com.amazon.coral.service#",
 	"MissingAuthenticationTokenException": "com.amazon.coral.service#",
 	"ExpiredTokenException":               "com.amazon.coral.service#",
 	"ThrottlingException":                 "com.amazon.coral.availability#",

@@ -51,6 +51,14 @@ func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation,
 	return nil, apierr.New("UnknownOperationException", http.StatusNotFound, "No %s operation matches %s %s.", svc.ServiceID, r.Method, r.URL.Path)
 }
 
+// Matches reports whether r's method and path are one of svc's operations,
+// for the front door, which routes a request by its path only when nothing
+// else names its service.
+func (Codec) Matches(svc *awsapi.Service, r *http.Request) bool {
+	rt, _, _ := find(svc, r)
+	return rt != nil
+}
+
 // Decode binds in's members from the URI labels, query string, headers and body.
 func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, in any) (err error) {
 	defer func() {
