@@ -15,6 +15,8 @@
 //	              twice; print its own container's CPU and memory figures;
 //	              exit 1 unless they show the work
 //	env           print the environment
+//	lines N       print N numbered lines on stdout and N on stderr, then exit 3
+//	              at once (what a fast-failing program leaves to its log driver)
 package main
 
 import (
@@ -87,6 +89,13 @@ func main() {
 			fmt.Fprintln(os.Stderr, "taskstats:", err)
 			os.Exit(1)
 		}
+	case "lines":
+		n, _ := strconv.Atoi(arg(2))
+		for i := 1; i <= n; i++ {
+			fmt.Fprintf(os.Stdout, "out %d\n", i)
+			fmt.Fprintf(os.Stderr, "err %d\n", i)
+		}
+		os.Exit(3)
 	case "env":
 		for _, kv := range os.Environ() {
 			fmt.Println(kv)
