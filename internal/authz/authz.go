@@ -158,6 +158,15 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 		if c.SourceIP != "" {
 			req.Context["aws:sourceip"] = sourceIP
 		}
+		if c.Temporary {
+			// Only temporary credentials carry these keys; wharf issues
+			// none with MFA ("AWS global condition context keys":
+			// aws:MultiFactorAuthPresent, aws:TokenIssueTime).
+			req.Context["aws:multifactorauthpresent"] = mfaAbsent
+			if !c.TokenIssued.IsZero() {
+				req.Context["aws:tokenissuetime"] = []string{c.TokenIssued.UTC().Format(time.RFC3339)}
+			}
+		}
 		for k, v := range ch.Context {
 			req.Context.Set(k, v...)
 		}
@@ -234,6 +243,10 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	c.ResourcePolicyGrant = crossGranted && !denied
 	return nil
 }
+
+// mfaAbsent is aws:MultiFactorAuthPresent for temporary credentials issued
+// without MFA; policies only read it.
+var mfaAbsent = []string{"false"}
 
 // timeKeys returns aws:CurrentTime and aws:EpochTime at now. Both have a
 // resolution of a second, so the values are kept for the second they were

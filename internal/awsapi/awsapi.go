@@ -42,6 +42,7 @@ import (
 	"context"
 	"reflect"
 	"sync"
+	"time"
 )
 
 // Protocol names, as botocore's metadata spells them.
@@ -172,6 +173,11 @@ type Caller struct {
 	Operation string
 	Host      string // the Host header the client used, for URLs in responses (SQS queue URLs)
 	SourceIP  string // the client's IP address (aws:SourceIp)
+	// Temporary marks a request signed with temporary (STS) credentials,
+	// issued at TokenIssued (zero when unknown): only such requests carry
+	// aws:TokenIssueTime and aws:MultiFactorAuthPresent, as on AWS.
+	Temporary   bool
+	TokenIssued time.Time
 	// Anonymous marks an unsigned S3 request (under --auth any, only with
 	// --iam enforce): it has no account (Account and ARN are empty) and gets
 	// in only where a bucket policy or ACL grants everyone.
@@ -188,6 +194,9 @@ type Key struct {
 	Account      string
 	ARN          string // the principal: arn:aws:iam::<account>:root, a user, or an assumed role
 	SessionToken string // set for temporary credentials; requests must present it
+	// Issued is when temporary credentials were issued (zero for an access
+	// key, and for sessions whose issue time was not kept).
+	Issued time.Time
 	// Refused is set, with LookupKey's ok false, for a key that was issued
 	// but no longer authenticates: KeyExpired for temporary credentials past
 	// their expiry, KeyInvalid for an inactive or deleted access key and for

@@ -80,6 +80,7 @@ func (s *Server) authenticate(r *http.Request, svc *awsapi.Service, cred *sigv4.
 		return nil, refusedKey(svc, key.Refused, cred.AccessKey)
 	case known:
 		c.Account, c.ARN = key.Account, key.ARN
+		c.Temporary, c.TokenIssued = key.SessionToken != "", key.Issued
 	case s.cfg.Auth == config.AuthStrict:
 		return nil, unknownKey(svc, cred.AccessKey)
 	case twelveDigits.MatchString(cred.AccessKey):
@@ -159,6 +160,7 @@ func (s *Server) formAuth(r *http.Request, codec protocol.Codec, svc *awsapi.Ser
 		return err
 	}
 	c.Anonymous, c.Account, c.ARN, c.AccessKey = false, key.Account, key.ARN, cred.AccessKey
+	c.Temporary, c.TokenIssued = key.SessionToken != "", key.Issued
 	if cred.Region != "" {
 		c.Region = cred.Region
 	}

@@ -150,13 +150,16 @@ type accessKey struct {
 
 // session is a set of temporary credentials issued by STS.
 type session struct {
-	ID        string
-	Secret    string
-	Token     string
-	Account   string
-	ARN       string // the principal the credentials act as
-	UserID    string // GetCallerIdentity's UserId: AROA…:session, AIDA…, or the account
-	Expires   time.Time
+	ID      string
+	Secret  string
+	Token   string
+	Account string
+	ARN     string // the principal the credentials act as
+	UserID  string // GetCallerIdentity's UserId: AROA…:session, AIDA…, or the account
+	Expires time.Time
+	// Issued is when the credentials were issued (aws:TokenIssueTime);
+	// zero for sessions stored before it was kept.
+	Issued    time.Time
 	RoleChain bool   `json:",omitempty"` // issued by AssumeRole: chaining limits the duration
 	Policy    string `json:",omitempty"` // the session policy AssumeRole was given
 	// PrincipalID is the unique id of the user or role the credentials act

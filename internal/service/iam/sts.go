@@ -123,7 +123,7 @@ func (s *Service) issue(principal identity, d time.Duration, policy string, tags
 	}
 	now := s.clock()
 	sess := &session{ID: akid, Secret: secret, Token: token, Account: principal.Account, ARN: principal.ARN,
-		UserID: principal.UserID, Expires: now.Add(d), RoleChain: principal.Role, Policy: policy, Tags: tags,
+		UserID: principal.UserID, Expires: now.Add(d), Issued: now, RoleChain: principal.Role, Policy: policy, Tags: tags,
 		PrincipalID: principal.PrincipalID}
 	err = s.update(func(tx store.Tx) error {
 		if err := pruneSessions(tx, now); err != nil {
@@ -334,7 +334,7 @@ func (s *Service) LookupKey(ctx context.Context, akid string) (awsapi.Key, bool)
 				c.refused = awsapi.KeyInvalid
 				return nil
 			}
-			c.key, c.ok, c.session, c.expires = awsapi.Key{Secret: sess.Secret, Account: sess.Account, ARN: sess.ARN, SessionToken: sess.Token}, true, true, sess.Expires
+			c.key, c.ok, c.session, c.expires = awsapi.Key{Secret: sess.Secret, Account: sess.Account, ARN: sess.ARN, SessionToken: sess.Token, Issued: sess.Issued}, true, true, sess.Expires
 			return nil
 		}
 		var k accessKey
