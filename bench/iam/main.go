@@ -1,16 +1,20 @@
 // Command iam measures what authorization costs: the same request mix (SQS
 // SendMessage, DynamoDB PutItem and GetItem, S3 PutObject and GetObject of
 // 1 KiB) sent by an IAM user to wharf with --iam off and with --iam enforce,
-// in one run. The user has the most policies IAM lets a user have (20
-// attached managed policies, AWS's PoliciesPerUser quota raised to its
-// maximum; -policies takes fewer) of 20 statements each (-statements), and
-// only the last statement of the last policy allows the mix, so every request
-// is decided against all of them (400 by default; -statements 50 makes 1000).
-// It reports wharf's CPU time per request (user+system, from /proc) in each
-// mode and their ratio; it asserts nothing. -debug-addr starts the enforcing
-// wharf with --debug-addr, to profile it while the mix runs.
+// in one run. The user has 50 managed policies (-policies) of 20 statements
+// each (-statements): 20 attached to the user itself (IAM's PoliciesPerUser
+// quota at its maximum) and the rest through groups of 10 (IAM's default
+// managed-policies-per-group quota; a user may be in 10 groups), the way an
+// account reaches that many policies on AWS. Only the last statement of the
+// last policy allows the mix, so every request is decided against all of
+// them (1000 statements by default). It reports wharf's CPU time per request
+// (user+system, from /proc) in each mode and their ratio; it asserts
+// nothing. -baseline measures an older wharf binary the same way in the same
+// run, the modes and binaries alternating over -rounds rounds so that the
+// machine's load falls on each alike. -debug-addr starts the enforcing wharf
+// with --debug-addr, to profile it while the mix runs.
 //
-//	go run ./bench/iam [-duration 5s] [-clients 4] [-policies 20] [-statements 20]
+//	go run ./bench/iam [-duration 5s] [-rounds 2] [-clients 4] [-policies 50] [-statements 20] [-baseline path/to/older/wharf]
 package main
 
 import (
@@ -40,52 +44,83 @@ import (
 	"github.com/wharf-dev/wharf/bench/internal/benchkit"
 )
 
-// maxPolicies is IAM's PoliciesPerUser quota at its maximum (wharf's too).
-const maxPolicies = 20
+// IAM's quotas the policies are spread within: managed policies attached to
+// a user (PoliciesPerUser at its maximum), to a group (the default), and the
+// groups a user may be in.
+const (
+	userPolicies  = 20
+	groupPolicies = 10
+	maxGroups     = 10
+)
 
 var (
-	policies   = flag.Int("policies", maxPolicies, "managed policies attached to the user (at most 20, IAM's quota)")
+	policies   = flag.Int("policies", 50, "managed policies that apply to the user: 20 attached to it, the rest through groups of 10")
 	statements = flag.Int("statements", 20, "statements per policy")
 	debugAddr  = flag.String("debug-addr", "", "start the --iam enforce wharf with --debug-addr (pprof) on this loopback address")
 )
 
 func main() {
-	duration := flag.Duration("duration", 5*time.Second, "how long to drive the mix in each mode")
+	duration := flag.Duration("duration", 5*time.Second, "how long to drive the mix in each mode, each round")
+	rounds := flag.Int("rounds", 2, "rounds; each measures every binary in both modes")
 	clients := flag.Int("clients", 4, "concurrent clients")
+	baseline := flag.String("baseline", "", "an older wharf binary measured beside this one")
 	flag.Parse()
-	if *policies < 1 || *policies > maxPolicies || *statements < 1 {
-		fail(fmt.Errorf("-policies must be 1 to %d and -statements at least 1", maxPolicies))
+	if *policies < 1 || *policies > userPolicies+groupPolicies*maxGroups || *statements < 1 || *rounds < 1 {
+		fail(fmt.Errorf("-policies must be 1 to %d, -statements and -rounds at least 1", userPolicies+groupPolicies*maxGroups))
 	}
 	bin, err := benchkit.BuildWharf()
 	if err != nil {
 		fail(err)
 	}
 	defer os.RemoveAll(filepath.Dir(bin))
-	type result struct {
-		mode     string
-		requests int64
-		errors   int64
-		cpu      time.Duration
+	type binary struct{ label, path string }
+	bins := []binary{{"wharf", bin}}
+	if *baseline != "" {
+		bins = append(bins, binary{"baseline", *baseline})
 	}
-	var results []result
-	for _, mode := range []string{"off", "enforce"} {
-		n, errs, cpu, err := measure(bin, mode, *duration, *clients)
-		if err != nil {
-			fail(fmt.Errorf("--iam %s: %w", mode, err))
+	type total struct {
+		requests, errors int64
+		cpu              time.Duration
+	}
+	totals := map[string]*total{}
+	for r := range *rounds {
+		for i := range bins {
+			// Alternate which binary and which mode goes first.
+			b := bins[(i+r)%len(bins)]
+			modes := []string{"off", "enforce"}
+			if r%2 == 1 {
+				modes = []string{"enforce", "off"}
+			}
+			for _, mode := range modes {
+				n, errs, cpu, err := measure(b.path, mode, *duration, *clients)
+				if err != nil {
+					fail(fmt.Errorf("%s --iam %s: %w", b.label, mode, err))
+				}
+				k := b.label + " " + mode
+				if totals[k] == nil {
+					totals[k] = &total{}
+				}
+				totals[k].requests += n
+				totals[k].errors += errs
+				totals[k].cpu += cpu
+			}
 		}
-		results = append(results, result{mode, n, errs, cpu})
 	}
-	fmt.Printf("request mix as an IAM user with %d policies x %d statements, %d clients, %s per mode\n", *policies, *statements, *clients, *duration)
-	fmt.Printf("%-8s %10s %8s %12s %16s\n", "--iam", "requests", "errors", "server CPU", "CPU per request")
-	per := map[string]float64{}
-	for _, r := range results {
-		p := float64(r.cpu.Microseconds()) / float64(max(r.requests, 1))
-		per[r.mode] = p
-		fmt.Printf("%-8s %10d %8d %12s %13.1f µs\n", r.mode, r.requests, r.errors, r.cpu.Round(time.Millisecond), p)
+	fmt.Printf("request mix as an IAM user with %d policies x %d statements (%d attached to the user, %d through groups), %d clients, %d rounds of %s per mode\n",
+		*policies, *statements, min(*policies, userPolicies), max(*policies-userPolicies, 0), *clients, *rounds, *duration)
+	fmt.Printf("%-10s %-8s %10s %8s %12s %16s\n", "binary", "--iam", "requests", "errors", "server CPU", "CPU per request")
+	for _, b := range bins {
+		per := map[string]float64{}
+		for _, mode := range []string{"off", "enforce"} {
+			t := totals[b.label+" "+mode]
+			p := float64(t.cpu.Microseconds()) / float64(max(t.requests, 1))
+			per[mode] = p
+			fmt.Printf("%-10s %-8s %10d %8d %12s %13.1f µs\n", b.label, mode, t.requests, t.errors, t.cpu.Round(time.Millisecond), p)
+		}
+		ratio := per["enforce"] / per["off"]
+		fmt.Printf("%-10s enforce / off server CPU per request: %.3f (%+.1f%%); target <= 1.10: %s\n", b.label, ratio, (ratio-1)*100,
+			map[bool]string{true: "met", false: "missed"}[ratio <= 1.10])
 	}
-	ratio := per["enforce"] / per["off"]
-	fmt.Printf("\nenforce / off server CPU per request: %.3f (%+.1f%%); target <= 1.10: %s\n", ratio, (ratio-1)*100,
-		map[bool]string{true: "met", false: "missed"}[ratio <= 1.10])
 }
 
 func fail(err error) {
@@ -144,6 +179,8 @@ func measure(bin, mode string, d time.Duration, clients int) (requests, errs int
 	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bench")}); err != nil {
 		return 0, 0, 0, err
 	}
+	// Policies 0-19 are attached to the user, the rest to groups of 10 the
+	// user is in.
 	for p := range *policies {
 		var st []string
 		for s := range *statements {
@@ -160,7 +197,21 @@ func measure(bin, mode string, d time.Duration, clients int) (requests, errs int
 		if err != nil {
 			return 0, 0, 0, err
 		}
-		if _, err := ic.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bench"), PolicyArn: out.Policy.Arn}); err != nil {
+		if p < userPolicies {
+			_, err = ic.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bench"), PolicyArn: out.Policy.Arn})
+		} else {
+			g := aws.String(fmt.Sprint("g", (p-userPolicies)/groupPolicies))
+			if (p-userPolicies)%groupPolicies == 0 {
+				if _, err := ic.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: g}); err != nil {
+					return 0, 0, 0, err
+				}
+				if _, err := ic.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: g, UserName: aws.String("bench")}); err != nil {
+					return 0, 0, 0, err
+				}
+			}
+			_, err = ic.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: g, PolicyArn: out.Policy.Arn})
+		}
+		if err != nil {
 			return 0, 0, 0, err
 		}
 	}

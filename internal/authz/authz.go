@@ -75,7 +75,7 @@ type Authorizer struct {
 	times atomic.Pointer[timeValues] // the time keys of the latest second
 
 	pmu        sync.Mutex
-	principals map[string]*principalEntry // by caller, valid for one IAM generation
+	principals map[callerKey]*principalEntry // by caller, valid for one IAM generation
 
 	mu      sync.Mutex
 	denials []Denial // ring, oldest overwritten
@@ -111,7 +111,7 @@ func New(o Options) *Authorizer {
 	if o.Keep <= 0 {
 		o.Keep = 200
 	}
-	return &Authorizer{o: o, cache: [2]map[string]*iampolicy.Policy{{}, {}}, principals: map[string]*principalEntry{}}
+	return &Authorizer{o: o, cache: [2]map[string]*iampolicy.Policy{{}, {}}, principals: map[callerKey]*principalEntry{}}
 }
 
 // Mode is the authorizer's mode.
@@ -193,13 +193,13 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 			req.RequireResource = true
 		}
 		for k, f := range ch.Lazy {
-			if reads(ps, k) {
+			if ps.Reads(k) {
 				if vals := f(); len(vals) > 0 {
 					req.Context.Set(k, vals...)
 				}
 			}
 		}
-		if a.o.ResourceTags != nil && ch.Resource != "*" && needsResourceTags(ps) {
+		if a.o.ResourceTags != nil && ch.Resource != "*" && ps.NeedsResourceTags() {
 			tags, err := a.o.ResourceTags(ctx, ch.Resource)
 			if err != nil {
 				return err
@@ -212,7 +212,7 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 				}
 			}
 		}
-		if a.o.ObjectTags != nil && existingObjectTagActions[ch.Action] && needs(ps, (*iampolicy.Policy).NeedsObjectTags) {
+		if a.o.ObjectTags != nil && existingObjectTagActions[ch.Action] && ps.NeedsObjectTags() {
 			tags, err := a.o.ObjectTags(ctx, ch.Resource)
 			if err != nil {
 				return err
@@ -274,24 +274,6 @@ type timeValues struct {
 // service field of the resource's ARN. Both carry the same tags.
 var serviceResourceTag = map[string]string{"ecs": "ecs:ResourceTag/", "iam": "iam:ResourceTag/"}
 
-// needsResourceTags reports whether a policy of ps reads aws:ResourceTag (or
-// a service's own form of it).
-func needsResourceTags(ps iampolicy.Policies) bool {
-	return needs(ps, (*iampolicy.Policy).NeedsResourceTags)
-}
-
-// needs reports whether a policy of ps answers true to what.
-func needs(ps iampolicy.Policies, what func(*iampolicy.Policy) bool) bool {
-	for _, set := range [][]iampolicy.Named{ps.Identity, ps.Resource, ps.Session} {
-		for _, n := range set {
-			if what(n.Policy) {
-				return true
-			}
-		}
-	}
-	return ps.Boundary != nil && what(ps.Boundary.Policy)
-}
-
 // existingObjectTagActions are the S3 actions whose requests carry
 // s3:ExistingObjectTag/KEY ("Actions, resources, and condition keys for
 // Amazon S3").
@@ -300,18 +282,6 @@ var existingObjectTagActions = map[string]bool{
 	"s3:PutObjectTagging": true, "s3:PutObjectVersionTagging": true, "s3:DeleteObjectTagging": true,
 	"s3:DeleteObjectVersionTagging": true, "s3:GetObjectAcl": true, "s3:GetObjectVersionAcl": true,
 	"s3:PutObjectAcl": true, "s3:PutObjectVersionAcl": true, "s3:GetObjectAttributes": true,
-}
-
-// reads reports whether a policy of ps reads the condition key key.
-func reads(ps iampolicy.Policies, key string) bool {
-	for _, set := range [][]iampolicy.Named{ps.Identity, ps.Resource, ps.Session} {
-		for _, n := range set {
-			if n.Policy.Reads(key) {
-				return true
-			}
-		}
-	}
-	return ps.Boundary != nil && ps.Boundary.Policy.Reads(key)
 }
 
 // AuthorizeService decides whether the AWS service principal svc (acting for
@@ -362,6 +332,13 @@ func arnService(arn string) string {
 	return ""
 }
 
+// callerKey is what a principalEntry is kept by: a struct, so looking one
+// up builds no string.
+type callerKey struct {
+	root                            bool
+	arn, accessKey, account, region string
+}
+
 // principalEntry is what principal learned of one caller at one IAM
 // generation.
 type principalEntry struct {
@@ -387,7 +364,7 @@ func (a *Authorizer) principal(ctx context.Context, c *awsapi.Caller) (iampolicy
 	if a.o.Principals == nil || (iampolicy.Principal{ARN: c.ARN}).Root() {
 		// A root user's entry depends on nothing IAM stores: keep it for
 		// good (bounded as the others), not rebuild it on every request.
-		key := "root\x00" + c.ARN + "\x00" + c.Account + "\x00" + c.Region
+		key := callerKey{root: true, arn: c.ARN, account: c.Account, region: c.Region}
 		a.pmu.Lock()
 		e := a.principals[key]
 		a.pmu.Unlock()
@@ -396,14 +373,14 @@ func (a *Authorizer) principal(ctx context.Context, c *awsapi.Caller) (iampolicy
 			e.root = true
 			a.pmu.Lock()
 			if len(a.principals) >= 4096 {
-				a.principals = map[string]*principalEntry{}
+				a.principals = map[callerKey]*principalEntry{}
 			}
 			a.principals[key] = e
 			a.pmu.Unlock()
 		}
 		return e.pr, e.ps, e.keys, nil
 	}
-	key := c.ARN + "\x00" + c.AccessKey + "\x00" + c.Account + "\x00" + c.Region
+	key := callerKey{arn: c.ARN, accessKey: c.AccessKey, account: c.Account, region: c.Region}
 	gen := a.o.Principals.Generation() // before reading, so a write meanwhile invalidates
 	a.pmu.Lock()
 	e := a.principals[key]
@@ -419,7 +396,7 @@ func (a *Authorizer) principal(ctx context.Context, c *awsapi.Caller) (iampolicy
 	e.gen = gen
 	a.pmu.Lock()
 	if len(a.principals) >= 4096 {
-		a.principals = map[string]*principalEntry{} // bounded: start over
+		a.principals = map[callerKey]*principalEntry{} // bounded: start over
 	}
 	a.principals[key] = e
 	a.pmu.Unlock()
@@ -468,6 +445,7 @@ func (a *Authorizer) load(c *awsapi.Caller, p iam.Principal) *principalEntry {
 		}
 		ps.Boundary = &iampolicy.Named{Name: p.Boundary.Name, Policy: pol}
 	}
+	ps.IdentitySet = iampolicy.NewSet(ps.Identity)
 	if p.Session != nil {
 		pol := a.parse(p.Session.Document, iampolicy.Identity)
 		if pol == nil {
@@ -556,9 +534,17 @@ func (a *Authorizer) Handler() http.Handler {
 
 // arnAccount is the account field of an ARN, "" when it has none (S3).
 func arnAccount(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) == 6 && len(parts[4]) == 12 {
-		return parts[4]
+	// The fifth field, found without splitting: every check asks.
+	rest := arn
+	for range 4 {
+		i := strings.IndexByte(rest, ':')
+		if i < 0 {
+			return ""
+		}
+		rest = rest[i+1:]
+	}
+	if i := strings.IndexByte(rest, ':'); i == 12 {
+		return rest[:12]
 	}
 	return ""
 }

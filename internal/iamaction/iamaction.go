@@ -192,36 +192,83 @@ func requestTags(ctx map[string][]string, tmpl string, input reflect.Value) map[
 	return ctx
 }
 
+// queuePath is the path of a queue URL, or v when it has none. Every SQS
+// request names its queue by URL, so the usual http://host/ACCOUNT/NAME is
+// cut without url.Parse; anything else (escapes, a query) is parsed.
+func queuePath(v string) string {
+	rest, ok := strings.CutPrefix(v, "http://")
+	if !ok {
+		rest, ok = strings.CutPrefix(v, "https://")
+	}
+	if ok && !strings.ContainsAny(rest, "%?#@") {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			return rest[i:]
+		}
+		return v
+	}
+	if u, err := url.Parse(v); err == nil && u.Path != "" {
+		return u.Path
+	}
+	return v
+}
+
 // expand renders tmpl: each {placeholder} may give several values, and the
 // result is their product. A placeholder without a value and without a
 // default yields nothing.
 func expand(tmpl string, input reflect.Value, env Env) []string {
-	out := []string{""}
-	for tmpl != "" {
+	if !strings.Contains(tmpl, "{") {
+		return []string{tmpl}
+	}
+	// The literal texts and each placeholder's values, in order.
+	type part struct {
+		lit  string
+		vals []string
+	}
+	var buf [4]part
+	parts := buf[:0]
+	single, size := true, 0
+	for {
 		i := strings.IndexByte(tmpl, '{')
 		if i < 0 {
-			for k := range out {
-				out[k] += tmpl
-			}
 			break
 		}
 		j := strings.IndexByte(tmpl[i:], '}')
 		if j < 0 {
 			return nil
 		}
-		lit, ph := tmpl[:i], tmpl[i+1:i+j]
-		tmpl = tmpl[i+j+1:]
-		vals := placeholder(ph, input, env)
+		vals := placeholder(tmpl[i+1:i+j], input, env)
 		if len(vals) == 0 {
 			return nil
 		}
-		next := make([]string, 0, len(out)*len(vals))
+		single = single && len(vals) == 1
+		size += i + len(vals[0])
+		parts = append(parts, part{tmpl[:i], vals})
+		tmpl = tmpl[i+j+1:]
+	}
+	if single {
+		// Most templates give one value per placeholder: one string, built
+		// once, rather than the product's intermediate slices.
+		var b strings.Builder
+		b.Grow(size + len(tmpl))
+		for _, p := range parts {
+			b.WriteString(p.lit)
+			b.WriteString(p.vals[0])
+		}
+		b.WriteString(tmpl)
+		return []string{b.String()}
+	}
+	out := []string{""}
+	for _, p := range parts {
+		next := make([]string, 0, len(out)*len(p.vals))
 		for _, o := range out {
-			for _, v := range vals {
-				next = append(next, o+lit+v)
+			for _, v := range p.vals {
+				next = append(next, o+p.lit+v)
 			}
 		}
 		out = next
+	}
+	for k := range out {
+		out[k] += tmpl
 	}
 	return out
 }
@@ -379,17 +426,17 @@ func apply(filter, v string, env Env) string {
 		return v[strings.LastIndexAny(v, "/:")+1:]
 	case "queue", "queueaccount":
 		// A queue URL: http://host/ACCOUNT/NAME (or a bare name).
-		if u, err := url.Parse(v); err == nil && u.Path != "" {
-			v = u.Path
-		}
-		parts := strings.Split(strings.Trim(v, "/"), "/")
+		v = queuePath(v)
+		v = strings.Trim(v, "/")
+		i := strings.LastIndexByte(v, '/')
 		if filter == "queue" {
-			return parts[len(parts)-1]
+			return v[i+1:]
 		}
-		if len(parts) >= 2 {
-			return parts[len(parts)-2]
+		if i < 0 {
+			return ""
 		}
-		return ""
+		v = v[:i]
+		return v[strings.LastIndexByte(v, '/')+1:]
 	case "copysource":
 		// x-amz-copy-source: [/]bucket/key[?versionId=...], URL-encoded.
 		v, _, _ = strings.Cut(v, "?versionId=")

@@ -56,6 +56,51 @@ type Policies struct {
 	// Session are the session policies the credentials were issued with;
 	// nil when none were passed.
 	Session []Named
+	// IdentitySet, when set, is Identity compiled (NewSet(Identity)):
+	// Evaluate then finds the statements an action can match across all of
+	// them at once.
+	IdentitySet *Set
+}
+
+// Reads reports whether a policy of p reads the condition key key.
+func (p Policies) Reads(key string) bool {
+	return p.any(func(s *Set) bool { return s.Reads(key) }, func(pol *Policy) bool { return pol.Reads(key) })
+}
+
+// NeedsResourceTags reports whether a policy of p reads aws:ResourceTag keys
+// (or a service's own form of them): only then are the resource's tags read.
+func (p Policies) NeedsResourceTags() bool {
+	return p.any((*Set).NeedsResourceTags, (*Policy).NeedsResourceTags)
+}
+
+// NeedsObjectTags reports whether a policy of p reads s3:ExistingObjectTag
+// keys.
+func (p Policies) NeedsObjectTags() bool {
+	return p.any((*Set).NeedsObjectTags, (*Policy).NeedsObjectTags)
+}
+
+// any reports whether a policy of p answers true, asking the IdentitySet
+// (inSet) in place of each identity policy when there is one.
+func (p Policies) any(inSet func(*Set) bool, of func(*Policy) bool) bool {
+	if p.IdentitySet != nil {
+		if inSet(p.IdentitySet) {
+			return true
+		}
+	} else {
+		for _, n := range p.Identity {
+			if of(n.Policy) {
+				return true
+			}
+		}
+	}
+	for _, set := range [][]Named{p.Resource, p.Session} {
+		for _, n := range set {
+			if of(n.Policy) {
+				return true
+			}
+		}
+	}
+	return p.Boundary != nil && of(p.Boundary.Policy)
 }
 
 // Request is what is being decided.
@@ -159,13 +204,25 @@ const (
 
 // Evaluate decides r against p as AWS's policy evaluation logic does.
 func Evaluate(r *Request, p Policies) Decision {
-	r.action = strings.ToLower(r.Action)
+	var ids *setCandidates
+	if p.IdentitySet != nil {
+		ids = p.IdentitySet.candidates(r.Action)
+		r.action = ids.lower
+	} else {
+		r.action = strings.ToLower(r.Action)
+	}
 	vars := variables(r)
 	// 1. An explicit deny in any policy decides.
 	for _, set := range []struct {
 		typ string
 		ps  []Named
 	}{{TypeResource, p.Resource}, {TypeIdentity, p.Identity}, {TypeBoundary, boundary(p)}, {TypeSession, p.Session}} {
+		if set.typ == TypeIdentity && ids != nil {
+			if n, s := p.IdentitySet.first(ids.deny, r, vars); s != nil {
+				return Decision{Explicit: true, Type: TypeIdentity, Policy: n.Name, Sid: s.Sid}
+			}
+			continue
+		}
 		for _, n := range set.ps {
 			if s := n.Policy.find(Deny, r, vars, set.typ == TypeResource); s != nil {
 				return Decision{Explicit: true, Type: set.typ, Policy: n.Name, Sid: s.Sid}
@@ -210,7 +267,10 @@ func Evaluate(r *Request, p Policies) Decision {
 	// 3. Identity-based policies, unless a same-account resource policy named
 	// the role (then boundaries and session policies still apply).
 	identityOK := !crossAccount && best >= grantRole
-	if !identityOK {
+	if !identityOK && ids != nil {
+		_, s := p.IdentitySet.first(ids.allow, r, vars)
+		identityOK = s != nil
+	} else if !identityOK {
 		for _, n := range p.Identity {
 			if n.Policy.find(Allow, r, vars, false) != nil {
 				identityOK = true

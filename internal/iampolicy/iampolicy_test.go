@@ -90,15 +90,38 @@ func TestEvaluateAsAWSDocuments(t *testing.T) {
 					Action:    rq.Action, Resource: rq.Resource, ResourceAccount: rq.ResourceAccount,
 					RequireResource: rq.RequireResource, Context: ctx,
 				}
-				d := Evaluate(req, ps)
-				if d.Allowed != c.Allowed {
-					t.Fatalf("allowed = %v (%s), want %v", d.Allowed, d.Detail(), c.Allowed)
-				}
-				if got := d.Reason(req.Action); got != c.Reason {
-					t.Errorf("reason = %q, want %q", got, c.Reason)
-				}
-				if c.Detail != "" && d.Detail() != c.Detail {
-					t.Errorf("detail = %q, want %q", d.Detail(), c.Detail)
+				// Each case is decided with the identity policies as a
+				// list and compiled as a Set (as the authorizer keeps a
+				// principal's), which must decide alike.
+				for _, compiled := range []bool{false, true} {
+					ps := ps
+					if compiled {
+						ps.IdentitySet = NewSet(ps.Identity)
+						for range 2 { // the second time from the Set's memo
+							if d := Evaluate(req, ps); d != Evaluate(req, Policies{Identity: ps.Identity, Resource: ps.Resource, Boundary: ps.Boundary, Session: ps.Session}) {
+								t.Fatalf("compiled Set decides %+v", d)
+							}
+						}
+						list := Policies{Identity: ps.Identity, Resource: ps.Resource, Boundary: ps.Boundary, Session: ps.Session}
+						if ps.NeedsResourceTags() != list.NeedsResourceTags() || ps.NeedsObjectTags() != list.NeedsObjectTags() {
+							t.Fatal("the Set's NeedsResourceTags or NeedsObjectTags differs from its policies'")
+						}
+						for k := range rq.Context {
+							if ps.Reads(k) != list.Reads(k) {
+								t.Fatalf("the Set's Reads(%q) differs from its policies'", k)
+							}
+						}
+					}
+					d := Evaluate(req, ps)
+					if d.Allowed != c.Allowed {
+						t.Fatalf("compiled %v: allowed = %v (%s), want %v", compiled, d.Allowed, d.Detail(), c.Allowed)
+					}
+					if got := d.Reason(req.Action); got != c.Reason {
+						t.Errorf("compiled %v: reason = %q, want %q", compiled, got, c.Reason)
+					}
+					if c.Detail != "" && d.Detail() != c.Detail {
+						t.Errorf("compiled %v: detail = %q, want %q", compiled, d.Detail(), c.Detail)
+					}
 				}
 			})
 		}

@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/jsonlimit"
@@ -72,30 +71,7 @@ type Policy struct {
 func (p *Policy) NeedsResourceTags() bool { return p != nil && p.resourceTags }
 
 // Reads reports whether the policy reads the condition key key.
-func (p *Policy) Reads(key string) bool {
-	if p == nil || len(p.keys) == 0 {
-		return false
-	}
-	// Lower-case into a buffer on the stack: authorization asks this of
-	// every policy of the caller on every request, and the map lookup of
-	// a converted []byte does not allocate.
-	var buf [64]byte
-	if len(key) > len(buf) {
-		return p.keys[strings.ToLower(key)]
-	}
-	b := buf[:len(key)]
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		if c >= utf8.RuneSelf {
-			return p.keys[strings.ToLower(key)]
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[i] = c
-	}
-	return p.keys[string(b)]
-}
+func (p *Policy) Reads(key string) bool { return p != nil && readsKey(p.keys, key) }
 
 // policyVariable finds ${key} in a policy's text.
 var policyVariable = regexp.MustCompile(`\$\{([^}]*)\}`)
