@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -29,6 +30,9 @@ cases = {
                   {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.DescribeTable"}),
     "rest-json path": (SigV4Auth(creds, "scheduler", "us-east-1"), "GET", "/schedules/" + quote("my schedule", safe="") + "?groupName=" + quote("a b", safe=""), "", {}),
     "s3 PUT": (S3SigV4Auth(creds, "s3", "us-east-1"), "PUT", "/bucket/" + key, "object bytes", {"Content-Type": "text/plain"}),
+    # A request that carries a Date header is signed with it, as
+    # email.utils.formatdate writes it ("-0000"), and without X-Amz-Date.
+    "s3 PUT with Date": (S3SigV4Auth(creds, "s3", "us-east-1"), "PUT", "/bucket/dated", "x", {"Date": "set by the signer"}),
     "s3 presigned GET": (S3SigV4QueryAuth(creds, "s3", "us-east-1", expires=300), "GET", "/bucket/" + key + "?versionId=v%2F1", "", {}),
     "sts presigned GET": (SigV4QueryAuth(creds, "sts", "us-east-1", expires=60), "GET", "/?Action=GetCallerIdentity&Version=2011-06-15", "", {}),
 }
@@ -74,7 +78,7 @@ func verifyBotocore(t *testing.T, python, secret string) {
 	if err := json.Unmarshal(out, &reqs); err != nil {
 		t.Fatal(err)
 	}
-	if len(reqs) != 6 {
+	if len(reqs) != 7 {
 		t.Fatalf("botocore signed %d requests", len(reqs))
 	}
 	for name, br := range reqs {
@@ -86,6 +90,9 @@ func verifyBotocore(t *testing.T, python, secret string) {
 			}
 			for k, v := range br.Headers {
 				req.Header.Set(k, v)
+			}
+			if name == "s3 PUT with Date" && (req.Header.Get("X-Amz-Date") != "" || !strings.HasSuffix(req.Header.Get("Date"), " -0000")) {
+				t.Fatalf("botocore no longer signs with a numeric-zone Date: %v", req.Header)
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

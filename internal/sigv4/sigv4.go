@@ -198,7 +198,12 @@ func parseHeader(r *http.Request, params string) (*Credential, error) {
 	} else if d := r.Header.Get("Date"); d != "" {
 		t, err := http.ParseTime(d)
 		if err != nil {
-			return nil, incomplete("Date must be in RFC 1123 format. Got '%s'.", d)
+			// botocore signs a request that carries a Date header with that
+			// header instead of X-Amz-Date, formatted with a numeric zone
+			// ("-0000", email.utils.formatdate), which S3 takes.
+			if t, err = time.Parse(time.RFC1123Z, d); err != nil {
+				return nil, incomplete("Date must be in RFC 1123 format. Got '%s'.", d)
+			}
 		}
 		c.Time = t.UTC()
 	} else {

@@ -105,6 +105,22 @@ func TestGetObjectAttributes(t *testing.T) {
 		t.Errorf("second page of parts = %+v", second)
 	}
 
+	// A read of one part, with checksum mode on, answers with that part's
+	// checksum and the object's checksum type; a whole read with the
+	// object's.
+	for i := range sizes {
+		g, err := c.HeadObject(ctx(), &awss3.HeadObjectInput{Bucket: b, Key: aws.String("mp"), PartNumber: aws.Int32(int32(i + 1)),
+			ChecksumMode: types.ChecksumModeEnabled})
+		if err != nil || aws.ToString(g.ChecksumSHA256) != aws.ToString(parts[i].ChecksumSHA256) || g.ChecksumType != types.ChecksumTypeComposite {
+			t.Errorf("HeadObject of part %d with checksum mode: %v, checksum %q type %q, want %q COMPOSITE", i+1, err,
+				aws.ToString(g.ChecksumSHA256), g.ChecksumType, aws.ToString(parts[i].ChecksumSHA256))
+		}
+	}
+	if g, err := c.HeadObject(ctx(), &awss3.HeadObjectInput{Bucket: b, Key: aws.String("mp"), ChecksumMode: types.ChecksumModeEnabled}); err != nil ||
+		aws.ToString(g.ChecksumSHA256) != aws.ToString(done.ChecksumSHA256) {
+		t.Errorf("HeadObject of the whole object: %v, checksum %q, want %q", err, aws.ToString(g.ChecksumSHA256), aws.ToString(done.ChecksumSHA256))
+	}
+
 	// A versioned bucket reports the version, and an older version on request.
 	v := aws.String(e.bucket(t, "attrs-versioned"))
 	if _, err := c.PutBucketVersioning(ctx(), &awss3.PutBucketVersioningInput{Bucket: v,

@@ -673,6 +673,7 @@ func (s *Service) openObject(ctx context.Context, name, key, versionID string, o
 type readPlan struct {
 	rng        *byteRange
 	partsCount *int32
+	part       int32 // the part of a multipart object asked for, from 1; 0 for none
 }
 
 func planRead(o *object, rangeHeader *string, partNumber *int32) (readPlan, error) {
@@ -693,6 +694,7 @@ func planRead(o *object, rangeHeader *string, partNumber *int32) (readPlan, erro
 		}
 		if len(o.PartSizes) > 0 {
 			p.partsCount = awsapi.Int32(count)
+			p.part = n
 		}
 		if sizes[n-1] > 0 {
 			p.rng = &byteRange{start, start + sizes[n-1] - 1}
@@ -758,7 +760,17 @@ func (h objectHeaders) fill(b *bucket, o *object, p readPlan, checksums bool) {
 	}
 	*h.ContentLength = awsapi.Int64(n)
 	// Checksums describe the whole object, so S3 sends them only for whole
-	// reads (GetObject docs, ChecksumMode).
+	// reads (GetObject docs, ChecksumMode); a read of one part of a
+	// multipart object gets that part's checksum, as the part was uploaded.
+	if checksums && p.part > 0 {
+		if i := int(p.part) - 1; i < len(o.PartChecksums) && o.PartChecksums[i] != "" {
+			for alg := range o.Checksums {
+				h.Checksums.set(map[string]string{alg: o.PartChecksums[i]})
+			}
+			set(h.ChecksumType, o.ChecksumType)
+		}
+		return
+	}
 	if checksums && (p.rng == nil || p.partsCount == nil && len(o.PartSizes) == 0 && p.rng.start == 0 && p.rng.end == o.Size-1) {
 		h.Checksums.set(o.Checksums)
 		set(h.ChecksumType, o.ChecksumType)
