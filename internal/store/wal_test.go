@@ -353,3 +353,55 @@ func TestGroupsQueuedDuringAWriteShareTheNextOne(t *testing.T) {
 		t.Errorf("%d of %d Updates in the log after a crash", keys, n)
 	}
 }
+
+// TestReadOnlyUpdateWaitsForWhatItRead: an Update that writes nothing but
+// read a write whose record is still being written returns only once that
+// write is on disk (a View then sees it), as an Update that wrote would.
+func TestReadOnlyUpdateWaitsForWhatItRead(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	hold, held := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	logWriteHook = func() { once.Do(func() { close(held); <-hold }) }
+	defer func() { logWriteHook = func() {} }()
+
+	first := make(chan error, 1)
+	go func() { first <- s.Update(func(tx Tx) error { return tx.Put([]byte("k"), []byte("v")) }) }()
+	<-held
+	read := make(chan struct{})
+	seen := make(chan string, 1)
+	go func() {
+		var v []byte
+		err := s.Update(func(tx Tx) error {
+			defer close(read)
+			got, err := tx.Get([]byte("k"))
+			v = bytes.Clone(got)
+			return err
+		})
+		if err != nil || string(v) != "v" {
+			seen <- fmt.Sprintf("Update: %v, read %q", err, v)
+			return
+		}
+		// Returned nil after reading k: k must be durable, so visible.
+		s.View(func(tx Tx) error {
+			got, err := tx.Get([]byte("k"))
+			if err != nil {
+				seen <- err.Error()
+			} else {
+				seen <- string(got)
+			}
+			return nil
+		})
+	}()
+	<-read
+	close(hold)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if got := <-seen; got != "v" {
+		t.Errorf("after the read-only Update returned, a View read k = %q, want v", got)
+	}
+}
