@@ -48,18 +48,18 @@ func CheckRequired(svc *awsapi.Service, in any) error {
 		id = svc.ID
 	}
 	if missingParameterServices[id] {
-		var w walker
-		w.query = true
-		w.first = true
-		w.walk(v, "")
+		var at [8]step
+		w := walker{query: true, first: true, at: at[:0]}
+		w.walk(v)
 		if len(w.paths) == 0 {
 			return nil
 		}
 		return &apierr.Error{Code: "MissingParameter", Status: 400,
 			Message: "The request must contain the parameter " + w.paths[0] + "."}
 	}
-	var w walker
-	w.walk(v, "")
+	var at [8]step
+	w := walker{at: at[:0]}
+	w.walk(v)
 	if len(w.paths) == 0 {
 		return nil
 	}
@@ -89,11 +89,41 @@ type walker struct {
 	query bool // name members as query parameters (QueueName, Entries.member.1.Id), else as Coral does (queueName, entries.1.member.id)
 	first bool // stop at the first
 	paths []string
+	// at is where the walk is, from the input down: names are rendered
+	// from it only for a missing member, since building every member's
+	// dotted name as the walk went allocated for every valid request.
+	at []step
+}
+
+// step is a member, a list's n-th item or a map's value.
+type step struct {
+	field *awsapi.Field // the member; for an item, its list's member (or nil)
+	item  int           // > 0: the item-th (1-based) item of the list before
+	key   string        // a map value's key, when isKey
+	isKey bool
 }
 
 func (w *walker) done() bool { return w.first && len(w.paths) > 0 }
 
-func (w *walker) walk(v reflect.Value, prefix string) {
+// missing records the path of the walk's current step.
+func (w *walker) missing() {
+	name := ""
+	for _, at := range w.at {
+		switch {
+		case at.item > 0:
+			name = w.item(at.field, name, at.item)
+		case at.isKey:
+			name = name + "." + at.key
+		case name != "":
+			name = name + "." + w.name(at.field)
+		default:
+			name = w.name(at.field)
+		}
+	}
+	w.paths = append(w.paths, name)
+}
+
+func (w *walker) walk(v reflect.Value) {
 	sh := awsapi.ShapeOf(v.Type())
 	for i := range sh.Fields {
 		if w.done() {
@@ -101,23 +131,21 @@ func (w *walker) walk(v reflect.Value, prefix string) {
 		}
 		f := &sh.Fields[i]
 		fv := v.Field(f.Index)
-		name := w.name(f)
-		if prefix != "" {
-			name = prefix + "." + name
-		}
+		w.at = append(w.at, step{field: f})
 		if isNil(fv) {
 			// SDKs fill an absent idempotency token themselves; AWS does not reject it.
 			if f.Required && !f.IdempotencyToken {
-				w.paths = append(w.paths, name)
+				w.missing()
 			}
-			continue
+		} else {
+			w.value(fv, f)
 		}
-		w.value(fv, f, name)
+		w.at = w.at[:len(w.at)-1]
 	}
 }
 
 // value descends into a present member's structures, list items and map values.
-func (w *walker) value(v reflect.Value, f *awsapi.Field, name string) {
+func (w *walker) value(v reflect.Value, f *awsapi.Field) {
 	if !hasRequired(v.Type()) {
 		return
 	}
@@ -129,17 +157,22 @@ func (w *walker) value(v reflect.Value, f *awsapi.Field, name string) {
 	}
 	switch v.Kind() {
 	case reflect.Struct:
-		w.walk(v, name)
+		w.walk(v)
 	case reflect.Slice:
 		for i := 0; i < v.Len() && !w.done(); i++ {
-			w.value(v.Index(i), nil, w.item(f, name, i+1))
+			w.at = append(w.at, step{field: f, item: i + 1})
+			w.value(v.Index(i), nil)
+			w.at = w.at[:len(w.at)-1]
 		}
 	case reflect.Map:
-		for _, k := range v.MapKeys() {
+		iter := v.MapRange()
+		for iter.Next() {
 			if w.done() {
 				return
 			}
-			w.value(v.MapIndex(k), nil, name+"."+k.String())
+			w.at = append(w.at, step{key: iter.Key().String(), isKey: true})
+			w.value(iter.Value(), nil)
+			w.at = w.at[:len(w.at)-1]
 		}
 	}
 }

@@ -2,11 +2,13 @@ package protocol
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 )
 
 type reqEntry struct {
@@ -108,3 +110,19 @@ func TestCheckRequiredSkipsShapesWithoutRequiredMembers(t *testing.T) {
 }
 
 func reflectTypeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+// BenchmarkCheckRequiredBatch checks a complete SendMessageBatch of ten
+// entries, as every valid batch request is checked.
+func BenchmarkCheckRequiredBatch(b *testing.B) {
+	svc := &awsapi.Service{ID: "sqs"}
+	in := &sqsapi.SendMessageBatchInput{QueueUrl: awsapi.String("http://localhost/000000000000/q")}
+	for i := range 10 {
+		in.Entries = append(in.Entries, sqsapi.SendMessageBatchRequestEntry{Id: awsapi.String(strconv.Itoa(i)), MessageBody: awsapi.String("m")})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := CheckRequired(svc, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
