@@ -190,7 +190,7 @@ func parseHeader(r *http.Request, params string) (*Credential, error) {
 		missing = append(missing, "Authorization header requires 'SignedHeaders' parameter.")
 	}
 	if d := r.Header.Get("X-Amz-Date"); d != "" {
-		t, err := time.Parse(timeFormat, d)
+		t, err := parseBasicTime(d)
 		if err != nil {
 			return nil, incomplete("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", d)
 		}
@@ -273,7 +273,7 @@ func (c *Credential) parseScope(v string) error {
 	if n != 5 || rest != "" || strings.HasSuffix(scope, "/") || parts[0] == "" || len(parts[1]) != 8 || parts[2] == "" || parts[3] == "" || parts[4] != "aws4_request" {
 		return incomplete("Credential should be scoped to a valid region, service and date, as in <AccessKey>/YYYYMMDD/<region>/<service>/aws4_request. Got '%s'.", v)
 	}
-	if _, err := time.Parse("20060102", parts[1]); err != nil {
+	if _, err := parseBasicDate(parts[1]); err != nil {
 		return incomplete("Credential should be scoped to a valid date (YYYYMMDD). Got '%s'.", parts[1])
 	}
 	c.AccessKey, c.Date, c.Region, c.Service = parts[0], parts[1], parts[2], parts[3]
@@ -399,4 +399,57 @@ func sha256Hex(b []byte) string {
 
 func stringToSign(c *Credential, canonicalRequest string) string {
 	return Algorithm + "\n" + c.Time.UTC().Format(timeFormat) + "\n" + c.scope() + "\n" + sha256Hex([]byte(canonicalRequest))
+}
+
+// parseBasicTime reads X-Amz-Date as time.Parse(timeFormat, v) does. Every
+// signed request carries one: its usual form (16 digits and letters in
+// place) is read directly, anything else by time.Parse.
+func parseBasicTime(v string) (time.Time, error) {
+	if len(v) == len(timeFormat) && v[8] == 'T' && v[15] == 'Z' {
+		if t, ok := fixedTime(v[:8], v[9:15]); ok {
+			return t, nil
+		}
+	}
+	return time.Parse(timeFormat, v)
+}
+
+// parseBasicDate reads a credential scope's YYYYMMDD as
+// time.Parse("20060102", v) does.
+func parseBasicDate(v string) (time.Time, error) {
+	if len(v) == 8 {
+		if t, ok := fixedTime(v, "000000"); ok {
+			return t, nil
+		}
+	}
+	return time.Parse("20060102", v)
+}
+
+// fixedTime is the UTC time of date YYYYMMDD and clock hhmmss, all digits;
+// false when a field is not digits or out of its range (time.Parse then
+// gives the error).
+func fixedTime(date, clock string) (time.Time, bool) {
+	n := func(s string) (int, bool) {
+		x := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			x = x*10 + int(s[i]-'0')
+		}
+		return x, true
+	}
+	y, ok1 := n(date[:4])
+	mo, ok2 := n(date[4:6])
+	d, ok3 := n(date[6:8])
+	h, ok4 := n(clock[:2])
+	mi, ok5 := n(clock[2:4])
+	sec, ok6 := n(clock[4:6])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC)
+	if t.Day() != d { // past the month's last day
+		return time.Time{}, false
+	}
+	return t, true
 }
