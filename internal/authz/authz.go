@@ -174,11 +174,13 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 		// CreateBucket names a bucket that should not exist yet: one of the
 		// same name owned by another account is not this request's resource
 		// (S3 answers BucketAlreadyExists), so its policy has no say.
+		owner := ""
 		if a.o.ResourcePolicy != nil && ch.Resource != "*" && ch.Action != "s3:CreateBucket" {
-			doc, owner, err := a.o.ResourcePolicy(ctx, ch.Resource)
+			doc, o, err := a.o.ResourcePolicy(ctx, ch.Resource)
 			if err != nil {
 				return err
 			}
+			owner = o
 			if owner != "" {
 				req.ResourceAccount = owner
 			}
@@ -227,6 +229,9 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 				crossGranted = true
 			}
 			continue
+		}
+		if a.s3Missing(c, ch.Action, ch.Resource, owner) {
+			continue // the service answers NoSuchBucket
 		}
 		a.record(ctx, c, op, req, d)
 		if a.o.Mode == config.IAMEnforce {
@@ -561,4 +566,15 @@ func accessDenied(service string) (code string, status int) {
 		return "AccessDeniedException", 403
 	}
 	return "AccessDeniedException", 400
+}
+
+// s3Missing reports whether S3 answers a denied request with "not found"
+// rather than AccessDenied, so that the service says which: S3 tells anyone
+// that a bucket does not exist, an unsigned request too (NoSuchBucket). The
+// S3 ResourcePolicy names no owner for a bucket that does not exist. (A
+// missing object stays AccessDenied to a caller without s3:GetObject; with
+// it, the service answers NoSuchKey.)
+func (a *Authorizer) s3Missing(c *awsapi.Caller, action, resource, owner string) bool {
+	return c.Anonymous && owner == "" && a.o.ResourcePolicy != nil && action != "s3:CreateBucket" &&
+		strings.HasPrefix(resource, "arn:aws:s3:::")
 }
