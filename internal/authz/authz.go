@@ -128,7 +128,14 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	if a.o.Lookup != nil {
 		env.Lookup = func(name string, in any) []string { return a.o.Lookup(ctx, name, in) }
 	}
-	checks, ok := iamaction.For(c.Service, op, input, env)
+	// A root caller's condition keys matter only when a resource policy
+	// may read them (rootAllowed): its checks are made without them first.
+	rootCaller := !c.Anonymous && (iampolicy.Principal{ARN: c.ARN}).Root()
+	forInput := iamaction.For
+	if rootCaller {
+		forInput = iamaction.Resources
+	}
+	checks, ok := forInput(c.Service, op, input, env)
 	if !ok || len(checks) == 0 {
 		if c.Anonymous && a.o.Mode == config.IAMEnforce {
 			// Nothing names a resource whose policy could let an
@@ -141,6 +148,23 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	pr, pols, ctxKeys, err := a.principal(ctx, c)
 	if err != nil {
 		return err
+	}
+	if rootCaller {
+		// Most requests are the account root's: with no policy of its own,
+		// only a resource policy can decide otherwise, so the request's
+		// condition keys are built (and every policy evaluated) only when a
+		// resource has one or lies in another account.
+		if pols.Empty() {
+			allowed, err := a.rootAllowed(ctx, pr, checks)
+			if err != nil {
+				return err
+			}
+			if allowed {
+				c.ResourcePolicyGrant = false
+				return nil
+			}
+		}
+		checks, _ = iamaction.For(c.Service, op, input, env)
 	}
 	now := a.o.Now()
 	// The time keys are the same for every check of the request; Context
@@ -252,6 +276,36 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 // mfaAbsent is aws:MultiFactorAuthPresent for temporary credentials issued
 // without MFA; policies only read it.
 var mfaAbsent = []string{"false"}
+
+// rootAllowed reports whether pr, the root user of its account with no
+// policies of its own, is allowed every check without evaluating a policy:
+// true when no check names a resource with a resource-based policy, in
+// another account, or that needs its policy's grant (AssumeRole). false
+// means the full evaluation decides (and records a denial).
+func (a *Authorizer) rootAllowed(ctx context.Context, pr iampolicy.Principal, checks []iamaction.Check) (bool, error) {
+	for _, ch := range checks {
+		if ch.Action == "sts:AssumeRole" || ch.Action == "sts:TagSession" {
+			return false, nil
+		}
+		account := arnAccount(ch.Resource)
+		if a.o.ResourcePolicy != nil && ch.Resource != "*" && ch.Action != "s3:CreateBucket" {
+			doc, owner, err := a.o.ResourcePolicy(ctx, ch.Resource)
+			if err != nil {
+				return false, err
+			}
+			if doc != "" {
+				return false, nil
+			}
+			if owner != "" {
+				account = owner
+			}
+		}
+		if account != "" && account != pr.Account {
+			return false, nil
+		}
+	}
+	return true, nil
+}
 
 // timeKeys returns aws:CurrentTime and aws:EpochTime at now. Both have a
 // resolution of a second, so the values are kept for the second they were

@@ -96,3 +96,62 @@ func BenchmarkAuthorize(b *testing.B) {
 		}
 	}
 }
+
+// rootSend authorizes the root user of account 111111111111 sending to
+// queue q of account owner, whose policy is doc.
+func rootSend(t testing.TB, mode, owner, doc string) (*Authorizer, error) {
+	a := New(Options{Mode: mode, ResourcePolicy: func(_ context.Context, arn string) (string, string, error) {
+		if arn != "arn:aws:sqs:us-east-1:"+owner+":q" {
+			t.Errorf("resource policy asked for %s", arn)
+		}
+		return doc, "", nil
+	}})
+	root := &awsapi.Caller{ARN: "arn:aws:iam::111111111111:root", Account: "111111111111", Region: "us-east-1", Service: "sqs"}
+	in := &sqsapi.SendMessageInput{QueueUrl: awsapi.String("http://localhost:4566/" + owner + "/q"), MessageBody: awsapi.String("m")}
+	return a, a.Authorize(context.Background(), root, "SendMessage", in)
+}
+
+// TestRootIsDecidedByTheResourcePolicyAlone: the account root, which has no
+// policy of its own, is allowed its own resources unless their policy denies
+// it explicitly, and another account's only when their policy grants it.
+func TestRootIsDecidedByTheResourcePolicyAlone(t *testing.T) {
+	deny := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"sqs:SendMessage","Resource":"*"}]}`
+	grant := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"sqs:*","Resource":"*"}]}`
+	denyOther := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"sqs:DeleteQueue","Resource":"*"}]}`
+	for _, c := range []struct {
+		name, owner, doc string
+		allowed          bool
+	}{
+		{"own queue without a policy", "111111111111", "", true},
+		{"own queue whose policy denies others", "111111111111", denyOther, true},
+		{"own queue whose policy denies everyone", "111111111111", deny, false},
+		{"another account's queue without a policy", "222222222222", "", false},
+		{"another account's queue granting it", "222222222222", grant, true},
+	} {
+		_, err := rootSend(t, config.IAMEnforce, c.owner, c.doc)
+		if (err == nil) != c.allowed {
+			t.Errorf("%s: enforce answered %v, want allowed=%v", c.name, err, c.allowed)
+		}
+		a, err := rootSend(t, config.IAMAudit, c.owner, c.doc)
+		if err != nil {
+			t.Errorf("%s: audit refused: %v", c.name, err)
+		}
+		if got := len(a.Denials()); (got == 0) != c.allowed {
+			t.Errorf("%s: audit recorded %d denials, want allowed=%v", c.name, got, c.allowed)
+		}
+	}
+}
+
+// BenchmarkAuthorizeRoot is the authorization of every request the account
+// root sends to a resource without a policy (SQS SendMessage), under audit.
+func BenchmarkAuthorizeRoot(b *testing.B) {
+	a := New(Options{Mode: config.IAMAudit, ResourcePolicy: func(context.Context, string) (string, string, error) { return "", "", nil }})
+	in := &sqsapi.SendMessageInput{QueueUrl: awsapi.String("http://localhost:4566/111111111111/q"), MessageBody: awsapi.String("m")}
+	b.ReportAllocs()
+	for b.Loop() {
+		root := &awsapi.Caller{ARN: "arn:aws:iam::111111111111:root", Account: "111111111111", Region: "us-east-1", Service: "sqs"}
+		if err := a.Authorize(context.Background(), root, "SendMessage", in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

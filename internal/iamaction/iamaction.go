@@ -83,6 +83,16 @@ func Known(service, operation string) bool { return len(entries[service+" "+oper
 // its decoded input struct. ok is false when the map has no entry. An
 // operation AWS does not authorize (GetCallerIdentity) returns no checks.
 func For(service, operation string, input any, env Env) (checks []Check, ok bool) {
+	return forInput(service, operation, input, env, true)
+}
+
+// Resources is For without the condition keys: the actions and resources
+// alone, for a caller that needs the keys only when a policy may read them.
+func Resources(service, operation string, input any, env Env) (checks []Check, ok bool) {
+	return forInput(service, operation, input, env, false)
+}
+
+func forInput(service, operation string, input any, env Env, withKeys bool) (checks []Check, ok bool) {
 	lines := entries[service+" "+operation]
 	if len(lines) == 0 {
 		return nil, false
@@ -96,6 +106,9 @@ func For(service, operation string, input any, env Env) (checks []Check, ok bool
 		for _, res := range resources {
 			c := Check{Action: ln.action, Resource: res}
 			for _, kv := range ln.keys {
+				if !withKeys {
+					break
+				}
 				if kv[0] == "tags" {
 					c.Context = requestTags(c.Context, kv[1], v)
 					continue

@@ -62,6 +62,11 @@ type Policies struct {
 	IdentitySet *Set
 }
 
+// Empty reports whether p holds no policy at all.
+func (p Policies) Empty() bool {
+	return len(p.Identity) == 0 && len(p.Resource) == 0 && p.Boundary == nil && len(p.Session) == 0 && p.IdentitySet == nil
+}
+
 // Reads reports whether a policy of p reads the condition key key.
 func (p Policies) Reads(key string) bool {
 	return p.any(func(s *Set) bool { return s.Reads(key) }, func(pol *Policy) bool { return pol.Reads(key) })
