@@ -140,7 +140,9 @@ func build(d deps) *System {
 	sys.S3 = buildS3(d, s3Notifier{servicePrincipalQueues{sys.SQS, sys.Authz, "s3.amazonaws.com"}, sys.SNS, sys.Authz})
 
 	sys.DynamoDB = dynamodb.New(dynamodb.Options{Store: d.st, Clock: d.clock, Logger: d.logger("dynamodb")})
+	sys.DynamoDB.SetMetrics(sys.CloudWatch) // AWS/DynamoDB consumed and provisioned capacity
 	d.loops.Go(sys.DynamoDB.Run)
+	d.loops.Go(sys.DynamoDB.RunMetrics)
 
 	buildECS(d, sys)
 

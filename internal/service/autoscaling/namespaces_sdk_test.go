@@ -3,12 +3,15 @@ package autoscaling_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -141,8 +144,93 @@ func TestDynamoDBProvisionedCapacityIsScaled(t *testing.T) {
 				PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricType(metric)}}})
 		return err
 	}
-	// wharf's DynamoDB publishes no consumed capacity metrics, so a policy
-	// tracking them would never act: it is refused, saying so.
-	validation(t, "tracking DynamoDBWriteCapacityUtilization", track("DynamoDBWriteCapacityUtilization"), "does not publish consumed capacity metrics")
+	if err := track("DynamoDBWriteCapacityUtilization"); err != nil {
+		t.Errorf("tracking DynamoDBWriteCapacityUtilization: %v", err)
+	}
 	validation(t, "tracking an ECS metric on a table", track("ECSServiceAverageCPUUtilization"), "Unsupported metric type ECSServiceAverageCPUUtilization for service namespace dynamodb")
+}
+
+// TestDynamoDBWriteUtilizationScalesUpAfterABurst: a target tracking policy
+// on DynamoDBWriteCapacityUtilization raises a provisioned table's write
+// capacity after a burst of writes consumed more than the target percentage
+// of it, through AWS/DynamoDB ConsumedWriteCapacityUnits as DynamoDB
+// publishes it, and creates its alarms on that metric; reads alone do not
+// scale writes.
+func TestDynamoDBWriteUtilizationScalesUpAfterABurst(t *testing.T) {
+	t.Parallel()
+	cfg := wharftest.Start(t).Config()
+	c, db := aas.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg)
+	cw := cloudwatch.NewFromConfig(cfg)
+	ctx := context.Background()
+	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("clicks"), BillingMode: ddbtypes.BillingModeProvisioned,
+		ProvisionedThroughput: &ddbtypes.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)},
+		AttributeDefinitions:  []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:             []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, dim := range []aastypes.ScalableDimension{aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits, aastypes.ScalableDimensionDynamoDBTableReadCapacityUnits} {
+		if _, err := c.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+			ResourceId: aws.String("table/clicks"), ScalableDimension: dim, MinCapacity: aws.Int32(5), MaxCapacity: aws.Int32(400)}); err != nil {
+			t.Fatal(err)
+		}
+		metric := aastypes.MetricTypeDynamoDBWriteCapacityUtilization
+		if dim == aastypes.ScalableDimensionDynamoDBTableReadCapacityUnits {
+			metric = aastypes.MetricTypeDynamoDBReadCapacityUtilization
+		}
+		if _, err := c.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{PolicyName: aws.String("track-" + string(metric)), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+			ServiceNamespace: aastypes.ServiceNamespaceDynamodb, ResourceId: aws.String("table/clicks"), ScalableDimension: dim,
+			TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(50),
+				PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: metric}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alarms, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("TargetTracking-table/clicks-AlarmHigh-")})
+	if err != nil || len(alarms.MetricAlarms) != 2 {
+		t.Fatalf("alarms: %v %+v", err, alarms)
+	}
+	for _, a := range alarms.MetricAlarms {
+		// 50 % of 5 units a second, for a minute.
+		if ns := aws.ToString(a.Namespace); ns != "AWS/DynamoDB" || a.Statistic != "Sum" || aws.ToFloat64(a.Threshold) != 150 ||
+			len(a.Dimensions) != 1 || aws.ToString(a.Dimensions[0].Value) != "clicks" {
+			t.Errorf("alarm %s: %s %s %s > %v %+v", aws.ToString(a.AlarmName), ns, aws.ToString(a.MetricName), a.Statistic, aws.ToFloat64(a.Threshold), a.Dimensions)
+		}
+	}
+
+	// A burst: 600 one-unit writes, far above 2.5 units a second.
+	for i := range 600 {
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("clicks"),
+			Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: fmt.Sprint(i)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wcu, rcu int64
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		d, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("clicks")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wcu, rcu = aws.ToInt64(d.Table.ProvisionedThroughput.WriteCapacityUnits), aws.ToInt64(d.Table.ProvisionedThroughput.ReadCapacityUnits)
+		if wcu > 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("write capacity still %d a minute after the burst", wcu)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("write capacity after the burst: %d", wcu)
+	if rcu != 5 {
+		t.Errorf("read capacity %d after writes alone, want 5", rcu)
+	}
+	acts, err := c.DescribeScalingActivities(ctx, &aas.DescribeScalingActivitiesInput{ServiceNamespace: aastypes.ServiceNamespaceDynamodb,
+		ResourceId: aws.String("table/clicks"), ScalableDimension: aastypes.ScalableDimensionDynamoDBTableWriteCapacityUnits})
+	if err != nil || len(acts.ScalingActivities) == 0 {
+		t.Fatalf("activities: %v %+v", err, acts)
+	}
+	a := acts.ScalingActivities[0]
+	if aws.ToString(a.Description) != fmt.Sprintf("Setting write capacity units to %d.", wcu) || a.StatusCode != aastypes.ScalingActivityStatusCodeSuccessful ||
+		!strings.HasPrefix(aws.ToString(a.Cause), "monitor alarm TargetTracking-table/clicks-AlarmHigh-") {
+		t.Errorf("activity: %s | %s | %s", aws.ToString(a.Description), aws.ToString(a.Cause), a.StatusCode)
+	}
 }

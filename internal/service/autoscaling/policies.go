@@ -227,9 +227,7 @@ func checkTrackingConfig(namespace string, c *aas.TargetTrackingScalingPolicyCon
 	if pre != nil {
 		mt := awsapi.ToString(pre.PredefinedMetricType)
 		if namespace == "dynamodb" && slices.Contains(dynamoMetricTypes, mt) {
-			// They track ConsumedRead/WriteCapacityUnits, which wharf's
-			// DynamoDB does not publish: such a policy would never act.
-			return apierr.Validation("Unsupported metric type %s: wharf's DynamoDB does not publish consumed capacity metrics; use a CustomizedMetricSpecification", mt)
+			return nil // AWS/DynamoDB Consumed{Read,Write}CapacityUnits, which DynamoDB publishes
 		}
 		if namespace != namespaceECS || !slices.Contains(ecsMetricTypes, mt) {
 			return apierr.Validation("Unsupported metric type %s for service namespace %s", mt, namespace)
@@ -283,6 +281,18 @@ func metricQueries(p *policy, period int32) ([]cwapi.MetricDataQuery, string) {
 			MetricStat: &cwapi.MetricStat{Metric: &cwapi.Metric{Namespace: awsapi.String(ns), MetricName: awsapi.String(name), Dimensions: dims},
 				Period: awsapi.Int32(period), Stat: awsapi.String(stat), Unit: unit}}}
 	}
+	if pre := c.PredefinedMetricSpecification; pre != nil && isDynamoUtilization(p) {
+		table, index, _ := dynamoTarget(p.Target)
+		dims := []cwapi.Dimension{{Name: awsapi.String("TableName"), Value: awsapi.String(table)}}
+		if index != "" {
+			dims = append(dims, cwapi.Dimension{Name: awsapi.String("GlobalSecondaryIndexName"), Value: awsapi.String(index)})
+		}
+		name := "ConsumedReadCapacityUnits"
+		if *pre.PredefinedMetricType == "DynamoDBWriteCapacityUtilization" {
+			name = "ConsumedWriteCapacityUnits"
+		}
+		return stat("AWS/DynamoDB", name, "Sum", nil, dims), "m1"
+	}
 	if pre := c.PredefinedMetricSpecification; pre != nil {
 		svcDims := []cwapi.Dimension{{Name: awsapi.String("ClusterName"), Value: awsapi.String(cluster)}, {Name: awsapi.String("ServiceName"), Value: awsapi.String(service)}}
 		switch *pre.PredefinedMetricType {
@@ -328,6 +338,23 @@ func metricQueries(p *policy, period int32) ([]cwapi.MetricDataQuery, string) {
 	return qs, ret
 }
 
+// isDynamoUtilization reports whether p tracks a DynamoDB capacity
+// utilization: the percentage of the provisioned units consumed, which
+// metricQueries reads as the consumed units' Sum and utilization computes.
+func isDynamoUtilization(p *policy) bool {
+	pre := p.Tracking.PredefinedMetricSpecification
+	return pre != nil && slices.Contains(dynamoMetricTypes, awsapi.ToString(pre.PredefinedMetricType))
+}
+
+// utilization is the percentage of capacity units per second that sum
+// units consumed over period seconds are.
+func utilization(sum float64, period time.Duration, capacity int32) float64 {
+	if capacity <= 0 || period <= 0 {
+		return math.NaN()
+	}
+	return 100 * sum / period.Seconds() / float64(capacity)
+}
+
 // putTrackingAlarms creates the policy's alarms as AWS words them: the high
 // alarm fires after 3 of 3 one-minute datapoints above the target, the low
 // after 15 of 15 below 90% of it. Without CloudWatch it creates none.
@@ -338,6 +365,18 @@ func (s *Service) putTrackingAlarms(ctx context.Context, sc scope, p *policy) ([
 	}
 	qs, _ := metricQueries(p, 60)
 	tv := *p.Tracking.TargetValue
+	if isDynamoUtilization(p) {
+		// The alarms watch the consumed units' one-minute Sum, as AWS's
+		// do: the target percentage of the capacity provisioned when the
+		// policy was put, for a minute. (AWS moves the thresholds with
+		// the capacity; here an alarm only wakes the evaluation, which
+		// reads the capacity afresh.)
+		n, connected, err := s.readCapacity(ctx, sc, p.Target)
+		if err != nil || !connected {
+			n = 1
+		}
+		tv = tv / 100 * float64(n) * 60
+	}
 	mk := func(name string, evals int32, threshold float64, op string) *cwapi.PutMetricAlarmInput {
 		in := &cwapi.PutMetricAlarmInput{
 			AlarmName:          awsapi.String(name),
@@ -563,6 +602,17 @@ func (s *Service) evaluateTracking(ctx context.Context, sc scope, p *policy, fal
 	if err != nil {
 		return err
 	}
+	if isDynamoUtilization(p) && ok {
+		// The newest complete period's consumed units, as a percentage of
+		// the capacity provisioned now. A fallback value from an alarm is
+		// already its one-minute Sum.
+		metric = utilization(metric, s.period, current)
+	} else if isDynamoUtilization(p) {
+		metric = utilization(metric, time.Minute, current)
+	}
+	if math.IsNaN(metric) {
+		return nil
+	}
 	v := trackingVerdict(p.Tracking, t, current, metric, s.clock.Now())
 	if cause == "" {
 		alarm := p.High
@@ -590,6 +640,11 @@ func (s *Service) readMetric(ctx context.Context, sc scope, p *policy) (float64,
 	}
 	qs, ret := metricQueries(p, period)
 	now := s.clock.Now()
+	if isDynamoUtilization(p) {
+		// A Sum of the period in progress is short of what it will be:
+		// read complete periods only.
+		now = now.Truncate(time.Duration(period) * time.Second)
+	}
 	out, err := metrics.GetMetricData(sc.ctx(ctx), &cwapi.GetMetricDataInput{
 		MetricDataQueries: qs,
 		StartTime:         timep(now.Add(-s.lookback)),

@@ -155,7 +155,7 @@ func (s *Service) BatchGetItem(ctx context.Context, in *ddb.BatchGetItemInput) (
 				items = append(items, item)
 			}
 			out.Responses[r.t.Name] = items
-			if c := consumed(in.ReturnConsumedCapacity, r.t.Name, units, true); c != nil {
+			if c := s.consumed(ctx, in.ReturnConsumedCapacity, r.t.Name, units, true); c != nil {
 				out.ConsumedCapacity = append(out.ConsumedCapacity, *c)
 			}
 		}
@@ -245,7 +245,7 @@ func (s *Service) BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInpu
 	out := &ddb.BatchWriteItemOutput{UnprocessedItems: map[string][]ddb.WriteRequest{}}
 	for _, name := range names {
 		if t := tables[name]; t != nil {
-			if c := consumedBy(in.ReturnConsumedCapacity, t, *units[name], false); c != nil {
+			if c := s.consumedBy(in.ReturnConsumedCapacity, t, *units[name], false); c != nil {
 				out.ConsumedCapacity = append(out.ConsumedCapacity, *c)
 			}
 		}
@@ -362,7 +362,7 @@ func (s *Service) TransactWriteItems(ctx context.Context, in *ddb.TransactWriteI
 	}
 	out := &ddb.TransactWriteItemsOutput{}
 	for name, u := range units {
-		if c := consumed(in.ReturnConsumedCapacity, name, u, false); c != nil {
+		if c := s.consumed(ctx, in.ReturnConsumedCapacity, name, u, false); c != nil {
 			out.ConsumedCapacity = append(out.ConsumedCapacity, *c)
 		}
 	}
@@ -491,7 +491,7 @@ func (s *Service) TransactGetItems(ctx context.Context, in *ddb.TransactGetItems
 		return nil, err
 	}
 	for name, u := range units {
-		if c := consumed(in.ReturnConsumedCapacity, name, u, true); c != nil {
+		if c := s.consumed(ctx, in.ReturnConsumedCapacity, name, u, true); c != nil {
 			out.ConsumedCapacity = append(out.ConsumedCapacity, *c)
 		}
 	}

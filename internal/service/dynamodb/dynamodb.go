@@ -67,6 +67,8 @@ type Service struct {
 	tables sync.Map // string → cachedTable
 
 	seq sequencer // stream record sequence numbers
+
+	metrics capacityMetrics // AWS/DynamoDB consumed capacity (SetMetrics)
 }
 
 type cachedTable struct {

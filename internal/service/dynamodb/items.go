@@ -169,8 +169,15 @@ func (op *writeOp) removesOnly() bool {
 	return len(op.legacy) > 0
 }
 
-// consumed renders ConsumedCapacity for units of one table.
-func consumed(mode *string, table string, units float64, read bool) *ddb.ConsumedCapacity {
+// consumed counts units of one table (named, or by ARN) for AWS/DynamoDB's
+// consumed capacity metrics and renders its ConsumedCapacity.
+func (s *Service) consumed(ctx context.Context, mode *string, table string, units float64, read bool) *ddb.ConsumedCapacity {
+	s.countConsumed(ctx, table, units, read)
+	return renderConsumed(mode, table, units, read)
+}
+
+// renderConsumed renders ConsumedCapacity for units of one table.
+func renderConsumed(mode *string, table string, units float64, read bool) *ddb.ConsumedCapacity {
 	m := awsapi.ToString(mode)
 	if m != "TOTAL" && m != "INDEXES" {
 		return nil
@@ -239,15 +246,26 @@ func (t *table) writeCapacity(old, item Item) capacity {
 	return c
 }
 
-// consumedBy renders ConsumedCapacity for t: the total of the table and its
-// indexes, and with INDEXES each part; a read of an index alone has no
-// Table part.
-func consumedBy(mode *string, t *table, c capacity, read bool) *ddb.ConsumedCapacity {
+// consumedBy counts what t consumed for AWS/DynamoDB's metrics (a global
+// secondary index's units under the index, a local one's under its table,
+// whose throughput it shares) and renders its ConsumedCapacity: the total of
+// the table and its indexes, and with INDEXES each part; a read of an index
+// alone has no Table part.
+func (s *Service) consumedBy(mode *string, t *table, c capacity, read bool) *ddb.ConsumedCapacity {
+	onTable := c.table
+	for name, u := range c.index {
+		if ix := t.index(name); ix != nil && ix.Global {
+			s.countCapacity(t.Account, t.Region, t.Name, name, u, read)
+		} else {
+			onTable += u
+		}
+	}
+	s.countCapacity(t.Account, t.Region, t.Name, "", onTable, read)
 	total := c.table
 	for _, u := range c.index {
 		total += u
 	}
-	out := consumed(mode, t.Name, total, read)
+	out := renderConsumed(mode, t.Name, total, read)
 	if out == nil || awsapi.ToString(mode) != "INDEXES" {
 		return out
 	}
@@ -358,7 +376,7 @@ func (s *Service) PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutIt
 	if err != nil {
 		return nil, err
 	}
-	out := &ddb.PutItemOutput{ConsumedCapacity: consumedBy(in.ReturnConsumedCapacity, op.t, op.t.writeCapacity(old, op.item), false)}
+	out := &ddb.PutItemOutput{ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, op.t, op.t.writeCapacity(old, op.item), false)}
 	if awsapi.ToString(in.ReturnValues) == "ALL_OLD" && old != nil {
 		out.Attributes = old
 	}
@@ -444,7 +462,7 @@ func (s *Service) GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetIt
 	if err != nil {
 		return nil, err
 	}
-	out := &ddb.GetItemOutput{ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.Name, readUnits(itemSize(item), awsapi.ToBool(in.ConsistentRead)), true)}
+	out := &ddb.GetItemOutput{ConsumedCapacity: s.consumed(ctx, in.ReturnConsumedCapacity, t.Name, readUnits(itemSize(item), awsapi.ToBool(in.ConsistentRead)), true)}
 	if item != nil {
 		if proj != nil {
 			item = expr.Project(item, proj)
@@ -521,7 +539,7 @@ func (s *Service) UpdateItem(ctx context.Context, in *ddb.UpdateItemInput) (*ddb
 	if err != nil {
 		return nil, err
 	}
-	out := &ddb.UpdateItemOutput{ConsumedCapacity: consumedBy(in.ReturnConsumedCapacity, op.t, op.t.writeCapacity(old, item), false)}
+	out := &ddb.UpdateItemOutput{ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, op.t, op.t.writeCapacity(old, item), false)}
 	var attrs Item
 	switch awsapi.ToString(in.ReturnValues) {
 	case "ALL_OLD":
@@ -642,7 +660,7 @@ func (s *Service) DeleteItem(ctx context.Context, in *ddb.DeleteItemInput) (*ddb
 	if err != nil {
 		return nil, err
 	}
-	out := &ddb.DeleteItemOutput{ConsumedCapacity: consumedBy(in.ReturnConsumedCapacity, op.t, op.t.writeCapacity(old, nil), false)}
+	out := &ddb.DeleteItemOutput{ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, op.t, op.t.writeCapacity(old, nil), false)}
 	if awsapi.ToString(in.ReturnValues) == "ALL_OLD" && old != nil {
 		out.Attributes = old
 	}

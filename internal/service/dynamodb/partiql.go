@@ -60,7 +60,7 @@ func (s *Service) ExecuteStatement(ctx context.Context, in *ddb.ExecuteStatement
 	if err != nil {
 		return nil, err
 	}
-	out := &ddb.ExecuteStatementOutput{ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.Name, writeUnits(old, item), false)}
+	out := &ddb.ExecuteStatementOutput{ConsumedCapacity: s.consumed(ctx, in.ReturnConsumedCapacity, t.Name, writeUnits(old, item), false)}
 	if st.Returning != "" {
 		out.Items = []map[string]Value{}
 		if r := returning(st.Returning, op, old, item); len(r) > 0 {
@@ -300,7 +300,7 @@ func (s *Service) partiqlSelect(t *table, st *partiql.Statement, in *ddb.Execute
 	}
 	out := &ddb.ExecuteStatementOutput{
 		Items:            make([]map[string]Value, 0, len(res.items)),
-		ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.Name, readUnits(res.size, req.consistent), true),
+		ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, t, capacity{table: readUnits(res.size, req.consistent)}, true),
 	}
 	for _, item := range res.items {
 		out.Items = append(out.Items, projectPartiQL(item, st.Projection))
@@ -410,7 +410,7 @@ func (s *Service) BatchExecuteStatement(ctx context.Context, in *ddb.BatchExecut
 		}
 	}
 	for name, u := range units {
-		if c := consumed(in.ReturnConsumedCapacity, name, u, reads > 0); c != nil && u > 0 {
+		if c := s.consumed(ctx, in.ReturnConsumedCapacity, name, u, reads > 0); c != nil && u > 0 {
 			out.ConsumedCapacity = append(out.ConsumedCapacity, *c)
 		}
 	}
@@ -556,7 +556,7 @@ func (s *Service) ExecuteTransaction(ctx context.Context, in *ddb.ExecuteTransac
 		}
 	}
 	for name, u := range units {
-		if c := consumed(in.ReturnConsumedCapacity, name, u, reads > 0); c != nil {
+		if c := s.consumed(ctx, in.ReturnConsumedCapacity, name, u, reads > 0); c != nil {
 			out.ConsumedCapacity = append(out.ConsumedCapacity, *c)
 		}
 	}

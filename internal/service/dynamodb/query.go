@@ -490,7 +490,7 @@ func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutp
 	return &ddb.QueryOutput{
 		Items: itemsOrNil(res, req), Count: awsapi.Int32(int32(res.count)), ScannedCount: awsapi.Int32(int32(res.scanned)),
 		LastEvaluatedKey: res.lastKey,
-		ConsumedCapacity: consumedBy(in.ReturnConsumedCapacity, t, readCapacity(req, res), true),
+		ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, t, readCapacity(req, res), true),
 	}, nil
 }
 
@@ -636,6 +636,6 @@ func (s *Service) Scan(ctx context.Context, in *ddb.ScanInput) (*ddb.ScanOutput,
 	return &ddb.ScanOutput{
 		Items: itemsOrNil(res, req), Count: awsapi.Int32(int32(res.count)), ScannedCount: awsapi.Int32(int32(res.scanned)),
 		LastEvaluatedKey: res.lastKey,
-		ConsumedCapacity: consumedBy(in.ReturnConsumedCapacity, t, readCapacity(req, res), true),
+		ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, t, readCapacity(req, res), true),
 	}, nil
 }
