@@ -10,9 +10,11 @@
 // them (1000 statements by default). It reports wharf's CPU time per request
 // (user+system, from /proc) in each mode and their ratio; it asserts
 // nothing. -baseline measures an older wharf binary the same way in the same
-// run, the modes and binaries alternating over -rounds rounds so that the
-// machine's load falls on each alike. -debug-addr starts the enforcing wharf
-// with --debug-addr, to profile it while the mix runs.
+// run. Every server (each binary with --iam off and with --iam enforce) runs
+// and is driven at the same time, each by its own -clients, so that whatever
+// else loads the machine falls on all of them alike; -rounds repeats that
+// with fresh servers. -debug-addr starts the enforcing wharf with
+// --debug-addr, to profile it while the mix runs.
 //
 //	go run ./bench/iam [-duration 5s] [-rounds 2] [-clients 4] [-policies 50] [-statements 20] [-baseline path/to/older/wharf]
 package main
@@ -56,13 +58,13 @@ const (
 var (
 	policies   = flag.Int("policies", 50, "managed policies that apply to the user: 20 attached to it, the rest through groups of 10")
 	statements = flag.Int("statements", 20, "statements per policy")
-	debugAddr  = flag.String("debug-addr", "", "start the --iam enforce wharf with --debug-addr (pprof) on this loopback address")
+	debugAddr  = flag.String("debug-addr", "", "start the --iam enforce wharf (not the baseline) with --debug-addr (pprof) on this loopback address")
 )
 
 func main() {
-	duration := flag.Duration("duration", 5*time.Second, "how long to drive the mix in each mode, each round")
-	rounds := flag.Int("rounds", 2, "rounds; each measures every binary in both modes")
-	clients := flag.Int("clients", 4, "concurrent clients")
+	duration := flag.Duration("duration", 5*time.Second, "how long each round drives the mix")
+	rounds := flag.Int("rounds", 2, "rounds, each with fresh servers")
+	clients := flag.Int("clients", 4, "concurrent clients per server")
 	baseline := flag.String("baseline", "", "an older wharf binary measured beside this one")
 	flag.Parse()
 	if *policies < 1 || *policies > userPolicies+groupPolicies*maxGroups || *statements < 1 || *rounds < 1 {
@@ -83,30 +85,60 @@ func main() {
 		cpu              time.Duration
 	}
 	totals := map[string]*total{}
-	for r := range *rounds {
-		for i := range bins {
-			// Alternate which binary and which mode goes first.
-			b := bins[(i+r)%len(bins)]
-			modes := []string{"off", "enforce"}
-			if r%2 == 1 {
-				modes = []string{"enforce", "off"}
-			}
-			for _, mode := range modes {
-				n, errs, cpu, err := measure(b.path, mode, *duration, *clients)
+	ratios := map[string][]float64{}
+	for range *rounds {
+		var servers []*server
+		for _, b := range bins {
+			for _, mode := range []string{"off", "enforce"} {
+				srv, err := setUp(b.path, b.label, mode, *clients)
 				if err != nil {
+					for _, s := range servers {
+						s.stop()
+					}
 					fail(fmt.Errorf("%s --iam %s: %w", b.label, mode, err))
 				}
-				k := b.label + " " + mode
-				if totals[k] == nil {
-					totals[k] = &total{}
-				}
-				totals[k].requests += n
-				totals[k].errors += errs
-				totals[k].cpu += cpu
+				servers = append(servers, srv)
 			}
 		}
+		results := make([]total, len(servers))
+		c0 := make([]time.Duration, len(servers))
+		for i, srv := range servers {
+			c0[i], err = cpuOf(srv.cmd.Process.Pid)
+			if err != nil {
+				fail(err)
+			}
+		}
+		deadline := time.Now().Add(*duration)
+		var wg sync.WaitGroup
+		for i, srv := range servers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i].requests, results[i].errors = srv.drive(deadline, *clients)
+			}()
+		}
+		wg.Wait()
+		per := map[string]float64{}
+		for i, srv := range servers {
+			c1, err := cpuOf(srv.cmd.Process.Pid)
+			if err != nil {
+				fail(err)
+			}
+			srv.stop()
+			k := srv.label + " " + srv.mode
+			if totals[k] == nil {
+				totals[k] = &total{}
+			}
+			totals[k].requests += results[i].requests
+			totals[k].errors += results[i].errors
+			totals[k].cpu += c1 - c0[i]
+			per[k] = float64((c1 - c0[i]).Microseconds()) / float64(max(results[i].requests, 1))
+		}
+		for _, b := range bins {
+			ratios[b.label] = append(ratios[b.label], per[b.label+" enforce"]/per[b.label+" off"])
+		}
 	}
-	fmt.Printf("request mix as an IAM user with %d policies x %d statements (%d attached to the user, %d through groups), %d clients, %d rounds of %s per mode\n",
+	fmt.Printf("request mix as an IAM user with %d policies x %d statements (%d attached to the user, %d through groups), %d clients per server, %d rounds of %s, all servers at once\n",
 		*policies, *statements, min(*policies, userPolicies), max(*policies-userPolicies, 0), *clients, *rounds, *duration)
 	fmt.Printf("%-10s %-8s %10s %8s %12s %16s\n", "binary", "--iam", "requests", "errors", "server CPU", "CPU per request")
 	for _, b := range bins {
@@ -118,8 +150,12 @@ func main() {
 			fmt.Printf("%-10s %-8s %10d %8d %12s %13.1f µs\n", b.label, mode, t.requests, t.errors, t.cpu.Round(time.Millisecond), p)
 		}
 		ratio := per["enforce"] / per["off"]
-		fmt.Printf("%-10s enforce / off server CPU per request: %.3f (%+.1f%%); target <= 1.10: %s\n", b.label, ratio, (ratio-1)*100,
-			map[bool]string{true: "met", false: "missed"}[ratio <= 1.10])
+		var each []string
+		for _, r := range ratios[b.label] {
+			each = append(each, fmt.Sprintf("%.3f", r))
+		}
+		fmt.Printf("%-10s enforce / off server CPU per request: %.3f (%+.1f%%; rounds: %s); target <= 1.10: %s\n", b.label, ratio, (ratio-1)*100,
+			strings.Join(each, " "), map[bool]string{true: "met", false: "missed"}[ratio <= 1.10])
 	}
 }
 
@@ -141,22 +177,59 @@ func cpuOf(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / 100, nil // USER_HZ is 100 on Linux
 }
 
-func measure(bin, mode string, d time.Duration, clients int) (requests, errs int64, cpu time.Duration, err error) {
+// server is one wharf, set up for the mix and ready to be driven.
+type server struct {
+	label, mode string
+	cmd         *exec.Cmd
+	mix         []func(i int) error
+}
+
+// stop ends the server.
+func (s *server) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.cmd.Wait()
+}
+
+// drive sends the mix from clients concurrent clients until deadline.
+func (s *server) drive(deadline time.Time, clients int) (requests, errs int64) {
+	var n, nerr atomic.Int64
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; time.Now().Before(deadline); i += clients {
+				if err := s.mix[i%len(s.mix)](i); err != nil {
+					nerr.Add(1)
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return n.Load(), nerr.Load()
+}
+
+// setUp starts bin with --iam mode and makes the user, its policies and
+// groups, and the queue, table and bucket the mix uses.
+func setUp(bin, label, mode string, clients int) (srv *server, err error) {
 	port, err := benchkit.FreePort()
 	if err != nil {
-		return 0, 0, 0, err
+		return nil, err
 	}
 	args := []string{"serve", "--ephemeral", "--iam", mode, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "warn"}
-	if *debugAddr != "" && mode == "enforce" {
+	if *debugAddr != "" && mode == "enforce" && label == "wharf" {
 		args = append(args, "--debug-addr", *debugAddr)
 	}
 	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
-		return 0, 0, 0, err
+		return nil, err
 	}
+	srv = &server{label: label, mode: mode, cmd: cmd}
 	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
+		if err != nil {
+			srv.stop()
+		}
 	}()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
@@ -165,7 +238,7 @@ func measure(bin, mode string, d time.Duration, clients int) (requests, errs int
 			break
 		}
 		if time.Since(start) > 60*time.Second {
-			return 0, 0, 0, fmt.Errorf("wharf did not become ready")
+			return nil, fmt.Errorf("wharf did not become ready")
 		}
 	}
 	ctx := context.Background()
@@ -177,7 +250,7 @@ func measure(bin, mode string, d time.Duration, clients int) (requests, errs int
 	root := cfg("test", "test")
 	ic := iam.NewFromConfig(root)
 	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bench")}); err != nil {
-		return 0, 0, 0, err
+		return nil, err
 	}
 	// Policies 0-19 are attached to the user, the rest to groups of 10 the
 	// user is in.
@@ -195,7 +268,7 @@ func measure(bin, mode string, d time.Duration, clients int) (requests, errs int
 		doc := `{"Version":"2012-10-17","Statement":[` + strings.Join(st, ",") + `]}`
 		out, err := ic.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(fmt.Sprint("p", p)), PolicyDocument: aws.String(doc)})
 		if err != nil {
-			return 0, 0, 0, err
+			return nil, err
 		}
 		if p < userPolicies {
 			_, err = ic.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("bench"), PolicyArn: out.Policy.Arn})
@@ -203,35 +276,35 @@ func measure(bin, mode string, d time.Duration, clients int) (requests, errs int
 			g := aws.String(fmt.Sprint("g", (p-userPolicies)/groupPolicies))
 			if (p-userPolicies)%groupPolicies == 0 {
 				if _, err := ic.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: g}); err != nil {
-					return 0, 0, 0, err
+					return nil, err
 				}
 				if _, err := ic.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: g, UserName: aws.String("bench")}); err != nil {
-					return 0, 0, 0, err
+					return nil, err
 				}
 			}
 			_, err = ic.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: g, PolicyArn: out.Policy.Arn})
 		}
 		if err != nil {
-			return 0, 0, 0, err
+			return nil, err
 		}
 	}
 	k, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("bench")})
 	if err != nil {
-		return 0, 0, 0, err
+		return nil, err
 	}
 	s3opts := func(o *s3.Options) { o.UsePathStyle = true }
 	if _, err := s3.NewFromConfig(root, s3opts).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
-		return 0, 0, 0, err
+		return nil, err
 	}
 	if _, err := dynamodb.NewFromConfig(root).CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("bench"),
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
 		BillingMode:          ddbtypes.BillingModePayPerRequest}); err != nil {
-		return 0, 0, 0, err
+		return nil, err
 	}
 	q, err := sqs.NewFromConfig(root).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("bench")})
 	if err != nil {
-		return 0, 0, 0, err
+		return nil, err
 	}
 	user := cfg(*k.AccessKey.AccessKeyId, *k.AccessKey.SecretAccessKey)
 	sq, ddb, s3c := sqs.NewFromConfig(user), dynamodb.NewFromConfig(user), s3.NewFromConfig(user, s3opts)
@@ -264,31 +337,8 @@ func measure(bin, mode string, d time.Duration, clients int) (requests, errs int
 		},
 	}
 	if err := mix[3](0); err != nil { // object "0" exists before GetObject runs
-		return 0, 0, 0, fmt.Errorf("the user's first request: %w", err)
+		return nil, fmt.Errorf("the user's first request: %w", err)
 	}
-	c0, err := cpuOf(cmd.Process.Pid)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	var n, nerr atomic.Int64
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := c; time.Now().Before(deadline); i += clients {
-				if err := mix[i%len(mix)](i); err != nil {
-					nerr.Add(1)
-				}
-				n.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	c1, err := cpuOf(cmd.Process.Pid)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	return n.Load(), nerr.Load(), c1 - c0, nil
+	srv.mix = mix
+	return srv, nil
 }

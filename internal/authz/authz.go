@@ -218,10 +218,10 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 			// to use trust policies", "Passing session tags in AWS STS").
 			req.RequireResource = true
 		}
-		for k, f := range ch.Lazy {
-			if ps.Reads(k) {
-				if vals := f(); len(vals) > 0 {
-					req.Context.Set(k, vals...)
+		for _, lk := range ch.Lazy {
+			if ps.Reads(lk.Key) {
+				if vals := lk.Values(); len(vals) > 0 {
+					req.Context.Set(lk.Key, vals...)
 				}
 			}
 		}

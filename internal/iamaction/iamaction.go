@@ -23,12 +23,29 @@ var table string
 type Check struct {
 	Action   string
 	Resource string
-	Context  map[string][]string
-	// Lazy are the condition keys whose values come from a named lookup
-	// ({@leading-keys}): costly to compute, so the authorizer computes them
-	// only when a policy reads them.
-	Lazy map[string]func() []string
+	// Context holds the request's tags (aws:RequestTag/KEY, aws:TagKeys)
+	// and the KEY/* keys (s3:RequestObjectTag/KEY), whose names depend on
+	// the request.
+	Context map[string][]string
+	// Lazy are the operation's other condition keys (s3:prefix,
+	// ecs:cluster, dynamodb:LeadingKeys ...): the authorizer computes each
+	// only when a policy reads it, since most requests are decided by
+	// policies that read none of them and a lookup ({@leading-keys}) is
+	// costly.
+	Lazy []LazyKey
 }
+
+// LazyKey is a condition key whose values are computed on demand.
+type LazyKey struct {
+	Key   string
+	tmpl  string
+	input reflect.Value
+	env   *Env
+}
+
+// Values computes the key's values; none means the request has no value
+// for it (the key is absent).
+func (k LazyKey) Values() []string { return expand(k.tmpl, k.input, *k.env) }
 
 // Env is what templates read besides the input: the caller's region and
 // account, and named lookups ({@taskdef-roles}) the authorizer answers.
@@ -101,6 +118,7 @@ func forInput(service, operation string, input any, env Env, withKeys bool) (che
 		return nil, true
 	}
 	v := reflect.ValueOf(input)
+	envp := &env
 	for _, ln := range lines {
 		resources := expand(ln.resource, v, env)
 		for _, res := range resources {
@@ -113,12 +131,11 @@ func forInput(service, operation string, input any, env Env, withKeys bool) (che
 					c.Context = requestTags(c.Context, kv[1], v)
 					continue
 				}
-				if strings.Contains(kv[1], "{@") {
+				if !strings.HasSuffix(kv[0], "/*") {
 					if c.Lazy == nil {
-						c.Lazy = map[string]func() []string{}
+						c.Lazy = make([]LazyKey, 0, len(ln.keys))
 					}
-					tmpl := kv[1]
-					c.Lazy[kv[0]] = func() []string { return expand(tmpl, v, env) }
+					c.Lazy = append(c.Lazy, LazyKey{Key: kv[0], tmpl: kv[1], input: v, env: envp})
 					continue
 				}
 				vals := expand(kv[1], v, env)
@@ -128,16 +145,13 @@ func forInput(service, operation string, input any, env Env, withKeys bool) (che
 				if c.Context == nil {
 					c.Context = map[string][]string{}
 				}
-				if prefix, ok := strings.CutSuffix(kv[0], "/*"); ok {
-					// KEY/*: each value is NAME=VALUE, giving KEY/NAME.
-					for _, pair := range vals {
-						if n, val, ok := strings.Cut(pair, "="); ok {
-							c.Context[prefix+"/"+n] = append(c.Context[prefix+"/"+n], val)
-						}
+				// KEY/*: each value is NAME=VALUE, giving KEY/NAME.
+				prefix := strings.TrimSuffix(kv[0], "/*")
+				for _, pair := range vals {
+					if n, val, ok := strings.Cut(pair, "="); ok {
+						c.Context[prefix+"/"+n] = append(c.Context[prefix+"/"+n], val)
 					}
-					continue
 				}
-				c.Context[kv[0]] = vals
 			}
 			checks = append(checks, c)
 		}

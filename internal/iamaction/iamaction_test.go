@@ -55,6 +55,11 @@ func checks(t *testing.T, svc, op string, in any) []string {
 		for k, v := range c.Context {
 			keys = append(keys, k+"="+strings.Join(v, ","))
 		}
+		for _, lk := range c.Lazy {
+			if v := lk.Values(); len(v) > 0 {
+				keys = append(keys, lk.Key+"="+strings.Join(v, ","))
+			}
+		}
 		sort.Strings(keys)
 		if len(keys) > 0 {
 			s += " " + strings.Join(keys, " ")
