@@ -42,6 +42,7 @@ func BenchmarkPutParallel(b *testing.B) {
 				var n, writes atomic.Int64
 				logWriteHook = func() { writes.Add(1) }
 				defer func() { logWriteHook = func() {} }()
+				b.ReportAllocs()
 				// RunParallel starts parallelism × GOMAXPROCS goroutines.
 				b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
 				b.RunParallel(func(pb *testing.PB) {

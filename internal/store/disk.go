@@ -102,6 +102,7 @@ type flight struct {
 	seg    *segment
 	off    int64
 	rec    []byte
+	recBuf *[]byte // rec's pooled buffer, given back once rec is written
 	// refused fails the group without failing the log: nothing of it was
 	// written (the disk had no room to extend the log).
 	refused error
@@ -372,11 +373,14 @@ func (s *diskStore) Update(fn func(Tx) error) error {
 		return err
 	}
 	defer s.live.RUnlock()
-	r := &request{turn: make(chan *diskTx), finished: make(chan struct{}, 1), committed: make(chan error, 1)}
+	r := requestPool.Get().(*request)
+	r.refused = nil
 	s.requests <- r
 	tx := <-r.turn
 	if tx == nil {
-		return <-r.committed // the group failed before fn's turn
+		err := <-r.committed // the group failed before fn's turn
+		requestPool.Put(r)
+		return err
 	}
 	ok := false
 	defer func() {
@@ -397,8 +401,21 @@ func (s *diskStore) Update(fn func(Tx) error) error {
 		return err
 	}
 	r.finished <- struct{}{}
-	return <-r.committed
+	err = <-r.committed
+	// Every channel of r is drained and nothing else refers to it now
+	// (one whose fn failed still has its outcome to come, and is dropped).
+	requestPool.Put(r)
+	return err
 }
+
+// requestPool keeps requests, whose three channels are most of an Update's
+// allocations.
+var requestPool = sync.Pool{New: func() any {
+	return &request{turn: make(chan *diskTx), finished: make(chan struct{}, 1), committed: make(chan error, 1)}
+}}
+
+// recPool keeps groups' log record buffers once they are written.
+var recPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // commitLoop is the committer: it commits groups of queued Updates until
 // Close stops it.
@@ -461,7 +478,8 @@ func (s *diskStore) commit(group []*request) {
 		}
 		return
 	}
-	root, rec := s.tip, make([]byte, walRecordHead, 1024)
+	recBuf := recPool.Get().(*[]byte)
+	root, rec := s.tip, (*recBuf)[:walRecordHead]
 	b := btx.Bucket(bucket)
 	// On a full disk each fn's writes are measured, and those that would
 	// add data are dropped.
@@ -480,6 +498,9 @@ func (s *diskStore) commit(group []*request) {
 	}
 	btx.Rollback()
 	f := &flight{group: group, root: root, writes: len(rec) > walRecordHead}
+	if !f.writes {
+		recPool.Put(recBuf)
+	}
 	if f.writes {
 		seg, off := s.seg, s.seg.size
 		if err := seg.ensure(off + int64(len(rec))); err != nil {
@@ -489,6 +510,7 @@ func (s *diskStore) commit(group []*request) {
 				err = s.space.degraded()
 			}
 			f.writes, f.refused = false, fmt.Errorf("store commit: %w", err)
+			recPool.Put(recBuf)
 			s.pending.Add(1)
 			s.flights <- f
 			return
@@ -496,7 +518,7 @@ func (s *diskStore) commit(group []*request) {
 		s.tip = root
 		seg.size += int64(len(rec))
 		sealRecord(rec, seg.gen)
-		f.seg, f.off, f.rec = seg, off, rec
+		f.seg, f.off, f.rec, f.recBuf = seg, off, rec, recBuf
 	}
 	// A group with nothing to write may have read writes still in flight:
 	// it is acknowledged in order all the same.
@@ -557,6 +579,10 @@ func (s *diskStore) ackLoop() {
 					continue
 				}
 				r.committed <- err // buffered; unread by fns that failed or panicked
+			}
+			if f.recBuf != nil && cap(f.rec) <= 64<<10 { // not a rare huge one
+				*f.recBuf = f.rec[:0]
+				recPool.Put(f.recBuf)
 			}
 			s.pending.Done()
 		}
