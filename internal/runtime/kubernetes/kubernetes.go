@@ -59,7 +59,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	kube "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -76,17 +75,14 @@ type Options struct {
 	// Namespace holds every task's Pod; empty means one namespace per ECS
 	// cluster, wharf-<cluster>, created when its first task starts.
 	Namespace string
-	// Client replaces the client built from the configuration (tests of the
-	// Pod mapping only).
-	Client kube.Interface
 }
 
 // Runner is a runtime.TaskRunner on a Kubernetes cluster.
 type Runner struct {
-	cs   kube.Interface
-	cfg  *rest.Config // nil with Options.Client
-	ns   string       // fixed namespace, or "" for one per cluster
-	host string       // the API server, for messages
+	cs   *client
+	cfg  *rest.Config
+	ns   string // fixed namespace, or "" for one per cluster
+	host string // the API server, for messages
 
 	startOnce sync.Once
 	informer  cache.SharedIndexInformer
@@ -116,25 +112,20 @@ var _ runtime.TaskRunner = (*Runner)(nil)
 // New returns a Runner for the cluster o describes. It does not contact the
 // cluster; Ping does.
 func New(o Options) (*Runner, error) {
-	cs, host := o.Client, "fake"
-	var cfg *rest.Config
-	if cs == nil {
-		var err error
-		cfg, err = restConfig(o.Kubeconfig)
-		if err != nil {
-			return nil, err
-		}
-		// Tasks start in bursts (a service scaling out, 100 RunTasks): the
-		// default 5 requests/s would queue them behind the client's limiter.
-		cfg.QPS, cfg.Burst = 100, 200
-		cfg.UserAgent = "wharf"
-		host = cfg.Host
-		if cs, err = kube.NewForConfig(cfg); err != nil {
-			return nil, fmt.Errorf("kubernetes client: %w", err)
-		}
+	cfg, err := restConfig(o.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	// Tasks start in bursts (a service scaling out, 100 RunTasks): the
+	// default 5 requests/s would queue them behind the client's limiter.
+	cfg.QPS, cfg.Burst = 100, 200
+	cfg.UserAgent = "wharf"
+	cs, err := newClient(cfg)
+	if err != nil {
+		return nil, err
 	}
 	return &Runner{
-		cs: cs, cfg: cfg, ns: o.Namespace, host: host, stop: make(chan struct{}),
+		cs: cs, cfg: cfg, ns: o.Namespace, host: cfg.Host, stop: make(chan struct{}),
 		changed: make(chan struct{}), gone: map[string]goneRecord{}, ready: map[string]bool{}, nsReady: map[string]bool{},
 	}, nil
 }
@@ -165,10 +156,10 @@ func (r *Runner) Name() string { return "kubernetes" }
 
 // Ping reports whether the API server answers and lets wharf list Pods.
 func (r *Runner) Ping(ctx context.Context) error {
-	if _, err := r.cs.Discovery().ServerVersion(); err != nil {
+	if _, err := r.cs.serverVersion(ctx); err != nil {
 		return fmt.Errorf("kubernetes API server %s: %w", r.host, err)
 	}
-	if _, err := r.cs.CoreV1().Pods(r.ns).List(ctx, metav1.ListOptions{LabelSelector: labelManaged + "=true", Limit: 1}); err != nil {
+	if _, err := r.cs.listPods(ctx, r.ns, metav1.ListOptions{LabelSelector: labelManaged + "=true", Limit: 1}); err != nil {
 		return fmt.Errorf("kubernetes API server %s: list pods: %w", r.host, err)
 	}
 	return nil
@@ -182,15 +173,14 @@ func (r *Runner) Close() { r.closeOnce.Do(func() { close(r.stop) }) }
 func (r *Runner) watch(ctx context.Context) error {
 	r.startOnce.Do(func() {
 		sel := labelManaged + "=true"
-		pods := r.cs.CoreV1().Pods(r.ns)
 		lw := &cache.ListWatch{
 			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (k8sruntime.Object, error) {
 				o.LabelSelector = sel
-				return pods.List(ctx, o)
+				return r.cs.listPods(ctx, r.ns, o)
 			},
 			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				o.LabelSelector = sel
-				return pods.Watch(ctx, o)
+				return r.cs.watchPods(ctx, r.ns, o)
 			},
 		}
 		r.informer = cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, cache.Indexers{})
@@ -300,11 +290,11 @@ func (r *Runner) namespace(ctx context.Context, ns string) error {
 	if known {
 		return nil
 	}
-	_, err := r.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	err := r.cs.getNamespace(ctx, ns)
 	if apierrors.IsNotFound(err) {
-		_, err = r.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		err = r.cs.createNamespace(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			Name: ns, Labels: map[string]string{labelManagedBy: "wharf"},
-		}}, metav1.CreateOptions{})
+		}})
 		if apierrors.IsAlreadyExists(err) {
 			err = nil
 		}
@@ -342,7 +332,7 @@ func (r *Runner) StartTask(ctx context.Context, t runtime.Task) (map[string]stri
 	if err := r.namespace(ctx, ns); err != nil {
 		return nil, err
 	}
-	if _, err := r.cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := r.cs.createPod(ctx, ns, pod); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("create pod %s/%s: %w", ns, pod.Name, err)
 	}
 	ids := map[string]string{}
@@ -450,7 +440,7 @@ func status(pod *corev1.Pod, name string) *corev1.ContainerStatus {
 // delete deletes a Pod, giving its containers grace to stop.
 func (r *Runner) delete(ctx context.Context, ns, name string, grace time.Duration) error {
 	secs := int64(grace.Round(time.Second) / time.Second)
-	err := r.cs.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &secs})
+	err := r.cs.deletePod(ctx, ns, name, metav1.DeleteOptions{GracePeriodSeconds: &secs})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -645,7 +635,7 @@ func (r *Runner) Logs(ctx context.Context, cid string, fn func(runtime.Line)) er
 	for {
 		ch := r.changes()
 		var err error
-		rc, err = r.cs.CoreV1().Pods(ns).GetLogs(p, &corev1.PodLogOptions{Container: c, Follow: true, Timestamps: true}).Stream(ctx)
+		rc, err = r.cs.podLogs(ctx, ns, p, &corev1.PodLogOptions{Container: c, Follow: true, Timestamps: true})
 		if err == nil {
 			break
 		}

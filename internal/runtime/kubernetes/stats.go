@@ -14,7 +14,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/wharf-dev/wharf/internal/runtime"
@@ -74,8 +73,8 @@ func (r *Runner) nodeSummary(ctx context.Context, node string) (*summary, error)
 	if c, ok := r.summaries.nodes[node]; ok && time.Since(c.at) < summaryTTL {
 		return c.sum, nil
 	}
-	raw, err := r.cs.CoreV1().RESTClient().Get().Resource("nodes").Name(node).SubResource("proxy").Suffix("stats/summary").DoRaw(ctx)
-	if apierrors.IsBadRequest(err) && r.cfg != nil {
+	raw, err := r.cs.nodeProxy(ctx, node, "stats/summary")
+	if apierrors.IsBadRequest(err) {
 		// "address not allowed": the node's address is loopback.
 		raw, err = r.kubeletSummary(ctx, node)
 	}
@@ -158,7 +157,7 @@ func limitOf(cs []corev1.Container, c string) uint64 {
 // the node's InternalIP and kubelet port, authenticated as wharf is to the
 // API server.
 func (r *Runner) kubeletSummary(ctx context.Context, name string) ([]byte, error) {
-	node, err := r.cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	node, err := r.cs.getNode(ctx, name)
 	if err != nil {
 		return nil, err
 	}
