@@ -61,13 +61,14 @@ type line struct {
 	keys     [][2]string // condition key, value template
 }
 
-var entries = func() map[string][]line {
+// entries is the parsed table, built on first use rather than at init.
+var entries = sync.OnceValue(func() map[string][]line {
 	m, err := parse(table)
 	if err != nil {
 		panic(err) // the embedded table is checked by the package's tests
 	}
 	return m
-}()
+})
 
 func parse(text string) (map[string][]line, error) {
 	m := map[string][]line{}
@@ -94,7 +95,7 @@ func parse(text string) (map[string][]line, error) {
 }
 
 // Known reports whether the map has an entry for service's operation.
-func Known(service, operation string) bool { return len(entries[service+" "+operation]) > 0 }
+func Known(service, operation string) bool { return len(entries()[service+" "+operation]) > 0 }
 
 // For returns the checks service's operation needs for input, a pointer to
 // its decoded input struct. ok is false when the map has no entry. An
@@ -110,7 +111,7 @@ func Resources(service, operation string, input any, env Env) (checks []Check, o
 }
 
 func forInput(service, operation string, input any, env Env, withKeys bool) (checks []Check, ok bool) {
-	lines := entries[service+" "+operation]
+	lines := entries()[service+" "+operation]
 	if len(lines) == 0 {
 		return nil, false
 	}

@@ -29,3 +29,7 @@ func (r *Regexp) re() *regexp.Regexp {
 
 // MatchString reports whether s contains a match of the expression.
 func (r *Regexp) MatchString(s string) bool { return r.re().MatchString(s) }
+
+// FindStringSubmatch returns the leftmost match of the expression in s and its
+// submatches, or nil (regexp.Regexp.FindStringSubmatch).
+func (r *Regexp) FindStringSubmatch(s string) []string { return r.re().FindStringSubmatch(s) }

@@ -13,3 +13,17 @@ func TestMatchStringCompilesOnFirstUse(t *testing.T) {
 		}
 	}
 }
+
+func TestFindStringSubmatchCompilesOnFirstUse(t *testing.T) {
+	r := New(`^arn:aws:iam::(\d{12}):role/(.+)$`)
+	if r.rx != nil {
+		t.Fatal("compiled before first use")
+	}
+	got := r.FindStringSubmatch("arn:aws:iam::123456789012:role/worker")
+	if len(got) != 3 || got[1] != "123456789012" || got[2] != "worker" {
+		t.Errorf("FindStringSubmatch = %q", got)
+	}
+	if got := r.FindStringSubmatch("arn:aws:iam::1:role/x"); got != nil {
+		t.Errorf("FindStringSubmatch of a non-match = %q, want nil", got)
+	}
+}

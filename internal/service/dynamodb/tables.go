@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -13,10 +12,11 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ddb "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
-var tableNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
+var tableNameRE = lazyregexp.New(`^[a-zA-Z0-9_.-]+$`)
 
 // checkIndexName applies IndexName's constraints from the model: 3 to 255
 // characters of [a-zA-Z0-9_.-].
@@ -865,7 +865,7 @@ func (s *Service) updateTagged(ctx context.Context, arn *string, fn func(t *tabl
 
 // tagRE is what a tag key or value may hold ("Tagging resources in
 // DynamoDB": letters, whitespace, numbers and + - = . _ : / @).
-var tagRE = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+var tagRE = lazyregexp.New(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 
 // checkTags validates tags as DynamoDB does before it applies any.
 func checkTags(tags []ddb.Tag) error {

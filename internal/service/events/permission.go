@@ -3,12 +3,12 @@ package events
 import (
 	"context"
 	"encoding/json"
-	"regexp"
 	"strings"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -18,8 +18,8 @@ import (
 // statement or all of them; DescribeEventBus shows it.
 
 var (
-	statementIDRE = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
-	accountIDRE   = regexp.MustCompile(`^[0-9]{12}$`)
+	statementIDRE = lazyregexp.New(`^[a-zA-Z0-9-_]{1,64}$`)
+	accountIDRE   = lazyregexp.New(`^[0-9]{12}$`)
 )
 
 type busPolicy struct {

@@ -3,11 +3,11 @@ package iam
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 )
 
 // IAM and STS speak the query protocol, whose error codes are the model's
@@ -44,7 +44,7 @@ func validationError(field, value, constraint string) error {
 		"1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, field, constraint)
 }
 
-var namePattern = regexp.MustCompile(`^[\w+=,.@-]+$`)
+var namePattern = lazyregexp.New(`^[\w+=,.@-]+$`)
 
 // checkName validates a user, role or policy name against the model's
 // length and pattern constraints.
@@ -62,7 +62,7 @@ func checkName(field string, value *string, max int) (string, error) {
 	return v, nil
 }
 
-var pathPattern = regexp.MustCompile(`^(/|/[\x21-\x7E]+/)$`)
+var pathPattern = lazyregexp.New(`^(/|/[\x21-\x7E]+/)$`)
 
 // checkPath validates an entity path; nil means the default "/".
 func checkPath(value *string) (string, error) {

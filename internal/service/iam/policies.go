@@ -12,6 +12,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	api "github.com/wharf-dev/wharf/internal/awsapi/iam"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -59,7 +60,7 @@ var awsManaged = func() map[string]*policy {
 	return out
 }()
 
-var policyARNPattern = regexp.MustCompile(`^arn:aws:iam::(\d{12}|aws):policy(/|/[\x21-\x7E]*/)([\w+=,.@-]+)$`)
+var policyARNPattern = lazyregexp.New(`^arn:aws:iam::(\d{12}|aws):policy(/|/[\x21-\x7E]*/)([\w+=,.@-]+)$`)
 
 // findPolicy resolves a managed policy ARN in acct: a customer managed policy
 // of acct or an AWS managed one.

@@ -3,13 +3,13 @@ package iam
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -85,8 +85,8 @@ func (t *STS) GetCallerIdentity(ctx context.Context, _ *stsapi.GetCallerIdentity
 }
 
 var (
-	roleARNPattern     = regexp.MustCompile(`^arn:aws:iam::(\d{12}):role(/|/[\x21-\x7E]*/)([\w+=,.@-]+)$`)
-	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]*$`)
+	roleARNPattern     = lazyregexp.New(`^arn:aws:iam::(\d{12}):role(/|/[\x21-\x7E]*/)([\w+=,.@-]+)$`)
+	sessionNamePattern = lazyregexp.New(`^[\w+=,.@-]*$`)
 )
 
 func stsValidation(format string, args ...any) error {

@@ -2,16 +2,16 @@ package iam
 
 import (
 	"fmt"
-	"regexp"
 	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	api "github.com/wharf-dev/wharf/internal/awsapi/iam"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 )
 
 const maxTags = 50
 
-var tagPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+var tagPattern = lazyregexp.New(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 
 // checkTags validates tags as IAM does: keys 1..128 characters, values up to 256,
 // the tag character set, and no key twice in one request.

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 )
@@ -16,16 +17,18 @@ import (
 //go:embed reserved_words.txt
 var reservedWords string
 
-var reserved = func() map[string]bool {
+// reserved is the set of reserved words, built on first use rather than at
+// init (573 words: a start-up cost for a service a user may never call).
+var reserved = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields(reservedWords) {
 		m[strings.ToUpper(w)] = true
 	}
 	return m
-}()
+})
 
 // IsReserved reports whether w is a DynamoDB reserved word.
-func IsReserved(w string) bool { return reserved[strings.ToUpper(w)] }
+func IsReserved(w string) bool { return reserved()[strings.ToUpper(w)] }
 
 // Env resolves #names and :values for one request's expressions and records
 // which ones they used.
