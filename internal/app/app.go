@@ -24,6 +24,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/diag"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/inithooks"
+	"github.com/wharf-dev/wharf/internal/runtime"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -43,14 +44,30 @@ type Wharf struct {
 // It returns once the listener accepts connections. Cancelling ctx shuts wharf
 // down; Wait returns when it has.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version string) (*Wharf, error) {
-	runner, err := chooseRuntime(ctx, cfg, log.With("service", "ecs"))
-	if err != nil {
-		return nil, err
+	// The runtime is chosen (Docker's engine pinged, a cluster's API server
+	// asked) while the store opens: both wait on something outside the
+	// process, and neither needs the other.
+	type chosen struct {
+		runner runtime.Runner
+		err    error
 	}
+	choice := make(chan chosen, 1)
+	go func() {
+		r, err := chooseRuntime(ctx, cfg, log.With("service", "ecs"))
+		choice <- chosen{r, err}
+	}()
 	st, storage, err := openStore(cfg)
+	c := <-choice
+	if c.err != nil {
+		if err == nil {
+			st.Close()
+		}
+		return nil, c.err
+	}
 	if err != nil {
 		return nil, err
 	}
+	runner := c.runner
 	var timed *diag.TimedStore
 	if cfg.DebugAddr != "" {
 		st, timed = diag.Time(st)
