@@ -32,6 +32,7 @@ func (sys *System) authorizer(cfg *config.Config, log *slog.Logger) *authz.Autho
 		ResourcePolicy: sys.resourcePolicy,
 		ResourceTags:   sys.resourceTags,
 		ObjectTags:     sys.objectTags,
+		ObjectExists:   sys.objectExists,
 		Lookup:         sys.authzLookup,
 		OnDenial:       sys.recordDenial,
 	})
@@ -139,6 +140,17 @@ func (sys *System) objectTags(_ context.Context, arn string) (map[string]string,
 		return nil, nil
 	}
 	return sys.S3.ObjectTags(bucket, key)
+}
+
+// objectExists reports whether the S3 object arn names exists, for the
+// answer to a read of a missing object.
+func (sys *System) objectExists(_ context.Context, arn string) (bool, error) {
+	path, ok := strings.CutPrefix(arn, "arn:aws:s3:::")
+	bucket, key, isObject := strings.Cut(path, "/")
+	if !ok || !isObject || sys.S3 == nil {
+		return true, nil
+	}
+	return sys.S3.ObjectExists(bucket, key)
 }
 
 // authzLookup answers iamaction's named lookups: {@taskdef-roles} is the

@@ -308,7 +308,7 @@ func (sys *System) registrations() []server.Registration {
 		{Desc: logsapi.Service, Handlers: logsapi.Bind(sys.Logs)},
 	}
 	if sys.S3 != nil {
-		regs[2].Handlers, regs[2].CORS, regs[2].Check = s3api.Bind(sys.S3), sys.S3.CORS, sys.S3.Check
+		regs[2].Handlers, regs[2].CORS, regs[2].Check = s3.Bind(sys.S3), sys.S3.CORS, sys.S3.Check
 	}
 	if sys.ECS != nil {
 		// ECS services (CreateService ...) are another package's behaviour on

@@ -53,6 +53,10 @@ type Options struct {
 	// version), for s3:ExistingObjectTag/KEY; nil when there is no such
 	// object. Nil means objects have no tags.
 	ObjectTags func(ctx context.Context, arn string) (map[string]string, error)
+	// ObjectExists reports whether the S3 object arn names exists (its
+	// current version), for a read of a missing object, which S3 decides by
+	// s3:ListBucket (missingObject). Nil means every object exists.
+	ObjectExists func(ctx context.Context, arn string) (bool, error)
 	// Lookup answers the map's named lookups ({@taskdef-roles}).
 	Lookup func(ctx context.Context, name string, input any) []string
 	// Now is the clock; nil means time.Now.
@@ -248,6 +252,20 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 			}
 		}
 		d := iampolicy.Evaluate(req, ps)
+		if ch.Action == "s3:GetObject" && (op == "GetObject" || op == "HeadObject") && !d.Explicit &&
+			!(d.Allowed && pr.Root() && req.ResourceAccount == c.Account) {
+			lreq, ld, missing, err := a.missingObject(ctx, req, ps)
+			if err != nil {
+				return err
+			}
+			if missing && ld.Allowed && a.o.Mode == config.IAMEnforce {
+				_, key, _ := strings.Cut(strings.TrimPrefix(req.Resource, "arn:aws:s3:::"), "/")
+				return &apierr.Error{Code: "NoSuchKey", Status: 404, Message: "The specified key does not exist.", Fields: map[string]any{"Key": key}}
+			}
+			if missing {
+				req, d = lreq, ld
+			}
+		}
 		if d.Allowed {
 			if req.ResourceAccount != "" && req.ResourceAccount != c.Account {
 				crossGranted = true
@@ -626,8 +644,7 @@ func accessDenied(service string) (code string, status int) {
 // rather than AccessDenied, so that the service says which: S3 tells anyone
 // that a bucket does not exist, an unsigned request too (NoSuchBucket). The
 // S3 ResourcePolicy names no owner for a bucket that does not exist. (A
-// missing object stays AccessDenied to a caller without s3:GetObject; with
-// it, the service answers NoSuchKey.)
+// missing object is decided by s3:ListBucket: missingObject.)
 func (a *Authorizer) s3Missing(c *awsapi.Caller, action, resource, owner string) bool {
 	return c.Anonymous && owner == "" && a.o.ResourcePolicy != nil && action != "s3:CreateBucket" &&
 		strings.HasPrefix(resource, "arn:aws:s3:::")

@@ -134,6 +134,9 @@ func TestIAMEnforceAUserWithNoPolicyIsDeniedUntilAPolicyAllows(t *testing.T) {
 		t.Fatalf("SendMessage allowed by policy: %v", err)
 	}
 	// The policy names only ListBucket: reading an object is still denied.
+	if _, err := s3Client(w.root).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("data"), Key: aws.String("k"), Body: strings.NewReader("v")}); err != nil {
+		t.Fatal(err)
+	}
 	_, err = bobS3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("k")})
 	wantDenied(t, err, "AccessDenied", 403, "User: "+bobARN+" is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::data/k because no identity-based policy allows the s3:GetObject action")
 }
@@ -272,8 +275,10 @@ func TestIAMEnforceABucketPolicyGrantsAndDeniesAnotherAccount(t *testing.T) {
 	w := newIAMWorld(t, "enforce")
 	ctx := callTimeout(t)
 	rootS3, otherS3 := s3Client(w.root), s3Client(w.other())
-	if _, err := rootS3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("data"), Key: aws.String("shared/a"), Body: strings.NewReader("v")}); err != nil {
-		t.Fatal(err)
+	for _, k := range []string{"shared/a", "private/b"} {
+		if _, err := rootS3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("data"), Key: aws.String(k), Body: strings.NewReader("v")}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	const otherRoot = "arn:aws:iam::222222222222:root"
 	_, err := otherS3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("shared/a")})

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // aclWorld is a wharf under --iam MODE where the default account's root
@@ -238,4 +240,109 @@ func TestIAMAuditRecordsWhatACLsWouldDeny(t *testing.T) {
 	}
 	// The public-read object's ACL lets the partner in, in audit mode too.
 	w.mustGet("partner, public-read", w.partner, "public")
+}
+
+// A read of a missing object is answered by s3:ListBucket, not
+// s3:GetObject: 404 to a caller who may list the bucket (through an ACL, or
+// a policy whose s3:prefix condition the key meets), 403 to any other,
+// even one allowed s3:GetObject (GetObject and HeadObject docs,
+// Permissions).
+func TestIAMEnforceMissingObjectAnsweredByListBucket(t *testing.T) {
+	w := newACLWorld(t, "enforce")
+	ctx := callTimeout(t)
+	// Nobody but the owner may list: a missing key is denied to the others.
+	_, err := w.get(w.anon, "missing")
+	wantDenied(t, err, "AccessDenied", 403, "Access Denied")
+	_, err = w.get(w.owner, "missing")
+	wantDenied(t, err, "NoSuchKey", 404, "The specified key does not exist.")
+	// The partner may read every object but list nothing.
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared-acl/*"},
+		{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::shared-acl","Condition":{"StringLike":{"s3:prefix":"public/*"}}}]}`
+	if _, err := w.owner.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(aclBucket), Policy: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	w.mustGet("partner through the policy", w.partner, "private")
+	_, err = w.get(w.partner, "missing")
+	wantDenied(t, err, "AccessDenied", 403, "User: arn:aws:iam::222222222222:root is not authorized to perform: s3:ListBucket on resource: arn:aws:s3:::shared-acl because no resource-based policy allows the s3:ListBucket action")
+	_, err = w.get(w.partner, "public/missing")
+	wantDenied(t, err, "NoSuchKey", 404, "The specified key does not exist.")
+	_, err = w.partner.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(aclBucket), Key: aws.String("public/missing")})
+	wantStatus(t, err, 404)
+	_, err = w.partner.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(aclBucket), Key: aws.String("private/missing")})
+	wantStatus(t, err, 403)
+	// A bucket ACL granting everyone READ (listing) makes a missing key a
+	// 404 for anyone, even with no grant on the objects.
+	if _, err := w.owner.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String(aclBucket), ACL: s3types.BucketCannedACLPublicRead}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.get(w.anon, "missing")
+	wantDenied(t, err, "NoSuchKey", 404, "The specified key does not exist.")
+	_, err = w.get(w.anon, "private")
+	wantDenied(t, err, "AccessDenied", 403, "Access Denied")
+}
+
+// An object another account wrote to an ObjectWriter bucket is that
+// account's: S3 evaluates an object operation in the object owner's context,
+// where only the object's ACL grants ("How Amazon S3 authorizes a request
+// for an object operation"), so neither the bucket owner nor a bucket policy
+// reaches it without a grant from its owner.
+func TestIAMEnforceObjectAnotherAccountOwnsNeedsItsGrant(t *testing.T) {
+	w := newACLWorld(t, "enforce")
+	ctx := callTimeout(t)
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::shared-acl/*"},
+		{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::shared-acl/*"}]}`
+	if _, err := w.owner.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(aclBucket), Policy: aws.String(policy)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.partner.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(aclBucket), Key: aws.String("theirs"), Body: strings.NewReader("theirs")}); err != nil {
+		t.Fatal(err)
+	}
+	// The bucket policy lets everyone read the owner's objects, not the
+	// partner's; the bucket owner cannot read it or its ACL either.
+	w.mustGet("anonymous through the policy", w.anon, "private")
+	_, err := w.get(w.anon, "theirs")
+	wantDenied(t, err, "AccessDenied", 403, "Access Denied")
+	_, err = w.get(w.owner, "theirs")
+	wantDenied(t, err, "AccessDenied", 403, "Access Denied")
+	_, err = w.owner.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String(aclBucket), Key: aws.String("theirs")})
+	wantDenied(t, err, "AccessDenied", 403, "Access Denied")
+	_, err = w.owner.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(aclBucket), Key: aws.String("theirs"), ACL: s3types.ObjectCannedACLPrivate})
+	wantDenied(t, err, "AccessDenied", 403, "Access Denied")
+	w.mustGet("its owner", w.partner, "theirs")
+	// Its owner grants the bucket owner READ: the bucket owner reads it,
+	// but still not its ACL.
+	if _, err := w.partner.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(aclBucket), Key: aws.String("theirs"), ACL: s3types.ObjectCannedACLBucketOwnerRead}); err != nil {
+		t.Fatal(err)
+	}
+	w.mustGet("bucket owner with READ", w.owner, "theirs")
+	_, err = w.owner.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String(aclBucket), Key: aws.String("theirs")})
+	wantDenied(t, err, "AccessDenied", 403, "Access Denied")
+	// The bucket owner may still delete what is in its bucket.
+	if _, err := w.owner.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(aclBucket), Key: aws.String("theirs")}); err != nil {
+		t.Fatalf("bucket owner's delete: %v", err)
+	}
+}
+
+// An IAM user allowed s3:GetObject alone is refused a missing key with 403,
+// and told NoSuchKey once also allowed s3:ListBucket, as S3 answers.
+func TestIAMEnforceUserWithoutListBucketGets403ForAMissingKey(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	bob := s3Client(w.bob)
+	w.putBobPolicy("read", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::data/*"}]}`)
+	_, err := bob.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("missing")})
+	wantDenied(t, err, "AccessDenied", 403, "User: "+bobARN+" is not authorized to perform: s3:ListBucket on resource: arn:aws:s3:::data because no identity-based policy allows the s3:ListBucket action")
+	w.putBobPolicy("list", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::data"}]}`)
+	_, err = bob.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("missing")})
+	wantDenied(t, err, "NoSuchKey", 404, "The specified key does not exist.")
+}
+
+// wantStatus checks err is an API error with HTTP status status (a HEAD's
+// error has no body to name its code).
+func wantStatus(t *testing.T, err error, status int) {
+	t.Helper()
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != status {
+		t.Fatalf("err = %v, want HTTP %d", err, status)
+	}
 }

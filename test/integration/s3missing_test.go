@@ -11,8 +11,9 @@ import (
 
 // Under --iam enforce a bucket that does not exist is NoSuchBucket to
 // anyone, an unsigned request too, as S3 answers; nothing else opens: a
-// missing object in a bucket an unsigned caller may list but not read is
-// still AccessDenied, and an unsigned CreateBucket is refused.
+// missing object is NoSuchKey only to a caller who may list the bucket (S3
+// decides a missing object by s3:ListBucket), an object the caller may not
+// read stays AccessDenied, and an unsigned CreateBucket is refused.
 func TestIAMEnforceMissingBucketsAnswerNoSuchBucketToAnyone(t *testing.T) {
 	w := newACLWorld(t, "enforce")
 	ctx := callTimeout(t)
@@ -23,7 +24,7 @@ func TestIAMEnforceMissingBucketsAnswerNoSuchBucketToAnyone(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = w.get(w.anon, "missing")
-	wantDenied(t, err, "AccessDenied", 403, "Access Denied")
+	wantDenied(t, err, "NoSuchKey", 404, "The specified key does not exist.")
 	_, err = w.get(w.anon, "private")
 	wantDenied(t, err, "AccessDenied", 403, "Access Denied")
 

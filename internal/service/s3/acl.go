@@ -382,24 +382,25 @@ func (s *Service) GetBucketAcl(ctx context.Context, in *s3api.GetBucketAclInput)
 }
 
 // PutBucketAcl replaces the bucket's ACL. A bucket with ACLs disabled takes
-// only the ACLs that grant nothing beyond its owner's full control
-// (AccessControlListNotSupported otherwise); a public ACL is refused while
-// Block Public Access blocks public ACLs.
+// only bucket-owner-full-control or its equivalent grant, and changes
+// nothing (AccessControlListNotSupported otherwise); a public ACL is
+// refused while Block Public Access blocks public ACLs.
 func (s *Service) PutBucketAcl(ctx context.Context, in *s3api.PutBucketAclInput) (*s3api.PutBucketAclOutput, error) {
 	r := aclRequest{in.ACL, in.GrantFullControl, in.GrantRead, in.GrantReadACP, in.GrantWrite, in.GrantWriteACP, in.AccessControlPolicy}
 	err := s.updateBucket(ctx, awsapi.ToString(in.Bucket), func(b *bucket) error {
 		if !r.present() {
 			return s3api.ErrMissingSecurityHeader("Your request was missing a required header").WithFields(map[string]any{"MissingHeaderName": "x-amz-acl"})
 		}
+		if aclsDisabled(b) {
+			// "Requests to set ACLs or update ACLs fail" with ACLs disabled
+			// (Object Ownership troubleshooting): even "private", as
+			// Terraform's aws_s3_bucket_acl finds on a new bucket; only the
+			// bucket-owner-full-control that every PUT may carry passes.
+			return enforcedObjectACL(r, b, b.Account)
+		}
 		gs, err := r.grants(b.Account, b.Account)
 		if err != nil {
 			return err
-		}
-		if aclsDisabled(b) {
-			if !onlyFullControl(gs, b.Account) {
-				return aclNotSupported()
-			}
-			return nil
 		}
 		if publicGrants(gs) && blocks(b, blockPublicAcls) {
 			return accessDenied()
@@ -417,10 +418,50 @@ func aclNotSupported() error {
 	return s3api.ErrAccessControlListNotSupported("The bucket does not allow ACLs")
 }
 
+// objectOwnerGrants refuses a request of the caller in ctx that needs perm
+// on o when o is owned by an account other than b's owner and its ACL does
+// not grant the caller perm. S3 evaluates an object operation in the object
+// owner's context, whose only policy is the object's ACL ("How Amazon S3
+// authorizes a request for an object operation"): the bucket owner and the
+// bucket policy's Allows give nothing on an object another account owns.
+// The object's owner needs no grant, and a request without a caller (wharf
+// reading for itself) is not refused.
+func objectOwnerGrants(ctx context.Context, b *bucket, o *object, perm string) error {
+	own := objectOwner(b, o)
+	c := caller(ctx)
+	if own == b.Account || !c.Anonymous && (c.Account == own || c.Account == "") {
+		return nil
+	}
+	ignorePublic := blocks(b, ignorePublicAcls)
+	for _, g := range objectGrants(b, o) {
+		if g.Permission != perm && g.Permission != permFull {
+			continue
+		}
+		switch g.URI {
+		case groupAllUsers:
+			if !ignorePublic {
+				return nil
+			}
+		case groupAuthenticated:
+			if !ignorePublic && !c.Anonymous {
+				return nil
+			}
+		case "":
+			if acct, ok := canonicalAccount(g.ID); ok && acct == c.Account && !c.Anonymous {
+				return nil
+			}
+		}
+	}
+	return accessDenied()
+}
+
 // GetObjectAcl returns the ACL of an object (or of one of its versions).
 func (s *Service) GetObjectAcl(ctx context.Context, in *s3api.GetObjectAclInput) (*s3api.GetObjectAclOutput, error) {
 	b, o, _, err := s.openObject(ctx, awsapi.ToString(in.Bucket), awsapi.ToString(in.Key), awsapi.ToString(in.VersionId), false)
 	if err != nil {
+		return nil, err
+	}
+	if err := objectOwnerGrants(ctx, b, o, permReadACP); err != nil {
 		return nil, err
 	}
 	return &s3api.GetObjectAclOutput{Owner: owner(objectOwner(b, o)), Grants: wireGrants(objectGrants(b, o))}, nil
@@ -442,6 +483,9 @@ func (s *Service) PutObjectAcl(ctx context.Context, in *s3api.PutObjectAclInput)
 		}
 		if !r.present() {
 			return s3api.ErrMissingSecurityHeader("Your request was missing a required header").WithFields(map[string]any{"MissingHeaderName": "x-amz-acl"})
+		}
+		if err := objectOwnerGrants(ctx, b, o, permWriteACP); err != nil {
+			return err
 		}
 		own := objectOwner(b, o)
 		if aclsDisabled(b) {

@@ -29,6 +29,18 @@ func (s *Service) ObjectTags(bucket, key string) (map[string]string, error) {
 	return tags, nil
 }
 
+// ObjectExists reports whether bucket has a current version of key (not a
+// delete marker), for the authorizer's answer to a read of a missing
+// object. A missing bucket counts as existing: the operation reports it. It
+// does not check who asks.
+func (s *Service) ObjectExists(bucket, key string) (bool, error) {
+	_, _, _, err := s.openObject(context.Background(), bucket, key, "", false)
+	if e := apierr.As(err); e != nil {
+		return e.Code != "NoSuchKey", nil
+	}
+	return err == nil, err
+}
+
 // BucketPolicy returns the bucket policy of bucket name and the account that
 // owns the bucket, for the authorizer; found is false when there is no such
 // bucket. It does not check who asks: the authorizer decides with it.

@@ -13,8 +13,10 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
 
+	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
+	"github.com/wharf-dev/wharf/internal/iampolicy"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -256,9 +258,14 @@ func (s *Service) CreateBucket(ctx context.Context, in *s3api.CreateBucketInput)
 			}
 			// CreateBucket docs: "For legacy compatibility, if you re-create an
 			// existing bucket that you already own in the North Virginia Region,
-			// Amazon S3 returns 200 OK".
+			// Amazon S3 returns 200 OK and resets the bucket access control
+			// lists (ACLs)": to the request's, the owner's alone without one.
 			if old.Region == "us-east-1" && region == "us-east-1" {
-				return nil
+				if aclsDisabled(old) {
+					return nil
+				}
+				old.ACL = acl
+				return putBucket(tx, old)
 			}
 			return s3api.ErrBucketAlreadyOwnedByYou("Your previous request to create the named bucket succeeded and you already own it.").WithFields(map[string]any{"BucketName": name})
 		}
@@ -591,7 +598,25 @@ func (s *Service) PutBucketPolicy(ctx context.Context, in *s3api.PutBucketPolicy
 	if _, ok := doc["Statement"]; !ok {
 		return nil, s3api.ErrMalformedPolicy("Missing required field Statement")
 	}
-	err := s.updateBucket(ctx, awsapi.ToString(in.Bucket), func(b *bucket) error {
+	// S3 refuses a policy it cannot evaluate rather than store it; its
+	// words for what IAM's grammar refuses are IAM's.
+	pol, err := iampolicy.Parse(p, iampolicy.Resource)
+	if err != nil {
+		msg := "Invalid policy"
+		if e := apierr.As(err); e != nil {
+			msg = e.Message
+		}
+		return nil, s3api.ErrMalformedPolicy("%s", msg)
+	}
+	for _, st := range pol.Statements {
+		// "NotPrincipal must be used with "Effect":"Deny". Using it with
+		// "Effect":"Allow" is not supported" (IAM JSON policy elements:
+		// NotPrincipal); the wording is wharf's.
+		if st.NotPrincipal && st.Effect == iampolicy.Allow {
+			return nil, s3api.ErrMalformedPolicy("NotPrincipal is supported only with Effect Deny")
+		}
+	}
+	err = s.updateBucket(ctx, awsapi.ToString(in.Bucket), func(b *bucket) error {
 		if blocks(b, blockPublicPolicy) && publicPolicy(p) {
 			return publicPolicyBlocked(ctx, b.Name)
 		}
@@ -608,9 +633,13 @@ func (s *Service) GetBucketPolicy(ctx context.Context, in *s3api.GetBucketPolicy
 		return nil, err
 	}
 	if b.Policy == "" {
-		return nil, s3api.ErrNoSuchBucketPolicy("The bucket policy does not exist").WithFields(map[string]any{"BucketName": b.Name})
+		return nil, noSuchBucketPolicy(b.Name)
 	}
 	return &s3api.GetBucketPolicyOutput{Policy: awsapi.String(b.Policy)}, nil
+}
+
+func noSuchBucketPolicy(name string) error {
+	return s3api.ErrNoSuchBucketPolicy("The bucket policy does not exist").WithFields(map[string]any{"BucketName": name})
 }
 
 // DeleteBucketPolicy removes the policy.

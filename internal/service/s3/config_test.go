@@ -102,9 +102,6 @@ func TestBucketReadsOfFeaturesNeverConfigured(t *testing.T) {
 		aws.ToString(acl.Grants[0].Grantee.ID) != aws.ToString(acl.Owner.ID) || acl.Grants[0].Grantee.Type != types.TypeCanonicalUser {
 		t.Errorf("GetBucketAcl = %+v, %v", acl, err)
 	}
-	if _, err := c.PutBucketAcl(ctx(), &awss3.PutBucketAclInput{Bucket: b, ACL: types.BucketCannedACLPrivate}); err != nil {
-		t.Errorf("PutBucketAcl private = %v", err)
-	}
 	if _, err := c.PutBucketAcl(ctx(), &awss3.PutBucketAclInput{Bucket: b, ACL: types.BucketCannedACLPublicRead}); errCode(err) != "AccessControlListNotSupported" {
 		t.Errorf("PutBucketAcl public-read = %v, want AccessControlListNotSupported", err)
 	}

@@ -86,7 +86,7 @@ func newEnvClock(t testing.TB, st store.Store, dir string, clk clock.Clock, args
 	}
 	srv := server.New(server.Options{
 		Config:   cfg,
-		Services: []server.Registration{{Desc: s3api.Service, Handlers: s3api.Bind(svc), CORS: svc.CORS, Check: svc.Check}},
+		Services: []server.Registration{{Desc: s3api.Service, Handlers: s3.Bind(svc), CORS: svc.CORS, Check: svc.Check}},
 		Codecs:   map[string]protocol.Codec{awsapi.ProtocolRestXML: restxml.Codec{}},
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

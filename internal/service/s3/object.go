@@ -788,6 +788,9 @@ func (s *Service) GetObject(ctx context.Context, in *s3api.GetObjectInput) (*s3a
 		f.Close()
 		return nil, err
 	}
+	if err := objectOwnerGrants(ctx, b, o, permRead); err != nil {
+		return fail(err)
+	}
 	if err := o.Enc.checkKey(in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, ""); err != nil {
 		return fail(err)
 	}
@@ -833,6 +836,9 @@ func (s *Service) HeadObject(ctx context.Context, in *s3api.HeadObjectInput) (*s
 	name, key := awsapi.ToString(in.Bucket), awsapi.ToString(in.Key)
 	b, o, _, err := s.openObject(ctx, name, key, awsapi.ToString(in.VersionId), false)
 	if err != nil {
+		return nil, err
+	}
+	if err := objectOwnerGrants(ctx, b, o, permRead); err != nil {
 		return nil, err
 	}
 	if err := o.Enc.checkKey(in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5, ""); err != nil {

@@ -60,12 +60,17 @@ func publicPolicy(doc string) bool {
 }
 
 // GetBucketPolicyStatus says whether the bucket's policy makes it public.
-// wharf's buckets keep no ACL grants beyond their owner's, so the policy
-// alone decides.
+// It is the policy's status: the bucket's ACL has no say, and a bucket
+// without a policy has no status, which S3 answers with NoSuchBucketPolicy
+// as GetBucketPolicy does (what inventory tools such as CloudQuery and
+// Steampipe get from S3 for such buckets).
 func (s *Service) GetBucketPolicyStatus(ctx context.Context, in *s3api.GetBucketPolicyStatusInput) (*s3api.GetBucketPolicyStatusOutput, error) {
 	b, err := s.viewBucket(ctx, awsapi.ToString(in.Bucket))
 	if err != nil {
 		return nil, err
 	}
-	return &s3api.GetBucketPolicyStatusOutput{PolicyStatus: &s3api.PolicyStatus{IsPublic: awsapi.Bool(b.Policy != "" && publicPolicy(b.Policy))}}, nil
+	if b.Policy == "" {
+		return nil, noSuchBucketPolicy(b.Name)
+	}
+	return &s3api.GetBucketPolicyStatusOutput{PolicyStatus: &s3api.PolicyStatus{IsPublic: awsapi.Bool(publicPolicy(b.Policy))}}, nil
 }

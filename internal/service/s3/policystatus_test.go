@@ -6,11 +6,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // GetBucketPolicyStatus calls a bucket public when its policy allows every
 // principal without a condition on a fixed-value key ("The meaning of
-// 'public'" in the S3 user guide).
+// 'public'" in the S3 user guide); a bucket without a policy has no status
+// (NoSuchBucketPolicy), whatever its ACL grants.
 func TestGetBucketPolicyStatus(t *testing.T) {
 	e := newEnv(t)
 	c := e.client
@@ -23,13 +25,22 @@ func TestGetBucketPolicyStatus(t *testing.T) {
 		}
 		return aws.ToBool(out.PolicyStatus.IsPublic)
 	}
-	if isPublic() {
-		t.Error("a bucket without a policy is public")
-	}
-	// Block Public Access, on for a new bucket, would refuse the public ones.
+	_, err := c.GetBucketPolicyStatus(ctx(), &awss3.GetBucketPolicyStatusInput{Bucket: b})
+	wantErr(t, "a bucket without a policy", err, "NoSuchBucketPolicy", 404)
+	// Block Public Access, on for a new bucket, would refuse the public
+	// policies and ACLs.
 	if _, err := c.DeletePublicAccessBlock(ctx(), &awss3.DeletePublicAccessBlockInput{Bucket: b}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.PutBucketOwnershipControls(ctx(), &awss3.PutBucketOwnershipControlsInput{Bucket: b,
+		OwnershipControls: &types.OwnershipControls{Rules: []types.OwnershipControlsRule{{ObjectOwnership: types.ObjectOwnershipObjectWriter}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutBucketAcl(ctx(), &awss3.PutBucketAclInput{Bucket: b, ACL: types.BucketCannedACLPublicRead}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetBucketPolicyStatus(ctx(), &awss3.GetBucketPolicyStatusInput{Bucket: b})
+	wantErr(t, "a public-read bucket without a policy", err, "NoSuchBucketPolicy", 404)
 	stmt := `{"Effect":"%s","Principal":%s,"Action":"s3:GetObject","Resource":"arn:aws:s3:::status/*"%s}`
 	for _, tc := range []struct {
 		what, effect, principal, condition string
@@ -52,6 +63,6 @@ func TestGetBucketPolicyStatus(t *testing.T) {
 			t.Errorf("%s: IsPublic = %v, want %v", tc.what, got, tc.public)
 		}
 	}
-	_, err := c.GetBucketPolicyStatus(ctx(), &awss3.GetBucketPolicyStatusInput{Bucket: aws.String("no-such-bucket")})
+	_, err = c.GetBucketPolicyStatus(ctx(), &awss3.GetBucketPolicyStatusInput{Bucket: aws.String("no-such-bucket")})
 	wantErr(t, "a missing bucket", err, "NoSuchBucket", 404)
 }
