@@ -367,10 +367,8 @@ func (s *Service) putTrackingAlarms(ctx context.Context, sc scope, p *policy) ([
 	tv := *p.Tracking.TargetValue
 	if isDynamoUtilization(p) {
 		// The alarms watch the consumed units' one-minute Sum, as AWS's
-		// do: the target percentage of the capacity provisioned when the
-		// policy was put, for a minute. (AWS moves the thresholds with
-		// the capacity; here an alarm only wakes the evaluation, which
-		// reads the capacity afresh.)
+		// do: the target percentage of the capacity provisioned now, for a
+		// minute; each scaling moves them (retuneDynamoAlarms).
 		n, connected, err := s.readCapacity(ctx, sc, p.Target)
 		if err != nil || !connected {
 			n = 1

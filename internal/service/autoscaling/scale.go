@@ -148,7 +148,7 @@ func (s *Service) scaleLocked(ctx context.Context, sc scope, id targetID, d deci
 	a.End = s.clock.Now()
 	a.Status = "Successful"
 	a.StatusMessage = fmt.Sprintf("Successfully set %s to %d. Change successfully fulfilled by %s.", capacityWords(id), d.to, id.Namespace)
-	return s.st.Update(func(tx store.Tx) error {
+	err = s.st.Update(func(tx store.Tx) error {
 		var t target
 		found, err := getJSON(tx, sc.targetKey(id), &t)
 		if err != nil {
@@ -180,6 +180,39 @@ func (s *Service) scaleLocked(ctx context.Context, sc scope, id targetID, d deci
 		}
 		return s.putActivity(tx, sc, &a)
 	})
+	if err == nil && id.Namespace == "dynamodb" {
+		s.retuneDynamoAlarms(ctx, sc, id)
+	}
+	return err
+}
+
+// retuneDynamoAlarms moves the thresholds of the target tracking alarms of
+// a DynamoDB target's utilization policies to its new capacity, as AWS does
+// after it scales: they watch consumed units, a share of the capacity.
+// PutMetricAlarm keeps each alarm's state.
+func (s *Service) retuneDynamoAlarms(ctx context.Context, sc scope, id targetID) {
+	var ps []policy
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan(sc.childPrefix("p", id), nil, func(_, v []byte) (bool, error) {
+			var p policy
+			if err := jsonDecode(v, &p); err != nil {
+				return false, err
+			}
+			if p.Tracking != nil && isDynamoUtilization(&p) {
+				ps = append(ps, p)
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		s.log.Warn("target tracking alarms keep their thresholds", "resource", id.ResourceID, "err", err)
+		return
+	}
+	for i := range ps {
+		if _, err := s.putTrackingAlarms(ctx, sc, &ps[i]); err != nil {
+			s.log.Warn("target tracking alarms keep their thresholds", "policy", ps[i].ARN, "err", err)
+		}
+	}
 }
 
 // recordFailure records a scaling that ECS refused, and returns err.
