@@ -18,6 +18,7 @@ import (
 	iamapi "github.com/wharf-dev/wharf/internal/awsapi/iam"
 	logsapi "github.com/wharf-dev/wharf/internal/awsapi/logs"
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
+	s3controlapi "github.com/wharf-dev/wharf/internal/awsapi/s3control"
 	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
 	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
@@ -50,6 +51,7 @@ func (sys *System) bindings() []binding {
 		{aasapi.Service, sys.AutoScaling, aasapi.Bind},
 		{cwapi.Service, sys.CloudWatch, cwapi.Bind},
 		{logsapi.Service, sys.Logs, logsapi.Bind},
+		{s3controlapi.Service, sys.S3.Control(), s3controlapi.Bind},
 	}
 }
 

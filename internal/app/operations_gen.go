@@ -13,6 +13,7 @@ import (
 	iamapi "github.com/wharf-dev/wharf/internal/awsapi/iam"
 	logsapi "github.com/wharf-dev/wharf/internal/awsapi/logs"
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
+	s3controlapi "github.com/wharf-dev/wharf/internal/awsapi/s3control"
 	schedulerapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
 	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
@@ -414,4 +415,9 @@ var (
 		UntagLogGroup(context.Context, *logsapi.UntagLogGroupRequest) (*logsapi.UntagLogGroupOutput, error)
 		UntagResource(context.Context, *logsapi.UntagResourceRequest) (*logsapi.UntagResourceOutput, error)
 	} = (*logs.Service)(nil)
+	_ interface {
+		DeletePublicAccessBlock(context.Context, *s3controlapi.DeletePublicAccessBlockRequest) (*s3controlapi.DeletePublicAccessBlockOutput, error)
+		GetPublicAccessBlock(context.Context, *s3controlapi.GetPublicAccessBlockRequest) (*s3controlapi.GetPublicAccessBlockOutput, error)
+		PutPublicAccessBlock(context.Context, *s3controlapi.PutPublicAccessBlockRequest) (*s3controlapi.PutPublicAccessBlockOutput, error)
+	} = (*s3.Control)(nil)
 )

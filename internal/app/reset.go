@@ -29,6 +29,7 @@ var resetPrefixes = map[string][]string{
 	"iam":                     {"iam/"},
 	"logs":                    {"logs/"},
 	"s3":                      {"s3/"},
+	"s3control":               {"s3/pab/"},
 	"scheduler":               {"scheduler/"},
 	"sns":                     {"sns/"},
 	"sqs":                     {"sqs/"},

@@ -18,6 +18,7 @@ import (
 	iamapi "github.com/wharf-dev/wharf/internal/awsapi/iam"
 	logsapi "github.com/wharf-dev/wharf/internal/awsapi/logs"
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
+	s3controlapi "github.com/wharf-dev/wharf/internal/awsapi/s3control"
 	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
 	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
@@ -306,9 +307,12 @@ func (sys *System) registrations() []server.Registration {
 		{Desc: aasapi.Service, Handlers: aasapi.Bind(sys.AutoScaling)},
 		{Desc: cwapi.Service, Handlers: cwapi.Bind(sys.CloudWatch)},
 		{Desc: logsapi.Service, Handlers: logsapi.Bind(sys.Logs)},
+		{Desc: s3controlapi.Service},
 	}
 	if sys.S3 != nil {
 		regs[2].Handlers, regs[2].CORS, regs[2].Check = s3.Bind(sys.S3), sys.S3.CORS, sys.S3.Check
+		// S3 Control's account-level settings are S3's state.
+		regs[len(regs)-1].Handlers = s3controlapi.Bind(sys.S3.Control())
 	}
 	if sys.ECS != nil {
 		// ECS services (CreateService ...) are another package's behaviour on

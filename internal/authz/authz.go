@@ -632,7 +632,7 @@ func arnAccount(arn string) string {
 // client error (400) in the awsJson protocols and 403 in Scheduler's REST one.
 func accessDenied(service string) (code string, status int) {
 	switch service {
-	case "s3", "iam", "sts", "sns", "sqs", "cloudwatch":
+	case "s3", "s3control", "iam", "sts", "sns", "sqs", "cloudwatch":
 		return "AccessDenied", 403
 	case "scheduler":
 		return "AccessDeniedException", 403

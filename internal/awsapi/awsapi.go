@@ -107,6 +107,14 @@ type Quirks struct {
 	// the bucket named by the host, and so is a request no other service
 	// claims (an unsigned path-style GET of an object).
 	VirtualHostedBuckets bool `json:"virtualHostedBuckets,omitempty"`
+	// PathPrefix: a request signed for another service's signing name (S3
+	// Control signs as "s3") is this service's when its path starts with
+	// PathPrefix ("/v20180820/").
+	PathPrefix string `json:"pathPrefix,omitempty"`
+	// WrappedXMLErrors: rest-xml errors are wrapped as
+	// <ErrorResponse><Error>…</Error><RequestId/></ErrorResponse>, as S3
+	// Control answers, not S3's bare <Error>.
+	WrappedXMLErrors bool `json:"wrappedXMLErrors,omitempty"`
 }
 
 // Speaks reports whether the service supports protocol p.

@@ -16,8 +16,11 @@ type router struct {
 	byAction       map[string]*service // query Action → the first query service that has it
 	byVersion      map[string]*service // query Version (API version) → its service
 	restJSON       []*service          // the rest-json services other than S3, for byPath
-	s3             *service
-	s3Domain       string
+	// byPathPrefix are services that share another's signing name and are
+	// told apart by their path's prefix (S3 Control: "s3", /v20180820/).
+	byPathPrefix []*service
+	s3           *service
+	s3Domain     string
 }
 
 func newRouter(services []*service, s3Domain string) *router {
@@ -47,6 +50,9 @@ func newRouter(services []*service, s3Domain string) *router {
 					rt.byAction[name] = s
 				}
 			}
+		}
+		if d.Quirks.PathPrefix != "" {
+			rt.byPathPrefix = append(rt.byPathPrefix, s)
 		}
 		if d.Quirks.VirtualHostedBuckets {
 			rt.s3 = s
@@ -84,6 +90,11 @@ func (rt *router) byPath(r *http.Request, m pathMatcher) *service {
 // does not have.
 func (rt *router) route(r *http.Request, scopeService string) *service {
 	if scopeService != "" {
+		for _, s := range rt.byPathPrefix {
+			if s.desc.SigningName == scopeService && strings.HasPrefix(r.URL.Path, s.desc.Quirks.PathPrefix) {
+				return s
+			}
+		}
 		if s, ok := rt.bySigningName[scopeService]; ok {
 			if t := r.Header.Get("X-Amz-Target"); t != "" {
 				prefix, _, _ := strings.Cut(t, ".")

@@ -106,8 +106,11 @@ func TestHealthListsEveryService(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &h); err != nil || status != 200 || h.Status != "running" {
 		t.Fatalf("health %d %q: %v", status, body, err)
 	}
-	if len(h.Services) != 13 {
-		t.Errorf("%d services, want 13", len(h.Services))
+	if len(h.Services) != 14 {
+		t.Errorf("%d services, want 14", len(h.Services))
+	}
+	if s := h.Services["s3control"]; s.State != "running" || s.Implemented != 3 {
+		t.Errorf("s3control health %+v", s)
 	}
 	if s := h.Services["dynamodbstreams"]; s.State != "running" || s.Implemented != 4 {
 		t.Errorf("dynamodbstreams health %+v", s)

@@ -47,6 +47,7 @@ var services = []service{
 	{"application-autoscaling", "applicationautoscaling"},
 	{"cloudwatch", "cloudwatch"},
 	{"logs", "logs"},
+	{"s3control", "s3control"},
 }
 
 func main() {

@@ -555,7 +555,9 @@ func hostID(requestID string) string {
 	return base64.StdEncoding.EncodeToString([]byte("wharf/" + requestID))
 }
 
-// EncodeError writes <Error><Code/><Message/>(Fields)<RequestId/><HostId/></Error>.
+// EncodeError writes <Error><Code/><Message/>(Fields)<RequestId/><HostId/></Error>,
+// or for a service with WrappedXMLErrors (S3 Control)
+// <ErrorResponse><Error><Code/><Message/></Error><RequestId/><HostId/></ErrorResponse>.
 func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Service, e *apierr.Error, requestID string) {
 	postUploads.Delete(r)
 	res := protocol.Resolve(svc, e)
@@ -565,8 +567,13 @@ func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Ser
 		h[k] = vs
 	}
 	setRequestID(h, requestID)
+	wrapped := svc != nil && svc.Quirks.WrappedXMLErrors
 	var buf bytes.Buffer
-	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Error><Code>")
+	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	if wrapped {
+		buf.WriteString("<ErrorResponse>")
+	}
+	buf.WriteString("<Error><Code>")
 	xmlshape.Escape(&buf, code)
 	buf.WriteString("</Code>")
 	if e.Message != "" {
@@ -575,11 +582,19 @@ func (Codec) EncodeError(w http.ResponseWriter, r *http.Request, svc *awsapi.Ser
 		buf.WriteString("</Message>")
 	}
 	opts.WriteFields(&buf, e.Fields)
+	if wrapped {
+		buf.WriteString("</Error>")
+	}
 	buf.WriteString("<RequestId>")
 	xmlshape.Escape(&buf, requestID)
 	buf.WriteString("</RequestId><HostId>")
 	xmlshape.Escape(&buf, hostID(requestID))
-	buf.WriteString("</HostId></Error>")
+	buf.WriteString("</HostId>")
+	if wrapped {
+		buf.WriteString("</ErrorResponse>")
+	} else {
+		buf.WriteString("</Error>")
+	}
 	// HEAD responses carry no body, so S3 clients read the error from the status.
 	_ = writeXML(w, h, status, buf.Bytes(), r != nil && r.Method == http.MethodHead)
 }

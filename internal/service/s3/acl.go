@@ -245,8 +245,11 @@ func onlyFullControl(gs []grant, accts ...string) bool {
 	return true
 }
 
+// blocks reports whether a Block Public Access flag is on for b: set on the
+// bucket or on its account (S3 Control), the more restrictive winning.
 func blocks(b *bucket, flag func(*s3api.PublicAccessBlockConfiguration) *bool) bool {
-	return b.PublicAccessBlock != nil && awsapi.ToBool(flag(b.PublicAccessBlock))
+	return b.PublicAccessBlock != nil && awsapi.ToBool(flag(b.PublicAccessBlock)) ||
+		b.accountBlock != nil && awsapi.ToBool(flag(b.accountBlock))
 }
 
 func blockPublicAcls(c *s3api.PublicAccessBlockConfiguration) *bool   { return c.BlockPublicAcls }

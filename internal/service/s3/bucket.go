@@ -49,6 +49,9 @@ type bucket struct {
 	ObjectLock bool     `json:",omitempty"`
 	// LockDefault is the Object Lock default retention, nil when none.
 	LockDefault *defaultRetention `json:",omitempty"`
+	// accountBlock is the owning account's Block Public Access (S3
+	// Control), read with the bucket, nil when the account has none.
+	accountBlock *s3api.PublicAccessBlockConfiguration
 }
 
 func (b *bucket) versioned() bool { return b.Versioning != "" }
@@ -116,15 +119,20 @@ func getBucket(tx store.Tx, name string) (*bucket, error) {
 		}
 		return nil, err
 	}
+	var b *bucket
 	if c, ok := decodedBuckets.Load(string(k)); ok && bytes.Equal(c.(*decodedBucket).raw, v) {
-		b := c.(*decodedBucket).b
-		return &b, nil
+		copied := c.(*decodedBucket).b
+		b = &copied
+	} else {
+		b = &bucket{}
+		if err := json.Unmarshal(v, b); err != nil {
+			return nil, fmt.Errorf("s3: bucket %s: %w", name, err)
+		}
+		decodedBuckets.Store(string(k), &decodedBucket{raw: bytes.Clone(v), b: *b})
 	}
-	b := &bucket{}
-	if err := json.Unmarshal(v, b); err != nil {
-		return nil, fmt.Errorf("s3: bucket %s: %w", name, err)
+	if b.accountBlock, err = accountBlock(tx, b.Account); err != nil {
+		return nil, err
 	}
-	decodedBuckets.Store(string(k), &decodedBucket{raw: bytes.Clone(v), b: *b})
 	return b, nil
 }
 
