@@ -228,7 +228,8 @@ func TestIAMEnforceABACOnECSResources(t *testing.T) {
 // opsABACPolicy lets bob act on log groups, EventBridge rules and buses,
 // CloudWatch alarms and Scheduler groups (and their schedules) of his team,
 // create them only tagged with his team, and tag with the keys team and
-// owner only.
+// owner only; and read the IAM roles of his team, by IAM's own
+// iam:ResourceTag.
 const opsABACPolicy = `{"Version":"2012-10-17","Statement":[
 	{"Effect":"Allow","Action":["logs:PutRetentionPolicy","logs:PutLogEvents","events:DescribeRule","events:DisableRule","events:DescribeEventBus",
 	  "cloudwatch:SetAlarmState","scheduler:GetScheduleGroup","scheduler:GetSchedule"],
@@ -236,7 +237,8 @@ const opsABACPolicy = `{"Version":"2012-10-17","Statement":[
 	{"Effect":"Allow","Action":["logs:CreateLogGroup","events:PutRule","events:CreateEventBus","cloudwatch:PutMetricAlarm","scheduler:CreateScheduleGroup"],
 	 "Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/team":"${aws:PrincipalTag/team}"}}},
 	{"Effect":"Allow","Action":["logs:TagResource","events:TagResource","cloudwatch:TagResource","scheduler:TagResource"],"Resource":"*",
-	 "Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["team","owner"]}}}]}`
+	 "Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["team","owner"]}}},
+	{"Effect":"Allow","Action":"iam:GetRole","Resource":"*","Condition":{"StringEquals":{"iam:ResourceTag/team":"${aws:PrincipalTag/team}"}}}]}`
 
 // TestIAMEnforceABACOnLogsEventsAlarmsAndSchedules: the same team policy over
 // CloudWatch Logs (a group, and a stream by its group's tags), EventBridge
@@ -345,6 +347,17 @@ func TestIAMEnforceABACOnLogsEventsAlarmsAndSchedules(t *testing.T) {
 	wantDenied(t, err, "AccessDeniedException", 403, noAllow("scheduler:CreateScheduleGroup", "arn:aws:scheduler:"+region+"schedule-group/bob-group"))
 	_, err = bobSch.CreateScheduleGroup(ctx, &scheduler.CreateScheduleGroupInput{Name: aws.String("bob-group"), Tags: schTags("blue")})
 	allowed(t, "CreateScheduleGroup tagged blue", err)
+
+	// IAM roles, by iam:ResourceTag.
+	ic := iam.NewFromConfig(w.root)
+	for _, team := range []string{"blue", "red"} {
+		w.must(ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(team + "-role"), Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String(team)}},
+			AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}}`)}))
+	}
+	_, err = iam.NewFromConfig(w.bob).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("blue-role")})
+	allowed(t, "GetRole of the blue role (iam:ResourceTag)", err)
+	_, err = iam.NewFromConfig(w.bob).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("red-role")})
+	wantDenied(t, err, "AccessDenied", 403, noAllow("iam:GetRole", "arn:aws:iam::000000000000:role/red-role"))
 
 	// A group retagged blue is bob's, with its schedules.
 	w.must(rootSch.TagResource(ctx, &scheduler.TagResourceInput{ResourceArn: aws.String("arn:aws:scheduler:" + region + "schedule-group/red-group"), Tags: schTags("blue")}))
