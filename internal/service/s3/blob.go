@@ -380,7 +380,14 @@ func (s *Service) SweepOrphans(ctx context.Context) (int, error) {
 	var ref struct{ Blob string }
 	keep := func(k, v []byte) (bool, error) {
 		ref.Blob = ""
-		if err := json.Unmarshal(v, &ref); err != nil {
+		if len(v) > 0 && v[0] == objectRecordV1 {
+			// An object's binary record (a part's is JSON).
+			blob, err := recordBlob(v)
+			if err != nil {
+				return false, fmt.Errorf("s3: sweep %q: %w", k, err)
+			}
+			ref.Blob = blob
+		} else if err := json.Unmarshal(v, &ref); err != nil {
 			return false, fmt.Errorf("s3: sweep %q: %w", k, err)
 		}
 		delete(candidates, ref.Blob)

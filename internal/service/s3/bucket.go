@@ -574,7 +574,7 @@ func migrateToVersions(tx store.Tx, name string) error {
 		return err
 	}
 	for _, o := range objs {
-		if err := putJSON(tx, versionKey(name, o.Key, o.Seq), o); err != nil {
+		if err := putObject(tx, versionKey(name, o.Key, o.Seq), o); err != nil {
 			return err
 		}
 	}

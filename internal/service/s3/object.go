@@ -75,14 +75,6 @@ type object struct {
 	inline []byte
 }
 
-func decodeObject(v []byte) (*object, error) {
-	o := &object{}
-	if err := json.Unmarshal(v, o); err != nil {
-		return nil, fmt.Errorf("s3: object: %w", err)
-	}
-	return o, nil
-}
-
 func putJSON(tx store.Tx, k []byte, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -375,7 +367,7 @@ func refreshCurrent(tx store.Tx, bucket, key string) error {
 	if o == nil || o.DeleteMarker {
 		return tx.Delete(objectKey(bucket, key))
 	}
-	return putJSON(tx, objectKey(bucket, key), o)
+	return putObject(tx, objectKey(bucket, key), o)
 }
 
 // dropNullVersion removes the null version of key from the version index,
@@ -432,14 +424,14 @@ func (s *Service) commitObject(tx store.Tx, b *bucket, o *object) ([]string, err
 		}
 	}
 	if b.versioned() {
-		if err := putJSON(tx, versionKey(b.Name, o.Key, o.Seq), o); err != nil {
+		if err := putObject(tx, versionKey(b.Name, o.Key, o.Seq), o); err != nil {
 			return nil, err
 		}
 	}
 	if o.DeleteMarker {
 		return garbage, tx.Delete(objectKey(b.Name, o.Key))
 	}
-	return garbage, putJSON(tx, objectKey(b.Name, o.Key), o)
+	return garbage, putObject(tx, objectKey(b.Name, o.Key), o)
 }
 
 // receive streams body into a new blob, hashing it, and checks it against
@@ -1253,7 +1245,7 @@ func (s *Service) updateObject(ctx context.Context, name, key, versionID string,
 // the version index and, when it is the current version, as the object.
 func (s *Service) rewriteVersion(tx store.Tx, b *bucket, o *object) error {
 	if b.versioned() {
-		if err := putJSON(tx, versionKey(b.Name, o.Key, o.Seq), o); err != nil {
+		if err := putObject(tx, versionKey(b.Name, o.Key, o.Seq), o); err != nil {
 			return err
 		}
 	}
@@ -1262,7 +1254,7 @@ func (s *Service) rewriteVersion(tx store.Tx, b *bucket, o *object) error {
 		return err
 	}
 	if cur != nil && cur.Seq == o.Seq {
-		return putJSON(tx, objectKey(b.Name, o.Key), o)
+		return putObject(tx, objectKey(b.Name, o.Key), o)
 	}
 	return nil
 }
