@@ -29,6 +29,14 @@ func fullObject() *object {
 // object, with every field set and with none, and an ACL that grants
 // nothing stays one.
 func TestObjectRecordRoundTrips(t *testing.T) {
+	// A field added to object but not to the record would be lost on
+	// every write: fullObject sets them all.
+	full := reflect.ValueOf(fullObject()).Elem()
+	for i := range full.NumField() {
+		if f := full.Type().Field(i); f.IsExported() && full.Field(i).IsZero() {
+			t.Fatalf("fullObject leaves %s unset: add it to the record and to fullObject", f.Name)
+		}
+	}
 	none := []grant{}
 	for _, o := range []*object{fullObject(), {Key: "k", VersionID: "null"}, {Key: "k", ACL: &none, Metadata: map[string]string{}}} {
 		b, err := encodeObject(o)
