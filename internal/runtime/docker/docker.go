@@ -336,8 +336,42 @@ func (r *Runner) Remove(ctx context.Context, id string) error {
 }
 
 // Logs follows the container's output from its start until it exits.
+//
+// The engine may end a follow stream when the container stops while the
+// reader is still behind its log file (seen with fast-exiting containers on a
+// loaded machine: the last thousand lines never came). So once the stream
+// ends, the log is read again without following, and the lines after those
+// already delivered are delivered too: both reads walk the same log file in
+// the same order.
 func (r *Runner) Logs(ctx context.Context, id string, fn func(runtime.Line)) error {
-	q := url.Values{"follow": {"1"}, "stdout": {"1"}, "stderr": {"1"}, "timestamps": {"1"}}
+	delivered := 0
+	count := func(l runtime.Line) { delivered++; fn(l) }
+	if err := r.readLogs(ctx, id, true, func(br *bufio.Reader) error {
+		_, err := demuxLines(br, 0, count)
+		return err
+	}); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	err := r.readLogs(ctx, id, false, func(br *bufio.Reader) error {
+		partial, err := demuxLines(br, delivered, fn)
+		flushPartial(partial, fn)
+		return err
+	})
+	if errors.Is(err, runtime.ErrNotFound) {
+		return nil // removed meanwhile: what the stream gave is all there is
+	}
+	return err
+}
+
+// readLogs opens the container's log (following it or not) and hands it to read.
+func (r *Runner) readLogs(ctx context.Context, id string, follow bool, read func(*bufio.Reader) error) error {
+	q := url.Values{"stdout": {"1"}, "stderr": {"1"}, "timestamps": {"1"}}
+	if follow {
+		q.Set("follow", "1")
+	}
 	resp, err := r.do(ctx, http.MethodGet, "/containers/"+id+"/logs", q, nil)
 	if notFound(err) {
 		return runtime.ErrNotFound
@@ -346,35 +380,29 @@ func (r *Runner) Logs(ctx context.Context, id string, fn func(runtime.Line)) err
 		return err
 	}
 	defer resp.Body.Close()
-	return demux(resp.Body, fn)
+	return read(bufio.NewReader(resp.Body))
 }
 
 // demux reads the engine's multiplexed log stream (containers without a TTY):
 // frames of an 8-byte header (stream, 0, 0, 0, big-endian length) and payload.
 // Lines may span frames; a partial last line is flushed at the end.
 func demux(rd io.Reader, fn func(runtime.Line)) error {
-	br := bufio.NewReader(rd)
+	partial, err := demuxLines(bufio.NewReader(rd), 0, fn)
+	flushPartial(partial, fn)
+	return err
+}
+
+// demuxLines delivers the stream's complete lines after the first skip, and
+// returns what is left of each stream's unfinished last line.
+func demuxLines(br *bufio.Reader, skip int, fn func(runtime.Line)) (map[string][]byte, error) {
 	partial := map[string][]byte{}
-	emit := func(stream string, line []byte) {
-		ts, text, ok := bytes.Cut(line, []byte(" "))
-		t, err := time.Parse(time.RFC3339Nano, string(ts))
-		if !ok || err != nil {
-			t, text = time.Now(), line
-		}
-		fn(runtime.Line{Stream: stream, Time: t, Text: string(text)})
-	}
 	var hdr [8]byte
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			for s, p := range partial {
-				if len(p) > 0 {
-					emit(s, p)
-				}
-			}
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return nil
+				return partial, nil
 			}
-			return err
+			return partial, err
 		}
 		stream := "stdout"
 		if hdr[0] == 2 {
@@ -383,7 +411,10 @@ func demux(rd io.Reader, fn func(runtime.Line)) error {
 		n := binary.BigEndian.Uint32(hdr[4:])
 		buf := make([]byte, n)
 		if _, err := io.ReadFull(br, buf); err != nil {
-			return err
+			if err == io.ErrUnexpectedEOF {
+				return partial, nil // a torn last frame: the stream ended
+			}
+			return partial, err
 		}
 		data := append(partial[stream], buf...)
 		for {
@@ -391,11 +422,34 @@ func demux(rd io.Reader, fn func(runtime.Line)) error {
 			if i < 0 {
 				break
 			}
-			emit(stream, data[:i])
+			if skip > 0 {
+				skip--
+			} else {
+				emitLine(stream, data[:i], fn)
+			}
 			data = data[i+1:]
 		}
 		partial[stream] = data
 	}
+}
+
+// flushPartial delivers each stream's unfinished last line.
+func flushPartial(partial map[string][]byte, fn func(runtime.Line)) {
+	for _, s := range []string{"stdout", "stderr"} {
+		if p := partial[s]; len(p) > 0 {
+			emitLine(s, p, fn)
+		}
+	}
+}
+
+// emitLine splits the engine's timestamp from a line and delivers it.
+func emitLine(stream string, line []byte, fn func(runtime.Line)) {
+	ts, text, ok := bytes.Cut(line, []byte(" "))
+	t, err := time.Parse(time.RFC3339Nano, string(ts))
+	if !ok || err != nil {
+		t, text = time.Now(), line
+	}
+	fn(runtime.Line{Stream: stream, Time: t, Text: string(text)})
 }
 
 // Available reports whether an engine answers at the default location within a

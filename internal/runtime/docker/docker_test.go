@@ -5,7 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +188,55 @@ func TestStatsMeasureARunningContainer(t *testing.T) {
 	}
 	if _, err := r.Stats(ctx, "wharf-no-such-container"); !errors.Is(err, runtime.ErrNotFound) {
 		t.Errorf("stats of a missing container: %v", err)
+	}
+}
+
+// TestLogsReadsOnWhenTheFollowStreamEndsEarly: an engine may end a follow
+// stream when the container stops while the reader is still behind its log
+// file. Logs then reads the log again without following and delivers the
+// lines after those it already had, each once. The engine is played by a
+// server on a unix socket, because a real one cannot be made to do this on
+// demand.
+func TestLogsReadsOnWhenTheFollowStreamEndsEarly(t *testing.T) {
+	var all bytes.Buffer
+	for i := range 5 {
+		all.Write(frame(byte(1+i%2), fmt.Sprintf("2024-01-02T03:04:05Z line %d\n", i)))
+	}
+	all.Write(frame(1, "2024-01-02T03:04:05Z no newline"))
+	short := all.Bytes()[:len(frame(1, "2024-01-02T03:04:05Z line 0\n"))*2+12] // 2 lines and a torn frame
+	sock := filepath.Join(t.TempDir(), "engine.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !strings.HasSuffix(req.URL.Path, "/containers/c1/logs") {
+			http.NotFound(w, req)
+			return
+		}
+		if req.URL.Query().Get("follow") == "1" {
+			w.Write(short)
+			return
+		}
+		w.Write(all.Bytes())
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	r, err := New(func(k string) string {
+		if k == "DOCKER_HOST" {
+			return "unix://" + sock
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := r.Logs(context.Background(), "c1", func(l runtime.Line) { got = append(got, l.Stream+":"+l.Text) }); err != nil {
+		t.Fatal(err)
+	}
+	want := "stdout:line 0 stderr:line 1 stdout:line 2 stderr:line 3 stdout:line 4 stdout:no newline"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
