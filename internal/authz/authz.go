@@ -176,6 +176,7 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	currentTime, epochTime := a.timeKeys(now)
 	sourceIP := []string{c.SourceIP}
 	crossGranted, denied := false, false
+	missingBucket := "" // a bucket an anonymous check named that does not exist
 	for _, ch := range checks {
 		// The principal's keys are shared by its requests, read-only: the
 		// request's own keys go in a small map of their own.
@@ -273,7 +274,14 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 			continue
 		}
 		if a.s3Missing(c, ch.Action, ch.Resource, owner) {
-			continue // the service answers NoSuchBucket
+			// S3 answers NoSuchBucket. Under enforce the answer is given
+			// here, once no other check denies, rather than by letting the
+			// request through: a bucket created meanwhile would otherwise
+			// take an unsigned write or read its policy never allowed.
+			if a.o.Mode == config.IAMEnforce && missingBucket == "" {
+				missingBucket, _, _ = strings.Cut(strings.TrimPrefix(ch.Resource, "arn:aws:s3:::"), "/")
+			}
+			continue
 		}
 		a.record(ctx, c, op, req, d)
 		if a.o.Mode == config.IAMEnforce {
@@ -284,6 +292,10 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 			return apierr.New(code, status, "%s", d.Message(req))
 		}
 		denied = true // audit: a request with a denied check grants nothing
+	}
+	if missingBucket != "" {
+		return &apierr.Error{Code: "NoSuchBucket", Status: 404, Message: "The specified bucket does not exist",
+			Fields: map[string]any{"BucketName": missingBucket}}
 	}
 	// Services keep other accounts out of their resources; a resource policy
 	// that let this caller in opens that door for this request.

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/iampolicy"
@@ -153,5 +155,47 @@ func BenchmarkAuthorizeRoot(b *testing.B) {
 		if err := a.Authorize(context.Background(), root, "SendMessage", in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestAnonymousRequestForAMissingBucketIsAnsweredHere: under enforce an
+// unsigned request naming a bucket that does not exist is answered
+// NoSuchBucket by the authorizer itself, not let through for S3 to say so,
+// since the bucket may be created (private) before the operation runs; a
+// check it is denied still answers AccessDenied. Under audit it goes on.
+func TestAnonymousRequestForAMissingBucketIsAnsweredHere(t *testing.T) {
+	missing := func(_ context.Context, arn string) (string, string, error) {
+		if strings.HasPrefix(arn, "arn:aws:s3:::present") {
+			return "", "111111111111", nil
+		}
+		return "", "", nil // no such bucket: no owner
+	}
+	anon := func() *awsapi.Caller {
+		return &awsapi.Caller{Anonymous: true, Region: "us-east-1", Service: "s3"}
+	}
+	a := New(Options{Mode: config.IAMEnforce, ResourcePolicy: missing})
+	for _, op := range []struct {
+		name string
+		in   any
+	}{
+		{"PutObject", &s3api.PutObjectInput{Bucket: awsapi.String("gone"), Key: awsapi.String("k")}},
+		{"GetObject", &s3api.GetObjectInput{Bucket: awsapi.String("gone"), Key: awsapi.String("k")}},
+		{"ListObjectsV2", &s3api.ListObjectsV2Input{Bucket: awsapi.String("gone")}},
+	} {
+		err := a.Authorize(context.Background(), anon(), op.name, op.in)
+		e := apierr.As(err)
+		if e == nil || e.Code != "NoSuchBucket" || e.Status != 404 || e.Fields["BucketName"] != "gone" {
+			t.Errorf("%s of a missing bucket, unsigned: %v, want NoSuchBucket for gone", op.name, err)
+		}
+	}
+	// Copying from a missing bucket into one that exists: the write is
+	// denied, and that is the answer.
+	in := &s3api.CopyObjectInput{Bucket: awsapi.String("present"), Key: awsapi.String("k"), CopySource: awsapi.String("gone/k")}
+	if e := apierr.As(a.Authorize(context.Background(), anon(), "CopyObject", in)); e == nil || e.Code != "AccessDenied" {
+		t.Errorf("unsigned CopyObject from a missing bucket into a private one: %v, want AccessDenied", e)
+	}
+	audit := New(Options{Mode: config.IAMAudit, ResourcePolicy: missing})
+	if err := audit.Authorize(context.Background(), anon(), "PutObject", &s3api.PutObjectInput{Bucket: awsapi.String("gone"), Key: awsapi.String("k")}); err != nil {
+		t.Errorf("audit answered %v", err)
 	}
 }
