@@ -91,7 +91,12 @@ func (rt *router) byPath(r *http.Request, m pathMatcher) *service {
 func (rt *router) route(r *http.Request, scopeService string) *service {
 	if scopeService != "" {
 		for _, s := range rt.byPathPrefix {
-			if s.desc.SigningName == scopeService && strings.HasPrefix(r.URL.Path, s.desc.Quirks.PathPrefix) {
+			// "v20180820" is also a valid bucket name: S3 Control's
+			// requests are told from a path-style request to that bucket
+			// by the x-amz-account-id header every one of its operations
+			// (but Outposts' CreateBucket) requires and S3 never reads.
+			if s.desc.SigningName == scopeService && strings.HasPrefix(r.URL.Path, s.desc.Quirks.PathPrefix) &&
+				r.Header.Get("X-Amz-Account-Id") != "" {
 				return s
 			}
 		}
