@@ -208,6 +208,9 @@ func New(o Options) (*Service, error) {
 type Services interface {
 	ActiveServices(account, region, cluster string) (int, error)
 	TaskDefinitionsInUse(account, region string) (map[string]bool, error)
+	// UpdateServiceTags lets fn change a service's tags (nil fn reads
+	// them); found is false when the ARN names no ACTIVE service.
+	UpdateServiceTags(account, region, arn string, fn func(*[]ecsapi.Tag)) (tags []ecsapi.Tag, found bool, err error)
 }
 
 // SetServices makes c the services DescribeClusters counts and task
@@ -809,6 +812,18 @@ func (s *Service) resourceKey(tx store.Tx, sc scope, arn string) (string, error)
 // withTags reads the resource at key, lets fn change its tags, and stores it.
 func (s *Service) withTags(ctx context.Context, arn string, fn func(*[]ecsapi.Tag)) ([]ecsapi.Tag, error) {
 	sc := s.scope(ctx)
+	if strings.HasPrefix(arn, sc.arn("service/")) {
+		// Services live in their own package.
+		p := s.svcs.Load()
+		if p == nil {
+			return nil, ecsapi.ErrInvalidParameterException("The specified resource could not be found.")
+		}
+		tags, found, err := (*p).UpdateServiceTags(sc.account, sc.region, arn, fn)
+		if err == nil && !found {
+			err = ecsapi.ErrInvalidParameterException("The specified resource could not be found.")
+		}
+		return tags, err
+	}
 	var tags []ecsapi.Tag
 	err := s.st.Update(func(tx store.Tx) error {
 		key, err := s.resourceKey(tx, sc, arn)
@@ -849,7 +864,8 @@ func (s *Service) withTags(ctx context.Context, arn string, fn func(*[]ecsapi.Ta
 	return tags, err
 }
 
-// TagResource adds tags to a cluster, capacity provider, task definition or task.
+// TagResource adds tags to a cluster, capacity provider, service, task
+// definition or task.
 func (s *Service) TagResource(ctx context.Context, in *ecsapi.TagResourceInput) (*ecsapi.TagResourceOutput, error) {
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
