@@ -207,7 +207,13 @@ func taskStats() error {
 		}
 		st := stats[self.DockerId]
 		if st == nil {
-			return fmt.Errorf("no statistics for this container (%s) in /task/stats", self.DockerId)
+			// A runtime may have nothing on a container this young yet (the
+			// kubelet's summary lists it after its next housekeeping; ECS's
+			// agent answers null for it until then): ask again.
+			if time.Now().After(end) {
+				return fmt.Errorf("after a minute no statistics for this container (%s) in /task/stats", self.DockerId)
+			}
+			continue
 		}
 		now, pre := st.CPUStats.CPUUsage.TotalUsage, st.PreCPUStats.CPUUsage.TotalUsage
 		if pre > 0 && now > pre && st.MemoryStats.Usage >= uint64(len(held)) {
