@@ -59,6 +59,9 @@ type line struct {
 	action   string
 	resource string
 	keys     [][2]string // condition key, value template
+	// when, if set, is a template the line applies only if it has a value
+	// (if={Tags[].Key}: tag-on-create checks, made only when tags are given).
+	when string
 }
 
 // entries is the parsed table, built on first use rather than at init.
@@ -86,6 +89,10 @@ func parse(text string) (map[string][]line, error) {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok {
 				return nil, fmt.Errorf("actions.txt:%d: condition %q is not key=value", n+1, kv)
+			}
+			if k == "if" {
+				ln.when = v
+				continue
 			}
 			ln.keys = append(ln.keys, [2]string{k, v})
 		}
@@ -121,6 +128,9 @@ func forInput(service, operation string, input any, env Env, withKeys bool) (che
 	v := reflect.ValueOf(input)
 	envp := &env
 	for _, ln := range lines {
+		if ln.when != "" && len(expand(ln.when, v, env)) == 0 {
+			continue
+		}
 		resources := expand(ln.resource, v, env)
 		for _, res := range resources {
 			c := Check{Action: ln.action, Resource: res}

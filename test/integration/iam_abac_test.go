@@ -92,6 +92,8 @@ const ecsABACPolicy = `{"Version":"2012-10-17","Statement":[
 	 "Condition":{"StringEquals":{"aws:RequestTag/team":"${aws:PrincipalTag/team}"}}},
 	{"Effect":"Allow","Action":["ecs:TagResource","ecs:UntagResource"],"Resource":"*",
 	 "Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["team","owner"]},"StringEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}}},
+	{"Effect":"Allow","Action":"ecs:TagResource","Resource":"*",
+	 "Condition":{"StringEquals":{"ecs:CreateAction":["CreateCluster","CreateService","RegisterTaskDefinition","CreateCapacityProvider","RunTask"]}}},
 	{"Effect":"Deny","Action":"ecs:RunTask","Resource":"*",
 	 "Condition":{"StringNotEqualsIfExists":{"aws:RequestTag/team":"${aws:PrincipalTag/team}"}}}]}`
 
@@ -363,4 +365,45 @@ func TestIAMEnforceABACOnLogsEventsAlarmsAndSchedules(t *testing.T) {
 	w.must(rootSch.TagResource(ctx, &scheduler.TagResourceInput{ResourceArn: aws.String("arn:aws:scheduler:" + region + "schedule-group/red-group"), Tags: schTags("blue")}))
 	_, err = bobSch.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String("nightly"), GroupName: aws.String("red-group")})
 	allowed(t, "GetSchedule in the red group retagged blue", err)
+}
+
+// TestIAMEnforceECSTagOnCreateNeedsTagResource: ECS authorizes a create that
+// carries tags also as ecs:TagResource with ecs:CreateAction ("Grant
+// permission to tag resources on creation"): a user allowed CreateCluster
+// and RunTask alone creates and runs untagged, is refused
+// ecs:TagResource when tagging, and tags once a statement allows
+// ecs:TagResource for those create actions.
+func TestIAMEnforceECSTagOnCreateNeedsTagResource(t *testing.T) {
+	t.Parallel()
+	w := newABACWorld(t, `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["ecs:CreateCluster","ecs:RunTask","ecs:RegisterTaskDefinition"],"Resource":"*"}]}`)
+	ctx := callTimeout(t)
+	root, bob := ecs.NewFromConfig(w.root), ecs.NewFromConfig(w.bob)
+	arn := func(res string) string { return "arn:aws:ecs:us-east-1:000000000000:" + res }
+	td, err := root.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("job"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("main"), Image: aws.String("/bin/sh"),
+			Essential: aws.Bool(true), Command: []string{"-c", "exit 0"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bob.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("plain")})
+	allowed(t, "CreateCluster without tags", err)
+	_, err = bob.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("tagged"), Tags: blueRed("blue")})
+	wantDenied(t, err, "AccessDeniedException", 400, noAllow("ecs:TagResource", arn("cluster/tagged")))
+	_, err = bob.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("plain"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn})
+	allowed(t, "RunTask without tags", err)
+	_, err = bob.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("plain"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn, Tags: blueRed("blue")})
+	wantDenied(t, err, "AccessDeniedException", 400, noAllow("ecs:TagResource", arn("task/plain/*")))
+
+	ic := iam.NewFromConfig(w.root)
+	w.must(ic.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("bob"), PolicyName: aws.String("tag-on-create"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecs:TagResource","Resource":"*",
+			"Condition":{"StringEquals":{"ecs:CreateAction":["CreateCluster","RunTask"]}}}]}`)}))
+	_, err = bob.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("tagged"), Tags: blueRed("blue")})
+	allowed(t, "CreateCluster with tags once ecs:TagResource is allowed on create", err)
+	_, err = bob.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("plain"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn, Tags: blueRed("blue")})
+	allowed(t, "RunTask with tags once ecs:TagResource is allowed on create", err)
+	// The create-action statement does not let bob tag what exists.
+	_, err = bob.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(arn("cluster/plain")), Tags: blueRed("blue")})
+	wantDenied(t, err, "AccessDeniedException", 400, noAllow("ecs:TagResource", arn("cluster/plain")))
 }
