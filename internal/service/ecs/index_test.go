@@ -218,6 +218,9 @@ func TestListTaskDefinitionsAndFamiliesPage(t *testing.T) {
 	}
 	h.register("ab", container("main", "img", true))
 	h.register("b", container("main", "img", true))
+	// A running task of a:5 keeps it DELETE_IN_PROGRESS: without one, the
+	// deletion loop may remove it for good before the listings below read it.
+	h.waitStatus(*h.run("a:5", nil).TaskArn, "RUNNING")
 	for _, td := range []string{"a:2", "b:1", "a:5"} {
 		if _, err := h.svc.DeregisterTaskDefinition(h.ctx, &ecsapi.DeregisterTaskDefinitionInput{TaskDefinition: &td}); err != nil {
 			t.Fatal(err)
