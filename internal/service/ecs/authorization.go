@@ -38,19 +38,7 @@ func (s *Service) ResourceTags(arn string) (map[string]string, error) {
 		if err != nil {
 			return nil // not a resource ECS tags
 		}
-		var v any
-		var tp *[]ecsapi.Tag
-		switch {
-		case strings.Contains(key, "/cluster/"):
-			c := &clusterRecord{}
-			v, tp = c, &c.Cluster.Tags
-		case strings.Contains(key, "/capacity-provider/"):
-			p := &ecsapi.CapacityProvider{}
-			v, tp = p, &p.Tags
-		default:
-			t := &taskRecord{}
-			v, tp = t, &t.Task.Tags
-		}
+		v, tp := taggedRecord(key)
 		found, err := getJSON(tx, key, v)
 		if found {
 			tags = *tp

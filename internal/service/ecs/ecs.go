@@ -809,6 +809,25 @@ func (s *Service) resourceKey(tx store.Tx, sc scope, arn string) (string, error)
 	return "", invalidParam("The ARN provided is invalid.")
 }
 
+// taggedRecord is an empty record of the kind stored at key (a key from
+// resourceKey) and a pointer to its tags, for reading or changing them.
+func taggedRecord(key string) (v any, tags *[]ecsapi.Tag) {
+	switch {
+	case strings.Contains(key, "/cluster/"):
+		c := &clusterRecord{}
+		return c, &c.Cluster.Tags
+	case strings.Contains(key, "/capacity-provider/"):
+		p := &ecsapi.CapacityProvider{}
+		return p, &p.Tags
+	case strings.Contains(key, "/taskdef/"):
+		d := &taskDefRecord{}
+		return d, &d.Tags
+	default:
+		t := &taskRecord{}
+		return t, &t.Task.Tags
+	}
+}
+
 // withTags reads the resource at key, lets fn change its tags, and stores it.
 func (s *Service) withTags(ctx context.Context, arn string, fn func(*[]ecsapi.Tag)) ([]ecsapi.Tag, error) {
 	sc := s.scope(ctx)
@@ -830,22 +849,7 @@ func (s *Service) withTags(ctx context.Context, arn string, fn func(*[]ecsapi.Ta
 		if err != nil {
 			return err
 		}
-		var tp *[]ecsapi.Tag
-		var v any
-		switch {
-		case strings.Contains(key, "/cluster/"):
-			c := &clusterRecord{}
-			v, tp = c, &c.Cluster.Tags
-		case strings.Contains(key, "/capacity-provider/"):
-			p := &ecsapi.CapacityProvider{}
-			v, tp = p, &p.Tags
-		case strings.Contains(key, "/taskdef/"):
-			d := &taskDefRecord{}
-			v, tp = d, &d.Tags
-		default:
-			t := &taskRecord{}
-			v, tp = t, &t.Task.Tags
-		}
+		v, tp := taggedRecord(key)
 		found, err := getJSON(tx, key, v)
 		if err != nil {
 			return err
