@@ -264,6 +264,10 @@ func TestSDKErrors(t *testing.T) {
 			_, err := c.sns.Subscribe(ctx, &sdksns.SubscribeInput{TopicArn: &missing, Protocol: aws.String("carrier-pigeon"), Endpoint: aws.String("x")})
 			return err
 		}, "NotFound", "Topic does not exist"},
+		{"subscribe a FIFO queue to a standard topic", func() error {
+			_, err := c.sns.Subscribe(ctx, &sdksns.SubscribeInput{TopicArn: &arn, Protocol: aws.String("sqs"), Endpoint: aws.String("arn:aws:sqs:us-east-1:000000000000:q.fifo")})
+			return err
+		}, "InvalidParameter", "Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics"},
 		{"subscribe with a bad SQS endpoint", func() error {
 			_, err := c.sns.Subscribe(ctx, &sdksns.SubscribeInput{TopicArn: &arn, Protocol: aws.String("sqs"), Endpoint: aws.String("not-an-arn")})
 			return err

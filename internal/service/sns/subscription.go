@@ -261,7 +261,8 @@ func (s *Service) Subscribe(ctx context.Context, in *snsapi.SubscribeInput) (*sn
 			return errInvalidParameter("Invalid protocol type: %s", protocol)
 		}
 		if !t.fifo() && protocol == "sqs" && strings.HasSuffix(endpoint, ".fifo") {
-			return errInvalidParameter("Invalid parameter: Endpoint Reason: Please use FIFO SNS topic")
+			// AWS's message repeats its prefix, and SDKs show it so.
+			return errInvalidParameter("Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics")
 		}
 		var existing *subscription
 		if err := scanSubs(tx, subPrefix(tarn), nil, func(o *subscription) bool {
