@@ -32,14 +32,26 @@ func scopeOf(ctx context.Context) scope {
 var groupNameRE = lazyregexp.New(`^[\.\-_/#A-Za-z0-9]{1,512}$`)
 
 func checkGroupName(field, name string) error {
+	if len(name) > 512 {
+		return errNameTooLong()
+	}
 	if !groupNameRE.MatchString(name) {
 		return invalidParam("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+", name, field)
 	}
 	return nil
 }
 
+// errNameTooLong is CloudWatch Logs' answer to a log group or stream name
+// longer than 512 characters, whichever it is.
+func errNameTooLong() error {
+	return invalidParam("Invalid LogGroup or LogStream, both must have length less than or equal to 512.")
+}
+
 func checkStreamName(name string) error {
-	if name == "" || len(name) > 512 || strings.ContainsAny(name, ":*\x00") {
+	if len(name) > 512 {
+		return errNameTooLong()
+	}
+	if name == "" || strings.ContainsAny(name, ":*\x00") {
 		return invalidParam("1 validation error detected: Value '%s' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*", name)
 	}
 	return nil
@@ -55,7 +67,10 @@ func groupName(sc scope, name, identifier *string) (string, error) {
 	id := awsapi.ToString(identifier)
 	switch {
 	case n != "" && id != "":
-		return "", logsapi.ErrInvalidParameterException("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+		// A ValidationException, although the operations' models list only
+		// InvalidParameterException (as CloudWatch Logs answers, recorded in
+		// localstack's AWS-validated snapshots).
+		return "", logsapi.ErrValidationException("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
 	case n != "":
 		return n, checkGroupName("logGroupName", n)
 	case id != "":
@@ -183,12 +198,14 @@ func limitOf(p *int32, def, max int32, field string) (int, error) {
 	return int(*p), nil
 }
 
-func (g *group) api(sc scope) logsapi.LogGroup {
+// api is the group as DescribeLogGroups shows it, with its number of metric
+// filters.
+func (g *group) api(sc scope, filters int) logsapi.LogGroup {
 	arn := groupARN(sc, g.Name)
 	out := logsapi.LogGroup{
 		LogGroupName:      awsapi.String(g.Name),
 		CreationTime:      awsapi.Int64(g.Created),
-		MetricFilterCount: awsapi.Int32(0),
+		MetricFilterCount: awsapi.Int32(int32(filters)),
 		Arn:               awsapi.String(arn + ":*"),
 		LogGroupArn:       awsapi.String(arn),
 		StoredBytes:       awsapi.Int64(g.Bytes),
@@ -200,9 +217,9 @@ func (g *group) api(sc scope) logsapi.LogGroup {
 	if g.KmsKeyID != "" {
 		out.KmsKeyId = awsapi.String(g.KmsKeyID)
 	}
-	if g.DelProt {
-		out.DeletionProtectionEnabled = awsapi.Bool(true)
-	}
+	// CloudWatch Logs reports deletion protection off as false, not by
+	// leaving it out.
+	out.DeletionProtectionEnabled = awsapi.Bool(g.DelProt)
 	return out
 }
 
@@ -259,7 +276,11 @@ func (s *Service) DescribeLogGroups(ctx context.Context, in *logsapi.DescribeLog
 				out.NextToken = awsapi.String(encodeToken(*out.LogGroups[limit-1].LogGroupName))
 				return false, nil
 			}
-			out.LogGroups = append(out.LogGroups, g.api(sc))
+			filters := 0
+			if err := tx.Scan(metricFilterPrefix(sc, name), nil, func(_, _ []byte) (bool, error) { filters++; return true, nil }); err != nil {
+				return false, err
+			}
+			out.LogGroups = append(out.LogGroups, g.api(sc, filters))
 			return true, nil
 		})
 	})

@@ -63,7 +63,7 @@ func TestLogGroupIdentifierIsANameOrAnARN(t *testing.T) {
 	_, err = c.GetLogEvents(ctx, &cwl.GetLogEventsInput{LogGroupIdentifier: aws.String("arn:aws:s3:::bucket"), LogStreamName: aws.String("s")})
 	wantCode(t, "an ARN that is not a log group's", err, "InvalidParameterException", "Invalid log group ARN")
 	_, err = c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String(g), LogGroupIdentifier: aws.String(arn)})
-	wantCode(t, "name and identifier", err, "InvalidParameterException", "mutually exclusive")
+	wantCode(t, "name and identifier", err, "ValidationException", "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
 	d, err := c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{LogGroupIdentifiers: []string{arn, "arn:aws:logs:us-east-1:111111111111:log-group:" + g}})
 	if err != nil || len(d.LogGroups) != 1 || aws.ToString(d.LogGroups[0].LogGroupName) != g {
 		t.Errorf("DescribeLogGroups by identifiers: %v %+v", err, d)
@@ -111,4 +111,56 @@ func TestSubscriptionFiltersAreValidatedThenRefused(t *testing.T) {
 	wantCode(t, "describe a missing group's", err, "ResourceNotFoundException", "The specified log group does not exist.")
 	_, err = c.DeleteSubscriptionFilter(ctx, &cwl.DeleteSubscriptionFilterInput{LogGroupName: aws.String(g), FilterName: aws.String("f")})
 	wantCode(t, "delete", err, "ResourceNotFoundException", "The specified subscription filter does not exist.")
+}
+
+// TestLogGroupsAndMetricFiltersAnswerAsAWS: what CloudWatch Logs answers in
+// its AWS-recorded responses — a group or stream name over 512 characters in
+// its own words, DescribeLogGroups counting each group's metric filters and
+// reporting deletion protection off as false, and DescribeMetricFilters
+// taking a filter name prefix without a log group (across groups) but
+// refusing a metric name over 255 characters.
+func TestLogGroupsAndMetricFiltersAnswerAsAWS(t *testing.T) {
+	t.Parallel()
+	c := startWharf(t)
+	ctx := context.Background()
+	long := strings.Repeat("X", 513)
+	const tooLong = "Invalid LogGroup or LogStream, both must have length less than or equal to 512."
+	_, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String(long)})
+	wantCode(t, "a 513-character group", err, "InvalidParameterException", tooLong)
+	_, err = c.DeleteMetricFilter(ctx, &cwl.DeleteMetricFilterInput{LogGroupName: aws.String(long), FilterName: aws.String("f")})
+	wantCode(t, "DeleteMetricFilter of a 513-character group", err, "InvalidParameterException", tooLong)
+	for _, g := range []string{"/wharf/a", "/wharf/b", "/wharf/c"} {
+		if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String(g)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String("/wharf/a"), LogStreamName: aws.String(long)})
+	wantCode(t, "a 513-character stream", err, "InvalidParameterException", tooLong)
+	put := func(g, name string) {
+		t.Helper()
+		if _, err := c.PutMetricFilter(ctx, &cwl.PutMetricFilterInput{LogGroupName: aws.String(g), FilterName: aws.String(name), FilterPattern: aws.String("ERROR"),
+			MetricTransformations: []types.MetricTransformation{{MetricNamespace: aws.String("app"), MetricName: aws.String(name), MetricValue: aws.String("1")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("/wharf/a", "errors-a")
+	put("/wharf/a", "other")
+	put("/wharf/b", "errors-b")
+	d, err := c.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/wharf/")})
+	if err != nil || len(d.LogGroups) != 3 {
+		t.Fatalf("DescribeLogGroups: %v %+v", err, d)
+	}
+	for i, want := range []int32{2, 1, 0} {
+		g := d.LogGroups[i]
+		if aws.ToInt32(g.MetricFilterCount) != want || g.DeletionProtectionEnabled == nil || *g.DeletionProtectionEnabled {
+			t.Errorf("%s: metricFilterCount %d, want %d; deletionProtectionEnabled %v, want false", aws.ToString(g.LogGroupName),
+				aws.ToInt32(g.MetricFilterCount), want, g.DeletionProtectionEnabled)
+		}
+	}
+	f, err := c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{FilterNamePrefix: aws.String("errors-")})
+	if err != nil || len(f.MetricFilters) != 2 || aws.ToString(f.MetricFilters[0].FilterName) != "errors-a" || aws.ToString(f.MetricFilters[1].FilterName) != "errors-b" {
+		t.Errorf("DescribeMetricFilters by prefix alone: %v %+v", err, f)
+	}
+	_, err = c.DescribeMetricFilters(ctx, &cwl.DescribeMetricFiltersInput{MetricName: aws.String(strings.Repeat("m", 256)), MetricNamespace: aws.String("app")})
+	wantCode(t, "a 256-character metric name", err, "InvalidParameterException", "Member must have length less than or equal to 255")
 }

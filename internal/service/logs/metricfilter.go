@@ -177,8 +177,14 @@ func (s *Service) DescribeMetricFilters(ctx context.Context, in *logsapi.Describ
 	g := awsapi.ToString(in.LogGroupName)
 	prefixName := awsapi.ToString(in.FilterNamePrefix)
 	metric, ns := awsapi.ToString(in.MetricName), awsapi.ToString(in.MetricNamespace)
-	if prefixName != "" && g == "" {
-		return nil, invalidParam("If you specify a filter name prefix, you must also specify a log group name.")
+	if n := utf8.RuneCountInString(prefixName); n > 512 {
+		return nil, invalidParam("1 validation error detected: Value '%s' at 'filterNamePrefix' failed to satisfy constraint: Member must have length less than or equal to 512", prefixName)
+	}
+	if len(metric) > 255 {
+		return nil, invalidParam("1 validation error detected: Value '%s' at 'metricName' failed to satisfy constraint: Member must have length less than or equal to 255", metric)
+	}
+	if len(ns) > 255 {
+		return nil, invalidParam("1 validation error detected: Value '%s' at 'metricNamespace' failed to satisfy constraint: Member must have length less than or equal to 255", ns)
 	}
 	if (metric == "") != (ns == "") {
 		return nil, invalidParam("If you specify a metric name or a metric namespace, you must specify both.")
@@ -211,6 +217,12 @@ func (s *Service) DescribeMetricFilters(ctx context.Context, in *logsapi.Describ
 			var f metricFilter
 			if err := jsonUnmarshal(v, &f); err != nil {
 				return false, err
+			}
+			// A filter name prefix without a log group applies to every
+			// group's filters, as CloudWatch Logs answers (localstack's
+			// AWS-validated snapshot of DescribeMetricFilters by prefix).
+			if g == "" && !strings.HasPrefix(f.Name, prefixName) {
+				return true, nil
 			}
 			if metric != "" && (awsapi.ToString(f.Transforms[0].MetricName) != metric || awsapi.ToString(f.Transforms[0].MetricNamespace) != ns) {
 				return true, nil
