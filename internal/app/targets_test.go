@@ -84,3 +84,53 @@ func TestEventBridgeDeliversToALogGroupTarget(t *testing.T) {
 		t.Fatalf("GetLogEvents of stream %s: %v %+v", id, err, g)
 	}
 }
+
+// TestLogGroupTargetTakesTimestampAndMessageFromItsInputTransformer: an input
+// transformer for a log group target makes {"timestamp": ..., "message": ...}
+// (the shape AWS's CDK LogGroupTargetInput builds), and the log event is that
+// message at that timestamp, not the JSON around them.
+func TestLogGroupTargetTakesTimestampAndMessageFromItsInputTransformer(t *testing.T) {
+	t.Parallel()
+	cfg := wharftest.Start(t).Config()
+	eb, cwl := eventbridge.NewFromConfig(cfg), cloudwatchlogs.NewFromConfig(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	group := "/aws/events/shaped"
+	if _, err := cwl.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("shaped"), EventPattern: aws.String(`{"source":["com.example.shaped"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("shaped"), Targets: []ebtypes.Target{{
+		Id: aws.String("log"), Arn: aws.String("arn:aws:logs:us-east-1:000000000000:log-group:" + group),
+		InputTransformer: &ebtypes.InputTransformer{InputPathsMap: map[string]string{"time": "$.time", "kind": "$.detail-type", "order": "$.detail.order"},
+			InputTemplate: aws.String(`{"timestamp":<time>,"message":"order <order>: <kind>"}`)},
+	}}})
+	if err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("PutTargets: %v %+v", err, out)
+	}
+	at := time.Now().Add(-time.Minute).Truncate(time.Second).UTC()
+	pe, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{Source: aws.String("com.example.shaped"),
+		DetailType: aws.String("Order Placed"), Detail: aws.String(`{"order":42}`), Time: aws.Time(at)}}})
+	if err != nil || pe.FailedEntryCount != 0 {
+		t.Fatalf("PutEvents: %v %+v", err, pe)
+	}
+	for ctx.Err() == nil {
+		f, err := cwl.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Events) == 0 {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		e := f.Events[0]
+		if len(f.Events) != 1 || aws.ToString(e.Message) != "order 42: Order Placed" || aws.ToInt64(e.Timestamp) != at.UnixMilli() ||
+			aws.ToString(e.LogStreamName) != aws.ToString(pe.Entries[0].EventId) {
+			t.Fatalf("log events %+v, want one \"order 42: Order Placed\" at %d in stream %s", f.Events, at.UnixMilli(), aws.ToString(pe.Entries[0].EventId))
+		}
+		return
+	}
+	t.Fatal("no log event arrived")
+}
