@@ -1,6 +1,7 @@
 // Package autoscaling is wharf's Application Auto Scaling for ECS services
-// (ServiceNamespace ecs, ScalableDimension ecs:service:DesiredCount): scalable
-// targets, target tracking and step scaling policies, scheduled actions, and the
+// (ServiceNamespace ecs, ScalableDimension ecs:service:DesiredCount), DynamoDB
+// provisioned capacity and custom resources (an application's own endpoint,
+// ServiceNamespace custom-resource): scalable targets, target tracking and step scaling policies, scheduled actions, and the
 // scaling activities they cause, kept in the durable store.
 //
 // # How scaling happens
@@ -39,6 +40,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -92,6 +94,9 @@ type Options struct {
 	MetricPeriod time.Duration
 	// MetricLookback bounds how old a datapoint may be; default 5 × MetricPeriod.
 	MetricLookback time.Duration
+	// HTTPClient calls custom resources' endpoints; nil means
+	// http.DefaultClient (each call is bounded by its own timeout).
+	HTTPClient *http.Client
 }
 
 // Service implements the Application Auto Scaling operations.
@@ -104,6 +109,7 @@ type Service struct {
 	interval time.Duration
 	period   time.Duration
 	lookback time.Duration
+	http     *http.Client
 
 	mu       sync.Mutex
 	lastSeq  uint64
@@ -120,7 +126,7 @@ type Service struct {
 // New returns a Service over opts.Store.
 func New(opts Options) *Service {
 	s := &Service{st: opts.Store, clock: opts.Clock, rnd: opts.Random, log: opts.Logger,
-		interval: opts.Interval, period: opts.MetricPeriod, lookback: opts.MetricLookback}
+		interval: opts.Interval, period: opts.MetricPeriod, lookback: opts.MetricLookback, http: opts.HTTPClient}
 	if s.clock == nil {
 		s.clock = clock.Real
 	}

@@ -32,7 +32,8 @@ func validation(t *testing.T, what string, err error, want string) {
 // each takes; a dimension of another namespace or a malformed resource id is
 // refused as AWS refuses it. Targets of services wharf does not have are
 // refused as resources that do not exist, and so are an ECS service and a
-// DynamoDB table that do not exist.
+// DynamoDB table that do not exist and a custom resource whose endpoint does
+// not answer.
 func TestEveryScalableDimensionIsValidatedAsAWS(t *testing.T) {
 	t.Parallel()
 	c := aas.NewFromConfig(wharftest.Start(t).Config())
@@ -55,7 +56,8 @@ func TestEveryScalableDimensionIsValidatedAsAWS(t *testing.T) {
 		{"sagemaker", "endpoint/my-end-point/variant/my-variant", "sagemaker:variant:DesiredInstanceCount", "wharf has no"},
 		{"sagemaker", "endpoint/my-end-point/variant/my-variant", "sagemaker:variant:DesiredProvisionedConcurrency", "wharf has no"},
 		{"sagemaker", "inference-component/my-component", "sagemaker:inference-component:DesiredCopyCount", "wharf has no"},
-		{"custom-resource", "https://test-endpoint.amazon.com/ScalableDimension/test-resource", "custom-resource:ResourceType:Property", "wharf has no"},
+		// Nothing listens on port 1: the endpoint cannot be reached.
+		{"custom-resource", "http://127.0.0.1:1/scalableTargetDimensions/1-23456789", "custom-resource:ResourceType:Property", "could not be reached"},
 		{"comprehend", "arn:aws:comprehend:us-west-2:123456789012:document-classifier-endpoint/EXAMPLE", "comprehend:document-classifier-endpoint:DesiredInferenceUnits", "wharf has no"},
 		{"comprehend", "arn:aws:comprehend:us-west-2:123456789012:entity-recognizer-endpoint/EXAMPLE", "comprehend:entity-recognizer-endpoint:DesiredInferenceUnits", "wharf has no"},
 		{"lambda", "function:my-function:my-alias", "lambda:function:ProvisionedConcurrency", "wharf has no"},

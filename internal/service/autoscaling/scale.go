@@ -69,6 +69,10 @@ func (s *Service) currentCapacity(ctx context.Context, sc scope, t *target) (int
 // readCapacity reads a target's capacity from its service; connected is
 // false when that service is not connected.
 func (s *Service) readCapacity(ctx context.Context, sc scope, id targetID) (n int32, connected bool, err error) {
+	if id.Namespace == namespaceCustom {
+		n, err := s.customCapacity(ctx, id.ResourceID)
+		return n, true, err
+	}
 	if id.Namespace == "dynamodb" {
 		tables := s.dynamo()
 		if tables == nil {
@@ -89,6 +93,9 @@ func (s *Service) readCapacity(ctx context.Context, sc scope, id targetID) (n in
 
 // setCapacity sets a target's capacity in its service, when connected.
 func (s *Service) setCapacity(ctx context.Context, sc scope, id targetID, to int32) error {
+	if id.Namespace == namespaceCustom {
+		return s.setCustomCapacity(ctx, id.ResourceID, to)
+	}
 	if id.Namespace == "dynamodb" {
 		if tables := s.dynamo(); tables != nil {
 			table, index, write := dynamoTarget(id)
@@ -111,6 +118,8 @@ func capacityWords(id targetID) string {
 		return "read capacity units"
 	case strings.HasSuffix(id.Dimension, ":WriteCapacityUnits"):
 		return "write capacity units"
+	case id.Namespace == namespaceCustom:
+		return "desired capacity"
 	}
 	return "desired count"
 }

@@ -14,9 +14,10 @@ import (
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
-// ECS services' desired count and DynamoDB provisioned capacity are what
-// wharf scales; the other namespaces are validated as AWS does and refused
-// at registration, since wharf has none of their resources.
+// ECS services' desired count, DynamoDB provisioned capacity and custom
+// resources (an application's endpoint) are what wharf scales; the other
+// namespaces are validated as AWS does and refused at registration, since
+// wharf has none of their resources.
 const (
 	namespaceECS = "ecs"
 	dimensionECS = "ecs:service:DesiredCount"
@@ -43,7 +44,8 @@ var dimensions = []struct {
 	{"sagemaker:variant:DesiredInstanceCount", lazyregexp.New(`^endpoint/[^/]+/variant/[^/]+$`)},
 	{"sagemaker:variant:DesiredProvisionedConcurrency", lazyregexp.New(`^endpoint/[^/]+/variant/[^/]+$`)},
 	{"sagemaker:inference-component:DesiredCopyCount", lazyregexp.New(`^inference-component/[^/]+$`)},
-	{"custom-resource:ResourceType:Property", lazyregexp.New(`^https://.+`)},
+	// AWS's are API Gateway https URLs; wharf also calls a local http one.
+	{"custom-resource:ResourceType:Property", lazyregexp.New(`^https?://.+`)},
 	{"comprehend:document-classifier-endpoint:DesiredInferenceUnits", lazyregexp.New(`^arn:[^:]+:comprehend:[^:]+:[0-9]{12}:document-classifier-endpoint/.+`)},
 	{"comprehend:entity-recognizer-endpoint:DesiredInferenceUnits", lazyregexp.New(`^arn:[^:]+:comprehend:[^:]+:[0-9]{12}:entity-recognizer-endpoint/.+`)},
 	{"lambda:function:ProvisionedConcurrency", lazyregexp.New(`^function:[^:]+:[^:]+$`)},
@@ -184,9 +186,9 @@ func (s *Service) RegisterScalableTarget(ctx context.Context, in *aas.RegisterSc
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
 	}
-	if id.Namespace != namespaceECS && id.Namespace != "dynamodb" {
+	if id.Namespace != namespaceECS && id.Namespace != "dynamodb" && id.Namespace != namespaceCustom {
 		// AWS checks the resource exists; wharf has none of this kind.
-		return nil, apierr.Validation("Unable to register %s: wharf has no %s resources to scale (it scales ECS services and DynamoDB provisioned capacity).", id.ResourceID, id.Namespace)
+		return nil, apierr.Validation("Unable to register %s: wharf has no %s resources to scale (it scales ECS services, DynamoDB provisioned capacity and custom resources).", id.ResourceID, id.Namespace)
 	}
 	sc := scopeOf(ctx)
 	current, connected, err := s.readCapacity(ctx, sc, id)
@@ -219,8 +221,11 @@ func (s *Service) RegisterScalableTarget(ctx context.Context, in *aas.RegisterSc
 				ARN:     "arn:aws:application-autoscaling:" + sc.region + ":" + sc.account + ":scalable-target/" + s.hex(18)[:36],
 				RoleARN: "arn:aws:iam::" + sc.account + ":role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
 			}
-			if id.Namespace == "dynamodb" {
+			switch id.Namespace {
+			case "dynamodb":
 				t.RoleARN = "arn:aws:iam::" + sc.account + ":role/aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable"
+			case namespaceCustom:
+				t.RoleARN = customRoleARN(sc.account)
 			}
 			t.Capacity = *in.MinCapacity
 		}
