@@ -46,28 +46,47 @@ type Wharf struct {
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version string) (*Wharf, error) {
 	// The runtime is chosen (Docker's engine pinged, a cluster's API server
 	// asked) while the store opens: both wait on something outside the
-	// process, and neither needs the other.
-	type chosen struct {
-		runner runtime.Runner
-		err    error
-	}
-	choice := make(chan chosen, 1)
-	go func() {
-		r, err := chooseRuntime(ctx, cfg, log.With("service", "ecs"))
-		choice <- chosen{r, err}
-	}()
-	st, storage, err := openStore(cfg)
-	c := <-choice
-	if c.err != nil {
-		if err == nil {
-			st.Close()
+	// process, and neither needs the other. The default choice cannot fail
+	// (without an engine tasks run as processes), so wharf does not wait for
+	// it: it serves at once, and ECS's calls on the runtime wait for it. A
+	// runtime named by --runtime is waited for, since wharf does not start
+	// without it.
+	var runner runtime.Runner
+	var st store.Store
+	var storage string
+	var err error
+	if cfg.Runtime == "" {
+		runner = choose(func() runtime.Runner {
+			r, _ := chooseRuntime(ctx, cfg, log.With("service", "ecs"))
+			return r
+		})
+		st, storage, err = openStore(cfg)
+		if err != nil {
+			return nil, err
 		}
-		return nil, c.err
+	} else {
+		type chosen struct {
+			runner runtime.Runner
+			err    error
+		}
+		choice := make(chan chosen, 1)
+		go func() {
+			r, err := chooseRuntime(ctx, cfg, log.With("service", "ecs"))
+			choice <- chosen{r, err}
+		}()
+		st, storage, err = openStore(cfg)
+		c := <-choice
+		if c.err != nil {
+			if err == nil {
+				st.Close()
+			}
+			return nil, c.err
+		}
+		if err != nil {
+			return nil, err
+		}
+		runner = c.runner
 	}
-	if err != nil {
-		return nil, err
-	}
-	runner := c.runner
 	var timed *diag.TimedStore
 	if cfg.DebugAddr != "" {
 		st, timed = diag.Time(st)
@@ -105,9 +124,6 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		Version:  version,
 	})
 	w := &Wharf{addr: ln.Addr().String(), storage: storage, srv: srv, st: st, done: make(chan error, 1)}
-	if sys.Runner != nil {
-		w.runtime = sys.Runner.Name() // said in the ready line
-	}
 	if cfg.DebugAddr != "" {
 		ds, err := diag.Start(ctx, cfg.DebugAddr, diag.Counters{OpenConns: srv.OpenConns, Store: timed})
 		if err != nil {
@@ -138,6 +154,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		}
 		w.done <- err
 	}()
+	if sys.Runner != nil {
+		// Said in the ready line: wharf serves already, while the default
+		// runtime's choice completes.
+		w.runtime = sys.Runner.Name()
+	}
 	return w, nil
 }
 

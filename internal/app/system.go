@@ -246,14 +246,17 @@ func buildECS(d deps, sys *System) {
 	sys.ECS, sys.Runner = svc, runner
 	svc.SetMetrics(sys.CloudWatch) // AWS/ECS CPUUtilization and MemoryUtilization
 	d.loops.Go(svc.Run)
-	if p, ok := runner.(*process.Runner); ok {
-		// Host processes cannot be re-adopted: end them with wharf.
-		d.loops.Go(func(ctx context.Context) { <-ctx.Done(); p.Close() })
-	}
-	if k, ok := runner.(*kubernetes.Runner); ok {
-		// Pods outlive wharf (the next one re-adopts them); the watch does not.
-		d.loops.Go(func(ctx context.Context) { <-ctx.Done(); k.Close() })
-	}
+	d.loops.Go(func(ctx context.Context) {
+		<-ctx.Done()
+		switch r := chosenRunner(runner).(type) {
+		case *process.Runner:
+			// Host processes cannot be re-adopted: end them with wharf.
+			r.Close()
+		case *kubernetes.Runner:
+			// Pods outlive wharf (the next one re-adopts them); the watch does not.
+			r.Close()
+		}
+	})
 	svc.SetLogWriter(ecsLogs{sys.Logs}) // the awslogs driver
 	if sys.S3 != nil {
 		svc.SetObjectReader(sys.S3) // environmentFiles
