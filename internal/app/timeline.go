@@ -15,14 +15,14 @@ import (
 func (sys *System) observe(d deps) {
 	// Entries carry the time every service reads, so a moved clock shows.
 	now := clock.Or(d.clock).Now
-	st := d.st
-	if d.cfg != nil && d.cfg.Ephemeral {
-		// Saving entries to a store that dies with the process keeps
-		// nothing a restart could read: it only cost every hop a JSON
-		// encoding and two store writes.
-		st = nil
+	opts := timeline.Options{Logger: d.log, Now: now}
+	if d.cfg != nil && !d.cfg.Ephemeral {
+		// Saved beside the store, not in it (see package timeline); an
+		// older wharf's entries in the store are moved there. In memory,
+		// saving them would keep nothing a restart could read.
+		opts.Dir, opts.Store = d.cfg.DataDir, d.st
 	}
-	tl, err := timeline.Open(timeline.Options{Store: st, Logger: d.log, Now: now})
+	tl, err := timeline.Open(opts)
 	if err != nil {
 		// The saved history is unreadable: record from now on, in memory.
 		d.log.Error("timeline: starting empty", "err", err)

@@ -6,15 +6,18 @@
 // /_wharf/api/trace/{id} and the console all read it.
 //
 // Entries are kept in memory (the newest Limit) and flushed in the background
-// to the store under timeline/<id>, bounded to the same count, so a restart
-// keeps the recent history. The timeline is a record, not acknowledged data:
-// entries not yet flushed when wharf is killed are lost, which is why a hop
-// never waits for a disk write.
+// to files in the data directory (see file.go), so a restart keeps the recent
+// history. The timeline is a record, not acknowledged data: entries not yet
+// flushed when wharf is killed are lost, which is why a hop never waits for a
+// disk write, and why they are not kept in the store, whose every write is
+// synced.
 package timeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -76,7 +79,12 @@ const prefix = "timeline/"
 
 // Options configure a Log.
 type Options struct {
-	Store  store.Store // nil keeps entries in memory only
+	// Dir is the directory the entries are saved in; empty keeps them in
+	// memory only.
+	Dir string
+	// Store, when set, may hold entries an older wharf saved there under
+	// timeline/<id>: they are read once, moved to Dir, and deleted from it.
+	Store  store.Store
 	Logger *slog.Logger
 	Now    func() time.Time
 	Limit  int // entries kept; DefaultLimit when zero
@@ -93,9 +101,12 @@ type Log struct {
 	entries []Entry // oldest first, at most limit
 	seq     uint64
 	unsaved []Entry
-	onDisk  int
 	subs    map[chan Entry]struct{}
 	flushed chan struct{} // signalled when unsaved grows
+
+	// fileMu serialises flush and Reset on the files (nil: memory only).
+	fileMu sync.Mutex
+	files  *files
 
 	// loaded is closed once the entries saved by an earlier wharf are in
 	// entries: Open leaves reading them to a goroutine, so that up to
@@ -104,7 +115,8 @@ type Log struct {
 	loaded chan struct{}
 }
 
-// Open returns a timeline holding the entries saved in opts.Store.
+// Open returns a timeline holding the entries saved in opts.Dir (and any an
+// older wharf left in opts.Store).
 func Open(opts Options) (*Log, error) {
 	l := &Log{st: opts.Store, log: opts.Logger, now: opts.Now, limit: opts.Limit,
 		subs: map[chan Entry]struct{}{}, flushed: make(chan struct{}, 1), loaded: make(chan struct{})}
@@ -117,47 +129,69 @@ func Open(opts Options) (*Log, error) {
 	if l.limit <= 0 {
 		l.limit = DefaultLimit
 	}
-	if l.st == nil {
+	if opts.Dir == "" {
+		l.st = nil
 		close(l.loaded)
 		return l, nil
 	}
+	l.files = &files{dir: opts.Dir}
 	// Only the newest saved entry is read now, to go on numbering from it.
-	err := l.st.View(func(tx store.Tx) error {
-		return tx.ScanReverse([]byte(prefix), nil, func(k, _ []byte) (bool, error) {
-			fmt.Sscanf(string(k[len(prefix):]), "%x", &l.seq)
-			return false, nil
-		})
-	})
+	seq, err := lastSeq(opts.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("timeline: load: %w", err)
 	}
-	go l.load(l.seq)
+	l.seq = seq
+	if l.st != nil {
+		err := l.st.View(func(tx store.Tx) error {
+			return tx.ScanReverse([]byte(prefix), nil, func(k, _ []byte) (bool, error) {
+				var old uint64
+				fmt.Sscanf(string(k[len(prefix):]), "%x", &old)
+				l.seq = max(l.seq, old)
+				return false, nil
+			})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("timeline: load: %w", err)
+		}
+	}
+	go l.load()
 	return l, nil
 }
 
-// load reads the saved entries up to number upto (those of earlier runs)
-// into entries, before the ones recorded since Open.
-func (l *Log) load(upto uint64) {
+// load reads the saved entries (those of earlier runs: nothing is saved
+// before it is done) into entries, before the ones recorded since Open.
+// Entries an older wharf kept in the store come first; they are written to
+// the files and deleted from the store.
+func (l *Log) load() {
 	defer close(l.loaded)
-	end := fmt.Sprintf("%s%016x", prefix, upto)
-	var saved []Entry
-	n := 0
-	err := l.st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte(prefix), nil, func(k, v []byte) (bool, error) {
-			if string(k) > end {
-				return false, nil
-			}
-			var e Entry
-			if json.Unmarshal(v, &e) == nil {
-				saved = append(saved, e)
-			}
-			n++
-			return true, nil
+	var legacy []Entry
+	var legacyKeys [][]byte
+	if l.st != nil {
+		err := l.st.View(func(tx store.Tx) error {
+			return tx.Scan([]byte(prefix), nil, func(k, v []byte) (bool, error) {
+				var e Entry
+				if json.Unmarshal(v, &e) == nil {
+					legacy = append(legacy, e)
+				}
+				legacyKeys = append(legacyKeys, bytes.Clone(k))
+				return true, nil
+			})
 		})
-	})
+		if err != nil {
+			l.log.Warn("timeline: the entries of earlier runs could not be read", "err", err)
+			return
+		}
+	}
+	saved, err := l.files.read()
 	if err != nil {
 		l.log.Warn("timeline: the entries of earlier runs could not be read", "err", err)
-		return
+	}
+	saved = append(legacy, saved...)
+	if over := len(saved) - l.limit; over > 0 {
+		saved = saved[over:]
+	}
+	if len(legacyKeys) > 0 {
+		l.migrate(saved, legacyKeys)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -165,7 +199,31 @@ func (l *Log) load(upto uint64) {
 	if over := len(l.entries) - l.limit; over > 0 {
 		l.entries = slices.Clone(l.entries[over:])
 	}
-	l.onDisk += n
+}
+
+// migrate writes saved, the entries of earlier runs with those an older
+// wharf kept in the store, as the files' only content, and then deletes
+// the store's keys.
+func (l *Log) migrate(saved []Entry, keys [][]byte) {
+	if err := l.files.remove(); err != nil {
+		l.log.Warn("timeline: moving saved entries out of the store", "err", err)
+		return
+	}
+	if err := l.files.save(saved, l.limit); err != nil {
+		l.log.Warn("timeline: moving saved entries out of the store", "err", err)
+		return
+	}
+	err := l.st.Update(func(tx store.Tx) error {
+		for _, k := range keys {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		l.log.Warn("timeline: moving saved entries out of the store", "err", err)
+	}
 }
 
 // Record adds e: it fills ID and Time (when zero) and Cause from ctx (when
@@ -192,7 +250,7 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 		clear(l.entries[n:])
 		l.entries = l.entries[:n]
 	}
-	if l.st != nil {
+	if l.files != nil {
 		l.unsaved = append(l.unsaved, e)
 	}
 	for ch := range l.subs {
@@ -202,7 +260,7 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 		}
 	}
 	l.mu.Unlock()
-	if l.st != nil {
+	if l.files != nil {
 		select {
 		case l.flushed <- struct{}{}:
 		default:
@@ -247,7 +305,7 @@ func (l *Log) logEntry(e Entry) {
 // Run saves recorded entries to the store in batches until ctx is cancelled,
 // then saves the rest.
 func (l *Log) Run(ctx context.Context) {
-	if l.st == nil {
+	if l.files == nil {
 		<-ctx.Done()
 		return
 	}
@@ -255,6 +313,9 @@ func (l *Log) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			l.flush()
+			l.fileMu.Lock()
+			l.files.close()
+			l.fileMu.Unlock()
 			return
 		case <-l.flushed:
 		}
@@ -267,9 +328,11 @@ func (l *Log) Run(ctx context.Context) {
 	}
 }
 
-// flush writes unsaved entries and removes the oldest beyond the limit.
+// flush appends the unsaved entries to the files.
 func (l *Log) flush() {
-	<-l.loaded // onDisk counts the entries of earlier runs
+	<-l.loaded // the entries of earlier runs go first
+	l.fileMu.Lock()
+	defer l.fileMu.Unlock()
 	l.mu.Lock()
 	batch := l.unsaved
 	l.unsaved = nil
@@ -277,47 +340,10 @@ func (l *Log) flush() {
 	if len(batch) == 0 {
 		return
 	}
-	var removed int
-	var key, v []byte
-	err := l.st.Update(func(tx store.Tx) error {
-		removed = 0
-		for i := range batch {
-			e := &batch[i]
-			// Put copies key and value: one buffer of each serves the batch.
-			key = append(append(key[:0], prefix...), e.ID...)
-			v = appendJSON(v[:0], e)
-			if err := tx.Put(key, v); err != nil {
-				return err
-			}
-		}
-		over := l.onDisk + len(batch) - l.limit
-		if over <= 0 {
-			return nil
-		}
-		var old [][]byte
-		err := tx.Scan([]byte(prefix), nil, func(k, _ []byte) (bool, error) {
-			old = append(old, []byte(string(k)))
-			return len(old) < over, nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, k := range old {
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
-		}
-		removed = len(old)
-		return nil
-	})
-	if err != nil {
-		// A full disk or a closing store: the entries stay in memory.
+	if err := l.files.save(batch, l.limit); err != nil {
+		// A full disk: the entries stay in memory.
 		l.log.Debug("timeline: save", "err", err)
-		return
 	}
-	l.mu.Lock()
-	l.onDisk += len(batch) - removed
-	l.mu.Unlock()
 }
 
 // Filter selects entries. Zero fields select everything.
@@ -481,34 +507,30 @@ func (l *Log) Subscribe() (<-chan Entry, func()) {
 // Reset forgets every entry, in memory and on disk.
 func (l *Log) Reset() error {
 	<-l.loaded
+	l.fileMu.Lock()
+	defer l.fileMu.Unlock()
 	l.mu.Lock()
 	l.entries, l.unsaved = nil, nil
 	l.mu.Unlock()
-	if l.st == nil {
+	if l.files == nil {
 		return nil
 	}
-	var keys [][]byte
-	err := l.st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte(prefix), nil, func(k, _ []byte) (bool, error) {
-			keys = append(keys, []byte(string(k)))
-			return true, nil
-		})
-	})
-	if err != nil {
-		return err
-	}
-	err = l.st.Update(func(tx store.Tx) error {
-		for _, k := range keys {
-			if err := tx.Delete(k); err != nil {
-				return err
+	err := l.files.remove()
+	if l.st != nil {
+		// Entries an older wharf left in the store, if moving them failed.
+		err = errors.Join(err, l.st.Update(func(tx store.Tx) error {
+			var keys [][]byte
+			err := tx.Scan([]byte(prefix), nil, func(k, _ []byte) (bool, error) {
+				keys = append(keys, bytes.Clone(k))
+				return true, nil
+			})
+			for _, k := range keys {
+				if err == nil {
+					err = tx.Delete(k)
+				}
 			}
-		}
-		return nil
-	})
-	if err == nil {
-		l.mu.Lock()
-		l.onDisk = 0
-		l.mu.Unlock()
+			return err
+		}))
 	}
 	return err
 }

@@ -2,6 +2,8 @@ package timeline
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -66,14 +68,14 @@ func TestListFiltersNewestFirst(t *testing.T) {
 }
 
 func TestEntriesSurviveReopenAndStayBounded(t *testing.T) {
-	st := store.OpenMemory()
-	l, err := Open(Options{Store: st, Limit: 4})
+	dir := t.TempDir()
+	l, err := Open(Options{Dir: dir, Limit: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	chain(l) // 6 entries, 4 kept on disk
+	chain(l) // 6 entries, the newest 4 read back
 	l.flush()
-	l2, err := Open(Options{Store: st, Limit: 4})
+	l2, err := Open(Options{Dir: dir, Limit: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +91,118 @@ func TestEntriesSurviveReopenAndStayBounded(t *testing.T) {
 	if err := l2.Reset(); err != nil {
 		t.Fatal(err)
 	}
-	l3, _ := Open(Options{Store: st})
+	l3, _ := Open(Options{Dir: dir})
 	if n := len(l3.List(Filter{})); n != 0 {
 		t.Errorf("after reset %d entries remain", n)
+	}
+}
+
+// TestFilesStayBounded: however many entries are flushed, the files hold at
+// most twice the limit, and a reopen reads the newest limit of them.
+func TestFilesStayBounded(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(Options{Dir: dir, Limit: 4})
+	for i := 0; i < 11; i++ {
+		l.Record(context.Background(), Entry{Service: "sqs", Kind: "MessageSent", Subject: hexID(uint64(i))})
+		if i%3 == 0 {
+			l.flush()
+		}
+	}
+	l.flush()
+	lines := 0
+	for _, name := range []string{currentFile, previousFile} {
+		n, _, err := readLines(filepath.Join(dir, name), func([]byte) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines += n
+	}
+	if lines > 8 {
+		t.Errorf("%d entries in the files, want at most 8", lines)
+	}
+	l2, _ := Open(Options{Dir: dir, Limit: 4})
+	got := l2.List(Filter{})
+	var subjects []string
+	for _, e := range got {
+		subjects = append(subjects, e.Subject)
+	}
+	if want := []string{hexID(10), hexID(9), hexID(8), hexID(7)}; !equal(subjects, want) {
+		t.Errorf("after reopen: %v, want %v", subjects, want)
+	}
+}
+
+// TestCutLastLineIsSkipped: a crash in the middle of a write leaves the
+// last line cut; it is skipped, and what is saved after it reads back.
+func TestCutLastLineIsSkipped(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(Options{Dir: dir})
+	chain(l)
+	l.flush()
+	f, err := os.OpenFile(filepath.Join(dir, currentFile), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"id":"00000000000000ff","time":"2026-12-`)
+	f.Close()
+	l2, _ := Open(Options{Dir: dir})
+	if got := kinds(l2.List(Filter{})); len(got) != 6 {
+		t.Fatalf("after the cut: %v", got)
+	}
+	l2.Record(context.Background(), Entry{Service: "sqs", Kind: "MessageDeleted", Subject: "msg-1"})
+	l2.flush()
+	l3, _ := Open(Options{Dir: dir})
+	got := l3.List(Filter{})
+	if len(got) != 7 || got[0].Kind != "MessageDeleted" {
+		t.Fatalf("after a save past the cut: %v", kinds(got))
+	}
+	if got[0].ID <= got[1].ID {
+		t.Errorf("new id %s not after %s", got[0].ID, got[1].ID)
+	}
+}
+
+// TestEntriesMoveOutOfTheStore: entries an older wharf saved in the store
+// are read, written to the files and deleted from the store, and numbering
+// goes on after them.
+func TestEntriesMoveOutOfTheStore(t *testing.T) {
+	st := store.OpenMemory()
+	ctx := context.Background()
+	err := st.Update(func(tx store.Tx) error {
+		for i, kind := range []string{"ObjectCreated", "EventReceived", "RuleMatched"} {
+			e := Entry{ID: hexID(uint64(i + 1)), Time: time.Now().UTC(), Service: "events", Kind: kind}
+			if err := tx.Put([]byte(prefix+e.ID), appendJSON(nil, &e)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	l, err := Open(Options{Dir: dir, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Record(ctx, Entry{Service: "sqs", Kind: "MessageSent", Subject: "msg-1"})
+	l.flush()
+	want := []string{"MessageSent", "RuleMatched", "EventReceived", "ObjectCreated"}
+	got := l.List(Filter{})
+	if !equal(kinds(got), want) {
+		t.Fatalf("listed %v, want %v", kinds(got), want)
+	}
+	if got[0].ID != hexID(4) {
+		t.Errorf("new id %s, want %s", got[0].ID, hexID(4))
+	}
+	n := 0
+	st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(prefix), nil, func(_, _ []byte) (bool, error) { n++; return true, nil })
+	})
+	if n != 0 {
+		t.Errorf("%d entries left in the store", n)
+	}
+	l2, _ := Open(Options{Dir: dir, Store: st})
+	if got := kinds(l2.List(Filter{})); !equal(got, want) {
+		t.Errorf("after reopen: %v, want %v", got, want)
 	}
 }
 
@@ -126,16 +237,17 @@ func equal(a, b []string) bool {
 // entries in the background; what is recorded meanwhile is numbered after
 // them and listed after them, and a flush keeps the bound on disk.
 func TestEntriesRecordedWhileLoadingFollowTheSavedOnes(t *testing.T) {
-	st := store.OpenMemory()
-	l, err := Open(Options{Store: st, Limit: 5})
+	dir := t.TempDir()
+	l, err := Open(Options{Dir: dir, Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	chain(l)
 	l.flush()
-	// The load's scan waits until a new entry is recorded.
+	// The load's scan of the store (for an older wharf's entries) waits
+	// until a new entry is recorded.
 	release := make(chan struct{})
-	l2, err := Open(Options{Store: &heldScans{Store: st, release: release}, Limit: 5})
+	l2, err := Open(Options{Dir: dir, Store: &heldScans{Store: store.OpenMemory(), release: release}, Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,12 +261,9 @@ func TestEntriesRecordedWhileLoadingFollowTheSavedOnes(t *testing.T) {
 		t.Errorf("new id %s not after %s", got[0].ID, got[1].ID)
 	}
 	l2.flush()
-	n := 0
-	st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte(prefix), nil, func(_, _ []byte) (bool, error) { n++; return true, nil })
-	})
-	if n != 5 {
-		t.Errorf("%d entries on disk, want 5", n)
+	l3, _ := Open(Options{Dir: dir, Limit: 5})
+	if got3 := l3.List(Filter{}); !equal(kinds(got3), kinds(got)) {
+		t.Errorf("after reopen %v, want %v", kinds(got3), kinds(got))
 	}
 }
 
