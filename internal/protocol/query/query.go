@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -30,51 +29,25 @@ type Codec struct{}
 
 // Operation returns the operation named by the Action parameter.
 func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation, error) {
-	form, err := parseForm(r)
+	p, err := requestParams(r)
 	if err != nil {
 		return nil, err
 	}
-	action := form.Get("Action")
+	action := p.values["Action"]
 	if action == "" {
 		return nil, &apierr.Error{Code: "MissingAction", Status: 400, Message: "Missing Action"}
 	}
 	op, ok := svc.Operations[action]
 	if !ok {
 		return nil, &apierr.Error{Code: "InvalidAction", Status: 400,
-			Message: "Could not find operation " + action + " for version " + form.Get("Version")}
+			Message: "Could not find operation " + action + " for version " + p.values["Version"]}
 	}
 	return op, nil
 }
 
-// parseForm reads the form body (once; net/http caches it on r) merged with the
-// URL query, the body's values first.
-func parseForm(r *http.Request) (formValues, error) {
-	if r.Form == nil {
-		if r.Body != nil && r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(nil, r.Body, maxForm)
-		}
-		if err := r.ParseForm(); err != nil {
-			if e := apierr.As(err); e != nil {
-				return nil, e // the body did not arrive whole
-			}
-			return nil, &apierr.Error{Code: "MalformedQueryString", Status: 400, Message: "The query string contains a syntax error."}
-		}
-	}
-	return formValues(r.Form), nil
-}
-
-type formValues map[string][]string
-
-func (f formValues) Get(k string) string {
-	if v := f[k]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
 // Decode fills in from the request's parameters.
 func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, in any) error {
-	form, err := parseForm(r)
+	p, err := requestParams(r)
 	if err != nil {
 		return err
 	}
@@ -82,47 +55,41 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
 		return apierr.Internal()
 	}
-	if err := checkUTF8(svc, form); err != nil {
+	if err := checkUTF8(svc, p); err != nil {
 		return err
 	}
-	d := &decoder{p: newParams(form), opts: options()}
-	if err := d.decodeStruct("", v.Elem()); err != nil {
+	d := &decoder{p: p, opts: decodeOptions}
+	if err := d.decodeStruct(make([]byte, 0, 128), v.Elem()); err != nil {
 		return err
 	}
 	return protocol.CheckRequired(svc, in)
 }
+
+// decodeOptions are the options values are read with; SetScalar only
+// reads them.
+var decodeOptions = options()
 
 // checkUTF8 refuses a parameter that is not valid UTF-8 (percent-encoded bytes
 // such as %FF), which a service would otherwise store and later write into
 // its XML responses. Each service answers in the words it uses for a bad
 // parameter value; SQS is left to check its own parameters, since it reports
 // invalid characters in a message as InvalidMessageContents (SendMessage docs).
-func checkUTF8(svc *awsapi.Service, form formValues) error {
-	if svc != nil && svc.Quirks.OwnUTF8Check {
+func checkUTF8(svc *awsapi.Service, p *params) error {
+	if svc != nil && svc.Quirks.OwnUTF8Check || !p.hasInvalid {
 		return nil
 	}
-	for k, vs := range form {
-		for _, v := range vs {
-			if utf8.ValidString(k) && utf8.ValidString(v) {
-				continue
-			}
-			if !utf8.ValidString(k) {
-				k = strings.ToValidUTF8(k, "\uFFFD")
-			}
-			id := ""
-			if svc != nil {
-				id = svc.ID
-			}
-			switch id {
-			case "sns":
-				return &apierr.Error{Code: "InvalidParameter", Status: 400, Message: "Invalid parameter: " + k + " is not valid UTF-8"}
-			case "cloudwatch":
-				return &apierr.Error{Code: "InvalidParameterValueException", Status: 400, Message: "The value for parameter " + k + " is not valid UTF-8."}
-			}
-			return &apierr.Error{Code: "InvalidParameterValue", Status: 400, Message: "The value for parameter " + k + " is not valid UTF-8."}
-		}
+	k := strings.ToValidUTF8(p.invalid, "\uFFFD")
+	id := ""
+	if svc != nil {
+		id = svc.ID
 	}
-	return nil
+	switch id {
+	case "sns":
+		return &apierr.Error{Code: "InvalidParameter", Status: 400, Message: "Invalid parameter: " + k + " is not valid UTF-8"}
+	case "cloudwatch":
+		return &apierr.Error{Code: "InvalidParameterValueException", Status: 400, Message: "The value for parameter " + k + " is not valid UTF-8."}
+	}
+	return &apierr.Error{Code: "InvalidParameterValue", Status: 400, Message: "The value for parameter " + k + " is not valid UTF-8."}
 }
 
 func options() *xmlshape.Options { return &xmlshape.Options{TimeLayout: timeLayout} }
