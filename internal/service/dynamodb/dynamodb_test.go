@@ -272,3 +272,14 @@ func FuzzAttributeValueDecoding(f *testing.F) {
 		itemSize(item)
 	})
 }
+
+// BenchmarkDecodeItem decodes the item bench/peers' Query returns 40 of.
+func BenchmarkDecodeItem(b *testing.B) {
+	raw := encodeItem(Item{"pk": sv("query"), "sk": sv("007"), "name": sv("a benchmark item"), "n": nv("42"), "tags": {SS: []string{"a", "b"}}})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeItem(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

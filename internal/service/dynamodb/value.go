@@ -319,6 +319,14 @@ var errCorrupt = errors.New("dynamodb: corrupt item encoding")
 type reader struct {
 	b   []byte
 	err error
+	// text, when set, is the whole input (of length size) as one string:
+	// decodeItem cuts every string it reads from it, one allocation per
+	// item instead of two per string (Query decodes every item it returns).
+	text string
+	size int
+	// strs holds the strings *string values point to, allocated a few
+	// at a time rather than one by one.
+	strs []string
 }
 
 func (r *reader) uvarint() int {
@@ -346,6 +354,33 @@ func (r *reader) bytes() []byte {
 	return out
 }
 
+// str reads a length-prefixed string, cut from r.text when it is set.
+func (r *reader) str() string {
+	n := r.uvarint()
+	if r.err != nil || n > len(r.b) {
+		r.err = errCorrupt
+		return ""
+	}
+	var s string
+	if r.text != "" {
+		off := r.size - len(r.b)
+		s = r.text[off : off+n]
+	} else {
+		s = string(r.b[:n])
+	}
+	r.b = r.b[n:]
+	return s
+}
+
+// strPtr returns a pointer to a copy of s, from a slab of a few strings.
+func (r *reader) strPtr(s string) *string {
+	if len(r.strs) == cap(r.strs) {
+		r.strs = make([]string, 0, 8)
+	}
+	r.strs = append(r.strs, s)
+	return &r.strs[len(r.strs)-1]
+}
+
 func (r *reader) byte() byte {
 	if r.err != nil || len(r.b) == 0 {
 		r.err = errCorrupt
@@ -358,7 +393,7 @@ func (r *reader) byte() byte {
 
 // decodeItem reads an item written by encodeItem.
 func decodeItem(b []byte) (Item, error) {
-	r := &reader{b: b}
+	r := &reader{b: b, text: string(b), size: len(b)}
 	m := r.readMap()
 	if r.err != nil {
 		return nil, r.err
@@ -370,7 +405,7 @@ func (r *reader) readMap() map[string]Value {
 	n := r.uvarint()
 	m := make(map[string]Value, n)
 	for i := 0; i < n && r.err == nil; i++ {
-		k := string(r.bytes())
+		k := r.str()
 		m[k] = r.readValue()
 	}
 	return m
@@ -379,25 +414,23 @@ func (r *reader) readMap() map[string]Value {
 func (r *reader) readValue() Value {
 	switch r.byte() {
 	case tagS:
-		s := string(r.bytes())
-		return Value{S: &s}
+		return Value{S: r.strPtr(r.str())}
 	case tagN:
-		s := string(r.bytes())
-		return Value{N: &s}
+		return Value{N: r.strPtr(r.str())}
 	case tagB:
 		return Value{B: r.bytes()}
 	case tagSS:
 		n := r.uvarint()
 		out := make([]string, 0, n)
 		for i := 0; i < n && r.err == nil; i++ {
-			out = append(out, string(r.bytes()))
+			out = append(out, r.str())
 		}
 		return Value{SS: out}
 	case tagNS:
 		n := r.uvarint()
 		out := make([]string, 0, n)
 		for i := 0; i < n && r.err == nil; i++ {
-			out = append(out, string(r.bytes()))
+			out = append(out, r.str())
 		}
 		return Value{NS: out}
 	case tagBS:
