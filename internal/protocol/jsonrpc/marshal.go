@@ -10,7 +10,7 @@ import (
 	"math"
 	"net/http"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +33,9 @@ type Options struct {
 	// BodyOnly skips members bound elsewhere (uri, querystring, header, headers,
 	// statusCode), as restJson requires.
 	BodyOnly bool
+	// reflective leaves out the hand-written encoders, for tests that
+	// check those against the reflective ones.
+	reflective bool
 }
 
 // Timestamp formats, as the model's timestampFormat trait spells them.
@@ -64,114 +67,264 @@ func encodeValue(b *bytes.Buffer, v reflect.Value, tsFormat string, opt Options)
 		b.WriteString("null")
 		return nil
 	}
-	if v.Type() == timeType {
-		writeTime(b, v.Interface().(time.Time), tsFormat)
-		return nil
-	}
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			b.WriteString("null")
-			return nil
-		}
-		if v.Kind() == reflect.Interface && v.NumMethod() == 0 {
-			// A document: any JSON value, written as encoding/json would.
-			raw, err := json.Marshal(v.Interface())
-			if err != nil {
-				return fmt.Errorf("marshal document: %w", err)
-			}
-			b.Write(raw)
-			return nil
-		}
-		return encodeValue(b, v.Elem(), tsFormat, opt)
-	case reflect.Struct:
-		return encodeStruct(b, v, opt)
-	case reflect.Slice:
-		if v.Type() == bytesType {
-			b.WriteByte('"')
-			b.WriteString(base64.StdEncoding.EncodeToString(v.Bytes()))
-			b.WriteByte('"')
-			return nil
-		}
-		b.WriteByte('[')
-		for i := 0; i < v.Len(); i++ {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := encodeValue(b, v.Index(i), tsFormat, opt); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-	case reflect.Map:
-		if v.Type().Key().Kind() != reflect.String {
-			return fmt.Errorf("map key %s is not a string", v.Type().Key())
-		}
-		keys := v.MapKeys()
-		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, k.String())
-			b.WriteByte(':')
-			if err := encodeValue(b, v.MapIndex(k), tsFormat, opt); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
-	case reflect.String:
-		writeString(b, v.String())
-	case reflect.Bool:
-		b.WriteString(strconv.FormatBool(v.Bool()))
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		b.WriteString(strconv.FormatInt(v.Int(), 10))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		b.WriteString(strconv.FormatUint(v.Uint(), 10))
-	case reflect.Float32, reflect.Float64:
-		writeFloat(b, v.Float(), v.Type().Bits())
-	default:
-		return fmt.Errorf("cannot encode %s as JSON", v.Type())
-	}
-	return nil
+	return encoderFor(v.Type(), tsFormat, opt)(b, v)
 }
 
-func encodeStruct(b *bytes.Buffer, v reflect.Value, opt Options) error {
-	sh := awsapi.ShapeOf(v.Type())
-	b.WriteByte('{')
-	first := true
+// An encodeFunc writes a value of the one type it was built for. Building it
+// once per type (and timestamp format and dialect) keeps the per-value work
+// to what the value holds: struct members' keys are quoted once, and nothing
+// asks the type what kind it is again.
+type encodeFunc func(b *bytes.Buffer, v reflect.Value) error
+
+type encoderKey struct {
+	t        reflect.Type
+	tsFormat string
+	opt      Options
+}
+
+var encoders sync.Map // encoderKey → encodeFunc
+
+// encoderFor returns the encodeFunc of t, building it on first use. A
+// recursive type (DynamoDB's AttributeValue holds itself) finds its own
+// entry while being built: a stand-in that waits for and calls the real one.
+func encoderFor(t reflect.Type, tsFormat string, opt Options) encodeFunc {
+	k := encoderKey{t, tsFormat, opt}
+	if f, ok := encoders.Load(k); ok {
+		return f.(encodeFunc)
+	}
+	var (
+		wg sync.WaitGroup
+		f  encodeFunc
+	)
+	wg.Add(1)
+	stand, loaded := encoders.LoadOrStore(k, encodeFunc(func(b *bytes.Buffer, v reflect.Value) error {
+		wg.Wait()
+		return f(b, v)
+	}))
+	if loaded {
+		return stand.(encodeFunc)
+	}
+	f = newEncoder(t, tsFormat, opt)
+	wg.Done()
+	encoders.Store(k, f)
+	return f
+}
+
+func newEncoder(t reflect.Type, tsFormat string, opt Options) encodeFunc {
+	if f := handWrittenEncoder(t); f != nil && !opt.reflective {
+		return f
+	}
+	if t == timeType {
+		return func(b *bytes.Buffer, v reflect.Value) error {
+			tm, _ := reflect.TypeAssert[time.Time](v)
+			writeTime(b, tm, tsFormat)
+			return nil
+		}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		elem := encoderFor(t.Elem(), tsFormat, opt)
+		return func(b *bytes.Buffer, v reflect.Value) error {
+			if v.IsNil() {
+				b.WriteString("null")
+				return nil
+			}
+			return elem(b, v.Elem())
+		}
+	case reflect.Interface:
+		if t.NumMethod() == 0 {
+			// A document: any JSON value, written as encoding/json would.
+			return func(b *bytes.Buffer, v reflect.Value) error {
+				if v.IsNil() {
+					b.WriteString("null")
+					return nil
+				}
+				raw, err := json.Marshal(v.Interface())
+				if err != nil {
+					return fmt.Errorf("marshal document: %w", err)
+				}
+				b.Write(raw)
+				return nil
+			}
+		}
+		return func(b *bytes.Buffer, v reflect.Value) error {
+			if v.IsNil() {
+				b.WriteString("null")
+				return nil
+			}
+			return encodeValue(b, v.Elem(), tsFormat, opt)
+		}
+	case reflect.Struct:
+		return structEncoder(t, opt)
+	case reflect.Slice:
+		if t == bytesType {
+			return func(b *bytes.Buffer, v reflect.Value) error {
+				b.WriteByte('"')
+				b.Write(base64.StdEncoding.AppendEncode(b.AvailableBuffer(), v.Bytes()))
+				b.WriteByte('"')
+				return nil
+			}
+		}
+		elem := encoderFor(t.Elem(), tsFormat, opt)
+		return func(b *bytes.Buffer, v reflect.Value) error {
+			b.WriteByte('[')
+			for i := 0; i < v.Len(); i++ {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				if err := elem(b, v.Index(i)); err != nil {
+					return err
+				}
+			}
+			b.WriteByte(']')
+			return nil
+		}
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String {
+			return func(*bytes.Buffer, reflect.Value) error {
+				return fmt.Errorf("map key %s is not a string", t.Key())
+			}
+		}
+		return mapEncoder(t, encoderFor(t.Elem(), tsFormat, opt))
+	case reflect.String:
+		return func(b *bytes.Buffer, v reflect.Value) error {
+			writeString(b, v.String())
+			return nil
+		}
+	case reflect.Bool:
+		return func(b *bytes.Buffer, v reflect.Value) error {
+			b.Write(strconv.AppendBool(b.AvailableBuffer(), v.Bool()))
+			return nil
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return func(b *bytes.Buffer, v reflect.Value) error {
+			b.Write(strconv.AppendInt(b.AvailableBuffer(), v.Int(), 10))
+			return nil
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return func(b *bytes.Buffer, v reflect.Value) error {
+			b.Write(strconv.AppendUint(b.AvailableBuffer(), v.Uint(), 10))
+			return nil
+		}
+	case reflect.Float32, reflect.Float64:
+		bits := t.Bits()
+		return func(b *bytes.Buffer, v reflect.Value) error {
+			writeFloat(b, v.Float(), bits)
+			return nil
+		}
+	}
+	return func(*bytes.Buffer, reflect.Value) error {
+		return fmt.Errorf("cannot encode %s as JSON", t)
+	}
+}
+
+// fieldEncoder is one member of a structEncoder.
+type fieldEncoder struct {
+	index    int
+	name     string // the model's member name, for errors
+	key      []byte // `"Key":`, quoted once
+	typ      reflect.Type
+	tsFormat string
+	absent   func(reflect.Value) bool
+	enc      encodeFunc
+}
+
+func structEncoder(t reflect.Type, opt Options) encodeFunc {
+	sh := awsapi.ShapeOf(t)
+	var fields []fieldEncoder
 	for i := range sh.Fields {
 		f := &sh.Fields[i]
 		if opt.BodyOnly && (f.Location != "" || f.Name == sh.Payload) {
 			continue
 		}
-		fv := v.Field(f.Index)
-		if isAbsent(fv) || fv.Type() == readerType {
-			continue
+		if f.Type == readerType {
+			continue // a streaming payload is never part of the JSON
 		}
-		if !first {
-			b.WriteByte(',')
+		var key bytes.Buffer
+		writeString(&key, jsonKey(f, opt))
+		key.WriteByte(':')
+		fe := fieldEncoder{index: f.Index, name: f.Name, key: key.Bytes(), typ: f.Type, tsFormat: f.TimestampFormat}
+		switch f.Type.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+			fe.absent = reflect.Value.IsNil
 		}
-		first = false
-		writeString(b, jsonKey(f, opt))
-		b.WriteByte(':')
-		if err := encodeValue(b, fv, f.TimestampFormat, opt); err != nil {
-			return fmt.Errorf("%s: %w", f.Name, err)
-		}
+		fields = append(fields, fe)
 	}
-	b.WriteByte('}')
-	return nil
+	// Members' encoders are looked up after the list is built, so that a
+	// member of the struct's own type finds this struct's stand-in.
+	for i := range fields {
+		fields[i].enc = encoderFor(fields[i].typ, fields[i].tsFormat, opt)
+	}
+	return func(b *bytes.Buffer, v reflect.Value) error {
+		b.WriteByte('{')
+		first := true
+		for i := range fields {
+			f := &fields[i]
+			fv := v.Field(f.index)
+			if f.absent != nil && f.absent(fv) {
+				continue
+			}
+			if !first {
+				b.WriteByte(',')
+			}
+			first = false
+			b.Write(f.key)
+			if err := f.enc(b, fv); err != nil {
+				return fmt.Errorf("%s: %w", f.name, err)
+			}
+		}
+		b.WriteByte('}')
+		return nil
+	}
 }
 
-// isAbsent reports whether a member is left out of the wire form: nil pointers,
-// slices, maps and interfaces are absent; empty non-nil ones are present.
-func isAbsent(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
-		return v.IsNil()
+// mapEntry is a key of a map being written, and where its value was put.
+type mapEntry struct {
+	key string
+	at  int
+}
+
+// mapEncoder writes a map with string keys, keys sorted. The values are
+// copied out of the map once, into one slice, instead of being looked up
+// (and copied) key by key.
+func mapEncoder(t reflect.Type, elem encodeFunc) encodeFunc {
+	sliceType := reflect.SliceOf(t.Elem())
+	keyType := t.Key()
+	return func(b *bytes.Buffer, v reflect.Value) error {
+		n := v.Len()
+		if n == 0 {
+			b.WriteString("{}")
+			return nil
+		}
+		var small [8]mapEntry
+		entries := small[:0]
+		if n > len(small) {
+			entries = make([]mapEntry, 0, n)
+		}
+		vals := reflect.MakeSlice(sliceType, n, n)
+		key := reflect.New(keyType).Elem()
+		var it reflect.MapIter
+		it.Reset(v)
+		for i := 0; i < n && it.Next(); i++ {
+			key.SetIterKey(&it)
+			vals.Index(i).SetIterValue(&it)
+			entries = append(entries, mapEntry{key.String(), i})
+		}
+		slices.SortFunc(entries, func(a, b mapEntry) int { return strings.Compare(a.key, b.key) })
+		b.WriteByte('{')
+		for i, e := range entries {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeString(b, e.key)
+			b.WriteByte(':')
+			if err := elem(b, vals.Index(e.at)); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+		return nil
 	}
-	return false
 }
 
 func jsonKey(f *awsapi.Field, opt Options) string {
@@ -249,42 +402,52 @@ func EpochTime(f float64) (time.Time, error) {
 func writeString(b *bytes.Buffer, s string) {
 	const hex = "0123456789abcdef"
 	b.WriteByte('"')
+	start := 0 // s[start:i] is still to be written, needing no escape
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
 				b.WriteByte('\\')
 				b.WriteByte(c)
-			case c == '\n':
+			case '\n':
 				b.WriteString(`\n`)
-			case c == '\r':
+			case '\r':
 				b.WriteString(`\r`)
-			case c == '\t':
+			case '\t':
 				b.WriteString(`\t`)
-			case c < 0x20:
+			default:
 				b.WriteString(`\u00`)
 				b.WriteByte(hex[c>>4])
 				b.WriteByte(hex[c&0xf])
-			default:
-				b.WriteByte(c)
 			}
 			i++
+			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
+			b.WriteString(s[start:i])
 			b.WriteString(`\ufffd`)
 		case r == '\u2028' || r == '\u2029':
 			// Valid JSON, but not valid JavaScript: escape as encoding/json does.
+			b.WriteString(s[start:i])
 			b.WriteString(`\u202`)
 			b.WriteByte(hex[r&0xf])
 		default:
-			b.WriteString(s[i : i+size])
+			i += size
+			continue
 		}
 		i += size
+		start = i
 	}
+	b.WriteString(s[start:])
 	b.WriteByte('"')
 }
 
