@@ -20,8 +20,10 @@ type LogGroups interface {
 // LogsTarget delivers events to CloudWatch Logs log groups named by their ARN
 // (arn:aws:logs:<region>:<account>:log-group:<name>[:*]). Each event becomes one
 // log event whose message is the event JSON (or the target's Input), in a log
-// stream named after the event's id, as EventBridge does on AWS; its timestamp
-// is the event's time.
+// stream of its own with a new unique name: on AWS one event delivered by two
+// targets to the same group lands in two streams, neither named after the
+// event's id (localstack's AWS-validated snapshot of a scheduled rule with two
+// log group targets). Its timestamp is the event's time.
 type LogsTarget struct {
 	Groups LogGroups
 	// Clock stamps an event without a time; nil means clock.Real.
@@ -39,10 +41,7 @@ func (t LogsTarget) Deliver(ctx context.Context, d *Delivery) error {
 		return fmt.Errorf("logs target: %q is not a log group ARN", arn)
 	}
 	reg, account, group := parts[3], parts[4], strings.TrimSuffix(parts[6], ":*")
-	stream := d.EventID
-	if stream == "" {
-		stream = uuid() // a Scheduler delivery has no event id
-	}
+	stream := uuid()
 	at, message := clock.Or(t.Clock).Now(), string(d.Input)
 	var ev struct {
 		Time string `json:"time"`
