@@ -521,7 +521,7 @@ func TestIAMEnforceAnotherAccountPutsEventsOnlyThroughTheBusPolicy(t *testing.T)
 	}
 	wantDenied(t, put(), "AccessDeniedException", 400, denied)
 	_, err = eb.RemovePermission(ctx, &eventbridge.RemovePermissionInput{StatementId: aws.String("partner")})
-	wantDenied(t, err, "ResourceNotFoundException", 400, "EventBus default does not have a policy.")
+	wantDenied(t, err, "ResourceNotFoundException", 400, "Statement with the provided id does not exist.")
 }
 
 // TestIAMEnforcePartiQLIsAuthorizedPerStatementKind: a PartiQL statement

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -468,7 +469,10 @@ func (s *Service) PutTargets(ctx context.Context, in *eventsapi.PutTargetsInput)
 	if len(in.Targets) == 0 {
 		return nil, apierr.Validation("1 validation error detected: Value null at 'targets' failed to satisfy constraint: Member must not be null")
 	}
-	for _, t := range in.Targets {
+	for i, t := range in.Targets {
+		if err := checkTargetRequest(i, &t); err != nil {
+			return nil, err
+		}
 		// EventBridge reaches an ECS cluster only through a role it assumes
 		// ("Permissions for Amazon ECS targets"); AWS refuses the whole call.
 		if arn := awsapi.ToString(t.Arn); arnService(arn) == "ecs" && awsapi.ToString(t.RoleArn) == "" {
@@ -530,6 +534,40 @@ func (s *Service) PutTargets(ctx context.Context, in *eventsapi.PutTargetsInput)
 func validARN(arn string) bool {
 	parts := strings.SplitN(arn, ":", 6)
 	return len(parts) == 6 && parts[0] == "arn" && parts[2] != "" && parts[5] != ""
+}
+
+// checkTargetRequest refuses the whole PutTargets call for a target whose id
+// breaks its constraints, that has more than one of Input, InputPath and
+// InputTransformer, or whose InputTemplate names a variable it does not
+// define, in EventBridge's words (localstack's AWS-validated snapshots of
+// PutTargets): those are not reported as failed entries.
+func checkTargetRequest(i int, t *eventsapi.Target) error {
+	id := awsapi.ToString(t.Id)
+	switch {
+	case t.Id == nil:
+		return apierr.Validation("1 validation error detected: Value null at 'targets.%d.member.id' failed to satisfy constraint: Member must not be null", i+1)
+	case id == "":
+		return apierr.Validation("1 validation error detected: Value '' at 'targets.%d.member.id' failed to satisfy constraint: Member must have length greater than or equal to 1", i+1)
+	case utf8.RuneCountInString(id) > 64:
+		return apierr.Validation("1 validation error detected: Value '%s' at 'targets.%d.member.id' failed to satisfy constraint: Member must have length less than or equal to 64", id, i+1)
+	case !nameRE.MatchString(id):
+		return apierr.Validation("1 validation error detected: Value '%s' at 'targets.%d.member.id' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+", id, i+1)
+	}
+	n := 0
+	for _, set := range []bool{t.Input != nil, t.InputPath != nil, t.InputTransformer != nil} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return apierr.Validation("Only one of Input, InputPath, or InputTransformer must be provided for target %s.", id)
+	}
+	if tr := t.InputTransformer; tr != nil {
+		if name := undefinedPlaceholder(tr); name != "" {
+			return apierr.Validation("InputTemplate for target %s contains invalid placeholder %s.", id, name)
+		}
+	}
+	return nil
 }
 
 // checkTarget returns why a target cannot be added, or "".

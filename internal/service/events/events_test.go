@@ -229,7 +229,7 @@ func TestPutTargetsReportsInvalidEntriesAndLimits(t *testing.T) {
 	out, err := f.s.PutTargets(f.ctx, &eventsapi.PutTargetsInput{Rule: awsapi.String("r"), Targets: []eventsapi.Target{
 		{Id: awsapi.String("ok"), Arn: awsapi.String("arn:aws:sqs:us-east-1:123456789012:q")},
 		{Id: awsapi.String("bad"), Arn: awsapi.String("not-an-arn")},
-		{Id: awsapi.String("two"), Arn: awsapi.String("arn:aws:sqs:us-east-1:123456789012:q"), Input: awsapi.String(`{}`), InputPath: awsapi.String("$.detail")},
+		{Id: awsapi.String("json"), Arn: awsapi.String("arn:aws:sqs:us-east-1:123456789012:q"), Input: awsapi.String(`{not json`)},
 	}})
 	if err != nil || *out.FailedEntryCount != 2 {
 		t.Fatalf("%v %+v", err, out)

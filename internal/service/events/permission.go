@@ -110,7 +110,10 @@ func (s *Service) RemovePermission(ctx context.Context, in *eventsapi.RemovePerm
 		return nil, apierr.Validation("One of StatementId or RemoveAllPermissions must be specified.")
 	}
 	if b.rec.Policy == "" {
-		return nil, notFound("EventBus %s does not have a policy.", name)
+		// A bus without a policy has no statement of that id either, and
+		// EventBridge says so in the same words (localstack's AWS-validated
+		// snapshot of RemovePermission with and without a policy).
+		return nil, notFound("Statement with the provided id does not exist.")
 	}
 	var doc busPolicy
 	_ = json.Unmarshal([]byte(b.rec.Policy), &doc)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 )
 
 // A path step is a member name or an array index.
@@ -90,6 +91,32 @@ func extract(v any, path []step) (any, bool) {
 }
 
 var reservedVars = map[string]bool{"aws.events.rule-arn": true, "aws.events.rule-name": true, "aws.events.event": true, "aws.events.event.ingestion-time": true, "aws.events.event.json": true}
+
+// placeholderRE is what EventBridge takes for a placeholder between < and >
+// in an InputTemplate (the characters cannot be escaped: "Amazon EventBridge
+// input transformation").
+var placeholderRE = lazyregexp.New(`^[A-Za-z0-9_.\-]+$`)
+
+// undefinedPlaceholder returns the first placeholder of t's InputTemplate that
+// is neither a variable of its InputPathsMap nor a predefined one, or "".
+func undefinedPlaceholder(t *eventsapi.InputTransformer) string {
+	tpl := awsapi.ToString(t.InputTemplate)
+	for {
+		i := strings.IndexByte(tpl, '<')
+		if i < 0 {
+			return ""
+		}
+		end := strings.IndexByte(tpl[i+1:], '>')
+		if end < 0 {
+			return ""
+		}
+		name := tpl[i+1 : i+1+end]
+		if placeholderRE.MatchString(name) && !reservedVars[name] && !isVarName(name, t.InputPathsMap) {
+			return name
+		}
+		tpl = tpl[i+1:]
+	}
+}
 
 // checkTransformer returns why an InputTransformer is not valid, or "".
 func checkTransformer(t *eventsapi.InputTransformer) string {
