@@ -49,7 +49,7 @@ const (
 )
 
 func putMessage(tx store.Tx, qid string, m *message) error {
-	if err := tx.Put(msgKey(qid, m.Seq), encodeMessage(nil, m)); err != nil {
+	if err := tx.Put(msgKeyIn(tx, qid, m.Seq), encodeMessage(nil, m)); err != nil {
 		return err
 	}
 	if err := indexGroup(tx, qid, m); err != nil {
@@ -63,7 +63,7 @@ func putMessage(tx store.Tx, qid string, m *message) error {
 }
 
 func getMessage(tx store.Tx, qid string, seq uint64) (*message, error) {
-	v, err := tx.Get(msgKey(qid, seq))
+	v, err := tx.Get(msgKeyIn(tx, qid, seq))
 	if err != nil || v == nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func getMessage(tx store.Tx, qid string, seq uint64) (*message, error) {
 
 // removeMessage deletes m and its index entry.
 func removeMessage(tx store.Tx, qid string, m *message) error {
-	if err := tx.Delete(msgKey(qid, m.Seq)); err != nil {
+	if err := tx.Delete(msgKeyIn(tx, qid, m.Seq)); err != nil {
 		return err
 	}
 	if err := unindexGroup(tx, qid, m); err != nil {
@@ -302,7 +302,7 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 	now := s.clock.Now().UnixMilli()
 	added, addedBytes := int64(0), int64(0)
 	var sentIDs []string
-	err = s.st.Update(func(tx store.Tx) error {
+	err = s.update(func(tx *txn) error {
 		sentIDs = sentIDs[:0]
 		cur, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
@@ -436,7 +436,7 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 	now := s.clock.Now().UnixMilli()
 	var notifyKeys []string
 	var moved []timeline.Entry
-	err = s.st.Update(func(tx store.Tx) error {
+	err = s.update(func(tx *txn) error {
 		out, next, notifyKeys, moved = nil, 0, nil, nil
 		q, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
@@ -599,7 +599,7 @@ func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) 
 	errs := make([]error, len(handles))
 	deleted := int64(0)
 	var deletedIDs []string
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx *txn) error {
 		clear(errs)
 		deleted, deletedIDs = 0, nil
 		q, err := s.getQueue(tx, r.account, r.region, r.name)
@@ -659,7 +659,7 @@ func (s *Service) changeVisibility(r queueRef, changes []visibilityChange) ([]er
 	now := s.clock.Now().UnixMilli()
 	errs := make([]error, len(changes))
 	woke := false
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.update(func(tx *txn) error {
 		clear(errs)
 		woke = false
 		q, err := s.getQueue(tx, r.account, r.region, r.name)

@@ -27,18 +27,36 @@ type notVisible struct {
 }
 
 func getNotVisible(tx store.Tx, qid string) (nv notVisible, ok bool, err error) {
+	if t, isTxn := tx.(*txn); isTxn {
+		return t.notVisible(qid)
+	}
 	v, err := tx.Get(notVisibleKey(qid))
-	if err != nil || len(v) != 24 {
+	if err != nil {
 		return nv, false, err
 	}
-	return notVisible{int64(binary.BigEndian.Uint64(v)), binary.BigEndian.Uint64(v[8:]), binary.BigEndian.Uint64(v[16:])}, true, nil
+	nv, ok = decodeNotVisible(v)
+	return nv, ok, nil
+}
+
+func decodeNotVisible(v []byte) (notVisible, bool) {
+	if len(v) != 24 {
+		return notVisible{}, false
+	}
+	return notVisible{int64(binary.BigEndian.Uint64(v)), binary.BigEndian.Uint64(v[8:]), binary.BigEndian.Uint64(v[16:])}, true
 }
 
 func putNotVisible(tx store.Tx, qid string, nv notVisible) error {
-	b := binary.BigEndian.AppendUint64(nil, uint64(nv.w))
+	if t, ok := tx.(*txn); ok {
+		t.putNotVisible(qid, nv)
+		return nil
+	}
+	return tx.Put(notVisibleKey(qid), encodeNotVisible(nv))
+}
+
+func encodeNotVisible(nv notVisible) []byte {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 24), uint64(nv.w))
 	b = binary.BigEndian.AppendUint64(b, nv.received)
-	b = binary.BigEndian.AppendUint64(b, nv.fresh)
-	return tx.Put(notVisibleKey(qid), b)
+	return binary.BigEndian.AppendUint64(b, nv.fresh)
 }
 
 func (nv *notVisible) add(flag byte, delta int) {
@@ -65,7 +83,7 @@ func noteVis(tx store.Tx, qid string, at int64, flag byte, delta int) error {
 
 // deleteVis removes a visibility entry, noting it when it was there.
 func deleteVis(tx store.Tx, qid string, at int64, seq uint64) error {
-	k := visKey(qid, at, seq)
+	k := visKeyIn(tx, qid, at, seq)
 	v, err := tx.Get(k)
 	if err != nil || v == nil {
 		return err
@@ -82,7 +100,7 @@ func deleteVis(tx store.Tx, qid string, at int64, seq uint64) error {
 
 // putVis adds a visibility entry, noting it unless it was there already.
 func putVis(tx store.Tx, qid string, at int64, seq uint64, flag byte) error {
-	k := visKey(qid, at, seq)
+	k := visKeyIn(tx, qid, at, seq)
 	old, err := tx.Get(k)
 	if err != nil {
 		return err
@@ -95,11 +113,14 @@ func putVis(tx store.Tx, qid string, at int64, seq uint64, flag byte) error {
 			return err
 		}
 	}
-	if err := tx.Put(k, []byte{flag}); err != nil {
+	if err := tx.Put(k, visValues[flag]); err != nil {
 		return err
 	}
 	return noteVis(tx, qid, at, flag, 1)
 }
+
+// visValues are the visibility index's values by flag (Put copies them).
+var visValues = [2][]byte{{visFresh}, {visReceived}}
 
 // settleVis moves the queue's watermark to now, setting it up from a scan
 // when the queue has none.

@@ -203,9 +203,28 @@ func visKey(qid string, visibleAt int64, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
+// msgKeyIn and visKeyIn are msgKey and visKey, built in tx's buffer when tx
+// is a txn: valid until the next key of their kind.
+func msgKeyIn(tx store.Tx, qid string, seq uint64) []byte {
+	if t, ok := tx.(*txn); ok {
+		return t.msgKey(qid, seq)
+	}
+	return msgKey(qid, seq)
+}
+
+func visKeyIn(tx store.Tx, qid string, visibleAt int64, seq uint64) []byte {
+	if t, ok := tx.(*txn); ok {
+		return t.visKey(qid, visibleAt, seq)
+	}
+	return visKey(qid, visibleAt, seq)
+}
+
 func dedupKey(qid, id string) []byte { return append(dedupPrefix(qid), id...) }
 
 func getCount(tx store.Tx, qid string) (uint64, error) {
+	if t, ok := tx.(*txn); ok {
+		return t.count(qid)
+	}
 	v, err := tx.Get(countKey(qid))
 	if err != nil || len(v) != 8 {
 		return 0, err
@@ -214,6 +233,9 @@ func getCount(tx store.Tx, qid string) (uint64, error) {
 }
 
 func addCount(tx store.Tx, qid string, delta int64) error {
+	if t, ok := tx.(*txn); ok {
+		return t.addCount(qid, delta)
+	}
 	n, err := getCount(tx, qid)
 	if err != nil {
 		return err
