@@ -1,6 +1,11 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 )
@@ -17,8 +22,8 @@ import (
 // before retrying. S3 answers every 100-continue request with 100 Continue, so
 // empty PUTs ("folder" markers) never hit this there. Sending it costs nothing.
 //
-// Expectations other than 100-continue never reach a handler: net/http answers
-// them with 417 Expectation Failed and closes the connection, as RFC 9110 allows.
+// Expectations other than 100-continue reach the handler only through
+// passExpect: net/http itself answers them with 417 Expectation Failed.
 func continueEmptyBody(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 || !r.ProtoAtLeast(1, 1) || !expectsContinue(r) {
 		return
@@ -37,4 +42,235 @@ func expectsContinue(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// passedExpectPrefix is put before the name of an Expect header passExpect
+// hands to the handler, which restores it (restorePassedExpect).
+const passedExpectPrefix = "X-Wharf-Passed-"
+
+// maxPassedHead caps the request head passExpect holds while looking for an
+// Expect header. A longer head is passed on as it is, and the connection is
+// served as net/http serves it from then on.
+const maxPassedHead = 64 << 10
+
+// passExpect wraps ln's connections so that a request whose Expect header is
+// something other than 100-continue reaches the handler. S3 ignores such an
+// expectation and serves the request (ceph's s3-tests send Expect: 200 on a
+// PUT and a CreateBucket and pass against AWS); net/http answers 417
+// Expectation Failed and closes the connection before any handler runs, with
+// no option to change that.
+//
+// The wrapper reads each request head off the connection, parses it with
+// net/http's own parser, and when net/http would refuse its expectation it
+// renames the Expect lines (prefixing passedExpectPrefix) before net/http
+// reads them; the handler restores them. The body is passed through by the
+// length net/http itself computed. Anything the wrapper is not sure of (a
+// head net/http cannot parse, a chunked or unknown-length body, a protocol
+// other than HTTP/1.x, CONNECT or Upgrade, a head over maxPassedHead) ends its
+// work on that connection: from then on every byte is passed on untouched,
+// and net/http serves the connection as it would without the wrapper. A
+// request that asks for 100-continue is never changed.
+func passExpect(ln net.Listener) net.Listener { return expectListener{ln} }
+
+type expectListener struct{ net.Listener }
+
+func (l expectListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &expectConn{Conn: c}, nil
+}
+
+// expectConn is a connection whose request heads pass through rewriteHead.
+type expectConn struct {
+	net.Conn
+	in      []byte // bytes read from Conn and not yet examined: a head's start
+	scanned int    // how much of in was searched for the head's end
+	line    int    // where in the current line starts
+	out     []byte // examined bytes net/http has not read yet
+	body    int64  // bytes of the current request's body still to pass on
+	raw     bool   // pass everything on untouched from now on
+	err     error  // a read error to report once out is empty
+}
+
+func (c *expectConn) Read(p []byte) (int, error) {
+	for {
+		if len(c.out) > 0 {
+			n := copy(p, c.out)
+			c.out = c.out[n:]
+			return n, nil
+		}
+		if c.err != nil {
+			return 0, c.err
+		}
+		if len(c.in) == 0 && (c.raw || c.body > 0) {
+			q := p
+			if !c.raw && int64(len(q)) > c.body {
+				q = q[:c.body]
+			}
+			n, err := c.Conn.Read(q)
+			if !c.raw {
+				c.body -= int64(n)
+			}
+			return n, err
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		if cap(c.in)-len(c.in) < 4096 {
+			c.in = append(make([]byte, 0, 2*cap(c.in)+4096), c.in...)
+		}
+		n, err := c.Conn.Read(c.in[len(c.in):cap(c.in)])
+		c.in = c.in[:len(c.in)+n]
+		c.examine()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// A deadline (net/http ending its background read, or the
+				// header timeout): keep a partial head for the next Read.
+				if len(c.out) > 0 {
+					continue
+				}
+				return 0, err
+			}
+			c.passRaw()
+			c.err = err
+		}
+	}
+}
+
+// examine moves what it can from in to out: body bytes as they are, and
+// each complete head through rewriteHead.
+func (c *expectConn) examine() {
+	for len(c.in) > 0 {
+		if c.raw {
+			c.passRaw()
+			return
+		}
+		if c.body > 0 {
+			k := int(min(c.body, int64(len(c.in))))
+			c.out = append(c.out, c.in[:k]...)
+			c.in, c.body = c.in[k:], c.body-int64(k)
+			continue
+		}
+		end := c.headEnd()
+		if end < 0 {
+			if len(c.in) > maxPassedHead {
+				c.passRaw()
+			}
+			return
+		}
+		head, body, ok := rewriteHead(c.in[:end])
+		if !ok {
+			c.passRaw()
+			return
+		}
+		c.out = append(c.out, head...)
+		c.in, c.body, c.scanned, c.line = c.in[end:], body, 0, 0
+	}
+}
+
+// headEnd returns the length of the head at the start of in, or -1 while it
+// is incomplete (or, with c.raw set, when it is not a head net/http takes).
+// As net/http reads it, a line ends at LF (a CR before it is dropped) and the
+// head ends at the first empty line after the request line.
+func (c *expectConn) headEnd() int {
+	for {
+		i := bytes.IndexByte(c.in[c.scanned:], '\n')
+		if i < 0 {
+			c.scanned = len(c.in)
+			return -1
+		}
+		lf := c.scanned + i
+		first := c.line == 0
+		empty := len(bytes.TrimSuffix(c.in[c.line:lf], []byte("\r"))) == 0
+		c.scanned, c.line = lf+1, lf+1
+		switch {
+		case empty && first: // no request line: net/http refuses the request
+			c.passRaw()
+			return -1
+		case empty:
+			return lf + 1
+		}
+	}
+}
+
+func (c *expectConn) passRaw() {
+	c.raw = true
+	c.out = append(c.out, c.in...)
+	c.in = nil
+}
+
+// rewriteHead parses head with net/http's parser and returns it with its
+// Expect lines renamed when net/http would refuse the expectation, and the
+// length of the body that follows. ok is false when the framing of what
+// follows is not a plain Content-Length body.
+func rewriteHead(head []byte) (out []byte, body int64, ok bool) {
+	br := bufio.NewReaderSize(bytes.NewReader(head), len(head))
+	req, err := http.ReadRequest(br)
+	if err != nil || br.Buffered() != 0 || req.ProtoMajor != 1 || req.Method == http.MethodConnect ||
+		len(req.TransferEncoding) > 0 || req.ContentLength < 0 || req.Header.Get("Upgrade") != "" {
+		return nil, 0, false
+	}
+	// net/http honours the first Expect value only, and refuses a non-empty
+	// one without the 100-continue token.
+	if v := req.Header.Get("Expect"); v == "" || hasContinueToken(v) {
+		return head, req.ContentLength, true
+	}
+	out = make([]byte, 0, len(head)+4*len(passedExpectPrefix))
+	for rest, first := head, true; len(rest) > 0; first = false {
+		i := bytes.IndexByte(rest, '\n') + 1
+		line := rest[:i]
+		if name, _, found := bytes.Cut(line, []byte(":")); found && !first && strings.EqualFold(string(name), "Expect") {
+			out = append(out, passedExpectPrefix...)
+		}
+		out = append(out, line...)
+		rest = rest[i:]
+	}
+	return out, req.ContentLength, true
+}
+
+// hasContinueToken reports whether v holds the token 100-continue, by the rule
+// net/http applies (case-insensitive, bounded by the value's ends, spaces,
+// tabs or commas).
+func hasContinueToken(v string) bool {
+	const tok = "100-continue"
+	for i := 0; i+len(tok) <= len(v); i++ {
+		if !strings.EqualFold(v[i:i+len(tok)], tok) {
+			continue
+		}
+		if (i == 0 || isTokenBoundary(v[i-1])) && (i+len(tok) == len(v) || isTokenBoundary(v[i+len(tok)])) {
+			return true
+		}
+	}
+	return false
+}
+
+func isTokenBoundary(b byte) bool { return b == ' ' || b == ',' || b == '\t' }
+
+// restorePassedExpect gives r back the Expect header passExpect renamed, so
+// a signature that covers it verifies.
+func restorePassedExpect(r *http.Request) {
+	const name = passedExpectPrefix + "Expect"
+	if v, ok := r.Header[name]; ok {
+		r.Header["Expect"] = append(r.Header["Expect"], v...)
+		delete(r.Header, name)
+	}
+}
+
+// ReadFrom and CloseWrite keep the optional methods net/http uses on the
+// connection underneath (sendfile, a graceful close).
+func (c *expectConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+func (c *expectConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }

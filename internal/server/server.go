@@ -162,7 +162,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.mu.Unlock()
 
 	done := make(chan error, 1)
-	go func() { done <- hs.Serve(limitPerClient(ln, s.cfg.MaxConnsPerClient)) }()
+	go func() { done <- hs.Serve(passExpect(limitPerClient(ln, s.cfg.MaxConnsPerClient))) }()
 	select {
 	case err := <-done:
 		return err
@@ -216,6 +216,7 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // ServeHTTP is the request path: front door, auth, decode, operation, encode.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	restorePassedExpect(r)
 	continueEmptyBody(w, r)
 	// Serve a shallow copy: auth and the codecs replace r.Body (aws-chunked
 	// decoding, signature hashing), and after the handler net/http inspects the
