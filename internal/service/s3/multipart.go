@@ -407,14 +407,19 @@ func (s *Service) CompleteMultipartUpload(ctx context.Context, in *s3api.Complet
 		byNum[p.Number] = p
 	}
 	listed := in.MultipartUpload.Parts
-	var chosen []*part
-	prev := int32(0)
-	for i, lp := range listed {
-		n := awsapi.ToInt32(lp.PartNumber)
-		if n <= prev {
+	// The list must be in strictly ascending order, a part number named
+	// twice included, whatever the parts (CompleteMultipartUpload docs,
+	// InvalidPartOrder; S3 refuses a list naming a part twice with it, as
+	// clients that re-sent a part and listed both found): the order is the
+	// list's own, checked before any part is looked up.
+	for i := 1; i < len(listed); i++ {
+		if awsapi.ToInt32(listed[i].PartNumber) <= awsapi.ToInt32(listed[i-1].PartNumber) {
 			return nil, s3api.ErrInvalidPartOrder("The list of parts was not in ascending order. The parts list must be specified in order by part number.")
 		}
-		prev = n
+	}
+	var chosen []*part
+	for i, lp := range listed {
+		n := awsapi.ToInt32(lp.PartNumber)
 		p := byNum[n]
 		if p == nil || lp.ETag == nil || strings.Trim(*lp.ETag, `"`) != strings.Trim(p.ETag, `"`) {
 			return nil, invalidPart(n, awsapi.ToString(lp.ETag))

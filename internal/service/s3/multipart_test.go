@@ -109,6 +109,49 @@ func TestMultipartUploadCompletesWithS3ETag(t *testing.T) {
 	}
 }
 
+// TestCompleteNamingAPartTwiceIsInvalidPartOrder: a part uploaded twice under
+// one number and listed twice (the older ETag first, or the same ETag twice)
+// is refused with InvalidPartOrder, as S3 refuses a list that is not in
+// strictly ascending order; the upload is kept, and completes with the part
+// named once by its current ETag.
+func TestCompleteNamingAPartTwiceIsInvalidPartOrder(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "mpu-twice")
+	c := e.client
+	cr, err := c.CreateMultipartUpload(ctx(), &awss3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upload := func(body string) *string {
+		up, err := c.UploadPart(ctx(), &awss3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("k"), UploadId: cr.UploadId,
+			PartNumber: aws.Int32(1), Body: bytes.NewReader([]byte(body))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return up.ETag
+	}
+	older, current := upload("BBBBBBBB"), upload("AAAAAAAA")
+	for _, parts := range [][]*string{{older, current}, {current, current}} {
+		_, err = c.CompleteMultipartUpload(ctx(), &awss3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("k"), UploadId: cr.UploadId,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: parts[0]}, {PartNumber: aws.Int32(1), ETag: parts[1]}}}})
+		if errCode(err) != "InvalidPartOrder" {
+			t.Errorf("part 1 listed twice (%s, %s): %v, want InvalidPartOrder", *parts[0], *parts[1], err)
+		}
+	}
+	if _, err := c.CompleteMultipartUpload(ctx(), &awss3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("k"), UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: current}}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetObject(ctx(), &awss3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Body.Close()
+	if body, _ := io.ReadAll(got.Body); string(body) != "AAAAAAAA" {
+		t.Errorf("object = %q, want the part uploaded last", body)
+	}
+}
+
 func TestMultipartPartsSmallerThan5MiBAreRefusedButTheLast(t *testing.T) {
 	e := newEnv(t)
 	b := e.bucket(t, "mpu-small")
