@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -254,6 +255,12 @@ func find(svc *awsapi.Service, r *http.Request) (*route, error) {
 		q = r.URL.Query()
 	}
 	path := r.URL.EscapedPath()
+	// A path whose percent-decoding is not UTF-8 names no bucket or key: S3
+	// answers 400 InvalidURI (what clients that sent a Latin-1 file name raw
+	// report from S3) before it looks for the resource.
+	if p, err := url.PathUnescape(path); err == nil && !utf8.ValidString(p) {
+		return nil, &apierr.Error{Code: "InvalidURI", Status: http.StatusBadRequest, Message: "Couldn't parse the specified URI."}
+	}
 	t := routes(svc)
 	var best *route
 	bestScore := -1

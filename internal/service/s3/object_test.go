@@ -342,3 +342,30 @@ func TestObjectTagging(t *testing.T) {
 		t.Errorf("after delete = %+v, %v", tg, err)
 	}
 }
+
+// TestKeyNotUTF8IsInvalidURI: a key whose percent-decoding is not UTF-8 (the
+// SDK sends a Go string's bytes as they are: %AE%8A-) is 400 InvalidURI
+// "Couldn't parse the specified URI.", as S3 answers it, for a read and a
+// write; the same characters as UTF-8 (what botocore sends for the Python
+// string '\xae\x8a-') are a key like any other, missing here: 404 NoSuchKey.
+func TestKeyNotUTF8IsInvalidURI(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "keys-utf8")
+	c := e.client
+	_, err := c.GetObject(ctx(), &awss3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("\xae\x8a-")})
+	if errCode(err) != "InvalidURI" || httpStatus(err) != 400 || !strings.Contains(err.Error(), "Couldn't parse the specified URI.") {
+		t.Errorf("GetObject of a key not UTF-8: %v, want 400 InvalidURI", err)
+	}
+	_, err = c.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("a/\xff"), Body: strings.NewReader("x")})
+	if errCode(err) != "InvalidURI" {
+		t.Errorf("PutObject of a key not UTF-8: %v, want InvalidURI", err)
+	}
+	_, err = c.GetObject(ctx(), &awss3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("\u00ae\u008a-")})
+	if errCode(err) != "NoSuchKey" {
+		t.Errorf("GetObject of a missing UTF-8 key: %v, want NoSuchKey", err)
+	}
+	list, err := c.ListObjectsV2(ctx(), &awss3.ListObjectsV2Input{Bucket: aws.String(b)})
+	if err != nil || len(list.Contents) != 0 {
+		t.Errorf("after the refused writes the bucket lists %+v (%v), want nothing", list, err)
+	}
+}
