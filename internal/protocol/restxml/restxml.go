@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -92,7 +93,8 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 				err = decodeHeader(f, fv, vals)
 			}
 		case "headers":
-			err = decodePrefixHeaders(f, fv, r.Header)
+			_, post := postUploads.Load(r)
+			err = decodePrefixHeaders(f, fv, r.Header, post)
 		case "statusCode":
 		default:
 			hasBody = true
@@ -311,7 +313,10 @@ func decodeHeader(f *awsapi.Field, v reflect.Value, vals []string) error {
 	return setText(f, v, strings.Join(vals, ","), "rfc822", "header")
 }
 
-func decodePrefixHeaders(f *awsapi.Field, v reflect.Value, h http.Header) error {
+// decodePrefixHeaders reads a map of prefixed headers (S3's x-amz-meta-*).
+// isUTF8 says the values are UTF-8 already (a browser POST upload's form
+// fields); header values are read as S3 reads them (metadataValue).
+func decodePrefixHeaders(f *awsapi.Field, v reflect.Value, h http.Header, isUTF8 bool) error {
 	t := v.Type()
 	if t.Kind() != reflect.Map || t.Key().Kind() != reflect.String || t.Elem().Kind() != reflect.String {
 		return nil
@@ -324,12 +329,51 @@ func decodePrefixHeaders(f *awsapi.Field, v reflect.Value, h http.Header) error 
 			continue
 		}
 		// S3 stores user metadata names in lower case (UsingMetadata docs).
-		m.SetMapIndex(reflect.ValueOf(lk[len(prefix):]).Convert(t.Key()), reflect.ValueOf(strings.Join(vals, ",")).Convert(t.Elem()))
+		val := strings.Join(vals, ",")
+		if !isUTF8 {
+			val = metadataValue(val)
+		}
+		m.SetMapIndex(reflect.ValueOf(lk[len(prefix):]).Convert(t.Key()), reflect.ValueOf(val).Convert(t.Elem()))
 	}
 	if m.Len() > 0 {
 		v.Set(m)
 	}
 	return nil
+}
+
+// metadataValue is the Unicode string S3 stores for a user metadata header
+// value: a value of US-ASCII only is kept as it is, and any other is read as
+// ISO-8859-1, one character per byte, as HTTP header bytes are. The
+// UsingMetadata docs' example shows it: "ÄMÄZÕÑ S3" sent as UTF-8 is returned
+// as =?UTF-8?B?w4PChE3Dg8KEWsODwpXDg8KRIFMz?=, the UTF-8 of each byte read as
+// a character ("Ã", U+0084, ...).
+func metadataValue(s string) string {
+	i := 0
+	for i < len(s) && s[i] < 0x80 {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+len(s)-i)
+	b = append(b, s[:i]...)
+	for ; i < len(s); i++ {
+		b = utf8.AppendRune(b, rune(s[i]))
+	}
+	return string(b)
+}
+
+// mailSafe is how S3 returns a user metadata value: as it is when it is
+// US-ASCII, otherwise its UTF-8 as one RFC 2047 encoded-word
+// (=?UTF-8?B?...?=), "to make them mail-safe before returning"
+// (UsingMetadata docs).
+func mailSafe(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return "=?UTF-8?B?" + base64.StdEncoding.EncodeToString([]byte(s)) + "?="
+		}
+	}
+	return s
 }
 
 // noContent are the operations S3 answers with 204 although their model gives
@@ -368,7 +412,7 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 					// S3 sends user metadata names in lower case, and botocore
 					// hands them to users as sent: keep them out of Go's
 					// canonical Header-Case.
-					h[strings.ToLower(f.LocationName+k.String())] = []string{fmtValue(fv.MapIndex(k))}
+					h[strings.ToLower(f.LocationName+k.String())] = []string{mailSafe(fmtValue(fv.MapIndex(k)))}
 				}
 			}
 		case "statusCode":

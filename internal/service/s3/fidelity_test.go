@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -512,5 +513,58 @@ func TestSSECPartsCarryTheUploadsKey(t *testing.T) {
 	}
 	if err := part(key); err != nil {
 		t.Errorf("part with the upload's key: %v", err)
+	}
+}
+
+// TestNonASCIIMetadataIsReturnedRFC2047Encoded: a user metadata value that is
+// not US-ASCII is returned as S3 returns it, RFC 2047-encoded. A header's
+// bytes are read one character per byte: the UsingMetadata docs' own example
+// ("ÄMÄZÕÑ S3" sent as UTF-8) comes back exactly as the docs show it. A
+// browser POST upload's form fields are UTF-8, and come back as such. ASCII
+// values, even ones that look encoded, are returned as they are.
+func TestNonASCIIMetadataIsReturnedRFC2047Encoded(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "meta-2047")
+	_, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: strings.NewReader("x"),
+		Metadata: map[string]string{"nonascii": "ÄMÄZÕÑ S3", "ascii": "AMAZONS3", "looks-encoded": "=?UTF-8?B?w6k=?="}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"nonascii": "=?UTF-8?B?w4PChE3Dg8KEWsODwpXDg8KRIFMz?=", "ascii": "AMAZONS3", "looks-encoded": "=?UTF-8?B?w6k=?="}
+	head, err := e.client.HeadObject(ctx(), &awss3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+	if err != nil || !reflect.DeepEqual(head.Metadata, want) {
+		t.Errorf("HeadObject metadata = %q (%v), want %q", head.Metadata, err, want)
+	}
+	// A copy keeps what was stored, and a multipart upload reads its
+	// metadata as PutObject does.
+	if _, err := e.client.CopyObject(ctx(), &awss3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("copy"), CopySource: aws.String(b + "/k")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, out := get(t, e, b, "copy"); !reflect.DeepEqual(out.Metadata, want) {
+		t.Errorf("copy's metadata = %q, want %q", out.Metadata, want)
+	}
+	cr, err := e.client.CreateMultipartUpload(ctx(), &awss3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mpu"), Metadata: map[string]string{"meta1": "Hello World\u00e9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := e.client.UploadPart(ctx(), &awss3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("mpu"), UploadId: cr.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.CompleteMultipartUpload(ctx(), &awss3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mpu"), UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: up.ETag}}}}); err != nil {
+		t.Fatal(err)
+	}
+	// "Hello Worldé" as UTF-8 bytes, each read as a character: "Hello WorldÃ©".
+	if _, out := get(t, e, b, "mpu"); out.Metadata["meta1"] != "=?UTF-8?B?SGVsbG8gV29ybGTDg8Kp?=" {
+		t.Errorf("multipart object's metadata = %q, want =?UTF-8?B?SGVsbG8gV29ybGTDg8Kp?=", out.Metadata["meta1"])
+	}
+
+	ct, body := postForm(t, [][2]string{{"key", "posted"}, {"x-amz-meta-name", "é"}}, "y")
+	if resp, msg := send(t, http.MethodPost, "http://"+e.addr+"/"+b, body.String(), map[string]string{"Content-Type": ct}); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST upload: %d %s", resp.StatusCode, msg)
+	}
+	if _, out := get(t, e, b, "posted"); out.Metadata["name"] != "=?UTF-8?B?w6k=?=" {
+		t.Errorf("POST upload's metadata = %q, want =?UTF-8?B?w6k=?= (the form field's UTF-8)", out.Metadata["name"])
 	}
 }
