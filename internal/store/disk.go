@@ -192,14 +192,14 @@ func recoverLog(dir string, db *bolt.DB, created bool, sp *space) (*diskStore, e
 		seg, made, err := openSegment(filepath.Join(dir, name))
 		if err != nil {
 			if i == 1 {
-				segs[0].f.Close()
+				segs[0].close()
 			}
 			return nil, err
 		}
 		segs[i] = seg
 		created = created || made
 	}
-	closeSegs := func() { segs[0].f.Close(); segs[1].f.Close() }
+	closeSegs := func() { segs[0].close(); segs[1].close() }
 	if created {
 		// New files are fsync'd but not their directory entries.
 		if err := syncDir(dir); err != nil {
@@ -797,9 +797,9 @@ func (s *diskStore) Close() error {
 		other = s.retry.seg
 	}
 	closeSegs := func() {
-		s.seg.f.Close()
+		s.seg.close()
 		if other != nil {
-			other.f.Close()
+			other.close()
 		}
 	}
 	err := s.failed

@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"syscall"
+	"unsafe"
 )
 
 // The write-ahead log is two segment files used in turn. Each starts with a
@@ -49,7 +51,22 @@ type segment struct {
 	gen   uint64 // 0: no valid header
 	size  int64  // append offset
 	alloc int64  // bytes of the file written and synced: appends below it need no new blocks
+
+	// direct is the same file opened for direct, synchronous writes
+	// (O_DIRECT|O_DSYNC, see writeDirect), nil where the system or the
+	// file system has none. Owned by the log writer, like the fields
+	// below it.
+	direct *os.File
+	// tail holds the bytes of the block in which the last direct write
+	// ended, from the block's start to wend, the next record's offset.
+	tail  []byte
+	wend  int64
+	stage []byte // a block-aligned buffer the writes are assembled in
 }
+
+// directBlock is the alignment of direct writes' offsets, lengths and
+// buffers: the page size, a multiple of every device's logical block.
+const directBlock = 4096
 
 // openSegment opens or creates a segment file. A new file is zero-filled to
 // walPrealloc and synced, so that later appends overwrite allocated,
@@ -75,7 +92,7 @@ func openSegment(path string) (*segment, bool, error) {
 			return nil, false, err
 		}
 	}
-	s := &segment{f: f, size: walHeaderSize, alloc: st.Size()}
+	s := &segment{f: f, size: walHeaderSize, alloc: st.Size(), direct: openDirect(path)}
 	if created {
 		s.alloc = walPrealloc
 	}
@@ -102,7 +119,16 @@ func (s *segment) reset(gen uint64) error {
 		return err
 	}
 	s.gen, s.size = gen, walHeaderSize
+	s.tail, s.wend = s.tail[:0], walHeaderSize
 	return nil
+}
+
+// close closes the segment's files.
+func (s *segment) close() error {
+	if s.direct != nil {
+		s.direct.Close()
+	}
+	return s.f.Close()
 }
 
 // walGrowth is the step in which a segment grows past its preallocation.
@@ -141,13 +167,80 @@ func writeZeros(f *os.File, off, n int64) error {
 	return nil
 }
 
-// writeAt writes a sealed record at off and waits until it is on disk.
-// Records may be written concurrently, each at its own offset.
+// writeAt writes sealed records at off and waits until they are on disk.
+// Only the log writer calls it, for one segment at a time, in log order.
 func (s *segment) writeAt(rec []byte, off int64) error {
+	if s.direct != nil {
+		err := s.writeDirect(rec, off)
+		if !errors.Is(err, syscall.EINVAL) {
+			return err
+		}
+		// The file system takes no direct writes after all (EINVAL is
+		// refused before anything is written): write through the page
+		// cache from now on.
+		s.direct.Close()
+		s.direct = nil
+	}
 	if _, err := s.f.WriteAt(rec, off); err != nil {
 		return err
 	}
 	return fdatasync(s.f)
+}
+
+// writeDirect writes rec at off with one direct, synchronous write of the
+// blocks it spans: when the write returns, the records are on the device
+// and its cache flushed (O_DSYNC), as fdatasync would leave them. A record
+// that starts inside a block is written with the block's earlier bytes
+// (kept from the previous write, or read back), as the page cache would
+// write the whole page back; the rest of the last block is zeroed, which,
+// like any zero record, ends the log on replay until the next record
+// overwrites it.
+//
+// Measured on this project's 2-core VM (ext4 on virtio): about a third
+// less CPU per durable write than a buffered pwrite and fdatasync, which
+// copy into the page cache and then find, lock and write back its dirty
+// pages (docs/decisions/0002, "Later").
+func (s *segment) writeDirect(rec []byte, off int64) error {
+	start := off &^ (directBlock - 1)
+	pre := int(off - start)
+	end := pre + len(rec)
+	n := (end + directBlock - 1) &^ (directBlock - 1)
+	buf := s.stageBuf(n)
+	if pre > 0 {
+		if s.wend == off && len(s.tail) == pre {
+			copy(buf, s.tail)
+		} else if _, err := s.f.ReadAt(buf[:pre], start); err != nil {
+			// (Coherent: a direct write drops the cached pages it covers.)
+			return err
+		}
+	}
+	copy(buf[pre:], rec)
+	clear(buf[end:])
+	if _, err := s.direct.WriteAt(buf, start); err != nil {
+		s.tail, s.wend = s.tail[:0], -1
+		return err
+	}
+	last := (end - 1) &^ (directBlock - 1)
+	s.tail = append(s.tail[:0], buf[last:end]...)
+	s.wend = off + int64(len(rec))
+	if end%directBlock == 0 {
+		s.tail = s.tail[:0]
+	}
+	if cap(s.stage) > 4<<20 {
+		s.stage = nil // do not keep a rare huge batch's buffer
+	}
+	return nil
+}
+
+// stageBuf returns a block-aligned buffer of n bytes (a multiple of
+// directBlock).
+func (s *segment) stageBuf(n int) []byte {
+	if cap(s.stage) < n {
+		raw := make([]byte, n+directBlock)
+		skip := (directBlock - int(uintptr(unsafe.Pointer(unsafe.SliceData(raw)))&(directBlock-1))) & (directBlock - 1)
+		s.stage = raw[skip : skip+n : skip+n]
+	}
+	return s.stage[:n]
 }
 
 // sealRecord fills in the head of the record in buf (payload after
