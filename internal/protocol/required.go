@@ -22,7 +22,9 @@ import (
 // and its JSON clients alike):
 //   - SQS, SNS and CloudWatch: MissingParameter "The request must contain the
 //     parameter QueueName." for the first missing member ("Common Errors" of
-//     their API references);
+//     their API references), except that SNS answers a missing top-level
+//     member InvalidParameter "Invalid parameter: SubscriptionArn Reason: no
+//     value for required parameter";
 //   - the others (AWS's Coral front end): ValidationException, rendered
 //     ValidationError by the query codec, "1 validation error detected: Value null
 //     at 'queueName' failed to satisfy constraint: Member must not be null",
@@ -53,6 +55,12 @@ func CheckRequired(svc *awsapi.Service, in any) error {
 		w.walk(v)
 		if len(w.paths) == 0 {
 			return nil
+		}
+		if id == "sns" && !strings.Contains(w.paths[0], ".") {
+			// SNS names a missing top-level member its own way (its
+			// recorded answer to Unsubscribe without SubscriptionArn).
+			return &apierr.Error{Code: "InvalidParameter", Status: 400,
+				Message: "Invalid parameter: " + w.paths[0] + " Reason: no value for required parameter"}
 		}
 		return &apierr.Error{Code: "MissingParameter", Status: 400,
 			Message: "The request must contain the parameter " + w.paths[0] + "."}

@@ -231,8 +231,12 @@ func (s *Service) Publish(ctx context.Context, in *snsapi.PublishInput) (*snsapi
 	arn := awsapi.ToString(in.TopicArn)
 	if arn == "" {
 		arn = awsapi.ToString(in.TargetArn)
+		if parts := strings.SplitN(arn, ":", 6); len(parts) == 6 && strings.HasPrefix(parts[5], "endpoint/") {
+			// Mobile push endpoints (platform applications) are not built,
+			// so none exists; SNS says so in these words.
+			return nil, errInvalidParameter("TargetArn Reason: No endpoint found for the target arn specified")
+		}
 		if _, _, _, ok := parseTopicARN(arn); !ok {
-			// Mobile push endpoints (platform applications) are not built.
 			return nil, snsapi.ErrNotFoundException("Endpoint does not exist")
 		}
 	} else if _, _, _, ok := parseTopicARN(arn); !ok {
@@ -296,7 +300,11 @@ func (s *Service) PublishBatch(ctx context.Context, in *snsapi.PublishBatchInput
 	for _, en := range entries {
 		id := awsapi.ToString(en.Id)
 		if !batchIDRE.MatchString(id) {
-			return nil, snsapi.ErrInvalidBatchEntryIdException("A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.")
+			// SNS's words, which name the id (its recorded answers).
+			if len(id) > 80 {
+				return nil, snsapi.ErrInvalidBatchEntryIdException("The Id of a batch entry in the batch request is too long: %s", id)
+			}
+			return nil, snsapi.ErrInvalidBatchEntryIdException("The Id of a batch entry in the batch request contains an impermissible character: %s", id)
 		}
 		if seen[id] {
 			return nil, snsapi.ErrBatchEntryIdsNotDistinctException("Two or more batch entries in the request have the same Id.")

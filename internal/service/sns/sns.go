@@ -254,3 +254,16 @@ func errBadARN(param, arn string) error {
 	}
 	return errInvalidParameter("%s", param)
 }
+
+// errBadSubscriptionARN is AWS's answer to a SubscriptionArn that is not one:
+// an ARN of six elements, a topic's, lacks the subscription id (SNS's
+// recorded answers to Unsubscribe).
+func errBadSubscriptionARN(arn string) error {
+	if arn == "" {
+		return errInvalidParameter("SubscriptionArn Reason: no value for required parameter")
+	}
+	if len(strings.Split(arn, ":")) == 6 {
+		return errInvalidParameter("SubscriptionId")
+	}
+	return errBadARN("SubscriptionArn", arn)
+}

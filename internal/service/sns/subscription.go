@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
@@ -104,8 +105,15 @@ func checkEndpoint(protocol, endpoint string) error {
 	return nil
 }
 
-// checkSubAttr validates one subscription attribute for a subscription of protocol.
-func checkSubAttr(protocol, name, value string, attrs map[string]string) (string, error) {
+// subTarget is what a subscription attribute is judged against: the
+// subscription's protocol, topic and endpoint.
+type subTarget struct{ protocol, topic, endpoint string }
+
+// checkSubAttr validates one subscription attribute for a subscription, in
+// SetSubscriptionAttributes' words (Subscribe's add "Attributes Reason: ",
+// inSubscribe).
+func checkSubAttr(st subTarget, name, value string, attrs map[string]string) (string, error) {
+	protocol := st.protocol
 	if !subAttrs[name] {
 		return "", errInvalidParameter("AttributeName")
 	}
@@ -113,19 +121,19 @@ func checkSubAttr(protocol, name, value string, attrs map[string]string) (string
 	case "RawMessageDelivery":
 		b, err := strconv.ParseBool(value)
 		if err != nil {
-			return "", errInvalidParameter("Attributes Reason: RawMessageDelivery: Invalid value [%s]. Must be true or false.", value)
+			return "", errInvalidParameter("RawMessageDelivery: Invalid value [%s]. Must be true or false.", value)
 		}
 		switch protocol {
 		case "sqs", "http", "https", "firehose":
 		default:
 			if b {
-				return "", errInvalidParameter("Attributes Reason: Delivery protocol [%s] does not support raw message delivery.", protocol)
+				return "", errInvalidParameter("Delivery protocol [%s] does not support raw message delivery.", protocol)
 			}
 		}
 		return strconv.FormatBool(b), nil
 	case "FilterPolicyScope":
 		if value != scopeAttributes && value != scopeBody {
-			return "", errInvalidParameter("Attributes Reason: FilterPolicyScope: Invalid value [%s]. Please use either MessageBody or MessageAttributes", value)
+			return "", errInvalidParameter("FilterPolicyScope: Invalid value [%s]. Please use either MessageBody or MessageAttributes", value)
 		}
 	case "FilterPolicy":
 		if value == "" {
@@ -139,18 +147,49 @@ func checkSubAttr(protocol, name, value string, attrs map[string]string) (string
 		if value != "" && !json.Valid([]byte(value)) {
 			return "", errInvalidParameter("%s: failed to parse JSON.", name)
 		}
+		if name == "RedrivePolicy" && value != "" {
+			var rp struct {
+				DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+			}
+			_ = json.Unmarshal([]byte(value), &rp)
+			parts := strings.SplitN(rp.DeadLetterTargetArn, ":", 6)
+			if len(parts) != 6 || parts[0] != "arn" || parts[2] == "" || parts[5] == "" {
+				return "", errInvalidParameter("RedrivePolicy: deadLetterTargetArn is an invalid arn")
+			}
+			if strings.HasSuffix(st.topic, ".fifo") && strings.HasSuffix(st.endpoint, ".fifo") && (parts[2] != "sqs" || !strings.HasSuffix(parts[5], ".fifo")) {
+				return "", errInvalidParameter("RedrivePolicy: must use a FIFO queue as DLQ for a FIFO Subscription to a FIFO Topic.")
+			}
+		}
 	}
 	return value, nil
 }
 
+// inSubscribe words a subscription attribute's InvalidParameter as
+// Subscribe does: "Invalid parameter: Attributes Reason: ..." where
+// SetSubscriptionAttributes says "Invalid parameter: ..." (SNS's recorded
+// answers to both).
+func inSubscribe(err error) error {
+	ae := apierr.As(err)
+	if ae == nil {
+		return err
+	}
+	rest, ok := strings.CutPrefix(ae.Message, "Invalid parameter: ")
+	if !ok || strings.HasPrefix(rest, "Attributes Reason: ") {
+		return err
+	}
+	c := *ae
+	c.Message = "Invalid parameter: Attributes Reason: " + rest
+	return &c
+}
+
 // checkSubAttrs validates a Subscribe's attributes together, since the
 // filter policy's scope decides how the policy is read.
-func checkSubAttrs(protocol string, in map[string]string) (map[string]string, error) {
+func checkSubAttrs(st subTarget, in map[string]string) (map[string]string, error) {
 	out := map[string]string{}
 	if sc, ok := in["FilterPolicyScope"]; ok {
-		v, err := checkSubAttr(protocol, "FilterPolicyScope", sc, in)
+		v, err := checkSubAttr(st, "FilterPolicyScope", sc, in)
 		if err != nil {
-			return nil, err
+			return nil, inSubscribe(err)
 		}
 		out["FilterPolicyScope"] = v
 	}
@@ -158,9 +197,9 @@ func checkSubAttrs(protocol string, in map[string]string) (map[string]string, er
 		if k == "FilterPolicyScope" {
 			continue
 		}
-		nv, err := checkSubAttr(protocol, k, v, out)
+		nv, err := checkSubAttr(st, k, v, out)
 		if err != nil {
-			return nil, err
+			return nil, inSubscribe(err)
 		}
 		if nv != "" {
 			out[k] = nv
@@ -235,7 +274,7 @@ func (s *Service) Subscribe(ctx context.Context, in *snsapi.SubscribeInput) (*sn
 	if err := checkEndpoint(protocol, endpoint); err != nil {
 		return nil, err
 	}
-	attrs, err := checkSubAttrs(protocol, in.Attributes)
+	attrs, err := checkSubAttrs(subTarget{protocol, tarn, endpoint}, in.Attributes)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +406,7 @@ func (s *Service) Unsubscribe(ctx context.Context, in *snsapi.UnsubscribeInput) 
 	arn := awsapi.ToString(in.SubscriptionArn)
 	tarn, _, ok := parseSubscriptionARN(arn)
 	if !ok {
-		return nil, errBadARN("SubscriptionArn", arn)
+		return nil, errBadSubscriptionARN(arn)
 	}
 	err := s.update(func(tx store.Tx) error {
 		sub, err := getSub(tx, arn)
@@ -448,7 +487,7 @@ func (s *Service) ListSubscriptionsByTopic(ctx context.Context, in *snsapi.ListS
 
 func (s *Service) viewSub(arn string) (*subscription, error) {
 	if _, _, ok := parseSubscriptionARN(arn); !ok {
-		return nil, errBadARN("SubscriptionArn", arn)
+		return nil, errBadSubscriptionARN(arn)
 	}
 	var sub *subscription
 	err := s.st.View(func(tx store.Tx) error {
@@ -495,7 +534,7 @@ func (s *Service) GetSubscriptionAttributes(ctx context.Context, in *snsapi.GetS
 func (s *Service) SetSubscriptionAttributes(ctx context.Context, in *snsapi.SetSubscriptionAttributesInput) (*snsapi.SetSubscriptionAttributesOutput, error) {
 	arn := awsapi.ToString(in.SubscriptionArn)
 	if _, _, ok := parseSubscriptionARN(arn); !ok {
-		return nil, errBadARN("SubscriptionArn", arn)
+		return nil, errBadSubscriptionARN(arn)
 	}
 	name, value := awsapi.ToString(in.AttributeName), awsapi.ToString(in.AttributeValue)
 	err := s.update(func(tx store.Tx) error {
@@ -509,7 +548,7 @@ func (s *Service) SetSubscriptionAttributes(ctx context.Context, in *snsapi.SetS
 		if sub.Attrs == nil {
 			sub.Attrs = map[string]string{}
 		}
-		v, err := checkSubAttr(sub.Protocol, name, value, sub.Attrs)
+		v, err := checkSubAttr(subTarget{sub.Protocol, sub.TopicARN, sub.Endpoint}, name, value, sub.Attrs)
 		if err != nil {
 			return err
 		}

@@ -108,6 +108,9 @@ func tagsMap(tags []snsapi.Tag) (map[string]string, error) {
 		if t.Value == nil || len(*t.Value) > 256 {
 			return nil, errInvalidParameter("Tags Reason: Tag value must be between 0 and 256 characters")
 		}
+		if _, dup := m[k]; dup {
+			return nil, errInvalidParameter("Duplicated keys are not allowed.")
+		}
 		m[k] = *t.Value
 	}
 	return m, nil
