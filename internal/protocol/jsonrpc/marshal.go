@@ -455,6 +455,32 @@ func writeString(b *bytes.Buffer, s string) {
 // Unknown members are ignored, as AWS ignores them. A document that is not JSON, or
 // a member of the wrong type, yields a SerializationException naming the member.
 func Unmarshal(data []byte, v any, opt Options) error {
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Struct {
+		// Most bodies are well-formed and of the right types: decoded in one
+		// pass. Any other takes the tree path below, from v as it was, for
+		// its answer.
+		target := rv.Elem()
+		var saved reflect.Value
+		if !target.IsZero() {
+			saved = reflect.New(target.Type()).Elem()
+			saved.Set(target)
+		}
+		if decodeDirect(data, target, opt) {
+			return nil
+		}
+		if saved.IsValid() {
+			target.Set(saved)
+		} else {
+			target.SetZero()
+		}
+	}
+	return unmarshalTree(data, v, opt)
+}
+
+// unmarshalTree is Unmarshal by way of a parsed tree: it checks the whole
+// document first and then the types of its members, naming the first it
+// finds wrong.
+func unmarshalTree(data []byte, v any, opt Options) error {
 	tree, err := parseDocument(data)
 	if err != nil {
 		return err
