@@ -873,10 +873,10 @@ func (t *diskTx) Get(key []byte) ([]byte, error) {
 		return nil, nil // bbolt has no empty key; neither does the store
 	}
 	if n := find(t.active, key); n != nil {
-		return n.val, nil // nil for a tombstone
+		return n.val(), nil // nil for a tombstone
 	}
 	if n := find(t.frozen, key); n != nil {
-		return n.val, nil
+		return n.val(), nil
 	}
 	v := t.b.Get(key)
 	if v == nil {
@@ -898,10 +898,10 @@ func (t *diskTx) Put(key, value []byte) error {
 		t.account(key, nonNil(value))
 	}
 	t.rec = appendOp(t.rec, opPut, key, value)
-	// Copied: the caller may reuse value, and an empty value must read back
-	// non-nil.
+	// insert copies it (the caller may reuse value); an empty value must
+	// read back non-nil, not as a tombstone.
 	m := memTx{gen: t.gen}
-	t.active = m.insert(t.active, key, append(make([]byte, 0, len(value)), value...))
+	t.active = m.insert(t.active, key, nonNil(value))
 	return nil
 }
 
@@ -1024,7 +1024,7 @@ func newTreapIter(root *node, from []byte, reverse bool, below func([]byte) bool
 	it := &treapIter{reverse: reverse}
 	for n := root; n != nil; {
 		switch {
-		case !reverse && bytes.Compare(n.key, from) >= 0, reverse && (below == nil || below(n.key)):
+		case !reverse && bytes.Compare(n.key(), from) >= 0, reverse && (below == nil || below(n.key())):
 			it.stack = append(it.stack, n)
 			if reverse {
 				n = n.right
@@ -1044,10 +1044,10 @@ func (it *treapIter) key() []byte {
 	if len(it.stack) == 0 {
 		return nil
 	}
-	return it.stack[len(it.stack)-1].key
+	return it.stack[len(it.stack)-1].key()
 }
 
-func (it *treapIter) val() []byte { return it.stack[len(it.stack)-1].val }
+func (it *treapIter) val() []byte { return it.stack[len(it.stack)-1].val() }
 
 func (it *treapIter) next() {
 	n := it.stack[len(it.stack)-1]
@@ -1103,7 +1103,7 @@ func (it *boltIter) next() {
 // find returns the node holding key in a treap, or nil.
 func find(n *node, key []byte) *node {
 	for n != nil {
-		switch c := bytes.Compare(key, n.key); {
+		switch c := bytes.Compare(key, n.key()); {
 		case c < 0:
 			n = n.left
 		case c > 0:

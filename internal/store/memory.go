@@ -74,11 +74,37 @@ func (s *memStore) Close() error {
 // node is a treap node. A node whose gen is the running Update's belongs to
 // that Update alone and is changed in place; any other node may be shared
 // with committed versions and is copied before a change.
+//
+// The key and the value share one allocation (kv), so that a stored pair is
+// two objects (node and bytes), not three: every Put copies a path of nodes,
+// and the garbage collector marks every node of the store on each cycle.
 type node struct {
-	key, val    []byte
+	kv          []byte // the key, then the value
+	klen        int32  // MaxKeySize fits
 	prio        uint32
+	tomb        bool // the disk store's overlay: the key was deleted
 	gen         uint64
 	left, right *node
+}
+
+// key returns the node's key; callers must not modify it.
+func (n *node) key() []byte { return n.kv[:n.klen:n.klen] }
+
+// val returns the node's value (nil for a tombstone, never nil otherwise);
+// callers must not modify it.
+func (n *node) val() []byte {
+	if n.tomb {
+		return nil
+	}
+	return n.kv[n.klen:]
+}
+
+// pair returns a copy of key and val in one allocation.
+func pair(key, val []byte) []byte {
+	kv := make([]byte, len(key)+len(val))
+	copy(kv, key)
+	copy(kv[len(key):], val)
+	return kv
 }
 
 type memTx struct {
@@ -89,13 +115,13 @@ type memTx struct {
 
 func (t *memTx) Get(key []byte) ([]byte, error) {
 	for n := t.root; n != nil; {
-		switch c := bytes.Compare(key, n.key); {
+		switch c := bytes.Compare(key, n.key()); {
 		case c < 0:
 			n = n.left
 		case c > 0:
 			n = n.right
 		default:
-			return n.val, nil
+			return n.val(), nil
 		}
 	}
 	return nil, nil
@@ -108,10 +134,12 @@ func (t *memTx) Put(key, value []byte) error {
 	if err := checkPut(key, value); err != nil {
 		return err
 	}
-	// Copy both: the caller may reuse its slices, and a nil value must read
-	// back as an empty, non-nil one.
-	val := append(make([]byte, 0, len(value)), value...)
-	t.root = t.insert(t.root, key, val)
+	// insert copies both (the caller may reuse its slices); a nil value
+	// must read back as an empty, non-nil one, not as a tombstone.
+	if value == nil {
+		value = []byte{}
+	}
+	t.root = t.insert(t.root, key, value)
 	return nil
 }
 
@@ -133,14 +161,18 @@ func (t *memTx) own(n *node) *node {
 	return &c
 }
 
+// insert sets key to a copy of val in the treap n (a nil val is a
+// tombstone) and returns the new root.
 func (t *memTx) insert(n *node, key, val []byte) *node {
 	if n == nil {
-		return &node{key: bytes.Clone(key), val: val, prio: rand.Uint32(), gen: t.gen}
+		return &node{kv: pair(key, val), klen: int32(len(key)), tomb: val == nil, prio: rand.Uint32(), gen: t.gen}
 	}
-	c := bytes.Compare(key, n.key)
+	c := bytes.Compare(key, n.key())
 	if c == 0 {
+		// A new allocation even for a node of this Update: a Get earlier in
+		// it may have returned the old value, valid until the Update ends.
 		n = t.own(n)
-		n.val = val
+		n.kv, n.tomb = pair(key, val), val == nil
 		return n
 	}
 	n = t.own(n)
@@ -164,7 +196,7 @@ func (t *memTx) remove(n *node, key []byte) *node {
 	if n == nil {
 		return nil // absent: nothing copied, the version is unchanged
 	}
-	switch c := bytes.Compare(key, n.key); {
+	switch c := bytes.Compare(key, n.key()); {
 	case c < 0:
 		l := t.remove(n.left, key)
 		if l == n.left {
@@ -212,7 +244,7 @@ func (t *memTx) Scan(prefix, start []byte, fn func(k, v []byte) (bool, error)) e
 	// smallest on top.
 	var stack []*node
 	for n := t.root; n != nil; {
-		if bytes.Compare(n.key, from) >= 0 {
+		if bytes.Compare(n.key(), from) >= 0 {
 			stack = append(stack, n)
 			n = n.left
 		} else {
@@ -222,10 +254,10 @@ func (t *memTx) Scan(prefix, start []byte, fn func(k, v []byte) (bool, error)) e
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if !bytes.HasPrefix(n.key, prefix) {
+		if !bytes.HasPrefix(n.key(), prefix) {
 			return nil
 		}
-		if more, err := fn(n.key, n.val); err != nil || !more {
+		if more, err := fn(n.key(), n.val()); err != nil || !more {
 			return err
 		}
 		for m := n.right; m != nil; m = m.left {
@@ -250,7 +282,7 @@ func (t *memTx) ScanReverse(prefix, start []byte, fn func(k, v []byte) (bool, er
 	}
 	var stack []*node
 	for n := t.root; n != nil; {
-		if below(n.key) {
+		if below(n.key()) {
 			stack = append(stack, n)
 			n = n.right
 		} else {
@@ -260,10 +292,10 @@ func (t *memTx) ScanReverse(prefix, start []byte, fn func(k, v []byte) (bool, er
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if !bytes.HasPrefix(n.key, prefix) {
+		if !bytes.HasPrefix(n.key(), prefix) {
 			return nil
 		}
-		if more, err := fn(n.key, n.val); err != nil || !more {
+		if more, err := fn(n.key(), n.val()); err != nil || !more {
 			return err
 		}
 		for m := n.left; m != nil; m = m.right {
