@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -89,7 +88,19 @@ const (
 	AuthStrict = "strict" // signatures verified, unknown keys rejected
 )
 
-var accountRE = regexp.MustCompile(`^\d{12}$`)
+// twelveDigits reports whether s is 12 ASCII digits, as an account ID is (a loop
+// rather than the regular expression ^\d{12}$, compiled at every start).
+func twelveDigits(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // Parse reads args (without the program and subcommand names) and the environment.
 // Flags win over environment variables, which win over defaults.
@@ -217,7 +228,7 @@ func (c *Config) ProcessImageList() []string {
 }
 
 func (c *Config) validate() error {
-	if !accountRE.MatchString(c.Account) {
+	if !twelveDigits(c.Account) {
 		return fmt.Errorf("--account %q: want 12 digits", c.Account)
 	}
 	if c.Auth != AuthAny && c.Auth != AuthStrict {

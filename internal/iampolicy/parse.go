@@ -10,13 +10,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/jsonlimit"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 )
 
 // Kind is where a policy is attached, which decides whether it may or must
@@ -74,7 +74,7 @@ func (p *Policy) NeedsResourceTags() bool { return p != nil && p.resourceTags }
 func (p *Policy) Reads(key string) bool { return p != nil && readsKey(p.keys, key) }
 
 // policyVariable finds ${key} in a policy's text.
-var policyVariable = regexp.MustCompile(`\$\{([^}]*)\}`)
+var policyVariable = lazyregexp.New(`\$\{([^}]*)\}`)
 
 // NeedsObjectTags reports whether the policy reads s3:ExistingObjectTag
 // keys: an object's tags are read for a request only for such policies.

@@ -30,6 +30,17 @@ func (r *Regexp) re() *regexp.Regexp {
 // MatchString reports whether s contains a match of the expression.
 func (r *Regexp) MatchString(s string) bool { return r.re().MatchString(s) }
 
+// FindAllStringSubmatch returns up to n (all when n < 0) successive matches
+// of the expression in s, each with its submatches
+// (regexp.Regexp.FindAllStringSubmatch).
+func (r *Regexp) FindAllStringSubmatch(s string, n int) [][]string {
+	return r.re().FindAllStringSubmatch(s, n)
+}
+
+// ReplaceAllString returns a copy of s with the matches of the expression
+// replaced by repl (regexp.Regexp.ReplaceAllString).
+func (r *Regexp) ReplaceAllString(s, repl string) string { return r.re().ReplaceAllString(s, repl) }
+
 // FindStringSubmatch returns the leftmost match of the expression in s and its
 // submatches, or nil (regexp.Regexp.FindStringSubmatch).
 func (r *Regexp) FindStringSubmatch(s string) []string { return r.re().FindStringSubmatch(s) }

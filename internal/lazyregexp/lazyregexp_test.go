@@ -27,3 +27,17 @@ func TestFindStringSubmatchCompilesOnFirstUse(t *testing.T) {
 		t.Errorf("FindStringSubmatch of a non-match = %q, want nil", got)
 	}
 }
+
+func TestFindAllAndReplaceCompileOnFirstUse(t *testing.T) {
+	r := New(`\$\{([^}]*)\}`)
+	if r.rx != nil {
+		t.Fatal("compiled before first use")
+	}
+	got := r.FindAllStringSubmatch("${aws:username}/${s3:prefix}", -1)
+	if len(got) != 2 || got[0][1] != "aws:username" || got[1][1] != "s3:prefix" {
+		t.Errorf("FindAllStringSubmatch = %q", got)
+	}
+	if got := r.ReplaceAllString("home/${aws:username}/x", "-"); got != "home/-/x" {
+		t.Errorf("ReplaceAllString = %q, want home/-/x", got)
+	}
+}

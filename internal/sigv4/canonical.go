@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,7 +20,21 @@ const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b785
 // the other services' request bodies are a few megabytes at most.
 const maxHashedBody = 64 << 20
 
-var hexSHA256 = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+// isHexSHA256 reports whether v is a SHA-256 digest in hex: 64 hex digits
+// (a loop, not the regular expression ^[0-9a-fA-F]{64}$, whose program is
+// large to compile at start and slower to run on every request).
+func isHexSHA256(v string) bool {
+	if len(v) != 64 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
 
 // buildCanonical returns the canonical request of "Create a canonical request"
 // (Signature Version 4 signing process) for r, with the given canonical URI and
@@ -260,7 +273,7 @@ func validContentSHA256(v string) bool {
 	case UnsignedPayload, StreamingPayload, StreamingPayloadTrailer, StreamingUnsignedTrailer:
 		return true
 	}
-	return hexSHA256.MatchString(v)
+	return isHexSHA256(v)
 }
 
 // hashBody returns the hex sha256 of r's body and puts an unread copy back in

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 )
@@ -26,9 +27,11 @@ const maxChunkLine = 4096
 
 // crc64NVME is CRC-64/NVME, the reflected form of polynomial 0xAD93D23594C93659,
 // which S3 calls CRC64NVME ("Checking object integrity" in the S3 user guide).
-var crc64NVME = crc64.MakeTable(0x9a6c9329ac4bc9b5)
+// The tables are made on first use: the CRC-64 one is 16 KiB computed at each
+// MakeTable, and most requests carry no checksum.
+var crc64NVME = sync.OnceValue(func() *crc64.Table { return crc64.MakeTable(0x9a6c9329ac4bc9b5) })
 
-var crc32c = crc32.MakeTable(crc32.Castagnoli)
+var crc32c = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // newChecksum returns the hash S3 means by algorithm alg ("crc32", "crc32c",
 // "sha1", "sha256", "crc64nvme"), or nil. Its Sum is big-endian, and S3 sends it
@@ -38,13 +41,13 @@ func newChecksum(alg string) hash.Hash {
 	case "crc32":
 		return crc32.NewIEEE()
 	case "crc32c":
-		return crc32.New(crc32c)
+		return crc32.New(crc32c())
 	case "sha1":
 		return sha1.New()
 	case "sha256":
 		return sha256.New()
 	case "crc64nvme":
-		return crc64.New(crc64NVME)
+		return crc64.New(crc64NVME())
 	}
 	return nil
 }
@@ -75,7 +78,7 @@ func Body(r *http.Request, c *Credential, secret string) (io.ReadCloser, error) 
 	case StreamingPayload, StreamingPayloadTrailer, StreamingUnsignedTrailer:
 		return newChunkReader(r, body, c, secret, mode)
 	}
-	if hexSHA256.MatchString(mode) {
+	if isHexSHA256(mode) {
 		return &digestReader{src: body, want: strings.ToLower(mode), h: sha256.New()}, nil
 	}
 	if strings.HasPrefix(mode, "STREAMING-") {

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -43,7 +44,8 @@ var walSegmentSize int64 = 1 << 20
 // segments are never truncated.
 const walPrealloc = 1 << 20
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is made on first use: an in-memory store has no log.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // segment is one log file.
 type segment struct {
@@ -98,7 +100,7 @@ func openSegment(path string) (*segment, bool, error) {
 	}
 	var h [walHeaderSize]byte
 	if _, err := f.ReadAt(h[:], 0); err == nil && string(h[:8]) == walMagic &&
-		crc32.Checksum(h[:16], castagnoli) == binary.LittleEndian.Uint32(h[16:]) {
+		crc32.Checksum(h[:16], castagnoli()) == binary.LittleEndian.Uint32(h[16:]) {
 		s.gen = binary.LittleEndian.Uint64(h[8:])
 	}
 	return s, created, nil
@@ -111,7 +113,7 @@ func (s *segment) reset(gen uint64) error {
 	var h [walHeaderSize]byte
 	copy(h[:], walMagic)
 	binary.LittleEndian.PutUint64(h[8:], gen)
-	binary.LittleEndian.PutUint32(h[16:], crc32.Checksum(h[:16], castagnoli))
+	binary.LittleEndian.PutUint32(h[16:], crc32.Checksum(h[:16], castagnoli()))
 	if _, err := s.f.WriteAt(h[:], 0); err != nil {
 		return err
 	}
@@ -248,7 +250,7 @@ func (s *segment) stageBuf(n int) []byte {
 func sealRecord(buf []byte, gen uint64) {
 	binary.LittleEndian.PutUint32(buf[0:], uint32(len(buf)-walRecordHead))
 	binary.LittleEndian.PutUint64(buf[8:], gen)
-	crc := crc32.Update(crc32.Checksum(buf[0:4], castagnoli), castagnoli, buf[8:])
+	crc := crc32.Update(crc32.Checksum(buf[0:4], castagnoli()), castagnoli(), buf[8:])
 	binary.LittleEndian.PutUint32(buf[4:], crc)
 }
 
@@ -287,8 +289,8 @@ func (s *segment) replay(apply func(kind byte, key, val []byte) error) (records 
 		if _, err := io.ReadFull(r, payload); err != nil {
 			return records, end, nil
 		}
-		crc := crc32.Update(crc32.Checksum(head[0:4], castagnoli), castagnoli, head[8:])
-		if crc32.Update(crc, castagnoli, payload) != binary.LittleEndian.Uint32(head[4:]) {
+		crc := crc32.Update(crc32.Checksum(head[0:4], castagnoli()), castagnoli(), head[8:])
+		if crc32.Update(crc, castagnoli(), payload) != binary.LittleEndian.Uint32(head[4:]) {
 			return records, end, nil
 		}
 		if err := decodeOps(payload, apply); err != nil {

@@ -3,7 +3,6 @@ package kubernetes
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/runtime"
 )
 
@@ -34,7 +34,7 @@ const (
 // defaultGrace is the stop timeout of a container whose definition sets none.
 const defaultGrace = 30 * time.Second
 
-var notLabel = regexp.MustCompile(`[^a-z0-9-]+`)
+var notLabel = lazyregexp.New(`[^a-z0-9-]+`)
 
 // dnsLabel turns s into an RFC 1123 label (lowercase alphanumerics and '-',
 // at most 63 characters), as Kubernetes names of Pods, containers, volumes

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
+	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/runtime"
 	"github.com/wharf-dev/wharf/internal/service/ecs/depends"
 	"github.com/wharf-dev/wharf/internal/service/ecs/taskstate"
@@ -134,7 +134,7 @@ func (s *Service) requestStop(r *taskRecord, code taskstate.StopCode, reason str
 	return &nr.Task, nil
 }
 
-var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
+var nameUnsafe = lazyregexp.New(`[^a-zA-Z0-9_.-]`)
 
 // runtimeName is the container's name in the runtime, after the ECS agent's
 // ecs-<family>-<revision>-<container>-<id> pattern.

@@ -11,6 +11,7 @@ import (
 	"hash/crc64"
 	"io"
 	"strings"
+	"sync"
 
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 )
@@ -25,19 +26,21 @@ const (
 	algSHA256    = "SHA256"
 )
 
-// crc64NVME is CRC-64/NVME: the reflected polynomial 0x9a6c9329ac4bc9b5.
-var crc64NVME = crc64.MakeTable(0x9a6c9329ac4bc9b5)
+// crc64NVME is CRC-64/NVME: the reflected polynomial 0x9a6c9329ac4bc9b5. The
+// table (16 KiB, computed at each MakeTable) is made on first use.
+var crc64NVME = sync.OnceValue(func() *crc64.Table { return crc64.MakeTable(0x9a6c9329ac4bc9b5) })
 
-var crc32c = crc32.MakeTable(crc32.Castagnoli)
+// crc32c is made on first use, as crc64NVME: most requests carry no checksum.
+var crc32c = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 func newHash(alg string) hash.Hash {
 	switch alg {
 	case algCRC32:
 		return crc32.NewIEEE()
 	case algCRC32C:
-		return crc32.New(crc32c)
+		return crc32.New(crc32c())
 	case algCRC64NVME:
-		return crc64.New(crc64NVME)
+		return crc64.New(crc64NVME())
 	case algSHA1:
 		return sha1.New()
 	case algSHA256:
