@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"github.com/wharf-dev/wharf/internal/awsapi"
 	applicationautoscalingapi "github.com/wharf-dev/wharf/internal/awsapi/applicationautoscaling"
 	cloudwatchapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
 	dynamodbapi "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
@@ -421,3 +422,451 @@ var (
 		PutPublicAccessBlock(context.Context, *s3controlapi.PutPublicAccessBlockRequest) (*s3controlapi.PutPublicAccessBlockOutput, error)
 	} = (*s3.Control)(nil)
 )
+
+// The bind functions below give registrations the handlers Bind would, without
+// its type assertion per operation: each makes an interface table at run
+// time, about 900 of them at every start (milliseconds of a start's CPU).
+
+// bindIamSTS returns the handlers sts.Bind finds on impl, bound when wharf is compiled.
+func bindIamSTS(impl *iam.STS) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"AssumeRole":        handle("sts", impl.AssumeRole),
+		"GetCallerIdentity": handle("sts", impl.GetCallerIdentity),
+		"GetSessionToken":   handle("sts", impl.GetSessionToken),
+	}
+}
+
+// bindIamService returns the handlers iam.Bind finds on impl, bound when wharf is compiled.
+func bindIamService(impl *iam.Service) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"AddRoleToInstanceProfile":       handleNoOutput("iam", impl.AddRoleToInstanceProfile),
+		"AddUserToGroup":                 handleNoOutput("iam", impl.AddUserToGroup),
+		"AttachGroupPolicy":              handleNoOutput("iam", impl.AttachGroupPolicy),
+		"AttachRolePolicy":               handleNoOutput("iam", impl.AttachRolePolicy),
+		"AttachUserPolicy":               handleNoOutput("iam", impl.AttachUserPolicy),
+		"CreateAccessKey":                handle("iam", impl.CreateAccessKey),
+		"CreateGroup":                    handle("iam", impl.CreateGroup),
+		"CreateInstanceProfile":          handle("iam", impl.CreateInstanceProfile),
+		"CreatePolicy":                   handle("iam", impl.CreatePolicy),
+		"CreatePolicyVersion":            handle("iam", impl.CreatePolicyVersion),
+		"CreateRole":                     handle("iam", impl.CreateRole),
+		"CreateUser":                     handle("iam", impl.CreateUser),
+		"DeleteAccessKey":                handleNoOutput("iam", impl.DeleteAccessKey),
+		"DeleteGroup":                    handleNoOutput("iam", impl.DeleteGroup),
+		"DeleteGroupPolicy":              handleNoOutput("iam", impl.DeleteGroupPolicy),
+		"DeleteInstanceProfile":          handleNoOutput("iam", impl.DeleteInstanceProfile),
+		"DeletePolicy":                   handleNoOutput("iam", impl.DeletePolicy),
+		"DeletePolicyVersion":            handleNoOutput("iam", impl.DeletePolicyVersion),
+		"DeleteRole":                     handleNoOutput("iam", impl.DeleteRole),
+		"DeleteRolePolicy":               handleNoOutput("iam", impl.DeleteRolePolicy),
+		"DeleteUser":                     handleNoOutput("iam", impl.DeleteUser),
+		"DeleteUserPolicy":               handleNoOutput("iam", impl.DeleteUserPolicy),
+		"DetachGroupPolicy":              handleNoOutput("iam", impl.DetachGroupPolicy),
+		"DetachRolePolicy":               handleNoOutput("iam", impl.DetachRolePolicy),
+		"DetachUserPolicy":               handleNoOutput("iam", impl.DetachUserPolicy),
+		"GetAccountAuthorizationDetails": handle("iam", impl.GetAccountAuthorizationDetails),
+		"GetGroup":                       handle("iam", impl.GetGroup),
+		"GetGroupPolicy":                 handle("iam", impl.GetGroupPolicy),
+		"GetInstanceProfile":             handle("iam", impl.GetInstanceProfile),
+		"GetPolicy":                      handle("iam", impl.GetPolicy),
+		"GetPolicyVersion":               handle("iam", impl.GetPolicyVersion),
+		"GetRole":                        handle("iam", impl.GetRole),
+		"GetRolePolicy":                  handle("iam", impl.GetRolePolicy),
+		"GetUser":                        handle("iam", impl.GetUser),
+		"GetUserPolicy":                  handle("iam", impl.GetUserPolicy),
+		"ListAccessKeys":                 handle("iam", impl.ListAccessKeys),
+		"ListAttachedGroupPolicies":      handle("iam", impl.ListAttachedGroupPolicies),
+		"ListAttachedRolePolicies":       handle("iam", impl.ListAttachedRolePolicies),
+		"ListAttachedUserPolicies":       handle("iam", impl.ListAttachedUserPolicies),
+		"ListEntitiesForPolicy":          handle("iam", impl.ListEntitiesForPolicy),
+		"ListGroupPolicies":              handle("iam", impl.ListGroupPolicies),
+		"ListGroups":                     handle("iam", impl.ListGroups),
+		"ListGroupsForUser":              handle("iam", impl.ListGroupsForUser),
+		"ListInstanceProfileTags":        handle("iam", impl.ListInstanceProfileTags),
+		"ListInstanceProfiles":           handle("iam", impl.ListInstanceProfiles),
+		"ListInstanceProfilesForRole":    handle("iam", impl.ListInstanceProfilesForRole),
+		"ListPolicies":                   handle("iam", impl.ListPolicies),
+		"ListPolicyVersions":             handle("iam", impl.ListPolicyVersions),
+		"ListRolePolicies":               handle("iam", impl.ListRolePolicies),
+		"ListRoleTags":                   handle("iam", impl.ListRoleTags),
+		"ListRoles":                      handle("iam", impl.ListRoles),
+		"ListUserPolicies":               handle("iam", impl.ListUserPolicies),
+		"ListUserTags":                   handle("iam", impl.ListUserTags),
+		"ListUsers":                      handle("iam", impl.ListUsers),
+		"PutGroupPolicy":                 handleNoOutput("iam", impl.PutGroupPolicy),
+		"PutRolePolicy":                  handleNoOutput("iam", impl.PutRolePolicy),
+		"PutUserPolicy":                  handleNoOutput("iam", impl.PutUserPolicy),
+		"RemoveRoleFromInstanceProfile":  handleNoOutput("iam", impl.RemoveRoleFromInstanceProfile),
+		"RemoveUserFromGroup":            handleNoOutput("iam", impl.RemoveUserFromGroup),
+		"SetDefaultPolicyVersion":        handleNoOutput("iam", impl.SetDefaultPolicyVersion),
+		"SimulateCustomPolicy":           handle("iam", impl.SimulateCustomPolicy),
+		"SimulatePrincipalPolicy":        handle("iam", impl.SimulatePrincipalPolicy),
+		"TagInstanceProfile":             handleNoOutput("iam", impl.TagInstanceProfile),
+		"TagRole":                        handleNoOutput("iam", impl.TagRole),
+		"TagUser":                        handleNoOutput("iam", impl.TagUser),
+		"UntagInstanceProfile":           handleNoOutput("iam", impl.UntagInstanceProfile),
+		"UntagRole":                      handleNoOutput("iam", impl.UntagRole),
+		"UntagUser":                      handleNoOutput("iam", impl.UntagUser),
+		"UpdateAccessKey":                handleNoOutput("iam", impl.UpdateAccessKey),
+		"UpdateAssumeRolePolicy":         handleNoOutput("iam", impl.UpdateAssumeRolePolicy),
+		"UpdateGroup":                    handleNoOutput("iam", impl.UpdateGroup),
+		"UpdateRole":                     handle("iam", impl.UpdateRole),
+		"UpdateUser":                     handleNoOutput("iam", impl.UpdateUser),
+	}
+}
+
+// bindS3Service returns the handlers s3.Bind finds on impl, bound when wharf is compiled.
+func bindS3Service(impl *s3.Service) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"AbortMultipartUpload":               handle("s3", impl.AbortMultipartUpload),
+		"CompleteMultipartUpload":            handle("s3", impl.CompleteMultipartUpload),
+		"CopyObject":                         handle("s3", impl.CopyObject),
+		"CreateBucket":                       handle("s3", impl.CreateBucket),
+		"CreateMultipartUpload":              handle("s3", impl.CreateMultipartUpload),
+		"DeleteBucket":                       handleNoOutput("s3", impl.DeleteBucket),
+		"DeleteBucketCors":                   handleNoOutput("s3", impl.DeleteBucketCors),
+		"DeleteBucketEncryption":             handleNoOutput("s3", impl.DeleteBucketEncryption),
+		"DeleteBucketLifecycle":              handleNoOutput("s3", impl.DeleteBucketLifecycle),
+		"DeleteBucketOwnershipControls":      handleNoOutput("s3", impl.DeleteBucketOwnershipControls),
+		"DeleteBucketPolicy":                 handleNoOutput("s3", impl.DeleteBucketPolicy),
+		"DeleteBucketTagging":                handleNoOutput("s3", impl.DeleteBucketTagging),
+		"DeleteObject":                       handle("s3", impl.DeleteObject),
+		"DeleteObjectTagging":                handle("s3", impl.DeleteObjectTagging),
+		"DeleteObjects":                      handle("s3", impl.DeleteObjects),
+		"DeletePublicAccessBlock":            handleNoOutput("s3", impl.DeletePublicAccessBlock),
+		"GetBucketAccelerateConfiguration":   handle("s3", impl.GetBucketAccelerateConfiguration),
+		"GetBucketAcl":                       handle("s3", impl.GetBucketAcl),
+		"GetBucketCors":                      handle("s3", impl.GetBucketCors),
+		"GetBucketEncryption":                handle("s3", impl.GetBucketEncryption),
+		"GetBucketLifecycleConfiguration":    handle("s3", impl.GetBucketLifecycleConfiguration),
+		"GetBucketLocation":                  handle("s3", impl.GetBucketLocation),
+		"GetBucketLogging":                   handle("s3", impl.GetBucketLogging),
+		"GetBucketNotificationConfiguration": handle("s3", impl.GetBucketNotificationConfiguration),
+		"GetBucketOwnershipControls":         handle("s3", impl.GetBucketOwnershipControls),
+		"GetBucketPolicy":                    handle("s3", impl.GetBucketPolicy),
+		"GetBucketPolicyStatus":              handle("s3", impl.GetBucketPolicyStatus),
+		"GetBucketReplication":               handle("s3", impl.GetBucketReplication),
+		"GetBucketRequestPayment":            handle("s3", impl.GetBucketRequestPayment),
+		"GetBucketTagging":                   handle("s3", impl.GetBucketTagging),
+		"GetBucketVersioning":                handle("s3", impl.GetBucketVersioning),
+		"GetBucketWebsite":                   handle("s3", impl.GetBucketWebsite),
+		"GetObject":                          handle("s3", impl.GetObject),
+		"GetObjectAcl":                       handle("s3", impl.GetObjectAcl),
+		"GetObjectAttributes":                handle("s3", impl.GetObjectAttributes),
+		"GetObjectLegalHold":                 handle("s3", impl.GetObjectLegalHold),
+		"GetObjectLockConfiguration":         handle("s3", impl.GetObjectLockConfiguration),
+		"GetObjectRetention":                 handle("s3", impl.GetObjectRetention),
+		"GetObjectTagging":                   handle("s3", impl.GetObjectTagging),
+		"GetPublicAccessBlock":               handle("s3", impl.GetPublicAccessBlock),
+		"HeadBucket":                         handle("s3", impl.HeadBucket),
+		"HeadObject":                         handle("s3", impl.HeadObject),
+		"ListBuckets":                        handle("s3", impl.ListBuckets),
+		"ListMultipartUploads":               handle("s3", impl.ListMultipartUploads),
+		"ListObjectVersions":                 handle("s3", impl.ListObjectVersions),
+		"ListObjects":                        handle("s3", impl.ListObjects),
+		"ListObjectsV2":                      handle("s3", impl.ListObjectsV2),
+		"ListParts":                          handle("s3", impl.ListParts),
+		"PutBucketAcl":                       handleNoOutput("s3", impl.PutBucketAcl),
+		"PutBucketCors":                      handleNoOutput("s3", impl.PutBucketCors),
+		"PutBucketEncryption":                handleNoOutput("s3", impl.PutBucketEncryption),
+		"PutBucketLifecycleConfiguration":    handle("s3", impl.PutBucketLifecycleConfiguration),
+		"PutBucketNotificationConfiguration": handleNoOutput("s3", impl.PutBucketNotificationConfiguration),
+		"PutBucketOwnershipControls":         handleNoOutput("s3", impl.PutBucketOwnershipControls),
+		"PutBucketPolicy":                    handleNoOutput("s3", impl.PutBucketPolicy),
+		"PutBucketTagging":                   handleNoOutput("s3", impl.PutBucketTagging),
+		"PutBucketVersioning":                handleNoOutput("s3", impl.PutBucketVersioning),
+		"PutObject":                          handle("s3", impl.PutObject),
+		"PutObjectAcl":                       handle("s3", impl.PutObjectAcl),
+		"PutObjectLegalHold":                 handle("s3", impl.PutObjectLegalHold),
+		"PutObjectLockConfiguration":         handle("s3", impl.PutObjectLockConfiguration),
+		"PutObjectRetention":                 handle("s3", impl.PutObjectRetention),
+		"PutObjectTagging":                   handle("s3", impl.PutObjectTagging),
+		"PutPublicAccessBlock":               handleNoOutput("s3", impl.PutPublicAccessBlock),
+		"UploadPart":                         handle("s3", impl.UploadPart),
+		"UploadPartCopy":                     handle("s3", impl.UploadPartCopy),
+	}
+}
+
+// bindSqsService returns the handlers sqs.Bind finds on impl, bound when wharf is compiled.
+func bindSqsService(impl *sqs.Service) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"CancelMessageMoveTask":        handle("sqs", impl.CancelMessageMoveTask),
+		"ChangeMessageVisibility":      handleNoOutput("sqs", impl.ChangeMessageVisibility),
+		"ChangeMessageVisibilityBatch": handle("sqs", impl.ChangeMessageVisibilityBatch),
+		"CreateQueue":                  handle("sqs", impl.CreateQueue),
+		"DeleteMessage":                handleNoOutput("sqs", impl.DeleteMessage),
+		"DeleteMessageBatch":           handle("sqs", impl.DeleteMessageBatch),
+		"DeleteQueue":                  handleNoOutput("sqs", impl.DeleteQueue),
+		"GetQueueAttributes":           handle("sqs", impl.GetQueueAttributes),
+		"GetQueueUrl":                  handle("sqs", impl.GetQueueUrl),
+		"ListDeadLetterSourceQueues":   handle("sqs", impl.ListDeadLetterSourceQueues),
+		"ListMessageMoveTasks":         handle("sqs", impl.ListMessageMoveTasks),
+		"ListQueueTags":                handle("sqs", impl.ListQueueTags),
+		"ListQueues":                   handle("sqs", impl.ListQueues),
+		"PurgeQueue":                   handleNoOutput("sqs", impl.PurgeQueue),
+		"ReceiveMessage":               handle("sqs", impl.ReceiveMessage),
+		"SendMessage":                  handle("sqs", impl.SendMessage),
+		"SendMessageBatch":             handle("sqs", impl.SendMessageBatch),
+		"SetQueueAttributes":           handleNoOutput("sqs", impl.SetQueueAttributes),
+		"StartMessageMoveTask":         handle("sqs", impl.StartMessageMoveTask),
+		"TagQueue":                     handleNoOutput("sqs", impl.TagQueue),
+		"UntagQueue":                   handleNoOutput("sqs", impl.UntagQueue),
+	}
+}
+
+// bindSnsService returns the handlers sns.Bind finds on impl, bound when wharf is compiled.
+func bindSnsService(impl *sns.Service) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"ConfirmSubscription":       handle("sns", impl.ConfirmSubscription),
+		"CreateTopic":               handle("sns", impl.CreateTopic),
+		"DeleteTopic":               handleNoOutput("sns", impl.DeleteTopic),
+		"GetSubscriptionAttributes": handle("sns", impl.GetSubscriptionAttributes),
+		"GetTopicAttributes":        handle("sns", impl.GetTopicAttributes),
+		"ListSubscriptions":         handle("sns", impl.ListSubscriptions),
+		"ListSubscriptionsByTopic":  handle("sns", impl.ListSubscriptionsByTopic),
+		"ListTagsForResource":       handle("sns", impl.ListTagsForResource),
+		"ListTopics":                handle("sns", impl.ListTopics),
+		"Publish":                   handle("sns", impl.Publish),
+		"PublishBatch":              handle("sns", impl.PublishBatch),
+		"SetSubscriptionAttributes": handleNoOutput("sns", impl.SetSubscriptionAttributes),
+		"SetTopicAttributes":        handleNoOutput("sns", impl.SetTopicAttributes),
+		"Subscribe":                 handle("sns", impl.Subscribe),
+		"TagResource":               handle("sns", impl.TagResource),
+		"Unsubscribe":               handleNoOutput("sns", impl.Unsubscribe),
+		"UntagResource":             handle("sns", impl.UntagResource),
+	}
+}
+
+// bindEventsService returns the handlers events.Bind finds on impl, bound when wharf is compiled.
+func bindEventsService(impl *events.Service) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"CancelReplay":          handle("events", impl.CancelReplay),
+		"CreateArchive":         handle("events", impl.CreateArchive),
+		"CreateEventBus":        handle("events", impl.CreateEventBus),
+		"DeleteArchive":         handle("events", impl.DeleteArchive),
+		"DeleteEventBus":        handleNoOutput("events", impl.DeleteEventBus),
+		"DeleteRule":            handleNoOutput("events", impl.DeleteRule),
+		"DescribeArchive":       handle("events", impl.DescribeArchive),
+		"DescribeEventBus":      handle("events", impl.DescribeEventBus),
+		"DescribeReplay":        handle("events", impl.DescribeReplay),
+		"DescribeRule":          handle("events", impl.DescribeRule),
+		"DisableRule":           handleNoOutput("events", impl.DisableRule),
+		"EnableRule":            handleNoOutput("events", impl.EnableRule),
+		"ListArchives":          handle("events", impl.ListArchives),
+		"ListEventBuses":        handle("events", impl.ListEventBuses),
+		"ListReplays":           handle("events", impl.ListReplays),
+		"ListRuleNamesByTarget": handle("events", impl.ListRuleNamesByTarget),
+		"ListRules":             handle("events", impl.ListRules),
+		"ListTagsForResource":   handle("events", impl.ListTagsForResource),
+		"ListTargetsByRule":     handle("events", impl.ListTargetsByRule),
+		"PutEvents":             handle("events", impl.PutEvents),
+		"PutPermission":         handleNoOutput("events", impl.PutPermission),
+		"PutRule":               handle("events", impl.PutRule),
+		"PutTargets":            handle("events", impl.PutTargets),
+		"RemovePermission":      handleNoOutput("events", impl.RemovePermission),
+		"RemoveTargets":         handle("events", impl.RemoveTargets),
+		"StartReplay":           handle("events", impl.StartReplay),
+		"TagResource":           handle("events", impl.TagResource),
+		"TestEventPattern":      handle("events", impl.TestEventPattern),
+		"UntagResource":         handle("events", impl.UntagResource),
+		"UpdateArchive":         handle("events", impl.UpdateArchive),
+	}
+}
+
+// bindSchedulerService returns the handlers scheduler.Bind finds on impl, bound when wharf is compiled.
+func bindSchedulerService(impl *scheduler.Service) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"CreateSchedule":      handle("scheduler", impl.CreateSchedule),
+		"CreateScheduleGroup": handle("scheduler", impl.CreateScheduleGroup),
+		"DeleteSchedule":      handle("scheduler", impl.DeleteSchedule),
+		"DeleteScheduleGroup": handle("scheduler", impl.DeleteScheduleGroup),
+		"GetSchedule":         handle("scheduler", impl.GetSchedule),
+		"GetScheduleGroup":    handle("scheduler", impl.GetScheduleGroup),
+		"ListScheduleGroups":  handle("scheduler", impl.ListScheduleGroups),
+		"ListSchedules":       handle("scheduler", impl.ListSchedules),
+		"ListTagsForResource": handle("scheduler", impl.ListTagsForResource),
+		"TagResource":         handle("scheduler", impl.TagResource),
+		"UntagResource":       handle("scheduler", impl.UntagResource),
+		"UpdateSchedule":      handle("scheduler", impl.UpdateSchedule),
+	}
+}
+
+// bindEcsService returns the handlers ecs.Bind finds on impl, bound when wharf is compiled.
+func bindEcsService(impl *ecs.Service) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"CreateCapacityProvider":      handle("ecs", impl.CreateCapacityProvider),
+		"CreateCluster":               handle("ecs", impl.CreateCluster),
+		"DeleteAccountSetting":        handle("ecs", impl.DeleteAccountSetting),
+		"DeleteCapacityProvider":      handle("ecs", impl.DeleteCapacityProvider),
+		"DeleteCluster":               handle("ecs", impl.DeleteCluster),
+		"DeleteTaskDefinitions":       handle("ecs", impl.DeleteTaskDefinitions),
+		"DeregisterTaskDefinition":    handle("ecs", impl.DeregisterTaskDefinition),
+		"DescribeCapacityProviders":   handle("ecs", impl.DescribeCapacityProviders),
+		"DescribeClusters":            handle("ecs", impl.DescribeClusters),
+		"DescribeTaskDefinition":      handle("ecs", impl.DescribeTaskDefinition),
+		"DescribeTasks":               handle("ecs", impl.DescribeTasks),
+		"ListAccountSettings":         handle("ecs", impl.ListAccountSettings),
+		"ListClusters":                handle("ecs", impl.ListClusters),
+		"ListTagsForResource":         handle("ecs", impl.ListTagsForResource),
+		"ListTaskDefinitionFamilies":  handle("ecs", impl.ListTaskDefinitionFamilies),
+		"ListTaskDefinitions":         handle("ecs", impl.ListTaskDefinitions),
+		"ListTasks":                   handle("ecs", impl.ListTasks),
+		"PutAccountSetting":           handle("ecs", impl.PutAccountSetting),
+		"PutAccountSettingDefault":    handle("ecs", impl.PutAccountSettingDefault),
+		"PutClusterCapacityProviders": handle("ecs", impl.PutClusterCapacityProviders),
+		"RegisterTaskDefinition":      handle("ecs", impl.RegisterTaskDefinition),
+		"RunTask":                     handle("ecs", impl.RunTask),
+		"StartTask":                   handle("ecs", impl.StartTask),
+		"StopTask":                    handle("ecs", impl.StopTask),
+		"TagResource":                 handle("ecs", impl.TagResource),
+		"UntagResource":               handle("ecs", impl.UntagResource),
+		"UpdateCapacityProvider":      handle("ecs", impl.UpdateCapacityProvider),
+		"UpdateCluster":               handle("ecs", impl.UpdateCluster),
+	}
+}
+
+// bindEcsserviceService returns the handlers ecs.Bind finds on impl, bound when wharf is compiled.
+func bindEcsserviceService(impl *ecsservice.Service) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"CreateService":           handle("ecs", impl.CreateService),
+		"DeleteService":           handle("ecs", impl.DeleteService),
+		"DescribeServices":        handle("ecs", impl.DescribeServices),
+		"ListServices":            handle("ecs", impl.ListServices),
+		"ListServicesByNamespace": handle("ecs", impl.ListServicesByNamespace),
+		"UpdateService":           handle("ecs", impl.UpdateService),
+	}
+}
+
+// bindDynamodbService returns the handlers dynamodb.Bind finds on impl, bound when wharf is compiled.
+func bindDynamodbService(impl *dynamodb.Service) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"BatchExecuteStatement":     handle("dynamodb", impl.BatchExecuteStatement),
+		"BatchGetItem":              handle("dynamodb", impl.BatchGetItem),
+		"BatchWriteItem":            handle("dynamodb", impl.BatchWriteItem),
+		"CreateBackup":              handle("dynamodb", impl.CreateBackup),
+		"CreateTable":               handle("dynamodb", impl.CreateTable),
+		"DeleteBackup":              handle("dynamodb", impl.DeleteBackup),
+		"DeleteItem":                handle("dynamodb", impl.DeleteItem),
+		"DeleteResourcePolicy":      handle("dynamodb", impl.DeleteResourcePolicy),
+		"DeleteTable":               handle("dynamodb", impl.DeleteTable),
+		"DescribeBackup":            handle("dynamodb", impl.DescribeBackup),
+		"DescribeContinuousBackups": handle("dynamodb", impl.DescribeContinuousBackups),
+		"DescribeEndpoints":         handle("dynamodb", impl.DescribeEndpoints),
+		"DescribeLimits":            handle("dynamodb", impl.DescribeLimits),
+		"DescribeTable":             handle("dynamodb", impl.DescribeTable),
+		"DescribeTimeToLive":        handle("dynamodb", impl.DescribeTimeToLive),
+		"ExecuteStatement":          handle("dynamodb", impl.ExecuteStatement),
+		"ExecuteTransaction":        handle("dynamodb", impl.ExecuteTransaction),
+		"GetItem":                   handle("dynamodb", impl.GetItem),
+		"GetResourcePolicy":         handle("dynamodb", impl.GetResourcePolicy),
+		"ListBackups":               handle("dynamodb", impl.ListBackups),
+		"ListTables":                handle("dynamodb", impl.ListTables),
+		"ListTagsOfResource":        handle("dynamodb", impl.ListTagsOfResource),
+		"PutItem":                   handle("dynamodb", impl.PutItem),
+		"PutResourcePolicy":         handle("dynamodb", impl.PutResourcePolicy),
+		"Query":                     handle("dynamodb", impl.Query),
+		"RestoreTableFromBackup":    handle("dynamodb", impl.RestoreTableFromBackup),
+		"Scan":                      handle("dynamodb", impl.Scan),
+		"TagResource":               handleNoOutput("dynamodb", impl.TagResource),
+		"TransactGetItems":          handle("dynamodb", impl.TransactGetItems),
+		"TransactWriteItems":        handle("dynamodb", impl.TransactWriteItems),
+		"UntagResource":             handleNoOutput("dynamodb", impl.UntagResource),
+		"UpdateContinuousBackups":   handle("dynamodb", impl.UpdateContinuousBackups),
+		"UpdateItem":                handle("dynamodb", impl.UpdateItem),
+		"UpdateTable":               handle("dynamodb", impl.UpdateTable),
+		"UpdateTimeToLive":          handle("dynamodb", impl.UpdateTimeToLive),
+	}
+}
+
+// bindDynamodbStreams returns the handlers dynamodbstreams.Bind finds on impl, bound when wharf is compiled.
+func bindDynamodbStreams(impl *dynamodb.Streams) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"DescribeStream":   handle("dynamodbstreams", impl.DescribeStream),
+		"GetRecords":       handle("dynamodbstreams", impl.GetRecords),
+		"GetShardIterator": handle("dynamodbstreams", impl.GetShardIterator),
+		"ListStreams":      handle("dynamodbstreams", impl.ListStreams),
+	}
+}
+
+// bindAutoscalingService returns the handlers applicationautoscaling.Bind finds on impl, bound when wharf is compiled.
+func bindAutoscalingService(impl *autoscaling.Service) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"DeleteScalingPolicy":       handle("applicationautoscaling", impl.DeleteScalingPolicy),
+		"DeleteScheduledAction":     handle("applicationautoscaling", impl.DeleteScheduledAction),
+		"DeregisterScalableTarget":  handle("applicationautoscaling", impl.DeregisterScalableTarget),
+		"DescribeScalableTargets":   handle("applicationautoscaling", impl.DescribeScalableTargets),
+		"DescribeScalingActivities": handle("applicationautoscaling", impl.DescribeScalingActivities),
+		"DescribeScalingPolicies":   handle("applicationautoscaling", impl.DescribeScalingPolicies),
+		"DescribeScheduledActions":  handle("applicationautoscaling", impl.DescribeScheduledActions),
+		"ListTagsForResource":       handle("applicationautoscaling", impl.ListTagsForResource),
+		"PutScalingPolicy":          handle("applicationautoscaling", impl.PutScalingPolicy),
+		"PutScheduledAction":        handle("applicationautoscaling", impl.PutScheduledAction),
+		"RegisterScalableTarget":    handle("applicationautoscaling", impl.RegisterScalableTarget),
+		"TagResource":               handle("applicationautoscaling", impl.TagResource),
+		"UntagResource":             handle("applicationautoscaling", impl.UntagResource),
+	}
+}
+
+// bindCloudwatchService returns the handlers cloudwatch.Bind finds on impl, bound when wharf is compiled.
+func bindCloudwatchService(impl *cloudwatch.Service) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"DeleteAlarms":            handleNoOutput("cloudwatch", impl.DeleteAlarms),
+		"DeleteDashboards":        handle("cloudwatch", impl.DeleteDashboards),
+		"DescribeAlarmHistory":    handle("cloudwatch", impl.DescribeAlarmHistory),
+		"DescribeAlarms":          handle("cloudwatch", impl.DescribeAlarms),
+		"DescribeAlarmsForMetric": handle("cloudwatch", impl.DescribeAlarmsForMetric),
+		"DisableAlarmActions":     handleNoOutput("cloudwatch", impl.DisableAlarmActions),
+		"EnableAlarmActions":      handleNoOutput("cloudwatch", impl.EnableAlarmActions),
+		"GetDashboard":            handle("cloudwatch", impl.GetDashboard),
+		"GetMetricData":           handle("cloudwatch", impl.GetMetricData),
+		"GetMetricStatistics":     handle("cloudwatch", impl.GetMetricStatistics),
+		"ListDashboards":          handle("cloudwatch", impl.ListDashboards),
+		"ListMetrics":             handle("cloudwatch", impl.ListMetrics),
+		"ListTagsForResource":     handle("cloudwatch", impl.ListTagsForResource),
+		"PutCompositeAlarm":       handleNoOutput("cloudwatch", impl.PutCompositeAlarm),
+		"PutDashboard":            handle("cloudwatch", impl.PutDashboard),
+		"PutMetricAlarm":          handleNoOutput("cloudwatch", impl.PutMetricAlarm),
+		"PutMetricData":           handleNoOutput("cloudwatch", impl.PutMetricData),
+		"SetAlarmState":           handleNoOutput("cloudwatch", impl.SetAlarmState),
+		"TagResource":             handle("cloudwatch", impl.TagResource),
+		"UntagResource":           handle("cloudwatch", impl.UntagResource),
+	}
+}
+
+// bindLogsService returns the handlers logs.Bind finds on impl, bound when wharf is compiled.
+func bindLogsService(impl *logs.Service) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"CreateLogGroup":              handleNoOutput("logs", impl.CreateLogGroup),
+		"CreateLogStream":             handleNoOutput("logs", impl.CreateLogStream),
+		"DeleteLogGroup":              handleNoOutput("logs", impl.DeleteLogGroup),
+		"DeleteLogStream":             handleNoOutput("logs", impl.DeleteLogStream),
+		"DeleteMetricFilter":          handleNoOutput("logs", impl.DeleteMetricFilter),
+		"DeleteRetentionPolicy":       handleNoOutput("logs", impl.DeleteRetentionPolicy),
+		"DeleteSubscriptionFilter":    handleNoOutput("logs", impl.DeleteSubscriptionFilter),
+		"DescribeLogGroups":           handle("logs", impl.DescribeLogGroups),
+		"DescribeLogStreams":          handle("logs", impl.DescribeLogStreams),
+		"DescribeMetricFilters":       handle("logs", impl.DescribeMetricFilters),
+		"DescribeSubscriptionFilters": handle("logs", impl.DescribeSubscriptionFilters),
+		"FilterLogEvents":             handle("logs", impl.FilterLogEvents),
+		"GetLogEvents":                handle("logs", impl.GetLogEvents),
+		"ListTagsForResource":         handle("logs", impl.ListTagsForResource),
+		"ListTagsLogGroup":            handle("logs", impl.ListTagsLogGroup),
+		"PutLogEvents":                handle("logs", impl.PutLogEvents),
+		"PutMetricFilter":             handleNoOutput("logs", impl.PutMetricFilter),
+		"PutRetentionPolicy":          handleNoOutput("logs", impl.PutRetentionPolicy),
+		"PutSubscriptionFilter":       handleNoOutput("logs", impl.PutSubscriptionFilter),
+		"TagLogGroup":                 handleNoOutput("logs", impl.TagLogGroup),
+		"TagResource":                 handleNoOutput("logs", impl.TagResource),
+		"UntagLogGroup":               handleNoOutput("logs", impl.UntagLogGroup),
+		"UntagResource":               handleNoOutput("logs", impl.UntagResource),
+	}
+}
+
+// bindS3Control returns the handlers s3control.Bind finds on impl, bound when wharf is compiled.
+func bindS3Control(impl *s3.Control) map[string]awsapi.Handler {
+	return map[string]awsapi.Handler{
+		"DeletePublicAccessBlock": handleNoOutput("s3control", impl.DeletePublicAccessBlock),
+		"GetPublicAccessBlock":    handle("s3control", impl.GetPublicAccessBlock),
+		"PutPublicAccessBlock":    handleNoOutput("s3control", impl.PutPublicAccessBlock),
+	}
+}

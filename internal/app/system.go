@@ -296,32 +296,34 @@ func (t EventTargets) For(service string) events.Target {
 // operations answers with an AWS error (NotImplemented) rather than an
 // unknown-service one.
 func (sys *System) registrations() []server.Registration {
+	// The bind functions (operations_gen.go) give each the handlers its
+	// package's Bind would find.
 	regs := []server.Registration{
-		{Desc: stsapi.Service, Handlers: stsapi.Bind(sys.STS)},
-		{Desc: iamapi.Service, Handlers: iamapi.Bind(sys.IAM)},
+		{Desc: stsapi.Service, Handlers: bindIamSTS(sys.STS)},
+		{Desc: iamapi.Service, Handlers: bindIamService(sys.IAM)},
 		{Desc: s3api.Service},
-		{Desc: sqsapi.Service, Handlers: sqsapi.Bind(sys.SQS)},
-		{Desc: snsapi.Service, Handlers: snsapi.Bind(sys.SNS)},
-		{Desc: eventsapi.Service, Handlers: eventsapi.Bind(sys.Events)},
-		{Desc: schedapi.Service, Handlers: schedapi.Bind(sys.Scheduler)},
+		{Desc: sqsapi.Service, Handlers: bindSqsService(sys.SQS)},
+		{Desc: snsapi.Service, Handlers: bindSnsService(sys.SNS)},
+		{Desc: eventsapi.Service, Handlers: bindEventsService(sys.Events)},
+		{Desc: schedapi.Service, Handlers: bindSchedulerService(sys.Scheduler)},
 		{Desc: ecsapi.Service},
-		{Desc: dynamodbapi.Service, Handlers: dynamodbapi.Bind(sys.DynamoDB)},
-		{Desc: streamsapi.Service, Handlers: streamsapi.Bind(sys.DynamoDB.Streams())},
-		{Desc: aasapi.Service, Handlers: aasapi.Bind(sys.AutoScaling)},
-		{Desc: cwapi.Service, Handlers: cwapi.Bind(sys.CloudWatch)},
-		{Desc: logsapi.Service, Handlers: logsapi.Bind(sys.Logs)},
+		{Desc: dynamodbapi.Service, Handlers: bindDynamodbService(sys.DynamoDB)},
+		{Desc: streamsapi.Service, Handlers: bindDynamodbStreams(sys.DynamoDB.Streams())},
+		{Desc: aasapi.Service, Handlers: bindAutoscalingService(sys.AutoScaling)},
+		{Desc: cwapi.Service, Handlers: bindCloudwatchService(sys.CloudWatch)},
+		{Desc: logsapi.Service, Handlers: bindLogsService(sys.Logs)},
 		{Desc: s3controlapi.Service},
 	}
 	if sys.S3 != nil {
-		regs[2].Handlers, regs[2].CORS, regs[2].Check = s3.Bind(sys.S3), sys.S3.CORS, sys.S3.Check
+		regs[2].Handlers, regs[2].CORS, regs[2].Check = sys.S3.CheckingOwners(bindS3Service(sys.S3)), sys.S3.CORS, sys.S3.Check
 		// S3 Control's account-level settings are S3's state.
-		regs[len(regs)-1].Handlers = s3controlapi.Bind(sys.S3.Control())
+		regs[len(regs)-1].Handlers = bindS3Control(sys.S3.Control())
 	}
 	if sys.ECS != nil {
 		// ECS services (CreateService ...) are another package's behaviour on
 		// the same AWS service: their operations join ECS's.
-		h := ecsapi.Bind(sys.ECS)
-		for op, f := range ecsapi.Bind(sys.ECSServices) {
+		h := bindEcsService(sys.ECS)
+		for op, f := range bindEcsserviceService(sys.ECSServices) {
 			if _, ours := h[op]; !ours {
 				h[op] = f
 			}

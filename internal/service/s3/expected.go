@@ -25,6 +25,13 @@ func Bind(impl any) map[string]awsapi.Handler {
 	if s == nil {
 		return h
 	}
+	return s.CheckingOwners(h)
+}
+
+// CheckingOwners returns h, S3's handlers as s3api.Bind finds them on s,
+// with each first checking the bucket owner the request expects, as Bind's
+// do. It changes h.
+func (s *Service) CheckingOwners(h map[string]awsapi.Handler) map[string]awsapi.Handler {
 	for op, f := range h {
 		h[op] = func(ctx context.Context, in any) (any, error) {
 			if err := s.checkExpectedOwners(in); err != nil {
