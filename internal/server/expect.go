@@ -86,9 +86,11 @@ func (l expectListener) Accept() (net.Conn, error) {
 type expectConn struct {
 	net.Conn
 	in      []byte // bytes read from Conn and not yet examined: a head's start
+	inBuf   []byte // the buffer in is a part of
 	scanned int    // how much of in was searched for the head's end
 	line    int    // where in the current line starts
 	out     []byte // examined bytes net/http has not read yet
+	outBuf  []byte // the buffer out is a part of
 	body    int64  // bytes of the current request's body still to pass on
 	raw     bool   // pass everything on untouched from now on
 	err     error  // a read error to report once out is empty
@@ -119,7 +121,7 @@ func (c *expectConn) Read(p []byte) (int, error) {
 			return 0, nil
 		}
 		if cap(c.in)-len(c.in) < 4096 {
-			c.in = append(make([]byte, 0, 2*cap(c.in)+4096), c.in...)
+			c.grow()
 		}
 		n, err := c.Conn.Read(c.in[len(c.in):cap(c.in)])
 		c.in = c.in[:len(c.in)+n]
@@ -140,6 +142,29 @@ func (c *expectConn) Read(p []byte) (int, error) {
 	}
 }
 
+// grow makes room for a read after in: at the start of the buffer in lives
+// in when there is room there (a connection reads many requests into one
+// buffer), else in a larger buffer.
+func (c *expectConn) grow() {
+	if len(c.in)+4096 <= cap(c.inBuf) {
+		c.in = c.inBuf[:copy(c.inBuf[:cap(c.inBuf)], c.in)]
+		return
+	}
+	c.inBuf = append(make([]byte, 0, 2*cap(c.inBuf)+4096), c.in...)
+	c.in = c.inBuf
+}
+
+// emit appends b to out, reusing out's buffer once net/http has read it all.
+func (c *expectConn) emit(b []byte) {
+	if len(c.out) == 0 {
+		c.out = c.outBuf[:0]
+	}
+	c.out = append(c.out, b...)
+	if cap(c.out) > cap(c.outBuf) {
+		c.outBuf = c.out[:0]
+	}
+}
+
 // examine moves what it can from in to out: body bytes as they are, and
 // each complete head through rewriteHead.
 func (c *expectConn) examine() {
@@ -150,7 +175,7 @@ func (c *expectConn) examine() {
 		}
 		if c.body > 0 {
 			k := int(min(c.body, int64(len(c.in))))
-			c.out = append(c.out, c.in[:k]...)
+			c.emit(c.in[:k])
 			c.in, c.body = c.in[k:], c.body-int64(k)
 			continue
 		}
@@ -166,7 +191,7 @@ func (c *expectConn) examine() {
 			c.passRaw()
 			return
 		}
-		c.out = append(c.out, head...)
+		c.emit(head)
 		c.in, c.body, c.scanned, c.line = c.in[end:], body, 0, 0
 	}
 }
@@ -198,7 +223,7 @@ func (c *expectConn) headEnd() int {
 
 func (c *expectConn) passRaw() {
 	c.raw = true
-	c.out = append(c.out, c.in...)
+	c.emit(c.in)
 	c.in = nil
 }
 
@@ -207,6 +232,9 @@ func (c *expectConn) passRaw() {
 // length of the body that follows. ok is false when the framing of what
 // follows is not a plain Content-Length body.
 func rewriteHead(head []byte) (out []byte, body int64, ok bool) {
+	if n, plain := plainHead(head); plain {
+		return head, n, true
+	}
 	br := bufio.NewReaderSize(bytes.NewReader(head), len(head))
 	req, err := http.ReadRequest(br)
 	if err != nil || br.Buffered() != 0 || req.ProtoMajor != 1 || req.Method == http.MethodConnect ||
@@ -229,6 +257,65 @@ func rewriteHead(head []byte) (out []byte, body int64, ok bool) {
 		rest = rest[i:]
 	}
 	return out, req.ContentLength, true
+}
+
+// plainHead returns the body length of an ordinary head that net/http takes
+// as it is: a request line "METHOD target HTTP/1.x" (not CONNECT), header
+// lines "Name: value" with no Expect, Transfer-Encoding or Upgrade among them,
+// and at most one Content-Length of decimal digits (none: no body). Such a
+// head is what nearly every request has, and parsing each with net/http's
+// parser first was a tenth of the bytes a small request allocated. ok is
+// false for anything else, which rewriteHead then parses as net/http does.
+func plainHead(head []byte) (body int64, ok bool) {
+	line, rest, _ := bytes.Cut(head, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	method, line, _ := bytes.Cut(line, []byte(" "))
+	target, proto, _ := bytes.Cut(line, []byte(" "))
+	if len(method) == 0 || !isToken(method) || string(method) == http.MethodConnect || len(target) == 0 ||
+		bytes.IndexByte(target, ' ') >= 0 || string(proto) != "HTTP/1.1" && string(proto) != "HTTP/1.0" {
+		return 0, false
+	}
+	seenLength := false
+	for len(rest) > 0 {
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			return body, len(rest) == 0
+		}
+		name, value, found := bytes.Cut(line, []byte(":"))
+		if !found || len(name) == 0 || !isToken(name) {
+			return 0, false // a folded line, or one net/http may refuse
+		}
+		switch {
+		case equalFold(name, "Expect"), equalFold(name, "Transfer-Encoding"), equalFold(name, "Upgrade"):
+			return 0, false
+		case equalFold(name, "Content-Length"):
+			value = bytes.Trim(value, " \t")
+			if seenLength || len(value) == 0 || len(value) > 18 {
+				return 0, false
+			}
+			seenLength = true
+			for _, c := range value {
+				if c < '0' || c > '9' {
+					return 0, false
+				}
+				body = body*10 + int64(c-'0')
+			}
+		}
+	}
+	return 0, false // no empty line: not a whole head
+}
+
+func equalFold(b []byte, s string) bool { return len(b) == len(s) && strings.EqualFold(string(b), s) }
+
+// isToken reports whether b is an HTTP token (RFC 9110, section 5.6.2).
+func isToken(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // hasContinueToken reports whether v holds the token 100-continue, by the rule

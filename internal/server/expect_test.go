@@ -186,3 +186,31 @@ func TestPassExpectUnderNetHTTP(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPlainHeadAgreesWithNetHTTP: a head plainHead takes without net/http's
+// parser is one that parser takes too, unchanged, with the same body length.
+func FuzzPlainHeadAgreesWithNetHTTP(f *testing.F) {
+	f.Add([]byte("POST / HTTP/1.1\r\nHost: 127.0.0.1:4566\r\nUser-Agent: aws-sdk-go-v2/1.30\r\nContent-Length: 120\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Amz-Date: 20261206T150000Z\r\nAuthorization: AWS4-HMAC-SHA256 Credential=a/20261206/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=00\r\n\r\n"))
+	f.Add([]byte("GET /b/k?x=1 HTTP/1.0\ncontent-length:  007 \n\n"))
+	f.Add([]byte("PUT / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\r\n X: folded\r\n\r\n"))
+	f.Add([]byte("CONNECT x:1 HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\r\nExpect: 200\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, head []byte) {
+		n, ok := plainHead(head)
+		if !ok {
+			return
+		}
+		br := bufio.NewReaderSize(bytes.NewReader(head), len(head)+16)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			// net/http refuses it and closes the connection: what follows
+			// is never read, so its length does not matter.
+			return
+		}
+		if br.Buffered() != 0 || req.ContentLength != n || req.Header.Get("Expect") != "" || len(req.TransferEncoding) > 0 {
+			t.Fatalf("%q: plainHead body %d; net/http body %d, %d bytes left, Expect %q, TE %v",
+				head, n, req.ContentLength, br.Buffered(), req.Header.Get("Expect"), req.TransferEncoding)
+		}
+	})
+}
