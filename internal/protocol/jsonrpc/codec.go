@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -102,7 +103,7 @@ func readBody(r *http.Request, limit int) ([]byte, error) {
 		defer zr.Close()
 		body = zr
 	}
-	data, err := io.ReadAll(io.LimitReader(body, int64(limit)+1))
+	data, err := readAll(io.LimitReader(body, int64(limit)+1), r.ContentLength, limit)
 	if e := apierr.As(err); e != nil {
 		// The body did not arrive whole (cut short, timed out, over the
 		// service's limit): the server's error, not a serialization one.
@@ -120,6 +121,29 @@ func readBody(r *http.Request, limit int) ([]byte, error) {
 	return data, nil
 }
 
+// readAll is io.ReadAll starting from a buffer of the declared length (when
+// there is one within limit), so a body is read into one allocation rather
+// than grown into from 512 bytes.
+func readAll(rd io.Reader, declared int64, limit int) ([]byte, error) {
+	if declared <= 0 || declared > int64(limit) {
+		return io.ReadAll(rd)
+	}
+	b := make([]byte, 0, declared+1) // +1: the read that finds the end
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow as io.ReadAll would
+		}
+	}
+}
+
 // readDynamoDBBody reads a DynamoDB request's body, decoded as DynamoDB
 // decodes it (decodedBody), up to limit bytes decoded.
 func readDynamoDBBody(r *http.Request, limit int) ([]byte, error) {
@@ -131,7 +155,7 @@ func readDynamoDBBody(r *http.Request, limit int) ([]byte, error) {
 		return nil, err
 	}
 	defer done()
-	data, err := io.ReadAll(io.LimitReader(body, int64(limit)+1))
+	data, err := readAll(io.LimitReader(body, int64(limit)+1), r.ContentLength, limit)
 	if e := apierr.As(err); e != nil {
 		return nil, e
 	}
@@ -171,13 +195,14 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 	if op.NewOutput == nil && svc != nil && svc.Quirks.EmptyBodyWithoutOutput {
 		body = nil
 	} else if out != nil && !(reflect.ValueOf(out).Kind() == reflect.Pointer && reflect.ValueOf(out).IsNil()) {
-		var err error
-		body, err = Marshal(out, Options{})
-		if err != nil {
+		b := encodeBuffers.Get().(*bytes.Buffer)
+		defer putEncodeBuffer(b)
+		if err := encodeValue(b, reflect.ValueOf(out), "", Options{}); err != nil {
 			e := apierr.Internal()
 			Codec{}.EncodeError(w, r, svc, e, requestID)
 			return fmt.Errorf("encode %s output: %w", op.Name, err)
 		}
+		body = b.Bytes()
 	}
 	h := w.Header()
 	if svc != nil && svc.Quirks.CompressResponses {
@@ -190,6 +215,20 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(body)
 	return err
+}
+
+// encodeBuffers holds the buffers responses are encoded into: each is done
+// with once the response is written, and a Query's answer would otherwise
+// grow a new one through several sizes every time.
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putEncodeBuffer returns b to the pool, unless it grew past what most
+// responses need (one large answer should not pin its memory).
+func putEncodeBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 256<<10 {
+		b.Reset()
+		encodeBuffers.Put(b)
+	}
 }
 
 // setCRC32 adds the x-amz-crc32 header DynamoDB puts on every response: its SDKs
