@@ -151,3 +151,215 @@ func writeBool(b *bytes.Buffer, x bool) {
 		b.WriteString("false")
 	}
 }
+
+// attributeMap decodes an item (a JSON object of AttributeValues, d at its
+// '{') as directDecoder.mapValue would, for the common case only: it
+// returns false on anything else (a null value, a type mismatch) and the
+// body goes the tree path's way.
+func (d *directDecoder) attributeMap(depth int) (map[string]dynamodb.AttributeValue, bool) {
+	if depth >= MaxDepth {
+		return nil, false
+	}
+	d.i++ // '{'
+	m := map[string]dynamodb.AttributeValue{}
+	if d.peek() == '}' {
+		d.i++
+		return m, true
+	}
+	for {
+		k, ok := d.str()
+		if !ok || d.peek() != ':' {
+			return nil, false
+		}
+		key := string(k)
+		d.i++
+		var av dynamodb.AttributeValue
+		if d.peek() != '{' || !d.attributeValue(&av, depth+1) {
+			return nil, false
+		}
+		m[key] = av
+		switch d.peek() {
+		case ',':
+			d.i++
+		case '}':
+			d.i++
+			return m, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// attributeValue decodes one AttributeValue object (d at its '{') into the
+// zero value av, as directDecoder.object would.
+func (d *directDecoder) attributeValue(av *dynamodb.AttributeValue, depth int) bool {
+	if depth >= MaxDepth {
+		return false
+	}
+	d.i++ // '{'
+	if d.peek() == '}' {
+		d.i++
+		return true
+	}
+	for {
+		k, ok := d.str()
+		if !ok || d.peek() != ':' {
+			return false
+		}
+		d.i++
+		switch string(k) {
+		case "S":
+			s, ok := d.str()
+			if !ok {
+				return false
+			}
+			str := string(s)
+			av.S = &str
+		case "N":
+			s, ok := d.str()
+			if !ok {
+				return false
+			}
+			str := string(s)
+			av.N = &str
+		case "B":
+			if av.B, ok = d.base64(); !ok {
+				return false
+			}
+		case "SS":
+			if av.SS, ok = d.strings(depth + 1); !ok {
+				return false
+			}
+		case "NS":
+			if av.NS, ok = d.strings(depth + 1); !ok {
+				return false
+			}
+		case "BS":
+			if d.peek() != '[' || depth+1 >= MaxDepth {
+				return false
+			}
+			d.i++
+			av.BS = [][]byte{}
+			for more := d.peek() != ']'; more; {
+				b, ok := d.base64()
+				if !ok {
+					return false
+				}
+				av.BS = append(av.BS, b)
+				if more, ok = d.more(']'); !ok {
+					return false
+				}
+			}
+			d.i++
+		case "M":
+			if d.peek() != '{' {
+				return false
+			}
+			if av.M, ok = d.attributeMap(depth + 1); !ok {
+				return false
+			}
+		case "L":
+			if d.peek() != '[' || depth+1 >= MaxDepth {
+				return false
+			}
+			d.i++
+			av.L = []dynamodb.AttributeValue{}
+			for more := d.peek() != ']'; more; {
+				av.L = append(av.L, dynamodb.AttributeValue{})
+				if d.peek() != '{' || !d.attributeValue(&av.L[len(av.L)-1], depth+2) {
+					return false
+				}
+				if more, ok = d.more(']'); !ok {
+					return false
+				}
+			}
+			d.i++
+		case "NULL":
+			b, ok := d.boolean()
+			if !ok {
+				return false
+			}
+			av.NULL = &b
+		case "BOOL":
+			b, ok := d.boolean()
+			if !ok {
+				return false
+			}
+			av.BOOL = &b
+		default:
+			if !d.skip(depth + 1) {
+				return false
+			}
+		}
+		switch d.peek() {
+		case ',':
+			d.i++
+		case '}':
+			d.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// strings decodes an array of strings (SS, NS).
+func (d *directDecoder) strings(depth int) ([]string, bool) {
+	if d.peek() != '[' || depth >= MaxDepth {
+		return nil, false
+	}
+	d.i++
+	out := []string{}
+	for more := d.peek() != ']'; more; {
+		s, ok := d.str()
+		if !ok {
+			return nil, false
+		}
+		out = append(out, string(s))
+		if more, ok = d.more(']'); !ok {
+			return nil, false
+		}
+	}
+	d.i++
+	return out, true
+}
+
+// more reads the comma after an element of an array or object: more is
+// true after a comma, false at the closing byte (left for the caller to
+// read); ok is false on anything else.
+func (d *directDecoder) more(closing byte) (more, ok bool) {
+	switch d.peek() {
+	case ',':
+		d.i++
+		return true, true
+	case closing:
+		return false, true
+	}
+	return false, false
+}
+
+// base64 decodes a base64 string member (B, a BS element), as the tree
+// path does: base64.StdEncoding's DecodeString.
+func (d *directDecoder) base64() ([]byte, bool) {
+	s, ok := d.str()
+	if !ok {
+		return nil, false
+	}
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(raw, s)
+	if err != nil {
+		return nil, false
+	}
+	return raw[:n], true
+}
+
+// boolean reads true or false.
+func (d *directDecoder) boolean() (bool, bool) {
+	switch d.peek() {
+	case 't':
+		return true, d.literal("true")
+	case 'f':
+		return false, d.literal("false")
+	}
+	return false, false
+}

@@ -2,7 +2,6 @@ package jsonrpc
 
 import (
 	"bytes"
-	"encoding/base64"
 	"io"
 	"math"
 	"reflect"
@@ -11,6 +10,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
 )
 
 // decodeDirect fills v (a struct) from data in one pass, without the tree of
@@ -359,6 +360,19 @@ func (d *directDecoder) value(v reflect.Value, tsFormat string, depth int) bool 
 		}
 		return d.literal("null")
 	}
+	switch {
+	case t == attributeValueMapType && c == '{':
+		m, ok := d.attributeMap(depth)
+		if !ok {
+			return false
+		}
+		v.Set(reflect.ValueOf(m))
+		return true
+	case t == attributeValueType && c == '{' && v.CanAddr():
+		av := v.Addr().Interface().(*dynamodb.AttributeValue)
+		*av = dynamodb.AttributeValue{} // the last of repeated members wins
+		return d.attributeValue(av, depth)
+	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		p := reflect.New(t.Elem())
@@ -399,16 +413,11 @@ func (d *directDecoder) value(v reflect.Value, tsFormat string, depth int) bool 
 		return d.object(v, depth)
 	case reflect.Slice:
 		if t == bytesType {
-			s, ok := d.str()
+			raw, ok := d.base64()
 			if !ok {
 				return false
 			}
-			raw := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
-			n, err := base64.StdEncoding.Decode(raw, s)
-			if err != nil {
-				return false
-			}
-			v.SetBytes(raw[:n])
+			v.SetBytes(raw)
 			return true
 		}
 		return d.array(v, tsFormat, depth)
