@@ -59,9 +59,15 @@ func TestErrorShapesAreAWSs(t *testing.T) {
 		{name: "sqs json: missing queue", method: "POST", header: jsonCall("1.0", "AmazonSQS.GetQueueUrl"), body: `{"QueueName":"nope"}`,
 			status: 400, errType: "QueueDoesNotExist", jsonType: "com.amazonaws.sqs#QueueDoesNotExist", messageKey: "message",
 			queryError: "AWS.SimpleQueueService.NonExistentQueue;Sender", message: "The specified queue does not exist."},
-		{name: "sqs json: common validation error", method: "POST", header: jsonCall("1.0", "AmazonSQS.CreateQueue"), body: `{}`,
-			status: 400, errType: "MissingParameter", jsonType: "MissingParameter", messageKey: "message",
+		// SQS's JSON names for the common query errors its model has no
+		// shape for (botocore's QueryErrorCode in SQS's recorded answers).
+		{name: "sqs json: missing parameter", method: "POST", header: jsonCall("1.0", "AmazonSQS.CreateQueue"), body: `{}`,
+			status: 400, errType: "MissingRequiredParameterException", jsonType: "com.amazonaws.sqs#MissingRequiredParameterException", messageKey: "message",
 			queryError: "MissingParameter;Sender", message: "The request must contain the parameter QueueName."},
+		{name: "sqs json: invalid parameter value", method: "POST", header: jsonCall("1.0", "AmazonSQS.ReceiveMessage"),
+			body:   `{"QueueUrl":"http://localhost/000000000000/exists","MaxNumberOfMessages":11}`,
+			status: 400, errType: "InvalidParameterValueException", jsonType: "com.amazonaws.sqs#InvalidParameterValueException", messageKey: "message",
+			queryError: "InvalidParameterValue;Sender", message: "Value 11 for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided."},
 		{name: "sqs query: missing queue", method: "POST", header: queryCall("sqs"), body: "Action=GetQueueUrl&Version=2012-11-05&QueueName=nope",
 			status: 400, xmlFault: "Sender", xmlCode: "AWS.SimpleQueueService.NonExistentQueue", message: "The specified queue does not exist."},
 		{name: "sqs query: send to a missing queue", method: "POST", header: queryCall("sqs"),
@@ -116,6 +122,9 @@ func TestErrorShapesAreAWSs(t *testing.T) {
 	}
 	if status, _, body := rawCall(t, "POST", ep, queryCall("sns"), "Action=CreateTopic&Version=2010-03-31&Name=exists"); status != 200 {
 		t.Fatalf("CreateTopic: %d %s", status, body)
+	}
+	if status, _, body := rawCall(t, "POST", ep, queryCall("sqs"), "Action=CreateQueue&Version=2012-11-05&QueueName=exists"); status != 200 {
+		t.Fatalf("CreateQueue: %d %s", status, body)
 	}
 	checkErrorShapes(t, ep, cases)
 }

@@ -49,6 +49,18 @@ var coralNamespaces = map[string]string{
 	"ThrottlingException":                 "com.amazon.coral.availability#",
 }
 
+// queryCommonTypes are the JSON names of the common query errors an
+// awsQueryCompatible service's model has no shape for: SQS's JSON front end
+// sends InvalidParameterValue as com.amazonaws.sqs#InvalidParameterValueException
+// and MissingParameter as ...#MissingRequiredParameterException, the query
+// codes going in x-amzn-query-error (botocore's QueryErrorCode in SQS's
+// recorded answers, localstack's AWS-validated snapshots). CloudWatch models
+// both as shapes of these names.
+var queryCommonTypes = map[string]string{
+	"InvalidParameterValue": "InvalidParameterValueException",
+	"MissingParameter":      "MissingRequiredParameterException",
+}
+
 // typeNamespaces are the awsJson services whose __type always carries a
 // namespace: DynamoDB sends its modelled exceptions as
 // com.amazonaws.dynamodb.v20120810#ResourceNotFoundException and the common
@@ -85,6 +97,9 @@ func ResolveError(svc *awsapi.Service, e *apierr.Error) ErrorInfo {
 			info.Type = "com.amazonaws." + strings.ToLower(svc.Package) + "#" + info.Name
 		case coralNamespaces[info.Name] != "":
 			info.Type = coralNamespaces[info.Name] + info.Name
+		case queryCommonTypes[info.Name] != "":
+			info.Name = queryCommonTypes[info.Name]
+			info.Type = "com.amazonaws." + strings.ToLower(svc.Package) + "#" + info.Name
 		}
 		info.QueryError = res.Code + ";" + res.Fault()
 	}

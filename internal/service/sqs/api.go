@@ -202,6 +202,7 @@ func (s *Service) SendMessage(ctx context.Context, in *sqsapi.SendMessageInput) 
 		Body: in.MessageBody, Delay: in.DelaySeconds,
 		Attrs: toAttrs(in.MessageAttributes), SysAttrs: toSysAttrs(in.MessageSystemAttributes),
 		GroupID: awsapi.ToString(in.MessageGroupId), DedupID: awsapi.ToString(in.MessageDeduplicationId),
+		GroupGiven: in.MessageGroupId != nil, DedupGiven: in.MessageDeduplicationId != nil,
 	}})
 	if err != nil {
 		return nil, err
@@ -278,6 +279,7 @@ func (s *Service) SendMessageBatch(ctx context.Context, in *sqsapi.SendMessageBa
 			ID: awsapi.ToString(e.Id), Body: e.MessageBody, Delay: e.DelaySeconds,
 			Attrs: toAttrs(e.MessageAttributes), SysAttrs: toSysAttrs(e.MessageSystemAttributes),
 			GroupID: awsapi.ToString(e.MessageGroupId), DedupID: awsapi.ToString(e.MessageDeduplicationId),
+			GroupGiven: e.MessageGroupId != nil, DedupGiven: e.MessageDeduplicationId != nil,
 		}
 		size += len(awsapi.ToString(e.MessageBody))
 		for k, v := range e.MessageAttributes {

@@ -128,7 +128,14 @@ type sendEntry struct {
 	SysAttrs map[string]msgAttr
 	GroupID  string
 	DedupID  string
+	// GroupGiven and DedupGiven mark ids the request carried, even empty:
+	// an empty one is a bad value, not a missing one.
+	GroupGiven, DedupGiven bool
 }
+
+// messageIDRE is what a MessageGroupId and a MessageDeduplicationId may be:
+// alphanumeric and punctuation characters, 1 to 128 of them.
+var messageIDRE = lazyregexp.New(`^[\x21-\x7E]{1,128}$`)
 
 // sendResult is one sent message, or the error of its entry.
 type sendResult struct {
@@ -189,7 +196,8 @@ func validateAttrs(attrs map[string]msgAttr, system bool) (int, error) {
 		switch base {
 		case "String", "Number":
 			if a.StringValue == nil || *a.StringValue == "" {
-				return 0, errInvalidParameter("The message attribute '%s' must contain a non-empty message attribute value for message attribute type '%s'.", name, base)
+				// SQS's recorded words for an empty value.
+				return 0, errInvalidParameter("Message (user) attribute '%s' must contain a non-empty value of type '%s'.", name, base)
 			}
 			if base == "Number" {
 				if _, err := strconv.ParseFloat(*a.StringValue, 64); err != nil {
@@ -209,6 +217,30 @@ func validateAttrs(attrs map[string]msgAttr, system bool) (int, error) {
 		size += len(name) + len(a.DataType)
 	}
 	return size, nil
+}
+
+// checkFIFOBatch refuses a whole SendMessageBatch to a FIFO queue with an
+// entry that has no MessageGroupId, or no MessageDeduplicationId where the
+// queue does not deduplicate by content: SQS answers those for the batch, not
+// the entry (its recorded answers). Batch entries have ids; SendMessage's
+// one entry has none.
+func checkFIFOBatch(q *queue, entries []*sendEntry) error {
+	if !q.fifo() || len(entries) == 0 || entries[0].ID == "" {
+		return nil
+	}
+	for _, e := range entries {
+		if !e.GroupGiven {
+			return errInvalidParameter("The request must contain the parameter MessageGroupId.")
+		}
+	}
+	if q.Attrs["ContentBasedDeduplication"] != "true" {
+		for _, e := range entries {
+			if !e.DedupGiven {
+				return errInvalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+			}
+		}
+	}
+	return nil
 }
 
 // prepare validates e for q and builds its message (without Seq and times).
@@ -240,6 +272,12 @@ func (s *Service) prepare(q *queue, e *sendEntry, sender string) (*message, erro
 		if q.fifo() && *e.Delay != 0 {
 			return nil, errInvalidParameter("Value %d for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.", *e.Delay)
 		}
+	}
+	if e.GroupGiven && !messageIDRE.MatchString(e.GroupID) {
+		return nil, errInvalidParameter("Value %s for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.", e.GroupID)
+	}
+	if e.DedupGiven && q.fifo() && !messageIDRE.MatchString(e.DedupID) {
+		return nil, errInvalidParameter("Value %s for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.", e.DedupID)
 	}
 	m := &message{Body: body, Attrs: e.Attrs, SysAttrs: e.SysAttrs, MD5Body: md5Hex([]byte(body)), SenderID: sender, GroupID: e.GroupID}
 	if q.fifo() {
@@ -277,6 +315,9 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 	sender := c.Account
 	q, err := s.viewQueue(r)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkFIFOBatch(q, entries); err != nil {
 		return nil, err
 	}
 	results := make([]sendResult, len(entries))

@@ -143,11 +143,18 @@ func normalizeAttr(name, value string, fifo, creating bool) (string, error) {
 	}
 	switch name {
 	case "FifoQueue":
-		if !creating {
+		v := strings.ToLower(value)
+		// Only a FIFO queue has the attribute: a standard queue's is
+		// unknown, even FifoQueue=false at creation, and a FIFO queue takes
+		// FifoQueue=true again but nothing else (SQS's recorded answers to
+		// CreateQueue and SetQueueAttributes).
+		if !fifo {
 			return "", errInvalidAttributeName(name)
 		}
-		v := strings.ToLower(value)
-		if v != "true" && v != "false" {
+		if !creating && v != "true" {
+			return "", errInvalidAttributeValue(name, "Modifying queue type is not supported.")
+		}
+		if v != "true" {
 			return "", errInvalidAttributeValue(name, "")
 		}
 		return v, nil
@@ -162,7 +169,7 @@ func normalizeAttr(name, value string, fifo, creating bool) (string, error) {
 		return v, nil
 	case "DeduplicationScope":
 		if !fifo {
-			return "", errInvalidAttributeName(name)
+			return "", sqsapi.ErrInvalidAttributeName("You can specify the %s only when FifoQueue is set to true.", name)
 		}
 		if value != "messageGroup" && value != "queue" {
 			return "", errInvalidAttributeValue(name, "")
@@ -170,7 +177,7 @@ func normalizeAttr(name, value string, fifo, creating bool) (string, error) {
 		return value, nil
 	case "FifoThroughputLimit":
 		if !fifo {
-			return "", errInvalidAttributeName(name)
+			return "", sqsapi.ErrInvalidAttributeName("You can specify the %s only when FifoQueue is set to true.", name)
 		}
 		if value != "perQueue" && value != "perMessageGroupId" {
 			return "", errInvalidAttributeValue(name, "")
@@ -377,7 +384,7 @@ func (s *Service) createQueue(ctx context.Context, name string, attrs, tags map[
 		old, err := s.getQueue(tx, c.Account, c.Region, name)
 		if err == nil {
 			for k, v := range want {
-				if old.Attrs[k] != v && !(k == "FifoQueue" && v == "false" && !old.fifo()) {
+				if old.Attrs[k] != v {
 					return sqsapi.ErrQueueNameExists("A queue already exists with the same name and a different value for attribute %s", k)
 				}
 			}

@@ -3,6 +3,7 @@ package sqs_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,8 +60,16 @@ func TestAttributeValidationAsSQS(t *testing.T) {
 			set(std.QueueUrl, map[string]string{"QueueArn": "arn:aws:sqs:us-east-1:000000000000:x"})},
 		{"FIFO attribute on a standard queue", "InvalidAttributeName", "Unknown Attribute ContentBasedDeduplication.",
 			set(std.QueueUrl, map[string]string{"ContentBasedDeduplication": "true"})},
-		{"FifoQueue after creation", "InvalidAttributeName", "Unknown Attribute FifoQueue.",
-			set(fifo.QueueUrl, map[string]string{"FifoQueue": "true"})},
+		{"FifoQueue false after creation", "InvalidAttributeValue", "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
+			set(fifo.QueueUrl, map[string]string{"FifoQueue": "false"})},
+		{"FifoQueue on a standard queue", "InvalidAttributeName", "Unknown Attribute FifoQueue.",
+			set(std.QueueUrl, map[string]string{"FifoQueue": "true"})},
+		{"FifoQueue=false creating a standard queue", "InvalidAttributeName", "Unknown Attribute FifoQueue.",
+			func() error { return create(map[string]string{"FifoQueue": "false"}) }},
+		{"DeduplicationScope creating a standard queue", "InvalidAttributeName", "You can specify the DeduplicationScope only when FifoQueue is set to true.",
+			func() error { return create(map[string]string{"DeduplicationScope": "queue"}) }},
+		{"FifoThroughputLimit creating a standard queue", "InvalidAttributeName", "You can specify the FifoThroughputLimit only when FifoQueue is set to true.",
+			func() error { return create(map[string]string{"FifoThroughputLimit": "perQueue"}) }},
 		{"unknown attribute read", "InvalidAttributeName", "Unknown Attribute Colour.", func() error {
 			_, err := c.GetQueueAttributes(ctx, &sdksqs.GetQueueAttributesInput{QueueUrl: std.QueueUrl, AttributeNames: []types.QueueAttributeName{"Colour"}})
 			return err
@@ -76,6 +85,40 @@ func TestAttributeValidationAsSQS(t *testing.T) {
 				_, err := c.SendMessage(ctx, &sdksqs.SendMessageInput{QueueUrl: std.QueueUrl, MessageBody: aws.String("x"), DelaySeconds: 901})
 				return err
 			}},
+		{"MessageGroupId with a space", "InvalidParameterValue",
+			"Value group 123 for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.", func() error {
+				_, err := c.SendMessage(ctx, &sdksqs.SendMessageInput{QueueUrl: std.QueueUrl, MessageBody: aws.String("x"), MessageGroupId: aws.String("group 123")})
+				return err
+			}},
+		{"empty MessageGroupId", "InvalidParameterValue",
+			"Value  for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.", func() error {
+				_, err := c.SendMessage(ctx, &sdksqs.SendMessageInput{QueueUrl: std.QueueUrl, MessageBody: aws.String("x"), MessageGroupId: aws.String("")})
+				return err
+			}},
+		{"MessageDeduplicationId of 129 characters", "InvalidParameterValue",
+			"Value " + strings.Repeat("a", 129) + " for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.", func() error {
+				_, err := c.SendMessage(ctx, &sdksqs.SendMessageInput{QueueUrl: fifo.QueueUrl, MessageBody: aws.String("x"), MessageGroupId: aws.String("g"),
+					MessageDeduplicationId: aws.String(strings.Repeat("a", 129))})
+				return err
+			}},
+		{"empty string attribute", "InvalidParameterValue", "Message (user) attribute 'ErrorDetails' must contain a non-empty value of type 'String'.", func() error {
+			_, err := c.SendMessage(ctx, &sdksqs.SendMessageInput{QueueUrl: std.QueueUrl, MessageBody: aws.String("x"),
+				MessageAttributes: map[string]types.MessageAttributeValue{"ErrorDetails": {DataType: aws.String("String"), StringValue: aws.String("")}}})
+			return err
+		}},
+		{"FIFO batch with an entry without MessageGroupId", "InvalidParameterValue", "The request must contain the parameter MessageGroupId.", func() error {
+			_, err := c.SendMessageBatch(ctx, &sdksqs.SendMessageBatchInput{QueueUrl: fifo.QueueUrl, Entries: []types.SendMessageBatchRequestEntry{
+				{Id: aws.String("a"), MessageBody: aws.String("x"), MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("d1")},
+				{Id: aws.String("b"), MessageBody: aws.String("x"), MessageDeduplicationId: aws.String("d2")}}})
+			return err
+		}},
+		{"FIFO batch with an entry without MessageDeduplicationId", "InvalidParameterValue",
+			"The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly", func() error {
+				_, err := c.SendMessageBatch(ctx, &sdksqs.SendMessageBatchInput{QueueUrl: fifo.QueueUrl, Entries: []types.SendMessageBatchRequestEntry{
+					{Id: aws.String("a"), MessageBody: aws.String("x"), MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("d1")},
+					{Id: aws.String("b"), MessageBody: aws.String("x"), MessageGroupId: aws.String("g")}}})
+				return err
+			}},
 		{"receive more than 10", "InvalidParameterValue",
 			"Value 11 for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.", func() error {
 				_, err := c.ReceiveMessage(ctx, &sdksqs.ReceiveMessageInput{QueueUrl: std.QueueUrl, MaxNumberOfMessages: 11})
@@ -89,6 +132,12 @@ func TestAttributeValidationAsSQS(t *testing.T) {
 				t.Errorf("got %v, want %s: %s", err, tc.code, tc.message)
 			}
 		})
+	}
+	if _, err := c.SetQueueAttributes(ctx, &sdksqs.SetQueueAttributesInput{QueueUrl: fifo.QueueUrl, Attributes: map[string]string{"FifoQueue": "true"}}); err != nil {
+		t.Errorf("FifoQueue=true again on a FIFO queue: %v, want it accepted as SQS does", err)
+	}
+	if r, err := c.ReceiveMessage(ctx, &sdksqs.ReceiveMessageInput{QueueUrl: fifo.QueueUrl}); err != nil || len(r.Messages) != 0 {
+		t.Errorf("the FIFO queue after refused sends: %v %+v, want no message (a refused batch sends none)", err, r)
 	}
 	// Nothing refused changed the queue.
 	a, err := c.GetQueueAttributes(ctx, &sdksqs.GetQueueAttributesInput{QueueUrl: std.QueueUrl, AttributeNames: []types.QueueAttributeName{"All"}})
