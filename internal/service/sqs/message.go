@@ -49,7 +49,14 @@ const (
 )
 
 func putMessage(tx store.Tx, qid string, m *message) error {
-	if err := tx.Put(msgKeyIn(tx, qid, m.Seq), encodeMessage(nil, m)); err != nil {
+	var rec []byte
+	if t, ok := tx.(*txn); ok {
+		t.rec = encodeMessage(t.rec[:0], m) // Put copies it
+		rec = t.rec
+	} else {
+		rec = encodeMessage(nil, m)
+	}
+	if err := tx.Put(msgKeyIn(tx, qid, m.Seq), rec); err != nil {
 		return err
 	}
 	if err := indexGroup(tx, qid, m); err != nil {
@@ -63,13 +70,22 @@ func putMessage(tx store.Tx, qid string, m *message) error {
 }
 
 func getMessage(tx store.Tx, qid string, seq uint64) (*message, error) {
+	return readMessage(tx, qid, seq, decodeMessage)
+}
+
+// getMessageHead is getMessage without the body, its attributes and digest.
+func getMessageHead(tx store.Tx, qid string, seq uint64) (*message, error) {
+	return readMessage(tx, qid, seq, decodeMessageHead)
+}
+
+func readMessage(tx store.Tx, qid string, seq uint64, decode func([]byte, *message) error) (*message, error) {
 	v, err := tx.Get(msgKeyIn(tx, qid, seq))
 	if err != nil || v == nil {
 		return nil, err
 	}
 	m := &message{}
-	if err := decodeMessageOrErr(v, m); err != nil {
-		return nil, err
+	if err := decode(v, m); err != nil {
+		return nil, fmt.Errorf("decode message: %w", err)
 	}
 	return m, nil
 }
@@ -624,13 +640,14 @@ func standardCandidates(tx store.Tx, qid string, now int64, n int, after []byte)
 	return cands, resume, next, nil
 }
 
-// resolveHandle finds the message a receipt handle names.
-func resolveHandle(tx store.Tx, q *queue, h string) (*message, string, error) {
+// resolveHandle finds the message a receipt handle names, read by get
+// (getMessage, or getMessageHead when its body is not needed).
+func resolveHandle(tx store.Tx, q *queue, h string, get func(store.Tx, string, uint64) (*message, error)) (*message, string, error) {
 	qid, seq, token, ok := parseReceiptHandle(h)
 	if !ok || qid != q.ID {
 		return nil, "", errReceiptHandleInvalid(h)
 	}
-	m, err := getMessage(tx, q.ID, seq)
+	m, err := get(tx, q.ID, seq)
 	return m, token, err
 }
 
@@ -648,7 +665,7 @@ func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) 
 			return err
 		}
 		for i, h := range handles {
-			m, token, err := resolveHandle(tx, q, h)
+			m, token, err := resolveHandle(tx, q, h, getMessageHead)
 			if err != nil {
 				if apierr.As(err) == nil {
 					return err
@@ -716,7 +733,7 @@ func (s *Service) changeVisibility(r queueRef, changes []visibilityChange) ([]er
 				errs[i] = errInvalidParameter("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.", *c.Timeout)
 				continue
 			}
-			m, token, err := resolveHandle(tx, q, c.Handle)
+			m, token, err := resolveHandle(tx, q, c.Handle, getMessage)
 			if err != nil {
 				if apierr.As(err) == nil {
 					return err

@@ -42,7 +42,13 @@ func encodeMessage(b []byte, m *message) []byte {
 
 // decodeMessage reads a record made by encodeMessage, or an older JSON one,
 // into m.
-func decodeMessage(v []byte, m *message) error {
+func decodeMessage(v []byte, m *message) error { return decodeRecord(v, m, false) }
+
+// decodeMessageHead is decodeMessage without the body, its attributes and
+// its digest, which it skips without copying: what deleting a message needs.
+func decodeMessageHead(v []byte, m *message) error { return decodeRecord(v, m, true) }
+
+func decodeRecord(v []byte, m *message, head bool) error {
 	if len(v) > 0 && v[0] == '{' {
 		return json.Unmarshal(v, m)
 	}
@@ -52,10 +58,17 @@ func decodeMessage(v []byte, m *message) error {
 	d := recordReader{b: v[1:]}
 	m.ID = d.string()
 	m.Seq = d.uvarint()
-	m.Body = d.string()
-	m.Attrs = d.attrs()
-	m.SysAttrs = d.attrs()
-	m.MD5Body = d.string()
+	if head {
+		d.take(d.uvarint()) // Body
+		d.skipAttrs()
+		d.skipAttrs()
+		d.take(d.uvarint()) // MD5Body
+	} else {
+		m.Body = d.string()
+		m.Attrs = d.attrs()
+		m.SysAttrs = d.attrs()
+		m.MD5Body = d.string()
+	}
 	m.Sent = d.varint()
 	m.VisibleAt = d.varint()
 	m.Received = d.varint()
@@ -210,6 +223,31 @@ func (d *recordReader) attrs() map[string]msgAttr {
 		m[k] = a
 	}
 	return m
+}
+
+// skipAttrs reads past an attribute map as attrs reads it, copying nothing.
+func (d *recordReader) skipAttrs() {
+	for range d.count() {
+		d.take(d.uvarint()) // name
+		d.take(d.uvarint()) // DataType
+		if flag := d.take(1); len(flag) == 1 && flag[0] == 1 {
+			d.take(d.uvarint())
+		}
+		if n := d.uvarint(); n > 0 {
+			d.take(n - 1)
+		}
+		for range d.count() {
+			d.take(d.uvarint())
+		}
+		for range d.count() {
+			if n := d.uvarint(); n > 0 {
+				d.take(n - 1)
+			}
+		}
+		if d.err != nil {
+			return
+		}
+	}
 }
 
 // decodeMessageOrErr wraps decodeMessage's error as the callers report it.

@@ -88,5 +88,32 @@ func FuzzMessageRecord(f *testing.F) {
 		if err := decodeMessage(encodeMessage(nil, &m), &again); err != nil || !reflect.DeepEqual(m, again) {
 			t.Fatalf("re-encoded record: %v\n%+v\n%+v", err, m, again)
 		}
+		checkHead(t, b, m)
 	})
+}
+
+// checkHead checks that decodeMessageHead reads record b as decodeMessage
+// read it into m, the body, its attributes and its digest aside.
+func checkHead(t *testing.T, b []byte, m message) {
+	t.Helper()
+	var head message
+	if err := decodeMessageHead(b, &head); err != nil {
+		t.Fatalf("decodeMessageHead: %v", err)
+	}
+	m.Body, m.Attrs, m.SysAttrs, m.MD5Body = "", nil, nil, ""
+	if !reflect.DeepEqual(head, m) {
+		t.Fatalf("head\n%+v\nwant\n%+v", head, m)
+	}
+}
+
+// TestMessageHeadSkipsTheBody checks decodeMessageHead on every record case.
+func TestMessageHeadSkipsTheBody(t *testing.T) {
+	for _, m := range recordCases() {
+		b := encodeMessage(nil, &m)
+		var full message
+		if err := decodeMessage(b, &full); err != nil {
+			t.Fatal(err)
+		}
+		checkHead(t, b, full)
+	}
 }

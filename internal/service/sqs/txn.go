@@ -17,6 +17,7 @@ import (
 type txn struct {
 	store.Tx
 	msg, vis []byte // key buffers: a key is valid until the next of its kind
+	rec      []byte // a message record being stored
 	counters []*counters
 }
 
