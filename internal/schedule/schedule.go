@@ -78,8 +78,10 @@ func (r *Rate) Next(after time.Time) (time.Time, bool) { return after.Add(r.Ever
 func (r *Rate) String() string { return r.expr }
 
 func parseRate(expr, body string) (*Rate, error) {
-	parts := strings.Fields(body)
-	if len(parts) != 2 {
+	// One space between value and unit and none around them: AWS refuses
+	// rate( 10 minutes ) (EventBridge's and Scheduler's recorded answers).
+	parts := strings.Split(body, " ")
+	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
 		return nil, &Error{expr, "rate() takes a value and a unit: rate(5 minutes)"}
 	}
 	n, err := strconv.Atoi(parts[0])
