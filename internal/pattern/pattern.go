@@ -145,6 +145,9 @@ func EventFromValue(obj map[string]any) *Event { return &Event{root: obj} }
 
 // decode reads exactly one JSON value, keeping numbers exact (json.Number).
 func decode(b []byte) (any, error) {
+	if v, ok := decodeFast(b); ok {
+		return v, nil
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var v any
