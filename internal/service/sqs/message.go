@@ -595,7 +595,7 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 	arn := queueARN(r.region, r.account, r.name)
 	for _, m := range out {
 		s.hop(context.Background(), timeline.Entry{Kind: "MessageReceived", Resource: arn, Subject: m.msg.ID, Quiet: true,
-			Detail: fmt.Sprintf("message received from %s (receive %d)", r.name, m.msg.Received)})
+			Detail: "message received from " + r.name + " (receive " + strconv.FormatInt(m.msg.Received, 10) + ")"})
 	}
 	return out, next, nil
 }
@@ -698,10 +698,9 @@ func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) 
 	})
 	if err == nil && deleted > 0 {
 		s.counters(r.key()).deleted.Add(deleted)
-		arn := queueARN(r.region, r.account, r.name)
+		arn, detail := queueARN(r.region, r.account, r.name), "message deleted from "+r.name
 		for _, id := range deletedIDs {
-			s.hop(context.Background(), timeline.Entry{Kind: "MessageDeleted", Resource: arn, Subject: id, Quiet: true,
-				Detail: "message deleted from " + r.name})
+			s.hop(context.Background(), timeline.Entry{Kind: "MessageDeleted", Resource: arn, Subject: id, Quiet: true, Detail: detail})
 		}
 	}
 	return errs, err

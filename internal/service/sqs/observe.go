@@ -26,10 +26,13 @@ func (s *Service) hop(ctx context.Context, e timeline.Entry) {
 // (a rule's target, a topic's subscription) gets an info line; one a client
 // sent itself is one request among many, logged at debug.
 func (s *Service) sent(ctx context.Context, queueARN string, ids []string) {
+	if s.tl == nil {
+		return
+	}
 	quiet := timeline.CauseOf(ctx) == ""
+	detail := "message sent to queue " + queueName(queueARN) // one string for the batch
 	for _, id := range ids {
-		s.hop(ctx, timeline.Entry{Kind: "MessageSent", Resource: queueARN, Subject: id, Quiet: quiet,
-			Detail: "message sent to queue " + queueName(queueARN)})
+		s.hop(ctx, timeline.Entry{Kind: "MessageSent", Resource: queueARN, Subject: id, Quiet: quiet, Detail: detail})
 	}
 }
 

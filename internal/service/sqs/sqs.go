@@ -144,8 +144,14 @@ func (s *Service) newID() string {
 	s.random(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	var h [36]byte
+	hex.Encode(h[0:8], b[0:4])
+	hex.Encode(h[9:13], b[4:6])
+	hex.Encode(h[14:18], b[6:8])
+	hex.Encode(h[19:23], b[8:10])
+	hex.Encode(h[24:], b[10:])
+	h[8], h[13], h[18], h[23] = '-', '-', '-', '-'
+	return string(h[:])
 }
 
 func (s *Service) randomToken(n int) string {

@@ -74,3 +74,16 @@ func TestTxnCountersAreWrittenOnceAndReadThrough(t *testing.T) {
 		t.Fatalf("after a failed update: %v, count %d", err, stored())
 	}
 }
+
+// TestMessageIDsAreVersion4UUIDs checks newID's layout, as SQS's message ids
+// have it, against a fixed random source.
+func TestMessageIDsAreVersion4UUIDs(t *testing.T) {
+	s := New(Options{Store: store.OpenMemory(), Random: func(b []byte) {
+		for i := range b {
+			b[i] = byte(0xf0 + i)
+		}
+	}})
+	if got, want := s.newID(), "f0f1f2f3-f4f5-46f7-b8f9-fafbfcfdfeff"; got != want {
+		t.Fatalf("newID() = %q, want %q", got, want)
+	}
+}
