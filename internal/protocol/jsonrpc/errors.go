@@ -61,6 +61,14 @@ var queryCommonTypes = map[string]string{
 	"MissingParameter":      "MissingRequiredParameterException",
 }
 
+// versionedNamespaces are the awsQueryCompatible services whose modelled
+// errors' __type carries their versioned namespace: CloudWatch answers
+// com.amazonaws.cloudwatch.v2010_08_01#ResourceNotFound over JSON and CBOR
+// (its recorded answers, localstack's AWS-validated snapshots).
+var versionedNamespaces = map[string]string{
+	"cloudwatch": "com.amazonaws.cloudwatch.v2010_08_01#",
+}
+
 // typeNamespaces are the awsJson services whose __type always carries a
 // namespace: DynamoDB sends its modelled exceptions as
 // com.amazonaws.dynamodb.v20120810#ResourceNotFoundException and the common
@@ -92,14 +100,18 @@ func ResolveError(svc *awsapi.Service, e *apierr.Error) ErrorInfo {
 		}
 	}
 	if svc != nil && svc.QueryCompatible {
+		ns := "com.amazonaws." + strings.ToLower(svc.Package) + "#"
+		if v := versionedNamespaces[svc.ID]; v != "" {
+			ns = v
+		}
 		switch {
 		case info.Shape != nil:
-			info.Type = "com.amazonaws." + strings.ToLower(svc.Package) + "#" + info.Name
+			info.Type = ns + info.Name
 		case coralNamespaces[info.Name] != "":
 			info.Type = coralNamespaces[info.Name] + info.Name
 		case queryCommonTypes[info.Name] != "":
 			info.Name = queryCommonTypes[info.Name]
-			info.Type = "com.amazonaws." + strings.ToLower(svc.Package) + "#" + info.Name
+			info.Type = ns + info.Name
 		}
 		info.QueryError = res.Code + ";" + res.Fault()
 	}

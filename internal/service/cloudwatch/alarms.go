@@ -547,7 +547,9 @@ func (s *Service) SetAlarmState(ctx context.Context, in *cwapi.SetAlarmStateInpu
 			return err
 		}
 		if a == nil {
-			return cwapi.ErrResourceNotFound("Alarm %s not found", awsapi.ToString(in.AlarmName))
+			// CloudWatch answers a missing alarm with no message at all
+			// (its recorded answers over query, JSON and CBOR).
+			return cwapi.ErrResourceNotFound("")
 		}
 		tr, err = s.transition(tx, sc, a, state, awsapi.ToString(in.StateReason), awsapi.ToString(in.StateReasonData), s.clock.Now().UTC())
 		return err
