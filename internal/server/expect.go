@@ -127,8 +127,7 @@ func (c *expectConn) Read(p []byte) (int, error) {
 		c.in = c.in[:len(c.in)+n]
 		c.examine()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if timedOut(err) {
 				// A deadline (net/http ending its background read, or the
 				// header timeout): keep a partial head for the next Read.
 				if len(c.out) > 0 {
@@ -219,6 +218,19 @@ func (c *expectConn) headEnd() int {
 			return lf + 1
 		}
 	}
+}
+
+// timedOut reports whether err is a net.Error that timed out. net/http ends
+// the background read it starts after each request's body with a deadline
+// already past, so a timeout ends a read on every request: the connection's
+// own *net.OpError is checked by a type assertion before errors.As, whose
+// reflection was 3% of a small request's CPU.
+func timedOut(err error) bool {
+	ne, ok := err.(net.Error)
+	if !ok && !errors.As(err, &ne) {
+		return false
+	}
+	return ne.Timeout()
 }
 
 func (c *expectConn) passRaw() {
