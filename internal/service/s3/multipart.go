@@ -95,6 +95,9 @@ func (s *Service) CreateMultipartUpload(ctx context.Context, in *s3api.CreateMul
 	if err := validKey(key); err != nil {
 		return nil, err
 	}
+	if err := checkMetadataSize(in.Metadata); err != nil {
+		return nil, err
+	}
 	if err := validStorageClass(in.StorageClass); err != nil {
 		return nil, err
 	}

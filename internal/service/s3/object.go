@@ -523,6 +523,9 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 	if err := validKey(key); err != nil {
 		return nil, err
 	}
+	if err := checkMetadataSize(in.Metadata); err != nil {
+		return nil, err
+	}
 	if err := validStorageClass(in.StorageClass); err != nil {
 		return nil, err
 	}
@@ -1119,6 +1122,13 @@ func (s *Service) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s
 	}
 	if tdir != "" && tdir != "COPY" && tdir != "REPLACE" {
 		return nil, invalidArgument("Unknown tagging directive.", "x-amz-tagging-directive", tdir)
+	}
+	// Metadata sent with COPY is not the copy's, so only REPLACE's is
+	// measured (CopyObject docs: COPY ignores the request's metadata).
+	if mdir == "REPLACE" {
+		if err := checkMetadataSize(in.Metadata); err != nil {
+			return nil, err
+		}
 	}
 	alg := ""
 	if in.ChecksumAlgorithm != nil {
