@@ -7,12 +7,14 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
@@ -493,6 +495,7 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 	}
 	n := &notification{entry: e, id: id, seq: seq, topic: t, time: now, host: s.hostOf(ctx)}
 	var outbox []*delivery
+	var queues []*subscription
 	// Deliveries outlive the request: a client that hangs up after Publish
 	// was accepted must not cancel them half-way.
 	dctx := s.published(context.WithoutCancel(ctx), n, len(v.subs))
@@ -504,14 +507,15 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 		}
 		switch sub.Protocol {
 		case "sqs":
-			if err := s.toQueue(dctx, n, sub); err != nil {
-				return "", "", err
-			}
+			queues = append(queues, sub)
 		case "http", "https", "email", "email-json":
 			outbox = append(outbox, s.notificationDelivery(n, sub))
 		default:
 			s.log.Info("sns: protocol not delivered by wharf", "protocol", sub.Protocol, "subscription", sub.ARN, "message_id", id)
 		}
+	}
+	if err := s.toQueues(dctx, n, queues); err != nil {
+		return "", "", err
 	}
 	if len(outbox) > 0 || t.fifo() {
 		err := s.st.Update(func(tx store.Tx) error {
@@ -534,6 +538,39 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 		}
 	}
 	return id, seq, nil
+}
+
+// maxQueueDeliveries bounds the deliveries to queues one Publish makes at
+// once.
+const maxQueueDeliveries = 16
+
+// toQueues delivers n to its SQS subscribers, several at once: each
+// delivery is a commit of its queue's message, and commits made at once
+// are written by a durable store with one sync (group commit) instead of
+// one sync each, one after the other. Each queue's own order is
+// unaffected: a FIFO topic's publishes are still made one at a time. Every
+// delivery is made; their errors are returned together.
+func (s *Service) toQueues(ctx context.Context, n *notification, subs []*subscription) error {
+	switch len(subs) {
+	case 0:
+		return nil
+	case 1:
+		return s.toQueue(ctx, n, subs[0])
+	}
+	errs := make([]error, len(subs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(len(subs), maxQueueDeliveries) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(subs); i = int(next.Add(1) - 1) {
+				errs[i] = s.toQueue(ctx, n, subs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // toQueue delivers n to an SQS subscriber. A queue that is gone or refuses

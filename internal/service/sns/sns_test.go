@@ -3,6 +3,8 @@ package sns
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -249,6 +251,56 @@ func TestPublishFansOutToQueuesWithFilterAndStructure(t *testing.T) {
 	id, err := s.PublishToTopic(context.Background(), *topic, "Alarm", "state ALARM", map[string]string{"color": "red"})
 	if err != nil || id == "" || len(q.sent) != 3 {
 		t.Fatalf("PublishToTopic: %q %v, %d deliveries", id, err, len(q.sent))
+	}
+}
+
+// meetingQueues holds each delivery until want deliveries are in progress
+// at once, or fails it after a while.
+type meetingQueues struct {
+	fakeQueues
+	want    int
+	arrived chan struct{}
+	all     chan struct{}
+	once    sync.Once
+}
+
+func (q *meetingQueues) DeliverToQueue(ctx context.Context, arn, body string, attrs map[string]sqsapi.MessageAttributeValue, group, dedup string) (string, error) {
+	q.arrived <- struct{}{}
+	if len(q.arrived) == q.want {
+		q.once.Do(func() { close(q.all) })
+	}
+	select {
+	case <-q.all:
+	case <-time.After(20 * time.Second):
+		return "", errors.New("the other deliveries never started")
+	}
+	return q.fakeQueues.DeliverToQueue(ctx, arn, body, attrs, group, dedup)
+}
+
+// TestPublishDeliversToQueuesAtOnce: a Publish's deliveries to its SQS
+// subscribers are made at once (on a durable store their commits then
+// share a sync), and every one arrives. The fake queue holds each delivery
+// until all of them are in progress: one after the other, the first would
+// never return.
+func TestPublishDeliversToQueuesAtOnce(t *testing.T) {
+	const n = 5
+	q := &meetingQueues{want: n, arrived: make(chan struct{}, n), all: make(chan struct{})}
+	s := newTestService(store.OpenMemory(), &fakeClock{now: time.Unix(1e9, 0)}, nil)
+	s.SetQueueSender(q)
+	topic := must(s.CreateTopic(caller, &snsapi.CreateTopicInput{Name: awsapi.String("t")})).TopicArn
+	for i := range n {
+		must(s.Subscribe(caller, &snsapi.SubscribeInput{TopicArn: topic, Protocol: awsapi.String("sqs"),
+			Endpoint: awsapi.String(fmt.Sprintf("arn:aws:sqs:us-east-1:111122223333:q%d", i))}))
+	}
+	if _, err := s.Publish(caller, &snsapi.PublishInput{TopicArn: topic, Message: awsapi.String("hello")}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, m := range q.sent {
+		got[m.arn] = true
+	}
+	if len(got) != n {
+		t.Fatalf("delivered to %v, want %d queues", got, n)
 	}
 }
 
