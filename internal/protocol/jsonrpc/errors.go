@@ -113,7 +113,15 @@ func ResolveError(svc *awsapi.Service, e *apierr.Error) ErrorInfo {
 			info.Name = queryCommonTypes[info.Name]
 			info.Type = ns + info.Name
 		}
-		info.QueryError = res.Code + ";" + res.Fault()
+		code := res.Code
+		if info.Shape == nil && code == "ValidationException" {
+			// The query protocol's name for model validation, which
+			// SDKs read from the header (CloudWatch's recorded JSON and
+			// CBOR answers: code ValidationError, __type Coral's
+			// ValidationException).
+			code = "ValidationError"
+		}
+		info.QueryError = code + ";" + res.Fault()
 	}
 	return info
 }

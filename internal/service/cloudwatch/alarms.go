@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	cwapi "github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -535,7 +536,9 @@ func (s *Service) SetAlarmState(ctx context.Context, in *cwapi.SetAlarmStateInpu
 	sc := scopeOf(ctx)
 	state := awsapi.ToString(in.StateValue)
 	if state != stateOK && state != stateAlarm && state != stateInsufficient {
-		return nil, invalidValue("The value %s for parameter StateValue is invalid.", state)
+		// Model validation, as CloudWatch answers (ValidationError over
+		// query; its recorded answers).
+		return nil, apierr.Validation("1 validation error detected: Value '%s' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]", state)
 	}
 	if rd := awsapi.ToString(in.StateReasonData); rd != "" && !json.Valid([]byte(rd)) {
 		return nil, cwapi.ErrInvalidFormatFault("Invalid JSON in StateReasonData.")

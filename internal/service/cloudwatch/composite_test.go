@@ -126,11 +126,12 @@ func TestDashboards(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, tc := range []struct{ name, body string }{
-		{"bad name!", body}, {"x", `{"nope":1}`}, {"x", `{"widgets":{}}`}, {"x", `{"widgets":[{"type":"chart"}]}`}, {"x", `[`},
+	for _, tc := range []struct{ name, body, code string }{
+		{"bad name!", body, "InvalidParameterValueException"}, {"x", `{"nope":1}`, "InvalidParameterInput"}, {"x", `{"widgets":{}}`, "InvalidParameterInput"},
+		{"x", `{"widgets":[{"type":"chart"}]}`, "InvalidParameterInput"}, {"x", `[`, "InvalidParameterInput"},
 	} {
-		if _, err := s.PutDashboard(ctx, &cwapi.PutDashboardInput{DashboardName: awsapi.String(tc.name), DashboardBody: awsapi.String(tc.body)}); code(err) != "InvalidParameterInput" {
-			t.Errorf("PutDashboard(%q, %s) = %v", tc.name, tc.body, err)
+		if _, err := s.PutDashboard(ctx, &cwapi.PutDashboardInput{DashboardName: awsapi.String(tc.name), DashboardBody: awsapi.String(tc.body)}); code(err) != tc.code {
+			t.Errorf("PutDashboard(%q, %s) = %v, want %s", tc.name, tc.body, err, tc.code)
 		}
 	}
 	got, err := s.GetDashboard(ctx, &cwapi.GetDashboardInput{DashboardName: awsapi.String("ops-main")})

@@ -81,8 +81,9 @@ func (s *Service) PutDashboard(ctx context.Context, in *cwapi.PutDashboardInput)
 	sc := scopeOf(ctx)
 	name := awsapi.ToString(in.DashboardName)
 	if !dashboardNameRE.MatchString(name) {
-		return nil, &apierr.Error{Code: "InvalidParameterInput", Status: 400,
-			Message: "The value for field DashboardName contains invalid characters. It can only contain alphanumerics, dash (-) and underscore (_).\n"}
+		// InvalidParameterValue, as CloudWatch answers over query, JSON
+		// and CBOR (its recorded answers), not the model's InvalidParameterInput.
+		return nil, invalidValue("The value for field DashboardName contains invalid characters. It can only contain alphanumerics, dash (-) and underscore (_).")
 	}
 	body := awsapi.ToString(in.DashboardBody)
 	if err := checkDashboardBody(body); err != nil {

@@ -116,6 +116,20 @@ func (s *Service) PutMetricData(ctx context.Context, in *cwapi.PutMetricDataInpu
 			}
 		}
 		w.ts = t.UnixMilli()
+		// Two of Value, StatisticValues and Values are refused in
+		// CloudWatch's words, naming the first two (its recorded answers).
+		var present []string
+		for _, p := range []struct {
+			name string
+			set  bool
+		}{{"Value", d.Value != nil}, {"StatisticValues", d.StatisticValues != nil}, {"Values", len(d.Values) > 0}} {
+			if p.set {
+				present = append(present, f+p.name)
+			}
+		}
+		if len(present) > 1 {
+			return nil, invalidCombination("The parameters %s and %s are mutually exclusive and you have specified both.", present[0], present[1])
+		}
 		given := 0
 		if d.Value != nil {
 			given++
@@ -141,7 +155,7 @@ func (s *Service) PutMetricData(ctx context.Context, in *cwapi.PutMetricDataInpu
 				return nil, invalidValue("The collection %sValues must not have a size greater than 150.", f)
 			}
 			if len(d.Counts) > 0 && len(d.Counts) != len(d.Values) {
-				return nil, invalidCombination("The parameters %sValues and %sCounts must be of the same size.", f, f)
+				return nil, invalidValue("The parameters %sValues and %sCounts must be of the same size.", f, f)
 			}
 			w.sm.Min, w.sm.Max = math.Inf(1), math.Inf(-1)
 			for j, v := range d.Values {
@@ -322,11 +336,13 @@ func (s *Service) GetMetricStatistics(ctx context.Context, in *cwapi.GetMetricSt
 	}
 	start, end := in.StartTime.Truncate(time.Second), *in.EndTime
 	if !end.After(start) {
-		return nil, invalidCombination("The parameter StartTime must be less than the parameter EndTime.")
+		return nil, invalidValue("The parameter StartTime must be less than the parameter EndTime.")
 	}
 	period := int64(*in.Period)
-	if n := (end.Sub(start).Milliseconds() + period*1000 - 1) / (period * 1000); n > 1440 {
-		return nil, invalidCombination("You have requested up to %d datapoints, which exceeds the limit of 1,440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.", n)
+	// Whole seconds on both ends, as the periods are: a day at one-second
+	// periods is 86400 datapoints whatever the milliseconds.
+	if n := (end.Truncate(time.Second).Sub(start).Milliseconds() + period*1000 - 1) / (period * 1000); n > 1440 {
+		return nil, invalidCombination("You have requested up to %d datapoints, which exceeds the limit of 1440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.", n)
 	}
 	var bs map[int64]*agg
 	err = s.st.View(func(tx store.Tx) error {

@@ -96,7 +96,7 @@ func TestPutMetricDataValidation(t *testing.T) {
 		{"bad unit", cwapi.PutMetricDataInput{Namespace: awsapi.String("App"), MetricData: []cwapi.MetricDatum{{MetricName: awsapi.String("m"), Value: f64(1), Unit: awsapi.String("Parsecs")}}}, "InvalidParameterValueException"},
 		{"resolution 5", cwapi.PutMetricDataInput{Namespace: awsapi.String("App"), MetricData: []cwapi.MetricDatum{{MetricName: awsapi.String("m"), Value: f64(1), StorageResolution: awsapi.Int32(5)}}}, "InvalidParameterValueException"},
 		{"three weeks old", cwapi.PutMetricDataInput{Namespace: awsapi.String("App"), MetricData: []cwapi.MetricDatum{{MetricName: awsapi.String("m"), Value: f64(1), Timestamp: tp(-21 * 24 * time.Hour)}}}, "InvalidParameterValueException"},
-		{"values counts mismatch", cwapi.PutMetricDataInput{Namespace: awsapi.String("App"), MetricData: []cwapi.MetricDatum{{MetricName: awsapi.String("m"), Values: []float64{1, 2}, Counts: []float64{1}}}}, "InvalidParameterCombinationException"},
+		{"values counts mismatch", cwapi.PutMetricDataInput{Namespace: awsapi.String("App"), MetricData: []cwapi.MetricDatum{{MetricName: awsapi.String("m"), Values: []float64{1, 2}, Counts: []float64{1}}}}, "InvalidParameterValueException"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
