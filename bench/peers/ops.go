@@ -231,6 +231,29 @@ func allOps() []op {
 				return err
 			}, nil
 		}},
+		{"sns-publish-fanout", "SNS Publish to a topic with three SQS subscribers", func(ctx context.Context, c *clients, n int) (call, error) {
+			t, err := c.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("bench-fanout")})
+			if err != nil {
+				return nil, err
+			}
+			for i := range 3 {
+				name := fmt.Sprintf("bench-fanout-%d", i)
+				u, err := queue(ctx, c, name)
+				if err != nil {
+					if u, err = queueQuery(ctx, c, name); err != nil { // goaws speaks query only
+						return nil, err
+					}
+				}
+				arn := queueARN(ctx, c, u, name)
+				if _, err := c.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: t.TopicArn, Protocol: aws.String("sqs"), Endpoint: &arn}); err != nil {
+					return nil, err
+				}
+			}
+			return func(ctx context.Context, w int) error {
+				_, err := c.sns.Publish(ctx, &sns.PublishInput{TopicArn: t.TopicArn, Message: aws.String("hello from the benchmark")})
+				return err
+			}, nil
+		}},
 		{"ddb-put", "DynamoDB PutItem", func(ctx context.Context, c *clients, n int) (call, error) {
 			if err := table(ctx, c); err != nil {
 				return nil, err
