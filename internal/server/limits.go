@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
 )
 
 // bodyLimits are the largest request bodies services accept, as AWS documents
@@ -33,4 +35,39 @@ func declaredLength(r *http.Request) int64 {
 		}
 	}
 	return r.ContentLength
+}
+
+// maxS3HeaderSection is the largest request header section S3 takes: "The
+// PUT request header is limited to 8 KB in size" ("Working with object
+// metadata" in the S3 user guide). S3 answers a larger one, whatever its
+// method, 400 RequestHeaderSectionTooLarge naming the limit, before looking
+// at its signature.
+const maxS3HeaderSection = 8192
+
+// headerSectionTooLarge is S3's answer to a header section over the limit,
+// in the words its responses carry.
+func headerSectionTooLarge() *apierr.Error {
+	return apierr.New("RequestHeaderSectionTooLarge", http.StatusBadRequest, "Your request header section exceeds the maximum allowed size.").
+		WithFields(map[string]any{"MaxSizeAllowed": strconv.Itoa(maxS3HeaderSection)})
+}
+
+// headerSectionSize is the size of r's header section as its client sent it:
+// every field line, "Name: value\r\n", Host's included, and not the request
+// line. AWS does not document how it counts; this is the header section as
+// HTTP defines it (RFC 9112), so that wharf refuses no request whose header
+// lines fit in 8 KB.
+func headerSectionSize(r *http.Request) int {
+	n := 0
+	if r.Host != "" {
+		n += len("Host: \r\n") + len(r.Host)
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(": \r\n") + len(v)
+		}
+	}
+	for _, te := range r.TransferEncoding {
+		n += len("Transfer-Encoding: \r\n") + len(te)
+	}
+	return n
 }

@@ -316,6 +316,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	if svc.desc.ID == "s3" && headerSectionSize(r) > maxS3HeaderSection {
+		fail(headerSectionTooLarge())
+		return
+	}
 	if lim := bodyLimits[svc.desc.ID]; lim != nil {
 		if declaredLength(r) > lim.max {
 			fail(lim.err())

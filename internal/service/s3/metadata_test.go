@@ -1,10 +1,14 @@
 package s3_test
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -113,5 +117,55 @@ func TestMetadataSizeCountsUTF8Bytes(t *testing.T) {
 	}
 	if _, err := e.client.HeadObject(ctx(), &awss3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("posted-over")}); httpStatus(err) != http.StatusNotFound {
 		t.Errorf("HeadObject after a refused POST upload = %v, want 404", err)
+	}
+}
+
+// TestHeaderSectionIsLimitedTo8KB: S3 takes a request whose header section
+// is 8 KB and answers one byte more, whatever the method and before its
+// signature, with 400 RequestHeaderSectionTooLarge naming the limit.
+func TestHeaderSectionIsLimitedTo8KB(t *testing.T) {
+	e := newEnv(t)
+	b := e.bucket(t, "header-limit")
+	// The header lines as sent, "Name: value\r\n" each, sum to size.
+	raw := func(size int) (*http.Response, string) {
+		t.Helper()
+		host := "Host: " + e.addr + "\r\n"
+		pad := size - len(host) - len("X-Pad: \r\n")
+		req := "GET /" + b + "/missing HTTP/1.1\r\n" + host + "X-Pad: " + strings.Repeat("p", pad) + "\r\n\r\n"
+		conn, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := conn.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(msg)
+	}
+	if resp, msg := raw(8192); resp.StatusCode != http.StatusNotFound || !strings.Contains(msg, "<Code>NoSuchKey</Code>") {
+		t.Errorf("GET with an 8192-byte header section = %d %s, want the missing key's 404", resp.StatusCode, msg)
+	}
+	resp, msg := raw(8193)
+	for _, want := range []string{"<Code>RequestHeaderSectionTooLarge</Code>",
+		"<Message>Your request header section exceeds the maximum allowed size.</Message>", "<MaxSizeAllowed>8192</MaxSizeAllowed>"} {
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(msg, want) {
+			t.Errorf("GET with an 8193-byte header section = %d %s, want 400 with %s", resp.StatusCode, msg, want)
+		}
+	}
+
+	_, err := e.client.PutObject(ctx(), &awss3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: strings.NewReader("x"),
+		ContentDisposition: aws.String(strings.Repeat("d", 8192))})
+	if errCode(err) != "RequestHeaderSectionTooLarge" || httpStatus(err) != http.StatusBadRequest {
+		t.Errorf("PutObject with an 8 KB Content-Disposition = %d %v, want 400 RequestHeaderSectionTooLarge", httpStatus(err), err)
+	}
+	if _, err := e.client.HeadObject(ctx(), &awss3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("k")}); httpStatus(err) != http.StatusNotFound {
+		t.Errorf("HeadObject after a refused PutObject = %v, want 404", err)
 	}
 }
