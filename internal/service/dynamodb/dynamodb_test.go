@@ -3,6 +3,7 @@ package dynamodb
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"sort"
 	"testing"
 	"time"
@@ -282,4 +283,18 @@ func BenchmarkDecodeItem(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzNameCharsMatchesThePattern: nameChars accepts exactly what the
+// model's pattern for table and index names does.
+func FuzzNameCharsMatchesThePattern(f *testing.F) {
+	re := regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
+	for _, s := range []string{"", "bench", "Table_1.x-y", "a b", "é", "t\n", "a/b", "\x00", "Z9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := nameChars(s), re.MatchString(s); got != want {
+			t.Fatalf("nameChars(%q) = %v, the pattern says %v", s, got, want)
+		}
+	})
 }
