@@ -186,6 +186,7 @@ var (
 		UploadPartCopy(context.Context, *s3api.UploadPartCopyRequest) (*s3api.UploadPartCopyOutput, error)
 	} = (*s3.Service)(nil)
 	_ interface {
+		AddPermission(context.Context, *sqsapi.AddPermissionRequest) (*sqsapi.AddPermissionOutput, error)
 		CancelMessageMoveTask(context.Context, *sqsapi.CancelMessageMoveTaskRequest) (*sqsapi.CancelMessageMoveTaskResult, error)
 		ChangeMessageVisibility(context.Context, *sqsapi.ChangeMessageVisibilityRequest) (*sqsapi.ChangeMessageVisibilityOutput, error)
 		ChangeMessageVisibilityBatch(context.Context, *sqsapi.ChangeMessageVisibilityBatchRequest) (*sqsapi.ChangeMessageVisibilityBatchResult, error)
@@ -201,6 +202,7 @@ var (
 		ListQueues(context.Context, *sqsapi.ListQueuesRequest) (*sqsapi.ListQueuesResult, error)
 		PurgeQueue(context.Context, *sqsapi.PurgeQueueRequest) (*sqsapi.PurgeQueueOutput, error)
 		ReceiveMessage(context.Context, *sqsapi.ReceiveMessageRequest) (*sqsapi.ReceiveMessageResult, error)
+		RemovePermission(context.Context, *sqsapi.RemovePermissionRequest) (*sqsapi.RemovePermissionOutput, error)
 		SendMessage(context.Context, *sqsapi.SendMessageRequest) (*sqsapi.SendMessageResult, error)
 		SendMessageBatch(context.Context, *sqsapi.SendMessageBatchRequest) (*sqsapi.SendMessageBatchResult, error)
 		SetQueueAttributes(context.Context, *sqsapi.SetQueueAttributesRequest) (*sqsapi.SetQueueAttributesOutput, error)
@@ -209,6 +211,7 @@ var (
 		UntagQueue(context.Context, *sqsapi.UntagQueueRequest) (*sqsapi.UntagQueueOutput, error)
 	} = (*sqs.Service)(nil)
 	_ interface {
+		AddPermission(context.Context, *snsapi.AddPermissionInput) (*snsapi.AddPermissionOutput, error)
 		ConfirmSubscription(context.Context, *snsapi.ConfirmSubscriptionInput) (*snsapi.ConfirmSubscriptionResponse, error)
 		CreateTopic(context.Context, *snsapi.CreateTopicInput) (*snsapi.CreateTopicResponse, error)
 		DeleteTopic(context.Context, *snsapi.DeleteTopicInput) (*snsapi.DeleteTopicOutput, error)
@@ -220,6 +223,7 @@ var (
 		ListTopics(context.Context, *snsapi.ListTopicsInput) (*snsapi.ListTopicsResponse, error)
 		Publish(context.Context, *snsapi.PublishInput) (*snsapi.PublishResponse, error)
 		PublishBatch(context.Context, *snsapi.PublishBatchInput) (*snsapi.PublishBatchResponse, error)
+		RemovePermission(context.Context, *snsapi.RemovePermissionInput) (*snsapi.RemovePermissionOutput, error)
 		SetSubscriptionAttributes(context.Context, *snsapi.SetSubscriptionAttributesInput) (*snsapi.SetSubscriptionAttributesOutput, error)
 		SetTopicAttributes(context.Context, *snsapi.SetTopicAttributesInput) (*snsapi.SetTopicAttributesOutput, error)
 		Subscribe(context.Context, *snsapi.SubscribeInput) (*snsapi.SubscribeResponse, error)
@@ -590,6 +594,7 @@ func bindS3Service(impl *s3.Service) map[string]awsapi.Handler {
 // bindSqsService returns the handlers sqs.Bind finds on impl, bound when wharf is compiled.
 func bindSqsService(impl *sqs.Service) map[string]awsapi.Handler {
 	return map[string]awsapi.Handler{
+		"AddPermission":                handleNoOutput("sqs", impl.AddPermission),
 		"CancelMessageMoveTask":        handle("sqs", impl.CancelMessageMoveTask),
 		"ChangeMessageVisibility":      handleNoOutput("sqs", impl.ChangeMessageVisibility),
 		"ChangeMessageVisibilityBatch": handle("sqs", impl.ChangeMessageVisibilityBatch),
@@ -605,6 +610,7 @@ func bindSqsService(impl *sqs.Service) map[string]awsapi.Handler {
 		"ListQueues":                   handle("sqs", impl.ListQueues),
 		"PurgeQueue":                   handleNoOutput("sqs", impl.PurgeQueue),
 		"ReceiveMessage":               handle("sqs", impl.ReceiveMessage),
+		"RemovePermission":             handleNoOutput("sqs", impl.RemovePermission),
 		"SendMessage":                  handle("sqs", impl.SendMessage),
 		"SendMessageBatch":             handle("sqs", impl.SendMessageBatch),
 		"SetQueueAttributes":           handleNoOutput("sqs", impl.SetQueueAttributes),
@@ -617,6 +623,7 @@ func bindSqsService(impl *sqs.Service) map[string]awsapi.Handler {
 // bindSnsService returns the handlers sns.Bind finds on impl, bound when wharf is compiled.
 func bindSnsService(impl *sns.Service) map[string]awsapi.Handler {
 	return map[string]awsapi.Handler{
+		"AddPermission":             handleNoOutput("sns", impl.AddPermission),
 		"ConfirmSubscription":       handle("sns", impl.ConfirmSubscription),
 		"CreateTopic":               handle("sns", impl.CreateTopic),
 		"DeleteTopic":               handleNoOutput("sns", impl.DeleteTopic),
@@ -628,6 +635,7 @@ func bindSnsService(impl *sns.Service) map[string]awsapi.Handler {
 		"ListTopics":                handle("sns", impl.ListTopics),
 		"Publish":                   handle("sns", impl.Publish),
 		"PublishBatch":              handle("sns", impl.PublishBatch),
+		"RemovePermission":          handleNoOutput("sns", impl.RemovePermission),
 		"SetSubscriptionAttributes": handleNoOutput("sns", impl.SetSubscriptionAttributes),
 		"SetTopicAttributes":        handleNoOutput("sns", impl.SetTopicAttributes),
 		"Subscribe":                 handle("sns", impl.Subscribe),
