@@ -289,7 +289,7 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 			if c.Anonymous {
 				return apierr.New(code, status, "Access Denied") // S3 explains nothing to anonymous callers
 			}
-			return apierr.New(code, status, "%s", d.Message(req))
+			return apierr.New(code, status, "%s", deniedMessage(c.Service, d, req))
 		}
 		denied = true // audit: a request with a denied check grants nothing
 	}
@@ -408,7 +408,7 @@ func (a *Authorizer) AuthorizeService(ctx context.Context, svc, action, resource
 	a.record(ctx, &awsapi.Caller{Service: strings.TrimSuffix(svc, ".amazonaws.com")}, "deliver", req, d)
 	if a.o.Mode == config.IAMEnforce {
 		code, status := accessDenied(arnService(resource))
-		return apierr.New(code, status, "%s", d.Message(req))
+		return apierr.New(code, status, "%s", deniedMessage(arnService(resource), d, req))
 	}
 	return nil
 }
@@ -640,16 +640,33 @@ func arnAccount(arn string) string {
 
 // accessDenied is the error each service sends for a denied request: S3 and
 // the query-protocol services (and the JSON services that keep their query
-// codes) AccessDenied with 403; the JSON services AccessDeniedException, a
-// client error (400) in the awsJson protocols and 403 in Scheduler's REST one.
+// codes) AccessDenied with 403, but SNS its own AuthorizationError (its
+// model's AuthorizationErrorException, what SDKs report from SNS); the JSON
+// services AccessDeniedException, a client error (400) in the awsJson
+// protocols and 403 in Scheduler's REST one.
 func accessDenied(service string) (code string, status int) {
 	switch service {
-	case "s3", "s3control", "iam", "sts", "sns", "sqs", "cloudwatch":
+	case "sns":
+		return "AuthorizationError", 403
+	case "s3", "s3control", "iam", "sts", "sqs", "cloudwatch":
 		return "AccessDenied", 403
 	case "scheduler":
 		return "AccessDeniedException", 403
 	}
 	return "AccessDeniedException", 400
+}
+
+// deniedMessage is the text of a denial. SNS names its actions with an
+// upper-case prefix there ("not authorized to perform: SNS:Publish ...
+// because no identity-based policy allows the SNS:Publish action"), as its
+// answers quoted by SDK users show; the others as the action is written.
+func deniedMessage(service string, d iampolicy.Decision, req *iampolicy.Request) string {
+	if service == "sns" && strings.HasPrefix(req.Action, "sns:") {
+		shown := *req
+		shown.Action = "SNS:" + req.Action[len("sns:"):]
+		return d.Message(&shown)
+	}
+	return d.Message(req)
 }
 
 // s3Missing reports whether S3 answers a denied request with "not found"

@@ -343,7 +343,7 @@ func TestIAMEnforceCrossAccountQueuesAndTopicsOnlyThroughTheirPolicies(t *testin
 		t.Fatal(err)
 	}
 	_, err = otherSNS.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("m")})
-	wantDenied(t, err, "AccessDenied", 403, "User: "+otherRoot+" is not authorized to perform: sns:Publish on resource: "+*topic.TopicArn+" because no resource-based policy allows the sns:Publish action")
+	wantDenied(t, err, "AuthorizationError", 403, "User: "+otherRoot+" is not authorized to perform: SNS:Publish on resource: "+*topic.TopicArn+" because no resource-based policy allows the SNS:Publish action")
 	topicPolicy := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sns:Publish","Resource":"` + *topic.TopicArn + `"}}`
 	if _, err := rootSNS.SetTopicAttributes(ctx, &sns.SetTopicAttributesInput{TopicArn: topic.TopicArn,
 		AttributeName: aws.String("Policy"), AttributeValue: aws.String(topicPolicy)}); err != nil {

@@ -117,8 +117,8 @@ func TestIAMEnforceSNSAddPermissionGrantsAnotherAccountUntilRemoved(t *testing.T
 		_, err := otherSNS.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("m")})
 		return err
 	}
-	denied := "User: " + otherRoot + " is not authorized to perform: sns:Publish on resource: " + *topic.TopicArn + " because no resource-based policy allows the sns:Publish action"
-	wantDenied(t, publish(), "AccessDenied", 403, denied)
+	denied := "User: " + otherRoot + " is not authorized to perform: SNS:Publish on resource: " + *topic.TopicArn + " because no resource-based policy allows the SNS:Publish action"
+	wantDenied(t, publish(), "AuthorizationError", 403, denied)
 
 	if _, err := rootSNS.AddPermission(ctx, &sns.AddPermissionInput{TopicArn: topic.TopicArn, Label: aws.String("PartnerPublish"),
 		AWSAccountId: []string{"222222222222"}, ActionName: []string{"Publish"}}); err != nil {
@@ -153,7 +153,7 @@ func TestIAMEnforceSNSAddPermissionGrantsAnotherAccountUntilRemoved(t *testing.T
 	if _, err := rootSNS.RemovePermission(ctx, &sns.RemovePermissionInput{TopicArn: topic.TopicArn, Label: aws.String("PartnerPublish")}); err != nil {
 		t.Fatal(err)
 	}
-	wantDenied(t, publish(), "AccessDenied", 403, denied)
+	wantDenied(t, publish(), "AuthorizationError", 403, denied)
 	attrs, err = rootSNS.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: topic.TopicArn})
 	if err != nil {
 		t.Fatal(err)

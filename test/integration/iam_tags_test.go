@@ -159,8 +159,8 @@ func TestIAMEnforceABACOnTopicsAndTables(t *testing.T) {
 	if err := publish("blue"); err != nil {
 		t.Fatalf("publish to the blue topic: %v", err)
 	}
-	wantDenied(t, publish("red"), "AccessDenied", 403, "User: "+bobARN+" is not authorized to perform: sns:Publish on resource: "+topics["red"]+
-		" because no identity-based policy allows the sns:Publish action")
+	wantDenied(t, publish("red"), "AuthorizationError", 403, "User: "+bobARN+" is not authorized to perform: SNS:Publish on resource: "+topics["red"]+
+		" because no identity-based policy allows the SNS:Publish action")
 	if err := put("blue"); err != nil {
 		t.Fatalf("PutItem to the blue table: %v", err)
 	}
