@@ -65,6 +65,24 @@ func ParseIn(expr string, loc *time.Location) (Schedule, error) {
 	return nil, &Error{expr, "must be rate(...), cron(...) or at(...)"}
 }
 
+// CheckSpacing refuses a rate expression whose value and unit are not
+// separated by exactly one space with none around them: EventBridge's PutRule
+// and Scheduler's CreateSchedule refuse rate( 10 minutes ) (their recorded
+// answers). Parse itself still reads such an expression, so that one an older
+// wharf accepted and stored keeps loading; only new input is checked.
+func CheckSpacing(expr string) error {
+	body, ok := strings.CutPrefix(expr, "rate(")
+	if !ok {
+		return nil
+	}
+	body = strings.TrimSuffix(body, ")")
+	value, unit, ok := strings.Cut(body, " ")
+	if !ok || value == "" || unit == "" || strings.ContainsAny(value, " \t") || strings.ContainsAny(unit, " \t") {
+		return &Error{expr, "rate() takes a value and a unit separated by one space: rate(5 minutes)"}
+	}
+	return nil
+}
+
 // Rate fires every Every, counted from the previous firing.
 type Rate struct {
 	expr  string
@@ -78,10 +96,10 @@ func (r *Rate) Next(after time.Time) (time.Time, bool) { return after.Add(r.Ever
 func (r *Rate) String() string { return r.expr }
 
 func parseRate(expr, body string) (*Rate, error) {
-	// One space between value and unit and none around them: AWS refuses
-	// rate( 10 minutes ) (EventBridge's and Scheduler's recorded answers).
-	parts := strings.Split(body, " ")
-	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+	// Spaces are read loosely here, as wharf took them before CheckSpacing:
+	// a rule or schedule stored then must still load and fire.
+	parts := strings.Fields(body)
+	if len(parts) != 2 {
 		return nil, &Error{expr, "rate() takes a value and a unit: rate(5 minutes)"}
 	}
 	n, err := strconv.Atoi(parts[0])

@@ -191,3 +191,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestLooseRateSpacingIsReadButRefusedAsNewInput: rate( 10 minutes ), which
+// wharf took before CheckSpacing, still parses (a stored rule or schedule
+// keeps loading and firing), while CheckSpacing refuses it as AWS refuses it
+// in PutRule and CreateSchedule.
+func TestLooseRateSpacingIsReadButRefusedAsNewInput(t *testing.T) {
+	for _, expr := range []string{"rate( 10 minutes )", "rate(10  minutes)", "rate(10\tminutes)"} {
+		s, err := Parse(expr)
+		if err != nil {
+			t.Errorf("Parse(%q): %v, want it read as a stored expression", expr, err)
+		} else if r, ok := s.(*Rate); !ok || r.Every != 10*time.Minute {
+			t.Errorf("Parse(%q) = %#v, want every 10 minutes", expr, s)
+		}
+		if CheckSpacing(expr) == nil {
+			t.Errorf("CheckSpacing(%q) = nil, want it refused", expr)
+		}
+	}
+	for _, expr := range []string{"rate(10 minutes)", "rate(1 hour)", "cron(0 12 * * ? *)", "at(2026-01-01T00:00:00)"} {
+		if err := CheckSpacing(expr); err != nil {
+			t.Errorf("CheckSpacing(%q): %v", expr, err)
+		}
+	}
+}

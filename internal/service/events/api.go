@@ -13,6 +13,7 @@ import (
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/pattern"
+	"github.com/wharf-dev/wharf/internal/schedule"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -261,6 +262,9 @@ func (s *Service) PutRule(ctx context.Context, in *eventsapi.PutRuleInput) (*eve
 		Name: name, Bus: busName, Pattern: awsapi.ToString(in.EventPattern), Schedule: awsapi.ToString(in.ScheduleExpression),
 		State: state, Description: awsapi.ToString(in.Description), RoleArn: awsapi.ToString(in.RoleArn),
 		Tags: tagsIn(in.Tags), Created: s.now().UTC(),
+	}
+	if rr.Schedule != "" && schedule.CheckSpacing(rr.Schedule) != nil {
+		return nil, apierr.Validation("Parameter ScheduleExpression is not valid.")
 	}
 	if err := rr.compile(); err != nil {
 		return nil, err

@@ -470,3 +470,13 @@ func TestTagsOnBusesAndRules(t *testing.T) {
 		t.Errorf("missing: %v", err)
 	}
 }
+
+// TestStoredRuleWithLooseRateSpacingStillCompiles: a rule an older wharf
+// stored with rate( 5 minutes ) (PutRule refuses it now, as AWS does) still
+// compiles when the store is loaded, so it keeps firing and stays listed.
+func TestStoredRuleWithLooseRateSpacingStillCompiles(t *testing.T) {
+	rr := &ruleRecord{Name: "old", Bus: "default", Schedule: "rate( 5 minutes )", State: "ENABLED"}
+	if err := rr.compile(); err != nil || rr.compiledSchd == nil {
+		t.Fatalf("compile: %v (schedule %v)", err, rr.compiledSchd)
+	}
+}

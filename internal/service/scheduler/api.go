@@ -10,6 +10,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
+	"github.com/wharf-dev/wharf/internal/schedule"
 	"github.com/wharf-dev/wharf/internal/service/events"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -102,6 +103,9 @@ func (s *Service) build(in scheduleInput, now time.Time) (*scheduleRecord, error
 	}
 	if err := checkTarget(&sc.Target); err != nil {
 		return nil, err
+	}
+	if schedule.CheckSpacing(sc.Expression) != nil {
+		return nil, validation("Invalid Schedule Expression %s.", sc.Expression)
 	}
 	if err := sc.compile(); err != nil {
 		return nil, err
