@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharf-dev/wharf/internal/accountid"
 	"github.com/wharf-dev/wharf/internal/diag"
 )
 
@@ -87,20 +88,6 @@ const (
 	AuthAny    = "any"    // any access key is accepted; signatures are not checked
 	AuthStrict = "strict" // signatures verified, unknown keys rejected
 )
-
-// twelveDigits reports whether s is 12 ASCII digits, as an account ID is (a loop
-// rather than the regular expression ^\d{12}$, compiled at every start).
-func twelveDigits(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
 
 // Parse reads args (without the program and subcommand names) and the environment.
 // Flags win over environment variables, which win over defaults.
@@ -228,7 +215,7 @@ func (c *Config) ProcessImageList() []string {
 }
 
 func (c *Config) validate() error {
-	if !twelveDigits(c.Account) {
+	if !accountid.Valid(c.Account) {
 		return fmt.Errorf("--account %q: want 12 digits", c.Account)
 	}
 	if c.Auth != AuthAny && c.Auth != AuthStrict {

@@ -19,6 +19,22 @@ var ErrNotFound = errors.New("grant: label not found")
 // ErrBadPolicy is returned when the stored policy is not a JSON object.
 var ErrBadPolicy = errors.New("grant: policy is not a JSON object")
 
+// ValidLabel reports whether label is 1 to 80 alphanumerics, hyphens and
+// underscores, what SQS's and SNS's AddPermission take as a Label (their API
+// references).
+func ValidLabel(label string) bool {
+	if label == "" || len(label) > 80 {
+		return false
+	}
+	for i := 0; i < len(label); i++ {
+		c := label[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // Statement is the statement AddPermission writes. A single principal or
 // action is written as a string, several as a list, as AWS writes them.
 type Statement struct {

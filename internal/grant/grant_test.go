@@ -2,6 +2,7 @@ package grant
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +46,16 @@ func TestRemove(t *testing.T) {
 	}
 	if _, _, err := Remove(`[1]`, "A"); !errors.Is(err, ErrBadPolicy) {
 		t.Fatalf("not an object: %v", err)
+	}
+}
+
+func TestValidLabel(t *testing.T) {
+	for label, want := range map[string]bool{
+		"Partner_Send-1": true, strings.Repeat("a", 80): true,
+		"": false, strings.Repeat("a", 81): false, "has space": false, "dot.ted": false, "é": false,
+	} {
+		if got := ValidLabel(label); got != want {
+			t.Errorf("ValidLabel(%q) = %v, want %v", label, got, want)
+		}
 	}
 }

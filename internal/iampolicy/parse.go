@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wharf-dev/wharf/internal/accountid"
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/jsonlimit"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
@@ -364,25 +365,13 @@ func parsePrincipal(v json.RawMessage) (map[string][]string, bool, error) {
 			return nil, false, malformed("Invalid principal in policy")
 		}
 		for _, p := range list {
-			if typ == "AWS" && p != "*" && !accountID(p) && !strings.HasPrefix(p, "arn:") {
+			if typ == "AWS" && p != "*" && !accountid.Valid(p) && !strings.HasPrefix(p, "arn:") {
 				return nil, false, malformed("Invalid principal in policy: \"AWS\":\"%s\"", p)
 			}
 		}
 		out[typ] = list
 	}
 	return out, false, nil
-}
-
-func accountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func parseConditions(v json.RawMessage) ([]Condition, error) {

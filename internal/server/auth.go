@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wharf-dev/wharf/internal/accountid"
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	"github.com/wharf-dev/wharf/internal/config"
@@ -25,21 +26,6 @@ func (k rootKey) LookupKey(_ context.Context, accessKey string) (awsapi.Key, boo
 }
 
 func rootARN(account string) string { return "arn:aws:iam::" + account + ":root" }
-
-// twelveDigits reports whether s is 12 ASCII digits, as an account ID is (a loop
-// rather than the regular expression ^\d{12}$, compiled at every start and
-// run on every request signed with an unknown key).
-func twelveDigits(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
 
 func parseCredential(r *http.Request) (*sigv4.Credential, error) {
 	return sigv4.Parse(r)
@@ -95,7 +81,7 @@ func (s *Server) authenticate(r *http.Request, svc *awsapi.Service, cred *sigv4.
 		c.Temporary, c.TokenIssued = key.SessionToken != "", key.Issued
 	case s.cfg.Auth == config.AuthStrict:
 		return nil, unknownKey(svc, cred.AccessKey)
-	case twelveDigits(cred.AccessKey):
+	case accountid.Valid(cred.AccessKey):
 		c.Account, c.ARN = cred.AccessKey, rootARN(cred.AccessKey)
 	default:
 		c.ARN = rootARN(c.Account)

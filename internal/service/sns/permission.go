@@ -18,21 +18,6 @@ var permissionActions = map[string]bool{
 	"SetTopicAttributes": true, "Subscribe": true,
 }
 
-// validLabel reports whether label is 1 to 80 alphanumerics, hyphens and
-// underscores, as for SQS (SNS AddPermission API reference, Label).
-func validLabel(label string) bool {
-	if label == "" || len(label) > 80 {
-		return false
-	}
-	for i := 0; i < len(label); i++ {
-		c := label[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // updatePolicy applies change to the topic's access policy (its default one
 // when none was set) and stores the result.
 func (s *Service) updatePolicy(arn string, change func(t *topic, policy string) (string, error)) error {
@@ -67,7 +52,7 @@ func (s *Service) updatePolicy(arn string, change func(t *topic, policy string) 
 // as its Sid, allowing the accounts the actions on the topic.
 func (s *Service) AddPermission(ctx context.Context, in *snsapi.AddPermissionInput) (*snsapi.AddPermissionOutput, error) {
 	label := awsapi.ToString(in.Label)
-	if !validLabel(label) {
+	if !grant.ValidLabel(label) {
 		return nil, errInvalidParameter("Label Reason: Label must be 1 to 80 alphanumeric characters, hyphens or underscores")
 	}
 	if len(in.AWSAccountId) == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/wharf-dev/wharf/internal/accountid"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/grant"
@@ -19,33 +20,6 @@ var permissionActions = map[string]bool{
 	"PurgeQueue": true, "ReceiveMessage": true, "SendMessage": true,
 }
 
-// validLabel reports whether label is 1 to 80 alphanumerics, hyphens and
-// underscores (AddPermission API reference, Label).
-func validLabel(label string) bool {
-	if label == "" || len(label) > 80 {
-		return false
-	}
-	for i := 0; i < len(label); i++ {
-		c := label[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-func validAccount(id string) bool {
-	if len(id) != 12 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < '0' || id[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // AddPermission adds to the queue's Policy a statement, with the label as its
 // Sid, allowing the accounts the actions on the queue.
 func (s *Service) AddPermission(ctx context.Context, in *sqsapi.AddPermissionInput) (*sqsapi.AddPermissionOutput, error) {
@@ -57,7 +31,7 @@ func (s *Service) AddPermission(ctx context.Context, in *sqsapi.AddPermissionInp
 	if label == "" {
 		return nil, errMissingParameter("Label")
 	}
-	if !validLabel(label) {
+	if !grant.ValidLabel(label) {
 		return nil, errInvalidParameter("Value %s for parameter Label is invalid. Reason: Must be between 1 and 80 characters long and may contain only alphanumeric characters, hyphens (-), and underscores (_).", label)
 	}
 	if len(in.AWSAccountIds) == 0 {
@@ -72,7 +46,7 @@ func (s *Service) AddPermission(ctx context.Context, in *sqsapi.AddPermissionInp
 	}
 	st := grant.Statement{Sid: label}
 	for _, a := range in.AWSAccountIds {
-		if !validAccount(a) {
+		if !accountid.Valid(a) {
 			return nil, errInvalidParameter("Value %s for parameter PrincipalId is invalid. Reason: Unable to verify principal.", a)
 		}
 		st.Principals = append(st.Principals, "arn:aws:iam::"+a+":root")
