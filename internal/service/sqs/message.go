@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,7 +117,21 @@ func setVisibleAt(tx store.Tx, qid string, m *message, at int64) error {
 // Receipt handles name the queue instance, the message and its latest receive.
 
 func receiptHandle(qid string, m *message) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(qid + ":" + strconv.FormatUint(m.Seq, 16) + ":" + m.Token))
+	// qid:SEQ:TOKEN, built and encoded in buffers on the stack: every
+	// received message gets one, and the concatenation, its []byte copy and
+	// EncodeToString's own buffer were three allocations each.
+	var raw [96]byte
+	b := append(raw[:0], qid...)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, m.Seq, 16)
+	b = append(b, ':')
+	b = append(b, m.Token...)
+	var enc [128]byte
+	out := enc[:0]
+	if n := base64.RawURLEncoding.EncodedLen(len(b)); n > len(enc) {
+		out = make([]byte, 0, n)
+	}
+	return string(base64.RawURLEncoding.AppendEncode(out, b))
 }
 
 func parseReceiptHandle(h string) (qid string, seq uint64, token string, ok bool) {
@@ -124,15 +139,25 @@ func parseReceiptHandle(h string) (qid string, seq uint64, token string, ok bool
 	if err != nil {
 		return "", 0, "", false
 	}
-	parts := strings.Split(string(b), ":")
-	if len(parts) != 3 {
+	// Exactly three parts, as strings.Split(s, ":") of length 3 would give.
+	s := string(b)
+	i := strings.IndexByte(s, ':')
+	if i < 0 {
 		return "", 0, "", false
 	}
-	seq, err = strconv.ParseUint(parts[1], 16, 64)
+	j := strings.IndexByte(s[i+1:], ':')
+	if j < 0 {
+		return "", 0, "", false
+	}
+	j += i + 1
+	if strings.IndexByte(s[j+1:], ':') >= 0 {
+		return "", 0, "", false
+	}
+	seq, err = strconv.ParseUint(s[i+1:j], 16, 64)
 	if err != nil {
 		return "", 0, "", false
 	}
-	return parts[0], seq, parts[2], true
+	return s[:i], seq, s[j+1:], true
 }
 
 // sendEntry is one message to send.
@@ -523,7 +548,10 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 			return err
 		}
 		var after []byte // resume point of the next scan round
-		seen := map[uint64]bool{}
+		// The messages handled in this call: at most max (10), so a slice
+		// searched in place is cheaper than a map.
+		var seenBuf [16]uint64
+		seen := seenBuf[:0]
 		for len(out) < max {
 			var cands []*message
 			if q.fifo() {
@@ -538,10 +566,10 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 				break
 			}
 			for _, m := range cands {
-				if seen[m.Seq] {
+				if slices.Contains(seen, m.Seq) {
 					continue // received with a zero timeout earlier in this call
 				}
-				seen[m.Seq] = true
+				seen = append(seen, m.Seq)
 				switch {
 				case now-m.Sent > retention:
 					if err := removeMessage(tx, q.ID, m); err != nil {
@@ -615,11 +643,13 @@ func standardCandidates(tx store.Tx, qid string, now int64, n int, after []byte)
 			return false, nil
 		}
 		if len(seqs) == n {
-			resume = last
+			resume = append(last, 0)
 			return false, nil
 		}
 		seqs = append(seqs, binary.BigEndian.Uint64(k[len(p)+8:]))
-		last = append(bytes.Clone(k), 0)
+		// The key is copied (Scan's k is the store's) into one buffer
+		// reused for each, not cloned per key.
+		last = append(last[:0], k...)
 		return true, nil
 	})
 	if err != nil {
@@ -635,7 +665,7 @@ func standardCandidates(tx store.Tx, qid string, now int64, n int, after []byte)
 		}
 	}
 	if resume == nil && len(seqs) == n {
-		resume = last
+		resume = append(last, 0)
 	}
 	return cands, resume, next, nil
 }

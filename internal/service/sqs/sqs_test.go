@@ -2,8 +2,10 @@ package sqs
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -799,6 +801,52 @@ func FuzzParseReceiptHandle(f *testing.F) {
 		}
 		if strconv.FormatUint(seq, 16) == "" || qid+token == "\x00" {
 			t.Fatal("impossible")
+		}
+	})
+}
+
+// TestReceiptHandleMatchesItsFormula checks the handle built in stack
+// buffers against its definition, base64url of qid:SEQ:TOKEN, for short
+// and long queue ids.
+func TestReceiptHandleMatchesItsFormula(t *testing.T) {
+	for _, qid := range []string{"", "abc", "0123456789abcdef0123456789", strings.Repeat("q", 200)} {
+		for _, seq := range []uint64{0, 42, 1 << 40, ^uint64(0)} {
+			for _, token := range []string{"", "t", "00112233445566778899aabb"} {
+				m := &message{Seq: seq, Token: token}
+				want := base64.RawURLEncoding.EncodeToString([]byte(qid + ":" + strconv.FormatUint(seq, 16) + ":" + token))
+				if got := receiptHandle(qid, m); got != want {
+					t.Fatalf("receiptHandle(%q, %d, %q) = %q, want %q", qid, seq, token, got, want)
+				}
+				gq, gs, gt, ok := parseReceiptHandle(want)
+				if !ok || gq != qid || gs != seq || gt != token {
+					t.Fatalf("parseReceiptHandle(%q) = %q %d %q %v", want, gq, gs, gt, ok)
+				}
+			}
+		}
+	}
+}
+
+// FuzzParseReceiptHandleMatchesSplit checks parseReceiptHandle against the
+// strings.Split form it replaced.
+func FuzzParseReceiptHandleMatchesSplit(f *testing.F) {
+	for _, s := range []string{"a:1:t", "a:1", "a:1:t:u", "::", ":ff:", "a:-1:t", "a:+1:t", "a:0x1:t", "a:g:t", "a:1_0:t"} {
+		f.Add(base64.RawURLEncoding.EncodeToString([]byte(s)))
+	}
+	f.Add("not base64!")
+	f.Fuzz(func(t *testing.T, h string) {
+		q, s, tok, ok := parseReceiptHandle(h)
+		var wq, wt string
+		var ws uint64
+		wok := false
+		if b, err := base64.RawURLEncoding.DecodeString(h); err == nil {
+			if parts := strings.Split(string(b), ":"); len(parts) == 3 {
+				if n, err := strconv.ParseUint(parts[1], 16, 64); err == nil {
+					wq, ws, wt, wok = parts[0], n, parts[2], true
+				}
+			}
+		}
+		if q != wq || s != ws || tok != wt || ok != wok {
+			t.Fatalf("parseReceiptHandle(%q) = %q %d %q %v, want %q %d %q %v", h, q, s, tok, ok, wq, ws, wt, wok)
 		}
 	})
 }
