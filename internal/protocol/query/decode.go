@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
@@ -16,28 +18,43 @@ import (
 // make the decoder allocate more than the parameters it sent.
 const maxItems = 100000
 
-// params is a request's query parameters with an index of every dotted prefix,
-// so the decoder can ask "is anything under Foo.member.3?" in one map read.
+// params is a request's query parameters, sorted by name, so the decoder
+// can ask "is anything under Foo.member.3?" with a binary search. A sorted
+// slice replaced two maps (values, and every dotted prefix of every name):
+// hashing each prefix of each name was most of what reading a batch's form
+// cost.
 type params struct {
-	values   map[string]string
-	prefixes map[string]bool
+	list []param // sorted by name, one per name: its first value
 	// invalid is a parameter name whose name or value is not valid UTF-8,
 	// when hasInvalid.
-	invalid    string
-	hasInvalid bool
+	invalid     string
+	hasInvalid  bool
+	invalidSpan span // where invalid lies while the form is being read
 }
 
-// maxPrefixes bounds how many dotted prefixes of one parameter name are
-// indexed. Indexing every prefix costs the name's length for each dot, so a
-// hostile name with millions of dots would take hours; no query shape nests
-// nearly this deep (CloudWatch's Metrics.member.1.MetricStat.Metric.
-// Dimensions.member.1.Name has 8 dots), so deeper prefixes could only belong
-// to parameters every shape ignores.
+// param is one parameter. A name without a value (from a form whose name
+// has an empty list of values) is there for has, not for value.
+type param struct {
+	k, v    string
+	noValue bool
+}
+
+// maxPrefixes is how many dots of a name has looks through: a name is under
+// prefix P only when P has fewer dots, as when every prefix was indexed
+// (up to this many, since a hostile name of a million dots would have taken
+// hours). No query shape nests nearly this deep (CloudWatch's
+// Metrics.member.1.MetricStat.Metric.Dimensions.member.1.Name has 8 dots).
 const maxPrefixes = 32
+
+// sort orders the parameters by name, keeping each name's first value.
+func (p *params) sort() {
+	slices.SortStableFunc(p.list, func(a, b param) int { return strings.Compare(a.k, b.k) })
+	p.list = slices.CompactFunc(p.list, func(a, b param) bool { return a.k == b.k })
+}
 
 // newParams indexes a form net/http has parsed (url.Values).
 func newParams(form map[string][]string) *params {
-	p := &params{values: make(map[string]string, len(form)), prefixes: map[string]bool{}}
+	p := &params{list: make([]param, 0, len(form))}
 	for k, vs := range form {
 		for _, v := range vs {
 			if !p.hasInvalid && !(utf8.ValidString(k) && utf8.ValidString(v)) {
@@ -45,27 +62,111 @@ func newParams(form map[string][]string) *params {
 			}
 		}
 		if len(vs) > 0 {
-			p.set(k, vs[0])
+			p.list = append(p.list, param{k: k, v: vs[0]})
 		} else {
-			p.prefixes[k] = true
-			for i, n := 0, 0; i < len(k) && n < maxPrefixes; i++ {
-				if k[i] == '.' {
-					p.prefixes[k[:i]] = true
-					n++
-				}
-			}
+			p.list = append(p.list, param{k: k, noValue: true})
 		}
 	}
+	p.sort()
 	return p
 }
 
-// has reports whether a parameter is named name or starts with name and a dot.
-// The map read of string(name) does not allocate.
-func (p *params) has(name []byte) bool { return p.prefixes[string(name)] }
+// compare compares a name with b, as strings.Compare(k, string(b)) would.
+// string(b) in a comparison is not a copy (the compiler compares the bytes
+// in place), which a call's argument would be.
+func compare(k string, b []byte) int {
+	switch {
+	case k == string(b):
+		return 0
+	case k < string(b):
+		return -1
+	}
+	return 1
+}
 
-func (p *params) value(name []byte) (string, bool) {
-	v, ok := p.values[string(name)]
-	return v, ok
+// before reports whether k sorts before name followed by sep.
+func before(k string, name []byte, sep byte) bool {
+	if len(k) <= len(name) {
+		return k <= string(name) // k is before name+sep unless it is after name
+	}
+	if k[:len(name)] != string(name) {
+		return k[:len(name)] < string(name)
+	}
+	return k[len(name)] < sep
+}
+
+// search returns the first index in [lo, hi) whose name does not sort
+// before name followed by sep (sep 0: name itself).
+func (p *params) search(lo, hi int, name []byte, sep byte) int {
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		var b bool
+		if sep == 0 {
+			b = p.list[h].k < string(name)
+		} else {
+			b = before(p.list[h].k, name, sep)
+		}
+		if b {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	return lo
+}
+
+// under returns the part of [lo, hi) that holds name and the names under
+// name. (the names in between, name-x and name,x, sort before name. and
+// after name, so they are in it too, and the part is one range).
+func (p *params) under(lo, hi int, name []byte) (int, int) {
+	lo = p.search(lo, hi, name, 0)
+	return lo, p.search(lo, hi, name, '/') // '/' follows '.'
+}
+
+// find returns the index of name in [lo, hi), or -1.
+func (p *params) find(lo, hi int, name []byte) int {
+	i := p.search(lo, hi, name, 0)
+	if i < hi && p.list[i].k == string(name) {
+		return i
+	}
+	return -1
+}
+
+// hasIn reports whether a parameter in [lo, hi) is named name or starts
+// with name and a dot.
+func (p *params) hasIn(lo, hi int, name []byte) bool {
+	i := p.search(lo, hi, name, 0)
+	if i < hi && p.list[i].k == string(name) {
+		return true
+	}
+	if bytes.Count(name, []byte(".")) >= maxPrefixes {
+		return false
+	}
+	j := p.search(i, hi, name, '.')
+	if j == hi {
+		return false
+	}
+	k := p.list[j].k
+	return len(k) > len(name) && k[len(name)] == '.' && k[:len(name)] == string(name)
+}
+
+// has reports whether a parameter is named name or starts with name and a dot.
+func (p *params) has(name []byte) bool { return p.hasIn(0, len(p.list), name) }
+
+func (p *params) valueIn(lo, hi int, name []byte) (string, bool) {
+	i := p.find(lo, hi, name)
+	if i < 0 || p.list[i].noValue {
+		return "", false
+	}
+	return p.list[i].v, true
+}
+
+func (p *params) value(name []byte) (string, bool) { return p.valueIn(0, len(p.list), name) }
+
+// get is value for a name known in advance (Action, Version).
+func (p *params) get(name string) string {
+	v, _ := p.value([]byte(name))
+	return v
 }
 
 // decoder fills an input struct from params. Parameter names are built in
@@ -74,7 +175,21 @@ func (p *params) value(name []byte) (string, bool) {
 type decoder struct {
 	p    *params
 	opts *xmlshape.Options
+	// lo and hi are the parameters the structure being read can name:
+	// those under its prefix, so that a batch entry's members are searched
+	// for among that entry's parameters alone.
+	lo, hi int
+	// scratch is where a list's flattened name is built to see whether
+	// it has items, before any is copied.
+	scratch []byte
+	// wide leaves the range whole, for tests that check the ranges
+	// change nothing.
+	wide bool
 }
+
+func (d *decoder) has(name []byte) bool { return d.p.hasIn(d.lo, d.hi, name) }
+
+func (d *decoder) value(name []byte) (string, bool) { return d.p.valueIn(d.lo, d.hi, name) }
 
 // decodeStruct fills the struct v (settable, struct kind) from parameters under
 // prefix (empty at the top).
@@ -105,16 +220,22 @@ func (d *decoder) decodeValue(name []byte, f *awsapi.Field, v reflect.Value) err
 		return d.decodeMap(name, f, v)
 	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct && t.Elem() != reflect.TypeOf(timeZero),
 		t.Kind() == reflect.Struct && t != reflect.TypeOf(timeZero):
-		if !d.p.has(name) {
+		if !d.has(name) {
 			return nil
 		}
 		if t.Kind() == reflect.Pointer {
 			v.Set(reflect.New(t.Elem()))
 			v = v.Elem()
 		}
-		return d.decodeStruct(name, v)
+		lo, hi := d.lo, d.hi
+		if !d.wide {
+			d.lo, d.hi = d.p.under(lo, hi, name)
+		}
+		err := d.decodeStruct(name, v)
+		d.lo, d.hi = lo, hi
+		return err
 	}
-	text, ok := d.p.value(name)
+	text, ok := d.value(name)
 	if !ok {
 		return nil
 	}
@@ -145,39 +266,47 @@ func short(s string) string {
 // when the model gives one. Clients differ on whether a list is flattened
 // (older and newer models of the same service disagree), so both forms are
 // read, the model's own first, then Name.N. Each is appended to name's bytes
-// (name[:len(name)] is kept) and returned.
-func listPrefixes(name []byte, f *awsapi.Field, i int) []byte {
-	flat := func() []byte {
+// (name[:len(name)] is kept) and returned, except the form with the
+// member's name, which is built in scratch (own reports which).
+func listPrefixes(name, scratch []byte, f *awsapi.Field, i int) (prefix []byte, own bool) {
+	flat := func() ([]byte, bool) {
 		if f.MemberName != "" && f.MemberName != "member" {
-			// A copy, with room for what the items' names append: name's
-			// own bytes must stay as they are for the next form.
+			// Not in name's bytes, which must stay as they are for the
+			// next form.
 			j := bytes.LastIndexByte(name, '.') + 1
-			b := make([]byte, 0, j+len(f.MemberName)+64)
-			return append(append(b, name[:j]...), f.MemberName...)
+			return append(append(scratch[:0], name[:j]...), f.MemberName...), true
 		}
-		return name
+		return name, false
 	}
 	wrapped := func() []byte { return append(append(name, '.'), f.MemberName...) }
 	switch {
 	case i == 2:
-		return name
+		return name, false
 	case (i == 0) == f.Flattened:
 		return flat()
 	default:
-		return wrapped()
+		return wrapped(), false
 	}
 }
 
 func (d *decoder) decodeList(name []byte, f *awsapi.Field, v reflect.Value) error {
 	ef := xmlshape.ElemField(v.Type().Elem())
 	for form := 0; form < 3; form++ {
-		lp := listPrefixes(name, f, form)
+		lp, own := listPrefixes(name, d.scratch, f, form)
+		if own {
+			d.scratch = lp[:0] // keep what it grew to
+		}
 		n := 0
-		for n < maxItems && d.p.has(strconv.AppendInt(append(lp, '.'), int64(n+1), 10)) {
+		for n < maxItems && d.has(strconv.AppendInt(append(lp, '.'), int64(n+1), 10)) {
 			n++
 		}
 		if n == 0 {
 			continue
+		}
+		if own {
+			// The items' names are built after it, and their decoding
+			// may use scratch: a copy of its own, with room for them.
+			lp = append(make([]byte, 0, len(lp)+64), lp...)
 		}
 		s := reflect.MakeSlice(v.Type(), n, n)
 		for i := 0; i < n; i++ {
@@ -190,7 +319,7 @@ func (d *decoder) decodeList(name []byte, f *awsapi.Field, v reflect.Value) erro
 		return nil
 	}
 	// botocore sends "Name=" for an empty list.
-	if text, ok := d.p.value(name); ok && text == "" {
+	if text, ok := d.value(name); ok && text == "" {
 		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
 	}
 	return nil
@@ -206,16 +335,19 @@ func (d *decoder) decodeMap(name []byte, f *awsapi.Field, v reflect.Value) error
 		if form == 0 {
 			ep = append(ep, ".entry"...)
 		}
-		if !d.p.has(append(ep, ".1"...)) {
+		if !d.has(append(ep, ".1"...)) {
 			continue
 		}
 		m := reflect.MakeMap(v.Type())
+		// One key value, set to each entry's key: SetMapIndex copies it,
+		// and a Value made per entry was an allocation each.
+		kv := reflect.New(v.Type().Key()).Elem()
 		for i := 1; i <= maxItems; i++ {
 			entry := strconv.AppendInt(append(ep, '.'), int64(i), 10)
-			if !d.p.has(entry) {
+			if !d.has(entry) {
 				break
 			}
-			key, ok := d.p.value(append(append(entry, '.'), f.KeyName...))
+			key, ok := d.value(append(append(entry, '.'), f.KeyName...))
 			if !ok {
 				// SQS: "MissingParameter: The request must contain the parameter Attribute.1.Name."
 				return &apierr.Error{Code: "MissingParameter", Status: 400,
@@ -225,7 +357,8 @@ func (d *decoder) decodeMap(name []byte, f *awsapi.Field, v reflect.Value) error
 			if err := d.decodeValue(append(append(entry, '.'), f.ValueName...), ef, e); err != nil {
 				return err
 			}
-			m.SetMapIndex(reflect.ValueOf(key).Convert(v.Type().Key()), e)
+			kv.SetString(key)
+			m.SetMapIndex(kv, e)
 		}
 		v.Set(m)
 		return nil

@@ -1,9 +1,11 @@
 package query
 
 import (
+	"bytes"
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -43,7 +45,9 @@ func requestParams(r *http.Request) (*params, error) {
 		r.Body = &formBody{p: p}
 		return p, nil
 	}
-	body := ""
+	buf := bodies.Get().(*[]byte)
+	defer putBody(buf)
+	body := (*buf)[:0]
 	var bodyErr error
 	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
 		form, err := isForm(r.Header.Get("Content-Type"))
@@ -53,7 +57,7 @@ func requestParams(r *http.Request) (*params, error) {
 		case err != nil:
 			bodyErr = err
 		case form:
-			b, err := readBody(r)
+			b, err := readBody(r, body)
 			if err != nil {
 				if e := apierr.As(err); e != nil {
 					return nil, e // the body did not arrive whole
@@ -64,6 +68,7 @@ func requestParams(r *http.Request) (*params, error) {
 		}
 	}
 	p, err := parseParams(body, r.URL.RawQuery)
+	*buf = body
 	if err != nil || bodyErr != nil {
 		return nil, malformed()
 	}
@@ -90,33 +95,42 @@ func isForm(ct string) (bool, error) {
 	return mt == form, err
 }
 
-// readBody reads r's body whole, up to maxForm bytes, sized by its
-// Content-Length when it has one.
-func readBody(r *http.Request) (string, error) {
-	var sb strings.Builder
+// readBody appends r's body, whole, to b, up to maxForm bytes, sized by
+// its Content-Length when it has one.
+func readBody(r *http.Request, b []byte) ([]byte, error) {
 	if n := r.ContentLength; n > 0 && n <= maxForm {
-		sb.Grow(int(n))
+		b = slices.Grow(b, int(n)+1) // +1: room to see the end without growing
 	}
-	chunk := chunks.Get().(*[4096]byte)
-	defer chunks.Put(chunk)
 	for {
-		n, err := r.Body.Read(chunk[:])
-		if sb.Len()+n > maxForm {
-			return "", errFormTooLarge
+		if len(b) == cap(b) {
+			b = slices.Grow(b, 4096)
 		}
-		sb.Write(chunk[:n])
+		n, err := r.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if len(b) > maxForm {
+			return nil, errFormTooLarge
+		}
 		if err == io.EOF {
-			return sb.String(), nil
+			return b, nil
 		}
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 }
 
-// chunks are readBody's read buffers: one on the stack would escape, since
-// the body is an interface.
-var chunks = sync.Pool{New: func() any { return new([4096]byte) }}
+// bodies holds the buffers forms are read and unescaped in: the parameters
+// are copied out of one as a single string.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
+// putBody returns b to the pool unless a large body grew it.
+func putBody(b *[]byte) {
+	if cap(*b) > 64<<10 {
+		return
+	}
+	*b = (*b)[:0]
+	bodies.Put(b)
+}
 
 type formError string
 
@@ -124,99 +138,126 @@ func (e formError) Error() string { return string(e) }
 
 const errFormTooLarge = formError("query: form body too large")
 
-// parseParams indexes the parameters of a form body and then those of a URL
+// parseParams reads the parameters of a form body and then those of a URL
 // query. It reads every pair even after an error, as url.ParseQuery does,
-// and returns the first error.
-func parseParams(body, query string) (*params, error) {
-	n := strings.Count(body, "&") + 1
+// and returns the first error. body is the caller's buffer: names and values
+// are unescaped in place, each written over its own escaped form (never
+// longer), and the parameters are substrings of one copy of the result.
+func parseParams(body []byte, query string) (*params, error) {
+	var err error
+	if bytes.Count(body, []byte("&"))+1 > maxParams || strings.Count(query, "&")+1 > maxParams {
+		err = formError("query: too many parameters")
+	}
+	p := &params{}
+	var spans []span
+	if len(body) > 0 {
+		n := bytes.Count(body, []byte("&")) + 1
+		if query != "" {
+			n += strings.Count(query, "&") + 1
+		}
+		spans = make([]span, 0, n)
+	}
+	w := 0
+	spans, w, e1 := unescapeForm(body, body, 0, spans, p)
 	if query != "" {
-		n += strings.Count(query, "&") + 1
+		// The query's pairs are unescaped after the body's, in the same
+		// buffer: they go after what the body left.
+		body = append(body[:w], query...)
+		var e2 error
+		spans, w, e2 = unescapeForm(body, body[w:], w, spans, p)
+		if e1 == nil {
+			e1 = e2
+		}
 	}
-	p := &params{values: make(map[string]string, n), prefixes: make(map[string]bool, 2*n)}
-	err := p.add(body)
-	if err2 := p.add(query); err == nil {
-		err = err2
+	if err == nil {
+		err = e1
 	}
-	return p, err
+	if err != nil {
+		return p, err
+	}
+	text := string(body[:w])
+	p.list = make([]param, len(spans))
+	for i, s := range spans {
+		p.list[i] = param{k: text[s.k:s.v], v: text[s.v:s.end]}
+	}
+	if p.hasInvalid {
+		p.invalid = text[p.invalidSpan.k:p.invalidSpan.v]
+	}
+	p.sort()
+	return p, nil
 }
 
-func (p *params) add(query string) error {
-	if query == "" {
-		return nil
-	}
-	if strings.Count(query, "&")+1 > maxParams {
-		return formError("query: too many parameters")
-	}
+// span is one parameter in the unescaped buffer: its name is [k, v), its
+// value [v, end).
+type span struct{ k, v, end int }
+
+// unescapeForm unescapes the pairs of form, which lies in buf from offset
+// w, into buf from w on, and returns their spans and where it stopped.
+func unescapeForm(buf, form []byte, w int, spans []span, p *params) ([]span, int, error) {
 	var err error
-	for query != "" {
-		var pair string
-		pair, query, _ = strings.Cut(query, "&")
-		if strings.IndexByte(pair, ';') >= 0 {
+	for r := 0; r < len(form); {
+		end := bytes.IndexByte(form[r:], '&')
+		if end < 0 {
+			end = len(form)
+		} else {
+			end += r
+		}
+		pair := form[r:end]
+		r = end + 1
+		if bytes.IndexByte(pair, ';') >= 0 {
 			err = formError("query: semicolon separator")
 			continue
 		}
-		if pair == "" {
+		if len(pair) == 0 {
 			continue
 		}
-		k, v, _ := strings.Cut(pair, "=")
-		k, ok := unescape(k)
+		eq := bytes.IndexByte(pair, '=')
+		key, val := pair, pair[:0]
+		if eq >= 0 {
+			key, val = pair[:eq], pair[eq+1:]
+		}
+		start := w
+		ke, ok := unescapeTo(buf, w, key)
 		if !ok {
 			err = formError("query: bad escape")
+			w = start
 			continue
 		}
-		v, ok = unescape(v)
+		ve, ok := unescapeTo(buf, ke, val)
 		if !ok {
 			err = formError("query: bad escape")
+			w = start
 			continue
 		}
-		if !p.hasInvalid && !(utf8.ValidString(k) && utf8.ValidString(v)) {
-			p.invalid, p.hasInvalid = k, true
+		w = ve
+		if !p.hasInvalid && !(utf8.Valid(buf[start:ke]) && utf8.Valid(buf[ke:ve])) {
+			p.invalidSpan, p.hasInvalid = span{start, ke, ve}, true
 		}
-		p.set(k, v)
+		spans = append(spans, span{start, ke, ve})
 	}
-	return err
+	return spans, w, err
 }
 
-// set records a parameter; a name's first value is the one kept.
-func (p *params) set(k, v string) {
-	if _, ok := p.values[k]; ok {
-		return
-	}
-	p.values[k] = v
-	n := 0
-	for i := 0; i < len(k) && n < maxPrefixes; i++ {
-		if k[i] == '.' {
-			p.prefixes[k[:i]] = true
-			n++
-		}
-	}
-	p.prefixes[k] = true
-}
-
-// unescape is url.QueryUnescape: '+' is a space and %XX a byte. A string
-// without either is returned as it is, without copying.
-func unescape(s string) (string, bool) {
-	i := strings.IndexAny(s, "%+")
-	if i < 0 {
-		return s, true
-	}
-	b := make([]byte, 0, len(s))
-	b = append(b, s[:i]...)
-	for ; i < len(s); i++ {
+// unescapeTo writes the unescaped s into buf at w and returns the end. s
+// lies in buf at or after w, and unescaping never lengthens, so each byte is
+// written at or before where it is read.
+func unescapeTo(buf []byte, w int, s []byte) (int, bool) {
+	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '+':
-			b = append(b, ' ')
+			buf[w] = ' '
 		case '%':
 			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return "", false
+				return w, false
 			}
-			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			buf[w] = unhex(s[i+1])<<4 | unhex(s[i+2])
 			i += 2
 		default:
-			b = append(b, c)
+			buf[w] = c
 		}
+		w++
 	}
-	return string(b), true
+	return w, true
 }
 
 func isHex(c byte) bool {

@@ -1,9 +1,9 @@
 package query
 
 import (
-	"maps"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,14 +44,98 @@ func FuzzParamsMatchParseForm(f *testing.F) {
 			return
 		}
 		wp := newParams(want.Form)
-		if !maps.Equal(p.values, wp.values) || !maps.Equal(p.prefixes, wp.prefixes) || p.hasInvalid != wp.hasInvalid {
-			t.Fatalf("params %v %v %v, ParseForm's %v %v %v", p.values, p.prefixes, p.hasInvalid, wp.values, wp.prefixes, wp.hasInvalid)
+		if !slices.Equal(p.list, wp.list) || p.hasInvalid != wp.hasInvalid {
+			t.Fatalf("params %v %v, ParseForm's %v %v", p.list, p.hasInvalid, wp.list, wp.hasInvalid)
 		}
+		checkAgainstMaps(t, p, want.Form)
 		again, err := requestParams(r)
 		if err != nil || again != p {
 			t.Fatalf("second read: %p %v, first %p", again, err, p)
 		}
 	})
+}
+
+// mapIndex is how parameters were indexed before the sorted list: a map of
+// values, and a map of every name and each of its prefixes up to
+// maxPrefixes dots.
+type mapIndex struct {
+	values   map[string]string
+	prefixes map[string]bool
+}
+
+func newMapIndex(form map[string][]string) mapIndex {
+	m := mapIndex{values: map[string]string{}, prefixes: map[string]bool{}}
+	for k, vs := range form {
+		if len(vs) > 0 {
+			m.values[k] = vs[0]
+		}
+		for i, n := 0, 0; i < len(k) && n < maxPrefixes; i++ {
+			if k[i] == '.' {
+				m.prefixes[k[:i]] = true
+				n++
+			}
+		}
+		m.prefixes[k] = true
+	}
+	return m
+}
+
+// checkAgainstMaps asks p and the map index of form the decoder's two
+// questions about every name, every prefix of one, and names near them.
+func checkAgainstMaps(t *testing.T, p *params, form map[string][]string) {
+	t.Helper()
+	m := newMapIndex(form)
+	probe := func(name string) {
+		if got, want := p.has([]byte(name)), m.prefixes[name]; got != want {
+			t.Fatalf("has(%q) = %v, maps say %v", name, got, want)
+		}
+		v, ok := p.value([]byte(name))
+		if wv, wok := m.values[name]; v != wv || ok != wok {
+			t.Fatalf("value(%q) = %q %v, maps say %q %v", name, v, ok, wv, wok)
+		}
+	}
+	probe("")
+	for k := range form {
+		for _, extra := range []string{"", ".", "-", "x", ".1", "/"} {
+			probe(k + extra)
+		}
+		for i := 0; i < len(k); i++ {
+			probe(k[:i])
+		}
+	}
+}
+
+// TestParamsAnswerAsTheMapsDid checks the sorted list on names chosen to
+// sit between a name and the names under it ('-' and ',' sort before '.',
+// '/' and digits after).
+func TestParamsAnswerAsTheMapsDid(t *testing.T) {
+	form := url.Values{
+		"A": {"1"}, "A-b": {"2"}, "A,c": {"3"}, "A.1": {"4"}, "A.1.x": {"5"}, "A.10": {"6"}, "A/": {"7"},
+		"B-1": {"8"}, "B.2.y": {"9"}, "C": {}, "D..E": {"x"}, ".F": {"y"}, "": {"z"},
+		strings.Repeat("d.", 40) + "e": {"deep"},
+	}
+	for _, body := range []string{form.Encode(), "A=1&A=2&B.1=x&B.1=y&C&D=%41&" + form.Encode()} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		p, err := requestParams(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		want.Header = r.Header.Clone()
+		if err := want.ParseForm(); err != nil {
+			t.Fatal(err)
+		}
+		checkAgainstMaps(t, p, want.Form)
+	}
+	p := newParams(form)
+	checkAgainstMaps(t, p, form)
+	if !p.has([]byte("C")) {
+		t.Fatal("a name without values is not there")
+	}
+	if _, ok := p.value([]byte("C")); ok {
+		t.Fatal("a name without values has one")
+	}
 }
 
 // BenchmarkDecodeSendMessageBatch reads a SendMessageBatch of ten messages,

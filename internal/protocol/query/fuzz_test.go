@@ -1,13 +1,16 @@
 package query
 
 import (
+	"fmt"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
+	"github.com/wharf-dev/wharf/internal/protocol"
 )
 
 // Seeds are bodies recorded from the aws CLI v1 (`aws --debug`) and, for SQS, from
@@ -47,8 +50,29 @@ func FuzzQueryDecode(f *testing.F) {
 				}
 				continue
 			}
-			if err := c.Decode(s, op, r, op.NewInput()); err != nil && apierr.As(err) == nil {
+			in := op.NewInput()
+			err = c.Decode(s, op, r, in)
+			if err != nil && apierr.As(err) == nil {
 				t.Fatalf("Decode error %T %v", err, err)
+			}
+			// Each structure's members are searched for among the
+			// parameters under its name: searching among them all gives
+			// the same input and the same error.
+			p, perr := requestParams(r)
+			if perr != nil {
+				t.Fatalf("params: %v", perr)
+			}
+			wide := op.NewInput()
+			d := &decoder{p: p, opts: decodeOptions, hi: len(p.list), wide: true}
+			werr := d.decodeStruct(make([]byte, 0, 128), reflect.ValueOf(wide).Elem())
+			if werr == nil && checkUTF8(s, p) == nil {
+				werr = protocol.CheckRequired(s, wide)
+			}
+			if cerr := checkUTF8(s, p); cerr != nil {
+				werr = cerr
+			}
+			if fmt.Sprint(err) != fmt.Sprint(werr) || (err == nil && !reflect.DeepEqual(in, wide)) {
+				t.Fatalf("decoded %+v (%v), searching all parameters %+v (%v)", in, err, wide, werr)
 			}
 		}
 	})

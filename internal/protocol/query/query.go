@@ -33,14 +33,14 @@ func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation,
 	if err != nil {
 		return nil, err
 	}
-	action := p.values["Action"]
+	action := p.get("Action")
 	if action == "" {
 		return nil, &apierr.Error{Code: "MissingAction", Status: 400, Message: "Missing Action"}
 	}
 	op, ok := svc.Operations[action]
 	if !ok {
 		return nil, &apierr.Error{Code: "InvalidAction", Status: 400,
-			Message: "Could not find operation " + action + " for version " + p.values["Version"]}
+			Message: "Could not find operation " + action + " for version " + p.get("Version")}
 	}
 	return op, nil
 }
@@ -58,7 +58,7 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 	if err := checkUTF8(svc, p); err != nil {
 		return err
 	}
-	d := &decoder{p: p, opts: decodeOptions}
+	d := &decoder{p: p, opts: decodeOptions, hi: len(p.list)}
 	if err := d.decodeStruct(make([]byte, 0, 128), v.Elem()); err != nil {
 		return err
 	}
