@@ -71,19 +71,6 @@ func newParams(form map[string][]string) *params {
 	return p
 }
 
-// compare compares a name with b, as strings.Compare(k, string(b)) would.
-// string(b) in a comparison is not a copy (the compiler compares the bytes
-// in place), which a call's argument would be.
-func compare(k string, b []byte) int {
-	switch {
-	case k == string(b):
-		return 0
-	case k < string(b):
-		return -1
-	}
-	return 1
-}
-
 // before reports whether k sorts before name followed by sep.
 func before(k string, name []byte, sep byte) bool {
 	if len(k) <= len(name) {
