@@ -14,16 +14,15 @@ import (
 )
 
 // BenchmarkPutEvents runs PutEvents from 8 goroutines with the dispatcher
-// running, on a durable store and in memory, for an event a rule matches and
-// one that matches nothing. Profile it to see where a durable event's cost
-// goes (go test -bench PutEvents -cpuprofile).
+// running, on a durable store, in memory and in memory with Volatile set (as
+// --ephemeral runs it), for an event a rule matches and one that matches
+// nothing. Profile it to see where a durable event's cost goes (go test
+// -bench PutEvents -cpuprofile).
 func BenchmarkPutEvents(b *testing.B) {
-	for _, durable := range []bool{false, true} {
+	for _, mode := range []string{"memory", "volatile", "durable"} {
+		durable := mode == "durable"
 		for _, detail := range []string{`{"amount":150}`, `{"amount":5}`} {
-			name := "memory"
-			if durable {
-				name = "durable"
-			}
+			name := mode
 			if detail == `{"amount":5}` {
 				name += "/unmatched"
 			} else {
@@ -38,7 +37,7 @@ func BenchmarkPutEvents(b *testing.B) {
 					}
 				}
 				defer st.Close()
-				s := New(Options{Store: st, Account: "123456789012", Region: "us-east-1"})
+				s := New(Options{Store: st, Account: "123456789012", Region: "us-east-1", Volatile: mode == "volatile"})
 				ctx, cancel := context.WithCancel(awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: "123456789012", Region: "us-east-1"}))
 				done := make(chan struct{})
 				go func() { s.Run(ctx); close(done) }()

@@ -230,8 +230,8 @@ func (s *Service) accept(ctx context.Context, e *eventsapi.PutEventsRequestEntry
 		res = []string{}
 	}
 	env := envelope{Version: "0", ID: s.newID(), DetailType: *e.DetailType, Source: *e.Source, Account: account,
-		Time: t.Format("2006-01-02T15:04:05Z"), Region: reg, Resources: res, Detail: compactJSON(*e.Detail)}
-	raw, mErr := marshal(env)
+		Time: t.Format("2006-01-02T15:04:05Z"), Region: reg, Resources: res, Detail: json.RawMessage(*e.Detail)}
+	raw, mErr := env.encode() // compacts the detail
 	if mErr != nil {
 		return pending{}, "", eventsapi.ErrMalformedDetail("Detail is malformed.")
 	}
@@ -255,6 +255,9 @@ func (s *Service) enqueue(batch []pending) error { return s.enqueueWith(batch, n
 func (s *Service) enqueueWith(batch []pending, also func(tx store.Tx) error) error {
 	if len(batch) == 0 && also == nil {
 		return nil
+	}
+	if s.volatile {
+		return s.enqueueVolatile(batch, also)
 	}
 	var keys []string
 	err := s.st.Update(func(tx store.Tx) error {
@@ -291,6 +294,24 @@ func (s *Service) enqueueWith(batch []pending, also func(tx store.Tx) error) err
 		s.hotMu.Unlock()
 		return err
 	}
+	s.signal()
+	return nil
+}
+
+// enqueueVolatile is enqueueWith for a store kept in memory: also is
+// committed, then the events join the queue in memory, in order.
+func (s *Service) enqueueVolatile(batch []pending, also func(tx store.Tx) error) error {
+	if also != nil {
+		if err := s.st.Update(also); err != nil {
+			return err
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	s.hotMu.Lock()
+	s.queue = append(s.queue, batch...)
+	s.hotMu.Unlock()
 	s.signal()
 	return nil
 }
@@ -336,8 +357,9 @@ func (s *Service) Publish(ctx context.Context, e eventbus.Event) error {
 	if res == nil {
 		res = []string{}
 	}
-	raw, err := marshal(envelope{Version: "0", ID: id, DetailType: e.DetailType, Source: e.Source, Account: account,
-		Time: t.UTC().Format("2006-01-02T15:04:05Z"), Region: reg, Resources: res, Detail: detail})
+	env := envelope{Version: "0", ID: id, DetailType: e.DetailType, Source: e.Source, Account: account,
+		Time: t.UTC().Format("2006-01-02T15:04:05Z"), Region: reg, Resources: res, Detail: detail}
+	raw, err := env.encode()
 	if err != nil {
 		return fmt.Errorf("events: publish: %w", err)
 	}
@@ -363,7 +385,7 @@ func (s *Service) received(ctx context.Context, p pending) {
 		json.Unmarshal(p.Event, &env)
 	}
 	s.hop(ctx, timeline.Entry{Kind: "EventReceived", Resource: busArn(p.Account, p.Region, p.Bus), Subject: env.ID,
-		Detail: fmt.Sprintf("event %q from %s received on bus %s", env.DetailType, env.Source, p.Bus)})
+		Detail: "event " + strconv.Quote(env.DetailType) + " from " + env.Source + " received on bus " + p.Bus})
 }
 
 // Run delivers accepted events, retries failed deliveries and fires schedules
@@ -413,6 +435,9 @@ func (s *Service) Run(ctx context.Context) {
 func (s *Service) Dispatch(ctx context.Context) error {
 	s.dispatching.Lock()
 	defer s.dispatching.Unlock()
+	if s.volatile {
+		return s.dispatchVolatile(ctx)
+	}
 	if s.cursor == nil {
 		if err := s.st.Update(s.resumeOutbox); err != nil {
 			return err
@@ -467,6 +492,49 @@ func (s *Service) Dispatch(ctx context.Context) error {
 		}
 		// The next round starts just after this round's last key.
 		s.cursor = append(items[len(items)-1].key, 0)
+	}
+	return ctx.Err()
+}
+
+// dispatchVolatile is Dispatch for a store kept in memory: it delivers the
+// events queued in memory, up to 256 a round as from the outbox, and
+// commits each round's archive copies.
+func (s *Service) dispatchVolatile(ctx context.Context) error {
+	for ctx.Err() == nil {
+		s.hotMu.Lock()
+		items := s.queue
+		if len(items) > 256 {
+			items, s.queue = items[:256:256], items[256:]
+		} else {
+			s.queue = nil
+		}
+		s.hotMu.Unlock()
+		if len(items) == 0 {
+			return nil
+		}
+		var archive map[string][]byte
+		for _, p := range items {
+			s.route(ctx, p)
+			if w := s.archiveWrites(p); len(w) > 0 {
+				if archive == nil {
+					archive = map[string][]byte{}
+				}
+				maps.Copy(archive, w)
+			}
+		}
+		if len(archive) > 0 {
+			err := s.st.Update(func(tx store.Tx) error {
+				for k, v := range archive {
+					if err := tx.Put([]byte(k), v); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
 	}
 	return ctx.Err()
 }
@@ -550,8 +618,9 @@ func (s *Service) direct(ctx context.Context, p pending) {
 		if d.ScheduleArn != "" {
 			res = append(res, d.ScheduleArn)
 		}
-		raw, err := marshal(envelope{Version: "0", ID: s.newID(), DetailType: d.DetailType, Source: d.Source, Account: d.Account,
-			Time: s.now().UTC().Format("2006-01-02T15:04:05Z"), Region: d.Region, Resources: res, Detail: detail})
+		env := envelope{Version: "0", ID: s.newID(), DetailType: d.DetailType, Source: d.Source, Account: d.Account,
+			Time: s.now().UTC().Format("2006-01-02T15:04:05Z"), Region: d.Region, Resources: res, Detail: detail}
+		raw, err := env.encode()
 		if err != nil {
 			return
 		}
@@ -591,12 +660,14 @@ func (s *Service) route(ctx context.Context, p pending) {
 	}
 	s.mu.Unlock()
 	ingested := p.Ingested.UTC().Format(time.RFC3339Nano)
-	var id string
-	var env struct {
-		ID string `json:"id"`
-	}
-	if json.Unmarshal(p.Event, &env) == nil {
-		id = env.ID
+	id := p.id
+	if id == "" {
+		var env struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(p.Event, &env) == nil {
+			id = env.ID
+		}
 	}
 	s.matched(ctx, p, id, ms)
 	for _, m := range ms {
@@ -838,9 +909,10 @@ func (s *Service) FireSchedules(ctx context.Context) {
 			if skipped > 0 {
 				missed = append(missed, missedFiring{arn, next, s.lastFire[arn], skipped})
 			}
-			raw, _ := marshal(envelope{Version: "0", ID: s.newID(), DetailType: "Scheduled Event", Source: "aws.events",
+			env := envelope{Version: "0", ID: s.newID(), DetailType: "Scheduled Event", Source: "aws.events",
 				Account: r.account, Time: next.UTC().Format("2006-01-02T15:04:05Z"), Region: r.name,
-				Resources: []string{arn}, Detail: json.RawMessage("{}")})
+				Resources: []string{arn}, Detail: json.RawMessage("{}")}
+			raw, _ := env.encode()
 			batch = append(batch, pending{Account: r.account, Region: r.name, Bus: defaultBus, Event: raw, Rule: rr.Name, Ingested: now.UTC()})
 			fired = append(fired, firing{firedKey(r.account, r.name, rr.Name), s.lastFire[arn]})
 		}

@@ -14,7 +14,9 @@
 // archive of their bus to the outbox before they return (the others go
 // nowhere, and are only recorded on the timeline); the dispatcher (Run) matches each against its bus's rules, delivers to
 // the targets, and only then deletes it, so an accepted event is delivered even
-// across a restart (at least once).
+// across a restart (at least once). A store kept in memory (--ephemeral) has
+// no restart to outlive: accepted events then wait in a queue in memory
+// (Options.Volatile).
 package events
 
 import (
@@ -124,6 +126,12 @@ type Options struct {
 	Targets Targets
 	// Account and Region are where events published without them (Publish) go.
 	Account, Region string
+	// Volatile says Store is kept in memory only (--ephemeral): accepted
+	// events then wait for the dispatcher in a queue in memory instead of
+	// the store's outbox. The outbox is there to outlive a restart, which
+	// nothing in such a store does, and committing each event to it and
+	// deleting it again was a large part of PutEvents' cost.
+	Volatile bool
 }
 
 // Service is EventBridge.
@@ -148,6 +156,10 @@ type Service struct {
 	// takes them (keepHot).
 	hotMu sync.Mutex
 	hot   map[string]pending
+	// volatile: accepted events wait in queue, guarded by hotMu, instead
+	// of the store's outbox (Options.Volatile).
+	volatile bool
+	queue    []pending
 	// resumed is set once the key sequence is past an earlier run's outbox.
 	resumed atomic.Bool
 	// lastFire is when each schedule rule last fired (or was created or loaded),
@@ -206,7 +218,7 @@ type ruleRecord struct {
 func New(o Options) *Service {
 	s := &Service{
 		st: o.Store, log: o.Logger, now: clock.Or(o.Clock).Now, newID: o.NewID, targets: o.Targets,
-		account: o.Account, region: o.Region,
+		account: o.Account, region: o.Region, volatile: o.Volatile,
 		regions: map[string]*region{}, wake: make(chan struct{}, 1), lastFire: map[string]time.Time{},
 	}
 	if s.log == nil {

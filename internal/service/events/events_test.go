@@ -66,8 +66,12 @@ func (f *fixture) service() *Service {
 	n := 0
 	return New(Options{Store: f.st, Clock: clock.Func(f.clk.now), Account: "123456789012", Region: "us-east-1",
 		NewID:   func() string { n++; return fmt.Sprintf("id-%d", n) },
-		Targets: func(svc string) Target { return f.tgt[svc] }})
+		Targets: func(svc string) Target { return f.tgt[svc] }, Volatile: volatileFixtures})
 }
+
+// volatileFixtures makes newFixture's services keep accepted events in
+// memory (Options.Volatile), as --ephemeral does; TestVolatileOutbox sets it.
+var volatileFixtures bool
 
 func (f *fixture) putRule(t *testing.T, name, pat string) {
 	t.Helper()

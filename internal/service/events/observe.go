@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -155,7 +156,7 @@ func (s *Service) invoke(ctx context.Context, d *Delivery, attempt int) error {
 	err := s.deliver(ctx, d)
 	target := awsapi.ToString(d.Target.Arn)
 	e := timeline.Entry{Kind: "Invocation", Resource: target, Subject: d.EventID, Outcome: timeline.OK,
-		Detail: fmt.Sprintf("%s delivered to %s", via(d), target)}
+		Detail: via(d) + " delivered to " + target}
 	if err != nil {
 		e.Outcome, e.Error = timeline.Failed, err.Error()
 		e.Detail = fmt.Sprintf("%s could not deliver to %s (attempt %d; retried under the target's retry policy)", via(d), target, attempt)
@@ -234,9 +235,9 @@ func (s *Service) matched(ctx context.Context, p pending, id string, ms []match)
 		return
 	}
 	for _, m := range ms {
-		detail := fmt.Sprintf("event matched rule %s (%d target(s))", m.name, len(m.targets))
+		detail := "event matched rule " + m.name + " (" + strconv.Itoa(len(m.targets)) + " target(s))"
 		if p.Rule != "" {
-			detail = fmt.Sprintf("schedule rule %s fired (%d target(s))", m.name, len(m.targets))
+			detail = "schedule rule " + m.name + " fired (" + strconv.Itoa(len(m.targets)) + " target(s))"
 		}
 		s.hop(ctx, timeline.Entry{Kind: "RuleMatched", Resource: m.arn, Subject: id, Detail: detail})
 		s.count(m.account, m.region, m.arn, "TriggeredRules", 1)

@@ -14,5 +14,6 @@ func (s *Service) Forget() {
 	s.mu.Unlock()
 	s.hotMu.Lock()
 	s.hot = nil
+	s.queue = nil
 	s.hotMu.Unlock()
 }

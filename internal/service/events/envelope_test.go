@@ -1,0 +1,73 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// envelopeCases are envelopes whose strings and details need every kind of
+// escaping and compacting marshal does.
+var envelopeCases = []envelope{
+	{Version: "0", ID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718", DetailType: "Order", Source: "com.example", Account: "123456789012",
+		Time: "2024-01-01T00:00:00Z", Region: "us-east-1", Resources: []string{}, Detail: json.RawMessage(`{"amount":150}`)},
+	{Version: "0", ID: "x", DetailType: "a \"quoted\" \\ <b>&amp;</b>", Source: "s\n\r\t\b\f\x00\x1f\x7f", Account: "1",
+		Time: "t", Region: "r", Resources: []string{"arn:aws:s3:::b", "\u2028\u2029", "bad \xff utf-8 \xe2\x80"},
+		Detail: json.RawMessage(" {\n \"a\" : [ 1 , 2.5e10 , \"x y\\n\" ] ,\t\"<&>\": {\"\u2028\": null} } ")},
+	{Version: "0", ID: "", DetailType: "", Source: "", Account: "", Time: "", Region: "", Resources: nil, Detail: nil},
+	{Version: "0", ID: "é日本\U0001F600", Resources: []string{""}, Detail: json.RawMessage(`{"s":"with \" and \\ inside, and spaces"}`)},
+	{Version: "0", Detail: json.RawMessage(`{"a":`)},                      // not JSON
+	{Version: "0", Detail: json.RawMessage(`{"a":1} {"b":2}`)},            // two values
+	{Version: "0", Detail: json.RawMessage("{\"a\":\"\xff\"}")},           // invalid UTF-8 in a string
+	{Version: "0", Detail: json.RawMessage(`{"a":"unterminated \"}`)},     // a string left open
+	{Version: "0", Detail: json.RawMessage(`{"a" :"x\\\\" , "b":"\\""}`)}, // escaped backslashes before quotes
+}
+
+func TestEnvelopeEncodingMatchesMarshal(t *testing.T) {
+	for _, env := range envelopeCases {
+		checkEnvelope(t, env)
+	}
+}
+
+func FuzzEnvelopeEncodingMatchesMarshal(f *testing.F) {
+	for _, env := range envelopeCases {
+		res := ""
+		if len(env.Resources) > 0 {
+			res = env.Resources[0]
+		}
+		f.Add(env.ID, env.DetailType, env.Source, res, []byte(env.Detail))
+	}
+	f.Fuzz(func(t *testing.T, id, detailType, source, resource string, detail []byte) {
+		checkEnvelope(t, envelope{Version: "0", ID: id, DetailType: detailType, Source: source, Account: "123456789012",
+			Time: "2024-01-01T00:00:00Z", Region: "us-east-1", Resources: []string{resource, source}, Detail: detail})
+	})
+}
+
+// checkEnvelope fails unless env.encode gives marshal's bytes, or both fail.
+func checkEnvelope(t *testing.T, env envelope) {
+	t.Helper()
+	want, wantErr := marshal(env)
+	got, err := env.encode()
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("%+v: encode error %v, marshal error %v", env, err, wantErr)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%+v:\nencode  %s\nmarshal %s", env, got, want)
+	}
+}
+
+func BenchmarkEnvelopeEncode(b *testing.B) {
+	env := envelopeCases[0]
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			env.encode()
+		}
+	})
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			marshal(env)
+		}
+	})
+}
