@@ -23,7 +23,7 @@ var bucket = []byte("kv")
 // diskStore is a bbolt file behind a write-ahead log and an in-memory
 // overlay. An Update group's writes go to one log record, made durable with
 // one fdatasync of a preallocated, rewritten-in-place log segment, and to a
-// persistent (path-copying) treap, the overlay, that reads consult before the
+// persistent (copy-on-write) B-tree, the overlay, that reads consult before the
 // bbolt file. The bbolt file is only ever written by ordinary, fully synced
 // bbolt transactions: a checkpoint copies a frozen overlay into it, and only
 // then is the log segment that holds those writes recycled. So the bbolt file
@@ -70,7 +70,7 @@ type diskStore struct {
 	seg   *segment      // the log segment being appended to
 	limit int64         // log bytes that start a checkpoint (walSegmentSize)
 	idle  time.Duration // quiet time that starts one (idleCheckpoint)
-	gen   uint64        // treap generation of the running fn
+	gen   uint64        // tree generation of the running fn
 	tip   *node         // the overlay with every group's writes, durable or in flight
 
 	// flights carries groups whose log records are to be written, in log
@@ -294,7 +294,6 @@ func newDiskStore(db *bolt.DB, seg, spare *segment, sp *space) *diskStore {
 // again after a crash, which is harmless since replay applies the whole log
 // in order.
 func openDegraded(db *bolt.DB, segs [2]*segment, end int64, sp *space) (*diskStore, error) {
-	m := memTx{gen: 1}
 	var root *node
 	for _, seg := range segs {
 		if _, _, err := seg.replay(func(kind byte, key, val []byte) error {
@@ -302,7 +301,7 @@ func openDegraded(db *bolt.DB, segs [2]*segment, end int64, sp *space) (*diskSto
 			if kind == opPut {
 				v = append(make([]byte, 0, len(val)), val...)
 			}
-			root = m.insert(root, key, v)
+			root = insert(root, 1, key, v)
 			return nil
 		}); err != nil {
 			return nil, err
@@ -760,7 +759,7 @@ var checkpointHook = func(stage string) {}
 
 // applyOverlay writes an overlay's puts and tombstones into b.
 func applyOverlay(b *bolt.Bucket, root *node) error {
-	for it := newTreapIter(root, nil, false, nil); it.key() != nil; it.next() {
+	for it := newCursor(root, nil, false, nil); it.key() != nil; it.next() {
 		var err error
 		if v := it.val(); v == nil {
 			err = b.Delete(it.key())
@@ -841,7 +840,7 @@ type diskTx struct {
 	b              *bolt.Bucket
 	active, frozen *node
 	writable       bool
-	gen            uint64 // treap generation: nodes of this gen are fn's own
+	gen            uint64 // tree generation: nodes of this gen are fn's own
 
 	start    *node  // active before fn, for rollback
 	rec      []byte // the group's log record
@@ -872,11 +871,11 @@ func (t *diskTx) Get(key []byte) ([]byte, error) {
 	if len(key) == 0 {
 		return nil, nil // bbolt has no empty key; neither does the store
 	}
-	if n := find(t.active, key); n != nil {
-		return n.val(), nil // nil for a tombstone
+	if v, ok := lookup(t.active, key); ok {
+		return v, nil // nil for a tombstone
 	}
-	if n := find(t.frozen, key); n != nil {
-		return n.val(), nil
+	if v, ok := lookup(t.frozen, key); ok {
+		return v, nil
 	}
 	v := t.b.Get(key)
 	if v == nil {
@@ -900,8 +899,7 @@ func (t *diskTx) Put(key, value []byte) error {
 	t.rec = appendOp(t.rec, opPut, key, value)
 	// insert copies it (the caller may reuse value); an empty value must
 	// read back non-nil, not as a tombstone.
-	m := memTx{gen: t.gen}
-	t.active = m.insert(t.active, key, nonNil(value))
+	t.active = insert(t.active, t.gen, key, nonNil(value))
 	return nil
 }
 
@@ -909,15 +907,14 @@ func (t *diskTx) Delete(key []byte) error {
 	if !t.writable {
 		return ErrReadOnly
 	}
-	if len(key) == 0 {
-		return nil
+	if len(key) == 0 || len(key) > MaxKeySize {
+		return nil // never stored, so absent (and too long for the overlay)
 	}
 	if t.measure {
 		t.account(key, nil)
 	}
 	t.rec = appendOp(t.rec, opDelete, key, nil)
-	m := memTx{gen: t.gen}
-	t.active = m.insert(t.active, key, nil) // a tombstone hides older values
+	t.active = insert(t.active, t.gen, key, nil) // a tombstone hides older values
 	return nil
 }
 
@@ -958,7 +955,7 @@ func (t *diskTx) scan(prefix, from []byte, reverse bool, below func([]byte) bool
 	its := make([]iter, 0, 3)
 	for _, root := range []*node{t.active, t.frozen} {
 		if root != nil {
-			its = append(its, newTreapIter(root, from, reverse, below))
+			its = append(its, newCursor(root, from, reverse, below))
 		}
 	}
 	base := newBoltIter(t.b.Cursor(), from, reverse, below)
@@ -1011,58 +1008,6 @@ type iter interface {
 	next()
 }
 
-// treapIter walks a treap with a stack of the nodes whose far subtree is
-// still unvisited, the next node on top.
-type treapIter struct {
-	stack   []*node
-	reverse bool
-}
-
-// newTreapIter starts at the first key >= from (nil: the first key), or in
-// reverse at the last key for which below holds (nil: the last key).
-func newTreapIter(root *node, from []byte, reverse bool, below func([]byte) bool) *treapIter {
-	it := &treapIter{reverse: reverse}
-	for n := root; n != nil; {
-		switch {
-		case !reverse && bytes.Compare(n.key(), from) >= 0, reverse && (below == nil || below(n.key())):
-			it.stack = append(it.stack, n)
-			if reverse {
-				n = n.right
-			} else {
-				n = n.left
-			}
-		case reverse:
-			n = n.left
-		default:
-			n = n.right
-		}
-	}
-	return it
-}
-
-func (it *treapIter) key() []byte {
-	if len(it.stack) == 0 {
-		return nil
-	}
-	return it.stack[len(it.stack)-1].key()
-}
-
-func (it *treapIter) val() []byte { return it.stack[len(it.stack)-1].val() }
-
-func (it *treapIter) next() {
-	n := it.stack[len(it.stack)-1]
-	it.stack = it.stack[:len(it.stack)-1]
-	if it.reverse {
-		for m := n.left; m != nil; m = m.right {
-			it.stack = append(it.stack, m)
-		}
-	} else {
-		for m := n.right; m != nil; m = m.left {
-			it.stack = append(it.stack, m)
-		}
-	}
-}
-
 // boltIter walks the bbolt file.
 type boltIter struct {
 	c       *bolt.Cursor
@@ -1098,21 +1043,6 @@ func (it *boltIter) next() {
 	} else {
 		it.k, it.v = it.c.Next()
 	}
-}
-
-// find returns the node holding key in a treap, or nil.
-func find(n *node, key []byte) *node {
-	for n != nil {
-		switch c := bytes.Compare(key, n.key()); {
-		case c < 0:
-			n = n.left
-		case c > 0:
-			n = n.right
-		default:
-			return n
-		}
-	}
-	return nil
 }
 
 func nonNil(v []byte) []byte {

@@ -1,0 +1,621 @@
+package store
+
+import (
+	"bytes"
+	"slices"
+)
+
+// The in-memory store and the disk store's overlay keep their pairs in a
+// persistent (copy-on-write) B-tree of nodes. A committed version is
+// immutable, so readers take its root and read it without a lock; a writer
+// builds the next version beside it, changing in place only the nodes it
+// made itself (those of its generation) and copying the path to any other
+// node it changes. Dropping the new root is the rollback.
+//
+// The nodes are wide and keep their pairs' bytes packed, because the garbage
+// collector marks every object of the live heap on each cycle and the store
+// is most of that heap: a queue of hundreds of thousands of messages was
+// two objects per pair in the treap this replaces, one of them with three
+// pointers to follow, and every write copied a path of about 2 ln N small
+// nodes. A leaf here is three objects for up to maxEnts pairs, two of which
+// hold no pointers, and a write copies about log₃₂ N nodes.
+
+const (
+	// maxEnts is the most pairs a leaf holds, and maxKids the most children
+	// an interior node has. A leaf or interior node with fewer than a
+	// quarter of that after a delete is merged with a neighbour, or evened
+	// with it when both do not fit in one.
+	maxEnts = 32
+	maxKids = 32
+
+	// inlineMax is the largest pair (key and value) packed into its leaf's
+	// data; a larger one is its own allocation, referenced from ext, so that
+	// copying a leaf does not copy big values (they are immutable, and
+	// shared by every version that has them).
+	inlineMax = 256
+)
+
+// Flags of an ent.
+const (
+	entTomb = 1 << iota // the disk store's overlay: the key was deleted
+	entExt              // the pair is ext[off], not in data
+)
+
+// ent locates one pair of a leaf, or one separator key of an interior node.
+type ent struct {
+	off  uint32 // where the pair starts in data, or its index in ext
+	vlen uint32 // MaxValueSize fits
+	klen uint16 // MaxKeySize fits
+	flag uint8
+}
+
+// node is a B-tree node. A node whose gen is the running writer's belongs to
+// that writer alone and is changed in place (along with its arrays, which
+// are never shared); any other node may be shared with committed versions
+// and is copied before a change.
+//
+// Bytes once written into data (or an ext pair) are never overwritten: a
+// Get earlier in an Update may have returned them, valid until the Update
+// ends. Overwrites and deletes leave garbage in data, dropped when the node
+// is copied or its data is full.
+type node struct {
+	gen  uint64
+	leaf bool
+	// A leaf's ents are its pairs in key order. An interior node's ents are
+	// its separators: kids[i] holds the keys k with key(i-1) <= k < key(i).
+	ents []ent
+	data []byte
+	ext  [][]byte
+	kids []*node // interior nodes only
+}
+
+// size is the number of pairs of a leaf, or of children of an interior node.
+func (n *node) size() int {
+	if n.leaf {
+		return len(n.ents)
+	}
+	return len(n.kids)
+}
+
+// underfull reports whether a node is small enough to be merged with a
+// neighbour after a delete.
+func (n *node) underfull() bool {
+	if n.leaf {
+		return len(n.ents) < maxEnts/4
+	}
+	return len(n.kids) < maxKids/4
+}
+
+// key returns the key of ents[i]; callers must not modify it.
+func (n *node) key(i int) []byte {
+	e := &n.ents[i]
+	k := int(e.klen)
+	if e.flag&entExt != 0 {
+		return n.ext[e.off][:k:k]
+	}
+	o := int(e.off)
+	return n.data[o : o+k : o+k]
+}
+
+// val returns the value of ents[i] (nil for a tombstone, never nil
+// otherwise); callers must not modify it.
+func (n *node) val(i int) []byte {
+	e := &n.ents[i]
+	if e.flag&entTomb != 0 {
+		return nil
+	}
+	var b []byte
+	if e.flag&entExt != 0 {
+		b = n.ext[e.off]
+	} else {
+		b = n.data[e.off:]
+	}
+	k, end := int(e.klen), int(e.klen)+int(e.vlen)
+	return b[k:end:end]
+}
+
+// inline reports whether a pair of this many bytes is packed into data.
+func inline(size int) bool { return size <= inlineMax }
+
+// pairSize is the bytes of ents[i]'s pair.
+func (e ent) pairSize() int { return int(e.klen) + int(e.vlen) }
+
+// search returns the index of the first pair whose key is >= key, and
+// whether that key is equal.
+func (n *node) search(key []byte) (int, bool) {
+	lo, hi := 0, len(n.ents)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		switch c := bytes.Compare(n.key(m), key); {
+		case c < 0:
+			lo = m + 1
+		case c > 0:
+			hi = m
+		default:
+			return m, true
+		}
+	}
+	return lo, false
+}
+
+// child returns the index of the child whose range holds key: the number of
+// separators <= key.
+func (n *node) child(key []byte) int {
+	lo, hi := 0, len(n.ents)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if bytes.Compare(n.key(m), key) <= 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// newNode returns an empty node of gen with room for ents entries and
+// data bytes packed.
+func newNode(gen uint64, leaf bool, ents, data int) *node {
+	n := &node{gen: gen, leaf: leaf, ents: make([]ent, 0, ents)}
+	if data > 0 {
+		n.data = make([]byte, 0, data)
+	}
+	if !leaf {
+		n.kids = make([]*node, 0, ents+1)
+	}
+	return n
+}
+
+// packed returns the bytes of the pairs ents[lo:hi] that live in data.
+func (n *node) packed(lo, hi int) int {
+	size := 0
+	for _, e := range n.ents[lo:hi] {
+		if e.flag&entExt == 0 {
+			size += e.pairSize()
+		}
+	}
+	return size
+}
+
+// appendEnts appends m's entries [lo,hi) to n, copying packed pairs and
+// sharing ext ones (which never change).
+func (n *node) appendEnts(m *node, lo, hi int) {
+	for _, e := range m.ents[lo:hi] {
+		if e.flag&entExt != 0 {
+			n.ext = append(n.ext, m.ext[e.off])
+			e.off = uint32(len(n.ext) - 1)
+		} else {
+			o := int(e.off)
+			e.off = uint32(len(n.data))
+			n.data = append(n.data, m.data[o:o+e.pairSize()]...)
+		}
+		n.ents = append(n.ents, e)
+	}
+}
+
+// clone returns a copy of n for gen, without n's garbage and with room more
+// bytes of data for a pair about to be written.
+func (n *node) clone(gen uint64, room int) *node {
+	c := newNode(gen, n.leaf, len(n.ents)+1, n.packed(0, len(n.ents))+room)
+	c.appendEnts(n, 0, len(n.ents))
+	if !n.leaf {
+		c.kids = append(c.kids, n.kids...)
+	}
+	return c
+}
+
+// own returns n itself if gen made it, or a copy gen may change.
+func own(n *node, gen uint64, room int) *node {
+	if n.gen == gen {
+		return n
+	}
+	return n.clone(gen, room)
+}
+
+// store writes a pair's bytes into n (which gen owns) and returns its ent,
+// which the caller places in ents. A nil val with tomb set is a tombstone;
+// separators have an empty val.
+func (n *node) store(key, val []byte, tomb bool) ent {
+	e := ent{klen: uint16(len(key)), vlen: uint32(len(val))}
+	if tomb {
+		e.flag = entTomb
+	}
+	size := len(key) + len(val)
+	if !inline(size) {
+		if len(n.ext) == cap(n.ext) {
+			n.compactExt()
+		}
+		e.flag |= entExt
+		e.off = uint32(len(n.ext))
+		n.ext = append(n.ext, pair(key, val))
+		return e
+	}
+	if cap(n.data)-len(n.data) < size {
+		n.compactData(size)
+	}
+	e.off = uint32(len(n.data))
+	n.data = append(n.data, key...)
+	n.data = append(n.data, val...)
+	return e
+}
+
+// compactData moves n's packed pairs into a new array with room for need
+// more bytes; the old array stays as it is for slices already handed out.
+func (n *node) compactData(need int) {
+	live := n.packed(0, len(n.ents))
+	data := make([]byte, 0, 2*(live+need))
+	for i := range n.ents {
+		e := &n.ents[i]
+		if e.flag&entExt == 0 {
+			o := int(e.off)
+			e.off = uint32(len(data))
+			data = append(data, n.data[o:o+e.pairSize()]...)
+		}
+	}
+	n.data = data
+}
+
+// compactExt drops the ext slots no ent uses, leaving room to append.
+func (n *node) compactExt() {
+	live := 0
+	for _, e := range n.ents {
+		if e.flag&entExt != 0 {
+			live++
+		}
+	}
+	ext := make([][]byte, 0, 2*live+1)
+	for i := range n.ents {
+		e := &n.ents[i]
+		if e.flag&entExt != 0 {
+			ext = append(ext, n.ext[e.off])
+			e.off = uint32(len(ext) - 1)
+		}
+	}
+	n.ext = ext
+}
+
+// forget releases what ents[i] holds, before it is overwritten or removed:
+// an ext pair is no longer kept alive by this node.
+func (n *node) forget(i int) {
+	if e := n.ents[i]; e.flag&entExt != 0 {
+		n.ext[e.off] = nil
+	}
+}
+
+// pair returns a copy of key and val in one allocation.
+func pair(key, val []byte) []byte {
+	kv := make([]byte, len(key)+len(val))
+	copy(kv, key)
+	copy(kv[len(key):], val)
+	return kv
+}
+
+// lookup returns the value of key in the tree (nil for a tombstone) and
+// whether the tree has key.
+func lookup(n *node, key []byte) ([]byte, bool) {
+	if n == nil {
+		return nil, false
+	}
+	for !n.leaf {
+		n = n.kids[n.child(key)]
+	}
+	i, ok := n.search(key)
+	if !ok {
+		return nil, false
+	}
+	return n.val(i), true
+}
+
+// insert sets key to a copy of val in the tree root, as gen, and returns
+// the new root. A nil val is a tombstone.
+func insert(root *node, gen uint64, key, val []byte) *node {
+	if root == nil {
+		size := len(key) + len(val)
+		n := newNode(gen, true, 4, 0)
+		if inline(size) {
+			n.data = make([]byte, 0, size)
+		}
+		n.ents = append(n.ents, n.store(key, val, val == nil))
+		return n
+	}
+	l, sep, r := putIn(root, gen, key, val)
+	if r == nil {
+		return l
+	}
+	n := newNode(gen, false, 2, len(sep))
+	n.ents = append(n.ents, n.store(sep, nil, false))
+	n.kids = append(n.kids, l, r)
+	return n
+}
+
+// putIn sets key in the subtree n. When n had to split, it returns the two
+// halves and the first key of the second (a slice of it).
+func putIn(n *node, gen uint64, key, val []byte) (*node, []byte, *node) {
+	size := len(key) + len(val)
+	room := 0
+	if inline(size) {
+		room = size
+	}
+	if n.leaf {
+		i, found := n.search(key)
+		n = own(n, gen, room)
+		e := n.store(key, val, val == nil)
+		if found {
+			n.forget(i)
+			n.ents[i] = e
+			return n, nil, nil
+		}
+		n.ents = slices.Insert(n.ents, i, e)
+		if len(n.ents) <= maxEnts {
+			return n, nil, nil
+		}
+		return split(n, gen, splitPoint(len(n.ents), i))
+	}
+	n = own(n, gen, 0)
+	i := n.child(key)
+	k, sep, r := putIn(n.kids[i], gen, key, val)
+	n.kids[i] = k
+	if r == nil {
+		return n, nil, nil
+	}
+	n.ents = slices.Insert(n.ents, i, n.store(sep, nil, false))
+	n.kids = slices.Insert(n.kids, i+1, r)
+	if len(n.kids) <= maxKids {
+		return n, nil, nil
+	}
+	return split(n, gen, splitPoint(len(n.kids), i+1))
+}
+
+// splitPoint is where a node of size entries (or children) that has just
+// taken one at i splits: in the middle, but next to i when i is at an end,
+// so that keys written in ascending (or descending) order, as a queue's
+// messages are, fill nodes instead of leaving them half empty.
+func splitPoint(size, i int) int {
+	switch i {
+	case size - 1:
+		return size - 1
+	case 0:
+		return 1
+	}
+	return size / 2
+}
+
+// split returns new nodes of gen holding n's first at entries (or
+// children) and the rest, and the separator between them.
+func split(n *node, gen uint64, at int) (*node, []byte, *node) {
+	if n.leaf {
+		l := newNode(gen, true, at+1, n.packed(0, at))
+		l.appendEnts(n, 0, at)
+		r := newNode(gen, true, len(n.ents)-at+1, n.packed(at, len(n.ents)))
+		r.appendEnts(n, at, len(n.ents))
+		return l, r.key(0), r
+	}
+	// Separator at-1 moves up: l keeps kids[:at], r the rest.
+	l := newNode(gen, false, at, n.packed(0, at-1))
+	l.appendEnts(n, 0, at-1)
+	l.kids = append(l.kids, n.kids[:at]...)
+	r := newNode(gen, false, len(n.kids)-at, n.packed(at, len(n.ents)))
+	r.appendEnts(n, at, len(n.ents))
+	r.kids = append(r.kids, n.kids[at:]...)
+	return l, n.key(at - 1), r
+}
+
+// remove deletes key from the tree root, as gen, and returns the new root
+// (root itself when key is absent: nothing is copied).
+func remove(root *node, gen uint64, key []byte) *node {
+	if root == nil {
+		return nil
+	}
+	n, changed := del(root, gen, key)
+	if !changed {
+		return root
+	}
+	for {
+		switch {
+		case n.size() == 0:
+			return nil
+		case !n.leaf && len(n.kids) == 1:
+			n = n.kids[0]
+		default:
+			return n
+		}
+	}
+}
+
+// del deletes key from the subtree n and reports whether it was there.
+func del(n *node, gen uint64, key []byte) (*node, bool) {
+	if n.leaf {
+		i, found := n.search(key)
+		if !found {
+			return n, false
+		}
+		n = own(n, gen, 0)
+		n.forget(i)
+		n.ents = slices.Delete(n.ents, i, i+1)
+		return n, true
+	}
+	i := n.child(key)
+	k, changed := del(n.kids[i], gen, key)
+	if !changed {
+		return n, false
+	}
+	n = own(n, gen, 0)
+	n.kids[i] = k
+	switch {
+	case k.size() == 0:
+		n.removeKid(i)
+	case k.underfull() && len(n.kids) > 1:
+		n.rebalance(gen, i)
+	}
+	return n, true
+}
+
+// removeKid drops the empty child i of n (which gen owns) and a separator
+// beside it.
+func (n *node) removeKid(i int) {
+	n.kids = slices.Delete(n.kids, i, i+1)
+	if len(n.ents) == 0 {
+		return
+	}
+	s := max(i-1, 0)
+	n.forget(s)
+	n.ents = slices.Delete(n.ents, s, s+1)
+}
+
+// rebalance merges n's underfull child i with a neighbour, or, when both
+// do not fit in one node, shares their entries evenly between two new ones.
+// n has at least two children and gen owns it.
+func (n *node) rebalance(gen uint64, i int) {
+	lo := i - 1
+	if i == 0 {
+		lo = 0
+	}
+	a, b := n.kids[lo], n.kids[lo+1]
+	m := merge(gen, a, n.key(lo), b)
+	limit := maxKids
+	if m.leaf {
+		limit = maxEnts
+	}
+	if m.size() <= limit {
+		n.kids[lo] = m
+		n.kids = slices.Delete(n.kids, lo+1, lo+2)
+		n.forget(lo)
+		n.ents = slices.Delete(n.ents, lo, lo+1)
+		return
+	}
+	l, sep, r := split(m, gen, m.size()/2)
+	n.kids[lo], n.kids[lo+1] = l, r
+	n.forget(lo)
+	n.ents[lo] = n.store(sep, nil, false)
+}
+
+// merge returns a new node of gen with a's entries and then b's; sep, the
+// separator between them in their parent, joins them when they are
+// interior nodes.
+func merge(gen uint64, a *node, sep []byte, b *node) *node {
+	packed := a.packed(0, len(a.ents)) + b.packed(0, len(b.ents))
+	if !a.leaf && inline(len(sep)) {
+		packed += len(sep)
+	}
+	m := newNode(gen, a.leaf, len(a.ents)+len(b.ents)+1, packed)
+	m.appendEnts(a, 0, len(a.ents))
+	if !a.leaf {
+		m.ents = append(m.ents, m.store(sep, nil, false))
+		m.kids = append(append(m.kids, a.kids...), b.kids...)
+	}
+	m.appendEnts(b, 0, len(b.ents))
+	return m
+}
+
+// frame is one node on a cursor's path and the index of the entry (in a
+// leaf) or child (in an interior node) the cursor is at.
+type frame struct {
+	n *node
+	i int
+}
+
+// cursor walks a tree's pairs in key order, or in reverse. Its key is nil
+// once it has passed the last (or first) pair.
+type cursor struct {
+	path    []frame // root first; the last is a leaf while the cursor is valid
+	reverse bool
+	buf     [6]frame
+}
+
+// newCursor starts at the first key >= from (nil: the first key), or in
+// reverse at the last key for which below holds (nil: the last key); below
+// must hold for every key up to some point and for none after it.
+func newCursor(root *node, from []byte, reverse bool, below func([]byte) bool) *cursor {
+	c := &cursor{reverse: reverse}
+	c.path = c.buf[:0]
+	if root == nil {
+		return c
+	}
+	n := root
+	for {
+		var i int
+		if !reverse {
+			if n.leaf {
+				i, _ = n.search(from)
+			} else {
+				i = n.child(from)
+			}
+		} else {
+			// The number of keys (separators) for which below holds.
+			lo, hi := 0, len(n.ents)
+			if below == nil {
+				lo = hi
+			}
+			for lo < hi {
+				m := int(uint(lo+hi) >> 1)
+				if below(n.key(m)) {
+					lo = m + 1
+				} else {
+					hi = m
+				}
+			}
+			i = lo
+			if n.leaf {
+				i--
+			}
+		}
+		c.path = append(c.path, frame{n, i})
+		if n.leaf {
+			break
+		}
+		n = n.kids[i]
+	}
+	c.settle()
+	return c
+}
+
+// settle moves the cursor from where its path points to the nearest pair
+// in its direction, climbing out of exhausted (or empty) nodes.
+func (c *cursor) settle() {
+	for len(c.path) > 0 {
+		top := &c.path[len(c.path)-1]
+		if top.i >= 0 && top.i < top.n.size() {
+			if top.n.leaf {
+				return
+			}
+			k := top.n.kids[top.i]
+			i := 0
+			if c.reverse {
+				i = k.size() - 1
+			}
+			c.path = append(c.path, frame{k, i})
+			continue
+		}
+		c.path = c.path[:len(c.path)-1]
+		if len(c.path) > 0 {
+			if c.reverse {
+				c.path[len(c.path)-1].i--
+			} else {
+				c.path[len(c.path)-1].i++
+			}
+		}
+	}
+}
+
+func (c *cursor) key() []byte {
+	if len(c.path) == 0 {
+		return nil
+	}
+	f := c.path[len(c.path)-1]
+	return f.n.key(f.i)
+}
+
+// val is the current pair's value, nil for a tombstone.
+func (c *cursor) val() []byte {
+	f := c.path[len(c.path)-1]
+	return f.n.val(f.i)
+}
+
+func (c *cursor) next() {
+	if c.reverse {
+		c.path[len(c.path)-1].i--
+	} else {
+		c.path[len(c.path)-1].i++
+	}
+	c.settle()
+}
