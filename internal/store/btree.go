@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 )
 
@@ -56,8 +57,9 @@ type ent struct {
 //
 // Bytes once written into data (or an ext pair) are never overwritten: a
 // Get earlier in an Update may have returned them, valid until the Update
-// ends. Overwrites and deletes leave garbage in data, dropped when the node
-// is copied or its data is full.
+// ends, and a copy of a node shares its data array with the original (see
+// dataHead), writing new pairs past the end of what the original uses.
+// Overwrites and deletes leave garbage in data, dropped when it is full.
 type node struct {
 	gen  uint64
 	leaf bool
@@ -153,12 +155,38 @@ func (n *node) child(key []byte) int {
 	return lo
 }
 
+// dataHead is the bytes at the start of every data array that hold its
+// high-water mark: how much of the array some node uses. Copying a node
+// copies neither its data nor its pairs but shares the array, so a write to
+// a leaf allocates a few hundred bytes instead of a leaf's worth. A node
+// whose data ends at the mark may append in place (no other version uses
+// the bytes past it; readers never read past their own data's end); any
+// other must move its pairs to a new array first. Only the store's one
+// writer reads or writes the mark.
+const dataHead = 4
+
+// newData returns an empty data array with room for size bytes of pairs.
+func newData(size int) []byte {
+	return make([]byte, dataHead, dataHead+size)
+}
+
+// mark records that n's data is in use up to its end.
+func (n *node) mark() {
+	binary.LittleEndian.PutUint32(n.data, uint32(len(n.data)))
+}
+
+// canAppend reports whether size more bytes fit in n's data array in place.
+func (n *node) canAppend(size int) bool {
+	return n.data != nil && cap(n.data)-len(n.data) >= size &&
+		binary.LittleEndian.Uint32(n.data) == uint32(len(n.data))
+}
+
 // newNode returns an empty node of gen with room for ents entries and
-// data bytes packed.
+// data bytes packed, and half as many again for the writes to come.
 func newNode(gen uint64, leaf bool, ents, data int) *node {
 	n := &node{gen: gen, leaf: leaf, ents: make([]ent, 0, ents)}
 	if data > 0 {
-		n.data = make([]byte, 0, data)
+		n.data = newData(data + data/2)
 	}
 	if !leaf {
 		n.kids = make([]*node, 0, ents+1)
@@ -177,39 +205,50 @@ func (n *node) packed(lo, hi int) int {
 	return size
 }
 
-// appendEnts appends m's entries [lo,hi) to n, copying packed pairs and
-// sharing ext ones (which never change).
+// appendEnts appends m's entries [lo,hi) to n, copying packed pairs into
+// n's own data (newly made, with room for them) and sharing ext ones (which
+// never change).
 func (n *node) appendEnts(m *node, lo, hi int) {
 	for _, e := range m.ents[lo:hi] {
 		if e.flag&entExt != 0 {
 			n.ext = append(n.ext, m.ext[e.off])
 			e.off = uint32(len(n.ext) - 1)
 		} else {
+			if n.data == nil {
+				n.data = newData(m.packed(lo, hi))
+			}
 			o := int(e.off)
 			e.off = uint32(len(n.data))
 			n.data = append(n.data, m.data[o:o+e.pairSize()]...)
 		}
 		n.ents = append(n.ents, e)
 	}
-}
-
-// clone returns a copy of n for gen, without n's garbage and with room more
-// bytes of data for a pair about to be written.
-func (n *node) clone(gen uint64, room int) *node {
-	c := newNode(gen, n.leaf, len(n.ents)+1, n.packed(0, len(n.ents))+room)
-	c.appendEnts(n, 0, len(n.ents))
-	if !n.leaf {
-		c.kids = append(c.kids, n.kids...)
+	if n.data != nil {
+		n.mark()
 	}
-	return c
 }
 
-// own returns n itself if gen made it, or a copy gen may change.
-func own(n *node, gen uint64, room int) *node {
+// own returns n itself if gen made it, or a copy gen may change, which
+// shares n's data array.
+func own(n *node, gen uint64) *node {
 	if n.gen == gen {
 		return n
 	}
-	return n.clone(gen, room)
+	c := &node{gen: gen, leaf: n.leaf, data: n.data}
+	c.ents = append(make([]ent, 0, len(n.ents)+1), n.ents...)
+	if n.ext != nil {
+		// Only the ext slots in use; the ents pointing at them follow.
+		for i := range c.ents {
+			if e := &c.ents[i]; e.flag&entExt != 0 {
+				c.ext = append(c.ext, n.ext[e.off])
+				e.off = uint32(len(c.ext) - 1)
+			}
+		}
+	}
+	if !n.leaf {
+		c.kids = append(make([]*node, 0, len(n.kids)+1), n.kids...)
+	}
+	return c
 }
 
 // store writes a pair's bytes into n (which gen owns) and returns its ent,
@@ -230,20 +269,22 @@ func (n *node) store(key, val []byte, tomb bool) ent {
 		n.ext = append(n.ext, pair(key, val))
 		return e
 	}
-	if cap(n.data)-len(n.data) < size {
+	if !n.canAppend(size) {
 		n.compactData(size)
 	}
 	e.off = uint32(len(n.data))
 	n.data = append(n.data, key...)
 	n.data = append(n.data, val...)
+	n.mark()
 	return e
 }
 
 // compactData moves n's packed pairs into a new array with room for need
-// more bytes; the old array stays as it is for slices already handed out.
+// more bytes and half as many again as it has, for the writes to come; the
+// old array stays as it is for the versions and slices that use it.
 func (n *node) compactData(need int) {
 	live := n.packed(0, len(n.ents))
-	data := make([]byte, 0, 2*(live+need))
+	data := newData(live + live/2 + need)
 	for i := range n.ents {
 		e := &n.ents[i]
 		if e.flag&entExt == 0 {
@@ -253,6 +294,7 @@ func (n *node) compactData(need int) {
 		}
 	}
 	n.data = data
+	n.mark()
 }
 
 // compactExt drops the ext slots no ent uses, leaving room to append.
@@ -313,7 +355,7 @@ func insert(root *node, gen uint64, key, val []byte) *node {
 		size := len(key) + len(val)
 		n := newNode(gen, true, 4, 0)
 		if inline(size) {
-			n.data = make([]byte, 0, size)
+			n.data = newData(4 * size)
 		}
 		n.ents = append(n.ents, n.store(key, val, val == nil))
 		return n
@@ -331,14 +373,9 @@ func insert(root *node, gen uint64, key, val []byte) *node {
 // putIn sets key in the subtree n. When n had to split, it returns the two
 // halves and the first key of the second (a slice of it).
 func putIn(n *node, gen uint64, key, val []byte) (*node, []byte, *node) {
-	size := len(key) + len(val)
-	room := 0
-	if inline(size) {
-		room = size
-	}
 	if n.leaf {
 		i, found := n.search(key)
-		n = own(n, gen, room)
+		n = own(n, gen)
 		e := n.store(key, val, val == nil)
 		if found {
 			n.forget(i)
@@ -351,7 +388,7 @@ func putIn(n *node, gen uint64, key, val []byte) (*node, []byte, *node) {
 		}
 		return split(n, gen, splitPoint(len(n.ents), i))
 	}
-	n = own(n, gen, 0)
+	n = own(n, gen)
 	i := n.child(key)
 	k, sep, r := putIn(n.kids[i], gen, key, val)
 	n.kids[i] = k
@@ -429,7 +466,7 @@ func del(n *node, gen uint64, key []byte) (*node, bool) {
 		if !found {
 			return n, false
 		}
-		n = own(n, gen, 0)
+		n = own(n, gen)
 		n.forget(i)
 		n.ents = slices.Delete(n.ents, i, i+1)
 		return n, true
@@ -439,7 +476,7 @@ func del(n *node, gen uint64, key []byte) (*node, bool) {
 	if !changed {
 		return n, false
 	}
-	n = own(n, gen, 0)
+	n = own(n, gen)
 	n.kids[i] = k
 	switch {
 	case k.size() == 0:
