@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -54,6 +55,7 @@ type diskStore struct {
 	// the checkpointed writes.
 	snap    sync.RWMutex
 	layers  *layers  // guarded by snap; replaced, never changed
+	shared  *readTx  // guarded by snap: the read transaction that goes with layers, nil during a checkpoint
 	spare   *segment // guarded by snap: the next log segment, once recycled
 	ckptErr error    // guarded by snap: a checkpoint failed
 
@@ -91,6 +93,58 @@ type diskStore struct {
 // copied into bbolt. A nil val in either is a tombstone.
 type layers struct {
 	active, frozen *node
+}
+
+// readTx is a bbolt read transaction that Views (and the committer's
+// groups) share instead of each beginning their own: beginning and ending one
+// takes bbolt's meta lock, its mmap lock and its freelist's reader map, a few
+// microseconds on every View, and serializes them. Only checkpoints write the
+// bbolt file, so one read transaction begun after a checkpoint, paired with
+// the overlay, is the store's state until the next checkpoint: the
+// checkpointer retires it before it writes (a commit that remaps the file
+// waits for every open read transaction, its own retired one included) and
+// installs a new one with the overlay that no longer holds what it copied.
+// Views that start while a checkpoint runs begin their own, as before.
+//
+// Sharing relies on bbolt's read-only transactions and buckets changing
+// nothing when read: lookups and cursors read the mapped file, and the only
+// counters they touch (cursor counts) are atomic. The race detector checks it
+// (TestViewsShareAReadTransactionAcrossCheckpoints under -race).
+type readTx struct {
+	tx   *bolt.Tx
+	b    *bolt.Bucket
+	refs atomic.Int64 // users, plus one while it is s.shared; ended at zero
+}
+
+// beginShared begins a read transaction to share, holding its installer's
+// reference.
+func (s *diskStore) beginShared() (*readTx, error) {
+	btx, err := s.db.Begin(false)
+	if err != nil {
+		return nil, err
+	}
+	rt := &readTx{tx: btx, b: btx.Bucket(bucket)}
+	rt.refs.Store(1)
+	return rt, nil
+}
+
+// release drops one reference to rt and ends it with the last.
+func (rt *readTx) release() {
+	if rt.refs.Add(-1) == 0 {
+		rt.tx.Rollback()
+	}
+}
+
+// retireShared stops sharing the current read transaction; it ends once its
+// last View does.
+func (s *diskStore) retireShared() {
+	s.snap.Lock()
+	rt := s.shared
+	s.shared = nil
+	s.snap.Unlock()
+	if rt != nil {
+		rt.release()
+	}
 }
 
 // flight is one group whose log record is waiting to be written: rec, at
@@ -170,6 +224,11 @@ func Open(dir string) (Store, error) {
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	// Without a shared read transaction (bbolt would refuse any), each
+	// View begins its own and reports bbolt's error.
+	if rt, err := s.beginShared(); err == nil {
+		s.shared = rt
 	}
 	go s.commitLoop()
 	go s.ackLoop()
@@ -345,13 +404,18 @@ func (s *diskStore) begin() error {
 	return nil
 }
 
-// snapshot begins a bbolt read transaction and takes the overlay that goes
-// with it.
-func (s *diskStore) snapshot() (*bolt.Tx, *layers, error) {
+// snapshot takes a bbolt read transaction, the shared one unless a
+// checkpoint is running, and the overlay that goes with it. The caller
+// releases the transaction.
+func (s *diskStore) snapshot() (*readTx, *layers, error) {
 	s.snap.RLock()
 	defer s.snap.RUnlock()
-	btx, err := s.db.Begin(false)
-	return btx, s.layers, err
+	if rt := s.shared; rt != nil {
+		rt.refs.Add(1)
+		return rt, s.layers, nil
+	}
+	rt, err := s.beginShared()
+	return rt, s.layers, err
 }
 
 func (s *diskStore) View(fn func(Tx) error) error {
@@ -359,12 +423,12 @@ func (s *diskStore) View(fn func(Tx) error) error {
 		return err
 	}
 	defer s.live.RUnlock()
-	btx, lay, err := s.snapshot()
+	rt, lay, err := s.snapshot()
 	if err != nil {
 		return err
 	}
-	defer btx.Rollback()
-	return fn(&diskTx{b: btx.Bucket(bucket), active: lay.active, frozen: lay.frozen})
+	defer rt.release()
+	return fn(&diskTx{b: rt.b, active: lay.active, frozen: lay.frozen})
 }
 
 func (s *diskStore) Update(fn func(Tx) error) error {
@@ -463,10 +527,10 @@ func (s *diskStore) commit(group []*request) {
 	s.snap.RLock()
 	err := cmp.Or(s.failed, s.ckptErr)
 	s.snap.RUnlock()
-	var btx *bolt.Tx
+	var rt *readTx
 	var lay *layers
 	if err == nil {
-		if btx, lay, err = s.snapshot(); err != nil {
+		if rt, lay, err = s.snapshot(); err != nil {
 			err = fmt.Errorf("store commit: %w", err)
 		}
 	}
@@ -479,7 +543,7 @@ func (s *diskStore) commit(group []*request) {
 	}
 	recBuf := recPool.Get().(*[]byte)
 	root, rec := s.tip, (*recBuf)[:walRecordHead]
-	b := btx.Bucket(bucket)
+	b := rt.b
 	// On a full disk each fn's writes are measured, and those that would
 	// add data are dropped.
 	full := s.space.degraded()
@@ -495,7 +559,7 @@ func (s *diskStore) commit(group []*request) {
 		}
 		root, rec = tx.active, tx.rec
 	}
-	btx.Rollback()
+	rt.release()
 	f := &flight{group: group, root: root, writes: len(rec) > walRecordHead}
 	if !f.writes {
 		recPool.Put(recBuf)
@@ -665,6 +729,7 @@ func (s *diskStore) freeze() {
 func (s *diskStore) checkpointLoop() {
 	defer close(s.ckptStopped)
 	for c := range s.checkpoints {
+		s.retireShared()
 		err := s.checkpoint(c)
 		for tries := 1; IsNoSpace(err); tries++ {
 			s.space.noSpace(err)
@@ -673,7 +738,13 @@ func (s *diskStore) checkpointLoop() {
 			}
 			err = s.checkpoint(c)
 		}
+		// Whatever the outcome, bbolt holds what a transaction begun now
+		// sees until the next checkpoint, which only this goroutine runs.
+		rt, rtErr := s.beginShared()
 		s.snap.Lock()
+		if rtErr == nil {
+			s.shared = rt
+		}
 		switch {
 		case IsNoSpace(err):
 			// Closing on a full disk: Close tries once more, and
@@ -787,6 +858,10 @@ func (s *diskStore) Close() error {
 	close(s.checkpoints)
 	<-s.ckptStopped
 	<-s.spaceStopped
+	// No View is left (live is held) and the checkpointer is gone: end the
+	// shared read transaction, which a commit that remaps the file would
+	// wait for, and db.Close too.
+	s.retireShared()
 	// Everything into bbolt, then both segments afresh, so that the next
 	// Open has nothing to replay. On an error the log keeps the writes.
 	// other is the second segment: the spare, or the one a checkpoint
