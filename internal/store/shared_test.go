@@ -17,10 +17,10 @@ import (
 // -race it also checks that sharing one read transaction is race-free.
 func TestViewsShareAReadTransactionAcrossCheckpoints(t *testing.T) {
 	defer func(n int64) { walSegmentSize = n }(walSegmentSize)
-	walSegmentSize = walHeaderSize + 8<<10
+	walSegmentSize = walHeaderSize + 4<<10
 	s := openDisk(t)
 	ds := s.(*diskStore)
-	const keep, updates, readers = 20, 600, 6
+	const keep, updates, readers = 20, 300, 4
 
 	var done atomic.Bool
 	var views, shared atomic.Int64
