@@ -143,6 +143,14 @@ func ParseEvent(b []byte) (*Event, error) {
 // float64) for matching.
 func EventFromValue(obj map[string]any) *Event { return &Event{root: obj} }
 
+// Object is the event's JSON object as parsed; callers must not modify it.
+func (e *Event) Object() map[string]any { return e.root }
+
+// ParseValue parses one JSON value as ParseEvent parses the members of an
+// event: objects as map[string]any, arrays as []any, numbers as json.Number.
+// With EventFromValue it builds an event from parts already at hand.
+func ParseValue(b []byte) (any, error) { return decode(b) }
+
 // decode reads exactly one JSON value, keeping numbers exact (json.Number).
 func decode(b []byte) (any, error) {
 	if v, ok := decodeFast(b); ok {

@@ -104,7 +104,7 @@ func (s *Service) archiveWrites(p pending) map[string][]byte {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.regions[p.Account+"/"+p.Region]
+	r := s.regions[regionKey{p.Account, p.Region}]
 	if r == nil || len(r.archives) == 0 {
 		return nil
 	}
@@ -628,7 +628,7 @@ func (s *Service) RunReplays(ctx context.Context) error {
 // is finished (or gone, or cancelled).
 func (s *Service) replayStep(account, reg, name, busName string) (done bool, err error) {
 	s.mu.Lock()
-	r := s.regions[account+"/"+reg]
+	r := s.regions[regionKey{account, reg}]
 	var rp replayRecord
 	if r != nil && r.replays[name] != nil {
 		rp = *r.replays[name]

@@ -151,11 +151,14 @@ func (s *Service) routed(p *pending) bool {
 	if p.Rule != "" || p.Direct != nil || p.Replay != "" {
 		return true
 	}
-	ev, err := pattern.ParseEvent(p.Event)
-	if err != nil {
-		return true // let the dispatcher log and drop it as before
+	ev := p.ev
+	if ev == nil {
+		var err error
+		if ev, err = pattern.ParseEvent(p.Event); err != nil {
+			return true // let the dispatcher log and drop it as before
+		}
+		p.ev = ev
 	}
-	p.ev = ev
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, b, _ := s.lookupLocked(p.Account, p.Region, p.Bus)
@@ -165,7 +168,7 @@ func (s *Service) routed(p *pending) bool {
 	if len(b.set.Match(ev)) > 0 {
 		return true
 	}
-	if r := s.regions[p.Account+"/"+p.Region]; r != nil {
+	if r := s.regions[regionKey{p.Account, p.Region}]; r != nil {
 		for _, a := range r.archives {
 			if a.Bus == p.Bus && a.State == "ENABLED" && (a.compiled == nil || a.compiled.MatchEvent(ev)) {
 				return true
@@ -235,8 +238,10 @@ func (s *Service) accept(ctx context.Context, e *eventsapi.PutEventsRequestEntry
 	if mErr != nil {
 		return pending{}, "", eventsapi.ErrMalformedDetail("Detail is malformed.")
 	}
-	return pending{Account: bAccount, Region: bReg, Bus: busName, Event: raw, Ingested: now,
-		id: env.ID, detailType: env.DetailType, source: env.Source}, env.ID, nil
+	p := pending{Account: bAccount, Region: bReg, Bus: busName, Event: raw, Ingested: now,
+		id: env.ID, detailType: env.DetailType, source: env.Source}
+	p.ev, _ = env.event()
+	return p, env.ID, nil
 }
 
 func compactJSON(s string) json.RawMessage {
@@ -369,6 +374,7 @@ func (s *Service) Publish(ctx context.Context, e eventbus.Event) error {
 	}
 	p := pending{Account: account, Region: reg, Bus: busName, Event: raw, Ingested: s.now().UTC(),
 		id: id, detailType: e.DetailType, source: e.Source}
+	p.ev, _ = env.event()
 	if !s.routed(&p) {
 		s.received(ctx, p)
 		s.matched(ctx, p, id, nil)
@@ -659,7 +665,7 @@ func (s *Service) route(ctx context.Context, p pending) {
 		}
 	}
 	s.mu.Unlock()
-	ingested := p.Ingested.UTC().Format(time.RFC3339Nano)
+	var ingested string // <aws.events.event.ingestion-time>, for input transformers only
 	id := p.id
 	if id == "" {
 		var env struct {
@@ -672,6 +678,9 @@ func (s *Service) route(ctx context.Context, p pending) {
 	s.matched(ctx, p, id, ms)
 	for _, m := range ms {
 		for _, t := range m.targets {
+			if t.InputTransformer != nil && ingested == "" {
+				ingested = p.Ingested.UTC().Format(time.RFC3339Nano)
+			}
 			input, err := targetInput(&t, p.Event, m.arn, m.name, ingested)
 			if err != nil {
 				s.log.Warn("events: input transformation failed", "rule", m.arn, "target", awsapi.ToString(t.Id), "err", err)

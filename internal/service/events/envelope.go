@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"unicode/utf8"
+
+	"github.com/wharf-dev/wharf/internal/pattern"
 )
 
 // errDetailNotJSON is an envelope whose detail is not JSON; marshal fails on
@@ -150,4 +152,40 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// event is the envelope parsed for matching: what pattern.ParseEvent makes
+// of env.encode()'s bytes, built from the envelope's members instead of
+// encoding them and parsing them back (only the detail is parsed). ok is
+// false when a member is not valid UTF-8 (encoding replaces its bad bytes)
+// or the detail is not JSON: parse the encoding then.
+// FuzzEnvelopeEventMatchesParseEvent compares the two.
+func (env *envelope) event() (ev *pattern.Event, ok bool) {
+	for _, s := range [...]string{env.Version, env.ID, env.DetailType, env.Source, env.Account, env.Time, env.Region} {
+		if !utf8.ValidString(s) {
+			return nil, false
+		}
+	}
+	var res any
+	if env.Resources != nil {
+		rs := make([]any, len(env.Resources))
+		for i, r := range env.Resources {
+			if !utf8.ValidString(r) {
+				return nil, false
+			}
+			rs[i] = r
+		}
+		res = rs
+	}
+	var detail any
+	if env.Detail != nil {
+		var err error
+		if detail, err = pattern.ParseValue(env.Detail); err != nil {
+			return nil, false
+		}
+	}
+	return pattern.EventFromValue(map[string]any{
+		"version": env.Version, "id": env.ID, "detail-type": env.DetailType, "source": env.Source,
+		"account": env.Account, "time": env.Time, "region": env.Region, "resources": res, "detail": detail,
+	}), true
 }

@@ -3,7 +3,13 @@ package events
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
+	"regexp"
+	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/wharf-dev/wharf/internal/pattern"
 )
 
 // envelopeCases are envelopes whose strings and details need every kind of
@@ -56,6 +62,52 @@ func checkEnvelope(t *testing.T, env envelope) {
 	}
 }
 
+func FuzzEnvelopeEventMatchesParseEvent(f *testing.F) {
+	for _, env := range envelopeCases {
+		res := ""
+		if len(env.Resources) > 0 {
+			res = env.Resources[0]
+		}
+		f.Add(env.ID, env.DetailType, env.Source, res, []byte(env.Detail))
+	}
+	f.Fuzz(func(t *testing.T, id, detailType, source, resource string, detail []byte) {
+		for _, res := range [][]string{{resource, source}, {}, nil} {
+			checkEnvelopeEvent(t, envelope{Version: "0", ID: id, DetailType: detailType, Source: source, Account: "123456789012",
+				Time: "2024-01-01T00:00:00Z", Region: "us-east-1", Resources: res, Detail: detail})
+		}
+	})
+}
+
+func TestEnvelopeEventMatchesParseEvent(t *testing.T) {
+	for _, env := range envelopeCases {
+		checkEnvelopeEvent(t, env)
+	}
+}
+
+// checkEnvelopeEvent fails unless env.event, when it builds an event,
+// builds the one pattern.ParseEvent parses from env's encoding.
+func checkEnvelopeEvent(t *testing.T, env envelope) {
+	t.Helper()
+	got, ok := env.event()
+	raw, err := env.encode()
+	if err != nil {
+		if ok {
+			t.Fatalf("%+v: event built from an envelope that does not encode (%v)", env, err)
+		}
+		return
+	}
+	want, err := pattern.ParseEvent(raw)
+	if err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+	if ok && !reflect.DeepEqual(got.Object(), want.Object()) {
+		t.Fatalf("%s:\nbuilt  %#v\nparsed %#v", raw, got.Object(), want.Object())
+	}
+	if !ok && utf8.ValidString(env.ID+env.DetailType+env.Source+strings.Join(env.Resources, "")) && json.Valid(env.Detail) {
+		t.Fatalf("%+v: no event built from valid members", env)
+	}
+}
+
 func BenchmarkEnvelopeEncode(b *testing.B) {
 	env := envelopeCases[0]
 	b.Run("encode", func(b *testing.B) {
@@ -70,4 +122,19 @@ func BenchmarkEnvelopeEncode(b *testing.B) {
 			marshal(env)
 		}
 	})
+}
+
+func TestEventIDsAreVersion4UUIDs(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[string]bool{}
+	for range 1000 {
+		id := uuid()
+		if !re.MatchString(id) {
+			t.Fatalf("event id %q is not a version 4 UUID", id)
+		}
+		if seen[id] {
+			t.Fatalf("event id %q given twice", id)
+		}
+		seen[id] = true
+	}
 }

@@ -145,7 +145,7 @@ type Service struct {
 	region  string
 
 	mu      sync.Mutex
-	regions map[string]*region // "<account>/<region>"
+	regions map[regionKey]*region
 	seq     atomic.Uint64
 	wake    chan struct{}
 	// dispatching is held by Dispatch; cursor, which it guards, is the
@@ -168,6 +168,10 @@ type Service struct {
 
 	obs observer // timeline and metrics
 }
+
+// regionKey is what a region is kept by: a struct, so looking one up
+// builds no string (every event looks its region up several times).
+type regionKey struct{ account, region string }
 
 // region is one account's buses in one region, loaded from the store once.
 type region struct {
@@ -219,7 +223,7 @@ func New(o Options) *Service {
 	s := &Service{
 		st: o.Store, log: o.Logger, now: clock.Or(o.Clock).Now, newID: o.NewID, targets: o.Targets,
 		account: o.Account, region: o.Region, volatile: o.Volatile,
-		regions: map[string]*region{}, wake: make(chan struct{}, 1), lastFire: map[string]time.Time{},
+		regions: map[regionKey]*region{}, wake: make(chan struct{}, 1), lastFire: map[string]time.Time{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -234,13 +238,21 @@ func New(o Options) *Service {
 	return s
 }
 
+// uuid returns a random (version 4) UUID, formatted in place: every
+// accepted event takes one.
 func uuid() string {
 	var b [16]byte
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	hex.Encode(s[9:13], b[4:6])
+	hex.Encode(s[14:18], b[6:8])
+	hex.Encode(s[19:23], b[8:10])
+	hex.Encode(s[24:36], b[10:16])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return string(s[:])
 }
 
 const defaultBus = "default"
@@ -271,7 +283,7 @@ func ruleArn(account, reg, busName, name string) string {
 
 // regionLocked returns (loading once) the state of account in reg. s.mu is held.
 func (s *Service) regionLocked(account, reg string) (*region, error) {
-	k := account + "/" + reg
+	k := regionKey{account, reg}
 	if r, ok := s.regions[k]; ok {
 		return r, nil
 	}

@@ -9,7 +9,7 @@ func (s *Service) Forget() {
 	s.dispatching.Lock()
 	defer s.dispatching.Unlock()
 	s.mu.Lock()
-	s.regions = map[string]*region{}
+	s.regions = map[regionKey]*region{}
 	clear(s.lastFire)
 	s.mu.Unlock()
 	s.hotMu.Lock()
