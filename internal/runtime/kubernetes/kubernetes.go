@@ -1,4 +1,5 @@
-// Package kubernetes runs ECS tasks on a Kubernetes cluster through client-go:
+// Package kubernetes runs ECS tasks on a Kubernetes cluster, speaking to its
+// API server over HTTP (client.go):
 // a task is one Pod, each container definition one of its containers.
 //
 // How a task definition maps onto the Pod:
@@ -32,13 +33,15 @@
 // Pod stops its task with TerminationNotice. Output is read through the API
 // server (stdout and stderr together, as the kubelet keeps them).
 //
-// Runner watches wharf's Pods (label wharf.managed=true) with one informer; a
+// Runner lists and watches wharf's Pods (label wharf.managed=true); a
 // container's id is namespace/pod/container, so a restarted wharf finds the
 // Pods it left running and re-adopts them. A Pod deleted behind wharf's back
 // ends its task (the service controller replaces it).
 //
-// client-go (with k8s.io/api and apimachinery) is the one dependency: the
-// main module never imports k8s.io/kubernetes.
+// The package links no k8s.io module: a kubeconfig is read by kubeconfig.go
+// (YAML or JSON, with every way client-go authenticates except auth-provider
+// plugins, which client-go no longer builds in either), and the Pod, Node and
+// Status fields wharf uses are the small types of api.go.
 package kubernetes
 
 import (
@@ -53,15 +56,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/wharf-dev/wharf/internal/runtime"
 )
@@ -80,30 +74,31 @@ type Options struct {
 // Runner is a runtime.TaskRunner on a Kubernetes cluster.
 type Runner struct {
 	cs   *client
-	cfg  *rest.Config
+	cfg  *restConfig
 	ns   string // fixed namespace, or "" for one per cluster
 	host string // the API server, for messages
 
 	startOnce sync.Once
-	informer  cache.SharedIndexInformer
 	stop      chan struct{}
 	closeOnce sync.Once
 
-	mu      sync.Mutex
-	changed chan struct{}         // closed and replaced on every Pod change
-	gone    map[string]goneRecord // last state of deleted Pods, by namespace/name
-	ready   map[string]bool       // containers (ids) seen ready once
-	nsReady map[string]bool       // namespaces known to exist
+	mu       sync.Mutex
+	pods     map[string]*Pod       // wharf's Pods as last listed or watched, by namespace/name
+	synced   chan struct{}         // closed once the Pods have been listed
+	watchErr error                 // the last list's or watch's failure, for messages
+	changed  chan struct{}         // closed and replaced on every Pod change
+	gone     map[string]goneRecord // last state of deleted Pods, by namespace/name
+	ready    map[string]bool       // containers (ids) seen ready once
+	nsReady  map[string]bool       // namespaces known to exist
 
 	summaries summaryCache // kubelets' stats summaries, by node
 	// kubeletHC reaches kubelets directly (kubeletClient).
 	kubeletOnce sync.Once
 	kubeletHC   *http.Client
-	kubeletErr  error
 }
 
 type goneRecord struct {
-	pod *corev1.Pod
+	pod *Pod
 	at  time.Time
 }
 
@@ -112,43 +107,22 @@ var _ runtime.TaskRunner = (*Runner)(nil)
 // New returns a Runner for the cluster o describes. It does not contact the
 // cluster; Ping does.
 func New(o Options) (*Runner, error) {
-	cfg, err := restConfig(o.Kubeconfig)
+	cfg, err := loadConfig(o.Kubeconfig)
 	if err != nil {
 		return nil, err
 	}
-	// Tasks start in bursts (a service scaling out, 100 RunTasks): the
-	// default 5 requests/s would queue them behind the client's limiter.
-	cfg.QPS, cfg.Burst = 100, 200
-	cfg.UserAgent = "wharf"
-	cs, err := newClient(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Runner{
-		cs: cs, cfg: cfg, ns: o.Namespace, host: cfg.Host, stop: make(chan struct{}),
-		changed: make(chan struct{}), gone: map[string]goneRecord{}, ready: map[string]bool{}, nsReady: map[string]bool{},
-	}, nil
+	// No client-side rate limit (client-go's is 5 requests/s unless raised):
+	// tasks start in bursts (a service scaling out, 100 RunTasks), and the
+	// API server has its own fairness.
+	return newRunner(newClient(cfg), o.Namespace), nil
 }
 
-// restConfig is the client configuration: the kubeconfig given, else the
-// in-cluster one, else kubectl's.
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig != "" {
-		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-		if err != nil {
-			return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
-		}
-		return cfg, nil
+func newRunner(cs *client, ns string) *Runner {
+	return &Runner{
+		cs: cs, cfg: cs.cfg, ns: ns, host: cs.cfg.Host, stop: make(chan struct{}),
+		pods: map[string]*Pod{}, synced: make(chan struct{}),
+		changed: make(chan struct{}), gone: map[string]goneRecord{}, ready: map[string]bool{}, nsReady: map[string]bool{},
 	}
-	if cfg, err := rest.InClusterConfig(); err == nil {
-		return cfg, nil
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("no kubeconfig (--kubeconfig, WHARF_KUBECONFIG, KUBECONFIG or ~/.kube/config) and not inside a cluster: %w", err)
-	}
-	return cfg, nil
 }
 
 // Name is "kubernetes".
@@ -159,7 +133,7 @@ func (r *Runner) Ping(ctx context.Context) error {
 	if _, err := r.cs.serverVersion(ctx); err != nil {
 		return fmt.Errorf("kubernetes API server %s: %w", r.host, err)
 	}
-	if _, err := r.cs.listPods(ctx, r.ns, metav1.ListOptions{LabelSelector: labelManaged + "=true", Limit: 1}); err != nil {
+	if _, err := r.cs.listPods(ctx, r.ns, listOptions{LabelSelector: r.selector(), Limit: 1}); err != nil {
 		return fmt.Errorf("kubernetes API server %s: list pods: %w", r.host, err)
 	}
 	return nil
@@ -168,82 +142,65 @@ func (r *Runner) Ping(ctx context.Context) error {
 // Close stops watching the cluster. Pods keep running.
 func (r *Runner) Close() { r.closeOnce.Do(func() { close(r.stop) }) }
 
-// watch starts the informer on wharf's Pods once and waits until it has
-// listed them.
+// watch starts listing and watching wharf's Pods once and waits until they
+// have been listed.
 func (r *Runner) watch(ctx context.Context) error {
 	r.startOnce.Do(func() {
-		sel := labelManaged + "=true"
-		lw := &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (k8sruntime.Object, error) {
-				o.LabelSelector = sel
-				return r.cs.listPods(ctx, r.ns, o)
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				o.LabelSelector = sel
-				return r.cs.watchPods(ctx, r.ns, o)
-			},
-		}
-		r.informer = cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, cache.Indexers{})
-		r.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { r.seen(obj, false) },
-			UpdateFunc: func(_, obj any) { r.seen(obj, false) },
-			DeleteFunc: func(obj any) {
-				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-					obj = t.Obj
-				}
-				r.seen(obj, true)
-			},
-		})
-		go r.informer.Run(r.stop)
+		wctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			<-r.stop
+			cancel()
+		}()
+		go r.runWatch(wctx)
 	})
-	if r.informer.HasSynced() {
+	select {
+	case <-r.synced:
 		return nil
+	default:
 	}
-	done, stopCh := make(chan struct{}), make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-r.stop:
-		case <-done:
-			return
+	select {
+	case <-r.synced:
+		return nil
+	case <-ctx.Done():
+		r.mu.Lock()
+		werr := r.watchErr
+		r.mu.Unlock()
+		if werr != nil {
+			return fmt.Errorf("kubernetes API server %s: pods not listed (%v): %w", r.host, werr, ctx.Err())
 		}
-		close(stopCh)
-	}()
-	if !cache.WaitForCacheSync(stopCh, r.informer.HasSynced) {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("kubernetes API server %s: pods not listed", r.host)
+		return ctx.Err()
+	case <-r.stop:
+		return fmt.Errorf("kubernetes API server %s: pods not listed: the runner is closed", r.host)
 	}
-	return nil
 }
 
-// seen records a Pod event and wakes every waiter.
-func (r *Runner) seen(obj any, deleted bool) {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// record keeps a Pod's state from the list or watch; r.mu is held.
+func (r *Runner) record(pod *Pod, deleted bool) {
+	key := pod.Namespace + "/" + pod.Name
 	for _, cs := range allStatuses(pod) {
 		if cs.Ready {
 			r.ready[id(pod.Namespace, pod.Name, cs.Name)] = true
 		}
 	}
-	if deleted {
-		now := time.Now()
-		for k, g := range r.gone {
-			if now.Sub(g.at) > 10*time.Minute {
-				delete(r.gone, k)
-				for _, cs := range allStatuses(g.pod) {
-					delete(r.ready, id(g.pod.Namespace, g.pod.Name, cs.Name))
-				}
+	if !deleted {
+		r.pods[key] = pod
+		return
+	}
+	delete(r.pods, key)
+	now := time.Now()
+	for k, g := range r.gone {
+		if now.Sub(g.at) > 10*time.Minute {
+			delete(r.gone, k)
+			for _, cs := range allStatuses(g.pod) {
+				delete(r.ready, id(g.pod.Namespace, g.pod.Name, cs.Name))
 			}
 		}
-		r.gone[pod.Namespace+"/"+pod.Name] = goneRecord{pod: pod, at: now}
 	}
+	r.gone[key] = goneRecord{pod: pod, at: now}
+}
+
+// broadcast wakes every waiter on a change; r.mu is held.
+func (r *Runner) broadcast() {
 	close(r.changed)
 	r.changed = make(chan struct{})
 }
@@ -254,8 +211,8 @@ func (r *Runner) changes() <-chan struct{} {
 	return r.changed
 }
 
-func allStatuses(pod *corev1.Pod) []corev1.ContainerStatus {
-	return append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+func allStatuses(pod *Pod) []ContainerStatus {
+	return append(append([]ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
 }
 
 // id is a container's runtime id.
@@ -270,12 +227,12 @@ func parseID(s string) (ns, pod, container string, ok bool) {
 }
 
 // pod returns the Pod as last seen, and whether it has been deleted.
-func (r *Runner) pod(ns, name string) (*corev1.Pod, bool) {
-	if obj, ok, _ := r.informer.GetStore().GetByKey(ns + "/" + name); ok {
-		return obj.(*corev1.Pod), false
-	}
+func (r *Runner) pod(ns, name string) (*Pod, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if p, ok := r.pods[ns+"/"+name]; ok {
+		return p, false
+	}
 	if g, ok := r.gone[ns+"/"+name]; ok {
 		return g.pod, true
 	}
@@ -291,11 +248,11 @@ func (r *Runner) namespace(ctx context.Context, ns string) error {
 		return nil
 	}
 	err := r.cs.getNamespace(ctx, ns)
-	if apierrors.IsNotFound(err) {
-		err = r.cs.createNamespace(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+	if isNotFound(err) {
+		err = r.cs.createNamespace(ctx, &namespaceObject{ObjectMeta: ObjectMeta{
 			Name: ns, Labels: map[string]string{labelManagedBy: "wharf"},
 		}})
-		if apierrors.IsAlreadyExists(err) {
+		if isAlreadyExists(err) {
 			err = nil
 		}
 	}
@@ -332,7 +289,7 @@ func (r *Runner) StartTask(ctx context.Context, t runtime.Task) (map[string]stri
 	if err := r.namespace(ctx, ns); err != nil {
 		return nil, err
 	}
-	if err := r.cs.createPod(ctx, ns, pod); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := r.cs.createPod(ctx, ns, pod); err != nil && !isAlreadyExists(err) {
 		return nil, fmt.Errorf("create pod %s/%s: %w", ns, pod.Name, err)
 	}
 	ids := map[string]string{}
@@ -384,7 +341,7 @@ var startReasons = map[string]bool{
 
 // started reports whether every container of pod has started, or why one
 // never will.
-func started(pod *corev1.Pod, images map[string]string) (bool, error) {
+func started(pod *Pod, images map[string]string) (bool, error) {
 	statuses := allStatuses(pod)
 	for _, cs := range statuses {
 		if w := cs.State.Waiting; w != nil {
@@ -412,7 +369,7 @@ func started(pod *corev1.Pod, images map[string]string) (bool, error) {
 			return false, fmt.Errorf("%w: container %s exited with code %d", runtime.ErrDependency, c.Name, t.ExitCode)
 		}
 	}
-	if pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded {
+	if pod.Status.Phase == PodFailed || pod.Status.Phase == PodSucceeded {
 		return true, nil // everything ran; Wait reports each end
 	}
 	n := 0
@@ -426,8 +383,8 @@ func started(pod *corev1.Pod, images map[string]string) (bool, error) {
 	return n == len(pod.Spec.Containers), nil
 }
 
-func status(pod *corev1.Pod, name string) *corev1.ContainerStatus {
-	for _, l := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses} {
+func status(pod *Pod, name string) *ContainerStatus {
+	for _, l := range [][]ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses} {
 		for i := range l {
 			if l[i].Name == name {
 				return &l[i]
@@ -440,8 +397,8 @@ func status(pod *corev1.Pod, name string) *corev1.ContainerStatus {
 // delete deletes a Pod, giving its containers grace to stop.
 func (r *Runner) delete(ctx context.Context, ns, name string, grace time.Duration) error {
 	secs := int64(grace.Round(time.Second) / time.Second)
-	err := r.cs.deletePod(ctx, ns, name, metav1.DeleteOptions{GracePeriodSeconds: &secs})
-	if apierrors.IsNotFound(err) {
+	err := r.cs.deletePod(ctx, ns, name, secs)
+	if isNotFound(err) {
 		return nil
 	}
 	return err
@@ -514,11 +471,11 @@ func (r *Runner) Inspect(ctx context.Context, cid string) (runtime.State, error)
 }
 
 // state is container c's state in pod.
-func (r *Runner) state(pod *corev1.Pod, c string, deleted bool) runtime.State {
+func (r *Runner) state(pod *Pod, c string, deleted bool) runtime.State {
 	st := runtime.State{ID: id(pod.Namespace, pod.Name, c), Name: pod.Name + "/" + c, Labels: pod.Annotations}
-	var spec *corev1.Container
+	var spec *Container
 	restartable := false
-	for _, l := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+	for _, l := range [][]Container{pod.Spec.InitContainers, pod.Spec.Containers} {
 		for i := range l {
 			if l[i].Name == c {
 				spec = &l[i]
@@ -527,7 +484,7 @@ func (r *Runner) state(pod *corev1.Pod, c string, deleted bool) runtime.State {
 		}
 	}
 	cs := status(pod, c)
-	terminal := pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded
+	terminal := pod.Status.Phase == PodFailed || pod.Status.Phase == PodSucceeded
 	evicted := pod.Status.Reason == "Evicted"
 	switch {
 	case cs != nil && cs.State.Terminated != nil:
@@ -543,7 +500,7 @@ func (r *Runner) state(pod *corev1.Pod, c string, deleted bool) runtime.State {
 	default:
 		st.Running = true
 		if cs != nil && cs.State.Running != nil {
-			st.StartedAt = cs.State.Running.StartedAt.Time
+			st.StartedAt = cs.State.Running.StartedAt
 		}
 	}
 	if evicted {
@@ -559,9 +516,9 @@ func (r *Runner) state(pod *corev1.Pod, c string, deleted bool) runtime.State {
 	return st
 }
 
-func setExit(st *runtime.State, t *corev1.ContainerStateTerminated) {
+func setExit(st *runtime.State, t *ContainerStateTerminated) {
 	st.ExitCode = int(t.ExitCode)
-	st.StartedAt, st.FinishedAt = t.StartedAt.Time, t.FinishedAt.Time
+	st.StartedAt, st.FinishedAt = t.StartedAt, t.FinishedAt
 	switch t.Reason {
 	case "OOMKilled":
 		st.Reason = "OutOfMemoryError: Container killed due to memory usage"
@@ -573,7 +530,7 @@ func setExit(st *runtime.State, t *corev1.ContainerStateTerminated) {
 // health is the verdict of a container's health check (its readiness
 // probe): healthy while ready; unhealthy once ready before, or once the start
 // period and every retry have passed without an answer; starting until then.
-func (r *Runner) health(pod *corev1.Pod, spec *corev1.Container, cs *corev1.ContainerStatus) string {
+func (r *Runner) health(pod *Pod, spec *Container, cs *ContainerStatus) string {
 	if cs.Ready {
 		return runtime.HealthHealthy
 	}
@@ -589,7 +546,7 @@ func (r *Runner) health(pod *corev1.Pod, spec *corev1.Container, cs *corev1.Cont
 	p := spec.ReadinessProbe
 	startPeriod, _ := strconv.Atoi(pod.Annotations[annStartPeriod+spec.Name])
 	grace := time.Duration(startPeriod)*time.Second + time.Duration(p.PeriodSeconds*p.FailureThreshold+p.TimeoutSeconds)*time.Second
-	if time.Since(cs.State.Running.StartedAt.Time) > grace {
+	if time.Since(cs.State.Running.StartedAt) > grace {
 		return runtime.HealthUnhealthy
 	}
 	return runtime.HealthStarting
@@ -601,13 +558,18 @@ func (r *Runner) List(ctx context.Context, key, value string) ([]runtime.State, 
 	if err := r.watch(ctx); err != nil {
 		return nil, err
 	}
+	r.mu.Lock()
+	pods := make([]*Pod, 0, len(r.pods))
+	for _, p := range r.pods {
+		pods = append(pods, p)
+	}
+	r.mu.Unlock()
 	var out []runtime.State
-	for _, obj := range r.informer.GetStore().List() {
-		pod := obj.(*corev1.Pod)
+	for _, pod := range pods {
 		if pod.Labels[key] != value && pod.Annotations[key] != value {
 			continue
 		}
-		for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
+		for _, c := range append(append([]Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
 			out = append(out, r.state(pod, c.Name, false))
 		}
 	}
@@ -616,7 +578,7 @@ func (r *Runner) List(ctx context.Context, key, value string) ([]runtime.State, 
 
 // ECSName is the ECS container name of a Pod container, from the Pod's
 // annotation.
-func ECSName(pod *corev1.Pod, container string) string {
+func ECSName(pod *Pod, container string) string {
 	var m map[string]string
 	if json.Unmarshal([]byte(pod.Annotations[annContainers]), &m) == nil && m[container] != "" {
 		return m[container]
@@ -635,14 +597,14 @@ func (r *Runner) Logs(ctx context.Context, cid string, fn func(runtime.Line)) er
 	for {
 		ch := r.changes()
 		var err error
-		rc, err = r.cs.podLogs(ctx, ns, p, &corev1.PodLogOptions{Container: c, Follow: true, Timestamps: true})
+		rc, err = r.cs.podLogs(ctx, ns, p, c)
 		if err == nil {
 			break
 		}
-		if apierrors.IsNotFound(err) {
+		if isNotFound(err) {
 			return runtime.ErrNotFound
 		}
-		if !apierrors.IsBadRequest(err) { // BadRequest: not started yet
+		if !isBadRequest(err) { // BadRequest: not started yet
 			return err
 		}
 		if st, ierr := r.Inspect(ctx, cid); ierr != nil || !st.Running && st.FinishedAt.IsZero() {

@@ -7,10 +7,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/runtime"
 )
@@ -106,7 +102,7 @@ func roles(t *runtime.Task) map[string]role {
 
 // podFor is the Pod that runs task t in namespace ns. It returns the Pod's
 // container name for each ECS container name.
-func podFor(t *runtime.Task, ns string) (*corev1.Pod, map[string]string, error) {
+func podFor(t *runtime.Task, ns string) (*Pod, map[string]string, error) {
 	names := map[string]string{}    // ECS name -> Pod container name
 	ecsNames := map[string]string{} // the reverse, for the annotation
 	for _, c := range t.Containers {
@@ -122,8 +118,8 @@ func podFor(t *runtime.Task, ns string) (*corev1.Pod, map[string]string, error) 
 		names[c.Name], ecsNames[n] = n, c.Name
 	}
 	mapping, _ := json.Marshal(ecsNames)
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
+	pod := &Pod{
+		ObjectMeta: ObjectMeta{
 			Name:      podName(t),
 			Namespace: ns,
 			Labels: map[string]string{
@@ -132,15 +128,15 @@ func podFor(t *runtime.Task, ns string) (*corev1.Pod, map[string]string, error) 
 			},
 			Annotations: map[string]string{annContainers: string(mapping)},
 		},
-		Spec: corev1.PodSpec{
+		Spec: PodSpec{
 			// ECS never restarts a task's containers: an exit is reported,
 			// and an essential one stops the task.
-			RestartPolicy: corev1.RestartPolicyNever,
+			RestartPolicy: "Never",
 			// Tasks reach wharf, their credentials and metadata at the address
 			// wharf advertises, as the host sees it (awsvpc's own network has
 			// no equivalent on a loopback-only machine).
 			HostNetwork: true,
-			DNSPolicy:   corev1.DNSClusterFirstWithHostNet,
+			DNSPolicy:   "ClusterFirstWithHostNet",
 			// A task's credentials are its task role's, never the cluster's.
 			AutomountServiceAccountToken: new(false),
 			EnableServiceLinks:           new(false),
@@ -166,18 +162,18 @@ func podFor(t *runtime.Task, ns string) (*corev1.Pod, map[string]string, error) 
 		}
 		for _, m := range c.Spec.Mounts {
 			vn := dnsLabel(m.Volume)
-			kc.VolumeMounts = append(kc.VolumeMounts, corev1.VolumeMount{Name: vn, MountPath: m.ContainerPath, ReadOnly: m.ReadOnly})
+			kc.VolumeMounts = append(kc.VolumeMounts, VolumeMount{Name: vn, MountPath: m.ContainerPath, ReadOnly: m.ReadOnly})
 			if vols[vn] {
 				continue
 			}
 			vols[vn] = true
-			v := corev1.Volume{Name: vn}
+			v := Volume{Name: vn}
 			if m.HostPath != "" {
-				v.HostPath = &corev1.HostPathVolumeSource{Path: m.HostPath, Type: new(corev1.HostPathDirectoryOrCreate)}
+				v.HostPath = &HostPathVolumeSource{Path: m.HostPath, Type: new("DirectoryOrCreate")}
 			} else {
 				// A task volume without a host path lives and dies with the
 				// task and is shared by its containers (bind mounts docs).
-				v.EmptyDir = &corev1.EmptyDirVolumeSource{}
+				v.EmptyDir = &struct{}{}
 			}
 			pod.Spec.Volumes = append(pod.Spec.Volumes, v)
 		}
@@ -190,7 +186,7 @@ func podFor(t *runtime.Task, ns string) (*corev1.Pod, map[string]string, error) 
 		case initRun:
 			pod.Spec.InitContainers = append(pod.Spec.InitContainers, kc)
 		case sidecar:
-			kc.RestartPolicy = new(corev1.ContainerRestartPolicyAlways)
+			kc.RestartPolicy = new("Always")
 			if kc.ReadinessProbe != nil {
 				sp := *kc.ReadinessProbe
 				// The startup probe passes on the first healthy answer; the
@@ -211,8 +207,8 @@ func podFor(t *runtime.Task, ns string) (*corev1.Pod, map[string]string, error) 
 }
 
 // container maps one container's Spec onto a Pod container.
-func container(name string, sp *runtime.Spec) (corev1.Container, error) {
-	kc := corev1.Container{
+func container(name string, sp *runtime.Spec) (Container, error) {
+	kc := Container{
 		Name:  name,
 		Image: sp.Image,
 		// Docker's Entrypoint is Kubernetes' command and Cmd its args, with
@@ -222,16 +218,16 @@ func container(name string, sp *runtime.Spec) (corev1.Container, error) {
 		WorkingDir: sp.WorkingDir,
 		// Images are loaded onto the node or pulled once: a tag such as
 		// latest must not force a pull from a registry the node may not reach.
-		ImagePullPolicy: corev1.PullIfNotPresent,
+		ImagePullPolicy: "IfNotPresent",
 		// The container's last output is what an exit reason would be,
 		// when it wrote one.
-		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		TerminationMessagePolicy: "FallbackToLogsOnError",
 	}
 	for _, kv := range sp.Env {
 		k, v, _ := strings.Cut(kv, "=")
-		kc.Env = append(kc.Env, corev1.EnvVar{Name: k, Value: v})
+		kc.Env = append(kc.Env, EnvVar{Name: k, Value: v})
 	}
-	sc := &corev1.SecurityContext{}
+	sc := &SecurityContext{}
 	if sp.ReadonlyRootFS {
 		sc.ReadOnlyRootFilesystem = new(true)
 	}
@@ -250,25 +246,25 @@ func container(name string, sp *runtime.Spec) (corev1.Container, error) {
 			sc.RunAsGroup = &gid
 		}
 	}
-	if *sc != (corev1.SecurityContext{}) {
+	if *sc != (SecurityContext{}) {
 		kc.SecurityContext = sc
 	}
 	// cpu is a relative share in ECS (1024 units = one vCPU), so it becomes
 	// a request, never a limit; memory is the hard limit and
 	// memoryReservation the soft one (ContainerDefinition docs).
-	req, lim := corev1.ResourceList{}, corev1.ResourceList{}
+	req, lim := map[string]string{}, map[string]string{}
 	if sp.CPU > 0 {
-		req[corev1.ResourceCPU] = *resource.NewMilliQuantity(max(int64(sp.CPU)*1000/1024, 1), resource.DecimalSI)
+		req["cpu"] = strconv.FormatInt(max(int64(sp.CPU)*1000/1024, 1), 10) + "m"
 	}
 	if sp.Memory > 0 {
-		lim[corev1.ResourceMemory] = *resource.NewQuantity(int64(sp.Memory)<<20, resource.BinarySI)
+		lim["memory"] = strconv.FormatInt(int64(sp.Memory), 10) + "Mi"
 	}
 	if sp.MemoryReservation > 0 {
 		r := sp.MemoryReservation
 		if sp.Memory > 0 {
 			r = min(r, sp.Memory)
 		}
-		req[corev1.ResourceMemory] = *resource.NewQuantity(int64(r)<<20, resource.BinarySI)
+		req["memory"] = strconv.FormatInt(int64(r), 10) + "Mi"
 	}
 	if len(req) > 0 {
 		kc.Resources.Requests = req
@@ -282,7 +278,7 @@ func container(name string, sp *runtime.Spec) (corev1.Container, error) {
 // probeFor is a health check as an exec probe: ["CMD", exe, args...] runs
 // exe, ["CMD-SHELL", cmd] runs cmd with /bin/sh -c, as Docker does; ["NONE"]
 // is no probe.
-func probeFor(h *runtime.HealthCheck) *corev1.Probe {
+func probeFor(h *runtime.HealthCheck) *Probe {
 	var cmd []string
 	switch h.Test[0] {
 	case "CMD":
@@ -298,8 +294,8 @@ func probeFor(h *runtime.HealthCheck) *corev1.Probe {
 		return nil
 	}
 	secs := func(d time.Duration) int32 { return int32(max(d.Round(time.Second)/time.Second, 1)) }
-	return &corev1.Probe{
-		ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: cmd}},
+	return &Probe{
+		Exec:             &ExecAction{Command: cmd},
 		PeriodSeconds:    secs(h.Interval),
 		TimeoutSeconds:   secs(h.Timeout),
 		FailureThreshold: int32(max(h.Retries, 1)),

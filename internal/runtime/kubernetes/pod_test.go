@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/wharf-dev/wharf/internal/runtime"
 )
 
@@ -39,11 +37,11 @@ func TestPodCarriesEveryContainerSetting(t *testing.T) {
 		t.Errorf("annotations %v", pod.Annotations)
 	}
 	sp := pod.Spec
-	if !sp.HostNetwork || sp.RestartPolicy != corev1.RestartPolicyNever || *sp.TerminationGracePeriodSeconds != 7 || *sp.AutomountServiceAccountToken {
+	if !sp.HostNetwork || sp.RestartPolicy != "Never" || *sp.TerminationGracePeriodSeconds != 7 || *sp.AutomountServiceAccountToken {
 		t.Errorf("pod spec: hostNetwork %v restart %v grace %d automount %v", sp.HostNetwork, sp.RestartPolicy, *sp.TerminationGracePeriodSeconds, *sp.AutomountServiceAccountToken)
 	}
 	c := sp.Containers[0]
-	if strings.Join(c.Command, " ") != "/worker" || strings.Join(c.Args, " ") != "-v" || c.WorkingDir != "/work" || c.Image != "worker:1" || c.ImagePullPolicy != corev1.PullIfNotPresent {
+	if strings.Join(c.Command, " ") != "/worker" || strings.Join(c.Args, " ") != "-v" || c.WorkingDir != "/work" || c.Image != "worker:1" || c.ImagePullPolicy != "IfNotPresent" {
 		t.Errorf("container %+v", c)
 	}
 	if len(c.Env) != 2 || c.Env[1].Name != "B" || c.Env[1].Value != "x=y" {
@@ -53,17 +51,17 @@ func TestPodCarriesEveryContainerSetting(t *testing.T) {
 	if *sc.RunAsUser != 1000 || *sc.RunAsGroup != 2000 || !*sc.ReadOnlyRootFilesystem {
 		t.Errorf("security context %+v", sc)
 	}
-	if cpu := c.Resources.Requests[corev1.ResourceCPU]; cpu.MilliValue() != 500 {
-		t.Errorf("cpu request %s, want 500m (512 units)", cpu.String())
+	if cpu := c.Resources.Requests["cpu"]; cpu != "500m" {
+		t.Errorf("cpu request %s, want 500m (512 units)", cpu)
 	}
-	if _, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
+	if _, ok := c.Resources.Limits["cpu"]; ok {
 		t.Errorf("cpu limit set: ECS cpu units are a share")
 	}
-	if m := c.Resources.Limits[corev1.ResourceMemory]; m.Value() != 256<<20 {
-		t.Errorf("memory limit %s", m.String())
+	if m, _ := parseQuantity(c.Resources.Limits["memory"]); m != 256<<20 {
+		t.Errorf("memory limit %s", c.Resources.Limits["memory"])
 	}
-	if m := c.Resources.Requests[corev1.ResourceMemory]; m.Value() != 128<<20 {
-		t.Errorf("memory request %s", m.String())
+	if m, _ := parseQuantity(c.Resources.Requests["memory"]); m != 128<<20 {
+		t.Errorf("memory request %s", c.Resources.Requests["memory"])
 	}
 	if len(sp.Volumes) != 2 || sp.Volumes[0].Name != "scratch" || sp.Volumes[0].EmptyDir == nil || sp.Volumes[1].HostPath == nil || sp.Volumes[1].HostPath.Path != "/srv/data" {
 		t.Errorf("volumes %+v", sp.Volumes)
@@ -106,7 +104,7 @@ func TestDependenciesShapeThePod(t *testing.T) {
 		t.Error("a SUCCESS dependency must run to completion, not be a sidecar")
 	}
 	db := pod.Spec.InitContainers[1]
-	if db.RestartPolicy == nil || *db.RestartPolicy != corev1.ContainerRestartPolicyAlways || db.StartupProbe == nil || db.StartupProbe.FailureThreshold != 7 {
+	if db.RestartPolicy == nil || *db.RestartPolicy != "Always" || db.StartupProbe == nil || db.StartupProbe.FailureThreshold != 7 {
 		t.Errorf("HEALTHY dependency: want a sidecar gated by its health check (4 s start period / 1 s + 3 retries), got %+v", db)
 	}
 }

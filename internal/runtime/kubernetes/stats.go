@@ -12,10 +12,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/rest"
-
 	"github.com/wharf-dev/wharf/internal/runtime"
 )
 
@@ -74,11 +70,11 @@ func (r *Runner) nodeSummary(ctx context.Context, node string) (*summary, error)
 		return c.sum, nil
 	}
 	raw, err := r.cs.nodeProxy(ctx, node, "stats/summary")
-	if apierrors.IsBadRequest(err) {
+	if isBadRequest(err) {
 		// "address not allowed": the node's address is loopback.
 		raw, err = r.kubeletSummary(ctx, node)
 	}
-	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+	if isForbidden(err) || isUnauthorized(err) {
 		return nil, fmt.Errorf("%w: reading node %s's kubelet stats summary needs get on nodes/proxy: %v", runtime.ErrNoStats, node, err)
 	}
 	if err != nil {
@@ -141,13 +137,13 @@ func containerStats(sum *summary, ns, name, c string, limit uint64) (runtime.Sta
 }
 
 // limitOf is container c's memory limit in bytes, 0 without one.
-func limitOf(cs []corev1.Container, c string) uint64 {
+func limitOf(cs []Container, c string) uint64 {
 	for _, k := range cs {
 		if k.Name != c {
 			continue
 		}
-		if q, ok := k.Resources.Limits[corev1.ResourceMemory]; ok && q.Value() > 0 {
-			return uint64(q.Value())
+		if v, ok := parseQuantity(k.Resources.Limits["memory"]); ok && v > 0 {
+			return uint64(v)
 		}
 	}
 	return 0
@@ -163,7 +159,7 @@ func (r *Runner) kubeletSummary(ctx context.Context, name string) ([]byte, error
 	}
 	var ip string
 	for _, a := range node.Status.Addresses {
-		if a.Type == corev1.NodeInternalIP {
+		if a.Type == "InternalIP" {
 			ip = a.Address
 			break
 		}
@@ -172,10 +168,7 @@ func (r *Runner) kubeletSummary(ctx context.Context, name string) ([]byte, error
 	if ip == "" || port == 0 {
 		return nil, fmt.Errorf("%w: node %s has no InternalIP or kubelet port to read its stats summary from", runtime.ErrNoStats, name)
 	}
-	hc, err := r.kubeletClient()
-	if err != nil {
-		return nil, err
-	}
+	hc := r.kubeletClient()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+net.JoinHostPort(ip, strconv.Itoa(int(port)))+"/stats/summary", nil)
 	if err != nil {
 		return nil, err
@@ -200,13 +193,11 @@ func (r *Runner) kubeletSummary(ctx context.Context, name string) ([]byte, error
 
 // kubeletClient is an HTTP client with wharf's credentials and the cluster's
 // CA, made once.
-func (r *Runner) kubeletClient() (*http.Client, error) {
+func (r *Runner) kubeletClient() *http.Client {
 	r.kubeletOnce.Do(func() {
-		cfg := rest.CopyConfig(r.cfg)
-		cfg.TLSClientConfig.ServerName = "" // the kubelet's certificate names the node, not the API server
-		var tr http.RoundTripper
-		tr, r.kubeletErr = rest.TransportFor(cfg)
-		r.kubeletHC = &http.Client{Transport: tr, Timeout: 10 * time.Second}
+		tc := r.cfg.TLS.Clone()
+		tc.ServerName = "" // the kubelet's certificate names the node, not the API server
+		r.kubeletHC = &http.Client{Transport: r.cfg.transport(tc), Timeout: 10 * time.Second}
 	})
-	return r.kubeletHC, r.kubeletErr
+	return r.kubeletHC
 }

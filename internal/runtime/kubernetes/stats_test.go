@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // A kubelet's stats summary in the shape of its Summary API (stats/v1alpha1),
@@ -45,11 +42,26 @@ func TestStatsComeFromTheKubeletSummary(t *testing.T) {
 }
 
 func TestMemoryLimitIsTheContainers(t *testing.T) {
-	cs := []corev1.Container{{Name: "a"}, {Name: "b", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}}}}
+	cs := []Container{{Name: "a"}, {Name: "b", Resources: ResourceRequirements{Limits: map[string]string{"memory": "256Mi"}}}}
 	if got := limitOf(cs, "b"); got != 256<<20 {
 		t.Errorf("limit of b = %d", got)
 	}
 	if got := limitOf(cs, "a"); got != 0 {
 		t.Errorf("limit of a = %d", got)
+	}
+}
+
+func TestQuantities(t *testing.T) {
+	for in, want := range map[string]int64{
+		"256Mi": 256 << 20, "268435456": 268435456, "1G": 1e9, "1Gi": 1 << 30, "500m": 1, "2": 2, "1e3": 1000, "1.5Ki": 1536, "64k": 64000,
+	} {
+		if got, ok := parseQuantity(in); !ok || got != want {
+			t.Errorf("parseQuantity(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "x", "12Qi", "-1Mi", "Mi"} {
+		if got, ok := parseQuantity(bad); ok {
+			t.Errorf("parseQuantity(%q) = %d, want refused", bad, got)
+		}
 	}
 }
