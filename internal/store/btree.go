@@ -69,6 +69,10 @@ type node struct {
 	data []byte
 	ext  [][]byte
 	kids []*node // interior nodes only
+
+	// sharedEnts is set in an interior node that gen owns but whose ents
+	// are still those of the node it copied (see ownEnts).
+	sharedEnts bool
 }
 
 // size is the number of pairs of a leaf, or of children of an interior node.
@@ -235,6 +239,15 @@ func own(n *node, gen uint64) *node {
 		return n
 	}
 	c := &node{gen: gen, leaf: n.leaf, data: n.data}
+	if !n.leaf {
+		c.kids = append(make([]*node, 0, len(n.kids)+1), n.kids...)
+		if n.ext == nil {
+			// A write through an interior node changes a child pointer
+			// and, rarely, its separators: those are copied when they are.
+			c.ents, c.sharedEnts = n.ents, true
+			return c
+		}
+	}
 	c.ents = append(make([]ent, 0, len(n.ents)+1), n.ents...)
 	if n.ext != nil {
 		// Only the ext slots in use; the ents pointing at them follow.
@@ -245,16 +258,23 @@ func own(n *node, gen uint64) *node {
 			}
 		}
 	}
-	if !n.leaf {
-		c.kids = append(make([]*node, 0, len(n.kids)+1), n.kids...)
-	}
 	return c
+}
+
+// ownEnts gives n (which gen owns) its own copy of ents, before a change,
+// if it shares them with the node it was copied from.
+func (n *node) ownEnts() {
+	if n.sharedEnts {
+		n.ents = append(make([]ent, 0, len(n.ents)+1), n.ents...)
+		n.sharedEnts = false
+	}
 }
 
 // store writes a pair's bytes into n (which gen owns) and returns its ent,
 // which the caller places in ents. A nil val with tomb set is a tombstone;
 // separators have an empty val.
 func (n *node) store(key, val []byte, tomb bool) ent {
+	n.ownEnts() // compacting rewrites every ent's offset
 	e := ent{klen: uint16(len(key)), vlen: uint32(len(val))}
 	if tomb {
 		e.flag = entTomb
@@ -319,6 +339,7 @@ func (n *node) compactExt() {
 // forget releases what ents[i] holds, before it is overwritten or removed:
 // an ext pair is no longer kept alive by this node.
 func (n *node) forget(i int) {
+	n.ownEnts() // the caller changes ents next
 	if e := n.ents[i]; e.flag&entExt != 0 {
 		n.ext[e.off] = nil
 	}
@@ -395,7 +416,8 @@ func putIn(n *node, gen uint64, key, val []byte) (*node, []byte, *node) {
 	if r == nil {
 		return n, nil, nil
 	}
-	n.ents = slices.Insert(n.ents, i, n.store(sep, nil, false))
+	e := n.store(sep, nil, false) // first: it may replace n.ents
+	n.ents = slices.Insert(n.ents, i, e)
 	n.kids = slices.Insert(n.kids, i+1, r)
 	if len(n.kids) <= maxKids {
 		return n, nil, nil
@@ -523,7 +545,8 @@ func (n *node) rebalance(gen uint64, i int) {
 	l, sep, r := split(m, gen, m.size()/2)
 	n.kids[lo], n.kids[lo+1] = l, r
 	n.forget(lo)
-	n.ents[lo] = n.store(sep, nil, false)
+	e := n.store(sep, nil, false) // first: it may replace n.ents
+	n.ents[lo] = e
 }
 
 // merge returns a new node of gen with a's entries and then b's; sep, the
