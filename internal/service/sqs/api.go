@@ -8,7 +8,6 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
-	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -220,8 +219,6 @@ func (s *Service) SendMessage(ctx context.Context, in *sqsapi.SendMessageInput) 
 	}, nil
 }
 
-var batchIDRE = lazyregexp.New(`^[A-Za-z0-9_-]{1,80}$`)
-
 // maxBatchBytes is the limit on the total payload of a batch (SendMessageBatch docs).
 const maxBatchBytes = 1048576
 
@@ -233,18 +230,34 @@ func checkBatch(ids []*string, entryName string) error {
 	if len(ids) > 10 {
 		return sqsapi.ErrTooManyEntriesInBatchRequest("Maximum number of entries per request are 10. You have sent %s.", strconv.Itoa(len(ids)))
 	}
-	seen := map[string]bool{}
-	for _, p := range ids {
+	for i, p := range ids {
 		id := awsapi.ToString(p)
-		if !batchIDRE.MatchString(id) {
+		if !validBatchID(id) {
 			return sqsapi.ErrInvalidBatchEntryId("A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.")
 		}
-		if seen[id] {
-			return sqsapi.ErrBatchEntryIdsNotDistinct("Id %s repeated.", id)
+		// At most ten ids: the earlier ones are compared, no set is built.
+		for _, q := range ids[:i] {
+			if awsapi.ToString(q) == id {
+				return sqsapi.ErrBatchEntryIdsNotDistinct("Id %s repeated.", id)
+			}
 		}
-		seen[id] = true
 	}
 	return nil
+}
+
+// validBatchID reports whether id is 1-80 of [A-Za-z0-9_-], byte by byte: every
+// batch request checks each of its ids.
+func validBatchID(id string) bool {
+	if len(id) == 0 || len(id) > 80 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // errorEntry renders err as a batch result error entry, with the query error

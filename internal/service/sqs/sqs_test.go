@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -847,6 +848,20 @@ func FuzzParseReceiptHandleMatchesSplit(f *testing.F) {
 		}
 		if q != wq || s != ws || tok != wt || ok != wok {
 			t.Fatalf("parseReceiptHandle(%q) = %q %d %q %v, want %q %d %q %v", h, q, s, tok, ok, wq, ws, wt, wok)
+		}
+	})
+}
+
+// FuzzValidBatchIDMatchesThePattern compares validBatchID with the pattern
+// it replaced.
+func FuzzValidBatchIDMatchesThePattern(f *testing.F) {
+	for _, s := range []string{"", "a", "A-z_09", strings.Repeat("x", 80), strings.Repeat("x", 81), "a b", "a\n", "é", "a.b"} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+	f.Fuzz(func(t *testing.T, id string) {
+		if got, want := validBatchID(id), re.MatchString(id); got != want {
+			t.Fatalf("validBatchID(%q) = %v, the pattern says %v", id, got, want)
 		}
 	})
 }
