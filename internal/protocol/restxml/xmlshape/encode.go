@@ -25,6 +25,9 @@ import (
 type Options struct {
 	// TimeLayout formats iso8601 timestamps; empty means "2006-01-02T15:04:05Z".
 	TimeLayout string
+	// reflective writes with the reflective writer alone, for tests that
+	// check the encoders built per type against it.
+	reflective bool
 }
 
 var (
@@ -52,6 +55,17 @@ func FlatName(f *awsapi.Field) string {
 // formatted like ` xmlns="..."`), using f for list/map/timestamp facts. Nil
 // pointers, slices and maps write nothing.
 func (o *Options) WriteElement(buf *bytes.Buffer, name, attrs string, f *awsapi.Field, v reflect.Value) {
+	if o.reflective || !v.IsValid() {
+		o.writeElement(buf, name, attrs, f, v)
+		return
+	}
+	encoderFor(v.Type(), factsOf(f))(o, buf, name, attrs, v)
+}
+
+// writeElement is WriteElement by reflection on each value: the reference
+// the encoders built per type are checked against, and what they leave to
+// it (interface values).
+func (o *Options) writeElement(buf *bytes.Buffer, name, attrs string, f *awsapi.Field, v reflect.Value) {
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 		if v.IsNil() {
 			return
@@ -74,14 +88,14 @@ func (o *Options) WriteElement(buf *bytes.Buffer, name, attrs string, f *awsapi.
 			// A flattened list repeats its items in place of a wrapper.
 			ef := ElemField(v.Type().Elem())
 			for i := 0; i < v.Len(); i++ {
-				o.WriteElement(buf, name, attrs, ef, v.Index(i))
+				o.writeElement(buf, name, attrs, ef, v.Index(i))
 			}
 			return
 		}
 		open(buf, name, attrs)
 		ef := ElemField(v.Type().Elem())
 		for i := 0; i < v.Len(); i++ {
-			o.WriteElement(buf, f.MemberName, "", ef, v.Index(i))
+			o.writeElement(buf, f.MemberName, "", ef, v.Index(i))
 		}
 		closeTag(buf, name)
 		return
@@ -104,7 +118,7 @@ func (o *Options) WriteElement(buf *bytes.Buffer, name, attrs string, f *awsapi.
 			open(buf, f.KeyName, "")
 			Escape(buf, k.String())
 			closeTag(buf, f.KeyName)
-			o.WriteElement(buf, f.ValueName, "", ef, v.MapIndex(k))
+			o.writeElement(buf, f.ValueName, "", ef, v.MapIndex(k))
 			closeTag(buf, entry)
 		}
 		if !f.Flattened {
@@ -128,7 +142,7 @@ func (o *Options) writeStruct(buf *bytes.Buffer, name, attrs string, v reflect.V
 	shape := awsapi.ShapeOf(v.Type())
 	if (attrs != "" || shape.XMLNamespace == "") && !hasAttributes(shape) {
 		open(buf, name, attrs)
-		o.WriteMembers(buf, v)
+		o.members(buf, v)
 		closeTag(buf, name)
 		return
 	}
@@ -155,7 +169,7 @@ func (o *Options) writeStruct(buf *bytes.Buffer, name, attrs string, v reflect.V
 		ab.WriteByte('"')
 	}
 	open(buf, name, ab.String())
-	o.WriteMembers(buf, v)
+	o.members(buf, v)
 	closeTag(buf, name)
 }
 
@@ -182,23 +196,33 @@ func (o *Options) WriteMembers(buf *bytes.Buffer, v reflect.Value) {
 	if v.Kind() != reflect.Struct {
 		return
 	}
+	o.members(buf, v)
+}
+
+// members writes the body members of v, a struct.
+func (o *Options) members(buf *bytes.Buffer, v reflect.Value) {
+	if !o.reflective {
+		membersFor(v.Type())(o, buf, v)
+		return
+	}
 	shape := awsapi.ShapeOf(v.Type())
 	for i := range shape.Fields {
 		f := &shape.Fields[i]
 		if f.Location != "" || f.XMLAttribute {
 			continue
 		}
-		o.WriteField(buf, f, v.Field(f.Index))
+		o.writeField(buf, f, v.Field(f.Index))
 	}
 }
 
-// WriteField writes one member's element(s), with its namespace declaration.
-func (o *Options) WriteField(buf *bytes.Buffer, f *awsapi.Field, v reflect.Value) {
+// writeField writes one member's element(s), with its namespace
+// declaration, by reflection.
+func (o *Options) writeField(buf *bytes.Buffer, f *awsapi.Field, v reflect.Value) {
 	name := f.WireName()
 	if f.Flattened && (v.Kind() == reflect.Slice && v.Type() != bytesType) {
 		name = FlatName(f)
 	}
-	o.WriteElement(buf, name, NamespaceAttr(f.XMLPrefix, f.XMLNamespace), f, v)
+	o.writeElement(buf, name, NamespaceAttr(f.XMLPrefix, f.XMLNamespace), f, v)
 }
 
 // NamespaceAttr formats an xmlns declaration, or "" when uri is empty.
