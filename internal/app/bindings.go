@@ -24,6 +24,7 @@ import (
 	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
+	"github.com/wharf-dev/wharf/internal/service/dynamodb"
 )
 
 // binding is one service implementation and the generated package whose
@@ -153,6 +154,17 @@ func bindFunc(t reflect.Type) string {
 	pkg := t.Elem().PkgPath()
 	pkg = pkg[strings.LastIndexByte(pkg, '/')+1:]
 	return "bind" + strings.ToUpper(pkg[:1]) + pkg[1:] + t.Elem().Name()
+}
+
+// bindDynamodbStored is bindDynamodbService with GetItem, Query and Scan
+// answering their items in the stored form, which the JSON codec writes
+// without decoding them into maps (the answer's bytes are the same).
+func bindDynamodbStored(impl *dynamodb.Service) map[string]awsapi.Handler {
+	h := bindDynamodbService(impl)
+	h["GetItem"] = handle("dynamodb", impl.GetItemStored)
+	h["Query"] = handle("dynamodb", impl.QueryStored)
+	h["Scan"] = handle("dynamodb", impl.ScanStored)
+	return h
 }
 
 // handle adapts a typed operation method to an awsapi.Handler, as the

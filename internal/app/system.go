@@ -307,7 +307,7 @@ func (sys *System) registrations() []server.Registration {
 		{Desc: eventsapi.Service, Handlers: bindEventsService(sys.Events)},
 		{Desc: schedapi.Service, Handlers: bindSchedulerService(sys.Scheduler)},
 		{Desc: ecsapi.Service},
-		{Desc: dynamodbapi.Service, Handlers: bindDynamodbService(sys.DynamoDB)},
+		{Desc: dynamodbapi.Service, Handlers: bindDynamodbStored(sys.DynamoDB)},
 		{Desc: streamsapi.Service, Handlers: bindDynamodbStreams(sys.DynamoDB.Streams())},
 		{Desc: aasapi.Service, Handlers: bindAutoscalingService(sys.AutoScaling)},
 		{Desc: cwapi.Service, Handlers: bindCloudwatchService(sys.CloudWatch)},

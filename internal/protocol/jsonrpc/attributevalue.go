@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"reflect"
 	"slices"
+	"unsafe"
 
 	"github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
+	"github.com/wharf-dev/wharf/internal/ddbitem"
 )
 
 // DynamoDB's items are the one shape whose size grows with the data a
@@ -19,6 +21,7 @@ import (
 var (
 	attributeValueType    = reflect.TypeFor[dynamodb.AttributeValue]()
 	attributeValueMapType = reflect.TypeFor[map[string]dynamodb.AttributeValue]()
+	storedItemType        = reflect.TypeFor[ddbitem.Raw]()
 )
 
 // handWrittenEncoder returns the hand-written encoder of t, or nil.
@@ -36,8 +39,119 @@ func handWrittenEncoder(t reflect.Type) encodeFunc {
 			writeAttributeValue(b, &av)
 			return nil
 		}
+	case storedItemType:
+		return func(b *bytes.Buffer, v reflect.Value) error {
+			raw, _ := reflect.TypeAssert[ddbitem.Raw](v)
+			return writeStoredItem(b, raw)
+		}
 	}
 	return nil
+}
+
+// writeStoredItem writes an item in its stored form (package ddbitem) as
+// writeAttributeMap writes the same item decoded: the stored form keeps
+// names sorted, as writeAttributeMap sorts them, so the item is written in
+// one pass over its bytes. Bytes that are not an item, or whose names are
+// out of order, are an error.
+func writeStoredItem(b *bytes.Buffer, raw ddbitem.Raw) error {
+	r := ddbitem.NewReader(raw)
+	writeStoredMap(b, &r)
+	if r.Err() == nil && !r.Done() {
+		r.Fail()
+	}
+	return r.Err()
+}
+
+// bytesString is p as a string without a copy, for writeString, which
+// keeps nothing of it.
+func bytesString(p []byte) string { return unsafe.String(unsafe.SliceData(p), len(p)) }
+
+func writeStoredMap(b *bytes.Buffer, r *ddbitem.Reader) {
+	n := r.Count()
+	b.WriteByte('{')
+	var prev []byte
+	for i := 0; i < n && r.Err() == nil; i++ {
+		k := r.Bytes()
+		if i > 0 {
+			if bytes.Compare(prev, k) >= 0 {
+				r.Fail()
+				return
+			}
+			b.WriteByte(',')
+		}
+		prev = k
+		writeString(b, bytesString(k))
+		b.WriteByte(':')
+		writeStoredValue(b, r)
+	}
+	b.WriteByte('}')
+}
+
+func writeStoredStrings(b *bytes.Buffer, r *ddbitem.Reader) {
+	b.WriteByte('[')
+	n := r.Count()
+	for i := 0; i < n && r.Err() == nil; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(b, bytesString(r.Bytes()))
+	}
+	b.WriteByte(']')
+}
+
+func writeStoredValue(b *bytes.Buffer, r *ddbitem.Reader) {
+	switch r.Byte() {
+	case ddbitem.TagS:
+		b.WriteString(`{"S":`)
+		writeString(b, bytesString(r.Bytes()))
+	case ddbitem.TagN:
+		b.WriteString(`{"N":`)
+		writeString(b, bytesString(r.Bytes()))
+	case ddbitem.TagB:
+		b.WriteString(`{"B":`)
+		writeBase64(b, r.Bytes())
+	case ddbitem.TagSS:
+		b.WriteString(`{"SS":`)
+		writeStoredStrings(b, r)
+	case ddbitem.TagNS:
+		b.WriteString(`{"NS":`)
+		writeStoredStrings(b, r)
+	case ddbitem.TagBS:
+		b.WriteString(`{"BS":[`)
+		n := r.Count()
+		for i := 0; i < n && r.Err() == nil; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeBase64(b, r.Bytes())
+		}
+		b.WriteByte(']')
+	case ddbitem.TagM:
+		b.WriteString(`{"M":`)
+		writeStoredMap(b, r)
+	case ddbitem.TagL:
+		b.WriteString(`{"L":[`)
+		n := r.Count()
+		for i := 0; i < n && r.Err() == nil; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeStoredValue(b, r)
+		}
+		b.WriteByte(']')
+	case ddbitem.TagNULL:
+		b.WriteString(`{"NULL":true`)
+	case ddbitem.TagBOOL:
+		if r.Byte() == 1 {
+			b.WriteString(`{"BOOL":true`)
+		} else {
+			b.WriteString(`{"BOOL":false`)
+		}
+	default:
+		r.Fail()
+		return
+	}
+	b.WriteByte('}')
 }
 
 func writeAttributeMap(b *bytes.Buffer, m map[string]dynamodb.AttributeValue) {

@@ -285,10 +285,19 @@ func (s *Service) newID() string {
 // number of epoch seconds not after now. DynamoDB deletes such items in the
 // background; wharf also hides them from reads until then.
 func (t *table) expired(item Item, now time.Time) bool {
-	if !t.TTLEnabled || t.TTLAttr == "" {
+	if !t.hasTTL() {
 		return false
 	}
 	v, ok := item[t.TTLAttr]
+	return ttlPassed(v, ok, now)
+}
+
+// hasTTL reports whether items of t expire.
+func (t *table) hasTTL() bool { return t.TTLEnabled && t.TTLAttr != "" }
+
+// ttlPassed reports whether v, an item's TTL attribute (ok: it has one),
+// is a time not after now.
+func ttlPassed(v Value, ok bool, now time.Time) bool {
 	if !ok || v.N == nil {
 		return false
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ddb "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
+	"github.com/wharf-dev/wharf/internal/ddbitem"
 	"github.com/wharf-dev/wharf/internal/service/dynamodb/expr"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -439,37 +440,65 @@ func condition(src *string, names map[string]string, values map[string]Value, ex
 
 // GetItem reads one item.
 func (s *Service) GetItem(ctx context.Context, in *ddb.GetItemInput) (*ddb.GetItemOutput, error) {
-	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
+	raw, cc, err := s.getItem(ctx, in)
+	if err != nil {
 		return nil, err
+	}
+	out := &ddb.GetItemOutput{ConsumedCapacity: cc}
+	if raw != nil {
+		if out.Item, err = decodeItem(raw); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// GetItemStored is GetItem answering the item in its stored form, as
+// QueryStored is Query.
+func (s *Service) GetItemStored(ctx context.Context, in *ddb.GetItemInput) (*GetItemStoredOutput, error) {
+	raw, cc, err := s.getItem(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return &GetItemStoredOutput{Item: raw, ConsumedCapacity: cc}, nil
+}
+
+// getItem is GetItem up to its answer: the item, projected, in its stored
+// form (nil: none) and the capacity it consumed.
+func (s *Service) getItem(ctx context.Context, in *ddb.GetItemInput) (ddbitem.Raw, *ddb.ConsumedCapacity, error) {
+	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
+		return nil, nil, err
 	}
 	t, err := s.getTable(ctx, in.TableName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	_, key, err := itemKey(t, in.Key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	proj, err := projectionPaths(in.ProjectionExpression, in.ExpressionAttributeNames, in.AttributesToGet)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var item Item
+	var raw []byte
+	var size int
 	err = s.st.View(func(tx store.Tx) error {
-		item, err = readItem(tx, t, key, s.now())
+		raw, size, err = readStored(tx, t, key, s.now())
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := &ddb.GetItemOutput{ConsumedCapacity: s.consumed(ctx, in.ReturnConsumedCapacity, t.Name, readUnits(itemSize(item), awsapi.ToBool(in.ConsistentRead)), true)}
-	if item != nil {
-		if proj != nil {
-			item = expr.Project(item, proj)
+	cc := s.consumed(ctx, in.ReturnConsumedCapacity, t.Name, readUnits(size, awsapi.ToBool(in.ConsistentRead)), true)
+	if raw != nil && proj != nil {
+		item, err := decodeItem(raw)
+		if err != nil {
+			return nil, nil, err
 		}
-		out.Item = item
+		raw = encodeItem(expr.Project(item, proj))
 	}
-	return out, nil
+	return raw, cc, nil
 }
 
 // env0 refuses ExpressionAttributeNames in a request whose only projection

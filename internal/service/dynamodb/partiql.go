@@ -298,11 +298,15 @@ func (s *Service) partiqlSelect(t *table, st *partiql.Statement, in *ddb.Execute
 	if err != nil {
 		return nil, err
 	}
+	items, err := res.items.decoded()
+	if err != nil {
+		return nil, err
+	}
 	out := &ddb.ExecuteStatementOutput{
-		Items:            make([]map[string]Value, 0, len(res.items)),
+		Items:            make([]map[string]Value, 0, len(items)),
 		ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, t, capacity{table: readUnits(res.size, req.consistent)}, true),
 	}
-	for _, item := range res.items {
+	for _, item := range items {
 		out.Items = append(out.Items, projectPartiQL(item, st.Projection))
 	}
 	if res.lastKey != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	ddb "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
+	"github.com/wharf-dev/wharf/internal/ddbitem"
 	"github.com/wharf-dev/wharf/internal/service/dynamodb/expr"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -51,7 +52,7 @@ type readRequest struct {
 }
 
 type readResult struct {
-	items   []Item
+	items   storedItems
 	count   int
 	scanned int
 	size    int
@@ -59,44 +60,66 @@ type readResult struct {
 }
 
 // run scans req's prefix in order, applying the key condition, filter,
-// limit and 1 MB page size.
+// limit and 1 MB page size. Items are looked at in their stored form and
+// decoded only for a filter or a projection.
 func (s *Service) run(tx store.Tx, req *readRequest) (*readResult, error) {
 	res := &readResult{}
 	now := s.now()
 	t := req.t
 	itemPrefix := t.itemPrefix()
-	var last Item
+	reshape := req.proj != nil || (req.projected && req.ix != nil && req.ix.Projection != "ALL")
+	var last []byte
 	stopped := false
 	visit := func(k, v []byte) (bool, error) {
 		if req.skip != nil && bytes.Equal(k, req.skip) {
 			return true, nil
 		}
-		var item Item
-		var err error
-		if req.ix == nil {
-			if item, err = decodeItem(v); err != nil {
-				return false, err
-			}
-		} else {
-			raw, err := tx.Get(append(append([]byte(nil), itemPrefix...), v...))
-			if err != nil {
+		raw := v
+		if req.ix != nil {
+			var err error
+			if raw, err = tx.Get(append(append([]byte(nil), itemPrefix...), v...)); err != nil {
 				return false, err
 			}
 			if raw == nil {
 				return true, nil
 			}
-			if item, err = decodeItem(raw); err != nil {
+		}
+		size, canonical, err := storedSize(raw)
+		if err != nil {
+			return false, err
+		}
+		if !canonical {
+			// Not as encodeItem writes it (no wharf wrote such an item):
+			// rewritten, so that what is answered is the item's encoding.
+			item, err := decodeItem(raw)
+			if err != nil {
 				return false, err
 			}
+			raw, size = encodeItem(item), itemSize(item)
 		}
-		if t.expired(item, now) {
-			return true, nil
+		if t.hasTTL() {
+			ttl, ok, err := storedAttr(raw, t.TTLAttr)
+			if err != nil {
+				return false, err
+			}
+			if ttlPassed(ttl, ok, now) {
+				return true, nil
+			}
 		}
-		if req.segments > 0 && segmentOf(item[t.Hash], req.segments) != req.segment {
-			return true, nil
+		if req.segments > 0 {
+			hash, _, err := storedAttr(raw, t.Hash)
+			if err != nil {
+				return false, err
+			}
+			if segmentOf(hash, req.segments) != req.segment {
+				return true, nil
+			}
 		}
 		if req.rng != nil {
-			sk, ok := item[req.rangeKey]
+			sk, ok, err := storedAttr(raw, req.rangeKey)
+			if err != nil {
+				return false, err
+			}
 			if !ok || !req.rng.Match(sk) {
 				// Keys are visited in order: before the range, skip; past it, stop.
 				if beforeRange(req.rng, sk, req.forward) {
@@ -106,20 +129,29 @@ func (s *Service) run(tx store.Tx, req *readRequest) (*readResult, error) {
 			}
 		}
 		res.scanned++
-		size := itemSize(item)
 		res.size += size
-		last = item
+		last = raw
+		var item Item // decoded, when a filter or a projection needs it
+		if req.filter != nil || (reshape && !req.count) {
+			if item, err = decodeItem(raw); err != nil {
+				return false, err
+			}
+		}
 		if req.filter == nil || expr.Eval(req.filter, item) {
 			res.count++
 			if !req.count {
-				out := item
-				if req.projected {
-					out = t.project(req.ix, out)
+				if reshape {
+					out := item
+					if req.projected {
+						out = t.project(req.ix, out)
+					}
+					if req.proj != nil {
+						out = expr.Project(out, req.proj)
+					}
+					res.items.add(encodeItem(out))
+				} else {
+					res.items.add(raw)
 				}
-				if req.proj != nil {
-					out = expr.Project(out, req.proj)
-				}
-				res.items = append(res.items, out)
 			}
 		}
 		if (req.limit > 0 && res.scanned >= req.limit) || res.size >= maxPageSize {
@@ -138,10 +170,14 @@ func (s *Service) run(tx store.Tx, req *readRequest) (*readResult, error) {
 		return nil, err
 	}
 	if stopped && last != nil {
-		res.lastKey = t.keyAttrs(last)
+		item, err := decodeItem(last)
+		if err != nil {
+			return nil, err
+		}
+		res.lastKey = t.keyAttrs(item)
 		if req.ix != nil {
 			for _, name := range req.ix.keyNames() {
-				res.lastKey[name] = last[name]
+				res.lastKey[name] = item[name]
 			}
 		}
 	}
@@ -307,6 +343,55 @@ func checkLimit(l *int32) (int, error) {
 
 // Query reads the items of one partition in sort key order.
 func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutput, error) {
+	req, res, err := s.query(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	items, err := decodedOrNil(res, req)
+	if err != nil {
+		return nil, err
+	}
+	return &ddb.QueryOutput{
+		Items: items, Count: awsapi.Int32(int32(res.count)), ScannedCount: awsapi.Int32(int32(res.scanned)),
+		LastEvaluatedKey: res.lastKey,
+		ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, req.t, readCapacity(req, res), true),
+	}, nil
+}
+
+// QueryStored is Query answering its items in their stored form, which the
+// JSON codec writes as it writes them decoded: the server binds it, and
+// in-process callers use Query.
+func (s *Service) QueryStored(ctx context.Context, in *ddb.QueryInput) (*QueryStoredOutput, error) {
+	req, res, err := s.query(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return &QueryStoredOutput{
+		Items: storedOrNil(res, req), Count: awsapi.Int32(int32(res.count)), ScannedCount: awsapi.Int32(int32(res.scanned)),
+		LastEvaluatedKey: res.lastKey,
+		ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, req.t, readCapacity(req, res), true),
+	}, nil
+}
+
+// query is Query up to its answer.
+func (s *Service) query(ctx context.Context, in *ddb.QueryInput) (*readRequest, *readResult, error) {
+	req, err := s.queryRequest(ctx, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	var res *readResult
+	err = s.st.View(func(tx store.Tx) error {
+		res, err = s.run(tx, req)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return req, res, nil
+}
+
+// queryRequest checks a Query and makes it a readRequest.
+func (s *Service) queryRequest(ctx context.Context, in *ddb.QueryInput) (*readRequest, error) {
 	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
 		return nil, err
 	}
@@ -479,19 +564,7 @@ func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutp
 	if req.start == nil {
 		req.start = rangeStart(req)
 	}
-	var res *readResult
-	err = s.st.View(func(tx store.Tx) error {
-		res, err = s.run(tx, req)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &ddb.QueryOutput{
-		Items: itemsOrNil(res, req), Count: awsapi.Int32(int32(res.count)), ScannedCount: awsapi.Int32(int32(res.scanned)),
-		LastEvaluatedKey: res.lastKey,
-		ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, t, readCapacity(req, res), true),
-	}, nil
+	return req, nil
 }
 
 // readCapacity is what a Query or Scan read: from the table, or from the
@@ -536,19 +609,74 @@ func rangeStart(req *readRequest) []byte {
 	return append(appendKeyPart(append([]byte(nil), req.prefix...), hi), 0xff, 0xff, 0xff, 0xff)
 }
 
-func itemsOrNil(res *readResult, req *readRequest) []map[string]Value {
+// decodedOrNil is the Items of a Query or Scan answer: none for Select
+// COUNT, else the items, an empty list when there are none.
+func decodedOrNil(res *readResult, req *readRequest) ([]map[string]Value, error) {
+	if req.count {
+		return nil, nil
+	}
+	return res.items.decoded()
+}
+
+// storedOrNil is decodedOrNil in the items' stored form.
+func storedOrNil(res *readResult, req *readRequest) []ddbitem.Raw {
 	if req.count {
 		return nil
 	}
-	if res.items == nil {
-		return []map[string]Value{}
-	}
-	return res.items
+	return res.items.raws()
 }
 
 // Scan reads every item of a table or index, optionally one segment of a
 // parallel scan.
 func (s *Service) Scan(ctx context.Context, in *ddb.ScanInput) (*ddb.ScanOutput, error) {
+	req, res, err := s.scan(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	items, err := decodedOrNil(res, req)
+	if err != nil {
+		return nil, err
+	}
+	return &ddb.ScanOutput{
+		Items: items, Count: awsapi.Int32(int32(res.count)), ScannedCount: awsapi.Int32(int32(res.scanned)),
+		LastEvaluatedKey: res.lastKey,
+		ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, req.t, readCapacity(req, res), true),
+	}, nil
+}
+
+// ScanStored is Scan answering its items in their stored form, as
+// QueryStored is Query.
+func (s *Service) ScanStored(ctx context.Context, in *ddb.ScanInput) (*ScanStoredOutput, error) {
+	req, res, err := s.scan(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return &ScanStoredOutput{
+		Items: storedOrNil(res, req), Count: awsapi.Int32(int32(res.count)), ScannedCount: awsapi.Int32(int32(res.scanned)),
+		LastEvaluatedKey: res.lastKey,
+		ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, req.t, readCapacity(req, res), true),
+	}, nil
+}
+
+// scan is Scan up to its answer.
+func (s *Service) scan(ctx context.Context, in *ddb.ScanInput) (*readRequest, *readResult, error) {
+	req, err := s.scanRequest(ctx, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	var res *readResult
+	err = s.st.View(func(tx store.Tx) error {
+		res, err = s.run(tx, req)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return req, res, nil
+}
+
+// scanRequest checks a Scan and makes it a readRequest.
+func (s *Service) scanRequest(ctx context.Context, in *ddb.ScanInput) (*readRequest, error) {
 	if err := checkConsumedMode(in.ReturnConsumedCapacity); err != nil {
 		return nil, err
 	}
@@ -625,17 +753,5 @@ func (s *Service) Scan(ctx context.Context, in *ddb.ScanInput) (*ddb.ScanOutput,
 		return nil, apierr.Validation("The provided Exclusive start key does not map to the provided Segment: TotalSegments: %d Segment: %d", req.segments, req.segment)
 	}
 	req.start = req.skip
-	var res *readResult
-	err = s.st.View(func(tx store.Tx) error {
-		res, err = s.run(tx, req)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &ddb.ScanOutput{
-		Items: itemsOrNil(res, req), Count: awsapi.Int32(int32(res.count)), ScannedCount: awsapi.Int32(int32(res.scanned)),
-		LastEvaluatedKey: res.lastKey,
-		ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, t, readCapacity(req, res), true),
-	}, nil
+	return req, nil
 }

@@ -147,6 +147,38 @@ func readItem(tx store.Tx, t *table, key []byte, now time.Time) (Item, error) {
 	return item, nil
 }
 
+// readStored returns the item at key in its stored form, copied out of the
+// transaction, and its size (itemSize), or nil when there is none or it
+// expired.
+func readStored(tx store.Tx, t *table, key []byte, now time.Time) ([]byte, int, error) {
+	raw, err := tx.Get(append(t.itemPrefix(), key...))
+	if err != nil || raw == nil {
+		return nil, 0, err
+	}
+	size, canonical, err := storedSize(raw)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !canonical {
+		// Not as encodeItem writes it (no wharf wrote such an item).
+		item, err := decodeItem(raw)
+		if err != nil {
+			return nil, 0, err
+		}
+		raw, size = encodeItem(item), itemSize(item)
+	}
+	if t.hasTTL() {
+		v, ok, err := storedAttr(raw, t.TTLAttr)
+		if err != nil {
+			return nil, 0, err
+		}
+		if ttlPassed(v, ok, now) {
+			return nil, 0, nil
+		}
+	}
+	return bytes.Clone(raw), size, nil
+}
+
 // writeItem replaces old (nil: none) by item (nil: delete) at key, keeping
 // every index in step and recording the change in the table's stream (ttl:
 // a TTL deletion).

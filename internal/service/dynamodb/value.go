@@ -2,11 +2,11 @@ package dynamodb
 
 import (
 	"encoding/binary"
-	"errors"
 	"sort"
 	"strings"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/ddbitem"
 	"github.com/wharf-dev/wharf/internal/service/dynamodb/expr"
 	"github.com/wharf-dev/wharf/internal/service/dynamodb/number"
 )
@@ -234,20 +234,22 @@ func numberSize(s string) int {
 // ---- item encoding in the store ----
 
 const (
-	tagS byte = iota + 1
-	tagN
-	tagB
-	tagSS
-	tagNS
-	tagBS
-	tagM
-	tagL
-	tagNULL
-	tagBOOL
+	tagS    = ddbitem.TagS
+	tagN    = ddbitem.TagN
+	tagB    = ddbitem.TagB
+	tagSS   = ddbitem.TagSS
+	tagNS   = ddbitem.TagNS
+	tagBS   = ddbitem.TagBS
+	tagM    = ddbitem.TagM
+	tagL    = ddbitem.TagL
+	tagNULL = ddbitem.TagNULL
+	tagBOOL = ddbitem.TagBOOL
 )
 
-// encodeItem is the compact binary form items take in the store; attribute
-// names are written sorted so that equal items encode equally.
+// encodeItem is the compact binary form items take in the store (package
+// ddbitem); attribute names are written sorted so that equal items encode
+// equally, and so that the JSON codec writes an item's stored form as it
+// writes the item.
 func encodeItem(item Item) []byte {
 	b := make([]byte, 0, 64)
 	return appendMap(b, item)
@@ -314,7 +316,7 @@ func appendValue(b []byte, v Value) []byte {
 	return b
 }
 
-var errCorrupt = errors.New("dynamodb: corrupt item encoding")
+var errCorrupt = ddbitem.ErrCorrupt
 
 type reader struct {
 	b   []byte
