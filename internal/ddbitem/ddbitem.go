@@ -69,6 +69,12 @@ func (r *Reader) Count() int {
 	if r.err != nil {
 		return 0
 	}
+	if len(r.b) > 0 && r.b[0] < 0x80 && int(r.b[0]) <= len(r.b) {
+		// One byte, the common case (names, short strings, small items).
+		n := int(r.b[0])
+		r.b = r.b[1:]
+		return n
+	}
 	n, k := binary.Uvarint(r.b)
 	if k <= 0 || n > uint64(len(r.b)) {
 		r.err = ErrCorrupt

@@ -116,6 +116,11 @@ type storedItems struct {
 }
 
 func (s *storedItems) add(raw []byte) {
+	if s.buf == nil {
+		// Room for a few dozen small items at once: growing from nothing
+		// was 5% of a 40-item Query's CPU.
+		s.buf, s.ends = make([]byte, 0, max(4096, 2*len(raw))), make([]int, 0, 32)
+	}
 	s.buf = append(s.buf, raw...)
 	s.ends = append(s.ends, len(s.buf))
 }
