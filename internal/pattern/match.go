@@ -78,6 +78,31 @@ func valueKey(v any) (string, bool) {
 	return "", false
 }
 
+// appendValueKey appends valueKey(v) to b.
+func appendValueKey(b []byte, v any) ([]byte, bool) {
+	switch t := v.(type) {
+	case nil:
+		return append(b, 'z'), true
+	case bool:
+		if t {
+			return append(b, 't'), true
+		}
+		return append(b, 'f'), true
+	case string:
+		return append(append(b, 's'), t...), true
+	case json.Number, float64:
+		f, ok := toFloat(t)
+		if !ok {
+			return b, false
+		}
+		if f == 0 {
+			f = 0 // -0 equals 0
+		}
+		return strconv.AppendFloat(append(b, 'n'), f, 'g', -1, 64), true
+	}
+	return b, false
+}
+
 func numberKey(f float64) string {
 	if f == 0 {
 		f = 0 // -0 equals 0

@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -383,46 +384,17 @@ func anchors(n *node, path string, dst []anchor) []anchor {
 }
 
 func (ix *index) match(ev *Event) []string {
-	seen := map[int32]bool{}
-	var cands []int32
-	add := func(cs []int32) {
-		for _, c := range cs {
-			if !seen[c] {
-				seen[c] = true
-				cands = append(cands, c)
-			}
-		}
-	}
-	ix.walk(ev.root, "", func(path string, v any) {
-		if k, ok := valueKey(v); ok {
-			add(ix.byValue[path+"\x00"+k])
-		}
-		s, ok := v.(string)
-		if !ok {
-			return
-		}
-		pt := ix.tries[path]
-		if pt == nil {
-			return
-		}
-		pt.prefix.lookup(s, false, add)
-		pt.suffix.lookup(s, true, add)
-		if pt.prefixFold != nil || pt.suffixFold != nil {
-			lower := strings.ToLower(s)
-			pt.prefixFold.lookup(lower, false, add)
-			pt.suffixFold.lookup(lower, true, add)
-		}
-	})
-	cands = append(cands, ix.always...)
+	var path [64]byte
+	m := matching{ix: ix}
+	m.walk(ev.root, path[:0], true)
+	m.cands = append(m.cands, ix.always...)
 	var out []string
-	matched := map[string]bool{}
-	for _, c := range cands {
+	for _, c := range m.cands {
 		cj := ix.conjs[c]
-		if matched[cj.name] {
-			continue
+		if slices.Contains(out, cj.name) {
+			continue // a rule's other conjunction matched already
 		}
 		if cj.n.match(ev.root) {
-			matched[cj.name] = true
 			out = append(out, cj.name)
 		}
 	}
@@ -430,30 +402,91 @@ func (ix *index) match(ev *Event) []string {
 	return out
 }
 
-// walk calls fn with the path and value of each scalar of obj on an indexed
-// path, descending only into indexed paths.
-func (ix *index) walk(obj map[string]any, path string, fn func(string, any)) {
-	for name, v := range obj {
-		p := name
-		if path != "" {
-			p = path + "\x00" + name
+// matching gathers the candidate conjunctions of one event. It builds each
+// path and value key in one buffer, so that looking them up allocates
+// nothing, and tells the candidates it has from a list while they are few.
+type matching struct {
+	ix    *index
+	cands []int32
+	seen  map[int32]bool // once cands is long
+	key   []byte
+}
+
+func (m *matching) add(cs []int32) {
+	for _, c := range cs {
+		if m.seen == nil {
+			if slices.Contains(m.cands, c) {
+				continue
+			}
+			if len(m.cands) >= 16 {
+				m.seen = make(map[int32]bool, 2*len(m.cands))
+				for _, x := range m.cands {
+					m.seen[x] = true
+				}
+			}
 		}
-		if ix.paths[p] == 0 {
-			continue
+		if m.seen != nil {
+			if m.seen[c] {
+				continue
+			}
+			m.seen[c] = true
 		}
-		ix.value(v, p, fn)
+		m.cands = append(m.cands, c)
 	}
 }
 
-func (ix *index) value(v any, p string, fn func(string, any)) {
+// walk visits each scalar of obj on an indexed path, descending only into
+// indexed paths; path is obj's own, its names joined by NUL, and the
+// buffer walk builds its members' paths in.
+func (m *matching) walk(obj map[string]any, path []byte, root bool) {
+	for name, v := range obj {
+		p := path
+		if !root {
+			p = append(p, 0)
+		}
+		p = append(p, name...)
+		if m.ix.paths[string(p)] == 0 {
+			continue
+		}
+		m.value(v, p)
+	}
+}
+
+func (m *matching) value(v any, p []byte) {
 	switch t := v.(type) {
 	case map[string]any:
-		ix.walk(t, p, fn)
+		// A child path is built after p in a buffer of its own: p is
+		// the caller's, still being walked.
+		m.walk(t, append(make([]byte, 0, len(p)+32), p...), false)
 	case []any:
 		for _, e := range t {
-			ix.value(e, p, fn)
+			m.value(e, p)
 		}
 	default:
-		fn(p, t)
+		m.scalar(p, t)
+	}
+}
+
+func (m *matching) scalar(path []byte, v any) {
+	ix := m.ix
+	m.key = append(append(m.key[:0], path...), 0)
+	if k, ok := appendValueKey(m.key, v); ok {
+		m.key = k
+		m.add(ix.byValue[string(k)])
+	}
+	s, ok := v.(string)
+	if !ok {
+		return
+	}
+	pt := ix.tries[string(path)]
+	if pt == nil {
+		return
+	}
+	pt.prefix.lookup(s, false, m.add)
+	pt.suffix.lookup(s, true, m.add)
+	if pt.prefixFold != nil || pt.suffixFold != nil {
+		lower := strings.ToLower(s)
+		pt.prefixFold.lookup(lower, false, m.add)
+		pt.suffixFold.lookup(lower, true, m.add)
 	}
 }
