@@ -483,7 +483,9 @@ func item(pk, sk string) map[string]ddbtypes.AttributeValue {
 }
 
 // eventsToQueues makes n queues, each the target of a rule on the default
-// bus matching events whose detail.w is its index.
+// bus matching events whose detail.w is its index, with the queue policy
+// AWS requires for EventBridge to send to it (without one, AWS does not
+// deliver, and wharf's default --iam audit records a denial per event).
 func eventsToQueues(ctx context.Context, c *clients, prefix string, n int) ([]string, error) {
 	var urls []string
 	for i := 0; i < n; i++ {
@@ -493,7 +495,13 @@ func eventsToQueues(ctx context.Context, c *clients, prefix string, n int) ([]st
 			return nil, err
 		}
 		arn := queueARN(ctx, c, u, name)
-		if _, err := c.eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: &name, EventPattern: aws.String(fmt.Sprintf(`{"source":["bench"],"detail":{"w":[%d]}}`, i))}); err != nil {
+		rule, err := c.eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: &name, EventPattern: aws.String(fmt.Sprintf(`{"source":["bench"],"detail":{"w":[%d]}}`, i))})
+		if err != nil {
+			return nil, err
+		}
+		policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"events","Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},`+
+			`"Action":"sqs:SendMessage","Resource":%q,"Condition":{"ArnEquals":{"aws:SourceArn":%q}}}]}`, arn, aws.ToString(rule.RuleArn))
+		if _, err := c.sqs.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &u, Attributes: map[string]string{"Policy": policy}}); err != nil {
 			return nil, err
 		}
 		if _, err := c.eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: &name, Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: &arn}}}); err != nil {
