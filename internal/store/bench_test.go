@@ -138,7 +138,8 @@ func BenchmarkOpen(b *testing.B) {
 // ("append"), and appending one while deleting the oldest ("queue"). The
 // store is then most of the live heap, which the garbage collector marks on
 // every cycle; gc-ns/op is the collector's CPU per Update, and objects/key
-// the heap objects per stored key after loading.
+// and heap-B/key the heap objects and live heap bytes per stored key after
+// loading (a key and its value are 218 bytes).
 func BenchmarkLargeStore(b *testing.B) {
 	const n = 500000
 	for _, queue := range []bool{false, true} {
@@ -162,9 +163,9 @@ func BenchmarkLargeStore(b *testing.B) {
 				}
 			}
 			runtime.GC()
-			sample := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/gc/heap/objects:objects"}}
+			sample := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/gc/heap/objects:objects"}, {Name: "/gc/heap/live:bytes"}}
 			metrics.Read(sample)
-			gc, objects := sample[0].Value.Float64(), sample[1].Value.Uint64()
+			gc, objects, live := sample[0].Value.Float64(), sample[1].Value.Uint64(), sample[2].Value.Uint64()
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				if err := s.Update(func(tx Tx) error {
@@ -181,6 +182,7 @@ func BenchmarkLargeStore(b *testing.B) {
 			metrics.Read(sample)
 			b.ReportMetric((sample[0].Value.Float64()-gc)*1e9/float64(b.N), "gc-ns/op")
 			b.ReportMetric(float64(objects)/n, "objects/key")
+			b.ReportMetric(float64(live)/n, "heap-B/key")
 		})
 	}
 }

@@ -186,11 +186,13 @@ func (n *node) canAppend(size int) bool {
 }
 
 // newNode returns an empty node of gen with room for ents entries and
-// data bytes packed, and half as many again for the writes to come.
+// data bytes packed. The halves of a split and a merged node get no room
+// for more: most of them are written to again rarely (a queue's full
+// leaves never), and compactData makes room when one is.
 func newNode(gen uint64, leaf bool, ents, data int) *node {
 	n := &node{gen: gen, leaf: leaf, ents: make([]ent, 0, ents)}
 	if data > 0 {
-		n.data = newData(data + data/2)
+		n.data = newData(data)
 	}
 	if !leaf {
 		n.kids = make([]*node, 0, ents+1)
