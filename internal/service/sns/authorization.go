@@ -7,15 +7,13 @@ import "github.com/wharf-dev/wharf/internal/store"
 // owner's account) and the owning account, for the authorizer; found is
 // false when there is no such topic.
 func (s *Service) TopicPolicy(arn string) (policy, account string, found bool, err error) {
-	err = s.st.View(func(tx store.Tx) error {
-		t, err := getTopic(tx, arn)
-		if err != nil || t == nil {
-			return err
-		}
-		policy, account, found = t.Attrs["Policy"], t.Account, true
-		return nil
-	})
-	return policy, account, found, err
+	// Every request on a topic (every Publish) asks: the topic Publish
+	// caches answers it, rather than a decode of the topic's record each time.
+	v, err := s.cachedView(arn)
+	if err != nil || v == nil {
+		return "", "", false, err
+	}
+	return v.topic.Attrs["Policy"], v.topic.Account, true, nil
 }
 
 // TopicTags returns the tags of the topic arn, for the authorizer's

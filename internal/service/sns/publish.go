@@ -389,6 +389,15 @@ type subView struct {
 }
 
 func (s *Service) view(arn string) (*topicView, error) {
+	v, err := s.cachedView(arn)
+	if err == nil && v == nil {
+		return nil, errTopicNotFound()
+	}
+	return v, err
+}
+
+// cachedView is view, with nil for a topic that does not exist.
+func (s *Service) cachedView(arn string) (*topicView, error) {
 	s.cacheMu.Lock()
 	v, ok := s.views[arn]
 	gen := s.gen
@@ -426,7 +435,7 @@ func (s *Service) view(arn string) (*topicView, error) {
 		return nil, err
 	}
 	if v.topic == nil {
-		return nil, errTopicNotFound()
+		return nil, nil
 	}
 	s.cacheMu.Lock()
 	if s.gen == gen {
