@@ -34,10 +34,15 @@ func (t SQSTarget) Deliver(ctx context.Context, d *Delivery) error {
 	reg, account, name := parts[3], parts[4], parts[5]
 	ctx = awsapi.WithCaller(ctx, &awsapi.Caller{Account: account, Region: reg, Service: "sqs", Operation: "SendMessage",
 		ARN: "arn:aws:iam::" + account + ":root", Host: "sqs." + reg + ".amazonaws.com"})
-	in := &sqsapi.SendMessageInput{
-		QueueUrl:    awsapi.String("https://sqs." + reg + ".amazonaws.com/" + account + "/" + name),
-		MessageBody: awsapi.String(string(d.Input)),
+	// A queue URL's path names the queue; a name of a queue name's
+	// characters is given as the path alone, which SQS reads without
+	// parsing a URL. Any other is given as a URL, parsed as before.
+	queueURL := "/" + account + "/" + name
+	if !queueNameChars(name) || !queueNameChars(account) {
+		queueURL = "https://sqs." + reg + ".amazonaws.com/" + account + "/" + name
 	}
+	body := string(d.Input)
+	in := &sqsapi.SendMessageInput{QueueUrl: &queueURL, MessageBody: &body}
 	if strings.HasSuffix(name, ".fifo") {
 		if p := d.Target.SqsParameters; p != nil && p.MessageGroupId != nil {
 			in.MessageGroupId = p.MessageGroupId
@@ -54,4 +59,17 @@ func (t SQSTarget) Deliver(ctx context.Context, d *Delivery) error {
 	}
 	_, err := t.Queues.SendMessage(ctx, in)
 	return err
+}
+
+// queueNameChars reports whether name is made of the characters a queue
+// name may have (alphanumerics, hyphens, underscores, and the period of
+// .fifo), none of which a URL escapes.
+func queueNameChars(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return name != ""
 }
