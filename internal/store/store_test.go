@@ -101,8 +101,8 @@ func scanPairs(s Store, reverse bool, prefix, start string, limit int) (pairs []
 }
 
 // TestMemoryMatchesAModel drives random operations through memory and disk
-// stores and a sorted map, and compares full scans: the treap's rotations
-// and path copying are where ordering bugs would hide. The third store has
+// stores and a sorted map, and compares full scans: the B-tree's splits and merges
+// and copying are where ordering bugs would hide. The third store has
 // tiny log segments, so that a checkpoint runs every few Updates and scans
 // merge the overlay's layers with the bbolt file in every state; it is also
 // reopened halfway.
