@@ -86,6 +86,11 @@ type diskStore struct {
 	// Owned by the writer.
 	expect int
 	linger time.Duration // lingerMax when the store was opened
+	// queued counts the Updates in flights not yet taken by the writer;
+	// want, while it waits, how many end the wait (0: not waiting), when
+	// the committer sends on enough.
+	queued, want atomic.Int64
+	enough       chan struct{}
 	// nudge ends the writer's wait at once: a freeze waits for every group
 	// to be acknowledged, so nothing more comes until then.
 	nudge chan struct{}
@@ -348,6 +353,7 @@ func newDiskStore(db *bolt.DB, seg, spare *segment, sp *space) *diskStore {
 		expect:       1,
 		linger:       lingerMax,
 		nudge:        make(chan struct{}, 1),
+		enough:       make(chan struct{}, 1),
 		idle:         idleCheckpoint,
 		space:        sp,
 		spaceStopped: make(chan struct{}),
@@ -585,8 +591,7 @@ func (s *diskStore) commit(group []*request) {
 			}
 			f.writes, f.refused = false, fmt.Errorf("store commit: %w", err)
 			recPool.Put(recBuf)
-			s.pending.Add(1)
-			s.flights <- f
+			s.queue(f)
 			return
 		}
 		s.tip = root
@@ -596,10 +601,23 @@ func (s *diskStore) commit(group []*request) {
 	}
 	// A group with nothing to write may have read writes still in flight:
 	// it is acknowledged in order all the same.
-	s.pending.Add(1)
-	s.flights <- f
+	s.queue(f)
 	if s.seg.size >= s.limit {
 		s.freeze()
+	}
+}
+
+// queue hands f to the log writer, and wakes it if it waits for Updates
+// and this makes enough.
+func (s *diskStore) queue(f *flight) {
+	s.pending.Add(1)
+	s.flights <- f
+	q := s.queued.Add(int64(len(f.group)))
+	if w := s.want.Load(); w > 0 && q >= w {
+		select {
+		case s.enough <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -619,37 +637,44 @@ func (s *diskStore) ackLoop() {
 	for f := range s.flights {
 		batch = append(batch[:0], f)
 		n := len(f.group)
-	drain:
-		for len(batch) < maxFlights {
-			select {
-			case f, ok := <-s.flights:
-				if !ok {
-					break drain
-				}
-				batch, n = append(batch, f), n+len(f.group)
-			default:
-				break drain
-			}
-		}
-		if n < s.expect && s.linger > 0 {
-			lingerHook()
-			linger.Reset(s.linger)
-		wait:
-			for n < s.expect && len(batch) < maxFlights {
+		s.queued.Add(-int64(n))
+		// take adds every group queued now to the batch.
+		take := func() {
+			for len(batch) < maxFlights {
 				select {
 				case f, ok := <-s.flights:
 					if !ok {
-						break wait
+						return
 					}
 					batch, n = append(batch, f), n+len(f.group)
+					s.queued.Add(-int64(len(f.group)))
+				default:
+					return
+				}
+			}
+		}
+		take()
+		if need := int64(s.expect - n); need > 0 && s.linger > 0 {
+			// The committer wakes this goroutine once need Updates are
+			// queued, not on each group (see queue).
+			lingerHook("wait")
+			s.want.Store(need)
+			linger.Reset(s.linger)
+		wait:
+			for s.queued.Load() < need {
+				select {
+				case <-s.enough: // or a stale wake-up: check again
 				case <-linger.C:
-					s.expect = n // fewer writers now: expect what came
+					s.expect = n + int(max(s.queued.Load(), 0)) // fewer writers now: expect what came
+					lingerHook("ran out")
 					break wait
 				case <-s.nudge:
 					break wait
 				}
 			}
+			s.want.Store(0)
 			linger.Stop()
+			take()
 		}
 		s.expect = max(s.expect, n)
 		logWriteHook()
@@ -877,8 +902,8 @@ var idleCheckpoint = 2 * time.Second
 var lingerMax = 2 * time.Millisecond
 
 // lingerHook is called when the log writer starts waiting for more
-// Updates; a test sets it.
-var lingerHook = func() {}
+// Updates ("wait") and when a wait runs out ("ran out"); a test sets it.
+var lingerHook = func(event string) {}
 
 // logWriteHook is called before each write of a batch of groups' records;
 // a test sets it to hold the log writer while groups queue up.

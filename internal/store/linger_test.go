@@ -2,14 +2,15 @@ package store
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
 )
 
 // teach holds the log writer in its first write while k-1 more Updates
-// queue, so that it writes k Updates at once and expects as many from then
-// on.
+// queue, so that it writes k-1 Updates at once and expects as many from
+// then on.
 func teach(t *testing.T, s Store, k int) {
 	t.Helper()
 	hold, held := make(chan struct{}), make(chan struct{})
@@ -19,17 +20,15 @@ func teach(t *testing.T, s Store, k int) {
 	errs := make(chan error, k)
 	go func() { errs <- s.Update(func(tx Tx) error { return tx.Put([]byte("teach/0"), []byte("v")) }) }()
 	<-held
-	var fns sync.WaitGroup
-	fns.Add(k - 1)
 	for i := 1; i < k; i++ {
 		go func() {
-			errs <- s.Update(func(tx Tx) error {
-				defer fns.Done()
-				return tx.Put(fmt.Appendf(nil, "teach/%d", i), []byte("v"))
-			})
+			errs <- s.Update(func(tx Tx) error { return tx.Put(fmt.Appendf(nil, "teach/%d", i), []byte("v")) })
 		}()
 	}
-	fns.Wait()
+	// Release the writer once all k-1 are queued for it.
+	for s.(*diskStore).queued.Load() < int64(k-1) {
+		runtime.Gosched()
+	}
 	close(hold)
 	for range k {
 		if err := <-errs; err != nil {
@@ -39,13 +38,14 @@ func teach(t *testing.T, s Store, k int) {
 }
 
 // TestLogWriterWaitsForTheUpdatesItExpects: once the log writer has written
-// four Updates in one batch, it holds a lone Update until three more have
-// come and writes the four with one sync; all are acknowledged and in the
-// log after a crash.
+// three Updates in one batch, it holds a lone Update until two more have
+// come, is woken by the last of them (not by the clock), and writes the
+// three with one sync; all are acknowledged and in the log after a crash.
 func TestLogWriterWaitsForTheUpdatesItExpects(t *testing.T) {
-	// Long enough that only the count, never the clock, ends the wait here.
-	defer func(d time.Duration) { lingerMax = d }(lingerMax)
-	lingerMax = time.Minute
+	// Long enough that only the count, never the clock, ends the wait here
+	// (and no idle checkpoint's freeze, which ends it too).
+	defer func(d, i time.Duration) { lingerMax, idleCheckpoint = d, i }(lingerMax, idleCheckpoint)
+	lingerMax, idleCheckpoint = 10*time.Second, time.Minute
 	dir := t.TempDir()
 	s, err := Open(dir)
 	if err != nil {
@@ -54,17 +54,24 @@ func TestLogWriterWaitsForTheUpdatesItExpects(t *testing.T) {
 	defer s.Close()
 	const k = 4
 	teach(t, s, k)
-	if e := s.(*diskStore).expect; e != k-1 && e != k {
-		// The first Update may be written alone, the k-1 after it together.
-		t.Fatalf("the writer expects %d Updates after a batch of %d", e, k)
+	if e := s.(*diskStore).expect; e != k-1 {
+		t.Fatalf("the writer expects %d Updates after a batch of %d", e, k-1)
 	}
 	want := s.(*diskStore).expect
 
 	waiting := make(chan struct{}, 1)
-	lingerHook = func() { waiting <- struct{}{} }
+	var ranOut bool
+	lingerHook = func(event string) {
+		switch event {
+		case "wait":
+			waiting <- struct{}{}
+		case "ran out":
+			ranOut = true // the log writer is one goroutine
+		}
+	}
 	var writes int
 	logWriteHook = func() { writes++ } // the log writer is one goroutine
-	defer func() { lingerHook, logWriteHook = func() {}, func() {} }()
+	defer func() { lingerHook, logWriteHook = func(string) {}, func() {} }()
 
 	errs := make(chan error, want)
 	put := func(i int) {
@@ -99,6 +106,9 @@ func TestLogWriterWaitsForTheUpdatesItExpects(t *testing.T) {
 	if writes != 1 {
 		t.Errorf("%d log writes for %d Updates the writer waited for, want 1", writes, want)
 	}
+	if ranOut {
+		t.Error("the wait ran out: the last Update did not wake the writer")
+	}
 	c, err := Open(copyStore(t, dir))
 	if err != nil {
 		t.Fatal(err)
@@ -119,8 +129,8 @@ func TestLogWriterStopsExpectingWritersThatLeft(t *testing.T) {
 	lingerMax = time.Millisecond
 	s := openDisk(t)
 	teach(t, s, 4)
-	if e := s.(*diskStore).expect; e < 3 {
-		t.Fatalf("the writer expects %d Updates after a batch of 4", e)
+	if e := s.(*diskStore).expect; e != 3 {
+		t.Fatalf("the writer expects %d Updates after a batch of 3", e)
 	}
 	put(t, s, "alone", "v")
 	// Read after the acknowledgement, which follows the writer's update.
