@@ -613,7 +613,9 @@ func (s *diskStore) queue(f *flight) {
 	s.pending.Add(1)
 	s.flights <- f
 	q := s.queued.Add(int64(len(f.group)))
-	if w := s.want.Load(); w > 0 && q >= w {
+	// (A half full channel wakes it too: the wait must not outlast the
+	// room the committer has to queue groups in.)
+	if w := s.want.Load(); w > 0 && (q >= w || len(s.flights) >= cap(s.flights)/2) {
 		select {
 		case s.enough <- struct{}{}:
 		default:
@@ -661,7 +663,7 @@ func (s *diskStore) ackLoop() {
 			s.want.Store(need)
 			linger.Reset(s.linger)
 		wait:
-			for s.queued.Load() < need {
+			for s.queued.Load() < need && len(s.flights) < cap(s.flights)/2 {
 				select {
 				case <-s.enough: // or a stale wake-up: check again
 				case <-linger.C:
