@@ -40,7 +40,7 @@ var ErrCorrupt = errors.New("dynamodb: corrupt item encoding")
 // Reader reads the stored form piece by piece. After the first error every
 // read returns a zero value and Err reports it.
 type Reader struct {
-	b   []byte
+	b   []byte // what is left to read; nil after an error
 	err error
 }
 
@@ -51,10 +51,12 @@ func NewReader(b []byte) Reader { return Reader{b: b} }
 func (r *Reader) Err() error { return r.err }
 
 // Fail records ErrCorrupt: the caller found the bytes are not an item.
+// Nothing more is read: every read after it finds no bytes.
 func (r *Reader) Fail() {
 	if r.err == nil {
 		r.err = ErrCorrupt
 	}
+	r.b = nil
 }
 
 // Done reports whether every byte was read.
@@ -66,9 +68,6 @@ func (r *Reader) Rest() []byte { return r.b }
 // Count reads a uvarint count (of attributes, elements, or bytes). A count
 // larger than the bytes left cannot be right, as every element takes one.
 func (r *Reader) Count() int {
-	if r.err != nil {
-		return 0
-	}
 	if len(r.b) > 0 && r.b[0] < 0x80 && int(r.b[0]) <= len(r.b) {
 		// One byte, the common case (names, short strings, small items).
 		n := int(r.b[0])
@@ -77,7 +76,7 @@ func (r *Reader) Count() int {
 	}
 	n, k := binary.Uvarint(r.b)
 	if k <= 0 || n > uint64(len(r.b)) {
-		r.err = ErrCorrupt
+		r.Fail()
 		return 0
 	}
 	r.b = r.b[k:]
@@ -86,9 +85,18 @@ func (r *Reader) Count() int {
 
 // Bytes reads a length-prefixed string; the result aliases the input.
 func (r *Reader) Bytes() []byte {
+	if len(r.b) > 0 && r.b[0] < 0x80 && int(r.b[0]) < len(r.b) {
+		// A one-byte length, the common case.
+		end := 1 + int(r.b[0])
+		s := r.b[1:end:end]
+		r.b = r.b[end:]
+		return s
+	}
 	n := r.Count()
-	if r.err != nil || n > len(r.b) {
+	if n > len(r.b) {
 		r.Fail()
+	}
+	if r.err != nil {
 		return nil
 	}
 	s := r.b[:n:n]
@@ -98,7 +106,7 @@ func (r *Reader) Bytes() []byte {
 
 // Byte reads one byte (a tag, a BOOL's value).
 func (r *Reader) Byte() byte {
-	if r.err != nil || len(r.b) == 0 {
+	if len(r.b) == 0 {
 		r.Fail()
 		return 0
 	}
