@@ -8,6 +8,7 @@ import (
 	ddb "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
 	"github.com/wharf-dev/wharf/internal/ddbitem"
 	"github.com/wharf-dev/wharf/internal/protocol/jsonrpc"
+	"github.com/wharf-dev/wharf/internal/service/dynamodb/number"
 )
 
 // TestStoredOutputsMirrorTheModel: each *StoredOutput has its generated
@@ -150,4 +151,67 @@ func BenchmarkStoredSize(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkAnswerQuery40 is what a 40-item Query did per item before its
+// answer was written (decode each item, size it, encode the maps) against
+// what it does now (size each item from its stored bytes, copy them, write
+// them): bench/peers' Query.
+func BenchmarkAnswerQuery40(b *testing.B) {
+	raws := make([][]byte, 40)
+	for i := range raws {
+		raws[i] = encodeItem(Item{"pk": sv("query"), "sk": sv(string(rune('a' + i))), "name": sv("a benchmark item"), "n": nv("42"), "tags": {SS: []string{"a", "b"}}})
+	}
+	count := int32(len(raws))
+	b.Run("maps", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			out := &ddb.QueryOutput{Count: &count, ScannedCount: &count}
+			for _, raw := range raws {
+				item, err := decodeItem(raw)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = itemSize(item)
+				out.Items = append(out.Items, item)
+			}
+			if _, err := jsonrpc.Marshal(out, jsonrpc.Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stored", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var items storedItems
+			for _, raw := range raws {
+				if _, _, err := storedSize(raw); err != nil {
+					b.Fatal(err)
+				}
+				items.add(raw)
+			}
+			out := &QueryStoredOutput{Items: items.raws(), Count: &count, ScannedCount: &count}
+			if _, err := jsonrpc.Marshal(out, jsonrpc.Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// FuzzIntegerDigitsMatchesParse: integerDigits counts what number.Parse
+// counts wherever it answers.
+func FuzzIntegerDigitsMatchesParse(f *testing.F) {
+	for _, s := range []string{"42", "-0", "+100", "000120", "", "-", "1e3", "1.5", "12345678901234567890123456789012345678", "123456789012345678901234567890123456789", "0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := integerDigits(s)
+		if !ok {
+			return
+		}
+		d, err := number.Parse(s)
+		if err != nil || d.Digits() != n {
+			t.Fatalf("integerDigits(%q) = %d; Parse: %d digits, %v", s, n, d.Digits(), err)
+		}
+	})
 }

@@ -224,11 +224,40 @@ func valueSize(v Value) int {
 }
 
 func numberSize(s string) int {
+	if n, ok := integerDigits(s); ok {
+		return (n+1)/2 + 1
+	}
 	d, err := number.Parse(s)
 	if err != nil {
 		return len(s)
 	}
 	return (d.Digits()+1)/2 + 1
+}
+
+// integerDigits is number.Parse(s).Digits() for an integer within
+// DynamoDB's limits written with digits only (and a sign), the common
+// number, without the allocations of a parse; ok is false for any other s.
+func integerDigits(s string) (int, bool) {
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	if i == len(s) || len(s)-i > number.MaxDigits {
+		return 0, false // not a number, or maybe past the limits: Parse decides
+	}
+	for i < len(s) && s[i] == '0' {
+		i++ // leading zeros are not significant
+	}
+	end := len(s)
+	for j := i; j < end; j++ {
+		if s[j] < '0' || s[j] > '9' {
+			return 0, false
+		}
+	}
+	for end > i && s[end-1] == '0' {
+		end-- // nor are trailing ones: they go into the exponent
+	}
+	return end - i, true
 }
 
 // ---- item encoding in the store ----
