@@ -82,14 +82,15 @@ type Runner struct {
 	stop      chan struct{}
 	closeOnce sync.Once
 
-	mu       sync.Mutex
-	pods     map[string]*Pod       // wharf's Pods as last listed or watched, by namespace/name
-	synced   chan struct{}         // closed once the Pods have been listed
-	watchErr error                 // the last list's or watch's failure, for messages
-	changed  chan struct{}         // closed and replaced on every Pod change
-	gone     map[string]goneRecord // last state of deleted Pods, by namespace/name
-	ready    map[string]bool       // containers (ids) seen ready once
-	nsReady  map[string]bool       // namespaces known to exist
+	mu        sync.Mutex
+	pods      map[string]*Pod       // wharf's Pods as last listed or watched, by namespace/name
+	synced    chan struct{}         // closed once the Pods have been listed
+	watchErr  error                 // the last list's or watch's failure, for messages
+	retryWait time.Duration         // if set, the wait after a failed list or watch instead of the backoff's
+	changed   chan struct{}         // closed and replaced on every Pod change
+	gone      map[string]goneRecord // last state of deleted Pods, by namespace/name
+	ready     map[string]bool       // containers (ids) seen ready once
+	nsReady   map[string]bool       // namespaces known to exist
 
 	summaries summaryCache // kubelets' stats summaries, by node
 	// kubeletHC reaches kubelets directly (kubeletClient).

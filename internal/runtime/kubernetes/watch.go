@@ -35,14 +35,15 @@ func (b *backoff) next() time.Duration {
 	return b.d + rand.N(b.d/5+1)
 }
 
-// retryWait is how long the watch loop waits after a failure; tests shorten it.
-var retryWait = func(b *backoff) time.Duration { return b.next() }
-
 // runWatch lists and watches wharf's Pods until ctx ends.
 func (r *Runner) runWatch(ctx context.Context) {
 	var bo backoff
 	sleep := func() bool {
-		t := time.NewTimer(retryWait(&bo))
+		d := bo.next()
+		if r.retryWait > 0 {
+			d = r.retryWait // tests
+		}
+		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
 		case <-t.C:

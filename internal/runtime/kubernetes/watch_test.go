@@ -39,10 +39,8 @@ func testRunner(t *testing.T, h http.Handler) *Runner {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	old := retryWait
-	retryWait = func(*backoff) time.Duration { return 10 * time.Millisecond }
-	t.Cleanup(func() { retryWait = old })
 	r := newRunner(newClient(&restConfig{Host: srv.URL, TLS: &tls.Config{}}), "ns")
+	r.retryWait = 10 * time.Millisecond
 	t.Cleanup(r.Close)
 	return r
 }
@@ -243,5 +241,26 @@ func TestStatusErrorsAreClassifiedAsAPIErrorsDoes(t *testing.T) {
 	}
 	if err := get("/notfound"); err.Error() != `namespaces "x" not found` || isAlreadyExists(err) {
 		t.Errorf("message %q", err)
+	}
+}
+
+func TestBackoffDoublesToThirtySeconds(t *testing.T) {
+	var b backoff
+	var got []time.Duration
+	for range 8 {
+		d := b.next()
+		if d < b.d || d > b.d+b.d/5 {
+			t.Errorf("wait %v outside %v plus 20%%", d, b.d)
+		}
+		got = append(got, b.d)
+	}
+	want := []time.Duration{800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond, 6400 * time.Millisecond,
+		12800 * time.Millisecond, 25600 * time.Millisecond, 30 * time.Second, 30 * time.Second}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("backoff %v, want %v", got, want)
+	}
+	b.reset()
+	if b.next(); b.d != 800*time.Millisecond {
+		t.Errorf("after reset: %v", b.d)
 	}
 }
