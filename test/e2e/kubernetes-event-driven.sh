@@ -44,8 +44,10 @@ for _ in $(seq 200); do
   sleep 0.05
 done
 
-# Every Pod wharf makes, with its phases, as the API server reports them.
-kctl get pods --all-namespaces -l wharf.managed=true --watch -o \
+# Every Pod wharf makes, with its phases, as the API server reports them. kubectl itself,
+# not the kctl function, goes to the background, so that $! is kubectl and the cleanup's
+# kill ends it (a function's subshell would die and leave kubectl watching).
+"$KUBE_BIN/kubectl" --kubeconfig "$WHARF_KUBECONFIG" get pods --all-namespaces -l wharf.managed=true --watch -o \
   'custom-columns=NS:.metadata.namespace,NAME:.metadata.name,PHASE:.status.phase' --no-headers >"$tmp/pods" 2>/dev/null &
 watcher=$!
 
