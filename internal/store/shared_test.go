@@ -16,11 +16,17 @@ import (
 // bbolt file with an overlay from another checkpoint would break. Under
 // -race it also checks that sharing one read transaction is race-free.
 func TestViewsShareAReadTransactionAcrossCheckpoints(t *testing.T) {
-	defer func(n int64) { walSegmentSize = n }(walSegmentSize)
-	walSegmentSize = walHeaderSize + 4<<10
+	defer func(n int64, h func(string)) { walSegmentSize, checkpointHook = n, h }(walSegmentSize, checkpointHook)
+	walSegmentSize = walHeaderSize + 2<<10
+	var checkpoints atomic.Int64
+	checkpointHook = func(stage string) {
+		if stage == "applied" {
+			checkpoints.Add(1)
+		}
+	}
 	s := openDisk(t)
 	ds := s.(*diskStore)
-	const keep, updates, readers = 20, 300, 4
+	const keep, updates, readers = 20, 150, 4
 
 	var done atomic.Bool
 	var views, shared atomic.Int64
@@ -98,12 +104,12 @@ func TestViewsShareAReadTransactionAcrossCheckpoints(t *testing.T) {
 	}
 	done.Store(true)
 	wg.Wait()
-	// Enough checkpoints ran to replace the shared transaction many times,
+	// Checkpoints ran (every ~8 Updates) to replace the shared transaction,
 	// and Views used it.
-	if views.Load() == 0 || shared.Load() == 0 {
-		t.Fatalf("%d Views, %d of them on the shared read transaction", views.Load(), shared.Load())
+	if views.Load() == 0 || shared.Load() == 0 || checkpoints.Load() < 5 {
+		t.Fatalf("%d Views, %d of them on the shared read transaction, across %d checkpoints", views.Load(), shared.Load(), checkpoints.Load())
 	}
-	t.Logf("%d Views, %d on the shared read transaction", views.Load(), shared.Load())
+	t.Logf("%d Views, %d on the shared read transaction, across %d checkpoints", views.Load(), shared.Load(), checkpoints.Load())
 	s = reopenDisk(t, s)
 	if v, _ := get(t, s, "n"); v != strconv.Itoa(keep) {
 		t.Fatalf("after reopen n = %q", v)
