@@ -205,6 +205,9 @@ func (r *resetter) forget(service string) error {
 	if all || service == "sns" {
 		sys.SNS.Forget()
 	}
+	if all || service == "sqs" {
+		sys.SQS.Forget()
+	}
 	if all || service == "iam" || service == "sts" {
 		sys.IAM.Forget()
 	}

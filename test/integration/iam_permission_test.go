@@ -168,3 +168,53 @@ func TestIAMEnforceSNSAddPermissionGrantsAnotherAccountUntilRemoved(t *testing.T
 	_, err = rootSNS.RemovePermission(ctx, &sns.RemovePermissionInput{TopicArn: aws.String("arn:aws:sns:us-east-1:000000000000:missing"), Label: aws.String("x")})
 	wantDenied(t, err, "NotFound", 404, "Topic does not exist")
 }
+
+// The authorizer answers from the queue's policy kept in memory: every write
+// to the queue must reach the very next request (SetQueueAttributes setting
+// and clearing the Policy, DeleteQueue and CreateQueue of the same name).
+func TestIAMEnforceSQSPolicyChangeTakesEffectOnTheNextRequest(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	const queueARN = "arn:aws:sqs:us-east-1:000000000000:jobs"
+	rootSQS, otherSQS := sqs.NewFromConfig(w.root), sqs.NewFromConfig(w.other())
+	send := func() error {
+		_, err := otherSQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &w.queueURL, MessageBody: aws.String("x")})
+		return err
+	}
+	denied := "User: arn:aws:iam::222222222222:root is not authorized to perform: sqs:SendMessage on resource: " + queueARN + " because no resource-based policy allows the sqs:SendMessage action"
+	setPolicy := func(p string) {
+		t.Helper()
+		if _, err := rootSQS.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &w.queueURL,
+			Attributes: map[string]string{"Policy": p}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grant := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"sqs:SendMessage","Resource":"` + queueARN + `"}]}`
+	for round := 0; round < 2; round++ {
+		// Twice each way: the second refusal and grant come from what the
+		// first request left in memory.
+		wantDenied(t, send(), "AccessDenied", 403, denied)
+		wantDenied(t, send(), "AccessDenied", 403, denied)
+		setPolicy(grant)
+		for i := 0; i < 2; i++ {
+			if err := send(); err != nil {
+				t.Fatalf("round %d: granted by SetQueueAttributes Policy: %v", round, err)
+			}
+		}
+		setPolicy("")
+	}
+	wantDenied(t, send(), "AccessDenied", 403, denied)
+
+	// A queue deleted and made again under the same name has no policy.
+	setPolicy(grant)
+	if err := send(); err != nil {
+		t.Fatalf("granted: %v", err)
+	}
+	if _, err := rootSQS.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: &w.queueURL}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rootSQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs")}); err != nil {
+		t.Fatal(err)
+	}
+	wantDenied(t, send(), "AccessDenied", 403, denied)
+}

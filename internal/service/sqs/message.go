@@ -797,7 +797,7 @@ func (s *Service) changeVisibility(r queueRef, changes []visibilityChange) ([]er
 // purge deletes every message of a queue; SQS allows one purge a minute.
 func (s *Service) purge(r queueRef) error {
 	now := s.clock.Now().UnixMilli()
-	return s.st.Update(func(tx store.Tx) error {
+	return s.updateQueue(func(tx store.Tx) error {
 		q, err := s.getQueueForUpdate(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err

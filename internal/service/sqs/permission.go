@@ -57,7 +57,7 @@ func (s *Service) AddPermission(ctx context.Context, in *sqsapi.AddPermissionInp
 		}
 		st.Actions = append(st.Actions, "SQS:"+a)
 	}
-	err = s.st.Update(func(tx store.Tx) error {
+	err = s.updateQueue(func(tx store.Tx) error {
 		q, err := s.getQueueForUpdate(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
@@ -91,7 +91,7 @@ func (s *Service) RemovePermission(ctx context.Context, in *sqsapi.RemovePermiss
 	if label == "" {
 		return nil, errMissingParameter("Label")
 	}
-	err = s.st.Update(func(tx store.Tx) error {
+	err = s.updateQueue(func(tx store.Tx) error {
 		q, err := s.getQueueForUpdate(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err

@@ -380,7 +380,7 @@ func (s *Service) createQueue(ctx context.Context, name string, attrs, tags map[
 		return "", errInvalidParameter("Too many tags added for queue %s.", name)
 	}
 	now := s.clock.Now()
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.updateQueue(func(tx store.Tx) error {
 		old, err := s.getQueue(tx, c.Account, c.Region, name)
 		if err == nil {
 			for k, v := range want {
@@ -465,7 +465,7 @@ func (s *Service) checkRedriveTarget(tx store.Tx, q *queue) error {
 }
 
 func (s *Service) deleteQueue(r queueRef) error {
-	err := s.st.Update(func(tx store.Tx) error {
+	err := s.updateQueue(func(tx store.Tx) error {
 		q, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
@@ -661,7 +661,7 @@ func counts(tx store.Tx, qid string, nowMs int64) (visible, notVisible, delayed 
 
 func (s *Service) setAttributes(r queueRef, attrs map[string]string) error {
 	now := s.clock.Now()
-	return s.st.Update(func(tx store.Tx) error {
+	return s.updateQueue(func(tx store.Tx) error {
 		q, err := s.getQueueForUpdate(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
@@ -688,7 +688,7 @@ func (s *Service) setAttributes(r queueRef, attrs map[string]string) error {
 }
 
 func (s *Service) tagQueue(r queueRef, set map[string]string, remove []string) error {
-	return s.st.Update(func(tx store.Tx) error {
+	return s.updateQueue(func(tx store.Tx) error {
 		q, err := s.getQueueForUpdate(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err

@@ -69,6 +69,10 @@ type Service struct {
 
 	queues sync.Map // queue key → *cachedQueue
 
+	authMu  sync.Mutex
+	authGen uint64               // bumped by every write to a queue record
+	auth    map[string]queueAuth // queue key → what the authorizer asks; dropped on every write
+
 	metrics         Metrics
 	metricsInterval time.Duration
 	stats           sync.Map // queue key → *queueCounters
@@ -87,6 +91,7 @@ func New(opts Options) *Service {
 		log:     opts.Logger,
 		host:    opts.DefaultHost,
 		waiters: map[string]chan struct{}{},
+		auth:    map[string]queueAuth{},
 
 		metricsInterval: opts.MetricsInterval,
 		moveKick:        make(chan struct{}, 1),
