@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -213,6 +214,26 @@ func TestIAMEnforceSQSPolicyChangeTakesEffectOnTheNextRequest(t *testing.T) {
 	if _, err := rootSQS.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: &w.queueURL}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := rootSQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs")}); err != nil {
+		t.Fatal(err)
+	}
+	wantDenied(t, send(), "AccessDenied", 403, denied)
+
+	// Nor does one made again after a reset of SQS deleted the first.
+	setPolicy(grant)
+	if err := send(); err != nil {
+		t.Fatalf("granted: %v", err)
+	}
+	resp, err := http.Post(w.endpoint+"/_wharf/reset?service=sqs", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /_wharf/reset?service=sqs: %s", resp.Status)
+	}
+	// The grant went with the queue the reset deleted: refused, not let through to the missing queue.
+	wantDenied(t, send(), "AccessDenied", 403, denied)
 	if _, err := rootSQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("jobs")}); err != nil {
 		t.Fatal(err)
 	}
