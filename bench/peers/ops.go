@@ -27,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/wharf-dev/wharf/internal/sdkhttp"
 )
 
 // call is one measured operation by worker w (0 ≤ w < clients).
@@ -64,7 +66,7 @@ func newClients(base, key string) *clients {
 		key = "test"
 	}
 	creds := credentials.NewStaticCredentialsProvider(key, key, "")
-	hc := &http.Client{Transport: plainBody{&http.Transport{MaxIdleConnsPerHost: 64, MaxIdleConns: 256}}}
+	hc := sdkhttp.Client(&http.Transport{MaxIdleConnsPerHost: 64, MaxIdleConns: 256})
 	cfg := aws.Config{Region: "us-east-1", Credentials: creds, BaseEndpoint: aws.String(base), HTTPClient: hc, RetryMaxAttempts: 1}
 	return &clients{
 		base: base, hc: hc, creds: creds,
@@ -78,29 +80,6 @@ func newClients(base, key string) *clients {
 		sts: sts.NewFromConfig(cfg),
 	}
 }
-
-// plainBody hides the request body's WriteTo from net/http. smithy-go wraps
-// a request body so that its WriteTo returns io.EOF once the SDK has closed
-// it, which the SDK does as soon as the response headers arrive. The
-// transport's writeLoop, after sending ContentLength bytes, copies the body
-// to io.Discard to check for extra bytes; io.Copy takes WriteTo, and when the
-// server has answered first, the io.EOF is taken for a failed body read and
-// the connection is closed under the response being read: "deserialization
-// failed ... use of closed network connection", from every server alike.
-// Read returns io.EOF after Close, which the transport expects.
-type plainBody struct{ rt http.RoundTripper }
-
-func (p plainBody) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		c := *r // a RoundTripper must not modify the request it is given
-		c.Body = readCloser{r.Body}
-		r = &c
-	}
-	return p.rt.RoundTrip(r)
-}
-
-// readCloser is an io.ReadCloser and nothing else.
-type readCloser struct{ io.ReadCloser }
 
 var big = bytes.Repeat([]byte("wharf-64MiB-body"), 64<<20/16)
 var small = bytes.Repeat([]byte("k"), 1024)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/app"
 	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/sdkhttp"
 )
 
 // Region is the region Config's clients call.
@@ -77,6 +78,7 @@ func (s *Server) ConfigWith(key, secret, token string) aws.Config {
 		Region:       Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, token),
 		BaseEndpoint: aws.String(s.URL),
+		HTTPClient:   sdkhttp.Client(nil), // see sdkhttp: an SDK race, not wharf's
 	}
 }
 
