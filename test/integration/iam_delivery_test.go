@@ -115,15 +115,24 @@ func (w *deliveryWorld) denials() []denial {
 	return out.Denials
 }
 
+// wantDenial waits up to 10 s for want among the recorded denials: the
+// deliveries of one schedule or event run concurrently, so the denial the
+// test waits for can be recorded after the one it saw first.
 func (w *deliveryWorld) wantDenial(want denial) {
 	w.t.Helper()
-	got := w.denials()
-	for _, d := range got {
-		if d == want {
-			return
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := w.denials()
+		for _, d := range got {
+			if d == want {
+				return
+			}
 		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("no denial %+v among %+v", want, got)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	w.t.Fatalf("no denial %+v among %+v", want, got)
 }
 
 func attr(m *sqstypes.Message, name string) string {
