@@ -12,7 +12,6 @@ import (
 	"hash/fnv"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -34,6 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/wharf-dev/wharf/internal/sdkhttp"
 	"github.com/wharf-dev/wharf/test/internal/wharfproc"
 )
 
@@ -52,13 +52,15 @@ type clients struct {
 }
 
 func connect(p *wharfproc.Proc) clients {
+	hc := sdkhttp.Client(nil)
+	hc.Timeout = 30 * time.Second
 	cfg := aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		// No retries: a request either was acknowledged or was not.
 		RetryMaxAttempts: 1,
 		BaseEndpoint:     aws.String(p.Endpoint()),
-		HTTPClient:       &http.Client{Timeout: 30 * time.Second},
+		HTTPClient:       hc,
 	}
 	return clients{
 		s3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +32,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/wharf-dev/wharf/internal/sdkhttp"
 	"github.com/wharf-dev/wharf/test/internal/wharfproc"
 )
 
@@ -89,13 +89,15 @@ type clients struct {
 }
 
 func connect(p *wharfproc.Proc) clients {
+	hc := sdkhttp.Client(nil)
+	hc.Timeout = 60 * time.Second
 	cfg := aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 		// One attempt: the test looks at each error the server gives.
 		RetryMaxAttempts: 1,
 		BaseEndpoint:     aws.String(p.Endpoint()),
-		HTTPClient:       &http.Client{Timeout: 60 * time.Second},
+		HTTPClient:       hc,
 	}
 	return clients{
 		s3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),

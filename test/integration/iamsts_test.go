@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/wharf-dev/wharf/internal/sdkhttp"
 	"github.com/wharf-dev/wharf/internal/wharftest"
 )
 
@@ -31,6 +32,7 @@ func awsConfig(endpoint, key, secret, token string) aws.Config {
 		BaseEndpoint: aws.String(endpoint),
 		// Fail fast: a retried request only hides what went wrong.
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdkhttp.Client(nil),
 	}
 }
 

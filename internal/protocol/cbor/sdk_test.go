@@ -19,6 +19,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi/cloudwatch"
 	"github.com/wharf-dev/wharf/internal/protocol"
 	"github.com/wharf-dev/wharf/internal/protocol/cbor"
+	"github.com/wharf-dev/wharf/internal/sdkhttp"
 )
 
 // serve is the smallest server a codec needs: operation, decode, handler, encode.
@@ -95,6 +96,7 @@ func TestCloudWatchRoundTripOverCBOR(t *testing.T) {
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdkhttp.Client(nil),
 	}, func(o *sdkcw.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 	ctx := context.Background()
 
@@ -156,6 +158,7 @@ func TestCloudWatchQueryCodeSurfacesThroughCBOR(t *testing.T) {
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdkhttp.Client(nil),
 	}, func(o *sdkcw.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 	_, err := client.GetDashboard(context.Background(), &sdkcw.GetDashboardInput{DashboardName: aws.String("d")})
 	var nf *cwtypes.DashboardNotFoundError

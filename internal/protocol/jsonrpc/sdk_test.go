@@ -28,6 +28,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/protocol"
 	"github.com/wharf-dev/wharf/internal/protocol/jsonrpc"
+	"github.com/wharf-dev/wharf/internal/sdkhttp"
 )
 
 // serve is the smallest server a codec needs: operation, decode, handler, encode.
@@ -76,6 +77,7 @@ func sdkConfig() aws.Config {
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdkhttp.Client(nil),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/sdkhttp"
 )
 
 func v2Config(endpoint string) aws.Config {
@@ -23,6 +24,7 @@ func v2Config(endpoint string) aws.Config {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		BaseEndpoint: aws.String(endpoint),
+		HTTPClient:   sdkhttp.Client(nil),
 	}
 }
 

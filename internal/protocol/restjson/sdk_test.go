@@ -21,6 +21,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi/scheduler"
 	"github.com/wharf-dev/wharf/internal/protocol"
 	"github.com/wharf-dev/wharf/internal/protocol/restjson"
+	"github.com/wharf-dev/wharf/internal/sdkhttp"
 )
 
 // serve is the smallest server a codec needs: operation, decode, handler, encode.
@@ -96,6 +97,7 @@ func TestSchedulerRoundTrip(t *testing.T) {
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdkhttp.Client(nil),
 	}, func(o *sdksched.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 	ctx := context.Background()
 
