@@ -43,8 +43,12 @@ func clients(endpoint, key, secret, token string) (*sts.Client, *iam.Client) {
 
 const trustECSTasks = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 
+// callTimeout bounds a whole test's calls so a hung server fails the test
+// instead of the package. It is a guard, not a measure: 60 s, because the
+// package's tests run in parallel, and under CI's load one aws CLI start
+// alone took over 10 s (TestGetAccountAuthorizationDetailsThroughTheCLI).
 func callTimeout(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
