@@ -38,6 +38,7 @@ type Wharf struct {
 	st      store.Store
 	done    chan error
 	debug   *diag.Server
+	loops   *Loops
 }
 
 // Start opens the store, builds every service and starts serving on cfg.Listen.
@@ -97,6 +98,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	loops := &Loops{}
+	// Read before build, whose services write their index markers: a store
+	// empty here holds nothing any loop could have to work on.
+	idle := empty(st)
 	// One clock for every service: real time until a user moves it
 	// (POST /_wharf/clock).
 	clk := clock.NewMovable()
@@ -115,6 +119,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 			Reset:     func(ctx context.Context, service string) (any, error) { return rs.Reset(ctx, service) },
 			Resources: &resources{sys: sys, cfg: cfg, clock: clk}}),
 		Gate:     gate,
+		Wake:     loops.wake,
 		Degraded: degraded,
 		Config:   cfg,
 		Logger:   log,
@@ -123,7 +128,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 		Keys:     sys.Keys(),
 		Version:  version,
 	})
-	w := &Wharf{addr: ln.Addr().String(), storage: storage, srv: srv, st: st, done: make(chan error, 1)}
+	w := &Wharf{addr: ln.Addr().String(), storage: storage, srv: srv, st: st, done: make(chan error, 1), loops: loops}
 	if cfg.DebugAddr != "" {
 		ds, err := diag.Start(ctx, cfg.DebugAddr, diag.Counters{OpenConns: srv.OpenConns, Store: timed})
 		if err != nil {
@@ -137,10 +142,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 	if cfg.InitDir != "" {
 		hooks := &hookRunner{hooks: inithooks.Hooks{Dir: cfg.InitDir, Env: hookEnv(cfg, w.addr), Store: st, Log: log.With("service", "init")}}
 		rs.hooks = hooks // a full reset runs them again
-		loops.Go(func(ctx context.Context) { hooks.run(ctx) })
+		loops.GoNow(func(ctx context.Context) { hooks.run(ctx) })
 	}
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
-	loops.start(loopCtx)
+	loops.start(loopCtx, idle)
 	go func() {
 		err := srv.Serve(ctx, ln)
 		if w.debug != nil {
@@ -238,23 +243,91 @@ func (w *Wharf) Wait() error { return <-w.done }
 
 // Loops are the long-running loops of every service. Each has one owner (the
 // service that added it) and one way to stop (its context).
+//
+// A loop added with Go works on its service's stored state (queues, rules,
+// schedules, alarms, tasks ...), so while the store holds nothing and no
+// request has come, every such loop would find nothing to do. wharf then
+// starts them on the first request instead of at startup (wake): an idle
+// wharf runs none of their code, and its memory holds none of it (issue 20's
+// idle RSS). A store that holds anything at startup starts them at once, so a
+// restart resumes schedules, deliveries and tasks without waiting for a
+// request.
 type Loops struct {
-	fns []func(ctx context.Context)
-	wg  sync.WaitGroup
+	fns, now []func(ctx context.Context)
+	wg       sync.WaitGroup
+	ctx      context.Context
+	once     sync.Once
+	mu       sync.Mutex
+	woke     bool // the Go loops have started
+	stopped  bool // wait has begun: wake starts nothing more
 }
 
-// Go registers fn to run from startup until shutdown. fn must return promptly once
-// ctx is cancelled. Call it while building a service, before wharf starts.
+// Go registers fn to run from the first request (or from startup, when the
+// store holds state) until shutdown. fn must return promptly once ctx is
+// cancelled, and must have nothing to do before a request while the store is
+// empty. Call it while building a service, before wharf starts.
 func (l *Loops) Go(fn func(ctx context.Context)) { l.fns = append(l.fns, fn) }
 
-func (l *Loops) start(ctx context.Context) {
-	for _, fn := range l.fns {
+// GoNow registers fn to run from startup until shutdown, request or not: work
+// that does not wait for one (init hooks, cleanup when ctx ends).
+func (l *Loops) GoNow(fn func(ctx context.Context)) { l.now = append(l.now, fn) }
+
+// start starts the GoNow loops, and the Go loops too unless lazy.
+func (l *Loops) start(ctx context.Context, lazy bool) {
+	l.ctx = ctx
+	l.run(l.now)
+	if !lazy {
+		l.wake()
+	}
+}
+
+// wake starts the Go loops, once. The server calls it on every request but
+// the health check; after the first it costs an atomic load.
+func (l *Loops) wake() {
+	l.once.Do(func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if !l.stopped {
+			l.woke = true
+			l.run(l.fns)
+		}
+	})
+}
+
+// awake says whether the Go loops have started.
+func (l *Loops) awake() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.woke
+}
+
+func (l *Loops) run(fns []func(ctx context.Context)) {
+	for _, fn := range fns {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			fn(ctx)
+			fn(l.ctx)
 		}()
 	}
 }
 
-func (l *Loops) wait() { l.wg.Wait() }
+// wait waits for the loops to return, once their context is cancelled. Go
+// loops never woken are not started any more.
+func (l *Loops) wait() {
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
+	l.wg.Wait()
+}
+
+// empty says whether st holds no key at all.
+func empty(st store.Store) bool {
+	found := false
+	err := st.View(func(tx store.Tx) error {
+		return tx.Scan(nil, nil, func(k, v []byte) (bool, error) {
+			found = true
+			return false, nil
+		})
+	})
+	return err == nil && !found
+}

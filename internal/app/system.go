@@ -200,7 +200,7 @@ func buildS3(d deps, n s3.Notifier) *s3.Service {
 			return nil
 		}
 		dir = tmp
-		d.loops.Go(func(ctx context.Context) {
+		d.loops.GoNow(func(ctx context.Context) {
 			<-ctx.Done()
 			os.RemoveAll(tmp)
 		})
@@ -214,7 +214,7 @@ func buildS3(d deps, n s3.Notifier) *s3.Service {
 		// Files a crash left unreferenced are removed in the background: only
 		// files present before this start are candidates, so the sweep never
 		// races the PUTs being served.
-		d.loops.Go(func(ctx context.Context) {
+		d.loops.GoNow(func(ctx context.Context) {
 			n, err := svc.SweepOrphans(ctx)
 			if err != nil && ctx.Err() == nil {
 				log.Warn("s3: orphan sweep", "err", err)
@@ -246,7 +246,7 @@ func buildECS(d deps, sys *System) {
 	sys.ECS, sys.Runner = svc, runner
 	svc.SetMetrics(sys.CloudWatch) // AWS/ECS CPUUtilization and MemoryUtilization
 	d.loops.Go(svc.Run)
-	d.loops.Go(func(ctx context.Context) {
+	d.loops.GoNow(func(ctx context.Context) {
 		<-ctx.Done()
 		switch r := chosenRunner(runner).(type) {
 		case *process.Runner:

@@ -86,6 +86,11 @@ type Options struct {
 	// Gate, when set, is held by every AWS request, so that a reset runs
 	// between requests, never during one.
 	Gate *Gate
+	// Wake, when set, is called before every request but the health check,
+	// so that what waits for the first request (the services' loops while
+	// the store is empty) starts before it is served. It must be cheap once
+	// it has run.
+	Wake func()
 }
 
 // Server serves every registered service on one listener.
@@ -103,6 +108,7 @@ type Server struct {
 	console  http.Handler
 	gate     *Gate
 	degraded func() error
+	wake     func()
 
 	mu    sync.Mutex
 	http  *http.Server
@@ -122,6 +128,7 @@ func New(opts Options) *Server {
 		extra:   opts.Endpoints,
 		console: opts.Console,
 		gate:    opts.Gate,
+		wake:    opts.Wake,
 	}
 	s.degraded = opts.Degraded
 	s.track = newTracker()
@@ -237,6 +244,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/_wharf/health" && r.Method == http.MethodGet {
 		s.health(w)
 		return
+	}
+	if s.wake != nil {
+		s.wake()
 	}
 	if h := s.extra[r.URL.Path]; h != nil && r.Method == http.MethodGet {
 		h.ServeHTTP(w, r)
