@@ -76,6 +76,17 @@ func TestCrashChild(t *testing.T) {
 					if err := tx.Put([]byte(key+"/pair"), []byte(key)); err != nil {
 						return err
 					}
+					// A queue's head: each Update puts the next and deletes
+					// the previous, which the overlay, the frozen overlay or
+					// bbolt holds, depending on the checkpoints between.
+					if err := tx.Put(fmt.Appendf(nil, "q/r%s/w%d/%06d", round, w, seq), []byte(key)); err != nil {
+						return err
+					}
+					if seq > 0 {
+						if err := tx.Delete(fmt.Appendf(nil, "q/r%s/w%d/%06d", round, w, seq-1)); err != nil {
+							return err
+						}
+					}
 					return tx.Put(fmt.Appendf(nil, "ctr/r%s/w%d", round, w), []byte(strconv.Itoa(seq)))
 				})
 				if err != nil {
@@ -187,6 +198,26 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 					if missing++; missing <= 5 {
 						t.Errorf("round %d: acknowledged %s lost: value %d bytes, pair %q, counter %d", round, key, len(v), pair, last)
 					}
+				}
+			}
+			// Each writer's queue holds one key, no older than its last
+			// acknowledged Update's: every acknowledged delete held.
+			last := map[string]int{}
+			for _, a := range acked {
+				w := fmt.Sprintf("q/r%d/w%d/", a.round, a.writer)
+				last[w] = max(last[w], a.seq)
+			}
+			for w, seq := range last {
+				var heads []string
+				err := tx.Scan([]byte(w), nil, func(k, _ []byte) (bool, error) {
+					heads = append(heads, string(k))
+					return true, nil
+				})
+				if err != nil {
+					return err
+				}
+				if len(heads) != 1 || heads[0] < fmt.Sprintf("%s%06d", w, seq) {
+					t.Errorf("round %d: queue %s holds %v, want one key, at least %06d", round, w, heads, seq)
 				}
 			}
 			// Atomicity of unacknowledged Updates too: no key without its pair.

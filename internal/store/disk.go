@@ -1076,8 +1076,30 @@ func (t *diskTx) Delete(key []byte) error {
 		t.account(key, nil)
 	}
 	t.rec = appendOp(t.rec, opDelete, key, nil)
-	t.active = insert(t.active, t.gen, key, nil) // a tombstone hides older values
+	if t.below(key) {
+		t.active = insert(t.active, t.gen, key, nil) // a tombstone hides the older value
+	} else {
+		// Nothing under the active overlay has the key, so a tombstone
+		// would hide nothing: drop the key instead. A queue's keys are
+		// mostly put and deleted between two checkpoints, and their
+		// tombstones were what every scan of the queue's front walked
+		// (a receive scans its visibility index from the start), and what
+		// a checkpoint then deleted from bbolt, which never had them.
+		t.active = remove(t.active, t.gen, key)
+	}
 	return nil
+}
+
+// below reports whether a layer under the active overlay (the frozen one,
+// then bbolt) has a value for key: a delete must then leave a tombstone.
+// Frozen and bbolt together are the same across a checkpoint (it copies the
+// one into the other), whichever of the two the transaction's bbolt snapshot
+// precedes.
+func (t *diskTx) below(key []byte) bool {
+	if v, ok := lookup(t.frozen, key); ok {
+		return v != nil // a tombstone there already hides bbolt's value
+	}
+	return t.b.Get(key) != nil
 }
 
 // rollback drops everything fn wrote. Nodes fn made carry its own

@@ -470,3 +470,59 @@ func TestDirectWritesKeepEarlierRecordsOfTheirBlock(t *testing.T) {
 		})
 	}
 }
+
+// TestDeletesLeaveTombstonesOnlyOverOlderValues checks that a key put and
+// deleted while only the active overlay has it leaves nothing behind there
+// (a queue's keys live that way, and their tombstones were what every scan
+// of the queue walked), while a delete of a key the bbolt file has still
+// hides it, before and after a crash and a reopen.
+func TestDeletesLeaveTombstonesOnlyOverOlderValues(t *testing.T) {
+	s := openDisk(t)
+	put(t, s, "old/1", "a", "old/2", "b")
+	s = reopenDisk(t, s) // both in bbolt now, the overlay empty
+	ds := s.(*diskStore)
+	for i := range 50 {
+		k := fmt.Sprintf("q/%03d", i)
+		put(t, s, k, "msg")
+		if err := s.Update(func(tx Tx) error { return tx.Delete([]byte(k)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := s.Update(func(tx Tx) error {
+		// In one Update: a put then its delete, a delete of a key nobody
+		// has, and an overwrite of a bbolt key then its delete.
+		tx.Put([]byte("q/new"), []byte("x"))
+		tx.Delete([]byte("q/new"))
+		tx.Delete([]byte("q/never"))
+		tx.Put([]byte("old/2"), []byte("changed"))
+		return tx.Delete([]byte("old/2"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var overlay []string
+	ds.snap.RLock()
+	for it := newCursor(ds.layers.active, nil, false, nil); it.key() != nil; it.next() {
+		overlay = append(overlay, fmt.Sprintf("%s=%q", it.key(), it.val()))
+	}
+	ds.snap.RUnlock()
+	if want := []string{`old/2=""`}; !slices.Equal(overlay, want) {
+		t.Errorf("the active overlay holds %v, want only old/2's tombstone %v", overlay, want)
+	}
+	check := func(when string, s Store) {
+		t.Helper()
+		got := scanPairs(s, false, "", "", 100)
+		if want := []string{"old/1=a"}; !slices.Equal(got, want) {
+			t.Errorf("%s: the store holds %v, want %v", when, got, want)
+		}
+	}
+	check("open", s)
+	dir, _ := diskDirs.Load(s)
+	crashed, err := Open(copyStore(t, dir.(string)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after a crash", crashed)
+	crashed.Close()
+	check("after a reopen", reopenDisk(t, s))
+}
