@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
@@ -75,6 +76,7 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 		q = r.URL.Query()
 	}
 	shape := awsapi.ShapeOf(v.Type())
+	keys := headerKeysOf(shape)
 	bound := rt.bound
 	hasBody := false
 	for i := range shape.Fields {
@@ -89,7 +91,9 @@ func (Codec) Decode(svc *awsapi.Service, op *awsapi.Operation, r *http.Request, 
 		case "querystring":
 			err = decodeQuery(f, fv, q, bound)
 		case "header":
-			if vals := r.Header.Values(f.WireName()); len(vals) > 0 {
+			// r.Header.Values(f.WireName()), without canonicalising the
+			// name again on every request.
+			if vals := r.Header[keys[i]]; len(vals) > 0 {
 				err = decodeHeader(f, fv, vals)
 			}
 		case "headers":
@@ -324,8 +328,11 @@ func decodePrefixHeaders(f *awsapi.Field, v reflect.Value, h http.Header, isUTF8
 	prefix := strings.ToLower(f.LocationName)
 	m := reflect.MakeMap(t)
 	for k, vals := range h {
+		if len(vals) == 0 || !mayHavePrefix(k, prefix) {
+			continue
+		}
 		lk := strings.ToLower(k)
-		if !strings.HasPrefix(lk, prefix) || len(vals) == 0 {
+		if !strings.HasPrefix(lk, prefix) {
 			continue
 		}
 		// S3 stores user metadata names in lower case (UsingMetadata docs).
@@ -339,6 +346,55 @@ func decodePrefixHeaders(f *awsapi.Field, v reflect.Value, h http.Header, isUTF8
 		v.Set(m)
 	}
 	return nil
+}
+
+// mayHavePrefix is a cheap test that strings.ToLower(k) may start with the
+// lower-case ASCII prefix: every header of every request is looked at, and
+// lowering each name allocated. It answers false only when k's first
+// len(prefix) bytes are ASCII and differ from prefix in more than case, where
+// the lowered name cannot have the prefix either.
+func mayHavePrefix(k, prefix string) bool {
+	if len(k) < len(prefix) {
+		// Lowering keeps an ASCII name's length; a shorter name with
+		// other bytes is left to strings.ToLower.
+		for i := 0; i < len(k); i++ {
+			if k[i] >= utf8.RuneSelf {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := k[i]
+		if c >= utf8.RuneSelf {
+			return true
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// headerKeys holds, by shape, each header-bound member's canonical header
+// name (at its field's position; "" for other members).
+var headerKeys sync.Map // *awsapi.Shape → []string
+
+func headerKeysOf(shape *awsapi.Shape) []string {
+	if k, ok := headerKeys.Load(shape); ok {
+		return k.([]string)
+	}
+	keys := make([]string, len(shape.Fields))
+	for i := range shape.Fields {
+		if f := &shape.Fields[i]; f.Location == "header" {
+			keys[i] = http.CanonicalHeaderKey(f.WireName())
+		}
+	}
+	actual, _ := headerKeys.LoadOrStore(shape, keys)
+	return actual.([]string)
 }
 
 // metadataValue is the Unicode string S3 stores for a user metadata header
@@ -399,13 +455,14 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 	}
 	v = reflect.Indirect(v)
 	shape := awsapi.ShapeOf(v.Type())
+	keys := headerKeysOf(shape)
 	hasBody := false
 	for i := range shape.Fields {
 		f := &shape.Fields[i]
 		fv := v.Field(f.Index)
 		switch f.Location {
 		case "header":
-			encodeHeader(h, f, fv)
+			encodeHeader(h, keys[i], f, fv)
 		case "headers":
 			if fv.Kind() == reflect.Map {
 				for _, k := range fv.MapKeys() {
@@ -553,7 +610,10 @@ func writePayload(w http.ResponseWriter, h http.Header, f *awsapi.Field, v refle
 	return writeXML(w, h, status, buf.Bytes(), head)
 }
 
-func encodeHeader(h http.Header, f *awsapi.Field, v reflect.Value) {
+// encodeHeader sets the header named key (f's wire name, canonical) to v.
+// Assigning the canonical key is what h.Set does, without canonicalising
+// the name on every response.
+func encodeHeader(h http.Header, key string, f *awsapi.Field, v reflect.Value) {
 	if v.Kind() == reflect.Slice && v.Type() != bytesType {
 		if v.Len() == 0 {
 			return
@@ -562,7 +622,7 @@ func encodeHeader(h http.Header, f *awsapi.Field, v reflect.Value) {
 		for i := range parts {
 			parts[i], _ = opts.Scalar(f, v.Index(i), "rfc822")
 		}
-		h.Set(f.WireName(), strings.Join(parts, ","))
+		h[key] = []string{strings.Join(parts, ",")}
 		return
 	}
 	text, ok := opts.Scalar(f, v, "rfc822")
@@ -572,7 +632,7 @@ func encodeHeader(h http.Header, f *awsapi.Field, v reflect.Value) {
 	if f.JSONValue {
 		text = base64.StdEncoding.EncodeToString([]byte(text))
 	}
-	h.Set(f.WireName(), text)
+	h[key] = []string{text}
 }
 
 func fmtValue(v reflect.Value) string {
@@ -589,10 +649,11 @@ func fmtValue(v reflect.Value) string {
 }
 
 func setRequestID(h http.Header, requestID string) {
-	h.Set("x-amz-request-id", requestID)
+	// The canonical names, as h.Set would make them.
+	h["X-Amz-Request-Id"] = []string{requestID}
 	// S3 sends an opaque extended request id beside the request id; SDKs surface
 	// it as HostId. It is derived from the request id so that logs can join them.
-	h.Set("x-amz-id-2", hostID(requestID))
+	h["X-Amz-Id-2"] = []string{hostID(requestID)}
 }
 
 func hostID(requestID string) string {

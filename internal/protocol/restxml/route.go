@@ -41,6 +41,8 @@ type marker struct {
 	hasValue   bool
 }
 
+// binding is a required member's location and wire name; a header's name is
+// kept canonical, so that looking it up costs no canonicalisation.
 type binding struct{ location, name string }
 
 var demoted = map[string]bool{
@@ -80,7 +82,11 @@ func compile(op *awsapi.Operation) route {
 				rt.bound[f.WireName()] = true
 			}
 			if f.Required && (f.Location == "header" || f.Location == "querystring") {
-				rt.required = append(rt.required, binding{f.Location, f.WireName()})
+				name := f.WireName()
+				if f.Location == "header" {
+					name = http.CanonicalHeaderKey(name)
+				}
+				rt.required = append(rt.required, binding{f.Location, name})
 			}
 		}
 	}
@@ -236,11 +242,19 @@ func (rt *route) markersMatch(q url.Values) bool {
 func (rt *route) present(r *http.Request, q url.Values) (int, bool) {
 	n := 0
 	for _, b := range rt.required {
-		if b.location == "header" && r.Header.Get(b.name) != "" || b.location == "querystring" && q.Has(b.name) {
+		if b.location == "header" && headerValue(r.Header, b.name) != "" || b.location == "querystring" && q.Has(b.name) {
 			n++
 		}
 	}
 	return n, n == len(rt.required)
+}
+
+// headerValue is h.Get(key) for a key already canonical.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // find picks the operation for r: among templates whose method, path and literal
@@ -258,7 +272,12 @@ func find(svc *awsapi.Service, r *http.Request) (*route, error) {
 	// A path whose percent-decoding is not UTF-8 names no bucket or key: S3
 	// answers 400 InvalidURI (what clients that sent a Latin-1 file name raw
 	// report from S3) before it looks for the resource.
-	if p, err := url.PathUnescape(path); err == nil && !utf8.ValidString(p) {
+	// Most paths have no escapes: they are checked without decoding.
+	if strings.IndexByte(path, '%') < 0 {
+		if !utf8.ValidString(path) {
+			return nil, &apierr.Error{Code: "InvalidURI", Status: http.StatusBadRequest, Message: "Couldn't parse the specified URI."}
+		}
+	} else if p, err := url.PathUnescape(path); err == nil && !utf8.ValidString(p) {
 		return nil, &apierr.Error{Code: "InvalidURI", Status: http.StatusBadRequest, Message: "Couldn't parse the specified URI."}
 	}
 	t := routes(svc)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"hash"
 	"hash/crc32"
@@ -27,8 +28,52 @@ const (
 )
 
 // crc64NVME is CRC-64/NVME: the reflected polynomial 0x9a6c9329ac4bc9b5. The
-// table (16 KiB, computed at each MakeTable) is made on first use.
-var crc64NVME = sync.OnceValue(func() *crc64.Table { return crc64.MakeTable(0x9a6c9329ac4bc9b5) })
+// tables (16 KiB, computed at each MakeTable, and 64 KiB for slicing by 8)
+// are made on first use.
+var crc64NVME = sync.OnceValue(func() *[8]crc64.Table {
+	var t [8]crc64.Table
+	t[0] = *crc64.MakeTable(0x9a6c9329ac4bc9b5)
+	for i := range 256 {
+		crc := t[0][i]
+		for j := 1; j < 8; j++ {
+			crc = t[0][crc&0xff] ^ crc>>8
+			t[j][i] = crc
+		}
+	}
+	return &t
+})
+
+// crc64nvme is hash/crc64's digest for CRC-64/NVME, eight bytes at a time:
+// hash/crc64 slices by 8 only for its own two polynomials (and, for another
+// table, builds the 16 KiB tables again on every Write of 2 KiB or more), so
+// every PUT without a checksum of its own, which S3 gives a CRC-64/NVME,
+// hashed its body a byte at a time.
+type crc64nvme struct{ crc uint64 }
+
+func (d *crc64nvme) Size() int      { return crc64.Size }
+func (d *crc64nvme) BlockSize() int { return 1 }
+func (d *crc64nvme) Reset()         { d.crc = 0 }
+func (d *crc64nvme) Sum64() uint64  { return d.crc }
+func (d *crc64nvme) Sum(in []byte) []byte {
+	return binary.BigEndian.AppendUint64(in, d.crc)
+}
+
+func (d *crc64nvme) Write(p []byte) (int, error) {
+	t := crc64NVME()
+	crc := ^d.crc
+	n := len(p)
+	for len(p) >= 8 {
+		crc ^= binary.LittleEndian.Uint64(p)
+		crc = t[7][crc&0xff] ^ t[6][crc>>8&0xff] ^ t[5][crc>>16&0xff] ^ t[4][crc>>24&0xff] ^
+			t[3][crc>>32&0xff] ^ t[2][crc>>40&0xff] ^ t[1][crc>>48&0xff] ^ t[0][crc>>56]
+		p = p[8:]
+	}
+	for _, b := range p {
+		crc = t[0][byte(crc)^b] ^ crc>>8
+	}
+	d.crc = ^crc
+	return n, nil
+}
 
 // crc32c is made on first use, as crc64NVME: most requests carry no checksum.
 var crc32c = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
@@ -40,7 +85,7 @@ func newHash(alg string) hash.Hash {
 	case algCRC32C:
 		return crc32.New(crc32c())
 	case algCRC64NVME:
-		return crc64.New(crc64NVME())
+		return &crc64nvme{}
 	case algSHA1:
 		return sha1.New()
 	case algSHA256:

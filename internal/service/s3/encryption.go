@@ -115,6 +115,12 @@ func customerKey(alg, key, keyMD5 *string, prefix string) (string, error) {
 // A request that asks for none gets the bucket's default encryption
 // (PutBucketEncryption docs).
 func (s *Service) newEncryption(ctx context.Context, bucket string, r sseRequest) (*encryption, error) {
+	return s.encryptionFor(ctx, r, func() *encryption { return s.bucketDefaultEncryption(ctx, bucket) })
+}
+
+// encryptionFor is newEncryption with the bucket's default encryption
+// given as a function, called only when the request names none.
+func (s *Service) encryptionFor(ctx context.Context, r sseRequest, bucketDefault func() *encryption) (*encryption, error) {
 	keyMD5, err := customerKey(r.Algorithm, r.Key, r.KeyMD5, "")
 	if err != nil {
 		return nil, err
@@ -134,7 +140,7 @@ func (s *Service) newEncryption(ctx context.Context, bucket string, r sseRequest
 				"x-amz-server-side-encryption-aws-kms-key-id", *r.KMSKeyID)
 		}
 		if r.SSE == nil && r.BucketKey == nil {
-			return s.bucketDefaultEncryption(ctx, bucket), nil
+			return bucketDefault(), nil
 		}
 		return &encryption{}, nil
 	case "aws:kms", "aws:kms:dsse":
@@ -152,7 +158,15 @@ func (s *Service) newEncryption(ctx context.Context, bucket string, r sseRequest
 // bucket that cannot be read gets SSE-S3 here; the operation reports why.
 func (s *Service) bucketDefaultEncryption(ctx context.Context, name string) *encryption {
 	b, err := s.viewBucket(ctx, name)
-	if err != nil || b.Encryption == nil || len(b.Encryption.Rules) == 0 {
+	if err != nil {
+		return &encryption{}
+	}
+	return s.defaultEncryptionOf(ctx, b)
+}
+
+// defaultEncryptionOf is bucketDefaultEncryption for a bucket already read.
+func (s *Service) defaultEncryptionOf(ctx context.Context, b *bucket) *encryption {
+	if b.Encryption == nil || len(b.Encryption.Rules) == 0 {
 		return &encryption{}
 	}
 	r := b.Encryption.Rules[0]

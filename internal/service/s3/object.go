@@ -552,8 +552,17 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 	if err != nil {
 		return nil, err
 	}
-	enc, err := s.newEncryption(ctx, name, sseRequest{in.ServerSideEncryption, in.SSEKMSKeyId, in.BucketKeyEnabled,
-		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5})
+	// The bucket is read once, for its default encryption and its lock;
+	// an error reading it is answered where it always was, after the
+	// encryption and lock headers are checked.
+	b, bucketErr := s.viewBucket(ctx, name)
+	enc, err := s.encryptionFor(ctx, sseRequest{in.ServerSideEncryption, in.SSEKMSKeyId, in.BucketKeyEnabled,
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5}, func() *encryption {
+		if bucketErr != nil {
+			return &encryption{}
+		}
+		return s.defaultEncryptionOf(ctx, b)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -561,8 +570,7 @@ func (s *Service) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3a
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.viewBucket(ctx, name)
-	if err != nil {
+	if err := bucketErr; err != nil {
 		return nil, err
 	} else if err := checkLockWrite(b, lock); err != nil {
 		return nil, err

@@ -64,7 +64,14 @@ func encodeObject(o *object) ([]byte, error) {
 	}
 	b = appendRecordString(b, o.UploadID)
 	b = appendRecordString(b, o.Owner)
-	x := objectExtras{PartChecksums: o.PartChecksums, Tags: o.Tags, Enc: o.Enc, Lock: o.Lock, ACL: o.ACL}
+	// SSE-S3, every object's encryption unless asked otherwise, is stored as
+	// none (nil is SSE-S3, as the zero value is): a record with extras is
+	// JSON to write and to read on every GET.
+	enc := o.Enc
+	if enc != nil && *enc == (encryption{}) {
+		enc = nil
+	}
+	x := objectExtras{PartChecksums: o.PartChecksums, Tags: o.Tags, Enc: enc, Lock: o.Lock, ACL: o.ACL}
 	if x.empty() {
 		return appendRecordString(b, ""), nil
 	}

@@ -60,6 +60,27 @@ func TestObjectRecordRoundTrips(t *testing.T) {
 	}
 }
 
+// TestObjectRecordKeepsSSES3AsNone: SSE-S3 (the zero encryption) is stored
+// as no encryption, which reads as SSE-S3, so the common record has no JSON.
+func TestObjectRecordKeepsSSES3AsNone(t *testing.T) {
+	b, err := encodeObject(&object{Key: "k", VersionID: "null", Enc: &encryption{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[len(b)-1] != 0 {
+		t.Errorf("record ends %q: want an empty extras string", b[len(b)-8:])
+	}
+	got, err := decodeObject(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sse *string
+	got.Enc.fill(sseFields{SSE: &sse})
+	if got.Enc != nil || sse == nil || *sse != sseS3 {
+		t.Errorf("read back Enc %+v, reported as %v; want nil, reported as AES256", got.Enc, sse)
+	}
+}
+
 // TestObjectRecordReadsBackAsJSONDid: records stored as JSON before the
 // binary record are still read.
 func TestObjectRecordReadsBackAsJSONDid(t *testing.T) {
