@@ -42,7 +42,7 @@ func CheckRequired(svc *awsapi.Service, in any) error {
 		}
 		v = v.Elem()
 	}
-	if v.Kind() != reflect.Struct || !hasRequired(v.Type()) {
+	if v.Kind() != reflect.Struct || !hasRequired(v.Type()) || !anyMissing(v) {
 		return nil
 	}
 	id := ""
@@ -183,6 +183,56 @@ func (w *walker) value(v reflect.Value, f *awsapi.Field) {
 			w.at = w.at[:len(w.at)-1]
 		}
 	}
+}
+
+// anyMissing reports whether a required member is missing anywhere in the
+// struct v, as walk finds them but with none of its bookkeeping: the
+// walker's path escapes to the heap, and nearly every request misses
+// nothing, so only those that do are walked again to name what.
+func anyMissing(v reflect.Value) bool {
+	sh := awsapi.ShapeOf(v.Type())
+	for i := range sh.Fields {
+		f := &sh.Fields[i]
+		fv := v.Field(f.Index)
+		if isNil(fv) {
+			if f.Required && !f.IdempotencyToken {
+				return true
+			}
+		} else if valueMissing(fv) {
+			return true
+		}
+	}
+	return false
+}
+
+// valueMissing is anyMissing for a present member, as walker.value descends.
+func valueMissing(v reflect.Value) bool {
+	if !hasRequired(v.Type()) {
+		return false
+	}
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return false
+		}
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		return anyMissing(v)
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			if valueMissing(v.Index(i)) {
+				return true
+			}
+		}
+	case reflect.Map:
+		for iter := v.MapRange(); iter.Next(); {
+			if valueMissing(iter.Value()) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (w *walker) name(f *awsapi.Field) string {

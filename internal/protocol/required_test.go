@@ -117,7 +117,8 @@ func BenchmarkCheckRequiredBatch(b *testing.B) {
 	svc := &awsapi.Service{ID: "sqs"}
 	in := &sqsapi.SendMessageBatchInput{QueueUrl: awsapi.String("http://localhost/000000000000/q")}
 	for i := range 10 {
-		in.Entries = append(in.Entries, sqsapi.SendMessageBatchRequestEntry{Id: awsapi.String(strconv.Itoa(i)), MessageBody: awsapi.String("m")})
+		in.Entries = append(in.Entries, sqsapi.SendMessageBatchRequestEntry{Id: awsapi.String(strconv.Itoa(i)), MessageBody: awsapi.String("m"),
+			MessageAttributes: map[string]sqsapi.MessageAttributeValue{"a": {DataType: awsapi.String("String"), StringValue: awsapi.String("v")}}})
 	}
 	b.ReportAllocs()
 	for b.Loop() {

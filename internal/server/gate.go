@@ -35,17 +35,69 @@ func (g *Gate) epoch() *epoch {
 	}
 }
 
-// Enter holds the gate for one request. The returned context is ctx, also
-// cancelled when an Exclusive begins; call done when the request has ended.
-func (g *Gate) Enter(ctx context.Context) (context.Context, func()) {
+// Enter holds the gate for one request. The returned Held is the request's
+// context: ctx, also cancelled when an Exclusive begins. Call its Exit when
+// the request has ended.
+func (g *Gate) Enter(ctx context.Context) *Held {
 	g.mu.RLock()
-	ctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(g.epoch().ctx, cancel)
-	return ctx, func() {
-		stop()
-		cancel()
-		g.mu.RUnlock()
+	return &Held{Context: ctx, g: g, e: g.epoch()}
+}
+
+// Held is a request's context while it holds the gate.
+//
+// A context joined to the epoch's (a cancelable child of the request's,
+// cancelled by a callback on the epoch's) is what Done needs, but most
+// requests never ask for Done: a send or a delete runs to its end without
+// waiting on anything. Making that context on every request was a fifth of
+// the allocations of wharf's own request path (a context, its entry in the
+// request context's children, a callback registered on the epoch's context
+// under a lock every request took), so it is made on the first Done only.
+type Held struct {
+	context.Context // the request's
+
+	g *Gate
+	e *epoch
+
+	once   sync.Once
+	joined context.Context // made by once: the request's, cancelled with e too
+	stop   func() bool
+	cancel context.CancelFunc
+}
+
+// join makes the joined context unless Exit came first.
+func (h *Held) join() {
+	h.once.Do(func() {
+		ctx, cancel := context.WithCancel(h.Context)
+		h.stop = context.AfterFunc(h.e.ctx, cancel)
+		h.joined, h.cancel = ctx, cancel
+	})
+}
+
+// Done is closed when the request's context is done or an Exclusive
+// begins.
+func (h *Held) Done() <-chan struct{} {
+	h.join()
+	return h.joined.Done()
+}
+
+// Err is context.Canceled once an Exclusive has begun, else the request's
+// context's error.
+func (h *Held) Err() error {
+	if err := h.e.ctx.Err(); err != nil {
+		return err
 	}
+	return h.Context.Err()
+}
+
+// Exit ends the request's hold on the gate. A Done asked for after it is
+// the request's own (net/http has cancelled it by then, or is about to).
+func (h *Held) Exit() {
+	h.once.Do(func() { h.joined = h.Context })
+	if h.stop != nil {
+		h.stop()
+		h.cancel()
+	}
+	h.g.mu.RUnlock()
 }
 
 // Exclusive runs fn once every request in flight has ended, holding new

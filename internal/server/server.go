@@ -232,15 +232,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// an error answered before the body was read would leave net/http draining a
 	// body the client was never told to send: the connection hung until the
 	// client gave up waiting for 100 Continue and sent it anyway.
-	r = r.WithContext(r.Context())
+	// An AWS request holds the gate; the copy gets its context, so that
+	// the request is copied once.
+	ctx := r.Context()
+	var held *Held
+	if s.gate != nil && !s.ownEndpoint(r) {
+		held = s.gate.Enter(ctx)
+		ctx = held
+	}
+	r = r.WithContext(ctx)
 	var body *requestBody
 	if r.Body != nil && r.Body != http.NoBody {
-		body = newRequestBody(r, connOf(r.Context()), s.cfg.BodyIdleTimeout)
+		body = newRequestBody(r, connOf(ctx), s.cfg.BodyIdleTimeout)
 		r.Body = body
 	}
 	s.track.begin(body)
 	defer s.track.end(body)
 	defer body.drain(w, r)
+	if held != nil {
+		// Before the drain: a reset need not wait for a body nobody reads.
+		defer held.Exit()
+	}
 	if r.URL.Path == "/_wharf/health" && r.Method == http.MethodGet {
 		s.health(w)
 		return
@@ -252,15 +264,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		return
 	}
-	// No bucket is named _wharf (S3 bucket names have no underscore).
-	if s.console != nil && (r.URL.Path == "/_wharf" || strings.HasPrefix(r.URL.Path, "/_wharf/")) {
+	if s.console != nil && isConsolePath(r.URL.Path) {
 		s.console.ServeHTTP(w, r)
 		return
-	}
-	if s.gate != nil {
-		ctx, done := s.gate.Enter(r.Context())
-		defer done()
-		r = r.WithContext(ctx)
 	}
 	requestID := newRequestID()
 	if bucket := s.router.virtualHostBucket(r.Host); bucket != "" {
@@ -398,7 +404,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(apierr.NotImplemented(svc.desc.ServiceID, op.Name))
 		return
 	}
-	ctx := awsapi.WithCaller(r.Context(), caller)
+	ctx = awsapi.WithCaller(ctx, caller)
 	if s.authz != nil {
 		if err := s.authz(ctx, caller, op.Name, in); err != nil {
 			fail(err)
@@ -415,6 +421,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("response not fully written", "service", svc.desc.ID, "op", op.Name, "request_id", requestID, "err", err)
 	}
 	s.log.Debug("request", "service", svc.desc.ID, "op", op.Name, "request_id", requestID, "account", caller.Account)
+}
+
+// ownEndpoint reports whether r is for one of wharf's own endpoints (health,
+// Endpoints, the console), which ServeHTTP answers without the gate.
+func (s *Server) ownEndpoint(r *http.Request) bool {
+	if r.Method == http.MethodGet && (r.URL.Path == "/_wharf/health" || s.extra[r.URL.Path] != nil) {
+		return true
+	}
+	return s.console != nil && isConsolePath(r.URL.Path)
+}
+
+// isConsolePath reports whether path is under /_wharf. No bucket is named
+// _wharf (S3 bucket names have no underscore).
+func isConsolePath(path string) bool {
+	return path == "/_wharf" || strings.HasPrefix(path, "/_wharf/")
 }
 
 // writeError renders an error for a request whose service is unknown: JSON for

@@ -112,9 +112,7 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<")
 	buf.WriteString(op.Name)
 	buf.WriteString("Response")
-	if ns := namespace(svc); ns != "" {
-		buf.WriteString(xmlshape.NamespaceAttr("", ns))
-	}
+	buf.WriteString(namespaceAttr(svc))
 	buf.WriteByte('>')
 	v := reflect.ValueOf(out)
 	if out != nil && !(v.Kind() == reflect.Pointer && v.IsNil()) {
@@ -151,11 +149,32 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 	// Canonical keys set directly: Header.Set would canonicalise (and
 	// allocate) x-amzn-RequestId on every response.
 	h["Content-Type"] = textXML
-	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
-	h["X-Amzn-Requestid"] = []string{requestID}
+	// Both values in one allocation.
+	vals := [...]string{strconv.Itoa(buf.Len()), requestID}
+	hv := vals[:]
+	h["Content-Length"] = hv[0:1:1]
+	h["X-Amzn-Requestid"] = hv[1:2:2]
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// namespaceAttrs holds each service's xmlns attribute by namespace, so a
+// response does not build it again.
+var namespaceAttrs sync.Map // string → string
+
+// namespaceAttr is the xmlns attribute of svc's responses, "" for none.
+func namespaceAttr(svc *awsapi.Service) string {
+	ns := namespace(svc)
+	if ns == "" {
+		return ""
+	}
+	if a, ok := namespaceAttrs.Load(ns); ok {
+		return a.(string)
+	}
+	a := xmlshape.NamespaceAttr("", ns)
+	namespaceAttrs.Store(ns, a)
+	return a
 }
 
 // textXML is every response's Content-Type; net/http only reads it.
