@@ -286,9 +286,11 @@ func (s *Service) SendMessageBatch(ctx context.Context, in *sqsapi.SendMessageBa
 	ids := make([]*string, len(in.Entries))
 	size := 0
 	entries := make([]*sendEntry, len(in.Entries))
+	backing := make([]sendEntry, len(in.Entries)) // one allocation for all
 	for i, e := range in.Entries {
 		ids[i] = e.Id
-		entries[i] = &sendEntry{
+		entries[i] = &backing[i]
+		backing[i] = sendEntry{
 			ID: awsapi.ToString(e.Id), Body: e.MessageBody, Delay: e.DelaySeconds,
 			Attrs: toAttrs(e.MessageAttributes), SysAttrs: toSysAttrs(e.MessageSystemAttributes),
 			GroupID: awsapi.ToString(e.MessageGroupId), DedupID: awsapi.ToString(e.MessageDeduplicationId),
@@ -309,14 +311,18 @@ func (s *Service) SendMessageBatch(ctx context.Context, in *sqsapi.SendMessageBa
 	if err != nil {
 		return nil, err
 	}
-	out := &sqsapi.SendMessageBatchOutput{Successful: []sqsapi.SendMessageBatchResultEntry{}, Failed: []sqsapi.BatchResultErrorEntry{}}
-	for _, e := range res {
+	out := &sqsapi.SendMessageBatchOutput{Successful: make([]sqsapi.SendMessageBatchResultEntry, 0, len(res)), Failed: []sqsapi.BatchResultErrorEntry{}}
+	// The three strings of every successful entry, in one allocation.
+	strs := make([]string, 3*len(res))
+	for i, e := range res {
 		if e.Err != nil {
 			out.Failed = append(out.Failed, errorEntry(e.ID, e.Err))
 			continue
 		}
+		s := strs[3*i : 3*i+3 : 3*i+3]
+		s[0], s[1], s[2] = e.ID, e.MessageID, e.MD5Body
 		out.Successful = append(out.Successful, sqsapi.SendMessageBatchResultEntry{
-			Id: awsapi.String(e.ID), MessageId: awsapi.String(e.MessageID), MD5OfMessageBody: awsapi.String(e.MD5Body),
+			Id: &s[0], MessageId: &s[1], MD5OfMessageBody: &s[2],
 			MD5OfMessageAttributes: optional(e.MD5Attrs), MD5OfMessageSystemAttributes: optional(e.MD5Sys),
 			SequenceNumber: optional(e.SeqNumber),
 		})
@@ -348,8 +354,14 @@ func (s *Service) ReceiveMessage(ctx context.Context, in *sqsapi.ReceiveMessageI
 	if err != nil {
 		return nil, err
 	}
-	sysNames := append(append([]string{}, in.AttributeNames...), in.MessageSystemAttributeNames...)
+	var sysNames []string
+	if len(in.AttributeNames)+len(in.MessageSystemAttributeNames) > 0 {
+		sysNames = append(append([]string{}, in.AttributeNames...), in.MessageSystemAttributeNames...)
+	}
 	out := &sqsapi.ReceiveMessageOutput{}
+	if len(got) > 0 {
+		out.Messages = make([]sqsapi.Message, 0, len(got))
+	}
 	for _, g := range got {
 		out.Messages = append(out.Messages, render(g, sysNames, in.MessageAttributeNames))
 	}
@@ -360,12 +372,40 @@ func (s *Service) ReceiveMessage(ctx context.Context, in *sqsapi.ReceiveMessageI
 // message attributes it asked for.
 func render(g received, sysNames, attrNames []string) sqsapi.Message {
 	m := g.msg
-	out := sqsapi.Message{
-		MessageId:     awsapi.String(m.ID),
-		ReceiptHandle: awsapi.String(g.handle),
-		MD5OfBody:     awsapi.String(m.MD5Body),
-		Body:          awsapi.String(m.Body),
+	// The four strings every message has, in one allocation.
+	strs := &[4]string{m.ID, g.handle, m.MD5Body, m.Body}
+	out := sqsapi.Message{MessageId: &strs[0], ReceiptHandle: &strs[1], MD5OfBody: &strs[2], Body: &strs[3]}
+	if len(sysNames) > 0 {
+		if attrs := systemAttributes(g, sysNames); len(attrs) > 0 {
+			out.Attributes = attrs
+		}
 	}
+	if len(m.Attrs) == 0 {
+		return out
+	}
+	sel := map[string]msgAttr{}
+	for name, a := range m.Attrs {
+		if wantAttr(name, attrNames) {
+			sel[name] = a
+		}
+	}
+	if len(sel) > 0 {
+		out.MessageAttributes = map[string]sqsapi.MessageAttributeValue{}
+		for name, a := range sel {
+			out.MessageAttributes[name] = sqsapi.MessageAttributeValue{
+				DataType: awsapi.String(a.DataType), StringValue: a.StringValue, BinaryValue: a.BinaryValue,
+				StringListValues: a.StringList, BinaryListValues: a.BinaryList,
+			}
+		}
+		out.MD5OfMessageAttributes = awsapi.String(md5OfAttributes(sel))
+	}
+	return out
+}
+
+// systemAttributes are the system attributes of g named in sysNames ("All"
+// for every one).
+func systemAttributes(g received, sysNames []string) map[string]string {
+	m := g.msg
 	sys := map[string]string{
 		"SenderId":                         m.SenderID,
 		"SentTimestamp":                    strconv.FormatInt(m.Sent, 10),
@@ -388,33 +428,13 @@ func render(g received, sysNames, attrNames []string) sqsapi.Message {
 	attrs := map[string]string{}
 	for _, n := range sysNames {
 		if n == "All" {
-			attrs = sys
-			break
+			return sys
 		}
 		if v, ok := sys[n]; ok {
 			attrs[n] = v
 		}
 	}
-	if len(attrs) > 0 {
-		out.Attributes = attrs
-	}
-	sel := map[string]msgAttr{}
-	for name, a := range m.Attrs {
-		if wantAttr(name, attrNames) {
-			sel[name] = a
-		}
-	}
-	if len(sel) > 0 {
-		out.MessageAttributes = map[string]sqsapi.MessageAttributeValue{}
-		for name, a := range sel {
-			out.MessageAttributes[name] = sqsapi.MessageAttributeValue{
-				DataType: awsapi.String(a.DataType), StringValue: a.StringValue, BinaryValue: a.BinaryValue,
-				StringListValues: a.StringList, BinaryListValues: a.BinaryList,
-			}
-		}
-		out.MD5OfMessageAttributes = awsapi.String(md5OfAttributes(sel))
-	}
-	return out
+	return attrs
 }
 
 func padSeq(seq uint64) string {
@@ -482,7 +502,7 @@ func (s *Service) DeleteMessageBatch(ctx context.Context, in *sqsapi.DeleteMessa
 	if err != nil {
 		return nil, err
 	}
-	out := &sqsapi.DeleteMessageBatchOutput{Successful: []sqsapi.DeleteMessageBatchResultEntry{}, Failed: []sqsapi.BatchResultErrorEntry{}}
+	out := &sqsapi.DeleteMessageBatchOutput{Successful: make([]sqsapi.DeleteMessageBatchResultEntry, 0, len(errs)), Failed: []sqsapi.BatchResultErrorEntry{}}
 	for i, e := range errs {
 		if e != nil {
 			out.Failed = append(out.Failed, errorEntry(*ids[i], e))

@@ -476,9 +476,10 @@ func (s *Service) receive(ctx context.Context, r queueRef, n int, vt *int32, wai
 		w = int64(*wait)
 	}
 	deadline := s.clock.Now().Add(time.Duration(w) * time.Second)
+	qk := r.key()
 	defer func() {
 		if err == nil {
-			c := s.counters(r.key())
+			c := s.counters(qk)
 			if len(got) == 0 {
 				c.emptyReceives.Add(1)
 			} else {
@@ -487,7 +488,12 @@ func (s *Service) receive(ctx context.Context, r queueRef, n int, vt *int32, wai
 		}
 	}()
 	for {
-		ch := s.waitChan(r.key()) // before looking, so a send in between wakes us
+		// Before looking, so a send in between wakes us; a receive that
+		// does not wait makes no channel for the next send to close.
+		var ch <-chan struct{}
+		if w > 0 {
+			ch = s.waitChan(qk)
+		}
 		var next int64
 		got, next, err = s.receiveOnce(r, n, vt)
 		if err != nil || len(got) > 0 || w <= 0 {
