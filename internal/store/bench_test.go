@@ -186,3 +186,25 @@ func BenchmarkLargeStore(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGetsFromBbolt is ten point reads in one View, half of them of
+// absent keys, with every key in the bbolt file (none in the overlay): what
+// a durable SQS receive or delete does for its queue and its tombstones.
+func BenchmarkGetsFromBbolt(b *testing.B) {
+	s := openDisk(b)
+	const n = 20000
+	loadBench(b, s, n)
+	s = reopenDisk(b, s)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s.View(func(tx Tx) error {
+			for j := range 10 {
+				k := benchKey((i*10 + j) * 7919 % (2 * n))
+				if v, _ := tx.Get(k); (v != nil) != (int(binary.BigEndian.Uint64(k[len(k)-8:])) < n) {
+					b.Fatalf("Get(%q) = %d bytes", k, len(v))
+				}
+			}
+			return nil
+		})
+	}
+}

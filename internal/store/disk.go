@@ -1000,6 +1000,7 @@ func (s *diskStore) Close() error {
 // record.
 type diskTx struct {
 	b              *bolt.Bucket
+	cur            *bolt.Cursor // b's, for point lookups (boltGet); nil until the first
 	active, frozen *node
 	writable       bool
 	gen            uint64 // tree generation: nodes of this gen are fn's own
@@ -1039,13 +1040,24 @@ func (t *diskTx) Get(key []byte) ([]byte, error) {
 	if v, ok := lookup(t.frozen, key); ok {
 		return v, nil
 	}
-	v := t.b.Get(key)
-	if v == nil {
-		return nil, nil
+	return t.boltGet(key), nil
+}
+
+// boltGet is bbolt's Bucket.Get through the transaction's own cursor,
+// which it keeps for every lookup: Get allocates a cursor and grows its
+// stack a page at a time on each call, and a durable SQS receive and delete
+// make dozens of lookups that miss the overlay (their keys' tombstones
+// need one each, see below). A missing key reads nil; bbolt may hand back
+// nil-backed empty values, and present keys must read non-nil.
+func (t *diskTx) boltGet(key []byte) []byte {
+	if t.cur == nil {
+		t.cur = t.b.Cursor()
 	}
-	// bbolt may hand back nil-backed empty values; present keys must read
-	// non-nil.
-	return nonNil(v), nil
+	k, v := t.cur.Seek(key)
+	if !bytes.Equal(k, key) {
+		return nil
+	}
+	return nonNil(v)
 }
 
 func (t *diskTx) Put(key, value []byte) error {
@@ -1099,7 +1111,7 @@ func (t *diskTx) below(key []byte) bool {
 	if v, ok := lookup(t.frozen, key); ok {
 		return v != nil // a tombstone there already hides bbolt's value
 	}
-	return t.b.Get(key) != nil
+	return t.boltGet(key) != nil
 }
 
 // rollback drops everything fn wrote. Nodes fn made carry its own
