@@ -298,3 +298,21 @@ func FuzzNameCharsMatchesThePattern(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPutItemOver is bench/peers' ddb-put in the service alone: a
+// PutItem over an item of the same key, in memory (the service's own CPU,
+// without the codec and the HTTP server).
+func BenchmarkPutItemOver(b *testing.B) {
+	fc := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	s := New(Options{Store: store.OpenMemory(), Clock: clock.Func(fc.now)})
+	t := &testing.T{}
+	createTable(t, s, "bench", "pk", "S", "sk", "S")
+	in := &ddb.PutItemInput{TableName: awsapi.String("bench"), Item: map[string]Value{
+		"pk": sv("put"), "sk": sv("3"), "name": sv("a benchmark item"), "n": nv("42"), "tags": {SS: []string{"a", "b"}}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.PutItem(context.Background(), in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -73,6 +73,14 @@ type writeOp struct {
 	// insert marks a PartiQL INSERT, whose failed condition (the item
 	// exists) is a DuplicateItemException.
 	insert bool
+	// sizeOnly says the caller needs of the replaced item only its size
+	// (a PutItem without ReturnValues ALL_OLD): when the table has no
+	// index and no stream to keep in step and no condition reads it, apply
+	// then sizes the stored item without decoding it, returns no old item,
+	// and sets oldSize and sized.
+	sizeOnly bool
+	oldSize  int
+	sized    bool
 }
 
 // conditionFailed is the ConditionalCheckFailedException, with the item when
@@ -105,6 +113,19 @@ func (op *writeOp) apply(s *Service, tx store.Tx, now time.Time) (old, item Item
 			return nil, nil, tableNotFound(op.t.Name) // deleted and created again
 		}
 		op.t = cur
+	}
+	if op.sizeOnly && op.kind == "put" && op.cond == nil && len(op.t.Indexes) == 0 && op.t.currentStream() == nil {
+		// Write capacity is the larger of the two items' sizes; nothing
+		// else of the old item is used.
+		raw, size, err := readStored(tx, op.t, op.key, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		if raw == nil {
+			size = 0
+		}
+		op.oldSize, op.sized = size, true
+		return nil, op.item, s.writeItem(tx, op.t, op.key, nil, op.item, false)
 	}
 	old, err = readItem(tx, op.t, op.key, now)
 	if err != nil {
@@ -297,7 +318,11 @@ func (s *Service) consumedBy(mode *string, t *table, c capacity, read bool) *ddb
 
 // writeUnits: one unit per KB of the larger of the old and new item.
 func writeUnits(old, item Item) float64 {
-	size := max(itemSize(old), itemSize(item))
+	return sizeUnits(max(itemSize(old), itemSize(item)))
+}
+
+// sizeUnits: one write unit per KB of the larger item's size, at least one.
+func sizeUnits(size int) float64 {
 	return math.Max(1, math.Ceil(float64(size)/1024))
 }
 
@@ -368,16 +393,24 @@ func (s *Service) PutItem(ctx context.Context, in *ddb.PutItemInput) (*ddb.PutIt
 	if err != nil {
 		return nil, err
 	}
+	// The item replaced is decoded only when something needs more of it
+	// than its size: ALL_OLD, a condition, an index or a stream.
+	op.sizeOnly = awsapi.ToString(in.ReturnValues) != "ALL_OLD"
 	var old Item
 	err = s.st.Update(func(tx store.Tx) error {
 		var err error
+		op.sized = false // a retried transaction starts again
 		old, _, err = op.apply(s, tx, s.now())
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &ddb.PutItemOutput{ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, op.t, op.t.writeCapacity(old, op.item), false)}
+	c := op.t.writeCapacity(old, op.item)
+	if op.sized {
+		c = capacity{table: sizeUnits(max(op.oldSize, itemSize(op.item)))}
+	}
+	out := &ddb.PutItemOutput{ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, op.t, c, false)}
 	if awsapi.ToString(in.ReturnValues) == "ALL_OLD" && old != nil {
 		out.Attributes = old
 	}

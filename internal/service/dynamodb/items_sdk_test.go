@@ -639,3 +639,53 @@ func TestSDKRequestValidationAsDynamoDB(t *testing.T) {
 	_, err = c.UpdateTable(ctx, &sdk.UpdateTableInput{TableName: aws.String("valid"), GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{}}})
 	wantValidation(t, err, "exactly one of Create, Update or Delete")
 }
+
+// TestSDKPutItemChargesTheLargerOfOldAndNew: a PutItem's write units are
+// the larger item's size in KB, the replaced one's included, whether the
+// replaced item is decoded (ALL_OLD, a condition) or only sized; an expired
+// item (TTL) counts as none.
+func TestSDKPutItemChargesTheLargerOfOldAndNew(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	createTable(t, c, &sdk.CreateTableInput{TableName: aws.String("wcu")}, "p:S")
+	put := func(in *sdk.PutItemInput) float64 {
+		t.Helper()
+		in.TableName, in.ReturnConsumedCapacity = aws.String("wcu"), types.ReturnConsumedCapacityTotal
+		out, err := c.PutItem(ctx, in)
+		if err != nil || out.ConsumedCapacity == nil {
+			t.Fatalf("PutItem: %v %+v", err, out)
+		}
+		return *out.ConsumedCapacity.CapacityUnits
+	}
+	big := item{"p": s("a"), "v": s(strings.Repeat("v", 3000))}
+	small := item{"p": s("a")}
+	for _, tc := range []struct {
+		name string
+		in   func() *sdk.PutItemInput
+	}{
+		{"plain", func() *sdk.PutItemInput { return &sdk.PutItemInput{Item: small} }},
+		{"ALL_OLD", func() *sdk.PutItemInput { return &sdk.PutItemInput{Item: small, ReturnValues: types.ReturnValueAllOld} }},
+		{"condition", func() *sdk.PutItemInput {
+			return &sdk.PutItemInput{Item: small, ConditionExpression: aws.String("attribute_exists(p)")}
+		}},
+	} {
+		if got := put(&sdk.PutItemInput{Item: big}); got != 3 {
+			t.Errorf("%s: the 3 KB item costs %v units, want 3", tc.name, got)
+		}
+		if got := put(tc.in()); got != 3 {
+			t.Errorf("%s: a small item over the 3 KB one costs %v units, want 3", tc.name, got)
+		}
+		if got := put(tc.in()); got != 1 {
+			t.Errorf("%s: a small item over a small one costs %v units, want 1", tc.name, got)
+		}
+	}
+	if _, err := c.UpdateTimeToLive(ctx, &sdk.UpdateTimeToLiveInput{TableName: aws.String("wcu"),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("ttl"), Enabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	expired := item{"p": s("a"), "v": s(strings.Repeat("v", 3000)), "ttl": &types.AttributeValueMemberN{Value: "1000"}}
+	put(&sdk.PutItemInput{Item: expired})
+	if got := put(&sdk.PutItemInput{Item: small}); got != 1 {
+		t.Errorf("a small item over an expired 3 KB one costs %v units, want 1", got)
+	}
+}
