@@ -41,6 +41,7 @@ var (
 	_ sqs.Metrics                      = sqsMetrics{}
 	_ logs.Metrics                     = logsMetrics{}
 	_ s3.Notifier                      = s3Notifier{}
+	_ sns.QueueSender                  = servicePrincipalQueues{}
 )
 
 // alarmActions lets CloudWatch's alarm actions run scaling policies: it is
@@ -175,6 +176,27 @@ func (q servicePrincipalQueues) DeliverToQueue(ctx context.Context, queueARN, bo
 		return "", err
 	}
 	return q.sqs.DeliverToQueue(ctx, queueARN, body, attrs, groupID, dedupID)
+}
+
+// DeliverToQueues authorizes each message as DeliverToQueue does and
+// stores those allowed in one call (one commit).
+func (q servicePrincipalQueues) DeliverToQueues(ctx context.Context, msgs []sns.QueueMessage) []error {
+	src, _ := awsapi.SourceFrom(ctx)
+	errs := make([]error, len(msgs))
+	ds := make([]sqs.Delivery, 0, len(msgs))
+	idx := make([]int, 0, len(msgs))
+	for i, m := range msgs {
+		if err := q.az.AuthorizeService(ctx, q.principal, "sqs:SendMessage", m.QueueARN, src.ARN, src.Account); err != nil {
+			errs[i] = err
+			continue
+		}
+		ds = append(ds, sqs.Delivery(m))
+		idx = append(idx, i)
+	}
+	for j, err := range q.sqs.DeliverToQueues(ctx, ds) {
+		errs[idx[j]] = err
+	}
+	return errs
 }
 
 // chooseRuntime picks the task runtime --runtime names, or docker when an

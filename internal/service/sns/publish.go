@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
@@ -549,80 +548,66 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 	return id, seq, nil
 }
 
-// maxQueueDeliveries bounds the deliveries to queues one Publish makes at
-// once.
-const maxQueueDeliveries = 16
-
-// toQueues delivers n to its SQS subscribers, several at once: each
-// delivery is a commit of its queue's message, and commits made at once
-// are written by a durable store with one sync (group commit) instead of
-// one sync each, one after the other. Each queue's own order is
-// unaffected: a FIFO topic's publishes are still made one at a time. Every
-// delivery is made; their errors are returned together.
+// toQueues delivers n to its SQS subscribers, in one call to the
+// QueueSender: one store commit (and on a durable store one sync) for all
+// of them, instead of one per queue. A queue that is gone or refuses the
+// message loses it, as on AWS without a redrive policy; a failure of the
+// store fails the Publish. Every delivery is made; their errors are
+// returned together.
 func (s *Service) toQueues(ctx context.Context, n *notification, subs []*subscription) error {
-	switch len(subs) {
-	case 0:
+	if len(subs) == 0 {
 		return nil
-	case 1:
-		return s.toQueue(ctx, n, subs[0])
 	}
-	errs := make([]error, len(subs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(len(subs), maxQueueDeliveries) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(subs); i = int(next.Add(1) - 1) {
-				errs[i] = s.toQueue(ctx, n, subs[i])
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// toQueue delivers n to an SQS subscriber. A queue that is gone or refuses
-// the message loses it, as on AWS without a redrive policy; a failure of the
-// store fails the Publish.
-func (s *Service) toQueue(ctx context.Context, n *notification, sub *subscription) error {
 	if s.queues == nil {
-		s.log.Warn("sns: no SQS to deliver to", "subscription", sub.ARN)
+		for _, sub := range subs {
+			s.log.Warn("sns: no SQS to deliver to", "subscription", sub.ARN)
+		}
 		return nil
 	}
-	var body string
-	var attrs map[string]sqsapi.MessageAttributeValue
-	if sub.raw() {
-		body = n.entry.bodyFor("sqs")
-		if len(n.entry.Attrs) > 0 {
-			attrs = make(map[string]sqsapi.MessageAttributeValue, len(n.entry.Attrs))
-			for k, a := range n.entry.Attrs {
-				av := sqsapi.MessageAttributeValue{DataType: awsapi.String(a.DataType), BinaryValue: a.BinaryValue}
-				if a.StringValue != "" {
-					av.StringValue = awsapi.String(a.StringValue)
-				}
-				attrs[k] = av
-			}
+	msgs := make([]QueueMessage, len(subs))
+	for i, sub := range subs {
+		m := &msgs[i]
+		m.QueueARN = sub.Endpoint
+		if sub.raw() {
+			m.Body, m.Attrs = n.entry.bodyFor("sqs"), n.rawAttrs()
+		} else {
+			m.Body = n.envelope(sub, "sqs")
 		}
-	} else {
-		body = n.envelope(sub, "sqs")
-	}
-	var group, dedup string
-	if strings.HasSuffix(sub.Endpoint, ".fifo") {
-		group, dedup = n.entry.GroupID, n.entry.DedupID
+		if strings.HasSuffix(sub.Endpoint, ".fifo") {
+			m.GroupID, m.DedupID = n.entry.GroupID, n.entry.DedupID
+		}
 	}
 	// SNS delivers as sns.amazonaws.com for the topic: the queue's policy
 	// must let it in (aws:SourceArn).
 	ctx = awsapi.WithSource(ctx, awsapi.Source{ARN: n.topic.ARN, Account: n.topic.Account})
-	_, err := s.queues.DeliverToQueue(ctx, sub.Endpoint, body, attrs, group, dedup)
-	s.delivered(ctx, n.id, sub.ARN, sub.Endpoint, err, "", false)
-	if err != nil {
-		if apierr.As(err) != nil {
-			return nil // the timeline's line says why
+	errs := s.queues.DeliverToQueues(ctx, msgs)
+	var failed []error
+	for i, sub := range subs {
+		err := errs[i]
+		s.delivered(ctx, n.id, sub.ARN, sub.Endpoint, err, "", false)
+		if err != nil && apierr.As(err) == nil {
+			// The timeline's line says why an API error lost the message.
+			failed = append(failed, fmt.Errorf("deliver to %s: %w", sub.Endpoint, err))
 		}
-		return fmt.Errorf("deliver to %s: %w", sub.Endpoint, err)
 	}
-	return nil
+	return errors.Join(failed...)
+}
+
+// rawAttrs are n's message attributes as a raw delivery to a queue carries
+// them, built once for all of n's raw subscribers (nil without attributes).
+func (n *notification) rawAttrs() map[string]sqsapi.MessageAttributeValue {
+	if len(n.entry.Attrs) == 0 || n.sqsAttrs != nil {
+		return n.sqsAttrs
+	}
+	n.sqsAttrs = make(map[string]sqsapi.MessageAttributeValue, len(n.entry.Attrs))
+	for k, a := range n.entry.Attrs {
+		av := sqsapi.MessageAttributeValue{DataType: awsapi.String(a.DataType), BinaryValue: a.BinaryValue}
+		if a.StringValue != "" {
+			av.StringValue = awsapi.String(a.StringValue)
+		}
+		n.sqsAttrs[k] = av
+	}
+	return n.sqsAttrs
 }
 
 // notification is one published message on its way to subscribers.
@@ -633,6 +618,10 @@ type notification struct {
 	topic *topic
 	time  time.Time
 	host  string
+	// What every subscriber's copy shares, built on first use. A
+	// notification is used by one goroutine at a time.
+	sqsAttrs  map[string]sqsapi.MessageAttributeValue
+	envelopes []envelopeParts
 }
 
 const timestampFormat = "2006-01-02T15:04:05.000Z"
@@ -703,12 +692,48 @@ func unsubscribeURL(host, subARN string) string {
 	return "http://" + host + "/?Action=Unsubscribe&SubscriptionArn=" + url.QueryEscape(subARN)
 }
 
+// envelopeParts is n's envelope for the subscribers of one protocol, in
+// two parts: each subscriber's is head, its UnsubscribeURL (JSON-escaped),
+// then tail. Only the UnsubscribeURL differs between subscribers, and it is
+// not signed, so the rest is encoded and signed once per notification.
+type envelopeParts struct {
+	protocol   string
+	head, tail string
+}
+
+// unsubscribeKey is where the UnsubscribeURL's value starts in an encoded
+// envelope. Its first occurrence is the member: within a string value each
+// quote is escaped, so the bytes `,"U` cannot occur there.
+const unsubscribeKey = `,"UnsubscribeURL":"`
+
 // envelope is n as the JSON document a subscriber of protocol gets.
 func (n *notification) envelope(sub *subscription, protocol string) string {
+	var p *envelopeParts
+	for i := range n.envelopes {
+		if n.envelopes[i].protocol == protocol {
+			p = &n.envelopes[i]
+		}
+	}
+	if p == nil {
+		n.envelopes = append(n.envelopes, n.encodeEnvelope(protocol))
+		p = &n.envelopes[len(n.envelopes)-1]
+	}
+	u := jsonText(unsubscribeURL(n.host, sub.ARN))
+	var b strings.Builder
+	b.Grow(len(p.head) + len(u) + len(p.tail))
+	b.WriteString(p.head)
+	b.WriteString(u)
+	b.WriteString(p.tail)
+	return b.String()
+}
+
+// encodeEnvelope encodes n's envelope for protocol with an UnsubscribeURL
+// of one NUL character, and cuts it around that value.
+func (n *notification) encodeEnvelope(protocol string) envelopeParts {
 	en := envelope{
 		Type: "Notification", MessageID: n.id, SequenceNumber: n.seq, TopicArn: n.topic.ARN,
 		Subject: n.entry.Subject, Message: n.entry.bodyFor(protocol), Timestamp: n.time.UTC().Format(timestampFormat),
-		UnsubscribeURL: unsubscribeURL(n.host, sub.ARN),
+		UnsubscribeURL: "\x00",
 	}
 	if len(n.entry.Attrs) > 0 {
 		en.MessageAttributes = make(map[string]envAttr, len(n.entry.Attrs))
@@ -721,5 +746,19 @@ func (n *notification) envelope(sub *subscription, protocol string) string {
 		}
 	}
 	en.sign(n.topic.Attrs["SignatureVersion"], n.topic.Region)
-	return marshal(en)
+	doc := marshal(en)
+	i := strings.Index(doc, unsubscribeKey) + len(unsubscribeKey)
+	return envelopeParts{protocol: protocol, head: doc[:i], tail: doc[i+len(`\u0000`):]}
+}
+
+// jsonText is s as marshal writes it inside a JSON string. A URL is
+// usually printable ASCII without quotes or backslashes, written as is.
+func jsonText(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			q := marshal(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
 }

@@ -39,10 +39,23 @@ import (
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
-// QueueSender delivers a message to an SQS queue named by its ARN, durably
-// before it returns. The SQS service implements it.
+// QueueSender delivers messages to SQS queues named by their ARNs. The SQS
+// service implements it.
 type QueueSender interface {
-	DeliverToQueue(ctx context.Context, queueARN, body string, attrs map[string]sqsapi.MessageAttributeValue, groupID, dedupID string) (messageID string, err error)
+	// DeliverToQueues stores each message in its queue, durably before it
+	// returns, and returns each one's error (nil: stored); one message's
+	// failure does not stop the others.
+	DeliverToQueues(ctx context.Context, msgs []QueueMessage) []error
+}
+
+// QueueMessage is one message for an SQS queue.
+type QueueMessage struct {
+	QueueARN string
+	Body     string
+	Attrs    map[string]sqsapi.MessageAttributeValue
+	// GroupID and DedupID are a FIFO queue's message group and
+	// deduplication ids.
+	GroupID, DedupID string
 }
 
 // Options configure a Service.

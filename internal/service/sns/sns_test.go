@@ -2,8 +2,8 @@ package sns
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,8 +42,9 @@ func (c *fakeClock) advance(d time.Duration) {
 
 // fakeQueues records what SNS delivers to SQS.
 type fakeQueues struct {
-	mu   sync.Mutex
-	sent []sentMsg
+	mu    sync.Mutex
+	calls int
+	sent  []sentMsg
 }
 
 type sentMsg struct {
@@ -51,11 +52,14 @@ type sentMsg struct {
 	attrs                   map[string]sqsapi.MessageAttributeValue
 }
 
-func (q *fakeQueues) DeliverToQueue(_ context.Context, arn, body string, attrs map[string]sqsapi.MessageAttributeValue, group, dedup string) (string, error) {
+func (q *fakeQueues) DeliverToQueues(_ context.Context, msgs []QueueMessage) []error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.sent = append(q.sent, sentMsg{arn, body, group, dedup, attrs})
-	return "id", nil
+	q.calls++
+	for _, m := range msgs {
+		q.sent = append(q.sent, sentMsg{m.QueueARN, m.Body, m.GroupID, m.DedupID, m.Attrs})
+	}
+	return make([]error, len(msgs))
 }
 
 func newTestService(st store.Store, clock *fakeClock, client *http.Client) *Service {
@@ -254,37 +258,12 @@ func TestPublishFansOutToQueuesWithFilterAndStructure(t *testing.T) {
 	}
 }
 
-// meetingQueues holds each delivery until want deliveries are in progress
-// at once, or fails it after a while.
-type meetingQueues struct {
-	fakeQueues
-	want    int
-	arrived chan struct{}
-	all     chan struct{}
-	once    sync.Once
-}
-
-func (q *meetingQueues) DeliverToQueue(ctx context.Context, arn, body string, attrs map[string]sqsapi.MessageAttributeValue, group, dedup string) (string, error) {
-	q.arrived <- struct{}{}
-	if len(q.arrived) == q.want {
-		q.once.Do(func() { close(q.all) })
-	}
-	select {
-	case <-q.all:
-	case <-time.After(20 * time.Second):
-		return "", errors.New("the other deliveries never started")
-	}
-	return q.fakeQueues.DeliverToQueue(ctx, arn, body, attrs, group, dedup)
-}
-
-// TestPublishDeliversToQueuesAtOnce: a Publish's deliveries to its SQS
-// subscribers are made at once (on a durable store their commits then
-// share a sync), and every one arrives. The fake queue holds each delivery
-// until all of them are in progress: one after the other, the first would
-// never return.
-func TestPublishDeliversToQueuesAtOnce(t *testing.T) {
+// TestPublishDeliversToQueuesInOneCall: a Publish hands all its SQS
+// subscribers' messages to SQS at once (one store commit, so on a durable
+// store one sync), each subscriber's envelope naming its own subscription.
+func TestPublishDeliversToQueuesInOneCall(t *testing.T) {
 	const n = 5
-	q := &meetingQueues{want: n, arrived: make(chan struct{}, n), all: make(chan struct{})}
+	q := &fakeQueues{}
 	s := newTestService(store.OpenMemory(), &fakeClock{now: time.Unix(1e9, 0)}, nil)
 	s.SetQueueSender(q)
 	topic := must(s.CreateTopic(caller, &snsapi.CreateTopicInput{Name: awsapi.String("t")})).TopicArn
@@ -295,13 +274,94 @@ func TestPublishDeliversToQueuesAtOnce(t *testing.T) {
 	if _, err := s.Publish(caller, &snsapi.PublishInput{TopicArn: topic, Message: awsapi.String("hello")}); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]bool{}
+	if q.calls != 1 || len(q.sent) != n {
+		t.Fatalf("%d messages in %d calls, want %d in 1", len(q.sent), q.calls, n)
+	}
+	unsub := map[string]bool{}
 	for _, m := range q.sent {
-		got[m.arn] = true
+		var en envelope
+		if err := json.Unmarshal([]byte(m.body), &en); err != nil || en.Message != "hello" {
+			t.Fatalf("envelope %s: %v", m.body, err)
+		}
+		unsub[en.UnsubscribeURL] = true
 	}
-	if len(got) != n {
-		t.Fatalf("delivered to %v, want %d queues", got, n)
+	if len(unsub) != n {
+		t.Errorf("%d distinct UnsubscribeURLs among %d subscribers", len(unsub), n)
 	}
+}
+
+// wholeEnvelope encodes n's envelope for sub in one piece, as SNS's
+// envelope was encoded before its parts were shared between subscribers.
+func wholeEnvelope(n *notification, sub *subscription, protocol string) string {
+	en := envelope{
+		Type: "Notification", MessageID: n.id, SequenceNumber: n.seq, TopicArn: n.topic.ARN,
+		Subject: n.entry.Subject, Message: n.entry.bodyFor(protocol), Timestamp: n.time.UTC().Format(timestampFormat),
+		UnsubscribeURL: unsubscribeURL(n.host, sub.ARN),
+	}
+	if len(n.entry.Attrs) > 0 {
+		en.MessageAttributes = map[string]envAttr{}
+		for k, a := range n.entry.Attrs {
+			val := a.StringValue
+			if a.BinaryValue != nil {
+				val = base64.StdEncoding.EncodeToString(a.BinaryValue)
+			}
+			en.MessageAttributes[k] = envAttr{Type: a.DataType, Value: val}
+		}
+	}
+	en.sign(n.topic.Attrs["SignatureVersion"], n.topic.Region)
+	return marshal(en)
+}
+
+// checkEnvelopes fails t unless every subscriber's envelope is the bytes
+// of the envelope encoded whole.
+func checkEnvelopes(t *testing.T, n *notification, protocol string, subs ...*subscription) {
+	t.Helper()
+	for _, sub := range subs {
+		if got, want := n.envelope(sub, protocol), wholeEnvelope(n, sub, protocol); got != want {
+			t.Fatalf("envelope for %q:\n got %s\nwant %s", sub.ARN, got, want)
+		}
+	}
+}
+
+func TestSharedEnvelopeIsTheWholeEncoding(t *testing.T) {
+	tp := &topic{ARN: "arn:aws:sns:eu-west-1:111122223333:t", Region: "eu-west-1", Attrs: map[string]string{"SignatureVersion": "2"}}
+	subs := []*subscription{{ARN: tp.ARN + ":a"}, {ARN: tp.ARN + ":b&c d"}, {ARN: tp.ARN + ":é"}}
+	cases := []struct {
+		name  string
+		host  string
+		entry entry
+	}{
+		{"plain", "wharf.test:4566", entry{Message: "hello"}},
+		{"the member's text in the message", "h", entry{Message: `x","UnsubscribeURL":"\u0000"}` + "\x00<&>", Subject: "s"}},
+		{"attributes", "h", entry{Message: "m", Attrs: map[string]msgAttr{
+			"z": {DataType: "String", StringValue: `"UnsubscribeURL":"`}, "a": {DataType: "Binary", BinaryValue: []byte{0, 1}}}}},
+		{"structure", "h", entry{Message: "{}", Structure: map[string]string{"default": "d", "sqs": "for queues"}}},
+		{"host to escape", "h\"o<s>t\u2028\xff", entry{Message: "m"}},
+		{"host with a backslash", `h\o`, entry{Message: "m"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := c.entry
+			n := &notification{entry: &e, id: "id", seq: "0001", topic: tp, time: time.Unix(1e9, 0), host: c.host}
+			checkEnvelopes(t, n, "sqs", subs...)
+			checkEnvelopes(t, n, "http", subs...)
+			checkEnvelopes(t, n, "sqs", subs...)
+		})
+	}
+}
+
+func FuzzSharedEnvelopeIsTheWholeEncoding(f *testing.F) {
+	f.Add("hello", "", "wharf.test:4566", ":a", "v")
+	f.Add(`x","UnsubscribeURL":"\u0000"}`, "subj", "h\"o", ":b&c d", "\x00")
+	f.Fuzz(func(t *testing.T, message, subject, host, subID, attr string) {
+		tp := &topic{ARN: "arn:aws:sns:eu-west-1:111122223333:t", Region: "eu-west-1"}
+		e := entry{Message: message, Subject: subject}
+		if attr != "" {
+			e.Attrs = map[string]msgAttr{"k": {DataType: "String", StringValue: attr}}
+		}
+		n := &notification{entry: &e, id: "id", topic: tp, time: time.Unix(1e9, 0), host: host}
+		checkEnvelopes(t, n, "sqs", &subscription{ARN: tp.ARN + subID}, &subscription{ARN: tp.ARN + ":x"})
+	})
 }
 
 func TestFilterPolicies(t *testing.T) {

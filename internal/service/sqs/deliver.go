@@ -3,6 +3,7 @@ package sqs
 import (
 	"context"
 
+	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 )
@@ -44,4 +45,97 @@ func (s *Service) DeliverToQueue(ctx context.Context, queueARN, body string, att
 		return "", res[0].Err
 	}
 	return res[0].MessageID, nil
+}
+
+// Delivery is one message another service delivers to a queue named by its
+// ARN, with DeliverToQueues.
+type Delivery struct {
+	QueueARN string
+	Body     string
+	Attrs    map[string]sqsapi.MessageAttributeValue
+	// GroupID and DedupID are a FIFO queue's message group and deduplication
+	// ids.
+	GroupID, DedupID string
+}
+
+// DeliverToQueues stores each delivery's message in its queue, all in one
+// store update: on a durable store one commit and one sync, instead of one
+// of each per queue. It returns each delivery's error as DeliverToQueue
+// would: nil once its message is stored (durable when DeliverToQueues
+// returns), QueueDoesNotExist for a missing queue, the error SendMessage
+// would return for an invalid message; one delivery's failure does not stop
+// the others. A failure of the store fails every one.
+func (s *Service) DeliverToQueues(ctx context.Context, ds []Delivery) []error {
+	errs := make([]error, len(ds))
+	type pending struct {
+		i       int
+		r       queueRef
+		q       *queue
+		entries []*sendEntry
+		msgs    []*message
+		results []sendResult
+		added   int64
+		bytes   int64
+		ids     []string
+	}
+	ps := make([]pending, 0, len(ds))
+	caller := awsapi.CallerFrom(ctx).Account
+	for i := range ds {
+		d := &ds[i]
+		region, account, name, ok := parseQueueARN(d.QueueARN)
+		if !ok {
+			errs[i] = errQueueDoesNotExist()
+			continue
+		}
+		r := queueRef{account: account, region: region, name: name}
+		q, err := s.viewQueue(r)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		// SenderId of the message: the delivering service acts for the
+		// queue's owner when no caller is known (as DeliverToQueue).
+		sender := caller
+		if sender == "" {
+			sender = account
+		}
+		e := &sendEntry{Body: &d.Body, Attrs: toAttrs(d.Attrs), GroupID: d.GroupID, DedupID: d.DedupID}
+		m, err := s.prepare(q, e, sender)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		m.ID = s.newID()
+		m.Seq = s.nextSeq()
+		ps = append(ps, pending{i: i, r: r, q: q, entries: []*sendEntry{e}, msgs: []*message{m}, results: make([]sendResult, 1)})
+	}
+	if len(ps) == 0 {
+		return errs
+	}
+	now := s.clock.Now().UnixMilli()
+	err := s.update(func(tx *txn) error {
+		for j := range ps {
+			p := &ps[j]
+			var err error
+			p.added, p.bytes, p.ids, err = s.putMessages(tx, p.r, p.q, p.entries, p.msgs, p.results, now, p.ids[:0])
+			if err != nil {
+				if apierr.As(err) == nil {
+					return err
+				}
+				// The queue is gone: putMessages wrote nothing for it.
+				errs[p.i], p.added = err, 0
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, p := range ps {
+			errs[p.i] = err
+		}
+		return errs
+	}
+	for _, p := range ps {
+		s.stored(ctx, p.r, p.added, p.bytes, p.ids)
+	}
+	return errs
 }

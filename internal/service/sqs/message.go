@@ -382,78 +382,94 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 		}
 	}
 	now := s.clock.Now().UnixMilli()
-	added, addedBytes := int64(0), int64(0)
+	var added, addedBytes int64
 	var sentIDs []string
 	err = s.update(func(tx *txn) error {
-		sentIDs = sentIDs[:0]
-		cur, err := s.getQueue(tx, r.account, r.region, r.name)
-		if err != nil {
-			return err
-		}
-		if cur.ID != q.ID {
-			return errQueueDoesNotExist()
-		}
-		// A queue only sent to must not leave its count to read every
-		// message sent since its last receive.
-		if err := settleVis(tx, q.ID, now); err != nil {
-			return err
-		}
-		delay := q.intAttr("DelaySeconds")
-		added, addedBytes = 0, 0
-		for i, m := range msgs {
-			if m == nil {
-				continue
-			}
-			if q.fifo() {
-				dk := m.DedupID
-				if q.Attrs["DeduplicationScope"] == "messageGroup" {
-					dk = m.GroupID + "\x00" + dk
-				}
-				v, err := tx.Get(dedupKey(q.ID, dk))
-				if err != nil {
-					return err
-				}
-				var rec dedupRecord
-				if v != nil && json.Unmarshal(v, &rec) == nil && rec.Expires > now {
-					// A duplicate is accepted but not delivered again (FIFO
-					// exactly-once processing): the original's id comes back.
-					results[i].MessageID = rec.MessageID
-					results[i].SeqNumber = padSeq(rec.Seq)
-					continue
-				}
-				rb, _ := json.Marshal(dedupRecord{Expires: now + dedupInterval.Milliseconds(), MessageID: m.ID, Seq: m.Seq})
-				if err := tx.Put(dedupKey(q.ID, dk), rb); err != nil {
-					return err
-				}
-			}
-			d := delay
-			if entries[i].Delay != nil {
-				d = int64(*entries[i].Delay)
-			}
-			mm := *m
-			mm.Sent = now
-			mm.VisibleAt = now + d*1000
-			if err := putMessage(tx, q.ID, &mm); err != nil {
-				return err
-			}
-			added++
-			addedBytes += int64(len(m.Body))
-			sentIDs = append(sentIDs, m.ID)
-		}
-		return addCount(tx, q.ID, added)
+		var err error
+		added, addedBytes, sentIDs, err = s.putMessages(tx, r, q, entries, msgs, results, now, sentIDs[:0])
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if added > 0 {
-		qk := r.key()
-		s.notify(qk)
-		c := s.counters(qk)
-		c.sent.Add(added)
-		c.sentBytes.Add(addedBytes)
-		s.sent(ctx, queueARN(r.region, r.account, r.name), sentIDs)
-	}
+	s.stored(ctx, r, added, addedBytes, sentIDs)
 	return results, nil
+}
+
+// putMessages is send's part inside the store update: it stores the prepared
+// messages msgs of entries (nil for an entry that failed validation) in q,
+// which r names, appending the ids stored to ids. A queue deleted (or
+// deleted and created again) since q was read is QueueDoesNotExist, before
+// anything is written. A FIFO duplicate gets the original's id in results.
+func (s *Service) putMessages(tx *txn, r queueRef, q *queue, entries []*sendEntry, msgs []*message, results []sendResult, now int64, ids []string) (added, addedBytes int64, _ []string, err error) {
+	cur, err := s.getQueue(tx, r.account, r.region, r.name)
+	if err != nil {
+		return 0, 0, ids, err
+	}
+	if cur.ID != q.ID {
+		return 0, 0, ids, errQueueDoesNotExist()
+	}
+	// A queue only sent to must not leave its count to read every
+	// message sent since its last receive.
+	if err := settleVis(tx, q.ID, now); err != nil {
+		return 0, 0, ids, err
+	}
+	delay := q.intAttr("DelaySeconds")
+	for i, m := range msgs {
+		if m == nil {
+			continue
+		}
+		if q.fifo() {
+			dk := m.DedupID
+			if q.Attrs["DeduplicationScope"] == "messageGroup" {
+				dk = m.GroupID + "\x00" + dk
+			}
+			v, err := tx.Get(dedupKey(q.ID, dk))
+			if err != nil {
+				return 0, 0, ids, err
+			}
+			var rec dedupRecord
+			if v != nil && json.Unmarshal(v, &rec) == nil && rec.Expires > now {
+				// A duplicate is accepted but not delivered again (FIFO
+				// exactly-once processing): the original's id comes back.
+				results[i].MessageID = rec.MessageID
+				results[i].SeqNumber = padSeq(rec.Seq)
+				continue
+			}
+			rb, _ := json.Marshal(dedupRecord{Expires: now + dedupInterval.Milliseconds(), MessageID: m.ID, Seq: m.Seq})
+			if err := tx.Put(dedupKey(q.ID, dk), rb); err != nil {
+				return 0, 0, ids, err
+			}
+		}
+		d := delay
+		if entries[i].Delay != nil {
+			d = int64(*entries[i].Delay)
+		}
+		mm := *m
+		mm.Sent = now
+		mm.VisibleAt = now + d*1000
+		if err := putMessage(tx, q.ID, &mm); err != nil {
+			return 0, 0, ids, err
+		}
+		added++
+		addedBytes += int64(len(m.Body))
+		ids = append(ids, m.ID)
+	}
+	return added, addedBytes, ids, addCount(tx, q.ID, added)
+}
+
+// stored tells the queue's receivers, counters and timeline of the
+// messages putMessages added, once they are committed.
+func (s *Service) stored(ctx context.Context, r queueRef, added, addedBytes int64, ids []string) {
+	if added == 0 {
+		return
+	}
+	qk := r.key()
+	s.notify(qk)
+	c := s.counters(qk)
+	c.sent.Add(added)
+	c.sentBytes.Add(addedBytes)
+	s.sent(ctx, queueARN(r.region, r.account, r.name), ids)
 }
 
 // received is a message handed to a consumer.

@@ -1,0 +1,80 @@
+package sqs
+
+import (
+	"testing"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
+
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/store"
+)
+
+// updateCountingStore counts the updates made through it.
+type updateCountingStore struct {
+	store.Store
+	updates int
+}
+
+func (s *updateCountingStore) Update(fn func(store.Tx) error) error {
+	s.updates++
+	return s.Store.Update(fn)
+}
+
+// TestDeliverToQueuesStoresEveryMessageInOneUpdate: the messages for
+// several queues are stored in one update (on disk one commit), a FIFO
+// queue's deduplication holds as in SendMessage, and a missing queue or an
+// invalid message fails only its own delivery.
+func TestDeliverToQueuesStoresEveryMessageInOneUpdate(t *testing.T) {
+	st := &updateCountingStore{Store: store.OpenMemory()}
+	f := newFixtureOn(t, st, newFakeClock())
+	a := f.createQueue("a", nil)
+	b := f.createQueue("b", nil)
+	fifo := f.createQueue("c.fifo", map[string]string{"FifoQueue": "true"})
+	arn := func(name string) string { return "arn:aws:sqs:us-east-1:" + testAccount + ":" + name }
+	color := map[string]sqsapi.MessageAttributeValue{"color": {DataType: awsapi.String("String"), StringValue: awsapi.String("red")}}
+	ds := []Delivery{
+		{QueueARN: arn("a"), Body: "to a", Attrs: color},
+		{QueueARN: arn("missing"), Body: "lost"},
+		{QueueARN: arn("b"), Body: "to b"},
+		{QueueARN: arn("c.fifo"), Body: "first", GroupID: "g", DedupID: "d"},
+		{QueueARN: arn("b"), Body: ""}, // SendMessage refuses an empty body
+		{QueueARN: "not an arn", Body: "lost"},
+	}
+	before := st.updates
+	errs := f.svc.DeliverToQueues(f.ctx, ds)
+	if st.updates-before != 1 {
+		t.Errorf("%d updates, want 1", st.updates-before)
+	}
+	for i, want := range []string{"", "QueueDoesNotExist", "", "", "MissingParameter", "QueueDoesNotExist"} {
+		if want == "" {
+			if errs[i] != nil {
+				t.Errorf("delivery %d: %v", i, errs[i])
+			}
+			continue
+		}
+		wantCode(t, errs[i], want)
+	}
+	// The same deduplication id again within five minutes is accepted and
+	// not stored.
+	if errs := f.svc.DeliverToQueues(f.ctx, ds[3:4]); errs[0] != nil {
+		t.Fatalf("duplicate: %v", errs[0])
+	}
+	out, err := f.svc.ReceiveMessage(f.ctx, &sqsapi.ReceiveMessageInput{QueueUrl: &a, MaxNumberOfMessages: awsapi.Int32(10), MessageAttributeNames: []string{"All"}})
+	if err != nil || !equal(bodies(out.Messages), []string{"to a"}) {
+		t.Fatalf("queue a: %v %v", err, bodies(out.Messages))
+	}
+	if v := out.Messages[0].MessageAttributes["color"].StringValue; v == nil || *v != "red" {
+		t.Errorf("attributes of the delivered message: %+v", out.Messages[0].MessageAttributes)
+	}
+	for _, c := range []struct {
+		url  string
+		want []string
+	}{{b, []string{"to b"}}, {fifo, []string{"first"}}} {
+		if got := bodies(f.receive(c.url, 10)); !equal(got, c.want) {
+			t.Errorf("%s holds %v, want %v", c.url, got, c.want)
+		}
+	}
+	if got := f.svc.DeliverToQueues(f.ctx, nil); len(got) != 0 {
+		t.Errorf("no deliveries: %v", got)
+	}
+}
