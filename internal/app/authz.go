@@ -43,8 +43,8 @@ func (sys *System) authorizer(cfg *config.Config, log *slog.Logger) *authz.Autho
 // bucket's and object's ACLs (for the bucket and its objects), a queue's or a
 // topic's Policy attribute.
 func (sys *System) resourcePolicy(ctx context.Context, arn string) (policy, account string, err error) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" {
+	parts, ok := splitARN(arn)
+	if !ok {
 		return "", "", nil
 	}
 	switch parts[2] {
@@ -77,6 +77,22 @@ func (sys *System) resourcePolicy(ctx context.Context, arn string) (policy, acco
 	return "", "", nil
 }
 
+// splitARN splits arn at its first five colons, as strings.SplitN(arn,
+// ":", 6) does but into an array: every request's authorization looks up
+// its resource's policy, and the slice was an allocation each time. ok is
+// false unless there are six parts and the first is "arn".
+func splitARN(arn string) (parts [6]string, ok bool) {
+	for i := range 5 {
+		j := strings.IndexByte(arn, ':')
+		if j < 0 {
+			return parts, false
+		}
+		parts[i], arn = arn[:j], arn[j+1:]
+	}
+	parts[5] = arn
+	return parts, parts[0] == "arn"
+}
+
 // resourceTags returns the tags of the resource arn for aws:ResourceTag/KEY,
 // for the services that authorize by them ("AWS services that work with
 // IAM", ABAC column): SQS queues, SNS topics, DynamoDB tables, IAM users and
@@ -87,8 +103,8 @@ func (sys *System) resourcePolicy(ctx context.Context, arn string) (policy, acco
 // once ABAC is enabled on it (PutBucketAbac), which wharf does not
 // implement, and it is off by default.
 func (sys *System) resourceTags(ctx context.Context, arn string) (map[string]string, error) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" {
+	parts, ok := splitARN(arn)
+	if !ok {
 		return nil, nil
 	}
 	switch parts[2] {

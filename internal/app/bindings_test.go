@@ -2,6 +2,7 @@ package app
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +32,20 @@ func TestRegistrationsHaveTheHandlersBindFinds(t *testing.T) {
 		slices.Sort(w)
 		if !slices.Equal(got, w) {
 			t.Errorf("%s: registered %d operations %v,\nBind finds %d: %v", r.Desc.ID, len(got), got, len(w), w)
+		}
+	}
+}
+
+func TestSplitARNMatchesSplitN(t *testing.T) {
+	for _, arn := range []string{
+		"arn:aws:sqs:us-east-1:000000000000:q", "arn:aws:s3:::bucket/key:with:colons", "arn:aws:iam::000000000000:role/r",
+		"", "arn", "arn:aws:sqs", "arn:aws:sqs:r:a", "arn:aws:sqs:r:a:", "nota:aws:sqs:r:a:q", ":::::", "arn:::::",
+	} {
+		parts, ok := splitARN(arn)
+		want := strings.SplitN(arn, ":", 6)
+		wantOK := len(want) == 6 && want[0] == "arn"
+		if ok != wantOK || ok && parts != [6]string(want) {
+			t.Errorf("splitARN(%q) = %q, %v; SplitN gives %q", arn, parts, ok, want)
 		}
 	}
 }

@@ -126,7 +126,7 @@ func forInput(service, operation string, input any, env Env, withKeys bool) (che
 		return nil, true
 	}
 	v := reflect.ValueOf(input)
-	envp := &env
+	var envp *Env // made for the first lazy key only: a pointer to env would move it to the heap on every call
 	for _, ln := range lines {
 		if ln.when != "" && len(expand(ln.when, v, env)) == 0 {
 			continue
@@ -145,6 +145,10 @@ func forInput(service, operation string, input any, env Env, withKeys bool) (che
 				if !strings.HasSuffix(kv[0], "/*") {
 					if c.Lazy == nil {
 						c.Lazy = make([]LazyKey, 0, len(ln.keys))
+					}
+					if envp == nil {
+						e := env
+						envp = &e
 					}
 					c.Lazy = append(c.Lazy, LazyKey{Key: kv[0], tmpl: kv[1], input: v, env: envp})
 					continue

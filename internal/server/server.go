@@ -422,7 +422,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Headers may be gone already; all we can do is log it once here.
 		s.log.Warn("response not fully written", "service", svc.desc.ID, "op", op.Name, "request_id", requestID, "err", err)
 	}
-	s.log.Debug("request", "service", svc.desc.ID, "op", op.Name, "request_id", requestID, "account", caller.Account)
+	// Asked first: the arguments, strings made interfaces, are allocated
+	// before Debug can find that nothing is logged at debug.
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("request", "service", svc.desc.ID, "op", op.Name, "request_id", requestID, "account", caller.Account)
+	}
 }
 
 // ownEndpoint reports whether r is for one of wharf's own endpoints (health,

@@ -29,7 +29,7 @@ func (s *Service) QueueTags(account, region, name string) (map[string]string, er
 }
 
 func (s *Service) queueAuth(account, region, name string) (queueAuth, bool, error) {
-	k := string(queueKey(account, region, name))
+	k := "sqs/q/" + account + "/" + region + "/" + name // queueKey, as one string
 	s.authMu.Lock()
 	a, ok := s.auth[k]
 	gen := s.authGen

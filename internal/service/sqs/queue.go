@@ -326,7 +326,8 @@ func putQueue(tx store.Tx, q *queue) error {
 // queueRef is a queue named by a request.
 type queueRef struct{ account, region, name string }
 
-func (r queueRef) key() string { return string(queueKey(r.account, r.region, r.name)) }
+// key is queueKey as a string, built as one.
+func (r queueRef) key() string { return "sqs/q/" + r.account + "/" + r.region + "/" + r.name }
 
 func (s *Service) ref(ctx context.Context, queueURL *string) (queueRef, error) {
 	c := awsapi.CallerFrom(ctx)
