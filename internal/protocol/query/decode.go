@@ -170,8 +170,25 @@ type decoder struct {
 	// it has items, before any is copied.
 	scratch []byte
 	// wide leaves the range whole, for tests that check the ranges
-	// change nothing.
+	// change nothing, and sets strings with SetScalar rather than from
+	// strs, for tests that check the slab changes nothing either.
 	wide bool
+	// strs is where *string members point: most members are strings, and
+	// one slab for many of them is one allocation instead of one each.
+	strs []string
+}
+
+var stringPtrType = reflect.TypeFor[*string]()
+
+// newString returns a pointer to a copy of text, from the decoder's slab.
+func (d *decoder) newString(text string) *string {
+	if len(d.strs) == cap(d.strs) {
+		// Small at first (a SendMessage has a few strings), then growing
+		// with the request; the slab stays alive while any member does.
+		d.strs = make([]string, 0, min(max(2*cap(d.strs), 4), 64))
+	}
+	d.strs = append(d.strs, text)
+	return &d.strs[len(d.strs)-1]
 }
 
 func (d *decoder) has(name []byte) bool { return d.p.hasIn(d.lo, d.hi, name) }
@@ -230,7 +247,14 @@ func (d *decoder) decodeValue(name []byte, f *awsapi.Field, v reflect.Value) err
 }
 
 func (d *decoder) setScalar(name []byte, f *awsapi.Field, v reflect.Value, text string) error {
+	if v.Type() == stringPtrType && !d.wide { // wide: tests compare the slab with SetScalar
+		v.Set(reflect.ValueOf(d.newString(text)))
+		return nil
+	}
 	err := d.opts.SetScalar(f, v, text, "iso8601")
+	if err == nil {
+		return nil // before errors.As, whose target would be allocated on every call
+	}
 	var ve *xmlshape.ValueError
 	if errors.As(err, &ve) {
 		// AWS's query front end rejects values that do not parse as the member's
