@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,7 +37,8 @@ const DefaultSocket = "/var/run/docker.sock"
 
 // Runner is a runtime.Runner backed by a Docker engine.
 type Runner struct {
-	hc *http.Client
+	hc   *http.Client
+	sock string // the engine's unix socket
 }
 
 var _ runtime.Runner = (*Runner)(nil)
@@ -59,20 +61,62 @@ func New(getenv func(string) string) (*Runner, error) {
 		},
 		MaxIdleConnsPerHost: 16,
 	}
-	return &Runner{hc: &http.Client{Transport: tr}}, nil
+	return &Runner{hc: &http.Client{Transport: tr}, sock: sock}, nil
 }
 
 // Name is "docker".
 func (r *Runner) Name() string { return "docker" }
 
-// Ping reports whether an engine answers.
+// Ping reports whether an engine answers: GET /_ping, on a connection of its
+// own rather than through the HTTP client. wharf pings at every start to
+// choose its runtime, and the client's transport runs a goroutine to dial and
+// one per direction, whose stacks grow at once; the runtime reads the binary's
+// function tables for every frame it copies, pages an idle wharf would
+// otherwise keep resident (issue 20's idle RSS). Every later call goes
+// through the client.
 func (r *Runner) Ping(ctx context.Context) error {
-	resp, err := r.do(ctx, http.MethodGet, "/_ping", nil, nil)
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", r.sock)
 	if err != nil {
-		return err
+		return fmt.Errorf("docker engine: %w", err)
 	}
-	resp.Body.Close()
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	// A cancelled ctx ends a read or write waiting on the engine.
+	defer context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })()
+	code, reason, err := ping(c)
+	if ctx.Err() != nil {
+		return fmt.Errorf("docker engine: %w", ctx.Err())
+	}
+	if err != nil {
+		return fmt.Errorf("docker engine: %w", err)
+	}
+	if code >= 300 {
+		return &apiError{Status: code, Message: reason}
+	}
 	return nil
+}
+
+// ping asks GET /_ping on c and returns the status code and reason of the
+// answer's status line ("HTTP/1.1 200 OK"); the engine closes the connection
+// after the answer.
+func ping(c net.Conn) (int, string, error) {
+	if _, err := io.WriteString(c, "GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"); err != nil {
+		return 0, "", err
+	}
+	line, err := bufio.NewReader(io.LimitReader(c, 1024)).ReadString('\n')
+	if err != nil {
+		return 0, "", fmt.Errorf("reading the answer to GET /_ping: %w", err)
+	}
+	proto, rest, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+	code, reason, _ := strings.Cut(rest, " ")
+	n, err := strconv.Atoi(code)
+	if !strings.HasPrefix(proto, "HTTP/1.") || len(code) != 3 || err != nil {
+		return 0, "", fmt.Errorf("not an HTTP answer to GET /_ping: %q", line)
+	}
+	return n, reason, nil
 }
 
 // apiError is an engine error response.

@@ -240,3 +240,95 @@ func TestLogsReadsOnWhenTheFollowStreamEndsEarly(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// onSocket returns a Runner for an engine at a new unix socket path, and the
+// path.
+func onSocket(t *testing.T) (*Runner, string) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "engine.sock")
+	r, err := New(func(k string) string {
+		if k == "DOCKER_HOST" {
+			return "unix://" + sock
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, sock
+}
+
+// TestPingAsksTheEngine: Ping, which speaks HTTP on a connection of its own,
+// succeeds when GET /_ping is answered 2xx, and fails with the engine's
+// status otherwise, on an answer that is not HTTP, with no engine, and when
+// its context ends before an answer. The engine is played by a net/http
+// server on a unix socket; TestContainerExitCodeAndLogs pings a real one.
+func TestPingAsksTheEngine(t *testing.T) {
+	r, sock := onSocket(t)
+	if err := r.Ping(context.Background()); err == nil {
+		t.Error("Ping succeeded with no engine listening")
+	}
+
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, asked := http.StatusOK, make(chan string, 10)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		asked <- req.Method + " " + req.URL.Path
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		w.Write([]byte("OK"))
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	if err := r.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping: %v, want nil from an engine answering 200", err)
+	}
+	if got := <-asked; got != "GET /_ping" {
+		t.Errorf("the engine was asked %q, want GET /_ping", got)
+	}
+	status = http.StatusInternalServerError
+	var apiErr *apiError
+	if err := r.Ping(context.Background()); !errors.As(err, &apiErr) || apiErr.Status != 500 {
+		t.Errorf("Ping of an engine answering 500: %v, want its status", err)
+	}
+	srv.Close()
+
+	// Not HTTP: a socket that greets and hangs up.
+	r, sock = onSocket(t)
+	ln, err = net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	go func() {
+		for first := true; ; first = false {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if first {
+				c.Write([]byte("220 smtp ready\r\n"))
+				c.Close()
+				continue
+			}
+			go func() { <-hold; c.Close() }() // answers nothing
+		}
+	}()
+	if err := r.Ping(context.Background()); err == nil || !strings.Contains(err.Error(), "not an HTTP answer") {
+		t.Errorf("Ping of a socket that is not an engine: %v, want not an HTTP answer", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := r.Ping(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Ping of a socket that never answers: %v, want the context's deadline", err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	if err := r.Ping(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Ping cancelled while waiting: %v, want context.Canceled", err)
+	}
+}
