@@ -19,6 +19,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/service/dynamodb/partiql"
 	"github.com/wharf-dev/wharf/internal/service/ecs"
 	"github.com/wharf-dev/wharf/internal/service/events"
+	"github.com/wharf-dev/wharf/internal/timeline"
 )
 
 // authorizer makes the request path's authorization step (--iam) over sys:
@@ -252,6 +253,36 @@ func (t authorizedTarget) Deliver(ctx context.Context, d *events.Delivery) error
 		}
 	}
 	return t.inner.Deliver(ctx, d)
+}
+
+// authorizedBatchTarget is an authorizedTarget whose inner target takes
+// several deliveries to one resource at once (SQS: one commit per queue and
+// dispatcher round).
+type authorizedBatchTarget struct {
+	authorizedTarget
+	batch events.BatchTarget // the inner target
+}
+
+// DeliverBatch authorizes each of ds as Deliver does, and delivers those
+// allowed together.
+func (t authorizedBatchTarget) DeliverBatch(ctx context.Context, ds []*events.Delivery) []error {
+	if t.az == nil || t.az.Mode() == config.IAMOff {
+		return t.batch.DeliverBatch(ctx, ds)
+	}
+	errs := make([]error, len(ds))
+	allowed := make([]*events.Delivery, 0, len(ds))
+	at := make([]int, 0, len(ds)) // ds index of allowed[i]
+	for i, d := range ds {
+		if errs[i] = t.authorize(timeline.WithCause(ctx, d.EventID), d); errs[i] == nil {
+			allowed, at = append(allowed, d), append(at, i)
+		}
+	}
+	if len(allowed) > 0 {
+		for i, err := range t.batch.DeliverBatch(ctx, allowed) {
+			errs[at[i]] = err
+		}
+	}
+	return errs
 }
 
 func (t authorizedTarget) authorize(ctx context.Context, d *events.Delivery) error {

@@ -163,7 +163,10 @@ func build(d deps) *System {
 		// EventBridge delivers to queues and topics as events.amazonaws.com
 		// (their policies must let it in) or with the target's role (which
 		// must allow the call); Scheduler always with the schedule's role.
-		SQS:  authorizedTarget{events.SQSTarget{Queues: sys.SQS}, sys.Authz, "sqs:SendMessage", sendMessageCall},
+		SQS: authorizedBatchTarget{
+			authorizedTarget{events.SQSTarget{Queues: sys.SQS}, sys.Authz, "sqs:SendMessage", sendMessageCall},
+			events.SQSTarget{Queues: sys.SQS},
+		},
 		SNS:  authorizedTarget{events.SNSTarget{Topics: sys.SNS}, sys.Authz, "sns:Publish", publishCall},
 		Logs: events.LogsTarget{Groups: logGroups{sys.Logs}, Clock: d.clock},
 	}

@@ -435,7 +435,10 @@ func (s *Service) Run(ctx context.Context) {
 // rather than from its start: deleted entries stay in the store's overlay as
 // tombstones until a checkpoint, and walking them again every round was most
 // of a busy dispatcher's work. The cursor is safe because outbox keys become
-// visible in ascending order (enqueueWith). Each round's entries are deleted,
+// visible in ascending order (enqueueWith). A round's deliveries to one
+// target that takes batches (an SQS queue) go in one call, so one commit and
+// one fsync, not one per event: delivering one at a time, the dispatcher fell
+// behind durable PutEvents by seconds. Each round's entries are deleted,
 // with their archive copies, in one commit after the round is delivered; a
 // crash before that commit delivers the round again (at least once).
 func (s *Service) Dispatch(ctx context.Context) error {
@@ -474,12 +477,15 @@ func (s *Service) Dispatch(ctx context.Context) error {
 			return err
 		}
 		archive := map[string][]byte{}
+		var rd round
 		for _, it := range items {
 			if it.p.Event != nil || it.p.Direct != nil {
-				s.route(ctx, it.p)
+				s.route(ctx, it.p, &rd)
 				maps.Copy(archive, s.archiveWrites(it.p))
 			}
 		}
+		// Delivered before the round leaves the outbox.
+		s.deliverHeld(ctx, &rd)
 		err = s.st.Update(func(tx store.Tx) error {
 			for k, v := range archive {
 				if err := tx.Put([]byte(k), v); err != nil {
@@ -519,8 +525,9 @@ func (s *Service) dispatchVolatile(ctx context.Context) error {
 			return nil
 		}
 		var archive map[string][]byte
+		var rd round
 		for _, p := range items {
-			s.route(ctx, p)
+			s.route(ctx, p, &rd)
 			if w := s.archiveWrites(p); len(w) > 0 {
 				if archive == nil {
 					archive = map[string][]byte{}
@@ -528,6 +535,7 @@ func (s *Service) dispatchVolatile(ctx context.Context) error {
 				maps.Copy(archive, w)
 			}
 		}
+		s.deliverHeld(ctx, &rd)
 		if len(archive) > 0 {
 			err := s.st.Update(func(tx store.Tx) error {
 				for k, v := range archive {
@@ -639,8 +647,92 @@ func (s *Service) direct(ctx context.Context, p pending) {
 	}
 }
 
-// route matches an event against its bus's rules and delivers it.
-func (s *Service) route(ctx context.Context, p pending) {
+// round holds a dispatcher round's deliveries to targets that take several
+// at once (BatchTarget) until the round's events are all routed.
+type round struct {
+	held []heldDelivery
+}
+
+type heldDelivery struct {
+	d        Delivery
+	ingested time.Time // the event's, where its retries count from
+}
+
+// deliverHeld delivers rd's held deliveries, one DeliverBatch per target ARN
+// with that ARN's deliveries in the order they were routed, and records and
+// retries each as invoke and route do one delivered alone.
+func (s *Service) deliverHeld(ctx context.Context, rd *round) {
+	if len(rd.held) == 1 {
+		// Alone, as route would have delivered it.
+		h := &rd.held[0]
+		if err := s.invoke(ctx, &h.d, 1); err != nil {
+			s.scheduleRetry(h.d, err, h.ingested)
+		}
+		rd.held = nil
+		return
+	}
+	// The round's target ARNs, in the order they first came, each with its
+	// deliveries; a round has few, found by looking until they are many.
+	type group struct {
+		arn string
+		idx []int
+	}
+	var groups []group
+	var byArn map[string]int
+	for i := range rd.held {
+		arn := awsapi.ToString(rd.held[i].d.Target.Arn)
+		j := -1
+		if byArn != nil {
+			if k, ok := byArn[arn]; ok {
+				j = k
+			}
+		} else {
+			for k := range groups {
+				if groups[k].arn == arn {
+					j = k
+					break
+				}
+			}
+		}
+		if j >= 0 {
+			groups[j].idx = append(groups[j].idx, i)
+			continue
+		}
+		groups = append(groups, group{arn, []int{i}})
+		if byArn != nil {
+			byArn[arn] = len(groups) - 1
+		} else if len(groups) > 16 {
+			byArn = make(map[string]int, 2*len(groups))
+			for k, g := range groups {
+				byArn[g.arn] = k
+			}
+		}
+	}
+	for _, g := range groups {
+		ds := make([]*Delivery, len(g.idx))
+		for j, i := range g.idx {
+			ds[j] = &rd.held[i].d
+		}
+		errs := s.targets(arnService(g.arn)).(BatchTarget).DeliverBatch(ctx, ds)
+		for j, d := range ds {
+			s.invoked(timeline.WithCause(ctx, d.EventID), d, 1, errs[j])
+			if errs[j] != nil {
+				s.scheduleRetry(*d, errs[j], rd.held[g.idx[j]].ingested)
+			}
+		}
+	}
+	rd.held = nil
+}
+
+// batches reports whether deliveries to arn are held for deliverHeld.
+func (s *Service) batches(arn string) bool {
+	_, ok := s.targets(arnService(arn)).(BatchTarget)
+	return ok
+}
+
+// route matches an event against its bus's rules and delivers it; a delivery
+// to a BatchTarget is held in rd, when given, for deliverHeld.
+func (s *Service) route(ctx context.Context, p pending, rd *round) {
 	if p.Direct != nil {
 		s.direct(ctx, p)
 		return
@@ -689,6 +781,10 @@ func (s *Service) route(ctx context.Context, p pending) {
 			d := Delivery{Account: m.account, Region: m.region, RuleArn: m.arn, EventID: id, Target: t, Input: input}
 			if arnService(awsapi.ToString(t.Arn)) == "events" {
 				s.forward(d, p)
+				continue
+			}
+			if rd != nil && s.batches(awsapi.ToString(t.Arn)) {
+				rd.held = append(rd.held, heldDelivery{d, p.Ingested})
 				continue
 			}
 			if err := s.invoke(ctx, &d, 1); err != nil {

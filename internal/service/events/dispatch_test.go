@@ -2,8 +2,11 @@ package events
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/wharf-dev/wharf/internal/awsapi"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -53,6 +56,7 @@ func TestVolatileOutbox(t *testing.T) {
 		{"ArchiveRetentionExpiresOldEvents", TestArchiveRetentionExpiresOldEvents},
 		{"SubmitDeliversThroughTheSameRetriesAndDeadLetters", TestSubmitDeliversThroughTheSameRetriesAndDeadLetters},
 		{"SubmitToAnEventBusPutsAnEventWithTheGivenSourceAndDetailType", TestSubmitToAnEventBusPutsAnEventWithTheGivenSourceAndDetailType},
+		{"ARoundsDeliveriesToATargetAreOneBatchInOrder", TestARoundsDeliveriesToATargetAreOneBatchInOrder},
 	} {
 		t.Run(tc.name, tc.fn)
 	}
@@ -172,4 +176,73 @@ func testDispatchDeliversEveryEventAcrossRounds(t *testing.T) (*fixture, *record
 		t.Fatalf("outbox holds %d events after dispatch", n)
 	}
 	return f, rec
+}
+
+// batchRecorder is a BatchTarget that records each DeliverBatch call and
+// fails the deliveries whose input has "fail" in it.
+type batchRecorder struct {
+	recorder
+	calls [][]string // each call's deliveries, as "target ARN event id"
+}
+
+func (r *batchRecorder) DeliverBatch(_ context.Context, ds []*Delivery) []error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var call []string
+	errs := make([]error, len(ds))
+	for i, d := range ds {
+		call = append(call, awsapi.ToString(d.Target.Arn)+" "+d.EventID)
+		if strings.Contains(string(d.Input), "fail") {
+			errs[i] = fmt.Errorf("refused %s", d.EventID)
+			continue
+		}
+		r.got = append(r.got, *d)
+	}
+	r.calls = append(r.calls, call)
+	return errs
+}
+
+// TestARoundsDeliveriesToATargetAreOneBatchInOrder checks that the events
+// of one round reach a BatchTarget as one DeliverBatch call per target ARN,
+// in the order they were put, and that a delivery the batch fails is retried
+// and dead-lettered on its own, with its own error, as one delivered alone.
+func TestARoundsDeliveriesToATargetAreOneBatchInOrder(t *testing.T) {
+	f := newFixture(t)
+	queues, dlq := &batchRecorder{}, &recorder{}
+	f.tgt["sqs"] = queues
+	f.tgt["sns"] = dlq
+	f.putRule(t, "r", `{"source":["a"]}`)
+	for _, q := range []string{"q1", "q2"} {
+		f.putTarget(t, "r", eventsapi.Target{Id: awsapi.String(q), Arn: awsapi.String("arn:aws:sqs:us-east-1:123456789012:" + q),
+			RetryPolicy:      &eventsapi.RetryPolicy{MaximumRetryAttempts: awsapi.Int32(0)},
+			DeadLetterConfig: &eventsapi.DeadLetterConfig{Arn: awsapi.String("arn:aws:sns:us-east-1:123456789012:dlq")}})
+	}
+	var entries []eventsapi.PutEventsRequestEntry
+	for _, d := range []string{`{"n":1}`, `{"n":2,"x":"fail"}`, `{"n":3}`} {
+		entries = append(entries, eventsapi.PutEventsRequestEntry{Source: awsapi.String("a"), DetailType: awsapi.String("t"), Detail: awsapi.String(d)})
+	}
+	out, err := f.s.PutEvents(f.ctx, &eventsapi.PutEventsInput{Entries: entries})
+	if err != nil || *out.FailedEntryCount != 0 {
+		t.Fatalf("PutEvents: %v %+v", err, out)
+	}
+	if err := f.s.Dispatch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	id := func(i int) string { return *out.Entries[i].EventId }
+	q1, q2 := "arn:aws:sqs:us-east-1:123456789012:q1 ", "arn:aws:sqs:us-east-1:123456789012:q2 "
+	want := [][]string{{q1 + id(0), q1 + id(1), q1 + id(2)}, {q2 + id(0), q2 + id(1), q2 + id(2)}}
+	if fmt.Sprint(queues.calls) != fmt.Sprint(want) {
+		t.Errorf("DeliverBatch calls %v, want %v", queues.calls, want)
+	}
+	dead := dlq.deliveries()
+	if len(dead) != 2 {
+		t.Fatalf("dead-lettered %d, want the failed event's two deliveries", len(dead))
+	}
+	for i, d := range dead {
+		q := []string{"q1", "q2"}[i]
+		if d.EventID != id(1) || d.Attributes["ERROR_MESSAGE"] != "refused "+id(1) || d.Attributes["ERROR_CODE"] != "SDK_CLIENT_ERROR" ||
+			d.Attributes["TARGET_ARN"] != "arn:aws:sqs:us-east-1:123456789012:"+q {
+			t.Errorf("dead letter %d: %+v", i, d)
+		}
+	}
 }

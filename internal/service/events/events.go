@@ -74,6 +74,19 @@ type Target interface {
 	Deliver(ctx context.Context, d *Delivery) error
 }
 
+// BatchTarget is a Target that also delivers several events to one resource
+// at once. The dispatcher hands it each round's deliveries to a resource (one
+// target ARN) together, in the order it would have delivered them one by one,
+// so that a busy resource gets one call (one store commit) a round rather
+// than one per event.
+type BatchTarget interface {
+	Target
+	// DeliverBatch delivers ds, which all have the same Target.Arn, and
+	// returns each one's outcome: errs[i] is what Deliver would have
+	// returned for ds[i] (and the error a dead-letter ERROR_MESSAGE shows).
+	DeliverBatch(ctx context.Context, ds []*Delivery) []error
+}
+
 // DeliveryError is a failed delivery EventBridge does not retry: missing
 // permissions, a role it cannot assume, a target that no longer exists. It
 // goes straight to the target's dead-letter queue with Code as ERROR_CODE

@@ -154,6 +154,13 @@ func (s *Service) publishMetrics(ctx context.Context) {
 func (s *Service) invoke(ctx context.Context, d *Delivery, attempt int) error {
 	ctx = timeline.WithCause(ctx, d.EventID)
 	err := s.deliver(ctx, d)
+	s.invoked(ctx, d, attempt, err)
+	return err
+}
+
+// invoked records an invocation of d that ended with err, as invoke does.
+// ctx carries d's event as the cause.
+func (s *Service) invoked(ctx context.Context, d *Delivery, attempt int, err error) {
 	target := awsapi.ToString(d.Target.Arn)
 	e := timeline.Entry{Kind: "Invocation", Resource: target, Subject: d.EventID, Outcome: timeline.OK,
 		Detail: via(d) + " delivered to " + target}
@@ -173,7 +180,6 @@ func (s *Service) invoke(ctx context.Context, d *Delivery, attempt int) error {
 	if err != nil {
 		s.countSchedule(d, "TargetErrorCount")
 	}
-	return err
 }
 
 func via(d *Delivery) string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/timeline"
 )
 
 // SQSQueues is what the SQS target needs of SQS. *sqs.Service implements it.
@@ -21,19 +22,77 @@ type SQSTarget struct {
 	Queues SQSQueues
 }
 
+// SQSBatchQueues is what SQSTarget uses, when SQS has it, to send several
+// events to one queue at once. *sqs.Service implements it.
+type SQSBatchQueues interface {
+	// SendMessages sends ins, which name one queue, as SendMessage calls
+	// made one after another would, and returns each one's error; causes[i]
+	// is the timeline cause of ins[i].
+	SendMessages(ctx context.Context, ins []*sqsapi.SendMessageInput, causes []string) []error
+}
+
 // Deliver sends d.Input to the queue d.Target.Arn names.
 func (t SQSTarget) Deliver(ctx context.Context, d *Delivery) error {
 	if t.Queues == nil {
 		return fmt.Errorf("sqs target: no SQS")
 	}
+	in, err := sendInput(d)
+	if err != nil {
+		return err
+	}
+	_, err = t.Queues.SendMessage(withQueueOwner(ctx, d), in)
+	return err
+}
+
+// DeliverBatch sends each of ds, which name one queue, as Deliver would, in
+// one SendMessages call when SQS has it: a round's events for a queue are
+// then one commit, not one each.
+func (t SQSTarget) DeliverBatch(ctx context.Context, ds []*Delivery) []error {
+	errs := make([]error, len(ds))
+	bq, ok := t.Queues.(SQSBatchQueues)
+	if !ok || len(ds) < 2 {
+		for i, d := range ds {
+			errs[i] = t.Deliver(timeline.WithCause(ctx, d.EventID), d)
+		}
+		return errs
+	}
+	ins := make([]*sqsapi.SendMessageInput, 0, len(ds))
+	causes := make([]string, 0, len(ds))
+	at := make([]int, 0, len(ds)) // ds index of ins[i]
+	for i, d := range ds {
+		in, err := sendInput(d)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ins, causes, at = append(ins, in), append(causes, d.EventID), append(at, i)
+	}
+	if len(ins) == 0 {
+		return errs
+	}
+	for j, err := range bq.SendMessages(withQueueOwner(ctx, ds[at[0]]), ins, causes) {
+		errs[at[j]] = err
+	}
+	return errs
+}
+
+// withQueueOwner is ctx with the caller a delivery to d's queue acts as:
+// the queue's owner, in the queue's region.
+func withQueueOwner(ctx context.Context, d *Delivery) context.Context {
+	parts := strings.SplitN(awsapi.ToString(d.Target.Arn), ":", 6)
+	reg, account := parts[3], parts[4]
+	return awsapi.WithCaller(ctx, &awsapi.Caller{Account: account, Region: reg, Service: "sqs", Operation: "SendMessage",
+		ARN: "arn:aws:iam::" + account + ":root", Host: "sqs." + reg + ".amazonaws.com"})
+}
+
+// sendInput is the SendMessage that delivers d, or why there is none.
+func sendInput(d *Delivery) (*sqsapi.SendMessageInput, error) {
 	arn := awsapi.ToString(d.Target.Arn)
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[2] != "sqs" || parts[5] == "" {
-		return fmt.Errorf("sqs target: %q is not a queue ARN", arn)
+		return nil, fmt.Errorf("sqs target: %q is not a queue ARN", arn)
 	}
 	reg, account, name := parts[3], parts[4], parts[5]
-	ctx = awsapi.WithCaller(ctx, &awsapi.Caller{Account: account, Region: reg, Service: "sqs", Operation: "SendMessage",
-		ARN: "arn:aws:iam::" + account + ":root", Host: "sqs." + reg + ".amazonaws.com"})
 	// A queue URL's path names the queue; a name of a queue name's
 	// characters is given as the path alone, which SQS reads without
 	// parsing a URL. Any other is given as a URL, parsed as before.
@@ -57,8 +116,7 @@ func (t SQSTarget) Deliver(ctx context.Context, d *Delivery) error {
 			in.MessageAttributes[k] = sqsapi.MessageAttributeValue{DataType: awsapi.String("String"), StringValue: awsapi.String(v)}
 		}
 	}
-	_, err := t.Queues.SendMessage(ctx, in)
-	return err
+	return in, nil
 }
 
 // queueNameChars reports whether name is made of the characters a queue

@@ -197,12 +197,7 @@ func (s *Service) SendMessage(ctx context.Context, in *sqsapi.SendMessageInput) 
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.send(ctx, r, []*sendEntry{{
-		Body: in.MessageBody, Delay: in.DelaySeconds,
-		Attrs: toAttrs(in.MessageAttributes), SysAttrs: toSysAttrs(in.MessageSystemAttributes),
-		GroupID: awsapi.ToString(in.MessageGroupId), DedupID: awsapi.ToString(in.MessageDeduplicationId),
-		GroupGiven: in.MessageGroupId != nil, DedupGiven: in.MessageDeduplicationId != nil,
-	}})
+	res, err := s.send(ctx, r, []*sendEntry{sendMessageEntry(in)})
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +212,16 @@ func (s *Service) SendMessage(ctx context.Context, in *sqsapi.SendMessageInput) 
 		MD5OfMessageSystemAttributes: optional(e.MD5Sys),
 		SequenceNumber:               optional(e.SeqNumber),
 	}, nil
+}
+
+// sendMessageEntry is the message a SendMessage call sends.
+func sendMessageEntry(in *sqsapi.SendMessageInput) *sendEntry {
+	return &sendEntry{
+		Body: in.MessageBody, Delay: in.DelaySeconds,
+		Attrs: toAttrs(in.MessageAttributes), SysAttrs: toSysAttrs(in.MessageSystemAttributes),
+		GroupID: awsapi.ToString(in.MessageGroupId), DedupID: awsapi.ToString(in.MessageDeduplicationId),
+		GroupGiven: in.MessageGroupId != nil, DedupGiven: in.MessageDeduplicationId != nil,
+	}
 }
 
 // maxBatchBytes is the limit on the total payload of a batch (SendMessageBatch docs).

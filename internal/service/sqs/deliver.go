@@ -6,6 +6,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/timeline"
 )
 
 // Deliveries from other services (SNS subscriptions, S3 notifications) name a
@@ -135,7 +136,55 @@ func (s *Service) DeliverToQueues(ctx context.Context, ds []Delivery) []error {
 		return errs
 	}
 	for _, p := range ps {
-		s.stored(ctx, p.r, p.added, p.bytes, p.ids)
+		s.stored(ctx, p.r, p.added, p.bytes, p.ids, nil)
+	}
+	return errs
+}
+
+// SendMessages sends ins, SendMessage inputs that name one queue, in one
+// commit, as that many SendMessage calls made one after another by ctx's
+// caller would: errs[i] is the error SendMessage would have returned for
+// ins[i], nil when it was sent. causes[i], when not "", is the timeline cause
+// of ins[i]'s message, as timeline.WithCause would give one call's. The
+// messages are durable when SendMessages returns. EventBridge's dispatcher
+// sends a round's events for one queue this way: one commit (and one fsync)
+// instead of one per event.
+func (s *Service) SendMessages(ctx context.Context, ins []*sqsapi.SendMessageInput, causes []string) []error {
+	errs := make([]error, len(ins))
+	if len(ins) == 0 {
+		return errs
+	}
+	url := awsapi.ToString(ins[0].QueueUrl)
+	for _, in := range ins[1:] {
+		if awsapi.ToString(in.QueueUrl) != url {
+			// Several queues: one call each.
+			for i, in := range ins {
+				_, errs[i] = s.SendMessage(timeline.WithCause(ctx, causes[i]), in)
+			}
+			return errs
+		}
+	}
+	fail := func(err error) []error {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	r, err := s.ref(ctx, ins[0].QueueUrl)
+	if err != nil {
+		return fail(err)
+	}
+	entries := make([]*sendEntry, len(ins))
+	for i, in := range ins {
+		entries[i] = sendMessageEntry(in)
+		entries[i].Cause = causes[i]
+	}
+	res, err := s.send(ctx, r, entries)
+	if err != nil {
+		return fail(err)
+	}
+	for i := range res {
+		errs[i] = res[i].Err
 	}
 	return errs
 }

@@ -172,6 +172,9 @@ type sendEntry struct {
 	// GroupGiven and DedupGiven mark ids the request carried, even empty:
 	// an empty one is a bad value, not a missing one.
 	GroupGiven, DedupGiven bool
+	// Cause is the message's timeline cause when it is not the context's
+	// (SendMessages: each message of the batch has its own).
+	Cause string
 }
 
 // messageIDRE is what a MessageGroupId and a MessageDeduplicationId may be:
@@ -392,7 +395,7 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 	if err != nil {
 		return nil, err
 	}
-	s.stored(ctx, r, added, addedBytes, sentIDs)
+	s.stored(ctx, r, added, addedBytes, sentIDs, addedCauses(entries, msgs, results))
 	return results, nil
 }
 
@@ -458,9 +461,26 @@ func (s *Service) putMessages(tx *txn, r queueRef, q *queue, entries []*sendEntr
 	return added, addedBytes, ids, addCount(tx, q.ID, added)
 }
 
+// addedCauses returns the causes of the entries whose messages send added,
+// in order, or nil when no entry has its own (SendMessages' entries do).
+func addedCauses(entries []*sendEntry, msgs []*message, results []sendResult) []string {
+	if !slices.ContainsFunc(entries, func(e *sendEntry) bool { return e.Cause != "" }) {
+		return nil
+	}
+	var causes []string
+	for i, m := range msgs {
+		// A deduplicated message answers with the original's id.
+		if m != nil && results[i].Err == nil && results[i].MessageID == m.ID {
+			causes = append(causes, entries[i].Cause)
+		}
+	}
+	return causes
+}
+
 // stored tells the queue's receivers, counters and timeline of the
 // messages putMessages added, once they are committed.
-func (s *Service) stored(ctx context.Context, r queueRef, added, addedBytes int64, ids []string) {
+// causes[i], when causes is not nil, is the timeline cause of ids[i].
+func (s *Service) stored(ctx context.Context, r queueRef, added, addedBytes int64, ids, causes []string) {
 	if added == 0 {
 		return
 	}
@@ -469,7 +489,7 @@ func (s *Service) stored(ctx context.Context, r queueRef, added, addedBytes int6
 	c := s.counters(qk)
 	c.sent.Add(added)
 	c.sentBytes.Add(addedBytes)
-	s.sent(ctx, queueARN(r.region, r.account, r.name), ids)
+	s.sent(ctx, queueARN(r.region, r.account, r.name), ids, causes)
 }
 
 // received is a message handed to a consumer.

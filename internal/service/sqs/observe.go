@@ -25,14 +25,20 @@ func (s *Service) hop(ctx context.Context, e timeline.Entry) {
 // sent records messages stored by send. A message another service delivered
 // (a rule's target, a topic's subscription) gets an info line; one a client
 // sent itself is one request among many, logged at debug.
-func (s *Service) sent(ctx context.Context, queueARN string, ids []string) {
+// causes[i], when causes is not nil and causes[i] not "", is the cause of
+// ids[i] (SendMessages).
+func (s *Service) sent(ctx context.Context, queueARN string, ids, causes []string) {
 	if s.tl == nil {
 		return
 	}
-	quiet := timeline.CauseOf(ctx) == ""
+	cause := timeline.CauseOf(ctx)
 	detail := "message sent to queue " + queueName(queueARN) // one string for the batch
-	for _, id := range ids {
-		s.hop(ctx, timeline.Entry{Kind: "MessageSent", Resource: queueARN, Subject: id, Quiet: quiet, Detail: detail})
+	for i, id := range ids {
+		c := cause
+		if causes != nil && causes[i] != "" {
+			c = causes[i]
+		}
+		s.hop(ctx, timeline.Entry{Kind: "MessageSent", Resource: queueARN, Subject: id, Cause: c, Quiet: c == "", Detail: detail})
 	}
 }
 

@@ -1,0 +1,137 @@
+package sqs
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/timeline"
+)
+
+// hops records the timeline entries a service records.
+type hops struct {
+	mu  sync.Mutex
+	got []timeline.Entry
+}
+
+func (h *hops) Record(ctx context.Context, e timeline.Entry) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e.Cause == "" {
+		e.Cause = timeline.CauseOf(ctx)
+	}
+	h.got = append(h.got, e)
+}
+
+// TestSendMessagesIsSendMessageOneAfterAnother sends the same inputs to two
+// services, one SendMessage call at a time and in one SendMessages call, and
+// checks that each input gets the same error (or none), that the queues then
+// hold the same messages in the same order, and that each sent message has
+// its own cause on the timeline: for a FIFO queue with duplicates, bad group
+// ids and bad bodies among good messages, for a standard queue, and for a
+// queue that does not exist.
+func TestSendMessagesIsSendMessageOneAfterAnother(t *testing.T) {
+	str := func(s string) *string { return &s }
+	for _, c := range []struct {
+		queue string
+		attrs map[string]string
+		ins   func(url string) []*sqsapi.SendMessageInput
+	}{
+		{"jobs.fifo", map[string]string{"FifoQueue": "true"}, func(url string) []*sqsapi.SendMessageInput {
+			return []*sqsapi.SendMessageInput{
+				{QueueUrl: &url, MessageBody: str("a"), MessageGroupId: str("g"), MessageDeduplicationId: str("1")},
+				{QueueUrl: &url, MessageBody: str("b"), MessageGroupId: str("not a group"), MessageDeduplicationId: str("2")},
+				{QueueUrl: &url, MessageBody: str("c"), MessageGroupId: str("g"), MessageDeduplicationId: str("1")}, // a duplicate of a
+				{QueueUrl: &url, MessageBody: str("d\uffff"), MessageGroupId: str("g"), MessageDeduplicationId: str("3")},
+				{QueueUrl: &url, MessageBody: str("e"), MessageDeduplicationId: str("4")}, // no group
+				{QueueUrl: &url, MessageBody: str("f"), MessageGroupId: str("h"), MessageDeduplicationId: str("5"),
+					MessageAttributes: map[string]sqsapi.MessageAttributeValue{"ERROR_MESSAGE": {DataType: str("String"), StringValue: str("x")}}},
+			}
+		}},
+		{"plain", nil, func(url string) []*sqsapi.SendMessageInput {
+			return []*sqsapi.SendMessageInput{
+				{QueueUrl: &url, MessageBody: str("a")},
+				{QueueUrl: &url, MessageBody: str("")},
+				{QueueUrl: &url, MessageBody: str("c"), DelaySeconds: awsapi.Int32(1000)},
+				{QueueUrl: &url, MessageBody: str("d"), MessageGroupId: str("g")},
+			}
+		}},
+		{"", nil, func(string) []*sqsapi.SendMessageInput {
+			url := "https://sqs.us-east-1.amazonaws.com/123456789012/missing"
+			return []*sqsapi.SendMessageInput{{QueueUrl: &url, MessageBody: str("a")}, {QueueUrl: &url, MessageBody: str("b")}}
+		}},
+	} {
+		name := c.queue
+		if name == "" {
+			name = "missing"
+		}
+		t.Run(name, func(t *testing.T) {
+			one, batch := newFixtureOn(t, store.OpenMemory(), newFakeClock()), newFixtureOn(t, store.OpenMemory(), newFakeClock())
+			tl := &hops{}
+			batch.svc.SetTimeline(tl)
+			var urls [2]string
+			for i, f := range []*fixture{one, batch} {
+				if c.queue != "" {
+					urls[i] = f.createQueue(c.queue, c.attrs)
+				}
+			}
+			var want []string
+			for _, in := range c.ins(urls[0]) {
+				_, err := one.svc.SendMessage(one.ctx, in)
+				want = append(want, fmt.Sprint(err))
+			}
+			ins := c.ins(urls[1])
+			var causes []string
+			for i := range ins {
+				causes = append(causes, fmt.Sprintf("event-%d", i))
+			}
+			errs := batch.svc.SendMessages(batch.ctx, ins, causes)
+			var sent []int // inputs sent as a new message
+			for i, err := range errs {
+				if fmt.Sprint(err) != want[i] {
+					t.Errorf("input %d: error %v, one by one %s", i, err, want[i])
+				}
+			}
+			if c.queue == "" {
+				return
+			}
+			for i, in := range ins {
+				if errs[i] == nil && !(c.queue == "jobs.fifo" && *in.MessageBody == "c") {
+					sent = append(sent, i)
+				}
+			}
+			got := [2][]string{}
+			for i, f := range []*fixture{one, batch} {
+				f.clock.Advance(2000e9) // past every delay
+				out, err := f.svc.ReceiveMessage(f.ctx, &sqsapi.ReceiveMessageInput{QueueUrl: &urls[i], MaxNumberOfMessages: awsapi.Int32(10),
+					MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []string{"MessageGroupId"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range out.Messages {
+					got[i] = append(got[i], fmt.Sprint(*m.Body, " ", *m.MD5OfBody, " ", awsapi.ToString(m.MD5OfMessageAttributes), " ", m.Attributes["MessageGroupId"]))
+				}
+			}
+			if fmt.Sprint(got[0]) != fmt.Sprint(got[1]) || len(got[1]) != len(sent) {
+				t.Errorf("received %v, one by one %v", got[1], got[0])
+			}
+			var sentCauses []string
+			for _, e := range tl.got {
+				if e.Kind == "MessageSent" {
+					sentCauses = append(sentCauses, e.Cause)
+				}
+			}
+			var wantCauses []string
+			for _, i := range sent {
+				wantCauses = append(wantCauses, causes[i])
+			}
+			if fmt.Sprint(sentCauses) != fmt.Sprint(wantCauses) {
+				t.Errorf("MessageSent causes %v, want %v", sentCauses, wantCauses)
+			}
+		})
+	}
+}
