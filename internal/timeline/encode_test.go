@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -11,7 +12,8 @@ import (
 // TestSavedEntryReadsBackAsEncodingJSONWould checks the hand-written
 // encoding of a saved entry: encoding/json reads it back to the same entry,
 // and reads it exactly as it reads json.Marshal's encoding, for text with
-// quotes, control characters, non-ASCII and invalid UTF-8.
+// quotes, control characters, non-ASCII and invalid UTF-8; its bytes are
+// an Encoder's with HTML escaping off.
 func TestSavedEntryReadsBackAsEncodingJSONWould(t *testing.T) {
 	entries := []Entry{
 		{ID: "0000000000000001", Time: time.Date(2026, 12, 6, 9, 0, 0, 123456789, time.UTC), Service: "sqs", Kind: "MessageSent",
@@ -36,6 +38,15 @@ func TestSavedEntryReadsBackAsEncodingJSONWould(t *testing.T) {
 		}
 		if !reflect.DeepEqual(back, viaStd) {
 			t.Errorf("appendJSON read back as\n %+v\nencoding/json's as\n %+v", back, viaStd)
+		}
+		var enc bytes.Buffer
+		e2 := json.NewEncoder(&enc)
+		e2.SetEscapeHTML(false)
+		if err := e2.Encode(e); err != nil {
+			t.Fatal(err)
+		}
+		if want := bytes.TrimSuffix(enc.Bytes(), []byte("\n")); !bytes.Equal(got, want) {
+			t.Errorf("appendJSON wrote\n %s\nencoding/json (HTML escaping off)\n %s", got, want)
 		}
 		var m1, m2 map[string]any
 		json.Unmarshal(got, &m1)

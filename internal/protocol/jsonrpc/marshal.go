@@ -20,6 +20,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	"github.com/wharf-dev/wharf/internal/jsonlimit"
+	"github.com/wharf-dev/wharf/internal/jsonstring"
 	"github.com/wharf-dev/wharf/internal/protocol"
 )
 
@@ -399,56 +400,11 @@ func EpochTime(f float64) (time.Time, error) {
 	return time.UnixMilli(int64(math.Round(f * 1000))).UTC(), nil
 }
 
+// writeString writes s to b as a JSON string, as jsonstring.Append does,
+// appending in b's spare room rather than through a copy.
 func writeString(b *bytes.Buffer, s string) {
-	const hex = "0123456789abcdef"
-	b.WriteByte('"')
-	start := 0 // s[start:i] is still to be written, needing no escape
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b.WriteString(s[start:i])
-			switch c {
-			case '"', '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
-			case '\n':
-				b.WriteString(`\n`)
-			case '\r':
-				b.WriteString(`\r`)
-			case '\t':
-				b.WriteString(`\t`)
-			default:
-				b.WriteString(`\u00`)
-				b.WriteByte(hex[c>>4])
-				b.WriteByte(hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b.WriteString(s[start:i])
-			b.WriteString(`\ufffd`)
-		case r == '\u2028' || r == '\u2029':
-			// Valid JSON, but not valid JavaScript: escape as encoding/json does.
-			b.WriteString(s[start:i])
-			b.WriteString(`\u202`)
-			b.WriteByte(hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b.WriteString(s[start:])
-	b.WriteByte('"')
+	b.Grow(len(s) + 2)
+	b.Write(jsonstring.Append(b.AvailableBuffer(), s))
 }
 
 // Unmarshal fills v (a pointer to a generated struct) from the JSON document data.

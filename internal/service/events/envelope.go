@@ -6,6 +6,7 @@ import (
 	"errors"
 	"unicode/utf8"
 
+	"github.com/wharf-dev/wharf/internal/jsonstring"
 	"github.com/wharf-dev/wharf/internal/pattern"
 )
 
@@ -26,19 +27,19 @@ func (env *envelope) encode() ([]byte, error) {
 	}
 	b := make([]byte, 0, n)
 	b = append(b, `{"version":`...)
-	b = appendJSONString(b, env.Version)
+	b = jsonstring.Append(b, env.Version)
 	b = append(b, `,"id":`...)
-	b = appendJSONString(b, env.ID)
+	b = jsonstring.Append(b, env.ID)
 	b = append(b, `,"detail-type":`...)
-	b = appendJSONString(b, env.DetailType)
+	b = jsonstring.Append(b, env.DetailType)
 	b = append(b, `,"source":`...)
-	b = appendJSONString(b, env.Source)
+	b = jsonstring.Append(b, env.Source)
 	b = append(b, `,"account":`...)
-	b = appendJSONString(b, env.Account)
+	b = jsonstring.Append(b, env.Account)
 	b = append(b, `,"time":`...)
-	b = appendJSONString(b, env.Time)
+	b = jsonstring.Append(b, env.Time)
 	b = append(b, `,"region":`...)
-	b = appendJSONString(b, env.Region)
+	b = jsonstring.Append(b, env.Region)
 	b = append(b, `,"resources":`...)
 	if env.Resources == nil {
 		b = append(b, "null"...)
@@ -48,7 +49,7 @@ func (env *envelope) encode() ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, r)
+			b = jsonstring.Append(b, r)
 		}
 		b = append(b, ']')
 	}
@@ -98,60 +99,6 @@ func compact(src []byte) bool {
 		}
 	}
 	return true
-}
-
-// appendJSONString appends s as encoding/json writes a string with HTML
-// escaping off: quotes, backslashes and control characters escaped (\b, \f,
-// \n, \r, \t by name), U+2028 and U+2029 escaped, invalid UTF-8 as U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0 // s[start:i] is still to be written, needing no escape
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // event is the envelope parsed for matching: what pattern.ParseEvent makes
