@@ -74,24 +74,11 @@ func TestLoopsWaitForTheFirstRequestWhileTheStoreIsEmpty(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := sqsClient(w)
-	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("first")})
-	if err != nil {
+	if _, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("first")}); err != nil {
 		t.Fatal(err)
 	}
 	if !w.loops.awake() {
 		t.Fatal("the loops did not start on the first request")
-	}
-	// The loops serve the request's consequences: a delayed message becomes
-	// visible once its delay is over.
-	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("later"), DelaySeconds: 1}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, WaitTimeSeconds: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got.Messages) != 1 || aws.ToString(got.Messages[0].Body) != "later" {
-		t.Fatalf("received %+v, want the delayed message", got.Messages)
 	}
 }
 
@@ -131,5 +118,38 @@ func TestIdleWharfStillCleansUpAtShutdown(t *testing.T) {
 	stop()
 	if _, err := os.Stat(dirs[0]); !os.IsNotExist(err) {
 		t.Fatalf("%s after shutdown: %v, want it removed", dirs[0], err)
+	}
+}
+
+// TestWakeRunsTheGoLoopsOnce: the Go loops of a lazy start run on the first
+// wake only (GoNow ones at start), with the loops' context; a wake once
+// shutdown has begun starts nothing.
+func TestWakeRunsTheGoLoopsOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var l Loops
+	runs, nowRan := make(chan struct{}, 4), make(chan struct{})
+	l.Go(func(ctx context.Context) { runs <- struct{}{}; <-ctx.Done() })
+	l.GoNow(func(ctx context.Context) { close(nowRan); <-ctx.Done() })
+	l.start(ctx, true)
+	<-nowRan
+	if l.awake() {
+		t.Fatal("a lazy start started the Go loops")
+	}
+	l.wake()
+	l.wake()
+	<-runs
+	cancel()
+	l.wait()
+	if len(runs) != 0 {
+		t.Fatalf("the Go loop ran %d more times", len(runs))
+	}
+
+	var late Loops
+	late.Go(func(context.Context) { runs <- struct{}{} })
+	late.start(ctx, true)
+	late.wait()
+	late.wake()
+	if late.awake() || len(runs) != 0 {
+		t.Fatal("a wake after wait started the Go loops")
 	}
 }
