@@ -13,7 +13,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
-func testSystem(t *testing.T) *System {
+func testSystem(t testing.TB) *System {
 	t.Helper()
 	cfg, err := config.Parse([]string{"--ephemeral", "--runtime", "process", "--listen", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
 	if err != nil {

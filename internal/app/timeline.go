@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/wharf-dev/wharf/internal/authz"
 	"github.com/wharf-dev/wharf/internal/clock"
@@ -56,10 +55,10 @@ func (sys *System) recordDenial(ctx context.Context, d authz.Denial) {
 		return
 	}
 	e := timeline.Entry{Service: "iam", Kind: "AccessDenied", Resource: d.Resource, Subject: d.RequestID, Error: d.Reason,
-		Detail: fmt.Sprintf("%s may not %s on %s (%s, %s): allowed, as --iam audit only records it", d.Principal, d.Action, d.Resource, d.Operation, d.Decision)}
+		Detail: d.Principal + " may not " + d.Action + " on " + d.Resource + " (" + d.Operation + ", " + d.Decision + "): allowed, as --iam audit only records it"}
 	if d.Refused {
 		e.Outcome = timeline.Failed
-		e.Detail = fmt.Sprintf("%s was refused %s on %s (%s, %s)", d.Principal, d.Action, d.Resource, d.Operation, d.Decision)
+		e.Detail = d.Principal + " was refused " + d.Action + " on " + d.Resource + " (" + d.Operation + ", " + d.Decision + ")"
 	}
 	tl.Record(ctx, e)
 }

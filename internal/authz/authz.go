@@ -381,13 +381,14 @@ func (a *Authorizer) AuthorizeService(ctx context.Context, svc, action, resource
 	if a.o.Mode == config.IAMOff {
 		return nil
 	}
+	// The keys as Context.Set lowers them, in one literal: every delivery
+	// between services is checked here.
+	current, epoch := a.timeKeys(a.o.Now())
 	req := &iampolicy.Request{Principal: iampolicy.Principal{Service: svc}, Action: action, Resource: resource,
-		ResourceAccount: arnAccount(resource), Context: iampolicy.Context{}}
-	req.Context.Set("aws:SourceArn", sourceArn)
-	req.Context.Set("aws:SourceAccount", sourceAccount)
-	now := a.o.Now()
-	req.Context.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
-	req.Context.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
+		ResourceAccount: arnAccount(resource), Context: iampolicy.Context{
+			"aws:sourcearn": {sourceArn}, "aws:sourceaccount": {sourceAccount},
+			"aws:currenttime": current, "aws:epochtime": epoch,
+		}}
 	var ps iampolicy.Policies
 	if a.o.ResourcePolicy != nil {
 		doc, owner, err := a.o.ResourcePolicy(ctx, resource)

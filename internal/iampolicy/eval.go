@@ -162,10 +162,12 @@ func (d Decision) Reason(action string) string {
 	if d.Type == TypeBoundary {
 		pol = ""
 	}
+	// Concatenated, not formatted: audit mode records a reason for every
+	// denied request.
 	if d.Explicit {
-		return fmt.Sprintf("with an explicit deny in %s %s%s", article, d.Type, pol)
+		return "with an explicit deny in " + article + " " + d.Type + pol
 	}
-	return fmt.Sprintf("because no %s%s allows the %s action", d.Type, pol, action)
+	return "because no " + d.Type + pol + " allows the " + action + " action"
 }
 
 // Detail names the statement that decided, for logs: `policy "x" statement "Sid"`.
@@ -178,7 +180,7 @@ func (d Decision) Detail() string {
 	case d.Explicit:
 		return fmt.Sprintf("%s policy %q denied", d.Type, d.Policy)
 	}
-	return fmt.Sprintf("no %s policy allowed", d.Type)
+	return "no " + d.Type + " policy allowed"
 }
 
 // Message is AWS's access denied message for a request this decision denied.

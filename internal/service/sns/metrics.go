@@ -45,8 +45,19 @@ func (s *Service) countTopic(account, region, topic, name string) {
 // countDelivery counts a subscription's delivery to the topic its ARN
 // (arn:aws:sns:<region>:<account>:<topic>:<id>) names.
 func (s *Service) countDelivery(subARN, name string) {
-	parts := strings.Split(subARN, ":")
-	if len(parts) != 7 {
+	if s.metrics.m == nil {
+		return
+	}
+	// The fields found without splitting: every delivery is counted.
+	var parts [7]string
+	rest := subARN
+	for i := range 6 {
+		var ok bool
+		if parts[i], rest, ok = strings.Cut(rest, ":"); !ok {
+			return
+		}
+	}
+	if strings.IndexByte(rest, ':') >= 0 {
 		return
 	}
 	s.countTopic(parts[4], parts[3], parts[5], name)

@@ -2,7 +2,7 @@ package sns
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 
 	"github.com/wharf-dev/wharf/internal/timeline"
 )
@@ -29,7 +29,7 @@ func (s *Service) hop(ctx context.Context, e timeline.Entry) {
 func (s *Service) published(ctx context.Context, n *notification, subs int) context.Context {
 	s.countTopic(n.topic.Account, n.topic.Region, n.topic.Name, "NumberOfMessagesPublished")
 	s.hop(ctx, timeline.Entry{Kind: "Published", Resource: n.topic.ARN, Subject: n.id,
-		Detail: fmt.Sprintf("message published to topic %s (%d subscription(s))", n.topic.Name, subs)})
+		Detail: "message published to topic " + n.topic.Name + " (" + strconv.Itoa(subs) + " subscription(s))"})
 	return timeline.WithCause(ctx, n.id)
 }
 
