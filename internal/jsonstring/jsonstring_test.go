@@ -18,6 +18,15 @@ func encodingJSON(t testing.TB, s string) []byte {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
+// marshal is s as json.Marshal writes it, HTML-safe.
+func marshal(t testing.TB, s string) []byte {
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // cases need every kind of escaping, at the start, middle and end of a
 // string, and around the eight-byte words the scan reads.
 var cases = []string{
@@ -35,6 +44,9 @@ func TestAppendWritesWhatEncodingJSONWrites(t *testing.T) {
 		if got, want := Append(nil, s), encodingJSON(t, s); !bytes.Equal(got, want) {
 			t.Errorf("Append(%q) = %s, want %s", s, got, want)
 		}
+		if got, want := AppendHTMLSafe(nil, s), marshal(t, s); !bytes.Equal(got, want) {
+			t.Errorf("AppendHTMLSafe(%q) = %s, want %s", s, got, want)
+		}
 	}
 }
 
@@ -47,6 +59,9 @@ func TestAppendEscapesEveryByteAsEncodingJSON(t *testing.T) {
 			s := strings.Repeat("a", pad) + string([]byte{byte(c)}) + strings.Repeat("b", 16-pad)
 			if got, want := Append(nil, s), encodingJSON(t, s); !bytes.Equal(got, want) {
 				t.Fatalf("Append(%q) = %s, want %s", s, got, want)
+			}
+			if got, want := AppendHTMLSafe(nil, s), marshal(t, s); !bytes.Equal(got, want) {
+				t.Fatalf("AppendHTMLSafe(%q) = %s, want %s", s, got, want)
 			}
 		}
 	}
@@ -61,29 +76,25 @@ func TestAppendKeepsWhatDstHolds(t *testing.T) {
 	}
 }
 
-// FuzzAppendMatchesEncodingJSON checks Append against encoding/json: the
-// same bytes as an Encoder with HTML escaping off, and as json.Marshal
-// whenever s holds none of the '<', '>' and '&' only Marshal escapes.
+// FuzzAppendMatchesEncodingJSON checks both writers against encoding/json:
+// Append against an Encoder with HTML escaping off, AppendHTMLSafe against
+// json.Marshal, each after bytes already in dst.
 func FuzzAppendMatchesEncodingJSON(f *testing.F) {
 	for _, s := range cases {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := Append([]byte("prefix"), s)
-		if !bytes.HasPrefix(got, []byte("prefix")) {
-			t.Fatalf("Append(%q) lost what dst held: %s", s, got)
-		}
-		got = got[len("prefix"):]
-		if want := encodingJSON(t, s); !bytes.Equal(got, want) {
-			t.Fatalf("Append(%q) = %s, encoding/json (HTML escaping off) %s", s, got, want)
-		}
-		if !strings.ContainsAny(s, "<>&") {
-			want, err := json.Marshal(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("Append(%q) = %s, json.Marshal %s", s, got, want)
+		for _, w := range []struct {
+			name   string
+			append func([]byte, string) []byte
+			want   []byte
+		}{
+			{"Append", Append, encodingJSON(t, s)},
+			{"AppendHTMLSafe", AppendHTMLSafe, marshal(t, s)},
+		} {
+			got, ok := bytes.CutPrefix(w.append([]byte("prefix"), s), []byte("prefix"))
+			if !ok || !bytes.Equal(got, w.want) {
+				t.Fatalf("%s(%q) = %s, encoding/json %s", w.name, s, got, w.want)
 			}
 		}
 	})
@@ -104,9 +115,22 @@ func BenchmarkAppend(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(c.s)))
-			buf := make([]byte, 0, 4*len(c.s)+2)
+			buf := make([]byte, 0, 6*len(c.s)+2)
 			for b.Loop() {
 				buf = Append(buf[:0], c.s)
+			}
+		})
+	}
+}
+
+func BenchmarkAppendHTMLSafe(b *testing.B) {
+	for _, c := range benchStrings {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.s)))
+			buf := make([]byte, 0, 6*len(c.s)+2)
+			for b.Loop() {
+				buf = AppendHTMLSafe(buf[:0], c.s)
 			}
 		})
 	}

@@ -67,7 +67,7 @@ func TestHealthBodyIsWhatEncodingJSONWrites(t *testing.T) {
 		{"v1.2.3", ""},
 		{"", ""},
 		{"dev (abc123, dirty)", "disk full: write /data/wharf.db: no space left on device"},
-		{`"quoted" \ back`, "<b>&amp;</b>\n\r\t\x00\x1f\x7f"},
+		{`"quoted" \ back`, "<b>&amp;</b>\n\r\t\b\f\x00\x1f\x7f"},
 		{"caf\u00e9 \u2028 \u2029 \U0001F600", "bad \xff\xfe utf-8 \xe2\x80"},
 	} {
 		got := healthBody(services, tc.version, tc.reason)

@@ -17,11 +17,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/jsonstring"
 	"github.com/wharf-dev/wharf/internal/protocol"
 	"github.com/wharf-dev/wharf/internal/sigv4"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -490,7 +490,7 @@ func healthBody(services []*service, version, reason string) []byte {
 	slices.SortStableFunc(sorted, func(a, b *service) int { return strings.Compare(a.desc.ID, b.desc.ID) })
 	b := []byte{'{'}
 	if reason != "" {
-		b = appendJSONString(append(b, `"reason":`...), reason)
+		b = jsonstring.AppendHTMLSafe(append(b, `"reason":`...), reason)
 		b = append(b, ',')
 	}
 	b = append(b, `"services":{`...)
@@ -507,8 +507,8 @@ func healthBody(services []*service, version, reason string) []byte {
 		if len(sv.handlers) == 0 {
 			state = "not_implemented"
 		}
-		b = appendJSONString(b, sv.desc.ID)
-		b = appendJSONString(append(b, `:{"state":`...), state)
+		b = jsonstring.AppendHTMLSafe(b, sv.desc.ID)
+		b = jsonstring.AppendHTMLSafe(append(b, `:{"state":`...), state)
 		b = strconv.AppendInt(append(b, `,"operations":`...), int64(len(sv.desc.Operations)), 10)
 		b = strconv.AppendInt(append(b, `,"implemented":`...), int64(len(sv.handlers)), 10)
 		b = append(b, '}')
@@ -517,49 +517,9 @@ func healthBody(services []*service, version, reason string) []byte {
 	if reason != "" {
 		status = "degraded"
 	}
-	b = appendJSONString(append(b, `},"status":`...), status)
-	b = appendJSONString(append(b, `,"version":`...), version)
+	b = jsonstring.AppendHTMLSafe(append(b, `},"status":`...), status)
+	b = jsonstring.AppendHTMLSafe(append(b, `,"version":`...), version)
 	return append(b, "}\n"...)
-}
-
-// appendJSONString appends s as a JSON string escaped as encoding/json
-// escapes it by default: control characters, the quote and backslash, <, >
-// and & (HTML-safe), U+2028 and U+2029, and invalid UTF-8 as U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
 }
 
 // OpenConns is the number of connections open on the service port.
