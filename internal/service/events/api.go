@@ -416,7 +416,7 @@ func (s *Service) DeleteRule(ctx context.Context, in *eventsapi.DeleteRuleInput)
 		return nil, err
 	}
 	delete(b.rules, name)
-	b.set.Delete(name)
+	b.unindex(name)
 	delete(s.lastFire, ruleArn(account, reg, busName, name))
 	return &eventsapi.DeleteRuleOutput{}, nil
 }

@@ -351,7 +351,7 @@ func (s *Service) UpdateArchive(ctx context.Context, in *eventsapi.UpdateArchive
 		if old := b.rules[rule.Name]; old != nil {
 			rule.Created = old.Created
 		}
-		b.set.Delete(rule.Name)
+		b.unindex(rule.Name)
 		b.rules[rule.Name] = rule
 		b.index(rule)
 	}
@@ -375,7 +375,7 @@ func (s *Service) DeleteArchive(ctx context.Context, in *eventsapi.DeleteArchive
 			return nil, err
 		}
 		delete(b.rules, ruleName)
-		b.set.Delete(ruleName)
+		b.unindex(ruleName)
 	}
 	if err := s.deletePrefix(archivedPrefix(account, reg, a.Name), archiveKey(account, reg, a.Name)); err != nil {
 		return nil, err

@@ -65,6 +65,12 @@ type pending struct {
 
 	// ev is Event parsed, when routed has parsed it.
 	ev *pattern.Event
+	// matched are the rules of matchedOn that routed found ev matches, when
+	// matchedOn's rules were at generation matchedGen: route matches again
+	// only when they have changed since.
+	matched    []string
+	matchedOn  *bus
+	matchedGen uint64
 	// id, detailType and source are the event's, when the code that made it
 	// knows them, so that recording it need not decode it again.
 	id, detailType, source string
@@ -165,7 +171,8 @@ func (s *Service) routed(p *pending) bool {
 	if b == nil {
 		return true
 	}
-	if len(b.set.Match(ev)) > 0 {
+	p.matched, p.matchedOn, p.matchedGen = b.set.Match(ev), b, b.gen
+	if len(p.matched) > 0 {
 		return true
 	}
 	if r := s.regions[regionKey{p.Account, p.Region}]; r != nil {
@@ -275,7 +282,11 @@ func (s *Service) enqueueWith(batch []pending, also func(tx store.Tx) error) err
 			// them, so outbox keys become visible in ascending order and
 			// the dispatcher's cursor never passes a key still to come.
 			k := s.nextKey(outboxPrefix)
-			if err := putJSON(tx, k, p); err != nil {
+			v, err := p.encode()
+			if err != nil {
+				return err
+			}
+			if err := tx.Put(k, v); err != nil {
 				return err
 			}
 			if p.ev != nil {
@@ -746,7 +757,11 @@ func (s *Service) route(ctx context.Context, p pending, rd *round) {
 				ms = append(ms, match{ruleArn(p.Account, p.Region, p.Bus, rr.Name), rr.Name, rr.Targets, p.Account, p.Region})
 			}
 		} else if ev, err := p.parsed(); err == nil {
-			for _, name := range b.set.Match(ev) {
+			names := p.matched
+			if p.matchedOn != b || p.matchedGen != b.gen {
+				names = b.set.Match(ev)
+			}
+			for _, name := range names {
 				rr := b.rules[name]
 				arn := ruleArn(p.Account, p.Region, p.Bus, name)
 				if len(p.ReplayRules) > 0 && !slices.Contains(p.ReplayRules, arn) {

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,6 +58,7 @@ func TestVolatileOutbox(t *testing.T) {
 		{"SubmitDeliversThroughTheSameRetriesAndDeadLetters", TestSubmitDeliversThroughTheSameRetriesAndDeadLetters},
 		{"SubmitToAnEventBusPutsAnEventWithTheGivenSourceAndDetailType", TestSubmitToAnEventBusPutsAnEventWithTheGivenSourceAndDetailType},
 		{"ARoundsDeliveriesToATargetAreOneBatchInOrder", TestARoundsDeliveriesToATargetAreOneBatchInOrder},
+		{"RulesChangedBeforeDispatchAreMatchedAsTheyAreThen", TestRulesChangedBeforeDispatchAreMatchedAsTheyAreThen},
 	} {
 		t.Run(tc.name, tc.fn)
 	}
@@ -244,5 +246,66 @@ func TestARoundsDeliveriesToATargetAreOneBatchInOrder(t *testing.T) {
 			d.Attributes["TARGET_ARN"] != "arn:aws:sqs:us-east-1:123456789012:"+q {
 			t.Errorf("dead letter %d: %+v", i, d)
 		}
+	}
+}
+
+// TestRulesChangedBeforeDispatchAreMatchedAsTheyAreThen checks that the
+// rules PutEvents found an event matches (to decide it goes through the
+// outbox) are taken again by the dispatcher only while the bus's rules are
+// unchanged: a rule deleted, disabled, replaced or added in between is
+// matched as it is when the event is dispatched, as when every event was
+// matched there.
+func TestRulesChangedBeforeDispatchAreMatchedAsTheyAreThen(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change func(t *testing.T, f *fixture)
+		want   string // rules whose target got the event
+	}{
+		{"unchanged", func(*testing.T, *fixture) {}, "a b"},
+		{"deleted", func(t *testing.T, f *fixture) {
+			if _, err := f.s.RemoveTargets(f.ctx, &eventsapi.RemoveTargetsInput{Rule: new("b"), Ids: []string{"b"}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.s.DeleteRule(f.ctx, &eventsapi.DeleteRuleInput{Name: new("b")}); err != nil {
+				t.Fatal(err)
+			}
+		}, "a"},
+		{"disabled", func(t *testing.T, f *fixture) {
+			if _, err := f.s.DisableRule(f.ctx, &eventsapi.DisableRuleInput{Name: new("a")}); err != nil {
+				t.Fatal(err)
+			}
+		}, "b"},
+		{"pattern replaced", func(t *testing.T, f *fixture) { f.putRule(t, "a", `{"source":["other"]}`) }, "b"},
+		{"added", func(t *testing.T, f *fixture) {
+			f.putRule(t, "c", `{"source":["s"]}`)
+			f.putTarget(t, "c", eventsapi.Target{Id: new("c"), Arn: new("arn:aws:sqs:us-east-1:123456789012:c")})
+		}, "a b c"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			rec := &recorder{}
+			f.tgt["sqs"] = rec
+			for _, r := range []string{"a", "b"} {
+				f.putRule(t, r, `{"source":["s"]}`)
+				f.putTarget(t, r, eventsapi.Target{Id: new(r), Arn: new("arn:aws:sqs:us-east-1:123456789012:" + r)})
+			}
+			out, err := f.s.PutEvents(f.ctx, &eventsapi.PutEventsInput{Entries: []eventsapi.PutEventsRequestEntry{
+				{Source: new("s"), DetailType: new("t"), Detail: new(`{}`)}}})
+			if err != nil || *out.FailedEntryCount != 0 {
+				t.Fatalf("PutEvents: %v %+v", err, out)
+			}
+			c.change(t, f)
+			if err := f.s.Dispatch(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range rec.deliveries() {
+				got = append(got, d.RuleArn[strings.LastIndexByte(d.RuleArn, '/')+1:])
+			}
+			slices.Sort(got)
+			if strings.Join(got, " ") != c.want {
+				t.Errorf("delivered through rules %v, want %s", got, c.want)
+			}
+		})
 	}
 }

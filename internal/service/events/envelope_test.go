@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/pattern"
@@ -136,5 +137,53 @@ func TestEventIDsAreVersion4UUIDs(t *testing.T) {
 			t.Fatalf("event id %q given twice", id)
 		}
 		seen[id] = true
+	}
+}
+
+var pendingCases = []pending{
+	{Account: "123456789012", Region: "us-east-1", Bus: "default", Event: json.RawMessage(`{"id":"1","detail":{"a":"<&>"}}`),
+		Ingested: time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC)},
+	{Account: "1", Region: "r", Bus: "b\u2028\"", Event: json.RawMessage(` { "a" : [1, 2] } `), Rule: "tick", Hops: 3,
+		Ingested: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), Replay: "rp", ReplayRules: []string{"arn:a", "arn:\xff"}},
+	{Account: "1", Region: "r", Bus: "b", Ingested: time.Date(2024, 5, 1, 12, 0, 0, 0, time.FixedZone("x", 3600))},
+	{Account: "1", Region: "r", Bus: "b", Event: json.RawMessage(`{`), Ingested: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	{Account: "1", Region: "r", Bus: "b", Event: json.RawMessage(`{`)},
+	{Account: "1", Region: "r", Direct: &Delivery{EventID: "e", Input: []byte(`{}`)}, Ingested: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)},
+}
+
+func TestPendingEncodingMatchesMarshal(t *testing.T) {
+	for _, p := range pendingCases {
+		checkPending(t, p)
+	}
+}
+
+func FuzzPendingEncodingMatchesMarshal(f *testing.F) {
+	for _, p := range pendingCases {
+		rule := ""
+		if len(p.ReplayRules) > 0 {
+			rule = p.ReplayRules[0]
+		}
+		f.Add(p.Bus, []byte(p.Event), p.Rule, int64(p.Hops), p.Ingested.UnixNano(), p.Replay, rule)
+	}
+	f.Fuzz(func(t *testing.T, bus string, event []byte, rule string, hops, ingested int64, replay, replayRule string) {
+		p := pending{Account: "123456789012", Region: "us-east-1", Bus: bus, Event: event, Rule: rule, Hops: int(hops),
+			Ingested: time.Unix(0, ingested).UTC(), Replay: replay}
+		if replayRule != "" {
+			p.ReplayRules = []string{replayRule, bus}
+		}
+		checkPending(t, p)
+	})
+}
+
+// checkPending fails unless p.encode gives marshal's bytes, or both fail.
+func checkPending(t *testing.T, p pending) {
+	t.Helper()
+	want, wantErr := marshal(p)
+	got, err := p.encode()
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("%+v: encode error %v, marshal error %v", p, err, wantErr)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%+v:\nencode  %s\nmarshal %s", p, got, want)
 	}
 }

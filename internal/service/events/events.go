@@ -199,6 +199,9 @@ type bus struct {
 	rec   busRecord
 	rules map[string]*ruleRecord
 	set   pattern.Set // enabled pattern rules, by rule name
+	// gen counts set's changes, so that rules matched against an event
+	// are matched again only when set has changed since (pending.matched).
+	gen uint64
 }
 
 type busRecord struct {
@@ -401,11 +404,18 @@ func (rr *ruleRecord) compile() error {
 
 // index puts an enabled pattern rule in the bus's matcher, or takes it out.
 func (b *bus) index(rr *ruleRecord) {
+	b.gen++
 	if rr.compiled != nil && rr.State == "ENABLED" {
 		b.set.Put(rr.Name, rr.compiled)
 	} else {
 		b.set.Delete(rr.Name)
 	}
+}
+
+// unindex takes a rule out of the bus's matcher.
+func (b *bus) unindex(name string) {
+	b.gen++
+	b.set.Delete(name)
 }
 
 func invalidPattern(err error) *apierr.Error {
