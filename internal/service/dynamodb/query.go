@@ -343,7 +343,7 @@ func checkLimit(l *int32) (int, error) {
 
 // Query reads the items of one partition in sort key order.
 func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutput, error) {
-	req, res, err := s.query(ctx, in)
+	req, res, err := s.read(s.queryRequest(ctx, in))
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +362,7 @@ func (s *Service) Query(ctx context.Context, in *ddb.QueryInput) (*ddb.QueryOutp
 // JSON codec writes as it writes them decoded: the server binds it, and
 // in-process callers use Query.
 func (s *Service) QueryStored(ctx context.Context, in *ddb.QueryInput) (*QueryStoredOutput, error) {
-	req, res, err := s.query(ctx, in)
+	req, res, err := s.read(s.queryRequest(ctx, in))
 	if err != nil {
 		return nil, err
 	}
@@ -373,9 +373,9 @@ func (s *Service) QueryStored(ctx context.Context, in *ddb.QueryInput) (*QuerySt
 	}, nil
 }
 
-// query is Query up to its answer.
-func (s *Service) query(ctx context.Context, in *ddb.QueryInput) (*readRequest, *readResult, error) {
-	req, err := s.queryRequest(ctx, in)
+// read runs req, built by queryRequest or scanRequest (whose error it
+// passes on), in one read transaction.
+func (s *Service) read(req *readRequest, err error) (*readRequest, *readResult, error) {
 	if err != nil {
 		return nil, nil, err
 	}
@@ -629,7 +629,7 @@ func storedOrNil(res *readResult, req *readRequest) []ddbitem.Raw {
 // Scan reads every item of a table or index, optionally one segment of a
 // parallel scan.
 func (s *Service) Scan(ctx context.Context, in *ddb.ScanInput) (*ddb.ScanOutput, error) {
-	req, res, err := s.scan(ctx, in)
+	req, res, err := s.read(s.scanRequest(ctx, in))
 	if err != nil {
 		return nil, err
 	}
@@ -647,7 +647,7 @@ func (s *Service) Scan(ctx context.Context, in *ddb.ScanInput) (*ddb.ScanOutput,
 // ScanStored is Scan answering its items in their stored form, as
 // QueryStored is Query.
 func (s *Service) ScanStored(ctx context.Context, in *ddb.ScanInput) (*ScanStoredOutput, error) {
-	req, res, err := s.scan(ctx, in)
+	req, res, err := s.read(s.scanRequest(ctx, in))
 	if err != nil {
 		return nil, err
 	}
@@ -656,23 +656,6 @@ func (s *Service) ScanStored(ctx context.Context, in *ddb.ScanInput) (*ScanStore
 		LastEvaluatedKey: res.lastKey,
 		ConsumedCapacity: s.consumedBy(in.ReturnConsumedCapacity, req.t, readCapacity(req, res), true),
 	}, nil
-}
-
-// scan is Scan up to its answer.
-func (s *Service) scan(ctx context.Context, in *ddb.ScanInput) (*readRequest, *readResult, error) {
-	req, err := s.scanRequest(ctx, in)
-	if err != nil {
-		return nil, nil, err
-	}
-	var res *readResult
-	err = s.st.View(func(tx store.Tx) error {
-		res, err = s.run(tx, req)
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return req, res, nil
 }
 
 // scanRequest checks a Scan and makes it a readRequest.
