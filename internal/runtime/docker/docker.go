@@ -81,10 +81,10 @@ func (r *Runner) Ping(ctx context.Context) error {
 		return fmt.Errorf("docker engine: %w", err)
 	}
 	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
-	// A cancelled ctx ends a read or write waiting on the engine.
+	// A done ctx (cancelled or past its deadline) ends a read or write
+	// waiting on the engine. Only this way: a connection deadline set to
+	// ctx's own could expire before ctx reports its error, and Ping would
+	// answer an i/o timeout instead of ctx's error.
 	defer context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })()
 	code, reason, err := ping(c)
 	if ctx.Err() != nil {
