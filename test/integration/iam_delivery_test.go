@@ -431,3 +431,39 @@ func TestIAMEnforceSNSAndS3DeliverToAQueueOnlyIfItsPolicyLetsThemIn(t *testing.T
 	w.wantDenial(denial{Principal: "s3.amazonaws.com", Action: "sqs:SendMessage", Resource: qarn("closed"), Decision: "implicitDeny",
 		Reason: "because no resource-based policy allows the sqs:SendMessage action"})
 }
+
+// TestIAMEnforceSNSRedrivesARefusedMessageToADeadLetterQueueThatLetsItIn:
+// a queue whose policy does not let the topic in refuses the message (a
+// client-side error, not retried); with a RedrivePolicy, SNS sends it to the
+// subscription's dead-letter queue as sns.amazonaws.com for the topic, so
+// that queue's policy must let the topic in too: a dead-letter queue
+// without one gets nothing and the denial is recorded.
+func TestIAMEnforceSNSRedrivesARefusedMessageToADeadLetterQueueThatLetsItIn(t *testing.T) {
+	t.Parallel()
+	w := newDeliveryWorld(t)
+	ctx := callTimeout(t)
+	tp := sns.NewFromConfig(w.cfg)
+	topic, err := tp.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("alerts")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qarn := func(n string) string { return "arn:aws:sqs:us-east-1:" + acct + ":" + n }
+	w.queue("refuses", "")
+	w.queue("refuses-too", "")
+	openDLQ := w.queue("open-dlq", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sns.amazonaws.com"},
+		"Action":"sqs:SendMessage","Resource":"`+qarn("open-dlq")+`","Condition":{"ArnEquals":{"aws:SourceArn":"`+*topic.TopicArn+`"}}}]}`)
+	closedDLQ := w.queue("closed-dlq", "")
+	for q, dlq := range map[string]string{"refuses": "open-dlq", "refuses-too": "closed-dlq"} {
+		w.must(tp.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qarn(q)),
+			Attributes: map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + qarn(dlq) + `"}`}}))
+	}
+	w.must(tp.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("disk full")}))
+	if m := w.receive(openDLQ, 5); m == nil || !strings.Contains(*m.Body, "disk full") {
+		t.Fatalf("the dead-letter queue whose policy lets SNS in got %v", m)
+	}
+	if m := w.receive(closedDLQ, 1); m != nil {
+		t.Fatalf("the dead-letter queue without a policy got %q", *m.Body)
+	}
+	w.wantDenial(denial{Principal: "sns.amazonaws.com", Action: "sqs:SendMessage", Resource: qarn("closed-dlq"), Decision: "implicitDeny",
+		Reason: "because no resource-based policy allows the sqs:SendMessage action"})
+}

@@ -339,6 +339,11 @@ func (s *Service) attempt(ctx context.Context, d *delivery) {
 		}
 	}
 	s.delivered(ctx, d.MessageID, d.SubARN, d.Endpoint, err, note, retry)
+	if err != nil && !retry {
+		if rerr := s.redriveDelivery(ctx, d); rerr != nil {
+			s.log.Error("sns: move to dead-letter queue", "subscription", d.SubARN, "message_id", d.MessageID, "err", rerr)
+		}
+	}
 	uerr := s.st.Update(func(tx store.Tx) error {
 		if err := tx.Delete(old); err != nil {
 			return err

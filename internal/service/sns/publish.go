@@ -551,9 +551,9 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 // toQueues delivers n to its SQS subscribers, in one call to the
 // QueueSender: one store commit (and on a durable store one sync) for all
 // of them, instead of one per queue. A queue that is gone or refuses the
-// message loses it, as on AWS without a redrive policy; a failure of the
-// store fails the Publish. Every delivery is made; their errors are
-// returned together.
+// message loses it, as on AWS without a redrive policy (with one, the
+// message goes to the dead-letter queue); a failure of the store fails the
+// Publish. Every delivery is made; their errors are returned together.
 func (s *Service) toQueues(ctx context.Context, n *notification, subs []*subscription) error {
 	if len(subs) == 0 {
 		return nil
@@ -582,13 +582,29 @@ func (s *Service) toQueues(ctx context.Context, n *notification, subs []*subscri
 	ctx = awsapi.WithSource(ctx, awsapi.Source{ARN: n.topic.ARN, Account: n.topic.Account})
 	errs := s.queues.DeliverToQueues(ctx, msgs)
 	var failed []error
+	var deadSubs []*subscription
+	var dead []QueueMessage
 	for i, sub := range subs {
 		err := errs[i]
 		s.delivered(ctx, n.id, sub.ARN, sub.Endpoint, err, "", false)
-		if err != nil && apierr.As(err) == nil {
-			// The timeline's line says why an API error lost the message.
+		switch {
+		case err == nil:
+		case apierr.As(err) == nil:
 			failed = append(failed, fmt.Errorf("deliver to %s: %w", sub.Endpoint, err))
+		default:
+			// The queue is gone or refuses SNS: a client-side error, which
+			// SNS does not retry. The message goes to the subscription's
+			// dead-letter queue, if it has one, or is lost; the timeline
+			// says why.
+			if dlq := sub.deadLetterQueue(); dlq != "" {
+				m := msgs[i]
+				m.QueueARN = dlq
+				deadSubs, dead = append(deadSubs, sub), append(dead, m)
+			}
 		}
+	}
+	if err := s.redrive(ctx, n.id, deadSubs, dead); err != nil {
+		failed = append(failed, err)
 	}
 	return errors.Join(failed...)
 }

@@ -9,7 +9,10 @@
 // subscribed queue. Deliveries to HTTP/HTTPS endpoints and email addresses
 // (and subscription confirmations) go to a durable outbox in the store, written
 // before Publish returns; Run delivers them with retries, and resumes them
-// after a restart.
+// after a restart. A notification that cannot be delivered (a queue that is
+// gone or refuses SNS, an endpoint that refuses it or whose retries are
+// spent) goes to the subscription's dead-letter queue, the SQS queue its
+// RedrivePolicy names, if it has one.
 //
 // # Key layout
 //
