@@ -72,7 +72,7 @@ type Config struct {
 	// sampled for AWS/ECS CPUUtilization and MemoryUtilization.
 	ECSStatsInterval time.Duration
 	// DebugAddr, when set, is the loopback host:port serving net/http/pprof
-	// and expvar counters; empty (the default) serves neither.
+	// and counters in expvar's format; empty (the default) serves neither.
 	DebugAddr string
 }
 

@@ -1,15 +1,16 @@
 // Package diag serves wharf's profiling switch (--debug-addr): net/http/pprof
-// and expvar counters (goroutines, open connections, store commit latency) on
-// a loopback address of their own, never on the service port.
+// and counters in expvar's format (goroutines, open connections, store commit
+// latency) on a loopback address of their own, never on the service port.
 package diag
 
 import (
 	"context"
-	"expvar"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -88,17 +89,11 @@ func (s *Server) Close() error {
 }
 
 // Handler serves /debug/pprof/... and /debug/vars. Its vars are this wharf's,
-// not the process's expvar registry alone: tests run several wharfs in one
-// process, and expvar.Publish refuses a name twice.
+// not a process-wide registry's: tests run several wharfs in one process.
+// The vars are written here rather than through expvar, whose package init
+// registers on http.DefaultServeMux at every start of wharf (the mux records
+// each caller's file and line), though the endpoint is off by default.
 func Handler(c Counters) http.Handler {
-	vars := new(expvar.Map).Init()
-	vars.Set("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
-	if c.OpenConns != nil {
-		vars.Set("open_connections", expvar.Func(func() any { return c.OpenConns() }))
-	}
-	if c.Store != nil {
-		vars.Set("store_commit", expvar.Func(func() any { return c.Store.Latency() }))
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -106,12 +101,18 @@ func Handler(c Counters) http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/debug/vars", func(w http.ResponseWriter, r *http.Request) {
+		vars := map[string]any{"goroutines": runtime.NumGoroutine()}
+		if c.OpenConns != nil {
+			vars["open_connections"] = c.OpenConns()
+		}
+		if c.Store != nil {
+			vars["store_commit"] = c.Store.Latency()
+		}
+		var mem runtime.MemStats
+		runtime.ReadMemStats(&mem)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		fmt.Fprintf(w, "{\n%q: %s", "wharf", vars.String())
-		expvar.Do(func(kv expvar.KeyValue) { // cmdline, memstats, and anything published
-			fmt.Fprintf(w, ",\n%q: %s", kv.Key, kv.Value.String())
-		})
-		fmt.Fprintf(w, "\n}\n")
+		// expvar's two standard variables, cmdline and memstats, beside wharf's.
+		json.NewEncoder(w).Encode(map[string]any{"wharf": vars, "cmdline": os.Args, "memstats": &mem})
 	})
 	return mux
 }
