@@ -60,7 +60,7 @@ func TestSNSAndSchedulerPublishTheirMetricsAsAWSDoes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, q := range []string{"pager", "pages-only", "gone", "sched-dlq"} {
+	for _, q := range []string{"pager", "pages-only", "gone", "gone-redriven", "gone-not-redriven", "sns-dlq", "sched-dlq"} {
 		must(sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(q)}))
 	}
 	topic, err := tp.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("alerts")})
@@ -72,11 +72,19 @@ func TestSNSAndSchedulerPublishTheirMetricsAsAWSDoes(t *testing.T) {
 	must(tp.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: arn("gone")}))
 	must(tp.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: arn("pages-only"),
 		Attributes: map[string]string{"FilterPolicy": `{"severity":["page"]}`}}))
-	gone, err := sq.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("gone")})
-	if err != nil {
-		t.Fatal(err)
+	// Two more subscribers whose queues are gone, with dead-letter queues:
+	// one that takes the message and one that does not exist.
+	must(tp.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: arn("gone-redriven"),
+		Attributes: map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + *arn("sns-dlq") + `"}`}}))
+	must(tp.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: arn("gone-not-redriven"),
+		Attributes: map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + *arn("no-such-dlq") + `"}`}}))
+	for _, q := range []string{"gone", "gone-redriven", "gone-not-redriven"} {
+		gone, err := sq.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(q)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(sq.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: gone.QueueUrl}))
 	}
-	must(sq.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: gone.QueueUrl}))
 	for range 2 {
 		must(tp.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("disk full")}))
 	}
@@ -90,10 +98,24 @@ func TestSNSAndSchedulerPublishTheirMetricsAsAWSDoes(t *testing.T) {
 
 	topicDim := map[string]string{"TopicName": "alerts"}
 	for name, want := range map[string]float64{"NumberOfMessagesPublished": 2, "NumberOfNotificationsDelivered": 2,
-		"NumberOfNotificationsFailed": 2, "NumberOfNotificationsFilteredOut": 2} {
+		"NumberOfNotificationsFailed": 6, "NumberOfNotificationsFilteredOut": 2,
+		"NumberOfNotificationsRedrivenToDlq": 2, "NumberOfNotificationsFailedToRedriveToDlq": 2} {
 		if got := metricSum(t, srv.URL, cw, "AWS/SNS", name, topicDim, want); got != want {
 			t.Errorf("AWS/SNS %s for the topic: %v, want %v", name, got, want)
 		}
+	}
+	// Each move to a dead-letter queue, or failure to move, is on the timeline.
+	var moved, notMoved int
+	for _, e := range timelineOf(t, srv.URL, "service=sns") {
+		switch {
+		case e.Kind == "Redrive" && e.Outcome == timeline.OK && strings.HasSuffix(e.Detail, ":sns-dlq"):
+			moved++
+		case e.Kind == "Redrive" && e.Outcome == timeline.Failed && strings.HasSuffix(e.Detail, ":no-such-dlq") && e.Error != "":
+			notMoved++
+		}
+	}
+	if moved != 2 || notMoved != 2 {
+		t.Errorf("timeline: %d moves to the dead-letter queue and %d failures to move, want 2 and 2", moved, notMoved)
 	}
 	group := map[string]string{"ScheduleGroup": "default"}
 	for name, want := range map[string]float64{"InvocationAttemptCount": 1, "TargetErrorCount": 1, "InvocationDroppedCount": 1,
