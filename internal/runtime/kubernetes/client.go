@@ -72,6 +72,14 @@ type authTransport struct {
 	readAt    time.Time
 }
 
+// CloseIdleConnections closes the idle connections of the transport under
+// a (http.Client.CloseIdleConnections reaches it only through this method).
+func (a *authTransport) CloseIdleConnections() {
+	if c, ok := a.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 func (a *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	cfg := a.cfg

@@ -55,6 +55,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/runtime"
@@ -93,9 +94,10 @@ type Runner struct {
 	nsReady   map[string]bool       // namespaces known to exist
 
 	summaries summaryCache // kubelets' stats summaries, by node
-	// kubeletHC reaches kubelets directly (kubeletClient).
+	// kubeletHC reaches kubelets directly (kubeletClient); atomic so that
+	// Close can close its idle connections while a request makes it.
 	kubeletOnce sync.Once
-	kubeletHC   *http.Client
+	kubeletHC   atomic.Pointer[http.Client]
 }
 
 type goneRecord struct {
@@ -140,8 +142,24 @@ func (r *Runner) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close stops watching the cluster. Pods keep running.
-func (r *Runner) Close() { r.closeOnce.Do(func() { close(r.stop) }) }
+// Close stops watching the cluster and closes the idle connections to the
+// API server and the kubelets, so that none outlives the Runner for the
+// transport's idle timeout (90 s); the watch's own connection is closed
+// when the watch has ended. Pods keep running.
+func (r *Runner) Close() {
+	r.closeOnce.Do(func() {
+		close(r.stop)
+		r.closeIdle()
+	})
+}
+
+// closeIdle closes the connections no request is using.
+func (r *Runner) closeIdle() {
+	r.cs.hc.CloseIdleConnections()
+	if hc := r.kubeletHC.Load(); hc != nil {
+		hc.CloseIdleConnections()
+	}
+}
 
 // watch starts listing and watching wharf's Pods once and waits until they
 // have been listed.
@@ -152,7 +170,10 @@ func (r *Runner) watch(ctx context.Context) error {
 			<-r.stop
 			cancel()
 		}()
-		go r.runWatch(wctx)
+		go func() {
+			r.runWatch(wctx)
+			r.closeIdle() // the watch's connection, idle once it ended after Close
+		}()
 	})
 	select {
 	case <-r.synced:

@@ -197,7 +197,7 @@ func (r *Runner) kubeletClient() *http.Client {
 	r.kubeletOnce.Do(func() {
 		tc := r.cfg.TLS.Clone()
 		tc.ServerName = "" // the kubelet's certificate names the node, not the API server
-		r.kubeletHC = &http.Client{Transport: r.cfg.transport(tc), Timeout: 10 * time.Second}
+		r.kubeletHC.Store(&http.Client{Transport: r.cfg.transport(tc), Timeout: 10 * time.Second})
 	})
-	return r.kubeletHC
+	return r.kubeletHC.Load()
 }
