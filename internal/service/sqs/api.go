@@ -184,11 +184,15 @@ func toSysAttrs(in map[string]sqsapi.MessageSystemAttributeValue) map[string]msg
 	return out
 }
 
+// optional returns a pointer to a copy of s, or nil for "". The copy is
+// made only then: returning &s would move s to the heap on every call.
 func optional(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return &s
+	p := new(string)
+	*p = s
+	return p
 }
 
 // SendMessage stores a message; it is durable when SendMessage returns.

@@ -31,6 +31,19 @@ func md5Hex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// md5Hexes returns the hex digests of the bodies of msgs' n non-nil
+// messages, in order, 32 bytes each, in one string.
+func md5Hexes(msgs []*message, n int) string {
+	h := make([]byte, 0, 32*n)
+	for _, m := range msgs {
+		if m != nil {
+			sum := md5.Sum([]byte(m.Body))
+			h = hex.AppendEncode(h, sum[:])
+		}
+	}
+	return string(h)
+}
+
 // md5OfAttributes is the digest clients verify: attributes sorted by name, each
 // encoded as length-prefixed name, data type, a transport byte and the
 // length-prefixed value. It returns "" when there are no attributes, since

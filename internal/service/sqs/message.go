@@ -49,7 +49,13 @@ const (
 	visReceived = 1
 )
 
-func putMessage(tx store.Tx, qid string, m *message) error {
+func putMessage(tx store.Tx, qid string, m *message) error { return storeMessage(tx, qid, m, false) }
+
+// putNewMessage is putMessage for a message of a Seq never stored before,
+// which no visibility index entry can name yet: it does not look for one.
+func putNewMessage(tx store.Tx, qid string, m *message) error { return storeMessage(tx, qid, m, true) }
+
+func storeMessage(tx store.Tx, qid string, m *message, fresh bool) error {
 	var rec []byte
 	if t, ok := tx.(*txn); ok {
 		t.rec = encodeMessage(t.rec[:0], m) // Put copies it
@@ -66,6 +72,9 @@ func putMessage(tx store.Tx, qid string, m *message) error {
 	flag := byte(visFresh)
 	if m.Received > 0 {
 		flag = visReceived
+	}
+	if fresh {
+		return addVis(tx, qid, m.VisibleAt, m.Seq, flag)
 	}
 	return putVis(tx, qid, m.VisibleAt, m.Seq, flag)
 }
@@ -289,57 +298,68 @@ func checkFIFOBatch(q *queue, entries []*sendEntry) error {
 
 // prepare validates e for q and builds its message (without Seq and times).
 func (s *Service) prepare(q *queue, e *sendEntry, sender string) (*message, error) {
+	m := &message{}
+	if err := s.prepareInto(q, e, sender, m); err != nil {
+		return nil, err
+	}
+	m.MD5Body = md5Hex([]byte(m.Body))
+	return m, nil
+}
+
+// prepareInto is prepare writing into m, and leaving MD5Body to the caller:
+// send digests a batch's bodies into one string.
+func (s *Service) prepareInto(q *queue, e *sendEntry, sender string, m *message) error {
 	body := awsapi.ToString(e.Body)
 	if e.Body == nil || body == "" {
-		return nil, errMissingParameter("MessageBody")
+		return errMissingParameter("MessageBody")
 	}
 	if !validBody(body) {
-		return nil, sqsapi.ErrInvalidMessageContents("Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
+		return sqsapi.ErrInvalidMessageContents("Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
 	}
 	size, err := validateAttrs(e.Attrs, false)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := validateAttrs(e.SysAttrs, true); err != nil {
-		return nil, err
+		return err
 	}
 	max := q.intAttr("MaximumMessageSize")
 	if int64(len(body)+size) > max {
-		return nil, errInvalidParameter("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", max)
+		return errInvalidParameter("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", max)
 	}
 	if e.Delay != nil {
 		if *e.Delay < 0 || *e.Delay > 900 {
-			return nil, errInvalidParameter("Value %d for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.", *e.Delay)
+			return errInvalidParameter("Value %d for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.", *e.Delay)
 		}
 		// A FIFO queue takes no per-message delay, but SQS accepts 0, the
 		// value SDKs and frameworks send when none is asked for.
 		if q.fifo() && *e.Delay != 0 {
-			return nil, errInvalidParameter("Value %d for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.", *e.Delay)
+			return errInvalidParameter("Value %d for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.", *e.Delay)
 		}
 	}
 	if e.GroupGiven && !messageIDRE.MatchString(e.GroupID) {
-		return nil, errInvalidParameter("Value %s for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.", e.GroupID)
+		return errInvalidParameter("Value %s for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.", e.GroupID)
 	}
 	if e.DedupGiven && q.fifo() && !messageIDRE.MatchString(e.DedupID) {
-		return nil, errInvalidParameter("Value %s for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.", e.DedupID)
+		return errInvalidParameter("Value %s for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.", e.DedupID)
 	}
-	m := &message{Body: body, Attrs: e.Attrs, SysAttrs: e.SysAttrs, MD5Body: md5Hex([]byte(body)), SenderID: sender, GroupID: e.GroupID}
+	*m = message{Body: body, Attrs: e.Attrs, SysAttrs: e.SysAttrs, SenderID: sender, GroupID: e.GroupID}
 	if q.fifo() {
 		if e.GroupID == "" {
-			return nil, errMissingParameter("MessageGroupId")
+			return errMissingParameter("MessageGroupId")
 		}
 		m.DedupID = e.DedupID
 		if m.DedupID == "" {
 			if q.Attrs["ContentBasedDeduplication"] != "true" {
-				return nil, errInvalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+				return errInvalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
 			}
 			sum := sha256.Sum256([]byte(body))
 			m.DedupID = hex.EncodeToString(sum[:])
 		}
 	} else if e.DedupID != "" {
-		return nil, errInvalidParameter("Value %s for parameter MessageDeduplicationId is invalid. Reason: The request includes a parameter that is not valid for this queue type.", e.DedupID)
+		return errInvalidParameter("Value %s for parameter MessageDeduplicationId is invalid. Reason: The request includes a parameter that is not valid for this queue type.", e.DedupID)
 	}
-	return m, nil
+	return nil
 }
 
 // dedupRecord remembers a FIFO message for the 5-minute deduplication interval.
@@ -364,23 +384,38 @@ func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([
 	if err := checkFIFOBatch(q, entries); err != nil {
 		return nil, err
 	}
+	fifo := q.fifo()
 	results := make([]sendResult, len(entries))
 	msgs := make([]*message, len(entries))
+	backing := make([]message, len(entries)) // one allocation for all
+	valid := 0
 	for i, e := range entries {
 		results[i].ID = e.ID
-		m, err := s.prepare(q, e, sender)
-		if err != nil {
+		if err := s.prepareInto(q, e, sender, &backing[i]); err != nil {
 			results[i].Err = err
 			continue
 		}
-		m.ID = s.newID()
-		m.Seq = s.nextSeq()
-		msgs[i] = m
+		msgs[i] = &backing[i]
+		valid++
+	}
+	// The ids, sequence numbers and body digests of the valid entries, each
+	// kind made for all of them at once.
+	ids := make([]string, valid)
+	s.newIDs(ids)
+	seq := s.nextSeqs(valid)
+	digests := md5Hexes(msgs, valid)
+	j := 0
+	for i, m := range msgs {
+		if m == nil {
+			continue
+		}
+		m.ID, m.Seq, m.MD5Body = ids[j], seq+uint64(j), digests[32*j:32*j+32]
+		j++
 		results[i].MessageID = m.ID
 		results[i].MD5Body = m.MD5Body
 		results[i].MD5Attrs = md5OfAttributes(m.Attrs)
 		results[i].MD5Sys = md5OfAttributes(m.SysAttrs)
-		if q.fifo() {
+		if fifo {
 			results[i].SeqNumber = padSeq(m.Seq)
 		}
 	}
@@ -417,12 +452,12 @@ func (s *Service) putMessages(tx *txn, r queueRef, q *queue, entries []*sendEntr
 	if err := settleVis(tx, q.ID, now); err != nil {
 		return 0, 0, ids, err
 	}
-	delay := q.intAttr("DelaySeconds")
+	delay, fifo := q.intAttr("DelaySeconds"), q.fifo()
 	for i, m := range msgs {
 		if m == nil {
 			continue
 		}
-		if q.fifo() {
+		if fifo {
 			dk := m.DedupID
 			if q.Attrs["DeduplicationScope"] == "messageGroup" {
 				dk = m.GroupID + "\x00" + dk
@@ -451,7 +486,7 @@ func (s *Service) putMessages(tx *txn, r queueRef, q *queue, entries []*sendEntr
 		mm := *m
 		mm.Sent = now
 		mm.VisibleAt = now + d*1000
-		if err := putMessage(tx, q.ID, &mm); err != nil {
+		if err := putNewMessage(tx, q.ID, &mm); err != nil {
 			return 0, 0, ids, err
 		}
 		added++

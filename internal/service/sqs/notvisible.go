@@ -113,7 +113,12 @@ func putVis(tx store.Tx, qid string, at int64, seq uint64, flag byte) error {
 			return err
 		}
 	}
-	if err := tx.Put(k, visValues[flag]); err != nil {
+	return addVis(tx, qid, at, seq, flag)
+}
+
+// addVis adds a visibility entry the index does not have, and notes it.
+func addVis(tx store.Tx, qid string, at int64, seq uint64, flag byte) error {
+	if err := tx.Put(visKeyIn(tx, qid, at, seq), visValues[flag]); err != nil {
 		return err
 	}
 	return noteVis(tx, qid, at, flag, 1)

@@ -2,7 +2,12 @@ package sqs
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -133,5 +138,63 @@ func TestSendMessagesIsSendMessageOneAfterAnother(t *testing.T) {
 				t.Errorf("MessageSent causes %v, want %v", sentCauses, wantCauses)
 			}
 		})
+	}
+}
+
+// TestBatchEntriesGetTheirOwnIdsAndDigests sends a batch whose ids, sequence
+// numbers and digests are made for all its valid entries at once, with an
+// invalid entry between them: each entry's result, and the message received,
+// carries its own id and its own body's digest.
+func TestBatchEntriesGetTheirOwnIdsAndDigests(t *testing.T) {
+	f := newFixture(t)
+	url := f.createQueue("q", nil)
+	var entries []sqsapi.SendMessageBatchRequestEntry
+	for i := range 10 {
+		body := "body " + strings.Repeat("x", i*40) // some longer than a digest
+		if i == 4 {
+			body = "" // invalid: fails alone
+		}
+		entries = append(entries, sqsapi.SendMessageBatchRequestEntry{Id: awsapi.String("e" + strconv.Itoa(i)), MessageBody: awsapi.String(body)})
+	}
+	out, err := f.svc.SendMessageBatch(f.ctx, &sqsapi.SendMessageBatchInput{QueueUrl: &url, Entries: entries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Successful) != 9 || len(out.Failed) != 1 || *out.Failed[0].Id != "e4" {
+		t.Fatalf("batch result = %+v", out)
+	}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	bodyOf := map[string]string{} // message id → body sent
+	for _, r := range out.Successful {
+		var body string
+		for _, e := range entries {
+			if *e.Id == *r.Id {
+				body = *e.MessageBody
+			}
+		}
+		sum := md5.Sum([]byte(body))
+		if *r.MD5OfMessageBody != hex.EncodeToString(sum[:]) {
+			t.Errorf("entry %s: digest %s, want the MD5 of %q", *r.Id, *r.MD5OfMessageBody, body)
+		}
+		if !uuid.MatchString(*r.MessageId) {
+			t.Errorf("entry %s: message id %q is not a UUID v4", *r.Id, *r.MessageId)
+		}
+		if _, dup := bodyOf[*r.MessageId]; dup {
+			t.Errorf("message id %s given twice", *r.MessageId)
+		}
+		bodyOf[*r.MessageId] = body
+	}
+	got := 0
+	for got < 9 {
+		msgs := f.receive(url, 10)
+		if len(msgs) == 0 {
+			t.Fatalf("received %d messages of 9", got)
+		}
+		for _, m := range msgs {
+			if body, ok := bodyOf[*m.MessageId]; !ok || *m.Body != body || *m.MD5OfBody != md5Hex([]byte(body)) {
+				t.Errorf("received %s with body %q and digest %s; sent %q", *m.MessageId, *m.Body, *m.MD5OfBody, body)
+			}
+			got++
+		}
 	}
 }
