@@ -22,8 +22,9 @@ const fileName = "wharf.db"
 var bucket = []byte("kv")
 
 // diskStore is a bbolt file behind a write-ahead log and an in-memory
-// overlay. An Update group's writes go to one log record, made durable with
-// one fdatasync of a preallocated, rewritten-in-place log segment, and to a
+// overlay. An Update's writes go to one log record, made durable with one
+// synchronous write of a preallocated, rewritten-in-place log segment that
+// it shares with every Update queued meanwhile, and to a
 // persistent (copy-on-write) B-tree, the overlay, that reads consult before the
 // bbolt file. The bbolt file is only ever written by ordinary, fully synced
 // bbolt transactions: a checkpoint copies a frozen overlay into it, and only
@@ -31,20 +32,21 @@ var bucket = []byte("kv")
 // is always a consistent B+tree, and the log holds everything after it.
 // docs/decisions/0002-store-commit-path.md has the measurements.
 //
-// Group commit is as before (docs/decisions/0001-store-engine.md): one
-// committer goroutine, owned by the store and stopped by Close, takes every
-// Update queued while the previous commit ran and hands each fn in turn a
-// transaction over the group's overlay. Each fn runs on its caller's
-// goroutine, so panics and runtime.Goexit stay the caller's; a failing fn is
-// dropped by restoring the overlay root from before it.
+// Updates run one at a time under the commit lock (mu), each fn on its
+// caller's goroutine, so panics and runtime.Goexit stay the caller's; a
+// failing fn is dropped by keeping the overlay root from before it. An
+// Update queues its record for the log writer and waits for it: the writer
+// takes every record queued while it wrote and synced the previous ones
+// (group commit, docs/decisions/0001-store-engine.md). A committer goroutine
+// used to hand each fn its turn and take it back: two goroutine wake-ups
+// per Update that the lock does not need.
 type diskStore struct {
-	db       *bolt.DB
-	requests chan *request
-	stop     chan struct{} // closed by Close to end the committer
-	stopped  chan struct{} // closed by the committer when it returns
+	db      *bolt.DB
+	stop    chan struct{} // closed by Close to end the idle and space loops
+	stopped chan struct{} // closed by the idle loop when it returns
 
-	// checkpoints carries frozen overlays from the committer to the
-	// checkpointer goroutine; Close closes it once the committer is gone.
+	// checkpoints carries frozen overlays from freeze to the checkpointer
+	// goroutine; Close closes it once no Update or idle loop is left.
 	checkpoints chan checkpoint
 	ckptStopped chan struct{}
 
@@ -68,15 +70,19 @@ type diskStore struct {
 	retry        *checkpoint
 	spaceStopped chan struct{}
 
-	// Owned by the committer.
-	seg   *segment      // the log segment being appended to
-	limit int64         // log bytes that start a checkpoint (walSegmentSize)
-	idle  time.Duration // quiet time that starts one (idleCheckpoint)
-	gen   uint64        // tree generation of the running fn
-	tip   *node         // the overlay with every group's writes, durable or in flight
+	// mu is the commit lock: an Update holds it while its fn runs and its
+	// record is queued, the idle loop while it freezes. It guards the
+	// fields below it.
+	mu      sync.Mutex
+	seg     *segment      // the log segment being appended to
+	limit   int64         // log bytes that start a checkpoint (walSegmentSize)
+	idle    time.Duration // quiet time that starts one (idleCheckpoint)
+	gen     uint64        // tree generation of the running fn
+	tip     *node         // the overlay with every Update's writes, durable or in flight
+	updates uint64        // Updates run, for the idle loop
 
-	// flights carries groups whose log records are to be written, in log
-	// order, from the committer to the acknowledger; pending counts them
+	// flights carries Updates whose log records are to be written, in log
+	// order, to the acknowledger; pending counts them
 	// until they are acknowledged.
 	flights  chan *flight
 	pending  sync.WaitGroup
@@ -88,10 +94,10 @@ type diskStore struct {
 	linger time.Duration // lingerMax when the store was opened
 	// queued counts the Updates in flights not yet taken by the writer;
 	// want, while it waits, how many end the wait (0: not waiting), when
-	// the committer sends on enough.
+	// an Update sends on enough.
 	queued, want atomic.Int64
 	enough       chan struct{}
-	// nudge ends the writer's wait at once: a freeze waits for every group
+	// nudge ends the writer's wait at once: a freeze waits for every Update
 	// to be acknowledged, so nothing more comes until then.
 	nudge chan struct{}
 
@@ -108,8 +114,8 @@ type layers struct {
 	active, frozen *node
 }
 
-// readTx is a bbolt read transaction that Views (and the committer's
-// groups) share instead of each beginning their own: beginning and ending one
+// readTx is a bbolt read transaction that Views (and Updates) share
+// instead of each beginning their own: beginning and ending one
 // takes bbolt's meta lock, its mmap lock and its freelist's reader map, a few
 // microseconds on every View, and serializes them. Only checkpoints write the
 // bbolt file, so one read transaction begun after a checkpoint, paired with
@@ -160,26 +166,26 @@ func (s *diskStore) retireShared() {
 	}
 }
 
-// flight is one group whose log record is waiting to be written: rec, at
+// flight is one Update whose log record is waiting to be written: rec, at
 // off in seg, unless writes is false.
 type flight struct {
-	group  []*request
-	root   *node // the overlay with the group's writes, to publish
+	req    *request
+	root   *node // the overlay with the Update's writes, to publish
 	writes bool
 	seg    *segment
 	off    int64
 	rec    []byte
 	recBuf *[]byte // rec's pooled buffer, given back once rec is written
-	// refused fails the group without failing the log: nothing of it was
+	// refused fails the Update without failing the log: nothing of it was
 	// written (the disk had no room to extend the log).
 	refused error
 }
 
-// maxFlights bounds the groups waiting for the log writer. The writer
-// takes every group queued while it wrote and synced the previous ones and
+// maxFlights bounds the Updates waiting for the log writer. The writer
+// takes every Update queued while it wrote and synced the previous ones and
 // writes them with one pwrite and one fdatasync: a sync covers every record
 // written before it began, so one sync in flight at a time serves any
-// number of groups, and the CPU a durable Update spends in the kernel
+// number of Updates, and the CPU a durable Update spends in the kernel
 // falls as load rises. (Four concurrent fdatasyncs, one per group, were
 // measured before: they share the disk's cache flushes, but each costs its
 // own system call and journal work, about one per Update at 8 clients.)
@@ -193,15 +199,11 @@ type checkpoint struct {
 	gen    uint64
 }
 
-// request is one Update in a group: the committer sends the transaction on
-// turn, the caller signals finished once its fn is done (the transaction
-// then holds what fn wrote, or nothing if fn failed), and learns the commit's
+// request is one Update waiting for its record: it learns the commit's
 // outcome on committed.
 type request struct {
-	turn      chan *diskTx
-	finished  chan struct{}
 	committed chan error
-	refused   error // set by the committer: fn's writes were dropped (a full disk)
+	refused   error // fn's writes were dropped (a full disk)
 }
 
 // File names of the two log segments inside the store's directory.
@@ -243,7 +245,7 @@ func Open(dir string) (Store, error) {
 	if rt, err := s.beginShared(); err == nil {
 		s.shared = rt
 	}
-	go s.commitLoop()
+	go s.idleLoop()
 	go s.ackLoop()
 	go s.checkpointLoop()
 	go s.spaceLoop()
@@ -339,7 +341,6 @@ func recoverLog(dir string, db *bolt.DB, created bool, sp *space) (*diskStore, e
 func newDiskStore(db *bolt.DB, seg, spare *segment, sp *space) *diskStore {
 	return &diskStore{
 		db:           db,
-		requests:     make(chan *request, 1024),
 		stop:         make(chan struct{}),
 		stopped:      make(chan struct{}),
 		checkpoints:  make(chan checkpoint, 1),
@@ -455,94 +456,33 @@ func (s *diskStore) Update(fn func(Tx) error) error {
 	defer s.live.RUnlock()
 	r := requestPool.Get().(*request)
 	r.refused = nil
-	s.requests <- r
-	tx := <-r.turn
-	if tx == nil {
-		err := <-r.committed // the group failed before fn's turn
-		requestPool.Put(r)
-		return err
+	queued, err := s.commit(r, fn)
+	if queued {
+		err = <-r.committed
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			// fn panicked or called runtime.Goexit: drop its writes and let
-			// the group go on while this goroutine unwinds.
-			tx.writable = false
-			tx.rollback()
-			r.finished <- struct{}{}
-		}
-	}()
-	err := fn(tx)
-	ok = true
-	tx.writable = false // a Tx leaked out of fn must not write
-	if err != nil {
-		tx.rollback()
-		r.finished <- struct{}{}
-		return err
-	}
-	r.finished <- struct{}{}
-	err = <-r.committed
-	// Every channel of r is drained and nothing else refers to it now
-	// (one whose fn failed still has its outcome to come, and is dropped).
+	// Every channel of r is drained and nothing else refers to it now.
 	requestPool.Put(r)
 	return err
 }
 
-// requestPool keeps requests, whose three channels are most of an Update's
-// allocations.
-var requestPool = sync.Pool{New: func() any {
-	return &request{turn: make(chan *diskTx), finished: make(chan struct{}, 1), committed: make(chan error, 1)}
-}}
+// requestPool keeps requests and their channels.
+var requestPool = sync.Pool{New: func() any { return &request{committed: make(chan error, 1)} }}
 
-// recPool keeps groups' log record buffers once they are written.
+// recPool keeps Updates' log record buffers once they are written.
 var recPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// commitLoop is the committer: it commits groups of queued Updates until
-// Close stops it.
-func (s *diskStore) commitLoop() {
-	defer close(s.stopped)
-	idle := time.NewTimer(s.idle)
-	defer idle.Stop()
-	for {
-		// A quiet store checkpoints what it has, so that the overlay's
-		// memory goes back and a restart after a crash has little to replay.
-		var idleC <-chan time.Time
-		if s.seg.size > walHeaderSize {
-			idle.Reset(s.idle)
-			idleC = idle.C
-		}
-		var group []*request
-		select {
-		case r := <-s.requests:
-			group = append(group, r)
-		case <-idleC:
-			s.freeze()
-			continue
-		case <-s.stop:
-			return
-		}
-		idle.Stop()
-	drain:
-		for {
-			select {
-			case r := <-s.requests:
-				group = append(group, r)
-			default:
-				break drain
-			}
-		}
-		s.commit(group)
-	}
-}
-
-// commit runs the group's fns in order over the overlay, each seeing the
-// writes of those before it (and of the groups still in flight), and starts
-// writing what they wrote as one log record with one fdatasync. The
-// acknowledger shows the new overlay to readers and acknowledges the group
-// once that record, and every record before it, is on disk.
-func (s *diskStore) commit(group []*request) {
+// commit runs fn under the commit lock over the overlay, seeing the writes
+// of every Update before it (those still in flight too), and queues what
+// it wrote as one log record for the log writer, which shows the new
+// overlay to readers and acknowledges r once that record, and every record
+// before it, is on disk. queued is false when there is nothing to wait
+// for: fn failed (err is fn's) or the store refuses Updates.
+func (s *diskStore) commit(r *request, fn func(Tx) error) (queued bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.updates++
 	s.snap.RLock()
-	err := cmp.Or(s.failed, s.ckptErr)
+	err = cmp.Or(s.failed, s.ckptErr)
 	s.snap.RUnlock()
 	var rt *readTx
 	var lay *layers
@@ -552,58 +492,89 @@ func (s *diskStore) commit(group []*request) {
 		}
 	}
 	if err != nil {
-		for _, r := range group {
-			r.turn <- nil
-			r.committed <- err
-		}
-		return
+		return false, err
 	}
+	defer rt.release()
 	recBuf := recPool.Get().(*[]byte)
-	root, rec := s.tip, (*recBuf)[:walRecordHead]
-	b := rt.b
-	// On a full disk each fn's writes are measured, and those that would
-	// add data are dropped.
+	// On a full disk fn's writes are measured, and dropped if they would
+	// add data.
 	full := s.space.degraded()
-	for _, r := range group {
-		s.gen++
-		tx := &diskTx{b: b, active: root, frozen: lay.frozen, gen: s.gen, writable: true,
-			start: root, rec: rec, recStart: len(rec), measure: full != nil}
-		r.turn <- tx
-		<-r.finished
-		if tx.measure && len(tx.rec) > tx.recStart && !s.space.admit(tx.netBytes, tx.netKeys) {
-			tx.rollback()
-			r.refused = full
+	s.gen++
+	tx := &diskTx{b: rt.b, active: s.tip, frozen: lay.frozen, gen: s.gen, writable: true,
+		start: s.tip, rec: (*recBuf)[:walRecordHead], recStart: walRecordHead, measure: full != nil}
+	ok := false
+	defer func() {
+		if !ok {
+			// fn panicked or called runtime.Goexit: its writes are
+			// dropped with tx, as the lock is released.
+			tx.writable = false
+			recPool.Put(recBuf)
 		}
-		root, rec = tx.active, tx.rec
+	}()
+	err = fn(tx)
+	ok = true
+	tx.writable = false // a Tx leaked out of fn must not write
+	if err != nil {
+		recPool.Put(recBuf)
+		return false, err
 	}
-	rt.release()
-	f := &flight{group: group, root: root, writes: len(rec) > walRecordHead}
+	if tx.measure && len(tx.rec) > tx.recStart && !s.space.admit(tx.netBytes, tx.netKeys) {
+		tx.rollback()
+		r.refused = full
+	}
+	root, rec := tx.active, tx.rec
+	f := &flight{req: r, root: root, writes: len(rec) > walRecordHead}
 	if !f.writes {
 		recPool.Put(recBuf)
 	}
 	if f.writes {
 		seg, off := s.seg, s.seg.size
 		if err := seg.ensure(off + int64(len(rec))); err != nil {
-			// Nothing of the group is written and the log goes on: the
-			// group fails, retryably when the disk is full.
+			// Nothing of the Update is written and the log goes on: it
+			// fails, retryably when the disk is full.
 			if s.space.noSpace(err) {
 				err = s.space.degraded()
 			}
 			f.writes, f.refused = false, fmt.Errorf("store commit: %w", err)
 			recPool.Put(recBuf)
 			s.queue(f)
-			return
+			return true, nil
 		}
 		s.tip = root
 		seg.size += int64(len(rec))
 		sealRecord(rec, seg.gen)
 		f.seg, f.off, f.rec, f.recBuf = seg, off, rec, recBuf
 	}
-	// A group with nothing to write may have read writes still in flight:
-	// it is acknowledged in order all the same.
+	// An Update with nothing to write may have read writes still in
+	// flight: it is acknowledged in order all the same.
 	s.queue(f)
 	if s.seg.size >= s.limit {
 		s.freeze()
+	}
+	return true, nil
+}
+
+// idleLoop checkpoints the log segment once no Update has come for s.idle
+// (within twice that), so that the overlay's memory goes back and a
+// restart after a crash has little to replay, until Close.
+func (s *diskStore) idleLoop() {
+	defer close(s.stopped)
+	t := time.NewTimer(s.idle)
+	defer t.Stop()
+	var seen uint64
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		if s.updates == seen && s.seg.size > walHeaderSize {
+			s.freeze()
+		}
+		seen = s.updates
+		s.mu.Unlock()
+		t.Reset(s.idle)
 	}
 }
 
@@ -612,9 +583,9 @@ func (s *diskStore) commit(group []*request) {
 func (s *diskStore) queue(f *flight) {
 	s.pending.Add(1)
 	s.flights <- f
-	q := s.queued.Add(int64(len(f.group)))
+	q := s.queued.Add(1)
 	// (A half full channel wakes it too: the wait must not outlast the
-	// room the committer has to queue groups in.)
+	// room Updates have to queue records in.)
 	if w := s.want.Load(); w > 0 && (q >= w || len(s.flights) >= cap(s.flights)/2) {
 		select {
 		case s.enough <- struct{}{}:
@@ -623,11 +594,11 @@ func (s *diskStore) queue(f *flight) {
 	}
 }
 
-// ackLoop is the log writer and acknowledger: it takes every group queued
+// ackLoop is the log writer and acknowledger: it takes every Update queued
 // (in log order), writes their records, which follow one another in the
-// segment, with one pwrite, syncs them with one fdatasync, and then
-// publishes the last overlay and acknowledges the groups. A failed write
-// fails its groups and every later one, and the store refuses Updates from
+// segment, with one synchronous write, and then publishes the last overlay
+// and acknowledges the Updates. A failed write fails its Updates and every
+// later one, and the store refuses Updates from
 // then on: what reached the disk is unknown, and the log must not go on
 // after a hole.
 func (s *diskStore) ackLoop() {
@@ -638,9 +609,8 @@ func (s *diskStore) ackLoop() {
 	linger.Stop()
 	for f := range s.flights {
 		batch = append(batch[:0], f)
-		n := len(f.group)
-		s.queued.Add(-int64(n))
-		// take adds every group queued now to the batch.
+		s.queued.Add(-1)
+		// take adds every Update queued now to the batch.
 		take := func() {
 			for len(batch) < maxFlights {
 				select {
@@ -648,17 +618,18 @@ func (s *diskStore) ackLoop() {
 					if !ok {
 						return
 					}
-					batch, n = append(batch, f), n+len(f.group)
-					s.queued.Add(-int64(len(f.group)))
+					batch = append(batch, f)
+					s.queued.Add(-1)
 				default:
 					return
 				}
 			}
 		}
 		take()
+		n := len(batch)
 		if need := int64(s.expect - n); need > 0 && s.linger > 0 {
-			// The committer wakes this goroutine once need Updates are
-			// queued, not on each group (see queue).
+			// Updates wake this goroutine once need of them are
+			// queued, not each one (see queue).
 			lingerHook("wait")
 			s.want.Store(need)
 			linger.Reset(s.linger)
@@ -677,6 +648,7 @@ func (s *diskStore) ackLoop() {
 			s.want.Store(0)
 			linger.Stop()
 			take()
+			n = len(batch)
 		}
 		s.expect = max(s.expect, n)
 		logWriteHook()
@@ -688,9 +660,11 @@ func (s *diskStore) ackLoop() {
 		case err != nil:
 			s.failed = fmt.Errorf("store commit: %w", err)
 		default:
-			for _, f := range batch {
-				if f.writes {
+			// The last Update that wrote has every earlier one's writes.
+			for i := len(batch) - 1; i >= 0; i-- {
+				if f := batch[i]; f.writes {
 					s.layers = &layers{active: f.root, frozen: s.layers.frozen}
+					break
 				}
 			}
 		}
@@ -698,12 +672,10 @@ func (s *diskStore) ackLoop() {
 		s.snap.Unlock()
 		for _, f := range batch {
 			err := cmp.Or(failed, f.refused)
-			for _, r := range f.group {
-				if r.refused != nil && err == nil {
-					r.committed <- r.refused
-					continue
-				}
-				r.committed <- err // buffered; unread by fns that failed or panicked
+			if r := f.req; r.refused != nil && err == nil {
+				r.committed <- r.refused
+			} else {
+				r.committed <- err // buffered
 			}
 			if f.recBuf != nil && cap(f.rec) <= 64<<10 { // not a rare huge one
 				*f.recBuf = f.rec[:0]
@@ -711,11 +683,11 @@ func (s *diskStore) ackLoop() {
 			}
 			s.pending.Done()
 		}
-		clear(batch) // drop the groups' overlays and records
+		clear(batch) // drop the Updates' overlays and records
 	}
 }
 
-// writeBatch writes the records of batch's groups, which follow one another
+// writeBatch writes the records of batch's Updates, which follow one another
 // in one segment, and syncs them. buf is reused to join them.
 func (s *diskStore) writeBatch(batch []*flight, buf []byte) ([]byte, error) {
 	var first, last *flight
@@ -741,8 +713,8 @@ func (s *diskStore) writeBatch(batch []*flight, buf []byte) ([]byte, error) {
 		}
 	}
 	if first.seg != last.seg || first.off+int64(len(buf)) != last.off+int64(len(last.rec)) {
-		// The committer assigns offsets in order and freezes only once
-		// every group is acknowledged, so this cannot happen; writing
+		// Updates take offsets in order under the commit lock, and a
+		// freeze waits until every one is acknowledged, so this cannot happen; writing
 		// anyway would leave a hole in the log.
 		return buf, errors.New("log records of one batch do not follow one another")
 	}
@@ -756,7 +728,8 @@ func (s *diskStore) writeBatch(batch []*flight, buf []byte) ([]byte, error) {
 // freeze starts a checkpoint when the segment is full and the previous
 // checkpoint has finished: the overlay becomes frozen, and the log goes on
 // in the spare segment. If the previous checkpoint is still running, the
-// segment just grows past its preallocation until it is done.
+// segment just grows past its preallocation until it is done. The caller
+// holds the commit lock.
 func (s *diskStore) freeze() {
 	s.snap.RLock()
 	busy := s.layers.frozen != nil || s.spare == nil || s.ckptErr != nil || s.failed != nil
@@ -765,7 +738,7 @@ func (s *diskStore) freeze() {
 		return
 	}
 	// Only the checkpointer changes what busy reads, and only towards
-	// not busy. Wait for the groups in flight, so that the overlay is the
+	// not busy. Wait for the Updates in flight, so that the overlay is the
 	// tip and nothing more is written to the full segment; the log writer
 	// need not wait for more.
 	select {
@@ -913,8 +886,8 @@ var lingerMax = 4 * time.Millisecond
 // Updates ("wait") and when a wait runs out ("ran out"); a test sets it.
 var lingerHook = func(event string) {}
 
-// logWriteHook is called before each write of a batch of groups' records;
-// a test sets it to hold the log writer while groups queue up.
+// logWriteHook is called before each write of a batch of Updates' records;
+// a test sets it to hold the log writer while Updates queue up.
 var logWriteHook = func() {}
 
 // checkpointHook is called at each stage of a checkpoint; the crash test
@@ -946,7 +919,7 @@ func (s *diskStore) Close() error {
 	s.closed = true
 	close(s.stop)
 	<-s.stopped
-	close(s.flights) // every Update has returned, so every group is acknowledged
+	close(s.flights) // every Update has returned, so every one is acknowledged
 	<-s.ackerEnd
 	close(s.checkpoints)
 	<-s.ckptStopped
@@ -1002,7 +975,7 @@ func (s *diskStore) Close() error {
 }
 
 // diskTx reads the overlay (active, then frozen) and then the bbolt file;
-// in an Update it writes to active and appends each write to the group's log
+// in an Update it writes to active and appends each write to its log
 // record.
 type diskTx struct {
 	b              *bolt.Bucket
@@ -1012,7 +985,7 @@ type diskTx struct {
 	gen            uint64 // tree generation: nodes of this gen are fn's own
 
 	start    *node  // active before fn, for rollback
-	rec      []byte // the group's log record
+	rec      []byte // the Update's log record
 	recStart int    // len(rec) before fn
 
 	// measure is set while the disk is full: netBytes and netKeys then
