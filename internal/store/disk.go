@@ -133,6 +133,43 @@ type readTx struct {
 	tx   *bolt.Tx
 	b    *bolt.Bucket
 	refs atomic.Int64 // users, plus one while it is s.shared; ended at zero
+
+	// got remembers what point lookups in the file found (nil: absent),
+	// for the transaction's life, in which the file does not change: the
+	// records every request reads (a queue's, a table's) are in the file
+	// once checkpointed, and a bbolt lookup walks its pages from the root,
+	// a few microseconds, where the map takes tens of nanoseconds. The
+	// first maxRemembered keys looked up are kept; the hot ones come
+	// first, as every request reads them.
+	mu   sync.RWMutex
+	got  map[string][]byte
+	full atomic.Bool // got has maxRemembered keys
+}
+
+// maxRemembered bounds a read transaction's remembered lookups.
+const maxRemembered = 512
+
+// remembered returns what a lookup of key in rt's file found before.
+func (rt *readTx) remembered(key []byte) ([]byte, bool) {
+	rt.mu.RLock()
+	v, ok := rt.got[string(key)]
+	rt.mu.RUnlock()
+	return v, ok
+}
+
+// remember keeps what a lookup of key found (v aliases the file's
+// mapping, valid while rt is open).
+func (rt *readTx) remember(key, v []byte) {
+	if rt.full.Load() {
+		return
+	}
+	rt.mu.Lock()
+	if rt.got == nil {
+		rt.got = make(map[string][]byte)
+	}
+	rt.got[string(key)] = v
+	rt.full.Store(len(rt.got) >= maxRemembered)
+	rt.mu.Unlock()
 }
 
 // beginShared begins a read transaction to share, holding its installer's
@@ -446,7 +483,7 @@ func (s *diskStore) View(fn func(Tx) error) error {
 		return err
 	}
 	defer rt.release()
-	return fn(&diskTx{b: rt.b, active: lay.active, frozen: lay.frozen})
+	return fn(&diskTx{rt: rt, b: rt.b, active: lay.active, frozen: lay.frozen})
 }
 
 func (s *diskStore) Update(fn func(Tx) error) error {
@@ -500,7 +537,7 @@ func (s *diskStore) commit(r *request, fn func(Tx) error) (queued bool, err erro
 	// add data.
 	full := s.space.degraded()
 	s.gen++
-	tx := &diskTx{b: rt.b, active: s.tip, frozen: lay.frozen, gen: s.gen, writable: true,
+	tx := &diskTx{rt: rt, b: rt.b, active: s.tip, frozen: lay.frozen, gen: s.gen, writable: true,
 		start: s.tip, rec: (*recBuf)[:walRecordHead], recStart: walRecordHead, measure: full != nil}
 	ok := false
 	defer func() {
@@ -978,6 +1015,7 @@ func (s *diskStore) Close() error {
 // in an Update it writes to active and appends each write to its log
 // record.
 type diskTx struct {
+	rt             *readTx
 	b              *bolt.Bucket
 	cur            *bolt.Cursor // b's, for point lookups (boltGet); nil until the first
 	active, frozen *node
@@ -1026,17 +1064,24 @@ func (t *diskTx) Get(key []byte) ([]byte, error) {
 // which it keeps for every lookup: Get allocates a cursor and grows its
 // stack a page at a time on each call, and a durable SQS receive and delete
 // make dozens of lookups that miss the overlay (their keys' tombstones
-// need one each, see below). A missing key reads nil; bbolt may hand back
-// nil-backed empty values, and present keys must read non-nil.
+// need one each, see below). What it finds is remembered for the read
+// transaction's other users (see readTx). A missing key reads nil; bbolt
+// may hand back nil-backed empty values, and present keys must read non-nil.
 func (t *diskTx) boltGet(key []byte) []byte {
+	if v, ok := t.rt.remembered(key); ok {
+		return v
+	}
 	if t.cur == nil {
 		t.cur = t.b.Cursor()
 	}
 	k, v := t.cur.Seek(key)
-	if !bytes.Equal(k, key) {
-		return nil
+	if bytes.Equal(k, key) {
+		v = nonNil(v)
+	} else {
+		v = nil
 	}
-	return nonNil(v)
+	t.rt.remember(key, v)
+	return v
 }
 
 func (t *diskTx) Put(key, value []byte) error {
