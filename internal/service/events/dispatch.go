@@ -326,6 +326,9 @@ func (s *Service) enqueueVolatile(batch []pending, also func(tx store.Tx) error)
 		return nil
 	}
 	s.hotMu.Lock()
+	if s.queue == nil {
+		s.queue, s.spare = s.spare, nil
+	}
 	s.queue = append(s.queue, batch...)
 	s.hotMu.Unlock()
 	s.signal()
@@ -397,12 +400,19 @@ func (s *Service) Publish(ctx context.Context, e eventbus.Event) error {
 
 // received records an accepted event on the timeline.
 func (s *Service) received(ctx context.Context, p pending) {
-	env := envelope{ID: p.id, DetailType: p.detailType, Source: p.source}
-	if env.ID == "" {
-		json.Unmarshal(p.Event, &env)
+	if s.obs.tl == nil {
+		return
 	}
-	s.hop(ctx, timeline.Entry{Kind: "EventReceived", Resource: busArn(p.Account, p.Region, p.Bus), Subject: env.ID,
-		Detail: "event " + strconv.Quote(env.DetailType) + " from " + env.Source + " received on bus " + p.Bus})
+	id, detailType, source := p.id, p.detailType, p.source
+	if id == "" {
+		// Decoded only here, so that an event whose members are known
+		// puts no envelope on the heap.
+		var env envelope
+		json.Unmarshal(p.Event, &env)
+		id, detailType, source = env.ID, env.DetailType, env.Source
+	}
+	s.hop(ctx, timeline.Entry{Kind: "EventReceived", Resource: busArn(p.Account, p.Region, p.Bus), Subject: id,
+		Detail: "event " + strconv.Quote(detailType) + " from " + source + " received on bus " + p.Bus})
 }
 
 // Run delivers accepted events, retries failed deliveries and fires schedules
@@ -488,7 +498,7 @@ func (s *Service) Dispatch(ctx context.Context) error {
 			return err
 		}
 		archive := map[string][]byte{}
-		var rd round
+		rd := round{held: s.held}
 		for _, it := range items {
 			if it.p.Event != nil || it.p.Direct != nil {
 				s.route(ctx, it.p, &rd)
@@ -497,6 +507,7 @@ func (s *Service) Dispatch(ctx context.Context) error {
 		}
 		// Delivered before the round leaves the outbox.
 		s.deliverHeld(ctx, &rd)
+		s.held = rd.held
 		err = s.st.Update(func(tx store.Tx) error {
 			for k, v := range archive {
 				if err := tx.Put([]byte(k), v); err != nil {
@@ -525,18 +536,18 @@ func (s *Service) Dispatch(ctx context.Context) error {
 func (s *Service) dispatchVolatile(ctx context.Context) error {
 	for ctx.Err() == nil {
 		s.hotMu.Lock()
-		items := s.queue
+		items, whole := s.queue, false
 		if len(items) > 256 {
 			items, s.queue = items[:256:256], items[256:]
 		} else {
-			s.queue = nil
+			s.queue, whole = nil, true
 		}
 		s.hotMu.Unlock()
 		if len(items) == 0 {
 			return nil
 		}
 		var archive map[string][]byte
-		var rd round
+		rd := round{held: s.held}
 		for _, p := range items {
 			s.route(ctx, p, &rd)
 			if w := s.archiveWrites(p); len(w) > 0 {
@@ -547,6 +558,16 @@ func (s *Service) dispatchVolatile(ctx context.Context) error {
 			}
 		}
 		s.deliverHeld(ctx, &rd)
+		s.held = rd.held
+		if whole && cap(items) <= 1024 { // not a rare burst's
+			// The queue's array is the next queue's once delivered, so
+			// that a steady stream of events reuses two arrays instead of
+			// allocating one per round.
+			clear(items) // its events are delivered: let them go
+			s.hotMu.Lock()
+			s.spare = items[:0]
+			s.hotMu.Unlock()
+		}
 		if len(archive) > 0 {
 			err := s.st.Update(func(tx store.Tx) error {
 				for k, v := range archive {
@@ -659,9 +680,20 @@ func (s *Service) direct(ctx context.Context, p pending) {
 }
 
 // round holds a dispatcher round's deliveries to targets that take several
-// at once (BatchTarget) until the round's events are all routed.
+// at once (BatchTarget) until the round's events are all routed. deliverHeld
+// empties held and leaves its array for the next round.
 type round struct {
 	held []heldDelivery
+}
+
+// done empties rd for the next round, keeping its array unless a rare
+// burst made it large.
+func (rd *round) done() {
+	clear(rd.held)
+	if cap(rd.held) > 1024 {
+		rd.held = nil
+	}
+	rd.held = rd.held[:0]
 }
 
 type heldDelivery struct {
@@ -679,7 +711,7 @@ func (s *Service) deliverHeld(ctx context.Context, rd *round) {
 		if err := s.invoke(ctx, &h.d, 1); err != nil {
 			s.scheduleRetry(h.d, err, h.ingested)
 		}
-		rd.held = nil
+		rd.done()
 		return
 	}
 	// The round's target ARNs, in the order they first came, each with its
@@ -732,7 +764,7 @@ func (s *Service) deliverHeld(ctx context.Context, rd *round) {
 			}
 		}
 	}
-	rd.held = nil
+	rd.done()
 }
 
 // batches reports whether deliveries to arn are held for deliverHeld.
@@ -748,7 +780,8 @@ func (s *Service) route(ctx context.Context, p pending, rd *round) {
 		s.direct(ctx, p)
 		return
 	}
-	var ms []match
+	var buf [2]match // an event matches a rule or two, usually
+	ms := buf[:0]
 	s.mu.Lock()
 	_, b, _ := s.lookupLocked(p.Account, p.Region, p.Bus)
 	if b != nil {
@@ -793,15 +826,20 @@ func (s *Service) route(ctx context.Context, p pending, rd *round) {
 				s.log.Warn("events: input transformation failed", "rule", m.arn, "target", awsapi.ToString(t.Id), "err", err)
 				continue
 			}
-			d := Delivery{Account: m.account, Region: m.region, RuleArn: m.arn, EventID: id, Target: t, Input: input}
+			// Built where it goes, not once before: invoke takes its
+			// address, which would put every delivery on the heap.
+			mk := func() Delivery {
+				return Delivery{Account: m.account, Region: m.region, RuleArn: m.arn, EventID: id, Target: t, Input: input}
+			}
 			if arnService(awsapi.ToString(t.Arn)) == "events" {
-				s.forward(d, p)
+				s.forward(mk(), p)
 				continue
 			}
 			if rd != nil && s.batches(awsapi.ToString(t.Arn)) {
-				rd.held = append(rd.held, heldDelivery{d, p.Ingested})
+				rd.held = append(rd.held, heldDelivery{mk(), p.Ingested})
 				continue
 			}
+			d := mk()
 			if err := s.invoke(ctx, &d, 1); err != nil {
 				s.scheduleRetry(d, err, p.Ingested)
 			}
@@ -818,11 +856,27 @@ func (p *pending) parsed() (*pattern.Event, error) {
 }
 
 func arnService(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 {
+	f, ok := arnFields(arn)
+	if !ok {
 		return ""
 	}
-	return parts[2]
+	return f[2]
+}
+
+// arnFields splits an ARN into its six fields as strings.SplitN(arn, ":", 6)
+// does (the resource keeps any further colons), and reports whether it has
+// all six. It allocates nothing: the dispatcher splits every target's ARN
+// several times per delivery.
+func arnFields(arn string) (f [6]string, ok bool) {
+	for i := 0; i < 5; i++ {
+		j := strings.IndexByte(arn, ':')
+		if j < 0 {
+			return f, false
+		}
+		f[i], arn = arn[:j], arn[j+1:]
+	}
+	f[5] = arn
+	return f, true
 }
 
 // forward puts an event on another bus (an event bus target). The event keeps
@@ -832,8 +886,8 @@ func (s *Service) forward(d Delivery, p pending) {
 		s.log.Warn("events: dropping event looping between buses", "rule", d.RuleArn)
 		return
 	}
-	parts := strings.SplitN(awsapi.ToString(d.Target.Arn), ":", 6)
-	if len(parts) != 6 || !strings.HasPrefix(parts[5], "event-bus/") {
+	parts, ok := arnFields(awsapi.ToString(d.Target.Arn))
+	if !ok || !strings.HasPrefix(parts[5], "event-bus/") {
 		s.log.Warn("events: target is not an event bus", "arn", awsapi.ToString(d.Target.Arn))
 		return
 	}

@@ -309,3 +309,28 @@ func TestRulesChangedBeforeDispatchAreMatchedAsTheyAreThen(t *testing.T) {
 		})
 	}
 }
+
+func TestArnFieldsSplitsAsSplitN(t *testing.T) {
+	for _, arn := range []string{
+		"", "arn", "arn:aws:sqs:us-east-1:123456789012", "arn:aws:sqs:us-east-1:123456789012:",
+		"arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:events:us-east-1:123456789012:event-bus/b",
+		"arn:aws:logs:us-east-1:123456789012:log-group:/aws/events/x:*", ":::::", "::::", "a:b:c:d:e:f:g",
+	} {
+		parts := strings.SplitN(arn, ":", 6)
+		f, ok := arnFields(arn)
+		if ok != (len(parts) == 6) {
+			t.Errorf("arnFields(%q) ok = %v, SplitN has %d parts", arn, ok, len(parts))
+			continue
+		}
+		if ok && !slices.Equal(f[:], parts) {
+			t.Errorf("arnFields(%q) = %q, SplitN = %q", arn, f, parts)
+		}
+		want := ""
+		if ok {
+			want = parts[2]
+		}
+		if got := arnService(arn); got != want {
+			t.Errorf("arnService(%q) = %q, want %q", arn, got, want)
+		}
+	}
+}

@@ -165,6 +165,9 @@ type Service struct {
 	// outbox key Dispatch reads from next (nil: not yet resumed).
 	dispatching sync.Mutex
 	cursor      []byte
+	// held is the array of a dispatcher round's held deliveries, kept
+	// between rounds (guarded by dispatching).
+	held []heldDelivery
 	// hot holds outbox entries as enqueued, by key, until the dispatcher
 	// takes them (keepHot).
 	hotMu sync.Mutex
@@ -173,6 +176,8 @@ type Service struct {
 	// of the store's outbox (Options.Volatile).
 	volatile bool
 	queue    []pending
+	// spare is an empty array the dispatcher is done with, for queue.
+	spare []pending
 	// resumed is set once the key sequence is past an earlier run's outbox.
 	resumed atomic.Bool
 	// lastFire is when each schedule rule last fired (or was created or loaded),

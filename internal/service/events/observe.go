@@ -161,17 +161,21 @@ func (s *Service) invoke(ctx context.Context, d *Delivery, attempt int) error {
 // invoked records an invocation of d that ended with err, as invoke does.
 // ctx carries d's event as the cause.
 func (s *Service) invoked(ctx context.Context, d *Delivery, attempt int, err error) {
-	target := awsapi.ToString(d.Target.Arn)
-	e := timeline.Entry{Kind: "Invocation", Resource: target, Subject: d.EventID, Outcome: timeline.OK,
-		Detail: via(d) + " delivered to " + target}
-	if err != nil {
-		e.Outcome, e.Error = timeline.Failed, err.Error()
-		e.Detail = fmt.Sprintf("%s could not deliver to %s (attempt %d; retried under the target's retry policy)", via(d), target, attempt)
+	if s.obs.tl != nil {
+		target := awsapi.ToString(d.Target.Arn)
+		e := timeline.Entry{Kind: "Invocation", Resource: target, Subject: d.EventID, Outcome: timeline.OK}
+		if err == nil {
+			kind, name := viaParts(d)
+			e.Detail = kind + name + " delivered to " + target // one concatenation: every delivery has one
+		} else {
+			e.Outcome, e.Error = timeline.Failed, err.Error()
+			e.Detail = fmt.Sprintf("%s could not deliver to %s (attempt %d; retried under the target's retry policy)", via(d), target, attempt)
+		}
+		if d.EventID == "" {
+			e.Subject = d.ScheduleArn
+		}
+		s.hop(ctx, e)
 	}
-	if d.EventID == "" {
-		e.Subject = d.ScheduleArn
-	}
-	s.hop(ctx, e)
 	if attempt == 1 && d.RuleArn != "" {
 		s.count(d.Account, d.Region, d.RuleArn, "Invocations", 1)
 	}
@@ -182,15 +186,22 @@ func (s *Service) invoked(ctx context.Context, d *Delivery, attempt int, err err
 	}
 }
 
+// via names what made d: "rule <name>", "schedule <name>" or "event".
 func via(d *Delivery) string {
+	kind, name := viaParts(d)
+	return kind + name
+}
+
+// viaParts is via in two parts, for callers that concatenate it with more.
+func viaParts(d *Delivery) (kind, name string) {
 	if d.RuleArn != "" {
 		_, name := ruleOfArn(d.RuleArn)
-		return "rule " + name
+		return "rule ", name
 	}
 	if d.ScheduleArn != "" {
-		return "schedule " + d.ScheduleArn[strings.LastIndexByte(d.ScheduleArn, '/')+1:]
+		return "schedule ", d.ScheduleArn[strings.LastIndexByte(d.ScheduleArn, '/')+1:]
 	}
-	return "event"
+	return "event", ""
 }
 
 // gaveUp records a delivery that failed permanently, and whether it reached
@@ -240,29 +251,35 @@ func (s *Service) matched(ctx context.Context, p pending, id string, ms []match)
 			Detail: fmt.Sprintf("event matched no rule on bus %s", p.Bus)})
 		return
 	}
+	if s.obs.tl != nil {
+		for _, m := range ms {
+			detail := "event matched rule " + m.name + " (" + strconv.Itoa(len(m.targets)) + " target(s))"
+			if p.Rule != "" {
+				detail = "schedule rule " + m.name + " fired (" + strconv.Itoa(len(m.targets)) + " target(s))"
+			}
+			s.hop(ctx, timeline.Entry{Kind: "RuleMatched", Resource: m.arn, Subject: id, Detail: detail})
+		}
+	}
+	if s.obs.metrics == nil {
+		return
+	}
+	// Every event's counts under one lock.
+	s.obs.mu.Lock()
+	defer s.obs.mu.Unlock()
+	if s.obs.counts == nil {
+		s.obs.counts = map[metricKey]float64{}
+	}
 	for _, m := range ms {
-		detail := "event matched rule " + m.name + " (" + strconv.Itoa(len(m.targets)) + " target(s))"
-		if p.Rule != "" {
-			detail = "schedule rule " + m.name + " fired (" + strconv.Itoa(len(m.targets)) + " target(s))"
-		}
-		s.hop(ctx, timeline.Entry{Kind: "RuleMatched", Resource: m.arn, Subject: id, Detail: detail})
-		s.count(m.account, m.region, m.arn, "TriggeredRules", 1)
+		// TriggeredRules as count adds it: account-wide and per rule.
 		bus, rule := ruleOfArn(m.arn)
-		s.obs.mu.Lock()
-		if s.obs.counts == nil {
-			s.obs.counts = map[metricKey]float64{}
+		s.obs.counts[metricKey{account: m.account, region: m.region, name: "TriggeredRules"}]++
+		if rule != "" {
+			s.obs.counts[metricKey{account: m.account, region: m.region, name: "TriggeredRules", bus: bus, rule: rule}]++
 		}
-		if s.obs.metrics != nil {
-			s.obs.counts[metricKey{account: m.account, region: m.region, name: "MatchedEvents", bus: bus, rule: rule}]++
-		}
-		s.obs.mu.Unlock()
+		s.obs.counts[metricKey{account: m.account, region: m.region, name: "MatchedEvents", bus: bus, rule: rule}]++
 	}
 	// Account-wide, MatchedEvents counts events, TriggeredRules rules.
-	if s.obs.metrics != nil {
-		s.obs.mu.Lock()
-		s.obs.counts[metricKey{account: p.Account, region: p.Region, name: "MatchedEvents"}]++
-		s.obs.mu.Unlock()
-	}
+	s.obs.counts[metricKey{account: p.Account, region: p.Region, name: "MatchedEvents"}]++
 }
 
 // missedFiring is a schedule rule's periods that passed while wharf was not

@@ -79,7 +79,7 @@ func (t SQSTarget) DeliverBatch(ctx context.Context, ds []*Delivery) []error {
 // withQueueOwner is ctx with the caller a delivery to d's queue acts as:
 // the queue's owner, in the queue's region.
 func withQueueOwner(ctx context.Context, d *Delivery) context.Context {
-	parts := strings.SplitN(awsapi.ToString(d.Target.Arn), ":", 6)
+	parts, _ := arnFields(awsapi.ToString(d.Target.Arn)) // a queue ARN: sendInput checked it
 	reg, account := parts[3], parts[4]
 	return awsapi.WithCaller(ctx, &awsapi.Caller{Account: account, Region: reg, Service: "sqs", Operation: "SendMessage",
 		ARN: "arn:aws:iam::" + account + ":root", Host: "sqs." + reg + ".amazonaws.com"})
@@ -88,20 +88,25 @@ func withQueueOwner(ctx context.Context, d *Delivery) context.Context {
 // sendInput is the SendMessage that delivers d, or why there is none.
 func sendInput(d *Delivery) (*sqsapi.SendMessageInput, error) {
 	arn := awsapi.ToString(d.Target.Arn)
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[2] != "sqs" || parts[5] == "" {
+	parts, ok := arnFields(arn)
+	if !ok || parts[2] != "sqs" || parts[5] == "" {
 		return nil, fmt.Errorf("sqs target: %q is not a queue ARN", arn)
 	}
 	reg, account, name := parts[3], parts[4], parts[5]
 	// A queue URL's path names the queue; a name of a queue name's
 	// characters is given as the path alone, which SQS reads without
 	// parsing a URL. Any other is given as a URL, parsed as before.
-	queueURL := "/" + account + "/" + name
+	// The input and the strings it points to are one allocation: every
+	// delivery to a queue builds one.
+	b := &struct {
+		in             sqsapi.SendMessageInput
+		queueURL, body string
+	}{queueURL: "/" + account + "/" + name, body: string(d.Input)}
 	if !queueNameChars(name) || !queueNameChars(account) {
-		queueURL = "https://sqs." + reg + ".amazonaws.com/" + account + "/" + name
+		b.queueURL = "https://sqs." + reg + ".amazonaws.com/" + account + "/" + name
 	}
-	body := string(d.Input)
-	in := &sqsapi.SendMessageInput{QueueUrl: &queueURL, MessageBody: &body}
+	in := &b.in
+	in.QueueUrl, in.MessageBody = &b.queueURL, &b.body
 	if strings.HasSuffix(name, ".fifo") {
 		if p := d.Target.SqsParameters; p != nil && p.MessageGroupId != nil {
 			in.MessageGroupId = p.MessageGroupId
