@@ -208,7 +208,7 @@ func (s *Service) SendMessage(ctx context.Context, in *sqsapi.SendMessageInput) 
 	if res[0].Err != nil {
 		return nil, res[0].Err
 	}
-	e := res[0]
+	e := &res[0] // not a copy, which the pointers below would move to the heap
 	return &sqsapi.SendMessageOutput{
 		MessageId:                    &e.MessageID,
 		MD5OfMessageBody:             &e.MD5Body,

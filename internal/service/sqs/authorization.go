@@ -6,12 +6,14 @@ import (
 )
 
 // queueAuth is what the authorizer asks of an existing queue on every
-// request to it (and on every EventBridge or SNS delivery to it), kept in
-// memory until the next write to any queue record rather than read from the
-// store on each request.
+// request to it (and on every EventBridge or SNS delivery to it), and the
+// record the request's operation then reads (viewQueue), kept in memory
+// until the next write to any queue record rather than read from the store
+// on each request.
 type queueAuth struct {
 	policy string
 	tags   map[string]string // never modified: a write replaces the queue record
+	q      *queue            // the whole record, for viewQueue; shared, never modified
 }
 
 // QueuePolicy returns the Policy attribute of a queue, for the authorizer;
@@ -46,7 +48,7 @@ func (s *Service) queueAuth(account, region, name string) (queueAuth, bool, erro
 			}
 			return err
 		}
-		a, found = queueAuth{policy: q.Attrs["Policy"], tags: q.Tags}, true
+		a, found = queueAuth{policy: q.Attrs["Policy"], tags: q.Tags, q: q}, true
 		return nil
 	})
 	if err != nil || !found {

@@ -342,14 +342,19 @@ func (s *Service) ref(ctx context.Context, queueURL *string) (queueRef, error) {
 	return queueRef{account: account, region: c.Region, name: name}, nil
 }
 
+// viewQueue returns r's queue record as the last write to a queue record
+// left it, from memory once read (queueAuth): a durable store would read it
+// from bbolt on every request. What must be read in the same transaction as
+// a write (the queue not deleted since) is read there again.
 func (s *Service) viewQueue(r queueRef) (*queue, error) {
-	var q *queue
-	err := s.st.View(func(tx store.Tx) error {
-		var err error
-		q, err = s.getQueue(tx, r.account, r.region, r.name)
-		return err
-	})
-	return q, err
+	a, found, err := s.queueAuth(r.account, r.region, r.name)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, errQueueDoesNotExist()
+	}
+	return a.q, nil
 }
 
 // createQueue creates a queue, or returns the existing one when every given
