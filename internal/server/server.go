@@ -5,9 +5,10 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -536,9 +537,13 @@ func (s *Server) ServiceIDs() []string {
 }
 
 // newRequestID returns a random UUID (version 4), the form most AWS protocols use.
+// A request id must be unique, not secret: its bits come from math/rand/v2's
+// generator (ChaCha8, per thread), not crypto/rand, which cost 1-2% of the
+// CPU of a small request (SQS SendMessage at 8 clients).
 func newRequestID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[0:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:16], rand.Uint64())
 	b[6] = (b[6] & 0x0f) | 0x40
 	b[8] = (b[8] & 0x3f) | 0x80
 	var out [36]byte
