@@ -296,18 +296,9 @@ func checkFIFOBatch(q *queue, entries []*sendEntry) error {
 	return nil
 }
 
-// prepare validates e for q and builds its message (without Seq and times).
-func (s *Service) prepare(q *queue, e *sendEntry, sender string) (*message, error) {
-	m := &message{}
-	if err := s.prepareInto(q, e, sender, m); err != nil {
-		return nil, err
-	}
-	m.MD5Body = md5Hex([]byte(m.Body))
-	return m, nil
-}
-
-// prepareInto is prepare writing into m, and leaving MD5Body to the caller:
-// send digests a batch's bodies into one string.
+// prepareInto validates e for q and builds its message in m, without its
+// id, Seq, times and MD5Body: sendTo makes those for all its messages at
+// once.
 func (s *Service) prepareInto(q *queue, e *sendEntry, sender string, m *message) error {
 	body := awsapi.ToString(e.Body)
 	if e.Body == nil || body == "" {
@@ -371,67 +362,171 @@ type dedupRecord struct {
 
 const dedupInterval = 5 * time.Minute
 
-// send stores the entries' messages in one transaction; an entry that fails
-// validation gets its error in its result and does not stop the others.
-func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([]sendResult, error) {
-	c := awsapi.CallerFrom(ctx)
-	// SQS reports the sender's account id for root credentials (SenderId).
-	sender := c.Account
-	q, err := s.viewQueue(r)
+// queueSend is what one call sends to one queue, and what became of it.
+// The caller sets r, entries and, to find its own inputs again, at; sendTo
+// sets the rest.
+type queueSend struct {
+	r       queueRef
+	entries []*sendEntry
+	at      []int // the caller's index of each entry, when it needs one
+	// err refuses every entry (the queue does not exist, a FIFO batch
+	// rule); otherwise results has each entry's message, or its error.
+	err     error
+	results []sendResult
+
+	q            *queue
+	msgs         []*message
+	added, bytes int64
+	ids          []string
+}
+
+// add appends e, the caller's input i, to the send of sends to r, and
+// returns sends with a new send for r when it had none: one store
+// transaction's messages for a queue are put together.
+func add(sends []queueSend, r queueRef, e *sendEntry, i int) []queueSend {
+	for j := range sends {
+		if sends[j].r == r {
+			sends[j].entries = append(sends[j].entries, e)
+			sends[j].at = append(sends[j].at, i)
+			return sends
+		}
+	}
+	return append(sends, queueSend{r: r, entries: []*sendEntry{e}, at: []int{i}})
+}
+
+// sendTo is the one way messages are sent: SendMessage, SendMessageBatch,
+// DeliverToQueue(s) and SendMessages differ only in how they build the
+// sends and report their results. Every entry is validated and prepared as
+// SendMessage's, and the messages of every send are stored in one store
+// update (on a durable store one commit and one sync). An entry that fails
+// gets its error in its result, a queue that refuses them all its send's
+// err, and neither stops the others. The error returned is the store's,
+// and fails every send.
+func (s *Service) sendTo(ctx context.Context, sends []queueSend) error {
+	// SQS reports the sender's account id for root credentials
+	// (SenderId); a delivering service acts for the queue's owner when no
+	// caller is known.
+	caller := awsapi.CallerFrom(ctx).Account
+	n := 0
+	err := s.st.View(func(tx store.Tx) error {
+		for i := range sends {
+			qs := &sends[i]
+			qs.q, qs.err = s.getQueue(tx, qs.r.account, qs.r.region, qs.r.name)
+			if qs.err == nil {
+				qs.err = checkFIFOBatch(qs.q, qs.entries)
+			}
+			if qs.err == nil {
+				n += len(qs.entries)
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := checkFIFOBatch(q, entries); err != nil {
-		return nil, err
-	}
-	fifo := q.fifo()
-	results := make([]sendResult, len(entries))
-	msgs := make([]*message, len(entries))
-	backing := make([]message, len(entries)) // one allocation for all
+	// Every send's results and messages, in one allocation each.
+	results, msgs, backing := make([]sendResult, n), make([]*message, n), make([]message, n)
+	all := msgs
 	valid := 0
-	for i, e := range entries {
-		results[i].ID = e.ID
-		if err := s.prepareInto(q, e, sender, &backing[i]); err != nil {
-			results[i].Err = err
+	for i := range sends {
+		qs := &sends[i]
+		if qs.err != nil {
 			continue
 		}
-		msgs[i] = &backing[i]
-		valid++
+		k := len(qs.entries)
+		qs.results, qs.msgs = results[:k:k], msgs[:k:k]
+		results, msgs = results[k:], msgs[k:]
+		sender := caller
+		if sender == "" {
+			sender = qs.r.account
+		}
+		for j, e := range qs.entries {
+			qs.results[j].ID = e.ID
+			m := &backing[valid]
+			if err := s.prepareInto(qs.q, e, sender, m); err != nil {
+				qs.results[j].Err = err
+				continue
+			}
+			qs.msgs[j] = m
+			valid++
+		}
+	}
+	if valid == 0 {
+		return nil
 	}
 	// The ids, sequence numbers and body digests of the valid entries, each
 	// kind made for all of them at once.
 	ids := make([]string, valid)
 	s.newIDs(ids)
 	seq := s.nextSeqs(valid)
-	digests := md5Hexes(msgs, valid)
+	digests := md5Hexes(all, valid)
 	j := 0
-	for i, m := range msgs {
-		if m == nil {
-			continue
-		}
-		m.ID, m.Seq, m.MD5Body = ids[j], seq+uint64(j), digests[32*j:32*j+32]
-		j++
-		results[i].MessageID = m.ID
-		results[i].MD5Body = m.MD5Body
-		results[i].MD5Attrs = md5OfAttributes(m.Attrs)
-		results[i].MD5Sys = md5OfAttributes(m.SysAttrs)
-		if fifo {
-			results[i].SeqNumber = padSeq(m.Seq)
+	for i := range sends {
+		qs := &sends[i]
+		fifo := qs.err == nil && qs.q.fifo()
+		for k, m := range qs.msgs {
+			if m == nil {
+				continue
+			}
+			m.ID, m.Seq, m.MD5Body = ids[j], seq+uint64(j), digests[32*j:32*j+32]
+			j++
+			res := &qs.results[k]
+			res.MessageID, res.MD5Body = m.ID, m.MD5Body
+			if fifo {
+				res.SeqNumber = padSeq(m.Seq)
+			}
 		}
 	}
 	now := s.clock.Now().UnixMilli()
-	var added, addedBytes int64
-	var sentIDs []string
 	err = s.update(func(tx *txn) error {
-		var err error
-		added, addedBytes, sentIDs, err = s.putMessages(tx, r, q, entries, msgs, results, now, sentIDs[:0])
-		return err
+		for i := range sends {
+			qs := &sends[i]
+			if qs.err != nil {
+				continue
+			}
+			var err error
+			qs.added, qs.bytes, qs.ids, err = s.putMessages(tx, qs.r, qs.q, qs.entries, qs.msgs, qs.results, now, qs.ids[:0])
+			if err != nil {
+				if apierr.As(err) == nil {
+					return err
+				}
+				// The queue is gone: putMessages wrote nothing for it.
+				qs.err, qs.added = err, 0
+			}
+		}
+		return nil
 	})
 	if err != nil {
+		return err
+	}
+	for i := range sends {
+		qs := &sends[i]
+		if qs.err == nil {
+			s.stored(ctx, qs.r, qs.added, qs.bytes, qs.ids, addedCauses(qs.entries, qs.msgs, qs.results))
+		}
+	}
+	return nil
+}
+
+// send sends entries to the queue r names with sendTo, and gives each
+// successful entry the MD5 digests of its attributes that SendMessage and
+// SendMessageBatch answer with. A queue that refuses them all is the error.
+func (s *Service) send(ctx context.Context, r queueRef, entries []*sendEntry) ([]sendResult, error) {
+	sends := []queueSend{{r: r, entries: entries}}
+	if err := s.sendTo(ctx, sends); err != nil {
 		return nil, err
 	}
-	s.stored(ctx, r, added, addedBytes, sentIDs, addedCauses(entries, msgs, results))
-	return results, nil
+	qs := &sends[0]
+	if qs.err != nil {
+		return nil, qs.err
+	}
+	for i := range qs.results {
+		if res := &qs.results[i]; res.Err == nil {
+			res.MD5Attrs = md5OfAttributes(entries[i].Attrs)
+			res.MD5Sys = md5OfAttributes(entries[i].SysAttrs)
+		}
+	}
+	return qs.results, nil
 }
 
 // putMessages is send's part inside the store update: it stores the prepared

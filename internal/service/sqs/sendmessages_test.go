@@ -198,3 +198,44 @@ func TestBatchEntriesGetTheirOwnIdsAndDigests(t *testing.T) {
 		}
 	}
 }
+
+// TestSendMessagesToSeveralQueuesInOneUpdate: inputs naming several queues
+// are stored in one update, each in its own queue and in order, a bad
+// queue URL or a missing queue failing only its own inputs.
+func TestSendMessagesToSeveralQueuesInOneUpdate(t *testing.T) {
+	st := &updateCountingStore{Store: store.OpenMemory()}
+	f := newFixtureOn(t, st, newFakeClock())
+	a, b := f.createQueue("a", nil), f.createQueue("b", nil)
+	missing, bad := "https://sqs.us-east-1.amazonaws.com/123456789012/missing", ""
+	str := func(s string) *string { return &s }
+	ins := []*sqsapi.SendMessageInput{
+		{QueueUrl: &a, MessageBody: str("a1")},
+		{QueueUrl: &b, MessageBody: str("b1")},
+		{QueueUrl: &missing, MessageBody: str("lost")},
+		{QueueUrl: &a, MessageBody: str("a2")},
+		{QueueUrl: &bad, MessageBody: str("lost")},
+		{QueueUrl: &b, MessageBody: str("")},
+	}
+	before := st.updates
+	errs := f.svc.SendMessages(f.ctx, ins, make([]string, len(ins)))
+	if st.updates-before != 1 {
+		t.Errorf("%d updates, want 1", st.updates-before)
+	}
+	for i, want := range []string{"", "", "QueueDoesNotExist", "", "MissingParameter", "MissingParameter"} {
+		if want == "" {
+			if errs[i] != nil {
+				t.Errorf("input %d: %v", i, errs[i])
+			}
+			continue
+		}
+		wantCode(t, errs[i], want)
+	}
+	for _, c := range []struct {
+		url  string
+		want []string
+	}{{a, []string{"a1", "a2"}}, {b, []string{"b1"}}} {
+		if got := bodies(f.receive(c.url, 10)); !equal(got, c.want) {
+			t.Errorf("%s holds %v, want %v", c.url, got, c.want)
+		}
+	}
+}
