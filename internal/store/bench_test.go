@@ -222,3 +222,24 @@ func BenchmarkGetsFromBbolt(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHotGetsFromBbolt is a View reading the same two keys of the
+// bbolt file, as every durable request reads its queue's or its table's
+// record, and the key of one message that is not there.
+func BenchmarkHotGetsFromBbolt(b *testing.B) {
+	s := openDisk(b)
+	const n = 20000
+	loadBench(b, s, n)
+	s = reopenDisk(b, s)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s.View(func(tx Tx) error {
+			for _, k := range [][]byte{benchKey(7), benchKey(n / 2), benchKey(n + i)} {
+				if v, _ := tx.Get(k); (v != nil) != (binary.BigEndian.Uint64(k[len(k)-8:]) < n) {
+					b.Fatalf("Get(%q) = %d bytes", k, len(v))
+				}
+			}
+			return nil
+		})
+	}
+}
