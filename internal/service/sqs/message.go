@@ -80,24 +80,27 @@ func storeMessage(tx store.Tx, qid string, m *message, fresh bool) error {
 }
 
 func getMessage(tx store.Tx, qid string, seq uint64) (*message, error) {
-	return readMessage(tx, qid, seq, decodeMessage)
-}
-
-// getMessageHead is getMessage without the body, its attributes and digest.
-func getMessageHead(tx store.Tx, qid string, seq uint64) (*message, error) {
-	return readMessage(tx, qid, seq, decodeMessageHead)
-}
-
-func readMessage(tx store.Tx, qid string, seq uint64, decode func([]byte, *message) error) (*message, error) {
-	v, err := tx.Get(msgKeyIn(tx, qid, seq))
-	if err != nil || v == nil {
+	m := &message{}
+	if ok, err := readMessageInto(tx, qid, seq, decodeMessage, m); !ok {
 		return nil, err
 	}
-	m := &message{}
-	if err := decode(v, m); err != nil {
-		return nil, fmt.Errorf("decode message: %w", err)
-	}
 	return m, nil
+}
+
+// readMessageInto reads the message seq of queue qid into m, which it
+// clears first, with decode (decodeMessage, or decodeMessageHead when the
+// body is not needed); ok is false when the message is not there or on an
+// error.
+func readMessageInto(tx store.Tx, qid string, seq uint64, decode func([]byte, *message) error, m *message) (ok bool, err error) {
+	v, err := tx.Get(msgKeyIn(tx, qid, seq))
+	if err != nil || v == nil {
+		return false, err
+	}
+	*m = message{} // an older JSON record leaves out what it omitted
+	if err := decode(v, m); err != nil {
+		return false, fmt.Errorf("decode message: %w", err)
+	}
+	return true, nil
 }
 
 // removeMessage deletes m and its index entry.
@@ -724,6 +727,10 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 		// searched in place is cheaper than a map.
 		var seenBuf [16]uint64
 		seen := seenBuf[:0]
+		// Receipt handle tokens, drawn for the messages this call may
+		// still receive at once: one call to the random source and one
+		// string for them all, not two allocations each.
+		var tokens string
 		for len(out) < max {
 			var cands []*message
 			if q.fifo() {
@@ -770,7 +777,10 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 					if m.FirstReceive == 0 {
 						m.FirstReceive = now
 					}
-					m.Token = s.randomToken(12)
+					if tokens == "" {
+						tokens = s.randomToken(12 * (max - len(out)))
+					}
+					m.Token, tokens = tokens[:24], tokens[24:]
 					if err := setVisibleAt(tx, q.ID, m, now+timeout*1000); err != nil {
 						return err
 					}
@@ -806,7 +816,8 @@ func (s *Service) receiveOnce(r queueRef, max int, vt *int32) (out []received, n
 // an invisible message becomes visible.
 func standardCandidates(tx store.Tx, qid string, now int64, n int, after []byte) (cands []*message, resume []byte, next int64, err error) {
 	p := visPrefix(qid)
-	var seqs []uint64
+	var seqBuf [16]uint64
+	seqs := seqBuf[:0]
 	var last []byte
 	err = tx.Scan(p, after, func(k, _ []byte) (bool, error) {
 		at := int64(binary.BigEndian.Uint64(k[len(p):]))
@@ -827,13 +838,16 @@ func standardCandidates(tx store.Tx, qid string, now int64, n int, after []byte)
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	for _, seq := range seqs {
-		m, err := getMessage(tx, qid, seq)
+	// The candidates in one allocation, not one each.
+	msgs := make([]message, len(seqs))
+	cands = make([]*message, 0, len(seqs))
+	for i, seq := range seqs {
+		ok, err := readMessageInto(tx, qid, seq, decodeMessage, &msgs[i])
 		if err != nil {
 			return nil, nil, 0, err
 		}
-		if m != nil {
-			cands = append(cands, m)
+		if ok {
+			cands = append(cands, &msgs[i])
 		}
 	}
 	if resume == nil && len(seqs) == n {
@@ -842,15 +856,16 @@ func standardCandidates(tx store.Tx, qid string, now int64, n int, after []byte)
 	return cands, resume, next, nil
 }
 
-// resolveHandle finds the message a receipt handle names, read by get
-// (getMessage, or getMessageHead when its body is not needed).
-func resolveHandle(tx store.Tx, q *queue, h string, get func(store.Tx, string, uint64) (*message, error)) (*message, string, error) {
+// resolveHandle finds the message a receipt handle names, decoded into m
+// by decode (decodeMessage, or decodeMessageHead when its body is not
+// needed); found is false when it is no longer there.
+func resolveHandle(tx store.Tx, q *queue, h string, decode func([]byte, *message) error, m *message) (found bool, token string, err error) {
 	qid, seq, token, ok := parseReceiptHandle(h)
 	if !ok || qid != q.ID {
-		return nil, "", errReceiptHandleInvalid(h)
+		return false, "", errReceiptHandleInvalid(h)
 	}
-	m, err := get(tx, q.ID, seq)
-	return m, token, err
+	found, err = readMessageInto(tx, q.ID, seq, decode, m)
+	return found, token, err
 }
 
 // deleteMessages deletes the messages of handles; errs[i] is the error of handles[i].
@@ -866,8 +881,11 @@ func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) 
 		if err != nil {
 			return err
 		}
+		// One message read into for every handle: nothing of it is kept
+		// past its turn but its id, a string of its own.
+		m := &message{}
 		for i, h := range handles {
-			m, token, err := resolveHandle(tx, q, h, getMessageHead)
+			found, token, err := resolveHandle(tx, q, h, decodeMessageHead, m)
 			if err != nil {
 				if apierr.As(err) == nil {
 					return err
@@ -875,7 +893,7 @@ func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) 
 				errs[i] = err
 				continue
 			}
-			if m == nil {
+			if !found {
 				continue // already deleted: SQS succeeds
 			}
 			if m.Token != token {
@@ -934,7 +952,8 @@ func (s *Service) changeVisibility(r queueRef, changes []visibilityChange) ([]er
 				errs[i] = errInvalidParameter("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.", *c.Timeout)
 				continue
 			}
-			m, token, err := resolveHandle(tx, q, c.Handle, getMessage)
+			m := &message{}
+			found, token, err := resolveHandle(tx, q, c.Handle, decodeMessage, m)
 			if err != nil {
 				if apierr.As(err) == nil {
 					return err
@@ -942,7 +961,7 @@ func (s *Service) changeVisibility(r queueRef, changes []visibilityChange) ([]er
 				errs[i] = err
 				continue
 			}
-			if m == nil || m.Token != token {
+			if !found || m.Token != token {
 				errs[i] = errInvalidParameter("Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.", c.Handle)
 				continue
 			}

@@ -56,6 +56,8 @@ func decodeRecord(v []byte, m *message, head bool) error {
 		return errBadRecord
 	}
 	d := recordReader{b: v[1:]}
+	// The id is a string of its own: it goes to the timeline, which keeps
+	// it, and must not keep a whole record (a body of up to 256 KiB) alive.
 	m.ID = d.string()
 	m.Seq = d.uvarint()
 	if head {
@@ -63,7 +65,11 @@ func decodeRecord(v []byte, m *message, head bool) error {
 		d.skipAttrs()
 		d.skipAttrs()
 		d.take(d.uvarint()) // MD5Body
+		// The strings after the body (not it) in one allocation.
+		d.cut()
 	} else {
+		// The body and every string after it in one allocation.
+		d.cut()
 		m.Body = d.string()
 		m.Attrs = d.attrs()
 		m.SysAttrs = d.attrs()
@@ -130,7 +136,14 @@ func appendAttrs(b []byte, attrs map[string]msgAttr) []byte {
 type recordReader struct {
 	b   []byte
 	err error
+	// s, once cut sets it, holds the bytes b held then: strings are taken
+	// from it (it ends where b ends), one allocation for all of them
+	// instead of one each.
+	s string
 }
+
+// cut copies the rest of the record into s.
+func (d *recordReader) cut() { d.s = string(d.b) }
 
 func (d *recordReader) fail() { d.err, d.b = errBadRecord, nil }
 
@@ -166,7 +179,14 @@ func (d *recordReader) take(n uint64) []byte {
 	return p
 }
 
-func (d *recordReader) string() string { return string(d.take(d.uvarint())) }
+func (d *recordReader) string() string {
+	p := d.take(d.uvarint())
+	if d.s == "" || d.err != nil {
+		return string(p)
+	}
+	end := len(d.s) - len(d.b)
+	return d.s[end-len(p) : end]
+}
 
 func (d *recordReader) bytes() []byte {
 	n := d.uvarint()

@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -89,6 +90,21 @@ func FuzzMessageRecord(f *testing.F) {
 			t.Fatalf("re-encoded record: %v\n%+v\n%+v", err, m, again)
 		}
 		checkHead(t, b, m)
+		// What decodes is a copy: the store's value is only valid
+		// during its transaction, and a reused buffer must not change it.
+		var head message
+		if err := decodeMessageHead(b, &head); err != nil {
+			t.Fatal(err)
+		}
+		orig := bytes.Clone(b)
+		for i := range b {
+			b[i] ^= 0xff
+		}
+		var m2, head2 message
+		if decodeMessage(orig, &m2) != nil || decodeMessageHead(orig, &head2) != nil ||
+			!reflect.DeepEqual(m, m2) || !reflect.DeepEqual(head, head2) {
+			t.Fatalf("decoded messages changed with the record's bytes:\n%+v\n%+v", m, m2)
+		}
 	})
 }
 

@@ -902,3 +902,51 @@ func BenchmarkSendReceiveDelete(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReceiveDeleteBatch is bench/peers' receive+delete without the
+// server: a batch of ten sent, received and deleted by batch, on the
+// in-memory store and on a durable one.
+func BenchmarkReceiveDeleteBatch(b *testing.B) {
+	for _, durable := range []bool{false, true} {
+		name := "memory"
+		if durable {
+			name = "durable"
+		}
+		b.Run(name, func(b *testing.B) {
+			st := store.OpenMemory()
+			if durable {
+				var err error
+				if st, err = store.Open(b.TempDir()); err != nil {
+					b.Fatal(err)
+				}
+				defer st.Close()
+			}
+			f := newFixtureOn(b, st, newFakeClock())
+			f.svc.clock = clock.Real
+			url := f.createQueue("bench", nil)
+			body := "hello from the benchmark"
+			send := &sqsapi.SendMessageBatchInput{QueueUrl: &url}
+			for i := range 10 {
+				send.Entries = append(send.Entries, sqsapi.SendMessageBatchRequestEntry{Id: awsapi.String(strconv.Itoa(i)), MessageBody: &body})
+			}
+			n := int32(10)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.svc.SendMessageBatch(f.ctx, send); err != nil {
+					b.Fatal(err)
+				}
+				out, err := f.svc.ReceiveMessage(f.ctx, &sqsapi.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: &n})
+				if err != nil || len(out.Messages) == 0 {
+					b.Fatal(err, len(out.Messages))
+				}
+				del := &sqsapi.DeleteMessageBatchInput{QueueUrl: &url}
+				for i, m := range out.Messages {
+					del.Entries = append(del.Entries, sqsapi.DeleteMessageBatchRequestEntry{Id: awsapi.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+				}
+				if _, err := f.svc.DeleteMessageBatch(f.ctx, del); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
