@@ -12,7 +12,22 @@ import (
 // sqs-batch ops do) through the service alone, in memory: the cost of the
 // batch path without HTTP or a codec.
 func BenchmarkSendMessageBatch(b *testing.B) {
-	f := newFixtureOn(b, store.OpenMemory(), newFakeClock())
+	benchmarkSendMessageBatch(b, store.OpenMemory())
+}
+
+// BenchmarkSendMessageBatchDurable is BenchmarkSendMessageBatch on a disk
+// store: every batch is one commit, logged and synced.
+func BenchmarkSendMessageBatchDurable(b *testing.B) {
+	st, err := store.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchmarkSendMessageBatch(b, st)
+}
+
+func benchmarkSendMessageBatch(b *testing.B, st store.Store) {
+	f := newFixtureOn(b, st, newFakeClock())
 	url := f.createQueue("bench", nil)
 	body := "hello from the benchmark"
 	entries := make([]sqsapi.SendMessageBatchRequestEntry, 10)

@@ -20,6 +20,11 @@ import (
 
 // queue is a queue's metadata as stored.
 type queue struct {
+	// ID names this instance of the queue in every key of its messages
+	// and in its receipt handles, so that a queue deleted and created
+	// again does not see the old one's. It is 16 hex digits (64 random
+	// bits), not 32: each message writes it in two keys, whose bytes the
+	// store copies, compares and (on disk) logs. Older queues keep theirs.
 	ID      string
 	Name    string
 	Account string
@@ -400,7 +405,7 @@ func (s *Service) createQueue(ctx context.Context, name string, attrs, tags map[
 			return err
 		}
 		q := &queue{
-			ID:       s.randomToken(16),
+			ID:       s.randomToken(8),
 			Name:     name,
 			Account:  c.Account,
 			Region:   c.Region,
