@@ -411,21 +411,15 @@ func (s *Service) sendTo(ctx context.Context, sends []queueSend) error {
 	// caller is known.
 	caller := awsapi.CallerFrom(ctx).Account
 	n := 0
-	err := s.st.View(func(tx store.Tx) error {
-		for i := range sends {
-			qs := &sends[i]
-			qs.q, qs.err = s.getQueue(tx, qs.r.account, qs.r.region, qs.r.name)
-			if qs.err == nil {
-				qs.err = checkFIFOBatch(qs.q, qs.entries)
-			}
-			if qs.err == nil {
-				n += len(qs.entries)
-			}
+	for i := range sends {
+		qs := &sends[i]
+		qs.q, qs.err = s.viewQueue(qs.r)
+		if qs.err == nil {
+			qs.err = checkFIFOBatch(qs.q, qs.entries)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		if qs.err == nil {
+			n += len(qs.entries)
+		}
 	}
 	// Every send's results and messages, in one allocation each.
 	results, msgs, backing := make([]sendResult, n), make([]*message, n), make([]message, n)
@@ -481,7 +475,7 @@ func (s *Service) sendTo(ctx context.Context, sends []queueSend) error {
 		}
 	}
 	now := s.clock.Now().UnixMilli()
-	err = s.update(func(tx *txn) error {
+	err := s.update(func(tx *txn) error {
 		for i := range sends {
 			qs := &sends[i]
 			if qs.err != nil {
