@@ -6,6 +6,7 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
 	"github.com/wharf-dev/wharf/internal/awsapi/events"
+	"github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/protocol/jsonrpc"
 )
 
@@ -15,6 +16,28 @@ const (
 	putEventsBody = `{"Entries":[{"Detail":"{\"w\":0,\"order\":\"o-1\"}","DetailType":"Bench","Source":"bench"}]}`
 	queryBody     = `{"ExpressionAttributeValues":{":p":{"S":"query"}},"KeyConditionExpression":"pk = :p","TableName":"bench"}`
 )
+
+// sendBatchBody is bench/peers' sqs-batch-json request: ten entries.
+var sendBatchBody = func() string {
+	b := `{"Entries":[`
+	for i := range 10 {
+		if i > 0 {
+			b += ","
+		}
+		b += fmt.Sprintf(`{"Id":"%d","MessageBody":"hello from the benchmark"}`, i)
+	}
+	return b + `],"QueueUrl":"http://127.0.0.1:4566/000000000000/bench-batch-json"}`
+}()
+
+func BenchmarkUnmarshalSendMessageBatch(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var in sqs.SendMessageBatchInput
+		if err := jsonrpc.Unmarshal([]byte(sendBatchBody), &in, jsonrpc.Options{}); err != nil || len(in.Entries) != 10 {
+			b.Fatal(err)
+		}
+	}
+}
 
 func BenchmarkUnmarshalPutItem(b *testing.B) {
 	b.ReportAllocs()

@@ -47,6 +47,23 @@ type directDecoder struct {
 	i    int
 	opt  Options
 	buf  []byte // scratch for strings with escapes
+	// strs is the slab *string members point into, a chunk at a time,
+	// instead of a reflect.New each: most members of AWS inputs are
+	// *string, a batch's entries two or more each.
+	strs []string
+}
+
+// stringPtrType is the type of most members of AWS inputs.
+var stringPtrType = reflect.TypeFor[*string]()
+
+// newString returns a pointer to an empty string of d's slab.
+func (d *directDecoder) newString() *string {
+	if len(d.strs) == cap(d.strs) {
+		// A first chunk for the few members of most inputs, then bigger.
+		d.strs = make([]string, 0, min(4+4*cap(d.strs), 32))
+	}
+	d.strs = d.strs[:len(d.strs)+1]
+	return &d.strs[len(d.strs)-1]
 }
 
 func (d *directDecoder) skipSpace() {
@@ -375,6 +392,16 @@ func (d *directDecoder) value(v reflect.Value, tsFormat string, depth int) bool 
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
+		if t == stringPtrType {
+			s, ok := d.str()
+			if !ok {
+				return false
+			}
+			p := d.newString()
+			*p = string(s)
+			v.Set(reflect.ValueOf(p))
+			return true
+		}
 		p := reflect.New(t.Elem())
 		if !d.value(p.Elem(), tsFormat, depth) {
 			return false

@@ -47,6 +47,7 @@ type directInput struct {
 var directSeeds = []string{
 	`{"TableName":"bench","Item":{"pk":{"S":"id-1"},"n":{"N":"42.5"},"nest":{"M":{"list":{"L":[{"NULL":true},{"SS":["a","b"]},{"BS":["AA==",""]}]}}}}}`,
 	`{"Entries":[{"Detail":"{\"w\":0,\"order\":\"o-1\"}","DetailType":"Bench","Source":"bench","Time":1700000000.5,"Resources":[]}]}`,
+	`{"QueueUrl":"u","Entries":[{"Id":"0","MessageBody":"a\"b"},{"Id":"1","MessageBody":null,"MessageGroupId":"g"},{"Id":"1","QueueUrl":"x"}],"QueueUrl":"v"}`,
 	`{"QueueUrl":"http://127.0.0.1:4566/000000000000/jobs","MessageBody":"h\u00e9\ud83d\ude00\n","DelaySeconds":5,"MessageAttributes":{"bin":{"DataType":"Binary","BinaryValue":"AAEC/w=="}}}`,
 	`{"family":"web","containerDefinitions":[{"name":"app","image":"scratch","memory":128,"portMappings":[{"containerPort":80}],"environment":[{"name":"A","value":"1"}]}]}`,
 	`{"Str":"s","I32":-5,"U8":255,"F64":"NaN","F32":1.5e3,"Bool":false,"Blob":"aGk=","Blobs":["",null],"Time":"2024-01-02T03:04:05Z","Times":[1,2.5],"List":[],"Structs":[{"Name":"a","Inner":{"N":1}},{}],"Map":{"k":{"Name":null}},"Nested":null,"Value":{"Name":"x"},"Doc":{"a":[1,"b",null,{"c":1e2}]},"MapList":{"x":[1,2]},"renamed":"r","Renamed":"R","unknown":{"x":[1,{"y":"\u0041"}]}}`,
@@ -65,6 +66,7 @@ var directTargets = []func() any{
 	func() any { return new(dynamodb.PutItemInput) },
 	func() any { return new(events.PutEventsInput) },
 	func() any { return new(sqs.SendMessageInput) },
+	func() any { return new(sqs.SendMessageBatchInput) },
 	func() any { return new(ecs.RegisterTaskDefinitionInput) },
 }
 
