@@ -144,6 +144,9 @@ type readTx struct {
 	mu   sync.RWMutex
 	got  map[string][]byte
 	full atomic.Bool // got has maxRemembered keys
+	// single is set in a transaction begun for one View or Update while
+	// a checkpoint runs: it remembers nothing, as nothing else would use it.
+	single bool
 }
 
 // maxRemembered bounds a read transaction's remembered lookups.
@@ -470,6 +473,9 @@ func (s *diskStore) snapshot() (*readTx, *layers, error) {
 		return rt, s.layers, nil
 	}
 	rt, err := s.beginShared()
+	if err == nil {
+		rt.single = true
+	}
 	return rt, s.layers, err
 }
 
@@ -1068,8 +1074,11 @@ func (t *diskTx) Get(key []byte) ([]byte, error) {
 // transaction's other users (see readTx). A missing key reads nil; bbolt
 // may hand back nil-backed empty values, and present keys must read non-nil.
 func (t *diskTx) boltGet(key []byte) []byte {
-	if v, ok := t.rt.remembered(key); ok {
-		return v
+	remember := !t.rt.single
+	if remember {
+		if v, ok := t.rt.remembered(key); ok {
+			return v
+		}
 	}
 	if t.cur == nil {
 		t.cur = t.b.Cursor()
@@ -1080,7 +1089,9 @@ func (t *diskTx) boltGet(key []byte) []byte {
 	} else {
 		v = nil
 	}
-	t.rt.remember(key, v)
+	if remember {
+		t.rt.remember(key, v)
+	}
 	return v
 }
 
