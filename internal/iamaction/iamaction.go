@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 //go:embed actions.txt
@@ -38,7 +39,7 @@ type Check struct {
 // LazyKey is a condition key whose values are computed on demand.
 type LazyKey struct {
 	Key   string
-	tmpl  string
+	tmpl  *template
 	input reflect.Value
 	env   *Env
 }
@@ -57,15 +58,24 @@ type Env struct {
 
 type line struct {
 	action   string
-	resource string
-	keys     [][2]string // condition key, value template
+	resource *template
+	keys     []conditionKey
 	// when, if set, is a template the line applies only if it has a value
 	// (if={Tags[].Key}: tag-on-create checks, made only when tags are given).
-	when string
+	when *template
 }
 
+// conditionKey is a condition key and the template of its values.
+type conditionKey struct {
+	key  string
+	tmpl *template
+}
+
+// op names an operation of a service: the table's key.
+type op struct{ service, operation string }
+
 // entries is the parsed table, built on first use rather than at init.
-var entries = sync.OnceValue(func() map[string][]line {
+var entries = sync.OnceValue(func() map[op][]line {
 	m, err := parse(table)
 	if err != nil {
 		panic(err) // the embedded table is checked by the package's tests
@@ -73,8 +83,8 @@ var entries = sync.OnceValue(func() map[string][]line {
 	return m
 })
 
-func parse(text string) (map[string][]line, error) {
-	m := map[string][]line{}
+func parse(text string) (map[op][]line, error) {
+	m := map[op][]line{}
 	for n, l := range strings.Split(text, "\n") {
 		l = strings.TrimSpace(l)
 		if l == "" || l[0] == '#' {
@@ -84,25 +94,26 @@ func parse(text string) (map[string][]line, error) {
 		if len(f) < 4 {
 			return nil, fmt.Errorf("actions.txt:%d: want service operation action resource", n+1)
 		}
-		ln := line{action: f[2], resource: f[3]}
+		ln := line{action: f[2], resource: compile(f[3])}
 		for _, kv := range f[4:] {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok {
 				return nil, fmt.Errorf("actions.txt:%d: condition %q is not key=value", n+1, kv)
 			}
 			if k == "if" {
-				ln.when = v
+				ln.when = compile(v)
 				continue
 			}
-			ln.keys = append(ln.keys, [2]string{k, v})
+			ln.keys = append(ln.keys, conditionKey{k, compile(v)})
 		}
-		m[f[0]+" "+f[1]] = append(m[f[0]+" "+f[1]], ln)
+		o := op{f[0], f[1]}
+		m[o] = append(m[o], ln)
 	}
 	return m, nil
 }
 
 // Known reports whether the map has an entry for service's operation.
-func Known(service, operation string) bool { return len(entries()[service+" "+operation]) > 0 }
+func Known(service, operation string) bool { return len(entries()[op{service, operation}]) > 0 }
 
 // For returns the checks service's operation needs for input, a pointer to
 // its decoded input struct. ok is false when the map has no entry. An
@@ -118,7 +129,7 @@ func Resources(service, operation string, input any, env Env) (checks []Check, o
 }
 
 func forInput(service, operation string, input any, env Env, withKeys bool) (checks []Check, ok bool) {
-	lines := entries()[service+" "+operation]
+	lines := entries()[op{service, operation}]
 	if len(lines) == 0 {
 		return nil, false
 	}
@@ -128,7 +139,7 @@ func forInput(service, operation string, input any, env Env, withKeys bool) (che
 	v := reflect.ValueOf(input)
 	var envp *Env // made for the first lazy key only: a pointer to env would move it to the heap on every call
 	for _, ln := range lines {
-		if ln.when != "" && len(expand(ln.when, v, env)) == 0 {
+		if ln.when != nil && len(expand(ln.when, v, env)) == 0 {
 			continue
 		}
 		resources := expand(ln.resource, v, env)
@@ -138,11 +149,11 @@ func forInput(service, operation string, input any, env Env, withKeys bool) (che
 				if !withKeys {
 					break
 				}
-				if kv[0] == "tags" {
-					c.Context = requestTags(c.Context, kv[1], v)
+				if kv.key == "tags" {
+					c.Context = requestTags(c.Context, kv.tmpl.text, v)
 					continue
 				}
-				if !strings.HasSuffix(kv[0], "/*") {
+				if !strings.HasSuffix(kv.key, "/*") {
 					if c.Lazy == nil {
 						c.Lazy = make([]LazyKey, 0, len(ln.keys))
 					}
@@ -150,10 +161,10 @@ func forInput(service, operation string, input any, env Env, withKeys bool) (che
 						e := env
 						envp = &e
 					}
-					c.Lazy = append(c.Lazy, LazyKey{Key: kv[0], tmpl: kv[1], input: v, env: envp})
+					c.Lazy = append(c.Lazy, LazyKey{Key: kv.key, tmpl: kv.tmpl, input: v, env: envp})
 					continue
 				}
-				vals := expand(kv[1], v, env)
+				vals := expand(kv.tmpl, v, env)
 				if len(vals) == 0 {
 					continue
 				}
@@ -161,7 +172,7 @@ func forInput(service, operation string, input any, env Env, withKeys bool) (che
 					c.Context = map[string][]string{}
 				}
 				// KEY/*: each value is NAME=VALUE, giving KEY/NAME.
-				prefix := strings.TrimSuffix(kv[0], "/*")
+				prefix := strings.TrimSuffix(kv.key, "/*")
 				for _, pair := range vals {
 					if n, val, ok := strings.Cut(pair, "="); ok {
 						c.Context[prefix+"/"+n] = append(c.Context[prefix+"/"+n], val)
@@ -217,7 +228,7 @@ func requestTags(ctx map[string][]string, tmpl string, input reflect.Value) map[
 		}
 	case reflect.Slice:
 		for i := range f.Len() {
-			k, v := members(f.Index(i), "Key"), members(f.Index(i), "Value")
+			k, v := members(f.Index(i), tagKey), members(f.Index(i), tagValue)
 			if len(k) == 1 {
 				val := ""
 				if len(v) == 1 {
@@ -233,6 +244,9 @@ func requestTags(ctx map[string][]string, tmpl string, input reflect.Value) map[
 	}
 	return ctx
 }
+
+// tagKey and tagValue are the members of a tag given as a Key/Value pair.
+var tagKey, tagValue = []step{{name: "Key"}}, []step{{name: "Value"}}
 
 // queuePath is the path of a queue URL, or v when it has none. Every SQS
 // request names its queue by URL, so the usual http://host/ACCOUNT/NAME is
@@ -254,87 +268,190 @@ func queuePath(v string) string {
 	return v
 }
 
-// expand renders tmpl: each {placeholder} may give several values, and the
-// result is their product. A placeholder without a value and without a
-// default yields nothing.
-func expand(tmpl string, input reflect.Value, env Env) []string {
-	if !strings.Contains(tmpl, "{") {
-		return []string{tmpl}
-	}
-	// The literal texts and each placeholder's values, in order.
-	type part struct {
-		lit  string
-		vals []string
-	}
-	var buf [4]part
-	parts := buf[:0]
-	single, size := true, 0
+// template is a value template of actions.txt, parsed once: literal texts
+// between {placeholders}.
+type template struct {
+	text string        // as written
+	lits []string      // the literal texts, one more than phs
+	phs  []placeholder // nil lits: an unclosed brace, which gives no value
+	// single: every placeholder gives at most one value (no A[], A#,
+	// lookup or querypairs), so the template gives at most one string.
+	single bool
+}
+
+// placeholder is one {path|filter?default}.
+type placeholder struct {
+	path   string // a member path, region, account or @lookup
+	steps  []step // path's members, when it names members of the input
+	filter string
+	def    string
+	hasDef bool
+	single bool // at most one value: see template.single
+}
+
+// step is one member of a placeholder's path: A, A[] (each element of a
+// list) or A# (each key of a map).
+type step struct {
+	name       string
+	each, keys bool
+	// field is the member's index in the struct type last read, cached:
+	// every authorized request reads a few members of its input, and
+	// reflect's FieldByName searches the fields each time.
+	field atomic.Pointer[field]
+}
+
+// field is a struct type's member index; index is nil when it has none.
+type field struct {
+	t     reflect.Type
+	index []int
+}
+
+func compile(text string) *template {
+	t := &template{text: text, single: true}
+	rest := text
 	for {
-		i := strings.IndexByte(tmpl, '{')
+		i := strings.IndexByte(rest, '{')
 		if i < 0 {
 			break
 		}
-		j := strings.IndexByte(tmpl[i:], '}')
+		j := strings.IndexByte(rest[i:], '}')
 		if j < 0 {
-			return nil
+			return &template{text: text}
 		}
-		vals := placeholder(tmpl[i+1:i+j], input, env)
-		if len(vals) == 0 {
-			return nil
-		}
-		single = single && len(vals) == 1
-		size += i + len(vals[0])
-		parts = append(parts, part{tmpl[:i], vals})
-		tmpl = tmpl[i+j+1:]
+		t.lits = append(t.lits, rest[:i])
+		p := compilePlaceholder(rest[i+1 : i+j])
+		t.single = t.single && p.single
+		t.phs = append(t.phs, p)
+		rest = rest[i+j+1:]
 	}
-	if single {
-		// Most templates give one value per placeholder: one string, built
-		// once, rather than the product's intermediate slices.
-		var b strings.Builder
-		b.Grow(size + len(tmpl))
-		for _, p := range parts {
-			b.WriteString(p.lit)
-			b.WriteString(p.vals[0])
+	t.lits = append(t.lits, rest)
+	return t
+}
+
+func compilePlaceholder(text string) placeholder {
+	text, def, hasDef := strings.Cut(text, "?")
+	path, filter, _ := strings.Cut(text, "|")
+	p := placeholder{path: path, filter: filter, def: def, hasDef: hasDef}
+	p.single = filter != "querypairs" && !strings.HasPrefix(path, "@")
+	if path != "region" && path != "account" && !strings.HasPrefix(path, "@") {
+		for _, name := range strings.Split(path, ".") {
+			each, keys := strings.HasSuffix(name, "[]"), strings.HasSuffix(name, "#")
+			name = strings.TrimSuffix(strings.TrimSuffix(name, "[]"), "#")
+			p.steps = append(p.steps, step{name: name, each: each, keys: keys})
+			p.single = p.single && !each && !keys
 		}
-		b.WriteString(tmpl)
+	}
+	return p
+}
+
+// expand renders t: each {placeholder} may give several values, and the
+// result is their product. A placeholder without a value and without a
+// default yields nothing.
+func expand(t *template, input reflect.Value, env Env) []string {
+	if t.lits == nil {
+		return nil
+	}
+	if len(t.phs) == 0 {
+		return []string{t.text}
+	}
+	if t.single {
+		// Most templates ({Bucket}/{Key}, {TableName|table}): one string,
+		// built once, without a slice of values per placeholder.
+		var buf [4]string
+		vals, size := buf[:0], len(t.lits[len(t.phs)])
+		for i := range t.phs {
+			v, ok := t.phs[i].value(input, env)
+			if !ok {
+				return nil
+			}
+			size += len(t.lits[i]) + len(v)
+			vals = append(vals, v)
+		}
+		if size == len(vals[0]) {
+			return []string{vals[0]} // the value alone ({TableName|table})
+		}
+		var b strings.Builder
+		b.Grow(size)
+		for i, v := range vals {
+			b.WriteString(t.lits[i])
+			b.WriteString(v)
+		}
+		b.WriteString(t.lits[len(t.phs)])
 		return []string{b.String()}
 	}
+	// Each placeholder's values, in order.
+	var buf [4][]string
+	vals := buf[:0]
+	for i := range t.phs {
+		v := t.phs[i].values(input, env)
+		if len(v) == 0 {
+			return nil
+		}
+		vals = append(vals, v)
+	}
 	out := []string{""}
-	for _, p := range parts {
-		next := make([]string, 0, len(out)*len(p.vals))
+	for i, vs := range vals {
+		next := make([]string, 0, len(out)*len(vs))
 		for _, o := range out {
-			for _, v := range p.vals {
-				next = append(next, o+p.lit+v)
+			for _, v := range vs {
+				next = append(next, o+t.lits[i]+v)
 			}
 		}
 		out = next
 	}
 	for k := range out {
-		out[k] += tmpl
+		out[k] += t.lits[len(t.phs)]
 	}
 	return out
 }
 
-func placeholder(ph string, input reflect.Value, env Env) []string {
-	ph, def, hasDef := strings.Cut(ph, "?")
+// value is values for a single placeholder: ok is false when it has none.
+func (p *placeholder) value(input reflect.Value, env Env) (v string, ok bool) {
+	switch {
+	case p.steps != nil:
+		v = member(input, p.steps)
+	case p.path == "region":
+		v = env.Region
+	case p.path == "account":
+		v = env.Account
+	}
+	if v != "" {
+		if v = apply(p.filter, v, env); v != "" {
+			return v, true
+		}
+	}
+	if !p.hasDef {
+		return "", false
+	}
+	def := p.def
 	if def == "@account" {
 		def = env.Account
 	}
-	path, filter, _ := strings.Cut(ph, "|")
+	if def == "" {
+		return "", true
+	}
+	return apply(p.filter, def, env), true
+}
+
+func (p *placeholder) values(input reflect.Value, env Env) []string {
+	def := p.def
+	if def == "@account" {
+		def = env.Account
+	}
 	var vals []string
 	switch {
-	case path == "region":
+	case p.steps != nil:
+		vals = members(input, p.steps)
+	case p.path == "region":
 		vals = []string{env.Region}
-	case path == "account":
+	case p.path == "account":
 		vals = []string{env.Account}
-	case strings.HasPrefix(path, "@"):
+	default: // @lookup
 		if env.Lookup != nil {
-			vals = env.Lookup(path[1:], input.Interface())
+			vals = env.Lookup(p.path[1:], input.Interface())
 		}
-	default:
-		vals = members(input, path)
 	}
-	if filter == "querypairs" {
+	if p.filter == "querypairs" {
 		var pairs []string
 		for _, v := range vals {
 			pairs = append(pairs, queryPairs(v)...)
@@ -346,101 +463,124 @@ func placeholder(ph string, input reflect.Value, env Env) []string {
 		if v == "" {
 			continue
 		}
-		if v = apply(filter, v, env); v != "" {
+		if v = apply(p.filter, v, env); v != "" {
 			out = append(out, v)
 		}
 	}
-	if len(out) == 0 && hasDef {
+	if len(out) == 0 && p.hasDef {
 		if def == "" {
 			return []string{""}
 		}
-		return []string{apply(filter, def, env)}
+		return []string{apply(p.filter, def, env)}
 	}
 	return out
 }
 
-// members reads the values at path (dot-separated) in v: "A" a member,
-// "A[]" each element of a list member, "A#" each key of a map member.
-func members(v reflect.Value, path string) []string {
-	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
-		if v.IsNil() {
-			return nil
-		}
-		v = v.Elem()
+// members reads the values at path in v.
+func members(v reflect.Value, path []step) []string {
+	v, ok := deref(v)
+	if !ok {
+		return nil
 	}
-	if path == "" {
-		switch v.Kind() {
-		case reflect.String:
-			return []string{v.String()}
-		case reflect.Int, reflect.Int32, reflect.Int64:
-			return []string{fmt.Sprint(v.Int())}
-		case reflect.Bool:
-			return []string{fmt.Sprint(v.Bool())}
+	if len(path) == 0 {
+		if s, ok := leaf(v); ok {
+			return []string{s}
 		}
 		return nil
 	}
-	if v.Kind() != reflect.Struct {
+	st, rest := &path[0], path[1:]
+	f, ok := st.of(v)
+	if !ok {
 		return nil
 	}
-	name, rest, _ := strings.Cut(path, ".")
-	each, keys := strings.HasSuffix(name, "[]"), strings.HasSuffix(name, "#")
-	name = strings.TrimSuffix(strings.TrimSuffix(name, "[]"), "#")
-	index := fieldIndex(v.Type(), name)
-	if index == nil {
-		return nil
-	}
-	f := v.FieldByIndex(index) // as FieldByName would
 	switch {
-	case each && f.Kind() == reflect.Slice:
+	case st.each && f.Kind() == reflect.Slice:
 		var out []string
 		for i := range f.Len() {
 			out = append(out, members(f.Index(i), rest)...)
 		}
 		return out
-	case keys && f.Kind() == reflect.Map:
+	case st.keys && f.Kind() == reflect.Map:
 		var out []string
 		for _, k := range f.MapKeys() {
 			out = append(out, members(k, rest)...)
 		}
 		return out
-	case each || keys:
+	case st.each || st.keys:
 		return nil
 	}
 	return members(f, rest)
 }
 
-type fieldKey struct {
-	t    reflect.Type
-	name string
-}
-
-// fields caches fieldIndex's answers: every authorized request reads a few
-// members of its input, and reflect's FieldByName searches the fields each
-// time.
-var fields struct {
-	sync.RWMutex
-	m map[fieldKey][]int // nil: no such field
-}
-
-// fieldIndex returns the index sequence of struct type t's field name, as
-// reflect's FieldByName finds it, or nil when it has none.
-func fieldIndex(t reflect.Type, name string) []int {
-	k := fieldKey{t, name}
-	fields.RLock()
-	index, ok := fields.m[k]
-	fields.RUnlock()
-	if !ok {
-		if f, found := t.FieldByName(name); found {
-			index = f.Index
+// member reads the value at path, none of whose steps is A[] or A#, in v:
+// "" when it has none.
+func member(v reflect.Value, path []step) string {
+	for i := range path {
+		var ok bool
+		if v, ok = deref(v); !ok {
+			return ""
 		}
-		fields.Lock()
-		if fields.m == nil {
-			fields.m = map[fieldKey][]int{}
+		if v, ok = path[i].of(v); !ok {
+			return ""
 		}
-		fields.m[k] = index
-		fields.Unlock()
 	}
-	return index
+	v, ok := deref(v)
+	if !ok {
+		return ""
+	}
+	s, _ := leaf(v)
+	return s
+}
+
+// deref follows v's pointers and interfaces; ok is false at a nil one.
+func deref(v reflect.Value) (_ reflect.Value, ok bool) {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return v, false
+		}
+		v = v.Elem()
+	}
+	return v, true
+}
+
+// leaf is v's value as text, when v is a string, an integer or a bool.
+func leaf(v reflect.Value) (string, bool) {
+	switch v.Kind() {
+	case reflect.String:
+		return v.String(), true
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		return fmt.Sprint(v.Int()), true
+	case reflect.Bool:
+		return fmt.Sprint(v.Bool()), true
+	}
+	return "", false
+}
+
+// of returns the member st names of struct v; ok is false when v is not a
+// struct or has no such member.
+func (st *step) of(v reflect.Value) (_ reflect.Value, ok bool) {
+	if v.Kind() != reflect.Struct {
+		return v, false
+	}
+	index := st.index(v.Type())
+	if index == nil {
+		return v, false
+	}
+	return v.FieldByIndex(index), true // as FieldByName would
+}
+
+// index returns the index sequence of struct type t's member st.name, as
+// reflect's FieldByName finds it, or nil when it has none.
+func (st *step) index(t reflect.Type) []int {
+	if f := st.field.Load(); f != nil && f.t == t {
+		return f.index
+	}
+	f := &field{t: t}
+	if sf, found := t.FieldByName(st.name); found {
+		f.index = sf.Index
+	}
+	st.field.Store(f)
+	return f.index
 }
 
 // queryPairs reads a URL query string (x-amz-tagging: k1=v1&k2=v2) as

@@ -145,3 +145,20 @@ func TestAbsentOptionalResourceIsCheckedOnStar(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// BenchmarkResources is the authorizer's per-request work for the account
+// root's S3 PutObject and DynamoDB PutItem.
+func BenchmarkResources(b *testing.B) {
+	s := awsapi.String
+	put := &s3api.PutObjectInput{Bucket: s("bench"), Key: s("objects/1"), ContentType: s("text/plain")}
+	item := &dynamodbapi.PutItemInput{TableName: s("bench"), Item: map[string]dynamodbapi.AttributeValue{"pk": {S: s("put")}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if cs, ok := iamaction.Resources("s3", "PutObject", put, env); !ok || len(cs) != 1 {
+			b.Fatal(cs)
+		}
+		if cs, ok := iamaction.Resources("dynamodb", "PutItem", item, env); !ok || len(cs) != 1 {
+			b.Fatal(cs)
+		}
+	}
+}
