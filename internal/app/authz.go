@@ -66,7 +66,7 @@ func (sys *System) resourcePolicy(ctx context.Context, arn string) (policy, acco
 		return doc, owner, err
 	case "dynamodb":
 		if sys.DynamoDB != nil {
-			doc, _, _, err := sys.DynamoDB.TableAuthorization(arn)
+			doc, err := sys.DynamoDB.TablePolicy(arn)
 			return doc, "", err
 		}
 	case "events":

@@ -41,6 +41,41 @@ func (s *Service) TableAuthorization(arn string) (policy string, tags map[string
 	return policy, tags, found, err
 }
 
+// TablePolicy returns the resource-based policy ("" when none) of the table
+// arn names, as TableAuthorization does. The authorizer asks it for every
+// request on a table, and most stores hold no table policy at all: then
+// nothing is read.
+func (s *Service) TablePolicy(arn string) (string, error) {
+	if !s.mayHavePolicies() {
+		return "", nil
+	}
+	policy, _, _, err := s.TableAuthorization(arn)
+	return policy, err
+}
+
+// mayHavePolicies reports whether some table may have a resource-based
+// policy. The store is searched once; PutResourcePolicy marks the service
+// before its write commits, so no authorization that starts after a policy
+// is acknowledged misses it, and a search that raced the write cannot undo
+// the mark (CompareAndSwap from policiesUnknown only).
+func (s *Service) mayHavePolicies() bool {
+	if p := s.policies.Load(); p != policiesUnknown {
+		return p == policiesMaybe
+	}
+	found := false
+	err := s.st.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(policyPrefix), nil, func(k, v []byte) (bool, error) {
+			found = true
+			return false, nil
+		})
+	})
+	if err != nil || found {
+		return true // read per request, as if a policy were there
+	}
+	s.policies.CompareAndSwap(policiesUnknown, policiesNone)
+	return s.policies.Load() == policiesMaybe
+}
+
 // LeadingKeys returns, for the condition key dynamodb:LeadingKeys, the
 // partition key values of the items input reads or writes: the Key or Item
 // of GetItem, PutItem, UpdateItem and DeleteItem, the partition key a Query

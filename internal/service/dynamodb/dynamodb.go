@@ -31,6 +31,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
@@ -69,7 +70,18 @@ type Service struct {
 	seq sequencer // stream record sequence numbers
 
 	metrics capacityMetrics // AWS/DynamoDB consumed capacity (SetMetrics)
+
+	// policies says whether a table may have a resource-based policy:
+	// policiesUnknown until the store is first asked, then policiesNone or
+	// policiesMaybe; PutResourcePolicy sets policiesMaybe for good.
+	policies atomic.Int32
 }
+
+const (
+	policiesUnknown int32 = iota
+	policiesNone
+	policiesMaybe
+)
 
 type cachedTable struct {
 	raw []byte

@@ -324,7 +324,10 @@ type policy struct {
 	Revision string
 }
 
-func policyKey(tableID string) []byte { return []byte("ddb/p/" + tableID) }
+// policyPrefix starts the key of every table's resource-based policy.
+const policyPrefix = "ddb/p/"
+
+func policyKey(tableID string) []byte { return []byte(policyPrefix + tableID) }
 
 // policyTable finds the table a resource ARN names.
 func (s *Service) policyTable(tx store.Tx, ctx context.Context, arn *string) (*table, error) {
@@ -377,6 +380,9 @@ func (s *Service) PutResourcePolicy(ctx context.Context, in *ddb.PutResourcePoli
 		return nil, apierr.Validation("Policy document size exceeds the maximum allowed size of 20 KB")
 	}
 	var rev string
+	// Before the write commits: an authorization that follows this answer
+	// must read the policy (mayHavePolicies).
+	s.policies.Store(policiesMaybe)
 	err := s.st.Update(func(tx store.Tx) error {
 		t, err := s.policyTable(tx, ctx, in.ResourceArn)
 		if err != nil {
