@@ -146,30 +146,32 @@ func receiptHandle(qid string, m *message) string {
 	return string(base64.RawURLEncoding.AppendEncode(out, b))
 }
 
-func parseReceiptHandle(h string) (qid string, seq uint64, token string, ok bool) {
+// parseReceiptHandle splits a handle into its queue id, sequence number
+// and token. The ids are the decoded handle's bytes, not strings of their
+// own: every handle of a delete is parsed, and they are only compared.
+func parseReceiptHandle(h string) (qid []byte, seq uint64, token []byte, ok bool) {
 	b, err := base64.RawURLEncoding.DecodeString(h)
 	if err != nil {
-		return "", 0, "", false
+		return nil, 0, nil, false
 	}
 	// Exactly three parts, as strings.Split(s, ":") of length 3 would give.
-	s := string(b)
-	i := strings.IndexByte(s, ':')
+	i := bytes.IndexByte(b, ':')
 	if i < 0 {
-		return "", 0, "", false
+		return nil, 0, nil, false
 	}
-	j := strings.IndexByte(s[i+1:], ':')
+	j := bytes.IndexByte(b[i+1:], ':')
 	if j < 0 {
-		return "", 0, "", false
+		return nil, 0, nil, false
 	}
 	j += i + 1
-	if strings.IndexByte(s[j+1:], ':') >= 0 {
-		return "", 0, "", false
+	if bytes.IndexByte(b[j+1:], ':') >= 0 {
+		return nil, 0, nil, false
 	}
-	seq, err = strconv.ParseUint(s[i+1:j], 16, 64)
+	seq, err = strconv.ParseUint(string(b[i+1:j]), 16, 64)
 	if err != nil {
-		return "", 0, "", false
+		return nil, 0, nil, false
 	}
-	return s[:i], seq, s[j+1:], true
+	return b[:i], seq, b[j+1:], true
 }
 
 // sendEntry is one message to send.
@@ -853,10 +855,10 @@ func standardCandidates(tx store.Tx, qid string, now int64, n int, after []byte)
 // resolveHandle finds the message a receipt handle names, decoded into m
 // by decode (decodeMessage, or decodeMessageHead when its body is not
 // needed); found is false when it is no longer there.
-func resolveHandle(tx store.Tx, q *queue, h string, decode func([]byte, *message) error, m *message) (found bool, token string, err error) {
+func resolveHandle(tx store.Tx, q *queue, h string, decode func([]byte, *message) error, m *message) (found bool, token []byte, err error) {
 	qid, seq, token, ok := parseReceiptHandle(h)
-	if !ok || qid != q.ID {
-		return false, "", errReceiptHandleInvalid(h)
+	if !ok || string(qid) != q.ID {
+		return false, nil, errReceiptHandleInvalid(h)
 	}
 	found, err = readMessageInto(tx, q.ID, seq, decode, m)
 	return found, token, err
@@ -890,7 +892,7 @@ func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) 
 			if !found {
 				continue // already deleted: SQS succeeds
 			}
-			if m.Token != token {
+			if m.Token != string(token) {
 				if q.fifo() {
 					errs[i] = sqsapi.ErrReceiptHandleIsInvalid("The receipt handle has expired.")
 				}
@@ -955,7 +957,7 @@ func (s *Service) changeVisibility(r queueRef, changes []visibilityChange) ([]er
 				errs[i] = err
 				continue
 			}
-			if !found || m.Token != token {
+			if !found || m.Token != string(token) {
 				errs[i] = errInvalidParameter("Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.", c.Handle)
 				continue
 			}

@@ -800,7 +800,7 @@ func FuzzParseReceiptHandle(f *testing.F) {
 		if !ok {
 			return
 		}
-		if strconv.FormatUint(seq, 16) == "" || qid+token == "\x00" {
+		if strconv.FormatUint(seq, 16) == "" || string(qid)+string(token) == "\x00" {
 			t.Fatal("impossible")
 		}
 	})
@@ -819,7 +819,7 @@ func TestReceiptHandleMatchesItsFormula(t *testing.T) {
 					t.Fatalf("receiptHandle(%q, %d, %q) = %q, want %q", qid, seq, token, got, want)
 				}
 				gq, gs, gt, ok := parseReceiptHandle(want)
-				if !ok || gq != qid || gs != seq || gt != token {
+				if !ok || string(gq) != qid || gs != seq || string(gt) != token {
 					t.Fatalf("parseReceiptHandle(%q) = %q %d %q %v", want, gq, gs, gt, ok)
 				}
 			}
@@ -846,7 +846,7 @@ func FuzzParseReceiptHandleMatchesSplit(f *testing.F) {
 				}
 			}
 		}
-		if q != wq || s != ws || tok != wt || ok != wok {
+		if string(q) != wq || s != ws || string(tok) != wt || ok != wok {
 			t.Fatalf("parseReceiptHandle(%q) = %q %d %q %v, want %q %d %q %v", h, q, s, tok, ok, wq, ws, wt, wok)
 		}
 	})
