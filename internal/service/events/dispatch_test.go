@@ -334,3 +334,11 @@ func TestArnFieldsSplitsAsSplitN(t *testing.T) {
 		}
 	}
 }
+
+func TestSeqKeysAreWhatFmtMade(t *testing.T) {
+	for _, n := range []uint64{0, 1, 9, 10, 12345, 1<<63 - 1, 1 << 63, 1<<64 - 1} {
+		if got, want := string(appendSeqKey(nil, outboxPrefix, n)), fmt.Sprintf("%s%020d", outboxPrefix, n); got != want {
+			t.Errorf("appendSeqKey(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

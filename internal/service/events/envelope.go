@@ -60,7 +60,9 @@ func (env *envelope) encode() ([]byte, error) {
 		b = append(b, "null"...)
 	} else {
 		var err error
-		if b, err = appendCompact(b, env.Detail); err != nil {
+		if env.validDetail && compact(env.Detail) {
+			b = append(b, env.Detail...) // checked by the caller already
+		} else if b, err = appendCompact(b, env.Detail); err != nil {
 			return nil, err
 		}
 	}
@@ -161,9 +163,12 @@ func (p *pending) encode() ([]byte, error) {
 	b = append(b, `,"Bus":`...)
 	b = jsonstring.Append(b, p.Bus)
 	b = append(b, `,"Event":`...)
-	if p.Event == nil {
+	switch {
+	case p.Event == nil:
 		b = append(b, "null"...)
-	} else {
+	case p.compact:
+		b = append(b, p.Event...) // what appendCompact makes of it (checkEnvelope)
+	default:
 		var err error
 		if b, err = appendCompact(b, p.Event); err != nil {
 			return nil, err

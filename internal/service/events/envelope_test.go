@@ -61,6 +61,21 @@ func checkEnvelope(t *testing.T, env envelope) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("%+v:\nencode  %s\nmarshal %s", env, got, want)
 	}
+	// A detail its caller has checked (validDetail) is encoded the same.
+	if json.Valid(env.Detail) {
+		checked := env
+		checked.validDetail = true
+		if got2, err := checked.encode(); err != nil || !bytes.Equal(got2, got) {
+			t.Fatalf("%+v: encode with the detail checked made %s (%v), without %s", env, got2, err, got)
+		}
+	}
+	// An outbox entry copies an encoded envelope as it is (pending.compact):
+	// it must be what compacting it makes.
+	if err == nil {
+		if c, cerr := appendCompact(nil, got); cerr != nil || !bytes.Equal(c, got) {
+			t.Fatalf("%+v: encode made %s, which compacts to %s (%v)", env, got, c, cerr)
+		}
+	}
 }
 
 func FuzzEnvelopeEventMatchesParseEvent(f *testing.F) {
