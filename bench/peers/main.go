@@ -102,12 +102,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	wanted := func(name string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), name) }
 	if !*noInstall {
-		install(logf)
+		install(logf, wanted)
 	}
 	var ts []*target
 	for _, t := range targets(bin, self, work) {
-		if *only != "" && !slices.Contains(strings.Split(*only, ","), t.name) {
+		if !wanted(t.name) {
 			continue
 		}
 		if err := t.launch(); err != nil {

@@ -123,12 +123,12 @@ func peerDir() string {
 	return filepath.Join(home, ".cache", "wharf", "peers")
 }
 
-// install runs the installs the peers need once (idempotent): goaws built
+// install runs the installs the wanted peers need once (idempotent): goaws built
 // from the Go module proxy into peerDir/bin, dynalite and s3rver from npm
 // into peerDir/node. A failed install only drops that peer from the run.
-func install(log func(string, ...any)) {
+func install(log func(string, ...any), wanted func(target string) bool) {
 	dir := peerDir()
-	if _, err := os.Stat(filepath.Join(dir, "bin", "goaws")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "bin", "goaws")); err != nil && wanted("goaws") {
 		log("installing goaws %s into %s", goawsVersion, dir)
 		cmd := exec.Command("go", "install", "github.com/Admiral-Piett/goaws/app/cmd@"+goawsVersion)
 		cmd.Env = append(os.Environ(), "GOBIN="+filepath.Join(dir, "gobuild"), "GOFLAGS=-mod=mod")
@@ -140,7 +140,7 @@ func install(log func(string, ...any)) {
 			os.Rename(filepath.Join(dir, "gobuild", "cmd"), filepath.Join(dir, "bin", "goaws"))
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node", "node_modules", "s3rver")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "node", "node_modules", "s3rver")); err != nil && (wanted("dynalite") || wanted("s3rver")) {
 		log("installing dynalite %s and s3rver %s from npm into %s", dynaliteVersion, s3rverVersion, dir)
 		cmd := exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", filepath.Join(dir, "node"),
 			"dynalite@"+dynaliteVersion, "s3rver@"+s3rverVersion)
