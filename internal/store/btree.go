@@ -186,9 +186,10 @@ func (n *node) canAppend(size int) bool {
 }
 
 // newNode returns an empty node of gen with room for ents entries and
-// data bytes packed. The halves of a split and a merged node get no room
+// data bytes packed. Most halves of a split and merged nodes get no room
 // for more: most of them are written to again rarely (a queue's full
-// leaves never), and compactData makes room when one is.
+// leaves never), and compactData makes room when one is (see half for the
+// exception).
 func newNode(gen uint64, leaf bool, ents, data int) *node {
 	n := &node{gen: gen, leaf: leaf, ents: make([]ent, 0, ents)}
 	if data > 0 {
@@ -445,20 +446,34 @@ func splitPoint(size, i int) int {
 // children) and the rest, and the separator between them.
 func split(n *node, gen uint64, at int) (*node, []byte, *node) {
 	if n.leaf {
-		l := newNode(gen, true, at+1, n.packed(0, at))
-		l.appendEnts(n, 0, at)
-		r := newNode(gen, true, len(n.ents)-at+1, n.packed(at, len(n.ents)))
-		r.appendEnts(n, at, len(n.ents))
+		l := n.half(gen, 0, at, at == 1)
+		r := n.half(gen, at, len(n.ents), at == len(n.ents)-1)
 		return l, r.key(0), r
 	}
 	// Separator at-1 moves up: l keeps kids[:at], r the rest.
-	l := newNode(gen, false, at, n.packed(0, at-1))
-	l.appendEnts(n, 0, at-1)
+	l := n.half(gen, 0, at-1, at == 1)
 	l.kids = append(l.kids, n.kids[:at]...)
-	r := newNode(gen, false, len(n.kids)-at, n.packed(at, len(n.ents)))
-	r.appendEnts(n, at, len(n.ents))
+	r := n.half(gen, at, len(n.ents), at == len(n.kids)-1)
 	r.kids = append(r.kids, n.kids[at:]...)
 	return l, n.key(at - 1), r
+}
+
+// half returns a new node of gen with n's entries [lo,hi), for split. A
+// half that split's end case (see splitPoint) left with one entry (or
+// child) is where ascending (or descending) keys go next: it is made lone,
+// with room for as many entries and packed bytes as n has, so that it fills
+// in place instead of being copied again each time it outgrows its arrays
+// (by half again, compactData), four or five times until it is full. An
+// end split is rare for random keys (one leaf in sixteen), and the room is
+// used as the node fills.
+func (n *node) half(gen uint64, lo, hi int, lone bool) *node {
+	ents, data := hi-lo+1, n.packed(lo, hi)
+	if lone {
+		ents, data = max(ents, len(n.ents)), n.packed(0, len(n.ents))
+	}
+	h := newNode(gen, n.leaf, ents, data)
+	h.appendEnts(n, lo, hi)
+	return h
 }
 
 // remove deletes key from the tree root, as gen, and returns the new root

@@ -396,3 +396,72 @@ func TestViewsReadLeavesUpdatesAppendTo(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEndSplitsLeaveRoomToFill writes keys in ascending and in descending
+// order, one generation each, as a queue's sends are: after the first
+// split, the leaf the keys go to takes a new data array only when it
+// splits, filling the room split gave it in place (rather than moving to a
+// larger array several times as it fills). Every version kept must still
+// read as it was, since the versions share those arrays.
+func TestEndSplitsLeaveRoomToFill(t *testing.T) {
+	for _, descending := range []bool{false, true} {
+		t.Run(fmt.Sprintf("descending=%v", descending), func(t *testing.T) {
+			const keys = 40 * maxEnts
+			key := func(i int) []byte {
+				if descending {
+					i = keys - i
+				}
+				return fmt.Appendf(nil, "k%06d", i)
+			}
+			end := func(n *node) *node { // the leaf the next key goes to
+				for !n.leaf {
+					if descending {
+						n = n.kids[0]
+					} else {
+						n = n.kids[len(n.kids)-1]
+					}
+				}
+				return n
+			}
+			var root *node
+			roots := make([]*node, keys)
+			var data *byte
+			moves, splits, leaves := 0, 0, 1
+			for i := range keys {
+				root = insert(root, uint64(i+1), key(i), fmt.Appendf(nil, "v%06d", i)) // one size: the room fits
+				roots[i] = root
+				n := end(root)
+				if count := countLeaves(root); count != leaves {
+					leaves, splits = count, splits+1
+				} else if splits > 0 && &n.data[0] != data {
+					moves++
+				}
+				data = &n.data[0]
+			}
+			if splits < 30 || moves != 0 {
+				t.Errorf("after %d end splits, the end leaf moved to a new data array %d times between splits", splits, moves)
+			}
+			for i := 0; i < keys; i += 37 {
+				checkTree(t, roots[i])
+				for j := range keys {
+					v, ok := lookup(roots[i], key(j))
+					if ok != (j <= i) || ok && string(v) != fmt.Sprintf("v%06d", j) {
+						t.Fatalf("version %d: %s = %q, %v", i, key(j), v, ok)
+					}
+				}
+			}
+		})
+	}
+}
+
+// countLeaves returns the number of leaves of the tree root.
+func countLeaves(n *node) int {
+	if n.leaf {
+		return 1
+	}
+	c := 0
+	for _, k := range n.kids {
+		c += countLeaves(k)
+	}
+	return c
+}
