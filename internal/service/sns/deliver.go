@@ -192,7 +192,7 @@ func (s *Service) confirmation(t *topic, sub *subscription, host string, now tim
 		SubscribeURL: subscribeURL, Timestamp: now.UTC().Format(timestampFormat),
 	}
 	en.sign(t.Attrs["SignatureVersion"], t.Region)
-	d.Body = marshal(en)
+	d.Body = en.encode()
 	if sub.Protocol == "email-json" {
 		d.Subject = "AWS Notification - Subscription Confirmation"
 		d.From = t.Attrs["DisplayName"]

@@ -475,3 +475,44 @@ func TestExpiredDeduplicationRecordsAreSwept(t *testing.T) {
 		t.Fatalf("publish after the interval was deduplicated")
 	}
 }
+
+// TestEnvelopeEncodeIsMarshal: the hand-written envelope encoder writes
+// encoding/json's bytes (marshal's), for every field set or empty, strings
+// that need escaping, and message attributes in any order.
+func TestEnvelopeEncodeIsMarshal(t *testing.T) {
+	hostile := "<a href=\"x\">&amp;</a>\\ \x00\x1f\t\n\u2028\u2029 \xff\xfe é 😀"
+	for _, en := range []envelope{
+		{},
+		{Type: "Notification", MessageID: "id", TopicArn: "arn:aws:sns:us-east-1:123456789012:t", Message: "hello", Timestamp: "2026-12-07T00:00:00.000Z"},
+		{Type: "SubscriptionConfirmation", MessageID: hostile, Token: "tok", SequenceNumber: "00000000000000000001", TopicArn: hostile,
+			Subject: hostile, Message: hostile, SubscribeURL: "http://h/?a=b&c=<d>", Timestamp: hostile, UnsubscribeURL: "\x00",
+			MessageAttributes: map[string]envAttr{"z": {Type: "String", Value: hostile}, hostile: {Type: "Binary", Value: "AAE="}, "a": {Type: "Number", Value: "1"}}},
+		{Type: "Notification", MessageAttributes: map[string]envAttr{}},
+	} {
+		en.sign("", "us-east-1")
+		if got, want := en.encode(), marshal(en); got != want {
+			t.Errorf("encode:\n%s\nmarshal:\n%s", got, want)
+		}
+	}
+}
+
+// BenchmarkEnvelopeEncode encodes a notification's envelope by hand
+// (encode) and with encoding/json (marshal).
+func BenchmarkEnvelopeEncode(b *testing.B) {
+	en := envelope{Type: "Notification", MessageID: "6c6c2b5a-5d43-4f5e-9b53-4a5f3e2c1d0a", TopicArn: "arn:aws:sns:us-east-1:123456789012:bench-fanout",
+		Message: `{"order":42,"status":"shipped","items":["a","b"]}`, Timestamp: "2026-12-07T00:00:00.000Z", UnsubscribeURL: "\x00"}
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			en.sign("", "us-east-1")
+			_ = en.encode()
+		}
+	})
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			en.sign("", "us-east-1")
+			_ = marshal(en)
+		}
+	})
+}
