@@ -69,8 +69,13 @@ func (s *Service) mayHavePolicies() bool {
 			return false, nil
 		})
 	})
-	if err != nil || found {
+	if err != nil {
 		return true // read per request, as if a policy were there
+	}
+	if found {
+		// Remembered, or every request would search again.
+		s.policies.Store(policiesMaybe)
+		return true
 	}
 	s.policies.CompareAndSwap(policiesUnknown, policiesNone)
 	return s.policies.Load() == policiesMaybe

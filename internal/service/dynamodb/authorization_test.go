@@ -46,4 +46,8 @@ func TestTablePolicyFindsEveryPolicy(t *testing.T) {
 	if got, err := restarted.TablePolicy(orders); got != doc || err != nil {
 		t.Errorf("TablePolicy of a service started over a store holding the policy = %q, %v", got, err)
 	}
+	// What its search found is remembered, as a search that finds none is.
+	if p := restarted.policies.Load(); p != policiesMaybe {
+		t.Errorf("after a search that found a policy, policies = %d, want policiesMaybe (%d)", p, policiesMaybe)
+	}
 }
