@@ -453,31 +453,32 @@ func (s *Service) sendTo(ctx context.Context, sends []queueSend) error {
 	if valid == 0 {
 		return nil
 	}
-	// The ids, sequence numbers and body digests of the valid entries, each
-	// kind made for all of them at once.
+	// The ids and body digests of the valid entries, each kind made for all
+	// of them at once.
 	ids := make([]string, valid)
 	s.newIDs(ids)
-	seq := s.nextSeqs(valid)
 	digests := md5Hexes(all, valid)
 	j := 0
 	for i := range sends {
 		qs := &sends[i]
-		fifo := qs.err == nil && qs.q.fifo()
 		for k, m := range qs.msgs {
 			if m == nil {
 				continue
 			}
-			m.ID, m.Seq, m.MD5Body = ids[j], seq+uint64(j), digests[32*j:32*j+32]
+			m.ID, m.MD5Body = ids[j], digests[32*j:32*j+32]
 			j++
 			res := &qs.results[k]
 			res.MessageID, res.MD5Body = m.ID, m.MD5Body
-			if fifo {
-				res.SeqNumber = padSeq(m.Seq)
-			}
 		}
 	}
 	now := s.clock.Now().UnixMilli()
 	err := s.update(func(tx *txn) error {
+		// Sequence numbers are drawn here, where updates take turns, so
+		// that they follow the order messages are stored in: a message
+		// stored after another of its FIFO group was received must not go
+		// ahead of it in the group, where it would be received while that
+		// one is still in flight.
+		numberMessages(sends, s.nextSeqs(valid))
 		for i := range sends {
 			qs := &sends[i]
 			if qs.err != nil {
@@ -505,6 +506,25 @@ func (s *Service) sendTo(ctx context.Context, sends []queueSend) error {
 		}
 	}
 	return nil
+}
+
+// numberMessages gives the prepared messages of sends consecutive
+// sequence numbers from seq, and FIFO queues' results theirs.
+func numberMessages(sends []queueSend, seq uint64) {
+	for i := range sends {
+		qs := &sends[i]
+		fifo := qs.err == nil && qs.q.fifo()
+		for k, m := range qs.msgs {
+			if m == nil {
+				continue
+			}
+			m.Seq = seq
+			seq++
+			if fifo {
+				qs.results[k].SeqNumber = padSeq(m.Seq)
+			}
+		}
+	}
 }
 
 // send sends entries to the queue r names with sendTo, and gives each
