@@ -24,14 +24,7 @@ import (
 // transfer increments must end equal to the transfers that returned nil,
 // also after a reopen.
 func TestConcurrentUpdatesAreSerializableAcrossCheckpoints(t *testing.T) {
-	defer func(n int64, h func(string)) { walSegmentSize, checkpointHook = n, h }(walSegmentSize, checkpointHook)
-	walSegmentSize = walHeaderSize + 2<<10
-	var checkpoints atomic.Int64
-	checkpointHook = func(stage string) {
-		if stage == "applied" {
-			checkpoints.Add(1)
-		}
-	}
+	checkpoints := smallSegments(t)
 	s := openDisk(t)
 	const accounts, each, writers, transfers, readers = 12, 100, 4, 150, 2
 	const total = accounts * each

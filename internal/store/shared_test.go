@@ -16,14 +16,7 @@ import (
 // bbolt file with an overlay from another checkpoint would break. Under
 // -race it also checks that sharing one read transaction is race-free.
 func TestViewsShareAReadTransactionAcrossCheckpoints(t *testing.T) {
-	defer func(n int64, h func(string)) { walSegmentSize, checkpointHook = n, h }(walSegmentSize, checkpointHook)
-	walSegmentSize = walHeaderSize + 2<<10
-	var checkpoints atomic.Int64
-	checkpointHook = func(stage string) {
-		if stage == "applied" {
-			checkpoints.Add(1)
-		}
-	}
+	checkpoints := smallSegments(t)
 	s := openDisk(t)
 	ds := s.(*diskStore)
 	const keep, updates, readers = 20, 150, 4
@@ -114,4 +107,19 @@ func TestViewsShareAReadTransactionAcrossCheckpoints(t *testing.T) {
 	if v, _ := get(t, s, "n"); v != strconv.Itoa(keep) {
 		t.Fatalf("after reopen n = %q", v)
 	}
+}
+
+// smallSegments makes log segments 2 KiB for the rest of the test, so that
+// a checkpoint runs every few Updates, and counts the checkpoints applied.
+func smallSegments(t *testing.T) *atomic.Int64 {
+	n, h := walSegmentSize, checkpointHook
+	t.Cleanup(func() { walSegmentSize, checkpointHook = n, h })
+	walSegmentSize = walHeaderSize + 2<<10
+	var checkpoints atomic.Int64
+	checkpointHook = func(stage string) {
+		if stage == "applied" {
+			checkpoints.Add(1)
+		}
+	}
+	return &checkpoints
 }
