@@ -107,3 +107,33 @@ func TestAnotherAccountsTableIsOutOfReachWithoutIAM(t *testing.T) {
 		t.Fatalf("the owner's GetItem by ARN: %v", err)
 	}
 }
+
+// TestIAMEnforceAPolicyGivenToCreateTableGrantsAtOnce: a table created with
+// a ResourcePolicy is reachable from the account that policy names by its
+// first answer, with no PutResourcePolicy, and only for the actions named.
+func TestIAMEnforceAPolicyGivenToCreateTableGrantsAtOnce(t *testing.T) {
+	w := newIAMWorld(t, "enforce")
+	ctx := callTimeout(t)
+	const table = "arn:aws:dynamodb:us-east-1:000000000000:table/partnered"
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"dynamodb:PutItem","Resource":"` + table + `"}]}`
+	rootDDB, otherDDB := dynamodb.NewFromConfig(w.root), dynamodb.NewFromConfig(w.other())
+	if _, err := rootDDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String("partnered"),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		ResourcePolicy:       aws.String(policy),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	key := map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "from-partner"}}
+	if _, err := otherDDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: key}); err != nil {
+		t.Fatalf("PutItem the creation's policy grants the other account: %v", err)
+	}
+	_, err := otherDDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key})
+	wantDenied(t, err, "AccessDeniedException", 400, "User: arn:aws:iam::222222222222:root is not authorized to perform: dynamodb:GetItem on resource: "+table+" because no resource-based policy allows the dynamodb:GetItem action")
+	got, err := rootDDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("partnered"), Key: key})
+	if err != nil || got.Item == nil {
+		t.Fatalf("the partner's item in our table: %+v, %v", got, err)
+	}
+}

@@ -365,19 +365,45 @@ func policyNotFound(arn string) error {
 	return ddb.ErrPolicyNotFoundException("Resource-based policy not found for the provided ResourceArn: %s", arn)
 }
 
+// checkPolicyDocument refuses a resource-based policy that is missing, is
+// not a JSON object or is over DynamoDB's 20 KB; member names the request
+// member in the message ("policy" for PutResourcePolicy, "resourcePolicy"
+// for CreateTable).
+func checkPolicyDocument(doc, member string) error {
+	if doc == "" {
+		return apierr.Validation("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(doc), &obj); err != nil {
+		return apierr.Validation("Invalid policy document: %v", err)
+	}
+	if len(doc) > 20*1024 {
+		return apierr.Validation("Policy document size exceeds the maximum allowed size of 20 KB")
+	}
+	return nil
+}
+
+// putPolicy stores doc as t's policy, replacing old (nil for none), and
+// returns its new revision, which always moves forward.
+func (s *Service) putPolicy(tx store.Tx, t *table, doc string, old *policy) (string, error) {
+	rev := strconv.FormatInt(s.now().UnixNano(), 10)
+	if old != nil && old.Revision >= rev {
+		n, _ := strconv.ParseInt(old.Revision, 10, 64)
+		rev = strconv.FormatInt(n+1, 10)
+	}
+	raw, err := json.Marshal(policy{Document: doc, Revision: rev})
+	if err != nil {
+		return "", err
+	}
+	return rev, tx.Put(policyKey(t.ID), raw)
+}
+
 // PutResourcePolicy attaches or replaces a table's resource-based policy,
 // which the authorizer evaluates with the caller's policies (--iam).
 func (s *Service) PutResourcePolicy(ctx context.Context, in *ddb.PutResourcePolicyInput) (*ddb.PutResourcePolicyOutput, error) {
 	doc := awsapi.ToString(in.Policy)
-	if doc == "" {
-		return nil, apierr.Validation("1 validation error detected: Value null at 'policy' failed to satisfy constraint: Member must not be null")
-	}
-	var obj map[string]any
-	if err := json.Unmarshal([]byte(doc), &obj); err != nil {
-		return nil, apierr.Validation("Invalid policy document: %v", err)
-	}
-	if len(doc) > 20*1024 {
-		return nil, apierr.Validation("Policy document size exceeds the maximum allowed size of 20 KB")
+	if err := checkPolicyDocument(doc, "policy"); err != nil {
+		return nil, err
 	}
 	var rev string
 	// Before the write commits: an authorization that follows this answer
@@ -395,16 +421,8 @@ func (s *Service) PutResourcePolicy(ctx context.Context, in *ddb.PutResourcePoli
 		if in.ExpectedRevisionId != nil && (old == nil || old.Revision != *in.ExpectedRevisionId) {
 			return policyNotFound(*in.ResourceArn)
 		}
-		rev = strconv.FormatInt(s.now().UnixNano(), 10)
-		if old != nil && old.Revision >= rev {
-			n, _ := strconv.ParseInt(old.Revision, 10, 64)
-			rev = strconv.FormatInt(n+1, 10)
-		}
-		raw, err := json.Marshal(policy{Document: doc, Revision: rev})
-		if err != nil {
-			return err
-		}
-		return tx.Put(policyKey(t.ID), raw)
+		rev, err = s.putPolicy(tx, t, doc, old)
+		return err
 	})
 	if err != nil {
 		return nil, err

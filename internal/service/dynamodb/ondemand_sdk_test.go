@@ -177,3 +177,60 @@ func TestSDKResourcePolicy(t *testing.T) {
 		t.Errorf("GetResourcePolicy after delete = %v, want PolicyNotFoundException", err)
 	}
 }
+
+// TestSDKCreateTableWithAResourcePolicy: CreateTable's ResourcePolicy is
+// attached with the table, read back by GetResourcePolicy with a revision
+// that PutResourcePolicy's ExpectedRevisionId accepts, and dropped with the
+// table; a policy that is not JSON refuses the whole table.
+func TestSDKCreateTableWithAResourcePolicy(t *testing.T) {
+	c := startWharf(t)
+	ctx := context.Background()
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:us-east-1:000000000000:table/shared"}]}`
+	create := func(name, policy string) error {
+		_, err := c.CreateTable(ctx, &sdk.CreateTableInput{
+			TableName:            aws.String(name),
+			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+			BillingMode:          types.BillingModePayPerRequest,
+			ResourcePolicy:       aws.String(policy),
+		})
+		return err
+	}
+	if err := create("broken", "{not json"); apiCode(err) != "ValidationException" {
+		t.Errorf("CreateTable with a policy that is not JSON = %v, want ValidationException", err)
+	}
+	if _, err := c.DescribeTable(ctx, &sdk.DescribeTableInput{TableName: aws.String("broken")}); apiCode(err) != "ResourceNotFoundException" {
+		t.Errorf("DescribeTable of the table refused for its policy = %v, want ResourceNotFoundException", err)
+	}
+
+	if err := create("shared", doc); err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.String("arn:aws:dynamodb:us-east-1:000000000000:table/shared")
+	got, err := c.GetResourcePolicy(ctx, &sdk.GetResourcePolicyInput{ResourceArn: arn})
+	if err != nil || aws.ToString(got.Policy) != doc || aws.ToString(got.RevisionId) == "" {
+		t.Fatalf("GetResourcePolicy of a table created with a policy = %+v, %v", got, err)
+	}
+	put, err := c.PutResourcePolicy(ctx, &sdk.PutResourcePolicyInput{ResourceArn: arn, Policy: aws.String(doc), ExpectedRevisionId: got.RevisionId})
+	if err != nil || aws.ToString(put.RevisionId) == aws.ToString(got.RevisionId) {
+		t.Fatalf("PutResourcePolicy with the creation's revision = %+v, %v; want a new revision", put, err)
+	}
+
+	if _, err := c.DeleteTable(ctx, &sdk.DeleteTableInput{TableName: aws.String("shared")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := create("shared", ""); apiCode(err) != "ValidationException" {
+		t.Errorf("CreateTable with an empty policy = %v, want ValidationException", err)
+	}
+	if _, err := c.CreateTable(ctx, &sdk.CreateTableInput{
+		TableName:            aws.String("shared"),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetResourcePolicy(ctx, &sdk.GetResourcePolicyInput{ResourceArn: arn}); apiCode(err) != "PolicyNotFoundException" {
+		t.Errorf("GetResourcePolicy of a table recreated without a policy = %v, want PolicyNotFoundException", err)
+	}
+}

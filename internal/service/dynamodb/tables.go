@@ -353,13 +353,30 @@ func (s *Service) CreateTable(ctx context.Context, in *ddb.CreateTableInput) (*d
 			return nil, err
 		}
 	}
+	if in.ResourcePolicy != nil {
+		if err := checkPolicyDocument(*in.ResourcePolicy, "resourcePolicy"); err != nil {
+			return nil, err
+		}
+		// Before the write commits, as in PutResourcePolicy: an
+		// authorization that follows this answer must read the policy.
+		s.policies.Store(policiesMaybe)
+	}
 	err = s.st.Update(func(tx store.Tx) error {
 		if raw, err := tx.Get(tableKey(account, region, t.Name)); err != nil {
 			return err
 		} else if raw != nil {
 			return ddb.ErrResourceInUseException("Table already exists: %s", t.Name)
 		}
-		return saveTable(tx, t)
+		if err := saveTable(tx, t); err != nil {
+			return err
+		}
+		if in.ResourcePolicy == nil {
+			return nil
+		}
+		// The policy is attached in the table's own commit: the table never
+		// exists without it (CreateTable's policy is strongly consistent).
+		_, err := s.putPolicy(tx, t, *in.ResourcePolicy, nil)
+		return err
 	})
 	if err != nil {
 		return nil, err
