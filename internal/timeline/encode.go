@@ -14,7 +14,14 @@ import (
 func appendJSON(b []byte, e *Entry) []byte {
 	b = append(b, `{"id":`...)
 	b = jsonstring.Append(b, e.ID)
-	b = append(b, `,"time":"`...)
+	return appendAfterID(append(b, ','), e)
+}
+
+// appendAfterID appends what follows the id in e's JSON object, from the
+// time's member to the closing brace: Record encodes it before it takes the
+// lock that numbers the entry.
+func appendAfterID(b []byte, e *Entry) []byte {
+	b = append(b, `"time":"`...)
 	b = e.Time.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","service":`...)
 	b = jsonstring.Append(b, e.Service)

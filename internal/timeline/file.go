@@ -18,7 +18,8 @@ import (
 // of what a durable SQS message or SNS publish cost. A write here is one
 // write(2) per flush, never synced: a crash loses at most the unflushed
 // tail, which the package documents already, and a torn last line is
-// skipped when read.
+// skipped when read. A write that fails (a full disk) is retried by the
+// next flush, and reported once in the log.
 //
 // Two files bound the history: new entries go to current; once it holds
 // limit entries it becomes previous (replacing the one before) and a new
@@ -36,39 +37,68 @@ type files struct {
 	f      *os.File // current, opened on the first save
 	n      int      // entries in current
 	torn   bool     // current ends without a newline: a crash cut its last line
-	buf    []byte
 	opened bool
 }
 
 func (fs *files) path(name string) string { return filepath.Join(fs.dir, name) }
 
-// save appends batch to current, starting a new current whenever it
+// save appends entries to current, starting a new current whenever it
 // reaches limit entries.
-func (fs *files) save(batch []Entry, limit int) error {
+func (fs *files) save(entries []Entry, limit int) error {
+	var b []byte
+	for i := range entries {
+		b = append(appendJSON(b, &entries[i]), '\n')
+	}
+	_, err := fs.write(b, len(entries), limit)
+	return err
+}
+
+// write appends b, n JSON lines, to current, starting a new current
+// whenever it holds limit lines. It returns how much of b is in the files:
+// all of it, or on an error the lines up to the last one written whole (a
+// line cut by the error is ended before the next write, which writes it
+// again).
+func (fs *files) write(b []byte, n, limit int) (int, error) {
 	if !fs.opened {
 		if err := fs.open(); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	fs.buf = fs.buf[:0]
 	if fs.torn {
 		// The cut line stays unreadable; the next one must not join it.
-		fs.buf = append(fs.buf, '\n')
+		if _, err := fs.f.Write([]byte{'\n'}); err != nil {
+			return 0, err
+		}
 		fs.torn = false
 	}
-	for i := range batch {
+	done := 0
+	for done < len(b) {
 		if fs.n >= limit {
-			if err := fs.write(); err != nil {
-				return err
-			}
 			if err := fs.rotate(); err != nil {
-				return err
+				return done, err
 			}
 		}
-		fs.buf = append(appendJSON(fs.buf, &batch[i]), '\n')
-		fs.n++
+		chunk, lines := b[done:], n
+		if room := limit - fs.n; lines > room {
+			// Up to the end of the room-th line.
+			end := 0
+			for range room {
+				end += bytes.IndexByte(chunk[end:], '\n') + 1
+			}
+			chunk, lines = chunk[:end], room
+		}
+		w, err := fs.f.Write(chunk)
+		if err != nil {
+			whole := bytes.LastIndexByte(chunk[:w], '\n') + 1
+			fs.n += bytes.Count(chunk[:whole], []byte{'\n'})
+			fs.torn = whole < w
+			return done + whole, err
+		}
+		fs.n += lines
+		n -= lines
+		done += len(chunk)
 	}
-	return fs.write()
+	return done, nil
 }
 
 func (fs *files) open() error {
@@ -81,15 +111,6 @@ func (fs *files) open() error {
 	}
 	fs.f, fs.opened = f, true
 	return nil
-}
-
-func (fs *files) write() error {
-	if len(fs.buf) == 0 {
-		return nil
-	}
-	_, err := fs.f.Write(fs.buf)
-	fs.buf = fs.buf[:0]
-	return err
 }
 
 // rotate makes current the previous file and starts an empty current.

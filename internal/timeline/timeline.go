@@ -100,13 +100,22 @@ type Log struct {
 	mu      sync.Mutex
 	entries []Entry // oldest first, at most limit
 	seq     uint64
-	unsaved []Entry
-	subs    map[chan Entry]struct{}
-	flushed chan struct{} // signalled when unsaved grows
+	// pending holds the entries not yet written to the files, encoded as
+	// the JSON lines they are saved as, npending of them: bytes the garbage
+	// collector need not scan, encoded once, and no second copy of each
+	// entry's strings kept alive until the next flush.
+	pending  []byte
+	npending int
+	subs     map[chan Entry]struct{}
+	flushed  chan struct{} // signalled when pending grows
 
 	// fileMu serialises flush and Reset on the files (nil: memory only).
 	fileMu sync.Mutex
 	files  *files
+	spare  []byte // the buffer pending had before the last flush, for the next
+	// failing is set while saving fails: the failure is logged once, and
+	// again when saving works again.
+	failing bool
 
 	// loaded is closed once the entries saved by an earlier wharf are in
 	// entries: Open leaves reading them to a goroutine, so that up to
@@ -239,6 +248,13 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 	if e.Cause == e.Subject {
 		e.Cause = ""
 	}
+	// The saved line, all but its id, encoded outside the lock (on the
+	// stack unless it is long).
+	var buf [512]byte
+	var line []byte
+	if l.files != nil {
+		line = appendAfterID(buf[:0], &e)
+	}
 	l.mu.Lock()
 	l.seq++
 	e.ID = hexID(l.seq)
@@ -251,7 +267,12 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 		l.entries = l.entries[:n]
 	}
 	if l.files != nil {
-		l.unsaved = append(l.unsaved, e)
+		// The id is 16 hex digits: nothing to escape.
+		l.pending = append(l.pending, `{"id":"`...)
+		l.pending = append(l.pending, e.ID...)
+		l.pending = append(l.pending, `",`...)
+		l.pending = append(append(l.pending, line...), '\n')
+		l.npending++
 	}
 	for ch := range l.subs {
 		select {
@@ -302,8 +323,8 @@ func (l *Log) logEntry(e Entry) {
 	l.log.LogAttrs(context.Background(), level, e.Service+": "+msg, attrs...)
 }
 
-// Run saves recorded entries to the store in batches until ctx is cancelled,
-// then saves the rest.
+// Run saves recorded entries to the files in batches until ctx is
+// cancelled, then saves the rest.
 func (l *Log) Run(ctx context.Context) {
 	if l.files == nil {
 		<-ctx.Done()
@@ -319,31 +340,83 @@ func (l *Log) Run(ctx context.Context) {
 			return
 		case <-l.flushed:
 		}
-		l.flush()
-		// Batch: one commit for the hops of the next moment, not one each.
+		wait := 200 * time.Millisecond // one write for the hops of the next moment, not one each
+		if !l.flush() {
+			// Try again in a while, even if nothing new is recorded.
+			wait = 2 * time.Second
+			select {
+			case l.flushed <- struct{}{}:
+			default:
+			}
+		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
 }
 
-// flush appends the unsaved entries to the files.
-func (l *Log) flush() {
+// maxSpare bounds the buffer a flush keeps for the next one: a burst's
+// buffer is not held for good.
+const maxSpare = 1 << 20
+
+// flush appends the pending entries to the files. It reports false when
+// some could not be written (a full disk, a directory gone): those stay
+// pending, ahead of the entries recorded since, for the next flush to write;
+// the newest limit of them are kept, the older are dropped from the files
+// (not from memory) and counted in the log. Whatever is still pending when
+// the timeline stops is lost, as entries recorded just before a crash are.
+func (l *Log) flush() bool {
 	<-l.loaded // the entries of earlier runs go first
 	l.fileMu.Lock()
 	defer l.fileMu.Unlock()
 	l.mu.Lock()
-	batch := l.unsaved
-	l.unsaved = nil
+	batch, n := l.pending, l.npending
+	l.pending, l.npending = l.spare[:0], 0
 	l.mu.Unlock()
-	if len(batch) == 0 {
-		return
+	l.spare = nil
+	if n == 0 {
+		l.spare = batch[:0]
+		return true
 	}
-	if err := l.files.save(batch, l.limit); err != nil {
-		// A full disk: the entries stay in memory.
-		l.log.Debug("timeline: save", "err", err)
+	written, err := l.files.write(batch, n, l.limit)
+	if err == nil {
+		if l.failing {
+			l.failing = false
+			l.log.Info("timeline: saving entries again")
+		}
+		if cap(batch) <= maxSpare {
+			l.spare = batch[:0]
+		}
+		return true
 	}
+	// Put what was not written back in front of what was recorded since.
+	rest := batch[written:]
+	left := bytes.Count(rest, []byte{'\n'})
+	l.mu.Lock()
+	newer := l.pending
+	back := append(batch[:copy(batch, rest)], newer...)
+	dropped := 0
+	if over := left + l.npending - l.limit; over > 0 {
+		cut := 0
+		for range over {
+			cut += bytes.IndexByte(back[cut:], '\n') + 1
+		}
+		back = back[:copy(back, back[cut:])]
+		dropped = over
+	}
+	l.pending, l.npending = back, left+l.npending-dropped
+	pending := l.npending
+	l.mu.Unlock()
+	if cap(newer) <= maxSpare {
+		l.spare = newer[:0]
+	}
+	if !l.failing || dropped > 0 {
+		l.log.Warn("timeline: entries could not be saved; they are kept in memory and saving is retried",
+			"err", err, "pending", pending, "dropped", dropped)
+	}
+	l.failing = true
+	return false
 }
 
 // Filter selects entries. Zero fields select everything.
@@ -510,8 +583,9 @@ func (l *Log) Reset() error {
 	l.fileMu.Lock()
 	defer l.fileMu.Unlock()
 	l.mu.Lock()
-	l.entries, l.unsaved = nil, nil
+	l.entries, l.pending, l.npending = nil, l.pending[:0], 0
 	l.mu.Unlock()
+	l.failing = false
 	if l.files == nil {
 		return nil
 	}

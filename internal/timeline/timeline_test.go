@@ -1,9 +1,12 @@
 package timeline
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -285,4 +288,57 @@ type heldTx struct {
 func (t heldTx) Scan(prefix, start []byte, fn func(k, v []byte) (bool, error)) error {
 	<-t.release
 	return t.Tx.Scan(prefix, start, fn)
+}
+
+// TestFailedSaveIsRetriedAndReported: entries a flush cannot write (here the
+// data directory is a file) stay pending, the newest limit of them, and the
+// first flush that can write saves them; the failure is logged once, and
+// again only when it drops entries from what will be saved.
+func TestFailedSaveIsRetriedAndReported(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	var logged bytes.Buffer
+	l, err := Open(Options{Dir: dir, Limit: 4, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	chain(l) // 6 entries: the oldest 2 are past the limit
+	if l.flush() {
+		t.Fatal("a flush into a file that is not a directory succeeded")
+	}
+	if l.flush() {
+		t.Fatal("the second flush succeeded")
+	}
+	if n := strings.Count(logged.String(), "could not be saved"); n != 1 {
+		t.Errorf("the failure logged %d times, want once:\n%s", n, logged.String())
+	}
+	l.Record(context.Background(), Entry{Service: "sqs", Kind: "MessageDeleted", Subject: "msg-1"})
+	if l.flush() {
+		t.Fatal("the third flush succeeded")
+	}
+	if !strings.Contains(logged.String(), "dropped=1") {
+		t.Errorf("the entry dropped from the files is not reported:\n%s", logged.String())
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if !l.flush() {
+		t.Fatal("the flush after the directory came back failed")
+	}
+	if !strings.Contains(logged.String(), "saving entries again") {
+		t.Errorf("the recovery is not logged:\n%s", logged.String())
+	}
+	l2, err := Open(Options{Dir: dir, Limit: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := l2.List(Filter{})
+	if want := []string{"MessageDeleted", "NoRuleMatched", "MessageReceived", "MessageSent"}; !equal(kinds(got), want) {
+		t.Fatalf("after reopen: %v, want %v", kinds(got), want)
+	}
+	if got[0].ID != hexID(7) || got[3].ID != hexID(4) {
+		t.Errorf("ids %s..%s, want %s..%s", got[3].ID, got[0].ID, hexID(4), hexID(7))
+	}
 }
