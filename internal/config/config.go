@@ -71,7 +71,7 @@ type Config struct {
 	// ECSStatsInterval is how often running tasks' CPU and memory use is
 	// sampled for AWS/ECS CPUUtilization and MemoryUtilization.
 	ECSStatsInterval time.Duration
-	// DebugAddr, when set, is the loopback host:port serving net/http/pprof
+	// DebugAddr, when set, is the loopback host:port serving Go's profiles
 	// and counters in expvar's format; empty (the default) serves neither.
 	DebugAddr string
 }

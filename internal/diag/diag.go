@@ -1,5 +1,6 @@
-// Package diag serves wharf's profiling switch (--debug-addr): net/http/pprof
-// and counters in expvar's format (goroutines, open connections, store commit
+// Package diag serves wharf's profiling switch (--debug-addr): Go's profiles
+// (at net/http/pprof's paths and in its formats, see profiles.go) and
+// counters in expvar's format (goroutines, open connections, store commit
 // latency) on a loopback address of their own, never on the service port.
 package diag
 
@@ -9,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"runtime"
 	"strconv"
@@ -95,11 +95,11 @@ func (s *Server) Close() error {
 // each caller's file and line), though the endpoint is off by default.
 func Handler(c Counters) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/", profileIndex)
+	mux.HandleFunc("/debug/pprof/cmdline", cmdline)
+	mux.HandleFunc("/debug/pprof/profile", cpuProfile)
+	mux.HandleFunc("/debug/pprof/symbol", symbol)
+	mux.HandleFunc("/debug/pprof/trace", execTrace)
 	mux.HandleFunc("/debug/vars", func(w http.ResponseWriter, r *http.Request) {
 		vars := map[string]any{"goroutines": runtime.NumGoroutine()}
 		if c.OpenConns != nil {

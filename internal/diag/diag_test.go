@@ -145,3 +145,32 @@ func TestDebugAddrRefusesNonLoopback(t *testing.T) {
 		}
 	}
 }
+
+// The profiles are served at net/http/pprof's paths in the formats go tool
+// pprof reads: protobuf profiles are gzipped (magic 1f 8b).
+func TestDebugAddrServesPprofFormats(t *testing.T) {
+	srv := wharftest.Start(t, "--debug-addr", "127.0.0.1:0")
+	base := "http://" + srv.Wharf.DebugAddr() + "/debug/pprof/"
+	for _, path := range []string{"profile?seconds=0.2", "heap?gc=1", "allocs", "goroutine"} {
+		code, body := get(t, base+path)
+		if code != 200 || !strings.HasPrefix(body, "\x1f\x8b") {
+			t.Errorf("%s: %d, %d bytes starting %q", path, code, len(body), body[:min(len(body), 8)])
+		}
+	}
+	if code, body := get(t, base+"trace?seconds=0.1"); code != 200 || len(body) == 0 {
+		t.Errorf("trace: %d, %d bytes", code, len(body))
+	}
+	if code, body := get(t, base+"cmdline"); code != 200 || body == "" {
+		t.Errorf("cmdline: %d %q", code, body)
+	}
+	if code, body := get(t, base+"symbol"); code != 200 || !strings.HasPrefix(body, "num_symbols: 1") {
+		t.Errorf("symbol: %d %q", code, body)
+	}
+	if code, _ := get(t, base+"nosuchprofile"); code != 404 {
+		t.Errorf("unknown profile: %d, want 404", code)
+	}
+	// Delta profiles are refused, not answered with an absolute one.
+	if code, _ := get(t, base+"heap?seconds=1"); code != 400 {
+		t.Errorf("heap?seconds=1: %d, want 400", code)
+	}
+}
