@@ -81,6 +81,9 @@ type Authorizer struct {
 	pmu        sync.Mutex
 	principals map[callerKey]*principalEntry // by caller, valid for one IAM generation
 
+	smu      sync.Mutex
+	services map[serviceKey]*serviceEntry // AuthorizeService's decisions
+
 	mu      sync.Mutex
 	denials []Denial // ring, oldest overwritten
 	next    int
@@ -115,7 +118,8 @@ func New(o Options) *Authorizer {
 	if o.Keep <= 0 {
 		o.Keep = 200
 	}
-	return &Authorizer{o: o, cache: [2]map[string]*iampolicy.Policy{{}, {}}, principals: map[callerKey]*principalEntry{}}
+	return &Authorizer{o: o, cache: [2]map[string]*iampolicy.Policy{{}, {}}, principals: map[callerKey]*principalEntry{},
+		services: map[serviceKey]*serviceEntry{}}
 }
 
 // Mode is the authorizer's mode.
@@ -377,41 +381,96 @@ var existingObjectTagActions = map[string]bool{
 // sourceArn of sourceAccount: a rule, a topic) may perform action on
 // resource, which only the resource's policy can allow. Like Authorize it
 // records a denial and refuses only in enforce mode.
+//
+// Every delivery between services (each of a topic's subscribers, each
+// target of a rule) is decided here, and the decision depends only on its
+// arguments, the resource's policy document and owner, and the time: it is
+// kept (serviceEntry) and used again while the resource's policy reads the
+// same and does not read the time. The policy is looked up for every call,
+// so a changed one is decided anew by the next delivery.
 func (a *Authorizer) AuthorizeService(ctx context.Context, svc, action, resource, sourceArn, sourceAccount string) error {
 	if a.o.Mode == config.IAMOff {
 		return nil
 	}
-	// The keys as Context.Set lowers them, in one literal: every delivery
-	// between services is checked here.
-	current, epoch := a.timeKeys(a.o.Now())
-	req := &iampolicy.Request{Principal: iampolicy.Principal{Service: svc}, Action: action, Resource: resource,
-		ResourceAccount: arnAccount(resource), Context: iampolicy.Context{
-			"aws:sourcearn": {sourceArn}, "aws:sourceaccount": {sourceAccount},
-			"aws:currenttime": current, "aws:epochtime": epoch,
-		}}
-	var ps iampolicy.Policies
+	var doc, owner string
 	if a.o.ResourcePolicy != nil {
-		doc, owner, err := a.o.ResourcePolicy(ctx, resource)
-		if err != nil {
+		var err error
+		if doc, owner, err = a.o.ResourcePolicy(ctx, resource); err != nil {
 			return err
 		}
-		if owner != "" {
-			req.ResourceAccount = owner
-		}
-		if p := a.parse(doc, iampolicy.Resource); p != nil {
-			ps.Resource = []iampolicy.Named{{Name: "resource policy", Policy: p}}
-		}
 	}
-	d := iampolicy.Evaluate(req, ps)
-	if d.Allowed {
+	key := serviceKey{svc: svc, action: action, resource: resource, sourceArn: sourceArn, sourceAccount: sourceAccount}
+	a.smu.Lock()
+	e := a.services[key]
+	a.smu.Unlock()
+	if e == nil || e.doc != doc || e.owner != owner {
+		e = a.decideService(key, doc, owner)
+	}
+	if e.allowed {
 		return nil
 	}
-	a.record(ctx, &awsapi.Caller{Service: strings.TrimSuffix(svc, ".amazonaws.com")}, "deliver", req, d)
+	den := e.denial
+	den.Time = a.o.Now().UTC()
+	a.keep(ctx, den)
 	if a.o.Mode == config.IAMEnforce {
-		code, status := accessDenied(arnService(resource))
-		return apierr.New(code, status, "%s", deniedMessage(arnService(resource), d, req))
+		return apierr.New(e.code, e.status, "%s", e.message)
 	}
 	return nil
+}
+
+// serviceKey is what a service principal's request is kept by.
+type serviceKey struct {
+	svc, action, resource, sourceArn, sourceAccount string
+}
+
+// serviceEntry is AuthorizeService's decision of one serviceKey under the
+// resource policy doc (and owner), with the denial it records and the
+// error it refuses with, made once.
+type serviceEntry struct {
+	doc, owner string
+	allowed    bool
+	denial     Denial // all but the time
+	code       string
+	status     int
+	message    string
+}
+
+// decideService evaluates k under the resource policy doc of owner and
+// keeps the decision unless the policy reads the time, which changes it.
+func (a *Authorizer) decideService(k serviceKey, doc, owner string) *serviceEntry {
+	current, epoch := a.timeKeys(a.o.Now())
+	// The keys as Context.Set lowers them, in one literal.
+	req := &iampolicy.Request{Principal: iampolicy.Principal{Service: k.svc}, Action: k.action, Resource: k.resource,
+		ResourceAccount: arnAccount(k.resource), Context: iampolicy.Context{
+			"aws:sourcearn": {k.sourceArn}, "aws:sourceaccount": {k.sourceAccount},
+			"aws:currenttime": current, "aws:epochtime": epoch,
+		}}
+	if owner != "" {
+		req.ResourceAccount = owner
+	}
+	var ps iampolicy.Policies
+	p := a.parse(doc, iampolicy.Resource)
+	if p != nil {
+		ps.Resource = []iampolicy.Named{{Name: "resource policy", Policy: p}}
+	}
+	d := iampolicy.Evaluate(req, ps)
+	e := &serviceEntry{doc: doc, owner: owner, allowed: d.Allowed}
+	if !d.Allowed {
+		e.denial = a.denial(&awsapi.Caller{Service: strings.TrimSuffix(k.svc, ".amazonaws.com")}, "deliver", req, d)
+		service := arnService(k.resource)
+		e.code, e.status = accessDenied(service)
+		e.message = deniedMessage(service, d, req)
+	}
+	if p.Reads("aws:CurrentTime") || p.Reads("aws:EpochTime") {
+		return e
+	}
+	a.smu.Lock()
+	if len(a.services) >= 4096 {
+		a.services = map[serviceKey]*serviceEntry{} // bounded: start over
+	}
+	a.services[k] = e
+	a.smu.Unlock()
+	return e
 }
 
 // arnService is the service field of an ARN.
@@ -573,16 +632,31 @@ func (a *Authorizer) parse(doc string, k iampolicy.Kind) *iampolicy.Policy {
 }
 
 func (a *Authorizer) record(ctx context.Context, c *awsapi.Caller, op string, req *iampolicy.Request, d iampolicy.Decision) {
+	den := a.denial(c, op, req, d)
+	den.Time = a.o.Now().UTC()
+	a.keep(ctx, den)
+}
+
+// denial is what record records of c's request req denied by d, but the
+// time.
+func (a *Authorizer) denial(c *awsapi.Caller, op string, req *iampolicy.Request, d iampolicy.Decision) Denial {
 	dec := "implicitDeny"
 	if d.Explicit {
 		dec = "explicitDeny"
 	}
-	who := req.Principal.Name()
-	den := Denial{Time: a.o.Now().UTC(), Principal: who, Action: req.Action, Resource: req.Resource, Decision: dec,
+	return Denial{Principal: req.Principal.Name(), Action: req.Action, Resource: req.Resource, Decision: dec,
 		Reason: d.Reason(req.Action), Detail: d.Detail(), Refused: a.o.Mode == config.IAMEnforce,
 		Service: c.Service, Operation: op, RequestID: c.RequestID}
-	a.o.Logger.Info("iam denied", "mode", a.o.Mode, "principal", who, "action", req.Action, "resource", req.Resource,
-		"decision", dec, "reason", d.Detail(), "op", op, "request_id", c.RequestID)
+}
+
+// keep logs den, tells OnDenial of it and keeps it for Denials.
+func (a *Authorizer) keep(ctx context.Context, den Denial) {
+	// Audit mode records a denial for every delivery to a queue without a
+	// policy: the line's arguments are not built for a logger that drops it.
+	if a.o.Logger.Enabled(ctx, slog.LevelInfo) {
+		a.o.Logger.Info("iam denied", "mode", a.o.Mode, "principal", den.Principal, "action", den.Action, "resource", den.Resource,
+			"decision", den.Decision, "reason", den.Detail, "op", den.Operation, "request_id", den.RequestID)
+	}
 	if a.o.OnDenial != nil {
 		a.o.OnDenial(ctx, den)
 	}

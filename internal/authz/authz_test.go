@@ -199,3 +199,58 @@ func TestAnonymousRequestForAMissingBucketIsAnsweredHere(t *testing.T) {
 		t.Errorf("audit answered %v", err)
 	}
 }
+
+// TestServiceDecisionsFollowTheResourcePolicy: AuthorizeService keeps its
+// decisions, but a changed resource policy decides the very next delivery,
+// whichever way it changed, and a policy reading the time is decided at
+// each delivery's time.
+func TestServiceDecisionsFollowTheResourcePolicy(t *testing.T) {
+	const queue = "arn:aws:sqs:us-east-1:111111111111:q"
+	const topic = "arn:aws:sns:us-east-1:111111111111:t"
+	allow := func(cond string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sns.amazonaws.com"},"Action":"sqs:SendMessage","Resource":"` +
+			queue + `","Condition":{` + cond + `}}]}`
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	doc := ""
+	a := New(Options{Mode: config.IAMEnforce, Now: func() time.Time { return now },
+		ResourcePolicy: func(context.Context, string) (string, string, error) { return doc, "", nil }})
+	send := func() error {
+		return a.AuthorizeService(t.Context(), "sns.amazonaws.com", "sqs:SendMessage", queue, topic, "111111111111")
+	}
+	steps := []struct {
+		doc     string
+		allowed bool
+	}{
+		{"", false},
+		{allow(`"ArnEquals":{"aws:SourceArn":"` + topic + `"}`), true},
+		{allow(`"ArnEquals":{"aws:SourceArn":"` + topic + `"}`), true},
+		{allow(`"ArnEquals":{"aws:SourceArn":"` + topic + `-other"}`), false},
+		{allow(`"ArnEquals":{"aws:SourceArn":"` + topic + `"}`), true},
+		{"", false},
+	}
+	for i, st := range steps {
+		doc = st.doc
+		for range 2 { // the second is decided from what the first kept
+			err := send()
+			if (err == nil) != st.allowed {
+				t.Fatalf("step %d: allowed %v, want %v (err %v)", i, err == nil, st.allowed, err)
+			}
+			if err != nil && apierr.As(err).Code != "AccessDenied" {
+				t.Fatalf("step %d: %v", i, err)
+			}
+		}
+	}
+	if got := len(a.Denials()); got != 6 {
+		t.Fatalf("%d denials recorded, want one per refused delivery, 6", got)
+	}
+
+	doc = allow(`"DateLessThan":{"aws:CurrentTime":"2026-01-01T00:00:10Z"}`)
+	if err := send(); err != nil {
+		t.Fatalf("before the policy's time: %v", err)
+	}
+	now = now.Add(time.Minute)
+	if err := send(); err == nil {
+		t.Fatal("after the policy's time: allowed")
+	}
+}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -466,4 +467,56 @@ func TestIAMEnforceSNSRedrivesARefusedMessageToADeadLetterQueueThatLetsItIn(t *t
 	}
 	w.wantDenial(denial{Principal: "sns.amazonaws.com", Action: "sqs:SendMessage", Resource: qarn("closed-dlq"), Decision: "implicitDeny",
 		Reason: "because no resource-based policy allows the sqs:SendMessage action"})
+}
+
+// TestIAMEnforceAQueuePolicyChangeDecidesTheNextSNSDelivery: SNS's
+// deliveries are authorized from a kept decision, but each change of the
+// queue's policy (SetQueueAttributes) decides the next publish: a policy
+// for another topic refuses it, the right one lets it in again, and an
+// empty policy refuses it.
+func TestIAMEnforceAQueuePolicyChangeDecidesTheNextSNSDelivery(t *testing.T) {
+	t.Parallel()
+	w := newDeliveryWorld(t)
+	ctx := callTimeout(t)
+	tp, sq := sns.NewFromConfig(w.cfg), sqs.NewFromConfig(w.cfg)
+	topic, err := tp.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("alerts")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qarn := "arn:aws:sqs:us-east-1:" + acct + ":inbox"
+	policy := func(source string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sns.amazonaws.com"},
+		"Action":"sqs:SendMessage","Resource":"` + qarn + `","Condition":{"ArnEquals":{"aws:SourceArn":"` + source + `"}}}]}`
+	}
+	inbox := w.queue("inbox", policy(*topic.TopicArn))
+	w.must(tp.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: &qarn}))
+	steps := []struct {
+		policy    string
+		delivered bool
+	}{
+		{policy(*topic.TopicArn), true},
+		{policy(*topic.TopicArn + "-other"), false},
+		{policy(*topic.TopicArn), true},
+		{"", false},
+		{policy(*topic.TopicArn), true},
+	}
+	for i, st := range steps {
+		w.must(sq.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &inbox, Attributes: map[string]string{"Policy": st.policy}}))
+		for j := range 2 { // the second publish is decided as the first was
+			msg := fmt.Sprintf("step %d publish %d", i, j)
+			w.must(tp.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: &msg}))
+			// Publish returns once its queue deliveries are made: the
+			// message is there now, or never.
+			m := w.receive(inbox, 0)
+			switch {
+			case st.delivered && (m == nil || !strings.Contains(*m.Body, msg)):
+				t.Fatalf("%s: the queue got %v, want the message", msg, m)
+			case !st.delivered && m != nil:
+				t.Fatalf("%s: the queue got %q, want nothing", msg, *m.Body)
+			}
+			if m != nil {
+				w.must(sq.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &inbox, ReceiptHandle: m.ReceiptHandle}))
+			}
+		}
+	}
 }
