@@ -182,16 +182,27 @@ func (q servicePrincipalQueues) DeliverToQueue(ctx context.Context, queueARN, bo
 // stores those allowed in one call (one commit).
 func (q servicePrincipalQueues) DeliverToQueues(ctx context.Context, msgs []sns.QueueMessage) []error {
 	src, _ := awsapi.SourceFrom(ctx)
-	errs := make([]error, len(msgs))
 	ds := make([]sqs.Delivery, 0, len(msgs))
-	idx := make([]int, 0, len(msgs))
+	var errs []error // made at the first refusal: most deliveries are allowed
+	var idx []int    // ds[j] is msgs[idx[j]], once errs is made
 	for i, m := range msgs {
 		if err := q.az.AuthorizeService(ctx, q.principal, "sqs:SendMessage", m.QueueARN, src.ARN, src.Account); err != nil {
+			if errs == nil {
+				errs, idx = make([]error, len(msgs)), make([]int, len(ds), len(msgs))
+				for j := range idx {
+					idx[j] = j
+				}
+			}
 			errs[i] = err
 			continue
 		}
 		ds = append(ds, sqs.Delivery(m))
-		idx = append(idx, i)
+		if errs != nil {
+			idx = append(idx, i)
+		}
+	}
+	if errs == nil {
+		return q.sqs.DeliverToQueues(ctx, ds)
 	}
 	for j, err := range q.sqs.DeliverToQueues(ctx, ds) {
 		errs[idx[j]] = err

@@ -31,7 +31,12 @@ type topicMetric struct{ account, region, topic, name string }
 
 // countTopic adds one to metric name of the topic.
 func (s *Service) countTopic(account, region, topic, name string) {
-	if s.metrics.m == nil {
+	s.countTopicN(account, region, topic, name, 1)
+}
+
+// countTopicN adds n to metric name of the topic.
+func (s *Service) countTopicN(account, region, topic, name string, n int) {
+	if s.metrics.m == nil || n == 0 {
 		return
 	}
 	s.metrics.mu.Lock()
@@ -39,7 +44,7 @@ func (s *Service) countTopic(account, region, topic, name string) {
 	if s.metrics.counts == nil {
 		s.metrics.counts = map[topicMetric]float64{}
 	}
-	s.metrics.counts[topicMetric{account, region, topic, name}]++
+	s.metrics.counts[topicMetric{account, region, topic, name}] += float64(n)
 }
 
 // countDelivery counts a subscription's delivery to the topic its ARN

@@ -25,6 +25,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/jsonstring"
 	"github.com/wharf-dev/wharf/internal/lazyregexp"
 	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/timeline"
 )
 
 // msgAttr is a message attribute of a published message.
@@ -388,6 +389,10 @@ type topicView struct {
 type subView struct {
 	sub    *subscription
 	filter *filter // nil: every message
+	// unsubscribe is sub's UnsubscribeURL after the host (unsubscribePath),
+	// and delivered the timeline's detail of a delivery to it: every
+	// publish puts them in each subscriber's copy.
+	unsubscribe, delivered string
 }
 
 func (s *Service) view(arn string) (*topicView, error) {
@@ -418,7 +423,7 @@ func (s *Service) cachedView(arn string) (*topicView, error) {
 			if sub.Pending {
 				return true
 			}
-			sv := subView{sub: sub}
+			sv := subView{sub: sub, unsubscribe: unsubscribePath(sub.ARN), delivered: "delivered to " + sub.Endpoint}
 			if fp := sub.Attrs["FilterPolicy"]; fp != "" {
 				f, err := compileFilter(fp, sub.Attrs["FilterPolicyScope"])
 				if err != nil {
@@ -506,11 +511,12 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 	}
 	n := &notification{entry: e, id: id, seq: seq, topic: t, time: now, host: s.hostOf(ctx)}
 	var outbox []*delivery
-	var queues []*subscription
+	var queues []*subView
 	// Deliveries outlive the request: a client that hangs up after Publish
 	// was accepted must not cancel them half-way.
 	dctx := s.published(context.WithoutCancel(ctx), n, len(v.subs))
-	for _, sv := range v.subs {
+	for i := range v.subs {
+		sv := &v.subs[i]
 		sub := sv.sub
 		if sv.filter != nil && !sv.filter.matches(e.bodyFor(sub.Protocol), e.Attrs) {
 			s.countTopic(t.Account, t.Region, t.Name, "NumberOfNotificationsFilteredOut")
@@ -518,7 +524,7 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 		}
 		switch sub.Protocol {
 		case "sqs":
-			queues = append(queues, sub)
+			queues = append(queues, sv)
 		case "http", "https", "email", "email-json":
 			outbox = append(outbox, s.notificationDelivery(n, sub))
 		default:
@@ -557,24 +563,24 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 // message loses it, as on AWS without a redrive policy (with one, the
 // message goes to the dead-letter queue); a failure of the store fails the
 // Publish. Every delivery is made; their errors are returned together.
-func (s *Service) toQueues(ctx context.Context, n *notification, subs []*subscription) error {
+func (s *Service) toQueues(ctx context.Context, n *notification, subs []*subView) error {
 	if len(subs) == 0 {
 		return nil
 	}
 	if s.queues == nil {
-		for _, sub := range subs {
-			s.log.Warn("sns: no SQS to deliver to", "subscription", sub.ARN)
+		for _, sv := range subs {
+			s.log.Warn("sns: no SQS to deliver to", "subscription", sv.sub.ARN)
 		}
 		return nil
 	}
 	msgs := make([]QueueMessage, len(subs))
-	for i, sub := range subs {
-		m := &msgs[i]
+	for i, sv := range subs {
+		sub, m := sv.sub, &msgs[i]
 		m.QueueARN = sub.Endpoint
 		if sub.raw() {
 			m.Body, m.Attrs = n.entry.bodyFor("sqs"), n.rawAttrs()
 		} else {
-			m.Body = n.envelope(sub, "sqs")
+			m.Body = n.envelopeTo(sv.unsubscribe, "sqs")
 		}
 		if strings.HasSuffix(sub.Endpoint, ".fifo") {
 			m.GroupID, m.DedupID = n.entry.GroupID, n.entry.DedupID
@@ -587,25 +593,32 @@ func (s *Service) toQueues(ctx context.Context, n *notification, subs []*subscri
 	var failed []error
 	var deadSubs []*subscription
 	var dead []QueueMessage
-	for i, sub := range subs {
-		err := errs[i]
+	ok := 0
+	for i, sv := range subs {
+		sub, err := sv.sub, errs[i]
+		if err == nil {
+			// delivered's entry, with its detail made once per subscription
+			// and the deliveries counted together below.
+			ok++
+			s.hop(ctx, timeline.Entry{Kind: "Delivery", Resource: sub.ARN, Subject: n.id, Outcome: timeline.OK, Detail: sv.delivered})
+			continue
+		}
 		s.delivered(ctx, n.id, sub.ARN, sub.Endpoint, err, "", false)
-		switch {
-		case err == nil:
-		case apierr.As(err) == nil:
+		if apierr.As(err) == nil {
 			failed = append(failed, fmt.Errorf("deliver to %s: %w", sub.Endpoint, err))
-		default:
-			// The queue is gone or refuses SNS: a client-side error, which
-			// SNS does not retry. The message goes to the subscription's
-			// dead-letter queue, if it has one, or is lost; the timeline
-			// says why.
-			if dlq := sub.deadLetterQueue(); dlq != "" {
-				m := msgs[i]
-				m.QueueARN = dlq
-				deadSubs, dead = append(deadSubs, sub), append(dead, m)
-			}
+			continue
+		}
+		// The queue is gone or refuses SNS: a client-side error, which SNS
+		// does not retry. The message goes to the subscription's
+		// dead-letter queue, if it has one, or is lost; the timeline says
+		// why.
+		if dlq := sub.deadLetterQueue(); dlq != "" {
+			m := msgs[i]
+			m.QueueARN = dlq
+			deadSubs, dead = append(deadSubs, sub), append(dead, m)
 		}
 	}
+	s.countTopicN(n.topic.Account, n.topic.Region, n.topic.Name, "NumberOfNotificationsDelivered", ok)
 	if err := s.redrive(ctx, n.id, deadSubs, dead); err != nil {
 		failed = append(failed, err)
 	}
@@ -641,6 +654,7 @@ type notification struct {
 	// notification is used by one goroutine at a time.
 	sqsAttrs  map[string]sqsapi.MessageAttributeValue
 	envelopes []envelopeParts
+	origin    string // "http://" + host, as a JSON string's text
 }
 
 const timestampFormat = "2006-01-02T15:04:05.000Z"
@@ -767,7 +781,14 @@ func marshal(v any) string {
 }
 
 func unsubscribeURL(host, subARN string) string {
-	return "http://" + host + "/?Action=Unsubscribe&SubscriptionArn=" + url.QueryEscape(subARN)
+	return "http://" + host + unsubscribePath(subARN)
+}
+
+// unsubscribePath is what follows the host in the UnsubscribeURL of the
+// subscription subARN: printable ASCII without quotes or backslashes (a
+// query-escaped ARN), the same inside a JSON string.
+func unsubscribePath(subARN string) string {
+	return "/?Action=Unsubscribe&SubscriptionArn=" + url.QueryEscape(subARN)
 }
 
 // envelopeParts is n's envelope for the subscribers of one protocol, in
@@ -786,6 +807,12 @@ const unsubscribeKey = `,"UnsubscribeURL":"`
 
 // envelope is n as the JSON document a subscriber of protocol gets.
 func (n *notification) envelope(sub *subscription, protocol string) string {
+	return n.envelopeTo(unsubscribePath(sub.ARN), protocol)
+}
+
+// envelopeTo is envelope for the subscriber whose UnsubscribeURL ends in
+// unsubscribe (unsubscribePath).
+func (n *notification) envelopeTo(unsubscribe, protocol string) string {
 	var p *envelopeParts
 	for i := range n.envelopes {
 		if n.envelopes[i].protocol == protocol {
@@ -796,13 +823,12 @@ func (n *notification) envelope(sub *subscription, protocol string) string {
 		n.envelopes = append(n.envelopes, n.encodeEnvelope(protocol))
 		p = &n.envelopes[len(n.envelopes)-1]
 	}
-	u := jsonText(unsubscribeURL(n.host, sub.ARN))
-	var b strings.Builder
-	b.Grow(len(p.head) + len(u) + len(p.tail))
-	b.WriteString(p.head)
-	b.WriteString(u)
-	b.WriteString(p.tail)
-	return b.String()
+	if n.origin == "" {
+		n.origin = jsonText("http://" + n.host)
+	}
+	// One allocation: the escaped host cannot end inside a character the
+	// path's first byte (an ASCII '/') would change the escaping of.
+	return p.head + n.origin + unsubscribe + p.tail
 }
 
 // encodeEnvelope encodes n's envelope for protocol with an UnsubscribeURL
