@@ -322,8 +322,18 @@ func parseQueueURL(raw, callerAccount string) (account, name string, err error) 
 
 // parseQueueARN returns the region, account and name of an SQS queue ARN.
 func parseQueueARN(arn string) (region, account, name string, ok bool) {
-	parts := strings.Split(arn, ":")
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sqs" || parts[5] == "" {
+	// Cut, not Split: every message another service delivers, and every
+	// send's timeline entry, parses one, and the slice was an allocation.
+	var parts [6]string
+	rest := arn
+	for i := range 5 {
+		var found bool
+		if parts[i], rest, found = strings.Cut(rest, ":"); !found {
+			return "", "", "", false
+		}
+	}
+	parts[5] = rest
+	if parts[0] != "arn" || parts[2] != "sqs" || rest == "" || strings.IndexByte(rest, ':') >= 0 {
 		return "", "", "", false
 	}
 	return parts[3], parts[4], parts[5], true
