@@ -446,16 +446,51 @@ func splitPoint(size, i int) int {
 // children) and the rest, and the separator between them.
 func split(n *node, gen uint64, at int) (*node, []byte, *node) {
 	if n.leaf {
+		end := at == len(n.ents)-1
+		r := n.half(gen, at, len(n.ents), end)
+		if end && n.gen == gen {
+			n.keepFirst(at)
+			return n, r.key(0), r
+		}
 		l := n.half(gen, 0, at, at == 1)
-		r := n.half(gen, at, len(n.ents), at == len(n.ents)-1)
 		return l, r.key(0), r
 	}
 	// Separator at-1 moves up: l keeps kids[:at], r the rest.
+	end := at == len(n.kids)-1
+	r := n.half(gen, at, len(n.ents), end)
+	r.kids = append(r.kids, n.kids[at:]...)
+	sep := n.key(at - 1)
+	if end && n.gen == gen {
+		n.keepFirst(at - 1)
+		clear(n.kids[at:])
+		n.kids = n.kids[:at]
+		return n, sep, r
+	}
 	l := n.half(gen, 0, at-1, at == 1)
 	l.kids = append(l.kids, n.kids[:at]...)
-	r := n.half(gen, at, len(n.ents), at == len(n.kids)-1)
-	r.kids = append(r.kids, n.kids[at:]...)
-	return l, n.key(at - 1), r
+	return l, sep, r
+}
+
+// keepFirst drops every entry of n (which gen owns) from the at-th on,
+// after an end split has copied them into the new right half: n itself is
+// then the left half. Keys written in ascending order (a queue's) split
+// their last leaf and its parents that way once every few dozen writes, and
+// copying the left half, which holds all but one of the entries, was most
+// of what such a split cost. The bytes of the dropped pairs stay in data,
+// unused, as an overwrite's do; the left half of an end split is rarely
+// written to again, so its ents are trimmed to size when writes in place
+// left them much room.
+func (n *node) keepFirst(at int) {
+	n.ownEnts()
+	for _, e := range n.ents[at:] {
+		if e.flag&entExt != 0 {
+			n.ext[e.off] = nil // the right half holds the pair now
+		}
+	}
+	n.ents = n.ents[:at]
+	if cap(n.ents) > at+at/8 {
+		n.ents = append(make([]ent, 0, at), n.ents...)
+	}
 }
 
 // half returns a new node of gen with n's entries [lo,hi), for split. A
