@@ -293,22 +293,34 @@ func (s *Service) enqueueWith(batch []pending, also func(tx store.Tx) error) err
 	if s.volatile {
 		return s.enqueueVolatile(batch, also)
 	}
+	// Encoded before the transaction, not in it: Updates run one at a
+	// time, and the less each holds the commit lock the sooner the next
+	// one (another client's) runs.
+	var one [1][]byte
+	vals := one[:0]
+	if len(batch) > 1 {
+		vals = make([][]byte, 0, len(batch))
+	}
+	for i := range batch {
+		v, err := batch[i].encode()
+		if err != nil {
+			return err
+		}
+		vals = append(vals, v)
+	}
 	var keys []string
+	var gone [][]byte // delivered entries this commit deletes (takeDelivered)
 	err := s.st.Update(func(tx store.Tx) error {
 		if err := s.resumeOutbox(tx); err != nil {
 			return err
 		}
-		for _, p := range batch {
+		for i, p := range batch {
 			// The key is taken inside the transaction, not before it:
 			// Updates run one after another and a View sees a prefix of
 			// them, so outbox keys become visible in ascending order and
 			// the dispatcher's cursor never passes a key still to come.
 			k := s.nextKey(outboxPrefix)
-			v, err := p.encode()
-			if err != nil {
-				return err
-			}
-			if err := tx.Put(k, v); err != nil {
+			if err := tx.Put(k, vals[i]); err != nil {
 				return err
 			}
 			if p.ev != nil {
@@ -320,7 +332,17 @@ func (s *Service) enqueueWith(batch []pending, also func(tx store.Tx) error) err
 			}
 		}
 		if also != nil {
-			return also(tx)
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
+		// Last, so that nothing after it can fail and leave them taken
+		// but not deleted.
+		gone = s.takeDelivered()
+		for _, k := range gone {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -330,6 +352,7 @@ func (s *Service) enqueueWith(batch []pending, also func(tx store.Tx) error) err
 			delete(s.hot, k)
 		}
 		s.hotMu.Unlock()
+		s.giveBackDelivered(gone)
 		return err
 	}
 	s.signal()
@@ -445,13 +468,30 @@ func (s *Service) Run(ctx context.Context) {
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	flush := time.NewTimer(flushDelay)
+	flush.Stop()
+	defer flush.Stop()
 	for {
-		if err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
+		if err := s.dispatch(ctx, true); err != nil && ctx.Err() == nil {
 			s.log.Error("events: dispatch", "err", err)
+		}
+		var flushC <-chan time.Time
+		if s.deliveredLen() > 0 {
+			flush.Reset(flushDelay)
+			flushC = flush.C
 		}
 		select {
 		case <-ctx.Done():
+			// The store is closed after the loops end: a restart
+			// delivers nothing twice after a clean stop.
+			if err := s.flushDelivered(); err != nil {
+				s.log.Error("events: delete delivered events", "err", err)
+			}
 			return
+		case <-flushC:
+			if err := s.flushDelivered(); err != nil && ctx.Err() == nil {
+				s.log.Error("events: delete delivered events", "err", err)
+			}
 		case <-s.wake:
 			if err := s.RunReplays(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("events: replay", "err", err)
@@ -484,7 +524,18 @@ func (s *Service) Run(ctx context.Context) {
 // behind durable PutEvents by seconds. Each round's entries are deleted,
 // with their archive copies, in one commit after the round is delivered; a
 // crash before that commit delivers the round again (at least once).
-func (s *Service) Dispatch(ctx context.Context) error {
+func (s *Service) Dispatch(ctx context.Context) error { return s.dispatch(ctx, false) }
+
+// dispatch is Dispatch; lazy (Run's) leaves the deletes of a round with no
+// archive copies to the next commit that adds to the outbox (enqueueWith),
+// which under a stream of PutEvents comes within a millisecond or so, and
+// Run commits them itself when none has come by flushDelay. A PutEvents
+// then waits for one sync where it shared the disk with two of the
+// dispatcher's per round (the targets' and the deletes'). Deleting late
+// only widens the window of at least once: a crash before the deletes are
+// on disk delivers those events again after the restart, as a crash just
+// before a round's delete commit always did.
+func (s *Service) dispatch(ctx context.Context, lazy bool) error {
 	s.dispatching.Lock()
 	defer s.dispatching.Unlock()
 	if s.volatile {
@@ -516,8 +567,14 @@ func (s *Service) Dispatch(ctx context.Context) error {
 				return len(items) < 256, nil
 			})
 		})
-		if err != nil || len(items) == 0 {
+		if err != nil {
 			return err
+		}
+		if len(items) == 0 {
+			if lazy {
+				return nil
+			}
+			return s.flushDelivered()
 		}
 		archive := map[string][]byte{}
 		rd := round{held: s.held}
@@ -530,26 +587,100 @@ func (s *Service) Dispatch(ctx context.Context) error {
 		// Delivered before the round leaves the outbox.
 		s.deliverHeld(ctx, &rd)
 		s.held = rd.held
-		err = s.st.Update(func(tx store.Tx) error {
-			for k, v := range archive {
-				if err := tx.Put([]byte(k), v); err != nil {
-					return err
-				}
-			}
-			for _, it := range items {
-				if err := tx.Delete(it.key); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
 		// The next round starts just after this round's last key.
 		s.cursor = append(items[len(items)-1].key, 0)
+		keys := make([][]byte, len(items))
+		for i, it := range items {
+			keys[i] = it.key
+		}
+		if lazy && len(archive) == 0 {
+			s.addDelivered(keys)
+			if s.deliveredLen() < maxDelivered {
+				continue
+			}
+		} else {
+			s.addDelivered(keys)
+		}
+		// Archive copies are written as their events leave the outbox,
+		// just after delivery, not whenever the next event comes.
+		if err := s.commitDelivered(archive); err != nil {
+			return err
+		}
 	}
 	return ctx.Err()
+}
+
+// flushDelay is how long Run leaves delivered outbox entries for the next
+// enqueue to delete before it deletes them itself; maxDelivered is how many
+// it leaves at most.
+const (
+	flushDelay   = 20 * time.Millisecond
+	maxDelivered = 4096
+)
+
+// addDelivered adds delivered outbox entries to those to delete.
+func (s *Service) addDelivered(keys [][]byte) {
+	s.deliveredMu.Lock()
+	s.delivered = append(s.delivered, keys...)
+	s.deliveredMu.Unlock()
+}
+
+// deliveredLen is how many delivered outbox entries wait to be deleted.
+func (s *Service) deliveredLen() int {
+	s.deliveredMu.Lock()
+	defer s.deliveredMu.Unlock()
+	return len(s.delivered)
+}
+
+// takeDelivered returns the delivered outbox entries waiting to be deleted,
+// for a commit to delete: it gives them back (giveBackDelivered) if the
+// commit fails.
+func (s *Service) takeDelivered() [][]byte {
+	s.deliveredMu.Lock()
+	defer s.deliveredMu.Unlock()
+	keys := s.delivered
+	s.delivered = nil
+	return keys
+}
+
+// giveBackDelivered returns keys takeDelivered took to those to delete.
+func (s *Service) giveBackDelivered(keys [][]byte) {
+	if len(keys) == 0 {
+		return
+	}
+	s.deliveredMu.Lock()
+	s.delivered = append(keys, s.delivered...)
+	s.deliveredMu.Unlock()
+}
+
+// flushDelivered deletes the delivered outbox entries no enqueue has
+// deleted yet.
+func (s *Service) flushDelivered() error { return s.commitDelivered(nil) }
+
+// commitDelivered writes archive copies and deletes every delivered outbox
+// entry in one commit.
+func (s *Service) commitDelivered(archive map[string][]byte) error {
+	keys := s.takeDelivered()
+	if len(keys) == 0 && len(archive) == 0 {
+		return nil
+	}
+	err := s.st.Update(func(tx store.Tx) error {
+		for k, v := range archive {
+			if err := tx.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		for _, k := range keys {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.giveBackDelivered(keys)
+	}
+	return err
 }
 
 // dispatchVolatile is Dispatch for a store kept in memory: it delivers the

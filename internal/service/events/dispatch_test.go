@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
@@ -340,5 +341,92 @@ func TestSeqKeysAreWhatFmtMade(t *testing.T) {
 		if got, want := string(appendSeqKey(nil, outboxPrefix, n)), fmt.Sprintf("%s%020d", outboxPrefix, n); got != want {
 			t.Errorf("appendSeqKey(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestDeliveredEventsLeaveTheOutboxWithTheNextEvent checks Run's dispatching
+// (lazy): a delivered event's outbox entry is deleted by the commit of the
+// next accepted event, not by a commit of the dispatcher's, and an event
+// delivered but not yet deleted when wharf stops without a clean shutdown
+// is delivered again after the restart (at least once), not lost.
+func TestDeliveredEventsLeaveTheOutboxWithTheNextEvent(t *testing.T) {
+	f := newFixture(t)
+	rec := &recorder{}
+	f.tgt["sqs"] = rec
+	f.putRule(t, "all", `{"source":["com.example.orders"]}`)
+	f.putTarget(t, "all", eventsapi.Target{Id: new("q"), Arn: new("arn:aws:sqs:us-east-1:123456789012:q")})
+
+	f.putOnly(t, `{"n":1}`)
+	if err := f.s.dispatch(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.deliveries(); len(got) != 1 {
+		t.Fatalf("delivered %d events, want 1", len(got))
+	}
+	if n := outboxLen(t, f); n != 1 {
+		t.Fatalf("outbox holds %d events after a lazy dispatch, want the delivered one still", n)
+	}
+	f.putOnly(t, `{"n":2}`)
+	if n := outboxLen(t, f); n != 1 {
+		t.Fatalf("outbox holds %d events after the next PutEvents, want only the new one", n)
+	}
+	if err := f.s.dispatch(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.deliveries(); len(got) != 2 {
+		t.Fatalf("delivered %d events, want 2", len(got))
+	}
+
+	// Stopped without a flush: the second event's entry is still there, and
+	// a new service over the same store delivers it again, the first not.
+	f.s = f.service()
+	if err := f.s.Dispatch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.deliveries()
+	if len(got) != 3 || !strings.Contains(string(got[2].Input), `"n":2`) {
+		t.Fatalf("after the restart delivered %d events (%v), want the second one again", len(got), got)
+	}
+	if n := outboxLen(t, f); n != 0 {
+		t.Fatalf("outbox holds %d events after Dispatch", n)
+	}
+}
+
+// TestRunDeletesDeliveredEventsWhenNoneFollow checks that Run deletes
+// delivered events itself when no PutEvents comes to, and as it stops.
+func TestRunDeletesDeliveredEventsWhenNoneFollow(t *testing.T) {
+	for _, stop := range []bool{false, true} {
+		t.Run(fmt.Sprint("stop=", stop), func(t *testing.T) {
+			f := newFixture(t)
+			rec := &recorder{}
+			f.tgt["sqs"] = rec
+			f.putRule(t, "all", `{"source":["com.example.orders"]}`)
+			f.putTarget(t, "all", eventsapi.Target{Id: new("q"), Arn: new("arn:aws:sqs:us-east-1:123456789012:q")})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); f.s.Run(ctx) }()
+			f.putOnly(t, `{"n":1}`)
+			// Generous bounds that only a broken Run reaches.
+			deadline := time.Now().Add(30 * time.Second)
+			for len(rec.deliveries()) == 0 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if stop {
+				cancel()
+				<-done
+			} else {
+				for outboxLen(t, f) != 0 && time.Now().Before(deadline) {
+					time.Sleep(time.Millisecond)
+				}
+				cancel()
+				<-done
+			}
+			if got := rec.deliveries(); len(got) != 1 {
+				t.Fatalf("delivered %d events, want 1", len(got))
+			}
+			if n := outboxLen(t, f); n != 0 {
+				t.Fatalf("outbox holds %d events, want none", n)
+			}
+		})
 	}
 }

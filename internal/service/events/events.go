@@ -168,6 +168,10 @@ type Service struct {
 	// held is the array of a dispatcher round's held deliveries, kept
 	// between rounds (guarded by dispatching).
 	held []heldDelivery
+	// delivered are outbox entries delivered and not yet deleted: the
+	// next commit that adds to the outbox deletes them (dispatch).
+	deliveredMu sync.Mutex
+	delivered   [][]byte
 	// hot holds outbox entries as enqueued, by key, until the dispatcher
 	// takes them (keepHot).
 	hotMu sync.Mutex

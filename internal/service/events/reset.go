@@ -16,4 +16,5 @@ func (s *Service) Forget() {
 	s.hot = nil
 	s.queue = nil
 	s.hotMu.Unlock()
+	s.takeDelivered() // the reset deleted them
 }
