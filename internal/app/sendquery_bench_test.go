@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,24 @@ import (
 // request path (front door, SigV4 parsing, query decoding, the authorizer
 // under --iam audit, the operation, the XML answer), in memory.
 func BenchmarkSendMessageQuery(b *testing.B) {
+	benchmarkQuery(b, "bench-send-query", url.Values{"Action": {"SendMessage"}, "MessageBody": {"hello from the benchmark"}})
+}
+
+// BenchmarkSendMessageBatchQuery is bench/peers' sqs-batch-query (ten
+// messages) the same way.
+func BenchmarkSendMessageBatchQuery(b *testing.B) {
+	v := url.Values{"Action": {"SendMessageBatch"}}
+	for i := 0; i < 10; i++ {
+		p := "SendMessageBatchRequestEntry." + strconv.Itoa(i+1) + "."
+		v.Set(p+"Id", strconv.Itoa(i))
+		v.Set(p+"MessageBody", "hello from the benchmark")
+	}
+	benchmarkQuery(b, "bench-batch-query", v)
+}
+
+// benchmarkQuery sends the query request v (its QueueUrl and Version
+// added) to a new queue named queue, over and over.
+func benchmarkQuery(b *testing.B, queue string, v url.Values) {
 	sys := testSystem(b)
 	cfg, err := config.Parse([]string{"--ephemeral", "--listen", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
@@ -33,11 +52,12 @@ func BenchmarkSendMessageQuery(b *testing.B) {
 	}
 	srv := server.New(server.Options{Authorize: sys.Authz.Authorize, Config: cfg, Services: sys.registrations(), Codecs: codecs(), Keys: sys.Keys()})
 	ctx := awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: "000000000000", Region: "us-east-1", Host: "localhost:4566"})
-	if _, err := sys.SQS.CreateQueue(ctx, &sqsapi.CreateQueueInput{QueueName: awsapi.String("bench-send-query")}); err != nil {
+	if _, err := sys.SQS.CreateQueue(ctx, &sqsapi.CreateQueueInput{QueueName: awsapi.String(queue)}); err != nil {
 		b.Fatal(err)
 	}
-	body := url.Values{"Action": {"SendMessage"}, "Version": {"2012-11-05"}, "QueueUrl": {"http://localhost:4566/000000000000/bench-send-query"},
-		"MessageBody": {"hello from the benchmark"}}.Encode()
+	v.Set("Version", "2012-11-05")
+	v.Set("QueueUrl", "http://localhost:4566/000000000000/"+queue)
+	body := v.Encode()
 	req := httptest.NewRequest(http.MethodPost, "http://localhost:4566/", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	sum := sha256.Sum256([]byte(body))

@@ -31,14 +31,19 @@ func (s *Service) QueueTags(account, region, name string) (map[string]string, er
 }
 
 func (s *Service) queueAuth(account, region, name string) (queueAuth, bool, error) {
-	k := "sqs/q/" + account + "/" + region + "/" + name // queueKey, as one string
+	// queueKey, as one string; built in a buffer for the lookup, which
+	// finds the queue on all but the first request (a map index by
+	// string(b) does not allocate).
+	var buf [128]byte
+	kb := appendQueueKey(buf[:0], account, region, name)
 	s.authMu.Lock()
-	a, ok := s.auth[k]
+	a, ok := s.auth[string(kb)]
 	gen := s.authGen
 	s.authMu.Unlock()
 	if ok {
 		return a, true, nil
 	}
+	k := string(kb)
 	found := false
 	err := s.st.View(func(tx store.Tx) error {
 		q, err := s.getQueue(tx, account, region, name)

@@ -638,7 +638,8 @@ func (s *Service) stored(ctx context.Context, r queueRef, added, addedBytes int6
 	c := s.counters(qk)
 	c.sent.Add(added)
 	c.sentBytes.Add(addedBytes)
-	s.sent(ctx, queueARN(r.region, r.account, r.name), ids, causes)
+	n := c.namesOf(r)
+	s.sent(ctx, n.arn, n.sentDetail, ids, causes)
 }
 
 // received is a message handed to a consumer.

@@ -44,6 +44,25 @@ func (s *Service) SetMetrics(m Metrics) { s.metrics = m }
 // metrics, and an atomic add keeps the send path cheap.
 type queueCounters struct {
 	sent, sentBytes, received, deleted, emptyReceives atomic.Int64
+
+	// names are the queue's strings a send records in the timeline, made
+	// once for every entry rather than per send.
+	names atomic.Pointer[queueNames]
+}
+
+// queueNames are a queue's ARN and the detail of its MessageSent entries.
+type queueNames struct {
+	arn, sentDetail string
+}
+
+// namesOf returns c's names of the queue r refers to.
+func (c *queueCounters) namesOf(r queueRef) *queueNames {
+	if n := c.names.Load(); n != nil {
+		return n
+	}
+	n := &queueNames{arn: queueARN(r.region, r.account, r.name), sentDetail: "message sent to queue " + r.name}
+	c.names.Store(n)
+	return n
 }
 
 // counters returns the counters of the queue whose key is qk.

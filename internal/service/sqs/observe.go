@@ -26,13 +26,13 @@ func (s *Service) hop(ctx context.Context, e timeline.Entry) {
 // (a rule's target, a topic's subscription) gets an info line; one a client
 // sent itself is one request among many, logged at debug.
 // causes[i], when causes is not nil and causes[i] not "", is the cause of
-// ids[i] (SendMessages).
-func (s *Service) sent(ctx context.Context, queueARN string, ids, causes []string) {
+// ids[i] (SendMessages). detail is every entry's Detail, one string for
+// all of them.
+func (s *Service) sent(ctx context.Context, queueARN, detail string, ids, causes []string) {
 	if s.tl == nil {
 		return
 	}
 	cause := timeline.CauseOf(ctx)
-	detail := "message sent to queue " + queueName(queueARN) // one string for the batch
 	for i, id := range ids {
 		c := cause
 		if causes != nil && causes[i] != "" {
@@ -40,9 +40,4 @@ func (s *Service) sent(ctx context.Context, queueARN string, ids, causes []strin
 		}
 		s.hop(ctx, timeline.Entry{Kind: "MessageSent", Resource: queueARN, Subject: id, Cause: c, Quiet: c == "", Detail: detail})
 	}
-}
-
-func queueName(arn string) string {
-	_, _, name, _ := parseQueueARN(arn)
-	return name
 }

@@ -280,7 +280,8 @@ func validQueueName(name string, fifo bool) bool {
 // decoding it dominated SendMessage; callers must not modify the result (see
 // getQueueForUpdate).
 func (s *Service) getQueue(tx store.Tx, account, region, name string) (*queue, error) {
-	k := queueKey(account, region, name)
+	var buf [128]byte // the key, on the stack when it fits: the store keeps no key it is given
+	k := appendQueueKey(buf[:0], account, region, name)
 	v, err := tx.Get(k)
 	if err != nil {
 		return nil, err

@@ -165,7 +165,13 @@ func (s *Service) newIDs(ids []string) {
 	}
 	b := make([]byte, 16*len(ids))
 	s.random(b)
-	h := make([]byte, 36*len(ids))
+	var buf [36 * 10]byte // a batch's ten ids, on the stack: all is a copy
+	var h []byte
+	if 36*len(ids) <= len(buf) {
+		h = buf[:36*len(ids)]
+	} else {
+		h = make([]byte, 36*len(ids))
+	}
 	for i := range ids {
 		u, d := b[16*i:16*i+16], h[36*i:36*i+36]
 		u[6] = u[6]&0x0f | 0x40
@@ -215,6 +221,12 @@ func (s *Service) waitChan(qk string) <-chan struct{} {
 
 func queueKey(account, region, name string) []byte {
 	return []byte("sqs/q/" + account + "/" + region + "/" + name)
+}
+
+// appendQueueKey appends queueKey(account, region, name) to b.
+func appendQueueKey(b []byte, account, region, name string) []byte {
+	b = append(append(append(append(append(b, "sqs/q/"...), account...), '/'), region...), '/')
+	return append(b, name...)
 }
 
 func queuePrefix(account, region string) []byte {

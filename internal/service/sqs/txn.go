@@ -3,6 +3,8 @@ package sqs
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
+	"sync"
 
 	"github.com/wharf-dev/wharf/internal/store"
 )
@@ -18,7 +20,12 @@ type txn struct {
 	store.Tx
 	msg, vis []byte // key buffers: a key is valid until the next of its kind
 	rec      []byte // a message record being stored
+	val      []byte // a counter's value being stored
 	counters []*counters
+	spare    []*counters // counters of earlier updates, kept for their keys
+
+	fn  func(tx *txn) error  // the update's function
+	run func(store.Tx) error // t.runFn, made once per txn
 }
 
 // counters are one queue's counters as a txn holds them.
@@ -35,29 +42,78 @@ type counters struct {
 	nvDirty bool
 }
 
+// txns holds txns between updates, with their buffers and counters: the
+// keys and records of a send were a dozen allocations of every update, and
+// the next update most often writes the same queue's counters again.
+var txns = sync.Pool{New: func() any {
+	t := new(txn)
+	t.run = t.runFn
+	return t
+}}
+
+// Most a pooled txn keeps: a record buffer bigger than maxPooledRec (a big
+// message's) is dropped, as are counters past maxSpare.
+const (
+	maxPooledRec = 16 << 10
+	maxSpare     = 4
+)
+
 // update runs fn in a store update through a txn, committing its counters
 // after fn succeeds.
 func (s *Service) update(fn func(tx *txn) error) error {
-	return s.st.Update(func(stx store.Tx) error {
-		tx := &txn{Tx: stx}
-		if err := fn(tx); err != nil {
-			return err
+	tx := txns.Get().(*txn)
+	tx.fn = fn
+	err := s.st.Update(tx.run)
+	tx.release()
+	return err
+}
+
+// runFn is the function a txn's update runs in the store.
+func (t *txn) runFn(stx store.Tx) error {
+	t.reset(stx)
+	if err := t.fn(t); err != nil {
+		return err
+	}
+	return t.commit()
+}
+
+// reset readies t for an update of stx, keeping its counters' keys.
+func (t *txn) reset(stx store.Tx) {
+	t.Tx = stx
+	for _, c := range t.counters {
+		if len(t.spare) < maxSpare {
+			t.spare = append(t.spare, c)
 		}
-		return tx.commit()
-	})
+	}
+	clear(t.counters)
+	t.counters = t.counters[:0]
+}
+
+// release returns t to txns once its update is over: nothing the update
+// was given is kept (the store copies what it is given, and keeps none of
+// t's buffers).
+func (t *txn) release() {
+	t.reset(nil)
+	t.fn = nil
+	if cap(t.rec) > maxPooledRec {
+		t.rec = nil
+	}
+	txns.Put(t)
 }
 
 // commit writes the counters changed since the last commit.
 func (t *txn) commit() error {
 	for _, c := range t.counters {
 		if c.nDirty {
-			if err := t.Tx.Put(c.nKey, binary.BigEndian.AppendUint64(nil, c.n)); err != nil {
+			t.val = binary.BigEndian.AppendUint64(t.val[:0], c.n) // Put copies it
+			if err := t.Tx.Put(c.nKey, t.val); err != nil {
 				return err
 			}
 			c.nDirty = false
 		}
 		if c.nvDirty {
-			if err := t.Tx.Put(c.nvKey, encodeNotVisible(c.nv)); err != nil {
+			t.val = appendNotVisible(t.val[:0], c.nv)
+			if err := t.Tx.Put(c.nvKey, t.val); err != nil {
 				return err
 			}
 			c.nvDirty = false
@@ -72,7 +128,18 @@ func (t *txn) of(qid string) *counters {
 			return c
 		}
 	}
-	c := &counters{qid: qid, nKey: countKey(qid), nvKey: notVisibleKey(qid)}
+	var c *counters
+	for i, sc := range t.spare {
+		if sc.qid == qid {
+			c = sc
+			t.spare = slices.Delete(t.spare, i, i+1)
+			*c = counters{qid: c.qid, nKey: c.nKey, nvKey: c.nvKey}
+			break
+		}
+	}
+	if c == nil {
+		c = &counters{qid: qid, nKey: countKey(qid), nvKey: notVisibleKey(qid)}
+	}
 	t.counters = append(t.counters, c)
 	return c
 }
@@ -202,4 +269,11 @@ func (t *txn) visKey(qid string, visibleAt int64, seq uint64) []byte {
 	t.vis = binary.BigEndian.AppendUint64(t.vis, uint64(visibleAt))
 	t.vis = binary.BigEndian.AppendUint64(t.vis, seq)
 	return t.vis
+}
+
+// appendNotVisible appends encodeNotVisible(nv) to b.
+func appendNotVisible(b []byte, nv notVisible) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(nv.w))
+	b = binary.BigEndian.AppendUint64(b, nv.received)
+	return binary.BigEndian.AppendUint64(b, nv.fresh)
 }
