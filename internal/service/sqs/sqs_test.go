@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -905,48 +906,84 @@ func BenchmarkSendReceiveDelete(b *testing.B) {
 
 // BenchmarkReceiveDeleteBatch is bench/peers' receive+delete without the
 // server: a batch of ten sent, received and deleted by batch, on the
-// in-memory store and on a durable one.
+// in-memory store and on a durable one, by 1 client and by 8, with
+// bench/peers' 24-byte bodies and with 1 KiB ones. Besides wall time it
+// reports the process's CPU time per round (cpu-ns/op), the figure to
+// compare on a loaded machine.
 func BenchmarkReceiveDeleteBatch(b *testing.B) {
 	for _, durable := range []bool{false, true} {
-		name := "memory"
-		if durable {
-			name = "durable"
+		for _, clients := range []int{1, 8} {
+			for _, size := range []int{24, 1024} {
+				name := "memory"
+				if durable {
+					name = "durable"
+				}
+				b.Run(name+"/clients="+strconv.Itoa(clients)+"/body="+strconv.Itoa(size), func(b *testing.B) {
+					st := store.OpenMemory()
+					if durable {
+						var err error
+						if st, err = store.Open(b.TempDir()); err != nil {
+							b.Fatal(err)
+						}
+						defer st.Close()
+					}
+					f := newFixtureOn(b, st, newFakeClock())
+					f.svc.clock = clock.Real
+					url := f.createQueue("bench", nil)
+					body := "hello from the benchmark"
+					if size != len(body) {
+						body = strings.Repeat("b", size)
+					}
+					send := &sqsapi.SendMessageBatchInput{QueueUrl: &url}
+					for i := range 10 {
+						send.Entries = append(send.Entries, sqsapi.SendMessageBatchRequestEntry{Id: awsapi.String(strconv.Itoa(i)), MessageBody: &body})
+					}
+					n := int32(10)
+					round := func() error {
+						if _, err := f.svc.SendMessageBatch(f.ctx, send); err != nil {
+							return err
+						}
+						out, err := f.svc.ReceiveMessage(f.ctx, &sqsapi.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: &n})
+						if err != nil {
+							return err
+						}
+						if len(out.Messages) == 0 {
+							if clients == 1 {
+								return errors.New("received nothing")
+							}
+							return nil // the other clients took them
+						}
+						del := &sqsapi.DeleteMessageBatchInput{QueueUrl: &url}
+						for i, m := range out.Messages {
+							del.Entries = append(del.Entries, sqsapi.DeleteMessageBatchRequestEntry{Id: awsapi.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+						}
+						_, err = f.svc.DeleteMessageBatch(f.ctx, del)
+						return err
+					}
+					b.ReportAllocs()
+					cpu0 := cpuTime()
+					b.ResetTimer()
+					if clients == 1 {
+						for range b.N {
+							if err := round(); err != nil {
+								b.Fatal(err)
+							}
+						}
+					} else {
+						b.SetParallelism(clients / 2) // x GOMAXPROCS(2) on the bench machine
+						b.RunParallel(func(pb *testing.PB) {
+							for pb.Next() {
+								if err := round(); err != nil {
+									b.Error(err)
+									return
+								}
+							}
+						})
+					}
+					b.StopTimer()
+					b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+				})
+			}
 		}
-		b.Run(name, func(b *testing.B) {
-			st := store.OpenMemory()
-			if durable {
-				var err error
-				if st, err = store.Open(b.TempDir()); err != nil {
-					b.Fatal(err)
-				}
-				defer st.Close()
-			}
-			f := newFixtureOn(b, st, newFakeClock())
-			f.svc.clock = clock.Real
-			url := f.createQueue("bench", nil)
-			body := "hello from the benchmark"
-			send := &sqsapi.SendMessageBatchInput{QueueUrl: &url}
-			for i := range 10 {
-				send.Entries = append(send.Entries, sqsapi.SendMessageBatchRequestEntry{Id: awsapi.String(strconv.Itoa(i)), MessageBody: &body})
-			}
-			n := int32(10)
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := f.svc.SendMessageBatch(f.ctx, send); err != nil {
-					b.Fatal(err)
-				}
-				out, err := f.svc.ReceiveMessage(f.ctx, &sqsapi.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: &n})
-				if err != nil || len(out.Messages) == 0 {
-					b.Fatal(err, len(out.Messages))
-				}
-				del := &sqsapi.DeleteMessageBatchInput{QueueUrl: &url}
-				for i, m := range out.Messages {
-					del.Entries = append(del.Entries, sqsapi.DeleteMessageBatchRequestEntry{Id: awsapi.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
-				}
-				if _, err := f.svc.DeleteMessageBatch(f.ctx, del); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }
