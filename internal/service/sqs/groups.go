@@ -146,6 +146,7 @@ func ensureGroups(tx store.Tx, qid string) error {
 		group string
 		seq   uint64
 		at    int64
+		size  int
 	}
 	var all []entry
 	err := tx.Scan(msgPrefix(qid), nil, func(_, v []byte) (bool, error) {
@@ -154,12 +155,19 @@ func ensureGroups(tx store.Tx, qid string) error {
 			return false, err
 		}
 		if m.GroupID != "" {
-			all = append(all, entry{m.GroupID, m.Seq, m.VisibleAt})
+			all = append(all, entry{m.GroupID, m.Seq, m.VisibleAt, len(v)})
 		}
 		return true, nil
 	})
 	if err != nil {
 		return err
+	}
+	for i := range all { // a received message's time may be in its state record
+		m := message{Seq: all[i].seq, VisibleAt: all[i].at, size: all[i].size}
+		if err := readState(tx, qid, &m); err != nil {
+			return err
+		}
+		all[i].at = m.VisibleAt
 	}
 	led := map[string]bool{}
 	for _, e := range all { // in send order: a group's first is its head

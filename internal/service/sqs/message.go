@@ -40,6 +40,11 @@ type message struct {
 	GroupID      string `json:",omitempty"`
 	DedupID      string `json:",omitempty"`
 	SourceArn    string `json:",omitempty"` // the queue a dead-letter queue got it from
+
+	// size is the length of the message's record as stored, set when it
+	// is read or stored: it decides where the message's receive state is
+	// kept (see stateRecordMin).
+	size int
 }
 
 // Visibility index values: whether a message not visible now is delayed
@@ -66,6 +71,7 @@ func storeMessage(tx store.Tx, qid string, m *message, fresh bool) error {
 	if err := tx.Put(msgKeyIn(tx, qid, m.Seq), rec); err != nil {
 		return err
 	}
+	m.size = len(rec)
 	if err := indexGroup(tx, qid, m); err != nil {
 		return err
 	}
@@ -89,9 +95,16 @@ func getMessage(tx store.Tx, qid string, seq uint64) (*message, error) {
 
 // readMessageInto reads the message seq of queue qid into m, which it
 // clears first, with decode (decodeMessage, or decodeMessageHead when the
-// body is not needed); ok is false when the message is not there or on an
-// error.
+// body is not needed), and its receive state; ok is false when the message
+// is not there or on an error.
 func readMessageInto(tx store.Tx, qid string, seq uint64, decode func([]byte, *message) error, m *message) (ok bool, err error) {
+	return readInto(tx, qid, seq, decode, m, true)
+}
+
+// readInto is readMessageInto, which reads the state record only when
+// received is true: a message whose visibility index entry is visFresh
+// was never received and has none.
+func readInto(tx store.Tx, qid string, seq uint64, decode func([]byte, *message) error, m *message, received bool) (ok bool, err error) {
 	v, err := tx.Get(msgKeyIn(tx, qid, seq))
 	if err != nil || v == nil {
 		return false, err
@@ -100,13 +113,39 @@ func readMessageInto(tx store.Tx, qid string, seq uint64, decode func([]byte, *m
 	if err := decode(v, m); err != nil {
 		return false, fmt.Errorf("decode message: %w", err)
 	}
+	m.size = len(v)
+	if received {
+		if err := readState(tx, qid, m); err != nil {
+			return false, err
+		}
+	}
 	return true, nil
 }
 
-// removeMessage deletes m and its index entry.
+// readState sets m's receive state from its state record, when it has one.
+func readState(tx store.Tx, qid string, m *message) error {
+	if m.size <= stateRecordMin {
+		return nil
+	}
+	v, err := tx.Get(stateKeyIn(tx, qid, m.Seq))
+	if err != nil || v == nil {
+		return err
+	}
+	if err := decodeState(v, m); err != nil {
+		return fmt.Errorf("decode message state: %w", err)
+	}
+	return nil
+}
+
+// removeMessage deletes m, its state record and its index entries.
 func removeMessage(tx store.Tx, qid string, m *message) error {
 	if err := tx.Delete(msgKeyIn(tx, qid, m.Seq)); err != nil {
 		return err
+	}
+	if m.Received > 0 && m.size > stateRecordMin { // only those have a state record
+		if err := tx.Delete(stateKeyIn(tx, qid, m.Seq)); err != nil {
+			return err
+		}
 	}
 	if err := unindexGroup(tx, qid, m); err != nil {
 		return err
@@ -117,13 +156,34 @@ func removeMessage(tx store.Tx, qid string, m *message) error {
 	return addCount(tx, qid, -1)
 }
 
-// setVisibleAt moves m in the visibility index and stores it.
+// setVisibleAt moves m in the visibility index and stores its receive
+// state: in its state record when m is a received message whose record is
+// larger than stateRecordMin, leaving the message record as it is;
+// otherwise by storing m whole. A message has one index entry, removed
+// first, so the new one is added without looking for it: on disk, a lookup
+// of a key the overlay does not have reads the bbolt file.
 func setVisibleAt(tx store.Tx, qid string, m *message, at int64) error {
 	if err := deleteVis(tx, qid, m.VisibleAt, m.Seq); err != nil {
 		return err
 	}
 	m.VisibleAt = at
-	return putMessage(tx, qid, m)
+	if m.Received == 0 || m.size <= stateRecordMin {
+		return storeMessage(tx, qid, m, true)
+	}
+	var rec []byte
+	if t, ok := tx.(*txn); ok {
+		t.rec = encodeState(t.rec[:0], m) // Put copies it
+		rec = t.rec
+	} else {
+		rec = encodeState(nil, m)
+	}
+	if err := tx.Put(stateKeyIn(tx, qid, m.Seq), rec); err != nil {
+		return err
+	}
+	if err := indexGroup(tx, qid, m); err != nil {
+		return err
+	}
+	return addVis(tx, qid, at, m.Seq, visReceived)
 }
 
 // Receipt handles name the queue instance, the message and its latest receive.
@@ -835,8 +895,10 @@ func standardCandidates(tx store.Tx, qid string, now int64, n int, after []byte)
 	p := visPrefix(qid)
 	var seqBuf [16]uint64
 	seqs := seqBuf[:0]
+	var receivedBuf [16]bool
+	received := receivedBuf[:0]
 	var last []byte
-	err = tx.Scan(p, after, func(k, _ []byte) (bool, error) {
+	err = tx.Scan(p, after, func(k, v []byte) (bool, error) {
 		at := int64(binary.BigEndian.Uint64(k[len(p):]))
 		if at > now {
 			next = at
@@ -847,6 +909,7 @@ func standardCandidates(tx store.Tx, qid string, now int64, n int, after []byte)
 			return false, nil
 		}
 		seqs = append(seqs, binary.BigEndian.Uint64(k[len(p)+8:]))
+		received = append(received, flagOf(v) == visReceived)
 		// The key is copied (Scan's k is the store's) into one buffer
 		// reused for each, not cloned per key.
 		last = append(last[:0], k...)
@@ -859,7 +922,7 @@ func standardCandidates(tx store.Tx, qid string, now int64, n int, after []byte)
 	msgs := make([]message, len(seqs))
 	cands = make([]*message, 0, len(seqs))
 	for i, seq := range seqs {
-		ok, err := readMessageInto(tx, qid, seq, decodeMessage, &msgs[i])
+		ok, err := readInto(tx, qid, seq, decodeMessage, &msgs[i], received[i])
 		if err != nil {
 			return nil, nil, 0, err
 		}
@@ -1013,7 +1076,7 @@ func (s *Service) purge(r queueRef) error {
 		if q.LastPurge != 0 && now-q.LastPurge < 60_000 {
 			return sqsapi.ErrPurgeQueueInProgress("Only one PurgeQueue operation on %s is allowed every 60 seconds.", q.Name)
 		}
-		for _, p := range [][]byte{msgPrefix(q.ID), visPrefix(q.ID), []byte("sqs/d/" + q.ID + "/g/"), headPrefix(q.ID)} {
+		for _, p := range [][]byte{msgPrefix(q.ID), statePrefix(q.ID), visPrefix(q.ID), []byte("sqs/d/" + q.ID + "/g/"), headPrefix(q.ID)} {
 			if err := deletePrefix(tx, p); err != nil {
 				return err
 			}
@@ -1066,6 +1129,7 @@ func (s *Service) sweepQueue(q *queue) error {
 			if now-m.Sent <= retention {
 				return false, nil // seq order is send order: the rest are younger
 			}
+			m.size = len(v)
 			expired = append(expired, m)
 			return len(expired) < 10000, nil
 		})
@@ -1073,6 +1137,9 @@ func (s *Service) sweepQueue(q *queue) error {
 			return err
 		}
 		for _, m := range expired {
+			if err := readState(tx, q.ID, m); err != nil {
+				return err
+			}
 			if err := removeMessage(tx, q.ID, m); err != nil {
 				return err
 			}

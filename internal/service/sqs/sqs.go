@@ -237,6 +237,9 @@ func dataPrefix(qid string) []byte { return []byte("sqs/d/" + qid + "/") }
 func countKey(qid string) []byte   { return []byte("sqs/d/" + qid + "/n") }
 func msgPrefix(qid string) []byte  { return []byte("sqs/d/" + qid + "/m/") }
 func visPrefix(qid string) []byte  { return []byte("sqs/d/" + qid + "/v/") }
+
+// statePrefix holds the receive state records (see encodeState).
+func statePrefix(qid string) []byte { return []byte("sqs/d/" + qid + "/r/") }
 func dedupPrefix(qid string) []byte {
 	return []byte("sqs/d/" + qid + "/dd/")
 }
@@ -245,18 +248,30 @@ func msgKey(qid string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(msgPrefix(qid), seq)
 }
 
+func stateKey(qid string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(statePrefix(qid), seq)
+}
+
 func visKey(qid string, visibleAt int64, seq uint64) []byte {
 	k := binary.BigEndian.AppendUint64(visPrefix(qid), uint64(visibleAt))
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
-// msgKeyIn and visKeyIn are msgKey and visKey, built in tx's buffer when tx
-// is a txn: valid until the next key of their kind.
+// msgKeyIn, stateKeyIn and visKeyIn are msgKey, stateKey and visKey,
+// built in tx's buffer when tx is a txn: valid until the next key of their
+// kind.
 func msgKeyIn(tx store.Tx, qid string, seq uint64) []byte {
 	if t, ok := tx.(*txn); ok {
 		return t.msgKey(qid, seq)
 	}
 	return msgKey(qid, seq)
+}
+
+func stateKeyIn(tx store.Tx, qid string, seq uint64) []byte {
+	if t, ok := tx.(*txn); ok {
+		return t.stateKey(qid, seq)
+	}
+	return stateKey(qid, seq)
 }
 
 func visKeyIn(tx store.Tx, qid string, visibleAt int64, seq uint64) []byte {

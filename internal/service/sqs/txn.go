@@ -18,11 +18,11 @@ import (
 // Scan or Delete reaching a counter it holds goes to the store after it.
 type txn struct {
 	store.Tx
-	msg, vis []byte // key buffers: a key is valid until the next of its kind
-	rec      []byte // a message record being stored
-	val      []byte // a counter's value being stored
-	counters []*counters
-	spare    []*counters // counters of earlier updates, kept for their keys
+	msg, vis, state []byte // key buffers: a key is valid until the next of its kind
+	rec             []byte // a message or state record being stored
+	val             []byte // a counter's value being stored
+	counters        []*counters
+	spare           []*counters // counters of earlier updates, kept for their keys
 
 	fn  func(tx *txn) error  // the update's function
 	run func(store.Tx) error // t.runFn, made once per txn
@@ -262,6 +262,12 @@ func (t *txn) msgKey(qid string, seq uint64) []byte {
 	t.msg = append(append(append(t.msg[:0], "sqs/d/"...), qid...), "/m/"...)
 	t.msg = binary.BigEndian.AppendUint64(t.msg, seq)
 	return t.msg
+}
+
+func (t *txn) stateKey(qid string, seq uint64) []byte {
+	t.state = append(append(append(t.state[:0], "sqs/d/"...), qid...), "/r/"...)
+	t.state = binary.BigEndian.AppendUint64(t.state, seq)
+	return t.state
 }
 
 func (t *txn) visKey(qid string, visibleAt int64, seq uint64) []byte {
