@@ -61,16 +61,24 @@ func encoderFor(t reflect.Type, fc facts) elemEncoder {
 	if e, ok := elemEncoders.Load(k); ok {
 		return e.(elemEncoder)
 	}
-	// A recursive type (none in the models today) reaches itself through
-	// this indirection while it is being built.
-	var e elemEncoder
+	// While it is built, the entry is a stand-in that waits for the
+	// encoder and calls it: a request writing the type meanwhile waits
+	// instead of calling a nil function, and a recursive type (none in the
+	// models today) reaches itself through it.
+	var (
+		built sync.WaitGroup
+		e     elemEncoder
+	)
+	built.Add(1)
 	indirect := elemEncoder(func(o *Options, buf *bytes.Buffer, name, attrs string, v reflect.Value) {
+		built.Wait()
 		e(o, buf, name, attrs, v)
 	})
 	if prev, loaded := elemEncoders.LoadOrStore(k, indirect); loaded {
 		return prev.(elemEncoder)
 	}
 	e = newElemEncoder(t, fc)
+	built.Done()
 	elemEncoders.Store(k, e)
 	return e
 }
@@ -248,8 +256,16 @@ func membersFor(t reflect.Type) membersEncoder {
 	if e, ok := membersEncoders.Load(t); ok {
 		return e.(membersEncoder)
 	}
-	var e membersEncoder
-	indirect := membersEncoder(func(o *Options, buf *bytes.Buffer, v reflect.Value) { e(o, buf, v) })
+	// A stand-in while it is built, as in encoderFor.
+	var (
+		built sync.WaitGroup
+		e     membersEncoder
+	)
+	built.Add(1)
+	indirect := membersEncoder(func(o *Options, buf *bytes.Buffer, v reflect.Value) {
+		built.Wait()
+		e(o, buf, v)
+	})
 	if prev, loaded := membersEncoders.LoadOrStore(t, indirect); loaded {
 		return prev.(membersEncoder)
 	}
@@ -281,6 +297,7 @@ func membersFor(t reflect.Type) membersEncoder {
 			m.enc(o, buf, m.name, m.attrs, v.Field(m.index))
 		}
 	}
+	built.Done()
 	membersEncoders.Store(t, e)
 	return e
 }

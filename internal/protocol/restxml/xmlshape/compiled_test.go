@@ -2,9 +2,12 @@ package xmlshape
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,5 +174,58 @@ func BenchmarkWriteReceiveMessage(b *testing.B) {
 				o.WriteMembers(&buf, reflect.ValueOf(out))
 			}
 		})
+	}
+}
+
+// TestFirstUseOfATypeFromManyRequestsAtOnce: requests that write a type no
+// request has written yet, all at once, each get its whole encoder. One
+// builds it while the others wait, rather than calling the half-built one (a
+// nil function: the first ReceiveMessage answers after a start, writing
+// together, panicked into InternalFailure). Each round makes a new type, so
+// each round is a first use.
+func TestFirstUseOfATypeFromManyRequestsAtOnce(t *testing.T) {
+	str := reflect.TypeFor[*string]()
+	for round := range 200 {
+		inner := reflect.StructOf([]reflect.StructField{
+			{Name: "Body", Type: str, Tag: `aws:"Body"`},
+			{Name: fmt.Sprintf("Round%d", round), Type: str, Tag: reflect.StructTag(fmt.Sprintf(`aws:"Round%d"`, round))},
+		})
+		outer := reflect.StructOf([]reflect.StructField{
+			{Name: "Id", Type: str, Tag: `aws:"Id"`},
+			{Name: "Messages", Type: reflect.SliceOf(inner), Tag: `aws:"Messages"`},
+		})
+		v := reflect.New(outer).Elem()
+		body := "b"
+		v.Field(0).Set(reflect.ValueOf(&body))
+		msgs := reflect.MakeSlice(reflect.SliceOf(inner), 1, 1)
+		msgs.Index(0).Field(0).Set(reflect.ValueOf(&body))
+		v.Field(1).Set(msgs)
+
+		const writers = 8
+		var start, done sync.WaitGroup
+		start.Add(1)
+		out := make([]string, writers)
+		panics := make([]any, writers)
+		for i := range writers {
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				defer func() { panics[i] = recover() }()
+				start.Wait()
+				var buf bytes.Buffer
+				(&Options{}).WriteMembers(&buf, v)
+				out[i] = buf.String()
+			}()
+		}
+		start.Done()
+		done.Wait()
+		for i := range writers {
+			if panics[i] != nil {
+				t.Fatalf("round %d, writer %d panicked: %v", round, i, panics[i])
+			}
+			if out[i] != out[0] || !strings.Contains(out[i], "<Body>b</Body>") {
+				t.Fatalf("round %d: writer %d wrote %q, writer 0 %q", round, i, out[i], out[0])
+			}
+		}
 	}
 }
