@@ -329,23 +329,69 @@ func queueARN(region, account, name string) string {
 // the caller's.
 func parseQueueURL(raw, callerAccount string) (account, name string, err error) {
 	p := raw
-	if strings.Contains(raw, "://") {
-		u, perr := url.Parse(raw)
-		if perr != nil {
-			return "", "", errQueueDoesNotExist()
+	full := strings.Contains(raw, "://")
+	if full {
+		var ok bool
+		if p, ok = plainURLPath(raw); !ok {
+			u, perr := url.Parse(raw)
+			if perr != nil {
+				return "", "", errQueueDoesNotExist()
+			}
+			p = u.Path
 		}
-		p = u.Path
 	}
-	parts := strings.Split(strings.Trim(p, "/"), "/")
+	// Cut, not Split: every request naming a queue parses its URL.
+	first, rest, two := strings.Cut(strings.Trim(p, "/"), "/")
 	switch {
-	case len(parts) == 2 && parts[0] != "" && parts[1] != "":
-		return parts[0], parts[1], nil
-	case len(parts) == 1 && parts[0] != "" && !strings.Contains(raw, "://"):
+	case two && first != "" && rest != "" && !strings.Contains(rest, "/"):
+		return first, rest, nil
+	case !two && first != "" && !full:
 		// A bare queue name: some clients (and moto) accept it.
-		return callerAccount, parts[0], nil
+		return callerAccount, first, nil
 	}
 	return "", "", errQueueDoesNotExist()
 }
+
+// plainURLPath returns the path of raw when raw is a URL url.Parse reads
+// without unescaping or checking anything it could refuse: a scheme, "://", a
+// host of letters, digits, dots and hyphens with an optional port of digits,
+// and a path of letters, digits and "/._-" (what every SDK's queue URL is).
+// ok is false for anything else, which url.Parse then reads.
+func plainURLPath(raw string) (path string, ok bool) {
+	scheme, rest, _ := strings.Cut(raw, "://")
+	if scheme == "" || !isLetter(scheme[0]) {
+		return "", false
+	}
+	for i := 1; i < len(scheme); i++ {
+		if c := scheme[i]; !isLetter(c) && !isDigit(c) && c != '+' && c != '-' && c != '.' {
+			return "", false
+		}
+	}
+	host := rest
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		host, path = rest[:i], rest[i:]
+	}
+	host, port, _ := strings.Cut(host, ":")
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; !isLetter(c) && !isDigit(c) && c != '.' && c != '-' {
+			return "", false
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if !isDigit(port[i]) {
+			return "", false
+		}
+	}
+	for i := 0; i < len(path); i++ {
+		if c := path[i]; !isLetter(c) && !isDigit(c) && c != '/' && c != '.' && c != '_' && c != '-' {
+			return "", false
+		}
+	}
+	return path, true
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
 
 // parseQueueARN returns the region, account and name of an SQS queue ARN.
 func parseQueueARN(arn string) (region, account, name string, ok bool) {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -875,6 +876,34 @@ func FuzzParseQueueURL(f *testing.F) {
 		account, name, err := parseQueueURL(raw, "000000000000")
 		if err == nil && (account == "" || name == "") {
 			t.Fatalf("%q parsed to empty account or name", raw)
+		}
+	})
+}
+
+// FuzzPlainURLPathMatchesURLParse compares plainURLPath, parseQueueURL's
+// fast path, with url.Parse, which it skips: a URL it takes must be one
+// url.Parse reads, to the same path.
+func FuzzPlainURLPathMatchesURLParse(f *testing.F) {
+	for _, s := range []string{"http://localhost:4566/123456789012/q", "https://sqs.us-east-1.amazonaws.com/123456789012/q.fifo",
+		"http://x/", "http://", "://", "1http://x/a/b", "h+t.t-p://x/a", "http://[::1]:4566/a/b", "http://x:y/a/b", "http://x:/a/b",
+		"http://:80/a/b", "http://x:1:2/a/b", "http://x/a%2Fb/c", "http://x/a/b?c", "http://x/a/b#c", "http://u@x/a/b", "http://x/a b/c",
+		"http://x/a;b/c", "/x://y/a/b", "http://x//a/b", "HTTP://X/A/B"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if !strings.Contains(raw, "://") {
+			return
+		}
+		got, ok := plainURLPath(raw)
+		if !ok {
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("plainURLPath(%q) took it (path %q); url.Parse refuses it: %v", raw, got, err)
+		}
+		if got != u.Path {
+			t.Fatalf("plainURLPath(%q) = %q; url.Parse's path is %q", raw, got, u.Path)
 		}
 	})
 }
