@@ -384,8 +384,13 @@ func checkPolicyDocument(doc, member string) error {
 }
 
 // putPolicy stores doc as t's policy, replacing old (nil for none), and
-// returns its new revision, which always moves forward.
+// returns its revision: old's when doc is old's document (PutResourcePolicy
+// is idempotent: the same document keeps its revision), else a new one,
+// which always moves forward.
 func (s *Service) putPolicy(tx store.Tx, t *table, doc string, old *policy) (string, error) {
+	if old != nil && old.Document == doc {
+		return old.Revision, nil
+	}
 	rev := strconv.FormatInt(s.now().UnixNano(), 10)
 	if old != nil && old.Revision >= rev {
 		n, _ := strconv.ParseInt(old.Revision, 10, 64)

@@ -3,6 +3,7 @@ package dynamodb_test
 import (
 	"context"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -162,9 +163,19 @@ func TestSDKResourcePolicy(t *testing.T) {
 	if _, err := c.PutResourcePolicy(ctx, &sdk.PutResourcePolicyInput{ResourceArn: arn, Policy: aws.String(doc), ExpectedRevisionId: aws.String("1")}); apiCode(err) != "PolicyNotFoundException" {
 		t.Errorf("PutResourcePolicy with a stale revision = %v, want PolicyNotFoundException", err)
 	}
-	put2, err := c.PutResourcePolicy(ctx, &sdk.PutResourcePolicyInput{ResourceArn: arn, Policy: aws.String(doc), ExpectedRevisionId: aws.String(rev1)})
+	// The same document again keeps its revision (PutResourcePolicy is
+	// idempotent); another one gets a new revision.
+	same, err := c.PutResourcePolicy(ctx, &sdk.PutResourcePolicyInput{ResourceArn: arn, Policy: aws.String(doc), ExpectedRevisionId: aws.String(rev1)})
+	if err != nil || aws.ToString(same.RevisionId) != rev1 {
+		t.Fatalf("PutResourcePolicy of the same document = %+v, %v; want revision %s", same, err, rev1)
+	}
+	doc2 := strings.Replace(doc, "dynamodb:GetItem", "dynamodb:Query", 1)
+	put2, err := c.PutResourcePolicy(ctx, &sdk.PutResourcePolicyInput{ResourceArn: arn, Policy: aws.String(doc2), ExpectedRevisionId: aws.String(rev1)})
 	if err != nil || aws.ToString(put2.RevisionId) == rev1 {
-		t.Fatalf("PutResourcePolicy with the current revision = %+v, %v; want a new revision", put2, err)
+		t.Fatalf("PutResourcePolicy of another document with the current revision = %+v, %v; want a new revision", put2, err)
+	}
+	if got, err := c.GetResourcePolicy(ctx, &sdk.GetResourcePolicyInput{ResourceArn: arn}); err != nil || aws.ToString(got.Policy) != doc2 {
+		t.Fatalf("GetResourcePolicy after replacing the document = %+v, %v", got, err)
 	}
 	if _, err := c.DeleteResourcePolicy(ctx, &sdk.DeleteResourcePolicyInput{ResourceArn: arn, ExpectedRevisionId: aws.String(rev1)}); apiCode(err) != "PolicyNotFoundException" {
 		t.Errorf("DeleteResourcePolicy with a stale revision = %v, want PolicyNotFoundException", err)
@@ -211,9 +222,9 @@ func TestSDKCreateTableWithAResourcePolicy(t *testing.T) {
 	if err != nil || aws.ToString(got.Policy) != doc || aws.ToString(got.RevisionId) == "" {
 		t.Fatalf("GetResourcePolicy of a table created with a policy = %+v, %v", got, err)
 	}
-	put, err := c.PutResourcePolicy(ctx, &sdk.PutResourcePolicyInput{ResourceArn: arn, Policy: aws.String(doc), ExpectedRevisionId: got.RevisionId})
+	put, err := c.PutResourcePolicy(ctx, &sdk.PutResourcePolicyInput{ResourceArn: arn, Policy: aws.String(strings.Replace(doc, "GetItem", "Query", 1)), ExpectedRevisionId: got.RevisionId})
 	if err != nil || aws.ToString(put.RevisionId) == aws.ToString(got.RevisionId) {
-		t.Fatalf("PutResourcePolicy with the creation's revision = %+v, %v; want a new revision", put, err)
+		t.Fatalf("PutResourcePolicy of another document with the creation's revision = %+v, %v; want a new revision", put, err)
 	}
 
 	if _, err := c.DeleteTable(ctx, &sdk.DeleteTableInput{TableName: aws.String("shared")}); err != nil {
