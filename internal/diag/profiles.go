@@ -100,36 +100,30 @@ func sleep(r *http.Request, d time.Duration) {
 
 // cpuProfile serves /debug/pprof/profile: a CPU profile of ?seconds= (30).
 func cpuProfile(w http.ResponseWriter, r *http.Request) {
-	d, ok := seconds(w, r, 30)
-	if !ok {
-		return
-	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", `attachment; filename="profile"`)
-	if err := pprof.StartCPUProfile(w); err != nil {
-		w.Header().Del("Content-Disposition")
-		http.Error(w, "could not start the CPU profile: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	sleep(r, d)
-	pprof.StopCPUProfile()
+	capture(w, r, 30, "profile", "the CPU profile", pprof.StartCPUProfile, pprof.StopCPUProfile)
 }
 
 // execTrace serves /debug/pprof/trace: an execution trace of ?seconds= (1).
 func execTrace(w http.ResponseWriter, r *http.Request) {
-	d, ok := seconds(w, r, 1)
+	capture(w, r, 1, "trace", "the trace", trace.Start, trace.Stop)
+}
+
+// capture serves what start writes to w from now until stop, ?seconds= (def)
+// later, as the download name; what names it in an error.
+func capture(w http.ResponseWriter, r *http.Request, def int, name, what string, start func(io.Writer) error, stop func()) {
+	d, ok := seconds(w, r, def)
 	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", `attachment; filename="trace"`)
-	if err := trace.Start(w); err != nil {
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	if err := start(w); err != nil {
 		w.Header().Del("Content-Disposition")
-		http.Error(w, "could not start the trace: "+err.Error(), http.StatusInternalServerError)
+		http.Error(w, "could not start "+what+": "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	sleep(r, d)
-	trace.Stop()
+	stop()
 }
 
 // cmdline serves /debug/pprof/cmdline: the arguments, NUL-separated.
