@@ -593,13 +593,9 @@ func (s *Service) dispatch(ctx context.Context, lazy bool) error {
 		for i, it := range items {
 			keys[i] = it.key
 		}
-		if lazy && len(archive) == 0 {
-			s.addDelivered(keys)
-			if s.deliveredLen() < maxDelivered {
-				continue
-			}
-		} else {
-			s.addDelivered(keys)
+		s.addDelivered(keys)
+		if lazy && len(archive) == 0 && s.deliveredLen() < maxDelivered {
+			continue
 		}
 		// Archive copies are written as their events leave the outbox,
 		// just after delivery, not whenever the next event comes.

@@ -97,18 +97,7 @@ func TestReceiveStateOfSmallAndLargeMessages(t *testing.T) {
 			if got := f.receive(dlq, 1); len(got) != 0 {
 				t.Fatalf("deleted message came back: %v", got)
 			}
-			var left []string
-			err = st.View(func(tx store.Tx) error {
-				return tx.Scan([]byte("sqs/d/"), nil, func(k, _ []byte) (bool, error) {
-					if s := string(k); strings.Contains(s, "/m/") || strings.Contains(s, "/r/") || strings.Contains(s, "/v/") {
-						left = append(left, s)
-					}
-					return true, nil
-				})
-			})
-			if err != nil || len(left) != 0 {
-				t.Fatalf("records left: %q %v", left, err)
-			}
+			wantNoMessageRecords(t, st)
 		})
 	}
 }
@@ -187,8 +176,15 @@ func TestLargeMessageReceivedBeforeStateRecords(t *testing.T) {
 	if _, err := f.svc.DeleteMessage(f.ctx, &sqsapi.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: got[0].ReceiptHandle}); err != nil {
 		t.Fatal(err)
 	}
+	wantNoMessageRecords(t, f.svc.st)
+}
+
+// wantNoMessageRecords fails t if st holds any message, receive-state or
+// visibility record.
+func wantNoMessageRecords(t *testing.T, st store.Store) {
+	t.Helper()
 	var left []string
-	err = f.svc.st.View(func(tx store.Tx) error {
+	err := st.View(func(tx store.Tx) error {
 		return tx.Scan([]byte("sqs/d/"), nil, func(k, _ []byte) (bool, error) {
 			if s := string(k); strings.Contains(s, "/m/") || strings.Contains(s, "/r/") || strings.Contains(s, "/v/") {
 				left = append(left, s)
