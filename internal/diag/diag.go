@@ -95,6 +95,12 @@ func (s *Server) Close() error {
 // each caller's file and line), though the endpoint is off by default.
 func Handler(c Counters) http.Handler {
 	mux := http.NewServeMux()
+	// Every answer says nosniff: a profile's labels and the command line
+	// hold request data, and a browser must not read any of them as HTML.
+	nosniff := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		mux.ServeHTTP(w, r)
+	}
 	mux.HandleFunc("/debug/pprof/", profileIndex)
 	mux.HandleFunc("/debug/pprof/cmdline", cmdline)
 	mux.HandleFunc("/debug/pprof/profile", cpuProfile)
@@ -114,7 +120,7 @@ func Handler(c Counters) http.Handler {
 		// expvar's two standard variables, cmdline and memstats, beside wharf's.
 		json.NewEncoder(w).Encode(map[string]any{"wharf": vars, "cmdline": os.Args, "memstats": &mem})
 	})
-	return mux
+	return http.HandlerFunc(nosniff)
 }
 
 // latencyBounds are the upper bounds, in milliseconds, of the commit latency

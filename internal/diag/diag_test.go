@@ -169,6 +169,17 @@ func TestDebugAddrServesPprofFormats(t *testing.T) {
 	if code, _ := get(t, base+"nosuchprofile"); code != 404 {
 		t.Errorf("unknown profile: %d, want 404", code)
 	}
+	// Every answer, found or not, tells a browser not to sniff its type.
+	for _, path := range []string{"", "cmdline", "goroutine?debug=1", "nosuchprofile", "../vars"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s: X-Content-Type-Options %q, want nosniff", path, got)
+		}
+	}
 	// Delta profiles are refused, not answered with an absolute one.
 	if code, _ := get(t, base+"heap?seconds=1"); code != 400 {
 		t.Errorf("heap?seconds=1: %d, want 400", code)
