@@ -108,6 +108,7 @@ type Log struct {
 	npending int
 	subs     map[chan Entry]struct{}
 	flushed  chan struct{} // signalled when pending grows
+	full     chan struct{} // signalled when pending passes flushBytes
 
 	// fileMu serialises flush and Reset on the files (nil: memory only).
 	fileMu sync.Mutex
@@ -128,7 +129,7 @@ type Log struct {
 // older wharf left in opts.Store).
 func Open(opts Options) (*Log, error) {
 	l := &Log{st: opts.Store, log: opts.Logger, now: opts.Now, limit: opts.Limit,
-		subs: map[chan Entry]struct{}{}, flushed: make(chan struct{}, 1), loaded: make(chan struct{})}
+		subs: map[chan Entry]struct{}{}, flushed: make(chan struct{}, 1), full: make(chan struct{}, 1), loaded: make(chan struct{})}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
@@ -266,13 +267,16 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 		clear(l.entries[n:])
 		l.entries = l.entries[:n]
 	}
+	full := false
 	if l.files != nil {
 		// The id is 16 hex digits: nothing to escape.
+		was := len(l.pending)
 		l.pending = append(l.pending, `{"id":"`...)
 		l.pending = append(l.pending, e.ID...)
 		l.pending = append(l.pending, `",`...)
 		l.pending = append(append(l.pending, line...), '\n')
 		l.npending++
+		full = was < flushBytes && len(l.pending) >= flushBytes
 	}
 	for ch := range l.subs {
 		select {
@@ -285,6 +289,12 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 		select {
 		case l.flushed <- struct{}{}:
 		default:
+		}
+		if full {
+			select {
+			case l.full <- struct{}{}:
+			default:
+			}
 		}
 	}
 	l.logEntry(e)
@@ -341,7 +351,9 @@ func (l *Log) Run(ctx context.Context) {
 		case <-l.flushed:
 		}
 		wait := 200 * time.Millisecond // one write for the hops of the next moment, not one each
+		full := l.full
 		if !l.flush() {
+			full = nil // a failing write is retried on time only
 			// Try again in a while, even if nothing new is recorded.
 			wait = 2 * time.Second
 			select {
@@ -349,12 +361,23 @@ func (l *Log) Run(ctx context.Context) {
 			default:
 			}
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-		case <-time.After(wait):
+		case <-t.C:
+		case <-full:
+			// Busy: flush now, so that pending does not outgrow the
+			// buffer the last flush left (growing one again each
+			// flush, and past maxSpare from nothing, was most of a
+			// busy durable wharf's cost of its hops).
 		}
+		t.Stop()
 	}
 }
+
+// flushBytes is how much pending flushes without waiting for the rest of
+// the moment.
+const flushBytes = 256 << 10
 
 // maxSpare bounds the buffer a flush keeps for the next one: a burst's
 // buffer is not held for good.

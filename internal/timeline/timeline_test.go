@@ -342,3 +342,38 @@ func TestFailedSaveIsRetriedAndReported(t *testing.T) {
 		t.Errorf("ids %s..%s, want %s..%s", got[3].ID, got[0].ID, hexID(4), hexID(7))
 	}
 }
+
+// TestBusyTimelineFlushesEarly: once the entries waiting to be saved pass
+// flushBytes, Record asks Run to flush now rather than at the end of its
+// wait, so that the buffer they are kept in stays the size the last flush
+// left; fewer do not ask.
+func TestBusyTimelineFlushesEarly(t *testing.T) {
+	l, _ := Open(Options{Dir: t.TempDir(), Limit: 100000})
+	ctx := context.Background()
+	e := Entry{Service: "sns", Kind: "Delivery", Resource: "arn:aws:sns:us-east-1:000000000000:t:sub", Subject: "id", Detail: strings.Repeat("d", 200)}
+	for len(l.pending) < flushBytes/2 {
+		l.Record(ctx, e)
+	}
+	select {
+	case <-l.full:
+		t.Fatalf("asked for an early flush with %d bytes pending", len(l.pending))
+	default:
+	}
+	for len(l.pending) < flushBytes {
+		l.Record(ctx, e)
+	}
+	select {
+	case <-l.full:
+	default:
+		t.Fatalf("%d bytes pending and no early flush asked for", len(l.pending))
+	}
+	l.Record(ctx, e)
+	select {
+	case <-l.full:
+		t.Fatal("asked again before a flush")
+	default:
+	}
+	if !l.flush() || len(l.pending) != 0 {
+		t.Fatalf("flush left %d bytes pending", len(l.pending))
+	}
+}
