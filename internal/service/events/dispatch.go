@@ -82,6 +82,9 @@ type pending struct {
 	// compact is set when Event is envelope.encode's: compact, valid JSON,
 	// which encode copies into the outbox entry without checking it again.
 	compact bool
+	// now is set by routed on an event PutEvents delivers itself, before
+	// it answers, instead of leaving it in the outbox (deliverNow).
+	now bool
 }
 
 // retry is a delivery that failed and waits for its next attempt.
@@ -120,7 +123,7 @@ func (s *Service) signal() {
 }
 
 // PutEvents accepts up to 10 events, reporting each one's id or error; accepted
-// events are in the outbox when it returns.
+// events are in the outbox, or delivered (deliverNow), when it returns.
 func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (*eventsapi.PutEventsOutput, error) {
 	if len(in.Entries) == 0 || len(in.Entries) > 10 {
 		return nil, apierr.Validation("1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10")
@@ -135,7 +138,7 @@ func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (
 	account, reg := s.caller(ctx)
 	now := s.now().UTC()
 	out := &eventsapi.PutEventsOutput{Entries: make([]eventsapi.PutEventsResultEntry, len(in.Entries))}
-	var batch, unrouted []pending
+	var batch, direct, unrouted []pending
 	var unroutedIDs []string
 	failed := int32(0)
 	for i, e := range in.Entries {
@@ -145,10 +148,13 @@ func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (
 			out.Entries[i] = eventsapi.PutEventsResultEntry{ErrorCode: awsapi.String(err.Code), ErrorMessage: awsapi.String(err.Message)}
 			continue
 		}
-		if s.routed(&p) {
-			batch = append(batch, p)
-		} else {
+		switch {
+		case !s.routed(&p):
 			unrouted, unroutedIDs = append(unrouted, p), append(unroutedIDs, id)
+		case p.now:
+			direct = append(direct, p)
+		default:
+			batch = append(batch, p)
 		}
 		out.Entries[i] = eventsapi.PutEventsResultEntry{EventId: awsapi.String(id)}
 	}
@@ -159,6 +165,14 @@ func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (
 	}
 	if err := s.enqueue(batch); err != nil {
 		return nil, err
+	}
+	if len(direct) > 0 {
+		for _, p := range direct {
+			s.received(ctx, p)
+		}
+		if err := s.deliverNow(direct); err != nil {
+			return nil, err
+		}
 	}
 	for i, p := range unrouted {
 		s.received(ctx, p)
@@ -193,17 +207,63 @@ func (s *Service) routed(p *pending) bool {
 		return true
 	}
 	p.matched, p.matchedOn, p.matchedGen = b.set.Match(ev), b, b.gen
-	if len(p.matched) > 0 {
-		return true
-	}
+	archived := false
 	if r := s.regions[regionKey{p.Account, p.Region}]; r != nil {
 		for _, a := range r.archives {
 			if a.Bus == p.Bus && a.State == "ENABLED" && (a.compiled == nil || a.compiled.MatchEvent(ev)) {
-				return true
+				archived = true
+				break
 			}
 		}
 	}
-	return false
+	if len(p.matched) == 0 {
+		return archived
+	}
+	p.now = !s.volatile && !archived && p.Hops == 0 && s.batchesAllLocked(b, p.matched)
+	return true
+}
+
+// batchesAllLocked reports whether every target of the rules named goes
+// to a target that takes batches (an SQS queue). s.mu is held.
+func (s *Service) batchesAllLocked(b *bus, rules []string) bool {
+	for _, name := range rules {
+		rr := b.rules[name]
+		if rr == nil || len(rr.Targets) == 0 {
+			return false
+		}
+		for i := range rr.Targets {
+			if !s.batches(awsapi.ToString(rr.Targets[i].Arn)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// deliverNow delivers events PutEvents accepted, on its own goroutine and
+// before it answers, instead of committing them to the outbox for the
+// dispatcher: events that match rules, and no archive, whose targets all
+// take batches (SQS queues), whose delivery is a store commit of its own.
+// Such an event is on disk when PutEvents answers as it was in the outbox,
+// only already in its queues: each delivery is committed by its target, or
+// failed and is retried from its retry record (or dead-lettered) as the
+// dispatcher's are, and PutEvents fails if a retry record cannot be
+// committed. It saves the outbox's commit, the dispatcher's read of it and
+// the delete, and PutEvents waits for one sync (its target's) where it
+// waited for one and shared the disk with the dispatcher's. It does what
+// a dispatcher round does for these events (route, deliverHeld), so they
+// are matched, transformed, delivered, recorded and retried as the
+// dispatcher's are, by the rules as they are when they are delivered.
+func (s *Service) deliverNow(events []pending) error {
+	// Not the request's context: a delivery is the service's, as the
+	// dispatcher's is, and goes on when the caller goes away.
+	ctx := context.Background()
+	var rd round
+	for _, p := range events {
+		s.route(ctx, p, &rd)
+	}
+	s.deliverHeld(ctx, &rd)
+	return rd.err
 }
 
 // entrySize is an entry's size as "Calculating Amazon EventBridge PutEvents
@@ -833,6 +893,18 @@ func (s *Service) direct(ctx context.Context, p pending) {
 // empties held and leaves its array for the next round.
 type round struct {
 	held []heldDelivery
+	// err is the first error a failed delivery's retry record (or an
+	// event bus target's forward) could not be committed with; deliverNow
+	// fails PutEvents with it.
+	err error
+}
+
+// failed records a failed delivery's retry, and in rd, when given, an
+// error committing it.
+func (s *Service) failed(rd *round, d Delivery, err error, first time.Time) {
+	if rerr := s.scheduleRetry(d, err, first); rerr != nil && rd != nil && rd.err == nil {
+		rd.err = rerr
+	}
 }
 
 // done empties rd for the next round, keeping its array unless a rare
@@ -858,7 +930,7 @@ func (s *Service) deliverHeld(ctx context.Context, rd *round) {
 		// Alone, as route would have delivered it.
 		h := &rd.held[0]
 		if err := s.invoke(ctx, &h.d, 1); err != nil {
-			s.scheduleRetry(h.d, err, h.ingested)
+			s.failed(rd, h.d, err, h.ingested)
 		}
 		rd.done()
 		return
@@ -909,7 +981,7 @@ func (s *Service) deliverHeld(ctx context.Context, rd *round) {
 		for j, d := range ds {
 			s.invoked(timeline.WithCause(ctx, d.EventID), d, 1, errs[j])
 			if errs[j] != nil {
-				s.scheduleRetry(*d, errs[j], rd.held[g.idx[j]].ingested)
+				s.failed(rd, *d, errs[j], rd.held[g.idx[j]].ingested)
 			}
 		}
 	}
@@ -981,7 +1053,9 @@ func (s *Service) route(ctx context.Context, p pending, rd *round) {
 				return Delivery{Account: m.account, Region: m.region, RuleArn: m.arn, EventID: id, Target: t, Input: input}
 			}
 			if arnService(awsapi.ToString(t.Arn)) == "events" {
-				s.forward(mk(), p)
+				if err := s.forward(mk(), p); err != nil && rd != nil && rd.err == nil {
+					rd.err = err
+				}
 				continue
 			}
 			if rd != nil && s.batches(awsapi.ToString(t.Arn)) {
@@ -990,7 +1064,7 @@ func (s *Service) route(ctx context.Context, p pending, rd *round) {
 			}
 			d := mk()
 			if err := s.invoke(ctx, &d, 1); err != nil {
-				s.scheduleRetry(d, err, p.Ingested)
+				s.failed(rd, d, err, p.Ingested)
 			}
 		}
 	}
@@ -1029,21 +1103,24 @@ func arnFields(arn string) (f [6]string, ok bool) {
 }
 
 // forward puts an event on another bus (an event bus target). The event keeps
-// its envelope; a hop count stops loops between buses.
-func (s *Service) forward(d Delivery, p pending) {
+// its envelope; a hop count stops loops between buses. It returns the error
+// the event could not be committed to the outbox with.
+func (s *Service) forward(d Delivery, p pending) error {
 	if p.Hops >= maxHops {
 		s.log.Warn("events: dropping event looping between buses", "rule", d.RuleArn)
-		return
+		return nil
 	}
 	parts, ok := arnFields(awsapi.ToString(d.Target.Arn))
 	if !ok || !strings.HasPrefix(parts[5], "event-bus/") {
 		s.log.Warn("events: target is not an event bus", "arn", awsapi.ToString(d.Target.Arn))
-		return
+		return nil
 	}
 	next := pending{Account: parts[4], Region: parts[3], Bus: strings.TrimPrefix(parts[5], "event-bus/"), Event: d.Input, Hops: p.Hops + 1, Ingested: s.now().UTC()}
 	if err := s.enqueue([]pending{next}); err != nil {
 		s.log.Error("events: forward to bus", "arn", awsapi.ToString(d.Target.Arn), "err", err)
+		return err
 	}
+	return nil
 }
 
 // deliver hands d to the Target for its ARN's service.
@@ -1056,18 +1133,21 @@ func (s *Service) deliver(ctx context.Context, d *Delivery) error {
 	return t.Deliver(ctx, d)
 }
 
-// scheduleRetry records a failed delivery for its next attempt.
-func (s *Service) scheduleRetry(d Delivery, err error, first time.Time) {
+// scheduleRetry records a failed delivery for its next attempt, and returns
+// the error it could not commit the record with.
+func (s *Service) scheduleRetry(d Delivery, err error, first time.Time) error {
 	code, retried := errorCode(err)
 	r := retry{Delivery: d, Attempts: 1, First: first, LastError: err.Error(), ErrorCode: code}
 	r.Due = s.now().Add(backoff(1))
 	if !retried || s.exhausted(&r) {
 		s.deadLetter(context.Background(), &r)
-		return
+		return nil
 	}
 	if uerr := s.st.Update(func(tx store.Tx) error { return putJSON(tx, s.nextKey(retryPrefix), r) }); uerr != nil {
 		s.log.Error("events: record retry", "err", uerr)
+		return uerr
 	}
+	return nil
 }
 
 func backoff(attempt int) time.Duration {

@@ -3,6 +3,8 @@ package events
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/service/sqs"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -428,5 +432,148 @@ func TestRunDeletesDeliveredEventsWhenNoneFollow(t *testing.T) {
 				t.Fatalf("outbox holds %d events, want none", n)
 			}
 		})
+	}
+}
+
+// TestEventsForQueuesAreDeliveredBeforePutEventsAnswers checks the path
+// that skips the outbox (deliverNow): an event whose rules' targets are
+// all SQS queues is in its queue, on disk, when PutEvents answers, with
+// nothing left in the outbox, so a crash just after the answer loses
+// nothing and delivers nothing twice; the store's files copied at that
+// moment stand for the disk after the crash. An event that also matches a
+// rule with another kind of target still goes through the outbox.
+func TestEventsForQueuesAreDeliveredBeforePutEventsAnswers(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	f := newFixture(t)
+	f.st = st
+	f.s = f.service()
+	q := sqs.New(sqs.Options{Store: st})
+	f.tgt["sqs"] = SQSTarget{Queues: q}
+	rec := &recorder{}
+	f.tgt["sns"] = rec
+	for _, name := range []string{"a", "b"} {
+		if _, err := q.CreateQueue(f.ctx, &sqsapi.CreateQueueInput{QueueName: awsapi.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.putRule(t, "queues", `{"source":["com.example.orders"]}`)
+	f.putTarget(t, "queues", eventsapi.Target{Id: new("a"), Arn: new("arn:aws:sqs:us-east-1:123456789012:a")})
+	f.putTarget(t, "queues", eventsapi.Target{Id: new("b"), Arn: new("arn:aws:sqs:us-east-1:123456789012:b"),
+		InputPath: new("$.detail")})
+	f.putRule(t, "topic", `{"detail":{"topic":[true]}}`)
+	f.putTarget(t, "topic", eventsapi.Target{Id: new("t"), Arn: new("arn:aws:sns:us-east-1:123456789012:t")})
+
+	f.putOnly(t, `{"n":1}`, `{"n":2}`)
+	if n := outboxLen(t, f); n != 0 {
+		t.Fatalf("outbox holds %d events for queues only, want none", n)
+	}
+	crashed := t.TempDir()
+	copyDir(t, dir, crashed)
+	f.putOnly(t, `{"n":3,"topic":true}`)
+	if n := outboxLen(t, f); n != 1 {
+		t.Fatalf("outbox holds %d events, want the one a topic's rule matches", n)
+	}
+
+	// What a restart after the crash finds: both events in both queues,
+	// and nothing for the dispatcher to deliver again.
+	st2, err := store.Open(crashed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	q2 := sqs.New(sqs.Options{Store: st2})
+	f2 := &fixture{st: st2, clk: f.clk, tgt: map[string]Target{"sqs": SQSTarget{Queues: q2}, "sns": rec}, ctx: f.ctx}
+	f2.s = f2.service()
+	if err := f2.s.Dispatch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][]string{
+		"a": {`"detail":{"n":1}`, `"detail":{"n":2}`},
+		"b": {`{"n":1}`, `{"n":2}`},
+	} {
+		var got []string
+		for range 3 {
+			out, err := q2.ReceiveMessage(f.ctx, &sqsapi.ReceiveMessageInput{QueueUrl: awsapi.String("/123456789012/" + name), MaxNumberOfMessages: awsapi.Int32(10)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range out.Messages {
+				got = append(got, awsapi.ToString(m.Body))
+			}
+		}
+		slices.Sort(got)
+		if len(got) != len(want) {
+			t.Fatalf("queue %s after the crash holds %q, want each event once", name, got)
+		}
+		for i := range want {
+			if !strings.Contains(got[i], want[i]) {
+				t.Errorf("queue %s message %d: %s, want it to have %s", name, i, got[i], want[i])
+			}
+		}
+	}
+	if n := len(rec.deliveries()); n != 0 {
+		t.Errorf("%d deliveries to the topic after the crash, want none (its event came after)", n)
+	}
+}
+
+// TestAFailedDeliveryBeforePutEventsAnswersIsRetriedAfterARestart checks
+// that an event PutEvents delivers itself (deliverNow) and its queue
+// refuses is kept as a retry before PutEvents answers, and delivered by
+// the retry after a restart.
+func TestAFailedDeliveryBeforePutEventsAnswersIsRetriedAfterARestart(t *testing.T) {
+	f := newFixture(t)
+	q := sqs.New(sqs.Options{Store: f.st})
+	f.tgt["sqs"] = SQSTarget{Queues: q}
+	f.putRule(t, "r", `{"source":["com.example.orders"]}`)
+	f.putTarget(t, "r", eventsapi.Target{Id: new("q"), Arn: new("arn:aws:sqs:us-east-1:123456789012:later")})
+	f.putOnly(t, `{"n":1}`) // the queue does not exist yet
+	if n := outboxLen(t, f); n != 0 {
+		t.Fatalf("outbox holds %d events, want none", n)
+	}
+
+	f.s = f.service() // a restart
+	if _, err := q.CreateQueue(f.ctx, &sqsapi.CreateQueueInput{QueueName: awsapi.String("later")}); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.t = f.clk.t.Add(time.Hour)
+	if err := f.s.Retry(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := q.ReceiveMessage(f.ctx, &sqsapi.ReceiveMessageInput{QueueUrl: awsapi.String("/123456789012/later"), MaxNumberOfMessages: awsapi.Int32(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Messages) != 1 || !strings.Contains(awsapi.ToString(out.Messages[0].Body), `"detail":{"n":1}`) {
+		t.Fatalf("queue holds %+v after the retry, want the event", out.Messages)
+	}
+}
+
+// copyDir copies the files of dir into to, as they are now.
+func copyDir(t *testing.T, dir, to string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := os.MkdirAll(filepath.Join(to, e.Name()), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			copyDir(t, filepath.Join(dir, e.Name()), filepath.Join(to, e.Name()))
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
