@@ -44,26 +44,37 @@ func (s *Service) whoami(ctx context.Context) (identity, error) {
 	c := awsapi.CallerFrom(ctx)
 	acct := s.account(ctx)
 	id := identity{Account: acct, ARN: rootARN(acct), UserID: acct}
-	if c.AccessKey == "" {
+	// The configured root key is the account's root, as LookupKey has
+	// answered before reading the store: no session or access key record
+	// has its id (theirs are generated), so there is nothing to read.
+	if c.AccessKey == "" || c.AccessKey == s.ak {
 		return id, nil
 	}
 	err := s.st.View(func(tx store.Tx) error {
-		var sess session
-		found, err := get(tx, sessionKey(c.AccessKey), &sess)
+		// Records are decoded only when present: most keys a caller
+		// signs with are neither a session nor an access key.
+		b, err := tx.Get(sessionKey(c.AccessKey))
 		if err != nil {
 			return err
 		}
-		if found {
+		if b != nil {
+			var sess session
+			if err := jsonUnmarshal(b, &sess); err != nil {
+				return fmt.Errorf("decode session: %w", err)
+			}
 			id = identity{Account: sess.Account, ARN: sess.ARN, UserID: sess.UserID, Session: true, Role: sess.RoleChain}
 			return nil
 		}
-		var k accessKey
-		found, err = get(tx, accessKeyKey(c.AccessKey), &k)
-		if err != nil || !found || k.User == "" {
-			if found {
-				id = identity{Account: k.Account, ARN: rootARN(k.Account), UserID: k.Account}
-			}
+		if b, err = tx.Get(accessKeyKey(c.AccessKey)); err != nil || b == nil {
 			return err
+		}
+		var k accessKey
+		if err := jsonUnmarshal(b, &k); err != nil {
+			return fmt.Errorf("decode access key: %w", err)
+		}
+		if k.User == "" {
+			id = identity{Account: k.Account, ARN: rootARN(k.Account), UserID: k.Account}
+			return nil
 		}
 		u, err := loadUser(tx, k.Account, k.User)
 		if err != nil {
