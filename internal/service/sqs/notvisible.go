@@ -9,16 +9,24 @@ import (
 // GetQueueAttributes' in-flight and delayed counts are the visibility index
 // entries whose time is still ahead. Counting them by scanning made its
 // cost, and the metrics publisher's, grow with the messages in flight. A
-// queue keeps instead, under sqs/d/<qid>/nv, a watermark W and the number
-// of entries after W, by kind (received: in flight; fresh: delayed). Every
-// index write after W adjusts them; a count at now subtracts the entries of
-// (W, now], which became visible since; a send or a receive moves W to now. So
-// a count reads what turned visible since the last send or receive, not the
-// queue.
+// queue keeps instead a watermark W and the number of entries after W, by
+// kind (received: in flight; fresh: delayed). Every index write after W
+// adjusts them; a count at now subtracts the entries of (W, now], which
+// became visible since; a send or a receive moves W to now. So a count reads
+// what turned visible since the last send or receive, not the queue.
 //
-// A queue without the key (stored by an older wharf, or just purged) is
-// counted by a scan until its next send or receive sets it up.
+// The counters share a record with the queue's message count, under
+// sqs/d/<qid>/n (see counterRecord): every send, receive and delete changes
+// both, and one record is one store write, one log entry and one key of a
+// checkpoint instead of two. Earlier versions kept the counters in a record
+// of their own under sqs/d/<qid>/nv (notVisibleKey): it is still read while
+// the count record has none, and deleted when the count record is next
+// written.
+//
+// A queue without counters (stored by an older wharf, or just purged) is
+// counted by a scan until its next send or receive sets them up.
 
+// notVisibleKey is the key of the counters' record of earlier versions.
 func notVisibleKey(qid string) []byte { return []byte("sqs/d/" + qid + "/nv") }
 
 type notVisible struct {
@@ -26,20 +34,84 @@ type notVisible struct {
 	received, fresh uint64
 }
 
+// A counter record is the message count as 8 big-endian bytes, followed,
+// when the queue has not-visible counters, by W, received and fresh as 8
+// bytes each. A record of 8 bytes is also what earlier versions wrote.
+const (
+	countOnlyLen   = 8
+	countAndNVLen  = 8 + 24
+	legacyNVRecLen = 24
+)
+
+// counterRecord is a queue's counter record as read.
+type counterRecord struct {
+	n    uint64
+	nv   notVisible
+	nvOK bool // the queue has not-visible counters
+	// legacy is true when the counters came from, or a record is under,
+	// the old notVisibleKey: the next write of the record deletes it.
+	legacy bool
+}
+
+// readCounters reads the counter record under nKey and, when it holds no
+// not-visible counters, the old record under nvKey.
+func readCounters(get func([]byte) ([]byte, error), nKey, nvKey []byte) (c counterRecord, err error) {
+	v, err := get(nKey)
+	if err != nil {
+		return c, err
+	}
+	switch len(v) {
+	case countAndNVLen:
+		c.n = binary.BigEndian.Uint64(v)
+		c.nv, c.nvOK = decodeNotVisible(v[8:])
+		return c, nil
+	case countOnlyLen:
+		c.n = binary.BigEndian.Uint64(v)
+	}
+	old, err := get(nvKey)
+	if err != nil || old == nil {
+		return c, err
+	}
+	c.legacy = true
+	c.nv, c.nvOK = decodeNotVisible(old)
+	return c, nil
+}
+
+// appendCounters appends the counter record of c to b.
+func appendCounters(b []byte, c counterRecord) []byte {
+	b = binary.BigEndian.AppendUint64(b, c.n)
+	if c.nvOK {
+		b = appendNotVisible(b, c.nv)
+	}
+	return b
+}
+
+// writeCounters writes the counter record of c, and deletes the old
+// counters' record when there is one.
+func writeCounters(tx store.Tx, nKey, nvKey []byte, c *counterRecord, buf []byte) ([]byte, error) {
+	buf = appendCounters(buf[:0], *c) // Put copies it
+	if err := tx.Put(nKey, buf); err != nil {
+		return buf, err
+	}
+	if c.legacy {
+		if err := tx.Delete(nvKey); err != nil {
+			return buf, err
+		}
+		c.legacy = false
+	}
+	return buf, nil
+}
+
 func getNotVisible(tx store.Tx, qid string) (nv notVisible, ok bool, err error) {
 	if t, isTxn := tx.(*txn); isTxn {
 		return t.notVisible(qid)
 	}
-	v, err := tx.Get(notVisibleKey(qid))
-	if err != nil {
-		return nv, false, err
-	}
-	nv, ok = decodeNotVisible(v)
-	return nv, ok, nil
+	c, err := readCounters(tx.Get, countKey(qid), notVisibleKey(qid))
+	return c.nv, c.nvOK, err
 }
 
 func decodeNotVisible(v []byte) (notVisible, bool) {
-	if len(v) != 24 {
+	if len(v) != legacyNVRecLen {
 		return notVisible{}, false
 	}
 	return notVisible{int64(binary.BigEndian.Uint64(v)), binary.BigEndian.Uint64(v[8:]), binary.BigEndian.Uint64(v[16:])}, true
@@ -47,14 +119,21 @@ func decodeNotVisible(v []byte) (notVisible, bool) {
 
 func putNotVisible(tx store.Tx, qid string, nv notVisible) error {
 	if t, ok := tx.(*txn); ok {
-		t.putNotVisible(qid, nv)
-		return nil
+		return t.putNotVisible(qid, nv)
 	}
-	return tx.Put(notVisibleKey(qid), encodeNotVisible(nv))
+	nKey, nvKey := countKey(qid), notVisibleKey(qid)
+	c, err := readCounters(tx.Get, nKey, nvKey)
+	if err != nil {
+		return err
+	}
+	c.nv, c.nvOK = nv, true
+	_, err = writeCounters(tx, nKey, nvKey, &c, nil)
+	return err
 }
 
-func encodeNotVisible(nv notVisible) []byte {
-	b := binary.BigEndian.AppendUint64(make([]byte, 0, 24), uint64(nv.w))
+// appendNotVisible appends nv's three counters to b.
+func appendNotVisible(b []byte, nv notVisible) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(nv.w))
 	b = binary.BigEndian.AppendUint64(b, nv.received)
 	return binary.BigEndian.AppendUint64(b, nv.fresh)
 }

@@ -144,3 +144,100 @@ func TestQueueAttributesOfAQueueOnlySentTo(t *testing.T) {
 		t.Errorf("GetQueueAttributes read %d keys with 100 messages sent, %d with 2000", reads[100], reads[2000])
 	}
 }
+
+// TestCountersOfTheOldLayoutAreReadAndMoved reopens a data directory whose
+// queue keeps its message count and its not-visible counters as earlier
+// versions did, in two records (and, as before the counters, in one with no
+// counters at all): the counts read as they were, the next send writes one
+// record and deletes the old one, and the counts survive another restart.
+func TestCountersOfTheOldLayoutAreReadAndMoved(t *testing.T) {
+	for _, withNV := range []bool{true, false} {
+		t.Run(fmt.Sprint("withNV=", withNV), func(t *testing.T) {
+			dir := t.TempDir()
+			st, err := store.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock := newFakeClock()
+			f := newFixtureOn(t, st, clock)
+			url := f.createQueue("q", map[string]string{"VisibilityTimeout": "30"})
+			r, err := f.svc.ref(f.ctx, &url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, err := f.svc.viewQueue(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, body := range []string{"a", "b", "c"} {
+				f.send(url, body)
+			}
+			delay := int32(60)
+			body := "delayed"
+			if _, err := f.svc.SendMessage(f.ctx, &sqsapi.SendMessageInput{QueueUrl: &url, MessageBody: &body, DelaySeconds: &delay}); err != nil {
+				t.Fatal(err)
+			}
+			f.receive(url, 1)
+			want := func(step string, visible, inFlight, delayed int) {
+				t.Helper()
+				a := f.attrs(url)
+				got := [3]string{a["ApproximateNumberOfMessages"], a["ApproximateNumberOfMessagesNotVisible"], a["ApproximateNumberOfMessagesDelayed"]}
+				if got != [3]string{fmt.Sprint(visible), fmt.Sprint(inFlight), fmt.Sprint(delayed)} {
+					t.Fatalf("%s: visible, in flight, delayed = %v, want %d %d %d", step, got, visible, inFlight, delayed)
+				}
+			}
+			want("before", 2, 1, 1)
+
+			// Rewrite the counter record as earlier versions wrote it.
+			err = st.Update(func(tx store.Tx) error {
+				v, err := tx.Get(countKey(q.ID))
+				if err != nil || len(v) != countAndNVLen {
+					t.Fatalf("counter record %v %v", v, err)
+				}
+				if err := tx.Put(countKey(q.ID), append([]byte(nil), v[:8]...)); err != nil {
+					return err
+				}
+				if !withNV {
+					return nil
+				}
+				return tx.Put(notVisibleKey(q.ID), append([]byte(nil), v[8:]...))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reopen := func() {
+				t.Helper()
+				if err := st.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if st, err = store.Open(dir); err != nil {
+					t.Fatal(err)
+				}
+				f = newFixtureOn(t, st, clock)
+			}
+			reopen()
+			defer func() { st.Close() }()
+			want("reopened in the old layout", 2, 1, 1)
+
+			f.send(url, "d")
+			err = st.View(func(tx store.Tx) error {
+				v, err := tx.Get(countKey(q.ID))
+				if err != nil || len(v) != countAndNVLen || binary.BigEndian.Uint64(v) != 5 {
+					t.Errorf("counter record after a send: %v %v", v, err)
+				}
+				if v, err := tx.Get(notVisibleKey(q.ID)); err != nil || v != nil {
+					t.Errorf("old not-visible record after a send: %v %v", v, err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want("after a send", 3, 1, 1)
+			reopen()
+			want("reopened", 3, 1, 1)
+			clock.Advance(45 * time.Second)
+			want("after the visibility timeout", 4, 0, 1)
+		})
+	}
+}

@@ -288,7 +288,7 @@ func getCount(tx store.Tx, qid string) (uint64, error) {
 		return t.count(qid)
 	}
 	v, err := tx.Get(countKey(qid))
-	if err != nil || len(v) != 8 {
+	if err != nil || len(v) != countOnlyLen && len(v) != countAndNVLen {
 		return 0, err
 	}
 	return binary.BigEndian.Uint64(v), nil
@@ -298,15 +298,23 @@ func addCount(tx store.Tx, qid string, delta int64) error {
 	if t, ok := tx.(*txn); ok {
 		return t.addCount(qid, delta)
 	}
-	n, err := getCount(tx, qid)
+	nKey, nvKey := countKey(qid), notVisibleKey(qid)
+	c, err := readCounters(tx.Get, nKey, nvKey)
 	if err != nil {
 		return err
 	}
+	c.n = addTo(c.n, delta)
+	_, err = writeCounters(tx, nKey, nvKey, &c, nil)
+	return err
+}
+
+// addTo returns n+delta, or 0 when that is negative.
+func addTo(n uint64, delta int64) uint64 {
 	m := int64(n) + delta
 	if m < 0 {
 		m = 0
 	}
-	return tx.Put(countKey(qid), binary.BigEndian.AppendUint64(nil, uint64(m)))
+	return uint64(m)
 }
 
 // URLs and ARNs.

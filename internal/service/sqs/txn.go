@@ -12,7 +12,7 @@ import (
 // txn is the transaction of a message path (send, receive, delete, change
 // visibility). Those touch a queue's message count and not-visible counters
 // once per message, and build a few keys per message: txn keeps the
-// counters in memory and writes each once, when the work is done (commit),
+// counters in memory and writes their record once, when the work is done (commit),
 // and builds message and visibility keys in buffers it reuses, since the
 // store keeps no key it is given. Reads through txn see its writes: a Get,
 // Scan or Delete reaching a counter it holds goes to the store after it.
@@ -28,18 +28,15 @@ type txn struct {
 	run func(store.Tx) error // t.runFn, made once per txn
 }
 
-// counters are one queue's counters as a txn holds them.
+// counters are one queue's counter record (see counterRecord) as a txn
+// holds it.
 type counters struct {
-	qid     string
-	nKey    []byte
-	n       uint64
-	nRead   bool
-	nDirty  bool
-	nvKey   []byte
-	nv      notVisible
-	nvRead  bool
-	nvOK    bool // the queue has the key
-	nvDirty bool
+	qid   string
+	nKey  []byte
+	nvKey []byte // the old not-visible counters' key
+	rec   counterRecord
+	read  bool
+	dirty bool
 }
 
 // txns holds txns between updates, with their buffers and counters: the
@@ -101,22 +98,15 @@ func (t *txn) release() {
 	txns.Put(t)
 }
 
-// commit writes the counters changed since the last commit.
+// commit writes the counter records changed since the last commit.
 func (t *txn) commit() error {
 	for _, c := range t.counters {
-		if c.nDirty {
-			t.val = binary.BigEndian.AppendUint64(t.val[:0], c.n) // Put copies it
-			if err := t.Tx.Put(c.nKey, t.val); err != nil {
+		if c.dirty {
+			var err error
+			if t.val, err = writeCounters(t.Tx, c.nKey, c.nvKey, &c.rec, t.val); err != nil {
 				return err
 			}
-			c.nDirty = false
-		}
-		if c.nvDirty {
-			t.val = appendNotVisible(t.val[:0], c.nv)
-			if err := t.Tx.Put(c.nvKey, t.val); err != nil {
-				return err
-			}
-			c.nvDirty = false
+			c.dirty = false
 		}
 	}
 	return nil
@@ -145,16 +135,22 @@ func (t *txn) of(qid string) *counters {
 }
 
 // holds reports whether a key with prefix (a key itself when exact) may be
-// one of the counters t holds.
+// one of the records t holds counters of: the counter record, or the old
+// not-visible counters' record it read them from.
 func (t *txn) holds(prefix []byte, exact bool) bool {
 	for _, c := range t.counters {
-		for _, k := range [][]byte{c.nKey, c.nvKey} {
-			if exact && bytes.Equal(k, prefix) || !exact && bytes.HasPrefix(k, prefix) {
-				return true
-			}
+		if matches(c.nKey, prefix, exact) || c.rec.legacy && matches(c.nvKey, prefix, exact) {
+			return true
 		}
 	}
 	return false
+}
+
+func matches(k, prefix []byte, exact bool) bool {
+	if exact {
+		return bytes.Equal(k, prefix)
+	}
+	return bytes.HasPrefix(k, prefix)
 }
 
 // forget commits the counters and drops them, so that the store's values
@@ -210,52 +206,52 @@ func (t *txn) ScanReverse(prefix, start []byte, fn func(k, v []byte) (bool, erro
 	return t.Tx.ScanReverse(prefix, start, fn)
 }
 
+// load reads the queue's counter record, once per commit.
+func (t *txn) load(qid string) (*counters, error) {
+	c := t.of(qid)
+	if !c.read {
+		rec, err := readCounters(t.Tx.Get, c.nKey, c.nvKey)
+		if err != nil {
+			return nil, err
+		}
+		c.rec, c.read = rec, true
+	}
+	return c, nil
+}
+
 // count returns the queue's message count.
 func (t *txn) count(qid string) (uint64, error) {
-	c := t.of(qid)
-	if !c.nRead {
-		v, err := t.Tx.Get(c.nKey)
-		if err != nil {
-			return 0, err
-		}
-		c.n, c.nRead = 0, true
-		if len(v) == 8 {
-			c.n = binary.BigEndian.Uint64(v)
-		}
+	c, err := t.load(qid)
+	if err != nil {
+		return 0, err
 	}
-	return c.n, nil
+	return c.rec.n, nil
 }
 
 func (t *txn) addCount(qid string, delta int64) error {
-	n, err := t.count(qid)
+	c, err := t.load(qid)
 	if err != nil {
 		return err
 	}
-	m := int64(n) + delta
-	if m < 0 {
-		m = 0
-	}
-	c := t.of(qid)
-	c.n, c.nDirty = uint64(m), true
+	c.rec.n, c.dirty = addTo(c.rec.n, delta), true
 	return nil
 }
 
 func (t *txn) notVisible(qid string) (notVisible, bool, error) {
-	c := t.of(qid)
-	if !c.nvRead {
-		v, err := t.Tx.Get(c.nvKey)
-		if err != nil {
-			return notVisible{}, false, err
-		}
-		c.nv, c.nvOK = decodeNotVisible(v)
-		c.nvRead = true
+	c, err := t.load(qid)
+	if err != nil {
+		return notVisible{}, false, err
 	}
-	return c.nv, c.nvOK, nil
+	return c.rec.nv, c.rec.nvOK, nil
 }
 
-func (t *txn) putNotVisible(qid string, nv notVisible) {
-	c := t.of(qid)
-	c.nv, c.nvOK, c.nvRead, c.nvDirty = nv, true, true, true
+func (t *txn) putNotVisible(qid string, nv notVisible) error {
+	c, err := t.load(qid)
+	if err != nil {
+		return err
+	}
+	c.rec.nv, c.rec.nvOK, c.dirty = nv, true, true
+	return nil
 }
 
 func (t *txn) msgKey(qid string, seq uint64) []byte {
@@ -275,11 +271,4 @@ func (t *txn) visKey(qid string, visibleAt int64, seq uint64) []byte {
 	t.vis = binary.BigEndian.AppendUint64(t.vis, uint64(visibleAt))
 	t.vis = binary.BigEndian.AppendUint64(t.vis, seq)
 	return t.vis
-}
-
-// appendNotVisible appends encodeNotVisible(nv) to b.
-func appendNotVisible(b []byte, nv notVisible) []byte {
-	b = binary.BigEndian.AppendUint64(b, uint64(nv.w))
-	b = binary.BigEndian.AppendUint64(b, nv.received)
-	return binary.BigEndian.AppendUint64(b, nv.fresh)
 }

@@ -17,10 +17,8 @@ func TestTxnCountersAreWrittenOnceAndReadThrough(t *testing.T) {
 	stored := func() uint64 {
 		var n uint64
 		if err := s.st.View(func(tx store.Tx) error {
-			v, err := tx.Get(countKey("q1"))
-			if len(v) == 8 {
-				n = binary.BigEndian.Uint64(v)
-			}
+			var err error
+			n, err = getCount(tx, "q1")
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -49,11 +47,15 @@ func TestTxnCountersAreWrittenOnceAndReadThrough(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if n := seen[string(countKey("q1"))]; len(n) != 8 || binary.BigEndian.Uint64(n) != 3 {
-			t.Errorf("Scan inside the transaction saw count %v", n)
+		rec := seen[string(countKey("q1"))]
+		if len(rec) != countAndNVLen || binary.BigEndian.Uint64(rec) != 3 {
+			t.Errorf("Scan inside the transaction saw count %v", rec)
 		}
-		if nv, ok := decodeNotVisible(seen[string(notVisibleKey("q1"))]); !ok || nv.w != 7 || nv.received != 2 {
+		if nv, ok := decodeNotVisible(rec[min(len(rec), 8):]); !ok || nv.w != 7 || nv.received != 2 {
 			t.Errorf("Scan inside the transaction saw %v %v", nv, ok)
+		}
+		if v, ok := seen[string(notVisibleKey("q1"))]; ok {
+			t.Errorf("Scan inside the transaction saw an old not-visible record %v", v)
 		}
 		return addCount(tx, "q1", 1)
 	})
