@@ -45,6 +45,19 @@ type message struct {
 	// is read or stored: it decides where the message's receive state is
 	// kept (see stateRecordMin).
 	size int
+	// vis is the flag of m's visibility index entry plus one, set when m
+	// is read whole (with its receive state) or stored: every stored
+	// message has one entry, at (VisibleAt, Seq), flagged visReceived once
+	// it was received, so removing it needs no read. Zero when unknown.
+	vis byte
+}
+
+// visFlag is the visibility index flag of a message received n times.
+func visFlag(n int64) byte {
+	if n > 0 {
+		return visReceived
+	}
+	return visFresh
 }
 
 // Visibility index values: whether a message not visible now is delayed
@@ -75,10 +88,8 @@ func storeMessage(tx store.Tx, qid string, m *message, fresh bool) error {
 	if err := indexGroup(tx, qid, m); err != nil {
 		return err
 	}
-	flag := byte(visFresh)
-	if m.Received > 0 {
-		flag = visReceived
-	}
+	flag := visFlag(m.Received)
+	m.vis = 1 + flag
 	if fresh {
 		return addVis(tx, qid, m.VisibleAt, m.Seq, flag)
 	}
@@ -119,6 +130,9 @@ func readInto(tx store.Tx, qid string, seq uint64, decode func([]byte, *message)
 			return false, err
 		}
 	}
+	// A message read without its state record was never received (see
+	// readInto's callers): its record's count is its state.
+	m.vis = 1 + visFlag(m.Received)
 	return true, nil
 }
 
@@ -150,7 +164,7 @@ func removeMessage(tx store.Tx, qid string, m *message) error {
 	if err := unindexGroup(tx, qid, m); err != nil {
 		return err
 	}
-	if err := deleteVis(tx, qid, m.VisibleAt, m.Seq); err != nil {
+	if err := dropVis(tx, qid, m); err != nil {
 		return err
 	}
 	return addCount(tx, qid, -1)
@@ -163,7 +177,7 @@ func removeMessage(tx store.Tx, qid string, m *message) error {
 // first, so the new one is added without looking for it: on disk, a lookup
 // of a key the overlay does not have reads the bbolt file.
 func setVisibleAt(tx store.Tx, qid string, m *message, at int64) error {
-	if err := deleteVis(tx, qid, m.VisibleAt, m.Seq); err != nil {
+	if err := dropVis(tx, qid, m); err != nil {
 		return err
 	}
 	m.VisibleAt = at
@@ -183,6 +197,7 @@ func setVisibleAt(tx store.Tx, qid string, m *message, at int64) error {
 	if err := indexGroup(tx, qid, m); err != nil {
 		return err
 	}
+	m.vis = 1 + visReceived
 	return addVis(tx, qid, at, m.Seq, visReceived)
 }
 

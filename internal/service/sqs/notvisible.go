@@ -177,6 +177,19 @@ func deleteVis(tx store.Tx, qid string, at int64, seq uint64) error {
 	return noteVis(tx, qid, at, flag, -1)
 }
 
+// dropVis removes m's visibility entry and notes it, with the flag m.vis
+// knows it has (without reading the entry), or as deleteVis when it does
+// not know.
+func dropVis(tx store.Tx, qid string, m *message) error {
+	if m.vis == 0 {
+		return deleteVis(tx, qid, m.VisibleAt, m.Seq)
+	}
+	if err := tx.Delete(visKeyIn(tx, qid, m.VisibleAt, m.Seq)); err != nil {
+		return err
+	}
+	return noteVis(tx, qid, m.VisibleAt, m.vis-1, -1)
+}
+
 // putVis adds a visibility entry, noting it unless it was there already.
 func putVis(tx store.Tx, qid string, at int64, seq uint64, flag byte) error {
 	k := visKeyIn(tx, qid, at, seq)
