@@ -169,7 +169,7 @@ type cachedPolicy struct {
 // is byte-for-byte the same: decoding 20 policy records per request was most
 // of what authorization cost.
 func (s *Service) defaultDocument(tx store.Tx, acct, arn string) (string, error) {
-	if p, ok := awsManaged[arn]; ok {
+	if p, ok := awsManaged()[arn]; ok {
 		return p.Versions[0].Document, nil
 	}
 	// arn:aws:iam::ACCOUNT:policy/PATH/NAME, split by hand: a regular

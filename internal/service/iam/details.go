@@ -157,7 +157,7 @@ func (s *Service) details(tx store.Tx, acct string, want map[string]bool) ([]det
 		}
 	}
 	if want["AWSManagedPolicy"] {
-		for arn, p := range awsManaged {
+		for arn, p := range awsManaged() {
 			if attachments[arn]+boundaries[arn] > 0 {
 				ps = append(ps, p)
 			}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -22,8 +23,9 @@ const maxPolicyVersions = 5
 // awsManaged are the AWS managed policies wharf knows, so that templates
 // attaching them (the ECS task execution role's policy above all) work.
 // Their documents are simplified to one statement each (--iam enforce
-// evaluates them as written here, not as AWS's full documents).
-var awsManaged = func() map[string]*policy {
+// evaluates them as written here, not as AWS's full documents). The table
+// is made on first use, not at startup: most runs never name one.
+var awsManaged = sync.OnceValue(func() map[string]*policy {
 	created := time.Date(2015, 2, 6, 18, 39, 46, 0, time.UTC)
 	all := map[string]string{
 		"/AdministratorAccess":                                 "*",
@@ -58,7 +60,7 @@ var awsManaged = func() map[string]*policy {
 			Default: "v1", Next: 2, Versions: []policyVersion{{ID: "v1", Document: doc, Created: created}}}
 	}
 	return out
-}()
+})
 
 var policyARNPattern = lazyregexp.New(`^arn:aws:iam::(\d{12}|aws):policy(/|/[\x21-\x7E]*/)([\w+=,.@-]+)$`)
 
@@ -70,7 +72,7 @@ func findPolicy(tx store.Tx, acct, arn string) (*policy, error) {
 		return nil, invalidInput("ARN %s is not valid.", arn)
 	}
 	if m[1] == "aws" {
-		if p, ok := awsManaged[arn]; ok {
+		if p, ok := awsManaged()[arn]; ok {
 			c := *p
 			return &c, nil
 		}
@@ -259,7 +261,7 @@ func (s *Service) ListPolicies(ctx context.Context, in *api.ListPoliciesInput) (
 	err := s.st.View(func(tx store.Tx) error {
 		var ps []*policy
 		if scope != "Local" {
-			for _, p := range awsManaged {
+			for _, p := range awsManaged() {
 				ps = append(ps, p)
 			}
 		}

@@ -202,7 +202,7 @@ func TestListPoliciesScopes(t *testing.T) {
 		{"local under a path", api.ListPoliciesInput{Scope: awsapi.String("Local"), PathPrefix: awsapi.String("/x/")}, 1, ""},
 		{"only attached, all scopes", api.ListPoliciesInput{OnlyAttached: awsapi.Bool(true)}, 2, ""},
 		{"only attached, AWS", api.ListPoliciesInput{Scope: awsapi.String("AWS"), OnlyAttached: awsapi.Bool(true)}, 1, ""},
-		{"all", api.ListPoliciesInput{}, 2 + len(awsManaged), ""},
+		{"all", api.ListPoliciesInput{}, 2 + len(awsManaged()), ""},
 		{"bad scope", api.ListPoliciesInput{Scope: awsapi.String("Mine")}, 0, "ValidationError"},
 	}
 	for _, tt := range tests {
