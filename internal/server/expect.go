@@ -120,11 +120,28 @@ func (c *expectConn) Read(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
 		}
-		if cap(c.in)-len(c.in) < 4096 {
-			c.grow()
+		var n int
+		var err error
+		if len(c.in) == 0 && len(p) >= minDirectRead {
+			// Nothing is held back: read straight into p, and hand it on
+			// as it is when it is one plain head and at most its body
+			// (nearly every read of a request's head). Anything else is
+			// examined from in as below.
+			n, err = c.Conn.Read(p)
+			if err == nil && c.passDirect(p[:n]) {
+				return n, nil
+			}
+			if cap(c.inBuf) < n {
+				c.inBuf = make([]byte, 0, max(n, 4096))
+			}
+			c.in = append(c.inBuf[:0], p[:n]...)
+		} else {
+			if cap(c.in)-len(c.in) < 4096 {
+				c.grow()
+			}
+			n, err = c.Conn.Read(c.in[len(c.in):cap(c.in)])
+			c.in = c.in[:len(c.in)+n]
 		}
-		n, err := c.Conn.Read(c.in[len(c.in):cap(c.in)])
-		c.in = c.in[:len(c.in)+n]
 		c.examine()
 		if err != nil {
 			if timedOut(err) {
@@ -139,6 +156,27 @@ func (c *expectConn) Read(p []byte) (int, error) {
 			c.err = err
 		}
 	}
+}
+
+// minDirectRead is the smallest read passDirect is tried on: net/http reads
+// a connection through a 4 KiB buffer, and a read too small for a head (the
+// byte net/http's background read asks for) goes through in.
+const minDirectRead = 64
+
+// passDirect reports whether b, just read with nothing held back, can go to
+// net/http as it is: a whole head that needs no rewriting (plainHead) and
+// no more than its body after it. It then counts the body still to come.
+func (c *expectConn) passDirect(b []byte) bool {
+	end, _, _ := headEnd(b, 0, 0)
+	if end <= 0 {
+		return false
+	}
+	body, ok := plainHead(b[:end])
+	if !ok || int64(len(b)-end) > body {
+		return false
+	}
+	c.body = body - int64(len(b)-end)
+	return true
 }
 
 // grow makes room for a read after in: at the start of the buffer in lives
@@ -197,25 +235,37 @@ func (c *expectConn) examine() {
 
 // headEnd returns the length of the head at the start of in, or -1 while it
 // is incomplete (or, with c.raw set, when it is not a head net/http takes).
+func (c *expectConn) headEnd() int {
+	end, scanned, line := headEnd(c.in, c.scanned, c.line)
+	c.scanned, c.line = scanned, line
+	if end == 0 { // no request line: net/http refuses the request
+		c.passRaw()
+		return -1
+	}
+	return end
+}
+
+// headEnd returns the length of the head at the start of b, searching on
+// from scanned (where the search stopped before) with the current line
+// starting at line, and where a later search takes up. end is -1 while the
+// head is incomplete, and 0 when b does not start with a request line.
 // As net/http reads it, a line ends at LF (a CR before it is dropped) and the
 // head ends at the first empty line after the request line.
-func (c *expectConn) headEnd() int {
+func headEnd(b []byte, scanned, line int) (end, scanned2, line2 int) {
 	for {
-		i := bytes.IndexByte(c.in[c.scanned:], '\n')
+		i := bytes.IndexByte(b[scanned:], '\n')
 		if i < 0 {
-			c.scanned = len(c.in)
-			return -1
+			return -1, len(b), line
 		}
-		lf := c.scanned + i
-		first := c.line == 0
-		empty := len(bytes.TrimSuffix(c.in[c.line:lf], []byte("\r"))) == 0
-		c.scanned, c.line = lf+1, lf+1
+		lf := scanned + i
+		first := line == 0
+		empty := lf == line || lf == line+1 && b[line] == '\r'
+		scanned, line = lf+1, lf+1
 		switch {
-		case empty && first: // no request line: net/http refuses the request
-			c.passRaw()
-			return -1
+		case empty && first:
+			return 0, scanned, line
 		case empty:
-			return lf + 1
+			return lf + 1, scanned, line
 		}
 	}
 }
@@ -323,12 +373,21 @@ func equalFold(b []byte, s string) bool { return len(b) == len(s) && strings.Equ
 // isToken reports whether b is an HTTP token (RFC 9110, section 5.6.2).
 func isToken(b []byte) bool {
 	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+		if !tokenByte[c] {
 			return false
 		}
 	}
 	return true
 }
+
+// tokenByte holds the bytes of an HTTP token: visible ASCII but the
+// delimiters. Every header name of every request is checked against it.
+var tokenByte = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = !strings.ContainsRune("\"(),/:;<=>?@[\\]{}", c)
+	}
+	return t
+}()
 
 // hasContinueToken reports whether v holds the token 100-continue, by the rule
 // net/http applies (case-insensitive, bounded by the value's ends, spaces,

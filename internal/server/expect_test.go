@@ -125,13 +125,18 @@ func TestExpectConnRenamesWhatNetHTTPWouldRefuse(t *testing.T) {
 		{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\nExpect: 200\r\n\r\n", ""},
 		// A body is passed as it is, even when it reads like a head.
 		{"PUT / HTTP/1.1\r\nContent-Length: 18\r\n\r\nX\r\nExpect: 200\r\n\r\nGET / HTTP/1.1\r\nExpect: 1\r\n\r\n", "PUT / HTTP/1.1\r\nContent-Length: 18\r\n\r\nX\r\nExpect: 200\r\n\r\nGET / HTTP/1.1\r\nX-Wharf-Passed-Expect: 1\r\n\r\n"},
+		// A read of a plain head and part of its body is passed on whole
+		// (passDirect); the rest of the body, and the head after it, are not
+		// taken for heads.
+		{"PUT /bucket/key HTTP/1.1\r\nHost: example.com\r\nContent-Length: 40\r\nX-Pad: abcdefghij\r\n\r\nGET / HTTP/1.1\r\nExpect: 2\r\n\r\n0123456789GET / HTTP/1.1\r\nExpect: 1\r\n\r\n",
+			"PUT /bucket/key HTTP/1.1\r\nHost: example.com\r\nContent-Length: 40\r\nX-Pad: abcdefghij\r\n\r\nGET / HTTP/1.1\r\nExpect: 2\r\n\r\n0123456789GET / HTTP/1.1\r\nX-Wharf-Passed-Expect: 1\r\n\r\n"},
 	}
 	for _, c := range cases {
 		want := c.want
 		if want == "" {
 			want = c.in
 		}
-		for _, sizes := range [][]byte{nil, {0}, {6, 1, 30}} {
+		for _, sizes := range [][]byte{nil, {0}, {6, 1, 30}, {99}} {
 			if got := readThrough(t, []byte(c.in), sizes); string(got) != want {
 				t.Errorf("%q in reads of %v:\n got %q\nwant %q", c.in, sizes, got, want)
 			}
