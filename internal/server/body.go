@@ -34,19 +34,29 @@ type requestBody struct {
 	// that stalled.
 	lastRead atomic.Int64
 	blocked  atomic.Bool
+	// armed is when the idle deadline was last set (unix nanoseconds).
+	armed int64
 }
 
 func newRequestBody(r *http.Request, conn net.Conn, idle time.Duration) *requestBody {
 	b := &requestBody{src: r.Body, conn: conn, idle: idle, declared: r.ContentLength}
-	b.lastRead.Store(time.Now().UnixNano())
+	now := time.Now()
+	b.lastRead.Store(now.UnixNano())
 	if conn != nil && idle > 0 {
 		// Set now, not only on the first read: a body the operation never
 		// reads is drained by net/http after the handler, before the response
 		// goes out, and that wait needs the deadline too.
-		conn.SetReadDeadline(time.Now().Add(idle))
+		conn.SetReadDeadline(now.Add(idle))
+		b.armed = now.UnixNano()
 	}
 	return b
 }
+
+// rearmSlack is the share of the idle timeout a read may start after the
+// deadline was set without setting it again: a small body is read moments
+// after the request arrives, and each deadline set is a runtime timer
+// changed. A client is cut off at most idle/rearmSlack early.
+const rearmSlack = 64
 
 func (b *requestBody) Read(p []byte) (int, error) {
 	if b.err != nil {
@@ -57,7 +67,10 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		p = p[:b.limit.max-b.read+1]
 	}
 	if b.conn != nil && b.idle > 0 {
-		b.conn.SetReadDeadline(time.Now().Add(b.idle))
+		if now := time.Now(); now.UnixNano()-b.armed > int64(b.idle/rearmSlack) {
+			b.conn.SetReadDeadline(now.Add(b.idle))
+			b.armed = now.UnixNano()
+		}
 	}
 	b.blocked.Store(true)
 	n, err := b.src.Read(p)
