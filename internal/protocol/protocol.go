@@ -55,7 +55,9 @@ func Detect(svc *awsapi.Service, r *http.Request) string {
 }
 
 func isQuery(r *http.Request) bool {
-	if r.URL.Query().Has("Action") {
+	// A URL without a query has no Action: most requests are not parsed
+	// (URL.Query makes a map even of nothing).
+	if r.URL.RawQuery != "" && r.URL.Query().Has("Action") {
 		return true
 	}
 	ct := r.Header.Get("Content-Type")

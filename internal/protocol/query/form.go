@@ -149,13 +149,18 @@ func parseParams(body []byte, query string) (*params, error) {
 		err = formError("query: too many parameters")
 	}
 	p := &params{}
-	var spans []span
+	// A small form's spans stay on the stack (a SendMessage has five
+	// parameters); only the parameters themselves are kept.
+	var small [16]span
+	spans := small[:0]
 	if len(body) > 0 {
 		n := bytes.Count(body, []byte("&")) + 1
 		if query != "" {
 			n += strings.Count(query, "&") + 1
 		}
-		spans = make([]span, 0, n)
+		if n > len(small) {
+			spans = make([]span, 0, n)
+		}
 	}
 	w := 0
 	spans, w, e1 := unescapeForm(body, body, 0, spans, p)
