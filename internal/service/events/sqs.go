@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
@@ -81,9 +82,21 @@ func (t SQSTarget) DeliverBatch(ctx context.Context, ds []*Delivery) []error {
 func withQueueOwner(ctx context.Context, d *Delivery) context.Context {
 	parts, _ := arnFields(awsapi.ToString(d.Target.Arn)) // a queue ARN: sendInput checked it
 	reg, account := parts[3], parts[4]
-	return awsapi.WithCaller(ctx, &awsapi.Caller{Account: account, Region: reg, Service: "sqs", Operation: "SendMessage",
-		ARN: "arn:aws:iam::" + account + ":root", Host: "sqs." + reg + ".amazonaws.com"})
+	c := lastOwner.Load()
+	if c == nil || c.Account != account || c.Region != reg {
+		c = &awsapi.Caller{Account: account, Region: reg, Service: "sqs", Operation: "SendMessage",
+			ARN: "arn:aws:iam::" + account + ":root", Host: "sqs." + reg + ".amazonaws.com"}
+		lastOwner.Store(c)
+	}
+	return awsapi.WithCaller(ctx, c)
 }
+
+// lastOwner is the caller withQueueOwner made last, used again for the
+// next delivery to a queue of the same account and region (nearly every
+// one) instead of building it and its two strings each time. Nothing
+// changes a Caller once it is in a context: the SendMessage it is made
+// for reads it only.
+var lastOwner atomic.Pointer[awsapi.Caller]
 
 // sendInput is the SendMessage that delivers d, or why there is none.
 func sendInput(d *Delivery) (*sqsapi.SendMessageInput, error) {

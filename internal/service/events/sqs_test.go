@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wharf-dev/wharf/internal/awsapi"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 )
@@ -54,4 +55,21 @@ func sqsQueueOf(raw string) string {
 		return parts[0] + "/" + parts[1]
 	}
 	return "(no queue)"
+}
+
+// TestQueueOwnerIsEachQueuesAccountAndRegion checks that the caller a
+// delivery acts as, kept from one delivery to the next, is the owner of
+// each delivery's queue when deliveries alternate between accounts and
+// regions.
+func TestQueueOwnerIsEachQueuesAccountAndRegion(t *testing.T) {
+	for _, arn := range []string{"arn:aws:sqs:us-east-1:111111111111:a", "arn:aws:sqs:us-east-1:111111111111:b",
+		"arn:aws:sqs:eu-west-1:111111111111:a", "arn:aws:sqs:eu-west-1:222222222222:a", "arn:aws:sqs:us-east-1:111111111111:a"} {
+		d := &Delivery{Target: eventsapi.Target{Arn: awsapi.String(arn)}}
+		c := awsapi.CallerFrom(withQueueOwner(context.Background(), d))
+		f, _ := arnFields(arn)
+		if c == nil || c.Account != f[4] || c.Region != f[3] || c.ARN != "arn:aws:iam::"+f[4]+":root" || c.Host != "sqs."+f[3]+".amazonaws.com" ||
+			c.Service != "sqs" || c.Operation != "SendMessage" {
+			t.Errorf("%s: caller %+v", arn, c)
+		}
+	}
 }
