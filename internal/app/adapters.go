@@ -27,6 +27,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/service/s3"
 	"github.com/wharf-dev/wharf/internal/service/sns"
 	"github.com/wharf-dev/wharf/internal/service/sqs"
+	"github.com/wharf-dev/wharf/internal/store"
 )
 
 // The adapters below turn one service's exported methods into the narrow
@@ -181,6 +182,18 @@ func (q servicePrincipalQueues) DeliverToQueue(ctx context.Context, queueARN, bo
 // DeliverToQueues authorizes each message as DeliverToQueue does and
 // stores those allowed in one call (one commit).
 func (q servicePrincipalQueues) DeliverToQueues(ctx context.Context, msgs []sns.QueueMessage) []error {
+	errs, _ := q.deliver(ctx, msgs, nil)
+	return errs
+}
+
+// DeliverToQueuesWith is DeliverToQueues with the delivering service's own
+// writes in the commit of the messages (sqs.Service.DeliverToQueuesWith):
+// SNS and SQS are built on the same store.
+func (q servicePrincipalQueues) DeliverToQueuesWith(ctx context.Context, msgs []sns.QueueMessage, also func(store.Tx) error) ([]error, error) {
+	return q.deliver(ctx, msgs, also)
+}
+
+func (q servicePrincipalQueues) deliver(ctx context.Context, msgs []sns.QueueMessage, also func(store.Tx) error) ([]error, error) {
 	src, _ := awsapi.SourceFrom(ctx)
 	ds := make([]sqs.Delivery, 0, len(msgs))
 	var errs []error // made at the first refusal: most deliveries are allowed
@@ -201,13 +214,20 @@ func (q servicePrincipalQueues) DeliverToQueues(ctx context.Context, msgs []sns.
 			idx = append(idx, i)
 		}
 	}
+	var sent []error
+	var err error
+	if also == nil {
+		sent = q.sqs.DeliverToQueues(ctx, ds)
+	} else {
+		sent, err = q.sqs.DeliverToQueuesWith(ctx, ds, also)
+	}
 	if errs == nil {
-		return q.sqs.DeliverToQueues(ctx, ds)
+		return sent, err
 	}
-	for j, err := range q.sqs.DeliverToQueues(ctx, ds) {
-		errs[idx[j]] = err
+	for j, e := range sent {
+		errs[idx[j]] = e
 	}
-	return errs
+	return errs, err
 }
 
 // chooseRuntime picks the task runtime --runtime names, or docker when an

@@ -531,11 +531,12 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 			s.log.Info("sns: protocol not delivered by wharf", "protocol", sub.Protocol, "subscription", sub.ARN, "message_id", id)
 		}
 	}
-	if err := s.toQueues(dctx, n, queues); err != nil {
-		return "", "", err
-	}
+	// The publish's own records: its HTTP and email deliveries' outbox
+	// entries and a FIFO topic's deduplication record, stored in the
+	// commit of its queue deliveries when there are any.
+	var writes func(tx store.Tx) error
 	if len(outbox) > 0 || t.fifo() {
-		err := s.st.Update(func(tx store.Tx) error {
+		writes = func(tx store.Tx) error {
 			for _, d := range outbox {
 				if err := s.enqueue(tx, d); err != nil {
 					return err
@@ -546,32 +547,50 @@ func (s *Service) publish(ctx context.Context, arn string, e *entry) (string, st
 				return tx.Put(dedupKey(arn, e.DedupID), b)
 			}
 			return nil
-		})
-		if err != nil {
+		}
+	}
+	wrote, err := s.toQueues(dctx, n, queues, writes)
+	if err != nil {
+		return "", "", err
+	}
+	if writes != nil && !wrote {
+		if err := s.st.Update(writes); err != nil {
 			return "", "", err
 		}
-		if len(outbox) > 0 {
-			s.kick()
-		}
+	}
+	if len(outbox) > 0 {
+		s.kick()
 	}
 	return id, seq, nil
 }
 
+// queueCommitter is a QueueSender on the store the service was given
+// (Options.Store) that can make a publish's own writes in the commit of
+// its deliveries: then a publish to queues and to HTTP or email
+// endpoints, or to a FIFO topic, is one commit, all of it or none,
+// instead of two synced one after the other. The SQS adapter wharf
+// connects is one.
+type queueCommitter interface {
+	DeliverToQueuesWith(ctx context.Context, msgs []QueueMessage, also func(store.Tx) error) ([]error, error)
+}
+
 // toQueues delivers n to its SQS subscribers, in one call to the
 // QueueSender: one store commit (and on a durable store one sync) for all
-// of them, instead of one per queue. A queue that is gone or refuses the
-// message loses it, as on AWS without a redrive policy (with one, the
-// message goes to the dead-letter queue); a failure of the store fails the
-// Publish. Every delivery is made; their errors are returned together.
-func (s *Service) toQueues(ctx context.Context, n *notification, subs []*subView) error {
+// of them, instead of one per queue, with the writes of the publish (if
+// not nil) when the QueueSender can make them (wrote is then true). A
+// queue that is gone or refuses the message loses it, as on AWS without a
+// redrive policy (with one, the message goes to the dead-letter queue); a
+// failure of the store fails the Publish. Every delivery is made; their
+// errors are returned together.
+func (s *Service) toQueues(ctx context.Context, n *notification, subs []*subView, writes func(store.Tx) error) (wrote bool, err error) {
 	if len(subs) == 0 {
-		return nil
+		return false, nil
 	}
 	if s.queues == nil {
 		for _, sv := range subs {
 			s.log.Warn("sns: no SQS to deliver to", "subscription", sv.sub.ARN)
 		}
-		return nil
+		return false, nil
 	}
 	msgs := make([]QueueMessage, len(subs))
 	for i, sv := range subs {
@@ -589,7 +608,14 @@ func (s *Service) toQueues(ctx context.Context, n *notification, subs []*subView
 	// SNS delivers as sns.amazonaws.com for the topic: the queue's policy
 	// must let it in (aws:SourceArn).
 	ctx = awsapi.WithSource(ctx, awsapi.Source{ARN: n.topic.ARN, Account: n.topic.Account})
-	errs := s.queues.DeliverToQueues(ctx, msgs)
+	var errs []error
+	var werr error // the publish's records were not stored
+	if c, ok := s.queues.(queueCommitter); ok && writes != nil {
+		errs, werr = c.DeliverToQueuesWith(ctx, msgs, writes)
+		wrote = true
+	} else {
+		errs = s.queues.DeliverToQueues(ctx, msgs)
+	}
 	var failed []error
 	var deadSubs []*subscription
 	var dead []QueueMessage
@@ -622,7 +648,12 @@ func (s *Service) toQueues(ctx context.Context, n *notification, subs []*subView
 	if err := s.redrive(ctx, n.id, deadSubs, dead); err != nil {
 		failed = append(failed, err)
 	}
-	return errors.Join(failed...)
+	if werr != nil && len(failed) == 0 {
+		// Every delivery was refused, and the update of the publish's
+		// records alone failed.
+		failed = append(failed, werr)
+	}
+	return wrote, errors.Join(failed...)
 }
 
 // rawAttrs are n's message attributes as a raw delivery to a queue carries

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	"github.com/wharf-dev/wharf/internal/store"
 )
 
 // Deliveries from other services (SNS subscriptions, S3 notifications) name a
@@ -50,9 +51,33 @@ func (s *Service) DeliverToQueues(ctx context.Context, ds []Delivery) []error {
 	return s.deliver(ctx, ds, nil)
 }
 
+// DeliverToQueuesWith is DeliverToQueues that also makes the writes of
+// also, the delivering service's own records (an SNS topic's deduplication
+// record, its outbox), in the same update of the service's store: one
+// commit, all of it or none, instead of one for the messages and another,
+// synced separately, for the caller's. also runs once: in that update, or
+// in one of its own when no message is to be stored (every delivery
+// refused). err is nil once also's writes are stored; when they or the
+// messages cannot be, the update fails whole and err is its error, which
+// every delivery it carried returns too.
+func (s *Service) DeliverToQueuesWith(ctx context.Context, ds []Delivery, also func(store.Tx) error) (errs []error, err error) {
+	ran := false
+	errs = s.deliverWith(ctx, ds, nil, also, &ran, &err)
+	if !ran {
+		err = s.st.Update(also)
+	}
+	return errs, err
+}
+
 // deliver is DeliverToQueues, which also sets ids[i], when ids is not
 // nil, to the message id of ds[i].
 func (s *Service) deliver(ctx context.Context, ds []Delivery, ids []string) []error {
+	return s.deliverWith(ctx, ds, ids, nil, nil, nil)
+}
+
+// deliverWith is deliver, with also's writes in the messages' update, when
+// there is one: then *ran is set and *alsoErr is the update's error.
+func (s *Service) deliverWith(ctx context.Context, ds []Delivery, ids []string, also func(store.Tx) error, ran *bool, alsoErr *error) []error {
 	errs := make([]error, len(ds))
 	entries := make([]sendEntry, len(ds)) // one allocation for all
 	var sends []queueSend
@@ -69,7 +94,11 @@ func (s *Service) deliver(ctx context.Context, ds []Delivery, ids []string) []er
 	if len(sends) == 0 {
 		return errs
 	}
-	report(sends, s.sendTo(ctx, sends), errs, ids)
+	err := s.sendToWith(ctx, sends, also, ran)
+	if ran != nil && *ran {
+		*alsoErr = err
+	}
+	report(sends, err, errs, ids)
 	return errs
 }
 

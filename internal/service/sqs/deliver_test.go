@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -76,5 +77,47 @@ func TestDeliverToQueuesStoresEveryMessageInOneUpdate(t *testing.T) {
 	}
 	if got := f.svc.DeliverToQueues(f.ctx, nil); len(got) != 0 {
 		t.Errorf("no deliveries: %v", got)
+	}
+}
+
+// TestDeliverToQueuesWithStoresTheCallersWritesInTheSameUpdate: also's
+// writes are made once, in the messages' update; in an update of their own
+// when every delivery is refused; and when they fail, no message is
+// stored and every delivery returns their error.
+func TestDeliverToQueuesWithStoresTheCallersWritesInTheSameUpdate(t *testing.T) {
+	st := &updateCountingStore{Store: store.OpenMemory()}
+	f := newFixtureOn(t, st, newFakeClock())
+	a := f.createQueue("a", nil)
+	arn := "arn:aws:sqs:us-east-1:" + testAccount + ":a"
+	calls := 0
+	put := func(key string) func(store.Tx) error {
+		return func(tx store.Tx) error { calls++; return tx.Put([]byte(key), []byte("v")) }
+	}
+	stored := func(key string) bool {
+		var v []byte
+		_ = st.View(func(tx store.Tx) error { var err error; v, err = tx.Get([]byte(key)); return err })
+		return v != nil
+	}
+
+	before := st.updates
+	errs, err := f.svc.DeliverToQueuesWith(f.ctx, []Delivery{{QueueARN: arn, Body: "one"}}, put("caller/1"))
+	if err != nil || errs[0] != nil || st.updates-before != 1 || calls != 1 || !stored("caller/1") {
+		t.Fatalf("with a message: err %v, errs %v, %d updates, %d calls, stored %v; want one update holding both", err, errs, st.updates-before, calls, stored("caller/1"))
+	}
+
+	before, calls = st.updates, 0
+	errs, err = f.svc.DeliverToQueuesWith(f.ctx, []Delivery{{QueueARN: arn + "-missing", Body: "lost"}}, put("caller/2"))
+	if err != nil || st.updates-before != 1 || calls != 1 || !stored("caller/2") {
+		t.Fatalf("every delivery refused: err %v, %d updates, %d calls; want the writes in an update of their own", err, st.updates-before, calls)
+	}
+	wantCode(t, errs[0], "QueueDoesNotExist")
+
+	boom := errors.New("boom")
+	errs, err = f.svc.DeliverToQueuesWith(f.ctx, []Delivery{{QueueARN: arn, Body: "two"}}, func(store.Tx) error { return boom })
+	if !errors.Is(err, boom) || !errors.Is(errs[0], boom) {
+		t.Fatalf("failing writes: err %v, errs %v; want boom for both", err, errs)
+	}
+	if got := bodies(f.receive(a, 10)); !equal(got, []string{"one"}) {
+		t.Errorf("queue holds %v, want only the first message", got)
 	}
 }

@@ -483,6 +483,13 @@ func add(sends []queueSend, r queueRef, e *sendEntry, i int) []queueSend {
 // err, and neither stops the others. The error returned is the store's,
 // and fails every send.
 func (s *Service) sendTo(ctx context.Context, sends []queueSend) error {
+	return s.sendToWith(ctx, sends, nil, nil)
+}
+
+// sendToWith is sendTo that, when it stores messages, also makes the
+// writes of also (if not nil) in their update, and sets *ran: the error
+// returned is then also's too.
+func (s *Service) sendToWith(ctx context.Context, sends []queueSend, also func(store.Tx) error, ran *bool) error {
 	// SQS reports the sender's account id for root credentials
 	// (SenderId); a delivering service acts for the queue's owner when no
 	// caller is known.
@@ -547,6 +554,9 @@ func (s *Service) sendTo(ctx context.Context, sends []queueSend) error {
 		}
 	}
 	now := s.clock.Now().UnixMilli()
+	if also != nil {
+		*ran = true // in this update, whatever becomes of it
+	}
 	err := s.update(func(tx *txn) error {
 		// Sequence numbers are drawn here, where updates take turns, so
 		// that they follow the order messages are stored in: a message
@@ -569,7 +579,10 @@ func (s *Service) sendTo(ctx context.Context, sends []queueSend) error {
 				qs.err, qs.added = err, 0
 			}
 		}
-		return nil
+		if also == nil {
+			return nil
+		}
+		return also(tx)
 	})
 	if err != nil {
 		return err
