@@ -59,6 +59,13 @@ type Service struct {
 	// valid for one generation; keyCount bounds it.
 	keys     sync.Map
 	keyCount atomic.Int64
+	// prune.at is when the first stored session is due to be pruned (its
+	// expiry plus keepExpired); zero when unknown (at start, after a failed
+	// issue), when the next issue reads every session to find out.
+	prune struct {
+		sync.Mutex
+		at time.Time
+	}
 }
 
 // update runs fn in a write transaction, then counts the write.

@@ -137,12 +137,16 @@ func (s *Service) issue(principal identity, d time.Duration, policy string, tags
 		UserID: principal.UserID, Expires: now.Add(d), Issued: now, RoleChain: principal.Role, Policy: policy, Tags: tags,
 		PrincipalID: principal.PrincipalID}
 	err = s.update(func(tx store.Tx) error {
-		if err := pruneSessions(tx, now); err != nil {
+		if err := s.pruneSessions(tx, now, sess.Expires.Add(keepExpired)); err != nil {
 			return err
 		}
 		return put(tx, sessionKey(akid), sess)
 	})
 	if err != nil {
+		// What pruneSessions learned may not have been written.
+		s.prune.Lock()
+		s.prune.at = time.Time{}
+		s.prune.Unlock()
 		return nil, err
 	}
 	return sess, nil
@@ -154,19 +158,38 @@ func (s *Service) issue(principal identity, d time.Duration, policy string, tags
 const keepExpired = 24 * time.Hour
 
 // pruneSessions deletes sessions expired for more than keepExpired, so that
-// the store holds about as many sessions as were live in the last day.
-func pruneSessions(tx store.Tx, now time.Time) error {
+// the store holds about as many sessions as were live in the last day. due
+// is when the session being issued in tx will be. The sessions are read
+// only when one is due (s.prune.at), not on every issue: reading them all
+// made each AssumeRole cost as much as the sessions of the last day.
+func (s *Service) pruneSessions(tx store.Tx, now, due time.Time) error {
+	s.prune.Lock()
+	defer s.prune.Unlock()
+	if !s.prune.at.IsZero() && now.Before(s.prune.at) {
+		if due.Before(s.prune.at) {
+			s.prune.at = due
+		}
+		return nil
+	}
+	next := due
 	var expired [][]byte
 	err := tx.Scan([]byte("sts/session/"), nil, func(k, v []byte) (bool, error) {
 		var sess struct{ Expires time.Time }
-		if err := jsonUnmarshal(v, &sess); err == nil && !now.Before(sess.Expires.Add(keepExpired)) {
+		if err := jsonUnmarshal(v, &sess); err != nil {
+			return true, nil
+		}
+		switch at := sess.Expires.Add(keepExpired); {
+		case !now.Before(at):
 			expired = append(expired, append([]byte(nil), k...))
+		case at.Before(next):
+			next = at
 		}
 		return true, nil
 	})
 	if err != nil {
 		return err
 	}
+	s.prune.at = next
 	for _, k := range expired {
 		if err := tx.Delete(k); err != nil {
 			return err

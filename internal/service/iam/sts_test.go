@@ -4,12 +4,14 @@ import (
 	"context"
 	"math/rand/v2"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	api "github.com/wharf-dev/wharf/internal/awsapi/iam"
 	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
+	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
@@ -200,5 +202,95 @@ func TestIDsAreDeterministicForASeed(t *testing.T) {
 	}
 	if a, b := gen(), gen(); a != b {
 		t.Fatalf("ids differ for one seed: %s, %s", a, b)
+	}
+}
+
+// TestIssueReadsTheSessionsOnlyWhenOneIsDue: issuing credentials prunes old
+// sessions, but reads the stored sessions only when one is due to go, not on
+// every AssumeRole (which made each cost as much as a day's sessions).
+func TestIssueReadsTheSessionsOnlyWhenOneIsDue(t *testing.T) {
+	st := &scanCounter{Store: store.OpenMemory()}
+	t.Cleanup(func() { st.Close() })
+	f := &fixture{now: t0}
+	f.Service = New(Options{Store: st, Account: testAccount, AccessKey: "test", SecretKey: "test",
+		Clock: clock.Func(func() time.Time { return f.now }), Rand: rand.NewChaCha8([32]byte{1})})
+	root := f.root(t)
+	first := f.assume(t, root, "worker", "s0", nil)
+	for i := 1; i < 5; i++ {
+		f.now = t0.Add(time.Duration(i) * time.Minute)
+		f.assume(t, root, "worker", "s"+strconv.Itoa(i), nil)
+	}
+	if st.scans != 1 {
+		t.Fatalf("5 sessions issued, none due: the sessions were read %d times, want 1", st.scans)
+	}
+	// The first session is due a day after it expired: the next issue reads
+	// the sessions and deletes it, and only it.
+	f.now = first.Credentials.Expiration.Add(keepExpired)
+	f.assume(t, root, "worker", "s5", nil)
+	if st.scans != 2 {
+		t.Fatalf("the first session due: the sessions were read %d times in all, want 2", st.scans)
+	}
+	var left int
+	err := st.View(func(tx store.Tx) error {
+		if b, err := tx.Get(sessionKey(*first.Credentials.AccessKeyId)); err != nil || b != nil {
+			t.Error("the session due is still stored")
+			return err
+		}
+		return tx.Scan([]byte("sts/session/"), nil, func(k, v []byte) (bool, error) { left++; return true, nil })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left != 5 {
+		t.Fatalf("%d sessions left, want 5", left)
+	}
+}
+
+// scanCounter counts the scans of the sessions' records in its Updates.
+type scanCounter struct {
+	store.Store
+	scans int
+}
+
+func (c *scanCounter) Update(fn func(store.Tx) error) error {
+	return c.Store.Update(func(tx store.Tx) error { return fn(scanCountingTx{tx, c}) })
+}
+
+type scanCountingTx struct {
+	store.Tx
+	c *scanCounter
+}
+
+func (t scanCountingTx) Scan(prefix, start []byte, fn func(k, v []byte) (bool, error)) error {
+	if string(prefix) == "sts/session/" {
+		t.c.scans++
+	}
+	return t.Tx.Scan(prefix, start, fn)
+}
+
+// BenchmarkAssumeRoleWith1000Sessions is AssumeRole with a thousand
+// sessions issued in the last day still stored.
+func BenchmarkAssumeRoleWith1000Sessions(b *testing.B) {
+	st := store.OpenMemory()
+	b.Cleanup(func() { st.Close() })
+	f := &fixture{now: t0}
+	f.Service = New(Options{Store: st, Account: testAccount, AccessKey: "test", SecretKey: "test",
+		Clock: clock.Func(func() time.Time { return f.now }), Rand: rand.NewChaCha8([32]byte{1})})
+	root := awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: testAccount, ARN: rootARN(testAccount), AccessKey: "test", Region: "us-east-1"})
+	name := "worker"
+	if _, err := f.CreateRole(root, &api.CreateRoleInput{RoleName: &name, AssumeRolePolicyDocument: awsapi.String(trust)}); err != nil {
+		b.Fatal(err)
+	}
+	in := &stsapi.AssumeRoleInput{RoleArn: awsapi.String(roleARN(testAccount, "/", name)), RoleSessionName: awsapi.String("bench")}
+	for range 1000 {
+		if _, err := f.STS().AssumeRole(root, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.STS().AssumeRole(root, in); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
