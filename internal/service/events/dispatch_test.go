@@ -577,3 +577,39 @@ func copyDir(t *testing.T, dir, to string) {
 		}
 	}
 }
+
+// TestPutEventsFailsWhenAFailedDeliverysRetryCannotBeStored: an event
+// PutEvents delivers itself (deliverNow) whose queue refuses it is kept as
+// a retry record; when that record cannot be committed, the event would be
+// lost with nothing on disk to deliver it later, so PutEvents must fail and
+// the caller retry, not answer the event accepted.
+func TestPutEventsFailsWhenAFailedDeliverysRetryCannotBeStored(t *testing.T) {
+	f := newFixture(t)
+	f.st = retryRefusingStore{f.st}
+	f.s = f.service()
+	f.tgt["sqs"] = SQSTarget{Queues: sqs.New(sqs.Options{Store: f.st})}
+	f.putRule(t, "r", `{"source":["com.example.orders"]}`)
+	f.putTarget(t, "r", eventsapi.Target{Id: new("q"), Arn: new("arn:aws:sqs:us-east-1:123456789012:missing")})
+	src, dt, detail := "com.example.orders", "Order", `{"n":1}`
+	out, err := f.s.PutEvents(f.ctx, &eventsapi.PutEventsInput{Entries: []eventsapi.PutEventsRequestEntry{{Source: &src, DetailType: &dt, Detail: &detail}}})
+	if err == nil {
+		t.Fatalf("PutEvents answered %+v though the failed delivery's retry was not stored", out)
+	}
+}
+
+// retryRefusingStore is a store whose Updates fail when they write a
+// delivery's retry record.
+type retryRefusingStore struct{ store.Store }
+
+func (s retryRefusingStore) Update(fn func(store.Tx) error) error {
+	return s.Store.Update(func(tx store.Tx) error { return fn(retryRefusingTx{tx}) })
+}
+
+type retryRefusingTx struct{ store.Tx }
+
+func (tx retryRefusingTx) Put(k, v []byte) error {
+	if strings.HasPrefix(string(k), retryPrefix) {
+		return fmt.Errorf("refused %s", k)
+	}
+	return tx.Tx.Put(k, v)
+}
