@@ -9,7 +9,10 @@
 // again under the same name never sees its predecessor's messages:
 //
 //	sqs/q/<account>/<region>/<name>        queue metadata (JSON)
-//	sqs/d/<qid>/n                          number of messages (8 bytes)
+//	sqs/d/<qid>/n                          number of messages (8 bytes), then the not-visible
+//	                                       counters (24 bytes) once set up (notvisible.go)
+//	sqs/d/<qid>/nv                         those counters as earlier versions kept them,
+//	                                       read until the next write of n deletes them
 //	sqs/d/<qid>/m/<seq>                    a message (JSON), seq is 8 bytes big-endian
 //	sqs/d/<qid>/v/<visibleAt><seq>         visibility index: one key per message
 //	sqs/d/<qid>/dd/<deduplication id>      FIFO deduplication record
