@@ -45,12 +45,7 @@ func BenchmarkSendMessageBatchQuery(b *testing.B) {
 // benchmarkQuery sends the query request v (its QueueUrl and Version
 // added) to a new queue named queue, over and over.
 func benchmarkQuery(b *testing.B, queue string, v url.Values) {
-	sys := testSystem(b)
-	cfg, err := config.Parse([]string{"--ephemeral", "--listen", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := server.New(server.Options{Authorize: sys.Authz.Authorize, Config: cfg, Services: sys.registrations(), Codecs: codecs(), Keys: sys.Keys()})
+	sys, srv := benchServer(b)
 	ctx := awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: "000000000000", Region: "us-east-1", Host: "localhost:4566"})
 	if _, err := sys.SQS.CreateQueue(ctx, &sqsapi.CreateQueueInput{QueueName: awsapi.String(queue)}); err != nil {
 		b.Fatal(err)
@@ -60,8 +55,26 @@ func benchmarkQuery(b *testing.B, queue string, v url.Values) {
 	body := v.Encode()
 	req := httptest.NewRequest(http.MethodPost, "http://localhost:4566/", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	serveSigned(b, srv, req, body, "sqs")
+}
+
+// benchServer is testSystem behind the server's whole request path, as
+// --ephemeral runs it.
+func benchServer(b *testing.B) (*System, *server.Server) {
+	sys := testSystem(b)
+	cfg, err := config.Parse([]string{"--ephemeral", "--listen", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sys, server.New(server.Options{Authorize: sys.Authz.Authorize, Config: cfg, Services: sys.registrations(), Codecs: codecs(), Keys: sys.Keys()})
+}
+
+// serveSigned signs req, whose body is body, for service with the default
+// root key, and has srv serve it over and over, failing at an answer other
+// than 200.
+func serveSigned(b *testing.B, srv *server.Server, req *http.Request, body, service string) {
 	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, req, hex.EncodeToString(sum[:]), "sqs", "us-east-1", time.Now()); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now()); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
