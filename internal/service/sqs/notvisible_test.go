@@ -41,14 +41,7 @@ func TestNotVisibleCountsMatchAScan(t *testing.T) {
 	st := store.OpenMemory()
 	f := newFixtureOn(t, st, newFakeClock())
 	url := f.createQueue("q", map[string]string{"VisibilityTimeout": "30"})
-	r, err := f.svc.ref(f.ctx, &url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := f.svc.viewQueue(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := f.queue(url)
 	check := func(step string) {
 		t.Helper()
 		a := f.attrs(url)
@@ -161,14 +154,7 @@ func TestCountersOfTheOldLayoutAreReadAndMoved(t *testing.T) {
 			clock := newFakeClock()
 			f := newFixtureOn(t, st, clock)
 			url := f.createQueue("q", map[string]string{"VisibilityTimeout": "30"})
-			r, err := f.svc.ref(f.ctx, &url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q, err := f.svc.viewQueue(r)
-			if err != nil {
-				t.Fatal(err)
-			}
+			q := f.queue(url)
 			for _, body := range []string{"a", "b", "c"} {
 				f.send(url, body)
 			}
@@ -240,4 +226,18 @@ func TestCountersOfTheOldLayoutAreReadAndMoved(t *testing.T) {
 			want("after the visibility timeout", 4, 0, 1)
 		})
 	}
+}
+
+// queue is the stored queue url names.
+func (f *fixture) queue(url string) *queue {
+	f.t.Helper()
+	r, err := f.svc.ref(f.ctx, &url)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	q, err := f.svc.viewQueue(r)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return q
 }
