@@ -184,10 +184,11 @@ func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (
 
 // routed reports whether an event accepted on a bus goes anywhere: a rule of
 // the bus matches it or an enabled archive of the bus keeps it. Only such
-// events go through the outbox; the others are answered without a commit, as
-// nothing would ever read them back. An event whose rule or archive is created
-// after it was accepted does not reach them, as on AWS, where rules apply to
-// events from their creation on.
+// events are committed: to the outbox, or, when it sets p.now, to the queues
+// PutEvents delivers them to itself (deliverNow); the others are answered
+// without a commit, as nothing would ever read them back. An event whose rule
+// or archive is created after it was accepted does not reach them, as on AWS,
+// where rules apply to events from their creation on.
 func (s *Service) routed(p *pending) bool {
 	if p.Rule != "" || p.Direct != nil || p.Replay != "" {
 		return true
