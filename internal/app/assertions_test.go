@@ -69,7 +69,7 @@ func (b binding) unbound() []string {
 	var out []string
 	for i := range t.NumMethod() {
 		m := t.Method(i)
-		if _, isOp := b.desc.Operations[m.Name]; isOp && bound[m.Name] == nil {
+		if _, isOp := b.desc.Operations()[m.Name]; isOp && bound[m.Name] == nil {
 			out = append(out, t.String()+"."+m.Name)
 		}
 	}
@@ -111,7 +111,7 @@ func (sys *System) assertions() []byte {
 		fmt.Fprintf(&funcs, "func %s(impl %s) map[string]awsapi.Handler {\n\treturn map[string]awsapi.Handler{\n", name, typeName(t, ""))
 		for _, op := range ops {
 			wrap := "handle"
-			if b.desc.Operations[op].NewOutput == nil {
+			if b.desc.Operations()[op].NewOutput == nil {
 				wrap = "handleNoOutput"
 			}
 			fmt.Fprintf(&funcs, "\t\t%q: %s(%q, impl.%s),\n", op, wrap, b.desc.Package, op)

@@ -67,9 +67,47 @@ type Service struct {
 	XMLNamespace    string   // query/rest-xml response namespace
 	ServiceID       string   // "SQS", "CloudWatch"
 	QueryCompatible bool     // awsQueryCompatible: JSON errors carry the query error code
-	Operations      map[string]*Operation
-	Errors          map[string]*ErrorShape // exception shapes by shape name
-	Quirks          Quirks                 // where the service departs from its protocol
+	Quirks          Quirks   // where the service departs from its protocol
+	// OperationList and ErrorList are the service's operations and exception
+	// shapes. Generated packages keep them in static arrays, which cost no
+	// init code and no memory until read; Operations and Errors index them
+	// by name on first use, so an idle wharf never builds the indexes of the
+	// services no request reached.
+	OperationList []Operation
+	ErrorList     []ErrorShape
+
+	ops  lazyIndex[Operation]
+	errs lazyIndex[ErrorShape]
+}
+
+// Operations returns the service's operations by name. The map is built on
+// the first call and shared: callers must not modify it.
+func (s *Service) Operations() map[string]*Operation {
+	return s.ops.get(s.OperationList, func(o *Operation) string { return o.Name })
+}
+
+// Errors returns the service's exception shapes by shape name, built and
+// shared as Operations is.
+func (s *Service) Errors() map[string]*ErrorShape {
+	return s.errs.get(s.ErrorList, func(e *ErrorShape) string { return e.Name })
+}
+
+// lazyIndex is a map from name to element of a list, built once on first use;
+// after that a lookup costs one atomic load.
+type lazyIndex[T any] struct {
+	once sync.Once
+	m    map[string]*T
+}
+
+func (x *lazyIndex[T]) get(list []T, name func(*T) string) map[string]*T {
+	x.once.Do(func() {
+		m := make(map[string]*T, len(list))
+		for i := range list {
+			m[name(&list[i])] = &list[i]
+		}
+		x.m = m
+	})
+	return x.m
 }
 
 // Quirks are the ways a service departs from what its protocol and the other
@@ -137,25 +175,6 @@ type Operation struct {
 	NewInput      func() any
 	NewOutput     func() any // nil when the operation has no output shape
 	Errors        []string   // exception shape names
-}
-
-// OperationMap indexes ops by name. Generated packages keep their operations in a
-// static array, which costs no init code and no memory until read, and index it once.
-func OperationMap(ops []Operation) map[string]*Operation {
-	m := make(map[string]*Operation, len(ops))
-	for i := range ops {
-		m[ops[i].Name] = &ops[i]
-	}
-	return m
-}
-
-// ErrorMap indexes exception shapes by name, as OperationMap does operations.
-func ErrorMap(errs []ErrorShape) map[string]*ErrorShape {
-	m := make(map[string]*ErrorShape, len(errs))
-	for i := range errs {
-		m[errs[i].Name] = &errs[i]
-	}
-	return m
 }
 
 // ErrorShape describes an exception shape.

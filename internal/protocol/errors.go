@@ -29,9 +29,9 @@ type Resolved struct {
 func Resolve(svc *awsapi.Service, e *apierr.Error) Resolved {
 	r := Resolved{Name: e.Code, Code: e.Code, Status: e.Status, Receiver: e.Receiver}
 	if svc != nil {
-		r.Shape = svc.Errors[e.Code]
+		r.Shape = svc.Errors()[e.Code]
 		if r.Shape == nil {
-			for _, s := range svc.Errors {
+			for _, s := range svc.Errors() {
 				if s.Code == e.Code {
 					r.Shape = s
 					break

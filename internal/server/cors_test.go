@@ -18,7 +18,7 @@ import (
 type plainCodec struct{}
 
 func (plainCodec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation, error) {
-	return svc.Operations["GetObject"], nil
+	return svc.Operations()["GetObject"], nil
 }
 
 func (plainCodec) Decode(*awsapi.Service, *awsapi.Operation, *http.Request, any) error { return nil }
@@ -62,8 +62,8 @@ func TestCORSHookAnswersPreflightAndDecoratesOtherRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			desc := &awsapi.Service{ID: "s3", SigningName: "s3", EndpointPrefix: "s3", Protocols: []string{awsapi.ProtocolRestXML},
-				Quirks:     awsapi.Quirks{S3AuthErrors: true, VirtualHostedBuckets: true},
-				Operations: map[string]*awsapi.Operation{"GetObject": {Name: "GetObject", NewInput: func() any { return new(struct{}) }}}}
+				Quirks:        awsapi.Quirks{S3AuthErrors: true, VirtualHostedBuckets: true},
+				OperationList: []awsapi.Operation{{Name: "GetObject", NewInput: func() any { return new(struct{}) }}}}
 			reg := Registration{Desc: desc, Handlers: map[string]awsapi.Handler{
 				"GetObject": func(context.Context, any) (any, error) { return "object", nil },
 			}}

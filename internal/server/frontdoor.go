@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 )
@@ -13,9 +14,15 @@ import (
 type router struct {
 	bySigningName  map[string]*service // "sqs", "monitoring", "s3"
 	byTargetPrefix map[string]*service // "AmazonSQS", "DynamoDB_20120810"
-	byAction       map[string]*service // query Action → the first query service that has it
 	byVersion      map[string]*service // query Version (API version) → its service
-	restJSON       []*service          // the rest-json services other than S3, for byPath
+	// byAction maps a query Action to the first query service that has it.
+	// Only a request routed by its Action (one without a readable
+	// signature) needs it, so it is built on the first such request
+	// (actions) rather than at startup from every query operation.
+	byAction     map[string]*service
+	byActionOnce sync.Once
+	query        []*service // the query services, in registration order
+	restJSON     []*service // the rest-json services other than S3, for byPath
 	// byPathPrefix are services that share another's signing name and are
 	// told apart by their path's prefix (S3 Control: "s3", /v20180820/).
 	byPathPrefix []*service
@@ -27,7 +34,6 @@ func newRouter(services []*service, s3Domain string) *router {
 	rt := &router{
 		bySigningName:  map[string]*service{},
 		byTargetPrefix: map[string]*service{},
-		byAction:       map[string]*service{},
 		byVersion:      map[string]*service{},
 		s3Domain:       strings.ToLower(strings.TrimPrefix(s3Domain, ".")),
 	}
@@ -45,11 +51,7 @@ func newRouter(services []*service, s3Domain string) *router {
 		}
 		if d.Speaks(awsapi.ProtocolQuery) {
 			rt.byVersion[d.APIVersion] = s
-			for name := range d.Operations {
-				if _, taken := rt.byAction[name]; !taken {
-					rt.byAction[name] = s
-				}
-			}
+			rt.query = append(rt.query, s)
 		}
 		if d.Quirks.PathPrefix != "" {
 			rt.byPathPrefix = append(rt.byPathPrefix, s)
@@ -61,6 +63,22 @@ func newRouter(services []*service, s3Domain string) *router {
 		}
 	}
 	return rt
+}
+
+// actions returns byAction, building it on the first call.
+func (rt *router) actions() map[string]*service {
+	rt.byActionOnce.Do(func() {
+		m := map[string]*service{}
+		for _, s := range rt.query {
+			for i := range s.desc.OperationList {
+				if name := s.desc.OperationList[i].Name; m[name] == nil {
+					m[name] = s
+				}
+			}
+		}
+		rt.byAction = m
+	})
+	return rt.byAction
 }
 
 // pathMatcher is a codec that can tell whether a request's method and path
@@ -129,7 +147,7 @@ func (rt *router) route(r *http.Request, scopeService string) *service {
 	if action, version := queryAction(r); action != "" {
 		// An unknown Action still names its service by Version, so the client
 		// hears InvalidAction from it rather than an S3 error.
-		if s, ok := rt.byAction[action]; ok {
+		if s, ok := rt.actions()[action]; ok {
 			return s
 		}
 		if s, ok := rt.byVersion[version]; ok {

@@ -13,12 +13,12 @@ import (
 
 func testServices() []*service {
 	mk := func(id, signing, target string, protocols []string, ops ...string) *service {
-		d := &awsapi.Service{ID: id, SigningName: signing, EndpointPrefix: signing, TargetPrefix: target, Protocols: protocols, Operations: map[string]*awsapi.Operation{}}
+		d := &awsapi.Service{ID: id, SigningName: signing, EndpointPrefix: signing, TargetPrefix: target, Protocols: protocols}
 		if id == "s3" {
 			d.Quirks = s3api.Service.Quirks // the catch-all route and virtual hosts
 		}
 		for _, op := range ops {
-			d.Operations[op] = &awsapi.Operation{Name: op}
+			d.OperationList = append(d.OperationList, awsapi.Operation{Name: op})
 		}
 		return &service{desc: d}
 	}
@@ -30,8 +30,8 @@ func testServices() []*service {
 		mk("s3", "s3", "", []string{"rest-xml"}, "GetObject"),
 		mk("sqs", "sqs", "AmazonSQS", []string{"json", "query"}, "SendMessage", "CreateQueue"),
 		mkv("sts", "2011-06-15", mk("sts", "sts", "", []string{"query"}, "GetCallerIdentity")),
-		mk("sns", "sns", "", []string{"query"}, "CreateTopic"),
-		mk("cloudwatch", "monitoring", "GraniteServiceVersion20100801", []string{"smithy-rpc-v2-cbor", "json", "query"}, "PutMetricData"),
+		mk("sns", "sns", "", []string{"query"}, "CreateTopic", "ListTagsForResource"),
+		mk("cloudwatch", "monitoring", "GraniteServiceVersion20100801", []string{"smithy-rpc-v2-cbor", "json", "query"}, "PutMetricData", "ListTagsForResource"),
 		mk("dynamodb", "dynamodb", "DynamoDB_20120810", []string{"json"}, "PutItem"),
 	}
 }
@@ -57,6 +57,7 @@ func TestRouteFollowsDesignOrder(t *testing.T) {
 		{"unknown action goes to the service its version names", form("Action=Nope&Version=2011-06-15"), "", "sts"},
 		{"unknown action and version", form("Action=Nope&Version=1999-01-01"), "", ""},
 		{"query action in url", httptest.NewRequest("GET", "/?Action=CreateTopic", nil), "", "sns"},
+		{"an action two services have is the first registered's", form("Action=ListTagsForResource"), "", "sns"},
 		{"anything else is s3", httptest.NewRequest("GET", "/bucket/key", nil), "", "s3"},
 		{"unknown scope", httptest.NewRequest("GET", "/", nil), "ec2", ""},
 		{"unknown target", withHeader(httptest.NewRequest("POST", "/", nil), "X-Amz-Target", "Nope.Op"), "", ""},

@@ -24,7 +24,7 @@ func jsonHealth(t *testing.T, services []*service, version, reason string) []byt
 		if len(sv.handlers) == 0 {
 			state = "not_implemented"
 		}
-		m[sv.desc.ID] = svcHealth{State: state, Operations: len(sv.desc.Operations), Implemented: len(sv.handlers)}
+		m[sv.desc.ID] = svcHealth{State: state, Operations: len(sv.desc.Operations()), Implemented: len(sv.handlers)}
 	}
 	body := map[string]any{"status": "running", "version": version, "services": m}
 	if reason != "" {
@@ -42,12 +42,12 @@ func jsonHealth(t *testing.T, services []*service, version, reason string) []byt
 // reason is an error's text: quotes, HTML, control characters, line
 // separators, invalid UTF-8).
 func TestHealthBodyIsWhatEncodingJSONWrites(t *testing.T) {
-	ops := func(n int) map[string]*awsapi.Operation {
-		m := map[string]*awsapi.Operation{}
-		for i := range n {
-			m[strings.Repeat("x", i+1)] = &awsapi.Operation{}
+	ops := func(n int) []awsapi.Operation {
+		l := make([]awsapi.Operation, n)
+		for i := range l {
+			l[i].Name = strings.Repeat("x", i+1)
 		}
-		return m
+		return l
 	}
 	h := func(n int) map[string]awsapi.Handler {
 		m := map[string]awsapi.Handler{}
@@ -57,11 +57,11 @@ func TestHealthBodyIsWhatEncodingJSONWrites(t *testing.T) {
 		return m
 	}
 	services := []*service{
-		{desc: &awsapi.Service{ID: "sqs", Operations: ops(23)}, handlers: h(23)},
-		{desc: &awsapi.Service{ID: "s3", Operations: ops(107)}, handlers: h(90)},
-		{desc: &awsapi.Service{ID: "s3control", Operations: ops(12)}},
-		{desc: &awsapi.Service{ID: "dynamodb", Operations: ops(5)}, handlers: h(4)},
-		{desc: &awsapi.Service{ID: "sqs", Operations: ops(2)}}, // a later one of the same id wins, as in a map
+		{desc: &awsapi.Service{ID: "sqs", OperationList: ops(23)}, handlers: h(23)},
+		{desc: &awsapi.Service{ID: "s3", OperationList: ops(107)}, handlers: h(90)},
+		{desc: &awsapi.Service{ID: "s3control", OperationList: ops(12)}},
+		{desc: &awsapi.Service{ID: "dynamodb", OperationList: ops(5)}, handlers: h(4)},
+		{desc: &awsapi.Service{ID: "sqs", OperationList: ops(2)}}, // a later one of the same id wins, as in a map
 	}
 	for _, tc := range []struct{ version, reason string }{
 		{"v1.2.3", ""},

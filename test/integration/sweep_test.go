@@ -55,7 +55,7 @@ func TestEveryOperationSurvivesHostileBodies(t *testing.T) {
 	}
 	sorted := func(svc *awsapi.Service) []*awsapi.Operation {
 		var ops []*awsapi.Operation
-		for _, op := range svc.Operations {
+		for _, op := range svc.Operations() {
 			ops = append(ops, op)
 		}
 		sort.Slice(ops, func(i, j int) bool { return ops[i].Name < ops[j].Name })

@@ -155,8 +155,8 @@ var Service = &awsapi.Service{
 	SigningName:    "application-autoscaling",
 	EndpointPrefix: "application-autoscaling",
 	ServiceID:      "Application Auto Scaling",
-	Operations:     awsapi.OperationMap(operations[:]),
-	Errors:         awsapi.ErrorMap(errorShapes[:]),
+	OperationList:  operations[:],
+	ErrorList:      errorShapes[:],
 }
 
 // OperationNames lists the operations of Application Auto Scaling, sorted.

@@ -214,8 +214,8 @@ var Service = &awsapi.Service{
 	XMLNamespace:    "http://monitoring.amazonaws.com/doc/2010-08-01/",
 	ServiceID:       "CloudWatch",
 	QueryCompatible: true,
-	Operations:      awsapi.OperationMap(operations[:]),
-	Errors:          awsapi.ErrorMap(errorShapes[:]),
+	OperationList:   operations[:],
+	ErrorList:       errorShapes[:],
 }
 
 // OperationNames lists the operations of Amazon CloudWatch, sorted.

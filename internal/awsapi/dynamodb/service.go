@@ -312,8 +312,8 @@ var Service = &awsapi.Service{
 		CRC32Header:             true,
 		EmptyBodyWithoutOutput:  true,
 	},
-	Operations: awsapi.OperationMap(operations[:]),
-	Errors:     awsapi.ErrorMap(errorShapes[:]),
+	OperationList: operations[:],
+	ErrorList:     errorShapes[:],
 }
 
 // OperationNames lists the operations of Amazon DynamoDB, sorted.

@@ -52,8 +52,8 @@ var Service = &awsapi.Service{
 	SigningName:    "dynamodb",
 	EndpointPrefix: "streams.dynamodb",
 	ServiceID:      "DynamoDB Streams",
-	Operations:     awsapi.OperationMap(operations[:]),
-	Errors:         awsapi.ErrorMap(errorShapes[:]),
+	OperationList:  operations[:],
+	ErrorList:      errorShapes[:],
 }
 
 // OperationNames lists the operations of Amazon DynamoDB Streams, sorted.

@@ -680,8 +680,8 @@ var Service = &awsapi.Service{
 	SigningName:    "ecs",
 	EndpointPrefix: "ecs",
 	ServiceID:      "ECS",
-	Operations:     awsapi.OperationMap(operations[:]),
-	Errors:         awsapi.ErrorMap(errorShapes[:]),
+	OperationList:  operations[:],
+	ErrorList:      errorShapes[:],
 }
 
 // OperationNames lists the operations of Amazon EC2 Container Service, sorted.

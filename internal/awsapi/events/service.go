@@ -476,8 +476,8 @@ var Service = &awsapi.Service{
 	SigningName:    "events",
 	EndpointPrefix: "events",
 	ServiceID:      "EventBridge",
-	Operations:     awsapi.OperationMap(operations[:]),
-	Errors:         awsapi.ErrorMap(errorShapes[:]),
+	OperationList:  operations[:],
+	ErrorList:      errorShapes[:],
 }
 
 // OperationNames lists the operations of Amazon EventBridge, sorted.

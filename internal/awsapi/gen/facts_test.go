@@ -98,10 +98,10 @@ func TestS3XMLTraits(t *testing.T) {
 	if ts.Type != reflect.TypeFor[*time.Time]() || ts.Location != "header" {
 		t.Errorf("LastModified: type %v location %q, want a *time.Time header", ts.Type, ts.Location)
 	}
-	if op := s3.Service.Operations["CreateBucket"]; op.Method != "PUT" || op.RequestURI != "/{Bucket}" {
+	if op := s3.Service.Operations()["CreateBucket"]; op.Method != "PUT" || op.RequestURI != "/{Bucket}" {
 		t.Errorf("CreateBucket: %s %s, want PUT /{Bucket}", op.Method, op.RequestURI)
 	}
-	if op := s3.Service.Operations["DeleteObject"]; op.SuccessCode != 204 {
+	if op := s3.Service.Operations()["DeleteObject"]; op.SuccessCode != 204 {
 		t.Errorf("DeleteObject success code %d, want 204", op.SuccessCode)
 	}
 }
@@ -120,7 +120,7 @@ func TestSQSKeepsItsQueryProtocolTraits(t *testing.T) {
 	if qa.LocationName != "Attribute" {
 		t.Errorf("GetQueueAttributesResult.Attributes locationName %q, want Attribute (from the map shape)", qa.LocationName)
 	}
-	if got := sqs.Service.Operations["ReceiveMessage"].ResultWrapper; got != "ReceiveMessageResult" {
+	if got := sqs.Service.Operations()["ReceiveMessage"].ResultWrapper; got != "ReceiveMessageResult" {
 		t.Errorf("ReceiveMessage result wrapper %q", got)
 	}
 	if !sqs.Service.Speaks(awsapi.ProtocolQuery) || !sqs.Service.Speaks(awsapi.ProtocolJSON) || sqs.Service.Protocols[0] != awsapi.ProtocolJSON {
@@ -141,7 +141,7 @@ func TestSQSKeepsItsQueryProtocolTraits(t *testing.T) {
 		{"InvalidAttributeName", "InvalidAttributeName", 0},
 	}
 	for _, tt := range tests {
-		e := sqs.Service.Errors[tt.shape]
+		e := sqs.Service.Errors()[tt.shape]
 		if e == nil {
 			t.Errorf("no error %s", tt.shape)
 			continue
@@ -163,11 +163,11 @@ func TestCloudWatchSpeaksCBORJSONAndQuery(t *testing.T) {
 	if cloudwatch.Service.SigningName != "monitoring" || cloudwatch.Service.TargetPrefix != "GraniteServiceVersion20100801" {
 		t.Errorf("signing name %q target prefix %q", cloudwatch.Service.SigningName, cloudwatch.Service.TargetPrefix)
 	}
-	e := cloudwatch.Service.Errors["InternalServiceFault"]
+	e := cloudwatch.Service.Errors()["InternalServiceFault"]
 	if e.Code != "InternalServiceError" || e.Status != 500 || !e.Receiver {
 		t.Errorf("InternalServiceFault: %+v, want code InternalServiceError, 500, receiver", e)
 	}
-	if got := cloudwatch.Service.Operations["GetMetricData"].ResultWrapper; got != "GetMetricDataResult" {
+	if got := cloudwatch.Service.Operations()["GetMetricData"].ResultWrapper; got != "GetMetricDataResult" {
 		t.Errorf("GetMetricData result wrapper %q", got)
 	}
 	// MetricAlarm's xmlOrder differs from its member order; fields follow xmlOrder.
@@ -228,11 +228,11 @@ func TestDynamoDBAttributeValueIsRecursive(t *testing.T) {
 func TestEveryDescriptorIsConsistent(t *testing.T) {
 	for _, g := range generated {
 		s := g.svc
-		if len(s.Operations) == 0 || len(s.Protocols) == 0 || s.SigningName == "" || s.APIVersion == "" {
+		if len(s.Operations()) == 0 || len(s.Protocols) == 0 || s.SigningName == "" || s.APIVersion == "" {
 			t.Errorf("%s: incomplete descriptor", s.ID)
 		}
 		var names []string
-		for n, op := range s.Operations {
+		for n, op := range s.Operations() {
 			names = append(names, n)
 			if op.Name != n || op.Method == "" || op.RequestURI == "" {
 				t.Errorf("%s.%s: name %q method %q uri %q", s.ID, n, op.Name, op.Method, op.RequestURI)
@@ -246,7 +246,7 @@ func TestEveryDescriptorIsConsistent(t *testing.T) {
 				}
 			}
 			for _, e := range op.Errors {
-				if s.Errors[e] == nil {
+				if s.Errors()[e] == nil {
 					t.Errorf("%s.%s: error %s is not in Errors", s.ID, n, e)
 				}
 			}
@@ -255,7 +255,7 @@ func TestEveryDescriptorIsConsistent(t *testing.T) {
 		if !slices.Equal(names, g.names) {
 			t.Errorf("%s: OperationNames differs from the operations", s.ID)
 		}
-		for n, e := range s.Errors {
+		for n, e := range s.Errors() {
 			if e.Name != n || e.Code == "" || e.NewStruct == nil {
 				t.Errorf("%s: error %s: %+v", s.ID, n, e)
 			}
@@ -296,7 +296,7 @@ func TestBindYieldsExactlyTheImplementedOperations(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	out, err := h["CreateQueue"](ctx, sqs.Service.Operations["CreateQueue"].NewInput())
+	out, err := h["CreateQueue"](ctx, sqs.Service.Operations()["CreateQueue"].NewInput())
 	if err == nil || out != nil {
 		t.Errorf("failed CreateQueue gave (%v, %v), want (nil, error): a nil *Output must be a nil any", out, err)
 	}

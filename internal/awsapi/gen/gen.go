@@ -536,7 +536,7 @@ func (g *pkgGen) serviceFile() ([]byte, error) {
 		}
 		w("},\n")
 	}
-	w("Operations: awsapi.OperationMap(operations[:]),\nErrors: awsapi.ErrorMap(errorShapes[:]),\n}\n\n")
+	w("OperationList: operations[:],\nErrorList: errorShapes[:],\n}\n\n")
 	w("// OperationNames lists the operations of %s, sorted.\n", md.ServiceFullName)
 	w("var OperationNames = []string{\n")
 	for _, op := range ops {

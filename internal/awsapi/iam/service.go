@@ -1221,8 +1221,8 @@ var Service = &awsapi.Service{
 	EndpointPrefix: "iam",
 	XMLNamespace:   "https://iam.amazonaws.com/doc/2010-05-08/",
 	ServiceID:      "IAM",
-	Operations:     awsapi.OperationMap(operations[:]),
-	Errors:         awsapi.ErrorMap(errorShapes[:]),
+	OperationList:  operations[:],
+	ErrorList:      errorShapes[:],
 }
 
 // OperationNames lists the operations of AWS Identity and Access Management, sorted.

@@ -857,8 +857,8 @@ var Service = &awsapi.Service{
 	SigningName:    "logs",
 	EndpointPrefix: "logs",
 	ServiceID:      "CloudWatch Logs",
-	Operations:     awsapi.OperationMap(operations[:]),
-	Errors:         awsapi.ErrorMap(errorShapes[:]),
+	OperationList:  operations[:],
+	ErrorList:      errorShapes[:],
 }
 
 // OperationNames lists the operations of Amazon CloudWatch Logs, sorted.

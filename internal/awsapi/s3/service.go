@@ -586,8 +586,8 @@ var Service = &awsapi.Service{
 		S3AuthErrors:         true,
 		VirtualHostedBuckets: true,
 	},
-	Operations: awsapi.OperationMap(operations[:]),
-	Errors:     awsapi.ErrorMap(errorShapes[:]),
+	OperationList: operations[:],
+	ErrorList:     errorShapes[:],
 }
 
 // OperationNames lists the operations of Amazon Simple Storage Service, sorted.

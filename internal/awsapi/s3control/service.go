@@ -633,8 +633,8 @@ var Service = &awsapi.Service{
 		PathPrefix:       "/v20180820/",
 		WrappedXMLErrors: true,
 	},
-	Operations: awsapi.OperationMap(operations[:]),
-	Errors:     awsapi.ErrorMap(errorShapes[:]),
+	OperationList: operations[:],
+	ErrorList:     errorShapes[:],
 }
 
 // OperationNames lists the operations of AWS S3 Control, sorted.

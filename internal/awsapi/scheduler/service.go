@@ -84,8 +84,8 @@ var Service = &awsapi.Service{
 	SigningName:    "scheduler",
 	EndpointPrefix: "scheduler",
 	ServiceID:      "Scheduler",
-	Operations:     awsapi.OperationMap(operations[:]),
-	Errors:         awsapi.ErrorMap(errorShapes[:]),
+	OperationList:  operations[:],
+	ErrorList:      errorShapes[:],
 }
 
 // OperationNames lists the operations of Amazon EventBridge Scheduler, sorted.

@@ -294,8 +294,8 @@ var Service = &awsapi.Service{
 	EndpointPrefix: "sns",
 	XMLNamespace:   "http://sns.amazonaws.com/doc/2010-03-31/",
 	ServiceID:      "SNS",
-	Operations:     awsapi.OperationMap(operations[:]),
-	Errors:         awsapi.ErrorMap(errorShapes[:]),
+	OperationList:  operations[:],
+	ErrorList:      errorShapes[:],
 }
 
 // OperationNames lists the operations of Amazon Simple Notification Service, sorted.

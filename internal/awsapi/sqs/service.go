@@ -224,8 +224,8 @@ var Service = &awsapi.Service{
 	Quirks: awsapi.Quirks{
 		OwnUTF8Check: true,
 	},
-	Operations: awsapi.OperationMap(operations[:]),
-	Errors:     awsapi.ErrorMap(errorShapes[:]),
+	OperationList: operations[:],
+	ErrorList:     errorShapes[:],
 }
 
 // OperationNames lists the operations of Amazon Simple Queue Service, sorted.

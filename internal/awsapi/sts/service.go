@@ -131,8 +131,8 @@ var Service = &awsapi.Service{
 	EndpointPrefix: "sts",
 	XMLNamespace:   "https://sts.amazonaws.com/doc/2011-06-15/",
 	ServiceID:      "STS",
-	Operations:     awsapi.OperationMap(operations[:]),
-	Errors:         awsapi.ErrorMap(errorShapes[:]),
+	OperationList:  operations[:],
+	ErrorList:      errorShapes[:],
 }
 
 // OperationNames lists the operations of AWS Security Token Service, sorted.

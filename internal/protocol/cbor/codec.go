@@ -80,7 +80,7 @@ func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation,
 	if svc.TargetPrefix != "" && service != svc.TargetPrefix {
 		return nil, apierr.UnknownOperation(service + "." + opName)
 	}
-	op := svc.Operations[opName]
+	op := svc.Operations()[opName]
 	if op == nil {
 		return nil, apierr.UnknownOperation(opName)
 	}

@@ -40,11 +40,11 @@ type fault struct {
 var testService = &awsapi.Service{
 	ID: "metrics", Package: "metrics", Protocols: []string{awsapi.ProtocolCBOR}, JSONVersion: "1.0",
 	TargetPrefix: "MetricsService_2020", ServiceID: "Metrics", QueryCompatible: true,
-	Operations: map[string]*awsapi.Operation{
-		"Put": {Name: "Put", Method: "POST", RequestURI: "/", NewInput: func() any { return new(datum) }, NewOutput: func() any { return new(datum) }},
+	OperationList: []awsapi.Operation{
+		{Name: "Put", Method: "POST", RequestURI: "/", NewInput: func() any { return new(datum) }, NewOutput: func() any { return new(datum) }},
 	},
-	Errors: map[string]*awsapi.ErrorShape{
-		"NotFound": {Name: "NotFound", Code: "ResourceNotFound", Status: 404, NewStruct: func() any { return new(fault) }},
+	ErrorList: []awsapi.ErrorShape{
+		{Name: "NotFound", Code: "ResourceNotFound", Status: 404, NewStruct: func() any { return new(fault) }},
 	},
 }
 
@@ -89,7 +89,7 @@ func mustCBOR(t *testing.T, v any) []byte {
 func decode(body []byte) (*datum, error) {
 	r := httptest.NewRequest("POST", "/service/MetricsService_2020/operation/Put", bytes.NewReader(body))
 	in := new(datum)
-	return in, cbor.New().Decode(testService, testService.Operations["Put"], r, in)
+	return in, cbor.New().Decode(testService, testService.Operations()["Put"], r, in)
 }
 
 func TestDecodeAcceptsWhatSDKsSend(t *testing.T) {
@@ -176,7 +176,7 @@ func TestEncodeWritesTagsBytesAndIntegers(t *testing.T) {
 	ts := time.Date(2024, 3, 4, 5, 6, 7, 250e6, time.UTC)
 	w := httptest.NewRecorder()
 	out := &datum{Name: awsapi.String("n"), When: &ts, Count: awsapi.Int32(7), Blob: []byte{1}, Empty: []string{}, Times: []time.Time{ts}}
-	if err := cbor.New().Encode(w, httptest.NewRequest("POST", "/", nil), testService, testService.Operations["Put"], out, "rid"); err != nil {
+	if err := cbor.New().Encode(w, httptest.NewRequest("POST", "/", nil), testService, testService.Operations()["Put"], out, "rid"); err != nil {
 		t.Fatal(err)
 	}
 	if w.Header().Get("Smithy-Protocol") != "rpc-v2-cbor" || w.Header().Get("Content-Type") != "application/cbor" || w.Header().Get("X-Amzn-RequestId") != "rid" {
@@ -218,7 +218,7 @@ func mustCBORNoT(v float64) []byte {
 
 func TestEncodeNoOutputIsEmptyBody(t *testing.T) {
 	w := httptest.NewRecorder()
-	if err := cbor.New().Encode(w, httptest.NewRequest("POST", "/", nil), testService, testService.Operations["Put"], nil, "rid"); err != nil {
+	if err := cbor.New().Encode(w, httptest.NewRequest("POST", "/", nil), testService, testService.Operations()["Put"], nil, "rid"); err != nil {
 		t.Fatal(err)
 	}
 	if w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("Smithy-Protocol") != "rpc-v2-cbor" {
@@ -245,7 +245,7 @@ type requiredDatum struct {
 func TestDecodeRejectsAMissingRequiredMember(t *testing.T) {
 	body, _ := fxcbor.Marshal(map[string]any{"Other": 1})
 	r := httptest.NewRequest("POST", "/service/MetricsService_2020/operation/Put", bytes.NewReader(body))
-	err := cbor.New().Decode(testService, testService.Operations["Put"], r, new(requiredDatum))
+	err := cbor.New().Decode(testService, testService.Operations()["Put"], r, new(requiredDatum))
 	if e := apierr.As(err); e == nil || e.Code != "ValidationException" || !strings.Contains(e.Message, "Value null at 'metricName'") {
 		t.Fatalf("got %v", err)
 	}

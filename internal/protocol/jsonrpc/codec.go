@@ -47,7 +47,7 @@ func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation,
 	if !ok || prefix != svc.TargetPrefix {
 		return nil, apierr.UnknownOperation(target)
 	}
-	op := svc.Operations[name]
+	op := svc.Operations()[name]
 	if op == nil {
 		return nil, apierr.UnknownOperation(name)
 	}

@@ -46,24 +46,28 @@ type testError struct {
 	Reason  *string `aws:"Reason"`
 }
 
-var testService = &awsapi.Service{
-	ID: "widgets", Package: "widgets", Protocols: []string{awsapi.ProtocolJSON}, JSONVersion: "1.1",
-	TargetPrefix: "Widgets_2020", ServiceID: "Widgets",
-	Operations: map[string]*awsapi.Operation{
-		"Make": {Name: "Make", Method: "POST", RequestURI: "/",
-			NewInput: func() any { return new(testInput) }, NewOutput: func() any { return new(testInput) }},
-	},
-	Errors: map[string]*awsapi.ErrorShape{
-		"WidgetMissing": {Name: "WidgetMissing", Code: "Widget.Missing", Status: 404, NewStruct: func() any { return new(testError) }},
-		"WidgetBroken":  {Name: "WidgetBroken", Code: "WidgetBroken", Status: 503, Receiver: true},
-	},
+var testService = widgets()
+
+func widgets() *awsapi.Service {
+	return &awsapi.Service{
+		ID: "widgets", Package: "widgets", Protocols: []string{awsapi.ProtocolJSON}, JSONVersion: "1.1",
+		TargetPrefix: "Widgets_2020", ServiceID: "Widgets",
+		OperationList: []awsapi.Operation{
+			{Name: "Make", Method: "POST", RequestURI: "/",
+				NewInput: func() any { return new(testInput) }, NewOutput: func() any { return new(testInput) }},
+		},
+		ErrorList: []awsapi.ErrorShape{
+			{Name: "WidgetMissing", Code: "Widget.Missing", Status: 404, NewStruct: func() any { return new(testError) }},
+			{Name: "WidgetBroken", Code: "WidgetBroken", Status: 503, Receiver: true},
+		},
+	}
 }
 
 func queryCompatible() *awsapi.Service {
-	s := *testService
+	s := widgets()
 	s.QueryCompatible = true
 	s.JSONVersion = "1.0"
-	return &s
+	return s
 }
 
 func TestOperationFromTarget(t *testing.T) {
@@ -100,7 +104,7 @@ func decode(t *testing.T, body string) (*testInput, error) {
 	t.Helper()
 	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 	in := new(testInput)
-	err := jsonrpc.New().Decode(testService, testService.Operations["Make"], r, in)
+	err := jsonrpc.New().Decode(testService, testService.Operations()["Make"], r, in)
 	return in, err
 }
 
@@ -214,7 +218,7 @@ func TestDecodeKeepsSurrogatePairs(t *testing.T) {
 func TestDecodeGzipBody(t *testing.T) {
 	r := httptest.NewRequest("POST", "/", strings.NewReader("not gzip"))
 	r.Header.Set("Content-Encoding", "gzip")
-	err := jsonrpc.New().Decode(testService, testService.Operations["Make"], r, new(testInput))
+	err := jsonrpc.New().Decode(testService, testService.Operations()["Make"], r, new(testInput))
 	if e := apierr.As(err); e == nil || e.Code != "SerializationException" {
 		t.Errorf("err = %v, want SerializationException", err)
 	}
@@ -223,7 +227,7 @@ func TestDecodeGzipBody(t *testing.T) {
 func encode(t *testing.T, svc *awsapi.Service, out any) (*httptest.ResponseRecorder, map[string]any) {
 	t.Helper()
 	w := httptest.NewRecorder()
-	if err := jsonrpc.New().Encode(w, httptest.NewRequest("POST", "/", nil), svc, svc.Operations["Make"], out, "rid-7"); err != nil {
+	if err := jsonrpc.New().Encode(w, httptest.NewRequest("POST", "/", nil), svc, svc.Operations()["Make"], out, "rid-7"); err != nil {
 		t.Fatal(err)
 	}
 	var m map[string]any
@@ -344,12 +348,12 @@ type requiredInput struct {
 
 func TestDecodeRejectsAMissingOrNullRequiredMember(t *testing.T) {
 	for _, body := range []string{``, `{}`, `{"QueueName":null}`} {
-		err := jsonrpc.New().Decode(testService, testService.Operations["Make"], httptest.NewRequest("POST", "/", strings.NewReader(body)), new(requiredInput))
+		err := jsonrpc.New().Decode(testService, testService.Operations()["Make"], httptest.NewRequest("POST", "/", strings.NewReader(body)), new(requiredInput))
 		if e := apierr.As(err); e == nil || e.Code != "ValidationException" || !strings.Contains(e.Message, "Value null at 'queueName'") {
 			t.Errorf("%q: got %v", body, err)
 		}
 	}
-	if err := jsonrpc.New().Decode(testService, testService.Operations["Make"], httptest.NewRequest("POST", "/", strings.NewReader(`{"QueueName":""}`)), new(requiredInput)); err != nil {
+	if err := jsonrpc.New().Decode(testService, testService.Operations()["Make"], httptest.NewRequest("POST", "/", strings.NewReader(`{"QueueName":""}`)), new(requiredInput)); err != nil {
 		t.Errorf("present but empty: %v", err)
 	}
 }

@@ -48,7 +48,7 @@ func dots(t reflect.Type, depth int) int {
 func TestEveryQueryParameterNameIsIndexed(t *testing.T) {
 	deepest, where := 0, ""
 	for _, svc := range []*awsapi.Service{iam.Service, sns.Service, sts.Service, cloudwatch.Service, sqs.Service} {
-		for name, op := range svc.Operations {
+		for name, op := range svc.Operations() {
 			if d := dots(reflect.TypeOf(op.NewInput()), 0) - 1; d > deepest {
 				deepest, where = d, svc.ID+" "+name
 			}

@@ -37,7 +37,7 @@ func (Codec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation,
 	if action == "" {
 		return nil, &apierr.Error{Code: "MissingAction", Status: 400, Message: "Missing Action"}
 	}
-	op, ok := svc.Operations[action]
+	op, ok := svc.Operations()[action]
 	if !ok {
 		return nil, &apierr.Error{Code: "InvalidAction", Status: 400,
 			Message: "Could not find operation " + action + " for version " + p.get("Version")}

@@ -66,14 +66,14 @@ func stsService() *awsapi.Service {
 	return &awsapi.Service{
 		ID: "sts", APIVersion: "2011-06-15", Protocols: []string{"query"},
 		XMLNamespace: "https://sts.amazonaws.com/doc/2011-06-15/",
-		Operations: map[string]*awsapi.Operation{
-			"AssumeRole": {Name: "AssumeRole", ResultWrapper: "AssumeRoleResult",
+		OperationList: []awsapi.Operation{
+			{Name: "AssumeRole", ResultWrapper: "AssumeRoleResult",
 				NewInput: func() any { return new(assumeRoleInput) }, NewOutput: func() any { return new(assumeRoleOutput) }},
-			"GetCallerIdentity": {Name: "GetCallerIdentity", ResultWrapper: "GetCallerIdentityResult",
+			{Name: "GetCallerIdentity", ResultWrapper: "GetCallerIdentityResult",
 				NewInput: func() any { return new(getCallerIdentityInput) }, NewOutput: func() any { return new(getCallerIdentityOutput) }},
 		},
-		Errors: map[string]*awsapi.ErrorShape{
-			"MalformedPolicyDocumentException": {Name: "MalformedPolicyDocumentException", Code: "MalformedPolicyDocument", Status: 400},
+		ErrorList: []awsapi.ErrorShape{
+			{Name: "MalformedPolicyDocumentException", Code: "MalformedPolicyDocument", Status: 400},
 		},
 	}
 }
@@ -112,14 +112,14 @@ func iamService() *awsapi.Service {
 	return &awsapi.Service{
 		ID: "iam", APIVersion: "2010-05-08", Protocols: []string{"query"},
 		XMLNamespace: "https://iam.amazonaws.com/doc/2010-05-08/",
-		Operations: map[string]*awsapi.Operation{
-			"ListUsers": {Name: "ListUsers", ResultWrapper: "ListUsersResult",
+		OperationList: []awsapi.Operation{
+			{Name: "ListUsers", ResultWrapper: "ListUsersResult",
 				NewInput: func() any { return new(listUsersInput) }, NewOutput: func() any { return new(listUsersOutput) }},
-			"DeleteUser": {Name: "DeleteUser", NewInput: func() any { return new(deleteUserInput) }},
-			"TagUser":    {Name: "TagUser", NewInput: func() any { return new(tagUserInput) }},
+			{Name: "DeleteUser", NewInput: func() any { return new(deleteUserInput) }},
+			{Name: "TagUser", NewInput: func() any { return new(tagUserInput) }},
 		},
-		Errors: map[string]*awsapi.ErrorShape{
-			"NoSuchEntityException": {Name: "NoSuchEntityException", Code: "NoSuchEntity", Status: 404},
+		ErrorList: []awsapi.ErrorShape{
+			{Name: "NoSuchEntityException", Code: "NoSuchEntity", Status: 404},
 		},
 	}
 }
@@ -263,7 +263,7 @@ func TestEncodeErrorTranslatesShapeNameToQueryCode(t *testing.T) {
 func TestEncodeWithoutOutputHasOnlyMetadata(t *testing.T) {
 	w := httptest.NewRecorder()
 	svc := iamService()
-	if err := (Codec{}).Encode(w, httptest.NewRequest("POST", "/", nil), svc, svc.Operations["DeleteUser"], nil, "rid"); err != nil {
+	if err := (Codec{}).Encode(w, httptest.NewRequest("POST", "/", nil), svc, svc.Operations()["DeleteUser"], nil, "rid"); err != nil {
 		t.Fatal(err)
 	}
 	want := `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
@@ -281,7 +281,7 @@ func TestEncodeTimestampsAndLists(t *testing.T) {
 			Tags: []tag{{Key: awsapi.String("k"), Value: awsapi.String("v")}}}},
 		IsTruncated: awsapi.Bool(false),
 	}
-	if err := (Codec{}).Encode(w, nil, svc, svc.Operations["ListUsers"], out, "rid"); err != nil {
+	if err := (Codec{}).Encode(w, nil, svc, svc.Operations()["ListUsers"], out, "rid"); err != nil {
 		t.Fatal(err)
 	}
 	want := `<ListUsersResult><Users><member><UserName>a&amp;b</UserName><CreateDate>2014-09-22T23:19:04Z</CreateDate>` +
@@ -318,7 +318,7 @@ func TestDecodeRejectsAMissingRequiredMember(t *testing.T) {
 	svc := stsService()
 	r := httptest.NewRequest("POST", "/", strings.NewReader("Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr"))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	err := Codec{}.Decode(svc, svc.Operations["AssumeRole"], r, new(assumeRoleInput))
+	err := Codec{}.Decode(svc, svc.Operations()["AssumeRole"], r, new(assumeRoleInput))
 	e := apierr.As(err)
 	if e == nil || e.Code != "ValidationException" ||
 		e.Message != "1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null" {
@@ -339,7 +339,7 @@ func TestDecodeMapEntryWithoutKeyIsMissingParameter(t *testing.T) {
 	svc := stsService()
 	r := httptest.NewRequest("POST", "/", strings.NewReader("Action=AssumeRole&Attribute.1.Value=x"))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	err := Codec{}.Decode(svc, svc.Operations["AssumeRole"], r, new(setAttributesInput))
+	err := Codec{}.Decode(svc, svc.Operations()["AssumeRole"], r, new(setAttributesInput))
 	// SQS: "MissingParameter: The request must contain the parameter Attribute.Name."
 	if e := apierr.As(err); e == nil || e.Code != "MissingParameter" || e.Message != "The request must contain the parameter Attribute.1.Name." {
 		t.Fatalf("got %#v", err)

@@ -72,19 +72,19 @@ func op(name, method, uri string, in, out func() any) *awsapi.Operation {
 
 var testService = &awsapi.Service{
 	ID: "things", Package: "things", Protocols: []string{awsapi.ProtocolRestJSON}, ServiceID: "Things",
-	Operations: map[string]*awsapi.Operation{
-		"GetObject":        op("GetObject", "GET", "/{Bucket}/{Key+}", func() any { return new(getObjectInput) }, nil),
-		"GetObjectAcl":     op("GetObjectAcl", "GET", "/{Bucket}/{Key+}?acl", func() any { return new(getObjectInput) }, nil),
-		"ListBucket":       op("ListBucket", "GET", "/{Bucket}", func() any { return new(getObjectInput) }, func() any { return new(listOutput) }),
-		"ListAll":          op("ListAll", "GET", "/", func() any { return new(getObjectInput) }, func() any { return new(listOutput) }),
-		"GetSpecial":       op("GetSpecial", "GET", "/special/{Key}", func() any { return new(getObjectInput) }, nil),
-		"GetSpecialTagged": op("GetSpecialTagged", "GET", "/special/{Key}?x-id=Tagged", func() any { return new(getObjectInput) }, nil),
-		"PutBlob":          op("PutBlob", "PUT", "/blobs/{Name}", func() any { return new(putBlobInput) }, func() any { return new(blobOutput) }),
-		"PutConfig":        op("PutConfig", "PUT", "/configs/{Name}", func() any { return new(putConfigInput) }, nil),
-		"Create":           {Name: "Create", Method: "POST", RequestURI: "/things", SuccessCode: 201, NewInput: func() any { return new(getObjectInput) }},
+	OperationList: []awsapi.Operation{
+		*op("GetObject", "GET", "/{Bucket}/{Key+}", func() any { return new(getObjectInput) }, nil),
+		*op("GetObjectAcl", "GET", "/{Bucket}/{Key+}?acl", func() any { return new(getObjectInput) }, nil),
+		*op("ListBucket", "GET", "/{Bucket}", func() any { return new(getObjectInput) }, func() any { return new(listOutput) }),
+		*op("ListAll", "GET", "/", func() any { return new(getObjectInput) }, func() any { return new(listOutput) }),
+		*op("GetSpecial", "GET", "/special/{Key}", func() any { return new(getObjectInput) }, nil),
+		*op("GetSpecialTagged", "GET", "/special/{Key}?x-id=Tagged", func() any { return new(getObjectInput) }, nil),
+		*op("PutBlob", "PUT", "/blobs/{Name}", func() any { return new(putBlobInput) }, func() any { return new(blobOutput) }),
+		*op("PutConfig", "PUT", "/configs/{Name}", func() any { return new(putConfigInput) }, nil),
+		{Name: "Create", Method: "POST", RequestURI: "/things", SuccessCode: 201, NewInput: func() any { return new(getObjectInput) }},
 	},
-	Errors: map[string]*awsapi.ErrorShape{
-		"ThingNotFound": {Name: "ThingNotFound", Status: 404, NewStruct: func() any { return new(notFound) }},
+	ErrorList: []awsapi.ErrorShape{
+		{Name: "ThingNotFound", Status: 404, NewStruct: func() any { return new(notFound) }},
 	},
 }
 
@@ -238,7 +238,7 @@ func TestEncodeBindsHeadersStatusAndBody(t *testing.T) {
 	mod := time.Date(2015, 10, 21, 7, 28, 0, 0, time.UTC)
 	w := httptest.NewRecorder()
 	out := &listOutput{Status: awsapi.Int32(206), Modified: &mod, Count: awsapi.Int64(3), Items: []string{}, Next: awsapi.String("t")}
-	if err := restjson.New().Encode(w, httptest.NewRequest("GET", "/b", nil), testService, testService.Operations["ListBucket"], out, "rid"); err != nil {
+	if err := restjson.New().Encode(w, httptest.NewRequest("GET", "/b", nil), testService, testService.Operations()["ListBucket"], out, "rid"); err != nil {
 		t.Fatal(err)
 	}
 	var m map[string]any
@@ -255,7 +255,7 @@ func TestEncodeBindsHeadersStatusAndBody(t *testing.T) {
 
 func TestEncodeSuccessCodeAndNoOutput(t *testing.T) {
 	w := httptest.NewRecorder()
-	if err := restjson.New().Encode(w, httptest.NewRequest("POST", "/things", nil), testService, testService.Operations["Create"], nil, "rid"); err != nil {
+	if err := restjson.New().Encode(w, httptest.NewRequest("POST", "/things", nil), testService, testService.Operations()["Create"], nil, "rid"); err != nil {
 		t.Fatal(err)
 	}
 	if w.Code != 201 || w.Body.String() != "{}" {
@@ -274,7 +274,7 @@ func TestEncodeStreamingPayloadCopiesAndCloses(t *testing.T) {
 	body := &closeRecorder{Reader: bytes.NewReader(bytes.Repeat([]byte("x"), 1<<20))}
 	w := httptest.NewRecorder()
 	out := &blobOutput{Type: awsapi.String("image/png"), Body: body}
-	if err := restjson.New().Encode(w, httptest.NewRequest("PUT", "/blobs/n", nil), testService, testService.Operations["PutBlob"], out, "rid"); err != nil {
+	if err := restjson.New().Encode(w, httptest.NewRequest("PUT", "/blobs/n", nil), testService, testService.Operations()["PutBlob"], out, "rid"); err != nil {
 		t.Fatal(err)
 	}
 	if w.Body.Len() != 1<<20 || !body.closed || w.Header().Get("Content-Type") != "image/png" {
@@ -302,7 +302,7 @@ type createInput struct {
 
 func TestDecodeRejectsAMissingRequiredMember(t *testing.T) {
 	r := httptest.NewRequest("POST", "/things", strings.NewReader(`{"Target":{"size":1}}`))
-	err := restjson.New().Decode(testService, testService.Operations["Create"], r, new(createInput))
+	err := restjson.New().Decode(testService, testService.Operations()["Create"], r, new(createInput))
 	if e := apierr.As(err); e == nil || e.Code != "ValidationException" ||
 		e.Message != "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null" {
 		t.Fatalf("got %v", err)

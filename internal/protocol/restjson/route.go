@@ -120,7 +120,7 @@ func routesOf(svc *awsapi.Service) []*route {
 		return rs.([]*route)
 	}
 	var rs []*route
-	for _, op := range svc.Operations {
+	for _, op := range svc.Operations() {
 		rs = append(rs, parseRoute(op))
 	}
 	sort.Slice(rs, func(i, j int) bool {

@@ -110,7 +110,7 @@ func TestDecodeBadValuesAreInvalidArgument(t *testing.T) {
 			r.Header.Set(tc.header, tc.value)
 		}
 		var in s3api.GetObjectInput
-		err := Codec{}.Decode(s3api.Service, s3api.Service.Operations["GetObject"], r, &in)
+		err := Codec{}.Decode(s3api.Service, s3api.Service.Operations()["GetObject"], r, &in)
 		if e := apierr.As(err); e == nil || e.Code != tc.code {
 			t.Errorf("%s: got %v", tc.target, err)
 		}
@@ -121,7 +121,7 @@ func TestDecodeMalformedXMLBody(t *testing.T) {
 	for _, body := range []string{"<Delete><Object>", "not xml", "<Delete><Quiet>maybe</Quiet></Delete>", "<a/><b/>"} {
 		r := httptest.NewRequest("POST", "/b?delete", strings.NewReader(body))
 		var in s3api.DeleteObjectsInput
-		err := Codec{}.Decode(s3api.Service, s3api.Service.Operations["DeleteObjects"], r, &in)
+		err := Codec{}.Decode(s3api.Service, s3api.Service.Operations()["DeleteObjects"], r, &in)
 		if e := apierr.As(err); e == nil || e.Code != "MalformedXML" {
 			t.Errorf("%q: got %v", body, err)
 		}
@@ -149,7 +149,7 @@ func TestEncodeListObjectsV2IsFlattenedWithNamespace(t *testing.T) {
 		CommonPrefixes: []s3api.CommonPrefix{{Prefix: strPtr("p/")}}}
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "/b?list-type=2", nil)
-	if err := (Codec{}).Encode(w, r, s3api.Service, s3api.Service.Operations["ListObjectsV2"], out, "RID"); err != nil {
+	if err := (Codec{}).Encode(w, r, s3api.Service, s3api.Service.Operations()["ListObjectsV2"], out, "RID"); err != nil {
 		t.Fatal(err)
 	}
 	want := `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Contents><Key>k1</Key></Contents><Contents><Key>k2</Key></Contents>` +
@@ -162,7 +162,7 @@ func TestEncodeListObjectsV2IsFlattenedWithNamespace(t *testing.T) {
 func TestEncodeGranteeCarriesXSINamespace(t *testing.T) {
 	out := &s3api.GetBucketAclOutput{Grants: []s3api.Grant{{Grantee: &s3api.Grantee{Type: strPtr("CanonicalUser"), ID: strPtr("id")}, Permission: strPtr("FULL_CONTROL")}}}
 	w := httptest.NewRecorder()
-	if err := (Codec{}).Encode(w, httptest.NewRequest("GET", "/b?acl", nil), s3api.Service, s3api.Service.Operations["GetBucketAcl"], out, "RID"); err != nil {
+	if err := (Codec{}).Encode(w, httptest.NewRequest("GET", "/b?acl", nil), s3api.Service, s3api.Service.Operations()["GetBucketAcl"], out, "RID"); err != nil {
 		t.Fatal(err)
 	}
 	want := `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>id</ID></Grantee>`

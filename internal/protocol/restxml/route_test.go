@@ -30,7 +30,7 @@ func TestFitsAgreesWithMatch(t *testing.T) {
 // TestEveryOperationHasItsRoute: Decode finds each operation's compiled route
 // in its service's table rather than compiling it per request.
 func TestEveryOperationHasItsRoute(t *testing.T) {
-	for name, op := range s3api.Service.Operations {
+	for name, op := range s3api.Service.Operations() {
 		rt := routeOf(s3api.Service, op)
 		if rt.op != op || rt != routes(s3api.Service).byOp[op] {
 			t.Errorf("%s: route of another operation or compiled anew", name)

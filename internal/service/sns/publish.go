@@ -336,7 +336,7 @@ func (s *Service) PublishBatch(ctx context.Context, in *snsapi.PublishBatchInput
 				return nil, err
 			}
 			code := ae.Code
-			if sh := snsapi.Service.Errors[code]; sh != nil {
+			if sh := snsapi.Service.Errors()[code]; sh != nil {
 				code = sh.Code
 			}
 			out.Failed = append(out.Failed, snsapi.BatchResultErrorEntry{Id: en.Id, Code: awsapi.String(code), Message: awsapi.String(ae.Message), SenderFault: awsapi.Bool(!ae.Receiver)})

@@ -280,7 +280,7 @@ func errorEntry(id string, err error) sqsapi.BatchResultErrorEntry {
 		e = apierr.Internal()
 	}
 	code := e.Code
-	if shape, ok := sqsapi.Service.Errors[code]; ok && shape.Code != "" {
+	if shape, ok := sqsapi.Service.Errors()[code]; ok && shape.Code != "" {
 		code = shape.Code
 	}
 	return sqsapi.BatchResultErrorEntry{Id: &id, Code: &code, Message: optional(e.Message), SenderFault: awsapi.Bool(!e.Receiver)}

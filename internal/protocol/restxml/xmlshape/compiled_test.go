@@ -29,7 +29,7 @@ func TestEncodersMatchReflection(t *testing.T) {
 	reflective := &Options{TimeLayout: compiled.TimeLayout, reflective: true}
 	n := 0
 	for _, svc := range []*awsapi.Service{sqs.Service, sns.Service, sts.Service, iam.Service, cloudwatch.Service, s3.Service} {
-		for name, op := range svc.Operations {
+		for name, op := range svc.Operations() {
 			news := []func() any{op.NewInput}
 			if op.NewOutput != nil {
 				news = append(news, op.NewOutput)
