@@ -45,7 +45,8 @@ func (sys *System) operations() []ServiceOperations {
 	var out []ServiceOperations
 	for _, r := range sys.registrations() {
 		so := ServiceOperations{ID: r.Desc.ID, Name: r.Desc.ServiceID, Protocols: r.Desc.Protocols}
-		for name := range r.Desc.Operations() {
+		for i := range r.Desc.OperationList {
+			name := r.Desc.OperationList[i].Name
 			if r.Handlers[name] != nil {
 				so.Implemented = append(so.Implemented, name)
 			} else {

@@ -31,8 +31,8 @@ func Resolve(svc *awsapi.Service, e *apierr.Error) Resolved {
 	if svc != nil {
 		r.Shape = svc.Errors()[e.Code]
 		if r.Shape == nil {
-			for _, s := range svc.Errors() {
-				if s.Code == e.Code {
+			for i := range svc.ErrorList {
+				if s := &svc.ErrorList[i]; s.Code == e.Code {
 					r.Shape = s
 					break
 				}

@@ -510,7 +510,7 @@ func healthBody(services []*service, version, reason string) []byte {
 		}
 		b = jsonstring.AppendHTMLSafe(b, sv.desc.ID)
 		b = jsonstring.AppendHTMLSafe(append(b, `:{"state":`...), state)
-		b = strconv.AppendInt(append(b, `,"operations":`...), int64(len(sv.desc.Operations())), 10)
+		b = strconv.AppendInt(append(b, `,"operations":`...), int64(len(sv.desc.OperationList)), 10)
 		b = strconv.AppendInt(append(b, `,"implemented":`...), int64(len(sv.handlers)), 10)
 		b = append(b, '}')
 	}

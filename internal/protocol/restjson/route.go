@@ -120,8 +120,8 @@ func routesOf(svc *awsapi.Service) []*route {
 		return rs.([]*route)
 	}
 	var rs []*route
-	for _, op := range svc.Operations() {
-		rs = append(rs, parseRoute(op))
+	for i := range svc.OperationList {
+		rs = append(rs, parseRoute(&svc.OperationList[i]))
 	}
 	sort.Slice(rs, func(i, j int) bool {
 		a, b := rs[i], rs[j]

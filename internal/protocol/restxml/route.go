@@ -108,14 +108,14 @@ func routes(svc *awsapi.Service) *table {
 	if t, ok := routeCache.Load(svc); ok {
 		return t.(*table)
 	}
-	names := make([]string, 0, len(svc.Operations()))
-	for n := range svc.Operations() {
-		names = append(names, n)
+	ops := make([]*awsapi.Operation, len(svc.OperationList))
+	for i := range ops {
+		ops[i] = &svc.OperationList[i]
 	}
-	sort.Strings(names)
-	t := &table{all: make([]route, 0, len(names)), byMethod: map[string][]*route{}, byOp: map[*awsapi.Operation]*route{}}
-	for _, n := range names {
-		t.all = append(t.all, compile(svc.Operations()[n]))
+	sort.Slice(ops, func(i, j int) bool { return ops[i].Name < ops[j].Name })
+	t := &table{all: make([]route, 0, len(ops)), byMethod: map[string][]*route{}, byOp: map[*awsapi.Operation]*route{}}
+	for _, op := range ops {
+		t.all = append(t.all, compile(op))
 	}
 	for i := range t.all {
 		rt := &t.all[i]
