@@ -82,9 +82,10 @@ type pending struct {
 	// compact is set when Event is envelope.encode's: compact, valid JSON,
 	// which encode copies into the outbox entry without checking it again.
 	compact bool
-	// now is set by routed on an event PutEvents delivers itself, before
-	// it answers, instead of leaving it in the outbox (deliverNow).
-	now bool
+	// queue is set by routed on an event PutEvents may deliver itself,
+	// before it answers, instead of leaving it in the outbox (deliverNow):
+	// the one SQS queue every target of its rules is.
+	queue string
 }
 
 // retry is a delivery that failed and waits for its next attempt.
@@ -138,7 +139,7 @@ func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (
 	account, reg := s.caller(ctx)
 	now := s.now().UTC()
 	out := &eventsapi.PutEventsOutput{Entries: make([]eventsapi.PutEventsResultEntry, len(in.Entries))}
-	var batch, direct, unrouted []pending
+	var batch, unrouted []pending
 	var unroutedIDs []string
 	failed := int32(0)
 	for i, e := range in.Entries {
@@ -148,13 +149,10 @@ func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (
 			out.Entries[i] = eventsapi.PutEventsResultEntry{ErrorCode: awsapi.String(err.Code), ErrorMessage: awsapi.String(err.Message)}
 			continue
 		}
-		switch {
-		case !s.routed(&p):
-			unrouted, unroutedIDs = append(unrouted, p), append(unroutedIDs, id)
-		case p.now:
-			direct = append(direct, p)
-		default:
+		if s.routed(&p) {
 			batch = append(batch, p)
+		} else {
+			unrouted, unroutedIDs = append(unrouted, p), append(unroutedIDs, id)
 		}
 		out.Entries[i] = eventsapi.PutEventsResultEntry{EventId: awsapi.String(id)}
 	}
@@ -163,16 +161,12 @@ func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (
 	for _, p := range batch {
 		s.received(ctx, p)
 	}
-	if err := s.enqueue(batch); err != nil {
-		return nil, err
-	}
-	if len(direct) > 0 {
-		for _, p := range direct {
-			s.received(ctx, p)
-		}
-		if err := s.deliverNow(direct); err != nil {
+	if oneQueue(batch) {
+		if err := s.deliverNow(batch); err != nil {
 			return nil, err
 		}
+	} else if err := s.enqueue(batch); err != nil {
+		return nil, err
 	}
 	for i, p := range unrouted {
 		s.received(ctx, p)
@@ -184,8 +178,9 @@ func (s *Service) PutEvents(ctx context.Context, in *eventsapi.PutEventsInput) (
 
 // routed reports whether an event accepted on a bus goes anywhere: a rule of
 // the bus matches it or an enabled archive of the bus keeps it. Only such
-// events are committed: to the outbox, or, when it sets p.now, to the queues
-// PutEvents delivers them to itself (deliverNow); the others are answered
+// events are committed: to the outbox, or, when every routed event of the
+// request goes to the one queue routed sets as p.queue, to that queue by
+// PutEvents itself (deliverNow); the others are answered
 // without a commit, as nothing would ever read them back. An event whose rule
 // or archive is created after it was accepted does not reach them, as on AWS,
 // where rules apply to events from their creation on.
@@ -220,22 +215,47 @@ func (s *Service) routed(p *pending) bool {
 	if len(p.matched) == 0 {
 		return archived
 	}
-	p.now = !s.volatile && !archived && p.Hops == 0 && s.batchesAllLocked(b, p.matched)
+	if !s.volatile && !archived && p.Hops == 0 {
+		p.queue = s.oneQueueLocked(b, p.matched)
+	}
 	return true
 }
 
-// batchesAllLocked reports whether every target of the rules named goes
-// to a target that takes batches (an SQS queue). s.mu is held.
-func (s *Service) batchesAllLocked(b *bus, rules []string) bool {
+// oneQueueLocked returns the queue every target of the rules named is, when
+// they all are one target that takes batches (an SQS queue), or "". s.mu is
+// held.
+func (s *Service) oneQueueLocked(b *bus, rules []string) string {
+	queue := ""
 	for _, name := range rules {
 		rr := b.rules[name]
 		if rr == nil || len(rr.Targets) == 0 {
-			return false
+			return ""
 		}
 		for i := range rr.Targets {
-			if !s.batches(awsapi.ToString(rr.Targets[i].Arn)) {
-				return false
+			arn := awsapi.ToString(rr.Targets[i].Arn)
+			if queue == "" && s.batches(arn) {
+				queue = arn
 			}
+			if arn != queue {
+				return ""
+			}
+		}
+	}
+	return queue
+}
+
+// oneQueue reports whether PutEvents delivers the routed events itself
+// (deliverNow): when they all go to one SQS queue, that delivery is one
+// commit, as the outbox's is. Events bound for several queues, or for
+// anything else, go through the outbox: delivering them before answering
+// would be one commit, and one wait for the disk, per queue.
+func oneQueue(events []pending) bool {
+	if len(events) == 0 || events[0].queue == "" {
+		return false
+	}
+	for _, p := range events[1:] {
+		if p.queue != events[0].queue {
+			return false
 		}
 	}
 	return true
@@ -243,10 +263,10 @@ func (s *Service) batchesAllLocked(b *bus, rules []string) bool {
 
 // deliverNow delivers events PutEvents accepted, on its own goroutine and
 // before it answers, instead of committing them to the outbox for the
-// dispatcher: events that match rules, and no archive, whose targets all
-// take batches (SQS queues), whose delivery is a store commit of its own.
+// dispatcher: events that match rules, and no archive, whose targets are
+// all one SQS queue (oneQueue), whose delivery is a store commit of its own.
 // Such an event is on disk when PutEvents answers as it was in the outbox,
-// only already in its queues: each delivery is committed by its target, or
+// only already in its queue: each delivery is committed by its target, or
 // failed and is retried from its retry record (or dead-lettered) as the
 // dispatcher's are, and PutEvents fails if a retry record cannot be
 // committed. It saves the outbox's commit, the dispatcher's read of it and

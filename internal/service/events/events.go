@@ -14,10 +14,10 @@
 // archive of their bus to the outbox before they return (the others go
 // nowhere, and are only recorded on the timeline); the dispatcher (Run) matches each against its bus's rules, delivers to
 // the targets, and only then deletes it, so an accepted event is delivered even
-// across a restart (at least once). An event PutEvents accepts whose rules'
-// targets are all SQS queues (and that no archive keeps) skips the outbox:
-// PutEvents delivers it before it returns, each delivery committed by its
-// queue or kept as a retry (deliverNow). A store kept in memory (--ephemeral) has
+// across a restart (at least once). Events a PutEvents accepts whose rules'
+// targets are all one SQS queue (and that no archive keeps) skip the outbox:
+// PutEvents delivers them before it returns, in one commit to that queue, or
+// keeps a failed delivery as a retry (deliverNow). A store kept in memory (--ephemeral) has
 // no restart to outlive: accepted events then wait in a queue in memory
 // (Options.Volatile).
 package events
