@@ -146,13 +146,7 @@ func TestQueueAttributesOfAQueueOnlySentTo(t *testing.T) {
 func TestCountersOfTheOldLayoutAreReadAndMoved(t *testing.T) {
 	for _, withNV := range []bool{true, false} {
 		t.Run(fmt.Sprint("withNV=", withNV), func(t *testing.T) {
-			dir := t.TempDir()
-			st, err := store.Open(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			clock := newFakeClock()
-			f := newFixtureOn(t, st, clock)
+			f := newDiskFixture(t)
 			url := f.createQueue("q", map[string]string{"VisibilityTimeout": "30"})
 			q := f.queue(url)
 			for _, body := range []string{"a", "b", "c"} {
@@ -175,7 +169,7 @@ func TestCountersOfTheOldLayoutAreReadAndMoved(t *testing.T) {
 			want("before", 2, 1, 1)
 
 			// Rewrite the counter record as earlier versions wrote it.
-			err = st.Update(func(tx store.Tx) error {
+			err := f.st.Update(func(tx store.Tx) error {
 				v, err := tx.Get(countKey(q.ID))
 				if err != nil || len(v) != countAndNVLen {
 					t.Fatalf("counter record %v %v", v, err)
@@ -191,22 +185,11 @@ func TestCountersOfTheOldLayoutAreReadAndMoved(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			reopen := func() {
-				t.Helper()
-				if err := st.Close(); err != nil {
-					t.Fatal(err)
-				}
-				if st, err = store.Open(dir); err != nil {
-					t.Fatal(err)
-				}
-				f = newFixtureOn(t, st, clock)
-			}
-			reopen()
-			defer func() { st.Close() }()
+			f.restart()
 			want("reopened in the old layout", 2, 1, 1)
 
 			f.send(url, "d")
-			err = st.View(func(tx store.Tx) error {
+			err = f.st.View(func(tx store.Tx) error {
 				v, err := tx.Get(countKey(q.ID))
 				if err != nil || len(v) != countAndNVLen || binary.BigEndian.Uint64(v) != 5 {
 					t.Errorf("counter record after a send: %v %v", v, err)
@@ -220,9 +203,9 @@ func TestCountersOfTheOldLayoutAreReadAndMoved(t *testing.T) {
 				t.Fatal(err)
 			}
 			want("after a send", 3, 1, 1)
-			reopen()
+			f.restart()
 			want("reopened", 3, 1, 1)
-			clock.Advance(45 * time.Second)
+			f.clock.Advance(45 * time.Second)
 			want("after the visibility timeout", 4, 0, 1)
 		})
 	}

@@ -46,6 +46,43 @@ func newFixtureOn(t testing.TB, st store.Store, clock *clock.Manual) *fixture {
 	return &fixture{t: t, svc: New(Options{Store: st, Clock: clock}), clock: clock, ctx: testCtx()}
 }
 
+// diskFixture is a fixture on a durable store in a directory of its own,
+// which restart closes and opens again, as a restarted wharf does.
+type diskFixture struct {
+	*fixture
+	dir string
+	st  store.Store
+}
+
+// newDiskFixture opens a durable store in a new directory, and a fixture
+// with a manual clock on it; the store is closed when the test ends.
+func newDiskFixture(t *testing.T) *diskFixture {
+	t.Helper()
+	d := &diskFixture{dir: t.TempDir()}
+	d.open(t, newFakeClock())
+	t.Cleanup(func() { d.st.Close() })
+	return d
+}
+
+func (d *diskFixture) open(t testing.TB, clock *clock.Manual) {
+	t.Helper()
+	st, err := store.Open(d.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.st, d.fixture = st, newFixtureOn(t, st, clock)
+}
+
+// restart closes the store and opens its directory in a new service, on
+// the same clock.
+func (d *diskFixture) restart() {
+	d.t.Helper()
+	if err := d.st.Close(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.open(d.t, d.clock)
+}
+
 func (f *fixture) createQueue(name string, attrs map[string]string) string {
 	f.t.Helper()
 	out, err := f.svc.CreateQueue(f.ctx, &sqsapi.CreateQueueInput{QueueName: &name, Attributes: attrs})
@@ -745,29 +782,15 @@ func TestRetentionExpiresMessages(t *testing.T) {
 }
 
 func TestRestartKeepsMessagesAndVisibilityDeadlines(t *testing.T) {
-	dir := t.TempDir()
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := newFakeClock()
-	f := newFixtureOn(t, st, clock)
+	f := newDiskFixture(t)
 	url := f.createQueue("q", nil)
 	f.send(url, "in-flight") // sent first, so received first
 	f.send(url, "kept")
 	if got := bodies(f.receive(url, 1)); !equal(got, []string{"in-flight"}) {
 		t.Fatalf("receive before restart = %v", got)
 	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
 
-	st, err = store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	f = newFixtureOn(t, st, clock)
+	f.restart()
 	kept := f.receive(url, 10)
 	if !equal(bodies(kept), []string{"kept"}) {
 		t.Fatalf("after restart, before the timeout: %v", bodies(kept))
@@ -775,7 +798,7 @@ func TestRestartKeepsMessagesAndVisibilityDeadlines(t *testing.T) {
 	if _, err := f.svc.DeleteMessage(f.ctx, &sqsapi.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: kept[0].ReceiptHandle}); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(30 * time.Second)
+	f.clock.Advance(30 * time.Second)
 	got := f.receive(url, 10)
 	if !equal(bodies(got), []string{"in-flight"}) || got[0].Attributes["ApproximateReceiveCount"] != "2" {
 		t.Fatalf("after the timeout: %v", bodies(got))

@@ -25,13 +25,7 @@ func TestReceiveStateOfSmallAndLargeMessages(t *testing.T) {
 			name = "small"
 		}
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			st, err := store.Open(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			clock := newFakeClock()
-			f := newFixtureOn(t, st, clock)
+			f := newDiskFixture(t)
 			dlq := f.createQueue("dlq", nil)
 			src := f.createQueue("src", map[string]string{
 				"VisibilityTimeout": "5",
@@ -48,7 +42,7 @@ func TestReceiveStateOfSmallAndLargeMessages(t *testing.T) {
 			if _, err := f.svc.ChangeMessageVisibility(f.ctx, &sqsapi.ChangeMessageVisibilityInput{QueueUrl: &src, ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: awsapi.Int32(0)}); err != nil {
 				t.Fatal(err)
 			}
-			clock.Advance(time.Second)
+			f.clock.Advance(time.Second)
 			second := f.receive(src, 1)
 			if len(second) != 1 || *second[0].Body != body || second[0].Attributes["ApproximateReceiveCount"] != "2" ||
 				second[0].Attributes["ApproximateFirstReceiveTimestamp"] != firstAt {
@@ -59,7 +53,7 @@ func TestReceiveStateOfSmallAndLargeMessages(t *testing.T) {
 			if _, err := f.svc.DeleteMessage(f.ctx, &sqsapi.DeleteMessageInput{QueueUrl: &src, ReceiptHandle: first[0].ReceiptHandle}); err != nil {
 				t.Fatal(err)
 			}
-			_, err = f.svc.ChangeMessageVisibility(f.ctx, &sqsapi.ChangeMessageVisibilityInput{QueueUrl: &src, ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: awsapi.Int32(0)})
+			_, err := f.svc.ChangeMessageVisibility(f.ctx, &sqsapi.ChangeMessageVisibilityInput{QueueUrl: &src, ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: awsapi.Int32(0)})
 			wantCode(t, err, "InvalidParameterValue")
 			if a := f.attrs(src); a["ApproximateNumberOfMessages"] != "0" || a["ApproximateNumberOfMessagesNotVisible"] != "1" {
 				t.Fatalf("after a stale delete: %v", a)
@@ -69,19 +63,12 @@ func TestReceiveStateOfSmallAndLargeMessages(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if err := st.Close(); err != nil {
-				t.Fatal(err)
-			}
-			if st, err = store.Open(dir); err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			f = newFixtureOn(t, st, clock)
-			clock.Advance(59 * time.Second)
+			f.restart()
+			f.clock.Advance(59 * time.Second)
 			if got := f.receive(src, 1); len(got) != 0 {
 				t.Fatalf("extended message visible early after a restart: %v", got)
 			}
-			clock.Advance(time.Second)
+			f.clock.Advance(time.Second)
 			if got := f.receive(src, 1); len(got) != 0 {
 				t.Fatalf("third receive returned %v, want the message moved", got)
 			}
@@ -93,11 +80,11 @@ func TestReceiveStateOfSmallAndLargeMessages(t *testing.T) {
 			if _, err := f.svc.DeleteMessage(f.ctx, &sqsapi.DeleteMessageInput{QueueUrl: &dlq, ReceiptHandle: moved[0].ReceiptHandle}); err != nil {
 				t.Fatal(err)
 			}
-			clock.Advance(time.Hour)
+			f.clock.Advance(time.Hour)
 			if got := f.receive(dlq, 1); len(got) != 0 {
 				t.Fatalf("deleted message came back: %v", got)
 			}
-			wantNoMessageRecords(t, st)
+			wantNoMessageRecords(t, f.st)
 		})
 	}
 }
