@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +85,60 @@ func TestPutEventsReachesAnSQSTargetThroughARule(t *testing.T) {
 	}
 	if env.Detail.Total != 500 || env.Source != "shop" || env.DetailType != "Order" || env.Version != "0" || env.Account != "000000000000" || env.ID != *put.Entries[1].EventId {
 		t.Errorf("delivered %+v", env)
+	}
+}
+
+// TestDurablePutEventsReachesOneQueueAndTwoQueues drives a wharf on disk,
+// where PutEvents delivers an event whose targets are one SQS queue itself
+// and leaves an event for two queues to the outbox's dispatcher: each queue
+// gets each event its rules send it, once.
+func TestDurablePutEventsReachesOneQueueAndTwoQueues(t *testing.T) {
+	t.Parallel()
+	ep := start(t, "--ephemeral=false", "--data-dir", t.TempDir())
+	cfg := awsConfig(ep, "test", "test", "")
+	eb, q := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	ctx := context.Background()
+	urlA, arnA := queueWithARN(t, q, "a")
+	urlB, arnB := queueWithARN(t, q, "b")
+	rules := map[string][]string{"one": {arnA}, "two": {arnA, arnB}}
+	for name, arns := range rules {
+		if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name),
+			EventPattern: aws.String(`{"detail":{"rule":["` + name + `"]}}`)}); err != nil {
+			t.Fatal(err)
+		}
+		var targets []ebtypes.Target
+		for i, arn := range arns {
+			targets = append(targets, ebtypes.Target{Id: aws.String(fmt.Sprint("t", i)), Arn: aws.String(arn)})
+		}
+		if out, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), Targets: targets}); err != nil || out.FailedEntryCount != 0 {
+			t.Fatalf("PutTargets %s: %v %+v", name, err, out)
+		}
+	}
+	for _, name := range []string{"one", "two"} {
+		put, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
+			{Source: aws.String("shop"), DetailType: aws.String("Order"), Detail: aws.String(`{"rule":"` + name + `"}`)},
+		}})
+		if err != nil || put.FailedEntryCount != 0 {
+			t.Fatalf("PutEvents %s: %v %+v", name, err, put)
+		}
+	}
+	for url, want := range map[string][]string{urlA: {"one", "two"}, urlB: {"two"}} {
+		var got []string
+		for range want {
+			var env struct{ Detail struct{ Rule string } }
+			if err := json.Unmarshal([]byte(receiveOne(t, q, url)), &env); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, env.Detail.Rule)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s got the events of rules %q, want %q", url, got, want)
+		}
+		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, WaitTimeSeconds: 1})
+		if err != nil || len(out.Messages) != 0 {
+			t.Errorf("%s holds more: %v %+v", url, err, out)
+		}
 	}
 }
 
