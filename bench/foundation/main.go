@@ -20,7 +20,10 @@
 // Medians are printed, with the minimum and maximum of ready. GetCallerIdentity
 // is driven -sts-rounds times for -duration on wharf and on moto in turn (both
 // servers up), and the ratio is the median of the rounds' ratios: on a shared
-// machine the load changes between one server's turn and the other's.
+// machine the load changes between one server's turn and the other's. Each
+// server's CPU per request (from /proc/<pid>/stat) is printed beside it: the
+// client, the Go SDK on the same cores, uses about twice wharf's CPU per
+// request, so requests/s partly measures the client; CPU per request does not.
 package main
 
 import (
@@ -148,9 +151,9 @@ func main() {
 		defer ms0.stop()
 	}
 	var ws, mts []result
-	var ratios []float64
+	var ratios, cpuRatios []float64
 	for round := 0; round < *stsRounds; round++ {
-		w, err := drive("wharf", s.endpoint, *duration, *clients)
+		w, err := drive("wharf", s, *duration, *clients)
 		if err != nil {
 			fail(err)
 		}
@@ -158,12 +161,15 @@ func main() {
 		if !*withMoto {
 			continue
 		}
-		m, err := drive("moto", ms0.endpoint, *duration, *clients)
+		m, err := drive("moto", ms0, *duration, *clients)
 		if err != nil {
 			fail(err)
 		}
 		mts = append(mts, m)
 		ratios = append(ratios, w.rps/m.rps)
+		if w.cpuPerOp > 0 {
+			cpuRatios = append(cpuRatios, float64(m.cpuPerOp)/float64(w.cpuPerOp))
+		}
 	}
 	w := medianResult(ws)
 	if !*withMoto {
@@ -173,7 +179,8 @@ func main() {
 	m := medianResult(mts)
 	fmt.Printf("\nGetCallerIdentity at %d clients, %d rounds of %s each, alternating; req/s per round:\n", *clients, *stsRounds, *duration)
 	for i := range ws {
-		fmt.Printf("  round %d: wharf %.0f, moto %.0f: %.1fx\n", i+1, ws[i].rps, mts[i].rps, ratios[i])
+		fmt.Printf("  round %d: wharf %.0f, moto %.0f: %.1fx (server CPU per request: wharf %s, moto %s)\n",
+			i+1, ws[i].rps, mts[i].rps, ratios[i], ws[i].cpuPerOp.Round(time.Microsecond), mts[i].cpuPerOp.Round(time.Microsecond))
 	}
 	slices.Sort(ratios)
 	ratio := ratios[len(ratios)/2]
@@ -182,6 +189,10 @@ func main() {
 	fmt.Printf("%-6s %12.1f %10.1f %14.0f %9d %7d\n", "moto", ms(ms0.ready), ms0.rss.total, m.rps, m.requests, m.errors)
 	fmt.Printf("\nratios (wharf vs moto): ready %.1fx faster, RSS %.1fx smaller, GetCallerIdentity %.1fx the requests/s (median of the rounds' ratios; target >= 20x: %s)\n",
 		ms(ms0.ready)/readyMs, ms0.rss.total/rss, ratio, verdict(ratio >= 20))
+	if len(cpuRatios) > 0 {
+		slices.Sort(cpuRatios)
+		fmt.Printf("server CPU per GetCallerIdentity: moto's is %.1fx wharf's (median of the rounds' ratios)\n", cpuRatios[len(cpuRatios)/2])
+	}
 }
 
 // medianResult is the result of median requests per second.
@@ -377,10 +388,12 @@ type result struct {
 	rps      float64
 	requests int64
 	errors   int64
+	cpuPerOp time.Duration // the server's CPU (user + system) per request
 }
 
 // drive sends GetCallerIdentity from clients goroutines for d.
-func drive(name, endpoint string, d time.Duration, clients int) (result, error) {
+func drive(name string, s start, d time.Duration, clients int) (result, error) {
+	endpoint := s.endpoint
 	var r result
 	client := sts.New(sts.Options{
 		BaseEndpoint: aws.String(endpoint),
@@ -395,6 +408,7 @@ func drive(name, endpoint string, d time.Duration, clients int) (result, error) 
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var wg sync.WaitGroup
+	cpu0 := benchkit.ProcCPU(s.pid)
 	t0 := time.Now()
 	for i := 0; i < clients; i++ {
 		wg.Add(1)
@@ -414,5 +428,8 @@ func drive(name, endpoint string, d time.Duration, clients int) (result, error) 
 	wg.Wait()
 	r.requests, r.errors = n.Load(), errs.Load()
 	r.rps = float64(r.requests) / time.Since(t0).Seconds()
+	if r.requests > 0 {
+		r.cpuPerOp = (benchkit.ProcCPU(s.pid) - cpu0) / time.Duration(r.requests)
+	}
 	return r, nil
 }
