@@ -41,12 +41,12 @@ func parsePath(p string) ([]step, error) {
 			out = append(out, step{name: rest[:end]})
 			rest = rest[end:]
 		case strings.HasPrefix(rest, "['"):
-			end := strings.Index(rest, "']")
+			end := strings.Index(rest[2:], "']") // after the [', which "[']" would end
 			if end < 0 {
 				return nil, errors.New("unterminated ['")
 			}
-			out = append(out, step{name: rest[2:end]})
-			rest = rest[end+2:]
+			out = append(out, step{name: rest[2 : 2+end]})
+			rest = rest[2+end+2:]
 		case rest[0] == '[':
 			end := strings.IndexByte(rest, ']')
 			if end < 0 {

@@ -65,6 +65,20 @@ func TestInputAndInputPath(t *testing.T) {
 	}
 }
 
+// TestPathsWithAnOpenBracketQuoteAreRejected: "$[']" opens a quoted name it
+// never closes (the "']" it contains is its own opening); parsePath sliced
+// past it and panicked, in PutTargets' check of an InputPath too.
+func TestPathsWithAnOpenBracketQuoteAreRejected(t *testing.T) {
+	for _, p := range []string{"$[']", "$.a[']", "$['"} {
+		if _, err := parsePath(p); err == nil {
+			t.Errorf("%q parsed", p)
+		}
+	}
+	if got, err := parsePath("$['']"); err != nil || len(got) != 1 || got[0].name != "" {
+		t.Errorf(`"$['']" = %+v, %v; want one empty name`, got, err)
+	}
+}
+
 func TestInvalidTransformersAreRejected(t *testing.T) {
 	for _, tr := range []eventsapi.InputTransformer{
 		{InputPathsMap: map[string]string{"aws.events.event": "$.x"}, InputTemplate: awsapi.String("x")},
