@@ -90,6 +90,74 @@ func extract(v any, path []step) (any, bool) {
 	return v, true
 }
 
+// selectPath returns the value at path in the JSON text doc as doc writes
+// it (members in their order, strings and numbers as they are), compacted,
+// and whether it exists. InputPath passes that part of the event through:
+// AWS delivers the keys of a selected object in the order the event has
+// them (the SQS messages of localstack's AWS-validated InputPath tests), not
+// in the sorted order that decoding into a map and encoding it again made.
+// Strings keep their escapes, as in the whole event (envelope.encode); AWS
+// does not document what it does with them. As encoding/json does, the
+// last of duplicate keys is the one selected.
+// FuzzSelectPathMatchesExtract compares it with extract.
+func selectPath(doc []byte, path []step) ([]byte, bool, error) {
+	v := doc
+	if len(path) == 0 {
+		var whole json.RawMessage
+		if err := json.NewDecoder(bytes.NewReader(doc)).Decode(&whole); err != nil {
+			return nil, false, err
+		}
+		v = whole
+	}
+	for _, s := range path {
+		d := json.NewDecoder(bytes.NewReader(v))
+		tok, err := d.Token()
+		if err != nil {
+			return nil, false, err
+		}
+		var found json.RawMessage
+		switch {
+		case tok == json.Delim('{') && !s.isIdx:
+			for d.More() {
+				key, err := d.Token()
+				if err != nil {
+					return nil, false, err
+				}
+				var x json.RawMessage
+				if err := d.Decode(&x); err != nil {
+					return nil, false, err
+				}
+				if key == s.name {
+					found = x
+				}
+			}
+		case tok == json.Delim('[') && s.isIdx:
+			for i := 0; d.More(); i++ {
+				var x json.RawMessage
+				if err := d.Decode(&x); err != nil {
+					return nil, false, err
+				}
+				if i == s.index {
+					found = x
+					break
+				}
+			}
+		}
+		if found == nil {
+			return nil, false, nil
+		}
+		v = found
+	}
+	if compact(v) {
+		return v, true, nil
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, v); err != nil {
+		return nil, false, err
+	}
+	return b.Bytes(), true, nil
+}
+
 var reservedVars = map[string]bool{"aws.events.rule-arn": true, "aws.events.rule-name": true, "aws.events.event": true, "aws.events.event.ingestion-time": true, "aws.events.event.json": true}
 
 // placeholderRE is what EventBridge takes for a placeholder between < and >
@@ -147,19 +215,18 @@ func targetInput(t *eventsapi.Target, event []byte, ruleArnS, ruleName string, i
 	case t.Input != nil:
 		return []byte(*t.Input), nil
 	case t.InputPath != nil:
-		var v any
-		if err := decodeJSON(event, &v); err != nil {
-			return nil, err
-		}
 		path, err := parsePath(*t.InputPath)
 		if err != nil {
 			return nil, err
 		}
-		x, ok := extract(v, path)
+		sel, ok, err := selectPath(event, path)
+		if err != nil {
+			return nil, err
+		}
 		if !ok {
 			return []byte("null"), nil
 		}
-		return marshal(x)
+		return sel, nil
 	case t.InputTransformer != nil:
 		return transform(t.InputTransformer, event, ruleArnS, ruleName, ingested)
 	}

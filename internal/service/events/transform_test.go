@@ -1,6 +1,9 @@
 package events
 
 import (
+	"bytes"
+	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -56,6 +59,7 @@ func TestInputAndInputPath(t *testing.T) {
 		{eventsapi.Target{InputPath: awsapi.String("$.detail")}, `{"instance-id":"i-0123456789","state":"RUNNING"}`},
 		{eventsapi.Target{InputPath: awsapi.String("$.resources[0]")}, `"arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111"`},
 		{eventsapi.Target{InputPath: awsapi.String("$.detail['state']")}, `"RUNNING"`},
+		{eventsapi.Target{InputPath: awsapi.String("$.detail.missing")}, `null`},
 	}
 	for _, c := range cases {
 		got, err := targetInput(&c.t, []byte(ec2Event), "arn", "r", "")
@@ -77,6 +81,76 @@ func TestPathsWithAnOpenBracketQuoteAreRejected(t *testing.T) {
 	if got, err := parsePath("$['']"); err != nil || len(got) != 1 || got[0].name != "" {
 		t.Errorf(`"$['']" = %+v, %v; want one empty name`, got, err)
 	}
+}
+
+// TestInputPathKeepsTheEventsText: what InputPath selects reaches the target
+// as the event has it, its keys in their order (AWS delivered
+// {"message":"baz","id":"123"} for $.detail.payload.payload in localstack's
+// AWS-validated test_put_events_with_input_path_nested), its numbers as
+// written; only insignificant space goes. Its escapes stay as the event has
+// them too, as in the whole event a target without InputPath receives
+// (envelope.encode); what AWS does with escapes is not documented.
+func TestInputPathKeepsTheEventsText(t *testing.T) {
+	event := `{"version":"0","detail":{"q":"a", "n":1.50,"s":"\u00e9\/<>","o":{"z":[3,{"y":1,"x":2}],"a":null},"d":1,"d":2}}`
+	cases := []struct{ path, want string }{
+		{"$.detail", `{"q":"a","n":1.50,"s":"\u00e9\/<>","o":{"z":[3,{"y":1,"x":2}],"a":null},"d":1,"d":2}`},
+		{"$.detail.o", `{"z":[3,{"y":1,"x":2}],"a":null}`},
+		{"$.detail.o.z[1]", `{"y":1,"x":2}`},
+		{"$.detail.n", `1.50`},
+		{"$.detail.s", `"\u00e9\/<>"`},
+		{"$.detail.d", `2`}, // the last of duplicate keys, as encoding/json takes
+		{"$.detail.o.a", `null`},
+		{"$.detail.o.z[2]", `null`},
+		{"$.detail.q.r", `null`},
+	}
+	for _, c := range cases {
+		got, err := targetInput(&eventsapi.Target{InputPath: awsapi.String(c.path)}, []byte(event), "arn", "r", "")
+		if err != nil || string(got) != c.want {
+			t.Errorf("%s: %s, %v; want %s", c.path, got, err, c.want)
+		}
+	}
+}
+
+// FuzzSelectPathMatchesExtract: for any JSON document and path, selectPath
+// finds a value exactly when extract finds one in the decoded document, the
+// two are equal once decoded, and the selection is a part of the compacted
+// document (its own text, not a re-encoding).
+func FuzzSelectPathMatchesExtract(f *testing.F) {
+	for _, c := range [][2]string{
+		{ec2Event, "$.detail"}, {ec2Event, "$.resources[0]"}, {ec2Event, "$"}, {ec2Event, "$.detail['state']"},
+		{`{"a":{"b":[1,{"c":"\u0041"}]},"a":{"b":[2]}}`, "$.a.b[0]"}, {`[ {"x" : 1 } ]`, "$[0].x"}, {`{"\u0061":1}`, "$.a"},
+	} {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, doc, p string) {
+		path, err := parsePath(p)
+		if err != nil || !json.Valid([]byte(doc)) {
+			return
+		}
+		var v any
+		if err := decodeJSON([]byte(doc), &v); err != nil {
+			t.Fatalf("decode %q: %v", doc, err)
+		}
+		want, wantOK := extract(v, path)
+		got, ok, err := selectPath([]byte(doc), path)
+		if err != nil || ok != wantOK {
+			t.Fatalf("selectPath(%q, %q) = %q, %v, %v; extract found it: %v", doc, p, got, ok, err, wantOK)
+		}
+		if !ok {
+			return
+		}
+		var gotV any
+		if err := decodeJSON(got, &gotV); err != nil || !reflect.DeepEqual(gotV, want) {
+			t.Fatalf("selectPath(%q, %q) = %q (%v), extract %#v", doc, p, got, err, want)
+		}
+		var compacted bytes.Buffer
+		if err := json.Compact(&compacted, []byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(compacted.Bytes(), got) {
+			t.Fatalf("selectPath(%q, %q) = %q, not a part of the document", doc, p, got)
+		}
+	})
 }
 
 func TestInvalidTransformersAreRejected(t *testing.T) {
