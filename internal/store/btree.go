@@ -254,6 +254,16 @@ func own(n *node, gen uint64) *node {
 	c.ents = append(make([]ent, 0, len(n.ents)+1), n.ents...)
 	if n.ext != nil {
 		// Only the ext slots in use; the ents pointing at them follow.
+		// Counted first, so that they are copied into one array with room
+		// for the pair the copy is usually made to store, not appended one
+		// by one (an array per doubling).
+		live := 0
+		for _, e := range c.ents {
+			if e.flag&entExt != 0 {
+				live++
+			}
+		}
+		c.ext = make([][]byte, 0, live+1)
 		for i := range c.ents {
 			if e := &c.ents[i]; e.flag&entExt != 0 {
 				c.ext = append(c.ext, n.ext[e.off])
