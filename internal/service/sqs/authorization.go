@@ -43,7 +43,15 @@ func (s *Service) queueAuth(account, region, name string) (queueAuth, bool, erro
 	if ok {
 		return a, true, nil
 	}
-	k := string(kb)
+	return s.readQueueAuth(string(kb), gen, account, region, name)
+}
+
+// readQueueAuth is queueAuth for a queue not in memory: it reads the queue
+// record and keeps what it found under k unless a write came since gen.
+// Apart, so that what its transaction sets is not on the heap on every
+// request, as it was inside queueAuth.
+func (s *Service) readQueueAuth(k string, gen uint64, account, region, name string) (queueAuth, bool, error) {
+	var a queueAuth
 	found := false
 	err := s.st.View(func(tx store.Tx) error {
 		q, err := s.getQueue(tx, account, region, name)

@@ -80,7 +80,10 @@ func (s *Service) deliver(ctx context.Context, ds []Delivery, ids []string) []er
 func (s *Service) deliverWith(ctx context.Context, ds []Delivery, ids []string, also func(store.Tx) error, ran *bool, alsoErr *error) []error {
 	errs := make([]error, len(ds))
 	entries := make([]sendEntry, len(ds)) // one allocation for all
-	var sends []queueSend
+	// The sends, and the first entry and index of each, in one array of
+	// each for all (addLists); a send's lists grow out of them as add's do.
+	sends := make([]queueSend, 0, len(ds))
+	first, at := make([]*sendEntry, len(ds)), make([]int, len(ds))
 	for i := range ds {
 		d := &ds[i]
 		region, account, name, ok := parseQueueARN(d.QueueARN)
@@ -89,7 +92,8 @@ func (s *Service) deliverWith(ctx context.Context, ds []Delivery, ids []string, 
 			continue
 		}
 		entries[i] = sendEntry{Body: &d.Body, Attrs: toAttrs(d.Attrs), GroupID: d.GroupID, DedupID: d.DedupID}
-		sends = add(sends, queueRef{account: account, region: region, name: name}, &entries[i], i)
+		first[i], at[i] = &entries[i], i
+		sends = addLists(sends, queueRef{account: account, region: region, name: name}, first[i:i+1:i+1], at[i:i+1:i+1])
 	}
 	if len(sends) == 0 {
 		return errs

@@ -464,14 +464,21 @@ type queueSend struct {
 // returns sends with a new send for r when it had none: one store
 // transaction's messages for a queue are put together.
 func add(sends []queueSend, r queueRef, e *sendEntry, i int) []queueSend {
+	return addLists(sends, r, []*sendEntry{e}, []int{i})
+}
+
+// addLists is add for the entry e[0], the caller's input i[0], whose
+// one-element slices (of the caller's arrays, full to their capacity, so
+// that appending to them copies) become the lists of a new send.
+func addLists(sends []queueSend, r queueRef, e []*sendEntry, i []int) []queueSend {
 	for j := range sends {
 		if sends[j].r == r {
-			sends[j].entries = append(sends[j].entries, e)
-			sends[j].at = append(sends[j].at, i)
+			sends[j].entries = append(sends[j].entries, e[0])
+			sends[j].at = append(sends[j].at, i[0])
 			return sends
 		}
 	}
-	return append(sends, queueSend{r: r, entries: []*sendEntry{e}, at: []int{i}})
+	return append(sends, queueSend{r: r, entries: e, at: i})
 }
 
 // sendTo is the one way messages are sent: SendMessage, SendMessageBatch,

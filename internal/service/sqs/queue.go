@@ -280,8 +280,15 @@ func validQueueName(name string, fifo bool) bool {
 // decoding it dominated SendMessage; callers must not modify the result (see
 // getQueueForUpdate).
 func (s *Service) getQueue(tx store.Tx, account, region, name string) (*queue, error) {
-	var buf [128]byte // the key, on the stack when it fits: the store keeps no key it is given
-	k := appendQueueKey(buf[:0], account, region, name)
+	// The key in the update's buffer (the store keeps no key it is
+	// given): a buffer on the stack went to the heap, as tx.Get may keep it.
+	var k []byte
+	if t, ok := tx.(*txn); ok {
+		t.queue = appendQueueKey(t.queue[:0], account, region, name)
+		k = t.queue
+	} else {
+		k = appendQueueKey(nil, account, region, name)
+	}
 	v, err := tx.Get(k)
 	if err != nil {
 		return nil, err
@@ -289,14 +296,19 @@ func (s *Service) getQueue(tx store.Tx, account, region, name string) (*queue, e
 	if v == nil {
 		return nil, errQueueDoesNotExist()
 	}
-	if c, ok := s.queues.Load(string(k)); ok && bytes.Equal(c.(*cachedQueue).raw, v) {
-		return c.(*cachedQueue).q, nil
+	s.queuesMu.RLock()
+	c, ok := s.queues[string(k)]
+	s.queuesMu.RUnlock()
+	if ok && bytes.Equal(c.raw, v) {
+		return c.q, nil
 	}
 	q := &queue{}
 	if err := json.Unmarshal(v, q); err != nil {
 		return nil, fmt.Errorf("decode queue %s: %w", name, err)
 	}
-	s.queues.Store(string(k), &cachedQueue{raw: bytes.Clone(v), q: q})
+	s.queuesMu.Lock()
+	s.queues[string(k)] = &cachedQueue{raw: bytes.Clone(v), q: q}
+	s.queuesMu.Unlock()
 	return q, nil
 }
 
@@ -488,7 +500,9 @@ func (s *Service) deleteQueue(r queueRef) error {
 		return tx.Delete(queueKey(r.account, r.region, r.name))
 	})
 	if err == nil {
-		s.queues.Delete(r.key())
+		s.queuesMu.Lock()
+		delete(s.queues, r.key())
+		s.queuesMu.Unlock()
 		s.notify(r.key()) // long polls on a deleted queue return
 	}
 	return err

@@ -70,7 +70,11 @@ type Service struct {
 	lastSeq uint64
 	waiters map[string]chan struct{} // queue key → closed and replaced when messages arrive
 
-	queues sync.Map // queue key → *cachedQueue
+	// queues are decoded queue records by queue key (getQueue); a map
+	// under a lock, not a sync.Map, whose lookup by a []byte key converted
+	// to a string put the key on the heap on every read.
+	queuesMu sync.RWMutex
+	queues   map[string]*cachedQueue
 
 	authMu  sync.Mutex
 	authGen uint64               // bumped by every write to a queue record
@@ -95,6 +99,7 @@ func New(opts Options) *Service {
 		host:    opts.DefaultHost,
 		waiters: map[string]chan struct{}{},
 		auth:    map[string]queueAuth{},
+		queues:  map[string]*cachedQueue{},
 
 		metricsInterval: opts.MetricsInterval,
 		moveKick:        make(chan struct{}, 1),

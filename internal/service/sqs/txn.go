@@ -19,6 +19,7 @@ import (
 type txn struct {
 	store.Tx
 	msg, vis, state []byte // key buffers: a key is valid until the next of its kind
+	queue           []byte // getQueue's key buffer
 	rec             []byte // a message or state record being stored
 	val             []byte // a counter's value being stored
 	counters        []*counters
