@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,16 +136,28 @@ type readTx struct {
 	b    *bolt.Bucket
 	refs atomic.Int64 // users, plus one while it is s.shared; ended at zero
 
-	// got remembers what point lookups in the file found (nil: absent),
-	// for the transaction's life, in which the file does not change: the
-	// records every request reads (a queue's, a table's) are in the file
-	// once checkpointed, and a bbolt lookup walks its pages from the root,
-	// a few microseconds, where the map takes tens of nanoseconds. The
-	// first maxRemembered keys looked up are kept; the hot ones come
-	// first, as every request reads them.
+	// got remembers what point lookups in the file found (nil: absent,
+	// once gaps are full) for the transaction's life, in which the file
+	// does not change: the records every request reads (a queue's, a
+	// table's) are in the file once checkpointed, and a bbolt lookup walks
+	// its pages from the root, a few microseconds, where the map takes
+	// tens of nanoseconds. The first maxRemembered keys looked up are
+	// kept; the hot ones come first, as every request reads them.
 	mu   sync.RWMutex
 	got  map[string][]byte
 	full atomic.Bool // got has maxRemembered keys
+	// gaps are ranges of keys the file has none of, found by lookups that
+	// missed: sorted, disjoint (each lies between two keys next to one
+	// another in the file), the first maxGaps found. A delete asks the
+	// file whether its key is there (see diskTx.below), and the keys an
+	// SQS receive or delete removes (a message, its state and visibility
+	// entries) were mostly put since the last checkpoint, each once:
+	// absent from the file, never the same key twice, and past the queue's
+	// last keys in it, so a few gaps answer them all with a binary search
+	// instead of a seek from the root (and a map entry each). Guarded by
+	// mu.
+	gaps     []gap
+	gapsFull atomic.Bool
 	// single is set in a transaction begun for one View or Update while
 	// a checkpoint runs: it remembers nothing, as nothing else would use it.
 	single bool
@@ -151,14 +165,6 @@ type readTx struct {
 
 // maxRemembered bounds a read transaction's remembered lookups.
 const maxRemembered = 512
-
-// remembered returns what a lookup of key in rt's file found before.
-func (rt *readTx) remembered(key []byte) ([]byte, bool) {
-	rt.mu.RLock()
-	v, ok := rt.got[string(key)]
-	rt.mu.RUnlock()
-	return v, ok
-}
 
 // remember keeps what a lookup of key found (v aliases the file's
 // mapping, valid while rt is open).
@@ -173,6 +179,60 @@ func (rt *readTx) remember(key, v []byte) {
 	rt.got[string(key)] = v
 	rt.full.Store(len(rt.got) >= maxRemembered)
 	rt.mu.Unlock()
+}
+
+// gap is the keys strictly between lo and hi, which the file has none of
+// (lo nil: from the first key; hi nil: to the last). lo and hi alias the
+// file's mapping, valid while the read transaction is open.
+type gap struct{ lo, hi []byte }
+
+// maxGaps bounds a read transaction's remembered gaps: a queue's message,
+// state and visibility keys each fall in one.
+const maxGaps = 256
+
+// recall returns what a lookup of key in rt's file found before, or
+// that key lies in a gap (v nil).
+func (rt *readTx) recall(key []byte) (v []byte, ok bool) {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	if v, ok := rt.got[string(key)]; ok {
+		return v, true
+	}
+	// The first gap that ends after key is the only one that may hold it.
+	i := sort.Search(len(rt.gaps), func(i int) bool {
+		hi := rt.gaps[i].hi
+		return hi == nil || bytes.Compare(key, hi) < 0
+	})
+	if i < len(rt.gaps) {
+		lo := rt.gaps[i].lo
+		return nil, lo == nil || bytes.Compare(lo, key) < 0
+	}
+	return nil, false
+}
+
+// rememberGap keeps g, unless rt has it or has maxGaps already.
+func (rt *readTx) rememberGap(g gap) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	// Gaps are told apart by their low ends, nil (the file's start) first.
+	i, found := slices.BinarySearchFunc(rt.gaps, g, func(a, b gap) int {
+		if a.lo == nil || b.lo == nil {
+			return boolInt(a.lo != nil) - boolInt(b.lo != nil)
+		}
+		return bytes.Compare(a.lo, b.lo)
+	})
+	if found {
+		return
+	}
+	rt.gaps = slices.Insert(rt.gaps, i, g)
+	rt.gapsFull.Store(len(rt.gaps) >= maxGaps)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // beginShared begins a read transaction to share, holding its installer's
@@ -1120,7 +1180,7 @@ func (t *diskTx) Get(key []byte) ([]byte, error) {
 func (t *diskTx) boltGet(key []byte) []byte {
 	remember := !t.rt.single
 	if remember {
-		if v, ok := t.rt.remembered(key); ok {
+		if v, ok := t.rt.recall(key); ok {
 			return v
 		}
 	}
@@ -1130,13 +1190,27 @@ func (t *diskTx) boltGet(key []byte) []byte {
 	k, v := t.cur.Seek(key)
 	if bytes.Equal(k, key) {
 		v = nonNil(v)
-	} else {
-		v = nil
+		if remember {
+			t.rt.remember(key, v)
+		}
+		return v
 	}
-	if remember {
-		t.rt.remember(key, v)
+	switch {
+	case !remember:
+	case !t.rt.gapsFull.Load():
+		// Absent: the file has nothing between the key before this one
+		// and k, the key after it (nil: none).
+		var lo []byte
+		if k == nil {
+			lo, _ = t.cur.Last()
+		} else {
+			lo, _ = t.cur.Prev()
+		}
+		t.rt.rememberGap(gap{lo: lo, hi: k})
+	default:
+		t.rt.remember(key, nil)
 	}
-	return v
+	return nil
 }
 
 func (t *diskTx) Put(key, value []byte) error {
