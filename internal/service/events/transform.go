@@ -236,9 +236,10 @@ func targetInput(t *eventsapi.Target, event []byte, ruleArnS, ruleName string, i
 // transform renders an InputTemplate ("Transforming Amazon EventBridge target
 // input"). A placeholder inside a JSON string is replaced by the value's text
 // (a string without its quotes, unescaped, as AWS does not escape extracted
-// values); outside a string, by the value's JSON. Undefined variables render as
-// nothing inside strings and null outside. When the result is JSON it is
-// minified, as AWS passes it on.
+// values; an object or array as quoteless JSON, see render); outside a string,
+// by the value's JSON. Undefined variables render as nothing inside strings
+// and null outside. When the result is JSON it is minified, as AWS passes it
+// on.
 func transform(t *eventsapi.InputTransformer, event []byte, ruleArnS, ruleName, ingested string) ([]byte, error) {
 	var ev any
 	if err := decodeJSON(event, &ev); err != nil {
@@ -261,6 +262,7 @@ func transform(t *eventsapi.InputTransformer, event []byte, ruleArnS, ruleName, 
 		}
 	}
 	tpl := awsapi.ToString(t.InputTemplate)
+	object := strings.HasPrefix(strings.TrimLeft(tpl, " \t\r\n"), "{")
 	var out bytes.Buffer
 	inString := false
 	for i := 0; i < len(tpl); i++ {
@@ -278,7 +280,7 @@ func transform(t *eventsapi.InputTransformer, event []byte, ruleArnS, ruleName, 
 			if end >= 0 {
 				name := tpl[i+1 : i+1+end]
 				if v, ok := vars[name]; ok || isVarName(name, t.InputPathsMap) {
-					if err := render(&out, v, ok, inString); err != nil {
+					if err := render(&out, v, ok, inString, object); err != nil {
 						return nil, err
 					}
 					i += end + 1
@@ -301,7 +303,24 @@ func isVarName(name string, m map[string]string) bool {
 	return ok
 }
 
-func render(out *bytes.Buffer, v any, ok, inString bool) error {
+// errObjectInString is why an event is not delivered to a target whose
+// JSON-object template puts an object or array value inside a string.
+var errObjectInString = errors.New("an object or array value inside a string of a JSON object InputTemplate")
+
+// render writes the value v of a placeholder (ok if it is defined), inside a
+// string of the template or not, in a template that is a JSON object or not.
+//
+// An object or array value inside a string loses its quotes, as AWS renders
+// it: localstack's AWS-validated test_input_transformer_nested_keys_replacement
+// recorded "<listmulti> multiple list items" with ["ACTIVE", "INACTIVE"]
+// reaching SQS as "[ACTIVE,INACTIVE] multiple list items" and a payload
+// {"acc_id": ..., "sf_id": "baz"} inside a string as {acc_id:...,sf_id:baz}.
+// In a template that is a JSON object AWS delivers nothing instead
+// (test_input_transformer_nested_keys_replacement_not_valid: no message for
+// {"payload": "<payload>"} nor {"singlelistitem": "<listsingle>"}); the
+// error makes the dispatcher skip the target. The reserved
+// <aws.events.event> is left as it was: no record shows it in a string.
+func render(out *bytes.Buffer, v any, ok, inString, object bool) error {
 	if !ok {
 		if !inString {
 			out.WriteString("null")
@@ -309,8 +328,23 @@ func render(out *bytes.Buffer, v any, ok, inString bool) error {
 		return nil
 	}
 	if inString {
-		if s, isStr := v.(string); isStr {
-			out.WriteString(s)
+		switch v := v.(type) {
+		case string:
+			out.WriteString(v)
+			return nil
+		case map[string]any, []any:
+			if object {
+				return errObjectInString
+			}
+			b, err := marshal(v)
+			if err != nil {
+				return err
+			}
+			for _, c := range b {
+				if c != '"' {
+					out.WriteByte(c)
+				}
+			}
 			return nil
 		}
 	}

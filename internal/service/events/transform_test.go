@@ -49,6 +49,73 @@ func TestInputTemplatesFromTheDocs(t *testing.T) {
 	}
 }
 
+// The event and InputPathsMap of localstack's AWS-validated
+// test_input_transformer_nested_keys_replacement (test_events_inputs.py):
+// its Detail is Python's json.dumps of SPECIAL_EVENT_DETAIL, spaces and all.
+const nestedKeysEvent = `{"version":"0","id":"1","detail-type":"core.update-account-command","source":"core.update-account-command","account":"111111111111","time":"2024-12-13T17:27:50Z","region":"us-east-1","resources":[],"detail":{"command": "update-account", "payload": {"acc_id": "0a787ecb-4015", "sf_id": "baz"}, "listsingle": ["HIGH"], "listmulti": ["ACTIVE", "INACTIVE"], "valid": true}}`
+
+var nestedKeysPaths = map[string]string{
+	"userId": "$.detail.payload.acc_id", "payload": "$.detail.payload", "systemstring": "$.detail.awsAccountId",
+	"listsingle": "$.detail.listsingle", "listmulti": "$.detail.listmulti", "valid": "$.detail.valid",
+}
+
+// TestObjectsAndArraysInsideStringsLoseTheirQuotes renders the templates of
+// localstack's AWS-validated test_input_transformer_nested_keys_replacement
+// and expects the SQS bodies AWS delivered (test_events_inputs.snapshot.json,
+// recorded 13-12-2024 and 08-10-2025; the bodies that are JSON objects are
+// stored decoded there, and appear here minified). An object or array value
+// inside a string of the template reaches the target without a double quote.
+func TestObjectsAndArraysInsideStringsLoseTheirQuotes(t *testing.T) {
+	cases := []struct{ tpl, want string }{
+		{`"<listsingle> single list item"`, `"[HIGH] single list item"`},
+		{`"<listmulti> multiple list items"`, `"[ACTIVE,INACTIVE] multiple list items"`},
+		{`"Payload of <payload> with path users-service/users/<userId> and <userId>"`,
+			`"Payload of {acc_id:0a787ecb-4015,sf_id:baz} with path users-service/users/0a787ecb-4015 and 0a787ecb-4015"`},
+		{`"<listsingle> single list item <listmulti> multiple list items <systemstring> system account id <payload> payload <userId> user id"`,
+			`"[HIGH] single list item [ACTIVE,INACTIVE] multiple list items  system account id {acc_id:0a787ecb-4015,sf_id:baz} payload 0a787ecb-4015 user id"`},
+		// Recorded (and validated) on 13-12-2024 only, one string a line.
+		{"\"<listsingle> single list item\"\n\"<listmulti> multiple list items\"\n\"<systemstring> system account id\"\n\"<payload> payload\"\n\"<userId> user id\"",
+			"\"[HIGH] single list item\"\n\"[ACTIVE,INACTIVE] multiple list items\"\n\" system account id\"\n\"{acc_id:0a787ecb-4015,sf_id:baz} payload\"\n\"0a787ecb-4015 user id\""},
+		{`"Command is <valid>!"`, `"Command is true!"`},
+		// Outside strings, values keep their JSON.
+		{`{"method": "PUT", "path": "users-service/users/<userId>", "bod": <payload>}`,
+			`{"method":"PUT","path":"users-service/users/0a787ecb-4015","bod":{"acc_id":"0a787ecb-4015","sf_id":"baz"}}`},
+		{`{"method": "PUT", "path": "users-service/users/<userId>", "bod": [<userId>, "hardcoded"]}`,
+			`{"method":"PUT","path":"users-service/users/0a787ecb-4015","bod":["0a787ecb-4015","hardcoded"]}`},
+		{`{"singlelistitem": <listsingle>}`, `{"singlelistitem":["HIGH"]}`},
+		{`{"id" : "<userId>"}`, `{"id":"0a787ecb-4015"}`},
+		{`{"multi_replacement": "users/<userId>/second/<userId>"}`, `{"multi_replacement":"users/0a787ecb-4015/second/0a787ecb-4015"}`},
+	}
+	for _, c := range cases {
+		got, err := transform(&eventsapi.InputTransformer{InputPathsMap: nestedKeysPaths, InputTemplate: awsapi.String(c.tpl)},
+			[]byte(nestedKeysEvent), "arn", "r", "now")
+		if err != nil || string(got) != c.want {
+			t.Errorf("%s:\n got %s, %v\nwant %s", c.tpl, got, err, c.want)
+		}
+	}
+}
+
+// TestObjectsInsideStringsOfAJSONObjectAreNotDelivered: in a template that is
+// a JSON object, an object or array value inside a string delivers nothing
+// (localstack's AWS-validated
+// test_input_transformer_nested_keys_replacement_not_valid, 08-10-2025:
+// PutTargets and PutEvents succeed and the queue receives no message).
+func TestObjectsInsideStringsOfAJSONObjectAreNotDelivered(t *testing.T) {
+	for _, tpl := range []string{
+		`{"not_valid": "users-service/users/<payload>", "bod": <payload>}`,
+		`{"payload": "<payload>"}`,
+		`{"singlelistitem": "<listsingle>"}`,
+	} {
+		tr := &eventsapi.InputTransformer{InputPathsMap: nestedKeysPaths, InputTemplate: awsapi.String(tpl)}
+		if checkTransformer(tr) != "" || undefinedPlaceholder(tr) != "" {
+			t.Errorf("%s: rejected by PutTargets, which AWS accepted", tpl)
+		}
+		if got, err := transform(tr, []byte(nestedKeysEvent), "arn", "r", "now"); err == nil {
+			t.Errorf("%s: delivered %s", tpl, got)
+		}
+	}
+}
+
 func TestInputAndInputPath(t *testing.T) {
 	cases := []struct {
 		t    eventsapi.Target
