@@ -167,35 +167,43 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) },
 		ConnState:         s.track.connState,
 	}
+	fast := newFastServer(s, limitPerClient(ln, s.cfg.MaxConnsPerClient), reqCtx)
 	s.mu.Lock()
 	s.http = hs
 	s.mu.Unlock()
 
+	// net/http serves the connections the fast path hands it; the fast
+	// path's accept loop is the one that ends with the listener.
+	go hs.Serve(passExpect(fast.handoff))
 	done := make(chan error, 1)
-	go func() { done <- hs.Serve(passExpect(limitPerClient(ln, s.cfg.MaxConnsPerClient))) }()
+	go func() { done <- fast.serve() }()
 	select {
 	case err := <-done:
+		fast.shutdown()
+		fast.closeAll()
 		return err
 	case <-ctx.Done():
 	}
-	s.shutdown(hs, cancelRequests)
+	s.shutdown(hs, fast, cancelRequests)
 	<-done
 	return nil
 }
 
 // shutdown stops hs as Serve describes.
-func (s *Server) shutdown(hs *http.Server, cancelRequests func()) {
+func (s *Server) shutdown(hs *http.Server, fast *fastServer, cancelRequests func()) {
 	grace := orDefault(s.cfg.ShutdownGrace, 10*time.Second)
 	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	// net/http's Shutdown closes idle connections but waits for the rest,
 	// and a connection whose client stopped sending never finishes by
 	// itself: close those at once, and again as more stall.
+	fast.shutdown()
 	go func() {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			s.track.closeStalled(time.Second)
+			fast.closeIdle(time.Second)
 			select {
 			case <-graceCtx.Done():
 				return
@@ -203,7 +211,7 @@ func (s *Server) shutdown(hs *http.Server, cancelRequests func()) {
 			}
 		}
 	}()
-	if hs.Shutdown(graceCtx) == nil {
+	if hs.Shutdown(graceCtx) == nil && fast.wait(graceCtx) {
 		return
 	}
 	// The grace is over: cancel the requests still running, end their body
@@ -214,6 +222,7 @@ func (s *Server) shutdown(hs *http.Server, cancelRequests func()) {
 	defer cancelWait()
 	finished := s.track.wait(waitCtx)
 	hs.Close()
+	fast.closeAll()
 	s.log.Warn("shutdown grace over; open connections closed", "grace", grace, "requests_finished", finished)
 }
 

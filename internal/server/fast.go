@@ -1,0 +1,634 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// The fast path serves the plain requests nearly every AWS SDK call is (a
+// POST of a small body with a Content-Length) on a loop of wharf's own, one
+// goroutine per connection, and hands a connection to net/http, with the
+// bytes already read, at the first request that is anything else (S3's
+// GETs and PUTs, chunked or 100-continue bodies, bodies over maxFastBody,
+// HTTP/1.0, a head parseFastHead is not sure of). net/http then serves
+// that connection to its end, as it did before the fast path existed.
+//
+// net/http spends more CPU than wharf itself on a small request: per
+// request, a goroutine reading in the background to notice a client going
+// away, a context, read deadlines set and cleared, and a buffered writer.
+// The fast path reads the head and body in one read when they arrive
+// together, calls the same ServeHTTP with a real *http.Request, and writes
+// the response in one write; a request that waits (a long poll) gets the
+// background read when it first asks for its context's Done.
+
+const (
+	// maxFastHead is the longest head the fast path reads; a longer one
+	// goes to net/http (whose limit is 1 MiB).
+	maxFastHead = 16 << 10
+	// maxFastBody is the largest body the fast path reads before calling
+	// the handler; a larger one goes to net/http, which streams it.
+	maxFastBody = 256 << 10
+)
+
+// fastServer is the fast path's accept loop and its connections.
+type fastServer struct {
+	s       *Server
+	ln      net.Listener
+	reqCtx  context.Context
+	handoff *handoffListener
+
+	closing atomic.Bool
+
+	mu       sync.Mutex
+	conns    map[*fastConn]struct{}
+	finished *sync.Cond // signalled as conns empties
+}
+
+func newFastServer(s *Server, ln net.Listener, reqCtx context.Context) *fastServer {
+	f := &fastServer{s: s, ln: ln, reqCtx: reqCtx, conns: map[*fastConn]struct{}{},
+		handoff: &handoffListener{ch: make(chan net.Conn), done: make(chan struct{}), addr: ln.Addr()}}
+	f.finished = sync.NewCond(&f.mu)
+	return f
+}
+
+// serve accepts connections until the listener is closed, backing off on
+// temporary errors (out of descriptors) as net/http does.
+func (f *fastServer) serve() error {
+	var delay time.Duration
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			if temporary(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			f.handoff.Close()
+			return err
+		}
+		delay = 0
+		fc := &fastConn{f: f, conn: c, buf: make([]byte, 0, 4096), remote: c.RemoteAddr().String()}
+		f.mu.Lock()
+		if f.closing.Load() {
+			f.mu.Unlock()
+			c.Close()
+			continue
+		}
+		f.conns[fc] = struct{}{}
+		f.mu.Unlock()
+		f.s.track.open.Add(1)
+		go fc.serve()
+	}
+}
+
+// temporary reports whether an Accept error passes (out of descriptors or
+// memory, a connection aborted before it was accepted).
+func temporary(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// shutdown stops accepting and closes the connections waiting for a
+// request; the others close after their current response.
+func (f *fastServer) shutdown() {
+	f.closing.Store(true)
+	f.ln.Close()
+	f.closeIdle(time.Hour)
+}
+
+// closeIdle closes the connections waiting for a request with nothing of
+// it read, and those that have read part of one and got nothing for stall.
+func (f *fastServer) closeIdle(stall time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for fc := range f.conns {
+		switch fc.state.Load() {
+		case connIdle:
+			fc.conn.Close()
+		case connReading:
+			if time.Since(time.Unix(0, fc.lastRead.Load())) >= stall {
+				fc.conn.Close()
+			}
+		}
+	}
+}
+
+// closeAll closes every connection.
+func (f *fastServer) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for fc := range f.conns {
+		fc.conn.Close()
+	}
+}
+
+// wait returns true once every connection has ended, false at ctx's end.
+func (f *fastServer) wait(ctx context.Context) bool {
+	stop := context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		f.finished.Broadcast()
+		f.mu.Unlock()
+	})
+	defer stop()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for len(f.conns) > 0 && ctx.Err() == nil {
+		f.finished.Wait()
+	}
+	return len(f.conns) == 0
+}
+
+const (
+	connIdle    int32 = iota // waiting for a request, nothing of it read
+	connReading              // reading a request's head or body
+	connActive               // serving a request
+)
+
+// fastConn is one connection the fast path serves.
+type fastConn struct {
+	f      *fastServer
+	conn   net.Conn
+	buf    []byte // bytes read and not yet used: the next request's start
+	remote string // conn.RemoteAddr, for each request's RemoteAddr
+
+	state    atomic.Int32
+	lastRead atomic.Int64 // unix nanoseconds, for closeIdle
+
+	// watch: the background read of a request whose context's Done was
+	// asked for (fastCtx).
+	watchDone chan struct{}
+	watchByte [1]byte
+	watchN    int
+	watchErr  error
+
+	w fastWriter
+}
+
+func (c *fastConn) serve() {
+	handedOff := false
+	defer func() {
+		if p := recover(); p != nil && p != http.ErrAbortHandler {
+			c.f.s.log.Error("panic serving connection", "remote", c.remote, "panic", p, "stack", string(debug.Stack()))
+		}
+		if !handedOff {
+			c.conn.Close()
+			c.f.s.track.open.Add(-1)
+		}
+		c.f.mu.Lock()
+		delete(c.f.conns, c)
+		c.f.finished.Broadcast()
+		c.f.mu.Unlock()
+	}()
+	for first := true; ; first = false {
+		end, ok := c.readHead(first)
+		if !ok {
+			return
+		}
+		var p fastHead
+		if end > 0 {
+			p, ok = parseFastHead(c.buf[:end])
+		}
+		if !ok {
+			// Not a plain request: net/http serves the connection
+			// from this request on.
+			handedOff = c.handOff()
+			return
+		}
+		body, err := c.readBody(end, p.length)
+		if !c.serveOne(&p, body, err) {
+			return
+		}
+	}
+}
+
+// readHead reads until buf starts with a whole head and returns its
+// length, or 0 when buf holds what net/http must read (no request line, a
+// head longer than maxFastHead). ok is false when the connection is to be
+// closed: the client closed it or stopped sending, or shutdown closed it.
+func (c *fastConn) readHead(first bool) (end int, ok bool) {
+	hdrTimeout := orDefault(c.f.s.cfg.HeaderTimeout, 30*time.Second)
+	deadline := false
+	if first {
+		// As net/http: a new connection has the header timeout from the
+		// start; a kept-alive one waits for its next request as long as
+		// the client likes, and has it once that request has begun.
+		c.conn.SetReadDeadline(time.Now().Add(hdrTimeout))
+		deadline = true
+	}
+	scanned, line := 0, 0
+	for {
+		if len(c.buf) > 0 {
+			end, scanned, line = headEnd(c.buf, scanned, line)
+			if end > 0 && end <= maxFastHead {
+				if deadline {
+					c.conn.SetReadDeadline(time.Time{})
+				}
+				return end, true
+			}
+			if end == 0 || len(c.buf) > maxFastHead {
+				return 0, true
+			}
+			if !deadline {
+				c.conn.SetReadDeadline(time.Now().Add(hdrTimeout))
+				deadline = true
+			}
+		} else {
+			c.state.Store(connIdle)
+			if c.f.closing.Load() {
+				return 0, false
+			}
+		}
+		if cap(c.buf)-len(c.buf) < 1024 {
+			c.buf = slices.Grow(c.buf, cap(c.buf))
+		}
+		n, err := c.conn.Read(c.buf[len(c.buf):cap(c.buf)])
+		c.buf = c.buf[:len(c.buf)+n]
+		if n > 0 {
+			c.lastRead.Store(time.Now().UnixNano())
+			c.state.Store(connReading)
+		}
+		if err != nil {
+			// A head cut short or that stopped arriving is closed, as
+			// net/http does (it also writes a 408 or 400 that no client
+			// waiting on a head it has not finished sending reads).
+			return 0, false
+		}
+	}
+}
+
+// handOff gives the connection, and what has been read of it, to net/http.
+// It reports false when net/http is shut down and the connection is left
+// to the caller to close.
+func (c *fastConn) handOff() bool {
+	c.conn.SetReadDeadline(time.Time{})
+	pc := &prefixConn{Conn: c.conn, pre: c.buf}
+	c.f.s.track.open.Add(-1) // net/http counts it again (connState)
+	select {
+	case c.f.handoff.ch <- pc:
+		return true
+	case <-c.f.handoff.done:
+		c.f.s.track.open.Add(1)
+		return false
+	}
+}
+
+// readBody returns the body of length n that follows the head, and leaves
+// in buf what follows it. A body that does not arrive whole is returned with
+// what came of it and the error that ended it, for the handler to answer as
+// it answers such a body from net/http (IncompleteBody, RequestTimeout).
+func (c *fastConn) readBody(head int, n int64) ([]byte, error) {
+	c.state.Store(connReading)
+	if n == 0 {
+		c.buf = c.buf[:copy(c.buf, c.buf[head:])]
+		return nil, nil
+	}
+	body := make([]byte, n)
+	k := copy(body, c.buf[head:])
+	c.buf = c.buf[:copy(c.buf, c.buf[head+k:])]
+	if k == len(body) {
+		return body, nil
+	}
+	idle := c.f.s.cfg.BodyIdleTimeout
+	for k < len(body) {
+		if idle > 0 {
+			c.conn.SetReadDeadline(time.Now().Add(idle))
+		}
+		m, err := c.conn.Read(body[k:])
+		k += m
+		if m > 0 {
+			c.lastRead.Store(time.Now().UnixNano())
+		}
+		if err != nil && k < len(body) {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF // as net/http reports a body cut short
+			}
+			return body[:k], err
+		}
+	}
+	if idle > 0 {
+		c.conn.SetReadDeadline(time.Time{})
+	}
+	return body, nil
+}
+
+// serveOne serves one request and reports whether the connection stays
+// open.
+func (c *fastConn) serveOne(p *fastHead, body []byte, bodyErr error) bool {
+	c.state.Store(connActive)
+	ctx := &fastCtx{Context: c.f.reqCtx, c: c}
+	r := &http.Request{
+		Method: p.method, URL: p.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: p.header, ContentLength: p.length, Host: p.host, Close: p.close,
+		RemoteAddr: c.remote, RequestURI: p.target,
+	}
+	switch {
+	case bodyErr != nil:
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), &failedRead{bodyErr}))
+	case len(body) == 0:
+		r.Body = http.NoBody
+	default:
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	r = r.WithContext(ctx)
+	w := &c.w
+	w.reset()
+	c.f.s.ServeHTTP(w, r)
+	ctx.cancel(context.Canceled)
+	gone := c.stopWatch()
+	keep := !r.Close && !gone && bodyErr == nil && !c.f.closing.Load()
+	out, keep := w.finish(r, keep)
+	if _, err := c.conn.Write(out); err != nil {
+		return false
+	}
+	return keep
+}
+
+// failedRead is the end of a body that did not arrive whole.
+type failedRead struct{ err error }
+
+func (f *failedRead) Read([]byte) (int, error) { return 0, f.err }
+
+// startWatch begins the background read that tells a request the client
+// went away (fastCtx.Done).
+func (c *fastConn) startWatch(x *fastCtx) {
+	c.watchDone = make(chan struct{})
+	go func() {
+		defer close(c.watchDone)
+		c.watchN, c.watchErr = c.conn.Read(c.watchByte[:])
+		if c.watchN == 0 && c.watchErr != nil && !timedOut(c.watchErr) {
+			x.cancel(context.Canceled)
+		}
+	}()
+}
+
+// stopWatch ends the background read, keeps the byte it read, and reports
+// whether the client went away.
+func (c *fastConn) stopWatch() (gone bool) {
+	if c.watchDone == nil {
+		return false
+	}
+	c.conn.SetReadDeadline(aLongTimeAgo)
+	<-c.watchDone
+	c.conn.SetReadDeadline(time.Time{})
+	c.watchDone = nil
+	if c.watchN > 0 {
+		c.buf = append(c.buf, c.watchByte[0])
+		return false
+	}
+	return !timedOut(c.watchErr)
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// fastCtx is a fast request's context: the server's request context, done
+// also when the request ends or its client goes away. Its channel and the
+// background read that watches the client are made on the first Done: most
+// requests never wait on anything.
+type fastCtx struct {
+	context.Context
+	c *fastConn
+
+	mu   sync.Mutex
+	done chan struct{}
+	err  error
+	stop func() bool
+}
+
+func (x *fastCtx) Done() <-chan struct{} {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.done == nil {
+		x.done = make(chan struct{})
+		if x.err != nil {
+			close(x.done)
+		} else {
+			x.stop = context.AfterFunc(x.Context, func() { x.cancel(context.Canceled) })
+			x.c.startWatch(x)
+		}
+	}
+	return x.done
+}
+
+func (x *fastCtx) Err() error {
+	x.mu.Lock()
+	err := x.err
+	x.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return x.Context.Err()
+}
+
+func (x *fastCtx) cancel(err error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.err != nil {
+		return
+	}
+	x.err = err
+	if x.done != nil {
+		close(x.done)
+	}
+	if x.stop != nil {
+		x.stop()
+	}
+}
+
+// fastWriter is a fast request's ResponseWriter: it holds the whole
+// response, which finish frames as net/http would.
+type fastWriter struct {
+	header      http.Header
+	status      int
+	wroteHeader bool
+	body        []byte
+	out         []byte
+	keys        []string
+}
+
+func (w *fastWriter) reset() {
+	if w.header == nil {
+		w.header = make(http.Header, 8)
+	}
+	clear(w.header)
+	w.status, w.wroteHeader = 0, false
+	if cap(w.body) > 64<<10 {
+		w.body = nil
+	}
+	w.body = w.body[:0]
+}
+
+func (w *fastWriter) Header() http.Header { return w.header }
+
+func (w *fastWriter) WriteHeader(code int) {
+	if w.wroteHeader || code < 200 {
+		return // as net/http, which also sends 1xx at once: none are sent here
+	}
+	w.status, w.wroteHeader = code, true
+}
+
+func (w *fastWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	w.body = append(w.body, b...)
+	return len(b), nil
+}
+
+func (w *fastWriter) WriteString(s string) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	w.body = append(w.body, s...)
+	return len(s), nil
+}
+
+// finish returns the response's bytes, and whether the connection stays
+// open after it.
+func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
+	w.WriteHeader(http.StatusOK)
+	h := w.header
+	if hasToken(h.Get("Connection"), "close") {
+		keep = false
+	}
+	body := w.body
+	bodyOK := w.status != http.StatusNoContent && w.status != http.StatusNotModified
+	if !bodyOK {
+		body = nil
+	}
+	out := append(w.out[:0], "HTTP/1.1 "...)
+	out = strconv.AppendInt(out, int64(w.status), 10)
+	out = append(out, ' ')
+	out = append(out, http.StatusText(w.status)...)
+	out = append(out, "\r\n"...)
+	w.keys = w.keys[:0]
+	for k := range h {
+		w.keys = append(w.keys, k)
+	}
+	slices.Sort(w.keys)
+	for _, k := range w.keys {
+		for _, v := range h[k] {
+			out = appendHeader(out, k, v)
+		}
+	}
+	if _, ok := h["Content-Type"]; !ok && len(body) > 0 {
+		out = appendHeader(out, "Content-Type", http.DetectContentType(body))
+	}
+	if !keep {
+		if _, ok := h["Connection"]; !ok {
+			out = appendHeader(out, "Connection", "close")
+		}
+	}
+	if _, ok := h["Date"]; !ok {
+		out = append(out, "Date: "...)
+		out = time.Now().UTC().AppendFormat(out, http.TimeFormat)
+		out = append(out, "\r\n"...)
+	}
+	if cl := h.Get("Content-Length"); cl == "" {
+		if bodyOK {
+			out = append(out, "Content-Length: "...)
+			out = strconv.AppendInt(out, int64(len(body)), 10)
+			out = append(out, "\r\n"...)
+		}
+	} else if n, err := strconv.Atoi(cl); err != nil || n != len(body) {
+		// A body that is not the length the handler declared cannot be
+		// framed: send what fits and close, as net/http does.
+		keep = false
+		if err == nil && n < len(body) {
+			body = body[:n]
+		}
+	}
+	out = append(out, "\r\n"...)
+	out = append(out, body...)
+	if cap(out) <= 64<<10 {
+		w.out = out
+	}
+	return out, keep
+}
+
+func appendHeader(out []byte, k, v string) []byte {
+	out = append(out, k...)
+	out = append(out, ": "...)
+	if strings.ContainsAny(v, "\r\n") {
+		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+	}
+	out = append(out, strings.TrimSpace(v)...)
+	return append(out, "\r\n"...)
+}
+
+// hasToken reports whether the comma-separated list v holds tok (any case).
+func hasToken(v, tok string) bool {
+	for t := range strings.SplitSeq(v, ",") {
+		if strings.EqualFold(strings.TrimSpace(t), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+// handoffListener is the listener net/http serves: the connections the
+// fast path gave up on.
+type handoffListener struct {
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+	addr net.Addr
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handoffListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *handoffListener) Addr() net.Addr { return l.addr }
+
+// prefixConn is a connection handed to net/http: pre, the bytes the fast
+// path read, then the connection's. It keeps the optional methods net/http
+// uses (sendfile, a graceful close).
+type prefixConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *prefixConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+func (c *prefixConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

@@ -1,0 +1,350 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wharf-dev/wharf/internal/apierr"
+	"github.com/wharf-dev/wharf/internal/awsapi"
+	"github.com/wharf-dev/wharf/internal/config"
+	"github.com/wharf-dev/wharf/internal/protocol"
+)
+
+// echoCodec runs one operation, Echo, whose input is the request's body and
+// whose output is written as the response body.
+type echoCodec struct{}
+
+func (echoCodec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation, error) {
+	return svc.Operations()["Echo"], nil
+}
+
+func (echoCodec) Decode(_ *awsapi.Service, _ *awsapi.Operation, r *http.Request, in any) error {
+	b, err := io.ReadAll(r.Body)
+	*in.(*string) = string(b)
+	return err
+}
+
+func (echoCodec) Encode(w http.ResponseWriter, _ *http.Request, _ *awsapi.Service, _ *awsapi.Operation, out any, _ string) error {
+	_, err := io.WriteString(w, out.(string))
+	return err
+}
+
+func (echoCodec) EncodeError(w http.ResponseWriter, _ *http.Request, _ *awsapi.Service, e *apierr.Error, _ string) {
+	w.WriteHeader(e.Status)
+	io.WriteString(w, e.Code)
+}
+
+// startEcho serves Echo (handler: its input back, or what echo returns) on
+// a loopback port, with args as wharf's flags, and returns the address and
+// a func that shuts the server down and waits for Serve to return.
+func startEcho(t *testing.T, echo awsapi.Handler, args ...string) (string, func()) {
+	t.Helper()
+	cfg, err := config.Parse(append([]string{"--ephemeral"}, args...), func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if echo == nil {
+		echo = func(_ context.Context, in any) (any, error) { return *in.(*string), nil }
+	}
+	desc := &awsapi.Service{ID: "s3", SigningName: "s3", EndpointPrefix: "s3", Protocols: []string{awsapi.ProtocolRestXML},
+		Quirks:        awsapi.Quirks{VirtualHostedBuckets: true},
+		OperationList: []awsapi.Operation{{Name: "Echo", NewInput: func() any { return new(string) }}}}
+	srv := New(Options{Config: cfg, Services: []Registration{{Desc: desc, Handlers: map[string]awsapi.Handler{"Echo": echo}}},
+		Codecs: map[string]protocol.Codec{awsapi.ProtocolRestXML: echoCodec{}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	stop := func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		if ctx.Err() == nil {
+			stop()
+		}
+	})
+	return ln.Addr().String(), stop
+}
+
+func dialT(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func post(body string, extra ...string) string {
+	return "POST /b/k HTTP/1.1\r\nHost: 127.0.0.1\r\n" + strings.Join(extra, "") +
+		fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + body
+}
+
+func readResponse(t *testing.T, br *bufio.Reader, method string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("reading a response: %v", err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading a response body: %v", err)
+	}
+	return resp, string(b)
+}
+
+// TestFastPathServesPipelinedRequestsAndHandsTheRestToNetHTTP: requests
+// sent in one write are answered in order, the plain ones by the fast path
+// and, from the first one that is not (chunked, then a GET), by net/http,
+// which gets the bytes the fast path had already read.
+func TestFastPathServesPipelinedRequestsAndHandsTheRestToNetHTTP(t *testing.T) {
+	addr, _ := startEcho(t, nil)
+	c := dialT(t, addr)
+	big := strings.Repeat("x", maxFastBody+1)
+	reqs := post("one") + post("") + post(big) +
+		"POST /b/k HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nthree\r\n0\r\n\r\n" +
+		post("four") + "GET /b/k HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+	if _, err := io.WriteString(c, reqs); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	for i, want := range []string{"one", "", big, "three", "four", ""} {
+		resp, body := readResponse(t, br, "POST")
+		if resp.StatusCode != 200 || body != want || resp.Close {
+			t.Errorf("response %d: %s close=%v body %.20q, want 200 %.20q", i, resp.Status, resp.Close, body, want)
+		}
+		// net/http sends a body over its buffer chunked.
+		if resp.Header.Get("Date") == "" || len(want) < 4096 && resp.ContentLength != int64(len(want)) {
+			t.Errorf("response %d: Date %q, Content-Length %d", i, resp.Header.Get("Date"), resp.ContentLength)
+		}
+	}
+}
+
+// TestFastPathConnectionClose: a request with Connection: close is answered
+// with it, and the connection ends after the response.
+func TestFastPathConnectionClose(t *testing.T) {
+	addr, _ := startEcho(t, nil)
+	c := dialT(t, addr)
+	io.WriteString(c, post("bye", "Connection: close\r\n")+post("unread"))
+	br := bufio.NewReader(c)
+	resp, body := readResponse(t, br, "POST")
+	if !resp.Close || body != "bye" {
+		t.Errorf("got close=%v %q, want Connection: close and bye", resp.Close, body)
+	}
+	if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("after the response: %d bytes, %v; want EOF", n, err)
+	}
+}
+
+// TestFastPathLeavesMalformedHeadsToNetHTTP: heads the fast path does not
+// take get net/http's answer, a 400 for each of these.
+func TestFastPathLeavesMalformedHeadsToNetHTTP(t *testing.T) {
+	addr, _ := startEcho(t, nil)
+	for _, head := range []string{
+		"POST /b/k HTTP/1.1\r\nContent-Length: 0\r\n\r\n", // no Host
+		"POST /b/k HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+		"POST /b/k HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n",
+		"POST /b/k HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx",
+		"POST /b/k HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+		"POST /b/k HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n",
+		"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", // a TLS hello
+	} {
+		c := dialT(t, addr)
+		io.WriteString(c, head)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != 400 {
+			t.Errorf("%q: %v %v, want 400", head, resp, err)
+		}
+	}
+}
+
+// TestFastPathCancelsARequestWhoseClientLeft: a request waiting on its
+// context (a long poll) is cancelled when its client closes the
+// connection, as net/http's background read does.
+func TestFastPathCancelsARequestWhoseClientLeft(t *testing.T) {
+	waiting, cancelled := make(chan struct{}), make(chan error, 1)
+	addr, _ := startEcho(t, func(ctx context.Context, in any) (any, error) {
+		close(waiting)
+		select {
+		case <-ctx.Done():
+			cancelled <- ctx.Err()
+		case <-time.After(20 * time.Second):
+			cancelled <- nil
+		}
+		return "", nil
+	})
+	c := dialT(t, addr)
+	io.WriteString(c, post("wait"))
+	<-waiting
+	c.Close()
+	if err := <-cancelled; !errors.Is(err, context.Canceled) {
+		t.Errorf("the request's context: %v, want Canceled", err)
+	}
+}
+
+// TestFastPathKeepsAPipelinedRequestAcrossAWait: the background read of a
+// waiting request keeps the byte it reads for the next request.
+func TestFastPathKeepsAPipelinedRequestAcrossAWait(t *testing.T) {
+	addr, _ := startEcho(t, func(ctx context.Context, in any) (any, error) {
+		if *in.(*string) == "wait" {
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		return *in.(*string), nil
+	})
+	c := dialT(t, addr)
+	io.WriteString(c, post("wait"))
+	time.Sleep(50 * time.Millisecond) // the first request is waiting
+	io.WriteString(c, post("next"))
+	br := bufio.NewReader(c)
+	for _, want := range []string{"wait", "next"} {
+		if resp, body := readResponse(t, br, "POST"); resp.StatusCode != 200 || body != want {
+			t.Errorf("got %s %q, want 200 %q", resp.Status, body, want)
+		}
+	}
+}
+
+// TestShutdownClosesIdleFastConnectionsAndFinishesInFlightOnes: at
+// shutdown a connection waiting for its next request is closed at once; a
+// request being served is answered, with Connection: close.
+func TestShutdownClosesIdleFastConnectionsAndFinishesInFlightOnes(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	addr, stop := startEcho(t, func(ctx context.Context, in any) (any, error) {
+		if *in.(*string) == "slow" {
+			close(entered)
+			<-release
+		}
+		return *in.(*string), nil
+	})
+	idle, busy := dialT(t, addr), dialT(t, addr)
+	io.WriteString(idle, post("fast"))
+	idleR := bufio.NewReader(idle)
+	readResponse(t, idleR, "POST")
+	io.WriteString(busy, post("slow"))
+	<-entered
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	if n, err := idleR.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("the idle connection: read %d, %v; want it closed", n, err)
+	}
+	close(release)
+	resp, body := readResponse(t, bufio.NewReader(busy), "POST")
+	if body != "slow" || !resp.Close {
+		t.Errorf("the request in flight: %q close=%v, want slow with Connection: close", body, resp.Close)
+	}
+	<-stopped
+}
+
+// TestFastPathClosesAHeadThatStops: a client that sends part of a head and
+// stops is cut off at the header timeout.
+func TestFastPathClosesAHeadThatStops(t *testing.T) {
+	addr, _ := startEcho(t, nil, "--header-timeout", "100ms")
+	c := dialT(t, addr)
+	io.WriteString(c, "POST /b/k HTTP/1.1\r\nHost: a\r\n")
+	if _, err := io.ReadAll(c); err != nil {
+		t.Errorf("reading until the server closed: %v", err)
+	}
+}
+
+// TestFastPathAnswersABodyThatDoesNotArriveWhole: a body cut short, or
+// that stops for the body idle timeout, reaches the handler as net/http's
+// would, and the connection closes after the answer.
+func TestFastPathAnswersABodyThatDoesNotArriveWhole(t *testing.T) {
+	addr, _ := startEcho(t, nil, "--body-idle-timeout", "100ms")
+	for _, tc := range []struct {
+		name, want string
+		halfClose  bool
+	}{{"cut short", "IncompleteBody", true}, {"stopped", "RequestTimeout", false}} {
+		c := dialT(t, addr)
+		io.WriteString(c, "POST /b/k HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+		if tc.halfClose {
+			c.(*net.TCPConn).CloseWrite()
+		}
+		resp, body := readResponse(t, bufio.NewReader(c), "POST")
+		if resp.StatusCode != 400 || body != tc.want || !resp.Close {
+			t.Errorf("%s: %s %q close=%v, want 400 %s and Connection: close", tc.name, resp.Status, body, resp.Close, tc.want)
+		}
+	}
+}
+
+func TestParseFastHead(t *testing.T) {
+	const sdk = "POST / HTTP/1.1\r\nHost: 127.0.0.1:4566\r\nUser-Agent: aws-sdk-go-v2/1.30\r\nContent-Length: 120\r\n" +
+		"Content-Type: application/x-www-form-urlencoded\r\nX-Amz-Date: 20261206T150000Z\r\nAccept-Encoding: gzip\r\n\r\n"
+	p, ok := parseFastHead([]byte(sdk))
+	if !ok || p.host != "127.0.0.1:4566" || p.length != 120 || p.url.Path != "/" || p.close ||
+		p.header.Get("Content-Type") != "application/x-www-form-urlencoded" || p.header.Get("Host") != "" || len(p.header) != 5 {
+		t.Errorf("an SDK's head: %+v %v", p, ok)
+	}
+	if p, ok := parseFastHead([]byte("POST /q?x=1 HTTP/1.1\r\nhost: h\r\nconnection: Keep-Alive, close\r\nx-amz-target: A.B\r\n\r\n")); !ok ||
+		!p.close || p.header.Get("X-Amz-Target") != "A.B" || p.url.RawQuery != "x=1" || p.length != 0 {
+		t.Errorf("lower-case names, Connection: close: %+v %v", p, ok)
+	}
+	for _, head := range []string{
+		"GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+		"POST / HTTP/1.0\r\nHost: h\r\n\r\n",
+		"POST / HTTP/1.1\nHost: h\n\n",
+		"POST * HTTP/1.1\r\nHost: h\r\n\r\n",
+		"POST http://h/ HTTP/1.1\r\nHost: h\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\n X: folded\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +1\r\n\r\n",
+		fmt.Sprintf("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n", maxFastBody+1),
+		"POST / HTTP/1.1\r\nHost: h/x\r\n\r\n",
+		"POST / HTTP/1.1\r\n\r\n",
+	} {
+		if p, ok := parseFastHead([]byte(head)); ok {
+			t.Errorf("%q taken: %+v", head, p)
+		}
+	}
+}
+
+// FuzzParseFastHeadAgreesWithNetHTTP: a head the fast path takes is one
+// net/http's server takes too, read the same way.
+func FuzzParseFastHeadAgreesWithNetHTTP(f *testing.F) {
+	f.Add([]byte("POST / HTTP/1.1\r\nHost: 127.0.0.1:4566\r\nUser-Agent: aws-sdk-go-v2/1.30\r\nContent-Length: 120\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Amz-Date: 20261206T150000Z\r\nAuthorization: AWS4-HMAC-SHA256 Credential=a/20261206/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=00\r\n\r\n"))
+	f.Add([]byte("POST /q?x=%20 HTTP/1.1\r\nhost: h\r\nconnection: close\r\ncontent-length:  007 \r\n\r\n"))
+	f.Add([]byte("POST / HTTP/1.1\r\nHost: [::1]:80\r\nX: a\tb\r\nX: c\r\n\r\n"))
+	f.Add([]byte("POST / HTTP/1.1\r\nHost: h\r\nExpect: 200\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, head []byte) {
+		p, ok := parseFastHead(head)
+		if !ok {
+			return
+		}
+		br := bufio.NewReaderSize(bytes.NewReader(head), len(head)+16)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			t.Fatalf("%q: taken, but net/http refuses it: %v", head, err)
+		}
+		if br.Buffered() != 0 || req.Method != p.method || req.RequestURI != p.target || req.URL.String() != p.url.String() ||
+			req.Host != p.host || req.ContentLength != p.length || req.Close != p.close || len(req.TransferEncoding) > 0 {
+			t.Fatalf("%q: fast %+v; net/http %s %s host %q length %d close %v, %d bytes left",
+				head, p, req.Method, req.RequestURI, req.Host, req.ContentLength, req.Close, br.Buffered())
+		}
+		if fmt.Sprint(req.Header) != fmt.Sprint(p.header) {
+			t.Fatalf("%q: fast header %v; net/http %v", head, p.header, req.Header)
+		}
+	})
+}

@@ -1,0 +1,160 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+)
+
+// fastHead is a request head the fast path serves.
+type fastHead struct {
+	method, target, host string
+	url                  *url.URL
+	header               http.Header // without Host, as net/http's
+	length               int64       // Content-Length; 0 when absent
+	close                bool        // Connection: close
+}
+
+// parseFastHead parses head (a whole head, up to and with its empty line)
+// when it is a plain request: "POST target HTTP/1.1", each line ending in
+// CRLF, header names that are tokens and values without control bytes (but
+// tab), one Host, at most one Content-Length of at most maxFastBody, and no
+// Transfer-Encoding, Expect, Upgrade or Connection other than close or
+// keep-alive. ok is false for anything else, which net/http then reads: a
+// false ok is never wrong, only slower, so whatever this parser is unsure
+// of it refuses.
+func parseFastHead(head []byte) (p fastHead, ok bool) {
+	line, rest, found := bytes.Cut(head, crlf)
+	if !found {
+		return p, false
+	}
+	method, line, _ := bytes.Cut(line, []byte(" "))
+	target, proto, _ := bytes.Cut(line, []byte(" "))
+	if string(method) != http.MethodPost || string(proto) != "HTTP/1.1" || len(target) == 0 || target[0] != '/' {
+		return p, false
+	}
+	for _, c := range target {
+		if c <= ' ' || c >= 0x7f {
+			return p, false
+		}
+	}
+	p.method, p.target = http.MethodPost, string(target)
+	u, err := url.ParseRequestURI(p.target)
+	if err != nil {
+		return p, false
+	}
+	p.url = u
+	lines := bytes.Count(rest, crlf) - 1
+	if lines < 1 || !bytes.HasSuffix(rest, []byte("\r\n\r\n")) {
+		return p, false
+	}
+	// One backing array for every value, as net/textproto does.
+	values := make([]string, lines)
+	p.header = make(http.Header, lines)
+	seenHost, seenLength := false, false
+	var name [64]byte
+	for i := 0; ; i++ {
+		line, rest, _ = bytes.Cut(rest, crlf)
+		if len(line) == 0 {
+			break
+		}
+		k, v, found := bytes.Cut(line, []byte(":"))
+		if !found || len(k) == 0 || len(k) > len(name) || !isToken(k) {
+			return p, false
+		}
+		v = bytes.Trim(v, " \t")
+		for _, c := range v {
+			if c < ' ' && c != '\t' || c == 0x7f {
+				return p, false
+			}
+		}
+		key := canonicalKey(name[:0], k)
+		switch key {
+		case "Host":
+			if seenHost || !validHost(v) {
+				return p, false
+			}
+			seenHost, p.host = true, string(v)
+			continue
+		case "Content-Length":
+			if seenLength || len(v) == 0 || len(v) > 7 {
+				return p, false
+			}
+			seenLength = true
+			for _, c := range v {
+				if c < '0' || c > '9' {
+					return p, false
+				}
+				p.length = p.length*10 + int64(c-'0')
+			}
+			if p.length > maxFastBody {
+				return p, false
+			}
+		case "Transfer-Encoding", "Expect", "Upgrade", "Te", "Trailer":
+			return p, false
+		case "Connection":
+			for tok := range bytes.SplitSeq(v, []byte(",")) {
+				switch tok = bytes.Trim(tok, " \t"); {
+				case equalFold(tok, "close"):
+					p.close = true
+				case equalFold(tok, "keep-alive"):
+				default:
+					return p, false
+				}
+			}
+		}
+		values[i] = string(v)
+		p.header[key] = append(p.header[key], values[i:i+1:i+1]...)
+	}
+	return p, seenHost && len(rest) == 0
+}
+
+var crlf = []byte("\r\n")
+
+// canonicalKey returns the canonical form of the token k
+// (textproto.CanonicalMIMEHeaderKey's), built in buf; the names SDKs send
+// are interned, so that most lines allocate no key.
+func canonicalKey(buf []byte, k []byte) string {
+	upper := true
+	for _, c := range k {
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+		upper = c == '-'
+	}
+	if s, ok := commonKeys[string(buf)]; ok {
+		return s
+	}
+	return string(buf)
+}
+
+var commonKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"Host", "Content-Length", "Content-Type", "Connection", "Accept", "Accept-Encoding",
+		"User-Agent", "Authorization", "X-Amz-Date", "X-Amz-Target", "X-Amz-Security-Token", "X-Amz-Content-Sha256",
+		"X-Amz-Query-Mode", "Amz-Sdk-Invocation-Id", "Amz-Sdk-Request", "X-Amz-User-Agent", "Origin",
+		"Transfer-Encoding", "Expect", "Upgrade", "Te", "Trailer", "X-Amz-Account-Id", "X-Amz-Decoded-Content-Length",
+		"Smithy-Protocol", "Content-Encoding", "X-Amzn-Query-Mode"} {
+		m[k] = k
+	}
+	return m
+}()
+
+// validHost reports whether v is a Host this parser takes: a name or an
+// address, with a port. net/http checks the others.
+func validHost(v []byte) bool {
+	if len(v) == 0 {
+		return false
+	}
+	for _, c := range v {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '-', c == ':', c == '[', c == ']', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
