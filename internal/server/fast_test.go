@@ -255,6 +255,29 @@ func TestShutdownClosesIdleFastConnectionsAndFinishesInFlightOnes(t *testing.T) 
 	<-stopped
 }
 
+// TestShutdownCancelsFastRequestsPastTheGrace: a request still waiting
+// when the shutdown grace ends has its context cancelled, and Serve returns.
+func TestShutdownCancelsFastRequestsPastTheGrace(t *testing.T) {
+	waiting, cancelled := make(chan struct{}), make(chan error, 1)
+	addr, stop := startEcho(t, func(ctx context.Context, in any) (any, error) {
+		close(waiting)
+		select {
+		case <-ctx.Done():
+			cancelled <- ctx.Err()
+		case <-time.After(20 * time.Second):
+			cancelled <- nil
+		}
+		return "", nil
+	}, "--shutdown-grace", "100ms")
+	c := dialT(t, addr)
+	io.WriteString(c, post("wait"))
+	<-waiting
+	stop()
+	if err := <-cancelled; !errors.Is(err, context.Canceled) {
+		t.Errorf("the request's context: %v, want Canceled", err)
+	}
+}
+
 // TestFastPathClosesAHeadThatStops: a client that sends part of a head and
 // stops is cut off at the header timeout.
 func TestFastPathClosesAHeadThatStops(t *testing.T) {
