@@ -231,6 +231,11 @@ func (c *fastConn) readHead(first bool) (end int, ok bool) {
 		c.conn.SetReadDeadline(time.Now().Add(hdrTimeout))
 		deadline = true
 	}
+	if len(c.buf) > 0 {
+		// The start of a pipelined request: reading, not serving, so that
+		// shutdown closes it if the rest does not come.
+		c.state.Store(connReading)
+	}
 	scanned, line := 0, 0
 	for {
 		if len(c.buf) > 0 {

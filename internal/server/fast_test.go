@@ -371,3 +371,21 @@ func FuzzParseFastHeadAgreesWithNetHTTP(f *testing.F) {
 		}
 	})
 }
+
+// TestShutdownClosesAPipelinedHeadThatStops: a connection that sent a
+// request and the start of the next one, then stopped, is closed at
+// shutdown as a stalled head, not waited on for the whole grace (the state
+// once stayed "serving" after the first response).
+func TestShutdownClosesAPipelinedHeadThatStops(t *testing.T) {
+	addr, stop := startEcho(t, nil, "--header-timeout", "10m", "--shutdown-grace", "10m")
+	c := dialT(t, addr)
+	io.WriteString(c, post("one")+"POST /b/k HTTP/1.1\r\nHost: a\r\n")
+	br := bufio.NewReader(c)
+	readResponse(t, br, "POST")
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("the stalled connection: read %d, %v; want it closed", n, err)
+	}
+	<-stopped
+}
