@@ -201,6 +201,7 @@ func (c *fastConn) serve() {
 			return
 		}
 		var p fastHead
+		ok = false
 		if end > 0 {
 			p, ok = parseFastHead(c.buf[:end])
 		}

@@ -389,3 +389,20 @@ func TestShutdownClosesAPipelinedHeadThatStops(t *testing.T) {
 	}
 	<-stopped
 }
+
+// TestFastPathHandsALongHeadToNetHTTP: a head longer than maxFastHead goes
+// to net/http; it was once served as a request with no URL, whose panic
+// closed the connection unanswered.
+func TestFastPathHandsALongHeadToNetHTTP(t *testing.T) {
+	addr, _ := startEcho(t, nil)
+	c := dialT(t, addr)
+	io.WriteString(c, post("long", "X-Long: "+strings.Repeat("x", maxFastHead)+"\r\n")+post("next"))
+	br := bufio.NewReader(c)
+	// The echo service is S3's, which refuses a header section over 8 KiB.
+	if resp, body := readResponse(t, br, "POST"); resp.StatusCode != 400 || body != "RequestHeaderSectionTooLarge" {
+		t.Errorf("a long head: %s %q, want 400 RequestHeaderSectionTooLarge", resp.Status, body)
+	}
+	if resp, body := readResponse(t, br, "POST"); resp.StatusCode != 200 || body != "next" {
+		t.Errorf("the request after it: %s %q, want 200 next", resp.Status, body)
+	}
+}
