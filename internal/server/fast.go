@@ -237,8 +237,18 @@ func (c *fastConn) readHead(first bool) (end int, ok bool) {
 		// shutdown closes it if the rest does not come.
 		c.state.Store(connReading)
 	}
+	// As net/http after a POST (every request the loop serves is one): up
+	// to 4 CR or LF bytes an old client sends after a body are skipped.
+	skip := 0
+	if !first {
+		skip = 4
+	}
 	scanned, line := 0, 0
 	for {
+		for skip > 0 && len(c.buf) > 0 && (c.buf[0] == '\r' || c.buf[0] == '\n') {
+			c.buf = c.buf[:copy(c.buf, c.buf[1:])]
+			skip--
+		}
 		if len(c.buf) > 0 {
 			end, scanned, line = headEnd(c.buf, scanned, line)
 			if end > 0 && end <= maxFastHead {

@@ -406,3 +406,19 @@ func TestFastPathHandsALongHeadToNetHTTP(t *testing.T) {
 		t.Errorf("the request after it: %s %q, want 200 next", resp.Status, body)
 	}
 }
+
+// TestFastPathSkipsTheEmptyLineAfterABody: up to 4 CR or LF bytes an old
+// client sends after a POST's body are skipped, as net/http skips them; a
+// connection handed to net/http with them answered 400 (net/http skips
+// them only after a POST it served).
+func TestFastPathSkipsTheEmptyLineAfterABody(t *testing.T) {
+	addr, _ := startEcho(t, nil)
+	c := dialT(t, addr)
+	io.WriteString(c, post("one")+"\r\n"+post("two"))
+	br := bufio.NewReader(c)
+	for _, want := range []string{"one", "two"} {
+		if resp, body := readResponse(t, br, "POST"); resp.StatusCode != 200 || body != want {
+			t.Errorf("got %s %q, want 200 %q", resp.Status, body, want)
+		}
+	}
+}
