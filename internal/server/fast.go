@@ -520,17 +520,32 @@ func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 	}
 	body := w.body
 	bodyOK := w.status != http.StatusNoContent && w.status != http.StatusNotModified
+	// The response is framed by its length: a Transfer-Encoding the
+	// handler set would contradict it. A response that has no body has no
+	// length, and a 304 no type either, as net/http sends them.
+	delete(h, "Transfer-Encoding")
 	if !bodyOK {
 		body = nil
+		delete(h, "Content-Length")
+		if w.status == http.StatusNotModified {
+			delete(h, "Content-Type")
+		}
 	}
 	out := append(w.out[:0], "HTTP/1.1 "...)
 	out = strconv.AppendInt(out, int64(w.status), 10)
 	out = append(out, ' ')
-	out = append(out, http.StatusText(w.status)...)
+	if text := http.StatusText(w.status); text != "" {
+		out = append(out, text...)
+	} else {
+		out = append(out, "status code "...) // as net/http names a code it does not know
+		out = strconv.AppendInt(out, int64(w.status), 10)
+	}
 	out = append(out, "\r\n"...)
 	w.keys = w.keys[:0]
 	for k := range h {
-		w.keys = append(w.keys, k)
+		if validFieldName(k) { // as net/http, which drops the others
+			w.keys = append(w.keys, k)
+		}
 	}
 	slices.Sort(w.keys)
 	for _, k := range w.keys {
@@ -538,7 +553,8 @@ func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 			out = appendHeader(out, k, v)
 		}
 	}
-	if _, ok := h["Content-Type"]; !ok && len(body) > 0 {
+	_, encoded := h["Content-Encoding"]
+	if _, ok := h["Content-Type"]; !ok && !encoded && len(body) > 0 {
 		out = appendHeader(out, "Content-Type", http.DetectContentType(body))
 	}
 	if !keep {
@@ -571,6 +587,24 @@ func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 		w.out = out
 	}
 	return out, keep
+}
+
+// validFieldName reports whether k is a header field name: one or more
+// token characters (RFC 9110 section 5.6.2).
+func validFieldName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func appendHeader(out []byte, k, v string) []byte {

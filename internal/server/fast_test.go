@@ -422,3 +422,78 @@ func TestFastPathSkipsTheEmptyLineAfterABody(t *testing.T) {
 		}
 	}
 }
+
+// TestFastResponsesAreFramedAsNetHTTPFramesThem: what a handler writes
+// reaches the client with the status line, headers and body net/http would
+// send (Date aside), for the responses whose framing net/http adjusts: no
+// length or type on a 204 or 304, a reason for a code it has no name for,
+// header names that are not tokens dropped, no sniffed type on an encoded
+// body. Where the handler set a Transfer-Encoding, net/http chunks the body
+// and the fast path frames it by its length: the same body and headers
+// arrive either way.
+func TestFastResponsesAreFramedAsNetHTTPFramesThem(t *testing.T) {
+	cases := map[string]func(w http.ResponseWriter){
+		"204 with a length and a type": func(w http.ResponseWriter) {
+			w.Header().Set("Content-Length", "5")
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusNoContent)
+		},
+		"304 with a type": func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.Header().Set("Etag", `"x"`)
+			w.WriteHeader(http.StatusNotModified)
+		},
+		"a code without a name": func(w http.ResponseWriter) {
+			w.WriteHeader(599)
+			io.WriteString(w, "odd")
+		},
+		"header names that are not tokens": func(w http.ResponseWriter) {
+			w.Header()["Bad Key"] = []string{"v"}
+			w.Header()["X-Injected\r\nEvil"] = []string{"v"}
+			w.Header().Set("X-Ok", "v")
+			io.WriteString(w, "{}")
+		},
+		"an encoded body without a type": func(w http.ResponseWriter) {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0})
+		},
+		"a Transfer-Encoding set by the handler": func(w http.ResponseWriter) {
+			w.Header().Set("Transfer-Encoding", "chunked")
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"a":1}`)
+		},
+	}
+	for name, handle := range cases {
+		t.Run(name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { handle(w) })}
+			go hs.Serve(ln)
+			defer hs.Close()
+			c := dialT(t, ln.Addr().String())
+			io.WriteString(c, post("x"))
+			want, wantBody := readResponse(t, bufio.NewReader(c), http.MethodPost)
+
+			var fw fastWriter
+			fw.reset()
+			handle(&fw)
+			r := &http.Request{Method: http.MethodPost}
+			out, _ := fw.finish(r, true)
+			got, gotBody := readResponse(t, bufio.NewReader(bytes.NewReader(out)), http.MethodPost)
+
+			want.Header.Del("Date")
+			got.Header.Del("Date")
+			if want.TransferEncoding != nil { // chunked by net/http
+				want.ContentLength, want.TransferEncoding = got.ContentLength, nil
+				got.Header.Del("Content-Length")
+			}
+			if got.Status != want.Status || gotBody != wantBody || fmt.Sprint(got.Header) != fmt.Sprint(want.Header) ||
+				got.ContentLength != want.ContentLength || fmt.Sprint(got.TransferEncoding) != fmt.Sprint(want.TransferEncoding) {
+				t.Errorf("fast path sent %q %v (length %d, %v) %q\nnet/http sent %q %v (length %d, %v) %q", got.Status, got.Header, got.ContentLength, got.TransferEncoding, gotBody,
+					want.Status, want.Header, want.ContentLength, want.TransferEncoding, wantBody)
+			}
+		})
+	}
+}
