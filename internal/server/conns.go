@@ -57,7 +57,7 @@ func (l *clientLimiter) Accept() (net.Conn, error) {
 		}
 		l.open[ip]++
 		l.mu.Unlock()
-		return &limitedConn{Conn: c, l: l, ip: ip}, nil
+		return &limitedConn{wrapped: wrapped{c}, l: l, ip: ip}, nil
 	}
 }
 
@@ -90,7 +90,7 @@ func refuse(c net.Conn, max int) {
 // net/http uses on a *net.TCPConn: ReadFrom (sendfile for S3 GETs of files)
 // and CloseWrite (a graceful close after an unread body).
 type limitedConn struct {
-	net.Conn
+	wrapped
 	l    *clientLimiter
 	ip   string
 	once sync.Once
@@ -102,14 +102,20 @@ func (c *limitedConn) Close() error {
 	return err
 }
 
-func (c *limitedConn) ReadFrom(r io.Reader) (int64, error) {
+// wrapped is embedded by the server's connection wrappers (limitedConn,
+// expectConn, prefixConn): it keeps the optional methods net/http uses on
+// the connection underneath (sendfile, a graceful close), which embedding
+// net.Conn alone would hide.
+type wrapped struct{ net.Conn }
+
+func (c wrapped) ReadFrom(r io.Reader) (int64, error) {
 	if rf, ok := c.Conn.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)
 	}
 	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }
 
-func (c *limitedConn) CloseWrite() error {
+func (c wrapped) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -79,12 +78,12 @@ func (l expectListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &expectConn{Conn: c}, nil
+	return &expectConn{wrapped: wrapped{c}}, nil
 }
 
 // expectConn is a connection whose request heads pass through rewriteHead.
 type expectConn struct {
-	net.Conn
+	wrapped
 	in      []byte // bytes read from Conn and not yet examined: a head's start
 	inBuf   []byte // the buffer in is a part of
 	scanned int    // how much of in was searched for the head's end
@@ -415,20 +414,4 @@ func restorePassedExpect(r *http.Request) {
 		r.Header["Expect"] = append(r.Header["Expect"], v...)
 		delete(r.Header, name)
 	}
-}
-
-// ReadFrom and CloseWrite keep the optional methods net/http uses on the
-// connection underneath (sendfile, a graceful close).
-func (c *expectConn) ReadFrom(r io.Reader) (int64, error) {
-	if rf, ok := c.Conn.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
-	}
-	return io.Copy(struct{ io.Writer }{c.Conn}, r)
-}
-
-func (c *expectConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
 }

@@ -28,7 +28,7 @@ func BenchmarkExpectConnPlainRequest(b *testing.B) {
 	head := "POST / HTTP/1.1\r\nHost: 127.0.0.1:4566\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: 147\r\n" +
 		"Authorization: AWS4-HMAC-SHA256 Credential=test/20261207/us-east-1/sqs/aws4_request, SignedHeaders=content-length;content-type;host;x-amz-date, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n" +
 		"Content-Type: application/x-www-form-urlencoded\r\nX-Amz-Date: 20261207T061700Z\r\nAccept-Encoding: gzip\r\n\r\n"
-	c := &expectConn{Conn: &repeatConn{req: []byte(head + body)}}
+	c := &expectConn{wrapped: wrapped{&repeatConn{req: []byte(head + body)}}}
 	p := make([]byte, 4096)
 	b.SetBytes(int64(len(head) + len(body)))
 	for b.Loop() {

@@ -42,7 +42,7 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 // readThrough returns what an expectConn over in yields, read in pieces of
 // the sizes sizes gives, until EOF.
 func readThrough(t testing.TB, in, sizes []byte) []byte {
-	c := &expectConn{Conn: &chunkConn{data: in, sizes: sizes}}
+	c := &expectConn{wrapped: wrapped{&chunkConn{data: in, sizes: sizes}}}
 	var out []byte
 	for i := 0; ; i++ {
 		size := 4096

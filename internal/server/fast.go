@@ -293,7 +293,7 @@ func (c *fastConn) readHead(first bool) (end int, ok bool) {
 // to the caller to close.
 func (c *fastConn) handOff() bool {
 	c.conn.SetReadDeadline(time.Time{})
-	pc := &prefixConn{Conn: c.conn, pre: c.buf}
+	pc := &prefixConn{wrapped: wrapped{c.conn}, pre: c.buf}
 	c.f.s.track.open.Add(-1) // net/http counts it again (connState)
 	select {
 	case c.f.handoff.ch <- pc:
@@ -656,7 +656,7 @@ func (l *handoffListener) Addr() net.Addr { return l.addr }
 // path read, then the connection's. It keeps the optional methods net/http
 // uses (sendfile, a graceful close).
 type prefixConn struct {
-	net.Conn
+	wrapped
 	pre []byte
 }
 
@@ -667,18 +667,4 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
-}
-
-func (c *prefixConn) ReadFrom(r io.Reader) (int64, error) {
-	if rf, ok := c.Conn.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
-	}
-	return io.Copy(struct{ io.Writer }{c.Conn}, r)
-}
-
-func (c *prefixConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
 }
