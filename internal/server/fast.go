@@ -590,21 +590,14 @@ func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 }
 
 // validFieldName reports whether k is a header field name: one or more
-// token characters (RFC 9110 section 5.6.2).
+// token bytes (tokenByte, which isToken checks request names against).
 func validFieldName(k string) bool {
-	if k == "" {
-		return false
-	}
 	for i := 0; i < len(k); i++ {
-		c := k[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
+		if !tokenByte[k[i]] {
 			return false
 		}
 	}
-	return true
+	return k != ""
 }
 
 func appendHeader(out []byte, k, v string) []byte {
