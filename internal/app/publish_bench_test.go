@@ -17,6 +17,20 @@ import (
 func BenchmarkPublishToThreeQueues(b *testing.B) {
 	sys := testSystem(b)
 	ctx := awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: "000000000000", Region: "us-east-1", Host: "localhost:4566"})
+	topic := fanoutTopic(b, sys, ctx)
+	in := &snsapi.PublishInput{TopicArn: topic.TopicArn, Message: awsapi.String("hello from the benchmark")}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := sys.SNS.Publish(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// fanoutTopic creates bench/peers' fan-out topic, subscribed by three SQS
+// queues, and returns it.
+func fanoutTopic(b *testing.B, sys *System, ctx context.Context) *snsapi.CreateTopicOutput {
+	b.Helper()
 	topic, err := sys.SNS.CreateTopic(ctx, &snsapi.CreateTopicInput{Name: awsapi.String("bench-fanout")})
 	if err != nil {
 		b.Fatal(err)
@@ -31,11 +45,5 @@ func BenchmarkPublishToThreeQueues(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	in := &snsapi.PublishInput{TopicArn: topic.TopicArn, Message: awsapi.String("hello from the benchmark")}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := sys.SNS.Publish(ctx, in); err != nil {
-			b.Fatal(err)
-		}
-	}
+	return topic
 }

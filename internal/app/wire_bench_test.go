@@ -11,7 +11,6 @@ import (
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
-	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 )
 
@@ -21,20 +20,7 @@ import (
 func BenchmarkPublishQuery(b *testing.B) {
 	sys, srv := benchServer(b)
 	ctx := awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: "000000000000", Region: "us-east-1", Host: "localhost:4566"})
-	topic, err := sys.SNS.CreateTopic(ctx, &snsapi.CreateTopicInput{Name: awsapi.String("bench-fanout")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := range 3 {
-		name := fmt.Sprintf("bench-fanout-%d", i)
-		if _, err := sys.SQS.CreateQueue(ctx, &sqsapi.CreateQueueInput{QueueName: &name}); err != nil {
-			b.Fatal(err)
-		}
-		arn := "arn:aws:sqs:us-east-1:000000000000:" + name
-		if _, err := sys.SNS.Subscribe(ctx, &snsapi.SubscribeInput{TopicArn: topic.TopicArn, Protocol: awsapi.String("sqs"), Endpoint: &arn}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	topic := fanoutTopic(b, sys, ctx)
 	body := url.Values{"Action": {"Publish"}, "Version": {"2010-03-31"}, "TopicArn": {*topic.TopicArn}, "Message": {"hello from the benchmark"}}.Encode()
 	req := httptest.NewRequest(http.MethodPost, "http://localhost:4566/", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
