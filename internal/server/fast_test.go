@@ -175,12 +175,12 @@ func TestFastPathLeavesMalformedHeadsToNetHTTP(t *testing.T) {
 	}
 }
 
-// TestFastPathCancelsARequestWhoseClientLeft: a request waiting on its
-// context (a long poll) is cancelled when its client closes the
-// connection, as net/http's background read does.
-func TestFastPathCancelsARequestWhoseClientLeft(t *testing.T) {
-	waiting, cancelled := make(chan struct{}), make(chan error, 1)
-	addr, _ := startEcho(t, func(ctx context.Context, in any) (any, error) {
+// waitForCancel returns an Echo handler that closes waiting once called and
+// then waits, for 20 s at most, for its context to end, sending the
+// context's error to cancelled (nil if it never ended).
+func waitForCancel() (echo awsapi.Handler, waiting chan struct{}, cancelled chan error) {
+	waiting, cancelled = make(chan struct{}), make(chan error, 1)
+	echo = func(ctx context.Context, in any) (any, error) {
 		close(waiting)
 		select {
 		case <-ctx.Done():
@@ -189,7 +189,16 @@ func TestFastPathCancelsARequestWhoseClientLeft(t *testing.T) {
 			cancelled <- nil
 		}
 		return "", nil
-	})
+	}
+	return echo, waiting, cancelled
+}
+
+// TestFastPathCancelsARequestWhoseClientLeft: a request waiting on its
+// context (a long poll) is cancelled when its client closes the
+// connection, as net/http's background read does.
+func TestFastPathCancelsARequestWhoseClientLeft(t *testing.T) {
+	echo, waiting, cancelled := waitForCancel()
+	addr, _ := startEcho(t, echo)
 	c := dialT(t, addr)
 	io.WriteString(c, post("wait"))
 	<-waiting
@@ -258,17 +267,8 @@ func TestShutdownClosesIdleFastConnectionsAndFinishesInFlightOnes(t *testing.T) 
 // TestShutdownCancelsFastRequestsPastTheGrace: a request still waiting
 // when the shutdown grace ends has its context cancelled, and Serve returns.
 func TestShutdownCancelsFastRequestsPastTheGrace(t *testing.T) {
-	waiting, cancelled := make(chan struct{}), make(chan error, 1)
-	addr, stop := startEcho(t, func(ctx context.Context, in any) (any, error) {
-		close(waiting)
-		select {
-		case <-ctx.Done():
-			cancelled <- ctx.Err()
-		case <-time.After(20 * time.Second):
-			cancelled <- nil
-		}
-		return "", nil
-	}, "--shutdown-grace", "100ms")
+	echo, waiting, cancelled := waitForCancel()
+	addr, stop := startEcho(t, echo, "--shutdown-grace", "100ms")
 	c := dialT(t, addr)
 	io.WriteString(c, post("wait"))
 	<-waiting
