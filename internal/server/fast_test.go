@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -307,6 +309,30 @@ func TestFastPathAnswersABodyThatDoesNotArriveWhole(t *testing.T) {
 		if resp.StatusCode != 400 || body != tc.want || !resp.Close {
 			t.Errorf("%s: %s %q close=%v, want 400 %s and Connection: close", tc.name, resp.Status, body, resp.Close, tc.want)
 		}
+	}
+}
+
+// TestParseFastHeadKeepsEachValueAsSent checks the values the fast path
+// cuts from one copy of the head: trimmed of the spaces and tabs around
+// them (not inside), a name sent twice has both in order, and each name's
+// values are a slice of their own, which an append to does not write into
+// the next name's.
+func TestParseFastHeadKeepsEachValueAsSent(t *testing.T) {
+	head := "POST / HTTP/1.1\r\nHost:  h:1 \r\nX-A:\t a b \t\r\nX-B: 1\r\nx-a: second\r\nX-Empty:\r\nX-C:c\r\n\r\n"
+	p, ok := parseFastHead([]byte(head))
+	if !ok {
+		t.Fatal("not parsed")
+	}
+	want := http.Header{"X-A": {"a b", "second"}, "X-B": {"1"}, "X-Empty": {""}, "X-C": {"c"}}
+	if p.host != "h:1" || !reflect.DeepEqual(p.header, want) {
+		t.Fatalf("host %q, header %q; want h:1, %q", p.host, p.header, want)
+	}
+	p.header["X-B"] = append(p.header["X-B"], "2")
+	if got := p.header["X-Empty"]; len(got) != 1 || got[0] != "" {
+		t.Errorf("appending to X-B changed X-Empty to %q", got)
+	}
+	if got := p.header["X-A"]; !slices.Equal(got, []string{"a b", "second"}) {
+		t.Errorf("appending to X-B changed X-A to %q", got)
 	}
 }
 
