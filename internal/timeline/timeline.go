@@ -100,6 +100,12 @@ type Log struct {
 	mu      sync.Mutex
 	entries []Entry // oldest first, at most limit
 	seq     uint64
+	// ids holds the ids of the entries after seq, idsFor the first's seq:
+	// nextID renders them idRun at a time into one string, since an SQS
+	// batch records thirty entries and a string each was thirty
+	// allocations.
+	ids    string
+	idsFor uint64
 	// pending holds the entries not yet written to the files, encoded as
 	// the JSON lines they are saved as, npending of them: bytes the garbage
 	// collector need not scan, encoded once, and no second copy of each
@@ -258,7 +264,7 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 	}
 	l.mu.Lock()
 	l.seq++
-	e.ID = hexID(l.seq)
+	e.ID = l.nextID()
 	l.entries = append(l.entries, e)
 	if over := len(l.entries) - l.limit; over > l.limit/4 {
 		// Trim in steps, not one entry per Record, within the same array:
@@ -567,13 +573,37 @@ func (l *Log) Trace(id string) []Entry {
 
 // hexID is seq as 16 lower-case hex digits, the form of an entry's ID.
 func hexID(seq uint64) string {
+	return string(appendHexID(nil, seq))
+}
+
+func appendHexID(b []byte, seq uint64) []byte {
 	const digits = "0123456789abcdef"
-	var b [16]byte
+	var d [16]byte
 	for i := 15; i >= 0; i-- {
-		b[i] = digits[seq&0xf]
+		d[i] = digits[seq&0xf]
 		seq >>= 4
 	}
-	return string(b[:])
+	return append(b, d[:]...)
+}
+
+// idRun is how many ids nextID renders at once.
+const idRun = 64
+
+// nextID returns hexID(l.seq), cut from a run of ids rendered together; l.mu
+// is held. A run is rendered again from l.seq when l.seq is not the one it
+// was for (Open sets l.seq from the saved entries).
+func (l *Log) nextID() string {
+	if l.ids == "" || l.idsFor != l.seq {
+		var b [16 * idRun]byte
+		run := b[:0]
+		for i := range uint64(idRun) {
+			run = appendHexID(run, l.seq+i)
+		}
+		l.ids = string(run)
+	}
+	id := l.ids[:16]
+	l.ids, l.idsFor = l.ids[16:], l.seq+1
+	return id
 }
 
 func subjectOf(e *Entry) string {

@@ -377,3 +377,31 @@ func TestBusyTimelineFlushesEarly(t *testing.T) {
 		t.Fatalf("flush left %d bytes pending", len(l.pending))
 	}
 }
+
+// TestEntriesAreNumberedInOrderAcrossIDRuns: ids are handed out from runs
+// rendered idRun at a time; every entry still has the next number, past
+// the end of a run and after a reopen continues from the saved ones.
+func TestEntriesAreNumberedInOrderAcrossIDRuns(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(Options{Dir: dir})
+	const n = 2*idRun + 5
+	for range n {
+		l.Record(context.Background(), Entry{Service: "sqs", Kind: "MessageSent"})
+	}
+	got := l.List(Filter{}) // newest first
+	if len(got) != n {
+		t.Fatalf("%d entries, want %d", len(got), n)
+	}
+	for i, e := range got {
+		if want := hexID(uint64(n - i)); e.ID != want {
+			t.Fatalf("entry %d from the newest has id %s, want %s", i, e.ID, want)
+		}
+	}
+	l.flush()
+	l2, _ := Open(Options{Dir: dir})
+	<-l2.loaded
+	l2.Record(context.Background(), Entry{Service: "sqs", Kind: "MessageSent"})
+	if got := l2.List(Filter{}); got[0].ID != hexID(n+1) {
+		t.Errorf("after a reopen the next id is %s, want %s", got[0].ID, hexID(n+1))
+	}
+}
