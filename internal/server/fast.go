@@ -18,12 +18,13 @@ import (
 )
 
 // The fast path serves the plain requests nearly every AWS SDK call is (a
-// POST of a small body with a Content-Length) on a loop of wharf's own, one
-// goroutine per connection, and hands a connection to net/http, with the
-// bytes already read, at the first request that is anything else (S3's
-// GETs and PUTs, chunked or 100-continue bodies, bodies over maxFastBody,
-// HTTP/1.0, a head parseFastHead is not sure of). net/http then serves
-// that connection to its end, as it did before the fast path existed.
+// POST of a small body with a Content-Length), and the health check, on a
+// loop of wharf's own, one goroutine per connection, and hands a
+// connection to net/http, with the bytes already read, at the first
+// request that is anything else (S3's GETs and PUTs, chunked or
+// 100-continue bodies, bodies over maxFastBody, HTTP/1.0, a head
+// parseFastHead is not sure of). net/http then serves that connection to
+// its end, as it did before the fast path existed.
 //
 // net/http spends more CPU than wharf itself on a small request: per
 // request, a goroutine reading in the background to notice a client going
@@ -195,8 +196,9 @@ func (c *fastConn) serve() {
 		c.f.finished.Broadcast()
 		c.f.mu.Unlock()
 	}()
+	afterPost := false
 	for first := true; ; first = false {
-		end, ok := c.readHead(first)
+		end, ok := c.readHead(first, afterPost)
 		if !ok {
 			return
 		}
@@ -211,6 +213,7 @@ func (c *fastConn) serve() {
 			handedOff = c.handOff()
 			return
 		}
+		afterPost = p.method == http.MethodPost
 		body, err := c.readBody(end, p.length)
 		if !c.serveOne(&p, body, err) {
 			return
@@ -222,7 +225,8 @@ func (c *fastConn) serve() {
 // length, or 0 when buf holds what net/http must read (no request line, a
 // head longer than maxFastHead). ok is false when the connection is to be
 // closed: the client closed it or stopped sending, or shutdown closed it.
-func (c *fastConn) readHead(first bool) (end int, ok bool) {
+// afterPost: the connection's last request was a POST.
+func (c *fastConn) readHead(first, afterPost bool) (end int, ok bool) {
 	hdrTimeout := orDefault(c.f.s.cfg.HeaderTimeout, 30*time.Second)
 	deadline := false
 	if first {
@@ -237,10 +241,10 @@ func (c *fastConn) readHead(first bool) (end int, ok bool) {
 		// shutdown closes it if the rest does not come.
 		c.state.Store(connReading)
 	}
-	// As net/http after a POST (every request the loop serves is one): up
-	// to 4 CR or LF bytes an old client sends after a body are skipped.
+	// As net/http after a POST: up to 4 CR or LF bytes an old client sends
+	// after a body are skipped.
 	skip := 0
-	if !first {
+	if afterPost {
 		skip = 4
 	}
 	scanned, line := 0, 0

@@ -16,7 +16,8 @@ type fastHead struct {
 }
 
 // parseFastHead parses head (a whole head, up to and with its empty line)
-// when it is a plain request: "POST target HTTP/1.1", each line ending in
+// when it is a plain request: "POST target HTTP/1.1" (or the health check,
+// "GET /_wharf/health HTTP/1.1" without a body), each line ending in
 // CRLF, header names that are tokens and values without control bytes (but
 // tab), one Host, at most one Content-Length of at most maxFastBody, and no
 // Transfer-Encoding, Expect, Upgrade or Connection other than close or
@@ -30,7 +31,17 @@ func parseFastHead(head []byte) (p fastHead, ok bool) {
 	}
 	method, line, _ := bytes.Cut(line, []byte(" "))
 	target, proto, _ := bytes.Cut(line, []byte(" "))
-	if string(method) != http.MethodPost || string(proto) != "HTTP/1.1" || len(target) == 0 || target[0] != '/' {
+	switch {
+	case string(proto) != "HTTP/1.1" || len(target) == 0 || target[0] != '/':
+		return p, false
+	case string(method) == http.MethodPost:
+		p.method = http.MethodPost
+	case string(method) == http.MethodGet && string(target) == healthPath:
+		// The health check, the one request a supervisor sends an idle
+		// wharf: served here, net/http's server code is not run (nor made
+		// resident) by an idle wharf at all (issue 20's idle RSS).
+		p.method = http.MethodGet
+	default:
 		return p, false
 	}
 	for _, c := range target {
@@ -38,7 +49,7 @@ func parseFastHead(head []byte) (p fastHead, ok bool) {
 			return p, false
 		}
 	}
-	p.method, p.target = http.MethodPost, string(target)
+	p.target = string(target)
 	u, err := url.ParseRequestURI(p.target)
 	if err != nil {
 		return p, false
@@ -119,6 +130,9 @@ func parseFastHead(head []byte) (p fastHead, ok bool) {
 		} else {
 			p.header[key] = values[i : i+1 : i+1]
 		}
+	}
+	if p.method == http.MethodGet && p.length != 0 {
+		return p, false // a GET with a body: net/http reads it
 	}
 	return p, seenHost && len(rest) == 0
 }

@@ -265,7 +265,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Before the drain: a reset need not wait for a body nobody reads.
 		defer held.Exit()
 	}
-	if r.URL.Path == "/_wharf/health" && r.Method == http.MethodGet {
+	if r.URL.Path == healthPath && r.Method == http.MethodGet {
 		s.health(w)
 		return
 	}
@@ -442,7 +442,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // ownEndpoint reports whether r is for one of wharf's own endpoints (health,
 // Endpoints, the console), which ServeHTTP answers without the gate.
 func (s *Server) ownEndpoint(r *http.Request) bool {
-	if r.Method == http.MethodGet && (r.URL.Path == "/_wharf/health" || s.extra[r.URL.Path] != nil) {
+	if r.Method == http.MethodGet && (r.URL.Path == healthPath || s.extra[r.URL.Path] != nil) {
 		return true
 	}
 	return s.console != nil && isConsolePath(r.URL.Path)
@@ -474,6 +474,9 @@ func scopeOrTarget(r *http.Request, scope string) string {
 	}
 	return r.Header.Get("X-Amz-Target")
 }
+
+// healthPath is the health check's path.
+const healthPath = "/_wharf/health"
 
 // health answers GET /_wharf/health: each service and whether wharf implements it.
 func (s *Server) health(w http.ResponseWriter) {
