@@ -207,19 +207,26 @@ func BenchmarkLargeStore(b *testing.B) {
 
 // BenchmarkPutBatch is Updates of ten puts each to an in-memory store: ten
 // ascending keys of one queue, as an SQS SendMessageBatch writes
-// ("ascending"), or ten random keys, as DynamoDB writes do ("random").
-// heap-B/key is the live heap per key stored at the end (a key and its
-// value are 218 bytes): what room left unused in nodes costs. Compare runs
-// with the same -benchtime=Nx, since it depends on the store's size.
+// ("ascending"), the same before a key that sorts after them, as an SQS
+// queue's count key follows its messages ("ascending-before-more"), or ten
+// random keys, as DynamoDB writes do ("random"). heap-B/key is the live
+// heap per key stored at the end (a key and its value are 218 bytes): what
+// room left unused in nodes costs. Compare runs with the same
+// -benchtime=Nx, since it depends on the store's size.
 func BenchmarkPutBatch(b *testing.B) {
-	for _, random := range []bool{false, true} {
-		name := "ascending"
-		if random {
-			name = "random"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, bench := range []struct {
+		name           string
+		random, before bool
+	}{{"ascending", false, false}, {"ascending-before-more", false, true}, {"random", true, false}} {
+		random := bench.random
+		b.Run(bench.name, func(b *testing.B) {
 			s := OpenMemory()
 			defer s.Close()
+			if bench.before {
+				if err := s.Update(func(tx Tx) error { return tx.Put([]byte("bench/p00/~"), benchValue) }); err != nil {
+					b.Fatal(err)
+				}
+			}
 			r := rand.New(rand.NewPCG(1, 2))
 			sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 			runtime.GC()

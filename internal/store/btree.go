@@ -63,6 +63,12 @@ type ent struct {
 type node struct {
 	gen  uint64
 	leaf bool
+	// run is how many inserts in a row went each just after the one
+	// before it, and after is 1 + where the last of them went (in ents of
+	// a leaf, kids of an interior node; 0: none yet): keys ascending in
+	// the middle of a node (see splitPoint).
+	run   uint8
+	after uint16
 	// A leaf's ents are its pairs in key order. An interior node's ents are
 	// its separators: kids[i] holds the keys k with key(i-1) <= k < key(i).
 	ents []ent
@@ -241,7 +247,7 @@ func own(n *node, gen uint64) *node {
 	if n.gen == gen {
 		return n
 	}
-	c := &node{gen: gen, leaf: n.leaf, data: n.data}
+	c := &node{gen: gen, leaf: n.leaf, data: n.data, run: n.run, after: n.after}
 	if !n.leaf {
 		c.kids = append(make([]*node, 0, len(n.kids)+1), n.kids...)
 		if n.ext == nil {
@@ -417,10 +423,11 @@ func putIn(n *node, gen uint64, key, val []byte) (*node, []byte, *node) {
 			return n, nil, nil
 		}
 		n.ents = slices.Insert(n.ents, i, e)
+		run := n.inserted(i)
 		if len(n.ents) <= maxEnts {
 			return n, nil, nil
 		}
-		return split(n, gen, splitPoint(len(n.ents), i))
+		return split(n, gen, splitPoint(len(n.ents), i, run))
 	}
 	n = own(n, gen)
 	i := n.child(key)
@@ -432,34 +439,59 @@ func putIn(n *node, gen uint64, key, val []byte) (*node, []byte, *node) {
 	e := n.store(sep, nil, false) // first: it may replace n.ents
 	n.ents = slices.Insert(n.ents, i, e)
 	n.kids = slices.Insert(n.kids, i+1, r)
+	run := n.inserted(i + 1)
 	if len(n.kids) <= maxKids {
 		return n, nil, nil
 	}
-	return split(n, gen, splitPoint(len(n.kids), i+1))
+	return split(n, gen, splitPoint(len(n.kids), i+1, run))
+}
+
+// inserted records an insert at i into n (which gen owns) and reports
+// whether it continues a run of ascending inserts: the last two inserts
+// before it went each just after the one before.
+func (n *node) inserted(i int) bool {
+	if int(n.after) == i {
+		n.run = min(n.run+1, 2)
+	} else {
+		n.run = 0
+	}
+	n.after = uint16(i + 1)
+	return n.run >= 2
 }
 
 // splitPoint is where a node of size entries (or children) that has just
 // taken one at i splits: in the middle, but next to i when i is at an end,
 // so that keys written in ascending (or descending) order, as a queue's
-// messages are, fill nodes instead of leaving them half empty.
-func splitPoint(size, i int) int {
-	switch i {
-	case size - 1:
+// messages are, fill nodes instead of leaving them half empty. Keys that
+// ascend in the middle of a node (run: the inserts before this one went
+// each just after the last) split just after i, the new key ending the
+// first node: the keys that follow them there are other kinds of key
+// (an SQS queue's messages are followed by its count and its visibility
+// index, and that index by the next queue's keys), and split in the middle
+// the node the next keys go to was copied into a new array every few of
+// them and split when half full, leaving nodes half empty.
+func splitPoint(size, i int, run bool) int {
+	switch {
+	case i == size-1:
 		return size - 1
-	case 0:
+	case i == 0:
 		return 1
+	case run:
+		return i + 1
 	}
 	return size / 2
 }
 
 // split returns new nodes of gen holding n's first at entries (or
-// children) and the rest, and the separator between them.
+// children) and the rest, and the separator between them. When the first
+// part is the larger (an end split, or a run's, see splitPoint), n itself
+// becomes it if gen owns n.
 func split(n *node, gen uint64, at int) (*node, []byte, *node) {
 	if n.leaf {
 		end := at == len(n.ents)-1
 		r := n.half(gen, at, len(n.ents), end)
-		if end && n.gen == gen {
-			n.keepFirst(at)
+		if (end || 2*at > len(n.ents)) && n.gen == gen {
+			n.keepFirst(at, end)
 			return n, r.key(0), r
 		}
 		l := n.half(gen, 0, at, at == 1)
@@ -470,8 +502,8 @@ func split(n *node, gen uint64, at int) (*node, []byte, *node) {
 	r := n.half(gen, at, len(n.ents), end)
 	r.kids = append(r.kids, n.kids[at:]...)
 	sep := n.key(at - 1)
-	if end && n.gen == gen {
-		n.keepFirst(at - 1)
+	if (end || 2*at > len(n.kids)) && n.gen == gen {
+		n.keepFirst(at-1, end)
 		clear(n.kids[at:])
 		n.kids = n.kids[:at]
 		return n, sep, r
@@ -489,8 +521,9 @@ func split(n *node, gen uint64, at int) (*node, []byte, *node) {
 // of what such a split cost. The bytes of the dropped pairs stay in data,
 // unused, as an overwrite's do; the left half of an end split is rarely
 // written to again, so its ents are trimmed to size when writes in place
-// left them much room.
-func (n *node) keepFirst(at int) {
+// left them much room (trim). A run's split (see splitPoint) keeps n too:
+// the next keys go to it.
+func (n *node) keepFirst(at int, trim bool) {
 	n.ownEnts()
 	for _, e := range n.ents[at:] {
 		if e.flag&entExt != 0 {
@@ -498,7 +531,7 @@ func (n *node) keepFirst(at int) {
 		}
 	}
 	n.ents = n.ents[:at]
-	if cap(n.ents) > at+at/8 {
+	if trim && cap(n.ents) > at+at/8 {
 		n.ents = append(make([]ent, 0, at), n.ents...)
 	}
 }

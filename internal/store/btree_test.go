@@ -454,6 +454,63 @@ func TestEndSplitsLeaveRoomToFill(t *testing.T) {
 	}
 }
 
+// TestAscendingKeysBeforeOthersFillNodes writes keys in ascending order
+// that sort before keys already there, as an SQS queue's messages go before
+// its count and visibility index: the leaves they fill end up full, as at
+// the end of the tree (TestEndSplitsLeaveRoomToFill), not half empty, and
+// the leaf they go to moves to a new data array about once per split, not
+// every few keys. Every version kept must still read as it was.
+func TestAscendingKeysBeforeOthersFillNodes(t *testing.T) {
+	const keys = 40 * maxEnts
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%06d", i) }
+	var root *node
+	gen := uint64(1)
+	for _, k := range []string{"l", "m1", "m2", "m3"} { // after every k key
+		root = insert(root, gen, []byte(k), []byte("other"))
+		gen++
+	}
+	into := func(n *node, k []byte) *node { // the leaf k goes to
+		for !n.leaf {
+			n = n.kids[n.child(k)]
+		}
+		return n
+	}
+	roots := make([]*node, keys)
+	moves := 0
+	for i := range keys {
+		var data *byte
+		if i > 0 {
+			if n := into(root, key(i)); len(n.data) > 0 {
+				data = &n.data[0]
+			}
+		}
+		root = insert(root, gen, key(i), fmt.Appendf(nil, "v%06d", i))
+		gen++
+		roots[i] = root
+		if n := into(root, key(i)); data != nil && len(n.data) > 0 && &n.data[0] != data {
+			moves++
+		}
+	}
+	if leaves, most := countLeaves(root), keys/(maxEnts-2)+2; leaves > most {
+		t.Errorf("%d keys in %d leaves, want at most %d", keys, leaves, most)
+	}
+	if most := 2 * keys / maxEnts; moves > most {
+		t.Errorf("the leaf the keys went to moved to a new data array %d times, want at most %d", moves, most)
+	}
+	for i := 0; i < keys; i += 37 {
+		checkTree(t, roots[i])
+		for j := range keys {
+			v, ok := lookup(roots[i], key(j))
+			if ok != (j <= i) || ok && string(v) != fmt.Sprintf("v%06d", j) {
+				t.Fatalf("version %d: %s = %q, %v", i, key(j), v, ok)
+			}
+		}
+		if v, ok := lookup(roots[i], []byte("m2")); !ok || string(v) != "other" {
+			t.Fatalf("version %d: m2 = %q, %v", i, v, ok)
+		}
+	}
+}
+
 // countLeaves returns the number of leaves of the tree root.
 func countLeaves(n *node) int {
 	if n.leaf {
