@@ -199,8 +199,13 @@ func (d *decoder) value(name []byte) (string, bool) { return d.p.valueIn(d.lo, d
 // prefix (empty at the top).
 func (d *decoder) decodeStruct(prefix []byte, v reflect.Value) error {
 	shape := awsapi.ShapeOf(v.Type())
+	var buf [16]string
+	sent, known := d.parts(prefix, buf[:0])
 	for i := range shape.Fields {
 		f := &shape.Fields[i]
+		if known && !slices.Contains(sent, f.WireName()) && (f.MemberName == "" || !slices.Contains(sent, f.MemberName)) {
+			continue // nothing names it: no search for each of its forms
+		}
 		name := prefix
 		if len(prefix) > 0 {
 			name = append(name, '.')
@@ -211,6 +216,39 @@ func (d *decoder) decodeStruct(prefix []byte, v reflect.Value) error {
 		}
 	}
 	return nil
+}
+
+// parts returns the distinct parts that follow prefix and a dot (up to the
+// next dot) in the names of the parameters the structure at prefix can
+// name, appended to buf, and whether it found them all (not when there were
+// more than buf holds). A member is named only by its wire name or, in a
+// flattened list, its member's name: a member neither of which is among
+// them is not there, and decodeStruct skips the searches for it (a batch
+// entry has a handful of members and sends two or three).
+func (d *decoder) parts(prefix []byte, buf []string) ([]string, bool) {
+	if d.wide {
+		return nil, false // tests compare the decoding with every search made
+	}
+	for _, p := range d.p.list[d.lo:d.hi] {
+		k := p.k
+		if len(prefix) > 0 {
+			if len(k) <= len(prefix) || k[len(prefix)] != '.' || k[:len(prefix)] != string(prefix) {
+				continue
+			}
+			k = k[len(prefix)+1:]
+		}
+		if i := strings.IndexByte(k, '.'); i >= 0 {
+			k = k[:i]
+		}
+		if len(buf) > 0 && buf[len(buf)-1] == k {
+			continue
+		}
+		if len(buf) == cap(buf) {
+			return nil, false
+		}
+		buf = append(buf, k)
+	}
+	return buf, true
 }
 
 // decodeValue fills v from parameters named name (or under it). name's

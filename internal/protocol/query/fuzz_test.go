@@ -32,6 +32,12 @@ func FuzzQueryDecode(f *testing.F) {
 	f.Add("Action=CreateQueue&Version=2012-11-05&QueueName=q&" + strings.Repeat("Attribute.1.", 2000) + "Name=x")
 	f.Add("Action=AssumeRole&Version=2011-06-15&RoleArn=a&RoleSessionName=%FF")
 	f.Add("Action=SendMessage&Version=2012-11-05&QueueUrl=q&MessageBody=%E2%82")
+	// More distinct names than decodeStruct's list of them holds.
+	many := "Action=SendMessage&Version=2012-11-05&QueueUrl=q&MessageBody=x&DelaySeconds=1"
+	for i := range 20 {
+		many += fmt.Sprintf("&X%d=1", i)
+	}
+	f.Add(many)
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, svc := range []*struct {
 			name string
@@ -56,8 +62,9 @@ func FuzzQueryDecode(f *testing.F) {
 				t.Fatalf("Decode error %T %v", err, err)
 			}
 			// Each structure's members are searched for among the
-			// parameters under its name: searching among them all gives
-			// the same input and the same error.
+			// parameters under its name, and only those some parameter
+			// names: searching for every member among them all gives the
+			// same input and the same error.
 			p, perr := requestParams(r)
 			if perr != nil {
 				t.Fatalf("params: %v", perr)
