@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
+	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
 	"github.com/wharf-dev/wharf/internal/protocol"
@@ -21,6 +22,8 @@ var seedBodies = []string{
 	"Action=SendMessage&MessageAttribute.1.Name=color&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=red&MessageBody=hello&QueueUrl=http%3A%2F%2F127.0.0.1%2F000000000000%2Fq&Version=2012-11-05",
 	"Action=ReceiveMessage&AttributeName.1=All&MaxNumberOfMessages=10&MessageAttributeName.1=All&QueueUrl=http%3A%2F%2F127.0.0.1%2F000000000000%2Fq&Version=2012-11-05&WaitTimeSeconds=1",
 	"Action=CreateQueue&Attribute.1.Name=VisibilityTimeout&Attribute.1.Value=30&QueueName=q&Tag.1.Key=a&Tag.1.Value=b&Version=2012-11-05",
+	// SNS: a list of structures with a map each, not flattened.
+	"Action=PublishBatch&PublishBatchRequestEntries.member.1.Id=a&PublishBatchRequestEntries.member.1.Message=m&PublishBatchRequestEntries.member.1.MessageAttributes.entry.1.Name=k&PublishBatchRequestEntries.member.1.MessageAttributes.entry.1.Value.DataType=String&PublishBatchRequestEntries.member.1.MessageAttributes.entry.1.Value.StringValue=v&PublishBatchRequestEntries.member.2.Id=b&PublishBatchRequestEntries.member.2.Message=n&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3At&Version=2010-03-31",
 	"Action=SendMessageBatch&QueueUrl=q&SendMessageBatchRequestEntry.1.Id=1&SendMessageBatchRequestEntry.1.MessageBody=x&SendMessageBatchRequestEntry.1.MessageAttribute.1.Name=b&SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.DataType=Binary&SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.BinaryValue=aGk%3D&Version=2012-11-05",
 }
 
@@ -41,10 +44,13 @@ func FuzzQueryDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, svc := range []*struct {
 			name string
-		}{{"sts"}, {"sqs"}} {
+		}{{"sts"}, {"sqs"}, {"sns"}} {
 			s := stsapi.Service
-			if svc.name == "sqs" {
+			switch svc.name {
+			case "sqs":
 				s = sqsapi.Service
+			case "sns":
+				s = snsapi.Service
 			}
 			r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
