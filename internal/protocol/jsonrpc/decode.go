@@ -530,26 +530,28 @@ func (d *directDecoder) array(v reflect.Value, tsFormat string, depth int) bool 
 		return false
 	}
 	d.i++
-	t := v.Type()
-	s := reflect.MakeSlice(t, 0, 0)
 	if d.peek() == ']' {
 		d.i++
-		v.Set(s)
+		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
 		return true
 	}
-	el := reflect.New(t.Elem()).Elem()
-	for {
-		el.SetZero()
-		if !d.value(el, tsFormat, depth+1) {
+	// Each element is decoded in place, into v grown as it fills (4, 8,
+	// 16, ...): reflect.Append would allocate a slice header each time, and
+	// grow from one element through every power of two.
+	v.SetZero()
+	for n := 0; ; n++ {
+		if n == v.Cap() {
+			v.Grow(4)
+		}
+		v.SetLen(n + 1)
+		if !d.value(v.Index(n), tsFormat, depth+1) {
 			return false
 		}
-		s = reflect.Append(s, el)
 		switch d.peek() {
 		case ',':
 			d.i++
 		case ']':
 			d.i++
-			v.Set(s)
 			return true
 		default:
 			return false
