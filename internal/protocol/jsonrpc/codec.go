@@ -185,8 +185,17 @@ func ContentType(svc *awsapi.Service) string {
 	if svc != nil && svc.JSONVersion != "" {
 		v = svc.JSONVersion
 	}
+	switch v { // the two there are, without building them on every response
+	case "1.0":
+		return "application/x-amz-json-1.0"
+	case "1.1":
+		return "application/x-amz-json-1.1"
+	}
 	return "application/x-amz-json-" + v
 }
+
+// requestIDKey is RequestIDHeader as a header map holds it.
+var requestIDKey = http.CanonicalHeaderKey(RequestIDHeader)
 
 // Encode writes out as a JSON object; an operation without output answers "{}",
 // or for DynamoDB (TagResource, UntagResource) nothing at all, as it does.
@@ -208,9 +217,11 @@ func (Codec) Encode(w http.ResponseWriter, r *http.Request, svc *awsapi.Service,
 	if svc != nil && svc.Quirks.CompressResponses {
 		body = compressResponse(h, r, body)
 	}
-	h.Set("Content-Type", ContentType(svc))
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set(RequestIDHeader, requestID)
+	// What h.Set would do, with the three values in one allocation rather
+	// than one each (capped, so that an Add cannot write into the next).
+	vals := [...]string{ContentType(svc), strconv.Itoa(len(body)), requestID}
+	v := vals[:]
+	h["Content-Type"], h["Content-Length"], h[requestIDKey] = v[0:1:1], v[1:2:2], v[2:3:3]
 	setCRC32(h, svc, body) // of the bytes sent, compressed or not, as DynamoDB's
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(body)

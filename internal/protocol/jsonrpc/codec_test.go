@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -248,6 +249,14 @@ func TestEncodeOmitsNilAndKeepsEmpty(t *testing.T) {
 	}
 	if id := w.Header().Get("X-Amzn-RequestId"); id != "rid-7" {
 		t.Errorf("request id = %q", id)
+	}
+	if n := w.Header().Get("Content-Length"); n != strconv.Itoa(w.Body.Len()) {
+		t.Errorf("Content-Length = %q for %d bytes", n, w.Body.Len())
+	}
+	// The three values share one array: adding to one leaves the others.
+	w.Header().Add("Content-Type", "x")
+	if got := w.Header().Values("Content-Length"); len(got) != 1 || got[0] != strconv.Itoa(w.Body.Len()) {
+		t.Errorf("Content-Length after an Add to Content-Type = %q", got)
 	}
 	for _, absent := range []string{"I64", "Structs", "Doc", "Bool", "Times"} {
 		if _, ok := m[absent]; ok {
