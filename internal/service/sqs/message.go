@@ -514,6 +514,9 @@ func (s *Service) sendToWith(ctx context.Context, sends []queueSend, also func(s
 	}
 	// Every send's results and messages, in one allocation each.
 	results, msgs, backing := make([]sendResult, n), make([]*message, n), make([]message, n)
+	// And room for the ids each stores (putMessages appends them), capped
+	// per send, rather than each grown from nothing.
+	stored := make([]string, n)
 	all := msgs
 	valid := 0
 	for i := range sends {
@@ -522,8 +525,8 @@ func (s *Service) sendToWith(ctx context.Context, sends []queueSend, also func(s
 			continue
 		}
 		k := len(qs.entries)
-		qs.results, qs.msgs = results[:k:k], msgs[:k:k]
-		results, msgs = results[k:], msgs[k:]
+		qs.results, qs.msgs, qs.ids = results[:k:k], msgs[:k:k], stored[:0:k]
+		results, msgs, stored = results[k:], msgs[k:], stored[k:]
 		sender := caller
 		if sender == "" {
 			sender = qs.r.account
@@ -988,10 +991,10 @@ func (s *Service) deleteMessages(r queueRef, handles []string) ([]error, error) 
 	now := s.clock.Now().UnixMilli()
 	errs := make([]error, len(handles))
 	deleted := int64(0)
-	var deletedIDs []string
+	deletedIDs := make([]string, 0, len(handles))
 	err := s.update(func(tx *txn) error {
 		clear(errs)
-		deleted, deletedIDs = 0, nil
+		deleted, deletedIDs = 0, deletedIDs[:0]
 		q, err := s.getQueue(tx, r.account, r.region, r.name)
 		if err != nil {
 			return err
