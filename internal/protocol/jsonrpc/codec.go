@@ -103,7 +103,7 @@ func readBody(r *http.Request, limit int) ([]byte, error) {
 		defer zr.Close()
 		body = zr
 	}
-	data, err := readAll(io.LimitReader(body, int64(limit)+1), r.ContentLength, limit)
+	data, err := readAll(&io.LimitedReader{R: body, N: int64(limit) + 1}, r.ContentLength, limit)
 	if e := apierr.As(err); e != nil {
 		// The body did not arrive whole (cut short, timed out, over the
 		// service's limit): the server's error, not a serialization one.
@@ -121,12 +121,13 @@ func readBody(r *http.Request, limit int) ([]byte, error) {
 	return data, nil
 }
 
-// readAll is io.ReadAll starting from a buffer of the declared length (when
-// there is one within limit), so a body is read into one allocation rather
-// than grown into from 512 bytes.
-func readAll(rd io.Reader, declared int64, limit int) ([]byte, error) {
+// readAll is io.ReadAll of rd starting from a buffer of the declared length
+// (when there is one within limit), so a body is read into one allocation
+// rather than grown into from 512 bytes. rd is a concrete *io.LimitedReader,
+// read only by its own method here, so the caller's stays on its stack.
+func readAll(rd *io.LimitedReader, declared int64, limit int) ([]byte, error) {
 	if declared <= 0 || declared > int64(limit) {
-		return io.ReadAll(rd)
+		return io.ReadAll(io.LimitReader(rd.R, rd.N))
 	}
 	b := make([]byte, 0, declared+1) // +1: the read that finds the end
 	for {
@@ -155,7 +156,7 @@ func readDynamoDBBody(r *http.Request, limit int) ([]byte, error) {
 		return nil, err
 	}
 	defer done()
-	data, err := readAll(io.LimitReader(body, int64(limit)+1), r.ContentLength, limit)
+	data, err := readAll(&io.LimitedReader{R: body, N: int64(limit) + 1}, r.ContentLength, limit)
 	if e := apierr.As(err); e != nil {
 		return nil, e
 	}
