@@ -47,8 +47,11 @@ type Service struct {
 	acct string
 	ak   string
 	sk   string
-	now  func() time.Time
-	ids  *ids
+	// rootKey is LookupKey's answer for ak, made once: the root ARN it
+	// names was a string built on every request signed with it.
+	rootKey awsapi.Key
+	now     func() time.Time
+	ids     *ids
 	// policies caches managed policies' decoded default documents for
 	// authorization (see defaultDocument).
 	policies sync.Map
@@ -86,6 +89,7 @@ func New(o Options) *Service {
 	if s.ids.src == nil {
 		s.ids.src = rand.Reader
 	}
+	s.rootKey = awsapi.Key{Secret: s.sk, Account: s.acct, ARN: rootARN(s.acct)}
 	return s
 }
 

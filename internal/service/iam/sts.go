@@ -344,7 +344,7 @@ func (s *Service) LookupKey(ctx context.Context, akid string) (awsapi.Key, bool)
 		return awsapi.Key{}, false
 	}
 	if akid == s.ak {
-		return awsapi.Key{Secret: s.sk, Account: s.acct, ARN: rootARN(s.acct)}, true
+		return s.rootKey, true
 	}
 	gen := s.Generation() // before reading, so a write meanwhile invalidates
 	if v, hit := s.keys.Load(akid); hit {
