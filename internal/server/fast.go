@@ -568,7 +568,7 @@ func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 	}
 	if _, ok := h["Date"]; !ok {
 		out = append(out, "Date: "...)
-		out = time.Now().UTC().AppendFormat(out, http.TimeFormat)
+		out = appendDate(out, time.Now())
 		out = append(out, "\r\n"...)
 	}
 	if cl := h.Get("Content-Length"); cl == "" {
@@ -602,6 +602,27 @@ func validFieldName(k string) bool {
 		}
 	}
 	return k != ""
+}
+
+// lastDate is the Date header value of the second the last response went
+// out in: every response of a second has the same one (http.TimeFormat
+// stops at seconds), formatted once instead of once a response.
+var lastDate atomic.Pointer[dateValue]
+
+type dateValue struct {
+	sec int64
+	v   []byte
+}
+
+// appendDate appends now as an HTTP Date value (http.TimeFormat, in UTC).
+func appendDate(out []byte, now time.Time) []byte {
+	sec := now.Unix()
+	d := lastDate.Load()
+	if d == nil || d.sec != sec {
+		d = &dateValue{sec: sec, v: now.UTC().AppendFormat(nil, http.TimeFormat)}
+		lastDate.Store(d)
+	}
+	return append(out, d.v...)
 }
 
 func appendHeader(out []byte, k, v string) []byte {

@@ -557,3 +557,17 @@ func TestFastResponsesAreFramedAsNetHTTPFramesThem(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendDateIsTheSecondsDate checks the fast writer's Date value against
+// http.TimeFormat's for instants across second boundaries, in and out of
+// order, as responses of several connections may ask for them.
+func TestAppendDateIsTheSecondsDate(t *testing.T) {
+	base := time.Date(2026, 12, 7, 13, 59, 58, 0, time.FixedZone("CET", 3600))
+	for _, d := range []time.Duration{0, 999 * time.Millisecond, time.Second, 1500 * time.Millisecond, 400 * time.Millisecond, 3 * time.Second, -time.Hour, 2*time.Second + time.Nanosecond} {
+		now := base.Add(d)
+		got := string(appendDate([]byte("x"), now))
+		if want := "x" + now.UTC().Format(http.TimeFormat); got != want {
+			t.Errorf("appendDate(%v) = %q, want %q", now, got, want)
+		}
+	}
+}
