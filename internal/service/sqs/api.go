@@ -201,7 +201,14 @@ func (s *Service) SendMessage(ctx context.Context, in *sqsapi.SendMessageInput) 
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.send(ctx, r, []*sendEntry{sendMessageEntry(in)})
+	// The entry and the list of it in one allocation.
+	one := new(struct {
+		e    sendEntry
+		list [1]*sendEntry
+	})
+	one.e = sendMessageEntry(in)
+	one.list[0] = &one.e
+	res, err := s.send(ctx, r, one.list[:])
 	if err != nil {
 		return nil, err
 	}
@@ -219,8 +226,8 @@ func (s *Service) SendMessage(ctx context.Context, in *sqsapi.SendMessageInput) 
 }
 
 // sendMessageEntry is the message a SendMessage call sends.
-func sendMessageEntry(in *sqsapi.SendMessageInput) *sendEntry {
-	return &sendEntry{
+func sendMessageEntry(in *sqsapi.SendMessageInput) sendEntry {
+	return sendEntry{
 		Body: in.MessageBody, Delay: in.DelaySeconds,
 		Attrs: toAttrs(in.MessageAttributes), SysAttrs: toSysAttrs(in.MessageSystemAttributes),
 		GroupID: awsapi.ToString(in.MessageGroupId), DedupID: awsapi.ToString(in.MessageDeduplicationId),

@@ -143,7 +143,8 @@ func (s *Service) SendMessages(ctx context.Context, ins []*sqsapi.SendMessageInp
 			errs[i] = err
 			continue
 		}
-		e := sendMessageEntry(in)
+		e := new(sendEntry)
+		*e = sendMessageEntry(in)
 		e.Cause = causes[i]
 		sends = add(sends, r, e, i)
 	}

@@ -512,11 +512,25 @@ func (s *Service) sendToWith(ctx context.Context, sends []queueSend, also func(s
 			n += len(qs.entries)
 		}
 	}
-	// Every send's results and messages, in one allocation each.
-	results, msgs, backing := make([]sendResult, n), make([]*message, n), make([]message, n)
-	// And room for the ids each stores (putMessages appends them), capped
-	// per send, rather than each grown from nothing.
-	stored := make([]string, n)
+	// Every send's results and messages, in one allocation each, or all
+	// three in one for a single message (SendMessage, a delivery). And
+	// room for the ids each stores (putMessages appends them), capped per
+	// send, rather than each grown from nothing.
+	var results []sendResult
+	var msgs []*message
+	var backing []message
+	var stored []string
+	if n == 1 {
+		one := new(struct {
+			results [1]sendResult
+			msgs    [1]*message
+			backing [1]message
+			stored  [1]string
+		})
+		results, msgs, backing, stored = one.results[:], one.msgs[:], one.backing[:], one.stored[:]
+	} else {
+		results, msgs, backing, stored = make([]sendResult, n), make([]*message, n), make([]message, n), make([]string, n)
+	}
 	all := msgs
 	valid := 0
 	for i := range sends {
