@@ -132,10 +132,7 @@ func (a *Authorizer) Authorize(ctx context.Context, c *awsapi.Caller, op string,
 	if a.o.Mode == config.IAMOff {
 		return nil
 	}
-	env := iamaction.Env{Region: c.Region, Account: c.Account}
-	if a.o.Lookup != nil {
-		env.Lookup = func(name string, in any) []string { return a.o.Lookup(ctx, name, in) }
-	}
+	env := iamaction.Env{Region: c.Region, Account: c.Account, Ctx: ctx, Lookup: a.o.Lookup}
 	// A root caller's condition keys matter only when a resource policy
 	// may read them (rootAllowed): its checks are made without them first.
 	rootCaller := !c.Anonymous && (iampolicy.Principal{ARN: c.ARN}).Root()

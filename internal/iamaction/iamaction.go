@@ -6,6 +6,7 @@
 package iamaction
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"net/url"
@@ -49,11 +50,14 @@ type LazyKey struct {
 func (k LazyKey) Values() []string { return expand(k.tmpl, k.input, *k.env) }
 
 // Env is what templates read besides the input: the caller's region and
-// account, and named lookups ({@taskdef-roles}) the authorizer answers.
+// account, and named lookups ({@taskdef-roles}) the authorizer answers,
+// with the request's context (Ctx, passed to Lookup as it is: a closure
+// over it was an allocation on every authorized request).
 type Env struct {
 	Region  string
 	Account string
-	Lookup  func(name string, input any) []string
+	Ctx     context.Context
+	Lookup  func(ctx context.Context, name string, input any) []string
 }
 
 type line struct {
@@ -448,7 +452,7 @@ func (p *placeholder) values(input reflect.Value, env Env) []string {
 		vals = []string{env.Account}
 	default: // @lookup
 		if env.Lookup != nil {
-			vals = env.Lookup(p.path[1:], input.Interface())
+			vals = env.Lookup(env.Ctx, p.path[1:], input.Interface())
 		}
 	}
 	if p.filter == "querypairs" {

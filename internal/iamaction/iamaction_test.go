@@ -1,6 +1,7 @@
 package iamaction_test
 
 import (
+	"context"
 	"reflect"
 	"sort"
 	"strings"
@@ -35,7 +36,7 @@ func TestEveryImplementedOperationHasAnEntry(t *testing.T) {
 	}
 }
 
-var env = iamaction.Env{Region: "us-east-1", Account: "111111111111", Lookup: func(name string, _ any) []string {
+var env = iamaction.Env{Region: "us-east-1", Account: "111111111111", Lookup: func(_ context.Context, name string, _ any) []string {
 	if name == "taskdef-roles" {
 		return []string{"arn:aws:iam::111111111111:role/task", "arn:aws:iam::111111111111:role/exec"}
 	}
