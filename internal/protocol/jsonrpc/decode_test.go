@@ -2,11 +2,13 @@ package jsonrpc
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wharf-dev/wharf/internal/awsapi"
 	"github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
 	"github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	"github.com/wharf-dev/wharf/internal/awsapi/events"
@@ -134,5 +136,109 @@ func TestUnmarshalAfterFailedOnePassKeepsEarlierMembers(t *testing.T) {
 	err := Unmarshal([]byte(`{"Str":"a","I32":"not a number"}`), in, Options{})
 	if err == nil || in.Renamed == nil || *in.Renamed != "kept" {
 		t.Fatalf("err %v, input %+v", err, in)
+	}
+}
+
+// TestDecodeDirectListsOfEveryLength decodes lists of lengths on either side
+// of each step the one pass grows a list by (4, 8, 16, ...), nested in lists
+// of structs and in maps, with null and empty elements: the one pass must
+// take them and agree with the tree path, and no two lists may share an
+// array (an element decoded in place before a grow must not be written
+// through by the next).
+func TestDecodeDirectListsOfEveryLength(t *testing.T) {
+	for _, n := range []int{1, 3, 4, 5, 8, 9, 16, 17, 33, 100} {
+		var b strings.Builder
+		b.WriteString(`{"family":"f","containerDefinitions":[`)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"name":"c%d","portMappings":[`, i)
+			for j := range i % 11 {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				if j == 2 {
+					b.WriteString(`null`)
+					continue
+				}
+				fmt.Fprintf(&b, `{"containerPort":%d}`, 1000*i+j)
+			}
+			b.WriteString(`],"command":[`)
+			for j := range n - i {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, `"%d-%d"`, i, j)
+			}
+			b.WriteString(`]`)
+			if i%3 == 0 {
+				b.WriteString(`,"environment":null`)
+			}
+			b.WriteString(`}`)
+		}
+		b.WriteString(`]}`)
+		body := []byte(b.String())
+		checkDirect(t, body, Options{})
+		in := new(ecs.RegisterTaskDefinitionInput)
+		if !decodeDirect(body, reflect.ValueOf(in).Elem(), Options{}) {
+			t.Fatalf("%d containers: not decoded in one pass", n)
+		}
+		if len(in.ContainerDefinitions) != n {
+			t.Fatalf("%d containers decoded as %d", n, len(in.ContainerDefinitions))
+		}
+		// Write every element of every list, then read them back.
+		for i := range in.ContainerDefinitions {
+			c := &in.ContainerDefinitions[i]
+			if len(c.Command) != n-i || len(c.PortMappings) != i%11 || c.Environment != nil {
+				t.Fatalf("%d containers: container %d has %d commands, %d port mappings, environment %v",
+					n, i, len(c.Command), len(c.PortMappings), c.Environment)
+			}
+			for j := range c.Command {
+				c.Command[j] = fmt.Sprint(i, "/", j)
+			}
+			for j := range c.PortMappings {
+				c.PortMappings[j].HostPort = awsapi.Int32(int32(i))
+			}
+		}
+		for i, c := range in.ContainerDefinitions {
+			for j, s := range c.Command {
+				if s != fmt.Sprint(i, "/", j) {
+					t.Fatalf("%d containers: command %d of %d is %q: written through another list", n, j, i, s)
+				}
+			}
+			for j, pm := range c.PortMappings {
+				if *pm.HostPort != int32(i) {
+					t.Fatalf("%d containers: port mapping %d of %d has host port %d", n, j, i, *pm.HostPort)
+				}
+			}
+		}
+	}
+	// Maps of lists: each value a list of its own.
+	body := []byte(`{"MapList":{"a":[1,2,3,4,5],"b":[],"c":null,"d":[6,7,8,9,10,11,12,13,14]}}`)
+	checkDirect(t, body, Options{})
+	in := new(directInput)
+	if !decodeDirect(body, reflect.ValueOf(in).Elem(), Options{}) {
+		t.Fatal("map of lists: not decoded in one pass")
+	}
+	a, d := in.MapList["a"], in.MapList["d"]
+	clear(a)
+	if !reflect.DeepEqual(d, []int64{6, 7, 8, 9, 10, 11, 12, 13, 14}) || in.MapList["b"] == nil || in.MapList["c"] != nil {
+		t.Fatalf("map of lists: %v", in.MapList)
+	}
+}
+
+// TestUnmarshalLeavesTheTargetsListArray: a target's list set before the
+// body (restJson sets members from the URI) may share its array with its
+// caller; decoding the body's list in place must make one of its own, on
+// success as on a failed one pass the tree path then takes.
+func TestUnmarshalLeavesTheTargetsListArray(t *testing.T) {
+	for _, body := range []string{`{"List":["a","b","c"]}`, `{"List":["a","b",1]}`} {
+		shared := []string{"keep", "keep", "keep", "keep"}
+		in := &directInput{List: shared[:0]}
+		err := Unmarshal([]byte(body), in, Options{})
+		if !reflect.DeepEqual(shared, []string{"keep", "keep", "keep", "keep"}) {
+			t.Errorf("%s: the caller's array became %q (err %v)", body, shared, err)
+		}
 	}
 }
