@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	dynamodbapi "github.com/wharf-dev/wharf/internal/awsapi/dynamodb"
 	s3api "github.com/wharf-dev/wharf/internal/awsapi/s3"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/config"
@@ -253,4 +255,44 @@ func TestServiceDecisionsFollowTheResourcePolicy(t *testing.T) {
 	if err := send(); err == nil {
 		t.Fatal("after the policy's time: allowed")
 	}
+}
+
+// lookupCtxKey carries, in a test request's context, what its Lookup answers.
+type lookupCtxKey struct{}
+
+// TestLookupGetsItsRequestsContext: a named lookup ({@leading-keys}) is
+// answered with the context of the request it is made for, also when many
+// requests are authorized at once: a policy allowing only the leading key
+// "ok" allows exactly the requests whose context says "ok".
+func TestLookupGetsItsRequestsContext(t *testing.T) {
+	var p iam.Principal
+	p.Found, p.UserName, p.UserID = true, "u", "AIDAU"
+	p.Identity = []iam.Document{{Name: "p", Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"*","Condition":{"StringEquals":{"dynamodb:LeadingKeys":"ok"}}}]}`}}
+	a := New(Options{Mode: config.IAMEnforce, Principals: benchPrincipals{p},
+		Lookup: func(ctx context.Context, name string, _ any) []string {
+			if name != "leading-keys" {
+				return nil
+			}
+			v, _ := ctx.Value(lookupCtxKey{}).(string)
+			return []string{v}
+		}})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				key := "bad"
+				if (g+i)%2 == 0 {
+					key = "ok"
+				}
+				ctx := context.WithValue(context.Background(), lookupCtxKey{}, key)
+				c := &awsapi.Caller{ARN: "arn:aws:iam::111111111111:user/u", AccessKey: "AKIAU", Account: "111111111111", Region: "us-east-1", Service: "dynamodb"}
+				err := a.Authorize(ctx, c, "GetItem", &dynamodbapi.GetItemInput{TableName: awsapi.String("t")})
+				if (err == nil) != (key == "ok") {
+					t.Errorf("leading key %s: Authorize answered %v", key, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
