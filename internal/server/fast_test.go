@@ -571,3 +571,28 @@ func TestAppendDateIsTheSecondsDate(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendDateConcurrently: responses of many connections at once, with
+// instants going forward and back across second boundaries (a clock step),
+// each get their own second's date, never another's (run it with -race).
+func TestAppendDateConcurrently(t *testing.T) {
+	base := time.Date(2026, 12, 7, 13, 59, 58, 0, time.UTC)
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 2000 {
+				// Goroutines step by different amounts, some backwards.
+				now := base.Add(time.Duration((i*(g+1)*137)%5000-1000) * time.Millisecond)
+				got := appendDate(nil, now)
+				if want := now.UTC().Format(http.TimeFormat); string(got) != want {
+					t.Errorf("appendDate(%v) = %q, want %q", now, got, want)
+					return
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}
