@@ -441,15 +441,7 @@ func TestEndSplitsLeaveRoomToFill(t *testing.T) {
 			if splits < 30 || moves != 0 {
 				t.Errorf("after %d end splits, the end leaf moved to a new data array %d times between splits", splits, moves)
 			}
-			for i := 0; i < keys; i += 37 {
-				checkTree(t, roots[i])
-				for j := range keys {
-					v, ok := lookup(roots[i], key(j))
-					if ok != (j <= i) || ok && string(v) != fmt.Sprintf("v%06d", j) {
-						t.Fatalf("version %d: %s = %q, %v", i, key(j), v, ok)
-					}
-				}
-			}
+			checkVersions(t, roots, key)
 		})
 	}
 }
@@ -497,14 +489,8 @@ func TestAscendingKeysBeforeOthersFillNodes(t *testing.T) {
 	if most := 2 * keys / maxEnts; moves > most {
 		t.Errorf("the leaf the keys went to moved to a new data array %d times, want at most %d", moves, most)
 	}
+	checkVersions(t, roots, key)
 	for i := 0; i < keys; i += 37 {
-		checkTree(t, roots[i])
-		for j := range keys {
-			v, ok := lookup(roots[i], key(j))
-			if ok != (j <= i) || ok && string(v) != fmt.Sprintf("v%06d", j) {
-				t.Fatalf("version %d: %s = %q, %v", i, key(j), v, ok)
-			}
-		}
 		if v, ok := lookup(roots[i], []byte("m2")); !ok || string(v) != "other" {
 			t.Fatalf("version %d: m2 = %q, %v", i, v, ok)
 		}
@@ -521,4 +507,20 @@ func countLeaves(n *node) int {
 		c += countLeaves(k)
 	}
 	return c
+}
+
+// checkVersions checks every 37th of roots, the versions after each of
+// key(0), key(1), ... was inserted with the value "v%06d" of its number:
+// its shape, and that it holds exactly the keys inserted up to it.
+func checkVersions(t *testing.T, roots []*node, key func(int) []byte) {
+	t.Helper()
+	for i := 0; i < len(roots); i += 37 {
+		checkTree(t, roots[i])
+		for j := range roots {
+			v, ok := lookup(roots[i], key(j))
+			if ok != (j <= i) || ok && string(v) != fmt.Sprintf("v%06d", j) {
+				t.Fatalf("version %d: %s = %q, %v", i, key(j), v, ok)
+			}
+		}
+	}
 }
