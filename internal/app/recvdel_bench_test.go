@@ -2,18 +2,12 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
@@ -86,21 +80,11 @@ func signedJSON(b *testing.B, op, body string) jsonRequest {
 	req := httptest.NewRequest(http.MethodPost, "http://localhost:4566/", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	req.Header.Set("X-Amz-Target", "AmazonSQS."+op)
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, req, hex.EncodeToString(sum[:]), "sqs", "us-east-1", time.Now()); err != nil {
-		b.Fatal(err)
-	}
+	signRequest(b, req, body, "sqs")
 	return jsonRequest{req, body}
 }
 
 // serveJSON has srv serve r, failing at an answer other than 200.
 func serveJSON(b *testing.B, srv *server.Server, r jsonRequest) *httptest.ResponseRecorder {
-	req := r.req.Clone(context.Background())
-	req.Body = readCloser{strings.NewReader(r.body)}
-	w := httptest.NewRecorder()
-	srv.ServeHTTP(w, req)
-	if w.Code != http.StatusOK {
-		b.Fatalf("status %d: %s", w.Code, w.Body)
-	}
-	return w
+	return serveOnce(b, srv, r.req, r.body)
 }
