@@ -18,13 +18,14 @@ import (
 )
 
 // The fast path serves the plain requests nearly every AWS SDK call is (a
-// POST of a small body with a Content-Length), and the health check, on a
-// loop of wharf's own, one goroutine per connection, and hands a
-// connection to net/http, with the bytes already read, at the first
-// request that is anything else (S3's GETs and PUTs, chunked or
-// 100-continue bodies, bodies over maxFastBody, HTTP/1.0, a head
-// parseFastHead is not sure of). net/http then serves that connection to
-// its end, as it did before the fast path existed.
+// POST, or S3's PUT or DELETE, of a small body with a Content-Length), and
+// the health check, on a loop of wharf's own, one goroutine per
+// connection, and hands a connection to net/http, with the bytes already
+// read, at the first request that is anything else (GETs and HEADs, whose
+// responses may be large or streamed; chunked or 100-continue bodies,
+// bodies over maxFastBody, HTTP/1.0, a head parseFastHead is not sure of).
+// net/http then serves that connection to its end, as it did before the
+// fast path existed.
 //
 // net/http spends more CPU than wharf itself on a small request: per
 // request, a goroutine reading in the background to notice a client going

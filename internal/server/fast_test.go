@@ -139,6 +139,31 @@ func TestFastPathServesPipelinedRequestsAndHandsTheRestToNetHTTP(t *testing.T) {
 	}
 }
 
+// TestFastPathServesPutAndDelete: S3's PUTs and DELETEs are served by the
+// fast path, and a GET after them by net/http. The two frame a body of
+// more than 4 KiB apart: the fast path by its length, net/http chunked.
+func TestFastPathServesPutAndDelete(t *testing.T) {
+	addr, _ := startEcho(t, nil)
+	c := dialT(t, addr)
+	big := strings.Repeat("p", 8<<10)
+	req := func(method, body string) string {
+		return method + " /b/k HTTP/1.1\r\nHost: 127.0.0.1\r\n" + fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + body
+	}
+	io.WriteString(c, req("PUT", big)+req("DELETE", "")+req("PUT", "")+req("GET", "")+req("PUT", big))
+	br := bufio.NewReader(c)
+	for i, want := range []struct {
+		method, body string
+		chunked      bool
+	}{{"PUT", big, false}, {"DELETE", "", false}, {"PUT", "", false}, {"GET", "", false}, {"PUT", big, true}} {
+		resp, body := readResponse(t, br, want.method)
+		chunked := len(resp.TransferEncoding) > 0
+		if resp.StatusCode != 200 || body != want.body || chunked != want.chunked || !chunked && resp.ContentLength != int64(len(want.body)) {
+			t.Errorf("response %d to %s: %s %d bytes, Content-Length %d, Transfer-Encoding %v; want %d bytes, chunked %v",
+				i, want.method, resp.Status, len(body), resp.ContentLength, resp.TransferEncoding, len(want.body), want.chunked)
+		}
+	}
+}
+
 // TestFastPathConnectionClose: a request with Connection: close is answered
 // with it, and the connection ends after the response.
 func TestFastPathConnectionClose(t *testing.T) {
@@ -348,6 +373,12 @@ func TestParseFastHead(t *testing.T) {
 		!p.close || p.header.Get("X-Amz-Target") != "A.B" || p.url.RawQuery != "x=1" || p.length != 0 {
 		t.Errorf("lower-case names, Connection: close: %+v %v", p, ok)
 	}
+	for _, method := range []string{http.MethodPut, http.MethodDelete} {
+		if p, ok := parseFastHead([]byte(method + " /b/k?uploadId=1 HTTP/1.1\r\nHost: b.h\r\nContent-Length: 3\r\n\r\n")); !ok ||
+			p.method != method || p.length != 3 || p.url.Path != "/b/k" || p.host != "b.h" {
+			t.Errorf("a %s: %+v %v", method, p, ok)
+		}
+	}
 	if p, ok := parseFastHead([]byte("GET /_wharf/health HTTP/1.1\r\nHost: h\r\nUser-Agent: curl\r\nContent-Length: 0\r\n\r\n")); !ok ||
 		p.method != http.MethodGet || p.url.Path != "/_wharf/health" || p.length != 0 {
 		t.Errorf("the health check: %+v %v", p, ok)
@@ -357,6 +388,10 @@ func TestParseFastHead(t *testing.T) {
 		"GET /_wharf/health?x=1 HTTP/1.1\r\nHost: h\r\n\r\n",
 		"GET /_wharf/health HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\n",
 		"HEAD /_wharf/health HTTP/1.1\r\nHost: h\r\n\r\n",
+		"HEAD /b/k HTTP/1.1\r\nHost: h\r\n\r\n",
+		"PATCH /b/k HTTP/1.1\r\nHost: h\r\n\r\n",
+		"put /b/k HTTP/1.1\r\nHost: h\r\n\r\n",
+		"PUT /b/k HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
 		"POST / HTTP/1.0\r\nHost: h\r\n\r\n",
 		"POST / HTTP/1.1\nHost: h\n\n",
 		"POST * HTTP/1.1\r\nHost: h\r\n\r\n",
@@ -385,6 +420,8 @@ func FuzzParseFastHeadAgreesWithNetHTTP(f *testing.F) {
 	f.Add([]byte("POST / HTTP/1.1\r\nHost: [::1]:80\r\nX: a\tb\r\nX: c\r\n\r\n"))
 	f.Add([]byte("POST / HTTP/1.1\r\nHost: h\r\nExpect: 200\r\n\r\n"))
 	f.Add([]byte("GET /_wharf/health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"))
+	f.Add([]byte("PUT /b/k?partNumber=1&uploadId=x HTTP/1.1\r\nHost: b.s3.localhost\r\nContent-Length: 5\r\nX-Amz-Content-Sha256: UNSIGNED-PAYLOAD\r\n\r\n"))
+	f.Add([]byte("DELETE /b HTTP/1.1\r\nHost: h\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, head []byte) {
 		p, ok := parseFastHead(head)
 		if !ok {
