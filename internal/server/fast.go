@@ -18,14 +18,14 @@ import (
 )
 
 // The fast path serves the plain requests nearly every AWS SDK call is (a
-// POST, or S3's PUT or DELETE, of a small body with a Content-Length), and
-// the health check, on a loop of wharf's own, one goroutine per
-// connection, and hands a connection to net/http, with the bytes already
-// read, at the first request that is anything else (GETs and HEADs, whose
-// responses may be large or streamed; chunked or 100-continue bodies,
+// POST, PUT or DELETE of a small body with a Content-Length, a GET or HEAD
+// without one), on a loop of wharf's own, one goroutine per connection,
+// and hands a connection to net/http, with the bytes already read, at the
+// first request that is anything else (chunked or 100-continue bodies,
 // bodies over maxFastBody, HTTP/1.0, a head parseFastHead is not sure of).
 // net/http then serves that connection to its end, as it did before the
-// fast path existed.
+// fast path existed. A response is held and written in one write, or sent
+// as it is written once it outgrows streamAfter or is flushed.
 //
 // net/http spends more CPU than wharf itself on a small request: per
 // request, a goroutine reading in the background to notice a client going
@@ -369,13 +369,17 @@ func (c *fastConn) serveOne(p *fastHead, body []byte, bodyErr error) bool {
 	r = r.WithContext(ctx)
 	w := &c.w
 	w.reset()
+	w.conn, w.isHead = c.conn, p.method == http.MethodHead
+	w.keep = !r.Close && bodyErr == nil && !c.f.closing.Load()
 	c.f.s.ServeHTTP(w, r)
 	ctx.cancel(context.Canceled)
 	gone := c.stopWatch()
 	keep := !r.Close && !gone && bodyErr == nil && !c.f.closing.Load()
 	out, keep := w.finish(r, keep)
-	if _, err := c.conn.Write(out); err != nil {
-		return false
+	if len(out) > 0 {
+		if _, err := c.conn.Write(out); err != nil {
+			return false
+		}
 	}
 	return keep
 }
@@ -471,8 +475,19 @@ func (x *fastCtx) cancel(err error) {
 	}
 }
 
-// fastWriter is a fast request's ResponseWriter: it holds the whole
-// response, which finish frames as net/http would.
+// streamAfter is the most of a body a fastWriter holds: past it (an S3
+// object), or at the handler's first Flush (the console's event stream),
+// the head and what the handler wrote go out, and the rest of the body as
+// the handler writes it, framed by the Content-Length the handler set or
+// else chunked, as net/http frames a body it cannot hold.
+const streamAfter = 64 << 10
+
+// sniffLen is how much of a body http.DetectContentType reads.
+const sniffLen = 512
+
+// fastWriter is a fast request's ResponseWriter: it holds the response,
+// which finish frames as net/http would, unless it grows past streamAfter
+// or is flushed, when it is sent as it is written.
 type fastWriter struct {
 	header      http.Header
 	status      int
@@ -480,6 +495,18 @@ type fastWriter struct {
 	body        []byte
 	out         []byte
 	keys        []string
+
+	// Set by serveOne for each request.
+	conn   net.Conn
+	isHead bool // a HEAD: the body is counted in headLen, never sent
+	keep   bool // whether the connection may stay open, as known before the handler ran
+
+	headLen   int64
+	streaming bool  // the head has gone out; the body goes as it is written
+	chunked   bool  // the streamed body is chunked, not framed by declared
+	declared  int64 // the Content-Length a streamed body was sent with
+	sent      int64 // bytes of a streamed body sent
+	err       error // a write to the connection failed
 }
 
 func (w *fastWriter) reset() {
@@ -492,6 +519,7 @@ func (w *fastWriter) reset() {
 		w.body = nil
 	}
 	w.body = w.body[:0]
+	w.headLen, w.streaming, w.chunked, w.declared, w.sent, w.err = 0, false, false, 0, 0, nil
 }
 
 func (w *fastWriter) Header() http.Header { return w.header }
@@ -505,26 +533,143 @@ func (w *fastWriter) WriteHeader(code int) {
 
 func (w *fastWriter) Write(b []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
-	w.body = append(w.body, b...)
-	return len(b), nil
+	if !w.streaming && !w.isHead && len(w.body)+len(b) <= streamAfter {
+		w.body = append(w.body, b...)
+		return len(b), nil
+	}
+	return w.writeMore(b)
 }
 
 func (w *fastWriter) WriteString(s string) (int, error) {
 	w.WriteHeader(http.StatusOK)
-	w.body = append(w.body, s...)
-	return len(s), nil
+	if !w.streaming && !w.isHead && len(w.body)+len(s) <= streamAfter {
+		w.body = append(w.body, s...)
+		return len(s), nil
+	}
+	return w.writeMore([]byte(s))
 }
 
-// finish returns the response's bytes, and whether the connection stays
-// open after it.
+// writeMore writes what the held body has no room for: a HEAD's body,
+// which is counted, or a body that starts (or goes on) streaming.
+func (w *fastWriter) writeMore(b []byte) (int, error) {
+	switch {
+	case w.err != nil:
+		return 0, w.err
+	case w.isHead:
+		w.headLen += int64(len(b))
+		if len(w.body) < sniffLen {
+			w.body = append(w.body, b[:min(len(b), sniffLen-len(w.body))]...)
+		}
+		return len(b), nil
+	case !bodyAllowed(w.status):
+		w.body = append(w.body[:0], b[:min(len(b), sniffLen)]...) // dropped by finish
+		return len(b), nil
+	case !w.streaming:
+		held := len(w.body)
+		w.body = append(w.body, b...)
+		if err := w.startStream(); err != nil {
+			return max(0, min(len(b), int(w.sent)-held)), err
+		}
+		return len(b), nil
+	}
+	return w.send(b)
+}
+
+// Flush sends the head and what the body holds now, and the rest of the
+// body as it is written (the console's event stream).
+func (w *fastWriter) Flush() { w.FlushError() }
+
+// FlushError is Flush for http.ResponseController.
+func (w *fastWriter) FlushError() error {
+	w.WriteHeader(http.StatusOK)
+	if w.err == nil && !w.streaming && !w.isHead && bodyAllowed(w.status) {
+		return w.startStream()
+	}
+	return w.err
+}
+
+// startStream sends the head and the body held, and makes the rest of the
+// body go out as it is written.
+func (w *fastWriter) startStream() error {
+	w.streaming = true
+	h := w.header
+	w.keep = w.keep && !hasToken(h.Get("Connection"), "close")
+	w.declared = -1
+	if cl := h.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+			w.declared = n
+		} else {
+			delete(h, "Content-Length")
+		}
+	}
+	delete(h, "Transfer-Encoding")
+	w.chunked = w.declared < 0
+	body := w.body
+	w.body = w.body[:0]
+	w.out = w.appendHead(w.out[:0], body, w.keep, -1, w.chunked)
+	if _, err := w.conn.Write(w.out); err != nil {
+		w.err = err
+		return err
+	}
+	_, err := w.send(body)
+	return err
+}
+
+// send writes b as the next part of a streamed body: a chunk, or bytes up
+// to the Content-Length declared (past it, http.ErrContentLength as
+// net/http).
+func (w *fastWriter) send(b []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, tooLong := len(b), false
+	if !w.chunked && w.sent+int64(n) > w.declared {
+		n, tooLong = int(w.declared-w.sent), true
+	}
+	if n > 0 {
+		var err error
+		if w.chunked {
+			size := append(strconv.AppendInt(w.out[:0], int64(n), 16), "\r\n"...)
+			bufs := net.Buffers{size, b[:n], crlf}
+			_, err = bufs.WriteTo(w.conn)
+		} else {
+			_, err = w.conn.Write(b[:n])
+		}
+		if err != nil {
+			w.err = err
+			return 0, err
+		}
+		w.sent += int64(n)
+	}
+	if tooLong {
+		return n, http.ErrContentLength
+	}
+	return n, nil
+}
+
+// bodyAllowed reports whether a response of status has a body.
+func bodyAllowed(status int) bool {
+	return status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// finish returns the response's bytes (none left when it was streamed),
+// and whether the connection stays open after it.
 func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 	w.WriteHeader(http.StatusOK)
+	if w.streaming {
+		if w.err == nil && w.chunked {
+			_, w.err = w.conn.Write([]byte("0\r\n\r\n"))
+		}
+		// A body shorter than it was declared leaves the client waiting
+		// for the rest: only closing ends it, as net/http does.
+		return nil, keep && w.keep && w.err == nil && (w.chunked || w.sent == w.declared)
+	}
 	h := w.header
 	if hasToken(h.Get("Connection"), "close") {
 		keep = false
 	}
 	body := w.body
-	bodyOK := w.status != http.StatusNoContent && w.status != http.StatusNotModified
+	bodyOK := bodyAllowed(w.status)
 	// The response is framed by its length: a Transfer-Encoding the
 	// handler set would contradict it. A response that has no body has no
 	// length, and a 304 no type either, as net/http sends them.
@@ -536,7 +681,53 @@ func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 			delete(h, "Content-Type")
 		}
 	}
-	out := append(w.out[:0], "HTTP/1.1 "...)
+	length := int64(-1)
+	switch cl := h.Get("Content-Length"); {
+	case w.isHead:
+		// No body, and the length a GET's would have: the one the handler
+		// set, or else that of what it wrote (none when it wrote nothing,
+		// which may be a handler that left a HEAD's body out), as net/http.
+		if cl == "" && bodyOK && w.headLen > 0 {
+			length = w.headLen
+		}
+		out := w.appendHead(w.out[:0], body, keep, length, false)
+		w.keepOut(out)
+		return out, keep
+	case cl == "":
+		if bodyOK {
+			length = int64(len(body))
+		}
+	default:
+		if n, err := strconv.Atoi(cl); err != nil || n != len(body) {
+			// A body that is not the length the handler declared cannot be
+			// framed: send what fits and close, as net/http does.
+			keep = false
+			if err == nil && n < len(body) {
+				body = body[:n]
+			}
+		}
+	}
+	out := w.appendHead(w.out[:0], body, keep, length, false)
+	out = append(out, body...)
+	w.keepOut(out)
+	return out, keep
+}
+
+// keepOut keeps out's array for the next response unless it is large.
+func (w *fastWriter) keepOut(out []byte) {
+	if cap(out) <= 64<<10 {
+		w.out = out
+	}
+}
+
+// appendHead appends the response's status line and header: the handler's
+// fields, then the Content-Type sniffed from body when it set none,
+// Connection: close when the connection is not kept, Date, and a
+// Content-Length of length when length is not negative or a
+// Transfer-Encoding of chunked.
+func (w *fastWriter) appendHead(out, body []byte, keep bool, length int64, chunked bool) []byte {
+	h := w.header
+	out = append(out, "HTTP/1.1 "...)
 	out = strconv.AppendInt(out, int64(w.status), 10)
 	out = append(out, ' ')
 	if text := http.StatusText(w.status); text != "" {
@@ -559,7 +750,7 @@ func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 		}
 	}
 	_, encoded := h["Content-Encoding"]
-	if _, ok := h["Content-Type"]; !ok && !encoded && len(body) > 0 {
+	if _, ok := h["Content-Type"]; !ok && !encoded && len(body) > 0 && bodyAllowed(w.status) {
 		out = appendHeader(out, "Content-Type", http.DetectContentType(body))
 	}
 	if !keep {
@@ -572,26 +763,15 @@ func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 		out = appendDate(out, time.Now())
 		out = append(out, "\r\n"...)
 	}
-	if cl := h.Get("Content-Length"); cl == "" {
-		if bodyOK {
-			out = append(out, "Content-Length: "...)
-			out = strconv.AppendInt(out, int64(len(body)), 10)
-			out = append(out, "\r\n"...)
-		}
-	} else if n, err := strconv.Atoi(cl); err != nil || n != len(body) {
-		// A body that is not the length the handler declared cannot be
-		// framed: send what fits and close, as net/http does.
-		keep = false
-		if err == nil && n < len(body) {
-			body = body[:n]
-		}
+	if length >= 0 {
+		out = append(out, "Content-Length: "...)
+		out = strconv.AppendInt(out, length, 10)
+		out = append(out, "\r\n"...)
 	}
-	out = append(out, "\r\n"...)
-	out = append(out, body...)
-	if cap(out) <= 64<<10 {
-		w.out = out
+	if chunked {
+		out = append(out, "Transfer-Encoding: chunked\r\n"...)
 	}
-	return out, keep
+	return append(out, "\r\n"...)
 }
 
 // validFieldName reports whether k is a header field name: one or more

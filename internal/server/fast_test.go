@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,28 +140,193 @@ func TestFastPathServesPipelinedRequestsAndHandsTheRestToNetHTTP(t *testing.T) {
 	}
 }
 
-// TestFastPathServesPutAndDelete: S3's PUTs and DELETEs are served by the
-// fast path, and a GET after them by net/http. The two frame a body of
-// more than 4 KiB apart: the fast path by its length, net/http chunked.
-func TestFastPathServesPutAndDelete(t *testing.T) {
-	addr, _ := startEcho(t, nil)
+// TestFastPathServesEveryPlainMethod: POSTs, PUTs, DELETEs, GETs and HEADs
+// are served by the fast path, and from the first request it does not take
+// (a chunked body) net/http serves the connection. The two frame a body of
+// more than 4 KiB apart: the fast path by its length, net/http chunked; and
+// the fast path answers a HEAD with the length its GET would have.
+func TestFastPathServesEveryPlainMethod(t *testing.T) {
+	big := strings.Repeat("g", 8<<10)
+	addr, _ := startEcho(t, func(_ context.Context, in any) (any, error) {
+		if s := *in.(*string); s != "" {
+			return s, nil
+		}
+		return big, nil
+	})
 	c := dialT(t, addr)
-	big := strings.Repeat("p", 8<<10)
 	req := func(method, body string) string {
 		return method + " /b/k HTTP/1.1\r\nHost: 127.0.0.1\r\n" + fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + body
 	}
-	io.WriteString(c, req("PUT", big)+req("DELETE", "")+req("PUT", "")+req("GET", "")+req("PUT", big))
+	io.WriteString(c, req("PUT", big)+req("DELETE", "")+req("GET", "")+req("HEAD", "")+req("POST", "p")+
+		"POST /b/k HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nc\r\n0\r\n\r\n"+
+		req("GET", "")+req("HEAD", ""))
 	br := bufio.NewReader(c)
 	for i, want := range []struct {
 		method, body string
-		chunked      bool
-	}{{"PUT", big, false}, {"DELETE", "", false}, {"PUT", "", false}, {"GET", "", false}, {"PUT", big, true}} {
+		length       int64 // -1: chunked
+	}{{"PUT", big, 8 << 10}, {"DELETE", big, 8 << 10}, {"GET", big, 8 << 10}, {"HEAD", "", 8 << 10}, {"POST", "p", 1},
+		{"POST", "c", 1}, {"GET", big, -1}, {"HEAD", "", -1}} {
 		resp, body := readResponse(t, br, want.method)
-		chunked := len(resp.TransferEncoding) > 0
-		if resp.StatusCode != 200 || body != want.body || chunked != want.chunked || !chunked && resp.ContentLength != int64(len(want.body)) {
-			t.Errorf("response %d to %s: %s %d bytes, Content-Length %d, Transfer-Encoding %v; want %d bytes, chunked %v",
-				i, want.method, resp.Status, len(body), resp.ContentLength, resp.TransferEncoding, len(want.body), want.chunked)
+		length := resp.ContentLength
+		if len(resp.TransferEncoding) > 0 {
+			length = -1
 		}
+		if resp.StatusCode != 200 || body != want.body || length != want.length {
+			t.Errorf("response %d to %s: %s %d bytes, Content-Length %d, Transfer-Encoding %v; want %d bytes, length %d",
+				i, want.method, resp.Status, len(body), resp.ContentLength, resp.TransferEncoding, len(want.body), want.length)
+		}
+	}
+}
+
+// TestFastPathStreamsALargeBody: a body over streamAfter is sent as the
+// handler writes it, chunked when the handler set no length, and the
+// connection serves the next request after it.
+func TestFastPathStreamsALargeBody(t *testing.T) {
+	addr, _ := startEcho(t, nil)
+	c := dialT(t, addr)
+	big := strings.Repeat("s", streamAfter+1)
+	io.WriteString(c, post(big)+post("next"))
+	br := bufio.NewReader(c)
+	resp, body := readResponse(t, br, "POST")
+	if resp.StatusCode != 200 || body != big || len(resp.TransferEncoding) == 0 || resp.Header.Get("Content-Type") == "" {
+		t.Errorf("a body of %d bytes: %s, %d bytes, Transfer-Encoding %v, Content-Type %q; want it whole and chunked, with a type",
+			len(big), resp.Status, len(body), resp.TransferEncoding, resp.Header.Get("Content-Type"))
+	}
+	if resp, body := readResponse(t, br, "POST"); resp.StatusCode != 200 || body != "next" {
+		t.Errorf("the request after it: %s %q", resp.Status, body)
+	}
+}
+
+// fastWriterPair returns a fastWriter writing to one end of a loopback
+// TCP connection and a reader of the other end.
+func fastWriterPair(t *testing.T, head bool) (*fastWriter, *bufio.Reader) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client := dialT(t, ln.Addr().String())
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	w := &fastWriter{}
+	w.reset()
+	w.conn, w.isHead, w.keep = server, head, true
+	return w, bufio.NewReader(client)
+}
+
+// TestFastWriterStreamsADeclaredLength: a streamed body the handler set a
+// Content-Length for is framed by it. Writing past it fails with
+// http.ErrContentLength, as in net/http, and a body that ends short of it
+// closes the connection, the only way its client learns it ended.
+func TestFastWriterStreamsADeclaredLength(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		declare int
+		keep    bool
+	}{{"exact", 2 * streamAfter, true}, {"short", 2*streamAfter + 10, false}, {"long", 2*streamAfter - 10, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, br := fastWriterPair(t, false)
+			w.Header().Set("Content-Length", strconv.Itoa(tc.declare))
+			w.Header().Set("Content-Type", "application/octet-stream")
+			part := []byte(strings.Repeat("d", streamAfter))
+			var errs []error
+			for range 2 {
+				_, err := w.Write(part)
+				errs = append(errs, err)
+			}
+			out, keep := w.finish(&http.Request{Method: "GET"}, true)
+			if len(out) != 0 || keep != tc.keep {
+				t.Errorf("finish: %d bytes left to write, keep %v; want none, keep %v", len(out), keep, tc.keep)
+			}
+			if wantErr := tc.declare < 2*streamAfter; (errs[1] == http.ErrContentLength) != wantErr || errs[0] != nil {
+				t.Errorf("the writes: %v", errs)
+			}
+			resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.ContentLength != int64(tc.declare) || len(resp.TransferEncoding) > 0 {
+				t.Errorf("Content-Length %d, Transfer-Encoding %v; want %d", resp.ContentLength, resp.TransferEncoding, tc.declare)
+			}
+			if tc.keep {
+				b, err := io.ReadAll(resp.Body)
+				if err != nil || len(b) != min(tc.declare, 2*streamAfter) {
+					t.Errorf("the body: %d bytes, %v", len(b), err)
+				}
+			}
+		})
+	}
+}
+
+// TestFastWriterFlushSendsTheHeadAndWhatIsHeld: the console's event stream
+// flushes each event; each reaches the client then, chunked.
+func TestFastWriterFlushSendsTheHeadAndWhatIsHeld(t *testing.T) {
+	w, br := fastWriterPair(t, false)
+	var _ http.Flusher = w
+	w.Header().Set("Content-Type", "text/event-stream")
+	io.WriteString(w, ": hello\n\n")
+	if err := http.NewResponseController(w).Flush(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.TransferEncoding) == 0 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Errorf("a flushed head: Transfer-Encoding %v, Content-Type %q", resp.TransferEncoding, resp.Header.Get("Content-Type"))
+	}
+	line := make([]byte, len(": hello\n\n"))
+	if _, err := io.ReadFull(resp.Body, line); err != nil || string(line) != ": hello\n\n" {
+		t.Fatalf("the first event: %q, %v", line, err)
+	}
+	io.WriteString(w, "data: 1\n\n")
+	w.Flush()
+	line = make([]byte, len("data: 1\n\n"))
+	if _, err := io.ReadFull(resp.Body, line); err != nil || string(line) != "data: 1\n\n" {
+		t.Fatalf("the second event: %q, %v", line, err)
+	}
+	if out, keep := w.finish(&http.Request{Method: "GET"}, true); len(out) != 0 || !keep {
+		t.Errorf("finish: %d bytes, keep %v", len(out), keep)
+	}
+	if rest, err := io.ReadAll(resp.Body); err != nil || len(rest) != 0 {
+		t.Errorf("the end of the stream: %q, %v", rest, err)
+	}
+}
+
+// TestFastWriterAnswersAHead: a HEAD's response has no body, and the
+// length the handler set, or else that of what it wrote, however long.
+func TestFastWriterAnswersAHead(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		declare string
+		write   int
+		want    int64
+	}{{"declared", "123", 0, 123}, {"written", "", 3 * streamAfter, 3 * streamAfter}, {"nothing", "", 0, -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, br := fastWriterPair(t, true)
+			if tc.declare != "" {
+				w.Header().Set("Content-Length", tc.declare)
+			}
+			w.Write(make([]byte, tc.write))
+			out, keep := w.finish(&http.Request{Method: "HEAD"}, true)
+			if !keep {
+				t.Errorf("a HEAD closed the connection")
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(out)), &http.Request{Method: "HEAD"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.ContentLength != tc.want || !bytes.HasSuffix(out, []byte("\r\n\r\n")) {
+				t.Errorf("Content-Length %d, want %d: %q", resp.ContentLength, tc.want, out)
+			}
+			if br.Buffered() != 0 {
+				t.Errorf("a HEAD streamed")
+			}
+		})
 	}
 }
 
@@ -373,9 +539,13 @@ func TestParseFastHead(t *testing.T) {
 		!p.close || p.header.Get("X-Amz-Target") != "A.B" || p.url.RawQuery != "x=1" || p.length != 0 {
 		t.Errorf("lower-case names, Connection: close: %+v %v", p, ok)
 	}
-	for _, method := range []string{http.MethodPut, http.MethodDelete} {
-		if p, ok := parseFastHead([]byte(method + " /b/k?uploadId=1 HTTP/1.1\r\nHost: b.h\r\nContent-Length: 3\r\n\r\n")); !ok ||
-			p.method != method || p.length != 3 || p.url.Path != "/b/k" || p.host != "b.h" {
+	for _, method := range []string{http.MethodPut, http.MethodDelete, http.MethodGet, http.MethodHead} {
+		length := "3"
+		if method == http.MethodGet || method == http.MethodHead {
+			length = "0"
+		}
+		if p, ok := parseFastHead([]byte(method + " /b/k?uploadId=1 HTTP/1.1\r\nHost: b.h\r\nContent-Length: " + length + "\r\n\r\n")); !ok ||
+			p.method != method || strconv.FormatInt(p.length, 10) != length || p.url.Path != "/b/k" || p.host != "b.h" {
 			t.Errorf("a %s: %+v %v", method, p, ok)
 		}
 	}
@@ -384,11 +554,9 @@ func TestParseFastHead(t *testing.T) {
 		t.Errorf("the health check: %+v %v", p, ok)
 	}
 	for _, head := range []string{
-		"GET / HTTP/1.1\r\nHost: h\r\n\r\n",
-		"GET /_wharf/health?x=1 HTTP/1.1\r\nHost: h\r\n\r\n",
 		"GET /_wharf/health HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\n",
-		"HEAD /_wharf/health HTTP/1.1\r\nHost: h\r\n\r\n",
-		"HEAD /b/k HTTP/1.1\r\nHost: h\r\n\r\n",
+		"HEAD /b/k HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\n",
+		"OPTIONS /b/k HTTP/1.1\r\nHost: h\r\n\r\n",
 		"PATCH /b/k HTTP/1.1\r\nHost: h\r\n\r\n",
 		"put /b/k HTTP/1.1\r\nHost: h\r\n\r\n",
 		"PUT /b/k HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",

@@ -16,14 +16,13 @@ type fastHead struct {
 }
 
 // parseFastHead parses head (a whole head, up to and with its empty line)
-// when it is a plain request: "POST target HTTP/1.1", or a PUT or DELETE
-// (or the health check, "GET /_wharf/health HTTP/1.1" without a body), each
-// line ending in CRLF, header names that are tokens and values without
-// control bytes (but tab), one Host, at most one Content-Length of at most
-// maxFastBody, and no Transfer-Encoding, Expect, Upgrade or Connection other
-// than close or keep-alive. ok is false for anything else, which net/http
-// then reads: a false ok is never wrong, only slower, so whatever this
-// parser is unsure of it refuses.
+// when it is a plain request: "POST target HTTP/1.1", or a PUT or DELETE,
+// or a GET or HEAD without a body, each line ending in CRLF, header names
+// that are tokens and values without control bytes (but tab), one Host, at
+// most one Content-Length of at most maxFastBody, and no Transfer-Encoding,
+// Expect, Upgrade or Connection other than close or keep-alive. ok is false
+// for anything else, which net/http then reads: a false ok is never wrong,
+// only slower, so whatever this parser is unsure of it refuses.
 func parseFastHead(head []byte) (p fastHead, ok bool) {
 	line, rest, found := bytes.Cut(head, crlf)
 	if !found {
@@ -37,16 +36,16 @@ func parseFastHead(head []byte) (p fastHead, ok bool) {
 	case string(method) == http.MethodPost:
 		p.method = http.MethodPost
 	case string(method) == http.MethodPut:
-		// S3's PutObject, UploadPart and the PUTs that configure a bucket:
-		// a body read whole like a POST's, and a small response.
 		p.method = http.MethodPut
+	case string(method) == http.MethodGet:
+		// Also the health check, the one request a supervisor sends an
+		// idle wharf: served here, net/http's server code is not run (nor
+		// made resident) by an idle wharf at all (issue 20's idle RSS).
+		p.method = http.MethodGet
+	case string(method) == http.MethodHead:
+		p.method = http.MethodHead
 	case string(method) == http.MethodDelete:
 		p.method = http.MethodDelete
-	case string(method) == http.MethodGet && string(target) == healthPath:
-		// The health check, the one request a supervisor sends an idle
-		// wharf: served here, net/http's server code is not run (nor made
-		// resident) by an idle wharf at all (issue 20's idle RSS).
-		p.method = http.MethodGet
 	default:
 		return p, false
 	}
@@ -137,8 +136,8 @@ func parseFastHead(head []byte) (p fastHead, ok bool) {
 			p.header[key] = values[i : i+1 : i+1]
 		}
 	}
-	if p.method == http.MethodGet && p.length != 0 {
-		return p, false // a GET with a body: net/http reads it
+	if (p.method == http.MethodGet || p.method == http.MethodHead) && p.length != 0 {
+		return p, false // a GET or HEAD with a body: net/http reads it
 	}
 	return p, seenHost && len(rest) == 0
 }
