@@ -22,14 +22,19 @@ import (
 // with dims at AWS's 60-second period and returns it.
 func utilization(t *testing.T, cw *cloudwatch.Client, name string, dims ...string) cwtypes.Datapoint {
 	t.Helper()
-	return utilizationReaching(t, cw, name, 0, dims...)
+	return utilizationReaching(t, cw, name, level{}, dims...)
 }
 
+// level is what utilizationReaching waits for in a datapoint besides a
+// nonzero Average: an Average and a Maximum of at least these.
+type level struct{ average, maximum float64 }
+
 // utilizationReaching waits up to a minute for a datapoint of AWS/ECS metric
-// name with dims whose Maximum is at least atLeast, and returns it. A
-// minute's Average also holds the samples taken before the task's program
-// got going, so a level the program reaches shows first in the Maximum.
-func utilizationReaching(t *testing.T, cw *cloudwatch.Client, name string, atLeast float64, dims ...string) cwtypes.Datapoint {
+// name with dims that reaches at least, and returns it. A minute's Average
+// also holds the samples taken before the task's program got going, so a
+// level the program reaches shows first in the Maximum, and in the Average
+// of a minute it ran through.
+func utilizationReaching(t *testing.T, cw *cloudwatch.Client, name string, at level, dims ...string) cwtypes.Datapoint {
 	t.Helper()
 	var ds []cwtypes.Dimension
 	for i := 0; i+1 < len(dims); i += 2 {
@@ -47,7 +52,7 @@ func utilizationReaching(t *testing.T, cw *cloudwatch.Client, name string, atLea
 			t.Fatal(err)
 		}
 		for _, d := range out.Datapoints {
-			if aws.ToFloat64(d.Average) > 0 && aws.ToFloat64(d.Maximum) >= atLeast {
+			if avg := aws.ToFloat64(d.Average); avg > 0 && avg >= at.average && aws.ToFloat64(d.Maximum) >= at.maximum {
 				if d.Unit != cwtypes.StandardUnitPercent {
 					t.Fatalf("%s %v is in %s, want Percent", name, dims, d.Unit)
 				}
@@ -55,7 +60,7 @@ func utilizationReaching(t *testing.T, cw *cloudwatch.Client, name string, atLea
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no nonzero %s datapoint reaching %v for %v within a minute: %+v", name, atLeast, dims, out.Datapoints)
+			t.Fatalf("no nonzero %s datapoint reaching %+v for %v within a minute: %+v", name, at, dims, out.Datapoints)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -98,12 +103,16 @@ func testServiceUtilization(t *testing.T, rt string) {
 		ec.DeleteService(context.Background(), &ecs.DeleteServiceInput{Cluster: aws.String("stats"), Service: aws.String("burner"), Force: aws.Bool(true)})
 	})
 
-	cpu := utilization(t, cw, "CPUUtilization", "ClusterName", "stats", "ServiceName", "burner")
+	// A task keeping 2x its CPU busy: a minute's Average of at least 10%.
+	// The first minute's also holds the samples of the program's start (the
+	// first one with any CPU can be the only one), so the wait goes on to a
+	// minute it ran through, and fails the test if none gets there.
+	cpu := utilizationReaching(t, cw, "CPUUtilization", level{average: 10}, "ClusterName", "stats", "ServiceName", "burner")
 	// 32 MiB held of 256 reserved is 12.5%, more with the program itself. The
 	// wait fails the test if no sample gets there within a minute.
-	mem := utilizationReaching(t, cw, "MemoryUtilization", 12, "ClusterName", "stats", "ServiceName", "burner")
-	t.Logf("service CPUUtilization %+v, MemoryUtilization %+v (max %+v)", *cpu.Average, *mem.Average, *mem.Maximum)
-	if aws.ToFloat64(cpu.Average) < 10 || aws.ToFloat64(cpu.Maximum) < aws.ToFloat64(cpu.Minimum) {
+	mem := utilizationReaching(t, cw, "MemoryUtilization", level{maximum: 12}, "ClusterName", "stats", "ServiceName", "burner")
+	t.Logf("service CPUUtilization %+v (max %+v), MemoryUtilization %+v (max %+v)", *cpu.Average, *cpu.Maximum, *mem.Average, *mem.Maximum)
+	if aws.ToFloat64(cpu.Maximum) < aws.ToFloat64(cpu.Minimum) {
 		t.Errorf("CPUUtilization of a task keeping 2x its CPU busy: %+v", cpu)
 	}
 	if v := aws.ToFloat64(mem.Maximum); v > 100 {
