@@ -169,20 +169,30 @@ func FuzzDemux(f *testing.F) {
 func TestStatsMeasureARunningContainer(t *testing.T) {
 	r := engine(t)
 	id := start(t, r, runtime.Spec{Image: taskImage(t), Command: []string{"burn", "8", "50"}})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	first, err := r.Stats(ctx, id)
-	if err != nil {
-		t.Fatal(err)
+	// sample waits for a sample that shows ok: on a loaded machine the
+	// program can take seconds to touch its memory and to get CPU time.
+	sample := func(what string, ok func(runtime.Stats) bool) runtime.Stats {
+		t.Helper()
+		for end := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			st, err := r.Stats(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok(st) {
+				return st
+			}
+			if time.Now().After(end) {
+				t.Fatalf("no sample %s within 30 s; the last: %+v", what, st)
+			}
+		}
 	}
-	time.Sleep(500 * time.Millisecond)
-	second, err := r.Stats(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !second.Read.After(first.Read) || second.CPUTotal <= first.CPUTotal {
-		t.Errorf("CPU did not grow between samples: %+v then %+v", first, second)
-	}
+	// The program touches its 8 MiB before it burns CPU.
+	first := sample("holding 8 MiB", func(st runtime.Stats) bool { return st.MemoryUsage >= 8<<20 })
+	second := sample("with more CPU time than the first", func(st runtime.Stats) bool {
+		return st.Read.After(first.Read) && st.CPUTotal > first.CPUTotal
+	})
 	if second.MemoryUsage < 8<<20 || second.MemoryLimit == 0 || second.PIDs == 0 || second.OnlineCPUs == 0 || !bytes.Contains(second.Doc, []byte(`"cpu_stats"`)) {
 		t.Errorf("sample %+v", second)
 	}
