@@ -255,10 +255,11 @@ func TestScheduleDeliversToEveryTargetKind(t *testing.T) {
 	for i, k := range targetKinds {
 		targets[i] = k.setup(t, w, "sched-"+k.name)
 	}
-	// Every schedule is due at the same second, once all exist; three
-	// seconds leave the five CreateSchedule calls time on a loaded machine
-	// (an at() already past when created never fires).
-	due := time.Now().UTC().Add(3 * time.Second).Format("2006-01-02T15:04:05")
+	// Every schedule is due at the same second, once all exist; six seconds
+	// (five at least: the time is whole seconds) leave the five
+	// CreateSchedule calls time on a loaded machine (an at() already past
+	// when created never fires).
+	due := time.Now().UTC().Add(6 * time.Second).Format("2006-01-02T15:04:05")
 	for i, k := range targetKinds {
 		tg := targets[i]
 		marker := "marker-schedule-" + k.name

@@ -291,7 +291,10 @@ func TestIAMEnforceASchedulerDeliveryNeedsARoleThatTrustsSchedulerAndMaySend(t *
 	good := w.role("good", "scheduler.amazonaws.com", send(qarn("jobs")))
 
 	sc := scheduler.NewFromConfig(w.cfg)
-	due := time.Now().UTC().Add(2 * time.Second).Truncate(time.Second)
+	// Five seconds ahead (four at least, as the time is whole seconds): the
+	// three CreateSchedule calls must be done by then on a loaded machine, as
+	// an at() time already past never fires.
+	due := time.Now().UTC().Add(5 * time.Second).Truncate(time.Second)
 	for _, s := range []struct{ name, role string }{{"wrong-trust", wrongTrust}, {"dlq-only", dlqOnly}, {"good", good}} {
 		w.must(sc.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String(s.name),
 			ScheduleExpression: aws.String("at(" + due.Format("2006-01-02T15:04:05") + ")"),

@@ -20,7 +20,7 @@ func startWharf(t *testing.T) (*scheduler.Client, *sqs.Client) {
 	return scheduler.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 }
 
-// TestSDKv2OneTimeScheduleSendsToSQS: an at() schedule two seconds ahead puts
+// TestSDKv2OneTimeScheduleSendsToSQS: an at() schedule five seconds ahead puts
 // its Input in an SQS queue through EventBridge's SQS target, then deletes
 // itself (ActionAfterCompletion DELETE).
 func TestSDKv2OneTimeScheduleSendsToSQS(t *testing.T) {
@@ -31,7 +31,11 @@ func TestSDKv2OneTimeScheduleSendsToSQS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	due := time.Now().UTC().Add(2 * time.Second).Truncate(time.Second)
+	// Five seconds ahead (four at least, as the time is whole seconds):
+	// CreateSchedule and GetSchedule must both be done by then on a loaded
+	// machine, as an at() time already past never fires, and the schedule
+	// deletes itself once it has.
+	due := time.Now().UTC().Add(5 * time.Second).Truncate(time.Second)
 	when := due.Format("2006-01-02T15:04:05")
 	out, err := sc.CreateSchedule(ctx, &scheduler.CreateScheduleInput{
 		Name: aws.String("soon"), ScheduleExpression: aws.String("at(" + when + ")"),
@@ -53,12 +57,12 @@ func TestSDKv2OneTimeScheduleSendsToSQS(t *testing.T) {
 	if *got.ScheduleExpression != "at("+when+")" || got.State != types.ScheduleStateEnabled || got.FlexibleTimeWindow.Mode != types.FlexibleTimeWindowModeOff {
 		t.Errorf("GetSchedule %+v", got)
 	}
-	msg, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: qu.QueueUrl, WaitTimeSeconds: 10})
+	msg, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: qu.QueueUrl, WaitTimeSeconds: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(msg.Messages) != 1 {
-		t.Fatal("no message from the schedule within 10 s")
+		t.Fatal("no message from the schedule within 20 s")
 	}
 	// Reported, not asserted: how long after its due second the message was there.
 	t.Logf("at() schedule → SQS message %v after the due time", time.Since(due).Round(time.Millisecond))
