@@ -86,13 +86,16 @@ got=$(wait_activity "Setting desired count to 20.") || fail "no scale-out to 20"
 [[ "$got" == Successful$'\t'"monitor alarm TargetTracking-service/workers/consumer-AlarmHigh-"*" in state ALARM triggered policy backlog-per-task" ]] \
   || fail "activity: $got"
 echo "  scaled out: $got"
-[[ $(v2 application-autoscaling describe-scaling-activities "${target[@]}" --include-not-scaled-activities \
-  --query "length(ScalingActivities[?NotScaledReasons[0].Code=='AlreadyAtMaxCapacity'])") -ge 1 ]] || {
-  # the loop records the max-capacity reason on its next pass
-  sleep 1.5
-  [[ $(v2 application-autoscaling describe-scaling-activities "${target[@]}" --include-not-scaled-activities \
-    --query "length(ScalingActivities[?NotScaledReasons[0].Code=='AlreadyAtMaxCapacity'])") -ge 1 ]] || fail "no AlreadyAtMaxCapacity"
-}
+# The loop records the max-capacity reason on its next pass (every second, later
+# on a loaded machine).
+at_max=0
+for _ in $(seq 60); do
+  at_max=$(v2 application-autoscaling describe-scaling-activities "${target[@]}" --include-not-scaled-activities \
+    --query "length(ScalingActivities[?NotScaledReasons[0].Code=='AlreadyAtMaxCapacity'])")
+  [[ $at_max -ge 1 ]] && break
+  sleep 0.5
+done
+[[ $at_max -ge 1 ]] || fail "no AlreadyAtMaxCapacity"
 
 echo "  scheduled action"
 # 15 s ahead: on a loaded machine each aws CLI call takes seconds, and an at() time
