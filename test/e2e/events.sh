@@ -150,6 +150,23 @@ print(o["Messages"][0]["Body"])
 PY
 }
 
+# receive_by AWS QUEUE_URL EPOCH: as receive, waiting on until the epoch second EPOCH.
+receive_by() {
+  local body
+  until body=$(receive "$1" "$2"); do
+    (($(date +%s) < $3)) || return 1
+  done
+  echo "$body"
+}
+
+# at_ahead SECONDS: sets due (epoch seconds) and when (its at() time) that far ahead.
+# 15 s: on a loaded machine one aws CLI call can take seconds, and an at() time that
+# has passed before the schedule exists never fires.
+at_ahead() {
+  due=$(($(date +%s) + $1))
+  when=$(date -u -d "@$due" +%Y-%m-%dT%H:%M:%S)
+}
+
 # Rules with SQS targets deliver through real clients: put-rule, put-targets
 # (an InputTransformer with a JSON template, one with a string template, and an
 # InputPath), put-events, then receive-message shows each body exactly.
@@ -219,7 +236,7 @@ for aws in /usr/bin/aws aws; do
   # ActionAfterCompletion came after CLI v2 2.9.19's model.
   aac=()
   if sch create-schedule help 2>/dev/null | grep -q action-after-completion; then aac=(--action-after-completion DELETE); fi
-  when=$(date -u -d '+6 seconds' +%Y-%m-%dT%H:%M:%S)
+  at_ahead 15
   arn=$(sch create-schedule --name once --group-name "batch-$q" --schedule-expression "at($when)" \
     --flexible-time-window Mode=OFF "${aac[@]}" \
     --target "{\"Arn\":\"arn:aws:sqs:us-east-1:000000000000:$q\",\"RoleArn\":\"arn:aws:iam::000000000000:role/s\",\"Input\":\"{\\\"job\\\":\\\"<aws.scheduler.schedule-arn>\\\"}\"}" \
@@ -235,7 +252,7 @@ for aws in /usr/bin/aws aws; do
   if err=$(sch create-schedule --name paused --group-name "batch-$q" --schedule-expression 'rate(1 hour)' --flexible-time-window Mode=OFF \
     --target "Arn=arn:aws:sqs:us-east-1:000000000000:$q,RoleArn=arn:aws:iam::000000000000:role/s" 2>&1); then fail "$aws duplicate schedule accepted"; fi
   echo "$err" | grep -q ConflictException || fail "$aws duplicate schedule error: $err"
-  body=$(receive "$aws" "$url") || fail "$aws: no message from the schedule"
+  body=$(receive_by "$aws" "$url" $((due + 20))) || fail "$aws: no message from the schedule"
   [ "$body" = "{\"job\":\"$arn\"}" ] || fail "$aws schedule body $body"
   if [ ${#aac[@]} -gt 0 ]; then
     if err=$(sch get-schedule --name once --group-name "batch-$q" 2>&1); then fail "$aws completed schedule not deleted"; fi
@@ -287,11 +304,12 @@ start2() {
 start2
 e2="http://127.0.0.1:$port2"
 url=$(/usr/bin/aws --endpoint-url "$e2" sqs create-queue --queue-name late --query QueueUrl --output text) || fail "create-queue late"
-when=$(date -u -d '+6 seconds' +%Y-%m-%dT%H:%M:%S)
+at_ahead 15
 /usr/bin/aws --endpoint-url "$e2" scheduler create-schedule --name late --schedule-expression "at($when)" --flexible-time-window Mode=OFF \
   --target 'Arn=arn:aws:sqs:us-east-1:000000000000:late,RoleArn=arn:aws:iam::000000000000:role/s' >/dev/null || fail "create-schedule late"
 kill "$pid2"; wait "$pid2" 2>/dev/null || true
-sleep 7
+# Stopped until the schedule's time has passed.
+while (($(date +%s) <= due)); do sleep 0.5; done
 start2
 endpoint=$e2 receive /usr/bin/aws "$url" >/dev/null || { cat "$tmp/log2"; fail "the missed schedule did not fire after the restart"; }
 out=$(/usr/bin/aws --endpoint-url "$e2" sqs receive-message --queue-url "$url" --wait-time-seconds 2 --output json) || fail "receive-message late"
