@@ -295,11 +295,11 @@ start2() {
   "$bin" serve --listen "127.0.0.1:$port2" --data-dir "$data" 2>>"$tmp/log2" &
   pid2=$!
   pids+=("$pid2")
-  for _ in $(seq 100); do
+  for _ in $(seq 400); do # 20 s, as lib.sh's wharf_start_on
     curl -fs "http://127.0.0.1:$port2/_wharf/health" >/dev/null 2>&1 && return 0
     sleep 0.05
   done
-  fail "durable wharf did not start"
+  fail "durable wharf did not start within 20 s"
 }
 start2
 e2="http://127.0.0.1:$port2"

@@ -81,7 +81,7 @@ image_ref=${image:-$tmp/task} # the process runtime runs the binary itself
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 "$tmp/wharf" serve --listen "127.0.0.1:$port" --ephemeral --runtime $runtime "${kube[@]}" 2>"$tmp/log" &
 pid=$!
-for _ in $(seq 100); do
+for _ in $(seq 400); do # 20 s, as lib.sh's wharf_start_on
   curl -fs "http://127.0.0.1:$port/_wharf/health" >/dev/null 2>&1 && break
   sleep 0.05
 done
