@@ -197,6 +197,12 @@ func schedulesByName(t *testing.T, base string) map[string]scheduleRow {
 func TestSchedulesShowTheirNextFiringByWharfsClock(t *testing.T) {
 	t.Parallel()
 	srv := wharftest.Start(t)
+	// Start a minute into an hour, so that no hour ends in real time while
+	// the test runs: the top-of-hour schedule fires only when the clock is
+	// moved. (Run within a second of an hour's end, it fired on its own
+	// and then again at the move, an hour past the next firing it expects.)
+	now := readClock(t, srv.URL).Now
+	moveClock(t, srv.URL, map[string]string{"set": now.Truncate(time.Hour).Add(time.Hour + time.Minute).Format(time.RFC3339Nano)})
 	ctx := context.Background()
 	eb, sc, sq := eventbridge.NewFromConfig(srv.Config()), scheduler.NewFromConfig(srv.Config()), sqs.NewFromConfig(srv.Config())
 	must := mustOK(t)
