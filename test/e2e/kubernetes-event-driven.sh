@@ -54,6 +54,12 @@ watcher=$!
 AWS_ENDPOINT_URL=http://127.0.0.1:$port TASK_IMAGE=$image EXAMPLES_RUNTIME=kubernetes \
   bash examples/1-event-driven-task/run.sh
 
+# The watch's lines arrive as the API server sends them, which a loaded machine can
+# delay past the example's end: wait for the line, up to 30 s.
+for _ in $(seq 60); do
+  grep -Eq '^wharf-wharf-ex1-[^ ]+ +[^ ]+ +(Running|Succeeded)' "$tmp/pods" && break
+  sleep 0.5
+done
 grep -Eq '^wharf-wharf-ex1-[^ ]+ +[^ ]+ +(Running|Succeeded)' "$tmp/pods" ||
   { echo "FAIL: no Pod of example 1's task ran on the cluster"; cat "$tmp/pods"; exit 1; }
 echo "PASS kubernetes-event-driven: upload -> rule -> task as Pod $(grep -E '^wharf-wharf-ex1-' "$tmp/pods" | awk '{print $2}' | sort -u | head -1) -> DynamoDB item"
