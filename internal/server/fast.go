@@ -381,6 +381,7 @@ func (c *fastConn) serveOne(p *fastHead, body []byte, bodyErr error) bool {
 			return false
 		}
 	}
+	w.trim()
 	return keep
 }
 
@@ -503,9 +504,11 @@ type fastWriter struct {
 
 	headLen   int64
 	streaming bool  // the head has gone out; the body goes as it is written
+	noBody    bool  // the head went out at a Flush of a response without a body (a HEAD, 204, 304)
 	chunked   bool  // the streamed body is chunked, not framed by declared
 	declared  int64 // the Content-Length a streamed body was sent with
 	sent      int64 // bytes of a streamed body sent
+	tooLong   bool  // a write went past declared: the connection closes
 	err       error // a write to the connection failed
 }
 
@@ -515,11 +518,20 @@ func (w *fastWriter) reset() {
 	}
 	clear(w.header)
 	w.status, w.wroteHeader = 0, false
-	if cap(w.body) > 64<<10 {
+	w.trim()
+	w.body = w.body[:0]
+	w.headLen, w.streaming, w.noBody, w.chunked, w.declared, w.sent, w.tooLong, w.err = 0, false, false, false, 0, 0, false, nil
+}
+
+// trim drops buffers a large response grew, so that a kept-alive
+// connection waiting for its next request does not hold them.
+func (w *fastWriter) trim() {
+	if cap(w.body) > 2*streamAfter {
 		w.body = nil
 	}
-	w.body = w.body[:0]
-	w.headLen, w.streaming, w.chunked, w.declared, w.sent, w.err = 0, false, false, 0, 0, nil
+	if cap(w.out) > 2*streamAfter {
+		w.out = nil
+	}
 }
 
 func (w *fastWriter) Header() http.Header { return w.header }
@@ -546,6 +558,9 @@ func (w *fastWriter) WriteString(s string) (int, error) {
 		w.body = append(w.body, s...)
 		return len(s), nil
 	}
+	if w.isHead || w.noBody {
+		return w.discard(len(s), s[:min(len(s), sniffLen)]), nil
+	}
 	return w.writeMore([]byte(s))
 }
 
@@ -555,24 +570,25 @@ func (w *fastWriter) writeMore(b []byte) (int, error) {
 	switch {
 	case w.err != nil:
 		return 0, w.err
-	case w.isHead:
-		w.headLen += int64(len(b))
-		if len(w.body) < sniffLen {
-			w.body = append(w.body, b[:min(len(b), sniffLen-len(w.body))]...)
-		}
-		return len(b), nil
+	case w.isHead || w.noBody:
+		return w.discard(len(b), string(b[:min(len(b), sniffLen)])), nil
 	case !bodyAllowed(w.status):
 		w.body = append(w.body[:0], b[:min(len(b), sniffLen)]...) // dropped by finish
 		return len(b), nil
 	case !w.streaming:
-		held := len(w.body)
-		w.body = append(w.body, b...)
-		if err := w.startStream(); err != nil {
-			return max(0, min(len(b), int(w.sent)-held)), err
-		}
-		return len(b), nil
+		return w.startStream(b)
 	}
 	return w.send(b)
+}
+
+// discard counts n bytes of a body that is never sent, and keeps the
+// start of it, for the Content-Type sniffed from it.
+func (w *fastWriter) discard(n int, start string) int {
+	w.headLen += int64(n)
+	if len(w.body) < sniffLen {
+		w.body = append(w.body, start[:min(len(start), sniffLen-len(w.body))]...)
+	}
+	return n
 }
 
 // Flush sends the head and what the body holds now, and the rest of the
@@ -582,15 +598,45 @@ func (w *fastWriter) Flush() { w.FlushError() }
 // FlushError is Flush for http.ResponseController.
 func (w *fastWriter) FlushError() error {
 	w.WriteHeader(http.StatusOK)
-	if w.err == nil && !w.streaming && !w.isHead && bodyAllowed(w.status) {
-		return w.startStream()
+	switch {
+	case w.err != nil || w.streaming:
+	case w.isHead || !bodyAllowed(w.status):
+		// The head alone, as net/http sends it: a client waiting on a
+		// handler that flushes and goes on (the event stream, asked with
+		// HEAD) gets its answer.
+		w.dropBodyFields()
+		w.streaming, w.noBody = true, true
+		w.keep = w.keep && !hasToken(w.header.Get("Connection"), "close")
+		w.out = w.appendHead(w.out[:0], w.body, w.keep, -1, false)
+		w.body = w.body[:0]
+		if _, err := w.conn.Write(w.out); err != nil {
+			w.err = err
+		}
+	default:
+		_, err := w.startStream(nil)
+		return err
 	}
 	return w.err
 }
 
-// startStream sends the head and the body held, and makes the rest of the
-// body go out as it is written.
-func (w *fastWriter) startStream() error {
+// dropBodyFields removes the fields a response without a body does not
+// send: a 204's or 304's length, a 304's type (as net/http), and any
+// Transfer-Encoding.
+func (w *fastWriter) dropBodyFields() {
+	h := w.header
+	delete(h, "Transfer-Encoding")
+	if !bodyAllowed(w.status) {
+		delete(h, "Content-Length")
+		if w.status == http.StatusNotModified {
+			delete(h, "Content-Type")
+		}
+	}
+}
+
+// startStream sends the head and the body held, then b, and makes the
+// rest of the body go out as it is written. It returns what Write returns
+// for b.
+func (w *fastWriter) startStream(b []byte) (int, error) {
 	w.streaming = true
 	h := w.header
 	w.keep = w.keep && !hasToken(h.Get("Connection"), "close")
@@ -599,53 +645,89 @@ func (w *fastWriter) startStream() error {
 		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
 			w.declared = n
 		} else {
-			delete(h, "Content-Length")
+			delete(h, "Content-Length") // as net/http, which logs it
 		}
 	}
 	delete(h, "Transfer-Encoding")
 	w.chunked = w.declared < 0
-	body := w.body
-	w.body = w.body[:0]
-	w.out = w.appendHead(w.out[:0], body, w.keep, -1, w.chunked)
-	if _, err := w.conn.Write(w.out); err != nil {
-		w.err = err
-		return err
+	held := w.body
+	sniff := held
+	if len(sniff) == 0 {
+		sniff = b
 	}
-	_, err := w.send(body)
-	return err
+	out := w.appendHead(w.out[:0], sniff, w.keep, -1, w.chunked)
+	// The head and the body held in one write.
+	switch {
+	case len(held) == 0:
+	case w.chunked:
+		out = appendChunk(out, held)
+	case int64(len(held)) > w.declared:
+		w.tooLong = true
+	default:
+		out = append(out, held...)
+	}
+	w.out, w.body = out, w.body[:0]
+	if _, err := w.conn.Write(out); err != nil {
+		w.err = err
+		return 0, err
+	}
+	if !w.chunked && !w.tooLong {
+		w.sent = int64(len(held))
+	}
+	if w.tooLong {
+		return 0, http.ErrContentLength
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	return w.send(b)
 }
 
 // send writes b as the next part of a streamed body: a chunk, or bytes up
-// to the Content-Length declared (past it, http.ErrContentLength as
-// net/http).
+// to the Content-Length declared. A write that would go past it is not
+// sent: it fails with http.ErrContentLength and the connection closes
+// after the response, as in net/http.
 func (w *fastWriter) send(b []byte) (int, error) {
-	if w.err != nil {
+	switch {
+	case w.err != nil:
 		return 0, w.err
+	case w.tooLong || !w.chunked && w.sent+int64(len(b)) > w.declared:
+		w.tooLong = true
+		return 0, http.ErrContentLength
+	case len(b) == 0:
+		return 0, nil // an empty chunk would end the body
 	}
-	n, tooLong := len(b), false
-	if !w.chunked && w.sent+int64(n) > w.declared {
-		n, tooLong = int(w.declared-w.sent), true
+	var err error
+	switch {
+	case !w.chunked:
+		_, err = w.conn.Write(b)
+	case len(b) <= 4<<10:
+		// One write per small chunk (an event of the console's stream).
+		w.out = appendChunk(w.out[:0], b)
+		_, err = w.conn.Write(w.out)
+	default:
+		size := append(strconv.AppendInt(w.out[:0], int64(len(b)), 16), "\r\n"...)
+		bufs := net.Buffers{size, b, crlf}
+		_, err = bufs.WriteTo(w.conn)
 	}
-	if n > 0 {
-		var err error
-		if w.chunked {
-			size := append(strconv.AppendInt(w.out[:0], int64(n), 16), "\r\n"...)
-			bufs := net.Buffers{size, b[:n], crlf}
-			_, err = bufs.WriteTo(w.conn)
-		} else {
-			_, err = w.conn.Write(b[:n])
-		}
-		if err != nil {
-			w.err = err
-			return 0, err
-		}
-		w.sent += int64(n)
+	if err != nil {
+		w.err = err
+		return 0, err
 	}
-	if tooLong {
-		return n, http.ErrContentLength
-	}
-	return n, nil
+	w.sent += int64(len(b))
+	return len(b), nil
 }
+
+// appendChunk appends b as one chunk of a chunked body.
+func appendChunk(out, b []byte) []byte {
+	out = strconv.AppendInt(out, int64(len(b)), 16)
+	out = append(out, "\r\n"...)
+	out = append(out, b...)
+	return append(out, "\r\n"...)
+}
+
+// lastChunk ends a chunked body (no trailers).
+var lastChunk = []byte("0\r\n\r\n")
 
 // bodyAllowed reports whether a response of status has a body.
 func bodyAllowed(status int) bool {
@@ -657,12 +739,13 @@ func bodyAllowed(status int) bool {
 func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 	w.WriteHeader(http.StatusOK)
 	if w.streaming {
-		if w.err == nil && w.chunked {
-			_, w.err = w.conn.Write([]byte("0\r\n\r\n"))
+		if w.err == nil && w.chunked && !w.noBody {
+			_, w.err = w.conn.Write(lastChunk)
 		}
-		// A body shorter than it was declared leaves the client waiting
-		// for the rest: only closing ends it, as net/http does.
-		return nil, keep && w.keep && w.err == nil && (w.chunked || w.sent == w.declared)
+		// A body shorter or longer than it was declared leaves the client
+		// waiting for the rest, or holding a body cut short: only closing
+		// ends it, as net/http does.
+		return nil, keep && w.keep && w.err == nil && !w.tooLong && (w.noBody || w.chunked || w.sent == w.declared)
 	}
 	h := w.header
 	if hasToken(h.Get("Connection"), "close") {
@@ -673,38 +756,40 @@ func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 	// The response is framed by its length: a Transfer-Encoding the
 	// handler set would contradict it. A response that has no body has no
 	// length, and a 304 no type either, as net/http sends them.
-	delete(h, "Transfer-Encoding")
+	w.dropBodyFields()
 	if !bodyOK {
 		body = nil
-		delete(h, "Content-Length")
-		if w.status == http.StatusNotModified {
-			delete(h, "Content-Type")
+	}
+	declared := int64(-1)
+	if cl := h.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+			declared = n
+		} else {
+			delete(h, "Content-Length") // as net/http, which logs it
 		}
 	}
 	length := int64(-1)
-	switch cl := h.Get("Content-Length"); {
+	switch {
 	case w.isHead:
 		// No body, and the length a GET's would have: the one the handler
 		// set, or else that of what it wrote (none when it wrote nothing,
 		// which may be a handler that left a HEAD's body out), as net/http.
-		if cl == "" && bodyOK && w.headLen > 0 {
+		if declared < 0 && bodyOK && w.headLen > 0 {
 			length = w.headLen
 		}
 		out := w.appendHead(w.out[:0], body, keep, length, false)
 		w.keepOut(out)
 		return out, keep
-	case cl == "":
+	case declared < 0:
 		if bodyOK {
 			length = int64(len(body))
 		}
-	default:
-		if n, err := strconv.Atoi(cl); err != nil || n != len(body) {
-			// A body that is not the length the handler declared cannot be
-			// framed: send what fits and close, as net/http does.
-			keep = false
-			if err == nil && n < len(body) {
-				body = body[:n]
-			}
+	case declared != int64(len(body)):
+		// A body that is not the length the handler declared cannot be
+		// framed: send what fits and close, as net/http does.
+		keep = false
+		if declared < int64(len(body)) {
+			body = body[:declared]
 		}
 	}
 	out := w.appendHead(w.out[:0], body, keep, length, false)
@@ -745,6 +830,9 @@ func (w *fastWriter) appendHead(out, body []byte, keep bool, length int64, chunk
 	}
 	slices.Sort(w.keys)
 	for _, k := range w.keys {
+		if !keep && k == "Connection" {
+			continue // close, below, as net/http
+		}
 		for _, v := range h[k] {
 			out = appendHeader(out, k, v)
 		}
@@ -754,9 +842,7 @@ func (w *fastWriter) appendHead(out, body []byte, keep bool, length int64, chunk
 		out = appendHeader(out, "Content-Type", http.DetectContentType(body))
 	}
 	if !keep {
-		if _, ok := h["Connection"]; !ok {
-			out = appendHeader(out, "Connection", "close")
-		}
+		out = appendHeader(out, "Connection", "close")
 	}
 	if _, ok := h["Date"]; !ok {
 		out = append(out, "Date: "...)

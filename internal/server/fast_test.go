@@ -219,15 +219,16 @@ func fastWriterPair(t *testing.T, head bool) (*fastWriter, *bufio.Reader) {
 }
 
 // TestFastWriterStreamsADeclaredLength: a streamed body the handler set a
-// Content-Length for is framed by it. Writing past it fails with
-// http.ErrContentLength, as in net/http, and a body that ends short of it
-// closes the connection, the only way its client learns it ended.
+// Content-Length for is framed by it. A write past it is not sent and
+// fails with http.ErrContentLength, as in net/http, and a body that ends
+// short of it, or was cut, closes the connection, the only way its client
+// learns it is not whole.
 func TestFastWriterStreamsADeclaredLength(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		declare int
 		keep    bool
-	}{{"exact", 2 * streamAfter, true}, {"short", 2*streamAfter + 10, false}, {"long", 2*streamAfter - 10, true}} {
+	}{{"exact", 2 * streamAfter, true}, {"short", 2*streamAfter + 10, false}, {"long", 2*streamAfter - 10, false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, br := fastWriterPair(t, false)
 			w.Header().Set("Content-Length", strconv.Itoa(tc.declare))
@@ -294,6 +295,56 @@ func TestFastWriterFlushSendsTheHeadAndWhatIsHeld(t *testing.T) {
 	}
 	if rest, err := io.ReadAll(resp.Body); err != nil || len(rest) != 0 {
 		t.Errorf("the end of the stream: %q, %v", rest, err)
+	}
+}
+
+// TestFastWriterFlushOfAHeadSendsTheHead: a HEAD whose handler flushes and
+// goes on (the console's event stream, asked with HEAD) gets its head then,
+// as from net/http, not when the handler returns, which may be never.
+func TestFastWriterFlushOfAHeadSendsTheHead(t *testing.T) {
+	w, br := fastWriterPair(t, true)
+	w.Header().Set("Content-Type", "text/event-stream")
+	io.WriteString(w, ": hello\n\n")
+	if err := w.FlushError(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, &http.Request{Method: "HEAD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || len(resp.TransferEncoding) > 0 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Errorf("a flushed HEAD: %s, Transfer-Encoding %v, Content-Type %q", resp.Status, resp.TransferEncoding, resp.Header.Get("Content-Type"))
+	}
+	io.WriteString(w, "data: 1\n\n")
+	if out, keep := w.finish(&http.Request{Method: "HEAD"}, true); len(out) != 0 || !keep {
+		t.Errorf("finish: %d bytes, keep %v", len(out), keep)
+	}
+	if br.Buffered() != 0 {
+		t.Errorf("a HEAD's body was sent")
+	}
+}
+
+// TestFastWriterFramesABadContentLengthByLength: a Content-Length a handler
+// set that is not a length is dropped and the body framed by its own, as
+// net/http does (a negative one once cut the body at -1 and panicked); a
+// Connection: keep-alive it set becomes close when the connection closes.
+func TestFastWriterFramesABadContentLengthByLength(t *testing.T) {
+	for _, cl := range []string{"-1", "abc"} {
+		w := &fastWriter{}
+		w.reset()
+		w.Header().Set("Content-Length", cl)
+		w.Header().Set("Connection", "keep-alive")
+		io.WriteString(w, "abc")
+		out, keep := w.finish(&http.Request{Method: "GET"}, false)
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(out)), &http.Request{Method: "GET"})
+		if err != nil {
+			t.Fatalf("Content-Length %q: %v: %q", cl, err, out)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if keep || string(b) != "abc" || resp.ContentLength != 3 || !resp.Close ||
+			!bytes.Contains(out, []byte("\r\nConnection: close\r\n")) || bytes.Contains(out, []byte("keep-alive")) {
+			t.Errorf("Content-Length %q: keep %v, %q, length %d, close %v: %q", cl, keep, b, resp.ContentLength, resp.Close, out)
+		}
 	}
 }
 
