@@ -769,17 +769,16 @@ func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 		}
 	}
 	length := int64(-1)
+	payload := body // what follows the head; body is also what Content-Type is sniffed from
 	switch {
 	case w.isHead:
 		// No body, and the length a GET's would have: the one the handler
 		// set, or else that of what it wrote (none when it wrote nothing,
 		// which may be a handler that left a HEAD's body out), as net/http.
+		payload = nil
 		if declared < 0 && bodyOK && w.headLen > 0 {
 			length = w.headLen
 		}
-		out := w.appendHead(w.out[:0], body, keep, length, false)
-		w.keepOut(out)
-		return out, keep
 	case declared < 0:
 		if bodyOK {
 			length = int64(len(body))
@@ -789,20 +788,12 @@ func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 		// framed: send what fits and close, as net/http does.
 		keep = false
 		if declared < int64(len(body)) {
-			body = body[:declared]
+			payload = body[:declared]
 		}
 	}
-	out := w.appendHead(w.out[:0], body, keep, length, false)
-	out = append(out, body...)
-	w.keepOut(out)
-	return out, keep
-}
-
-// keepOut keeps out's array for the next response unless it is large.
-func (w *fastWriter) keepOut(out []byte) {
-	if cap(out) <= 64<<10 {
-		w.out = out
-	}
+	// w.out keeps the array for the next response; trim drops a large one.
+	w.out = append(w.appendHead(w.out[:0], body, keep, length, false), payload...)
+	return w.out, keep
 }
 
 // appendHead appends the response's status line and header: the handler's
