@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wharf-dev/wharf/internal/apierr"
 	"github.com/wharf-dev/wharf/internal/awsapi"
@@ -1042,4 +1043,25 @@ func BenchmarkReceiveDeleteBatch(b *testing.B) {
 			}
 		}
 	}
+}
+
+// FuzzValidBody checks validBody's byte-at-a-time ASCII path against the
+// definition, rune by rune: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to
+// #xFFFD | #x10000 to #x10FFFF (SendMessage docs), and no invalid UTF-8.
+func FuzzValidBody(f *testing.F) {
+	for _, s := range []string{"", "hello", "a\tb\nc\rd", "\x00", "\x1f", "\x7f", "é", "\ud7ff", "\ue000", "\ufffd",
+		"\uffff", "\U0001F600", "\xff", "a\xc3", "\xed\xa0\x80", "{\"Message\":\"x\"}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		want := utf8.ValidString(body)
+		for _, r := range body {
+			if !(r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF) {
+				want = false
+			}
+		}
+		if got := validBody(body); got != want {
+			t.Fatalf("validBody(%q) = %v, want %v", body, got, want)
+		}
+	})
 }
