@@ -36,7 +36,8 @@ func (echoCodec) Decode(_ *awsapi.Service, _ *awsapi.Operation, r *http.Request,
 	return err
 }
 
-func (echoCodec) Encode(w http.ResponseWriter, _ *http.Request, _ *awsapi.Service, _ *awsapi.Operation, out any, _ string) error {
+func (echoCodec) Encode(w http.ResponseWriter, r *http.Request, _ *awsapi.Service, _ *awsapi.Operation, out any, _ string) error {
+	w.Header().Set("Echo-Method", r.Method)
 	_, err := io.WriteString(w, out.(string))
 	return err
 }
@@ -471,8 +472,8 @@ func TestFastPathKeepsAPipelinedRequestAcrossAWait(t *testing.T) {
 	io.WriteString(c, post("next"))
 	br := bufio.NewReader(c)
 	for _, want := range []string{"wait", "next"} {
-		if resp, body := readResponse(t, br, "POST"); resp.StatusCode != 200 || body != want {
-			t.Errorf("got %s %q, want 200 %q", resp.Status, body, want)
+		if resp, body := readResponse(t, br, "POST"); resp.StatusCode != 200 || body != want || resp.Header.Get("Echo-Method") != "POST" {
+			t.Errorf("got %s %q to a %s, want 200 %q to a POST", resp.Status, body, resp.Header.Get("Echo-Method"), want)
 		}
 	}
 }
