@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -23,7 +24,8 @@ import (
 )
 
 // echoCodec runs one operation, Echo, whose input is the request's body and
-// whose output is written as the response body.
+// whose output is written as the response body, with the request's method
+// in an Echo-Method header.
 type echoCodec struct{}
 
 func (echoCodec) Operation(svc *awsapi.Service, r *http.Request) (*awsapi.Operation, error) {
@@ -454,28 +456,65 @@ func TestFastPathCancelsARequestWhoseClientLeft(t *testing.T) {
 }
 
 // TestFastPathKeepsAPipelinedRequestAcrossAWait: the background read of a
-// waiting request keeps the byte it reads for the next request.
+// waiting request keeps the byte it reads for the next request (dropped,
+// the next request's method would read OST, which net/http would serve).
 func TestFastPathKeepsAPipelinedRequestAcrossAWait(t *testing.T) {
+	waiting, release := make(chan struct{}), make(chan struct{})
 	addr, _ := startEcho(t, func(ctx context.Context, in any) (any, error) {
 		if *in.(*string) == "wait" {
+			done := ctx.Done() // starts the background read
+			close(waiting)
 			select {
-			case <-ctx.Done():
+			case <-done:
 				return "", ctx.Err()
-			case <-time.After(200 * time.Millisecond):
+			case <-release:
 			}
 		}
 		return *in.(*string), nil
 	})
 	c := dialT(t, addr)
 	io.WriteString(c, post("wait"))
-	time.Sleep(50 * time.Millisecond) // the first request is waiting
-	io.WriteString(c, post("next"))
+	<-waiting
+	next := post("next")
+	io.WriteString(c, next)
+	// The first request ends once the background read has taken the next
+	// one's first byte: when the server's socket holds only the rest.
+	waitUnread(t, c, len(next)-1)
+	close(release)
 	br := bufio.NewReader(c)
 	for _, want := range []string{"wait", "next"} {
 		if resp, body := readResponse(t, br, "POST"); resp.StatusCode != 200 || body != want || resp.Header.Get("Echo-Method") != "POST" {
 			t.Errorf("got %s %q to a %s, want 200 %q to a POST", resp.Status, body, resp.Header.Get("Echo-Method"), want)
 		}
 	}
+}
+
+// waitUnread waits until the server's end of c has n bytes received and not
+// yet read, as Linux's /proc/net/tcp reports (rx_queue).
+func waitUnread(t *testing.T, c net.Conn, n int) {
+	t.Helper()
+	local, remote := c.RemoteAddr().(*net.TCPAddr).Port, c.LocalAddr().(*net.TCPAddr).Port
+	lport, rport := fmt.Sprintf(":%04X", local), fmt.Sprintf(":%04X", remote)
+	got := "no socket"
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		tab, err := os.ReadFile("/proc/net/tcp")
+		if err != nil {
+			t.Skipf("the server's unread bytes cannot be seen here: %v", err)
+		}
+		for _, line := range strings.Split(string(tab), "\n") {
+			// sl local_address rem_address st tx_queue:rx_queue ...
+			f := strings.Fields(line)
+			if len(f) < 5 || !strings.HasSuffix(f[1], lport) || !strings.HasSuffix(f[2], rport) {
+				continue
+			}
+			_, rx, _ := strings.Cut(f[4], ":")
+			if v, err := strconv.ParseInt(rx, 16, 64); err == nil && v == int64(n) {
+				return
+			}
+			got = "rx_queue " + rx
+		}
+	}
+	t.Fatalf("the server's socket never held %d unread bytes (last: %s)", n, got)
 }
 
 // TestShutdownClosesIdleFastConnectionsAndFinishesInFlightOnes: at
