@@ -5,15 +5,17 @@
 package wharftest
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -125,31 +127,57 @@ type Process struct {
 	done chan struct{}
 }
 
-// FreeAddr returns a loopback host:port that was free a moment ago.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // Serve runs bin serve on addr with args, its stderr to the test's stderr, and
-// waits until its health endpoint answers. The process is killed (SIGKILL)
-// when the test ends unless it has exited.
+// waits until its health endpoint answers. addr is usually "127.0.0.1:0": the
+// address wharf bound is read from its ready line (so args must not set
+// --log-level above info), and no other process can take the port between a
+// pick and the bind. The process is killed (SIGKILL) when the test ends
+// unless it has exited.
 func Serve(t testing.TB, bin, addr string, args ...string) *Process {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr}, args...)...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	// A pipe of Serve's own rather than cmd.StderrPipe: Wait does not wait
+	// for it, and what wharf's children keep open of it holds up no one.
+	r, w, err := os.Pipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Process{Server: Server{Addr: addr, URL: "http://" + addr}, Cmd: cmd, done: make(chan struct{})}
+	cmd.Stderr = w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		r.Close()
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		defer r.Close()
+		lines := bufio.NewScanner(r)
+		lines.Buffer(nil, 1<<20)
+		for lines.Scan() {
+			fmt.Fprintln(os.Stderr, lines.Text())
+			if a, ok := readyAddr(lines.Text()); ok {
+				select {
+				case ready <- a:
+				default:
+				}
+			}
+		}
+		io.Copy(os.Stderr, r) // after a line longer than the scanner takes
+	}()
+	p := &Process{Cmd: cmd, done: make(chan struct{})}
 	go func() { cmd.Wait(); close(p.done) }()
 	t.Cleanup(p.Kill)
-	for deadline := time.Now().Add(60 * time.Second); ; {
+	deadline := time.Now().Add(60 * time.Second)
+	select {
+	case a := <-ready:
+		p.Server = Server{Addr: a, URL: "http://" + a}
+	case <-p.done:
+		t.Fatalf("wharf exited before it was ready: %v", cmd.ProcessState)
+	case <-time.After(time.Until(deadline)):
+		t.Fatal("wharf did not say it was ready in 60 s")
+	}
+	for {
 		resp, err := http.Get(p.URL + "/_wharf/health")
 		if err == nil {
 			resp.Body.Close()
@@ -167,6 +195,21 @@ func Serve(t testing.TB, bin, addr string, args ...string) *Process {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// readyAddr returns the address in wharf's ready line ("wharf ready", text
+// or JSON), which is the one it bound.
+func readyAddr(line string) (string, bool) {
+	var rec struct{ Msg, Listen string }
+	if json.Unmarshal([]byte(line), &rec) == nil {
+		return rec.Listen, rec.Msg == "wharf ready" && rec.Listen != ""
+	}
+	if !strings.Contains(line, `msg="wharf ready" `) {
+		return "", false
+	}
+	_, rest, _ := strings.Cut(line, " listen=")
+	a, _, _ := strings.Cut(rest, " ")
+	return a, a != ""
 }
 
 // Kill sends SIGKILL and waits until the process is gone.

@@ -52,7 +52,7 @@ echo "10 $AWS_DEFAULT_REGION" >> `+runs+`
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	p := wharftest.Serve(t, bin, wharftest.FreeAddr(t), "--data-dir", data, "--init-dir", hooks)
+	p := wharftest.Serve(t, bin, "127.0.0.1:0", "--data-dir", data, "--init-dir", hooks)
 	if got := ranLines(2); strings.Join(got, " ") != "10_us-east-1 20" {
 		t.Fatalf("hooks ran %q, want 10 (seeing region us-east-1) then 20", got)
 	}
@@ -75,14 +75,14 @@ echo "10 $AWS_DEFAULT_REGION" >> `+runs+`
 	hook("15-new.sh", "echo 15 >> "+runs+"\n")
 	hook("17-fails.sh", "echo 17 >> "+runs+"\nexit 4\n")
 	hook("18-after.sh", "echo 18 >> "+runs+"\n")
-	p = wharftest.Serve(t, bin, wharftest.FreeAddr(t), "--data-dir", data, "--init-dir", hooks)
+	p = wharftest.Serve(t, bin, "127.0.0.1:0", "--data-dir", data, "--init-dir", hooks)
 	if got := ranLines(4); strings.Join(got, " ") != "10_us-east-1 20 15 17" {
 		t.Fatalf("after a restart hooks ran %q, want only 15 and 17 (which fails) added", got)
 	}
 	p.Kill() // had 18 run after the failure, the last check would see it twice
 
 	os.WriteFile(filepath.Join(hooks, "17-fails.sh"), []byte("echo 17 >> "+runs+"\n"), 0o644)
-	wharftest.Serve(t, bin, wharftest.FreeAddr(t), "--data-dir", data, "--init-dir", hooks)
+	wharftest.Serve(t, bin, "127.0.0.1:0", "--data-dir", data, "--init-dir", hooks)
 	if got := ranLines(6); strings.Join(got, " ") != "10_us-east-1 20 15 17 17 18" {
 		t.Fatalf("after fixing the failed hook, hooks ran %q, want 17 again then 18", got)
 	}

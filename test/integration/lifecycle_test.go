@@ -33,12 +33,12 @@ func TestMain(m *testing.M) {
 func TestSecondWharfOnADataDirectoryNamesTheFirst(t *testing.T) {
 	bin := wharftest.Binary(t)
 	dir := filepath.Join(t.TempDir(), "data") // made by wharf
-	first := wharftest.Serve(t, bin, wharftest.FreeAddr(t), "--data-dir", dir)
+	first := wharftest.Serve(t, bin, "127.0.0.1:0", "--data-dir", dir)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var stderr bytes.Buffer
-	second := exec.CommandContext(ctx, bin, "serve", "--listen", wharftest.FreeAddr(t), "--data-dir", dir)
+	second := exec.CommandContext(ctx, bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir)
 	second.Stderr = &stderr
 	err := second.Run()
 	want := fmt.Sprintf("data directory %s is in use by another wharf (pid %d); use --data-dir or --ephemeral", dir, first.Cmd.Process.Pid)
@@ -85,8 +85,8 @@ func TestSecondWharfOnADataDirectoryNamesTheFirst(t *testing.T) {
 func TestShutdownClosesStalledConnectionsAndExitsZero(t *testing.T) {
 	bin := wharftest.Binary(t)
 	dir := t.TempDir()
-	addr := wharftest.FreeAddr(t)
-	p := wharftest.Serve(t, bin, addr, "--data-dir", dir)
+	p := wharftest.Serve(t, bin, "127.0.0.1:0", "--data-dir", dir)
+	addr := p.Addr
 	ctx := callTimeout(t)
 	s3c := s3.NewFromConfig(p.Config(), func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("shut")}); err != nil {
@@ -148,7 +148,7 @@ func TestShutdownClosesStalledConnectionsAndExitsZero(t *testing.T) {
 		t.Errorf("exit code %d after SIGTERM, want 0", code)
 	}
 
-	again := wharftest.Serve(t, bin, wharftest.FreeAddr(t), "--data-dir", dir)
+	again := wharftest.Serve(t, bin, "127.0.0.1:0", "--data-dir", dir)
 	s3c = s3.NewFromConfig(again.Config(), func(o *s3.Options) { o.UsePathStyle = true })
 	out, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("shut"), Key: aws.String("upload")})
 	if err != nil {

@@ -417,9 +417,10 @@ func TestRestartedWharfReadoptsRunningPods(t *testing.T) {
 	kc := kubeconfig(t)
 	cs := client(t, kc)
 	image := taskImage(t)
-	bin, dir, addr := wharftest.Binary(t), t.TempDir(), wharftest.FreeAddr(t)
+	bin, dir := wharftest.Binary(t), t.TempDir()
 	args := []string{"--data-dir", dir, "--runtime", "kubernetes", "--kubeconfig", kc}
-	w := wharftest.Serve(t, bin, addr, args...)
+	w := wharftest.Serve(t, bin, "127.0.0.1:0", args...)
+	addr := w.Addr // the restart's, as the first's
 	c := ecs.NewFromConfig(w.Config())
 	ctx := context.Background()
 	name := cluster(t, c, cs, "k8s-adopt-"+suffix())

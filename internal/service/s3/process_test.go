@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 // startWharf runs the wharf binary bin on dataDir, on a free loopback port.
 func startWharf(t *testing.T, bin, dataDir string) *wharftest.Process {
 	t.Helper()
-	return wharftest.Serve(t, bin, wharftest.FreeAddr(t), "--data-dir", dataDir, "--log-level", "warn")
+	return wharftest.Serve(t, bin, "127.0.0.1:0", "--data-dir", dataDir)
 }
 
 // content is the body written to key: its size and bytes follow from the key

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 // startProcess runs the wharf binary bin on dataDir, on a free loopback port.
 func startProcess(t *testing.T, bin, dataDir string) *wharftest.Process {
 	t.Helper()
-	return wharftest.Serve(t, bin, wharftest.FreeAddr(t), "--data-dir", dataDir, "--log-level", "warn")
+	return wharftest.Serve(t, bin, "127.0.0.1:0", "--data-dir", dataDir)
 }
 
 func client(p *wharftest.Process) *sdksqs.Client {
