@@ -15,24 +15,31 @@ work_dir
 started=no
 if ! curl -fsS "$AWS_ENDPOINT_URL/_wharf/health" >/dev/null 2>&1; then
   info "no wharf at $AWS_ENDPOINT_URL: starting one"
-  free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-  port=$(free_port)
-  smtp=127.0.0.1:$(free_port)
   (cd "$REPO_DIR" && go build -o "$EXAMPLES_WORK/wharf" ./cmd/wharf && go build -o "$EXAMPLES_WORK/smtpsink" ./examples/4-alerts/smtpsink)
-  export SMTP_SINK_DIR=${SMTP_SINK_DIR:-$EXAMPLES_WORK/mail} SMTP_SINK_ADDR=$smtp EXAMPLES_REQUIRE_EMAIL=1
-  "$EXAMPLES_WORK/smtpsink" -listen "$smtp" -dir "$SMTP_SINK_DIR" >"$EXAMPLES_WORK/smtpsink.log" 2>&1 &
+  # The sink and wharf listen on ports they pick and say (port 0): no other
+  # process can take one between a pick and the bind.
+  export SMTP_SINK_DIR=${SMTP_SINK_DIR:-$EXAMPLES_WORK/mail} EXAMPLES_REQUIRE_EMAIL=1
+  "$EXAMPLES_WORK/smtpsink" -listen 127.0.0.1:0 -dir "$SMTP_SINK_DIR" >"$EXAMPLES_WORK/smtpsink.log" 2>&1 &
   on_exit "kill $!"
+  _said() { sed -n "s/$2/\1/p" "$1" 2>/dev/null | head -1; }
+  _sink_up() { [ -n "$(_said "$EXAMPLES_WORK/smtpsink.log" '^smtpsink: listening on \([0-9.:]*\),.*')" ]; }
+  wait_for 30 "the SMTP sink to listen" _sink_up
+  smtp=$(_said "$EXAMPLES_WORK/smtpsink.log" '^smtpsink: listening on \([0-9.:]*\),.*')
+  export SMTP_SINK_ADDR=$smtp
   storage=(--ephemeral)
   [ -n "${WHARF_DATA_DIR:-}" ] && storage=(--data-dir "$WHARF_DATA_DIR")
   runtime=()
   [ -n "${EXAMPLES_RUNTIME:-}" ] && runtime=(--runtime "$EXAMPLES_RUNTIME")
-  "$EXAMPLES_WORK/wharf" serve --listen "127.0.0.1:$port" --smtp-addr "$smtp" "${storage[@]}" "${runtime[@]}" \
+  "$EXAMPLES_WORK/wharf" serve --listen 127.0.0.1:0 --smtp-addr "$smtp" "${storage[@]}" "${runtime[@]}" \
     >"$EXAMPLES_WORK/wharf.log" 2>&1 &
   wharf_pid=$!
   # Stop wharf gracefully (SIGTERM) and wait, so a data directory is closed cleanly.
   on_exit "kill $wharf_pid; wait $wharf_pid"
-  export AWS_ENDPOINT_URL=http://127.0.0.1:$port
-  _up() { curl -fsS "$AWS_ENDPOINT_URL/_wharf/health" >/dev/null 2>&1 || ! kill -0 $wharf_pid 2>/dev/null; }
+  _up() {
+    port=$(_said "$EXAMPLES_WORK/wharf.log" '.*wharf ready.* listen=127\.0\.0\.1:\([0-9]*\) .*')
+    export AWS_ENDPOINT_URL=http://127.0.0.1:$port
+    [ -n "$port" ] && curl -fsS "$AWS_ENDPOINT_URL/_wharf/health" >/dev/null 2>&1 || ! kill -0 $wharf_pid 2>/dev/null
+  }
   wait_for 30 "wharf to start" _up
   kill -0 $wharf_pid 2>/dev/null || { cat "$EXAMPLES_WORK/wharf.log" >&2; die "wharf did not start"; }
   started=yes
