@@ -611,10 +611,17 @@ func (s *Service) sendToWith(ctx context.Context, sends []queueSend, also func(s
 				qs.err, qs.added = err, 0
 			}
 		}
-		if also == nil {
-			return nil
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
-		return also(tx)
+		for i := range sends {
+			if qs := &sends[i]; qs.err == nil {
+				s.recordSent(ctx, qs.r, qs.added, qs.ids, addedCauses(qs.entries, qs.msgs, qs.results))
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -622,7 +629,7 @@ func (s *Service) sendToWith(ctx context.Context, sends []queueSend, also func(s
 	for i := range sends {
 		qs := &sends[i]
 		if qs.err == nil {
-			s.stored(ctx, qs.r, qs.added, qs.bytes, qs.ids, addedCauses(qs.entries, qs.msgs, qs.results))
+			s.stored(qs.r, qs.added, qs.bytes)
 		}
 	}
 	return nil
@@ -746,10 +753,24 @@ func addedCauses(entries []*sendEntry, msgs []*message, results []sendResult) []
 	return causes
 }
 
-// stored tells the queue's receivers, counters and timeline of the
-// messages putMessages added, once they are committed.
+// recordSent records on the timeline the messages putMessages added. It
+// runs last in their update, so that a receive, which can only see them
+// once the update is over, is recorded after them: recorded after the
+// update, a send could come after the receive of its message in the
+// queue's timeline and in the message's trace. (Should the store then
+// fail to write, which fails the store, the record stays.)
 // causes[i], when causes is not nil, is the timeline cause of ids[i].
-func (s *Service) stored(ctx context.Context, r queueRef, added, addedBytes int64, ids, causes []string) {
+func (s *Service) recordSent(ctx context.Context, r queueRef, added int64, ids, causes []string) {
+	if added == 0 {
+		return
+	}
+	n := s.counters(r.key()).namesOf(r)
+	s.sent(ctx, n.arn, n.sentDetail, ids, causes)
+}
+
+// stored tells the queue's receivers and counters of the messages
+// putMessages added, once they are committed.
+func (s *Service) stored(r queueRef, added, addedBytes int64) {
 	if added == 0 {
 		return
 	}
@@ -758,8 +779,6 @@ func (s *Service) stored(ctx context.Context, r queueRef, added, addedBytes int6
 	c := s.counters(qk)
 	c.sent.Add(added)
 	c.sentBytes.Add(addedBytes)
-	n := c.namesOf(r)
-	s.sent(ctx, n.arn, n.sentDetail, ids, causes)
 }
 
 // received is a message handed to a consumer.
