@@ -245,6 +245,14 @@ func (l *Log) migrate(saved []Entry, keys [][]byte) {
 // Record adds e: it fills ID and Time (when zero) and Cause from ctx (when
 // empty), logs it, and hands it to every live subscriber.
 func (l *Log) Record(ctx context.Context, e Entry) {
+	l.LogEntry(l.RecordUnlogged(ctx, e))
+}
+
+// RecordUnlogged is Record without the log line, which LogEntry writes
+// with the entry it returns: for a caller that records while holding a
+// lock (SQS, inside a store update) that must not wait on the log's
+// writer.
+func (l *Log) RecordUnlogged(ctx context.Context, e Entry) Entry {
 	if e.Time.IsZero() {
 		e.Time = l.now()
 	}
@@ -303,12 +311,12 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 			}
 		}
 	}
-	l.logEntry(e)
+	return e
 }
 
-// logEntry writes e's one line: failures at warn, quiet hops at debug, the
-// rest at info.
-func (l *Log) logEntry(e Entry) {
+// LogEntry writes the one line of e, an entry RecordUnlogged returned:
+// failures at warn, quiet hops at debug, the rest at info.
+func (l *Log) LogEntry(e Entry) {
 	level := slog.LevelInfo
 	switch {
 	case e.Outcome == Failed:

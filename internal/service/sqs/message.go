@@ -618,7 +618,7 @@ func (s *Service) sendToWith(ctx context.Context, sends []queueSend, also func(s
 		}
 		for i := range sends {
 			if qs := &sends[i]; qs.err == nil {
-				s.recordSent(ctx, qs.r, qs.added, qs.ids, addedCauses(qs.entries, qs.msgs, qs.results))
+				s.recordSent(ctx, qs.r, qs.added, qs.ids, addedCauses(qs.entries, qs.msgs, qs.results), &tx.late)
 			}
 		}
 		return nil
@@ -758,14 +758,16 @@ func addedCauses(entries []*sendEntry, msgs []*message, results []sendResult) []
 // once the update is over, is recorded after them: recorded after the
 // update, a send could come after the receive of its message in the
 // queue's timeline and in the message's trace. (Should the store then
-// fail to write, which fails the store, the record stays.)
-// causes[i], when causes is not nil, is the timeline cause of ids[i].
-func (s *Service) recordSent(ctx context.Context, r queueRef, added int64, ids, causes []string) {
+// fail to write, which fails the store, the record stays.) Their log
+// lines, which may wait on the log's writer, are left in *unlogged, the
+// txn's, which Service.update logs after the update. causes[i], when
+// causes is not nil, is the timeline cause of ids[i].
+func (s *Service) recordSent(ctx context.Context, r queueRef, added int64, ids, causes []string, unlogged *[]timeline.Entry) {
 	if added == 0 {
 		return
 	}
 	n := s.counters(r.key()).namesOf(r)
-	s.sent(ctx, n.arn, n.sentDetail, ids, causes)
+	s.sent(ctx, n.arn, n.sentDetail, ids, causes, unlogged)
 }
 
 // stored tells the queue's receivers and counters of the messages

@@ -5,11 +5,13 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
@@ -237,5 +239,61 @@ func TestSendMessagesToSeveralQueuesInOneUpdate(t *testing.T) {
 		if got := bodies(f.receive(c.url, 10)); !equal(got, c.want) {
 			t.Errorf("%s holds %v, want %v", c.url, got, c.want)
 		}
+	}
+}
+
+// lockProbe is a log writer that, for each line, tries a store update on
+// another goroutine and notes whether the update had to wait: a line
+// written inside a send's update (whose lock it holds) would make it wait.
+type lockProbe struct {
+	st    store.Store
+	mu    sync.Mutex
+	lines []string
+	held  int
+}
+
+func (p *lockProbe) Write(b []byte) (int, error) {
+	done := make(chan struct{})
+	go func() { p.st.Update(func(store.Tx) error { return nil }); close(done) }()
+	waited := false
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		waited = true // (not waited for: the update is this line's caller's)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lines = append(p.lines, string(b))
+	if waited {
+		p.held++
+	}
+	return len(b), nil
+}
+
+// TestADeliveredSendIsRecordedThenLoggedOutsideItsUpdate: a send another
+// service makes (with a cause) is on the timeline, recorded inside its
+// update so that no receive comes before it, and its info line is written
+// after the update, so that a log writer that blocks holds up no other
+// update.
+func TestADeliveredSendIsRecordedThenLoggedOutsideItsUpdate(t *testing.T) {
+	st := store.OpenMemory()
+	probe := &lockProbe{st: st}
+	tl, err := timeline.Open(timeline.Options{Logger: slog.New(slog.NewTextHandler(probe, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureOn(t, st, newFakeClock())
+	f.svc.SetTimeline(tl)
+	url := f.createQueue("work", nil)
+	f.ctx = timeline.WithCause(f.ctx, "event-1")
+	out := f.send(url, "hello")
+	entries := tl.List(timeline.Filter{})
+	if len(entries) != 1 || entries[0].Kind != "MessageSent" || entries[0].Subject != *out.MessageId || entries[0].Cause != "event-1" {
+		t.Fatalf("timeline: %+v", entries)
+	}
+	probe.mu.Lock()
+	defer probe.mu.Unlock()
+	if len(probe.lines) != 1 || !strings.Contains(probe.lines[0], "message sent to queue work") || probe.held != 0 {
+		t.Errorf("log lines %q, %d written while the update held the store", probe.lines, probe.held)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/timeline"
 )
 
 // txn is the transaction of a message path (send, receive, delete, change
@@ -27,6 +28,9 @@ type txn struct {
 
 	fn  func(tx *txn) error  // the update's function
 	run func(store.Tx) error // t.runFn, made once per txn
+	// late are timeline entries recorded in the update whose log lines
+	// update writes after it (see recordSent).
+	late []timeline.Entry
 }
 
 // counters are one queue's counter record (see counterRecord) as a txn
@@ -62,6 +66,7 @@ func (s *Service) update(fn func(tx *txn) error) error {
 	tx := txns.Get().(*txn)
 	tx.fn = fn
 	err := s.st.Update(tx.run)
+	s.logLate(tx.late) // outside the store's lock
 	tx.release()
 	return err
 }
@@ -93,6 +98,8 @@ func (t *txn) reset(stx store.Tx) {
 func (t *txn) release() {
 	t.reset(nil)
 	t.fn = nil
+	clear(t.late)
+	t.late = t.late[:0]
 	if cap(t.rec) > maxPooledRec {
 		t.rec = nil
 	}
