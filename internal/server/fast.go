@@ -640,14 +640,7 @@ func (w *fastWriter) startStream(b []byte) (int, error) {
 	w.streaming = true
 	h := w.header
 	w.keep = w.keep && !hasToken(h.Get("Connection"), "close")
-	w.declared = -1
-	if cl := h.Get("Content-Length"); cl != "" {
-		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
-			w.declared = n
-		} else {
-			delete(h, "Content-Length") // as net/http, which logs it
-		}
-	}
+	w.declared = responseLength(h)
 	delete(h, "Transfer-Encoding")
 	w.chunked = w.declared < 0
 	held := w.body
@@ -729,6 +722,21 @@ func appendChunk(out, b []byte) []byte {
 // lastChunk ends a chunked body (no trailers).
 var lastChunk = []byte("0\r\n\r\n")
 
+// responseLength returns the Content-Length a response's header h
+// declares, or -1 when it declares none; one that is not a length is
+// removed, as net/http (which logs it) does.
+func responseLength(h http.Header) int64 {
+	cl := h.Get("Content-Length")
+	if cl == "" {
+		return -1
+	}
+	if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+		return n
+	}
+	delete(h, "Content-Length")
+	return -1
+}
+
 // bodyAllowed reports whether a response of status has a body.
 func bodyAllowed(status int) bool {
 	return status != http.StatusNoContent && status != http.StatusNotModified
@@ -760,14 +768,7 @@ func (w *fastWriter) finish(r *http.Request, keep bool) ([]byte, bool) {
 	if !bodyOK {
 		body = nil
 	}
-	declared := int64(-1)
-	if cl := h.Get("Content-Length"); cl != "" {
-		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
-			declared = n
-		} else {
-			delete(h, "Content-Length") // as net/http, which logs it
-		}
-	}
+	declared := responseLength(h)
 	length := int64(-1)
 	payload := body // what follows the head; body is also what Content-Type is sniffed from
 	switch {
