@@ -8,8 +8,12 @@ import (
 
 // Timeline records the hops of messages: sent (and what sent them), received,
 // deleted, moved to a dead-letter queue. timeline.Log implements it.
+// RecordUnlogged and LogEntry are Record in two steps, for sends, which
+// are recorded inside their store update and logged after it.
 type Timeline interface {
 	Record(ctx context.Context, e timeline.Entry)
+	RecordUnlogged(ctx context.Context, e timeline.Entry) timeline.Entry
+	LogEntry(e timeline.Entry)
 }
 
 // SetTimeline makes the service record its hops on t. Call it before serving.
@@ -28,14 +32,12 @@ func (s *Service) hop(ctx context.Context, e timeline.Entry) {
 // causes[i], when causes is not nil and causes[i] not "", is the cause of
 // ids[i] (SendMessages). detail is every entry's Detail, one string for
 // all of them.
-// When the timeline can log an entry apart from recording it (lateLogger),
-// the entries are appended to *unlogged for the caller to log with LogEntry
-// once it holds no lock; otherwise they are recorded and logged at once.
+// The entries are appended to *unlogged, for the caller to log with
+// logLate once it holds no lock.
 func (s *Service) sent(ctx context.Context, queueARN, detail string, ids, causes []string, unlogged *[]timeline.Entry) {
 	if s.tl == nil {
 		return
 	}
-	late, _ := s.tl.(lateLogger)
 	cause := timeline.CauseOf(ctx)
 	for i, id := range ids {
 		c := cause
@@ -43,26 +45,13 @@ func (s *Service) sent(ctx context.Context, queueARN, detail string, ids, causes
 			c = causes[i]
 		}
 		e := timeline.Entry{Service: "sqs", Kind: "MessageSent", Resource: queueARN, Subject: id, Cause: c, Quiet: c == "", Detail: detail}
-		if late != nil {
-			*unlogged = append(*unlogged, late.RecordUnlogged(ctx, e))
-		} else {
-			s.tl.Record(ctx, e)
-		}
+		*unlogged = append(*unlogged, s.tl.RecordUnlogged(ctx, e))
 	}
-}
-
-// lateLogger is a Timeline that records an entry and writes its log line
-// apart (timeline.Log).
-type lateLogger interface {
-	RecordUnlogged(ctx context.Context, e timeline.Entry) timeline.Entry
-	LogEntry(e timeline.Entry)
 }
 
 // logLate writes the log lines of entries sent recorded unlogged.
 func (s *Service) logLate(entries []timeline.Entry) {
-	if late, ok := s.tl.(lateLogger); ok {
-		for _, e := range entries {
-			late.LogEntry(e)
-		}
+	for _, e := range entries {
+		s.tl.LogEntry(e)
 	}
 }

@@ -25,14 +25,19 @@ type hops struct {
 	got []timeline.Entry
 }
 
-func (h *hops) Record(ctx context.Context, e timeline.Entry) {
+func (h *hops) Record(ctx context.Context, e timeline.Entry) { h.RecordUnlogged(ctx, e) }
+
+func (h *hops) RecordUnlogged(ctx context.Context, e timeline.Entry) timeline.Entry {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if e.Cause == "" {
 		e.Cause = timeline.CauseOf(ctx)
 	}
 	h.got = append(h.got, e)
+	return e
 }
+
+func (h *hops) LogEntry(timeline.Entry) {}
 
 // TestSendMessagesIsSendMessageOneAfterAnother sends the same inputs to two
 // services, one SendMessage call at a time and in one SendMessages call, and
