@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -110,48 +109,55 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 		r.hooks.mu.Lock()
 		defer r.hooks.mu.Unlock()
 	}
+	// The store's prefixes the reset empties (nil: every key), and within
+	// them the keys of the first pass: while tasks are to be stopped, rules,
+	// alarms, services and scaling go before them, so that the tasks'
+	// STOPPED events alert no one and no controller starts a replacement.
+	var scans [][]byte
+	for _, p := range prefixes {
+		scans = append(scans, []byte(p))
+	}
+	if service == "" {
+		scans = [][]byte{nil}
+	}
+	stopping := (service == "" || service == "ecs") && r.sys.ECS != nil
+	first := func(k []byte) bool { return !stopping || !bytes.HasPrefix(k, []byte("ecs/")) }
 	err := r.gate.Exclusive(func() error {
-		stopping := service == "" || service == "ecs"
-		if stopping && r.sys.ECS != nil {
-			// Rules, alarms, services and scaling go first, so that the
-			// tasks' STOPPED events alert no one and no controller starts
-			// a replacement.
-			if service == "" {
-				n, err := r.deleteKeys(func(k []byte) bool { return !bytes.HasPrefix(k, []byte("ecs/")) })
-				res.Keys += n
-				if err != nil {
-					return err
-				}
-				r.forget("")
-			} else {
-				n, err := r.deleteKeys(func(k []byte) bool { return bytes.HasPrefix(k, []byte("ecssvc/")) })
-				res.Keys += n
-				if err != nil {
-					return err
-				}
+		// The gate holds requests back, not the services' own loops: a
+		// schedule that fires, an event dispatched or a message moved
+		// while the first pass runs can write keys back behind it (the
+		// schedule with its next fire time, the firing's record). Once
+		// forget has made every service drop what it holds in memory,
+		// none has anything left to write them for, and the second pass
+		// deletes what they wrote meanwhile.
+		for pass := 1; pass <= 2; pass++ {
+			sel := func(k []byte) bool { return true }
+			if pass == 1 {
+				sel = first
 			}
-			running, err := r.sys.ECS.Running()
+			n, err := r.deleteKeys(scans, sel)
+			res.Keys += n
 			if err != nil {
 				return err
 			}
-			res.TasksStopped = running
-			sctx, cancel := context.WithTimeout(ctx, stopTimeout)
-			defer cancel()
-			if err := r.sys.ECS.StopAll(sctx, "wharf reset"); err != nil {
+			resetPassHook(pass)
+			if err := r.forget(service); err != nil {
 				return err
 			}
-		}
-		n, err := r.deleteKeys(func(k []byte) bool {
-			if service == "" {
-				return true
+			if pass == 1 && stopping {
+				running, err := r.sys.ECS.Running()
+				if err != nil {
+					return err
+				}
+				res.TasksStopped = running
+				sctx, cancel := context.WithTimeout(ctx, stopTimeout)
+				defer cancel()
+				if err := r.sys.ECS.StopAll(sctx, "wharf reset"); err != nil {
+					return err
+				}
 			}
-			return slices.ContainsFunc(prefixes, func(p string) bool { return bytes.HasPrefix(k, []byte(p)) })
-		})
-		res.Keys += n
-		if err != nil {
-			return err
 		}
-		return r.forget(service)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -219,16 +225,34 @@ func (r *resetter) forget(service string) error {
 	return nil
 }
 
-// deleteKeys deletes every key (the timeline's aside: it is reset on its
-// own) that sel selects, in bounded transactions, and returns how many.
-func (r *resetter) deleteKeys(sel func(k []byte) bool) (int, error) {
+// resetPassHook is called after each of a reset's two passes has deleted
+// its keys, before the services forget what they hold; a test sets it to
+// write keys back as a service's loop would.
+var resetPassHook = func(pass int) {}
+
+// deleteKeys deletes every key under the prefixes (a nil one: every key) that
+// sel selects, but the timeline's (it is reset on its own), in bounded
+// transactions, and returns how many.
+func (r *resetter) deleteKeys(prefixes [][]byte, sel func(k []byte) bool) (int, error) {
+	total := 0
+	for _, prefix := range prefixes {
+		n, err := r.deleteUnder(prefix, sel)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (r *resetter) deleteUnder(prefix []byte, sel func(k []byte) bool) (int, error) {
 	const batch = 10000
 	total := 0
 	var start []byte
 	for {
 		var keys [][]byte
 		err := r.st.View(func(tx store.Tx) error {
-			return tx.Scan(nil, start, func(k, _ []byte) (bool, error) {
+			return tx.Scan(prefix, start, func(k, _ []byte) (bool, error) {
 				if bytes.Equal(k, start) {
 					return true, nil
 				}

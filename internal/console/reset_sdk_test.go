@@ -106,8 +106,8 @@ func TestResetEmptiesEveryServiceAndStopsTasksUnderLoad(t *testing.T) {
 	runUploadToQueue(t, cfg)
 	must(tp.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("alerts")}))
 	// Nightly, from 2199: a schedule that cannot fire while the test runs,
-	// whatever the time of day (a firing while the reset runs can write
-	// its record, or the schedule, back under keys the reset has passed).
+	// whatever the time of day (a firing during a reset has its own test,
+	// the app package's TestAScheduleFiringDuringAResetDoesNotSurviveIt).
 	must(sc.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String("nightly"), ScheduleExpression: aws.String("cron(0 2 * * ? 2199)"),
 		FlexibleTimeWindow: &schedtypes.FlexibleTimeWindow{Mode: schedtypes.FlexibleTimeWindowModeOff},
 		Target:             &schedtypes.Target{Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:work"), RoleArn: aws.String("arn:aws:iam::000000000000:role/s")}}))
