@@ -124,12 +124,12 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 	first := func(k []byte) bool { return !stopping || !bytes.HasPrefix(k, []byte("ecs/")) }
 	err := r.gate.Exclusive(func() error {
 		// The gate holds requests back, not the services' own loops: a
-		// schedule that fires, an event dispatched or a message moved
-		// while the first pass runs can write keys back behind it (the
-		// schedule with its next fire time, the firing's record). Once
-		// forget has made every service drop what it holds in memory,
-		// none has anything left to write them for, and the second pass
-		// deletes what they wrote meanwhile.
+		// schedule that fires while the first pass runs writes keys back
+		// behind it (the schedule with its next fire time, the firing's
+		// record). Once forget has made the services drop what they hold
+		// in memory, a loop that works from that (the scheduler's) has
+		// nothing left to write, and the second pass deletes what it
+		// wrote meanwhile.
 		for pass := 1; pass <= 2; pass++ {
 			sel := func(k []byte) bool { return true }
 			if pass == 1 {
