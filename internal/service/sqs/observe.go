@@ -2,6 +2,7 @@ package sqs
 
 import (
 	"context"
+	"strings"
 
 	"github.com/wharf-dev/wharf/internal/timeline"
 )
@@ -53,5 +54,18 @@ func (s *Service) sent(ctx context.Context, queueARN, detail string, ids, causes
 func (s *Service) logLate(entries []timeline.Entry) {
 	for _, e := range entries {
 		s.tl.LogEntry(e)
+	}
+}
+
+// unsent records that the messages of entries, recorded by sent in an
+// update the store then refused with err, were not stored: a failure
+// follows each send on the timeline, and the log has the failure's line
+// instead of the send's.
+func (s *Service) unsent(entries []timeline.Entry, err error) {
+	for _, e := range entries {
+		name := e.Resource[strings.LastIndexByte(e.Resource, ':')+1:]
+		s.tl.Record(context.Background(), timeline.Entry{Service: "sqs", Kind: "MessageSent", Resource: e.Resource,
+			Subject: e.Subject, Cause: e.Cause, Outcome: timeline.Failed, Error: err.Error(),
+			Detail: "message to queue " + name + " not stored"})
 	}
 }

@@ -66,7 +66,14 @@ func (s *Service) update(fn func(tx *txn) error) error {
 	tx := txns.Get().(*txn)
 	tx.fn = fn
 	err := s.st.Update(tx.run)
-	s.logLate(tx.late) // outside the store's lock
+	// Outside the store's lock. A send is recorded before the store admits
+	// its update: refused (a full disk, which the store outlives), its
+	// messages were not stored, and the timeline says so after the send.
+	if err == nil {
+		s.logLate(tx.late)
+	} else {
+		s.unsent(tx.late, err)
+	}
 	tx.release()
 	return err
 }
