@@ -104,8 +104,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, version st
 	// One clock for every service: real time until a user moves it
 	// (POST /_wharf/clock).
 	clk := clock.NewMovable()
-	sys := build(deps{cfg: cfg, st: st, log: log, bus: eventbus.New(), loops: loops, clock: clk, runner: runner})
 	gate := &server.Gate{}
+	sys := build(deps{cfg: cfg, st: st, log: log, bus: eventbus.New(), loops: loops, clock: clk, runner: runner, gate: gate})
 	rs := &resetter{sys: sys, st: st, gate: gate}
 	var degraded func() error
 	if sp, ok := st.(store.Space); ok {

@@ -123,13 +123,13 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 	stopping := (service == "" || service == "ecs") && r.sys.ECS != nil
 	first := func(k []byte) bool { return !stopping || !bytes.HasPrefix(k, []byte("ecs/")) }
 	err := r.gate.Exclusive(func() error {
-		// The gate holds requests back, not the services' own loops: a
-		// schedule that fires while the first pass runs writes keys back
-		// behind it (the schedule with its next fire time, the firing's
-		// record). Once forget has made the services drop what they hold
-		// in memory, a loop that works from that (the scheduler's) has
-		// nothing left to write, and the second pass deletes what it
-		// wrote meanwhile.
+		// The gate holds requests back, and the scheduler's loop, which
+		// holds it for each round of firing and delivering (deps.round),
+		// but not the other services' own loops: one that writes from what
+		// its service holds in memory while the first pass runs can write
+		// keys back behind it. Once forget has made the services drop what
+		// they hold, such a loop has nothing left to write, and the second
+		// pass deletes what it wrote meanwhile.
 		for pass := 1; pass <= 2; pass++ {
 			sel := func(k []byte) bool { return true }
 			if pass == 1 {

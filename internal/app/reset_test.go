@@ -5,24 +5,28 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
+	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/server"
+	"github.com/wharf-dev/wharf/internal/service/events"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
-// TestAScheduleFiringDuringAResetDoesNotSurviveIt: the reset's gate holds
-// back requests, not the scheduler's loop. A schedule that fires once the
-// reset has deleted its key, but before the scheduler forgot it, writes the
-// schedule back (with its next fire time) and a record of the firing; a
-// reset that ended there left both, and the schedule came back on the next
-// start and fired again.
+// TestAScheduleFiringDuringAResetDoesNotSurviveIt: a service's loop that
+// writes from what its service holds in memory, here the scheduler's firing
+// as it would without its hold on the gate (the system is built without
+// one). A schedule that fires once the reset has deleted its key, but
+// before the scheduler forgot it, writes the schedule back (with its next
+// fire time) and a record of the firing; a reset that ended there left
+// both, and the schedule came back on the next start and fired again.
 func TestAScheduleFiringDuringAResetDoesNotSurviveIt(t *testing.T) {
 	for _, service := range []string{"scheduler", ""} {
 		t.Run("service="+service, func(t *testing.T) {
@@ -94,4 +98,105 @@ func keysUnder(t *testing.T, st store.Store, prefix string) []string {
 		t.Fatal(err)
 	}
 	return keys
+}
+
+// heldSubmitter is EventBridge as the scheduler's loop submits firings to
+// it, but a submit signals entered and waits for release; submitted is
+// closed once the submit has written.
+type heldSubmitter struct {
+	inner                       *events.Service
+	entered, release, submitted chan struct{}
+}
+
+func (h *heldSubmitter) Submit(ctx context.Context, d events.Delivery) error {
+	h.entered <- struct{}{}
+	<-h.release
+	defer close(h.submitted)
+	return h.inner.Submit(ctx, d)
+}
+
+// TestAResetWaitsForTheSchedulersRoundInFlight: the scheduler's loop works
+// from the store as well as from what Forget drops: it fires what is due,
+// then reads the firings back and submits each to EventBridge, whose outbox
+// record it writes. A submit that landed after the reset had passed the
+// outbox's keys left a firing of a deleted schedule to be delivered after
+// the reset (here to the queue made again after it, as a full reset's init
+// hooks would). The loop holds the server's gate for each round, so the
+// reset waits for the round in flight and deletes what it wrote. The wharf
+// is durable: its EventBridge outbox is in the store.
+func TestAResetWaitsForTheSchedulersRoundInFlight(t *testing.T) {
+	cfg, err := config.Parse([]string{"--data-dir", t.TempDir(), "--runtime", "process", "--listen", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.OpenMemory()
+	t.Cleanup(func() { st.Close() })
+	clk := clock.NewManual(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
+	gate := &server.Gate{}
+	sys := build(deps{cfg: cfg, st: st, log: slog.New(slog.DiscardHandler), bus: eventbus.New(), loops: &Loops{}, clock: clk, gate: gate})
+	ctx := awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: cfg.Account, Region: cfg.Region, Host: "localhost:4566"})
+	makeQueue := func() string {
+		out, err := sys.SQS.CreateQueue(ctx, &sqsapi.CreateQueueInput{QueueName: awsapi.String("work")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *out.QueueUrl
+	}
+	makeQueue()
+	_, err = sys.Scheduler.CreateSchedule(ctx, &schedapi.CreateScheduleInput{Name: awsapi.String("every-minute"),
+		ScheduleExpression: awsapi.String("rate(1 minute)"),
+		FlexibleTimeWindow: &schedapi.FlexibleTimeWindow{Mode: awsapi.String("OFF")},
+		Target: &schedapi.Target{Arn: awsapi.String("arn:aws:sqs:" + cfg.Region + ":" + cfg.Account + ":work"),
+			RoleArn: awsapi.String("arn:aws:iam::" + cfg.Account + ":role/s")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := &heldSubmitter{inner: sys.Events, entered: make(chan struct{}, 1), release: make(chan struct{}), submitted: make(chan struct{})}
+	sys.Scheduler.SetSubmitter(held)
+
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		sys.Scheduler.Run(loopCtx)
+	}()
+	t.Cleanup(func() { stopLoop(); <-loopDone })
+	clk.Advance(2 * time.Minute) // the schedule is due: the loop fires it and submits the firing
+	<-held.entered
+
+	// The submit goes on once the reset's second pass is over, as a loop
+	// that held nothing would have it; with the loop holding the gate the
+	// reset cannot begin before the round ends, and the submit goes on
+	// after a while instead.
+	var once sync.Once
+	release := func() { once.Do(func() { close(held.release) }) }
+	timer := time.AfterFunc(500*time.Millisecond, release)
+	defer timer.Stop()
+	old := resetPassHook
+	resetPassHook = func(pass int) {
+		if pass == 2 {
+			release()
+			<-held.submitted
+		}
+	}
+	t.Cleanup(func() { resetPassHook = old })
+
+	r := &resetter{sys: sys, st: st, gate: gate}
+	if _, err := r.Reset(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	stopLoop()
+	<-loopDone
+	left := keysUnder(t, st, "")
+	url := makeQueue()
+	if err := sys.Events.Dispatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sys.SQS.ReceiveMessage(ctx, &sqsapi.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: awsapi.Int32(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 || len(out.Messages) != 0 {
+		t.Errorf("after the reset the store held %q, and the queue made again received %d messages", left, len(out.Messages))
+	}
 }

@@ -96,6 +96,20 @@ type deps struct {
 	// nil: a process runner with --process-images, for systems built
 	// without starting (docs, tests).
 	runner runtime.Runner
+	// gate is the server's gate, which a reset takes exclusively; nil for
+	// systems built without a server (docs, tests).
+	gate *server.Gate
+}
+
+// round holds d's gate for one round of a service loop's work (see
+// scheduler.Options.Round), as a request holds it: a reset waits for the
+// round and holds the next until it is done.
+func (d deps) round(ctx context.Context) (context.Context, func()) {
+	if d.gate == nil {
+		return ctx, func() {}
+	}
+	h := d.gate.Enter(ctx)
+	return h, h.Exit
 }
 
 // logger is d's logger tagged with service, as every line a service logs is.
@@ -181,7 +195,8 @@ func build(d deps) *System {
 
 	// Firings are delivered by EventBridge, through its targets, retries and
 	// dead-letter queues.
-	sys.Scheduler = scheduler.New(scheduler.Options{Store: d.st, Clock: d.clock, Logger: d.logger("scheduler"), Account: cfg.Account, Region: cfg.Region})
+	sys.Scheduler = scheduler.New(scheduler.Options{Store: d.st, Clock: d.clock, Logger: d.logger("scheduler"), Account: cfg.Account, Region: cfg.Region,
+		Round: d.round})
 	sys.Scheduler.SetSubmitter(sys.Events)
 	d.loops.Go(sys.Scheduler.Run)
 

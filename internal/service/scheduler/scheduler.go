@@ -71,6 +71,12 @@ type Options struct {
 	NewID func() string
 	// Account and Region are used when a request carries none.
 	Account, Region string
+	// Round, when set, is held for each round of the loop's work (firing
+	// what is due, then delivering the firings) and returns the round's
+	// context. wharf's reset takes it exclusively (it is the server's
+	// gate): the reset waits for a round in flight and none begins until
+	// it is over, so a round never writes back what the reset deletes.
+	Round func(ctx context.Context) (context.Context, func())
 }
 
 // Service is EventBridge Scheduler.
@@ -85,6 +91,7 @@ type Service struct {
 	region  string
 	seq     atomic.Uint64
 	wake    chan struct{}
+	round   func(ctx context.Context) (context.Context, func()) // see Options.Round
 
 	mu      sync.Mutex
 	regions map[string]*region
@@ -131,7 +138,10 @@ type scheduleRecord struct {
 // EventBridge's delivery.
 func New(o Options) *Service {
 	s := &Service{st: o.Store, log: o.Logger, now: clock.Or(o.Clock).Now, after: clock.Or(o.Clock).After, newID: o.NewID, account: o.Account, region: o.Region,
-		regions: map[string]*region{}, wake: make(chan struct{}, 1)}
+		regions: map[string]*region{}, wake: make(chan struct{}, 1), round: o.Round}
+	if s.round == nil {
+		s.round = func(ctx context.Context) (context.Context, func()) { return ctx, func() {} }
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -350,12 +360,14 @@ func (s *Service) Run(ctx context.Context) {
 		s.log.Error("scheduler: load", "err", err)
 	}
 	for {
-		if err := s.Fire(ctx); err != nil && ctx.Err() == nil {
+		rctx, done := s.round(ctx)
+		if err := s.Fire(rctx); err != nil && rctx.Err() == nil {
 			s.log.Error("scheduler: fire", "err", err)
 		}
-		if err := s.Drain(ctx); err != nil && ctx.Err() == nil {
+		if err := s.Drain(rctx); err != nil && rctx.Err() == nil {
 			s.log.Error("scheduler: deliver", "err", err)
 		}
+		done()
 		// Wake at the next due schedule, and at least every second so that
 		// firings EventBridge could not take yet are retried.
 		wait := time.Second
