@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
@@ -247,29 +247,35 @@ func TestSendMessagesToSeveralQueuesInOneUpdate(t *testing.T) {
 	}
 }
 
-// lockProbe is a log writer that, for each line, tries a store update on
-// another goroutine and notes whether the update had to wait: a line
-// written inside a send's update (whose lock it holds) would make it wait.
+// updateFlag is a store that says whether one of its Updates' fn is
+// running.
+type updateFlag struct {
+	store.Store
+	in atomic.Bool
+}
+
+func (s *updateFlag) Update(fn func(store.Tx) error) error {
+	return s.Store.Update(func(tx store.Tx) error {
+		s.in.Store(true)
+		defer s.in.Store(false)
+		return fn(tx)
+	})
+}
+
+// lockProbe is a log writer that keeps its lines and counts those written
+// while an Update of st ran (the only Updates are the test's).
 type lockProbe struct {
-	st    store.Store
+	st    *updateFlag
 	mu    sync.Mutex
 	lines []string
 	held  int
 }
 
 func (p *lockProbe) Write(b []byte) (int, error) {
-	done := make(chan struct{})
-	go func() { p.st.Update(func(store.Tx) error { return nil }); close(done) }()
-	waited := false
-	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
-		waited = true // (not waited for: the update is this line's caller's)
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.lines = append(p.lines, string(b))
-	if waited {
+	if p.st.in.Load() {
 		p.held++
 	}
 	return len(b), nil
@@ -281,7 +287,7 @@ func (p *lockProbe) Write(b []byte) (int, error) {
 // after the update, so that a log writer that blocks holds up no other
 // update.
 func TestADeliveredSendIsRecordedThenLoggedOutsideItsUpdate(t *testing.T) {
-	st := store.OpenMemory()
+	st := &updateFlag{Store: store.OpenMemory()}
 	probe := &lockProbe{st: st}
 	tl, err := timeline.Open(timeline.Options{Logger: slog.New(slog.NewTextHandler(probe, nil))})
 	if err != nil {
