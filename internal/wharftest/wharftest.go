@@ -129,13 +129,13 @@ type Process struct {
 
 // Serve runs bin serve on addr with args, its stderr to the test's stderr, and
 // waits until its health endpoint answers. addr is usually "127.0.0.1:0": the
-// address wharf bound is read from its ready line (so args must not set
-// --log-level above info), and no other process can take the port between a
-// pick and the bind. The process is killed (SIGKILL) when the test ends
+// address wharf bound is read from its ready line (logged at info, which
+// Serve asks for over WHARF_LOG_LEVEL; args must not set --log-level above
+// it), and no other process can take the port between a pick and the bind. The process is killed (SIGKILL) when the test ends
 // unless it has exited.
 func Serve(t testing.TB, bin, addr string, args ...string) *Process {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--log-level", "info"}, args...)...)
 	// A pipe of Serve's own rather than cmd.StderrPipe: Wait does not wait
 	// for it, and what wharf's children keep open of it holds up no one.
 	r, w, err := os.Pipe()

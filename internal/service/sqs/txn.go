@@ -58,6 +58,9 @@ var txns = sync.Pool{New: func() any {
 const (
 	maxPooledRec = 16 << 10
 	maxSpare     = 4
+	// maxLate is the most late entries a pooled txn keeps room for: a
+	// SendMessageBatch records ten.
+	maxLate = 16
 )
 
 // update runs fn in a store update through a txn, committing its counters
@@ -107,6 +110,9 @@ func (t *txn) release() {
 	t.fn = nil
 	clear(t.late)
 	t.late = t.late[:0]
+	if cap(t.late) > maxLate {
+		t.late = nil // a rare large batch's array is not kept in the pool
+	}
 	if cap(t.rec) > maxPooledRec {
 		t.rec = nil
 	}
