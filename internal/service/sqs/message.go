@@ -757,10 +757,10 @@ func addedCauses(entries []*sendEntry, msgs []*message, results []sendResult) []
 // runs last in their update, so that a receive, which can only see them
 // once the update is over, is recorded after them: recorded after the
 // update, a send could come after the receive of its message in the
-// queue's timeline and in the message's trace. (Should the store then
-// fail to write, which fails the store, the record stays.) Their log
-// lines, which may wait on the log's writer, are left in *unlogged, the
-// txn's, which Service.update logs after the update. causes[i], when
+// queue's timeline and in the message's trace. Their log lines, which
+// may wait on the log's writer, are left in *unlogged, the txn's, which
+// Service.update logs once the update is committed (or follows with a
+// failure, see unsent, when the store refused it). causes[i], when
 // causes is not nil, is the timeline cause of ids[i].
 func (s *Service) recordSent(ctx context.Context, r queueRef, added int64, ids, causes []string, unlogged *[]timeline.Entry) {
 	if added == 0 {

@@ -3,6 +3,7 @@ package sqs
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/wharf-dev/wharf/internal/timeline"
 )
@@ -63,9 +64,11 @@ func (s *Service) logLate(entries []timeline.Entry) {
 // instead of the send's.
 func (s *Service) unsent(entries []timeline.Entry, err error) {
 	for _, e := range entries {
+		// The send's entry, as a new one (Record gives it an id and a
+		// time) that failed.
 		name := e.Resource[strings.LastIndexByte(e.Resource, ':')+1:]
-		s.tl.Record(context.Background(), timeline.Entry{Service: "sqs", Kind: "MessageSent", Resource: e.Resource,
-			Subject: e.Subject, Cause: e.Cause, Outcome: timeline.Failed, Error: err.Error(),
-			Detail: "message to queue " + name + " not stored"})
+		e.ID, e.Time, e.Quiet = "", time.Time{}, false
+		e.Outcome, e.Error, e.Detail = timeline.Failed, err.Error(), "message to queue "+name+" not stored"
+		s.tl.Record(context.Background(), e)
 	}
 }
