@@ -3,8 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -13,8 +11,6 @@ import (
 	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	"github.com/wharf-dev/wharf/internal/clock"
-	"github.com/wharf-dev/wharf/internal/config"
-	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/service/events"
 	"github.com/wharf-dev/wharf/internal/store"
@@ -30,16 +26,10 @@ import (
 func TestAScheduleFiringDuringAResetDoesNotSurviveIt(t *testing.T) {
 	for _, service := range []string{"scheduler", ""} {
 		t.Run("service="+service, func(t *testing.T) {
-			cfg, err := config.Parse([]string{"--ephemeral", "--runtime", "process", "--listen", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			st := store.OpenMemory()
-			t.Cleanup(func() { st.Close() })
 			clk := clock.NewManual(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
-			sys := build(deps{cfg: cfg, st: st, log: slog.New(slog.DiscardHandler), bus: eventbus.New(), loops: &Loops{}, clock: clk})
+			sys, cfg, st := systemWith(t, clk, nil, "--ephemeral")
 			ctx := context.Background()
-			_, err = sys.Scheduler.CreateSchedule(ctx, &schedapi.CreateScheduleInput{Name: awsapi.String("every-minute"),
+			_, err := sys.Scheduler.CreateSchedule(ctx, &schedapi.CreateScheduleInput{Name: awsapi.String("every-minute"),
 				ScheduleExpression: awsapi.String("rate(1 minute)"),
 				FlexibleTimeWindow: &schedapi.FlexibleTimeWindow{Mode: awsapi.String("OFF")},
 				Target: &schedapi.Target{Arn: awsapi.String("arn:aws:sqs:us-east-1:" + cfg.Account + ":work"),
@@ -125,15 +115,9 @@ func (h *heldSubmitter) Submit(ctx context.Context, d events.Delivery) error {
 // reset waits for the round in flight and deletes what it wrote. The wharf
 // is durable: its EventBridge outbox is in the store.
 func TestAResetWaitsForTheSchedulersRoundInFlight(t *testing.T) {
-	cfg, err := config.Parse([]string{"--data-dir", t.TempDir(), "--runtime", "process", "--listen", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := store.OpenMemory()
-	t.Cleanup(func() { st.Close() })
 	clk := clock.NewManual(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
 	gate := &server.Gate{}
-	sys := build(deps{cfg: cfg, st: st, log: slog.New(slog.DiscardHandler), bus: eventbus.New(), loops: &Loops{}, clock: clk, gate: gate})
+	sys, cfg, st := systemWith(t, clk, gate, "--data-dir", t.TempDir())
 	ctx := awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: cfg.Account, Region: cfg.Region, Host: "localhost:4566"})
 	makeQueue := func() string {
 		out, err := sys.SQS.CreateQueue(ctx, &sqsapi.CreateQueueInput{QueueName: awsapi.String("work")})
@@ -143,7 +127,7 @@ func TestAResetWaitsForTheSchedulersRoundInFlight(t *testing.T) {
 		return *out.QueueUrl
 	}
 	makeQueue()
-	_, err = sys.Scheduler.CreateSchedule(ctx, &schedapi.CreateScheduleInput{Name: awsapi.String("every-minute"),
+	_, err := sys.Scheduler.CreateSchedule(ctx, &schedapi.CreateScheduleInput{Name: awsapi.String("every-minute"),
 		ScheduleExpression: awsapi.String("rate(1 minute)"),
 		FlexibleTimeWindow: &schedapi.FlexibleTimeWindow{Mode: awsapi.String("OFF")},
 		Target: &schedapi.Target{Arn: awsapi.String("arn:aws:sqs:" + cfg.Region + ":" + cfg.Account + ":work"),

@@ -9,19 +9,29 @@ import (
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/config"
 	"github.com/wharf-dev/wharf/internal/eventbus"
+	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/service/events"
 	"github.com/wharf-dev/wharf/internal/store"
 )
 
 func testSystem(t testing.TB) *System {
+	sys, _, _ := systemWith(t, clock.Real, nil, "--ephemeral")
+	return sys
+}
+
+// systemWith builds a System with the process runtime on an in-memory
+// store, which it returns with the configuration: flags go before
+// --runtime, clk is every service's clock and gate (nil: none) the one
+// their loops hold.
+func systemWith(t testing.TB, clk clock.Clock, gate *server.Gate, flags ...string) (*System, *config.Config, store.Store) {
 	t.Helper()
-	cfg, err := config.Parse([]string{"--ephemeral", "--runtime", "process", "--listen", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
+	cfg, err := config.Parse(append(flags, "--runtime", "process", "--listen", "127.0.0.1:0"), func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := store.OpenMemory()
 	t.Cleanup(func() { st.Close() })
-	return build(deps{cfg: cfg, st: st, log: slog.New(slog.DiscardHandler), bus: eventbus.New(), loops: &Loops{}, clock: clock.Real})
+	return build(deps{cfg: cfg, st: st, log: slog.New(slog.DiscardHandler), bus: eventbus.New(), loops: &Loops{}, clock: clk, gate: gate}), cfg, st
 }
 
 // TestEveryEventBridgeTargetTypeIsWired: a target type EventBridge delivers to
