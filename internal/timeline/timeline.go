@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -98,7 +97,7 @@ type Log struct {
 	limit int
 
 	mu      sync.Mutex
-	entries []Entry // oldest first, at most limit
+	entries entries // oldest first, at most limit
 	seq     uint64
 	// ids holds the ids of the entries after seq, idsFor the first's seq:
 	// nextID renders them idRun at a time into one string, since an SQS
@@ -211,10 +210,12 @@ func (l *Log) load() {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.entries = append(saved, l.entries...)
-	if over := len(l.entries) - l.limit; over > 0 {
-		l.entries = slices.Clone(l.entries[over:])
+	var kept entries
+	for _, e := range append(saved, l.entries.all()...) {
+		kept.add(e)
 	}
+	kept.trim(l.limit)
+	l.entries = kept
 }
 
 // migrate writes saved, the entries of earlier runs with those an older
@@ -273,14 +274,8 @@ func (l *Log) RecordUnlogged(ctx context.Context, e Entry) Entry {
 	l.mu.Lock()
 	l.seq++
 	e.ID = l.nextID()
-	l.entries = append(l.entries, e)
-	if over := len(l.entries) - l.limit; over > l.limit/4 {
-		// Trim in steps, not one entry per Record, within the same array:
-		// List and Trace copy what they return, so nothing else holds it.
-		n := copy(l.entries, l.entries[over:])
-		clear(l.entries[n:])
-		l.entries = l.entries[:n]
-	}
+	l.entries.add(e)
+	l.entries.trim(l.limit)
 	full := false
 	if l.files != nil {
 		// The id is 16 hex digits: nothing to escape.
@@ -474,7 +469,7 @@ func (f *Filter) Match(e *Entry) bool {
 		return false
 	case f.Service != "" && e.Service != f.Service:
 		return false
-	case f.Resource != "" && e.Resource != f.Resource && !strings.HasPrefix(e.Resource, f.Resource+"/"):
+	case f.Resource != "" && e.Resource != f.Resource && !under(e.Resource, f.Resource):
 		return false
 	case f.ID != "" && e.Subject != f.ID && e.Cause != f.ID && e.ID != f.ID:
 		return false
@@ -482,16 +477,23 @@ func (f *Filter) Match(e *Entry) bool {
 	return true
 }
 
+// under reports whether resource is parent + "/" + something (without
+// building that string for every entry a List reads).
+func under(resource, parent string) bool {
+	return len(resource) > len(parent) && resource[len(parent)] == '/' && strings.HasPrefix(resource, parent)
+}
+
 // List returns the entries f selects, newest first, at most f.Limit (all
 // when zero).
 func (l *Log) List(f Filter) []Entry {
 	<-l.loaded
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	kept := l.entries.view()
+	l.mu.Unlock()
 	var out []Entry
-	for i := len(l.entries) - 1; i >= 0; i-- {
-		if f.Match(&l.entries[i]) {
-			out = append(out, l.entries[i])
+	for i := kept.n - 1; i >= 0; i-- {
+		if e := kept.at(i); f.Match(e) {
+			out = append(out, *e)
 			if f.Limit > 0 && len(out) == f.Limit {
 				break
 			}
@@ -510,13 +512,13 @@ const maxTrace = 2000
 func (l *Log) Trace(id string) []Entry {
 	<-l.loaded
 	l.mu.Lock()
-	entries := slices.Clone(l.entries)
+	kept := l.entries.view()
 	l.mu.Unlock()
 	bySubject := map[string][]int{}
 	byCause := map[string][]string{}
 	start := ""
-	for i := range entries {
-		e := &entries[i]
+	for i := range kept.n {
+		e := kept.at(i)
 		s := subjectOf(e)
 		bySubject[s] = append(bySubject[s], i)
 		if e.Cause != "" {
@@ -537,7 +539,7 @@ func (l *Log) Trace(id string) []Entry {
 	for {
 		next := ""
 		for _, i := range bySubject[root] {
-			if c := entries[i].Cause; c != "" {
+			if c := kept.at(i).Cause; c != "" {
 				next = c
 				break
 			}
@@ -568,9 +570,9 @@ func (l *Log) Trace(id string) []Entry {
 		}
 	}
 	var out []Entry
-	for i := range entries {
-		if in[subjectOf(&entries[i])] {
-			out = append(out, entries[i])
+	for i := range kept.n {
+		if e := kept.at(i); in[subjectOf(e)] {
+			out = append(out, *e)
 			if len(out) == maxTrace {
 				break
 			}
@@ -644,7 +646,7 @@ func (l *Log) Reset() error {
 	l.fileMu.Lock()
 	defer l.fileMu.Unlock()
 	l.mu.Lock()
-	l.entries, l.pending, l.npending = nil, l.pending[:0], 0
+	l.entries, l.pending, l.npending = entries{}, l.pending[:0], 0
 	l.mu.Unlock()
 	l.failing = false
 	if l.files == nil {
