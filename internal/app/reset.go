@@ -25,14 +25,14 @@ var resetPrefixes = map[string][]string{
 	"dynamodb":                {"ddb/"},
 	"ecs":                     {"ecs/", "ecssvc/"},
 	"events":                  {"events/"},
-	"iam":                     {"iam/"},
+	"iam":                     {"iam/", "sts/"},
 	"logs":                    {"logs/"},
 	"s3":                      {"s3/"},
 	"s3control":               {"s3/pab/"},
 	"scheduler":               {"scheduler/"},
 	"sns":                     {"sns/"},
 	"sqs":                     {"sqs/"},
-	"sts":                     {"iam/"},
+	"sts":                     {"iam/", "sts/"},
 }
 
 // ResetServices lists the services a reset can empty on its own.

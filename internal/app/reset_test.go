@@ -10,6 +10,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
+	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/service/events"
@@ -182,5 +183,36 @@ func TestAResetWaitsForTheSchedulersRoundInFlight(t *testing.T) {
 	}
 	if len(left) != 0 || len(out.Messages) != 0 {
 		t.Errorf("after the reset the store held %q, and the queue made again received %d messages", left, len(out.Messages))
+	}
+}
+
+// TestAResetOfIAMOrSTSRevokesSessions: STS sessions are kept under sts/,
+// not iam/. A reset of iam or sts alone (they share their state) must
+// delete them, as a full reset does: kept, credentials issued before the
+// reset still authenticated after it.
+func TestAResetOfIAMOrSTSRevokesSessions(t *testing.T) {
+	for _, service := range []string{"sts", "iam"} {
+		t.Run("service="+service, func(t *testing.T) {
+			sys, cfg, st := systemWith(t, clock.Real, nil, "--ephemeral")
+			ctx := awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: cfg.Account, AccessKey: cfg.AccessKey, Region: cfg.Region})
+			out, err := sys.STS.GetSessionToken(ctx, &stsapi.GetSessionTokenInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			akid := *out.Credentials.AccessKeyId
+			if _, ok := sys.IAM.LookupKey(ctx, akid); !ok {
+				t.Fatal("the session's key does not authenticate before the reset")
+			}
+			r := &resetter{sys: sys, st: st, gate: &server.Gate{}}
+			if _, err := r.Reset(ctx, service); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := sys.IAM.LookupKey(ctx, akid); ok {
+				t.Error("a session issued before the reset still authenticates after it")
+			}
+			if left := keysUnder(t, st, "sts/"); len(left) != 0 {
+				t.Errorf("after the reset the store still holds %q", left)
+			}
+		})
 	}
 }
