@@ -281,7 +281,7 @@ func buildECS(d deps, sys *System) {
 	}
 	// ECS services: their controller drives tasks through svc's own task API.
 	sys.ECSServices = ecsservice.New(ecsservice.Options{Store: d.st, Clock: d.clock, Logger: log, Bus: d.bus, Tasks: svc,
-		Account: d.cfg.Account, Region: d.cfg.Region})
+		Account: d.cfg.Account, Region: d.cfg.Region, Round: d.round})
 	sys.ECSServices.SetMetrics(sys.CloudWatch)
 	svc.SetServices(sys.ECSServices) // DescribeClusters' activeServicesCount, task definitions in use
 	d.loops.Go(sys.ECSServices.Run)

@@ -40,11 +40,13 @@ func (s *Service) Run(ctx context.Context) {
 	defer t.Stop()
 	var lastMetrics time.Time
 	for {
-		s.Tick(ctx)
-		if now := s.now(); now.Sub(lastMetrics) >= s.metricsI {
-			s.PublishMetrics(ctx)
+		rctx, done := s.round(ctx)
+		s.Tick(rctx)
+		if now := s.now(); now.Sub(lastMetrics) >= s.metricsI && rctx.Err() == nil {
+			s.PublishMetrics(rctx)
 			lastMetrics = now
 		}
+		done()
 		select {
 		case <-ctx.Done():
 			return
@@ -68,7 +70,7 @@ func (s *Service) Tick(ctx context.Context) {
 		if awsapi.ToString(r.Svc.Status) == "INACTIVE" {
 			continue
 		}
-		if err := s.reconcile(ctx, r.key()); err != nil {
+		if err := s.reconcile(ctx, r.key()); err != nil && ctx.Err() == nil {
 			s.log.Warn("ecs services: reconcile", "ecs_service", r.key(), "err", err)
 		}
 	}

@@ -91,6 +91,13 @@ type Options struct {
 	// 5 s interval and 3.0 s with 1 s (AWS/SQS every 1 s in both). One Put
 	// per account and region keeps it cheap.
 	MetricsInterval time.Duration
+	// Round, when set, is held for each round of Run's work (reconciling
+	// every service, publishing the counts) and returns the round's
+	// context. wharf's reset takes it exclusively (it is the server's
+	// gate): a reconcile reads a service, launches its tasks and writes it
+	// back, so one in flight when a reset began would launch a task after
+	// the reset stopped every task, and write back the service it deleted.
+	Round func(ctx context.Context) (context.Context, func())
 }
 
 // Service serves ECS services and runs their controller.
@@ -105,6 +112,7 @@ type Service struct {
 	newID    func() string
 	interval time.Duration
 	metricsI time.Duration
+	round    func(ctx context.Context) (context.Context, func()) // see Options.Round
 
 	mu      sync.Mutex
 	metrics Metrics
@@ -118,7 +126,10 @@ func New(o Options) *Service {
 	s := &Service{
 		st: o.Store, log: o.Logger, bus: o.Bus, tasks: o.Tasks, account: o.Account, region: o.Region,
 		now: clock.Or(o.Clock).Now, newID: o.NewID, interval: o.Interval, metricsI: o.MetricsInterval,
-		locks: map[string]*sync.Mutex{}, adopted: map[string]bool{}, kick: make(chan struct{}, 1),
+		locks: map[string]*sync.Mutex{}, adopted: map[string]bool{}, kick: make(chan struct{}, 1), round: o.Round,
+	}
+	if s.round == nil {
+		s.round = func(ctx context.Context) (context.Context, func()) { return ctx, func() {} }
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
