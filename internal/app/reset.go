@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -122,6 +123,7 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 	}
 	stopping := (service == "" || service == "ecs") && r.sys.ECS != nil
 	first := func(k []byte) bool { return !stopping || !bytes.HasPrefix(k, []byte("ecs/")) }
+	var forgetErr error
 	err := r.gate.Exclusive(func() error {
 		// The gate holds requests back, and the scheduler's loop, which
 		// holds it for each round of firing and delivering (deps.round),
@@ -141,8 +143,11 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 				return err
 			}
 			resetPassHook(pass)
+			// A service that could not forget (S3's blob files) does not
+			// stop the reset: the tasks are stopped and the keys deleted
+			// all the same, and the error is the reset's answer.
 			if err := r.forget(service); err != nil {
-				return err
+				forgetErr = errors.Join(forgetErr, err)
 			}
 			if pass == 1 && stopping {
 				running, err := r.sys.ECS.Running()
@@ -157,15 +162,17 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 				}
 			}
 		}
-		return nil
+		// Inside the gate: a request served after it recorded its hops
+		// on the timeline the reset had not emptied yet, and lost them.
+		if service == "" && r.sys.Timeline != nil {
+			if err := r.sys.Timeline.Reset(); err != nil {
+				return errors.Join(forgetErr, fmt.Errorf("reset timeline: %w", err))
+			}
+		}
+		return forgetErr
 	})
 	if err != nil {
 		return nil, err
-	}
-	if service == "" && r.sys.Timeline != nil {
-		if err := r.sys.Timeline.Reset(); err != nil {
-			return nil, fmt.Errorf("reset timeline: %w", err)
-		}
 	}
 	if r.sys.Timeline != nil {
 		what := "every service"
