@@ -146,8 +146,17 @@ func TestAResetWaitsForTheSchedulersRoundInFlight(t *testing.T) {
 		sys.Scheduler.Run(loopCtx)
 	}()
 	t.Cleanup(func() { stopLoop(); <-loopDone })
-	clk.Advance(2 * time.Minute) // the schedule is due: the loop fires it and submits the firing
-	<-held.entered
+	// The schedule is due: the loop fires it and submits the firing. The
+	// clock moves again until it does: a move that lands while the loop is
+	// between reading the clock and setting its timer is not seen.
+	for entered := false; !entered; {
+		clk.Advance(2 * time.Minute)
+		select {
+		case <-held.entered:
+			entered = true
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 
 	// The submit goes on once the reset's second pass is over, as a loop
 	// that held nothing would have it; with the loop holding the gate the
