@@ -13,7 +13,7 @@ func TestEntriesKeepTheNewestAcrossChunks(t *testing.T) {
 	total := 3*chunkLen + 17
 	for i := range total {
 		s.add(Entry{Subject: strconv.Itoa(i)})
-		s.trim(limit)
+		s.trim(limit, true)
 		want := min(i+1, limit)
 		if s.n != want {
 			t.Fatalf("after %d adds: %d kept, want %d", i+1, s.n, want)
@@ -31,7 +31,7 @@ func TestEntriesKeepTheNewestAcrossChunks(t *testing.T) {
 	if len(all) != limit || all[0].Subject != strconv.Itoa(total-limit) || all[limit-1].Subject != strconv.Itoa(total-1) {
 		t.Fatalf("all: %d entries, from %s to %s", len(all), all[0].Subject, all[len(all)-1].Subject)
 	}
-	s.trim(0)
+	s.trim(0, true)
 	if s.n != 0 || len(s.all()) != 0 {
 		t.Fatalf("trimmed to nothing: %d kept", s.n)
 	}
@@ -43,8 +43,8 @@ func TestEntriesKeepTheNewestAcrossChunks(t *testing.T) {
 
 // TestListsAndTracesReadWhileRecordsGoOn runs Record beside List and Trace,
 // which read the entries after letting go of the Log's lock: under -race, a
-// read of an entry Record is writing, or of a chunk list a trim is
-// changing, fails the test. Each List must also be whole: newest first,
+// read of an entry Record is writing (in a chunk filled again while a view
+// held it), or of a chunk list a trim is changing, fails the test. Each List must also be whole: newest first,
 // with no gap, as the entries are numbered in the order recorded.
 func TestListsAndTracesReadWhileRecordsGoOn(t *testing.T) {
 	const limit = 3*chunkLen + 7

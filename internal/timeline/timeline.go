@@ -98,6 +98,7 @@ type Log struct {
 
 	mu      sync.Mutex
 	entries entries // oldest first, at most limit
+	views   int     // views of entries being read (see view)
 	seq     uint64
 	// ids holds the ids of the entries after seq, idsFor the first's seq:
 	// nextID renders them idRun at a time into one string, since an SQS
@@ -214,7 +215,7 @@ func (l *Log) load() {
 	for _, e := range append(saved, l.entries.all()...) {
 		kept.add(e)
 	}
-	kept.trim(l.limit)
+	kept.trim(l.limit, false)
 	l.entries = kept
 }
 
@@ -275,7 +276,7 @@ func (l *Log) RecordUnlogged(ctx context.Context, e Entry) Entry {
 	l.seq++
 	e.ID = l.nextID()
 	l.entries.add(e)
-	l.entries.trim(l.limit)
+	l.entries.trim(l.limit, l.views == 0)
 	full := false
 	if l.files != nil {
 		// The id is 16 hex digits: nothing to escape.
@@ -477,6 +478,19 @@ func (f *Filter) Match(e *Entry) bool {
 	return true
 }
 
+// view returns the entries to read without the lock, until done is
+// called: no chunk it holds is filled again meanwhile.
+func (l *Log) view() (kept entries, done func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.views++
+	return l.entries.view(), func() {
+		l.mu.Lock()
+		l.views--
+		l.mu.Unlock()
+	}
+}
+
 // under reports whether resource is parent + "/" + something (without
 // building that string for every entry a List reads).
 func under(resource, parent string) bool {
@@ -487,9 +501,8 @@ func under(resource, parent string) bool {
 // when zero).
 func (l *Log) List(f Filter) []Entry {
 	<-l.loaded
-	l.mu.Lock()
-	kept := l.entries.view()
-	l.mu.Unlock()
+	kept, done := l.view()
+	defer done()
 	var out []Entry
 	for i := kept.n - 1; i >= 0; i-- {
 		if e := kept.at(i); f.Match(e) {
@@ -511,9 +524,8 @@ const maxTrace = 2000
 // id, a message id, a task ARN). It returns nil when id is unknown.
 func (l *Log) Trace(id string) []Entry {
 	<-l.loaded
-	l.mu.Lock()
-	kept := l.entries.view()
-	l.mu.Unlock()
+	kept, done := l.view()
+	defer done()
 	bySubject := map[string][]int{}
 	byCause := map[string][]string{}
 	start := ""
