@@ -125,9 +125,10 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 	first := func(k []byte) bool { return !stopping || !bytes.HasPrefix(k, []byte("ecs/")) }
 	var forgetErr error
 	err := r.gate.Exclusive(func() error {
-		// The gate holds requests back, and the scheduler's loop, which
-		// holds it for each round of firing and delivering (deps.round),
-		// but not the other services' own loops: one that writes from what
+		// The gate holds requests back, and the loops that hold it for
+		// each round of their work (deps.round: the scheduler's firing and
+		// delivering, the ECS services' reconciling), but not the other
+		// services' own loops: one that writes from what
 		// its service holds in memory while the first pass runs can write
 		// keys back behind it. Once forget has made the services drop what
 		// they hold, such a loop has nothing left to write, and the second
@@ -146,8 +147,8 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 			// A service that could not forget (S3's blob files) does not
 			// stop the reset: the tasks are stopped and the keys deleted
 			// all the same, and the error is the reset's answer.
-			if err := r.forget(service); err != nil {
-				forgetErr = errors.Join(forgetErr, err)
+			if err := r.forget(service); err != nil && forgetErr == nil {
+				forgetErr = err // the second pass's is the same again
 			}
 			if pass == 1 && stopping {
 				running, err := r.sys.ECS.Running()
@@ -169,7 +170,7 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 				return errors.Join(forgetErr, fmt.Errorf("reset timeline: %w", err))
 			}
 		}
-		return forgetErr
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -179,8 +180,12 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 		if service != "" {
 			what = service
 		}
-		r.sys.Timeline.Record(ctx, timeline.Entry{Service: "wharf", Kind: "Reset", Outcome: timeline.OK,
-			Detail: fmt.Sprintf("reset %s: %d records deleted, %d tasks stopped", what, res.Keys, res.TasksStopped)})
+		e := timeline.Entry{Service: "wharf", Kind: "Reset", Outcome: timeline.OK,
+			Detail: fmt.Sprintf("reset %s: %d records deleted, %d tasks stopped", what, res.Keys, res.TasksStopped)}
+		if forgetErr != nil {
+			e.Outcome, e.Error = timeline.Failed, forgetErr.Error()
+		}
+		r.sys.Timeline.Record(ctx, e)
 	}
 	// A full reset leaves wharf as a first start on an empty data
 	// directory would: it deleted the records of the init hooks that had
@@ -201,6 +206,11 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 				res.InitHooks = append(res.InitHooks, h.Name)
 			}
 		}
+	}
+	if forgetErr != nil {
+		// Answered once the hooks have made their resources again: the
+		// store is as empty as any reset leaves it.
+		return nil, forgetErr
 	}
 	return res, nil
 }

@@ -3,11 +3,15 @@ package app
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wharf-dev/wharf/internal/awsapi"
+	ecsapi "github.com/wharf-dev/wharf/internal/awsapi/ecs"
 	schedapi "github.com/wharf-dev/wharf/internal/awsapi/scheduler"
 	sqsapi "github.com/wharf-dev/wharf/internal/awsapi/sqs"
 	stsapi "github.com/wharf-dev/wharf/internal/awsapi/sts"
@@ -223,5 +227,40 @@ func TestAResetOfIAMOrSTSRevokesSessions(t *testing.T) {
 				t.Errorf("after the reset the store still holds %q", left)
 			}
 		})
+	}
+}
+
+// TestAResetThatCannotForgetStillEmptiesTheStore: when a service cannot
+// forget what it holds (S3, its blob directory gone), the reset answers
+// with that error, but only after stopping the tasks and deleting every
+// key; it used to stop at the first pass, which leaves ECS's keys (and
+// its running tasks) for the tasks' stop.
+func TestAResetThatCannotForgetStillEmptiesTheStore(t *testing.T) {
+	dir := t.TempDir()
+	gate := &server.Gate{}
+	sys, cfg, st := systemWith(t, clock.Real, gate, "--data-dir", dir)
+	ctx := awsapi.WithCaller(context.Background(), &awsapi.Caller{Account: cfg.Account, Region: cfg.Region, Host: "localhost:4566"})
+	if _, err := sys.ECS.CreateCluster(ctx, &ecsapi.CreateClusterInput{ClusterName: awsapi.String("c")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.SQS.CreateQueue(ctx, &sqsapi.CreateQueueInput{QueueName: awsapi.String("q")}); err != nil {
+		t.Fatal(err)
+	}
+	if len(keysUnder(t, st, "ecs/")) == 0 {
+		t.Fatal("the cluster left no ecs/ key to reset")
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "s3", "blobs")); err != nil {
+		t.Fatal(err)
+	}
+	r := &resetter{sys: sys, st: st, gate: gate}
+	_, err := r.Reset(context.Background(), "")
+	if err == nil || !strings.Contains(err.Error(), "s3") {
+		t.Fatalf("reset with S3's blob directory gone: %v, want S3's error", err)
+	}
+	if n := strings.Count(err.Error(), "s3: reset"); n != 1 {
+		t.Errorf("S3's error is in the answer %d times: %v", n, err)
+	}
+	if left := keysUnder(t, st, ""); len(left) != 0 {
+		t.Errorf("after the reset the store held %q", left)
 	}
 }
