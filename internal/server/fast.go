@@ -81,7 +81,7 @@ func (f *fastServer) serve() error {
 			return err
 		}
 		delay = 0
-		fc := &fastConn{f: f, conn: c, buf: make([]byte, 0, 4096), remote: c.RemoteAddr().String()}
+		fc := &fastConn{f: f, conn: c, raw: rawConn(c), buf: make([]byte, 0, 4096), remote: c.RemoteAddr().String()}
 		f.mu.Lock()
 		if f.closing.Load() {
 			f.mu.Unlock()
@@ -166,8 +166,9 @@ const (
 type fastConn struct {
 	f      *fastServer
 	conn   net.Conn
-	buf    []byte // bytes read and not yet used: the next request's start
-	remote string // conn.RemoteAddr, for each request's RemoteAddr
+	raw    syscall.RawConn // conn's descriptor, or nil
+	buf    []byte          // bytes read and not yet used: the next request's start
+	remote string          // conn.RemoteAddr, for each request's RemoteAddr
 
 	state    atomic.Int32
 	lastRead atomic.Int64 // unix nanoseconds, for closeIdle
@@ -278,7 +279,13 @@ func (c *fastConn) readHead(first, afterPost bool) (end int, ok bool) {
 		if cap(c.buf)-len(c.buf) < 1024 {
 			c.buf = slices.Grow(c.buf, cap(c.buf))
 		}
-		n, err := c.conn.Read(c.buf[len(c.buf):cap(c.buf)])
+		var n int
+		var err error
+		if c.raw != nil {
+			n, err = rawRead(c.raw, c.buf[len(c.buf):cap(c.buf)])
+		} else {
+			n, err = c.conn.Read(c.buf[len(c.buf):cap(c.buf)])
+		}
 		c.buf = c.buf[:len(c.buf)+n]
 		if n > 0 {
 			c.lastRead.Store(time.Now().UnixNano())
@@ -377,7 +384,13 @@ func (c *fastConn) serveOne(p *fastHead, body []byte, bodyErr error) bool {
 	keep := !r.Close && !gone && bodyErr == nil && !c.f.closing.Load()
 	out, keep := w.finish(r, keep)
 	if len(out) > 0 {
-		if _, err := c.conn.Write(out); err != nil {
+		var err error
+		if c.raw != nil {
+			_, err = rawWrite(c.raw, out)
+		} else {
+			_, err = c.conn.Write(out)
+		}
+		if err != nil {
 			return false
 		}
 	}
