@@ -161,7 +161,7 @@ func build(d deps) *System {
 
 	buildECS(d, sys)
 
-	sys.AutoScaling = autoscaling.New(autoscaling.Options{Store: d.st, Clock: d.clock, Logger: d.logger("application-autoscaling")})
+	sys.AutoScaling = autoscaling.New(autoscaling.Options{Store: d.st, Clock: d.clock, Logger: d.logger("application-autoscaling"), Round: d.round})
 	// CloudWatch's own GetMetricData, PutMetricAlarm and DeleteAlarms are the
 	// interfaces: nothing CloudWatch-specific is needed.
 	sys.AutoScaling.SetMetrics(sys.CloudWatch)
