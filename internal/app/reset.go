@@ -126,13 +126,14 @@ func (r *resetter) Reset(ctx context.Context, service string) (*ResetResult, err
 	var forgetErr error
 	err := r.gate.Exclusive(func() error {
 		// The gate holds requests back, and the loops that hold it for
-		// each round of their work (deps.round: the scheduler's firing and
-		// delivering, the ECS services' reconciling), but not the other
-		// services' own loops: one that writes from what
-		// its service holds in memory while the first pass runs can write
-		// keys back behind it. Once forget has made the services drop what
-		// they hold, such a loop has nothing left to write, and the second
-		// pass deletes what it wrote meanwhile.
+		// each round of their work (deps.round: the scheduler's, the ECS
+		// services controller's, Application Auto Scaling's, EventBridge's
+		// retries, replays and schedule rules), but not the other
+		// services' own loops: one that writes from what its service holds
+		// in memory while the first pass runs can write keys back behind
+		// it. Once forget has made the services drop what they hold, such
+		// a loop has nothing left to write, and the second pass deletes
+		// what it wrote meanwhile.
 		for pass := 1; pass <= 2; pass++ {
 			sel := func(k []byte) bool { return true }
 			if pass == 1 {

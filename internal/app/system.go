@@ -161,7 +161,7 @@ func build(d deps) *System {
 
 	buildECS(d, sys)
 
-	sys.AutoScaling = autoscaling.New(autoscaling.Options{Store: d.st, Clock: d.clock, Logger: d.logger("application-autoscaling")})
+	sys.AutoScaling = autoscaling.New(autoscaling.Options{Store: d.st, Clock: d.clock, Logger: d.logger("application-autoscaling"), Round: d.round})
 	// CloudWatch's own GetMetricData, PutMetricAlarm and DeleteAlarms are the
 	// interfaces: nothing CloudWatch-specific is needed.
 	sys.AutoScaling.SetMetrics(sys.CloudWatch)
@@ -189,7 +189,7 @@ func build(d deps) *System {
 		sys.ECS.SetRoleTrust(taskRoleTrust{sys.Authz}) // a task's roles must trust ecs-tasks.amazonaws.com
 	}
 	sys.Events = events.New(events.Options{Store: d.st, Clock: d.clock, Logger: d.logger("events"), Account: cfg.Account, Region: cfg.Region,
-		Targets: sys.Targets.For, Volatile: cfg.Ephemeral})
+		Targets: sys.Targets.For, Volatile: cfg.Ephemeral, Round: d.round})
 	d.bus.Attach(sys.Events)
 	d.loops.Go(sys.Events.Run)
 

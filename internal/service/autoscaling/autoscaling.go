@@ -97,6 +97,13 @@ type Options struct {
 	// HTTPClient calls custom resources' endpoints; nil means
 	// http.DefaultClient (each call is bounded by its own timeout).
 	HTTPClient *http.Client
+	// Round, when set, is held for each round of Run's work (Tick) and
+	// returns the round's context. wharf's reset takes it exclusively (it
+	// is the server's gate): the reset waits for a round in flight and none
+	// begins until it is over, so a round never writes back what the reset
+	// deletes. The reset cancels the round's context, which ends a call to
+	// a custom resource's endpoint in flight at once.
+	Round func(ctx context.Context) (context.Context, func())
 }
 
 // Service implements the Application Auto Scaling operations.
@@ -110,6 +117,7 @@ type Service struct {
 	period   time.Duration
 	lookback time.Duration
 	http     *http.Client
+	round    func(ctx context.Context) (context.Context, func()) // see Options.Round
 
 	mu       sync.Mutex
 	lastSeq  uint64
@@ -126,7 +134,10 @@ type Service struct {
 // New returns a Service over opts.Store.
 func New(opts Options) *Service {
 	s := &Service{st: opts.Store, clock: opts.Clock, rnd: opts.Random, log: opts.Logger,
-		interval: opts.Interval, period: opts.MetricPeriod, lookback: opts.MetricLookback, http: opts.HTTPClient}
+		interval: opts.Interval, period: opts.MetricPeriod, lookback: opts.MetricLookback, http: opts.HTTPClient, round: opts.Round}
+	if s.round == nil {
+		s.round = func(ctx context.Context) (context.Context, func()) { return ctx, func() {} }
+	}
 	if s.clock == nil {
 		s.clock = clock.Real
 	}

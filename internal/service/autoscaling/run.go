@@ -92,7 +92,9 @@ func (s *Service) Run(ctx context.Context) {
 			return
 		case <-s.clock.After(s.interval):
 		}
-		s.Tick(ctx)
+		rctx, done := s.round(ctx)
+		s.Tick(rctx)
+		done()
 	}
 }
 
@@ -159,6 +161,9 @@ func (s *Service) Tick(ctx context.Context) {
 		}
 	}
 	for _, a := range actions {
+		if ctx.Err() != nil {
+			return
+		}
 		if err := s.fireScheduled(ctx, a.sc, a.key, now); err != nil {
 			s.log.Debug("scheduled action", "key", string(a.key), "err", err)
 		}

@@ -574,21 +574,27 @@ func (s *Service) Run(ctx context.Context) {
 				s.log.Error("events: delete delivered events", "err", err)
 			}
 		case <-s.wake:
-			if err := s.RunReplays(ctx); err != nil && ctx.Err() == nil {
+			rctx, done := s.round(ctx)
+			if err := s.RunReplays(rctx); err != nil && rctx.Err() == nil {
 				s.log.Error("events: replay", "err", err)
 			}
+			done()
 		case <-tick.C:
-			s.FireSchedules(ctx)
-			s.publishMetrics(ctx)
-			if err := s.RunReplays(ctx); err != nil && ctx.Err() == nil {
+			// Each of these reads records, then acts and writes them
+			// back: a round holds a reset back (Options.Round).
+			rctx, done := s.round(ctx)
+			s.FireSchedules(rctx)
+			s.publishMetrics(rctx)
+			if err := s.RunReplays(rctx); err != nil && rctx.Err() == nil {
 				s.log.Error("events: replay", "err", err)
 			}
-			if err := s.ExpireArchives(); err != nil && ctx.Err() == nil {
+			if err := s.ExpireArchives(); err != nil && rctx.Err() == nil {
 				s.log.Error("events: archive retention", "err", err)
 			}
-			if err := s.Retry(ctx); err != nil && ctx.Err() == nil {
+			if err := s.Retry(rctx); err != nil && rctx.Err() == nil {
 				s.log.Error("events: retry", "err", err)
 			}
+			done()
 		}
 	}
 }
@@ -1211,6 +1217,9 @@ func (s *Service) Retry(ctx context.Context) error {
 		return err
 	}
 	for _, it := range due {
+		if ctx.Err() != nil {
+			return ctx.Err() // a reset begins (Options.Round): the rest wait for the next round
+		}
 		r := it.r
 		err := s.invoke(ctx, &r.Delivery, r.Attempts+1)
 		r.Attempts++

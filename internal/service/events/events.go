@@ -148,6 +148,13 @@ type Options struct {
 	// nothing in such a store does, and committing each event to it and
 	// deleting it again was a large part of PutEvents' cost.
 	Volatile bool
+	// Round, when set, is held for each round of the loop's timed work
+	// (firing schedule rules, replays, retries) and returns the round's
+	// context. wharf's reset takes it exclusively (it is the server's
+	// gate): the reset waits for a round in flight and none begins until
+	// it is over, so a round never writes back what the reset deletes.
+	// The dispatcher's rounds need no such hold: Forget waits for them.
+	Round func(ctx context.Context) (context.Context, func())
 }
 
 // Service is EventBridge.
@@ -190,6 +197,7 @@ type Service struct {
 	// lastFire is when each schedule rule last fired (or was created or loaded),
 	// keyed by rule ARN.
 	lastFire map[string]time.Time
+	round    func(ctx context.Context) (context.Context, func()) // see Options.Round
 
 	obs observer // timeline and metrics
 }
@@ -251,7 +259,10 @@ func New(o Options) *Service {
 	s := &Service{
 		st: o.Store, log: o.Logger, now: clock.Or(o.Clock).Now, newID: o.NewID, targets: o.Targets,
 		account: o.Account, region: o.Region, volatile: o.Volatile,
-		regions: map[regionKey]*region{}, wake: make(chan struct{}, 1), lastFire: map[string]time.Time{},
+		regions: map[regionKey]*region{}, wake: make(chan struct{}, 1), lastFire: map[string]time.Time{}, round: o.Round,
+	}
+	if s.round == nil {
+		s.round = func(ctx context.Context) (context.Context, func()) { return ctx, func() {} }
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

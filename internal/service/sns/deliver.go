@@ -345,6 +345,12 @@ func (s *Service) attempt(ctx context.Context, d *delivery) {
 		}
 	}
 	uerr := s.st.Update(func(tx store.Tx) error {
+		// Gone meanwhile: a reset (POST /_wharf/reset) deleted it while it
+		// was being tried, and a retry put back now would outlive the
+		// reset, sending its endpoint what was published before it.
+		if v, err := tx.Get(old); err != nil || v == nil {
+			return err
+		}
 		if err := tx.Delete(old); err != nil {
 			return err
 		}
