@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -18,7 +17,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/server"
 	"github.com/wharf-dev/wharf/internal/service/events"
-	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/store/storetest"
 )
 
 // TestAScheduleFiringDuringAResetDoesNotSurviveIt: a service's loop that
@@ -55,7 +54,7 @@ func TestAScheduleFiringDuringAResetDoesNotSurviveIt(t *testing.T) {
 				if err := sys.Scheduler.Fire(ctx); err != nil {
 					t.Errorf("fire: %v", err)
 				}
-				fired = len(keysUnder(t, st, "scheduler/"))
+				fired = len(storetest.Keys(t, st, "scheduler/"))
 			}
 			t.Cleanup(func() { resetPassHook = old })
 
@@ -66,33 +65,18 @@ func TestAScheduleFiringDuringAResetDoesNotSurviveIt(t *testing.T) {
 			if fired == 0 {
 				t.Fatal("the firing wrote nothing back: the test no longer races the reset")
 			}
-			if left := keysUnder(t, st, "scheduler/"); len(left) != 0 {
+			if left := storetest.Keys(t, st, "scheduler/"); len(left) != 0 {
 				t.Errorf("after the reset the store still holds %q", left)
 			}
 			clk.Advance(2 * time.Minute)
 			if err := sys.Scheduler.Fire(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if left := keysUnder(t, st, "scheduler/"); len(left) != 0 {
+			if left := storetest.Keys(t, st, "scheduler/"); len(left) != 0 {
 				t.Errorf("the schedule fired again after the reset: %q", left)
 			}
 		})
 	}
-}
-
-func keysUnder(t *testing.T, st store.Store, prefix string) []string {
-	t.Helper()
-	var keys []string
-	err := st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte(prefix), nil, func(k, _ []byte) (bool, error) {
-			keys = append(keys, string(bytes.Clone(k)))
-			return true, nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keys
 }
 
 // heldSubmitter is EventBridge as the scheduler's loop submits firings to
@@ -185,7 +169,7 @@ func TestAResetWaitsForTheSchedulersRoundInFlight(t *testing.T) {
 	}
 	stopLoop()
 	<-loopDone
-	left := keysUnder(t, st, "")
+	left := storetest.Keys(t, st, "")
 	url := makeQueue()
 	if err := sys.Events.Dispatch(ctx); err != nil {
 		t.Fatal(err)
@@ -223,7 +207,7 @@ func TestAResetOfIAMOrSTSRevokesSessions(t *testing.T) {
 			if _, ok := sys.IAM.LookupKey(ctx, akid); ok {
 				t.Error("a session issued before the reset still authenticates after it")
 			}
-			if left := keysUnder(t, st, "sts/"); len(left) != 0 {
+			if left := storetest.Keys(t, st, "sts/"); len(left) != 0 {
 				t.Errorf("after the reset the store still holds %q", left)
 			}
 		})
@@ -246,7 +230,7 @@ func TestAResetThatCannotForgetStillEmptiesTheStore(t *testing.T) {
 	if _, err := sys.SQS.CreateQueue(ctx, &sqsapi.CreateQueueInput{QueueName: awsapi.String("q")}); err != nil {
 		t.Fatal(err)
 	}
-	if len(keysUnder(t, st, "ecs/")) == 0 {
+	if len(storetest.Keys(t, st, "ecs/")) == 0 {
 		t.Fatal("the cluster left no ecs/ key to reset")
 	}
 	if err := os.RemoveAll(filepath.Join(dir, "s3", "blobs")); err != nil {
@@ -260,7 +244,7 @@ func TestAResetThatCannotForgetStillEmptiesTheStore(t *testing.T) {
 	if n := strings.Count(err.Error(), "s3: reset"); n != 1 {
 		t.Errorf("S3's error is in the answer %d times: %v", n, err)
 	}
-	if left := keysUnder(t, st, ""); len(left) != 0 {
+	if left := storetest.Keys(t, st, ""); len(left) != 0 {
 		t.Errorf("after the reset the store held %q", left)
 	}
 }

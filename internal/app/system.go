@@ -108,8 +108,7 @@ func (d deps) round(ctx context.Context) (context.Context, func()) {
 	if d.gate == nil {
 		return ctx, func() {}
 	}
-	h := d.gate.Enter(ctx)
-	return h, h.Exit
+	return d.gate.Round(ctx)
 }
 
 // logger is d's logger tagged with service, as every line a service logs is.

@@ -43,6 +43,15 @@ func (g *Gate) Enter(ctx context.Context) *Held {
 	return &Held{Context: ctx, g: g, e: g.epoch()}
 }
 
+// Round holds the gate for one round of a service loop's work, as Enter
+// does for a request, and returns the round's context and its end: the
+// form of the Round option of the services whose loops a reset must not
+// interleave with.
+func (g *Gate) Round(ctx context.Context) (context.Context, func()) {
+	h := g.Enter(ctx)
+	return h, h.Exit
+}
+
 // Held is a request's context while it holds the gate.
 //
 // A context joined to the epoch's (a cancelable child of the request's,

@@ -1,7 +1,6 @@
 package autoscaling
 
 import (
-	"bytes"
 	"context"
 	"sync"
 	"testing"
@@ -11,7 +10,7 @@ import (
 	aas "github.com/wharf-dev/wharf/internal/awsapi/applicationautoscaling"
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/server"
-	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/store/storetest"
 )
 
 // heldECS is the harness's ECS with a SetDesiredCount whose first call says
@@ -51,10 +50,7 @@ func TestAResetWaitsForTheScalingInFlight(t *testing.T) {
 	gate := &server.Gate{}
 	held := &heldECS{fakeECS: h.ecs, entered: make(chan struct{}, 1), release: make(chan struct{})}
 	svc := New(Options{Store: h.svc.st, Clock: clock.Func(h.clock.Now), Interval: time.Millisecond,
-		Round: func(ctx context.Context) (context.Context, func()) {
-			hd := gate.Enter(ctx)
-			return hd, hd.Exit
-		}})
+		Round: gate.Round})
 	svc.SetServices(held)
 	loopCtx, stop := context.WithCancel(context.Background())
 	loopDone := make(chan struct{})
@@ -74,37 +70,16 @@ func TestAResetWaitsForTheScalingInFlight(t *testing.T) {
 	timer := time.AfterFunc(500*time.Millisecond, release)
 	defer timer.Stop()
 	err = gate.Exclusive(func() error {
-		err := h.svc.st.Update(func(tx store.Tx) error {
-			var keys [][]byte
-			err := tx.Scan([]byte("aas/"), nil, func(k, _ []byte) (bool, error) {
-				keys = append(keys, bytes.Clone(k))
-				return true, nil
-			})
-			for _, k := range keys {
-				if err == nil {
-					err = tx.Delete(k)
-				}
-			}
-			return err
-		})
+		storetest.DeletePrefix(t, h.svc.st, "aas/")
 		release()
-		return err
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop()
 	<-loopDone
-	var left []string
-	err = h.svc.st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte("aas/"), nil, func(k, _ []byte) (bool, error) {
-			left = append(left, string(k))
-			return true, nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	left := storetest.Keys(t, h.svc.st, "aas/")
 	if len(left) != 0 {
 		t.Errorf("the scaling in flight wrote back what the reset deleted: %q", left)
 	}

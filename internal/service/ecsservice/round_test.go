@@ -10,7 +10,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/eventbus"
 	"github.com/wharf-dev/wharf/internal/server"
-	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/store/storetest"
 )
 
 // heldRunTask is the harness's tasks with a RunTask that says it began and
@@ -38,10 +38,7 @@ func TestAResetWaitsForTheReconcileInFlight(t *testing.T) {
 	held := &heldRunTask{fakeTasks: h.tasks, entered: make(chan struct{}, 1), release: make(chan struct{})}
 	svc := New(Options{Store: h.st, Bus: eventbus.New(), Tasks: held, Account: account, Region: region,
 		Clock: clock.Func(func() time.Time { return h.now }),
-		Round: func(ctx context.Context) (context.Context, func()) {
-			hd := gate.Enter(ctx)
-			return hd, hd.Exit
-		}})
+		Round: gate.Round})
 	loopCtx, stop := context.WithCancel(context.Background())
 	loopDone := make(chan struct{})
 	go func() {
@@ -60,37 +57,16 @@ func TestAResetWaitsForTheReconcileInFlight(t *testing.T) {
 	timer := time.AfterFunc(500*time.Millisecond, release)
 	defer timer.Stop()
 	err := gate.Exclusive(func() error {
-		err := h.st.Update(func(tx store.Tx) error {
-			var keys [][]byte
-			err := tx.Scan([]byte("ecssvc/"), nil, func(k, _ []byte) (bool, error) {
-				keys = append(keys, append([]byte(nil), k...))
-				return true, nil
-			})
-			for _, k := range keys {
-				if err == nil {
-					err = tx.Delete(k)
-				}
-			}
-			return err
-		})
+		storetest.DeletePrefix(t, h.st, "ecssvc/")
 		release()
-		return err
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop()
 	<-loopDone
-	var left []string
-	err = h.st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte("ecssvc/"), nil, func(k, _ []byte) (bool, error) {
-			left = append(left, string(k))
-			return true, nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	left := storetest.Keys(t, h.st, "ecssvc/")
 	if len(left) != 0 {
 		t.Errorf("the reconcile in flight wrote back what the reset deleted: %q", left)
 	}

@@ -1,7 +1,6 @@
 package events
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -12,7 +11,7 @@ import (
 	eventsapi "github.com/wharf-dev/wharf/internal/awsapi/events"
 	"github.com/wharf-dev/wharf/internal/clock"
 	"github.com/wharf-dev/wharf/internal/server"
-	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/store/storetest"
 )
 
 // heldTarget fails every delivery; the first says it began and waits to be
@@ -49,10 +48,7 @@ func TestAResetWaitsForTheRetryInFlight(t *testing.T) {
 	gate := &server.Gate{}
 	s := New(Options{Store: f.st, Clock: clock.Func(f.clk.now), Account: "123456789012", Region: "us-east-1",
 		Targets: func(svc string) Target { return f.tgt[svc] },
-		Round: func(ctx context.Context) (context.Context, func()) {
-			hd := gate.Enter(ctx)
-			return hd, hd.Exit
-		}})
+		Round:   gate.Round})
 	loopCtx, stop := context.WithCancel(context.Background())
 	loopDone := make(chan struct{})
 	go func() {
@@ -71,38 +67,17 @@ func TestAResetWaitsForTheRetryInFlight(t *testing.T) {
 	timer := time.AfterFunc(500*time.Millisecond, release)
 	defer timer.Stop()
 	err := gate.Exclusive(func() error {
-		err := f.st.Update(func(tx store.Tx) error {
-			var keys [][]byte
-			err := tx.Scan([]byte("events/"), nil, func(k, _ []byte) (bool, error) {
-				keys = append(keys, bytes.Clone(k))
-				return true, nil
-			})
-			for _, k := range keys {
-				if err == nil {
-					err = tx.Delete(k)
-				}
-			}
-			return err
-		})
+		storetest.DeletePrefix(t, f.st, "events/")
 		s.Forget()
 		release()
-		return err
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop()
 	<-loopDone
-	var left []string
-	err = f.st.View(func(tx store.Tx) error {
-		return tx.Scan([]byte("events/"), nil, func(k, _ []byte) (bool, error) {
-			left = append(left, string(k))
-			return true, nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	left := storetest.Keys(t, f.st, "events/")
 	if len(left) != 0 {
 		t.Errorf("the retry in flight wrote back what the reset deleted: %q", left)
 	}

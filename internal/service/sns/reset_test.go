@@ -1,7 +1,6 @@
 package sns
 
 import (
-	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"github.com/wharf-dev/wharf/internal/awsapi"
 	snsapi "github.com/wharf-dev/wharf/internal/awsapi/sns"
 	"github.com/wharf-dev/wharf/internal/store"
+	"github.com/wharf-dev/wharf/internal/store/storetest"
 )
 
 // TestADeliveryInFlightDuringAResetIsNotRetried: an HTTP delivery that
@@ -39,22 +39,7 @@ func TestADeliveryInFlightDuringAResetIsNotRetried(t *testing.T) {
 	}()
 	<-entered
 	// The reset: every key of SNS deleted, what it caches forgotten.
-	err := st.Update(func(tx store.Tx) error {
-		var keys [][]byte
-		err := tx.Scan([]byte("sns/"), nil, func(k, _ []byte) (bool, error) {
-			keys = append(keys, bytes.Clone(k))
-			return true, nil
-		})
-		for _, k := range keys {
-			if err == nil {
-				err = tx.Delete(k)
-			}
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	storetest.DeletePrefix(t, st, "sns/")
 	s.Forget()
 	close(release)
 	wg.Wait()
